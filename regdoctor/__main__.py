@@ -1,0 +1,3 @@
+from regdoctor.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The ``regdoctor`` command: an explicit table of subcommands, each a module with
+``add_arguments(parser)`` and ``run(args) -> int``.
+
+Start-up stays lean: this module imports only argparse; a subcommand's module (and
+with it httpx, dnspython, pyOpenSSL) is imported only when that subcommand runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from regdoctor import __version__
+
+#: name -> (module, one-line help). Adding a command is one line here and one module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("regdoctor.cli.check", "diagnose registries and images phase by phase"),
+}
+
+EXIT_CODES = """\
+exit codes:
+  0  healthy: no finding above info
+  1  warnings only
+  2  errors found
+  3  regdoctor itself could not run (bad arguments, unreadable file)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad arguments; 2 means "errors found" here, so use 3."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(3, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="regdoctor",
+        description="Diagnose why container images will not pull, or pull slowly, "
+        "and say how to fix it.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"regdoctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _describe(command, module_name)
+    return parser
+
+
+def _describe(parser: argparse.ArgumentParser, module_name: str) -> None:
+    """Arguments live in a light ``*_args`` module so --help imports no network code."""
+    module = importlib.import_module(f"{module_name}_args")
+    module.add_arguments(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 3
+    module_name = COMMANDS[args.command][0]
+    debug = bool(getattr(args, "debug", False))
+    try:
+        module = importlib.import_module(module_name)
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("regdoctor: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        from regdoctor.redact import redact
+
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"regdoctor: error: {type(exc).__name__}: {redact(first)} "
+              "(run with --debug for a traceback)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,305 @@
+"""The data model shared by every stage: targets, observations, findings, reports.
+
+Probes produce :class:`Observation` records, rules turn them into :class:`Finding`
+records, renderers present a :class:`Report`. Everything here is plain data that
+round-trips through JSON; nothing here talks to the network or decides a verdict.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class PhaseStatus(enum.StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CRASHED = "crashed"
+    NOT_APPLICABLE = "n/a"
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes a script can trust (documented in --help and the README)."""
+
+    HEALTHY = 0
+    WARNINGS = 1
+    ERRORS = 2
+    CANNOT_RUN = 3
+
+
+#: Phases in the order a pull goes through them. A finding whose evidence comes from an
+#: earlier phase is closer to the root cause than one from a later phase.
+PHASES: tuple[str, ...] = ("config", "dns", "tcp", "tls", "http", "auth", "image")
+
+
+class Secret:
+    """A value that must never be printed: ``repr``/``str`` are masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A username and a secret, with where they came from (never the value)."""
+
+    username: str
+    password: Secret
+    source: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=****, source={self.source!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One registry endpoint as the runtime will use it, with where it came from.
+
+    ``scheme`` is ``None`` when regdoctor may choose (HTTPS first, HTTP as fallback for
+    insecure registries, as Docker does); ``"https"``/``"http"`` when the user pinned it.
+    """
+
+    raw: str
+    registry: str  # the name users write: docker.io, host:5000
+    host: str  # the host dialled: registry-1.docker.io, host
+    port: int
+    scheme: str | None = None
+    insecure: bool = False
+    repository: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+    source: str = "command line"
+
+    @property
+    def id(self) -> str:
+        return self.raw
+
+    @property
+    def is_image(self) -> bool:
+        return self.repository is not None
+
+    @property
+    def reference(self) -> str | None:
+        return self.digest or self.tag
+
+    @property
+    def hostport(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "raw": self.raw,
+            "registry": self.registry,
+            "host": self.host,
+            "port": self.port,
+            "scheme": self.scheme,
+            "insecure": self.insecure,
+            "repository": self.repository,
+            "tag": self.tag,
+            "digest": self.digest,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One observed fact. ``kind`` and the names in ``facts`` are the contract between
+    probes and rules; they are listed in docs/observations.md."""
+
+    kind: str
+    target: str
+    ok: bool
+    phase: str
+    step: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    evidence: str | None = None
+    source: str | None = None
+    duration_ms: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["facts"] = dict(self.facts)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Observation:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True, slots=True)
+class RemediationStep:
+    text: str
+    commands: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "commands": dict(self.commands)}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    category: str
+    severity: Severity
+    confidence: str
+    target: str
+    phase: str
+    title: str
+    explanation: str
+    remediation: tuple[RemediationStep, ...] = ()
+    references: tuple[str, ...] = ()
+    observations: tuple[int, ...] = ()  # indices into the target's observations
+    leading: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "category": self.category,
+            "severity": str(self.severity),
+            "confidence": self.confidence,
+            "target": self.target,
+            "phase": self.phase,
+            "title": self.title,
+            "explanation": self.explanation,
+            "remediation": [step.to_dict() for step in self.remediation],
+            "references": list(self.references),
+            "observations": list(self.observations),
+            "leading": self.leading,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseResult:
+    name: str
+    status: PhaseStatus
+    duration_ms: float | None = None
+    error: str | None = None
+    reason: str | None = None  # why it was skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": str(self.status),
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TargetReport:
+    target: Target
+    endpoint: Mapping[str, Any]
+    phases: tuple[PhaseResult, ...]
+    observations: tuple[Observation, ...]
+    findings: tuple[Finding, ...]
+    duration_ms: float
+
+    @property
+    def status(self) -> str:
+        return worst_status(self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target.raw,
+            "status": self.status,
+            "spec": self.target.to_dict(),
+            "endpoint": dict(self.endpoint),
+            "duration_ms": self.duration_ms,
+            "phases": [p.to_dict() for p in self.phases],
+            "observations": [o.to_dict() for o in self.observations],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def worst_status(findings: tuple[Finding, ...] | list[Finding]) -> str:
+    """``"error"``, ``"warning"`` or ``"ok"``: the severity of the worst finding."""
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return "error"
+    if Severity.WARNING in severities:
+        return "warning"
+    return "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    targets: tuple[TargetReport, ...]
+    started_at: str
+    duration_ms: float
+    version: str
+    command: tuple[str, ...] = ()
+    deadline_hit: bool = False
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for t in self.targets for f in t.findings]
+
+    @property
+    def status(self) -> str:
+        return worst_status(self.findings)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            "error": ExitCode.ERRORS,
+            "warning": ExitCode.WARNINGS,
+            "ok": ExitCode.HEALTHY,
+        }[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        findings = self.findings
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "regdoctor_version": self.version,
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "deadline_hit": self.deadline_hit,
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "summary": {
+                "targets": len(self.targets),
+                "errors": sum(f.severity is Severity.ERROR for f in findings),
+                "warnings": sum(f.severity is Severity.WARNING for f in findings),
+                "infos": sum(f.severity is Severity.INFO for f in findings),
+            },
+            "targets": [t.to_dict() for t in self.targets],
+            "findings": [f.to_dict() for f in findings],
+        }

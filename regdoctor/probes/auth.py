@@ -1,0 +1,141 @@
+"""The driver of the auth dance: it sends each request the generator yields, records
+every step as an observation, and gives the token realm's host its own DNS, TCP and
+TLS observations (the realm is often another host: auth.docker.io, a Harbor core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.probes import auth_dance
+from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.dns import effective_addresses, resolve_name
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+from regdoctor.probes.http_ping import base_url
+from regdoctor.probes.tcp import connect_all
+from regdoctor.probes.tls import examine
+
+
+def _response(exchange: Exchange) -> auth_dance.Response:
+    if exchange.outcome != "response":
+        return auth_dance.Response(status=None, outcome=exchange.outcome, error=exchange.error)
+    return auth_dance.Response(
+        status=exchange.status, headers=exchange.headers, body=exchange.body
+    )
+
+
+def scope_for(target: Target) -> str | None:
+    return f"repository:{target.repository}:pull" if target.repository else None
+
+
+async def check_realm_host(
+    ctx: ProbeContext, url: str, seen: set[str]
+) -> tuple[list[Observation], str | None]:
+    """DNS, TCP and TLS for the realm's host, once per host. Returns the observations
+    and, when the host cannot be used, why."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    key = f"{host}:{port}"
+    target = ctx.target
+    if key in seen or (host == target.host.lower() and port == target.port):
+        return [], None
+    seen.add(key)
+    observations = await resolve_name(ctx, host, "realm")
+    addresses = effective_addresses(observations)
+    if not addresses:
+        return observations, f"token realm host {host} does not resolve"
+    connects = await connect_all(ctx, addresses, port, "realm")
+    observations.extend(connects)
+    connected = [o.facts["address"] for o in connects if o.ok]
+    if not connected:
+        return observations, connects[0].error
+    ctx.network.pin(host, connected)
+    if parts.scheme == "https":
+        result, tls_observations = await examine(
+            ctx, host, connected[0], port, "realm", enforced=ctx.state.verify_enforced
+        )
+        observations.extend(tls_observations)
+        if result.outcome != "ok":
+            return observations, result.error
+        verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
+        if verify is not None and not verify.ok:
+            return observations, verify.error
+    return observations, None
+
+
+class AuthProbe:
+    id = "auth"
+    needs: tuple[str, ...] = ("http",)
+
+    def applies(self, target: Target) -> bool:
+        return True
+
+    async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
+        target, state = ctx.target, ctx.state
+        credentials = ctx.options.credentials
+        challenge_exchange = state.extra.get("v2")
+        challenge = _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
+        generator = auth_dance.dance(
+            base_url(ctx),
+            credentials=credentials,
+            scope=scope_for(target),
+            challenge=challenge,
+            allow_plain_http_credentials=target.insecure,
+        )
+        seen_hosts: set[str] = set()
+        try:
+            request = next(generator)
+            while True:
+                response: auth_dance.Response
+                if request.step == "auth.token":
+                    realm_observations, problem = await check_realm_host(ctx, request.url, seen_hosts)
+                    for observation in realm_observations:
+                        yield observation
+                    if problem is not None:
+                        response = auth_dance.Response(status=None, outcome="unreachable", error=problem)
+                        request = generator.send(response)
+                        continue
+                exchange = await fetch(ctx, request.method, request.url,
+                                       authorization=request.authorization)
+                extra = {"sent_credentials": request.sends_credentials}
+                if request.step == "auth.token":
+                    realm = urlsplit(request.url)
+                    extra.update({"realm_host": realm.hostname, "realm_scheme": realm.scheme,
+                                  "requested_scope": scope_for(target)})
+                response = _response(exchange)
+                ok = exchange.status == 200
+                yield observe_exchange(ctx, exchange, phase="auth", step=request.step, ok=ok,
+                                       extra=extra)
+                request = generator.send(response)
+        except StopIteration as stop:
+            outcome: auth_dance.Outcome = stop.value
+        realm = urlsplit(outcome.realm) if outcome.realm and "://" in outcome.realm else None
+        facts = {
+            "outcome": outcome.outcome,
+            "auth_scheme": outcome.auth_scheme,
+            "credential_source": credentials.source if credentials else None,
+            "has_credentials": credentials is not None,
+            "realm": outcome.realm,
+            "realm_host": realm.hostname if realm else None,
+            "realm_scheme": realm.scheme if realm else None,
+            "realm_same_host": bool(realm and realm.hostname == target.host.lower()),
+            "service": outcome.service,
+            "scope": outcome.scope,
+            "status": outcome.status,
+            "granted": outcome.granted,
+            "token_kind": outcome.token_kind,
+            "expires_in": outcome.expires_in,
+            "credentials_withheld": outcome.credentials_withheld,
+        }
+        yield ctx.observe("auth.result", ok=outcome.ok, phase="auth", facts=facts,
+                          error=outcome.error,
+                          source=credentials.source if credentials else None)
+        if outcome.ok:
+            state.authorization = outcome.authorization
+            state.token_scope = outcome.scope
+            state.verdict("auth", PhaseStatus.OK)
+        else:
+            state.verdict("auth", PhaseStatus.FAILED, outcome.error or outcome.outcome)

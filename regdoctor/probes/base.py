@@ -1,0 +1,169 @@
+"""What every probe shares: the options of a run, the context a probe runs in, and the
+per-target state that lets a later probe read what an earlier one found.
+
+A probe never creates its own clients: the resolver, the HTTP transport, the clock and
+the file-system root come in through :class:`ProbeContext`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from regdoctor.model import Credentials, Observation, PhaseStatus, Secret, Target
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+    from regdoctor.probes.net import Network
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything the user chose for a run. Immutable; shared by all targets."""
+
+    timeout: float = 5.0
+    deadline: float = 30.0
+    dns_server: tuple[str, int] | None = None
+    ca_files: tuple[Path, ...] = ()
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    credentials: Credentials | None = None
+    platforms: tuple[str, ...] = ()
+    insecure: bool = False
+    config_root: Path = Path("/")
+    body_limit: int = 256 * 1024
+    skew_tolerance_s: float = 60.0
+    trace: Callable[[str], None] | None = None
+
+
+@dataclass
+class TargetState:
+    """Mutable scratch space of one target's run. Holds what later probes need but
+    must not appear in a report (a token, an SSL context), and the verdict per phase."""
+
+    target: Target
+    observations: list[Observation] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    address: str | None = None  # the address that connected
+    scheme: str | None = None  # https / http, once decided
+    fallback_allowed: bool = False
+    verify_enforced: bool = True
+    ssl_context: ssl.SSLContext | None = None
+    client_cert_source: str | None = None
+    authorization: Secret | None = None  # header value for authenticated requests
+    token_scope: str | None = None
+    verdicts: dict[str, tuple[PhaseStatus, str | None]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, kind: str, *, step: str | None = None, **facts: Any) -> list[Observation]:
+        return [
+            o
+            for o in self.observations
+            if o.kind == kind
+            and (step is None or o.step == step)
+            and all(o.facts.get(k) == v for k, v in facts.items())
+        ]
+
+    def verdict(self, phase: str, status: PhaseStatus, error: str | None = None) -> None:
+        self.verdicts[phase] = (status, error)
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class ProbeContext:
+    """What a probe may use. One per target; ``network`` and ``clock`` are shared."""
+
+    options: CheckOptions
+    state: TargetState
+    network: Network
+    clock: Clock
+    deadline_at: float  # monotonic time at which the whole run must end
+
+    @property
+    def target(self) -> Target:
+        return self.state.target
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline_at - self.clock.monotonic())
+
+    def budget(self) -> float:
+        """The time one network wait may take: the phase timeout, capped by the deadline."""
+        return max(0.001, min(self.options.timeout, self.remaining()))
+
+    async def bounded(self, awaitable: Awaitable[T], budget: float | None = None) -> T:
+        """Await with the phase timeout and the global deadline. Raises TimeoutError."""
+        async with asyncio.timeout(budget if budget is not None else self.budget()):
+            return await awaitable
+
+    def observe(
+        self,
+        kind: str,
+        *,
+        ok: bool,
+        phase: str,
+        step: str | None = None,
+        facts: dict[str, Any] | None = None,
+        error: str | None = None,
+        evidence: str | None = None,
+        source: str | None = None,
+        duration_ms: float | None = None,
+    ) -> Observation:
+        """Build an observation for this target (the runner records what is yielded)."""
+        from regdoctor.redact import redact
+
+        return Observation(
+            kind=kind,
+            target=self.target.id,
+            ok=ok,
+            phase=phase,
+            step=step,
+            facts=facts or {},
+            error=redact(error) if error else None,
+            evidence=redact(evidence) if evidence else None,
+            source=source,
+            duration_ms=round(duration_ms, 2) if duration_ms is not None else None,
+        )
+
+    def trace(self, message: str) -> None:
+        if self.options.trace is not None:
+            self.options.trace(f"[{self.target.id}] {message}")
+
+    def http_client(self) -> httpx.AsyncClient:
+        return self.network.client_for(self)
+
+
+class Probe(Protocol):
+    """A probe: an id (also its phase), the probes it needs first, and ``run``."""
+
+    id: str
+    needs: tuple[str, ...]
+
+    def applies(self, target: Target) -> bool: ...
+
+    def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]: ...
+
+
+def elapsed_ms(start: float) -> float:
+    return (time.monotonic() - start) * 1000.0

@@ -1,0 +1,165 @@
+"""DNS: what the registry's name resolves to, through which resolver, and how fast.
+
+A and AAAA are asked together; NXDOMAIN, NODATA, SERVFAIL, a timeout and an
+unreachable resolver are kept apart because each has another fix. What /etc/hosts
+(or, without ``--dns-server``, the system's getaddrinfo) says is reported when it
+differs from DNS: that is where "works with curl, fails in the pod" often hides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.net import Lookup, is_ip
+
+_FAILURE_ORDER = ("nxdomain", "servfail", "refused", "unreachable", "timeout", "error")
+
+
+def combine(a: Lookup, aaaa: Lookup) -> str:
+    """The outcome of a name from its A and AAAA answers."""
+    if a.addresses or aaaa.addresses:
+        return "answer"
+    outcomes = {a.outcome, aaaa.outcome}
+    if outcomes == {"nodata"}:
+        return "nodata"
+    for outcome in _FAILURE_ORDER:
+        if outcome in outcomes:
+            return outcome
+    return "nodata" if "nodata" in outcomes else "error"
+
+
+async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observation]:
+    """Resolve ``name`` and return the observations; pins the addresses found so that
+    every later connection to ``name`` goes to them."""
+    host = name.strip("[]")
+    if is_ip(host):
+        return [
+            ctx.observe(
+                "dns.answer",
+                ok=True,
+                phase="dns",
+                facts={"name": host, "role": role, "outcome": "literal", "addresses": [host],
+                       "resolver": None, "a": None, "aaaa": None, "rcode": None},
+                duration_ms=0.0,
+            )
+        ]
+    resolver = ctx.network.resolver
+    budget = ctx.budget()
+    start = time.monotonic()
+    a, aaaa = await asyncio.gather(
+        resolver.query(host, "A", budget), resolver.query(host, "AAAA", budget)
+    )
+    outcome = combine(a, aaaa)
+    addresses = list(a.addresses) + list(aaaa.addresses)
+    error = None
+    if outcome != "answer":
+        error = a.error or aaaa.error or f"{host}: {outcome}"
+    observations = [
+        ctx.observe(
+            "dns.answer",
+            ok=outcome == "answer",
+            phase="dns",
+            facts={
+                "name": host,
+                "role": role,
+                "resolver": resolver.label,
+                "outcome": outcome,
+                "addresses": addresses,
+                "a": a.outcome,
+                "aaaa": aaaa.outcome,
+                "rcode": a.rcode or aaaa.rcode,
+            },
+            error=error,
+            duration_ms=(time.monotonic() - start) * 1000,
+        )
+    ]
+    system = await _system_view(ctx, host, addresses)
+    if system is not None:
+        observations.append(system)
+    effective = effective_addresses(observations)
+    if effective:
+        ctx.network.pin(host, effective)
+    return observations
+
+
+def effective_addresses(observations: list[Observation]) -> list[str]:
+    """The addresses a runtime dials: /etc/hosts wins over DNS (glibc and Go both read
+    the hosts file first)."""
+    for observation in observations:
+        if observation.kind == "dns.system" and observation.facts.get("source") != "getaddrinfo":
+            return list(observation.facts.get("addresses") or [])
+    return list(observations[0].facts.get("addresses") or [])
+
+
+async def _system_view(ctx: ProbeContext, host: str, dns_addresses: list[str]) -> Observation | None:
+    hosts_file = ctx.options.config_root / "etc/hosts"
+    from_hosts = read_hosts_file(hosts_file).get(host.lower())
+    source, addresses = None, None
+    if from_hosts:
+        source, addresses = str(hosts_file), from_hosts
+    elif ctx.options.dns_server is None:
+        addresses = await _getaddrinfo(host, ctx.budget())
+        source = "getaddrinfo"
+    if addresses is None or set(addresses) == set(dns_addresses):
+        return None
+    return ctx.observe(
+        "dns.system",
+        ok=True,
+        phase="dns",
+        facts={"name": host, "addresses": addresses, "source": source,
+               "dns_addresses": dns_addresses},
+        source=source,
+    )
+
+
+async def _getaddrinfo(host: str, timeout: float) -> list[str] | None:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError):
+        return []
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def read_hosts_file(path: Path) -> dict[str, list[str]]:
+    """Parse an /etc/hosts file: name -> addresses, in file order."""
+    result: dict[str, list[str]] = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return result
+    for line in text.splitlines()[:10000]:
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 2 or not is_ip(fields[0].split("%")[0]):
+            continue
+        for name in fields[1:]:
+            result.setdefault(name.lower(), []).append(fields[0])
+    return result
+
+
+class DnsProbe:
+    id = "dns"
+    needs: tuple[str, ...] = ()
+
+    def applies(self, target: Target) -> bool:
+        return True
+
+    async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
+        observations = await resolve_name(ctx, ctx.target.host, "registry")
+        for observation in observations:
+            yield observation
+        answer = observations[0]
+        ctx.state.addresses = effective_addresses(observations)
+        if not ctx.state.addresses:
+            ctx.state.verdict("dns", PhaseStatus.FAILED, answer.error)
+        elif len(observations) > 1:
+            ctx.state.verdict("dns", PhaseStatus.WARN, "the system lookup differs from DNS")
+        else:
+            ctx.state.verdict("dns", PhaseStatus.OK)

@@ -1,0 +1,84 @@
+"""HTTP: the anonymous ``GET /v2/`` every client starts with.
+
+It tells whether the endpoint is a registry at all, which auth scheme it wants, its
+clock (``Date``) and how fast it answers. It also catches the two scheme mix-ups:
+plain HTTP spoken to a TLS port, and TLS on a port spoken to as HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+
+
+def base_url(ctx: ProbeContext) -> str:
+    target = ctx.target
+    scheme = ctx.state.scheme or target.scheme or "https"
+    default = 443 if scheme == "https" else 80
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    port = "" if target.port == default else f":{target.port}"
+    return f"{scheme}://{host}{port}"
+
+
+def looks_like_registry(exchange: Exchange) -> bool:
+    if exchange.header("docker-distribution-api-version"):
+        return True
+    challenge = (exchange.header("www-authenticate") or "").lower()
+    if exchange.status == 401 and ("bearer" in challenge or "basic" in challenge):
+        return True
+    return exchange.status == 200 and exchange.body.strip() in (b"{}", b"")
+
+
+async def speaks_tls(ctx: ProbeContext, address: str, port: int) -> bool:
+    """Send a plain request and see whether a TLS record comes back."""
+    try:
+        async with asyncio.timeout(ctx.budget()):
+            reader, writer = await asyncio.open_connection(address, port)
+            try:
+                writer.write(b"GET /v2/ HTTP/1.0\r\n\r\n")
+                await writer.drain()
+                head = await reader.read(8)
+            finally:
+                writer.close()
+    except (OSError, TimeoutError):
+        return False
+    return len(head) >= 2 and head[0] in (0x15, 0x16) and head[1] == 0x03
+
+
+class HttpPingProbe:
+    id = "http"
+    needs: tuple[str, ...] = ("tls",)
+
+    def applies(self, target: Target) -> bool:
+        return True
+
+    async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
+        url = f"{base_url(ctx)}/v2/"
+        exchange = await fetch(ctx, "GET", url)
+        if (
+            exchange.outcome in ("protocol_error", "error")
+            and url.startswith("http://")
+            and ctx.state.address is not None
+            and await speaks_tls(ctx, ctx.state.address, ctx.target.port)
+        ):
+            exchange.outcome = "tls_on_http"
+            exchange.error = f"the server speaks TLS on port {ctx.target.port}: use https://"
+        is_registry = exchange.outcome == "response" and looks_like_registry(exchange)
+        status = exchange.status or 0
+        ok = is_registry and status in (200, 401)
+        observation = observe_exchange(
+            ctx, exchange, phase="http", step="v2", ok=ok, extra={"is_registry": is_registry}
+        )
+        ctx.state.extra["v2"] = exchange
+        yield observation
+        if ok:
+            ctx.state.verdict("http", PhaseStatus.OK)
+        elif exchange.outcome == "response" and not is_registry:
+            ctx.state.verdict("http", PhaseStatus.FAILED,
+                              f"HTTP {status}: this endpoint does not answer like a registry")
+        else:
+            ctx.state.verdict("http", PhaseStatus.FAILED, observation.error)

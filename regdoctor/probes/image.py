@@ -1,0 +1,198 @@
+"""Image: does the manifest exist, what is its digest, for which platforms, and what
+does the registry's rate limit say. Only for image targets.
+
+The manifest endpoint of distribution answers ``MANIFEST_UNKNOWN`` both for a missing
+tag and for a missing repository; ``tags/list`` tells the two apart (``NAME_UNKNOWN``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from regdoctor import wwwauth
+from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+from regdoctor.probes.http_ping import base_url
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_LIMIT = 4 * 1024 * 1024
+
+
+def platform_string(platform: dict[str, Any]) -> str:
+    parts = [str(platform.get("os", "?")), str(platform.get("architecture", "?"))]
+    if platform.get("variant"):
+        parts.append(str(platform["variant"]))
+    return "/".join(parts)
+
+
+def platforms_of_index(document: Any) -> list[str]:
+    if not isinstance(document, dict) or not isinstance(document.get("manifests"), list):
+        return []
+    found = []
+    for entry in document["manifests"][:200]:
+        if isinstance(entry, dict) and isinstance(entry.get("platform"), dict):
+            name = platform_string(entry["platform"])
+            if name != "unknown/unknown":  # attestation manifests
+                found.append(name)
+    return found
+
+
+def platform_matches(requested: str, available: str) -> bool:
+    """``linux/arm64`` matches ``linux/arm64/v8``; a requested variant must match."""
+    want, have = requested.split("/"), available.split("/")
+    if want[:2] != have[:2]:
+        return False
+    return len(want) < 3 or (len(have) >= 3 and want[2] == have[2])
+
+
+def classify(exchange: Exchange) -> str:
+    status = exchange.status
+    if exchange.outcome != "response" or status is None:
+        return "error"
+    if status == 200:
+        return "found"
+    if status == 401:
+        challenge = wwwauth.first(exchange.header("www-authenticate"))
+        if challenge is not None and challenge.error == "insufficient_scope":
+            return "denied"
+        return "unauthorized"
+    if status == 403:
+        return "denied"
+    if status == 404:
+        codes = exchange.error_codes
+        if "NAME_UNKNOWN" in codes:
+            return "name_unknown"
+        return "manifest_unknown"
+    if status == 429:
+        return "ratelimited"
+    if status >= 500:
+        return "server_error"
+    return "error"
+
+
+class ImageProbe:
+    id = "image"
+    needs: tuple[str, ...] = ("auth",)
+
+    def applies(self, target: Target) -> bool:
+        return target.is_image
+
+    async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
+        target, state = ctx.target, ctx.state
+        assert target.repository is not None and target.reference is not None
+        base = base_url(ctx)
+        url = f"{base}/v2/{target.repository}/manifests/{target.reference}"
+        headers = {"Accept": ACCEPT}
+        head = await fetch(ctx, "HEAD", url, headers=headers, authorization=state.authorization)
+        yield observe_exchange(ctx, head, phase="image", step="manifest.head",
+                               ok=head.status == 200)
+        outcome = classify(head)
+        final = head
+        document: Any = None
+        media_type = (head.header("content-type") or "").split(";")[0].strip() or None
+        needs_body = outcome != "found" or media_type in INDEX_TYPES or ctx.options.platforms \
+            or not head.header("docker-content-digest")
+        if needs_body and outcome not in ("ratelimited",):
+            get = await fetch(ctx, "GET", url, headers=headers, authorization=state.authorization,
+                              body_limit=MANIFEST_LIMIT)
+            yield observe_exchange(ctx, get, phase="image", step="manifest.get",
+                                   ok=get.status == 200)
+            final = get
+            outcome = classify(get)
+            if outcome == "found":
+                media_type = (get.header("content-type") or "").split(";")[0].strip() or media_type
+                document = get.json()
+        if outcome == "manifest_unknown":
+            tags = await fetch(ctx, "GET", f"{base}/v2/{target.repository}/tags/list",
+                               authorization=state.authorization, body_limit=64 * 1024)
+            yield observe_exchange(ctx, tags, phase="image", step="tags.list",
+                                   ok=tags.status == 200)
+            if tags.status == 404 and "NAME_UNKNOWN" in tags.error_codes:
+                outcome = "name_unknown"
+                final = tags
+        is_index = media_type in INDEX_TYPES or (
+            isinstance(document, dict) and isinstance(document.get("manifests"), list)
+        )
+        platforms = platforms_of_index(document) if is_index else []
+        if outcome == "found" and not is_index and ctx.options.platforms and isinstance(document, dict):
+            single = await self._config_platform(ctx, base, document)
+            platforms = [single] if single else []
+        challenge = wwwauth.first(final.header("www-authenticate"))
+        facts = {
+            "repository": target.repository,
+            "reference": target.reference,
+            "outcome": outcome,
+            "status": final.status,
+            "error_codes": final.error_codes,
+            "digest": final.header("docker-content-digest") or head.header("docker-content-digest"),
+            "media_type": media_type,
+            "size": _int(final.header("content-length")) if final is head else len(final.body),
+            "is_index": is_index,
+            "platforms": platforms,
+            "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
+        }
+        error = None if outcome == "found" else (final.error_message or final.error
+                                                 or f"HTTP {final.status}")
+        yield ctx.observe("image.manifest", ok=outcome == "found", phase="image", facts=facts,
+                          error=error)
+        limit = _int((head.header("ratelimit-limit") or "").split(";")[0])
+        remaining = _int((head.header("ratelimit-remaining") or "").split(";")[0])
+        if limit is not None or remaining is not None:
+            window = _window(head.header("ratelimit-limit"))
+            yield ctx.observe("ratelimit.status", ok=True, phase="image", facts={
+                "limit": limit, "remaining": remaining, "window_s": window,
+                "source": head.header("ratelimit-source"),
+            })
+        matched_all = True
+        if outcome == "found" and ctx.options.platforms:
+            for requested in ctx.options.platforms:
+                matched = any(platform_matches(requested, p) for p in platforms)
+                matched_all &= matched
+                yield ctx.observe("image.platform", ok=matched, phase="image", facts={
+                    "requested": requested, "available": platforms, "matched": matched,
+                }, error=None if matched else f"no matching manifest for {requested}")
+        if outcome != "found":
+            state.verdict("image", PhaseStatus.FAILED, error)
+        elif not matched_all:
+            state.verdict("image", PhaseStatus.FAILED, "requested platform not in the image")
+        else:
+            state.verdict("image", PhaseStatus.OK)
+
+    async def _config_platform(self, ctx: ProbeContext, base: str, manifest: dict[str, Any]) -> str | None:
+        config = manifest.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
+            return None
+        url = f"{base}/v2/{ctx.target.repository}/blobs/{config['digest']}"
+        exchange = await fetch(ctx, "GET", url, authorization=ctx.state.authorization,
+                               body_limit=256 * 1024)
+        redirect = exchange.header("location")
+        if exchange.status in (301, 302, 307) and redirect:
+            # Blob storage lives elsewhere (S3, CDN): never forward credentials there.
+            exchange = await fetch(ctx, "GET", redirect, body_limit=256 * 1024)
+        try:
+            data = json.loads(exchange.body)
+        except (ValueError, RecursionError):
+            return None
+        return platform_string(data) if isinstance(data, dict) else None
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() else None
+
+
+def _window(value: str | None) -> int | None:
+    """``RateLimit-Limit: 100;w=21600`` -> 21600."""
+    if not value or "w=" not in value:
+        return None
+    return _int(value.split("w=", 1)[1].split(";")[0])

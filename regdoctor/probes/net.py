@@ -1,0 +1,338 @@
+"""The network a run uses: one DNS resolver, address pinning, TLS contexts and HTTP
+clients whose connections go to the addresses the DNS phase found.
+
+With ``--dns-server`` nothing goes through the system resolver: HTTP connections dial
+the addresses regdoctor resolved itself (pinned per host), and hosts that were not
+pinned (a token realm, a redirect) are resolved through the same server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpcore
+import httpx
+
+from regdoctor.probes.base import CheckOptions
+
+if TYPE_CHECKING:
+    from regdoctor.probes.base import ProbeContext
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer of one DNS query type."""
+
+    outcome: str  # answer, nodata, nxdomain, servfail, timeout, unreachable, refused, error
+    addresses: tuple[str, ...] = ()
+    rcode: str | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+class Resolver:
+    """A dnspython resolver: the one from ``--dns-server``, or the system's
+    /etc/resolv.conf. Answers are never cached between runs."""
+
+    def __init__(self, server: tuple[str, int] | None, timeout: float) -> None:
+        import dns.asyncresolver
+
+        self.server = server
+        if server is not None:
+            self._resolver = dns.asyncresolver.Resolver(configure=False)
+            self._resolver.nameservers = [server[0]]
+            self._resolver.port = server[1]
+            self.label = f"{server[0]}:{server[1]}"
+        else:
+            try:
+                self._resolver = dns.asyncresolver.Resolver()
+                self.label = "system"
+            except Exception:  # no /etc/resolv.conf: use localhost like libc does
+                self._resolver = dns.asyncresolver.Resolver(configure=False)
+                self._resolver.nameservers = ["127.0.0.1"]
+                self.label = "127.0.0.1:53 (no resolv.conf)"
+        self._resolver.lifetime = timeout
+        self._resolver.timeout = timeout
+
+    async def query(self, name: str, rdtype: str, timeout: float) -> Lookup:
+        import time
+
+        import dns.asyncresolver
+        import dns.exception
+        import dns.resolver
+
+        start = time.monotonic()
+
+        def done(outcome: str, **kw: Any) -> Lookup:
+            return Lookup(outcome=outcome, duration_ms=(time.monotonic() - start) * 1000, **kw)
+
+        try:
+            answer = await self._resolver.resolve(
+                name, rdtype, lifetime=timeout, raise_on_no_answer=False, search=False
+            )
+        except dns.resolver.NXDOMAIN:
+            return done("nxdomain", rcode="NXDOMAIN")
+        except dns.resolver.LifetimeTimeout as exc:
+            return done(_timeout_or_unreachable(exc), error=str(exc))
+        except dns.resolver.NoNameservers as exc:
+            text = str(exc)
+            if "SERVFAIL" in text:
+                return done("servfail", rcode="SERVFAIL", error=text)
+            if "REFUSED" in text:
+                return done("refused", rcode="REFUSED", error=text)
+            return done("unreachable", error=text)
+        except dns.exception.Timeout as exc:
+            return done("timeout", error=str(exc))
+        except (OSError, dns.exception.DNSException) as exc:
+            return done("error", error=f"{type(exc).__name__}: {exc}")
+        if answer.rrset is None:
+            return done("nodata", rcode="NOERROR")
+        addresses = tuple(sorted({rr.to_text() for rr in answer.rrset}))
+        return done("answer", addresses=addresses, rcode="NOERROR")
+
+
+def _timeout_or_unreachable(exc: Exception) -> str:
+    """dnspython reports 'connection refused' from the resolver's port inside its
+    lifetime timeout; that is an unreachable resolver, not a slow one."""
+    errors = getattr(exc, "kwargs", {}).get("errors") or []
+    for error in errors:
+        inner = error[3] if isinstance(error, tuple) and len(error) > 3 else error
+        if isinstance(inner, ConnectionRefusedError | OSError) and not isinstance(
+            inner, TimeoutError
+        ):
+            return "unreachable"
+    return "timeout"
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that dials the addresses regdoctor resolved.
+
+    The TLS server name stays the host name (httpcore passes it to ``start_tls``);
+    only the TCP destination is replaced."""
+
+    def __init__(self, network: Network) -> None:
+        self._network = network
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._network.addresses_for(host, timeout or 5.0)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        if last is not None:
+            raise last
+        raise httpcore.ConnectError(f"no address for {host}")
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - not used
+        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover - not used
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with our network backend. httpx does not take a backend, so
+    the pool it builds is replaced by an equivalent one (httpx is pinned < 0.29)."""
+
+    def __init__(
+        self, network: Network, ssl_context: ssl.SSLContext, proxy: str | None
+    ) -> None:
+        super().__init__(verify=ssl_context, trust_env=False)
+        backend = PinnedBackend(network)
+        pool: Any
+        if proxy:
+            url = httpx.URL(proxy)
+            auth = (url.username, url.password) if url.username else None
+            pool = httpcore.AsyncHTTPProxy(
+                proxy_url=httpcore.URL(
+                    scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+                ),
+                proxy_auth=auth,
+                ssl_context=ssl_context,
+                max_connections=8,
+                network_backend=backend,
+            )
+        else:
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context, max_connections=8, network_backend=backend
+            )
+        self._pool = pool
+
+
+class DispatchTransport(httpx.AsyncBaseTransport):
+    """Chooses, per request, the proxy the environment says to use for that URL
+    (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, as Go's ProxyFromEnvironment does)."""
+
+    def __init__(self, network: Network, ssl_context: ssl.SSLContext) -> None:
+        self._network = network
+        self._ssl_context = ssl_context
+        self._transports: dict[str | None, PinnedTransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self._network.proxy_for(str(request.url))
+        transport = self._transports.get(proxy)
+        if transport is None:
+            transport = PinnedTransport(self._network, self._ssl_context, proxy)
+            self._transports[proxy] = transport
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in self._transports.values():
+            await transport.aclose()
+
+
+@dataclass
+class Network:
+    """Shared by all targets of a run: the resolver, the pins, the proxy settings."""
+
+    options: CheckOptions
+    pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _resolver: Resolver | None = None
+    _clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    @property
+    def resolver(self) -> Resolver:
+        if self._resolver is None:
+            self._resolver = Resolver(self.options.dns_server, self.options.timeout)
+        return self._resolver
+
+    def pin(self, host: str, addresses: Iterable[str]) -> None:
+        self.pins[host.lower()] = tuple(addresses)
+
+    async def addresses_for(self, host: str, timeout: float) -> tuple[str, ...]:
+        host = host.strip("[]").lower()
+        if is_ip(host):
+            return (host,)
+        pinned = self.pins.get(host)
+        if pinned:
+            return pinned
+        if self.options.dns_server is None:
+            return (host,)  # let the system resolve it, as the runtime would
+        found: list[str] = []
+        for rdtype in ("A", "AAAA"):
+            lookup = await self.resolver.query(host, rdtype, timeout)
+            found.extend(lookup.addresses)
+        if not found:
+            raise httpcore.ConnectError(f"{host}: no address (via {self.resolver.label})")
+        return tuple(found)
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy the environment names for ``url``, or None."""
+        parsed = httpx.URL(url)
+        proxies = urllib.request.getproxies_environment()
+        host = parsed.host
+        if proxies.get("no") and urllib.request.proxy_bypass_environment(host, proxies):
+            return None
+        if is_ip(host) and ipaddress.ip_address(host).is_loopback or host == "localhost":
+            return None  # Go never proxies loopback destinations
+        return proxies.get(parsed.scheme) or proxies.get("all")
+
+    def ssl_context(
+        self,
+        hostport: str,
+        *,
+        enforced: bool,
+        client_cert: tuple[Path, Path] | None = None,
+    ) -> ssl.SSLContext:
+        """A context trusting the system store, ``--ca-file`` and certs.d for
+        ``hostport``; with ``enforced=False`` it does not verify (insecure registry)."""
+        context = ssl.create_default_context()
+        for ca in self.ca_files(hostport):
+            context.load_verify_locations(cafile=str(ca))
+        if not enforced:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if client_cert is not None:
+            context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
+        return context
+
+    def certs_d(self, hostport: str) -> Path:
+        return self.options.config_root / "etc/docker/certs.d" / hostport
+
+    def ca_files(self, hostport: str) -> list[Path]:
+        files = list(self.options.ca_files)
+        directory = self.certs_d(hostport)
+        try:
+            files.extend(sorted(directory.glob("*.crt")))
+        except OSError:
+            pass
+        return files
+
+    def client_pair(self, hostport: str) -> tuple[tuple[Path, Path] | None, str | None]:
+        """The client certificate to present: ``--cert/--key`` win, then certs.d's
+        ``*.cert`` with the ``*.key`` of the same stem (Docker's convention)."""
+        if self.options.client_cert and self.options.client_key:
+            return (self.options.client_cert, self.options.client_key), "--cert/--key"
+        directory = self.certs_d(hostport)
+        try:
+            for cert in sorted(directory.glob("*.cert")):
+                key = cert.with_suffix(".key")
+                if key.exists():
+                    return (cert, key), str(cert)
+        except OSError:
+            pass
+        return None, None
+
+    def client_for(self, ctx: ProbeContext) -> httpx.AsyncClient:
+        state = ctx.state
+        existing = state.extra.get("http_client")
+        if isinstance(existing, httpx.AsyncClient):
+            return existing
+        context = state.ssl_context
+        if context is None:
+            pair, _ = self.client_pair(ctx.target.hostport)
+            context = self.ssl_context(
+                ctx.target.hostport, enforced=state.verify_enforced, client_cert=pair
+            )
+        client = httpx.AsyncClient(
+            transport=DispatchTransport(self, context),
+            follow_redirects=False,
+            timeout=httpx.Timeout(self.options.timeout),
+            headers={"User-Agent": f"regdoctor/{_version()}"},
+            trust_env=False,
+        )
+        state.extra["http_client"] = client
+        self._clients.append(client)
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            try:
+                await client.aclose()
+            except Exception:  # closing must never fail a report
+                pass
+        self._clients.clear()
+
+
+def _version() -> str:
+    from regdoctor import __version__
+
+    return __version__

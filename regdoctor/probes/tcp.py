@@ -1,0 +1,100 @@
+"""TCP: connect to every address the DNS phase found, concurrently, and time it.
+
+Refused (something answered with RST), timeout (SYN unanswered: a firewall drop, a
+wrong address) and unreachable (no route) are different problems and stay apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+
+from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.probes.base import ProbeContext
+
+_OUTCOME_BY_ERRNO = {
+    errno.ECONNREFUSED: "refused",
+    errno.ETIMEDOUT: "timeout",
+    errno.ENETUNREACH: "unreachable",
+    errno.EHOSTUNREACH: "unreachable",
+    errno.EADDRNOTAVAIL: "unreachable",
+    errno.ECONNRESET: "reset",
+}
+
+
+async def connect(ctx: ProbeContext, address: str, port: int, role: str) -> Observation:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    timeout = ctx.budget()
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    start = time.monotonic()
+    outcome, errno_name, error = "connected", None, None
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, (address, port))
+    except TimeoutError:
+        outcome, errno_name = "timeout", "ETIMEDOUT"
+        error = f"dial tcp {_join(address, port)}: i/o timeout after {timeout:g}s"
+    except OSError as exc:
+        code = exc.errno or 0
+        outcome = _OUTCOME_BY_ERRNO.get(code, "error")
+        errno_name = errno.errorcode.get(code)
+        reason = os.strerror(code) if code else str(exc)
+        error = f"dial tcp {_join(address, port)}: connect: {reason.lower()}"
+    finally:
+        sock.close()
+    return ctx.observe(
+        "tcp.connect",
+        ok=outcome == "connected",
+        phase="tcp",
+        facts={
+            "address": address,
+            "port": port,
+            "family": "ipv6" if family == socket.AF_INET6 else "ipv4",
+            "role": role,
+            "outcome": outcome,
+            "errno": errno_name,
+            "timeout_s": round(timeout, 3),
+        },
+        error=error,
+        duration_ms=(time.monotonic() - start) * 1000,
+    )
+
+
+def _join(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+async def connect_all(
+    ctx: ProbeContext, addresses: list[str], port: int, role: str
+) -> list[Observation]:
+    return list(await asyncio.gather(*(connect(ctx, a, port, role) for a in addresses)))
+
+
+class TcpProbe:
+    id = "tcp"
+    needs: tuple[str, ...] = ("dns",)
+
+    def applies(self, target: Target) -> bool:
+        return True
+
+    async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
+        observations = await connect_all(ctx, ctx.state.addresses, ctx.target.port, "registry")
+        for observation in observations:
+            yield observation
+        connected = [o.facts["address"] for o in observations if o.ok]
+        if not connected:
+            ctx.state.verdict("tcp", PhaseStatus.FAILED, observations[0].error if observations else None)
+            return
+        ctx.state.address = connected[0]
+        # Later phases dial the addresses that answered, the working one first.
+        ctx.network.pin(ctx.target.host, connected)
+        if len(connected) < len(observations):
+            ctx.state.verdict("tcp", PhaseStatus.WARN, "some addresses did not connect")
+        else:
+            ctx.state.verdict("tcp", PhaseStatus.OK)
