@@ -61,20 +61,17 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 
 def build_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from regdoctor.probes.base import CheckOptions
-    from regdoctor.redact import redact
+    from regdoctor.redact import Redactor
 
     if bool(args.cert) != bool(args.key):
         raise UsageError("--cert and --key go together")
     credentials = _credentials(args)
     trace = None
     if args.debug:
-        secret = credentials.password.reveal() if credentials else None
+        redactor = Redactor([credentials.password] if credentials else [])
 
         def trace(message: str) -> None:
-            text = redact(message)
-            if secret:
-                text = text.replace(secret, "****")
-            print(f"debug: {text}", file=sys.stderr)
+            print(f"debug: {redactor.redact(message)}", file=sys.stderr)
 
     return CheckOptions(
         timeout=args.timeout,
@@ -111,13 +108,12 @@ def run(args: argparse.Namespace) -> int:
     from regdoctor.runner import check
 
     report = check(targets, options, command=["regdoctor", *sys.argv[1:]])
+    from rich.console import Console
+
+    from regdoctor.redact import Redactor
     from regdoctor.render import RENDERERS
 
-    if args.format == "json":
-        sys.stdout.write(RENDERERS["json"](report) + "\n")
-    else:
-        from rich.console import Console
-
-        console = Console(highlight=False, soft_wrap=False)
-        RENDERERS["plain"](report, console, verbose=args.verbose)
+    redactor = Redactor([options.credentials.password] if options.credentials else [])
+    console = Console(highlight=False, soft_wrap=args.format == "json")
+    RENDERERS[args.format](report, console, verbose=args.verbose, redactor=redactor)
     return int(report.exit_code)

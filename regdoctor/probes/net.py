@@ -217,6 +217,7 @@ class Network:
     pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _resolver: Resolver | None = None
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _contexts: dict[Any, ssl.SSLContext] = field(default_factory=dict)
 
     @property
     def resolver(self) -> Resolver:
@@ -264,14 +265,20 @@ class Network:
     ) -> ssl.SSLContext:
         """A context trusting the system store, ``--ca-file`` and certs.d for
         ``hostport``; with ``enforced=False`` it does not verify (insecure registry)."""
+        ca_files = tuple(self.ca_files(hostport))
+        key = (ca_files, enforced, client_cert)
+        cached = self._contexts.get(key)
+        if cached is not None:
+            return cached  # loading the system store costs tens of ms: do it once
         context = ssl.create_default_context()
-        for ca in self.ca_files(hostport):
+        for ca in ca_files:
             context.load_verify_locations(cafile=str(ca))
         if not enforced:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         if client_cert is not None:
             context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
+        self._contexts[key] = context
         return context
 
     def certs_d(self, hostport: str) -> Path:

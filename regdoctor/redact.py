@@ -1,0 +1,396 @@
+"""The one place secrets are masked.
+
+Every string that leaves the process (all renderers, logs, support bundles) goes through
+:func:`redact`, or through a :class:`Redactor` that also knows the literal secrets of this
+run (a password read from stdin, a token from a credential helper).
+
+What :func:`redact` masks, always replacing the secret part with ``****``:
+
+- ``Authorization:`` / ``Proxy-Authorization:`` header values (the scheme word is kept:
+  ``Authorization: Bearer ****``), also as JSON keys;
+- ``Bearer <token>`` and ``Basic <base64 of user:password>`` anywhere in text (``Basic``
+  only when the value really decodes to ``user:password``, so the Docker error
+  ``no basic auth credentials`` is left alone);
+- JWT-looking strings (``eyJ...`` header, payload and signature separated by dots);
+- the password of ``scheme://user:password@host`` URLs (the user name is kept);
+- query strings of URLs that carry a signature or a token (``X-Amz-Signature``, ``sig``,
+  ``token``, ``X-Goog-Signature``...): the path and parameter names are kept, every value
+  is replaced; and sensitive parameters (``token=``, ``password=``...) wherever they
+  appear after ``?`` or ``&``;
+- JSON (or Python-repr) pairs whose key names a secret: ``"password"``, ``"auth"``,
+  ``"token"``, ``"access_token"``, ``"refresh_token"``, ``"identitytoken"``...
+
+:func:`redact_obj` walks dicts, lists and tuples, redacts every string, and masks the value
+of any key that names a secret (``{"password": "x"}`` -> ``{"password": "****"}``).
+
+Limits: a literal secret that occurs only inside the mask itself (``*``, ``**``) cannot be
+hidden and is ignored; so are empty and whitespace-only values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from regdoctor.model import Secret
+
+__all__ = [
+    "MASK",
+    "SENSITIVE_KEYS",
+    "Redactor",
+    "redact",
+    "redact_obj",
+]
+
+MASK = "****"
+
+#: Keys whose value is a secret, wherever they occur (JSON text, dicts, query strings).
+#: Compared case-insensitively, and exactly: ``token_kind`` or ``auth_scheme`` are not secrets.
+SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "identitytoken",
+        "registrytoken",
+        "auth",
+        "authorization",
+        "proxy-authorization",
+        "x-registry-auth",
+    }
+)
+
+#: Query parameters that carry a signature, a token or a password. A URL that has one of
+#: them gets *all* its query values masked (a signed URL's other parameters, such as
+#: ``X-Amz-Credential``, are part of the signature and often identify the key).
+_QUERY_SECRET_PARAMS = (
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
+    "googleaccessid",
+    "signature",
+    "sig",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "password",
+    "passwd",
+    "client_secret",
+    "secret",
+    "api_key",
+    "apikey",
+    "code",
+)
+
+# -- precompiled patterns ----------------------------------------------------------------
+
+_QUERY_KEYS_ALT = "|".join(
+    re.escape(k) for k in sorted(_QUERY_SECRET_PARAMS, key=len, reverse=True)
+)
+
+# A value that is a placeholder or a variable, not a secret: <password>, $TOKEN, ${TOKEN},
+# $(cat file), %PASSWORD%. Rule texts and remediation commands are full of them, and they
+# go through redaction like everything else.
+_NOT_PLACEHOLDER = (
+    r"(?!<[\w .:/-]*>(?=$|[\s\"',;&@\]]))"
+    r"(?!\$\{?[A-Za-z_]\w*\}?(?=$|[\s\"',;&@:/\]]))"
+    r"(?!\$\()"
+    r"(?!%[A-Za-z_]\w*%)"
+)
+
+# Authorization: <scheme> <credentials>  (header lines, JSON/Python dict keys, Go maps)
+_AUTH_HEADER = re.compile(
+    r"(?P<key>\b(?:proxy-)?authorization)"
+    r"(?P<sep>[\"']?[ \t]*[:=][ \t]*[\[\"']*[ \t]*)"
+    r"(?P<scheme>(?:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|jwt)"
+    r"(?:[ \t]+|(?=[\"'\]\r\n]|$)))?"
+    rf"(?P<value>(?:{_NOT_PLACEHOLDER}[^\s\"'\]\r\n,;][^\"'\]\r\n]*)?)",
+    re.IGNORECASE,
+)
+
+# Bearer <token>: the token must look like one (a digit in it, or long), and must not be
+# an auth-param of a WWW-Authenticate challenge (Bearer realm="...").
+_BEARER = re.compile(
+    r"(?P<scheme>\bbearer\s+)"
+    r"(?!(?:realm|service|scope|error|error_description|error_uri|charset)\s*=)"
+    r"(?P<token>[A-Za-z0-9\-._~+/]{8,}=*)"
+    r"(?=$|[\s\"',;)\]}>])",
+    re.IGNORECASE,
+)
+
+# Basic <base64>: masked only when it decodes to "user:password".
+_BASIC = re.compile(
+    r"(?P<scheme>\bbasic\s+)(?P<token>[A-Za-z0-9+/]{4,}={0,2})(?=$|[^A-Za-z0-9+/=])",
+    re.IGNORECASE,
+)
+
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+# scheme://user:password@host
+_URL_USERINFO = re.compile(
+    r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s/:@\"'<>]*:)"
+    rf"{_NOT_PLACEHOLDER}(?P<password>[^\s/@\"'<>]*)@"
+)
+
+# scheme://host/path?query  (the query is masked when it carries a secret parameter)
+_URL_QUERY = re.compile(
+    r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)"
+)
+_QUERY_HAS_SECRET = re.compile(rf"(?:^|[&;])(?:{_QUERY_KEYS_ALT})=", re.IGNORECASE)
+_QUERY_VALUE = re.compile(r"(?P<key>(?:^|[&;])[^=&;]*=)(?P<value>[^&;]*)")
+
+# ?token=... / &password=... anywhere (relative URLs, log lines)
+_QUERY_PARAM = re.compile(
+    rf"(?P<key>[?&;](?:{_QUERY_KEYS_ALT})=)(?P<value>[^&;#\s\"'<>]+)", re.IGNORECASE
+)
+
+# password=... / --password=... / --docker-password=... / client_secret=... in command
+# lines and key=value text. Placeholders and variables (<password>, $PASS, ${X}, %X%)
+# are left alone: remediation commands are full of them.
+_CRED_NAMES = r"(?:docker[_-])?(?:password|passwd|client[_-]secret|registry[_-]?password)"
+_ASSIGNMENT = re.compile(
+    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*)"
+    rf"{_NOT_PLACEHOLDER}(?P<value>[^\s&\"',;]+)",
+    re.IGNORECASE,
+)
+# --password VALUE, --creds user:VALUE (docker/podman/skopeo/nerdctl command lines)
+_OPTION = re.compile(
+    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+)(?!-){_NOT_PLACEHOLDER}(?P<value>[^\s\"']+)",
+    re.IGNORECASE,
+)
+_CREDS = re.compile(
+    r"(?P<key>(?<![\w-])--(?:src-|dest-)?creds[= \t]+[\"']?[^:\s\"']*:)"
+    rf"{_NOT_PLACEHOLDER}(?P<value>[^\s\"']+)",
+    re.IGNORECASE,
+)
+
+_JSON_KEYS_ALT = (
+    "password|passwd|secret|client_secret|token|access_token|refresh_token|id_token"
+    "|identitytoken|identity_token|registrytoken|registry_token"
+)
+# "password": "..."  (also with single quotes, as in Python reprs)
+_JSON_SECRET_DQ = re.compile(
+    rf"(?P<key>\"(?:{_JSON_KEYS_ALT})\"\s*:\s*\"){_NOT_PLACEHOLDER}(?P<value>(?:[^\"\\\r\n]|\\.)+)(?=\")",
+    re.IGNORECASE,
+)
+_JSON_SECRET_SQ = re.compile(
+    rf"(?P<key>'(?:{_JSON_KEYS_ALT})'\s*:\s*'){_NOT_PLACEHOLDER}(?P<value>(?:[^'\\\r\n]|\\.)+)(?=')",
+    re.IGNORECASE,
+)
+# \"password\": \"...\"  (JSON inside a JSON or Go string)
+_JSON_SECRET_ESCAPED = re.compile(
+    rf"(?P<key>\\\"(?:{_JSON_KEYS_ALT})\\\"\s*:\s*\\\")(?P<value>[^\r\n]+?)(?=\\\")",
+    re.IGNORECASE,
+)
+# "auth": "<base64>" (docker config.json)
+_JSON_AUTH = re.compile(
+    r"(?P<key>[\"']auth[\"']\s*:\s*[\"'])(?P<value>[A-Za-z0-9+/=_\-]+)(?=[\"'])",
+    re.IGNORECASE,
+)
+
+
+def _sub_auth_header(m: re.Match[str]) -> str:
+    if not m.group("value"):
+        return m.group(0)
+    return f"{m.group('key')}{m.group('sep')}{m.group('scheme') or ''}{MASK}"
+
+
+def _sub_bearer(m: re.Match[str]) -> str:
+    token = m.group("token")
+    core = token.rstrip(".")
+    looks_like_token = len(core) >= 24 or any(c.isdigit() or c in "-_~+/=." for c in core)
+    if len(core) < 8 or not looks_like_token:
+        # "Bearer authentication." in prose is no token.
+        return m.group(0)
+    return f"{m.group('scheme')}{MASK}"
+
+
+def _sub_basic(m: re.Match[str]) -> str:
+    token = m.group("token")
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return m.group(0)
+    if b":" not in decoded:
+        return m.group(0)
+    return f"{m.group('scheme')}{MASK}"
+
+
+def _sub_url_query(m: re.Match[str]) -> str:
+    query = m.group("query")
+    if not _QUERY_HAS_SECRET.search(query):
+        return m.group(0)
+    masked = _QUERY_VALUE.sub(lambda q: q.group("key") + (MASK if q.group("value") else ""), query)
+    return f"{m.group('base')}?{masked}"
+
+
+_mask_password = r"\g<prefix>" + MASK + "@"
+_mask_value = r"\g<key>" + MASK
+
+#: (pattern, replacement) in the order they are applied.
+_RULES: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (_AUTH_HEADER, _sub_auth_header),
+    (_JWT, MASK),
+    (_BEARER, _sub_bearer),
+    (_BASIC, _sub_basic),
+    (_URL_USERINFO, _mask_password),
+    (_URL_QUERY, _sub_url_query),
+    (_QUERY_PARAM, _mask_value),
+    (_ASSIGNMENT, _mask_value),
+    (_OPTION, _mask_value),
+    (_CREDS, _mask_value),
+    (_JSON_SECRET_ESCAPED, _mask_value),
+    (_JSON_SECRET_DQ, _mask_value),
+    (_JSON_SECRET_SQ, _mask_value),
+    (_JSON_AUTH, _mask_value),
+)
+
+# A cheap pre-filter: text without any of these substrings cannot match any rule.
+_TRIGGERS = re.compile(
+    r"auth|bearer|basic|eyJ|://|[?&;][\w-]+=|passw|secret|token|creds",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """Mask the secrets :mod:`regdoctor.redact` knows how to recognise in ``text``."""
+    if not text or not _TRIGGERS.search(text):
+        return text
+    for pattern, repl in _RULES:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _is_sensitive_key(key: object) -> bool:
+    return isinstance(key, str) and key.lower() in SENSITIVE_KEYS
+
+
+def _walk(obj: Any, redact_str: Any) -> Any:
+    if isinstance(obj, str):
+        return redact_str(obj)
+    if isinstance(obj, Secret):
+        return MASK
+    if isinstance(obj, Mapping):
+        out: dict[Any, Any] = {}
+        for key, value in obj.items():
+            new_key = redact_str(key) if isinstance(key, str) else key
+            if _is_sensitive_key(key) and isinstance(value, str | Secret) and value:
+                out[new_key] = MASK
+            else:
+                out[new_key] = _walk(value, redact_str)
+        return out
+    if isinstance(obj, list):
+        return [_walk(v, redact_str) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_walk(v, redact_str) for v in obj)
+    return obj
+
+
+def redact_obj(obj: Any) -> Any:
+    """Return a copy of ``obj`` (dicts, lists, tuples, strings...) with secrets masked.
+
+    Every string (values and string keys) goes through :func:`redact`; the value of a key
+    that names a secret (:data:`SENSITIVE_KEYS`) is replaced by the mask; a
+    :class:`regdoctor.model.Secret` becomes the mask. Other values are returned as is.
+    """
+    return _walk(obj, redact)
+
+
+def _hideable(value: str) -> bool:
+    return bool(value.strip()) and bool(value.strip("*"))
+
+
+class Redactor:
+    """:func:`redact` plus the literal secret values of this run.
+
+    >>> r = Redactor(["hunter2"])
+    >>> r.redact("login with hunter2 failed")
+    'login with **** failed'
+
+    Each registered value is also masked in its URL-encoded and JSON-escaped forms;
+    :meth:`add_credentials` also registers the base64 ``user:password`` pair that Docker
+    stores in ``config.json``. Values that are empty, blank, or made only of ``*`` are
+    ignored (they cannot be told apart from the mask).
+    """
+
+    __slots__ = ("_pattern", "_secrets")
+
+    def __init__(self, secrets: Iterable[str | Any] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"
+
+    def __len__(self) -> int:
+        return len(self._secrets)
+
+    def add(self, secret: str | Any, *, variants: bool = True) -> None:
+        """Register a literal secret (a ``str`` or a :class:`regdoctor.model.Secret`)."""
+        value = secret.reveal() if hasattr(secret, "reveal") else secret
+        if not isinstance(value, str):
+            raise TypeError(f"a secret must be a str or a Secret, not {type(value).__name__}")
+        if not _hideable(value):
+            return
+        forms = {value}
+        if variants:
+            forms.add(urllib.parse.quote(value, safe=""))
+            forms.add(urllib.parse.quote_plus(value, safe=""))
+            forms.add(json.dumps(value)[1:-1])
+            forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+        new = {f for f in forms if _hideable(f)} - self._secrets
+        if new:
+            self._secrets |= new
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def add_credentials(self, username: str, password: str | Any) -> None:
+        """Register a password and the base64 ``username:password`` pair built from it."""
+        value = password.reveal() if hasattr(password, "reveal") else password
+        self.add(value)
+        if isinstance(value, str) and _hideable(value):
+            pair = f"{username}:{value}".encode()
+            self.add(base64.b64encode(pair).decode("ascii"), variants=False)
+            self.add(base64.urlsafe_b64encode(pair).decode("ascii"), variants=False)
+
+    def _mask_literals(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None:
+            return text
+        # A registered value can contain '*'; masking can then create a new occurrence
+        # next to the mask. Each pass removes at least one non-'*' character per match,
+        # so this terminates.
+        while pattern.search(text):
+            text = pattern.sub(MASK, text)
+        return text
+
+    def redact(self, text: str) -> str:
+        """Mask the registered values, then everything :func:`redact` recognises."""
+        if not text:
+            return text
+        text = self._mask_literals(text)
+        text = redact(text)
+        # Pattern masking only inserts the mask, which cannot create a registered value
+        # without a '*' in it; the second pass covers those.
+        return self._mask_literals(text)
+
+    __call__ = redact
+
+    def redact_obj(self, obj: Any) -> Any:
+        """Like :func:`redact_obj`, also masking the registered values."""
+        return _walk(obj, self.redact)

@@ -1,0 +1,657 @@
+"""The terminal report (Rich), readable in colour, with NO_COLOR, piped, and at 80 columns.
+
+Layout, per target::
+
+    registry.example.com:5000  x ERROR  https://registry.example.com:5000 via 10.0.0.5  1.2 s
+      + config  ok           1 ms
+      + dns     ok           3 ms  10.0.0.5
+      x tls     failed      34 ms  x509: certificate has expired
+      - http    skipped            not run: tls failed
+
+      [error] tls.expired  The registry's certificate has expired  (tls.cert-expired)
+          The certificate ... (explanation, wrapped)
+          seen: x509: certificate has expired or is not yet valid
+          1. Renew the certificate.
+               docker:     sudo systemctl restart docker
+
+and one summary line at the end. Status words, marks and colours exist only here.
+Everything taken from the report goes through :func:`regdoctor.redact.redact` (or the
+given :class:`~regdoctor.redact.Redactor`), then :func:`~regdoctor.render.escape.safe_text`,
+and into :class:`rich.text.Text` objects: never into markup.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from rich.cells import cell_len, chop_cells
+from rich.console import Console
+from rich.text import Text
+
+from regdoctor.model import (
+    PHASES,
+    Finding,
+    Observation,
+    PhaseResult,
+    PhaseStatus,
+    Report,
+    Severity,
+    TargetReport,
+)
+from regdoctor.redact import Redactor, redact
+from regdoctor.render.escape import MAX_LINE, clip, safe_lines, safe_text
+
+__all__ = ["render_plain"]
+
+#: Order in which remediation commands are listed, and their labels.
+TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
+
+# (unicode mark, ascii mark, word, style)
+_PHASE_LOOK: dict[str, tuple[str, str, str, str]] = {
+    PhaseStatus.OK: ("✓", "+", "ok", "green"),
+    PhaseStatus.WARN: ("!", "!", "warn", "yellow"),
+    PhaseStatus.FAILED: ("✗", "x", "failed", "red"),
+    PhaseStatus.SKIPPED: ("\u2013", "-", "skipped", "dim"),
+    PhaseStatus.CRASHED: ("#", "#", "crashed", "magenta bold"),
+    PhaseStatus.NOT_APPLICABLE: ("·", ".", "n/a", "dim"),
+}
+_STATUS_LOOK: dict[str, tuple[str, str, str, str]] = {
+    "ok": ("✓", "+", "OK", "green bold"),
+    "warning": ("!", "!", "WARNING", "yellow bold"),
+    "error": ("✗", "x", "ERROR", "red bold"),
+}
+_SEVERITY_STYLE: dict[str, str] = {
+    "error": "red bold",
+    "warning": "yellow bold",
+    "info": "cyan",
+}
+
+#: Below this many columns for a hanging body, the body goes on its own lines instead.
+_MIN_BODY = 30
+#: Limits for untrusted values on the terminal.
+_EVIDENCE_LINES = 4
+_VERBOSE_EVIDENCE_LINES = 12
+_FACT_VALUE_CHARS = 80
+_COMMAND_CHARS = 4000
+#: Rule-written prose (explanations, steps) may embed server data but is long by nature.
+_PROSE_CHARS = 3000
+
+
+def render_plain(
+    report: Report,
+    console: Console,
+    *,
+    verbose: bool = False,
+    redactor: Redactor | None = None,
+) -> None:
+    """Print ``report`` to ``console`` for a human reader.
+
+    ``verbose`` also lists each target's observations. ``redactor`` (default: the
+    pattern-based :func:`regdoctor.redact.redact`) masks secrets in every value shown.
+    """
+    _PlainRenderer(console, verbose=verbose, redactor=redactor).render(report)
+
+
+class _PlainRenderer:
+    def __init__(self, console: Console, *, verbose: bool, redactor: Redactor | None) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.redact: Callable[[str], str] = redactor.redact if redactor is not None else redact
+        encoding = (console.encoding or "").lower().replace("_", "-")
+        self.unicode = encoding.startswith("utf")
+        self.ellipsis = "…" if self.unicode else "..."
+        self.width = max(console.width, 40)
+        self._lines: list[Text] = []
+
+    # -- output --------------------------------------------------------------------------
+
+    def emit(self, line: Text | str = "") -> None:
+        if isinstance(line, str):
+            line = Text(line)
+        line.rstrip()
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        if self._lines:
+            block = Text("\n").join(self._lines)
+            self.console.print(block, no_wrap=True, overflow="fold", crop=False)
+        self._lines = []
+
+    def clean(self, value: object, *, max_chars: int | None = MAX_LINE) -> str:
+        """One line of untrusted text: redacted, escaped, clipped."""
+        if value is None:
+            return ""
+        raw = value if isinstance(value, str) else str(value)
+        cleaned = self.encodable(safe_text(self.redact(raw), keep_newlines=False))
+        return cleaned if max_chars is None else clip(cleaned, max_chars, self.ellipsis)
+
+    def encodable(self, value: str) -> str:
+        """On a terminal that is not UTF-8, non-ASCII characters as ``\\u`` escapes."""
+        if self.unicode or value.isascii():
+            return value
+        return value.encode("ascii", "backslashreplace").decode("ascii")
+
+    def lines_of(self, value: object, *, max_lines: int, max_line: int = MAX_LINE) -> list[str]:
+        """Several lines of untrusted text: redacted, escaped, clipped per line."""
+        if value is None:
+            return []
+        raw = value if isinstance(value, str) else str(value)
+        lines = safe_lines(
+            self.redact(raw), max_line=max_line, max_lines=max_lines, ellipsis=self.ellipsis
+        )
+        return [self.encodable(line) for line in lines]
+
+    def hang(self, prefix: Text, body: Text, *, indent: int = 4) -> None:
+        """``prefix`` then ``body`` wrapped in the columns right of it (a hanging indent).
+
+        When too little room is left right of the prefix, the body goes below it,
+        indented by ``indent``.
+        """
+        pad = prefix.cell_len
+        room = self.width - pad
+        if not body.plain:
+            self.emit(prefix)
+            return
+        if room >= _MIN_BODY:
+            wrapped = body.wrap(self.console, room, overflow="fold")
+            for i, line in enumerate(wrapped):
+                self.emit(prefix + line if i == 0 else Text(" " * pad) + line)
+            return
+        self.emit(prefix)
+        for line in body.wrap(self.console, max(self.width - indent, 10), overflow="fold"):
+            self.emit(Text(" " * indent) + line)
+
+    def para(self, body: Text, *, indent: int) -> None:
+        """``body`` wrapped at the console width, every line indented."""
+        self.hang(Text(" " * indent), body, indent=indent)
+
+    def wrap_hanging(self, body: Text, *, indent: int) -> None:
+        """``body`` from column 0, its continuation lines indented by ``indent``."""
+        if body.cell_len <= self.width:
+            self.emit(body)
+            return
+        for i, line in enumerate(body.wrap(self.console, self.width - indent, overflow="fold")):
+            self.emit(line if i == 0 else Text(" " * indent) + line)
+
+    def mark(self, look: tuple[str, str, str, str]) -> str:
+        return look[0] if self.unicode else look[1]
+
+    # -- report --------------------------------------------------------------------------
+
+    def render(self, report: Report) -> None:
+        for i, target in enumerate(report.targets):
+            if i:
+                self.emit()
+            self.target(target)
+        if report.targets:
+            self.emit()
+        self.summary(report)
+        self.flush()
+
+    def target(self, tr: TargetReport) -> None:
+        self.header(tr)
+        for phase in tr.phases:
+            self.phase(phase, tr.observations)
+        findings = _ordered(tr.findings)
+        for finding in findings:
+            self.emit()
+            self.finding(finding, tr.observations)
+        if self.verbose and tr.observations:
+            self.emit()
+            self.emit(Text("  observations:", style="bold"))
+            for index, obs in enumerate(tr.observations):
+                self.observation(index, obs)
+        # Keep memory flat on long reports.
+        self.flush()
+
+    def header(self, tr: TargetReport) -> None:
+        status = tr.status
+        look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
+        line = Text()
+        line.append(self.clean(tr.target.raw), style="bold")
+        line.append("  ")
+        line.append(f"{self.mark(look)} {look[2]}", style=look[3])
+        endpoint = self.endpoint(tr)
+        if endpoint:
+            line.append("  ")
+            line.append(endpoint)
+        line.append("  ")
+        line.append(_seconds(tr.duration_ms), style="dim")
+        self.wrap_hanging(line, indent=4)
+
+    def endpoint(self, tr: TargetReport) -> str:
+        ep: Mapping[str, Any] = tr.endpoint if isinstance(tr.endpoint, Mapping) else {}
+        spec = tr.target
+        scheme = ep.get("scheme") or spec.scheme
+        host = ep.get("host") or spec.host
+        port = ep.get("port") or spec.port
+        address = ep.get("address")
+        host_s = self.clean(host, max_chars=120)
+        if ":" in host_s and not host_s.startswith("["):
+            host_s = f"[{host_s}]"
+        where = f"{host_s}:{self.clean(port, max_chars=10)}" if port else host_s
+        if scheme:
+            where = f"{self.clean(scheme, max_chars=10)}://{where}"
+        if address and str(address) != str(host):
+            where += f" via {self.clean(address, max_chars=60)}"
+        return where
+
+    def phase(self, phase: PhaseResult, observations: tuple[Observation, ...]) -> None:
+        look = _PHASE_LOOK.get(phase.status, ("?", "?", str(phase.status), ""))
+        name_w = max(6, *(len(p) for p in PHASES))
+        prefix = Text("  ")
+        prefix.append(self.mark(look), style=look[3])
+        prefix.append(" ")
+        prefix.append(self.clean(phase.name, max_chars=name_w).ljust(name_w))
+        prefix.append("  ")
+        prefix.append(look[2].ljust(7), style=look[3])
+        prefix.append(_ms(phase.duration_ms).rjust(9), style="dim")
+        prefix.append("  ")
+        body = Text()
+        if phase.status in (PhaseStatus.SKIPPED, PhaseStatus.NOT_APPLICABLE):
+            reason = self.clean(phase.reason) if phase.reason else ""
+            if phase.status == PhaseStatus.SKIPPED:
+                if not reason:
+                    reason = "not run"
+                elif not reason.lower().startswith(("not run", "skipped")):
+                    reason = f"not run: {reason}"
+                body.append(reason, style="dim")
+            elif reason:
+                body.append(reason, style="dim")
+        elif phase.error:
+            style = "red" if phase.status in (PhaseStatus.FAILED, PhaseStatus.CRASHED) else ""
+            body.append(self.clean(phase.error), style=style)
+            if phase.reason:
+                body.append(f" ({self.clean(phase.reason)})", style="dim")
+        else:
+            body.append(self.clean(_phase_summary(phase.name, observations, self.ellipsis)))
+        self.hang(prefix, body, indent=6)
+
+    def finding(self, f: Finding, observations: tuple[Observation, ...]) -> None:
+        severity = str(f.severity)
+        head = Text("  ")
+        head.append(f"[{severity}]", style=_SEVERITY_STYLE.get(severity, ""))
+        head.append(" ")
+        body = Text()
+        body.append(self.clean(f.category, max_chars=60), style="bold")
+        body.append("  ")
+        body.append(self.clean(f.title))
+        meta = [self.clean(f.rule, max_chars=80)]
+        if f.leading:
+            meta.append("likely cause")
+        if f.confidence and str(f.confidence).lower() not in ("high", "certain"):
+            meta.append(f"confidence {self.clean(f.confidence, max_chars=20)}")
+        body.append(f"  ({', '.join(meta)})", style="dim")
+        self.hang(head, body, indent=4)
+
+        explanation = self.lines_of(f.explanation, max_lines=40, max_line=_PROSE_CHARS)
+        for line in explanation:
+            self.para(Text(line), indent=4)
+
+        seen = self.evidence_of(f, observations)
+        for label, lines in seen:
+            first = Text(" " * 4)
+            first.append(f"{label}:", style="dim")
+            first.append(" ")
+            self.hang(first, Text(lines[0]), indent=6)
+            for line in lines[1:]:
+                self.para(Text(line), indent=4 + len(label) + 2)
+
+        for number, step in enumerate(f.remediation, start=1):
+            prefix = Text(f"    {number}. ")
+            self.hang(prefix, Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
+            self.commands(step.commands, indent=prefix.cell_len + 2)
+
+        for ref in f.references:
+            prefix = Text("    ")
+            prefix.append("see:", style="dim")
+            prefix.append(" ")
+            self.hang(prefix, Text(self.clean(ref, max_chars=500)), indent=6)
+
+    def evidence_of(
+        self, f: Finding, observations: tuple[Observation, ...]
+    ) -> list[tuple[str, list[str]]]:
+        """What the triggering observations said: their errors, then their evidence."""
+        errors: list[list[str]] = []
+        evidence: list[str] = []
+        for index in f.observations:
+            if not isinstance(index, int) or not 0 <= index < len(observations):
+                continue
+            obs = observations[index]
+            if obs.error:
+                lines = self.lines_of(obs.error, max_lines=_EVIDENCE_LINES)
+                if lines and lines not in errors:
+                    errors.append(lines)
+            if obs.evidence and not self.verbose:
+                for line in self.lines_of(obs.evidence, max_lines=_EVIDENCE_LINES):
+                    evidence.append(line)
+        out: list[tuple[str, list[str]]] = [("seen", e) for e in errors[:3]]
+        if len(errors) > 3:
+            out.append(("seen", [f"{self.ellipsis} ({len(errors) - 3} more)"]))
+        if evidence:
+            out.append(("evidence", evidence[: 2 * _EVIDENCE_LINES]))
+        return out
+
+    def commands(self, commands: Mapping[str, str], *, indent: int) -> None:
+        if not commands:
+            return
+        names = [t for t in TOOLS if t in commands]
+        names += sorted(k for k in commands if k not in TOOLS)
+        label_w = max(len(n) for n in names) + 2  # "kubernetes: "
+        for name in names:
+            raw = commands[name]
+            if not raw:
+                continue
+            label = self.clean(name, max_chars=20) + ":"
+            cmd_lines = [
+                self.clean(line, max_chars=_COMMAND_CHARS)
+                for line in str(raw).replace("\r\n", "\n").strip("\n").split("\n")
+            ]
+            column = indent + label_w
+            room = self.width - column
+            if all(cell_len(line) <= room for line in cmd_lines):
+                for i, line in enumerate(cmd_lines):
+                    row = Text(" " * indent)
+                    row.append(label.ljust(label_w) if i == 0 else " " * label_w, style="dim")
+                    row.append(line)
+                    self.emit(row)
+                continue
+            # Too long to sit beside its label: below it. A line still too long is broken
+            # between words with a shell line continuation (copy-paste still works); only
+            # when that is impossible is it cut.
+            self.emit(Text(" " * indent) + Text(label, style="dim"))
+            inner = indent + 2
+            room = max(self.width - inner, 20)
+            heredoc = any("<<" in line for line in cmd_lines)
+            for line in cmd_lines:
+                pieces = None if heredoc else _shell_wrap(line, room)
+                if pieces is None:
+                    pieces = chop_cells(line, room)
+                for piece in pieces:
+                    self.emit(Text(" " * inner + piece))
+
+    def observation(self, index: int, obs: Observation) -> None:
+        prefix = Text(f"    #{index:<3}")
+        body = Text()
+        body.append(self.clean(obs.kind, max_chars=60), style="bold")
+        if obs.step:
+            body.append(f" [{self.clean(obs.step, max_chars=60)}]")
+        body.append(" ")
+        body.append("ok" if obs.ok else "not ok", style="green" if obs.ok else "red")
+        if obs.duration_ms is not None:
+            body.append(f" {_ms(obs.duration_ms)}", style="dim")
+        facts = self.facts(obs.facts)
+        if facts:
+            body.append("  ")
+            body.append(facts)
+        self.hang(prefix, body, indent=prefix.cell_len)
+        detail_indent = prefix.cell_len
+        if obs.source:
+            self.hang(
+                Text(" " * detail_indent) + Text("source: ", style="dim"),
+                Text(self.clean(obs.source)),
+            )
+        errors = self.lines_of(obs.error, max_lines=_EVIDENCE_LINES)
+        for i, line in enumerate(errors):
+            label = "error: " if i == 0 else " " * len("error: ")
+            self.hang(
+                Text(" " * detail_indent) + Text(label, style="dim"),
+                Text(line, style="red"),
+            )
+        lines = self.lines_of(obs.evidence, max_lines=_VERBOSE_EVIDENCE_LINES)
+        if lines:
+            self.emit(Text(" " * detail_indent) + Text("evidence:", style="dim"))
+            for line in lines:
+                self.para(Text(line), indent=detail_indent + 2)
+
+    def facts(self, facts: Mapping[str, Any] | Any) -> str:
+        if not isinstance(facts, Mapping):
+            return self.clean(facts)
+        parts = []
+        for key, value in facts.items():
+            shown = _compact(value)
+            parts.append(
+                f"{self.clean(key, max_chars=40)}="
+                f"{clip(self.clean(shown, max_chars=None), _FACT_VALUE_CHARS, self.ellipsis)}"
+            )
+        return clip(" ".join(parts), 1200, self.ellipsis)
+
+    def summary(self, report: Report) -> None:
+        counts = {"ok": 0, "warning": 0, "error": 0}
+        for tr in report.targets:
+            status = tr.status
+            counts[status] = counts.get(status, 0) + 1
+        n = len(report.targets)
+        status = report.status
+        look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
+        line = Text()
+        line.append(f"{n} target{'s' if n != 1 else ''}: ", style="bold")
+        line.append(f"{counts['ok']} ok", style="green" if counts["ok"] else "")
+        line.append(", ")
+        line.append(
+            _plural(counts["warning"], "warning"), style="yellow" if counts["warning"] else ""
+        )
+        line.append(", ")
+        line.append(_plural(counts["error"], "error"), style="red" if counts["error"] else "")
+        exit_code = int(report.exit_code)
+        line.append(f" (exit code {exit_code})", style=look[3])
+        line.append(f" in {_seconds(report.duration_ms)}")
+        self.wrap_hanging(line, indent=4)
+        if report.deadline_hit:
+            self.wrap_hanging(
+                Text("the global deadline was reached: some checks did not finish", "yellow"),
+                indent=4,
+            )
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Leading findings first, then by severity, then by phase order (pull order)."""
+
+    def rank(severity: object) -> int:
+        try:
+            return Severity(str(severity)).rank
+        except ValueError:
+            return 9
+
+    def phase_index(phase: str) -> int:
+        return PHASES.index(phase) if phase in PHASES else len(PHASES)
+
+    indexed = list(enumerate(findings))
+    indexed.sort(
+        key=lambda p: (not p[1].leading, rank(p[1].severity), phase_index(p[1].phase), p[0])
+    )
+    return [f for _, f in indexed]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return ""
+    if value < 1:
+        return "<1 ms"
+    return f"{value:,.0f} ms"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "?"
+    return f"{value / 1000:.2f} s"
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value and not any(c.isspace() for c in value) else json.dumps(value)
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _first(observations: Iterable[Observation], kind: str, **facts: Any) -> Observation | None:
+    for obs in observations:
+        if obs.kind != kind:
+            continue
+        if all(_fact(obs, k) == v for k, v in facts.items()):
+            return obs
+    return None
+
+
+def _fact(obs: Observation, name: str) -> Any:
+    facts = obs.facts if isinstance(obs.facts, Mapping) else {}
+    return facts.get(name)
+
+
+def _phase_summary(phase: str, observations: tuple[Observation, ...], ellipsis: str) -> str:
+    """A few words on what a phase found; never raises (data may be incomplete)."""
+    try:
+        return _summarise(phase, [o for o in observations if o.phase == phase], ellipsis)
+    except Exception:  # a summary is a courtesy; the report must still print
+        return ""
+
+
+def _summarise(phase: str, obs: list[Observation], ellipsis: str) -> str:
+    if not obs:
+        return ""
+    if phase == "dns":
+        answer = _first(obs, "dns.answer", role="registry") or _first(obs, "dns.answer")
+        addresses = _fact(answer, "addresses") if answer else None
+        if isinstance(addresses, list) and addresses:
+            shown = ", ".join(str(a) for a in addresses[:3])
+            return shown + (f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
+    if phase == "tcp":
+        conn = _first(obs, "tcp.connect", outcome="connected")
+        if conn:
+            address, port = _fact(conn, "address"), _fact(conn, "port")
+            if address:
+                host = f"[{address}]" if ":" in str(address) else str(address)
+                return f"connected to {host}:{port}" if port else f"connected to {host}"
+    if phase == "tls":
+        hs = _first(obs, "tls.handshake", role="registry") or _first(obs, "tls.handshake")
+        parts = []
+        if hs:
+            if _fact(hs, "scheme_decision") == "http":
+                return "plain HTTP (no TLS)"
+            if _fact(hs, "protocol"):
+                parts.append(str(_fact(hs, "protocol")))
+        chain = _first(obs, "tls.chain", role="registry") or _first(obs, "tls.chain")
+        days = _fact(chain, "min_days_left") if chain else None
+        if isinstance(days, int | float) and not isinstance(days, bool):
+            parts.append(f"certificates valid {int(days)} more days")
+        return ", ".join(parts)
+    if phase == "http":
+        resp = _first(obs, "http.response")
+        for o in obs:
+            if o.kind == "http.response" and o.step == "v2":
+                resp = o
+                break
+        if resp and _fact(resp, "status") is not None:
+            text = f"HTTP {_fact(resp, 'status')}"
+            if _fact(resp, "auth_scheme"):
+                text += f", {_fact(resp, 'auth_scheme')} auth"
+            return text
+    if phase == "auth":
+        result = _first(obs, "auth.result")
+        if result and _fact(result, "outcome"):
+            outcome = str(_fact(result, "outcome")).replace("_", " ")
+            scheme = _fact(result, "auth_scheme")
+            return f"{outcome} ({scheme})" if scheme and scheme != "none" else outcome
+    if phase == "image":
+        manifest = _first(obs, "image.manifest")
+        if manifest and _fact(manifest, "outcome"):
+            outcome = str(_fact(manifest, "outcome")).replace("_", " ")
+            digest = _fact(manifest, "digest")
+            text = f"{outcome} {_short_digest(str(digest), ellipsis)}" if digest else outcome
+            platforms = _fact(manifest, "platforms")
+            if isinstance(platforms, list) and platforms:
+                text += f" ({len(platforms)} platforms)"
+            return text
+    failing = next((o for o in obs if not o.ok and o.error), None)
+    return (failing.error or "") if failing is not None else ""
+
+
+def _short_digest(digest: str, ellipsis: str) -> str:
+    algorithm, _, value = digest.partition(":")
+    return f"{algorithm}:{value[:12]}{ellipsis}" if value and len(value) > 12 else digest
+
+
+def _shell_words(line: str) -> list[str] | None:
+    """Split a shell command at the spaces outside quotes, keeping every character."""
+    words: list[str] = []
+    current: list[str] = []
+    quote = ""
+    escaped = False
+    for ch in line:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == " ":
+            words.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    if quote or escaped:
+        return None
+    words.append("".join(current))
+    return words
+
+
+def _shell_wrap(line: str, width: int) -> list[str] | None:
+    """``line`` broken between words into lines of at most ``width`` cells, each but the
+    last ending in `` \\`` (a POSIX shell line continuation), continuation lines indented
+    by two spaces. ``None`` if that cannot be done without changing the command."""
+    if cell_len(line) <= width:
+        return [line]
+    words = _shell_words(line)
+    if words is None:
+        return None  # unbalanced quotes: do not guess
+    # Runs of spaces outside quotes mean the same to a shell as one space.
+    words = [w for w in words if w]
+    if not words:
+        return None
+    comment_at = next((i for i, w in enumerate(words) if w.startswith("#")), None)
+    if comment_at is not None:
+        # A continuation inside a comment would end the command: the comment goes on its
+        # own lines above the command instead (the same thing to a shell).
+        comment = " ".join(words[comment_at:]).lstrip("#").strip()
+        code = " ".join(words[:comment_at]).rstrip()
+        above = [
+            "# " + part
+            for part in textwrap.wrap(
+                comment, max(width - 2, 10), break_long_words=True, break_on_hyphens=False
+            )
+        ] or ["#"]
+        if not code:
+            return above
+        below = _shell_wrap(code, width)
+        return None if below is None else above + below
+    lines: list[str] = []
+    current = words[0]
+    for word in words[1:]:
+        candidate = f"{current} {word}"
+        if cell_len(candidate) + 2 <= width:
+            current = candidate
+            continue
+        lines.append(current + " \\")
+        current = "  " + word
+        if cell_len(current) + 2 > width:
+            return None
+    lines.append(current)
+    if cell_len(lines[0]) > width:
+        return None
+    return lines
