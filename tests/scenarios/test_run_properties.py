@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import time
@@ -45,7 +46,9 @@ def test_secrets_never_in_any_output(testbed: Testbed) -> None:
         assert proc.returncode == 0, proc.stderr
         everything = proc.stdout + proc.stderr
         assert PASSWORD not in everything
-        assert "Authorization: Basic" not in everything
+        basic = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        assert basic not in everything
+        assert "Authorization: Basic ****" in proc.stderr  # the header is shown, masked
         assert "Bearer ey" not in everything
         assert "debug:" in proc.stderr  # the trace is there, redacted
 
