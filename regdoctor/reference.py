@@ -90,7 +90,12 @@ def is_loopback(host: str) -> bool:
 def _looks_like_registry(component: str) -> bool:
     """Docker's rule for the first path component: a registry if it has a dot, a port
     or is ``localhost``."""
-    return "." in component or ":" in component or component == "localhost" or component.startswith("[")
+    return (
+        "." in component
+        or ":" in component
+        or component == "localhost"
+        or component.startswith("[")
+    )
 
 
 def _is_registry_only(text: str) -> bool:
@@ -158,7 +163,9 @@ def _format_hostport(host: str, port: int | None) -> str:
     return f"{shown}:{port}" if port is not None else shown
 
 
-def _image_target(raw: str, text: str, *, scheme: str | None, insecure: bool, source: str) -> Target:
+def _image_target(
+    raw: str, text: str, *, scheme: str | None, insecure: bool, source: str
+) -> Target:
     digest: str | None = None
     if "@" in text:
         text, digest = text.split("@", 1)

@@ -71,27 +71,37 @@ async def check_target(
 ) -> TargetReport:
     start = clock.monotonic()
     state = TargetState(target=target)
-    ctx = ProbeContext(options=options, state=state, network=network, clock=clock,
-                       deadline_at=deadline_at)
+    ctx = ProbeContext(
+        options=options, state=state, network=network, clock=clock, deadline_at=deadline_at
+    )
     phases: list[PhaseResult] = []
     skipped_because: dict[str, str] = {}
     for probe in PROBES:
         if not probe.applies(target):
             state.verdict(probe.id, PhaseStatus.NOT_APPLICABLE, "not an image reference")
-            phases.append(PhaseResult(probe.id, PhaseStatus.NOT_APPLICABLE,
-                                      reason="not an image reference"))
+            phases.append(
+                PhaseResult(probe.id, PhaseStatus.NOT_APPLICABLE, reason="not an image reference")
+            )
             continue
         blocker = _blocker(state, probe, skipped_because)
         if blocker is None and ctx.remaining() <= 0:
             blocker = "deadline"
         if blocker is not None:
             skipped_because[probe.id] = blocker
-            reason = ("the global deadline was reached" if blocker == "deadline"
-                      else f"not run because the {blocker} phase failed")
+            reason = (
+                "the global deadline was reached"
+                if blocker == "deadline"
+                else f"not run because the {blocker} phase failed"
+            )
             state.verdict(probe.id, PhaseStatus.SKIPPED, reason)
-            state.observations.append(ctx.observe(
-                "probe.skipped", ok=True, phase=probe.id,
-                facts={"probe": probe.id, "because": blocker, "reason": reason}))
+            state.observations.append(
+                ctx.observe(
+                    "probe.skipped",
+                    ok=True,
+                    phase=probe.id,
+                    facts={"probe": probe.id, "because": blocker, "reason": reason},
+                )
+            )
             phases.append(PhaseResult(probe.id, PhaseStatus.SKIPPED, reason=reason))
             continue
         phases.append(await _run_one(probe, ctx))
@@ -127,22 +137,35 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
         async with asyncio.timeout(budget):
             await _run_probe(probe, ctx)
     except TimeoutError:
-        message = (f"the global deadline ({options.deadline:g}s) was reached" if hit_deadline
-                   else f"the {probe.id} phase took longer than {cap:g}s")
-        state.observations.append(ctx.observe(
-            "probe.timeout", ok=False, phase=probe.id,
-            facts={"probe": probe.id, "timeout_s": round(budget, 3), "deadline": hit_deadline},
-            error=message))
+        message = (
+            f"the global deadline ({options.deadline:g}s) was reached"
+            if hit_deadline
+            else f"the {probe.id} phase took longer than {cap:g}s"
+        )
+        state.observations.append(
+            ctx.observe(
+                "probe.timeout",
+                ok=False,
+                phase=probe.id,
+                facts={"probe": probe.id, "timeout_s": round(budget, 3), "deadline": hit_deadline},
+                error=message,
+            )
+        )
         state.verdict(probe.id, PhaseStatus.FAILED, message)
     except Exception as exc:  # a crash is a result, not the end of the run
         if options.trace is not None:
             import traceback
 
             options.trace("".join(traceback.format_exception(exc)))
-        state.observations.append(ctx.observe(
-            "probe.crashed", ok=False, phase=probe.id,
-            facts={"probe": probe.id, "exception": type(exc).__name__},
-            error=f"{type(exc).__name__}: {exc}"))
+        state.observations.append(
+            ctx.observe(
+                "probe.crashed",
+                ok=False,
+                phase=probe.id,
+                facts={"probe": probe.id, "exception": type(exc).__name__},
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
         state.verdict(probe.id, PhaseStatus.CRASHED, f"{type(exc).__name__}: {exc}")
     status, error = state.verdicts.get(probe.id, (None, None))
     if status is None:
@@ -151,9 +174,13 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
         error = failed[0].error if failed else None
     duration = (ctx.clock.monotonic() - started) * 1000
     reason = error if status is PhaseStatus.NOT_APPLICABLE else None
-    return PhaseResult(probe.id, status, round(duration, 2),
-                       error=None if status is PhaseStatus.NOT_APPLICABLE else error,
-                       reason=reason)
+    return PhaseResult(
+        probe.id,
+        status,
+        round(duration, 2),
+        error=None if status is PhaseStatus.NOT_APPLICABLE else error,
+        reason=reason,
+    )
 
 
 _CATALOG = None
@@ -169,7 +196,10 @@ def _catalog():  # type: ignore[no-untyped-def]
 
 
 async def run_check(
-    targets: Sequence[Target], options: CheckOptions, *, clock: Clock | None = None,
+    targets: Sequence[Target],
+    options: CheckOptions,
+    *,
+    clock: Clock | None = None,
     command: Sequence[str] = (),
 ) -> Report:
     clock = clock or SystemClock()
@@ -192,8 +222,10 @@ async def run_check(
         command=tuple(command),
         deadline_hit=any(
             o.kind == "probe.timeout" and o.facts.get("deadline")
-            for r in reports for o in r.observations
-        ) or duration / 1000 >= options.deadline,
+            for r in reports
+            for o in r.observations
+        )
+        or duration / 1000 >= options.deadline,
     )
 
 

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 MAX_HEADER = 16 * 1024
 MAX_PARAMS = 32
 
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_PARAM = re.compile(
-    rf"\s*({_TOKEN})\s*=\s*(?:\"((?:[^\"\\]|\\.)*)\"|({_TOKEN}))\s*,?", re.DOTALL
-)
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"  # noqa: S105 - RFC 7230 token, not a secret
+_PARAM = re.compile(rf"\s*({_TOKEN})\s*=\s*(?:\"((?:[^\"\\]|\\.)*)\"|({_TOKEN}))\s*,?", re.DOTALL)
 _SCHEME = re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
 
 

@@ -50,7 +50,9 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
     if not args.username:
         return None
     if not args.password_stdin:
-        raise UsageError("--username needs --password-stdin (passwords are never taken as arguments)")
+        raise UsageError(
+            "--username needs --password-stdin (passwords are never taken as arguments)"
+        )
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("--password-stdin: pipe the password on standard input")
     password = sys.stdin.read().rstrip("\r\n")

@@ -16,29 +16,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output = parser.add_argument_group("output")
     output.add_argument("--format", choices=("plain", "json"), default="plain")
     output.add_argument("-v", "--verbose", action="store_true", help="list every observation")
-    output.add_argument("--debug", action="store_true",
-                        help="redacted trace of every request on stderr; tracebacks")
+    output.add_argument(
+        "--debug", action="store_true", help="redacted trace of every request on stderr; tracebacks"
+    )
     timing = parser.add_argument_group("time")
-    timing.add_argument("--timeout", type=_seconds, default=5.0, metavar="S",
-                        help="timeout of each network phase (default: 5)")
-    timing.add_argument("--deadline", type=_seconds, default=30.0, metavar="S",
-                        help="the whole run ends by then (default: 30)")
+    timing.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="S",
+        help="timeout of each network phase (default: 5)",
+    )
+    timing.add_argument(
+        "--deadline",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="the whole run ends by then (default: 30)",
+    )
     net = parser.add_argument_group("network and TLS")
-    net.add_argument("--dns-server", metavar="HOST[:PORT]",
-                     help="resolve through this DNS server only (never the system resolver)")
-    net.add_argument("--insecure", action="store_true",
-                     help="treat the registries as insecure: allow plain HTTP, skip TLS verification")
-    net.add_argument("--ca-file", action="append", default=[], metavar="PEM",
-                     help="trust this CA bundle too (repeatable)")
+    net.add_argument(
+        "--dns-server",
+        metavar="HOST[:PORT]",
+        help="resolve through this DNS server only (never the system resolver)",
+    )
+    net.add_argument(
+        "--insecure",
+        action="store_true",
+        help="treat the registries as insecure: allow plain HTTP, skip TLS verification",
+    )
+    net.add_argument(
+        "--ca-file",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="trust this CA bundle too (repeatable)",
+    )
     net.add_argument("--cert", metavar="PEM", help="client certificate (mTLS)")
     net.add_argument("--key", metavar="PEM", help="client key (mTLS)")
     auth = parser.add_argument_group("credentials")
     auth.add_argument("-u", "--username", help="registry user name")
-    auth.add_argument("--password-stdin", action="store_true",
-                      help="read the password or token from standard input")
+    auth.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password or token from standard input",
+    )
     image = parser.add_argument_group("image")
-    image.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
-                       help="the image must exist for this platform (repeatable)")
+    image.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="OS/ARCH[/VARIANT]",
+        help="the image must exist for this platform (repeatable)",
+    )
 
 
 def _seconds(text: str) -> float:

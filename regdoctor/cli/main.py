@@ -84,8 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from regdoctor.redact import redact
 
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"regdoctor: error: {type(exc).__name__}: {redact(first)} "
-              "(run with --debug for a traceback)", file=sys.stderr)
+        print(
+            f"regdoctor: error: {type(exc).__name__}: {redact(first)} "
+            "(run with --debug for a traceback)",
+            file=sys.stderr,
+        )
         return 3
 
 

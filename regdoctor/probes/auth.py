@@ -21,9 +21,7 @@ from regdoctor.probes.tls import examine
 def _response(exchange: Exchange) -> auth_dance.Response:
     if exchange.outcome != "response":
         return auth_dance.Response(status=None, outcome=exchange.outcome, error=exchange.error)
-    return auth_dance.Response(
-        status=exchange.status, headers=exchange.headers, body=exchange.body
-    )
+    return auth_dance.Response(status=exchange.status, headers=exchange.headers, body=exchange.body)
 
 
 def scope_for(target: Target) -> str | None:
@@ -42,6 +40,8 @@ async def check_realm_host(
     target = ctx.target
     if key in seen or (host == target.host.lower() and port == target.port):
         return [], None
+    if ctx.network.proxy_for(url):
+        return [], None  # reached through the proxy: the token request itself tells
     seen.add(key)
     observations = await resolve_name(ctx, host, "realm")
     addresses = effective_addresses(observations)
@@ -77,7 +77,9 @@ class AuthProbe:
         target, state = ctx.target, ctx.state
         credentials = ctx.options.credentials
         challenge_exchange = state.extra.get("v2")
-        challenge = _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
+        challenge = (
+            _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
+        )
         generator = auth_dance.dance(
             base_url(ctx),
             credentials=credentials,
@@ -91,37 +93,48 @@ class AuthProbe:
             while True:
                 response: auth_dance.Response
                 if request.step == "auth.token":
-                    realm_observations, problem = await check_realm_host(ctx, request.url, seen_hosts)
+                    realm_observations, problem = await check_realm_host(
+                        ctx, request.url, seen_hosts
+                    )
                     for observation in realm_observations:
                         yield observation
                     if problem is not None:
-                        response = auth_dance.Response(status=None, outcome="unreachable", error=problem)
+                        response = auth_dance.Response(
+                            status=None, outcome="unreachable", error=problem
+                        )
                         request = generator.send(response)
                         continue
-                exchange = await fetch(ctx, request.method, request.url,
-                                       authorization=request.authorization)
-                extra = {"sent_credentials": request.sends_credentials}
+                exchange = await fetch(
+                    ctx, request.method, request.url, authorization=request.authorization
+                )
+                extra: dict[str, object] = {"sent_credentials": request.sends_credentials}
                 if request.step == "auth.token":
                     realm = urlsplit(request.url)
-                    extra.update({"realm_host": realm.hostname, "realm_scheme": realm.scheme,
-                                  "requested_scope": scope_for(target)})
+                    extra.update(
+                        {
+                            "realm_host": realm.hostname,
+                            "realm_scheme": realm.scheme,
+                            "requested_scope": scope_for(target),
+                        }
+                    )
                 response = _response(exchange)
                 ok = exchange.status == 200
-                yield observe_exchange(ctx, exchange, phase="auth", step=request.step, ok=ok,
-                                       extra=extra)
+                yield observe_exchange(
+                    ctx, exchange, phase="auth", step=request.step, ok=ok, extra=extra
+                )
                 request = generator.send(response)
         except StopIteration as stop:
             outcome: auth_dance.Outcome = stop.value
-        realm = urlsplit(outcome.realm) if outcome.realm and "://" in outcome.realm else None
+        realm_parts = urlsplit(outcome.realm) if outcome.realm and "://" in outcome.realm else None
         facts = {
             "outcome": outcome.outcome,
             "auth_scheme": outcome.auth_scheme,
             "credential_source": credentials.source if credentials else None,
             "has_credentials": credentials is not None,
             "realm": outcome.realm,
-            "realm_host": realm.hostname if realm else None,
-            "realm_scheme": realm.scheme if realm else None,
-            "realm_same_host": bool(realm and realm.hostname == target.host.lower()),
+            "realm_host": realm_parts.hostname if realm_parts else None,
+            "realm_scheme": realm_parts.scheme if realm_parts else None,
+            "realm_same_host": bool(realm_parts and realm_parts.hostname == target.host.lower()),
             "service": outcome.service,
             "scope": outcome.scope,
             "status": outcome.status,
@@ -130,9 +143,14 @@ class AuthProbe:
             "expires_in": outcome.expires_in,
             "credentials_withheld": outcome.credentials_withheld,
         }
-        yield ctx.observe("auth.result", ok=outcome.ok, phase="auth", facts=facts,
-                          error=outcome.error,
-                          source=credentials.source if credentials else None)
+        yield ctx.observe(
+            "auth.result",
+            ok=outcome.ok,
+            phase="auth",
+            facts=facts,
+            error=outcome.error,
+            source=credentials.source if credentials else None,
+        )
         if outcome.ok:
             state.authorization = outcome.authorization
             state.token_scope = outcome.scope

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -148,35 +148,65 @@ def dance(
     if challenge.status == 200:
         return Outcome("anonymous", status=200)
     if challenge.status != 401:
-        return Outcome("error", status=challenge.status, error=f"unexpected HTTP {challenge.status}")
+        return Outcome(
+            "error", status=challenge.status, error=f"unexpected HTTP {challenge.status}"
+        )
     header = challenge.header("www-authenticate")
     chosen = wwwauth.first(header)
     if chosen is None:
-        return Outcome("challenge_missing", status=401,
-                       error="401 without a WWW-Authenticate challenge")
+        return Outcome(
+            "challenge_missing", status=401, error="401 without a WWW-Authenticate challenge"
+        )
     if chosen.scheme == "basic":
         return (yield from _basic(ping_url, credentials, chosen))
     if chosen.scheme == "bearer":
-        return (yield from _bearer(ping_url, base_url, credentials, scope, chosen,
-                                   allow_plain_http_credentials))
-    return Outcome("unsupported_scheme", auth_scheme=chosen.scheme, status=401,
-                   error=f"unsupported auth scheme {chosen.scheme!r}")
+        return (
+            yield from _bearer(
+                ping_url, base_url, credentials, scope, chosen, allow_plain_http_credentials
+            )
+        )
+    return Outcome(
+        "unsupported_scheme",
+        auth_scheme=chosen.scheme,
+        status=401,
+        error=f"unsupported auth scheme {chosen.scheme!r}",
+    )
 
 
 def _basic(ping_url: str, credentials: Credentials | None, chosen: wwwauth.Challenge) -> Dance:
     if credentials is None:
-        return Outcome("missing_credentials", auth_scheme="basic", status=401,
-                       realm=chosen.realm, error="no basic auth credentials")
+        return Outcome(
+            "missing_credentials",
+            auth_scheme="basic",
+            status=401,
+            realm=chosen.realm,
+            error="no basic auth credentials",
+        )
     authorization = basic_header(credentials)
     answer = yield Request("auth.ping", "GET", ping_url, authorization, sends_credentials=True)
     if answer.status == 200:
-        return Outcome("authenticated", auth_scheme="basic", status=200,
-                       authorization=authorization, realm=chosen.realm)
+        return Outcome(
+            "authenticated",
+            auth_scheme="basic",
+            status=200,
+            authorization=authorization,
+            realm=chosen.realm,
+        )
     if answer.status == 401:
-        return Outcome("rejected_credentials", auth_scheme="basic", status=401,
-                       realm=chosen.realm, error="unauthorized: incorrect username or password")
-    return Outcome("error", auth_scheme="basic", status=answer.status, realm=chosen.realm,
-                   error=answer.error or f"unexpected HTTP {answer.status}")
+        return Outcome(
+            "rejected_credentials",
+            auth_scheme="basic",
+            status=401,
+            realm=chosen.realm,
+            error="unauthorized: incorrect username or password",
+        )
+    return Outcome(
+        "error",
+        auth_scheme="basic",
+        status=answer.status,
+        realm=chosen.realm,
+        error=answer.error or f"unexpected HTTP {answer.status}",
+    )
 
 
 def _bearer(
@@ -188,54 +218,78 @@ def _bearer(
     allow_plain_http_credentials: bool,
 ) -> Dance:
     realm, service = chosen.realm, chosen.service
-    common = {"auth_scheme": "bearer", "realm": realm, "service": service, "scope": scope}
-    if not realm or urlsplit(realm).scheme not in ("http", "https") or not urlsplit(realm).netloc:
-        return Outcome("challenge_missing", status=401, error=f"bearer challenge without a usable realm: {realm!r}", **common)
-    withheld = None
+    base = Outcome("error", auth_scheme="bearer", realm=realm, service=service, scope=scope)
+    parts = urlsplit(realm) if realm else None
+    if not realm or parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return replace(
+            base,
+            outcome="challenge_missing",
+            status=401,
+            error=f"bearer challenge without a usable realm: {realm!r}",
+        )
     send_credentials = credentials is not None
     if (
         send_credentials
-        and urlsplit(realm).scheme == "http"
+        and parts.scheme == "http"
         and base_url.startswith("https://")
         and not allow_plain_http_credentials
     ):
         send_credentials = False
-        withheld = "the token realm is plain HTTP; credentials are not sent over it"
+        base = replace(
+            base,
+            credentials_withheld=(
+                "the token realm is plain HTTP; credentials are not sent over it"
+            ),
+        )
     authorization = basic_header(credentials) if send_credentials and credentials else None
     answer = yield Request(
-        "auth.token", "GET", token_url(realm, service, scope), authorization,
+        "auth.token",
+        "GET",
+        token_url(realm, service, scope),
+        authorization,
         sends_credentials=send_credentials,
     )
-    if answer.status is None:
-        return Outcome("token_unreachable", error=answer.error or answer.outcome,
-                       credentials_withheld=withheld, **common)
-    if answer.status in (401, 403):
-        outcome = "rejected_credentials" if send_credentials else "token_refused"
-        return Outcome(outcome, status=answer.status, credentials_withheld=withheld,
-                       error=_short(answer.body) or f"HTTP {answer.status}", **common)
-    if answer.status >= 500:
-        return Outcome("token_server_error", status=answer.status, credentials_withheld=withheld,
-                       error=f"token server answered HTTP {answer.status}", **common)
-    if answer.status != 200:
-        return Outcome("token_refused" if not send_credentials else "rejected_credentials",
-                       status=answer.status, error=f"token server answered HTTP {answer.status}",
-                       credentials_withheld=withheld, **common)
+    status = answer.status
+    if status is None:
+        return replace(base, outcome="token_unreachable", error=answer.error or answer.outcome)
+    refused = "rejected_credentials" if send_credentials else "token_refused"
+    if status in (401, 403):
+        return replace(
+            base, outcome=refused, status=status, error=_short(answer.body) or f"HTTP {status}"
+        )
+    if status >= 500:
+        return replace(
+            base,
+            outcome="token_server_error",
+            status=status,
+            error=f"token server answered HTTP {status}",
+        )
+    if status != 200:
+        return replace(
+            base, outcome=refused, status=status, error=f"token server answered HTTP {status}"
+        )
     token, expires_in = decode_token(answer.body)
     if token is None:
-        return Outcome("token_bad_response", status=200, credentials_withheld=withheld,
-                       error="the token server's answer is not JSON with a token", **common)
+        return replace(
+            base,
+            outcome="token_bad_response",
+            status=200,
+            error="the token server's answer is not JSON with a token",
+        )
     kind, granted = token_claims(token)
     bearer = Secret(f"Bearer {token}")
+    base = replace(base, granted=granted, token_kind=kind, expires_in=expires_in)
     ping = yield Request("auth.ping", "GET", ping_url, bearer)
-    details = {"granted": granted, "token_kind": kind, "expires_in": expires_in,
-               "credentials_withheld": withheld}
     if ping.status == 200:
-        return Outcome("authenticated", status=200, authorization=bearer, **details, **common)
+        return replace(base, outcome="authenticated", status=200, authorization=bearer)
     if ping.status == 401:
-        return Outcome("token_rejected", status=401, error="the registry rejected the issued token",
-                       **details, **common)
-    return Outcome("error", status=ping.status, error=ping.error or f"unexpected HTTP {ping.status}",
-                   **details, **common)
+        return replace(
+            base,
+            outcome="token_rejected",
+            status=401,
+            error="the registry rejected the issued token",
+        )
+    return replace(base, status=ping.status, error=ping.error or f"unexpected HTTP {ping.status}")
 
 
 def _short(body: bytes) -> str | None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import httpx
 
     from regdoctor.probes.net import Network
+    from regdoctor.probes.proxy import ProxyRoute
 
 T = TypeVar("T")
 
@@ -62,6 +63,7 @@ class TargetState:
     client_cert_source: str | None = None
     authorization: Secret | None = None  # header value for authenticated requests
     token_scope: str | None = None
+    proxy: ProxyRoute | None = None  # the proxy a pull of this target goes through
     verdicts: dict[str, tuple[PhaseStatus, str | None]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 

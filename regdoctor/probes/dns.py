@@ -44,8 +44,16 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
                 "dns.answer",
                 ok=True,
                 phase="dns",
-                facts={"name": host, "role": role, "outcome": "literal", "addresses": [host],
-                       "resolver": None, "a": None, "aaaa": None, "rcode": None},
+                facts={
+                    "name": host,
+                    "role": role,
+                    "outcome": "literal",
+                    "addresses": [host],
+                    "resolver": None,
+                    "a": None,
+                    "aaaa": None,
+                    "rcode": None,
+                },
                 duration_ms=0.0,
             )
         ]
@@ -79,7 +87,7 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
             duration_ms=(time.monotonic() - start) * 1000,
         )
     ]
-    system = await _system_view(ctx, host, addresses)
+    system = await _system_view(ctx, host, addresses, role)
     if system is not None:
         observations.append(system)
     effective = effective_addresses(observations)
@@ -97,7 +105,9 @@ def effective_addresses(observations: list[Observation]) -> list[str]:
     return list(observations[0].facts.get("addresses") or [])
 
 
-async def _system_view(ctx: ProbeContext, host: str, dns_addresses: list[str]) -> Observation | None:
+async def _system_view(
+    ctx: ProbeContext, host: str, dns_addresses: list[str], role: str
+) -> Observation | None:
     hosts_file = ctx.options.config_root / "etc/hosts"
     from_hosts = read_hosts_file(hosts_file).get(host.lower())
     source, addresses = None, None
@@ -112,8 +122,13 @@ async def _system_view(ctx: ProbeContext, host: str, dns_addresses: list[str]) -
         "dns.system",
         ok=True,
         phase="dns",
-        facts={"name": host, "addresses": addresses, "source": source,
-               "dns_addresses": dns_addresses},
+        facts={
+            "name": host,
+            "role": role,
+            "addresses": addresses,
+            "source": source,
+            "dns_addresses": dns_addresses,
+        },
         source=source,
     )
 
@@ -152,7 +167,31 @@ class DnsProbe:
         return True
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
-        observations = await resolve_name(ctx, ctx.target.host, "registry")
+        from regdoctor.probes.proxy import route
+        from regdoctor.redact import redact
+
+        target = ctx.target
+        scheme = target.scheme or "https"
+        proxy = route(ctx.network.proxy_for(f"{scheme}://{target.hostport}/v2/"), scheme)
+        ctx.state.proxy = proxy
+        if proxy is not None:
+            # A proxied pull never resolves the registry: it resolves the proxy.
+            yield ctx.observe(
+                "proxy.configured",
+                ok=True,
+                phase="dns",
+                facts={
+                    "proxy": redact(proxy.url),
+                    "env": proxy.env,
+                    "host": proxy.host,
+                    "port": proxy.port,
+                    "target": target.hostport,
+                },
+                source=proxy.env,
+            )
+            observations = await resolve_name(ctx, proxy.host, "proxy")
+        else:
+            observations = await resolve_name(ctx, target.host, "registry")
         for observation in observations:
             yield observation
         answer = observations[0]

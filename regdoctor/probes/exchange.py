@@ -108,14 +108,21 @@ async def fetch(
     if exchange.outcome == "response" and _is_plain_to_tls(exchange):
         exchange.outcome = "tls_on_http"
         exchange.error = "the server speaks TLS on this port: use https://"
-    ctx.trace(f"< {exchange.status or exchange.outcome} {redact(url)} "
-              f"{exchange.duration_ms:.1f}ms {exchange.error or ''}")
+    ctx.trace(
+        f"< {exchange.status or exchange.outcome} {redact(url)} "
+        f"{exchange.duration_ms:.1f}ms {exchange.error or ''}"
+    )
     return exchange
 
 
 async def _send(
-    client: Any, method: str, url: str, headers: dict[str, str], limit: int,
-    exchange: Exchange, start: float,
+    client: Any,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    limit: int,
+    exchange: Exchange,
+    start: float,
 ) -> None:
     async with client.stream(method, url, headers=headers) as response:
         exchange.ttfb_ms = (time.monotonic() - start) * 1000
@@ -218,8 +225,16 @@ def observe_exchange(
         evidence = exchange.body[:600].decode("utf-8", errors="replace")
     error = exchange.error
     if error is None and exchange.status is not None and not ok:
-        error = f"HTTP {exchange.status}" + (f" {exchange.error_message}" if exchange.error_message else "")
+        error = f"HTTP {exchange.status}" + (
+            f" {exchange.error_message}" if exchange.error_message else ""
+        )
     return ctx.observe(
-        "http.response", ok=ok, phase=phase, step=step, facts=facts, error=error,
-        evidence=evidence, duration_ms=exchange.duration_ms,
+        "http.response",
+        ok=ok,
+        phase=phase,
+        step=step,
+        facts=facts,
+        error=error,
+        evidence=evidence,
+        duration_ms=exchange.duration_ms,
     )

@@ -63,6 +63,7 @@ class HttpPingProbe:
             exchange.outcome in ("protocol_error", "error")
             and url.startswith("http://")
             and ctx.state.address is not None
+            and ctx.state.proxy is None
             and await speaks_tls(ctx, ctx.state.address, ctx.target.port)
         ):
             exchange.outcome = "tls_on_http"
@@ -78,7 +79,10 @@ class HttpPingProbe:
         if ok:
             ctx.state.verdict("http", PhaseStatus.OK)
         elif exchange.outcome == "response" and not is_registry:
-            ctx.state.verdict("http", PhaseStatus.FAILED,
-                              f"HTTP {status}: this endpoint does not answer like a registry")
+            ctx.state.verdict(
+                "http",
+                PhaseStatus.FAILED,
+                f"HTTP {status}: this endpoint does not answer like a registry",
+            )
         else:
             ctx.state.verdict("http", PhaseStatus.FAILED, observation.error)

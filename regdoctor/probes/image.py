@@ -92,29 +92,47 @@ class ImageProbe:
         url = f"{base}/v2/{target.repository}/manifests/{target.reference}"
         headers = {"Accept": ACCEPT}
         head = await fetch(ctx, "HEAD", url, headers=headers, authorization=state.authorization)
-        yield observe_exchange(ctx, head, phase="image", step="manifest.head",
-                               ok=head.status == 200)
+        yield observe_exchange(
+            ctx, head, phase="image", step="manifest.head", ok=head.status == 200
+        )
         outcome = classify(head)
         final = head
         document: Any = None
         media_type = (head.header("content-type") or "").split(";")[0].strip() or None
-        needs_body = outcome != "found" or media_type in INDEX_TYPES or ctx.options.platforms \
+        needs_body = (
+            outcome != "found"
+            or media_type in INDEX_TYPES
+            or ctx.options.platforms
             or not head.header("docker-content-digest")
+        )
         if needs_body and outcome not in ("ratelimited",):
-            get = await fetch(ctx, "GET", url, headers=headers, authorization=state.authorization,
-                              body_limit=MANIFEST_LIMIT)
-            yield observe_exchange(ctx, get, phase="image", step="manifest.get",
-                                   ok=get.status == 200)
+            get = await fetch(
+                ctx,
+                "GET",
+                url,
+                headers=headers,
+                authorization=state.authorization,
+                body_limit=MANIFEST_LIMIT,
+            )
+            yield observe_exchange(
+                ctx, get, phase="image", step="manifest.get", ok=get.status == 200
+            )
             final = get
             outcome = classify(get)
             if outcome == "found":
                 media_type = (get.header("content-type") or "").split(";")[0].strip() or media_type
                 document = get.json()
         if outcome == "manifest_unknown":
-            tags = await fetch(ctx, "GET", f"{base}/v2/{target.repository}/tags/list",
-                               authorization=state.authorization, body_limit=64 * 1024)
-            yield observe_exchange(ctx, tags, phase="image", step="tags.list",
-                                   ok=tags.status == 200)
+            tags = await fetch(
+                ctx,
+                "GET",
+                f"{base}/v2/{target.repository}/tags/list",
+                authorization=state.authorization,
+                body_limit=64 * 1024,
+            )
+            yield observe_exchange(
+                ctx, tags, phase="image", step="tags.list", ok=tags.status == 200
+            )
             if tags.status == 404 and "NAME_UNKNOWN" in tags.error_codes:
                 outcome = "name_unknown"
                 final = tags
@@ -122,7 +140,12 @@ class ImageProbe:
             isinstance(document, dict) and isinstance(document.get("manifests"), list)
         )
         platforms = platforms_of_index(document) if is_index else []
-        if outcome == "found" and not is_index and ctx.options.platforms and isinstance(document, dict):
+        if (
+            outcome == "found"
+            and not is_index
+            and ctx.options.platforms
+            and isinstance(document, dict)
+        ):
             single = await self._config_platform(ctx, base, document)
             platforms = [single] if single else []
         challenge = wwwauth.first(final.header("www-authenticate"))
@@ -139,26 +162,45 @@ class ImageProbe:
             "platforms": platforms,
             "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
         }
-        error = None if outcome == "found" else (final.error_message or final.error
-                                                 or f"HTTP {final.status}")
-        yield ctx.observe("image.manifest", ok=outcome == "found", phase="image", facts=facts,
-                          error=error)
+        error = (
+            None
+            if outcome == "found"
+            else (final.error_message or final.error or f"HTTP {final.status}")
+        )
+        yield ctx.observe(
+            "image.manifest", ok=outcome == "found", phase="image", facts=facts, error=error
+        )
         limit = _int((head.header("ratelimit-limit") or "").split(";")[0])
         remaining = _int((head.header("ratelimit-remaining") or "").split(";")[0])
         if limit is not None or remaining is not None:
             window = _window(head.header("ratelimit-limit"))
-            yield ctx.observe("ratelimit.status", ok=True, phase="image", facts={
-                "limit": limit, "remaining": remaining, "window_s": window,
-                "source": head.header("ratelimit-source"),
-            })
+            yield ctx.observe(
+                "ratelimit.status",
+                ok=True,
+                phase="image",
+                facts={
+                    "limit": limit,
+                    "remaining": remaining,
+                    "window_s": window,
+                    "source": head.header("ratelimit-source"),
+                },
+            )
         matched_all = True
         if outcome == "found" and ctx.options.platforms:
             for requested in ctx.options.platforms:
                 matched = any(platform_matches(requested, p) for p in platforms)
                 matched_all &= matched
-                yield ctx.observe("image.platform", ok=matched, phase="image", facts={
-                    "requested": requested, "available": platforms, "matched": matched,
-                }, error=None if matched else f"no matching manifest for {requested}")
+                yield ctx.observe(
+                    "image.platform",
+                    ok=matched,
+                    phase="image",
+                    facts={
+                        "requested": requested,
+                        "available": platforms,
+                        "matched": matched,
+                    },
+                    error=None if matched else f"no matching manifest for {requested}",
+                )
         if outcome != "found":
             state.verdict("image", PhaseStatus.FAILED, error)
         elif not matched_all:
@@ -166,13 +208,16 @@ class ImageProbe:
         else:
             state.verdict("image", PhaseStatus.OK)
 
-    async def _config_platform(self, ctx: ProbeContext, base: str, manifest: dict[str, Any]) -> str | None:
+    async def _config_platform(
+        self, ctx: ProbeContext, base: str, manifest: dict[str, Any]
+    ) -> str | None:
         config = manifest.get("config")
         if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
             return None
         url = f"{base}/v2/{ctx.target.repository}/blobs/{config['digest']}"
-        exchange = await fetch(ctx, "GET", url, authorization=ctx.state.authorization,
-                               body_limit=256 * 1024)
+        exchange = await fetch(
+            ctx, "GET", url, authorization=ctx.state.authorization, body_limit=256 * 1024
+        )
         redirect = exchange.header("location")
         if exchange.status in (301, 302, 307) and redirect:
             # Blob storage lives elsewhere (S3, CDN): never forward credentials there.

@@ -162,9 +162,7 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with our network backend. httpx does not take a backend, so
     the pool it builds is replaced by an equivalent one (httpx is pinned < 0.29)."""
 
-    def __init__(
-        self, network: Network, ssl_context: ssl.SSLContext, proxy: str | None
-    ) -> None:
+    def __init__(self, network: Network, ssl_context: ssl.SSLContext, proxy: str | None) -> None:
         super().__init__(verify=ssl_context, trust_env=False)
         backend = PinnedBackend(network)
         pool: Any
@@ -250,9 +248,10 @@ class Network:
         parsed = httpx.URL(url)
         proxies = urllib.request.getproxies_environment()
         host = parsed.host
-        if proxies.get("no") and urllib.request.proxy_bypass_environment(host, proxies):
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if proxies.get("no") and bypass(host, proxies):
             return None
-        if is_ip(host) and ipaddress.ip_address(host).is_loopback or host == "localhost":
+        if (is_ip(host) and ipaddress.ip_address(host).is_loopback) or host == "localhost":
             return None  # Go never proxies loopback destinations
         return proxies.get(parsed.scheme) or proxies.get("all")
 
@@ -334,7 +333,7 @@ class Network:
         for client in self._clients:
             try:
                 await client.aclose()
-            except Exception:  # closing must never fail a report
+            except Exception:  # noqa: S110 - closing must never fail a report
                 pass
         self._clients.clear()
 

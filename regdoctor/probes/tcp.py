@@ -84,16 +84,21 @@ class TcpProbe:
         return True
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
-        observations = await connect_all(ctx, ctx.state.addresses, ctx.target.port, "registry")
+        proxy = ctx.state.proxy
+        port = proxy.port if proxy else ctx.target.port
+        role = "proxy" if proxy else "registry"
+        observations = await connect_all(ctx, ctx.state.addresses, port, role)
         for observation in observations:
             yield observation
         connected = [o.facts["address"] for o in observations if o.ok]
         if not connected:
-            ctx.state.verdict("tcp", PhaseStatus.FAILED, observations[0].error if observations else None)
+            ctx.state.verdict(
+                "tcp", PhaseStatus.FAILED, observations[0].error if observations else None
+            )
             return
         ctx.state.address = connected[0]
         # Later phases dial the addresses that answered, the working one first.
-        ctx.network.pin(ctx.target.host, connected)
+        ctx.network.pin(proxy.host if proxy else ctx.target.host, connected)
         if len(connected) < len(observations):
             ctx.state.verdict("tcp", PhaseStatus.WARN, "some addresses did not connect")
         else:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.proxy import ProxyRefused, ProxyRoute, open_tunnel
 from regdoctor.reference import is_loopback
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class HandshakeResult:
     chain: list[Any] = field(default_factory=list)  # cryptography certificates
     verify_errors: list[tuple[int, int, str]] = field(default_factory=list)
     client_cert_requested: bool = False
+    proxy_status: int | None = None
     duration_ms: float = 0.0
 
 
@@ -94,6 +96,7 @@ async def handshake(
     *,
     client: tuple[Path, Path] | None,
     ca_files: list[Path],
+    proxy: ProxyRoute | None = None,
 ) -> HandshakeResult:
     """Run a TLS handshake to ``address:port`` with SNI ``host``, then send one request
     so that TLS 1.3 post-handshake alerts (client certificate required) surface."""
@@ -113,7 +116,10 @@ async def handshake(
     writer = None
     try:
         async with asyncio.timeout(ctx.budget()):
-            reader, writer = await asyncio.open_connection(address, port)
+            if proxy is not None:
+                reader, writer = await open_tunnel(proxy, address, host, port)
+            else:
+                reader, writer = await asyncio.open_connection(address, port)
             first = True
             while True:
                 try:
@@ -143,6 +149,8 @@ async def handshake(
             ]
             result.client_cert_requested = bool(conn.get_client_ca_list())
             await _after_handshake(conn, reader, writer, host, result)
+    except ProxyRefused as exc:
+        result.outcome, result.error, result.proxy_status = "proxy_refused", exc.reason, exc.status
     except TimeoutError:
         result.outcome = "timeout"
         result.error = f"TLS handshake timeout after {ctx.budget():g}s"
@@ -175,7 +183,10 @@ async def _flush(conn: Any, writer: asyncio.StreamWriter) -> None:
 
 
 async def _after_handshake(
-    conn: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
+    conn: Any,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
     result: HandshakeResult,
 ) -> None:
     """Send ``GET /v2/`` and read the first bytes: a TLS 1.3 server that wants a client
@@ -202,7 +213,7 @@ async def _after_handshake(
         except SSL.ZeroReturnError:
             return
         except SSL.Error as exc:
-            outcome, error = _classify_ssl_error(exc)
+            _, error = _classify_ssl_error(exc)
             result.outcome, result.error = "alert", error
             result.alert = _alert_text(error)
             return
@@ -294,7 +305,8 @@ def describe(cert: x509.Certificate, now: datetime) -> dict[str, Any]:
     return {
         "subject": _name(cert.subject),
         "issuer": _name(cert.issuer),
-        "sans": sans[:_MAX_SANS] + ([f"... {len(sans) - _MAX_SANS} more"] if len(sans) > _MAX_SANS else []),
+        "sans": sans[:_MAX_SANS]
+        + ([f"... {len(sans) - _MAX_SANS} more"] if len(sans) > _MAX_SANS else []),
         "not_before": not_before.isoformat(),
         "not_after": not_after.isoformat(),
         "days_left": int((not_after - now).total_seconds() // 86400),
@@ -341,15 +353,27 @@ def verify_reason(result: HandshakeResult, host: str, now: datetime) -> tuple[st
     hostname, names = check_hostname(leaf, host)
     if now > leaf.not_valid_after_utc or _EXPIRED in codes:
         when = leaf.not_valid_after_utc.isoformat()
-        return "expired", f"certificate has expired (not after {when}, now {now.isoformat()})", names
+        return (
+            "expired",
+            f"certificate has expired (not after {when}, now {now.isoformat()})",
+            names,
+        )
     if now < leaf.not_valid_before_utc or _NOT_YET_VALID in codes:
         when = leaf.not_valid_before_utc.isoformat()
-        return "not_yet_valid", f"certificate is not yet valid (not before {when}, now {now.isoformat()})", names
+        return (
+            "not_yet_valid",
+            f"certificate is not yet valid (not before {when}, now {now.isoformat()})",
+            names,
+        )
     if hostname == "cn_only":
-        return "cn_only", (
-            f"certificate relies on the legacy Common Name field for {host}; "
-            "use a certificate with a Subject Alternative Name"
-        ), names
+        return (
+            "cn_only",
+            (
+                f"certificate relies on the legacy Common Name field for {host}; "
+                "use a certificate with a Subject Alternative Name"
+            ),
+            names,
+        )
     if hostname == "hostname_mismatch":
         valid_for = ", ".join(names[:8]) or "no names"
         return "hostname_mismatch", f"certificate is valid for {valid_for}, not {host}", names
@@ -357,7 +381,11 @@ def verify_reason(result: HandshakeResult, host: str, now: datetime) -> tuple[st
         return "self_signed", details[_SELF_SIGNED_LEAF], names
     for code in _UNKNOWN_AUTHORITY:
         if code in codes:
-            return "unknown_authority", f"certificate signed by unknown authority ({details[code]})", names
+            return (
+                "unknown_authority",
+                f"certificate signed by unknown authority ({details[code]})",
+                names,
+            )
     if codes:
         code = sorted(codes)[0]
         return "error", details[code], names
@@ -365,16 +393,28 @@ def verify_reason(result: HandshakeResult, host: str, now: datetime) -> tuple[st
 
 
 async def examine(
-    ctx: ProbeContext, host: str, address: str, port: int, role: str, *, enforced: bool
+    ctx: ProbeContext,
+    host: str,
+    address: str,
+    port: int,
+    role: str,
+    *,
+    enforced: bool,
+    proxy: ProxyRoute | None = None,
 ) -> tuple[HandshakeResult, list[Observation]]:
-    """Handshake with ``host`` at ``address:port`` and describe what was seen."""
+    """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
+    ``address`` then is) and describe what was seen."""
+    from regdoctor.redact import redact
+
     hostport = _hostport(host, port)
     client, client_source = ctx.network.client_pair(hostport)
     ca_files = ctx.network.ca_files(hostport)
-    result = await handshake(ctx, host, address, port, client=client, ca_files=ca_files)
+    result = await handshake(
+        ctx, host, address, port, client=client, ca_files=ca_files, proxy=proxy
+    )
     facts: dict[str, Any] = {
         "host": host,
-        "address": address,
+        "address": None if proxy else address,
         "port": port,
         "role": role,
         "sni": None if _is_ip(host) else host,
@@ -385,37 +425,67 @@ async def examine(
         "client_cert": client_source,
         "client_cert_requested": result.client_cert_requested,
         "alert": result.alert,
+        "proxy": redact(proxy.url) if proxy else None,
+        "proxy_status": result.proxy_status,
     }
     observations = []
     handshake_ok = result.outcome == "ok"
     observations.append(
-        ctx.observe("tls.handshake", ok=handshake_ok, phase="tls", facts=facts,
-                    error=result.error, evidence=result.evidence,
-                    source=client_source, duration_ms=result.duration_ms)
+        ctx.observe(
+            "tls.handshake",
+            ok=handshake_ok,
+            phase="tls",
+            facts=facts,
+            error=result.error,
+            evidence=result.evidence,
+            source=client_source,
+            duration_ms=result.duration_ms,
+        )
     )
     if result.chain:
         now = ctx.clock.now()
         certs = [describe(c, now) for c in result.chain]
         soonest = min(certs, key=lambda c: c["days_left"])
         observations.append(
-            ctx.observe("tls.chain", ok=True, phase="tls", facts={
-                "host": host, "role": role, "certificates": certs,
-                "leaf_subject": certs[0]["subject"], "leaf_not_after": certs[0]["not_after"],
-                "leaf_days_left": certs[0]["days_left"], "min_days_left": soonest["days_left"],
-                "min_days_left_subject": soonest["subject"],
-            })
+            ctx.observe(
+                "tls.chain",
+                ok=True,
+                phase="tls",
+                facts={
+                    "host": host,
+                    "role": role,
+                    "certificates": certs,
+                    "leaf_subject": certs[0]["subject"],
+                    "leaf_not_after": certs[0]["not_after"],
+                    "leaf_days_left": certs[0]["days_left"],
+                    "min_days_left": soonest["days_left"],
+                    "min_days_left_subject": soonest["subject"],
+                },
+            )
         )
         reason, detail, names = verify_reason(result, host, now)
         sources = ["system"] + [
             f"--ca-file {p}" if p in ctx.options.ca_files else f"certs.d {p}" for p in ca_files
         ]
         observations.append(
-            ctx.observe("tls.verify", ok=reason == "ok" or not enforced, phase="tls", facts={
-                "host": host, "port": port, "role": role, "reason": reason, "detail": detail,
-                "hostname_ok": reason not in ("hostname_mismatch", "cn_only"),
-                "names": names[:_MAX_SANS], "enforced": enforced, "ca_sources": sources,
-                "now": now.astimezone(UTC).isoformat(),
-            }, error=None if reason == "ok" else detail)
+            ctx.observe(
+                "tls.verify",
+                ok=reason == "ok" or not enforced,
+                phase="tls",
+                facts={
+                    "host": host,
+                    "port": port,
+                    "role": role,
+                    "reason": reason,
+                    "detail": detail,
+                    "hostname_ok": reason not in ("hostname_mismatch", "cn_only"),
+                    "names": names[:_MAX_SANS],
+                    "enforced": enforced,
+                    "ca_sources": sources,
+                    "now": now.astimezone(UTC).isoformat(),
+                },
+                error=None if reason == "ok" else detail,
+            )
         )
     return result, observations
 
@@ -438,7 +508,7 @@ class TlsProbe:
         state.fallback_allowed = target.scheme is None and (
             target.insecure
             or is_loopback(target.host)
-            or any(is_loopback(a) for a in state.addresses)
+            or (state.proxy is None and any(is_loopback(a) for a in state.addresses))
         )
         if target.scheme == "http":
             state.scheme = "http"
@@ -446,15 +516,21 @@ class TlsProbe:
             return
         assert state.address is not None
         result, observations = await examine(
-            ctx, target.host, state.address, target.port, "registry",
+            ctx,
+            target.host,
+            state.address,
+            target.port,
+            "registry",
             enforced=state.verify_enforced,
+            proxy=state.proxy,
         )
         decision = "https"
         if result.outcome != "ok" and state.fallback_allowed:
             decision = "http"
         handshake = observations[0]
-        observations[0] = _with_facts(handshake, scheme_decision=decision,
-                                      fallback_allowed=state.fallback_allowed)
+        observations[0] = _with_facts(
+            handshake, scheme_decision=decision, fallback_allowed=state.fallback_allowed
+        )
         if decision == "http" and result.outcome == "plain_http":
             observations[0] = _with_ok(observations[0], True)
         for observation in observations:
@@ -464,11 +540,15 @@ class TlsProbe:
         state.client_cert_source = source
         if decision == "http":
             if result.outcome == "plain_http":
-                state.verdict("tls", PhaseStatus.NOT_APPLICABLE,
-                              "server speaks plain HTTP; using http:// (insecure registry)")
+                state.verdict(
+                    "tls",
+                    PhaseStatus.NOT_APPLICABLE,
+                    "server speaks plain HTTP; using http:// (insecure registry)",
+                )
             else:
-                state.verdict("tls", PhaseStatus.WARN,
-                              f"TLS failed ({result.error}); falling back to http://")
+                state.verdict(
+                    "tls", PhaseStatus.WARN, f"TLS failed ({result.error}); falling back to http://"
+                )
             return
         if result.outcome != "ok":
             state.verdict("tls", PhaseStatus.FAILED, result.error)
@@ -478,7 +558,8 @@ class TlsProbe:
             state.verdict("tls", PhaseStatus.FAILED, verify.error)
             return
         state.ssl_context = ctx.network.ssl_context(
-            target.hostport, enforced=state.verify_enforced and verify is not None,
+            target.hostport,
+            enforced=state.verify_enforced and verify is not None,
             client_cert=pair,
         )
         if verify is not None and verify.facts.get("reason") != "ok":

@@ -100,6 +100,7 @@ def run_skopeo(
     creds: tuple[str, str] | None = None,
     timeout_s: float = 10,
     hosts: Mapping[str, str] | None = None,
+    env_extra: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run one single-registry skopeo subcommand (``inspect``, ``list-tags``).
 
@@ -122,7 +123,7 @@ def run_skopeo(
             argv,
             capture_output=True,
             text=True,
-            env=_isolated_env(home),
+            env={**_isolated_env(home), **(env_extra or {})},
             cwd=home,
             timeout=timeout_s + 5,
             check=False,
@@ -137,6 +138,7 @@ def run_skopeo_inspect(
     creds: tuple[str, str] | None = None,
     timeout_s: float = 10,
     hosts: Mapping[str, str] | None = None,
+    env_extra: Mapping[str, str] | None = None,
 ) -> tuple[int, str]:
     """``skopeo inspect --raw docker://IMAGE``; returns (returncode, stderr).
 
@@ -151,6 +153,7 @@ def run_skopeo_inspect(
         creds=creds,
         timeout_s=timeout_s,
         hosts=hosts,
+        env_extra=env_extra,
     )
     return result.returncode, result.stderr
 

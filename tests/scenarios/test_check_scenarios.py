@@ -47,8 +47,14 @@ def regdoctor(*args: str, password: str | None = None, fmt: str = "json") -> Res
     argv = [sys.executable, "-m", "regdoctor", "check", "--format", fmt, *args]
     if password is not None:
         argv[6:6] = ["--username", USERNAME, "--password-stdin"]
-    proc = subprocess.run(argv, input=password if password is not None else "",
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        argv,
+        input=password if password is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     document = json.loads(proc.stdout) if fmt == "json" and proc.stdout.strip() else {}
     return Result(proc.returncode, document, proc.stdout, proc.stderr)
 
@@ -73,11 +79,19 @@ class Scenario:
 SCENARIOS = [
     Scenario("plain-http", "plain", None, 0, skopeo_fails=False),
     Scenario("tls-valid-anonymous", "tls", None, 0, skopeo_fails=False),
-    Scenario("tls-basic-right-password", "tls_basic", None, 0, password=PASSWORD,
-             skopeo_fails=False, skopeo_creds=True),
+    Scenario(
+        "tls-basic-right-password",
+        "tls_basic",
+        None,
+        0,
+        password=PASSWORD,
+        skopeo_fails=False,
+        skopeo_creds=True,
+    ),
     Scenario("tls-basic-no-credentials", "tls_basic", "auth.unauthorized", 2),
-    Scenario("tls-basic-wrong-password", "tls_basic", "auth.unauthorized", 2,
-             password="wrong-password"),
+    Scenario(
+        "tls-basic-wrong-password", "tls_basic", "auth.unauthorized", 2, password="wrong-password"
+    ),
     Scenario("tls-expired", "tls_expired", "tls.expired", 2),
     Scenario("tls-wrong-host", "tls_wrong_host", "tls.hostname_mismatch", 2),
     Scenario("tls-cn-only", "tls_cn_only", "tls.hostname_mismatch", 2),
@@ -85,20 +99,46 @@ SCENARIOS = [
     Scenario("tls-no-ca-given", "tls", "tls.unknown_authority", 2, ca=False),
     Scenario("tls-expiring-soon", "tls_expiring", "tls.expiring_soon", 1, skopeo_fails=False),
     Scenario("mtls-without-client-cert", "tls_mtls", "tls.handshake", 2),
-    Scenario("mtls-with-client-cert", "tls_mtls", None, 0, client_cert=True,
-             skopeo_fails=False),
-    Scenario("token-right-password", "token", None, 0, password=PASSWORD, skopeo_fails=False,
-             skopeo_creds=True),
-    Scenario("token-server-refuses", "token_refuse", "auth.unauthorized", 2, password=PASSWORD,
-             skopeo_creds=True),
-    Scenario("token-server-5xx", "token_error", "server.error", 2, password=PASSWORD,
-             skopeo_creds=True),
-    Scenario("token-server-bad-json", "token_badjson", "server.error", 2, password=PASSWORD,
-             skopeo_creds=True),
-    Scenario("token-wrong-audience", "token_wrongaud", "auth.unauthorized", 2,
-             password=PASSWORD, skopeo_creds=True),
-    Scenario("token-grants-no-pull", "token_less", "auth.denied", 2, password=PASSWORD,
-             skopeo_creds=True),
+    Scenario("mtls-with-client-cert", "tls_mtls", None, 0, client_cert=True, skopeo_fails=False),
+    Scenario(
+        "token-right-password",
+        "token",
+        None,
+        0,
+        password=PASSWORD,
+        skopeo_fails=False,
+        skopeo_creds=True,
+    ),
+    Scenario(
+        "token-server-refuses",
+        "token_refuse",
+        "auth.unauthorized",
+        2,
+        password=PASSWORD,
+        skopeo_creds=True,
+    ),
+    Scenario(
+        "token-server-5xx", "token_error", "server.error", 2, password=PASSWORD, skopeo_creds=True
+    ),
+    Scenario(
+        "token-server-bad-json",
+        "token_badjson",
+        "server.error",
+        2,
+        password=PASSWORD,
+        skopeo_creds=True,
+    ),
+    Scenario(
+        "token-wrong-audience",
+        "token_wrongaud",
+        "auth.unauthorized",
+        2,
+        password=PASSWORD,
+        skopeo_creds=True,
+    ),
+    Scenario(
+        "token-grants-no-pull", "token_less", "auth.denied", 2, password=PASSWORD, skopeo_creds=True
+    ),
     Scenario("closed-port", "closed", "tcp.refused", 2),
     Scenario("blackhole", "blackhole", "tcp.timeout", 2, args=("--timeout", "1")),
     Scenario("accepts-never-answers", "silent", "http.timeout", 2, args=("--timeout", "1")),
@@ -106,8 +146,7 @@ SCENARIOS = [
     Scenario("plain-http-on-tls-port", "plain", "tls.http_on_https", 2, scheme="https"),
     # skopeo cannot be made to speak plain HTTP to a TLS port (--tls-verify=false still
     # tries HTTPS first), so this one is compared with curl, a real client that can.
-    Scenario("tls-spoken-to-as-http", "tls", "tls.http_on_https", 2, scheme="http",
-             peer="curl"),
+    Scenario("tls-spoken-to-as-http", "tls", "tls.http_on_https", 2, scheme="http", peer="curl"),
 ]
 
 
@@ -121,9 +160,25 @@ def _curl(bed: Testbed, scenario: Scenario) -> tuple[int, str]:
     endpoint = bed.endpoints[scenario.endpoint]
     scheme = scenario.scheme or endpoint.scheme
     proc = subprocess.run(
-        ["curl", "-sS", "--fail", "--max-time", "3", "--noproxy", "*", "--cacert",
-         str(bed.ca_file), "-o", "/dev/null", f"{scheme}://{endpoint.hostport}/v2/"],
-        capture_output=True, text=True, timeout=10, check=False)
+        [
+            "curl",
+            "-sS",
+            "--fail",
+            "--max-time",
+            "3",
+            "--noproxy",
+            "*",
+            "--cacert",
+            str(bed.ca_file),
+            "-o",
+            "/dev/null",
+            f"{scheme}://{endpoint.hostport}/v2/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     return proc.returncode, proc.stderr
 
 
@@ -131,14 +186,19 @@ def _skopeo(bed: Testbed, scenario: Scenario, tmp_path: Path) -> tuple[int, str]
     if scenario.peer == "curl":
         return _curl(bed, scenario)
     endpoint = bed.endpoints[scenario.endpoint]
-    uses_tls = scenario.scheme == "https" or (scenario.scheme is None and endpoint.scheme == "https")
+    uses_tls = scenario.scheme == "https" or (
+        scenario.scheme is None and endpoint.scheme == "https"
+    )
     cert_dir = None
     if uses_tls and scenario.ca:
         cert_dir = bed.make_cert_dir(tmp_path / "certs", ca=True, client=scenario.client_cert)
     creds = (USERNAME, scenario.password or PASSWORD) if scenario.skopeo_creds else None
     return run_skopeo_inspect(
-        bed.images.app.ref(endpoint.hostport), tls_verify=uses_tls, cert_dir=cert_dir,
-        creds=creds, timeout_s=3,
+        bed.images.app.ref(endpoint.hostport),
+        tls_verify=uses_tls,
+        cert_dir=cert_dir,
+        creds=creds,
+        timeout_s=3,
     )
 
 
@@ -166,14 +226,22 @@ def test_scenario(testbed: Testbed, scenario: Scenario, tmp_path: Path, check_sc
 
 
 def test_healthy_plain_registry_runs_every_phase(testbed: Testbed) -> None:
-    result = regdoctor(testbed.images.multi.ref(testbed.endpoints["plain"].hostport),
-                       "--platform", "linux/arm64")
+    result = regdoctor(
+        testbed.images.multi.ref(testbed.endpoints["plain"].hostport), "--platform", "linux/arm64"
+    )
     assert result.code == 0, result.findings
     statuses = {p["name"]: p["status"] for p in result.document["targets"][0]["phases"]}
-    assert statuses == {"dns": "ok", "tcp": "ok", "tls": "n/a", "http": "ok", "auth": "ok",
-                        "image": "ok"}
-    manifest = next(o for o in result.document["targets"][0]["observations"]
-                    if o["kind"] == "image.manifest")
+    assert statuses == {
+        "dns": "ok",
+        "tcp": "ok",
+        "tls": "n/a",
+        "http": "ok",
+        "auth": "ok",
+        "image": "ok",
+    }
+    manifest = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "image.manifest"
+    )
     assert manifest["facts"]["digest"] == testbed.images.multi.digest
     found = {"/".join(p.split("/")[:2]) for p in manifest["facts"]["platforms"]}
     assert found == set(testbed.images.multi.platforms)
@@ -191,8 +259,10 @@ def test_later_phases_are_skipped_not_failed(testbed: Testbed) -> None:
 
 @pytest.mark.parametrize(
     ("reference", "category"),
-    [("team/app:no-such-tag", "image.manifest_unknown"),
-     ("no/such-repo:1.0", "image.name_unknown")],
+    [
+        ("team/app:no-such-tag", "image.manifest_unknown"),
+        ("no/such-repo:1.0", "image.name_unknown"),
+    ],
 )
 def test_missing_tag_and_missing_repository_are_told_apart(testbed, reference, category):
     result = regdoctor(f"{testbed.endpoints['plain'].hostport}/{reference}")
@@ -210,23 +280,32 @@ def test_platform_mismatch(testbed: Testbed) -> None:
 
 @pytest.mark.parametrize(
     ("name", "category"),
-    [("nothing-here.invalid", "dns.nxdomain"),
-     ("slow.timeout.test", "dns.failure"),
-     ("broken.servfail.test", "dns.failure")],
+    [
+        ("nothing-here.invalid", "dns.nxdomain"),
+        ("slow.timeout.test", "dns.failure"),
+        ("broken.servfail.test", "dns.failure"),
+    ],
 )
 def test_dns_failures(testbed: Testbed, name: str, category: str) -> None:
     result = regdoctor(f"{name}:5000", "--dns-server", testbed.dns_server, "--timeout", "1")
     assert result.code == 2
     assert result.leading["category"] == category
-    answer = next(o for o in result.document["targets"][0]["observations"]
-                  if o["kind"] == "dns.answer")
+    answer = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "dns.answer"
+    )
     assert answer["facts"]["resolver"] == testbed.dns_server
 
 
 def test_name_resolved_through_given_dns_server(testbed: Testbed) -> None:
     port = testbed.endpoints["tls_basic"].port
-    result = regdoctor(f"registry.test:{port}/team/app:1.2", "--dns-server", testbed.dns_server,
-                       "--ca-file", str(testbed.ca_file), password=PASSWORD)
+    result = regdoctor(
+        f"registry.test:{port}/team/app:1.2",
+        "--dns-server",
+        testbed.dns_server,
+        "--ca-file",
+        str(testbed.ca_file),
+        password=PASSWORD,
+    )
     assert result.code == 0, result.findings
     target = result.document["targets"][0]
     assert target["endpoint"]["address"] == "127.0.0.1"
@@ -234,25 +313,34 @@ def test_name_resolved_through_given_dns_server(testbed: Testbed) -> None:
 
 def test_unreachable_resolver(testbed: Testbed) -> None:
     closed = testbed.endpoints["closed"].port
-    result = regdoctor("registry.test:5000", "--dns-server", f"127.0.0.1:{closed}",
-                       "--timeout", "1")
+    result = regdoctor(
+        "registry.test:5000", "--dns-server", f"127.0.0.1:{closed}", "--timeout", "1"
+    )
     assert result.code == 2
     assert result.leading["category"] == "dns.failure"
 
 
 def test_token_realm_host_gets_its_own_phases(testbed: Testbed) -> None:
-    result = regdoctor("--ca-file", str(testbed.ca_file),
-                       testbed.images.app.ref(testbed.endpoints["token"].hostport),
-                       password=PASSWORD)
+    result = regdoctor(
+        "--ca-file",
+        str(testbed.ca_file),
+        testbed.images.app.ref(testbed.endpoints["token"].hostport),
+        password=PASSWORD,
+    )
     assert result.code == 0, result.findings
     observations = result.document["targets"][0]["observations"]
     realm = [o for o in observations if o["facts"].get("role") == "realm"]
-    assert {o["kind"] for o in realm} >= {"dns.answer", "tcp.connect", "tls.handshake",
-                                          "tls.verify"}
+    assert {o["kind"] for o in realm} >= {
+        "dns.answer",
+        "tcp.connect",
+        "tls.handshake",
+        "tls.verify",
+    }
     steps = [o["step"] for o in observations if o["kind"] == "http.response"]
     assert steps[:3] == ["v2", "auth.token", "auth.ping"]
     token = next(o for o in observations if o["step"] == "auth.token")
     assert token["facts"]["sent_credentials"] is True
     result_obs = next(o for o in observations if o["kind"] == "auth.result")
     assert result_obs["facts"]["granted"] == [
-        {"type": "repository", "name": "team/app", "actions": ["pull"]}]
+        {"type": "repository", "name": "team/app", "actions": ["pull"]}
+    ]

@@ -15,8 +15,14 @@ def test_blackholed_target_does_not_delay_the_others(testbed: Testbed) -> None:
     plain = testbed.endpoints["plain"].hostport
     blackhole = testbed.endpoints["blackhole"].hostport
     start = time.monotonic()
-    result = regdoctor("--timeout", "1", f"{plain}/team/app:1.2", blackhole, blackhole,
-                       testbed.endpoints["closed"].hostport)
+    result = regdoctor(
+        "--timeout",
+        "1",
+        f"{plain}/team/app:1.2",
+        blackhole,
+        blackhole,
+        testbed.endpoints["closed"].hostport,
+    )
     elapsed = time.monotonic() - start
     assert elapsed < 1 + 2.5, elapsed  # one timeout, plus process start-up
     statuses = [t["status"] for t in result.document["targets"]]
@@ -38,11 +44,25 @@ def test_secrets_never_in_any_output(testbed: Testbed) -> None:
     token = testbed.endpoints["token"]
     target = testbed.images.app.ref(token.hostport)
     for fmt in ("json", "plain"):
-        argv = [sys.executable, "-m", "regdoctor", "check", "--format", fmt, "--debug", "-v",
-                "--username", USERNAME, "--password-stdin", "--ca-file", str(testbed.ca_file),
-                target]
-        proc = subprocess.run(argv, input=PASSWORD, capture_output=True, text=True, timeout=60,
-                              check=False)
+        argv = [
+            sys.executable,
+            "-m",
+            "regdoctor",
+            "check",
+            "--format",
+            fmt,
+            "--debug",
+            "-v",
+            "--username",
+            USERNAME,
+            "--password-stdin",
+            "--ca-file",
+            str(testbed.ca_file),
+            target,
+        ]
+        proc = subprocess.run(
+            argv, input=PASSWORD, capture_output=True, text=True, timeout=60, check=False
+        )
         assert proc.returncode == 0, proc.stderr
         everything = proc.stdout + proc.stderr
         assert PASSWORD not in everything
@@ -57,7 +77,10 @@ def test_plain_output_is_readable_at_80_columns_without_color(testbed: Testbed) 
     target = testbed.images.app.ref(testbed.endpoints["tls_expired"].hostport)
     proc = subprocess.run(
         [sys.executable, "-m", "regdoctor", "check", "--ca-file", str(testbed.ca_file), target],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**_env(), "NO_COLOR": "1", "COLUMNS": "80"},
     )
     assert proc.returncode == 2
@@ -67,12 +90,23 @@ def test_plain_output_is_readable_at_80_columns_without_color(testbed: Testbed) 
 
 
 def test_bad_arguments_exit_3_without_traceback() -> None:
-    for argv in (["check", "--timeout", "abc"], ["check", "Not A Target"],
-                 ["check", "--ca-file", "/nonexistent/ca.pem", "x.test"],
-                 ["check", "--ca-file", "/", "x.test"], ["check", "--username", "u", "x.test"],
-                 ["check", "--dns-server", "not-an-ip", "x.test"], ["no-such-command"]):
-        proc = subprocess.run([sys.executable, "-m", "regdoctor", *argv], capture_output=True,
-                              text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    for argv in (
+        ["check", "--timeout", "abc"],
+        ["check", "Not A Target"],
+        ["check", "--ca-file", "/nonexistent/ca.pem", "x.test"],
+        ["check", "--ca-file", "/", "x.test"],
+        ["check", "--username", "u", "x.test"],
+        ["check", "--dns-server", "not-an-ip", "x.test"],
+        ["no-such-command"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "regdoctor", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 3, (argv, proc.stderr)
         assert "Traceback" not in proc.stderr, argv
         assert proc.stderr.strip(), argv

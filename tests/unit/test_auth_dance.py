@@ -71,11 +71,13 @@ def test_bearer_full_dance_records_scope_and_grant():
     access = [{"type": "repository", "name": "team/app", "actions": ["pull"]}]
     requests, outcome = drive(
         [Response(401, BEARER), Response(200, body=token_body(access)), Response(200)],
-        credentials=CREDS, scope="repository:team/app:pull",
+        credentials=CREDS,
+        scope="repository:team/app:pull",
     )
     assert [r.step for r in requests] == ["auth.challenge", "auth.token", "auth.ping"]
     assert requests[1].url == (
-        "https://auth.test/token?service=registry.test&scope=repository%3Ateam%2Fapp%3Apull")
+        "https://auth.test/token?service=registry.test&scope=repository%3Ateam%2Fapp%3Apull"
+    )
     assert requests[1].sends_credentials
     assert requests[2].authorization.reveal().startswith("Bearer ")
     assert outcome.outcome == "authenticated"
@@ -84,9 +86,13 @@ def test_bearer_full_dance_records_scope_and_grant():
 
 def test_bearer_anonymous_token():
     requests, outcome = drive(
-        [Response(401, BEARER), Response(200, body=json.dumps({"access_token": "opaque"}).encode()),
-         Response(200)],
-        credentials=None, scope=None,
+        [
+            Response(401, BEARER),
+            Response(200, body=json.dumps({"access_token": "opaque"}).encode()),
+            Response(200),
+        ],
+        credentials=None,
+        scope=None,
     )
     assert requests[1].authorization is None
     assert outcome.outcome == "authenticated" and outcome.token_kind == "opaque"
@@ -105,42 +111,53 @@ def test_bearer_anonymous_token():
     ],
 )
 def test_bearer_token_server_failures(token_response, credentials, expected):
-    _, outcome = drive([Response(401, BEARER), token_response], credentials=credentials,
-                       scope=None)
+    _, outcome = drive([Response(401, BEARER), token_response], credentials=credentials, scope=None)
     assert outcome.outcome == expected
     assert not outcome.ok
 
 
 def test_registry_rejects_issued_token():
-    _, outcome = drive([Response(401, BEARER), Response(200, body=token_body()), Response(401)],
-                       credentials=CREDS, scope=None)
+    _, outcome = drive(
+        [Response(401, BEARER), Response(200, body=token_body()), Response(401)],
+        credentials=CREDS,
+        scope=None,
+    )
     assert outcome.outcome == "token_rejected"
 
 
 def test_challenge_missing_and_unknown_scheme():
     _, outcome = drive([Response(401)], credentials=None, scope=None)
     assert outcome.outcome == "challenge_missing"
-    _, outcome = drive([Response(401, {"www-authenticate": "Negotiate"})], credentials=None,
-                       scope=None)
+    _, outcome = drive(
+        [Response(401, {"www-authenticate": "Negotiate"})], credentials=None, scope=None
+    )
     assert outcome.outcome == "unsupported_scheme"
 
 
 def test_bearer_without_realm():
-    _, outcome = drive([Response(401, {"www-authenticate": 'Bearer service="x"'})],
-                       credentials=None, scope=None)
+    _, outcome = drive(
+        [Response(401, {"www-authenticate": 'Bearer service="x"'})], credentials=None, scope=None
+    )
     assert outcome.outcome == "challenge_missing"
 
 
 def test_password_is_not_sent_to_plain_http_realm_of_https_registry():
     header = {"www-authenticate": 'Bearer realm="http://auth.test/token",service="s"'}
-    requests, outcome = drive([Response(401, header), Response(200, body=token_body()),
-                               Response(200)], credentials=CREDS, scope=None)
+    requests, outcome = drive(
+        [Response(401, header), Response(200, body=token_body()), Response(200)],
+        credentials=CREDS,
+        scope=None,
+    )
     assert requests[1].authorization is None and not requests[1].sends_credentials
     assert outcome.credentials_withheld
 
 
 def test_password_goes_to_plain_http_realm_when_insecure_allowed():
     header = {"www-authenticate": 'Bearer realm="http://auth.test/token",service="s"'}
-    requests, _ = drive([Response(401, header), Response(200, body=token_body()), Response(200)],
-                        credentials=CREDS, scope=None, allow_plain_http_credentials=True)
+    requests, _ = drive(
+        [Response(401, header), Response(200, body=token_body()), Response(200)],
+        credentials=CREDS,
+        scope=None,
+        allow_plain_http_credentials=True,
+    )
     assert requests[1].sends_credentials

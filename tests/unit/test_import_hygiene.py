@@ -19,13 +19,14 @@ print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)), file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize(
-    "argv", [["--version"], ["--help"], ["check", "--help"]], ids=" ".join
-)
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["check", "--help"]], ids=" ".join)
 def test_light_commands_import_no_heavy_module(argv):
     result = subprocess.run(
         [sys.executable, "-c", PROGRAM.format(argv=argv)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
     assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
@@ -33,10 +34,8 @@ def test_light_commands_import_no_heavy_module(argv):
 
 
 def test_core_never_imports_textual():
-    program = (
-        "import sys, regdoctor.runner, regdoctor.cli.check;"
-        "print('textual' in sys.modules)"
+    program = "import sys, regdoctor.runner, regdoctor.cli.check;print('textual' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
     )
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            timeout=60, check=True)
     assert result.stdout.strip() == "False"

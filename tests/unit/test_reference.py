@@ -10,16 +10,53 @@ from regdoctor.reference import ReferenceError, image_name, parse_target
     [
         ("nginx", "docker.io", "registry-1.docker.io", 443, "library/nginx", "latest", None),
         ("nginx:1.25", "docker.io", "registry-1.docker.io", 443, "library/nginx", "1.25", None),
-        ("bitnami/redis", "docker.io", "registry-1.docker.io", 443, "bitnami/redis", "latest", None),
-        ("docker.io/nginx", "docker.io", "registry-1.docker.io", 443, "library/nginx", "latest", None),
-        ("index.docker.io/library/nginx:1", "docker.io", "registry-1.docker.io", 443,
-         "library/nginx", "1", None),
+        (
+            "bitnami/redis",
+            "docker.io",
+            "registry-1.docker.io",
+            443,
+            "bitnami/redis",
+            "latest",
+            None,
+        ),
+        (
+            "docker.io/nginx",
+            "docker.io",
+            "registry-1.docker.io",
+            443,
+            "library/nginx",
+            "latest",
+            None,
+        ),
+        (
+            "index.docker.io/library/nginx:1",
+            "docker.io",
+            "registry-1.docker.io",
+            443,
+            "library/nginx",
+            "1",
+            None,
+        ),
         ("host:5000/team/app:1.2", "host:5000", "host", 5000, "team/app", "1.2", None),
         ("localhost/app", "localhost", "localhost", 443, "app", "latest", None),
-        ("ghcr.io/org/app@sha256:" + "a" * 64, "ghcr.io", "ghcr.io", 443, "org/app", None,
-         "sha256:" + "a" * 64),
-        ("ghcr.io/org/app:v1@sha256:" + "b" * 64, "ghcr.io", "ghcr.io", 443, "org/app", "v1",
-         "sha256:" + "b" * 64),
+        (
+            "ghcr.io/org/app@sha256:" + "a" * 64,
+            "ghcr.io",
+            "ghcr.io",
+            443,
+            "org/app",
+            None,
+            "sha256:" + "a" * 64,
+        ),
+        (
+            "ghcr.io/org/app:v1@sha256:" + "b" * 64,
+            "ghcr.io",
+            "ghcr.io",
+            443,
+            "org/app",
+            "v1",
+            "sha256:" + "b" * 64,
+        ),
         ("[::1]:5000/app:x", "[::1]:5000", "::1", 5000, "app", "x", None),
     ],
 )
@@ -48,7 +85,11 @@ def test_registry_targets(raw, registry, host, port, scheme):
     target = parse_target(raw)
     assert not target.is_image
     assert (target.registry, target.host, target.port, target.scheme) == (
-        registry, host, port, scheme)
+        registry,
+        host,
+        port,
+        scheme,
+    )
 
 
 def test_full_image_name():
@@ -57,8 +98,20 @@ def test_full_image_name():
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "   ", "ftp://host", "host:99999", "Nginx", "host:5000/App", "app@sha256:abc",
-     "a b", "app:" + "x" * 200, "host:5000/team/:tag", "x\x1b[2J", "[::1:5000/app"],
+    [
+        "",
+        "   ",
+        "ftp://host",
+        "host:99999",
+        "Nginx",
+        "host:5000/App",
+        "app@sha256:abc",
+        "a b",
+        "app:" + "x" * 200,
+        "host:5000/team/:tag",
+        "x\x1b[2J",
+        "[::1:5000/app",
+    ],
 )
 def test_invalid_targets_say_why(raw):
     with pytest.raises(ReferenceError) as info:

@@ -5,8 +5,10 @@ from regdoctor import wwwauth
 
 
 def test_bearer_challenge():
-    header = ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
-              'scope="repository:library/nginx:pull"')
+    header = (
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+        'scope="repository:library/nginx:pull"'
+    )
     challenge = wwwauth.first(header)
     assert challenge is not None
     assert challenge.scheme == "bearer"
@@ -22,8 +24,10 @@ def test_basic_challenge_and_preference():
 
 
 def test_insufficient_scope_error():
-    header = ('Bearer realm="https://a/token",service="s",scope="repository:x:pull",'
-              'error="insufficient_scope"')
+    header = (
+        'Bearer realm="https://a/token",service="s",scope="repository:x:pull",'
+        'error="insufficient_scope"'
+    )
     assert wwwauth.first(header).error == "insufficient_scope"
 
 

@@ -1,0 +1,210 @@
+"""Turning a target's observations into sorted findings.
+
+Each rule yields at most one finding per target. Findings are sorted so the first one is
+the most likely root cause: by severity (error, warning, info), then by the phase of the
+first triggering observation in :data:`regdoctor.model.PHASES` order (an earlier phase is
+closer to the cause), then by rule priority (higher first), then by rule id. The first
+finding is marked ``leading``.
+
+Rule files that failed to load become ``regdoctor.rule_invalid`` findings (warning), so a
+broken catalog shows up in the report instead of silently judging less. They sort after
+the target's own findings of the same severity: they describe regdoctor's setup, not the
+target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from regdoctor.engine.loader import Catalog
+from regdoctor.engine.match import MatchResult, match_observations
+from regdoctor.engine.schema import Rule, RuleLoadError
+from regdoctor.engine.template import render
+from regdoctor.model import PHASES, Finding, Observation, RemediationStep, Severity, Target
+
+RULE_INVALID = "regdoctor.rule_invalid"
+RULE_CRASHED = "regdoctor.rule_crashed"
+
+_LAST_PHASE = len(PHASES)
+
+
+def target_context(target: Target) -> dict[str, Any]:
+    """The template names a target provides."""
+    reference = target.reference
+    image = None
+    if target.repository:
+        image = f"{target.registry}/{target.repository}"
+        if target.digest:
+            image += f"@{target.digest}"
+        elif target.tag:
+            image += f":{target.tag}"
+    return {
+        "registry": target.registry,
+        "host": target.host,
+        "port": target.port,
+        "hostport": target.hostport,
+        "scheme": target.scheme,
+        "repository": target.repository,
+        "reference": reference,
+        "image": image,
+        "target": target.raw,
+    }
+
+
+def _facts(observation: Observation) -> Mapping[str, Any]:
+    facts = getattr(observation, "facts", None)
+    return facts if isinstance(facts, Mapping) else {}
+
+
+def _hostport(host: Any, port: Any) -> str:
+    host_text = str(host)
+    if ":" in host_text and not host_text.startswith("["):
+        host_text = f"[{host_text}]"
+    return f"{host_text}:{port}" if port is not None else host_text
+
+
+def build_context(
+    target: Target, observations: Sequence[Observation], result: MatchResult
+) -> dict[str, Any]:
+    """Template names: target fields first, then the facts of the triggering observations
+    (in condition order, first match wins), then engine names."""
+    context = target_context(target)
+    ordered = result.ordered()
+    for i in ordered:
+        for name, value in _facts(observations[i]).items():
+            if isinstance(name, str):
+                context.setdefault(name, value)
+    first = observations[result.first]
+    context.setdefault("kind", getattr(first, "kind", None))
+    context.setdefault("step", getattr(first, "step", None))
+    context.setdefault("phase", getattr(first, "phase", None))
+    for i in ordered:
+        error = getattr(observations[i], "error", None)
+        if error:
+            context.setdefault("error", error)
+            break
+    # peer: the host the first triggering observation talked to (the token server for
+    # a realm observation), which may differ from the target's host.
+    peer_host: Any = None
+    peer_port: Any = None
+    for i in ordered:
+        facts = _facts(observations[i])
+        for key in ("host", "name", "realm_host", "address"):
+            if facts.get(key):
+                peer_host = facts[key]
+                peer_port = facts.get("port")
+                break
+        if peer_host is not None:
+            break
+    if peer_host is None:
+        peer_host, peer_port = target.host, target.port
+    context.setdefault("peer_host", peer_host)
+    context.setdefault("peer_port", peer_port)
+    context.setdefault("peer", _hostport(peer_host, peer_port))
+    return context
+
+
+def _phase_index(phase: str) -> int:
+    try:
+        return PHASES.index(phase)
+    except ValueError:
+        return _LAST_PHASE
+
+
+def _finding(
+    rule: Rule, target: Target, observations: Sequence[Observation], result: MatchResult
+) -> Finding:
+    context = build_context(target, observations, result)
+    first = observations[result.first]
+    return Finding(
+        rule=rule.id,
+        category=rule.category,
+        severity=rule.severity,
+        confidence=rule.confidence.live,
+        target=target.raw,
+        phase=str(getattr(first, "phase", "") or ""),
+        title=render(rule.title, context),
+        explanation=render(rule.explanation, context),
+        remediation=tuple(
+            RemediationStep(
+                text=render(step.text, context),
+                commands={tool: render(cmd, context) for tool, cmd in step.commands.items()},
+            )
+            for step in rule.remediation
+        ),
+        references=rule.references,
+        observations=result.indices,
+    )
+
+
+def rule_invalid_finding(error: RuleLoadError, target: Target) -> Finding:
+    problems = "\n".join(f"- {p}" for p in error.problems)
+    return Finding(
+        rule=RULE_INVALID,
+        category="other",
+        severity=Severity.WARNING,
+        confidence="high",
+        target=target.raw,
+        phase="config",
+        title=f"Rule file {error.path.name} is invalid and was not used",
+        explanation=(
+            f"regdoctor could not load the rule file {error.path}, so the checks it "
+            f"describes were not made for this target:\n{problems}"
+        ),
+        remediation=(
+            RemediationStep(
+                text=(
+                    f"Fix or remove {error.path}, then check it with "
+                    f"`regdoctor rules test {error.path.parent}`."
+                )
+            ),
+        ),
+    )
+
+
+def _rule_crashed_finding(rule: Rule, target: Target, exc: Exception) -> Finding:
+    return Finding(
+        rule=RULE_CRASHED,
+        category="other",
+        severity=Severity.WARNING,
+        confidence="high",
+        target=target.raw,
+        phase="config",
+        title=f"Rule {rule.id} could not be evaluated",
+        explanation=f"Evaluating rule {rule.id} failed with {type(exc).__name__}: {exc}",
+        remediation=(
+            RemediationStep(text="Report this as a regdoctor bug, with `--debug` output."),
+        ),
+    )
+
+
+def evaluate(
+    catalog: Catalog, target: Target, observations: Sequence[Observation]
+) -> list[Finding]:
+    """Judge one target's observations with every rule of ``catalog``."""
+    observations = list(observations)
+    keyed: list[tuple[tuple[Any, ...], Finding]] = []
+    for rule in catalog.rules:
+        if rule.observations is None:
+            continue  # text-only rules judge pasted errors (``explain``)
+        try:
+            result = match_observations(rule.observations, observations)
+            if result is None:
+                continue
+            finding = _finding(rule, target, observations, result)
+        except Exception as exc:  # a crash is a result, never a traceback
+            finding = _rule_crashed_finding(rule, target, exc)
+            keyed.append(((finding.severity.rank, _LAST_PHASE + 1, 0, rule.id), finding))
+            continue
+        key = (finding.severity.rank, _phase_index(finding.phase), -rule.priority, rule.id)
+        keyed.append((key, finding))
+    for error in catalog.errors:
+        finding = rule_invalid_finding(error, target)
+        keyed.append(((finding.severity.rank, _LAST_PHASE + 1, 0, str(error.path)), finding))
+    keyed.sort(key=lambda pair: pair[0])
+    findings = [finding for _key, finding in keyed]
+    if findings:
+        findings[0] = dataclasses.replace(findings[0], leading=True)
+    return findings

@@ -1,0 +1,752 @@
+"""The rule model and its validation.
+
+A rule file is plain YAML data; :func:`parse_rule` turns it into a frozen :class:`Rule`
+or raises :class:`RuleValidationError` listing every problem found, each naming the
+field (``match.observations.all[0].facts.reason.in``). Validation works across fields
+(prowler style): the id must equal the file stem, the category must be a known code, every
+regex must compile, every template placeholder must be a plain name, and so on. Nothing in
+a rule is ever executed: conditions are data compared with a small closed operator set.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from regdoctor.engine.template import template_problems
+from regdoctor.model import Severity
+
+#: The failure categories (reason codes). Keep in step with ``categories.md`` in the
+#: project's design notes (``shared/design/categories.md``): adding a code there means
+#: adding it here; codes are never renamed or reused.
+CATEGORIES: frozenset[str] = frozenset(
+    {
+        # codes that a live check, a pasted error, or both can produce
+        "dns.nxdomain",
+        "dns.failure",
+        "tcp.refused",
+        "tcp.timeout",
+        "tcp.reset",
+        "http.timeout",
+        "proxy.error",
+        "tls.unknown_authority",
+        "tls.expired",
+        "tls.hostname_mismatch",
+        "tls.http_on_https",
+        "tls.handshake",
+        "auth.unauthorized",
+        "auth.denied",
+        "auth.credential_helper",
+        "auth.token_expired",
+        "ratelimit",
+        "image.manifest_unknown",
+        "image.name_unknown",
+        "image.platform_mismatch",
+        "image.blob_integrity",
+        "server.error",
+        "client.disk",
+        "config.invalid",
+        "k8s.pull_secret",
+        "other",
+        # codes that only a live check produces
+        "tls.expiring_soon",
+        "tls.verification_disabled",
+        "auth.plaintext_credentials",
+        "auth.overprivileged",
+        "auth.realm_mismatch",
+        "clock.skew",
+        "ratelimit.low",
+        "mirror.unreachable",
+        "mirror.not_used",
+        "mirror.stale",
+        "tag.mutable",
+        "tag.divergent",
+        "tag.drift",
+        "tag.unsigned",
+        "perf.slow",
+        "host.daemon",
+        "host.disk_low",
+    }
+)
+
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+#: The tools a remediation step may give a command for.
+TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
+#: The closed operator set. A bare scalar (or list) in a condition means ``eq``.
+OPERATORS: tuple[str, ...] = (
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "exists",
+    "contains",
+    "regex",
+)
+NUMERIC_OPERATORS: frozenset[str] = frozenset({"gt", "ge", "lt", "le"})
+#: Observation fields (besides ``kind`` and ``facts``) a condition may test.
+OBSERVATION_FIELDS: tuple[str, ...] = ("step", "ok", "phase")
+#: Flags allowed on ``match.text`` patterns.
+TEXT_FLAGS: Mapping[str, re.RegexFlag] = {
+    "i": re.IGNORECASE,
+    "m": re.MULTILINE,
+    "s": re.DOTALL,
+}
+
+RULE_KEYS: frozenset[str] = frozenset(
+    {
+        "id",
+        "category",
+        "severity",
+        "priority",
+        "confidence",
+        "title",
+        "match",
+        "explanation",
+        "remediation",
+        "references",
+    }
+)
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_KIND_RE = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class FactRef:
+    """An operand that names another fact of the same observation, scaled:
+    ``{lt: {fact: limit, times: 0.1}}`` means "less than a tenth of ``limit``"."""
+
+    fact: str
+    times: float = 1.0
+
+    def describe(self) -> str:
+        if self.times == 1:
+            return self.fact
+        return f"{_fmt(self.times)} * {self.fact}"
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One operator applied to one value."""
+
+    op: str
+    value: Any
+    pattern: re.Pattern[str] | None = None  # compiled, for ``regex``
+
+    def describe(self, name: str) -> str:
+        value = self.value
+        if self.op == "exists":
+            return f"{name} is set" if value else f"{name} is not set"
+        if self.op == "regex":
+            return f"{name} matches /{value}/"
+        word = {
+            "eq": "=",
+            "ne": "!=",
+            "in": "in",
+            "not_in": "not in",
+            "gt": ">",
+            "ge": ">=",
+            "lt": "<",
+            "le": "<=",
+            "contains": "contains",
+        }[self.op]
+        return f"{name} {word} {_fmt(value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """All tests on one field (``step``, ``ok``, ``phase``) or one fact."""
+
+    name: str
+    tests: tuple[Comparison, ...]
+
+    def describe(self) -> str:
+        return " and ".join(t.describe(self.name) for t in self.tests)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """Met by one observation of ``kind`` whose fields and facts pass every check."""
+
+    kind: str
+    fields: tuple[Check, ...] = ()
+    facts: tuple[Check, ...] = ()
+
+    def describe(self, article: str = "a") -> str:
+        checks = [c.describe() for c in (*self.fields, *self.facts)]
+        if not checks:
+            return f"{article} {self.kind} observation"
+        return f"{article} {self.kind} observation with " + ", ".join(checks)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationMatch:
+    """``all``: every condition is met by some observation; ``any``: at least one is;
+    ``none``: no observation meets any of them."""
+
+    all: tuple[Condition, ...] = ()
+    any: tuple[Condition, ...] = ()
+    none: tuple[Condition, ...] = ()
+
+    def describe(self) -> str:
+        """``a tls.verify observation with reason in [expired], enforced = true; and no
+        ...``: the readable "expected" sentence (kube-bench style)."""
+        parts: list[str] = []
+        if self.all:
+            parts.append(_describe_group("all of", self.all))
+        if self.any:
+            parts.append(_describe_group("any of", self.any))
+        if self.none:
+            if len(self.none) == 1:
+                parts.append("and " + self.none[0].describe("no"))
+            else:
+                parts.append(_describe_group("and none of", self.none))
+        return "; ".join(parts)
+
+
+def _describe_group(word: str, conditions: Sequence[Condition]) -> str:
+    if len(conditions) == 1:
+        return conditions[0].describe()
+    return f"{word}: " + "; ".join(f"({c.describe()})" for c in conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class TextPattern:
+    regex: str
+    flags: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+    def describe(self) -> str:
+        flags = "".join(self.flags)
+        return f"/{self.regex}/{flags}"
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """Regexes over a pasted error (evaluated by ``explain``; validated here)."""
+
+    all: tuple[TextPattern, ...] = ()
+    any: tuple[TextPattern, ...] = ()
+    none: tuple[TextPattern, ...] = ()
+    extract: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts: list[str] = []
+        for word, group in (("all of", self.all), ("any of", self.any), ("none of", self.none)):
+            if group:
+                parts.append(f"text {word} " + ", ".join(p.describe() for p in group))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Confidence:
+    live: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemediationTemplate:
+    """A remediation step before its placeholders are filled."""
+
+    text: str
+    commands: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    category: str
+    severity: Severity
+    confidence: Confidence
+    title: str
+    explanation: str
+    remediation: tuple[RemediationTemplate, ...]
+    observations: ObservationMatch | None = None
+    text: TextMatch | None = None
+    priority: int = 0
+    references: tuple[str, ...] = ()
+    path: Path | None = None
+
+    @property
+    def area(self) -> str:
+        """The folder the rule lives in (``dns``, ``tls``...), or ``""``."""
+        return self.path.parent.name if self.path is not None else ""
+
+    def describe_match(self) -> str:
+        """The readable "matches when" sentence, for docs and ``rules test``."""
+        parts: list[str] = []
+        if self.observations is not None:
+            parts.append(self.observations.describe())
+        if self.text is not None:
+            parts.append(self.text.describe())
+        return " | ".join(parts)
+
+    def templates(self) -> list[tuple[str, str]]:
+        """Every template string of the rule with the field it sits in."""
+        out = [("title", self.title), ("explanation", self.explanation)]
+        for i, step in enumerate(self.remediation):
+            out.append((f"remediation[{i}].text", step.text))
+            for tool, command in step.commands.items():
+                out.append((f"remediation[{i}].commands.{tool}", command))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLoadError:
+    """A rule file that could not be loaded, with every problem found in it."""
+
+    path: Path
+    problems: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.problems)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class RuleValidationError(ValueError):
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}" if where else message)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_json_scalar(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool)
+
+
+def _is_json_value(value: object) -> bool:
+    if isinstance(value, list):
+        return all(_is_json_value(v) for v in value)
+    return _is_json_scalar(value)
+
+
+def parse_rule(data: object, path: Path | None = None) -> Rule:
+    """Validate rule data (as loaded from YAML) and build the :class:`Rule`.
+
+    Raises :class:`RuleValidationError` with every problem found.
+    """
+    p = _Problems()
+    if not isinstance(data, Mapping):
+        raise RuleValidationError([f"the file must hold a mapping, not {type(data).__name__}"])
+
+    for key in data:
+        if key not in RULE_KEYS:
+            p.add(str(key), f"unknown field (known: {', '.join(sorted(RULE_KEYS))})")
+
+    rule_id = data.get("id")
+    if not isinstance(rule_id, str) or not _ID_RE.match(rule_id):
+        p.add("id", "required: lower-case words joined by dashes, e.g. tls-expired")
+        rule_id = str(rule_id)
+    elif path is not None and _stem(path) != rule_id:
+        p.add("id", f"{rule_id!r} must equal the file name stem {_stem(path)!r}")
+
+    category = data.get("category")
+    if not isinstance(category, str) or category not in CATEGORIES:
+        p.add("category", f"{category!r} is not a known category (see categories.md)")
+
+    severity_raw = data.get("severity")
+    severity = Severity.ERROR
+    if severity_raw not in SEVERITIES:
+        p.add("severity", f"{severity_raw!r} must be one of {', '.join(SEVERITIES)}")
+    else:
+        severity = Severity(severity_raw)
+
+    priority = data.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        p.add("priority", f"{priority!r} must be an integer")
+        priority = 0
+
+    confidence = _parse_confidence(data.get("confidence"), p)
+
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        p.add("title", "required: a non-empty string")
+        title = ""
+    explanation = data.get("explanation")
+    if not isinstance(explanation, str) or not explanation.strip():
+        p.add("explanation", "required: a non-empty string")
+        explanation = ""
+
+    remediation = _parse_remediation(data.get("remediation"), p)
+    references = _parse_references(data.get("references", []), p)
+    observations, text = _parse_match(data.get("match"), p)
+
+    rule = Rule(
+        id=rule_id,
+        category=str(category),
+        severity=severity,
+        priority=priority,
+        confidence=confidence,
+        title=title.strip(),
+        explanation=explanation.strip(),
+        remediation=remediation,
+        references=references,
+        observations=observations,
+        text=text,
+        path=path,
+    )
+    for where, template in rule.templates():
+        for problem in template_problems(template):
+            p.add(where, problem)
+    if p.items:
+        raise RuleValidationError(p.items)
+    return rule
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".yaml", ".yml"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _parse_confidence(raw: object, p: _Problems) -> Confidence:
+    levels = ", ".join(CONFIDENCE_LEVELS)
+    if not isinstance(raw, Mapping):
+        p.add("confidence", "required: {live: high|medium|low, text: high|medium|low}")
+        return Confidence("low", "low")
+    for key in raw:
+        if key not in ("live", "text"):
+            p.add(f"confidence.{key}", "unknown field (known: live, text)")
+    values: dict[str, str] = {}
+    for key in ("live", "text"):
+        value = raw.get(key)
+        if value not in CONFIDENCE_LEVELS:
+            p.add(f"confidence.{key}", f"{value!r} must be one of {levels}")
+            values[key] = "low"
+        else:
+            values[key] = str(value)
+    return Confidence(values["live"], values["text"])
+
+
+def _parse_remediation(raw: object, p: _Problems) -> tuple[RemediationTemplate, ...]:
+    if not isinstance(raw, list) or not raw:
+        p.add("remediation", "required: a list of at least one step {text, commands}")
+        return ()
+    steps: list[RemediationTemplate] = []
+    for i, item in enumerate(raw):
+        where = f"remediation[{i}]"
+        if not isinstance(item, Mapping):
+            p.add(where, "must be a mapping {text, commands}")
+            continue
+        for key in item:
+            if key not in ("text", "commands"):
+                p.add(f"{where}.{key}", "unknown field (known: text, commands)")
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            p.add(f"{where}.text", "required: a non-empty string")
+            text = ""
+        commands_raw = item.get("commands", {})
+        commands: dict[str, str] = {}
+        if not isinstance(commands_raw, Mapping):
+            p.add(f"{where}.commands", f"must map a tool ({', '.join(TOOLS)}) to a command")
+        else:
+            for tool, command in commands_raw.items():
+                if tool not in TOOLS:
+                    p.add(f"{where}.commands.{tool}", f"unknown tool (known: {', '.join(TOOLS)})")
+                elif not isinstance(command, str) or not command.strip():
+                    p.add(f"{where}.commands.{tool}", "must be a non-empty string")
+                else:
+                    commands[tool] = command.strip()
+        steps.append(RemediationTemplate(text=text.strip(), commands=commands))
+    return tuple(steps)
+
+
+def _parse_references(raw: object, p: _Problems) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        p.add("references", "must be a list of URLs")
+        return ()
+    refs: list[str] = []
+    for i, ref in enumerate(raw):
+        if not isinstance(ref, str) or not re.match(r"^https?://\S+$", ref):
+            p.add(f"references[{i}]", f"{ref!r} is not an http(s) URL")
+        else:
+            refs.append(ref)
+    return tuple(refs)
+
+
+def _parse_match(raw: object, p: _Problems) -> tuple[ObservationMatch | None, TextMatch | None]:
+    if not isinstance(raw, Mapping):
+        p.add("match", "required: a mapping with `observations` and/or `text`")
+        return None, None
+    for key in raw:
+        if key not in ("observations", "text"):
+            p.add(f"match.{key}", "unknown field (known: observations, text)")
+    if "observations" not in raw and "text" not in raw:
+        p.add("match", "needs `observations` or `text`")
+    observations = None
+    text = None
+    if "observations" in raw:
+        observations = _parse_observation_match(raw["observations"], p)
+    if "text" in raw:
+        text = _parse_text_match(raw["text"], p)
+    return observations, text
+
+
+def _parse_observation_match(raw: object, p: _Problems) -> ObservationMatch | None:
+    where = "match.observations"
+    if not isinstance(raw, Mapping):
+        p.add(where, "must be a mapping with `all`, `any` and/or `none`")
+        return None
+    for key in raw:
+        if key not in ("all", "any", "none"):
+            p.add(f"{where}.{key}", "unknown field (known: all, any, none)")
+    groups: dict[str, tuple[Condition, ...]] = {}
+    for group in ("all", "any", "none"):
+        items = raw.get(group, [])
+        if not isinstance(items, list):
+            p.add(f"{where}.{group}", "must be a list of conditions")
+            items = []
+        conditions = []
+        for i, item in enumerate(items):
+            cond = _parse_condition(item, f"{where}.{group}[{i}]", p)
+            if cond is not None:
+                conditions.append(cond)
+        groups[group] = tuple(conditions)
+    if not raw.get("all") and not raw.get("any"):
+        p.add(where, "needs at least one condition in `all` or `any`")
+    return ObservationMatch(all=groups["all"], any=groups["any"], none=groups["none"])
+
+
+def parse_condition(data: object, where: str = "condition") -> Condition:
+    """Validate one condition on its own (for tests and tools).
+
+    Raises :class:`RuleValidationError`.
+    """
+    p = _Problems()
+    condition = _parse_condition(data, where, p)
+    if p.items or condition is None:
+        raise RuleValidationError(p.items or [f"{where}: invalid"])
+    return condition
+
+
+def _parse_condition(raw: object, where: str, p: _Problems) -> Condition | None:
+    if not isinstance(raw, Mapping):
+        p.add(where, "must be a mapping {kind, step, ok, phase, facts}")
+        return None
+    for key in raw:
+        if key not in ("kind", "facts", *OBSERVATION_FIELDS):
+            p.add(f"{where}.{key}", "unknown field (known: kind, step, ok, phase, facts)")
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or not _KIND_RE.match(kind):
+        p.add(f"{where}.kind", f"{kind!r} must be a dotted observation kind, e.g. tls.verify")
+        kind = str(kind)
+    fields: list[Check] = []
+    for name in OBSERVATION_FIELDS:
+        if name in raw:
+            check = _parse_check(name, raw[name], f"{where}.{name}", p, allow_refs=False)
+            if check is not None:
+                fields.append(check)
+    facts: list[Check] = []
+    facts_raw = raw.get("facts", {})
+    if not isinstance(facts_raw, Mapping):
+        p.add(f"{where}.facts", "must map fact names to values or operators")
+    else:
+        for name, spec in facts_raw.items():
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                p.add(f"{where}.facts.{name}", "fact names are plain identifiers")
+                continue
+            check = _parse_check(name, spec, f"{where}.facts.{name}", p, allow_refs=True)
+            if check is not None:
+                facts.append(check)
+    return Condition(kind=kind, fields=tuple(fields), facts=tuple(facts))
+
+
+def _parse_check(
+    name: str, spec: object, where: str, p: _Problems, *, allow_refs: bool
+) -> Check | None:
+    if not isinstance(spec, Mapping):
+        if not _is_json_value(spec):
+            p.add(where, f"{spec!r} is not a JSON value (quote dates and times)")
+            return None
+        return Check(name, (Comparison("eq", spec),))
+    if not spec:
+        p.add(where, "an operator mapping needs at least one operator")
+        return None
+    tests: list[Comparison] = []
+    for op, value in spec.items():
+        test = _parse_test(str(op), value, f"{where}.{op}", p, allow_refs=allow_refs)
+        if test is not None:
+            tests.append(test)
+    return Check(name, tuple(tests)) if tests else None
+
+
+def _parse_test(
+    op: str, value: object, where: str, p: _Problems, *, allow_refs: bool
+) -> Comparison | None:
+    if op not in OPERATORS:
+        p.add(where, f"unknown operator (known: {', '.join(OPERATORS)})")
+        return None
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value or not _is_json_value(value):
+            p.add(where, "needs a non-empty list of JSON values")
+            return None
+        return Comparison(op, tuple(value))
+    if op in NUMERIC_OPERATORS:
+        if isinstance(value, Mapping) and allow_refs:
+            ref = _parse_fact_ref(value, where, p)
+            return Comparison(op, ref) if ref is not None else None
+        if not _is_number(value) or not _is_json_scalar(value):
+            p.add(
+                where, f"{value!r} must be a number" + (" or {fact, times}" if allow_refs else "")
+            )
+            return None
+        return Comparison(op, value)
+    if op == "exists":
+        if not isinstance(value, bool):
+            p.add(where, "must be true or false")
+            return None
+        return Comparison(op, value)
+    if op == "regex":
+        if not isinstance(value, str):
+            p.add(where, "must be a string")
+            return None
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            p.add(where, f"does not compile: {exc}")
+            return None
+        return Comparison(op, value, pattern)
+    # eq, ne, contains
+    if not _is_json_value(value):
+        p.add(where, f"{value!r} is not a JSON value (quote dates and times)")
+        return None
+    return Comparison(op, tuple(value) if isinstance(value, list) else value)
+
+
+def _parse_fact_ref(raw: Mapping[Any, Any], where: str, p: _Problems) -> FactRef | None:
+    for key in raw:
+        if key not in ("fact", "times"):
+            p.add(f"{where}.{key}", "unknown field (known: fact, times)")
+    fact = raw.get("fact")
+    times = raw.get("times", 1)
+    ok = True
+    if not isinstance(fact, str) or not _NAME_RE.match(fact):
+        p.add(f"{where}.fact", "required: the name of another fact")
+        ok = False
+    if not _is_number(times) or not _is_json_scalar(times):
+        p.add(f"{where}.times", "must be a number")
+        ok = False
+    return FactRef(str(fact), float(times)) if ok else None
+
+
+def _parse_text_match(raw: object, p: _Problems) -> TextMatch | None:
+    where = "match.text"
+    if not isinstance(raw, Mapping):
+        p.add(where, "must be a mapping with `all`, `any`, `none` and `extract`")
+        return None
+    for key in raw:
+        if key not in ("all", "any", "none", "extract"):
+            p.add(f"{where}.{key}", "unknown field (known: all, any, none, extract)")
+    groups: dict[str, tuple[TextPattern, ...]] = {}
+    for group in ("all", "any", "none"):
+        items = raw.get(group, [])
+        if not isinstance(items, list):
+            p.add(f"{where}.{group}", "must be a list of {regex, flags}")
+            items = []
+        patterns = []
+        for i, item in enumerate(items):
+            pat = _parse_text_pattern(item, f"{where}.{group}[{i}]", p)
+            if pat is not None:
+                patterns.append(pat)
+        groups[group] = tuple(patterns)
+    if not raw.get("all") and not raw.get("any"):
+        p.add(where, "needs at least one pattern in `all` or `any`")
+    extract_raw = raw.get("extract", [])
+    extract: list[str] = []
+    group_names: set[str] = set()
+    for pat in (*groups["all"], *groups["any"]):
+        group_names.update(pat.pattern.groupindex)
+    if not isinstance(extract_raw, list):
+        p.add(f"{where}.extract", "must be a list of named groups")
+    else:
+        for i, name in enumerate(extract_raw):
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                p.add(f"{where}.extract[{i}]", f"{name!r} is not a plain name")
+            elif name not in group_names:
+                p.add(f"{where}.extract[{i}]", f"no pattern has a named group (?P<{name}>...)")
+            else:
+                extract.append(name)
+    return TextMatch(
+        all=groups["all"], any=groups["any"], none=groups["none"], extract=tuple(extract)
+    )
+
+
+def _parse_text_pattern(raw: object, where: str, p: _Problems) -> TextPattern | None:
+    if not isinstance(raw, Mapping):
+        p.add(where, "must be a mapping {regex, flags}")
+        return None
+    for key in raw:
+        if key not in ("regex", "flags"):
+            p.add(f"{where}.{key}", "unknown field (known: regex, flags)")
+    regex = raw.get("regex")
+    flags_raw = raw.get("flags", [])
+    if not isinstance(regex, str) or not regex:
+        p.add(f"{where}.regex", "required: a non-empty string")
+        return None
+    flags: list[str] = []
+    value = 0
+    if not isinstance(flags_raw, list):
+        p.add(f"{where}.flags", f"must be a list of {', '.join(TEXT_FLAGS)}")
+    else:
+        for flag in flags_raw:
+            if flag not in TEXT_FLAGS:
+                p.add(f"{where}.flags", f"{flag!r} is not one of {', '.join(TEXT_FLAGS)}")
+            else:
+                flags.append(flag)
+                value |= TEXT_FLAGS[flag]
+    try:
+        pattern = re.compile(regex, value)
+    except re.error as exc:
+        p.add(f"{where}.regex", f"does not compile: {exc}")
+        return None
+    return TextPattern(regex=regex, flags=tuple(flags), pattern=pattern)
+
+
+def _fmt(value: object) -> str:
+    """A compact, YAML-like rendering of an operand for "expected" sentences."""
+    if isinstance(value, FactRef):
+        return value.describe()
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, str) and (value == "" or any(c in value for c in ",[]")):
+        return repr(value)
+    return str(value)

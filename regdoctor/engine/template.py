@@ -1,0 +1,141 @@
+"""Rule templates: ``{name}`` placeholders, checked at load time, filled safely.
+
+Templates use the ``str.format`` syntax as parsed by :class:`string.Formatter`, but only
+plain names are allowed: no attribute or index access (``{a.b}``, ``{a[0]}``), no
+positional fields, no names starting with ``_``, no conversions or format specs. Those are
+rejected when the rule loads, so a rule file cannot reach into Python objects. Rendering
+never calls ``str.format``: it looks each name up in a plain dict of JSON values and
+writes the value as text. A missing name renders as ``?``; values are data, so markup in
+them (``[bold]``) is kept verbatim (escaping is the renderer's job). Write ``{{`` and
+``}}`` for literal braces (JSON in a command, a Go template).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+MISSING = "?"
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_MAX_VALUE_CHARS = 1000
+_FORMATTER = string.Formatter()
+
+#: Names filled from the target (the registry endpoint the rule judges).
+TARGET_NAMES: tuple[str, ...] = (
+    "registry",
+    "host",
+    "port",
+    "hostport",
+    "scheme",
+    "repository",
+    "reference",
+    "image",
+    "target",
+)
+#: Names filled by the engine from the triggering observations (see ``evaluate``).
+ENGINE_NAMES: tuple[str, ...] = (
+    "peer",
+    "peer_host",
+    "peer_port",
+    "kind",
+    "step",
+    "phase",
+    "error",
+)
+
+
+def _fields(template: str) -> Iterator[tuple[str, str | None, str | None, str | None]]:
+    return iter(_FORMATTER.parse(template))
+
+
+def template_problems(template: str) -> list[str]:
+    """Problems with the placeholders of ``template`` (empty when it is fine)."""
+    problems: list[str] = []
+    try:
+        parsed = list(_fields(template))
+    except ValueError as exc:
+        return [f"bad braces ({exc}); write {{{{ and }}}} for literal braces"]
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        shown = "{" + name + "}"
+        if not name:
+            problems.append("empty placeholder {} (name the value: {host})")
+        elif not _NAME_RE.match(name):
+            problems.append(
+                f"placeholder {shown} is not a plain name (no attributes, indexes, "
+                "numbers or leading underscores)"
+            )
+        if conversion:
+            problems.append(f"placeholder {shown} uses a conversion !{conversion}")
+        if spec:
+            problems.append(f"placeholder {shown} uses a format spec :{spec}")
+    return problems
+
+
+def placeholders(template: str) -> list[str]:
+    """The names used in ``template`` (empty if it does not parse)."""
+    try:
+        return [name for _lit, name, _spec, _conv in _fields(template) if name]
+    except ValueError:
+        return []
+
+
+def format_value(value: Any) -> str:
+    """A value as a reader sees it: lists comma-joined, ``None`` as ``?``."""
+    text = _format(value, 0)
+    if len(text) > _MAX_VALUE_CHARS:
+        text = text[: _MAX_VALUE_CHARS - 1] + "…"
+    return text
+
+
+def _format(value: Any, depth: int) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, str):
+        return value
+    if depth > 3:
+        return "…"
+    if isinstance(value, Mapping):
+        if not value:
+            return "(none)"
+        return ", ".join(f"{k}={_format(v, depth + 1)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        if not value:
+            return "(none)"
+        return ", ".join(_format(v, depth + 1) for v in value)
+    return str(value)
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """Fill ``template`` from ``context``; never raises."""
+    try:
+        parsed = list(_fields(template))
+    except ValueError:
+        return template
+    out: list[str] = []
+    for literal, name, _spec, _conv in parsed:
+        out.append(literal)
+        if name is None:
+            continue
+        if not _NAME_RE.match(name):
+            out.append(MISSING)
+            continue
+        try:
+            out.append(format_value(context.get(name)))
+        except Exception:
+            out.append(MISSING)
+    return "".join(out)

@@ -1,0 +1,99 @@
+"""Templates: only plain names, checked at load, rendered without str.format."""
+
+from __future__ import annotations
+
+import pytest
+from engine_helpers import write_rule
+
+from regdoctor.engine import load_catalog
+from regdoctor.engine.template import format_value, render, template_problems
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{__class__}",
+        "{a.b}",
+        "{x[0]}",
+        "{host.__class__.__mro__}",
+        "{0}",
+        "{}",
+        "{_private}",
+        "{host!r}",
+        "{host:>30}",
+        "{host:{port}}",
+        "unbalanced {host",
+        "stray } brace",
+    ],
+)
+def test_unsafe_or_broken_placeholders_are_rejected(template):
+    assert template_problems(template)
+
+
+@pytest.mark.parametrize(
+    "template", ["plain", "{host}:{port}", "{{literal}} {name}", "{{{{.SystemTime}}}}"]
+)
+def test_plain_templates_pass(template):
+    assert template_problems(template) == []
+
+
+@pytest.mark.parametrize("bad", ["{__class__}", "{a.b}", "{x[0]}"])
+def test_rule_with_unsafe_placeholder_fails_to_load(tmp_path, bad):
+    write_rule(tmp_path, "unsafe", title=f"Bad {bad}")
+    catalog = load_catalog([tmp_path], bundled=False)
+    assert catalog.get("unsafe") is None
+    (error,) = [e for e in catalog.errors if e.path.name == "unsafe.yaml"]
+    assert any(p.startswith("title:") for p in error.problems)
+
+
+def test_unsafe_placeholder_in_a_command_names_the_field(tmp_path):
+    write_rule(
+        tmp_path,
+        "unsafe-command",
+        text="""\
+        id: unsafe-command
+        category: other
+        severity: info
+        confidence: {live: low, text: low}
+        title: t
+        match: {observations: {all: [{kind: dns.answer}]}}
+        explanation: e
+        remediation:
+          - text: ok
+            commands:
+              podman: "podman login {registry.__init__}"
+        """,
+    )
+    (error,) = load_catalog([tmp_path], bundled=False).errors
+    assert error.problems[0].startswith("remediation[0].commands.podman:")
+
+
+def test_missing_names_render_as_question_mark():
+    assert render("{host}:{port} {nothing}", {"host": "h"}) == "h:? ?"
+    assert render("{value}", {"value": None}) == "?"
+
+
+def test_markup_and_braces_in_values_stay_verbatim():
+    context = {"detail": "[bold red]x[/] {host} {{y}}", "host": "h"}
+    assert render("{detail}", context) == "[bold red]x[/] {host} {{y}}"
+
+
+def test_literal_braces():
+    assert render("{{{{.SystemTime}}}} {{json}} {a}", {"a": 1}) == "{{.SystemTime}} {json} 1"
+
+
+def test_value_formatting():
+    assert format_value(["a", "b"]) == "a, b"
+    assert format_value([]) == "(none)"
+    assert format_value(True) == "true"
+    assert format_value(False) == "false"
+    assert format_value(600.0) == "600"
+    assert format_value(-300.5) == "-300.5"
+    assert format_value({"os": "linux", "arch": "arm64"}) == "os=linux, arch=arm64"
+    assert format_value("x" * 5000).endswith("…")
+    assert len(format_value("x" * 5000)) == 1000
+
+
+def test_render_never_raises_on_a_broken_template():
+    assert render("{a.b} {", {"a": 1}) == "{a.b} {"
+    assert render("{a.b}", {"a": 1}) == "?"

@@ -1,0 +1,75 @@
+"""Proxied pulls: HTTPS_PROXY is honoured, probed and reported, as Go clients do it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.proxy import ConnectProxy
+from tests.harness.skopeo import run_skopeo_inspect
+from tests.harness.testbed import Testbed
+from tests.scenarios.test_check_scenarios import regdoctor
+
+
+@pytest.fixture
+def proxy(request: pytest.FixtureRequest) -> Iterator[ConnectProxy]:
+    mode = getattr(request, "param", "ok")
+    server = ConnectProxy({"registry.test": "127.0.0.1"}, mode=mode).start()
+    yield server
+    server.stop()
+
+
+def _target(testbed: Testbed) -> str:
+    return f"registry.test:{testbed.endpoints['tls'].port}/team/app:1.2"
+
+
+def _skopeo(testbed: Testbed, tmp_path: Path, proxy: ConnectProxy) -> int:
+    """Real skopeo through the same proxy: it never resolves registry.test itself."""
+    cert_dir = testbed.make_cert_dir(tmp_path / "certs")
+    code, _ = run_skopeo_inspect(_target(testbed), tls_verify=True, cert_dir=cert_dir,
+                                 timeout_s=3, env_extra={"HTTPS_PROXY": proxy.url})
+    return code
+
+
+def test_check_goes_through_the_proxy(testbed, proxy, monkeypatch, check_schema, tmp_path):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    result = regdoctor("--ca-file", str(testbed.ca_file), _target(testbed))
+    check_schema(result.document)
+    assert result.code == 0, result.findings
+    observations = result.document["targets"][0]["observations"]
+    kinds = {(o["kind"], o["facts"].get("role")) for o in observations}
+    assert ("proxy.configured", None) in kinds
+    assert ("dns.answer", "proxy") in kinds and ("tcp.connect", "proxy") in kinds
+    handshake = next(o for o in observations if o["kind"] == "tls.handshake")
+    assert handshake["facts"]["proxy"] == proxy.url
+    ping = next(o for o in observations if o.get("step") == "v2")
+    assert ping["facts"]["proxy"] == proxy.url
+    assert any(r.startswith("CONNECT registry.test:") for r in proxy.requests)
+    assert _skopeo(testbed, tmp_path, proxy) == 0
+
+
+@pytest.mark.parametrize("proxy", ["deny", "auth"], indirect=True)
+def test_proxy_refusing_the_tunnel_is_a_proxy_error(testbed, proxy, monkeypatch, tmp_path):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    result = regdoctor("--ca-file", str(testbed.ca_file), _target(testbed))
+    assert result.code == 2
+    assert result.leading["category"] == "proxy.error", result.categories
+    assert _skopeo(testbed, tmp_path, proxy) != 0
+
+
+def test_dead_proxy_is_a_proxy_error_not_a_registry_refusal(testbed, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", f"http://{testbed.endpoints['closed'].hostport}")
+    result = regdoctor("--ca-file", str(testbed.ca_file), _target(testbed))
+    assert result.code == 2
+    assert result.leading["category"] == "proxy.error", result.categories
+
+
+def test_no_proxy_and_loopback_bypass_the_proxy(testbed, proxy, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "registry.test")
+    result = regdoctor("--ca-file", str(testbed.ca_file), "--dns-server", testbed.dns_server,
+                       _target(testbed), testbed.images.app.ref(testbed.endpoints["tls"].hostport))
+    assert result.code == 0, result.findings
+    assert proxy.requests == []
