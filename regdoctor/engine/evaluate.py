@@ -205,6 +205,7 @@ def evaluate(
         keyed.append(((finding.severity.rank, _LAST_PHASE + 1, 0, str(error.path)), finding))
     keyed.sort(key=lambda pair: pair[0])
     findings = [finding for _key, finding in keyed]
-    if findings:
+    # The leading finding is the root cause of a problem: an info note never leads.
+    if findings and findings[0].severity is not Severity.INFO:
         findings[0] = dataclasses.replace(findings[0], leading=True)
     return findings

@@ -355,14 +355,14 @@ def verify_reason(result: HandshakeResult, host: str, now: datetime) -> tuple[st
         when = leaf.not_valid_after_utc.isoformat()
         return (
             "expired",
-            f"certificate has expired (not after {when}, now {now.isoformat()})",
+            f"certificate has expired (not after {when}, now {now.isoformat(timespec='seconds')})",
             names,
         )
     if now < leaf.not_valid_before_utc or _NOT_YET_VALID in codes:
         when = leaf.not_valid_before_utc.isoformat()
         return (
             "not_yet_valid",
-            f"certificate is not yet valid (not before {when}, now {now.isoformat()})",
+            f"certificate is not yet valid (not before {when}, now {now.isoformat(timespec='seconds')})",
             names,
         )
     if hostname == "cn_only":

@@ -9,7 +9,7 @@ from engine_helpers import obs, target, write_rule
 from regdoctor.engine import RULE_INVALID, Catalog, evaluate, load_catalog
 from regdoctor.engine.loader import load_rule
 from regdoctor.engine.schema import RuleLoadError
-from regdoctor.model import Severity
+from regdoctor.model import Observation, Severity
 
 
 def bundled_rules() -> Catalog:
@@ -227,3 +227,16 @@ def test_text_only_rules_are_skipped_live(tmp_path):
 
 def test_no_observations_no_findings():
     assert evaluate(bundled_rules(), target(), []) == []
+
+
+def test_an_info_note_never_leads():
+    from regdoctor.engine import load_catalog
+
+    observations = [
+        Observation(kind="tls.handshake", target="t", ok=True, phase="tls",
+                    facts={"role": "registry", "outcome": "plain_http",
+                           "scheme_decision": "http", "fallback_allowed": True}),
+    ]
+    findings = evaluate(load_catalog(), target(), observations)
+    assert findings and all(f.severity is Severity.INFO for f in findings)
+    assert not any(f.leading for f in findings)

@@ -77,7 +77,8 @@ def test_evaluate_never_raises(obs_list):
         assert isinstance(finding.title, str) and isinstance(finding.explanation, str)
         assert all(0 <= i < len(obs_list) for i in finding.observations)
     if findings:
-        assert findings[0].leading and not any(f.leading for f in findings[1:])
+        assert findings[0].leading == (findings[0].severity.value != "info")
+        assert not any(f.leading for f in findings[1:])
         ranks = [f.severity.rank for f in findings]
         assert ranks == sorted(ranks)
 

@@ -344,3 +344,25 @@ def test_token_realm_host_gets_its_own_phases(testbed: Testbed) -> None:
     assert result_obs["facts"]["granted"] == [
         {"type": "repository", "name": "team/app", "actions": ["pull"]}
     ]
+
+
+def test_ca_and_client_certificate_from_docker_certs_d(testbed: Testbed, isolate_env) -> None:
+    """Docker's per-registry directory: ca.crt is trusted, client.cert/.key are sent."""
+    import shutil
+
+    endpoint = testbed.endpoints["tls_mtls"]
+    directory = isolate_env.config_root / "etc/docker/certs.d" / endpoint.hostport
+    directory.mkdir(parents=True)
+    shutil.copy(testbed.ca_file, directory / "ca.crt")
+    without_client = regdoctor(testbed.images.app.ref(endpoint.hostport))
+    assert without_client.leading["category"] == "tls.handshake"  # trusted, but no client cert
+    shutil.copy(testbed.client_cert, directory / "client.cert")
+    shutil.copy(testbed.client_key, directory / "client.key")
+    result = regdoctor(testbed.images.app.ref(endpoint.hostport))
+    assert result.code == 0, result.findings
+    handshake = next(o for o in result.document["targets"][0]["observations"]
+                     if o["kind"] == "tls.handshake")
+    assert handshake["facts"]["client_cert"].endswith("client.cert")
+    verify = next(o for o in result.document["targets"][0]["observations"]
+                  if o["kind"] == "tls.verify")
+    assert any("certs.d" in source for source in verify["facts"]["ca_sources"])
