@@ -351,18 +351,19 @@ def verify_reason(result: HandshakeResult, host: str, now: datetime) -> tuple[st
     codes = {code for code, _depth, _ in result.verify_errors}
     details = {code: text for code, _depth, text in result.verify_errors}
     hostname, names = check_hostname(leaf, host)
+    shown_now = now.isoformat(timespec="seconds")
     if now > leaf.not_valid_after_utc or _EXPIRED in codes:
         when = leaf.not_valid_after_utc.isoformat()
         return (
             "expired",
-            f"certificate has expired (not after {when}, now {now.isoformat(timespec='seconds')})",
+            f"certificate has expired (not after {when}, now {shown_now})",
             names,
         )
     if now < leaf.not_valid_before_utc or _NOT_YET_VALID in codes:
         when = leaf.not_valid_before_utc.isoformat()
         return (
             "not_yet_valid",
-            f"certificate is not yet valid (not before {when}, now {now.isoformat(timespec='seconds')})",
+            f"certificate is not yet valid (not before {when}, now {shown_now})",
             names,
         )
     if hostname == "cn_only":
