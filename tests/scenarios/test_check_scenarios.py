@@ -265,9 +265,12 @@ def test_later_phases_are_skipped_not_failed(testbed: Testbed) -> None:
     ],
 )
 def test_missing_tag_and_missing_repository_are_told_apart(testbed, reference, category):
-    result = regdoctor(f"{testbed.endpoints['plain'].hostport}/{reference}")
+    image = f"{testbed.endpoints['plain'].hostport}/{reference}"
+    result = regdoctor(image)
     assert result.code == 2
     assert result.leading["category"] == category
+    code, stderr = run_skopeo_inspect(image, tls_verify=False, timeout_s=3)
+    assert code != 0 and "manifest unknown" in stderr
 
 
 def test_platform_mismatch(testbed: Testbed) -> None:
