@@ -112,6 +112,10 @@ async def fetch(
         f"< {exchange.status or exchange.outcome} {redact(url)} "
         f"{exchange.duration_ms:.1f}ms {exchange.error or ''}"
     )
+    if ctx.options.trace is not None and exchange.headers:
+        ctx.trace("<   " + _shown_headers(exchange.headers))
+        if exchange.body:
+            ctx.trace("<   body: " + redact(exchange.body[:300].decode("utf-8", "replace")))
     return exchange
 
 
@@ -141,8 +145,19 @@ async def _send(
         exchange.body = b"".join(chunks)[:limit]
 
 
+_MASKED_HEADERS = {"cookie", "set-cookie", "x-registry-auth", "x-amz-security-token"}
+
+
 def _shown_headers(headers: dict[str, str]) -> str:
-    return " ".join(f"{k}: {redact(f'{k}: {v}').split(': ', 1)[-1]}" for k, v in headers.items())
+    """Headers for the --debug trace: secrets masked (the redactor keeps the scheme of
+    ``Authorization: Basic ****``; cookies and similar are masked whole)."""
+    shown = []
+    for name, value in headers.items():
+        if name.lower() in _MASKED_HEADERS:
+            shown.append(f"{name}: ****")
+        else:
+            shown.append(f"{name}: {redact(f'{name}: {value}').split(': ', 1)[-1]}")
+    return " ".join(shown)
 
 
 def _is_plain_to_tls(exchange: Exchange) -> bool:

@@ -59,3 +59,17 @@ def test_ratelimit_window():
     assert _window("100;w=21600") == 21600
     assert _window("100") is None
     assert _window(None) is None
+
+
+def test_dns_outcome_of_a_name_from_its_two_answers():
+    from regdoctor.probes.dns import combine
+    from regdoctor.probes.net import Lookup
+
+    answer, nodata = Lookup("answer", ("192.0.2.1",)), Lookup("nodata")
+    assert combine(answer, nodata) == "answer"
+    assert combine(nodata, Lookup("answer", ("2001:db8::1",))) == "answer"
+    assert combine(nodata, nodata) == "nodata"
+    assert combine(Lookup("nxdomain"), Lookup("nxdomain")) == "nxdomain"
+    assert combine(Lookup("timeout"), nodata) == "timeout"
+    assert combine(Lookup("servfail"), Lookup("timeout")) == "servfail"
+    assert combine(Lookup("unreachable"), Lookup("unreachable")) == "unreachable"
