@@ -19,12 +19,8 @@ DOCKER_HUB = "docker.io"
 DOCKER_HUB_HOST = "registry-1.docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
-# The distribution reference grammar (distribution/reference/regexp.go), simplified to
-# what a user types.
-_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
-_TAG = re.compile(r"[\w][\w.-]{0,127}\Z")
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}\Z")
-_SHA256 = re.compile(r"sha256:[a-f0-9]{64}\Z")
+# Image references follow the distribution grammar in regdoctor/imageref.py; here only
+# what decides between "a registry" and "an image" in a TARGET.
 _HOSTNAME = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z"
 )
@@ -85,17 +81,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _looks_like_registry(component: str) -> bool:
-    """Docker's rule for the first path component: a registry if it has a dot, a port
-    or is ``localhost``."""
-    return (
-        "." in component
-        or ":" in component
-        or component == "localhost"
-        or component.startswith("[")
-    )
 
 
 def _is_registry_only(text: str) -> bool:
@@ -166,44 +151,20 @@ def _format_hostport(host: str, port: int | None) -> str:
 def _image_target(
     raw: str, text: str, *, scheme: str | None, insecure: bool, source: str
 ) -> Target:
-    digest: str | None = None
-    if "@" in text:
-        text, digest = text.split("@", 1)
-        if not _DIGEST.match(digest):
-            raise ReferenceError(f"invalid digest {digest!r}")
-        if digest.startswith("sha256:") and not _SHA256.match(digest):
-            raise ReferenceError(f"invalid sha256 digest {digest!r}: needs 64 lowercase hex digits")
-    first, sep, rest = text.partition("/")
-    if sep and (_looks_like_registry(first) or scheme is not None):
-        hp = split_hostport(first)
-        remainder = rest
-    else:
-        hp = HostPort(DOCKER_HUB, None)
-        remainder = text
-    tag: str | None = None
-    last_slash = remainder.rfind("/")
-    colon = remainder.rfind(":")
-    if colon > last_slash:
-        remainder, tag = remainder[:colon], remainder[colon + 1 :]
-        if not _TAG.match(tag):
-            raise ReferenceError(f"invalid tag {tag!r}")
-    if not remainder:
-        raise ReferenceError(f"no repository in {raw!r}")
-    components = remainder.split("/")
-    for component in components:
-        if not _COMPONENT.match(component):
-            raise ReferenceError(
-                f"invalid repository name component {component!r} "
-                "(lowercase letters, digits and . _ - separators only)"
-            )
+    from regdoctor.imageref import ReferenceSyntaxError, parse_normalized
+
+    if scheme is not None and "/" in text:
+        # https://host/repo: the first component is the registry even without a dot.
+        first, _, rest = text.partition("/")
+        if "." not in first and ":" not in first and first != "localhost":
+            text = f"{first}:{443 if scheme == 'https' else 80}/{rest}"
+    try:
+        ref = parse_normalized(text)
+    except ReferenceSyntaxError as exc:
+        raise ReferenceError(f"{raw!r}: {exc}") from None
+    hp = split_hostport(ref.domain)
     base = _registry_target(raw, hp, scheme=scheme, insecure=insecure, source=source)
-    repository = remainder
-    if base.registry == DOCKER_HUB and len(components) == 1:
-        repository = f"library/{remainder}"
-    if tag is None and digest is None:
-        tag = "latest"
-    if len(base.registry) + 1 + len(repository) > 255:
-        raise ReferenceError("repository name longer than 255 characters")
+    tag = ref.tag if ref.tag or ref.digest else "latest"
     return Target(
         raw=raw,
         registry=base.registry,
@@ -211,9 +172,9 @@ def _image_target(
         port=base.port,
         scheme=scheme,
         insecure=insecure,
-        repository=repository,
+        repository=ref.path,
         tag=tag,
-        digest=digest,
+        digest=ref.digest,
         source=source,
     )
 
