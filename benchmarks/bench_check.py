@@ -73,13 +73,29 @@ HTTPX_GROUP = "httpx + httpcore, with what they pull in (anyio, h11, trio, click
 #: httpx._main, when installed) counts as httpx's cost, not as the dependency's own.
 IMPORT_GROUPS: dict[str, str] = {
     **dict.fromkeys(
-        ("httpx", "httpcore", "h11", "h2", "hpack", "hyperframe", "anyio", "sniffio",
-         "certifi", "idna", "trio", "outcome", "attr", "sortedcontainers", "click"),
+        (
+            "httpx",
+            "httpcore",
+            "h11",
+            "h2",
+            "hpack",
+            "hyperframe",
+            "anyio",
+            "sniffio",
+            "certifi",
+            "idna",
+            "trio",
+            "outcome",
+            "attr",
+            "sortedcontainers",
+            "click",
+        ),
         HTTPX_GROUP,
     ),
     "dns": "dnspython",
-    **dict.fromkeys(("OpenSSL", "cryptography", "cffi", "_cffi_backend"),
-                    "pyOpenSSL + cryptography"),
+    **dict.fromkeys(
+        ("OpenSSL", "cryptography", "cffi", "_cffi_backend"), "pyOpenSSL + cryptography"
+    ),
     **dict.fromkeys(("rich", "pygments", "markdown_it", "mdurl"), "rich (its own imports)"),
     **dict.fromkeys(("yaml", "_yaml"), "PyYAML"),
     "asyncio": "asyncio",
@@ -207,8 +223,9 @@ class Measured:
     maxrss_kb: int
 
 
-def run_measured(argv: Sequence[str], *, env: dict[str, str], stdin: str = "",
-                 timeout_s: float = CHILD_TIMEOUT_S) -> Measured:
+def run_measured(
+    argv: Sequence[str], *, env: dict[str, str], stdin: str = "", timeout_s: float = CHILD_TIMEOUT_S
+) -> Measured:
     """Run one child; wall time from just before fork to its exit, and its own peak RSS.
 
     ``os.waitid(WNOWAIT)`` sees the exit without reaping, so the watchdog can never
@@ -223,15 +240,23 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str], stdin: str = "",
                 _kill_group(pid)
 
     started = time.perf_counter()
-    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     chunks: dict[str, bytes] = {}
 
     def drain(name: str, stream: Any) -> None:
         chunks[name] = stream.read()
 
-    readers = [threading.Thread(target=drain, args=("out", proc.stdout), daemon=True),
-               threading.Thread(target=drain, args=("err", proc.stderr), daemon=True)]
+    readers = [
+        threading.Thread(target=drain, args=("out", proc.stdout), daemon=True),
+        threading.Thread(target=drain, args=("err", proc.stderr), daemon=True),
+    ]
     for reader in readers:
         reader.start()
     timer = threading.Timer(timeout_s, watchdog, (proc.pid,))
@@ -261,16 +286,28 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str], stdin: str = "",
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
-    return Measured(proc.returncode, chunks.get("out", b"").decode(errors="replace"),
-                    chunks.get("err", b"").decode(errors="replace"), wall, usage.ru_maxrss)
+    return Measured(
+        proc.returncode,
+        chunks.get("out", b"").decode(errors="replace"),
+        chunks.get("err", b"").decode(errors="replace"),
+        wall,
+        usage.ru_maxrss,
+    )
 
 
-def run_group(argv: Sequence[str], *, env: dict[str, str], stdin: str = "",
-              timeout_s: float = CHILD_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+def run_group(
+    argv: Sequence[str], *, env: dict[str, str], stdin: str = "", timeout_s: float = CHILD_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` that kills the child's whole process group on any way out."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(stdin, timeout=timeout_s)
     except BaseException:
@@ -312,16 +349,19 @@ def isolated_env(root: Path) -> dict[str, str]:
     for path in (home / ".docker", home / ".config", config_root):
         path.mkdir(parents=True, exist_ok=True)
     runtime.mkdir(mode=0o700, exist_ok=True)
-    return clean_env(home, {
-        "DOCKER_CONFIG": str(home / ".docker"),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "REGISTRY_AUTH_FILE": str(home / "auth.json"),
-        "REGDOCTOR_CONFIG_ROOT": str(config_root),
-        "NO_COLOR": "1",
-    })
+    return clean_env(
+        home,
+        {
+            "DOCKER_CONFIG": str(home / ".docker"),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "REGISTRY_AUTH_FILE": str(home / "auth.json"),
+            "REGDOCTOR_CONFIG_ROOT": str(config_root),
+            "NO_COLOR": "1",
+        },
+    )
 
 
 def regdoctor_command() -> list[str]:
@@ -355,9 +395,15 @@ def testbed_setup() -> Iterator[Setup]:
         pw_file.write_text(PASSWORD + "\n")
         cert_dir = bed.make_cert_dir(root / "certs.d")
         yield Setup(
-            bed=bed, blackholes=blackholes, root=root, env=env,
-            regdoctor=regdoctor_command(), pw_file=pw_file, cert_dir=cert_dir,
-            skopeo=shutil.which("skopeo"), curl=shutil.which("curl"),
+            bed=bed,
+            blackholes=blackholes,
+            root=root,
+            env=env,
+            regdoctor=regdoctor_command(),
+            pw_file=pw_file,
+            cert_dir=cert_dir,
+            skopeo=shutil.which("skopeo"),
+            curl=shutil.which("curl"),
             hyperfine=shutil.which("hyperfine"),
         )
 
@@ -383,8 +429,13 @@ def fmt_ms(value: float | None, digits: int = 1) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
-    aligned = [[str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in
-                enumerate(zip(row, widths, strict=True))] for row in [headers, *rows]]
+    aligned = [
+        [
+            str(c).rjust(w) if i else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        for row in [headers, *rows]
+    ]
     lines = ["  ".join(r).rstrip() for r in aligned]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -393,8 +444,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def check_argv(s: Setup, targets: Sequence[str]) -> list[str]:
     from tests.harness.testbed import USERNAME
 
-    return [*s.regdoctor, "check", "--format", "json", "--timeout", f"{TIMEOUT_S:g}",
-            "--ca-file", str(s.bed.ca_file), "-u", USERNAME, "--password-stdin", *targets]
+    return [
+        *s.regdoctor,
+        "check",
+        "--format",
+        "json",
+        "--timeout",
+        f"{TIMEOUT_S:g}",
+        "--ca-file",
+        str(s.bed.ca_file),
+        "-u",
+        USERNAME,
+        "--password-stdin",
+        *targets,
+    ]
 
 
 def parse_report(stdout: str) -> dict[str, Any] | None:
@@ -412,8 +475,11 @@ def excerpt(text: str, limit: int = 400) -> str:
 
 def findings_summary(target: dict[str, Any]) -> str:
     """The findings above info of one target, one clause each."""
-    items = [f"{f.get('severity')} {f.get('category')} [{f.get('rule')}]: {f.get('title')}"
-             for f in target.get("findings", []) if f.get("severity") != "info"]
+    items = [
+        f"{f.get('severity')} {f.get('category')} [{f.get('rule')}]: {f.get('title')}"
+        for f in target.get("findings", [])
+        if f.get("severity") != "info"
+    ]
     return "; ".join(items) or "no finding above info"
 
 
@@ -445,9 +511,13 @@ def fanout_targets(s: Setup) -> list[tuple[str, str]]:
     for name in ("plain", "tls", "tls_basic", "token"):
         hp = s.bed.endpoints[name].hostport
         variants = [
-            images.app.ref(hp), images.multi.ref(hp), images.nginx.ref(hp),
-            images.app.digest_ref(hp), images.multi.digest_ref(hp),
-            images.nginx.digest_ref(hp), hp,  # the registry itself: dns..auth, no image
+            images.app.ref(hp),
+            images.multi.ref(hp),
+            images.nginx.ref(hp),
+            images.app.digest_ref(hp),
+            images.multi.digest_ref(hp),
+            images.nginx.digest_ref(hp),
+            hp,  # the registry itself: dns..auth, no image
         ]
         healthy.extend(variants[i % len(variants)] for i in range(FANOUT_HEALTHY // 4))
     dead = [f"{s.blackholes[i]}/team/app{i}:1.2" for i in range(FANOUT_BLACKHOLED)]
@@ -476,8 +546,10 @@ def bench_fanout(s: Setup) -> dict[str, Any]:
         m = run_measured(argv, env=s.env, stdin=PASSWORD + "\n")
         doc = parse_report(m.stdout)
         run: dict[str, Any] = {
-            "wall_s": round(m.wall_s, 3), "exit_code": m.rc,
-            "peak_rss_mb": round(m.maxrss_kb / 1024, 1), "problems": [],
+            "wall_s": round(m.wall_s, 3),
+            "exit_code": m.rc,
+            "peak_rss_mb": round(m.maxrss_kb / 1024, 1),
+            "problems": [],
         }
         if doc is None:
             run["problems"].append(f"no JSON report (exit {m.rc}); stderr: {excerpt(m.stderr)}")
@@ -504,19 +576,22 @@ def bench_fanout(s: Setup) -> dict[str, Any]:
             elif status == "error" and leading == "tcp.timeout":
                 timeouts += 1
             else:
-                what = (f"blackholed target: status {status}, leading {leading}, expected "
-                        f"tcp.timeout: {findings_summary(target)}")
+                what = (
+                    f"blackholed target: status {status}, leading {leading}, expected "
+                    f"tcp.timeout: {findings_summary(target)}"
+                )
                 wrong.setdefault(what, []).append(raw)
         for what, raws in wrong.items():
             run["problems"].append(f"{len(raws)} targets (e.g. {raws[0]}): {what}")
-        run.update(healthy_ok=healthy_ok, blackholed_timeout=timeouts,
-                   slowest_healthy_ms=slowest_healthy)
+        run.update(
+            healthy_ok=healthy_ok, blackholed_timeout=timeouts, slowest_healthy_ms=slowest_healthy
+        )
         if m.wall_s > FANOUT_LIMIT_S:
             run["problems"].append(f"wall {m.wall_s:.3f} s > {FANOUT_LIMIT_S:g} s")
         runs.append(run)
     walls = [r["wall_s"] for r in runs]
     return {
-        "command": shlex.join(argv[:len(s.regdoctor) + 10]) + " TARGET... < password",
+        "command": shlex.join(argv[: len(s.regdoctor) + 10]) + " TARGET... < password",
         "targets": [t for t, _ in pairs],
         "runs": runs,
         "wall_s": {"min": min(walls), "median": median(walls), "max": max(walls)},
@@ -546,8 +621,14 @@ def skopeo_cmd(s: Setup, ref: str, *, tls_verify: bool, home: Path) -> list[str]
     from tests.harness.testbed import PASSWORD, USERNAME
 
     home.mkdir(parents=True, exist_ok=True)
-    argv = skopeo_argv(home, ["inspect", "--raw", f"docker://{ref}"], tls_verify=tls_verify,
-                       cert_dir=s.cert_dir, creds=(USERNAME, PASSWORD), timeout_s=10)
+    argv = skopeo_argv(
+        home,
+        ["inspect", "--raw", f"docker://{ref}"],
+        tls_verify=tls_verify,
+        cert_dir=s.cert_dir,
+        creds=(USERNAME, PASSWORD),
+        timeout_s=10,
+    )
     argv[0] = s.skopeo or argv[0]
     return argv
 
@@ -557,10 +638,23 @@ def curl_cmd(s: Setup, hostport: str, write_out: str) -> list[str]:
 
     app = s.bed.images.app
     assert s.curl is not None
-    return [s.curl, "-s", "-o", "/dev/null", "-w", write_out, "--noproxy", "*",
-            "--cacert", str(s.bed.ca_file), "-u", f"{USERNAME}:{PASSWORD}",
-            "-H", f"Accept: {DOCKER_MANIFEST_V2}",
-            f"https://{hostport}/v2/{app.repository}/manifests/{app.tag}"]
+    return [
+        s.curl,
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        write_out,
+        "--noproxy",
+        "*",
+        "--cacert",
+        str(s.bed.ca_file),
+        "-u",
+        f"{USERNAME}:{PASSWORD}",
+        "-H",
+        f"Accept: {DOCKER_MANIFEST_V2}",
+        f"https://{hostport}/v2/{app.repository}/manifests/{app.tag}",
+    ]
 
 
 def single_commands(s: Setup) -> list[Cmd]:
@@ -574,21 +668,28 @@ def single_commands(s: Setup) -> list[Cmd]:
     shim = shutil.which("regdoctor")
     if shim and [shim] != s.regdoctor and "shims" in shim:
         cmds.append(Cmd("regdoctor --version (pyenv shim)", [shim, "--version"]))
-    cmds.append(Cmd("regdoctor check, tls_basic", check_argv(s, [app.ref(tls_basic)]),
-                    s.pw_file))
+    cmds.append(Cmd("regdoctor check, tls_basic", check_argv(s, [app.ref(tls_basic)]), s.pw_file))
     if s.skopeo:
-        cmds.append(Cmd("skopeo inspect --raw, tls_basic",
-                        skopeo_cmd(s, app.ref(tls_basic), tls_verify=True,
-                                   home=s.root / "skopeo-tls_basic")))
+        cmds.append(
+            Cmd(
+                "skopeo inspect --raw, tls_basic",
+                skopeo_cmd(
+                    s, app.ref(tls_basic), tls_verify=True, home=s.root / "skopeo-tls_basic"
+                ),
+            )
+        )
     if s.curl:
         cmds.append(Cmd("curl manifest, tls_basic", curl_cmd(s, tls_basic, "%{http_code}")))
     cmds.append(Cmd("regdoctor check, token", check_argv(s, [app.ref(token)]), s.pw_file))
     if s.skopeo:
         # The token registry speaks plain HTTP (its realm is HTTPS): skopeo needs
         # --tls-verify=false where regdoctor falls back by itself (loopback, as Docker).
-        cmds.append(Cmd("skopeo inspect --raw, token",
-                        skopeo_cmd(s, app.ref(token), tls_verify=False,
-                                   home=s.root / "skopeo-token")))
+        cmds.append(
+            Cmd(
+                "skopeo inspect --raw, token",
+                skopeo_cmd(s, app.ref(token), tls_verify=False, home=s.root / "skopeo-token"),
+            )
+        )
     return cmds
 
 
@@ -600,8 +701,9 @@ def verify_single(s: Setup, cmds: Sequence[Cmd]) -> list[str]:
         result = run_group(cmd.argv, env=s.env, stdin=stdin)
         where = f"{cmd.name}: `{cmd.shell()}`"
         if cmd.name.startswith("regdoctor check"):
-            problem = single_target_problem(parse_report(result.stdout), result.returncode,
-                                            result.stderr)
+            problem = single_target_problem(
+                parse_report(result.stdout), result.returncode, result.stderr
+            )
             if problem:
                 problems.append(f"{where}: {problem}")
         elif cmd.name.startswith("curl"):
@@ -615,8 +717,18 @@ def verify_single(s: Setup, cmds: Sequence[Cmd]) -> list[str]:
 def time_with_hyperfine(s: Setup, cmds: Sequence[Cmd], runs: int) -> str:
     assert s.hyperfine is not None
     export = s.root / "hyperfine.json"
-    argv = [s.hyperfine, "--style", "basic", "--ignore-failure",
-            "--warmup", str(SINGLE_WARMUP), "--runs", str(runs), "--export-json", str(export)]
+    argv = [
+        s.hyperfine,
+        "--style",
+        "basic",
+        "--ignore-failure",
+        "--warmup",
+        str(SINGLE_WARMUP),
+        "--runs",
+        str(runs),
+        "--export-json",
+        str(export),
+    ]
     for cmd in cmds:
         argv += ["--command-name", cmd.name, cmd.shell()]
     result = run_group(argv, env=s.env, timeout_s=300)
@@ -679,19 +791,26 @@ def warm_phases(s: Setup) -> dict[str, Any]:
     from tests.harness.testbed import PASSWORD
 
     ref = s.bed.images.app.ref(s.bed.endpoints["tls_basic"].hostport)
-    argv = check_argv(s, [ref])[len(s.regdoctor):]
-    m = run_measured([sys.executable, "-c", IN_PROCESS_DRIVER, json.dumps(argv),
-                      str(WARM_CALLS + 1)], env=s.env, stdin=PASSWORD + "\n")
+    argv = check_argv(s, [ref])[len(s.regdoctor) :]
+    m = run_measured(
+        [sys.executable, "-c", IN_PROCESS_DRIVER, json.dumps(argv), str(WARM_CALLS + 1)],
+        env=s.env,
+        stdin=PASSWORD + "\n",
+    )
     try:
         data = json.loads(m.stdout)
     except ValueError:
         return {"problems": [f"in-process driver exit {m.rc}: {excerpt(m.stderr)}"]}
     calls = data["calls"]
     first, warm = calls[0], calls[1:]
-    problems = counted([
-        f"in-process call (driver: {IN_PROCESS_NOTE}): exit {c['rc']}, status {c['status']}: "
-        + ("; ".join(c["findings"]) or "no finding above info")
-        for c in calls if c["rc"] != 0 or c["status"] != "ok"])
+    problems = counted(
+        [
+            f"in-process call (driver: {IN_PROCESS_NOTE}): exit {c['rc']}, status {c['status']}: "
+            + ("; ".join(c["findings"]) or "no finding above info")
+            for c in calls
+            if c["rc"] != 0 or c["status"] != "ok"
+        ]
+    )
 
     def phase_median(rows: Sequence[dict[str, Any]], name: str) -> float | None:
         return median([r["phases"][name] for r in rows if r["phases"].get(name) is not None])
@@ -699,11 +818,17 @@ def warm_phases(s: Setup) -> dict[str, Any]:
     return {
         "entry_import_ms": data["entry_import_ms"],
         "catalog_load_ms": data["catalog_ms"],
-        "first_call": {"wall_ms": first["wall_ms"], "duration_ms": first["duration_ms"],
-                       "phases_ms": first["phases"]},
-        "warm": {"calls": len(warm), "wall_ms": median([c["wall_ms"] for c in warm]),
-                 "duration_ms": median([c["duration_ms"] for c in warm]),
-                 "phases_ms": {p: phase_median(warm, p) for p in PHASES}},
+        "first_call": {
+            "wall_ms": first["wall_ms"],
+            "duration_ms": first["duration_ms"],
+            "phases_ms": first["phases"],
+        },
+        "warm": {
+            "calls": len(warm),
+            "wall_ms": median([c["wall_ms"] for c in warm]),
+            "duration_ms": median([c["duration_ms"] for c in warm]),
+            "phases_ms": {p: phase_median(warm, p) for p in PHASES},
+        },
         "problems": problems,
     }
 
@@ -713,8 +838,14 @@ def import_profile(s: Setup) -> dict[str, Any]:
     from tests.harness.testbed import PASSWORD
 
     ref = s.bed.images.app.ref(s.bed.endpoints["tls_basic"].hostport)
-    argv = [sys.executable, "-X", "importtime", "-m", "regdoctor",
-            *check_argv(s, [ref])[len(s.regdoctor):]]
+    argv = [
+        sys.executable,
+        "-X",
+        "importtime",
+        "-m",
+        "regdoctor",
+        *check_argv(s, [ref])[len(s.regdoctor) :],
+    ]
     m = run_measured(argv, env=s.env, stdin=PASSWORD + "\n")
     total, groups = group_import_times(m.stderr)
     return {
@@ -748,13 +879,19 @@ def bench_single(s: Setup, runs: int) -> dict[str, Any]:
     rows = []
     for cmd in cmds:
         ms = [t * 1000 for t in cmd.timings_s]
-        rows.append({
-            "name": cmd.name, "command": cmd.shell(), "runs": len(ms),
-            "median_ms": median(ms), "p90_ms": p90(ms),
-            "min_ms": min(ms) if ms else None, "max_ms": max(ms) if ms else None,
-            "mean_ms": statistics.fmean(ms) if ms else None,
-            "stdev_ms": statistics.stdev(ms) if len(ms) > 1 else None,
-        })
+        rows.append(
+            {
+                "name": cmd.name,
+                "command": cmd.shell(),
+                "runs": len(ms),
+                "median_ms": median(ms),
+                "p90_ms": p90(ms),
+                "min_ms": min(ms) if ms else None,
+                "max_ms": max(ms) if ms else None,
+                "mean_ms": statistics.fmean(ms) if ms else None,
+                "stdev_ms": statistics.stdev(ms) if len(ms) > 1 else None,
+            }
+        )
     cold = cold_phases(s)
     warm = warm_phases(s)
     return {
@@ -787,8 +924,10 @@ def breakdown(single: dict[str, Any]) -> list[tuple[str, float | None]]:
         ("process wall, `regdoctor check` (hyperfine median)", wall),
         ("  interpreter start-up (`python -c pass`)", py),
         ("  entry point + argparse (`--version` - `python -c pass`)", diff(version, py)),
-        ("  eager imports, arg/CA/password handling, JSON render, exit",
-         diff(diff(diff(wall, cold), py), diff(version, py))),
+        (
+            "  eager imports, arg/CA/password handling, JSON render, exit",
+            diff(diff(diff(wall, cold), py), diff(version, py)),
+        ),
         ("  in-process check, cold (`duration_ms`, fresh process)", cold),
         ("    first-call extras: lazy imports, rule catalog, TLS context", diff(cold, warm)),
         ("    the check itself, warm (`duration_ms`, 2nd+ call in-process)", warm),
@@ -800,25 +939,53 @@ def render(results: dict[str, Any]) -> str:
     fan = results["fanout"]
     out.append(f"regdoctor check benchmarks  {results['date']}  {results['machine']}")
     load = results["load_average"]
-    out.append(f"testbed up in {results['testbed_startup_s']:.2f} s; "
-               f"regdoctor = {results['regdoctor_command']}; 1-min load average "
-               f"{load['before'][0]:.2f} before, {load['after'][0]:.2f} after (other work "
-               "on the machine shows up as noise)")
+    out.append(
+        f"testbed up in {results['testbed_startup_s']:.2f} s; "
+        f"regdoctor = {results['regdoctor_command']}; 1-min load average "
+        f"{load['before'][0]:.2f} before, {load['after'][0]:.2f} after (other work "
+        "on the machine shows up as noise)"
+    )
     out.append("")
-    out.append(f"1. Fan-out: {FANOUT_HEALTHY} healthy + {FANOUT_BLACKHOLED} blackholed targets, "
-               f"one process, --timeout {TIMEOUT_S:g} (limit {fan['limit_s']:g} s)")
+    out.append(
+        f"1. Fan-out: {FANOUT_HEALTHY} healthy + {FANOUT_BLACKHOLED} blackholed targets, "
+        f"one process, --timeout {TIMEOUT_S:g} (limit {fan['limit_s']:g} s)"
+    )
     rows = []
     for i, r in enumerate(fan["runs"], 1):
-        rows.append([f"run {i}", f"{r['wall_s']:.3f}", fmt_ms(r.get("duration_ms"), 0),
-                     f"{r.get('healthy_ok', 0)}/{FANOUT_HEALTHY}",
-                     f"{r.get('blackholed_timeout', 0)}/{FANOUT_BLACKHOLED}",
-                     fmt_ms(r.get("slowest_healthy_ms"), 0), str(r["exit_code"]),
-                     f"{r['peak_rss_mb']:.1f}", "yes" if not r["problems"] else "NO"])
-    out.append(table(["", "wall s", "duration_ms", "ok", "tcp.timeout",
-                      "slowest ok ms", "exit", "peak RSS MB", "met"], rows))
+        rows.append(
+            [
+                f"run {i}",
+                f"{r['wall_s']:.3f}",
+                fmt_ms(r.get("duration_ms"), 0),
+                f"{r.get('healthy_ok', 0)}/{FANOUT_HEALTHY}",
+                f"{r.get('blackholed_timeout', 0)}/{FANOUT_BLACKHOLED}",
+                fmt_ms(r.get("slowest_healthy_ms"), 0),
+                str(r["exit_code"]),
+                f"{r['peak_rss_mb']:.1f}",
+                "yes" if not r["problems"] else "NO",
+            ]
+        )
+    out.append(
+        table(
+            [
+                "",
+                "wall s",
+                "duration_ms",
+                "ok",
+                "tcp.timeout",
+                "slowest ok ms",
+                "exit",
+                "peak RSS MB",
+                "met",
+            ],
+            rows,
+        )
+    )
     w = fan["wall_s"]
-    out.append(f"wall min/median/max: {w['min']:.3f} / {w['median']:.3f} / {w['max']:.3f} s; "
-               f"peak RSS {fan['peak_rss_mb']:.1f} MB")
+    out.append(
+        f"wall min/median/max: {w['min']:.3f} / {w['median']:.3f} / {w['max']:.3f} s; "
+        f"peak RSS {fan['peak_rss_mb']:.1f} MB"
+    )
     for p in counted([p for r in fan["runs"] for p in r["problems"]]):
         out.append(f"  PROBLEM: {p}")
     if not fan["met"]:
@@ -826,48 +993,91 @@ def render(results: dict[str, Any]) -> str:
     out.append("")
 
     single = results["single"]
-    out.append(f"2. One healthy check of {results['single_image']} ({single['timer']}, "
-               f"{single['commands'][0]['runs']} runs, {SINGLE_WARMUP} warm-up)")
-    rows = [[r["name"], fmt_ms(r["median_ms"]), fmt_ms(r["p90_ms"]), fmt_ms(r["min_ms"]),
-             fmt_ms(r["mean_ms"]), fmt_ms(r["stdev_ms"])] for r in single["commands"]]
+    out.append(
+        f"2. One healthy check of {results['single_image']} ({single['timer']}, "
+        f"{single['commands'][0]['runs']} runs, {SINGLE_WARMUP} warm-up)"
+    )
+    rows = [
+        [
+            r["name"],
+            fmt_ms(r["median_ms"]),
+            fmt_ms(r["p90_ms"]),
+            fmt_ms(r["min_ms"]),
+            fmt_ms(r["mean_ms"]),
+            fmt_ms(r["stdev_ms"]),
+        ]
+        for r in single["commands"]
+    ]
     out.append(table(["command", "median ms", "p90 ms", "min ms", "mean ms", "sd ms"], rows))
     out.append("")
     cold, warm = single["cold"], single["warm"]
     first = warm.get("first_call", {})
     rows = []
     for p in PHASES:
-        rows.append([p, fmt_ms(cold["phases_ms"].get(p), 2),
-                     fmt_ms(first.get("phases_ms", {}).get(p), 2),
-                     fmt_ms(warm.get("warm", {}).get("phases_ms", {}).get(p), 2)])
-    rows.append(["duration_ms (in-process total)", fmt_ms(cold.get("duration_ms"), 2),
-                 fmt_ms(first.get("duration_ms"), 2),
-                 fmt_ms(warm.get("warm", {}).get("duration_ms"), 2)])
-    rows.append(["process / main() wall", fmt_ms(cold.get("wall_ms"), 2),
-                 fmt_ms(first.get("wall_ms"), 2),
-                 fmt_ms(warm.get("warm", {}).get("wall_ms"), 2)])
+        rows.append(
+            [
+                p,
+                fmt_ms(cold["phases_ms"].get(p), 2),
+                fmt_ms(first.get("phases_ms", {}).get(p), 2),
+                fmt_ms(warm.get("warm", {}).get("phases_ms", {}).get(p), 2),
+            ]
+        )
+    rows.append(
+        [
+            "duration_ms (in-process total)",
+            fmt_ms(cold.get("duration_ms"), 2),
+            fmt_ms(first.get("duration_ms"), 2),
+            fmt_ms(warm.get("warm", {}).get("duration_ms"), 2),
+        ]
+    )
+    rows.append(
+        [
+            "process / main() wall",
+            fmt_ms(cold.get("wall_ms"), 2),
+            fmt_ms(first.get("wall_ms"), 2),
+            fmt_ms(warm.get("warm", {}).get("wall_ms"), 2),
+        ]
+    )
     out.append("regdoctor's own phases for that target (ms, medians):")
-    out.append(table(["phase", f"cold process (x{cold['runs']})", "1st call in-process",
-                      f"warm in-process (x{warm.get('warm', {}).get('calls', 0)})"], rows))
+    out.append(
+        table(
+            [
+                "phase",
+                f"cold process (x{cold['runs']})",
+                "1st call in-process",
+                f"warm in-process (x{warm.get('warm', {}).get('calls', 0)})",
+            ],
+            rows,
+        )
+    )
     cp = single["curl_phases"]
     if cp:
-        out.append(f"curl floor, same manifest: TCP connected {fmt_ms(cp['tcp_connected_ms'], 2)}"
-                   f", TLS done {fmt_ms(cp['tls_done_ms'], 2)}, first byte "
-                   f"{fmt_ms(cp['first_byte_ms'], 2)}, total {fmt_ms(cp['total_ms'], 2)} ms "
-                   "(cumulative)")
-    out.append(f"rule catalog load (one call): {fmt_ms(warm.get('catalog_load_ms'), 1)} ms; "
-               f"single-check peak RSS: {fmt_ms(cold.get('peak_rss_mb'), 1)} MB")
+        out.append(
+            f"curl floor, same manifest: TCP connected {fmt_ms(cp['tcp_connected_ms'], 2)}"
+            f", TLS done {fmt_ms(cp['tls_done_ms'], 2)}, first byte "
+            f"{fmt_ms(cp['first_byte_ms'], 2)}, total {fmt_ms(cp['total_ms'], 2)} ms "
+            "(cumulative)"
+        )
+    out.append(
+        f"rule catalog load (one call): {fmt_ms(warm.get('catalog_load_ms'), 1)} ms; "
+        f"single-check peak RSS: {fmt_ms(cold.get('peak_rss_mb'), 1)} MB"
+    )
     out.append("")
     out.append("Where one cold check's wall time goes (ms):")
     out.append(table(["", "ms"], [[k, fmt_ms(v)] for k, v in breakdown(single)]))
     out.append("")
     imp = single["imports"]
-    out.append(f"Imports under -X importtime (self time summed per group; total "
-               f"{imp['total_ms']:.0f} ms, inflated by the profiler; process wall "
-               f"{imp['wall_ms_under_importtime']:.0f} ms):")
+    out.append(
+        f"Imports under -X importtime (self time summed per group; total "
+        f"{imp['total_ms']:.0f} ms, inflated by the profiler; process wall "
+        f"{imp['wall_ms_under_importtime']:.0f} ms):"
+    )
     out.append(table(["group", "ms"], [[g, f"{v:.1f}"] for g, v in imp["groups_ms"].items()]))
     if imp["incidental_ms"]:
-        out.append("  of which not regdoctor dependencies, imported because installed here: "
-                   + ", ".join(f"{k} {v:.1f} ms" for k, v in imp["incidental_ms"].items()))
+        out.append(
+            "  of which not regdoctor dependencies, imported because installed here: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in imp["incidental_ms"].items())
+        )
     for p in single["problems"]:
         out.append(f"PROBLEM: {p}")
     out.append("")
@@ -879,8 +1089,12 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write results as JSON")
-    parser.add_argument("--runs", type=int, default=SINGLE_RUNS,
-                        help=f"timed runs per single-check command (default {SINGLE_RUNS})")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=SINGLE_RUNS,
+        help=f"timed runs per single-check command (default {SINGLE_RUNS})",
+    )
     args = parser.parse_args(argv)
 
     def on_term(signum: int, _frame: Any) -> None:
@@ -905,7 +1119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"Python {platform.python_version()}, Linux {platform.release()}",
+        f"Python {platform.python_version()}, Linux {platform.release()}",
         "regdoctor_command": command,
         "testbed_startup_s": startup,
         "single_image": image,

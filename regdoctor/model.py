@@ -64,6 +64,18 @@ class Secret:
 
     __str__ = __repr__
 
+    def __format__(self, spec: str) -> str:
+        return format(repr(self), spec)  # f"{secret:>20}" is masked too, not a TypeError
+
+    def __copy__(self) -> Secret:
+        return self  # immutable: copies (dataclasses.asdict deep-copies) share it
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret is not pickled (it would carry its value)")
+
     def __bool__(self) -> bool:
         return bool(self._value)
 
@@ -87,6 +99,37 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialRef:
+    """Where a credential would come from, never the credential itself.
+
+    ``origin`` is ``helper`` (``credHelpers``), ``store`` (``credsStore``), ``file`` (an
+    ``auth`` entry of a config/auth file), ``identitytoken`` or ``k8s-secret``. The value
+    is fetched only when a registry asks for it (see ``regdoctor.discovery.credentials``).
+    """
+
+    origin: str
+    file: str
+    key: str
+    helper: str | None = None
+    server: str | None = None  # what the helper is asked for (its stdin)
+
+    @property
+    def source(self) -> str:
+        """``/root/.docker/config.json#credHelpers["host:5000"] (docker-credential-x)``."""
+        where = f"{self.file}#{self.key}"
+        return f"{where} (docker-credential-{self.helper})" if self.helper else where
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "file": self.file,
+            "key": self.key,
+            "helper": self.helper,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One registry endpoint as the runtime will use it, with where it came from.
 
@@ -104,6 +147,15 @@ class Target:
     tag: str | None = None
     digest: str | None = None
     source: str = "command line"
+    # -- settings from the effective configuration (regdoctor.discovery) ----------------
+    kind: str = "registry"  # "registry", or "config": a configuration file judged alone
+    runtime: str | None = None  # docker, podman, containerd, kubernetes
+    mirror_of: str | None = None  # the registry this endpoint mirrors
+    ca_files: tuple[str, ...] = ()
+    client_cert: str | None = None
+    client_key: str | None = None
+    credential: CredentialRef | None = None
+    provenance: tuple[tuple[str, str], ...] = ()  # (setting, "file#key")
 
     @property
     def id(self) -> str:
@@ -134,6 +186,13 @@ class Target:
             "tag": self.tag,
             "digest": self.digest,
             "source": self.source,
+            "kind": self.kind,
+            "runtime": self.runtime,
+            "mirror_of": self.mirror_of,
+            "ca_files": list(self.ca_files),
+            "client_cert": self.client_cert,
+            "credential": self.credential.to_dict() if self.credential else None,
+            "provenance": dict(self.provenance),
         }
 
 

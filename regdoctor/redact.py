@@ -45,6 +45,7 @@ __all__ = [
     "Redactor",
     "redact",
     "redact_obj",
+    "remember",
 ]
 
 MASK = "****"
@@ -266,12 +267,47 @@ _TRIGGERS = re.compile(
 
 
 def redact(text: str) -> str:
-    """Mask the secrets :mod:`regdoctor.redact` knows how to recognise in ``text``."""
-    if not text or not _TRIGGERS.search(text):
+    """Mask the secrets :mod:`regdoctor.redact` knows how to recognise in ``text``, and
+    the values learned during this run (see :func:`remember`)."""
+    if not text:
+        return text
+    if _LEARNED._pattern is not None:
+        text = _LEARNED._mask_literals(text)
+    if not _TRIGGERS.search(text):
         return text
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)
     return text
+
+
+#: Shortest value :func:`remember` accepts: a short one would mask ordinary words.
+MIN_LEARNED = 16
+
+
+def _looks_like_a_token(value: str) -> bool:
+    """Long, without spaces, and mixing character classes: a hostile token server must
+    not be able to blank out ordinary words of the report by issuing them as tokens."""
+    if len(value) < MIN_LEARNED or any(c.isspace() for c in value):
+        return False
+    classes = (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+        + any(not c.isalnum() for c in value)
+    )
+    return classes >= 2
+
+
+def remember(secret: str | Any) -> None:
+    """Register a secret the process learned while running (a token a token server
+    issued): from now on :func:`redact` masks it literally wherever it appears, also
+    when a server echoes it back bare (without the ``Bearer`` that the patterns
+    recognise). Only values that look like tokens are kept (see
+    :func:`_looks_like_a_token`); the password given by the user goes to the CLI's
+    :class:`Redactor` instead."""
+    value = secret.reveal() if hasattr(secret, "reveal") else secret
+    if isinstance(value, str) and _looks_like_a_token(value):
+        _LEARNED.add(value)
 
 
 def _is_sensitive_key(key: object) -> bool:
@@ -394,3 +430,7 @@ class Redactor:
     def redact_obj(self, obj: Any) -> Any:
         """Like :func:`redact_obj`, also masking the registered values."""
         return _walk(obj, self.redact)
+
+
+#: The values :func:`remember` registered (module state: one process, one run).
+_LEARNED = Redactor()

@@ -9,9 +9,9 @@ out of time becomes ``probe.timeout``.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from regdoctor import __version__
 from regdoctor.model import (
@@ -25,11 +25,15 @@ from regdoctor.model import (
 from regdoctor.probes.auth import AuthProbe
 from regdoctor.probes.base import CheckOptions, Clock, Probe, ProbeContext, SystemClock, TargetState
 from regdoctor.probes.dns import DnsProbe
+from regdoctor.probes.harbor import HarborProbe
 from regdoctor.probes.http_ping import HttpPingProbe
 from regdoctor.probes.image import ImageProbe
 from regdoctor.probes.net import Network
 from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
+
+if TYPE_CHECKING:
+    from regdoctor.engine import Catalog
 
 #: The probes, in the order a pull goes through the phases. Explicit, not discovered.
 PROBES: tuple[Probe, ...] = (
@@ -39,6 +43,7 @@ PROBES: tuple[Probe, ...] = (
     HttpPingProbe(),
     AuthProbe(),
     ImageProbe(),
+    HarborProbe(),
 )
 
 _PASSING = (PhaseStatus.OK, PhaseStatus.WARN, PhaseStatus.NOT_APPLICABLE)
@@ -66,15 +71,49 @@ async def _run_probe(probe: Probe, ctx: ProbeContext) -> list[Observation]:
     return observations
 
 
+def _config_phase(observations: Sequence[Observation]) -> PhaseResult:
+    failed = [o for o in observations if not o.ok]
+    return PhaseResult(
+        "config",
+        PhaseStatus.FAILED if failed else PhaseStatus.OK,
+        0.0,
+        error=failed[0].error if failed else None,
+    )
+
+
+def _config_report(target: Target, observations: Sequence[Observation]) -> TargetReport:
+    """A configuration file (or workload) judged alone: no probe runs."""
+    from regdoctor.engine import evaluate
+
+    observations = tuple(observations)
+    findings = evaluate(_catalog(), target, observations)
+    return TargetReport(
+        target=target,
+        endpoint={"scheme": None, "host": None, "port": None},
+        phases=(_config_phase(observations),),
+        observations=observations,
+        findings=tuple(findings),
+        duration_ms=0.0,
+    )
+
+
 async def check_target(
-    target: Target, options: CheckOptions, network: Network, clock: Clock, deadline_at: float
+    target: Target,
+    options: CheckOptions,
+    network: Network,
+    clock: Clock,
+    deadline_at: float,
+    preset: Sequence[Observation] = (),
 ) -> TargetReport:
+    if target.kind == "config":
+        return _config_report(target, preset)
     start = clock.monotonic()
     state = TargetState(target=target)
+    state.observations.extend(preset)
     ctx = ProbeContext(
         options=options, state=state, network=network, clock=clock, deadline_at=deadline_at
     )
-    phases: list[PhaseResult] = []
+    phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
     skipped_because: dict[str, str] = {}
     for probe in PROBES:
         if not probe.applies(target):
@@ -105,6 +144,10 @@ async def check_target(
             phases.append(PhaseResult(probe.id, PhaseStatus.SKIPPED, reason=reason))
             continue
         phases.append(await _run_one(probe, ctx))
+    config_observations = [o for o in state.observations if o.phase == "config"]
+    if config_observations:  # the auth probe may have fetched a credential
+        phases = [p for p in phases if p.name != "config"]
+        phases.insert(0, _config_phase(config_observations))
     endpoint = {
         "scheme": state.scheme,
         "host": target.host,
@@ -183,10 +226,11 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
     )
 
 
-_CATALOG = None
+_CATALOG: Catalog | None = None
 
 
-def _catalog():  # type: ignore[no-untyped-def]
+def catalog() -> Catalog:
+    """The rule catalog every check uses: loaded once (safe to call from a thread)."""
     global _CATALOG
     if _CATALOG is None:
         from regdoctor.engine import load_catalog
@@ -195,29 +239,121 @@ def _catalog():  # type: ignore[no-untyped-def]
     return _CATALOG
 
 
+_catalog = catalog
+
+
+def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:
+    """Whether a registry endpoint answered as a registry: (ok, failed phase, error)."""
+    for phase in report.phases:
+        if phase.name in ("dns", "tcp", "tls", "http") and phase.status not in (
+            PhaseStatus.OK,
+            PhaseStatus.WARN,
+            PhaseStatus.NOT_APPLICABLE,
+        ):
+            return False, phase.name, phase.error or phase.reason
+    return True, None, None
+
+
+def _with_mirror_health(reports: list[TargetReport]) -> list[TargetReport]:
+    """For each configured mirror, a ``mirror.health`` observation that compares it with
+    its upstream (when the upstream was checked in the same run), judged again."""
+    from dataclasses import replace
+
+    from regdoctor.engine import evaluate
+
+    out = []
+    for report in reports:
+        target = report.target
+        if target.kind != "registry" or not target.mirror_of:
+            out.append(report)
+            continue
+        upstreams = [
+            r
+            for r in reports
+            if r.target.kind == "registry"
+            and not r.target.mirror_of
+            and r.target.registry == target.mirror_of
+        ]
+        ok, phase, error = _registry_healthy(report)
+        upstream_ok = None
+        if upstreams:
+            upstream_ok = any(_registry_healthy(r)[0] for r in upstreams)
+        observation = Observation(
+            kind="mirror.health",
+            target=target.id,
+            ok=ok,
+            phase="http",
+            facts={
+                "mirror": target.raw,
+                "mirror_of": target.mirror_of,
+                "runtime": target.runtime,
+                "mirror_ok": ok,
+                "failed_phase": phase,
+                "upstream_checked": bool(upstreams),
+                "upstream_ok": upstream_ok,
+                "upstream": upstreams[0].target.raw if upstreams else None,
+            },
+            error=None if ok else error,
+            source=target.source,
+        )
+        observations = (*report.observations, observation)
+        findings = evaluate(_catalog(), target, observations)
+        out.append(replace(report, observations=observations, findings=tuple(findings)))
+    return out
+
+
 async def run_check(
     targets: Sequence[Target],
     options: CheckOptions,
     *,
     clock: Clock | None = None,
     command: Sequence[str] = (),
+    preset: Mapping[str, Sequence[Observation]] | None = None,
 ) -> Report:
+    """Check ``targets``. ``preset`` holds observations made before the run (from the
+    configuration), by target id; targets of kind ``config`` are judged on them alone."""
     clock = clock or SystemClock()
+    preset = preset or {}
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = clock.monotonic()
     deadline_at = start + options.deadline
     network = Network(options)
+    for target in targets:
+        if target.kind == "registry":
+            network.configure(target.hostport, target)
     try:
         reports = await asyncio.gather(
-            *(check_target(t, options, network, clock, deadline_at) for t in targets)
+            *(
+                check_target(t, options, network, clock, deadline_at, preset.get(t.id, ()))
+                for t in targets
+            )
         )
     finally:
         await network.aclose()
+    reports = _with_mirror_health(list(reports))
     duration = (clock.monotonic() - start) * 1000
+    return assemble_report(
+        reports,
+        started_at=started_at,
+        duration_ms=duration,
+        command=command,
+        deadline=options.deadline,
+    )
+
+
+def assemble_report(
+    reports: Sequence[TargetReport],
+    *,
+    started_at: str,
+    duration_ms: float,
+    command: Sequence[str] = (),
+    deadline: float | None = None,
+) -> Report:
+    """One :class:`Report` from target reports (the TUI re-runs targets one by one)."""
     return Report(
         targets=tuple(reports),
         started_at=started_at,
-        duration_ms=round(duration, 2),
+        duration_ms=round(duration_ms, 2),
         version=__version__,
         command=tuple(command),
         deadline_hit=any(
@@ -225,11 +361,14 @@ async def run_check(
             for r in reports
             for o in r.observations
         )
-        or duration / 1000 >= options.deadline,
+        or (deadline is not None and duration_ms / 1000 >= deadline),
     )
 
 
-def check(targets: Sequence[Target], options: CheckOptions, command: Sequence[str] = ()) -> Report:
-    started = time.monotonic()
-    del started
-    return asyncio.run(run_check(targets, options, command=command))
+def check(
+    targets: Sequence[Target],
+    options: CheckOptions,
+    command: Sequence[str] = (),
+    preset: Mapping[str, Sequence[Observation]] | None = None,
+) -> Report:
+    return asyncio.run(run_check(targets, options, command=command, preset=preset))

@@ -17,10 +17,16 @@ class UsageError(Exception):
 
 
 def _readable_file(value: str, flag: str) -> Path:
+    import stat
+
     path = Path(value)
     if path.is_dir():
         raise UsageError(f"{flag} {value}: is a directory, expected a file")
     try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            # a FIFO or a device: opening a FIFO without a writer blocks forever
+            raise UsageError(f"{flag} {value}: not a regular file")
         with path.open("rb") as handle:
             handle.read(1)
     except OSError as exc:
@@ -37,10 +43,12 @@ def _dns_server(value: str | None) -> tuple[str, int] | None:
         hp = split_hostport(value)
     except ReferenceError as exc:
         raise UsageError(f"--dns-server: {exc}") from None
-    from regdoctor.probes.net import is_ip
+    import ipaddress
 
-    if not is_ip(hp.host):
-        raise UsageError(f"--dns-server needs an IP address, not {hp.host!r}")
+    try:
+        ipaddress.ip_address(hp.host)
+    except ValueError:
+        raise UsageError(f"--dns-server needs an IP address, not {hp.host!r}") from None
     return hp.host, hp.port or 53
 
 
@@ -58,7 +66,46 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
     password = sys.stdin.read().rstrip("\r\n")
     if not password:
         raise UsageError("--password-stdin: standard input was empty")
-    return Credentials(args.username, Secret(password), source="--username/--password-stdin")
+    credentials = Credentials(args.username, Secret(password), source="--username/--password-stdin")
+    args._credentials = credentials  # so that a later usage error can mask it
+    return credentials
+
+
+def config_root(args: argparse.Namespace) -> Path:
+    """``--root`` (or ``REGDOCTOR_CONFIG_ROOT``): the directory treated as ``/``."""
+    value = getattr(args, "root", None) or os.environ.get("REGDOCTOR_CONFIG_ROOT") or "/"
+    root = Path(value)
+    if not root.is_dir():
+        raise UsageError(f"--root {value}: not a directory")
+    return root
+
+
+def discovery_paths(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from regdoctor.discovery.effective import paths_from
+
+    overrides = {
+        "daemon_config": getattr(args, "daemon_config", None),
+        "docker_config": getattr(args, "docker_config", None),
+        "registries_conf": getattr(args, "registries_conf", None),
+        "auth_file": getattr(args, "auth_file", None),
+        "containerd_config": getattr(args, "containerd_config", None),
+        "kubelet_config": getattr(args, "kubelet_config", None),
+    }
+    return paths_from(config_root(args), os.environ, overrides)
+
+
+def discover(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The effective configuration the arguments point at (never raises on bad files)."""
+    from regdoctor.discovery.effective import RUNTIMES
+    from regdoctor.discovery.effective import discover as discover_effective
+
+    runtime = getattr(args, "runtime", "all") or "all"
+    runtimes = RUNTIMES if runtime == "all" else (runtime,)
+    return discover_effective(
+        discovery_paths(args),
+        runtimes=runtimes,
+        kube_inputs=list(getattr(args, "kube_manifests", []) or []),
+    )
 
 
 def build_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -68,12 +115,19 @@ def build_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if bool(args.cert) != bool(args.key):
         raise UsageError("--cert and --key go together")
     credentials = _credentials(args)
+    # One redactor for the whole run: secrets a credential helper hands over during the
+    # run are added to it, so --debug and every renderer mask them too.
+    redactor = Redactor()
+    if credentials:
+        redactor.add_credentials(credentials.username, credentials.password)
     trace = None
     if args.debug:
-        redactor = Redactor([credentials.password] if credentials else [])
 
         def trace(message: str) -> None:
-            print(f"debug: {redactor.redact(message)}", file=sys.stderr)
+            from regdoctor.render.escape import safe_text
+
+            # untrusted text (headers, bodies, exception texts) is data: escape it
+            print(f"debug: {safe_text(redactor.redact(message))}", file=sys.stderr)
 
     return CheckOptions(
         timeout=args.timeout,
@@ -85,8 +139,9 @@ def build_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         credentials=credentials,
         platforms=tuple(_platform(p) for p in args.platform),
         insecure=args.insecure,
-        config_root=Path(os.environ.get("REGDOCTOR_CONFIG_ROOT") or "/"),
+        config_root=config_root(args),
         trace=trace,
+        redactor=redactor,
     )
 
 
@@ -97,25 +152,79 @@ def _platform(value: str) -> str:
     return "/".join(parts)
 
 
+def plan_targets(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The targets to check and the observations the configuration gives them.
+
+    With TARGETs: those, with the settings the configuration gives them (command-line
+    flags win). Without: every registry and mirror the configuration names (Docker Hub
+    when it names none). Configuration files become targets of kind ``config``.
+    """
+    from regdoctor.reference import parse_target
+
+    cli_targets = [parse_target(t, insecure=args.insecure) for t in args.targets]
+    if getattr(args, "no_config", False):
+        return cli_targets or [parse_target(DEFAULT_TARGET, insecure=args.insecure)], {}
+    effective = discover(args)
+    if cli_targets:
+        targets = [effective.apply(t) for t in cli_targets]
+    else:
+        targets = effective.check_targets()
+        if args.insecure:
+            from dataclasses import replace
+
+            targets = [replace(t, insecure=True) for t in targets]
+        if not targets:
+            targets = [parse_target(DEFAULT_TARGET, insecure=args.insecure)]
+    preset: dict[str, list] = {}
+    for target in targets:
+        observation = effective.endpoint_observation(target)
+        if observation is not None:
+            preset[target.id] = [observation]
+    config_targets = []
+    for target, observations in effective.observations():
+        config_targets.append(target)
+        preset[target.id] = observations
+    return [*targets, *config_targets], preset
+
+
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.reference import ReferenceError, parse_target
+    from regdoctor.reference import ReferenceError
 
     try:
-        raw_targets = args.targets or [DEFAULT_TARGET]
-        targets = [parse_target(t, insecure=args.insecure) for t in raw_targets]
         options = build_options(args)
+        targets, preset = plan_targets(args)
     except (UsageError, ReferenceError) as exc:
-        print(f"regdoctor check: error: {exc}", file=sys.stderr)
+        from regdoctor.redact import Redactor
+        from regdoctor.render.escape import safe_text
+
+        # the message may quote a target with user:password@, or a value that is the
+        # password just read from stdin
+        credentials = getattr(args, "_credentials", None)
+        redactor = Redactor([credentials.password] if credentials else [])
+        import re
+
+        for raw in getattr(args, "targets", None) or []:
+            userinfo = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*?:([^/@]+)@", raw)
+            if userinfo:  # a pasted https://user:password@host: the error quotes it
+                redactor.add(userinfo.group(1))
+        shown = safe_text(redactor.redact(str(exc)), keep_newlines=False)
+        print(f"regdoctor check: error: {shown}", file=sys.stderr)
         return int(ExitCode.CANNOT_RUN)
     from regdoctor.runner import check
 
-    report = check(targets, options, command=["regdoctor", *sys.argv[1:]])
+    report = check(targets, options, command=["regdoctor", *sys.argv[1:]], preset=preset)
     from rich.console import Console
 
-    from regdoctor.redact import Redactor
+    from regdoctor.cli.reporting import exit_code, output_redactor
     from regdoctor.render import RENDERERS
 
-    redactor = Redactor([options.credentials.password] if options.credentials else [])
-    console = Console(highlight=False, soft_wrap=args.format == "json")
+    credentials = options.credentials
+    redactor = output_redactor(
+        report,
+        options.redactor,
+        redact_hosts=args.redact_hosts,
+        usernames=[credentials.username] if credentials else [],
+    )
+    console = Console(highlight=False, soft_wrap=args.format != "plain")
     RENDERERS[args.format](report, console, verbose=args.verbose, redactor=redactor)
-    return int(report.exit_code)
+    return exit_code(report, args.fail_on)

@@ -11,10 +11,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="TARGET",
         help="a registry (registry.example.com, host:5000, https://host:5443) or an image "
-        "(nginx, host:5000/team/app:1.2, ghcr.io/org/app@sha256:...); default: Docker Hub",
+        "(nginx, host:5000/team/app:1.2, ghcr.io/org/app@sha256:...); default: every "
+        "registry and mirror the configuration names, or Docker Hub when it names none",
     )
     output = parser.add_argument_group("output")
-    output.add_argument("--format", choices=("plain", "json"), default="plain")
+    output.add_argument(
+        "--format",
+        choices=("plain", "json", "markdown", "prometheus", "junit"),
+        default="plain",
+        help="plain (terminal), json (schema v1), markdown (support ticket), prometheus "
+        "(text exposition, node_exporter textfile), junit (CI test report)",
+    )
+    output.add_argument(
+        "--fail-on",
+        choices=("error", "warning"),
+        default="warning",
+        help="the lowest severity that makes the exit code non-zero (default: warning)",
+    )
+    output.add_argument(
+        "--redact-hosts",
+        action="store_true",
+        help="also mask internal host names, addresses and user names (public "
+        "registries such as docker.io stay readable)",
+    )
     output.add_argument("-v", "--verbose", action="store_true", help="list every observation")
     output.add_argument(
         "--debug", action="store_true", help="redacted trace of every request on stderr; tracebacks"
@@ -60,6 +79,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--password-stdin",
         action="store_true",
         help="read the password or token from standard input",
+    )
+    from regdoctor.cli.config_args import add_discovery_arguments
+
+    add_discovery_arguments(parser)
+    parser.add_argument(
+        "--no-config",
+        action="store_true",
+        help="ignore the runtimes' configuration (command-line settings only)",
     )
     image = parser.add_argument_group("image")
     image.add_argument(

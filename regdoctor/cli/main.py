@@ -17,6 +17,13 @@ from regdoctor import __version__
 #: name -> (module, one-line help). Adding a command is one line here and one module.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("regdoctor.cli.check", "diagnose registries and images phase by phase"),
+    "explain": ("regdoctor.cli.explain", "name the cause of a pasted error, offline, with the fix"),
+    "config": ("regdoctor.cli.config", "effective configuration per runtime, with provenance"),
+    "tags": ("regdoctor.cli.tags", "list a repository's tags by digest: aliases, drift, mirrors"),
+    "bench": ("regdoctor.cli.bench", "pull speed per endpoint: upstream and mirrors, ranked"),
+    "serve": ("regdoctor.cli.serve", "Prometheus exporter: check on a schedule, serve /metrics"),
+    "bundle": ("regdoctor.cli.bundle", "one redacted archive to attach to a support ticket"),
+    "tui": ("regdoctor.cli.tui", "interactive triage in the terminal: live checks, fixes, explain"),
 }
 
 EXIT_CODES = """\
@@ -32,8 +39,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on bad arguments; 2 means "errors found" here, so use 3."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(3, f"{self.prog}: error: {message}\n")
+        self.exit(3, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

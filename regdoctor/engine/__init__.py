@@ -12,10 +12,38 @@ library. See ``docs/rules.md`` for the catalog and ``docs/observations.md`` for 
 may match on.
 """
 
-from regdoctor.engine.cases import CaseResult, run_cases, run_catalog_cases
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# ``evaluate`` is both a submodule and a function: bind the function now, or importing the
+# submodule first (``import regdoctor.engine.evaluate``) would leave the module in its place.
 from regdoctor.engine.evaluate import RULE_CRASHED, RULE_INVALID, evaluate
-from regdoctor.engine.loader import BUNDLED_RULES_DIR, Catalog, load_catalog, load_rule
-from regdoctor.engine.schema import CATEGORIES, Rule, RuleLoadError, RuleValidationError
+
+if TYPE_CHECKING:
+    from regdoctor.engine.cases import CaseResult, run_cases, run_catalog_cases
+    from regdoctor.engine.explain import TextMatch
+    from regdoctor.engine.loader import BUNDLED_RULES_DIR, Catalog, load_catalog, load_rule
+    from regdoctor.engine.schema import CATEGORIES, Rule, RuleLoadError, RuleValidationError
+
+#: name -> the module that defines it (``explain`` itself is a submodule:
+#: ``from regdoctor.engine.explain import explain``). Imported on first use (PEP 562), so that
+#: ``regdoctor explain`` does not pay for the cases runner.
+_EXPORTS: dict[str, str] = {
+    "BUNDLED_RULES_DIR": "loader",
+    "CATEGORIES": "schema",
+    "CaseResult": "cases",
+    "Catalog": "loader",
+    "Rule": "schema",
+    "RuleLoadError": "schema",
+    "RuleValidationError": "schema",
+    "TextMatch": "explain",
+    "load_catalog": "loader",
+    "load_rule": "loader",
+    "run_cases": "cases",
+    "run_catalog_cases": "cases",
+}
 
 __all__ = [
     "BUNDLED_RULES_DIR",
@@ -27,9 +55,23 @@ __all__ = [
     "Rule",
     "RuleLoadError",
     "RuleValidationError",
+    "TextMatch",
     "evaluate",
     "load_catalog",
     "load_rule",
     "run_cases",
     "run_catalog_cases",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -13,8 +13,23 @@ cases:
 
 An observation's ``phase`` defaults to its kind's first word when that is a phase
 (``tls.verify`` -> ``tls``); ``ok`` defaults to true. ``target`` may also be a mapping of
-:class:`~regdoctor.model.Target` fields. Cases with ``text:`` (pasted errors) are reported
-as skipped until ``explain`` evaluates ``match.text``.
+:class:`~regdoctor.model.Target` fields.
+
+A case with ``text:`` (a pasted error, one line or a whole log) runs ``explain`` instead:
+
+```yaml
+  - name: docker pull through a private CA
+    expect: match                  # the rule is the leading (likely-cause) result
+    text: 'Get "https://r.example:5000/v2/": x509: certificate signed by unknown authority'
+    fields: {registry: "r.example:5000", host: r.example}   # optional: extracted values
+  - name: look-alike, the proxy refused, not the registry
+    expect: no_match               # the rule is not the leading result
+    text: 'proxyconnect tcp: dial tcp 10.0.0.1:3128: connect: connection refused'
+```
+
+When the runner is given the whole catalog (the catalog test, ``regdoctor rules test``
+on the bundled rules), text cases run against all of it: that is what proves that the
+cause wins over the symptom. Without it, the rule runs alone.
 
 The same code runs the catalog test and ``regdoctor rules test``.
 """
@@ -33,7 +48,7 @@ from regdoctor.model import PHASES, Observation, Target
 
 DEFAULT_TARGET = "registry.test:443"
 EXPECTS = ("match", "no_match")
-_CASE_KEYS = frozenset({"name", "expect", "target", "observations", "text", "contains"})
+_CASE_KEYS = frozenset({"name", "expect", "target", "observations", "text", "contains", "fields"})
 _OBSERVATION_KEYS = frozenset(
     {"kind", "phase", "ok", "step", "facts", "error", "evidence", "source", "duration_ms"}
 )
@@ -48,6 +63,7 @@ class CaseResult:
     message: str = ""
     path: Path | None = None
     skipped: bool = False
+    text: bool = False  # a text (paste) case
 
     def __str__(self) -> str:
         status = "skip" if self.skipped else ("ok" if self.passed else "FAIL")
@@ -148,7 +164,63 @@ def parse_observation(spec: object, target: str, where: str) -> Observation:
     )
 
 
-def _run_case(rule: Rule, case: object, index: int, path: Path) -> CaseResult:
+def _run_text_case(
+    rule: Rule, case: Mapping[str, Any], name: str, path: Path, catalog: Catalog | None
+) -> CaseResult:
+    from regdoctor.engine.explain import explain
+
+    expect = str(case.get("expect"))
+
+    def fail(message: str) -> CaseResult:
+        return CaseResult(rule.id, name, expect, False, message, path, text=True)
+
+    if "observations" in case or "target" in case:
+        return fail("a case has either `text` or `observations` (and `target`), not both")
+    if rule.text is None:
+        return fail("the rule has no match.text to run text cases against")
+    text = case.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return fail("text: must be a non-empty string")
+    if catalog is None or rule.id not in catalog.ids:
+        catalog = Catalog(rules=(rule,))
+    results = explain(catalog, text)
+    ok = CaseResult(rule.id, name, expect, True, "", path, text=True)
+    leading = next((m for m in results if m.leading), None)
+    matched = leading is not None and leading.rule == rule.id
+    if expect == "match" and not matched:
+        got = f"{leading.rule} ({leading.category})" if leading else "nothing"
+        mine = next((m for m in results if m.rule == rule.id), None)
+        why = " (it matched, but another rule leads)" if mine else ""
+        return fail(f"expected this rule to lead, got {got}{why}: {rule.describe_match()}")
+    if expect == "no_match" and matched:
+        return fail(f"expected another result, the rule leads: {leading.title if leading else ''}")
+    if not matched:
+        return ok
+    assert leading is not None
+    fields = case.get("fields", {})
+    if not isinstance(fields, Mapping):
+        return fail("fields: must map field names to expected values")
+    wrong = {
+        str(k): leading.fields.get(str(k))
+        for k, v in fields.items()
+        if leading.fields.get(str(k)) != (None if v is None else str(v))
+    }
+    if wrong:
+        return fail(f"fields differ: expected {dict(fields)!r}, got {wrong!r}")
+    contains = case.get("contains", [])
+    if contains:
+        if not isinstance(contains, list) or not all(isinstance(c, str) for c in contains):
+            return fail("contains: must be a list of strings")
+        shown = f"{leading.title}\n{leading.explanation}"
+        missing = [c for c in contains if c not in shown]
+        if missing:
+            return fail(f"title + explanation lack {missing!r}: {shown!r}")
+    return ok
+
+
+def _run_case(
+    rule: Rule, case: object, index: int, path: Path, catalog: Catalog | None = None
+) -> CaseResult:
     if not isinstance(case, Mapping):
         return CaseResult(rule.id, f"#{index + 1}", "", False, "a case must be a mapping", path)
     name = str(case.get("name") or f"#{index + 1}")
@@ -162,10 +234,10 @@ def _run_case(rule: Rule, case: object, index: int, path: Path) -> CaseResult:
         return fail(f"unknown fields {', '.join(sorted(map(str, unknown)))}")
     if expect not in EXPECTS:
         return fail(f"expect: {expect!r} must be match or no_match")
-    if "text" in case and "observations" not in case:
-        return CaseResult(
-            rule.id, name, str(expect), True, "text cases run with `explain`", path, skipped=True
-        )
+    if "text" in case:
+        return _run_text_case(rule, case, name, path, catalog)
+    if "fields" in case:
+        return fail("fields: only for text cases")
     if rule.observations is None:
         return fail("the rule has no match.observations to run observation cases against")
     raw_observations = case.get("observations")
@@ -199,8 +271,9 @@ def _run_case(rule: Rule, case: object, index: int, path: Path) -> CaseResult:
     return CaseResult(rule.id, name, str(expect), True, "", path)
 
 
-def run_cases(rule: Rule, cases_path: Path) -> list[CaseResult]:
-    """Run every case of ``cases_path`` against ``rule``."""
+def run_cases(rule: Rule, cases_path: Path, catalog: Catalog | None = None) -> list[CaseResult]:
+    """Run every case of ``cases_path`` against ``rule`` (text cases against ``catalog``
+    too, when given: see the module docstring)."""
     try:
         data = load_yaml(cases_path)
     except ValueError as exc:
@@ -209,7 +282,7 @@ def run_cases(rule: Rule, cases_path: Path) -> list[CaseResult]:
     if not isinstance(cases, list) or not cases:
         message = "must hold a mapping with a non-empty `cases:` list"
         return [CaseResult(rule.id, cases_path.name, "", False, message, cases_path)]
-    return [_run_case(rule, case, i, cases_path) for i, case in enumerate(cases)]
+    return [_run_case(rule, case, i, cases_path, catalog) for i, case in enumerate(cases)]
 
 
 def run_catalog_cases(catalog: Catalog) -> list[CaseResult]:
@@ -223,12 +296,19 @@ def run_catalog_cases(catalog: Catalog) -> list[CaseResult]:
                 CaseResult(rule.id, "cases file", "", False, f"missing {rule.id}{CASES_SUFFIX}")
             )
             continue
-        rule_results = run_cases(rule, path)
+        rule_results = run_cases(rule, path, catalog)
         results.extend(rule_results)
         for expect in EXPECTS:
             if not any(r.expect == expect for r in rule_results):
                 message = f"needs at least one `expect: {expect}` case"
                 results.append(
                     CaseResult(rule.id, f"has a {expect} case", expect, False, message, path)
+                )
+            if rule.text is not None and not any(
+                r.expect == expect and r.text for r in rule_results
+            ):
+                message = f"has match.text, so needs a `text:` case with `expect: {expect}`"
+                results.append(
+                    CaseResult(rule.id, f"has a text {expect} case", expect, False, message, path)
                 )
     return results

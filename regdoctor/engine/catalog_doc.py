@@ -11,7 +11,23 @@ from collections.abc import Sequence
 from regdoctor.engine.loader import Catalog, load_catalog
 from regdoctor.engine.schema import Rule
 
-AREA_ORDER = ("dns", "tcp", "tls", "proxy", "http", "auth", "image", "probe")
+AREA_ORDER = (
+    "dns",
+    "tcp",
+    "tls",
+    "proxy",
+    "http",
+    "auth",
+    "mirror",
+    "image",
+    "tag",
+    "perf",
+    "harbor",
+    "client",
+    "config",
+    "k8s",
+    "probe",
+)
 
 HEADER = """\
 # Rule catalog
@@ -48,6 +64,13 @@ def _rule_section(rule: Rule) -> list[str]:
         f"- title: {rule.title}",
         f"- matches when: `{sentence}`",
     ]
+    if rule.text is not None:
+        title = rule.text_title or rule.title
+        lines.insert(
+            -2,
+            f"- explains pastes (`regdoctor explain`): text priority {rule.text_priority}, "
+            f"title: {title}",
+        )
     if rule.references:
         lines.append("- references: " + ", ".join(f"<{ref}>" for ref in rule.references))
     lines.append("")

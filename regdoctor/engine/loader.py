@@ -38,11 +38,46 @@ class Catalog:
         return tuple(rule.id for rule in self.rules)
 
 
+#: Most YAML nodes a rule file may expand to, aliases counted each time they are used
+#: (a "billion laughs" file is a few lines that expand to 10^9 nodes).
+MAX_YAML_NODES = 100_000
+
+
 def _safe_load(text: str) -> Any:
     import yaml  # lazy: the engine's import stays cheap
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Any) -> None:
+    """Refuse a document whose node tree, with aliases expanded, exceeds
+    :data:`MAX_YAML_NODES` (stops counting as soon as it does)."""
+    import yaml
+
+    budget = MAX_YAML_NODES
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ValueError(
+                f"YAML expands to more than {MAX_YAML_NODES} nodes (aliases of aliases?)"
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
 
 
 def load_yaml(path: Path) -> Any:
@@ -63,6 +98,8 @@ def load_yaml(path: Path) -> Any:
         raise ValueError(f"not UTF-8 text: {exc}") from exc
     try:
         return _safe_load(text)
+    except ValueError as exc:
+        raise ValueError(f"refused: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

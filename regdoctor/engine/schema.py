@@ -111,6 +111,8 @@ RULE_KEYS: frozenset[str] = frozenset(
         "title",
         "match",
         "explanation",
+        "text_title",
+        "text_explanation",
         "remediation",
         "references",
     }
@@ -222,11 +224,49 @@ def _describe_group(word: str, conditions: Sequence[Condition]) -> str:
     return f"{word}: " + "; ".join(f"({c.describe()})" for c in conditions)
 
 
-@dataclass(frozen=True, slots=True)
 class TextPattern:
-    regex: str
-    flags: tuple[str, ...]
-    pattern: re.Pattern[str]
+    """One regex of ``match.text``, compiled on first use.
+
+    Validation compiles it (a rule whose regex does not compile never loads); a catalog
+    restored from the rule cache compiles only the patterns a paste needs, which keeps
+    ``regdoctor explain`` start-up short.
+    """
+
+    __slots__ = ("_pattern", "flags", "regex")
+
+    def __init__(
+        self, regex: str, flags: tuple[str, ...] = (), pattern: re.Pattern[str] | None = None
+    ) -> None:
+        self.regex = regex
+        self.flags = tuple(flags)
+        self._pattern = pattern
+
+    @property
+    def flag_value(self) -> int:
+        value = 0
+        for flag in self.flags:
+            value |= TEXT_FLAGS[flag]
+        return value
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.regex, self.flag_value)
+        return self._pattern
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TextPattern, (self.regex, self.flags))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TextPattern):
+            return NotImplemented
+        return (self.regex, self.flags) == (other.regex, other.flags)
+
+    def __hash__(self) -> int:
+        return hash((self.regex, self.flags))
+
+    def __repr__(self) -> str:
+        return f"TextPattern({self.regex!r}, {self.flags!r})"
 
     def describe(self) -> str:
         flags = "".join(self.flags)
@@ -234,13 +274,23 @@ class TextPattern:
 
 
 @dataclass(frozen=True, slots=True)
-class TextMatch:
-    """Regexes over a pasted error (evaluated by ``explain``; validated here)."""
+class TextMatchSpec:
+    """Regexes over one line of a pasted error (evaluated by ``regdoctor.engine.explain``).
+
+    ``all``: every pattern finds a match in the line; ``any``: at least one does;
+    ``none``: no pattern does. ``extract``: named groups whose values become template
+    fields. ``priority``: how this rule ranks against other rules matching the same line
+    (higher wins: the cause over the symptom); ``None`` means the rule's ``priority``.
+    """
 
     all: tuple[TextPattern, ...] = ()
     any: tuple[TextPattern, ...] = ()
     none: tuple[TextPattern, ...] = ()
     extract: tuple[str, ...] = ()
+    priority: int | None = None
+    #: Lower-cased strings one of which every matching line contains (the pre-filter of
+    #: ``explain``, see ``regdoctor.engine.literals``); ``None``: try every line.
+    literals: frozenset[str] | None = None
 
     def describe(self) -> str:
         parts: list[str] = []
@@ -274,10 +324,21 @@ class Rule:
     explanation: str
     remediation: tuple[RemediationTemplate, ...]
     observations: ObservationMatch | None = None
-    text: TextMatch | None = None
+    text: TextMatchSpec | None = None
     priority: int = 0
     references: tuple[str, ...] = ()
     path: Path | None = None
+    #: What ``explain`` shows instead of ``title``/``explanation`` (a paste knows fewer
+    #: values than a live check); ``None``: the same as for live findings.
+    text_title: str | None = None
+    text_explanation: str | None = None
+
+    @property
+    def text_priority(self) -> int:
+        """The rank of this rule against others matching the same pasted line."""
+        if self.text is not None and self.text.priority is not None:
+            return self.text.priority
+        return self.priority
 
     @property
     def area(self) -> str:
@@ -296,6 +357,10 @@ class Rule:
     def templates(self) -> list[tuple[str, str]]:
         """Every template string of the rule with the field it sits in."""
         out = [("title", self.title), ("explanation", self.explanation)]
+        if self.text_title is not None:
+            out.append(("text_title", self.text_title))
+        if self.text_explanation is not None:
+            out.append(("text_explanation", self.text_explanation))
         for i, step in enumerate(self.remediation):
             out.append((f"remediation[{i}].text", step.text))
             for tool, command in step.commands.items():
@@ -398,6 +463,9 @@ def parse_rule(data: object, path: Path | None = None) -> Rule:
         p.add("explanation", "required: a non-empty string")
         explanation = ""
 
+    text_title = _optional_text(data, "text_title", p)
+    text_explanation = _optional_text(data, "text_explanation", p)
+
     remediation = _parse_remediation(data.get("remediation"), p)
     references = _parse_references(data.get("references", []), p)
     observations, text = _parse_match(data.get("match"), p)
@@ -415,13 +483,29 @@ def parse_rule(data: object, path: Path | None = None) -> Rule:
         observations=observations,
         text=text,
         path=path,
+        text_title=text_title.strip() if text_title is not None else None,
+        text_explanation=text_explanation.strip() if text_explanation is not None else None,
     )
+    if text is None:
+        for key in ("text_title", "text_explanation"):
+            if key in data:
+                p.add(key, "only makes sense with match.text")
     for where, template in rule.templates():
         for problem in template_problems(template):
             p.add(where, problem)
     if p.items:
         raise RuleValidationError(p.items)
     return rule
+
+
+def _optional_text(data: Mapping[Any, Any], key: str, p: _Problems) -> str | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        p.add(key, "must be a non-empty string")
+        return None
+    return value
 
 
 def _stem(path: Path) -> str:
@@ -497,7 +581,7 @@ def _parse_references(raw: object, p: _Problems) -> tuple[str, ...]:
     return tuple(refs)
 
 
-def _parse_match(raw: object, p: _Problems) -> tuple[ObservationMatch | None, TextMatch | None]:
+def _parse_match(raw: object, p: _Problems) -> tuple[ObservationMatch | None, TextMatchSpec | None]:
     if not isinstance(raw, Mapping):
         p.add("match", "required: a mapping with `observations` and/or `text`")
         return None, None
@@ -662,19 +746,23 @@ def _parse_fact_ref(raw: Mapping[Any, Any], where: str, p: _Problems) -> FactRef
     return FactRef(str(fact), float(times)) if ok else None
 
 
-def _parse_text_match(raw: object, p: _Problems) -> TextMatch | None:
+def _parse_text_match(raw: object, p: _Problems) -> TextMatchSpec | None:
     where = "match.text"
     if not isinstance(raw, Mapping):
-        p.add(where, "must be a mapping with `all`, `any`, `none` and `extract`")
+        p.add(where, "must be a mapping with `all`, `any`, `none`, `extract` and `priority`")
         return None
     for key in raw:
-        if key not in ("all", "any", "none", "extract"):
-            p.add(f"{where}.{key}", "unknown field (known: all, any, none, extract)")
+        if key not in ("all", "any", "none", "extract", "priority"):
+            p.add(f"{where}.{key}", "unknown field (known: all, any, none, extract, priority)")
+    priority = raw.get("priority")
+    if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
+        p.add(f"{where}.priority", f"{priority!r} must be an integer")
+        priority = None
     groups: dict[str, tuple[TextPattern, ...]] = {}
     for group in ("all", "any", "none"):
         items = raw.get(group, [])
         if not isinstance(items, list):
-            p.add(f"{where}.{group}", "must be a list of {regex, flags}")
+            p.add(f"{where}.{group}", "must be a list of regexes or {regex, flags}")
             items = []
         patterns = []
         for i, item in enumerate(items):
@@ -699,14 +787,23 @@ def _parse_text_match(raw: object, p: _Problems) -> TextMatch | None:
                 p.add(f"{where}.extract[{i}]", f"no pattern has a named group (?P<{name}>...)")
             else:
                 extract.append(name)
-    return TextMatch(
-        all=groups["all"], any=groups["any"], none=groups["none"], extract=tuple(extract)
+    from regdoctor.engine.literals import rule_literals
+
+    return TextMatchSpec(
+        all=groups["all"],
+        any=groups["any"],
+        none=groups["none"],
+        extract=tuple(extract),
+        priority=priority,
+        literals=rule_literals(groups["all"], groups["any"]),
     )
 
 
 def _parse_text_pattern(raw: object, where: str, p: _Problems) -> TextPattern | None:
+    if isinstance(raw, str):
+        raw = {"regex": raw}  # shorthand: a bare string is {regex: ...} without flags
     if not isinstance(raw, Mapping):
-        p.add(where, "must be a mapping {regex, flags}")
+        p.add(where, "must be a regex string or a mapping {regex, flags}")
         return None
     for key in raw:
         if key not in ("regex", "flags"):

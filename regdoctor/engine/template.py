@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 MISSING = "?"
@@ -44,6 +44,39 @@ ENGINE_NAMES: tuple[str, ...] = (
     "step",
     "phase",
     "error",
+)
+#: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
+#: the target names it can also derive (registry, host, port, image...).
+TEXT_NAMES: tuple[str, ...] = (
+    "address",
+    "resolver",
+    "platform",
+    "requested",
+    "status",
+    "code",
+    "url",
+    "tag",
+    "digest",
+    "name",
+    "realm_host",
+    "proxy",
+    "helper",
+    "secret",
+    "namespace",
+    "path",
+    "message",
+    "line",
+    "wanted",
+    "names",
+    "requested",
+    # phrases that vanish when their value is unknown: " at 10.0.0.2:53" or ""
+    "resolver_text",
+    "image_text",
+    "helper_text",
+    "path_text",
+    "secret_text",
+    "secret_text2",
+    "repository_text",
 )
 
 
@@ -120,8 +153,19 @@ def _format(value: Any, depth: int) -> str:
     return str(value)
 
 
-def render(template: str, context: Mapping[str, Any]) -> str:
-    """Fill ``template`` from ``context``; never raises."""
+def placeholder(name: str) -> str:
+    """How ``explain`` shows a value a paste did not reveal: ``<registry>``."""
+    return f"<{name}>"
+
+
+def render(
+    template: str, context: Mapping[str, Any], missing: Callable[[str], str] | None = None
+) -> str:
+    """Fill ``template`` from ``context``; never raises.
+
+    A name that is missing (or ``None``) renders as ``?``, or as ``missing(name)`` when
+    given (``explain`` writes ``<registry>``, so a command stays readable).
+    """
     try:
         parsed = list(_fields(template))
     except ValueError:
@@ -135,7 +179,11 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             out.append(MISSING)
             continue
         try:
-            out.append(format_value(context.get(name)))
+            value = context.get(name)
+            if value is None and missing is not None:
+                out.append(missing(name))
+            else:
+                out.append(format_value(value))
         except Exception:
             out.append(MISSING)
     return "".join(out)

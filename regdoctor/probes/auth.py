@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.model import Credentials, Observation, PhaseStatus, Target
 from regdoctor.probes import auth_dance
 from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.dns import effective_addresses, resolve_name
@@ -66,6 +66,37 @@ async def check_realm_host(
     return observations, None
 
 
+async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials | None]:
+    """Resolve the target's credential reference: a ``config.credential`` observation
+    (which source and key, the outcome; never the secret) and the credentials."""
+    import asyncio
+    import os
+
+    from regdoctor.discovery.credentials import resolve
+
+    ref = ctx.target.credential
+    assert ref is not None
+    start = ctx.clock.monotonic()
+    resolution = await asyncio.to_thread(
+        resolve,
+        ref,
+        timeout=ctx.options.helper_timeout,
+        env=dict(os.environ),
+        redactor=ctx.options.redactor,
+    )
+    ctx.trace(f"credential {ref.source}: {resolution.outcome}")
+    observation = ctx.observe(
+        "config.credential",
+        ok=resolution.ok,
+        phase="config",
+        facts={**resolution.facts(), "registry": ctx.target.registry},
+        error=resolution.error,
+        source=ref.source,
+        duration_ms=(ctx.clock.monotonic() - start) * 1000,
+    )
+    return observation, resolution.credentials
+
+
 class AuthProbe:
     id = "auth"
     needs: tuple[str, ...] = ("http",)
@@ -80,6 +111,15 @@ class AuthProbe:
         challenge = (
             _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
         )
+        if (
+            credentials is None
+            and target.credential is not None
+            and (challenge is None or challenge.status == 401)
+        ):
+            # The configuration names a credential and the registry asks for one: only
+            # now is the secret fetched (a credential helper may prompt, or be slow).
+            observation, credentials = await fetch_credentials(ctx)
+            yield observation
         generator = auth_dance.dance(
             base_url(ctx),
             credentials=credentials,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from regdoctor import wwwauth
+from regdoctor import redact, wwwauth
 from regdoctor.model import Credentials, Secret
 
 MAX_TOKEN_BYTES = 64 * 1024
@@ -101,6 +101,9 @@ def decode_token(body: bytes) -> tuple[str | None, int | None]:
         return None, None
     if not isinstance(data, dict):
         return None, None
+    for key in ("token", "access_token", "refresh_token", "id_token"):
+        if isinstance(data.get(key), str):
+            redact.remember(data[key])  # secrets of this run, wherever they are echoed
     token = data.get("token") or data.get("access_token")
     if not isinstance(token, str) or not token:
         return None, None

@@ -45,6 +45,10 @@ class CheckOptions:
     body_limit: int = 256 * 1024
     skew_tolerance_s: float = 60.0
     trace: Callable[[str], None] | None = None
+    #: The run's redactor (``regdoctor.redact.Redactor``): secrets fetched during the run
+    #: (from a credential helper) are added to it, and every output goes through it.
+    redactor: Any = None
+    helper_timeout: float = 10.0
 
 
 @dataclass
@@ -133,8 +137,9 @@ class ProbeContext:
         duration_ms: float | None = None,
     ) -> Observation:
         """Build an observation for this target (the runner records what is yielded)."""
-        from regdoctor.redact import redact
+        from regdoctor.redact import redact as _redact
 
+        redact = self.options.redactor.redact if self.options.redactor is not None else _redact
         return Observation(
             kind=kind,
             target=self.target.id,

@@ -7,14 +7,26 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any
 
 from regdoctor import wwwauth
 from regdoctor.model import Observation, Secret
 from regdoctor.probes.base import ProbeContext
 from regdoctor.redact import redact
+from regdoctor.render.escape import safe_text
+
+#: What a server's error JSON may put into an observation (codes, one message).
+MAX_ERROR_CODE = 64
+MAX_ERROR_MESSAGE = 1000
+#: Headers kept per response (a hostile server may send 10,000).
+MAX_HEADERS = 200
+#: Go clients send ``Accept-Encoding: gzip`` and decode it; so do we, with the body cap
+#: applied to the *decoded* size (a gzip bomb stops at the cap).
+_DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 _PLAIN_TO_TLS_MARKERS = (
     "client sent an http request to an https server",  # Go's net/http
@@ -42,26 +54,52 @@ class Exchange:
         return self.headers.get(name.lower())
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body.decode("utf-8", errors="replace"))
-        except (ValueError, RecursionError):
-            return None
+        """The body as JSON, or None (invalid, too deep, numbers too long...)."""
+        return self._document
+
+    @cached_property
+    def _document(self) -> Any:
+        return parse_json(self.body)
 
     @property
     def error_codes(self) -> list[str]:
-        data = self.json()
-        if isinstance(data, dict) and isinstance(data.get("errors"), list):
-            return [str(e.get("code")) for e in data["errors"][:10] if isinstance(e, dict)]
-        return []
+        return error_codes(self.json())
 
     @property
     def error_message(self) -> str | None:
-        data = self.json()
-        if isinstance(data, dict) and isinstance(data.get("errors"), list) and data["errors"]:
-            first = data["errors"][0]
-            if isinstance(first, dict):
-                return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
+        return error_message(self.json())
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON from an untrusted body: None instead of an exception, whatever the input."""
+    try:
+        return json.loads(body.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
         return None
+
+
+def _short(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)[: limit + 1]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_codes(data: Any) -> list[str]:
+    """The ``code`` of each entry of a distribution error document (at most 10)."""
+    if isinstance(data, dict) and isinstance(data.get("errors"), list):
+        entries = [e for e in data["errors"][:10] if isinstance(e, dict)]
+        return [_short(e.get("code"), MAX_ERROR_CODE) for e in entries]
+    return []
+
+
+def error_message(data: Any) -> str | None:
+    """``CODE: message`` of the first entry of a distribution error document."""
+    if isinstance(data, dict) and isinstance(data.get("errors"), list) and data["errors"]:
+        first = data["errors"][0]
+        if isinstance(first, dict):
+            code = _short(first.get("code", ""), MAX_ERROR_CODE)
+            message = _short(first.get("message", ""), MAX_ERROR_MESSAGE)
+            return f"{code}: {message}".strip(": ") or None
+    return None
 
 
 async def fetch(
@@ -79,11 +117,12 @@ async def fetch(
     client = ctx.http_client()
     limit = body_limit if body_limit is not None else ctx.options.body_limit
     request_headers = dict(headers or {})
+    request_headers.setdefault("Accept-Encoding", "gzip")
     if authorization is not None:
         request_headers["Authorization"] = authorization.reveal()
     exchange = Exchange(url=url, outcome="response", proxy=ctx.network.proxy_for(url))
     start = time.monotonic()
-    ctx.trace(f"> {method} {redact(url)} {_shown_headers(request_headers)}")
+    ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
     try:
         await ctx.bounded(_send(client, method, url, request_headers, limit, exchange, start))
     except TimeoutError:
@@ -96,7 +135,7 @@ async def fetch(
     except httpx.ConnectError as exc:
         exchange.outcome, exchange.error = "connect_error", str(exc) or type(exc).__name__
     except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.ReadError) as exc:
-        exchange.outcome, exchange.error = "protocol_error", str(exc) or type(exc).__name__
+        exchange.outcome, exchange.error = "protocol_error", _protocol_error(exc)
     except httpx.HTTPError as exc:
         exchange.outcome, exchange.error = "error", f"{type(exc).__name__}: {exc}"
     except OSError as exc:
@@ -109,14 +148,28 @@ async def fetch(
         exchange.outcome = "tls_on_http"
         exchange.error = "the server speaks TLS on this port: use https://"
     ctx.trace(
-        f"< {exchange.status or exchange.outcome} {redact(url)} "
-        f"{exchange.duration_ms:.1f}ms {exchange.error or ''}"
+        f"< {exchange.status or exchange.outcome} {_shown(url)} "
+        f"{exchange.duration_ms:.1f}ms {_shown(exchange.error or '')}"
     )
     if ctx.options.trace is not None and exchange.headers:
         ctx.trace("<   " + _shown_headers(exchange.headers))
         if exchange.body:
-            ctx.trace("<   body: " + redact(exchange.body[:300].decode("utf-8", "replace")))
+            ctx.trace("<   body: " + _shown(exchange.body[:300].decode("utf-8", "replace")))
     return exchange
+
+
+def _shown(text: str) -> str:
+    """Untrusted text for the --debug trace: redacted, then every control character
+    escaped (a server's ``ESC ] 52`` must not reach the terminal through stderr)."""
+    return safe_text(redact(text), keep_newlines=False, max_chars=2000)
+
+
+def _protocol_error(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Receive buffer too long" in text:
+        # h11 gives up on a response head (status line + headers) over 100 KiB.
+        return "the response headers are too large (over 100 KiB): Receive buffer too long"
+    return text
 
 
 async def _send(
@@ -131,18 +184,42 @@ async def _send(
     async with client.stream(method, url, headers=headers) as response:
         exchange.ttfb_ms = (time.monotonic() - start) * 1000
         exchange.status = response.status_code
-        exchange.headers = {k.lower(): v for k, v in list(response.headers.items())[:200]}
+        exchange.headers = {}
+        for name, value in response.headers.items():  # repeated headers come joined
+            if len(exchange.headers) >= MAX_HEADERS:
+                break
+            exchange.headers[name.lower()] = value
         if method == "HEAD":
             return
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_raw():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                exchange.truncated = True
-                break
-        exchange.body = b"".join(chunks)[:limit]
+        exchange.body, exchange.truncated = await read_capped(
+            response.aiter_raw(), limit, exchange.header("content-encoding")
+        )
+
+
+async def read_capped(chunks: Any, limit: int, encoding: str | None) -> tuple[bytes, bool]:
+    """Read at most ``limit`` bytes of body (after gzip/deflate decoding, which is how
+    Go clients see it) and say whether there was more. Never holds more than ``limit``
+    plus one network chunk in memory, whatever the server sends or claims."""
+    wbits = _DECODERS.get((encoding or "").strip().lower())
+    decoder = zlib.decompressobj(wbits) if wbits is not None else None
+    out = bytearray()
+    raw_size = 0
+    async for chunk in chunks:
+        raw_size += len(chunk)
+        if decoder is None:
+            out += chunk
+        else:
+            try:
+                out += decoder.decompress(chunk, limit + 1 - len(out))
+            except zlib.error:
+                return bytes(out[:limit]), False  # what decoded so far; the rest is garbage
+            if decoder.unconsumed_tail:
+                return bytes(out[:limit]), True  # more decoded output than the cap
+        if len(out) > limit or (decoder is not None and raw_size > 4 * limit):
+            return bytes(out[:limit]), True
+        if decoder is None and len(out) >= limit:
+            return bytes(out[:limit]), True
+    return bytes(out), False
 
 
 _MASKED_HEADERS = {"cookie", "set-cookie", "x-registry-auth", "x-amz-security-token"}
@@ -150,13 +227,20 @@ _MASKED_HEADERS = {"cookie", "set-cookie", "x-registry-auth", "x-amz-security-to
 
 def _shown_headers(headers: dict[str, str]) -> str:
     """Headers for the --debug trace: secrets masked (the redactor keeps the scheme of
-    ``Authorization: Basic ****``; cookies and similar are masked whole)."""
+    ``Authorization: Basic ****``; cookies and similar are masked whole), control
+    characters escaped, at most 50 headers of at most 300 characters each."""
     shown = []
-    for name, value in headers.items():
+    for name, value in list(headers.items())[:50]:
         if name.lower() in _MASKED_HEADERS:
-            shown.append(f"{name}: ****")
+            shown.append(f"{safe_text(name, max_chars=100)}: ****")
         else:
-            shown.append(f"{name}: {redact(f'{name}: {value}').split(': ', 1)[-1]}")
+            masked = redact(f"{name}: {value[:2000]}").split(": ", 1)[-1]
+            shown.append(
+                f"{safe_text(name, keep_newlines=False, max_chars=100)}: "
+                f"{safe_text(masked, keep_newlines=False, max_chars=300)}"
+            )
+    if len(headers) > 50:
+        shown.append(f"... {len(headers) - 50} more headers")
     return " ".join(shown)
 
 
@@ -186,10 +270,19 @@ def response_facts(ctx: ProbeContext, exchange: Exchange) -> dict[str, Any]:
         "ttfb_ms": round(exchange.ttfb_ms, 2) if exchange.ttfb_ms is not None else None,
         "proxy": redact(exchange.proxy) if exchange.proxy else None,
         "truncated": exchange.truncated,
+        "location": _location(exchange),
     }
     facts.update(_clock_facts(ctx, exchange.header("date")))
     facts.update(_ratelimit_facts(exchange))
     return facts
+
+
+def _location(exchange: Exchange) -> str | None:
+    """Where a redirect points (redacted: signed URLs carry secrets in their query)."""
+    location = exchange.header("location")
+    if not location or exchange.status is None or not 300 <= exchange.status < 400:
+        return None
+    return redact(location[:2048])
 
 
 def _clock_facts(ctx: ProbeContext, date: str | None) -> dict[str, Any]:
@@ -243,6 +336,8 @@ def observe_exchange(
         error = f"HTTP {exchange.status}" + (
             f" {exchange.error_message}" if exchange.error_message else ""
         )
+        if facts.get("location"):
+            error += f": a redirect to {facts['location']} (not followed)"
     return ctx.observe(
         "http.response",
         ok=ok,

@@ -68,6 +68,14 @@ class HttpPingProbe:
         ):
             exchange.outcome = "tls_on_http"
             exchange.error = f"the server speaks TLS on port {ctx.target.port}: use https://"
+        if exchange.outcome == "response" and exchange.truncated:
+            # A registry answers /v2/ with "{}": megabytes (or an endless stream) mean
+            # something else answers. Reading stopped at the cap.
+            exchange.outcome = "too_large"
+            exchange.error = (
+                f"HTTP {exchange.status} with a body larger than "
+                f"{ctx.options.body_limit // 1024} KiB: stopped reading"
+            )
         is_registry = exchange.outcome == "response" and looks_like_registry(exchange)
         status = exchange.status or 0
         ok = is_registry and status in (200, 401)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,6 +215,19 @@ class Network:
     _resolver: Resolver | None = None
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
     _contexts: dict[Any, ssl.SSLContext] = field(default_factory=dict)
+    #: hostport -> (CA files, client cert, client key, source) from the configuration
+    _configured: dict[str, tuple[tuple[str, ...], str | None, str | None, str | None]] = field(
+        default_factory=dict
+    )
+
+    def configure(self, hostport: str, target: Any) -> None:
+        """Remember the TLS material the effective configuration names for a target."""
+        ca_files = tuple(getattr(target, "ca_files", ()) or ())
+        cert = getattr(target, "client_cert", None)
+        key = getattr(target, "client_key", None)
+        if ca_files or cert:
+            source = dict(getattr(target, "provenance", ()) or ()).get("client_cert")
+            self._configured[hostport] = (ca_files, cert, key, source)
 
     @property
     def resolver(self) -> Resolver:
@@ -244,16 +256,13 @@ class Network:
         return tuple(found)
 
     def proxy_for(self, url: str) -> str | None:
-        """The proxy the environment names for ``url``, or None."""
-        parsed = httpx.URL(url)
-        proxies = urllib.request.getproxies_environment()
-        host = parsed.host
-        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if proxies.get("no") and bypass(host, proxies):
-            return None
-        if (is_ip(host) and ipaddress.ip_address(host).is_loopback) or host == "localhost":
-            return None  # Go never proxies loopback destinations
-        return proxies.get(parsed.scheme) or proxies.get("all")
+        """The proxy the environment names for ``url``, or None, with the semantics of
+        Go's ``httpproxy.FromEnvironment`` (what docker, containerd and podman use)."""
+        import os
+
+        from regdoctor.discovery.env import ProxyEnv
+
+        return ProxyEnv.from_env(os.environ).choose(url).proxy
 
     def ssl_context(
         self,
@@ -285,6 +294,9 @@ class Network:
 
     def ca_files(self, hostport: str) -> list[Path]:
         files = list(self.options.ca_files)
+        configured = self._configured.get(hostport)
+        if configured is not None:
+            files.extend(Path(p) for p in configured[0] if Path(p).is_file())
         directory = self.certs_d(hostport)
         try:
             files.extend(sorted(directory.glob("*.crt")))
@@ -297,6 +309,10 @@ class Network:
         ``*.cert`` with the ``*.key`` of the same stem (Docker's convention)."""
         if self.options.client_cert and self.options.client_key:
             return (self.options.client_cert, self.options.client_key), "--cert/--key"
+        configured = self._configured.get(hostport)
+        if configured is not None and configured[1]:
+            cert, key = Path(configured[1]), Path(configured[2] or configured[1])
+            return (cert, key), configured[3] or str(cert)
         directory = self.certs_d(hostport)
         try:
             for cert in sorted(directory.glob("*.cert")):

@@ -35,6 +35,7 @@ _UNKNOWN_AUTHORITY = {2, 19, 20, 21, 27}
 _MAX_CHAIN = 20
 _VERIFY_TEXT = {
     2: "unable to get issuer certificate",
+    7: "certificate signature failure",
     9: "certificate is not yet valid",
     10: "certificate has expired",
     18: "self-signed certificate",
@@ -58,6 +59,7 @@ class HandshakeResult:
     error: str | None = None
     evidence: str | None = None
     chain: list[Any] = field(default_factory=list)  # cryptography certificates
+    chain_length: int = 0  # how many the server sent (``chain`` keeps _MAX_CHAIN)
     verify_errors: list[tuple[int, int, str]] = field(default_factory=list)
     client_cert_requested: bool = False
     proxy_status: int | None = None
@@ -144,9 +146,9 @@ async def handshake(
             result.cipher = conn.get_cipher_name()
             alpn = conn.get_alpn_proto_negotiated()
             result.alpn = alpn.decode() if alpn else None
-            result.chain = [c.to_cryptography() for c in (conn.get_peer_cert_chain() or [])][
-                :_MAX_CHAIN
-            ]
+            presented = conn.get_peer_cert_chain() or []
+            result.chain_length = len(presented)
+            result.chain = [c.to_cryptography() for c in presented[:_MAX_CHAIN]]
             result.client_cert_requested = bool(conn.get_client_ca_list())
             await _after_handshake(conn, reader, writer, host, result)
     except ProxyRefused as exc:
@@ -222,6 +224,12 @@ async def _after_handshake(
 def _classify_ssl_error(exc: Exception) -> tuple[str, str]:
     text = _ssl_error_text(exc)
     lowered = text.lower()
+    if "excessive message size" in lowered:
+        # OpenSSL refuses a certificate message over 100 KiB (Go: over 64 KiB).
+        return "failed", (
+            "the server's handshake message (its certificate chain) is too large: "
+            f"{text}; Go clients refuse more than 64 KiB"
+        )
     if "alert" in lowered:
         return "alert", text
     if "wrong version number" in lowered or "packet length too long" in lowered:
@@ -456,6 +464,7 @@ async def examine(
                     "host": host,
                     "role": role,
                     "certificates": certs,
+                    "chain_length": result.chain_length or len(certs),
                     "leaf_subject": certs[0]["subject"],
                     "leaf_not_after": certs[0]["not_after"],
                     "leaf_days_left": certs[0]["days_left"],
@@ -466,7 +475,10 @@ async def examine(
         )
         reason, detail, names = verify_reason(result, host, now)
         sources = ["system"] + [
-            f"--ca-file {p}" if p in ctx.options.ca_files else f"certs.d {p}" for p in ca_files
+            f"--ca-file {p}"
+            if p in ctx.options.ca_files
+            else (f"certs.d {p}" if "certs.d" in p.parts else f"config {p}")
+            for p in ca_files
         ]
         observations.append(
             ctx.observe(

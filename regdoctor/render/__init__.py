@@ -4,18 +4,25 @@
 the same shape, :class:`Renderer`: ``(report, console, *, verbose=False, redactor=None)``,
 writing to ``console``. ``render_json`` (text out) and ``render_plain`` are importable on
 their own for callers that want a string or a custom console.
+
+Importing this package is cheap: each renderer's module (Rich, XML for JUnit, host
+information for Markdown...) is imported when that renderer is first used, so that a
+command needing one small module of this package (``regdoctor explain`` and
+``regdoctor.render.escape``) does not pay for all of them.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import importlib
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from regdoctor.model import Report
-from regdoctor.redact import Redactor
-from regdoctor.render.json_out import render_json
-from regdoctor.render.plain import render_plain
+    from regdoctor.model import Report
+    from regdoctor.redact import Redactor
+    from regdoctor.render.json_out import render_json
+    from regdoctor.render.plain import render_plain
 
 __all__ = ["RENDERERS", "Renderer", "render_json", "render_plain", "write_json"]
 
@@ -40,11 +47,39 @@ def write_json(
 ) -> None:
     """Write the schema-v1 JSON document to ``console`` verbatim (no wrapping, no markup,
     no highlighting). ``verbose`` changes nothing: the document is always complete."""
+    from regdoctor.render.json_out import render_json
+
     del verbose
     console.out(render_json(report, redactor=redactor), highlight=False)
 
 
+def _lazy(module: str, name: str) -> Renderer:
+    """A renderer that imports ``regdoctor.render.<module>`` on its first call."""
+
+    def render(report: Report, console: Console, **kwargs: Any) -> None:
+        function = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        function(report, console, **kwargs)
+
+    render.__name__ = render.__qualname__ = name
+    render.__doc__ = f"``regdoctor.render.{module}.{name}``, imported on first use."
+    return render
+
+
 RENDERERS: dict[str, Renderer] = {
-    "plain": render_plain,
+    "plain": _lazy("plain", "render_plain"),
     "json": write_json,
+    "markdown": _lazy("markdown", "render_markdown"),
+    "prometheus": _lazy("prometheus", "render_prometheus"),
+    "junit": _lazy("junit", "render_junit"),
 }
+
+_EXPORTS = {"render_json": "json_out", "render_plain": "plain"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -2,6 +2,7 @@
 
 ``check-v1``: the document ``regdoctor check --format json`` prints
 (documented in ``docs/json-schema.md``).
+``explain-v1``: what ``regdoctor explain --format json`` prints (``docs/explain-schema.md``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 __all__ = ["SCHEMAS", "load_schema"]
 
 #: The schemas this package ships, by name.
-SCHEMAS: tuple[str, ...] = ("check-v1",)
+SCHEMAS: tuple[str, ...] = ("check-v1", "explain-v1")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

@@ -233,9 +233,18 @@ def test_an_info_note_never_leads():
     from regdoctor.engine import load_catalog
 
     observations = [
-        Observation(kind="tls.handshake", target="t", ok=True, phase="tls",
-                    facts={"role": "registry", "outcome": "plain_http",
-                           "scheme_decision": "http", "fallback_allowed": True}),
+        Observation(
+            kind="tls.handshake",
+            target="t",
+            ok=True,
+            phase="tls",
+            facts={
+                "role": "registry",
+                "outcome": "plain_http",
+                "scheme_decision": "http",
+                "fallback_allowed": True,
+            },
+        ),
     ]
     findings = evaluate(load_catalog(), target(), observations)
     assert findings and all(f.severity is Severity.INFO for f in findings)

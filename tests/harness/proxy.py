@@ -17,8 +17,9 @@ from collections.abc import Mapping
 
 
 class ConnectProxy:
-    def __init__(self, hosts: Mapping[str, str], mode: str = "ok",
-                 credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, hosts: Mapping[str, str], mode: str = "ok", credentials: tuple[str, str] | None = None
+    ) -> None:
         self.hosts = dict(hosts)
         self.mode = mode
         self.credentials = credentials
@@ -72,8 +73,11 @@ class ConnectProxy:
             await self._answer(writer, "403 Forbidden")
             return
         if self.mode == "auth" and not self._authorized(headers.get("proxy-authorization")):
-            await self._answer(writer, "407 Proxy Authentication Required",
-                               'Proxy-Authenticate: Basic realm="proxy"\r\n')
+            await self._answer(
+                writer,
+                "407 Proxy Authentication Required",
+                'Proxy-Authenticate: Basic realm="proxy"\r\n',
+            )
             return
         host, _, port = authority.rpartition(":")
         address = self.hosts.get(host.strip("[]").lower(), host.strip("[]"))
@@ -86,8 +90,9 @@ class ConnectProxy:
             return
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
-        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer),
-                             return_exceptions=True)
+        await asyncio.gather(
+            _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
+        )
 
     def _authorized(self, header: str | None) -> bool:
         if self.credentials is None or not header or not header.lower().startswith("basic "):

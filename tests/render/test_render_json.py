@@ -187,7 +187,7 @@ def test_docs_describe_every_field() -> None:
 
 
 def test_load_schema() -> None:
-    assert SCHEMAS == ("check-v1",)
+    assert SCHEMAS == ("check-v1", "explain-v1")
     first = load_schema()
     first["mutated"] = True
     assert "mutated" not in load_schema("check-v1")

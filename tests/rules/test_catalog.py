@@ -16,7 +16,7 @@ from regdoctor.engine import CATEGORIES, Rule, load_catalog, run_cases
 from regdoctor.engine.cases import cases_path_for
 from regdoctor.engine.catalog_doc import AREA_ORDER, render_catalog
 from regdoctor.engine.schema import Condition
-from regdoctor.engine.template import ENGINE_NAMES, TARGET_NAMES, placeholders
+from regdoctor.engine.template import ENGINE_NAMES, TARGET_NAMES, TEXT_NAMES, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVATIONS_DOC = ROOT / "docs" / "observations.md"
@@ -90,11 +90,16 @@ def test_rule_cases(rule_id):
     rule = RULES[rule_id]
     path = cases_path_for(rule)
     assert path is not None and path.is_file(), f"{rule_id} needs {rule_id}.cases.yaml"
-    results = run_cases(rule, path)
+    results = run_cases(rule, path, CATALOG)  # text cases against the whole catalog
     failures = [str(r) for r in results if not r.passed]
     assert not failures, "\n".join(failures)
     expects = {r.expect for r in results if not r.skipped}
     assert expects == {"match", "no_match"}, f"{rule_id} needs a match and a no_match case"
+    if rule.text is not None:
+        text_expects = {r.expect for r in results if r.text}
+        assert text_expects == {"match", "no_match"}, (
+            f"{rule_id} has match.text: it needs a text case that must match and a look-alike"
+        )
 
 
 @pytest.mark.parametrize("rule_id", IDS)
@@ -119,7 +124,9 @@ def test_rule_uses_the_contract(rule_id):
 @pytest.mark.parametrize("rule_id", IDS)
 def test_rule_placeholders_are_known_names(rule_id):
     rule = RULES[rule_id]
-    known = set(TARGET_NAMES) | set(ENGINE_NAMES) | documented_names()
+    known = set(TARGET_NAMES) | set(ENGINE_NAMES) | set(TEXT_NAMES) | documented_names()
+    if rule.text is not None:
+        known |= set(rule.text.extract)
     for where, template in rule.templates():
         unknown = [n for n in placeholders(template) if n not in known]
         assert not unknown, f"{rule_id} {where}: unknown placeholders {unknown}"

@@ -238,6 +238,7 @@ def test_healthy_plain_registry_runs_every_phase(testbed: Testbed) -> None:
         "http": "ok",
         "auth": "ok",
         "image": "ok",
+        "harbor": "n/a",  # not a Harbor registry
     }
     manifest = next(
         o for o in result.document["targets"][0]["observations"] if o["kind"] == "image.manifest"
@@ -363,9 +364,11 @@ def test_ca_and_client_certificate_from_docker_certs_d(testbed: Testbed, isolate
     shutil.copy(testbed.client_key, directory / "client.key")
     result = regdoctor(testbed.images.app.ref(endpoint.hostport))
     assert result.code == 0, result.findings
-    handshake = next(o for o in result.document["targets"][0]["observations"]
-                     if o["kind"] == "tls.handshake")
+    handshake = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "tls.handshake"
+    )
     assert handshake["facts"]["client_cert"].endswith("client.cert")
-    verify = next(o for o in result.document["targets"][0]["observations"]
-                  if o["kind"] == "tls.verify")
+    verify = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "tls.verify"
+    )
     assert any("certs.d" in source for source in verify["facts"]["ca_sources"])

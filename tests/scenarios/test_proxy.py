@@ -28,8 +28,13 @@ def _target(testbed: Testbed) -> str:
 def _skopeo(testbed: Testbed, tmp_path: Path, proxy: ConnectProxy) -> int:
     """Real skopeo through the same proxy: it never resolves registry.test itself."""
     cert_dir = testbed.make_cert_dir(tmp_path / "certs")
-    code, _ = run_skopeo_inspect(_target(testbed), tls_verify=True, cert_dir=cert_dir,
-                                 timeout_s=3, env_extra={"HTTPS_PROXY": proxy.url})
+    code, _ = run_skopeo_inspect(
+        _target(testbed),
+        tls_verify=True,
+        cert_dir=cert_dir,
+        timeout_s=3,
+        env_extra={"HTTPS_PROXY": proxy.url},
+    )
     return code
 
 
@@ -69,7 +74,13 @@ def test_dead_proxy_is_a_proxy_error_not_a_registry_refusal(testbed, monkeypatch
 def test_no_proxy_and_loopback_bypass_the_proxy(testbed, proxy, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", "registry.test")
-    result = regdoctor("--ca-file", str(testbed.ca_file), "--dns-server", testbed.dns_server,
-                       _target(testbed), testbed.images.app.ref(testbed.endpoints["tls"].hostport))
+    result = regdoctor(
+        "--ca-file",
+        str(testbed.ca_file),
+        "--dns-server",
+        testbed.dns_server,
+        _target(testbed),
+        testbed.images.app.ref(testbed.endpoints["tls"].hostport),
+    )
     assert result.code == 0, result.findings
     assert proxy.requests == []

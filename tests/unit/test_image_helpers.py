@@ -21,19 +21,26 @@ def test_platform_matches(requested, available, expected):
 
 
 def test_attestation_entries_are_not_platforms():
-    index = {"manifests": [
-        {"platform": {"os": "linux", "architecture": "amd64"}},
-        {"platform": {"os": "unknown", "architecture": "unknown"}},
-        {"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-        "garbage",
-    ]}
+    index = {
+        "manifests": [
+            {"platform": {"os": "linux", "architecture": "amd64"}},
+            {"platform": {"os": "unknown", "architecture": "unknown"}},
+            {"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            "garbage",
+        ]
+    }
     assert platforms_of_index(index) == ["linux/amd64", "linux/arm64/v8"]
     assert platforms_of_index({"manifests": "nope"}) == []
 
 
 def _exchange(status, headers=None, body=b""):
-    return Exchange(url="https://r.test/v2/x/manifests/1", outcome="response", status=status,
-                    headers=headers or {}, body=body)
+    return Exchange(
+        url="https://r.test/v2/x/manifests/1",
+        outcome="response",
+        status=status,
+        headers=headers or {},
+        body=body,
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,8 +49,10 @@ def _exchange(status, headers=None, body=b""):
         (_exchange(200), "found"),
         (_exchange(404, body=b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'), "manifest_unknown"),
         (_exchange(404, body=b'{"errors":[{"code":"NAME_UNKNOWN"}]}'), "name_unknown"),
-        (_exchange(401, {"www-authenticate": 'Bearer realm="x",error="insufficient_scope"'}),
-         "denied"),
+        (
+            _exchange(401, {"www-authenticate": 'Bearer realm="x",error="insufficient_scope"'}),
+            "denied",
+        ),
         (_exchange(401, {"www-authenticate": 'Bearer realm="x"'}), "unauthorized"),
         (_exchange(403), "denied"),
         (_exchange(429), "ratelimited"),

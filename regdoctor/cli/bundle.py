@@ -1,0 +1,180 @@
+"""``regdoctor bundle``: one archive to attach to a support ticket or a public issue.
+
+It runs the same check as ``regdoctor check`` and writes ``FILE.tar.gz`` holding::
+
+    regdoctor-bundle/
+      report.md          the ticket report (regdoctor check --format markdown)
+      report.json        the machine report (schema v1)
+      versions.json      regdoctor, Python, OS, container runtimes and their daemons
+      config/...         redacted copies of the configuration files found, at their paths
+      provenance.json    for each file: where it was, why it was read, what was masked;
+                         the pull-relevant environment variables (redacted)
+      SUMMARY.txt        what was included and what was masked (also printed at the end)
+
+Every text goes through the run's redactor (and ``--redact-hosts``); configuration files
+are masked by structure and by pattern (:mod:`regdoctor.config_files`); private keys are
+never copied; tar headers carry no local user or group name.
+
+Exit code: that of the check (0, 1, 2, see ``--fail-on``) once the archive is written;
+3 when it could not be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tarfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from regdoctor.model import ExitCode
+
+__all__ = ["build_bundle", "run"]
+
+ROOT = "regdoctor-bundle"
+
+
+def _member(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
+    info = tarfile.TarInfo(f"{ROOT}/{name}")
+    info.size = len(data)
+    info.mode = 0o644
+    info.mtime = int(mtime)
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    tar.addfile(info, io.BytesIO(data))
+
+
+def build_bundle(
+    report: Any, redactor: Any, *, host: Any = None, effective: Any = None
+) -> tuple[dict[str, bytes], list[str]]:
+    """The archive's files (name -> bytes) and the summary lines. No I/O but reading
+    the configuration files."""
+    from regdoctor.config_files import config_sources, environment, redact_config
+    from regdoctor.hostinfo import collect
+    from regdoctor.render.json_out import render_json
+    from regdoctor.render.markdown import config_summary, markdown_text
+
+    host = host if host is not None else collect()
+    files: dict[str, bytes] = {}
+    files["report.md"] = markdown_text(
+        report, redactor=redactor, host=host, config=config_summary(effective)
+    ).encode("utf-8")
+    files["report.json"] = (render_json(report, redactor=redactor) + "\n").encode("utf-8")
+    versions = redactor.redact_obj(host.to_dict())
+    files["versions.json"] = (json.dumps(versions, indent=2) + "\n").encode("utf-8")
+
+    included: list[str] = []
+    left_out: list[str] = []
+    provenance: list[dict[str, Any]] = []
+    masked_total = 0
+    for source in config_sources(effective=effective):
+        if not source.exists:
+            continue
+        result = redact_config(source, redactor)
+        shown = redactor.redact(source.display)
+        entry: dict[str, Any] = {
+            "path": shown,
+            "read_by": source.kind,
+            "why": source.provenance,
+            "masked_values": result.masked,
+            "note": result.note,
+        }
+        masked_total += result.masked
+        if result.text is None:
+            entry["included_as"] = None
+            left_out.append(f"{shown}: {result.note}")
+        else:
+            name = "config/" + shown.lstrip("/")
+            entry["included_as"] = name
+            files[name] = redactor.redact(result.text).encode("utf-8")
+            included.append(f"{name}  ({source.kind}; {result.masked} value(s) masked)")
+        provenance.append(entry)
+    env = {k: redactor.redact(v) for k, v in environment().items()}
+    env_masked = sum(1 for k, v in environment().items() if env[k] != v)
+    files["provenance.json"] = (
+        json.dumps(
+            {
+                "config_root": redactor.redact(os.environ.get("REGDOCTOR_CONFIG_ROOT") or "/"),
+                "files": provenance,
+                "environment": env,
+            },
+            indent=2,
+        )
+        + "\n"
+    ).encode("utf-8")
+
+    summary = ["included:"]
+    summary += [
+        f"  {name}" for name in ("report.md", "report.json", "versions.json", "provenance.json")
+    ]
+    summary += [f"  {line}" for line in included] or ["  (no configuration file was found)"]
+    if left_out:
+        summary.append("not included:")
+        summary += [f"  {line}" for line in left_out]
+    summary.append("masked:")
+    summary.append(f"  {masked_total} value(s) in configuration files")
+    summary.append(f"  {env_masked} environment variable value(s)")
+    literal = len(redactor) if hasattr(redactor, "__len__") else 0
+    summary.append(
+        f"  secrets of this run ({literal} registered form(s)), tokens, Authorization "
+        "headers, URL passwords and signed query strings: everywhere"
+    )
+    names = getattr(redactor, "masked_names", None)
+    if names is None:
+        summary.append("  host and user names: kept (use --redact-hosts to mask them)")
+    else:
+        summary.append(f"  host and user names: {names} masked (--redact-hosts)")
+    files["SUMMARY.txt"] = ("\n".join(summary) + "\n").encode("utf-8")
+    return files, summary
+
+
+def _default_output() -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path(f"regdoctor-bundle-{stamp}.tar.gz")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from regdoctor.cli.check import UsageError
+    from regdoctor.cli.reporting import effective_for, exit_code, output_redactor, plan_run
+    from regdoctor.reference import ReferenceError
+
+    try:
+        plan = plan_run(args)
+    except (UsageError, ReferenceError) as exc:
+        print(f"regdoctor bundle: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CANNOT_RUN)
+    output = Path(args.output) if args.output else _default_output()
+    if output.is_dir():
+        print(f"regdoctor bundle: error: {output} is a directory", file=sys.stderr)
+        return int(ExitCode.CANNOT_RUN)
+    report = asyncio.run(plan.run(["regdoctor", *sys.argv[1:]]))
+    redactor = output_redactor(
+        report,
+        plan.base_redactor,
+        redact_hosts=bool(getattr(args, "redact_hosts", False)),
+        usernames=plan.usernames,
+    )
+    files, summary = build_bundle(report, redactor, effective=effective_for(args))
+    now = time.time()
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with tarfile.open(partial, "w:gz") as tar:
+            for name, data in files.items():
+                _member(tar, name, data, now)
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        print(f"regdoctor bundle: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return int(ExitCode.CANNOT_RUN)
+    size = output.stat().st_size
+    print(f"regdoctor bundle: wrote {output} ({size / 1024:.1f} KiB), status {report.status}")
+    for line in summary:
+        print(line)
+    return exit_code(report, getattr(args, "fail_on", None) or "warning")

@@ -1,0 +1,272 @@
+"""``regdoctor serve``: a Prometheus exporter that checks the targets on a schedule.
+
+One background thread runs the checks, one after the other, each starting at least
+``--interval`` seconds after the previous one started: scrapes only read the last
+result, so however often Prometheus (or anyone) scrapes, the registries see one check
+per interval. A small threading HTTP server from the standard library serves:
+
+- ``/metrics``: the last check's metrics (:mod:`regdoctor.render.prometheus`) plus the
+  exporter's own ``regdoctor_checks_total`` and ``regdoctor_last_check_timestamp_seconds``;
+  before the first check has finished, only the exporter's own metrics;
+- ``/healthz``: ``200 ok`` while the scheduler runs (the registries' health is in the
+  metrics, not here: a failing registry must not restart the exporter);
+- ``/report.json``: the last report (schema v1), redacted.
+
+SIGTERM and SIGINT stop it gracefully: the server stops accepting, a running check may
+finish within its deadline, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from regdoctor.model import ExitCode, Report
+
+__all__ = ["Exporter", "run"]
+
+
+class Exporter:
+    """The schedule and the last result; thread-safe."""
+
+    def __init__(
+        self,
+        plan: Any,
+        interval: float,
+        *,
+        redactor: Any,
+        redact_hosts: bool = False,
+        usernames: Sequence[str] = (),
+        command: Sequence[str] = (),
+    ) -> None:
+        self.plan = plan
+        self.interval = interval
+        self.base_redactor = redactor
+        self.redact_hosts = redact_hosts
+        self.usernames = tuple(usernames)
+        self.command = tuple(command)
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.report: Report | None = None
+        self.redactor: Any = redactor
+        self.checks = 0
+        self.last_finished: float | None = None  # Unix time
+        self.thread = threading.Thread(target=self._loop, name="regdoctor-checks", daemon=True)
+
+    # -- the schedule ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            self.check_once()
+            wait = self.interval - (time.monotonic() - started)
+            if wait > 0 and self.stop.wait(wait):
+                break
+
+    def check_once(self) -> None:
+        from regdoctor.cli.reporting import output_redactor
+
+        try:
+            report = asyncio.run(self.plan.run(self.command))
+        except Exception as exc:  # a crash is a result: keep serving the last report
+            print(f"regdoctor serve: check failed: {type(exc).__name__}", file=sys.stderr)
+            return
+        redactor = output_redactor(
+            report, self.base_redactor, redact_hosts=self.redact_hosts, usernames=self.usernames
+        )
+        with self.lock:
+            self.report = report
+            self.redactor = redactor
+            self.checks += 1
+            self.last_finished = time.time()
+            count = self.checks
+        print(
+            f"regdoctor serve: check {count} done in {report.duration_ms / 1000:.2f} s: "
+            f"{report.status}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    # -- what the endpoints serve ---------------------------------------------------------
+
+    def snapshot(self) -> tuple[Report | None, Any, int, float | None]:
+        with self.lock:
+            return self.report, self.redactor, self.checks, self.last_finished
+
+    def metrics(self) -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        from regdoctor.render.prometheus import ReportCollector
+
+        report, redactor, checks, finished = self.snapshot()
+
+        class _Own:
+            def describe(self) -> list[Any]:
+                return []
+
+            def collect(self) -> Any:
+                total = CounterMetricFamily(
+                    "regdoctor_checks", "Checks run by this exporter since it started."
+                )
+                total.add_metric([], float(checks))
+                yield total
+                if finished is not None:
+                    last = GaugeMetricFamily(
+                        "regdoctor_last_check_timestamp_seconds",
+                        "When the last check finished, as a Unix timestamp.",
+                    )
+                    last.add_metric([], finished)
+                    yield last
+
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Own())  # type: ignore[arg-type]
+        if report is not None:
+            registry.register(ReportCollector(report, redactor))  # type: ignore[arg-type]
+        return generate_latest(registry)
+
+    def report_json(self) -> bytes | None:
+        from regdoctor.render.json_out import render_json
+
+        report, redactor, _, _ = self.snapshot()
+        if report is None:
+            return None
+        return (render_json(report, redactor=redactor) + "\n").encode("utf-8")
+
+
+def _handler(exporter: Exporter) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "regdoctor"
+        sys_version = ""
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                from prometheus_client import CONTENT_TYPE_LATEST
+
+                self._send(200, exporter.metrics(), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                alive = exporter.thread.is_alive() and not exporter.stop.is_set()
+                self._send(200 if alive else 503, b"ok\n" if alive else b"stopping\n")
+            elif path == "/report.json":
+                body = exporter.report_json()
+                if body is None:
+                    self._send(503, b'{"error": "no check has finished yet"}\n', "application/json")
+                else:
+                    self._send(200, body, "application/json")
+            elif path == "/":
+                self._send(
+                    200,
+                    b"regdoctor exporter: /metrics /healthz /report.json\n",
+                )
+            else:
+                self._send(404, b"not found\n")
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # scrapes every few seconds would flood the log
+
+    return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _server(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    import socket
+
+    server_class: type[ThreadingHTTPServer] = _Server
+    if ":" in host:
+
+        class _Server6(_Server):
+            address_family = socket.AF_INET6
+
+        server_class = _Server6
+    return server_class((host, port), handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    from regdoctor.cli.check import UsageError
+    from regdoctor.cli.reporting import plan_run
+    from regdoctor.reference import ReferenceError
+
+    try:
+        plan = plan_run(args)
+    except (UsageError, ReferenceError) as exc:
+        print(f"regdoctor serve: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CANNOT_RUN)
+    options = plan.options
+    host, port = args.listen
+    exporter = Exporter(
+        plan,
+        args.interval,
+        redactor=plan.base_redactor,
+        redact_hosts=bool(getattr(args, "redact_hosts", False)),
+        usernames=plan.usernames,
+        command=["regdoctor", *sys.argv[1:]],
+    )
+    try:
+        server = _server(host, port, _handler(exporter))
+    except OSError as exc:
+        print(
+            f"regdoctor serve: cannot listen on {host}:{port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return int(ExitCode.CANNOT_RUN)
+    bound = server.server_address
+    bound_host = bound[0].decode() if isinstance(bound[0], bytes) else str(bound[0])
+    bound_port = int(bound[1])
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+
+    def stop(signum: int, frame: object) -> None:
+        del signum, frame
+        exporter.stop.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    http_thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+    )
+    try:
+        exporter.start()
+        http_thread.start()
+        print(
+            f"regdoctor serve: listening on http://{shown}:{bound_port} "
+            f"(interval {args.interval:g} s, {len(plan.targets)} target(s))",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not exporter.stop.wait(0.5):
+            pass
+    finally:
+        exporter.stop.set()
+        server.shutdown()
+        server.server_close()
+        # A check under way ends within its deadline; do not wait longer than that.
+        exporter.thread.join(timeout=min(float(options.deadline), 10.0) + 1.0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("regdoctor serve: stopped", file=sys.stderr, flush=True)
+    return int(ExitCode.HEALTHY)

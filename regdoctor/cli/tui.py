@@ -1,0 +1,63 @@
+"""``regdoctor tui``: interactive triage in the terminal (see docs/tui.md).
+
+Targets and options are read exactly as ``check`` reads them; then the Textual App
+(imported here, never by the headless core) takes over the terminal. Commands copied in
+the TUI are printed when it ends, in case the terminal did not pass the clipboard on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from regdoctor.model import ExitCode
+
+
+def _reattach_terminal() -> bool:
+    """After ``--password-stdin`` read a pipe, give the App the terminal as stdin."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return True
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return False
+    os.dup2(fd, 0)
+    os.close(fd)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 lives as long as the process
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    from regdoctor.cli.check import UsageError, build_options, plan_targets
+    from regdoctor.reference import ReferenceError
+
+    try:
+        options = build_options(args)
+        # the same targets as `check`: the TARGETs, or the registries and mirrors of the
+        # effective configuration, with the observations the configuration gives them
+        targets, preset = plan_targets(args)
+    except (UsageError, ReferenceError) as exc:
+        print(f"regdoctor tui: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CANNOT_RUN)
+    if not sys.stdout.isatty() or not _reattach_terminal():
+        print(
+            "regdoctor tui: error: needs a terminal (use `regdoctor check` in scripts)",
+            file=sys.stderr,
+        )
+        return int(ExitCode.CANNOT_RUN)
+    from regdoctor.tui.app import RegdoctorApp
+
+    app = RegdoctorApp(
+        targets,
+        options,
+        preset=preset,
+        command=["regdoctor", *sys.argv[1:]],
+        theme=args.theme,
+    )
+    code = app.run()
+    if app.copied:
+        print("Commands copied during this session:")
+        for command in app.copied:
+            print(f"  {command}")
+    return int(code) if code is not None else int(ExitCode.HEALTHY)

@@ -1,0 +1,349 @@
+"""The configuration files a pull depends on, found and redacted for a report or a bundle.
+
+This is the support side of the effective configuration: *which* files exist and what
+they say, with every secret masked, so that a ticket or a bundle can show them. It reads
+the files; it does not interpret them (that is :mod:`regdoctor.discovery`).
+
+:func:`config_sources` lists the candidates (under ``REGDOCTOR_CONFIG_ROOT`` for system
+paths, ``HOME`` / ``DOCKER_CONFIG`` / ``REGISTRY_AUTH_FILE`` / ``XDG_*`` for the user's),
+each with its provenance. :func:`redact_config` masks a file's secrets by structure
+(JSON and YAML keys such as ``auth``, ``identitytoken``, ``password``, a Kubernetes
+Secret's ``data``) and by pattern (URLs with ``user:password@``, tokens in query strings,
+``password = ...`` lines), and says how many values it masked. Private keys are never
+copied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regdoctor.redact import MASK, SENSITIVE_KEYS, Redactor, redact
+
+__all__ = [
+    "ENV_NAMES",
+    "ConfigSource",
+    "RedactedFile",
+    "config_sources",
+    "environment",
+    "redact_config",
+]
+
+#: Environment variables that change how a pull goes.
+ENV_NAMES: tuple[str, ...] = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "DOCKER_CONFIG",
+    "DOCKER_HOST",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+    "REGISTRY_AUTH_FILE",
+    "CONTAINERD_ADDRESS",
+    "CONTAINER_HOST",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+#: Keys whose value is always masked in config files, on top of SENSITIVE_KEYS.
+CONFIG_SECRET_KEYS: frozenset[str] = SENSITIVE_KEYS | {
+    "identity_token",
+    "registry_token",
+    "client-key-data",
+    "client_key_data",
+    "private_key",
+    "privatekey",
+    "api_key",
+    "apikey",
+    ".dockerconfigjson",
+    ".dockercfg",
+    "pass",
+    "bearer_token",
+    "id-token",
+    "refresh-token",
+    "access-token",
+}
+#: Substrings of a key name that make its value a secret in INI/TOML/conf text.
+_SECRET_KEY_WORDS = ("password", "passwd", "secret", "token", "auth", "key-data", "key_data")
+
+MAX_FILE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """A configuration file: where it is, what reads it, and why regdoctor looked there."""
+
+    path: Path
+    kind: str  # docker-daemon, docker-config, containerd, containerd-hosts, registries-conf...
+    provenance: str  # why this path: "default location", "$DOCKER_CONFIG", ...
+    display: str  # the path as the runtime knows it (without the config root)
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+
+def _system(root: Path, relative: str) -> Path:
+    return root / relative.lstrip("/")
+
+
+def _glob(root: Path, pattern: str) -> list[Path]:
+    base = root if str(root) else Path("/")
+    try:
+        return sorted(p for p in base.glob(pattern.lstrip("/")) if p.is_file())
+    except OSError:
+        return []
+
+
+def discovered(env: Mapping[str, str] | None = None) -> Any:
+    """The effective configuration at the default locations (``regdoctor.discovery``),
+    or ``None`` when discovery is not available or fails."""
+    env = os.environ if env is None else env
+    try:
+        from regdoctor.discovery.effective import discover, paths_from
+
+        return discover(paths_from(env.get("REGDOCTOR_CONFIG_ROOT") or "/", env))
+    except Exception:  # a summary is a courtesy: the report must still be produced
+        return None
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        return str(path)
+    return "/" + str(relative).lstrip("/") if str(root) != "/" else str(path)
+
+
+def _from_effective(effective: Any, root: Path) -> list[ConfigSource]:
+    out: list[ConfigSource] = []
+    try:
+        files = list(effective.files())
+    except Exception:
+        return out
+    for result in files:
+        path = Path(getattr(result, "path", ""))
+        if not str(path):
+            continue
+        source = str(getattr(result, "source", "") or "discovery")
+        runtime = str(getattr(result, "runtime", "") or "")
+        kind = f"{runtime} ({source})" if runtime else source
+        out.append(ConfigSource(path, kind, f"read by discovery ({source})", _display(path, root)))
+    return out
+
+
+def config_sources(
+    config_root: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    effective: Any = None,
+    use_discovery: bool = True,
+) -> list[ConfigSource]:
+    """Every configuration file a pull on this machine may read (existing or not).
+
+    The files the effective configuration (``regdoctor.discovery``) read come first, with
+    their provenance; then the other places this module knows (systemd drop-ins with
+    proxy settings, certs.d, pull-secret manifests...).
+    """
+    env = os.environ if env is None else env
+    root = config_root or Path(env.get("REGDOCTOR_CONFIG_ROOT") or "/")
+    home = Path(env.get("HOME") or Path.home())
+    out: list[ConfigSource] = []
+    if effective is None and use_discovery:
+        effective = discovered(env)
+    if effective is not None:
+        out.extend(_from_effective(effective, root))
+
+    def system(relative: str, kind: str) -> None:
+        out.append(ConfigSource(_system(root, relative), kind, "default location", relative))
+
+    def found(pattern: str, kind: str) -> None:
+        for path in _glob(root, pattern):
+            display = "/" + str(path.relative_to(root)).lstrip("/")
+            out.append(ConfigSource(path, kind, f"found by {pattern}", display))
+
+    system("/etc/docker/daemon.json", "docker-daemon")
+    found("etc/systemd/system/docker.service.d/*.conf", "docker-service")
+    found("etc/systemd/system/containerd.service.d/*.conf", "containerd-service")
+    docker_config = env.get("DOCKER_CONFIG")
+    if docker_config:
+        path = Path(docker_config) / "config.json"
+        out.append(ConfigSource(path, "docker-config", "$DOCKER_CONFIG", str(path)))
+    else:
+        path = home / ".docker" / "config.json"
+        out.append(ConfigSource(path, "docker-config", "$HOME/.docker", str(path)))
+    found("etc/docker/certs.d/*/*.crt", "docker-certs")
+    found("etc/docker/certs.d/*/*.cert", "docker-certs")
+    system("/etc/containerd/config.toml", "containerd")
+    found("etc/containerd/certs.d/*/hosts.toml", "containerd-hosts")
+    system("/etc/containers/registries.conf", "registries-conf")
+    found("etc/containers/registries.conf.d/*.conf", "registries-conf")
+    found("etc/containers/registries.d/*.yaml", "registries-d")
+    user_registries = home / ".config" / "containers" / "registries.conf"
+    out.append(
+        ConfigSource(user_registries, "registries-conf", "$HOME/.config", str(user_registries))
+    )
+    auth_file = env.get("REGISTRY_AUTH_FILE")
+    if auth_file:
+        out.append(
+            ConfigSource(Path(auth_file), "containers-auth", "$REGISTRY_AUTH_FILE", auth_file)
+        )
+    runtime_dir = env.get("XDG_RUNTIME_DIR")
+    if runtime_dir:
+        path = Path(runtime_dir) / "containers" / "auth.json"
+        out.append(ConfigSource(path, "containers-auth", "$XDG_RUNTIME_DIR", str(path)))
+    path = home / ".config" / "containers" / "auth.json"
+    out.append(ConfigSource(path, "containers-auth", "$HOME/.config", str(path)))
+    system("/var/lib/kubelet/config.json", "kubelet-credentials")
+    found("etc/kubernetes/pull-secrets/*.yaml", "k8s-secret")
+    seen: set[Path] = set()
+    unique = []
+    for source in out:
+        if source.path not in seen:
+            seen.add(source.path)
+            unique.append(source)
+    return unique
+
+
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The pull-relevant environment variables that are set (values not yet redacted)."""
+    env = os.environ if env is None else env
+    return {name: env[name] for name in ENV_NAMES if env.get(name)}
+
+
+# -- redaction -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedactedFile:
+    source: ConfigSource
+    text: str | None  # None: not included (see note)
+    masked: int  # how many values were masked
+    note: str | None = None  # why not included, or what was done
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and key.lower() in CONFIG_SECRET_KEYS
+
+
+def _mask_tree(value: Any, redact_str: Any, counter: list[int], *, secret_doc: bool) -> Any:
+    if isinstance(value, Mapping):
+        out: dict[Any, Any] = {}
+        is_secret = secret_doc or str(value.get("kind", "")).lower() == "secret"
+        for key, item in value.items():
+            if is_secret and key in ("data", "stringData") and isinstance(item, Mapping):
+                out[key] = {k: MASK for k in item}
+                counter[0] += len(item)
+            elif _is_secret_key(key) and isinstance(item, str | int) and item != "":
+                out[key] = MASK
+                counter[0] += 1
+            elif _is_secret_key(key) and isinstance(item, Mapping | list) and item:
+                # e.g. "auth": {...}: keep the shape, mask every leaf
+                out[key] = _mask_leaves(item, counter)
+            else:
+                out[key] = _mask_tree(item, redact_str, counter, secret_doc=False)
+        return out
+    if isinstance(value, list):
+        return [_mask_tree(v, redact_str, counter, secret_doc=secret_doc) for v in value]
+    if isinstance(value, str):
+        redacted = redact_str(value)
+        if redacted != value:
+            counter[0] += 1
+        return redacted
+    return value
+
+
+def _mask_leaves(value: Any, counter: list[int]) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _mask_leaves(v, counter) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_leaves(v, counter) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    counter[0] += 1
+    return MASK
+
+
+_KEY_VALUE = re.compile(
+    r"^(?P<lead>\s*(?:export\s+)?[\"']?(?P<key>[A-Za-z0-9_.\-]+)[\"']?\s*[=:]\s*)(?P<value>\S.*?)\s*$"
+)
+_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY-----")
+
+
+def _mask_lines(text: str, redact_str: Any, counter: list[int]) -> str:
+    lines = []
+    for line in text.splitlines(keepends=False):
+        redacted = redact_str(line)
+        if redacted != line:
+            counter[0] += 1
+        m = _KEY_VALUE.match(redacted)
+        if m and MASK not in m.group("value"):
+            key = m.group("key").lower()
+            if any(word in key for word in _SECRET_KEY_WORDS) and not key.endswith(
+                ("_file", "-file", "_path", "scheme", "_mode", "helper", "helpers")
+            ):
+                value = m.group("value")
+                quote = value[0] if value[0] in "\"'" and value.endswith(value[0]) else ""
+                redacted = f"{m.group('lead')}{quote}{MASK}{quote}"
+                counter[0] += 1
+        lines.append(redacted)
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def redact_config(source: ConfigSource, redactor: Redactor | None = None) -> RedactedFile:
+    """The file's text with every secret masked, or why it is not included."""
+    redact_str = redactor.redact if redactor is not None else redact
+    try:
+        size = source.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return RedactedFile(
+                source, None, 0, f"not included: {size} bytes (limit {MAX_FILE_BYTES})"
+            )
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        return RedactedFile(source, None, 0, f"not readable: {exc.strerror or exc}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return RedactedFile(source, None, 0, "not included: not UTF-8 text")
+    if _PRIVATE_KEY.search(text):
+        return RedactedFile(source, None, 1, "not included: contains a private key")
+    counter = [0]
+    suffix = source.path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            masked_text = _mask_lines(text, redact_str, counter)
+            return RedactedFile(
+                source, masked_text, counter[0], "not valid JSON: masked line by line"
+            )
+        masked = _mask_tree(data, redact_str, counter, secret_doc=False)
+        return RedactedFile(source, json.dumps(masked, indent=2) + "\n", counter[0])
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            docs = list(yaml.safe_load_all(text))
+        except yaml.YAMLError:
+            masked_text = _mask_lines(text, redact_str, counter)
+            return RedactedFile(
+                source, masked_text, counter[0], "not valid YAML: masked line by line"
+            )
+        masked_docs = [_mask_tree(d, redact_str, counter, secret_doc=False) for d in docs]
+        dumped = yaml.safe_dump_all(masked_docs, sort_keys=False)
+        return RedactedFile(source, dumped, counter[0])
+    return RedactedFile(source, _mask_lines(text, redact_str, counter), counter[0])
+
+
+def existing(sources: Iterable[ConfigSource]) -> Iterator[ConfigSource]:
+    return (s for s in sources if s.exists)

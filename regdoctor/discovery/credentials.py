@@ -1,0 +1,205 @@
+"""Fetching a credential from its reference, only when a registry asks for one.
+
+Credential helpers run with the real protocol (docker-credential-helpers): the program
+``docker-credential-<name>`` is run with the argument ``get``, the server URL on standard
+input, and answers ``{"ServerURL": ..., "Username": ..., "Secret": ...}`` on standard
+output; "credentials not found" with a non-zero exit when it has none. A missing
+program, a timeout, a failure, "not found" and a malformed answer are distinct outcomes.
+
+The secret goes into a :class:`~regdoctor.model.Secret` (masked in every ``repr``) and
+is registered with the run's redactor; it never enters an observation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regdoctor.model import CredentialRef, Credentials, Secret
+
+HELPER_PREFIX = "docker-credential-"
+DEFAULT_TIMEOUT = 10.0
+MAX_OUTPUT = 64 * 1024
+#: Helpers that belong to another product and are often left behind after it is gone.
+DESKTOP_HELPERS = frozenset({"desktop", "desktop.exe", "osxkeychain", "wincred", "wincred.exe"})
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of fetching one credential (never holds the secret in a printable
+    form: :attr:`credentials` masks it)."""
+
+    ref: CredentialRef
+    outcome: str  # found, not_found, helper_missing, helper_failed, helper_timeout,
+    # bad_output, identity_token, bad_auth, entry_missing
+    credentials: Credentials | None = None
+    error: str | None = None
+    helper_path: str | None = None
+    username: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "found"
+
+    def facts(self) -> dict[str, Any]:
+        return {
+            "origin": self.ref.origin,
+            "file": self.ref.file,
+            "key": self.ref.key,
+            "helper": self.ref.helper,
+            "helper_path": self.helper_path,
+            "server": self.ref.server,
+            "outcome": self.outcome,
+            "username": self.username,
+            "credential_source": self.ref.source,
+        }
+
+
+def helper_binary(name: str) -> str:
+    return f"{HELPER_PREFIX}{name}"
+
+
+def find_helper(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    return shutil.which(helper_binary(name), path=path)
+
+
+def run_helper(
+    name: str,
+    server: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+) -> tuple[str, dict[str, Any] | None, str | None, str | None]:
+    """Run ``docker-credential-<name> get``: (outcome, answer, error, helper path)."""
+    environ = dict(env if env is not None else os.environ)
+    program = find_helper(name, environ)
+    if program is None:
+        return (
+            "helper_missing",
+            None,
+            f'exec: "{helper_binary(name)}": executable file not found in $PATH',
+            None,
+        )
+    try:
+        proc = subprocess.run(
+            [program, "get"],
+            input=server.encode(),
+            capture_output=True,
+            timeout=timeout,
+            env=environ,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return (
+            "helper_timeout",
+            None,
+            f"{helper_binary(name)} get took longer than {timeout:g}s",
+            program,
+        )
+    except OSError as exc:
+        return "helper_failed", None, f"{helper_binary(name)}: {exc.strerror or exc}", program
+    out = proc.stdout[:MAX_OUTPUT].decode("utf-8", "replace").strip()
+    err = proc.stderr[:MAX_OUTPUT].decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        text = out or err or f"exit status {proc.returncode}"
+        if "credentials not found" in text.lower():
+            return "not_found", None, text.splitlines()[0][:300], program
+        first = text.splitlines()[0][:300] if text else ""
+        return (
+            "helper_failed",
+            None,
+            f"{helper_binary(name)} get: exit status {proc.returncode}: {first}",
+            program,
+        )
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        return "bad_output", None, f"{helper_binary(name)} get: answer is not JSON", program
+    if (
+        not isinstance(answer, dict)
+        or not isinstance(answer.get("Secret"), str)
+        or not isinstance(answer.get("Username", ""), str)
+    ):
+        return (
+            "bad_output",
+            None,
+            f"{helper_binary(name)} get: answer lacks the Username/Secret strings",
+            program,
+        )
+    if not answer["Secret"]:
+        return "not_found", None, f"{helper_binary(name)} get: empty secret", program
+    return "found", answer, None, program
+
+
+def resolve(
+    ref: CredentialRef,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    redactor: Any = None,
+) -> Resolution:
+    """Fetch the credential ``ref`` points at. Never raises."""
+    try:
+        resolution = _resolve(ref, timeout, env)
+    except Exception as exc:  # a crash is a result
+        return Resolution(ref, "helper_failed", error=f"{type(exc).__name__}: {exc}")
+    if resolution.credentials is not None and redactor is not None:
+        redactor.add_credentials(resolution.credentials.username, resolution.credentials.password)
+    return resolution
+
+
+def _resolve(ref: CredentialRef, timeout: float, env: Mapping[str, str] | None) -> Resolution:
+    if ref.origin in ("helper", "store"):
+        assert ref.helper is not None
+        outcome, answer, error, program = run_helper(
+            ref.helper, ref.server or "", timeout=timeout, env=env
+        )
+        if answer is None:
+            return Resolution(ref, outcome, error=error, helper_path=program)
+        username = str(answer.get("Username") or "")
+        if username == "<token>":
+            return Resolution(
+                ref,
+                "identity_token",
+                error="the helper holds an identity token (OAuth refresh token), not a password",
+                helper_path=program,
+                username=username,
+            )
+        creds = Credentials(username, Secret(str(answer["Secret"])), source=ref.source)
+        return Resolution(ref, "found", creds, helper_path=program, username=username)
+    if ref.origin == "identitytoken":
+        return Resolution(
+            ref,
+            "identity_token",
+            error="an identity token (OAuth refresh token) is stored; regdoctor cannot use it",
+        )
+    if ref.origin == "file":
+        return _from_file(ref)
+    return Resolution(ref, "entry_missing", error=f"unknown credential origin {ref.origin!r}")
+
+
+def _from_file(ref: CredentialRef) -> Resolution:
+    from regdoctor.discovery.docker_config import decode_auth_pair
+
+    try:
+        data = json.loads(Path(ref.file).read_text(encoding="utf-8"))
+        key = ref.key.split('"')[1] if '"' in ref.key else ref.key
+        entry = data["auths"][key]
+        auth = entry.get("auth") or ""
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return Resolution(ref, "entry_missing", error=f"{ref.source} is no longer readable")
+    if not auth and isinstance(entry.get("password"), str):
+        pair: tuple[str, str] | None = (str(entry.get("username") or ""), entry["password"])
+    else:
+        pair = decode_auth_pair(str(auth))
+    if pair is None:
+        return Resolution(ref, "bad_auth", error="auth is not base64 of 'user:password'")
+    creds = Credentials(pair[0], Secret(pair[1]), source=ref.source)
+    return Resolution(ref, "found", creds, username=pair[0])

@@ -1,0 +1,317 @@
+"""Podman, CRI-O, skopeo, buildah: ``registries.conf`` (v2 TOML) and its drop-ins, and
+the auth files they read.
+
+Files, per containers-registries.conf(5): ``$HOME/.config/containers/registries.conf``
+when it exists *replaces* ``/etc/containers/registries.conf`` (``--registries-conf`` and
+``CONTAINERS_REGISTRIES_CONF`` replace both); then the drop-ins
+``/etc/containers/registries.conf.d/*.conf`` and
+``$HOME/.config/containers/registries.conf.d/*.conf`` in name order, each overriding
+what came before (``[[registry]]`` tables by ``prefix``, top-level keys by name).
+
+For an image, the ``[[registry]]`` with the longest matching ``prefix`` decides: its
+mirrors are tried in order, then its ``location``; ``blocked = true`` refuses the pull.
+Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else
+``$XDG_RUNTIME_DIR/containers/auth.json`` and ``$XDG_CONFIG_HOME/containers/auth.json``,
+then Docker's ``config.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from regdoctor.discovery import docker_config
+from regdoctor.discovery.base import FileResult, Paths, parse_toml, read_text, where
+
+SOURCE = "registries_conf"
+EFFECT = "podman, CRI-O and skopeo refuse to pull while this file does not parse"
+SHORT_NAME_MODES = ("enforcing", "permissive", "disabled")
+TOP_KEYS = frozenset(
+    {
+        "unqualified-search-registries",
+        "short-name-mode",
+        "registry",
+        "aliases",
+        "credential-helpers",
+        "additional-layer-store-auth-helper",
+        "registries",  # v1
+    }
+)
+REGISTRY_KEYS = frozenset(
+    {
+        "prefix",
+        "location",
+        "insecure",
+        "blocked",
+        "mirror",
+        "mirror-by-digest-only",
+        "pull-from-mirror",
+    }
+)
+MIRROR_KEYS = frozenset({"location", "insecure", "pull-from-mirror"})
+
+
+@dataclass
+class Endpoint:
+    location: str
+    insecure: bool
+    source: str
+    pull_from_mirror: str = "all"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "insecure": self.insecure,
+            "pull_from_mirror": self.pull_from_mirror,
+            "source": self.source,
+        }
+
+
+@dataclass
+class RegistryTable:
+    prefix: str
+    location: str
+    insecure: bool
+    blocked: bool
+    source: str
+    mirrors: list[Endpoint] = field(default_factory=list)
+    mirror_by_digest_only: bool = False
+
+    def matches(self, name: str) -> bool:
+        prefix = self.prefix
+        if prefix.startswith("*."):
+            host = name.split("/", 1)[0]
+            return host.endswith(prefix[1:])
+        return (
+            name == prefix
+            or name.startswith(prefix + "/")
+            or (prefix.endswith("/") and name.startswith(prefix))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "location": self.location,
+            "insecure": self.insecure,
+            "blocked": self.blocked,
+            "source": self.source,
+            "mirrors": [m.to_dict() for m in self.mirrors],
+        }
+
+
+@dataclass
+class RegistriesConf:
+    files: list[FileResult] = field(default_factory=list)
+    unqualified_search: list[str] = field(default_factory=list)
+    unqualified_source: str | None = None
+    short_name_mode: str | None = None
+    aliases: dict[str, tuple[str, str]] = field(default_factory=dict)
+    registries: dict[str, RegistryTable] = field(default_factory=dict)
+    auth_files: list[docker_config.ClientConfig] = field(default_factory=list)
+
+    def table_for(self, name: str) -> RegistryTable | None:
+        """The [[registry]] with the longest prefix matching ``registry/repository``."""
+        best: RegistryTable | None = None
+        for table in self.registries.values():
+            if table.matches(name) and (best is None or len(table.prefix) > len(best.prefix)):
+                best = table
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_dict() for f in self.files],
+            "unqualified_search_registries": self.unqualified_search,
+            "unqualified_source": self.unqualified_source,
+            "short_name_mode": self.short_name_mode,
+            "aliases": {k: {"value": v, "source": s} for k, (v, s) in self.aliases.items()},
+            "registries": [t.to_dict() for t in self.registries.values()],
+            "auth_files": [a.to_dict() for a in self.auth_files],
+        }
+
+
+def candidate_files(paths: Paths) -> list[Path]:
+    override = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
+    user = paths.xdg_config_home() / "containers" / "registries.conf"
+    if override is not None:
+        main = override
+    elif user.is_file():
+        main = user
+    else:
+        main = paths.at("/etc/containers/registries.conf")
+    files = [main]
+    for directory in (
+        paths.at("/etc/containers/registries.conf.d"),
+        paths.xdg_config_home() / "containers" / "registries.conf.d",
+    ):
+        try:
+            files.extend(sorted(p for p in directory.glob("*.conf") if p.is_file()))
+        except OSError:
+            continue
+    return files
+
+
+def auth_file_paths(paths: Paths) -> list[Path]:
+    explicit = paths.override("auth_file") or paths.env_path("REGISTRY_AUTH_FILE")
+    if explicit is not None:
+        return [explicit]
+    out = []
+    runtime = paths.env_path("XDG_RUNTIME_DIR")
+    if runtime is not None:
+        out.append(runtime / "containers" / "auth.json")
+    out.append(paths.xdg_config_home() / "containers" / "auth.json")
+    return out
+
+
+def discover(paths: Paths) -> RegistriesConf | None:
+    conf = RegistriesConf()
+    for path in candidate_files(paths):
+        load_into(conf, path)
+    for path in auth_file_paths(paths):
+        auth = docker_config.load(path, kind="containers")
+        if auth.file.exists:
+            conf.auth_files.append(auth)
+    if not conf.files and not conf.auth_files:
+        return None
+    return conf
+
+
+def load_into(conf: RegistriesConf, path: Path) -> FileResult:
+    result = FileResult(path, SOURCE, "podman", "toml", effect=EFFECT)
+    text = read_text(result)
+    if text is None:
+        if result.exists:
+            conf.files.append(result)
+        return result
+    conf.files.append(result)
+    data = parse_toml(result, text)
+    if data is None:
+        return result
+    result.data = data
+    for key in data:
+        if key not in TOP_KEYS:
+            result.issue(f"unknown key {key!r}", key=key, fatal=False)
+    if "registries" in data:
+        v2 = [k for k in ("registry", "unqualified-search-registries") if k in data]
+        message = "the v1 format ([registries.search]) is deprecated"
+        if v2:
+            message = (
+                f"mixes the v1 format ([registries.*]) with v2 keys ({', '.join(v2)}): "
+                "podman refuses it"
+            )
+        result.issue(message, key="registries", fatal=bool(v2))
+    search = data.get("unqualified-search-registries")
+    if search is not None:
+        if not isinstance(search, list) or not all(isinstance(s, str) for s in search):
+            result.issue("must be a list of registry names", key="unqualified-search-registries")
+        else:
+            bad = [s for s in search if "/" in s or "://" in s]
+            for s in bad:
+                result.issue(
+                    f"{s!r} must be a registry host[:port], without scheme or path",
+                    key="unqualified-search-registries",
+                )
+            conf.unqualified_search = [s for s in search if s not in bad]
+            conf.unqualified_source = where(result, "unqualified-search-registries")
+    mode = data.get("short-name-mode")
+    if mode is not None:
+        if mode not in SHORT_NAME_MODES:
+            result.issue(
+                f"must be one of {', '.join(SHORT_NAME_MODES)}, not {mode!r}", key="short-name-mode"
+            )
+        else:
+            conf.short_name_mode = mode
+    aliases = data.get("aliases")
+    if aliases is not None:
+        if not isinstance(aliases, dict):
+            result.issue("must be a table", key="aliases")
+        else:
+            for name, value in aliases.items():
+                if isinstance(value, str):
+                    conf.aliases[name] = (value, where(result, "aliases", name))
+                else:
+                    result.issue("must be a string", key=f'aliases."{name}"')
+    tables = data.get("registry")
+    if tables is not None:
+        if not isinstance(tables, list):
+            result.issue("must be an array of tables ([[registry]])", key="registry")
+        else:
+            for i, table in enumerate(tables):
+                _registry_table(conf, result, i, table)
+    return result
+
+
+def _strip_scheme(result: FileResult, value: str, key: str) -> str:
+    if "://" in value:
+        result.issue(f"{value!r} must not contain a scheme", key=key)
+        return value.split("://", 1)[1]
+    return value
+
+
+def _registry_table(conf: RegistriesConf, result: FileResult, i: int, table: Any) -> None:
+    label = f"registry[{i}]"
+    if not isinstance(table, dict):
+        result.issue("must be a table", key=label)
+        return
+    for key in table:
+        if key not in REGISTRY_KEYS:
+            result.issue(f"unknown key {key!r}", key=f"{label}.{key}", fatal=False)
+    location = table.get("location")
+    prefix = table.get("prefix")
+    if location is not None and not isinstance(location, str):
+        result.issue("must be a string", key=f"{label}.location")
+        location = None
+    if prefix is not None and not isinstance(prefix, str):
+        result.issue("must be a string", key=f"{label}.prefix")
+        prefix = None
+    if not location and not prefix:
+        result.issue("needs a location or a prefix", key=label)
+        return
+    location = _strip_scheme(result, location or prefix or "", f"{label}.location")
+    prefix = _strip_scheme(result, prefix or location, f"{label}.prefix")
+    flags = {}
+    for flag in ("insecure", "blocked", "mirror-by-digest-only"):
+        value = table.get(flag, False)
+        if not isinstance(value, bool):
+            result.issue("must be true or false", key=f"{label}.{flag}")
+            value = False
+        flags[flag] = value
+    entry = RegistryTable(
+        prefix=prefix,
+        location=location,
+        insecure=flags["insecure"],
+        blocked=flags["blocked"],
+        source=where(result, "registry", i),
+        mirror_by_digest_only=flags["mirror-by-digest-only"],
+    )
+    mirrors = table.get("mirror", [])
+    if not isinstance(mirrors, list):
+        result.issue("must be an array of tables ([[registry.mirror]])", key=f"{label}.mirror")
+        mirrors = []
+    for j, mirror in enumerate(mirrors):
+        mlabel = f"{label}.mirror[{j}]"
+        if not isinstance(mirror, dict) or not isinstance(mirror.get("location"), str):
+            result.issue("must be a table with a location", key=mlabel)
+            continue
+        for key in mirror:
+            if key not in MIRROR_KEYS:
+                result.issue(f"unknown key {key!r}", key=f"{mlabel}.{key}", fatal=False)
+        insecure = mirror.get("insecure", False)
+        if not isinstance(insecure, bool):
+            result.issue("must be true or false", key=f"{mlabel}.insecure")
+            insecure = False
+        pull_from = mirror.get("pull-from-mirror", "all")
+        if pull_from not in ("all", "digest-only", "tag-only"):
+            result.issue("must be all, digest-only or tag-only", key=f"{mlabel}.pull-from-mirror")
+            pull_from = "all"
+        if entry.mirror_by_digest_only:
+            pull_from = "digest-only"
+        entry.mirrors.append(
+            Endpoint(
+                _strip_scheme(result, mirror["location"], f"{mlabel}.location"),
+                insecure,
+                where(result, "registry", i, "mirror", j),
+                pull_from,
+            )
+        )
+    conf.registries[prefix] = entry  # a drop-in's table replaces one with the same prefix

@@ -1,0 +1,138 @@
+"""``regdoctor explain``, plain: for a person at a terminal (Rich).
+
+Pasted text is untrusted: the engine has already redacted it (``regdoctor.redact``), and
+every value taken from it goes through :func:`~regdoctor.render.escape.safe_text` here
+(control characters and escape sequences become visible text) and into Rich ``Text``
+objects, never into markup.
+
+Plain layout, per recognised error (readable at 80 columns and with ``NO_COLOR``)::
+
+    [error] tls.unknown_authority  The certificate of r.example:5000 is not signed …
+        (tls-unknown-authority, likely cause)  line 3
+        seen: Error response from daemon: Get "https://r.example:5000/v2/": x509: …
+        found: registry=r.example:5000 host=r.example
+        The client could not verify the certificate that … (the explanation)
+        1. Get the CA certificate that signed …
+             docker:     sudo mkdir -p /etc/docker/certs.d/r.example:5000
+        check it live: regdoctor check r.example:5000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from regdoctor.engine.explain import TextMatch
+from regdoctor.render.explain_common import excerpt, lines_text, ordered_fields
+from regdoctor.render.plain import _PlainRenderer
+
+__all__ = ["render_explain_plain"]
+
+_SEVERITY_STYLE = {"error": "red bold", "warning": "yellow bold", "info": "cyan"}
+
+
+class _ExplainRenderer(_PlainRenderer):
+    def explain(self, matches: Sequence[TextMatch], lines_read: int) -> None:
+        for i, match in enumerate(matches):
+            if i:
+                self.emit()
+            self.match(match)
+        self.emit()
+        self.explain_summary(matches, lines_read)
+        self.flush()
+
+    def match(self, m: TextMatch) -> None:
+        severity = str(m.severity)
+        head = Text("")
+        head.append(f"[{severity}]", style=_SEVERITY_STYLE.get(severity, ""))
+        head.append(" ")
+        body = Text()
+        body.append(self.clean(m.category, max_chars=60), style="bold")
+        body.append("  ")
+        body.append(self.clean(m.title))
+        self.hang(head, body, indent=4)
+
+        meta = [self.clean(m.rule, max_chars=80)]
+        if m.leading and m.recognised:
+            meta.append("likely cause")
+        if m.confidence and m.confidence != "high":
+            meta.append(f"confidence {self.clean(m.confidence, max_chars=20)}")
+        where = Text(" " * 4)
+        where.append(f"({', '.join(meta)})", style="dim")
+        lines = lines_text(m)
+        if lines:
+            where.append("  ")
+            where.append(lines)
+        self.hang(Text(""), where, indent=4)
+
+        if m.line:
+            shown, start, end = excerpt(self.clean(m.line, max_chars=None), m.span)
+            seen = Text(shown)
+            if end > start:
+                seen.stylize("bold underline", start, end)
+            prefix = Text(" " * 4)
+            prefix.append("seen:", style="dim")
+            prefix.append(" ")
+            self.hang(prefix, seen, indent=6)
+        fields = ordered_fields(m.fields)
+        if fields:
+            prefix = Text(" " * 4)
+            prefix.append("found:", style="dim")
+            prefix.append(" ")
+            parts = " ".join(
+                f"{self.clean(k, max_chars=30)}={self.clean(v, max_chars=120)}" for k, v in fields
+            )
+            self.hang(prefix, Text(parts), indent=6)
+
+        for line in self.lines_of(m.explanation, max_lines=40, max_line=3000):
+            self.para(Text(line), indent=4)
+        for number, step in enumerate(m.remediation, start=1):
+            prefix = Text(f"    {number}. ")
+            self.hang(prefix, Text(self.clean(step.text, max_chars=3000)), indent=7)
+            self.commands(step.commands, indent=prefix.cell_len + 2)
+        for ref in m.references:
+            prefix = Text(" " * 4)
+            prefix.append("see:", style="dim")
+            prefix.append(" ")
+            self.hang(prefix, Text(self.clean(ref, max_chars=500)), indent=6)
+        if m.check:
+            prefix = Text(" " * 4)
+            prefix.append("check it live:", style="dim")
+            prefix.append(" ")
+            self.hang(prefix, Text(self.clean(m.check, max_chars=300), style="bold"), indent=6)
+
+    def explain_summary(self, matches: Sequence[TextMatch], lines_read: int) -> None:
+        recognised = [m for m in matches if m.recognised]
+        read = f"{lines_read} line{'s' if lines_read != 1 else ''} read"
+        line = Text()
+        if not recognised:
+            line.append("No known registry error", style="bold")
+            line.append(f" in the text ({read}; exit code 0)")
+        else:
+            errors = sum(1 for m in recognised if str(m.severity) == "error")
+            warnings = sum(1 for m in recognised if str(m.severity) == "warning")
+            code = 2 if errors else (1 if warnings else 0)
+            parts = []
+            if errors:
+                parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+            if warnings:
+                parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+            infos = len(recognised) - errors - warnings
+            if infos:
+                parts.append(f"{infos} note{'s' if infos != 1 else ''}")
+            style = "red bold" if errors else "yellow bold"
+            line.append(" and ".join(parts) + " explained", style=style)
+            lead = next((m for m in recognised if m.leading), None)
+            if lead is not None:
+                line.append(f", likely cause {self.clean(lead.category, max_chars=60)}")
+            line.append(f" ({read}; exit code {code})")
+        self.wrap_hanging(line, indent=4)
+
+
+def render_explain_plain(
+    matches: Sequence[TextMatch], console: Console, *, lines_read: int
+) -> None:
+    """Print ``matches`` for a person (see the module docstring for the layout)."""
+    _ExplainRenderer(console, verbose=False, redactor=None).explain(matches, lines_read)

@@ -1,0 +1,76 @@
+"""The only module of the TUI that runs checks: one :func:`regdoctor.runner.check_target`
+per call, each with its own :class:`~regdoctor.probes.net.Network` and deadline, so a
+target can be re-run alone while the others keep their results.
+
+The network stack (httpx, dnspython, pyOpenSSL) and the rule catalog are imported and
+loaded in a thread by :meth:`EngineChecker.warm_up`, after the first frame, so that start-up
+stays fast and the event loop never stalls on an import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from regdoctor.model import Observation, Target, TargetReport
+from regdoctor.probes.base import CheckOptions, Clock
+
+#: What the App calls to check one target (tests inject a fake for snapshots).
+Checker = Callable[[Target], Awaitable[TargetReport]]
+
+
+def _import_engine() -> None:
+    from regdoctor import runner
+
+    # Load the catalog now (YAML parsing and validation) rather than inside the first
+    # check on the event loop. runner keeps it for every later check.
+    catalog = getattr(runner, "catalog", None)
+    if callable(catalog):
+        catalog()
+
+
+class EngineChecker:
+    """Check one target with the real probes and rules."""
+
+    def __init__(
+        self,
+        options: CheckOptions,
+        clock: Clock | None = None,
+        preset: Mapping[str, Sequence[Observation]] | None = None,
+    ) -> None:
+        self.options = options
+        self.clock = clock
+        #: Observations the configuration gives each target (``check.plan_targets``).
+        self.preset = dict(preset or {})
+        self._warm: asyncio.Task[None] | None = None
+
+    def warm_up(self) -> Awaitable[None]:
+        if self._warm is None:
+            self._warm = asyncio.ensure_future(asyncio.to_thread(_import_engine))
+        return self._warm
+
+    async def __call__(self, target: Target) -> TargetReport:
+        await self.warm_up()
+        from regdoctor.probes.base import SystemClock
+        from regdoctor.probes.net import Network
+        from regdoctor.runner import check_target
+
+        clock = self.clock or SystemClock()
+        network = Network(self.options)
+        try:
+            return await check_target(
+                target,
+                self.options,
+                network,
+                clock,
+                clock.monotonic() + self.options.deadline,
+                self.preset.get(target.id, ()),
+            )
+        finally:
+            await network.aclose()
+
+
+def now_iso(clock: Clock | None = None) -> str:
+    now = clock.now() if clock is not None else datetime.now(UTC)
+    return now.isoformat(timespec="seconds")

@@ -1,0 +1,164 @@
+"""The compiled rule cache (regdoctor.engine.cache) and the literal pre-filter
+(regdoctor.engine.literals) that keep `regdoctor explain` fast."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from regdoctor.engine import load_catalog
+from regdoctor.engine.cache import CACHE_NAME, cache_dir, load_catalog_cached
+from regdoctor.engine.explain import explain
+from regdoctor.engine.literals import required_literals, trie_regex
+
+
+def write_rule(directory: Path, rule_id: str, word: str) -> Path:
+    data = {
+        "id": rule_id,
+        "category": "other",
+        "severity": "error",
+        "confidence": {"live": "high", "text": "high"},
+        "title": f"{word} seen",
+        "match": {"text": {"any": [word]}},
+        "explanation": "e",
+        "remediation": [{"text": "r"}],
+    }
+    path = directory / f"{rule_id}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "regdoctor"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
+    assert cache_dir() == Path.home() / ".cache" / "regdoctor"
+
+
+def test_bundled_catalog_is_cached_and_reused(tmp_path):
+    first = load_catalog_cached(directory=tmp_path)
+    path = tmp_path / CACHE_NAME
+    assert path.is_file() and (path.stat().st_mode & 0o077) == 0
+    assert first.ids == load_catalog().ids
+    second = load_catalog_cached(directory=tmp_path)
+    assert second.ids == first.ids
+    # the cached catalog explains like the YAML one
+    line = "Error response from daemon: toomanyrequests: You have reached your pull rate limit."
+    assert explain(second, line)[0].rule == explain(load_catalog(), line)[0].rule
+
+
+def test_cache_is_used_without_yaml(tmp_path, monkeypatch):
+    load_catalog_cached(directory=tmp_path)
+    import regdoctor.engine.cache as cache_module
+
+    def no_yaml(*args, **kwargs):
+        raise AssertionError("the cache was not used")
+
+    monkeypatch.setattr(cache_module, "load_catalog", no_yaml)
+    assert load_catalog_cached(directory=tmp_path).rules
+
+
+def test_an_edited_added_or_removed_rule_invalidates_it(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    cache = tmp_path / "cache"
+    write_rule(rules, "first", "alpha")
+    catalog = load_catalog_cached([rules], bundled=False, directory=cache)
+    assert catalog.ids == ("first",)
+    assert len(list(cache.iterdir())) == 1
+
+    path = write_rule(rules, "first", "beta")  # same size? make sure mtime moves
+    os.utime(path, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    catalog = load_catalog_cached([rules], bundled=False, directory=cache)
+    assert catalog.get("first").title == "beta seen"
+
+    write_rule(rules, "second", "gamma")
+    assert load_catalog_cached([rules], bundled=False, directory=cache).ids == ("first", "second")
+    (rules / "first.yaml").unlink()
+    assert load_catalog_cached([rules], bundled=False, directory=cache).ids == ("second",)
+
+
+def test_broken_or_foreign_cache_files_are_ignored(tmp_path):
+    load_catalog_cached(directory=tmp_path)
+    path = tmp_path / CACHE_NAME
+    path.write_bytes(b"not a pickle")
+    assert load_catalog_cached(directory=tmp_path).rules  # rebuilt
+    assert pickle.loads(path.read_bytes())["catalog"].rules  # noqa: S301 - our own file
+
+    # a file others may write is never unpickled
+    path.write_bytes(pickle.dumps({"key": "x", "catalog": "evil"}))
+    path.chmod(0o666)
+    assert load_catalog_cached(directory=tmp_path).rules
+
+
+def test_unwritable_cache_directory_is_not_an_error(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache directory should be")
+    assert load_catalog_cached(directory=blocked / "regdoctor").rules
+
+
+def test_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGDOCTOR_NO_CACHE", "1")
+    assert load_catalog_cached(directory=tmp_path).rules
+    assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- literals
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("x509: certificate signed", {"x509: certificate signed"}),
+        (r"(?i)\d{3} Error", {" error"}),
+        ("(?:x509|certificate)", {"x509", "certificate"}),
+        (r"\w+", None),
+        ("ab", None),
+        (r"no (?:basic )?auth credentials", {"auth credentials"}),
+        (r"(?P<h>[\w.]+): (?:refused|i/o timeout)", {"refused", "i/o timeout"}),
+        ("toomanyrequests|rate limit", {"toomanyrequests", "rate limit"}),
+        ("(?:optional)?word", {"word"}),
+    ],
+)
+def test_required_literals(pattern, expected):
+    found = required_literals(pattern, re.IGNORECASE)
+    assert (set(found) if found else None) == expected
+
+
+@pytest.mark.parametrize("pattern", ["a|b.*c", "(?:abc)*", "x?yz?", "[abc]def", "(?=abc)x"])
+def test_literals_are_really_required(pattern):
+    """Every string the pattern matches contains one of its literals (checked on samples)."""
+    found = required_literals(pattern)
+    samples = ["abc", "bxxc", "def", "adef", "yz", "xyz", "x", "", "abcdef"]
+    for sample in samples:
+        if found and re.search(pattern, sample):
+            assert any(lit in sample.lower() for lit in found), (pattern, sample, found)
+
+
+def test_every_bundled_text_rule_has_literals():
+    """Rules without a literal are tried on every line of a log: none of ours is."""
+    missing = [r.id for r in load_catalog().rules if r.text is not None and not r.text.literals]
+    assert not missing
+
+
+def test_trie_regex_finds_exactly_the_words():
+    words = ["refused", "reset by peer", "re", "timeout", "time"]
+    rx = re.compile(trie_regex(sorted(words)))
+    for text in ("connection refused", "i/o timeout", "are", "xx time"):
+        assert rx.search(text)
+    assert not rx.search("nothing at all")
+
+
+def test_text_only_catalog_is_cached_apart(tmp_path):
+    whole = load_catalog_cached(directory=tmp_path)
+    text = load_catalog_cached(directory=tmp_path, text_only=True)
+    assert {r.id for r in text.rules} == {r.id for r in whole.rules if r.text is not None}
+    assert len(list(tmp_path.glob("*.pickle"))) == 2
+    assert load_catalog_cached(directory=tmp_path, text_only=True).ids == text.ids
+    assert load_catalog_cached(directory=tmp_path).ids == whole.ids

@@ -1,0 +1,140 @@
+"""`--format markdown`: the support-ticket report."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from regdoctor.hostinfo import HostInfo, Runtime, collect
+from regdoctor.redact import Redactor
+from regdoctor.render.markdown import markdown_text
+from tests.harness.testbed import Testbed
+from tests.reports.conftest import cli, needs_format, needs_redact_hosts
+
+HOST = HostInfo(
+    regdoctor="0.1.0",
+    python="3.11.7",
+    os="Debian GNU/Linux 12 (bookworm)",
+    kernel="Linux 6.1.0",
+    machine="x86_64",
+    runtimes=(
+        Runtime("docker", "/usr/bin/docker", "Docker version 24.0.7", "dockerd", False),
+        Runtime("containerd", None, None, "containerd", None),
+        Runtime("nerdctl", None, None, None, None),
+    ),
+)
+
+
+def test_sections_versions_phases_findings_and_command(healthy_and_failing, isolate_env):
+    report, healthy, failing = healthy_and_failing
+    (isolate_env.config_root / "etc/docker").mkdir(parents=True)
+    (isolate_env.config_root / "etc/docker/daemon.json").write_text('{"registry-mirrors": []}')
+    text = markdown_text(report, host=HOST)
+    assert text.startswith("## regdoctor report: ❌ ERROR")
+    for heading in ("### Environment", "### Effective configuration", "### Command line"):
+        assert heading in text
+    assert "| Python | `3.11.7` |" in text
+    assert (
+        "| docker | `/usr/bin/docker` | `Docker version 24.0.7` | `dockerd` not running |" in text
+    )
+    assert "| containerd | not found |" in text
+    (daemon_row,) = [line for line in text.splitlines() if "`/etc/docker/daemon.json` |" in line]
+    assert "docker" in daemon_row and "present" in daemon_row
+    # one phase table per target, in pull order
+    assert text.count("| phase | status | time | detail |") == 2
+    assert re.search(r"\| tcp \| ❌ failed \| .* \| `.*refused.*` \|", text)
+    assert "| http | ⏭️ skipped |" in text
+    # the finding with its category and remediation
+    assert "`tcp.refused`" in text and "How to fix:" in text
+    assert f"regdoctor check {healthy} {failing}" in text
+    # table rows have a constant number of cells (no stray pipes)
+    for line in text.splitlines():
+        if line.startswith("| phase |") or line.startswith("| tcp |"):
+            assert line.count(" | ") == 3
+
+
+def test_real_host_info_is_collected():
+    info = collect(versions=False)
+    assert info.python and info.regdoctor
+    assert {r.name for r in info.runtimes} >= {"docker", "containerd", "podman", "kubelet"}
+
+
+def test_untrusted_text_stays_inside_code():
+    from tests.reports.test_prometheus import _synthetic
+
+    report = _synthetic(url="x")
+    hostile = "x ``` ![img](http://evil.test/p.png) <img src=x> | # heading\n## injected"
+    finding = dataclasses.replace(
+        report.targets[0].findings[0], title=hostile, explanation=hostile, leading=True
+    )
+    target = dataclasses.replace(report.targets[0], findings=(finding,))
+    text = markdown_text(dataclasses.replace(report, targets=(target,)), host=HOST, config=([], {}))
+    outside = outside_code(text)
+    for bad in ("![img]", "<img", "## injected", "# heading"):
+        assert bad not in outside, bad
+    assert "## injected" in text  # it is shown, as code
+
+
+def outside_code(text: str) -> str:
+    """The Markdown text without fenced blocks and code spans (what a renderer parses)."""
+    kept: list[str] = []
+    fence: str | None = None
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if fence is None:
+            m = re.match(r"(`{3,})", stripped)
+            if m:
+                fence = m.group(1)
+                continue
+            kept.append(re.sub(r"(`+)(.+?)\1", "", line))
+        elif stripped.rstrip() == fence:
+            fence = None
+    return "\n".join(kept)
+
+
+def test_secrets_are_masked_and_hosts_with_redact_hosts():
+    from regdoctor.redact_hosts import report_redactor
+    from tests.reports.test_prometheus import _synthetic
+
+    report = dataclasses.replace(
+        _synthetic(url="https://reg.test/v2/?token=s3cr3t-t0ken"),
+        command=("regdoctor", "check", "https://reg.test/x?access_token=s3cr3t-t0ken"),
+    )
+    text = markdown_text(
+        report, host=HOST, config=([], {"HTTPS_PROXY": "http://bob:hunter22@proxy.corp:3128"})
+    )
+    assert "s3cr3t-t0ken" not in text and "hunter22" not in text
+    assert "reg.test" in text
+    masked = markdown_text(
+        report, host=HOST, config=([], {}), redactor=report_redactor(report, Redactor(["zz9"]))
+    )
+    assert "reg.test" not in masked and "host-1" in masked
+
+
+@needs_format["markdown"]
+def test_cli_format_markdown(testbed: Testbed):
+    failing = testbed.endpoints["closed"].hostport
+    proc = cli("check", "--format", "markdown", "--timeout", "3", failing)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.startswith("## regdoctor report")
+    assert "### Command line" in proc.stdout
+
+
+@needs_format["markdown"]
+@needs_redact_hosts
+def test_cli_redact_hosts(testbed: Testbed):
+    failing = f"registry.test:{testbed.endpoints['closed'].port}"
+    proc = cli(
+        "check",
+        "--format",
+        "markdown",
+        "--redact-hosts",
+        "--dns-server",
+        testbed.dns_server,
+        "--timeout",
+        "3",
+        failing,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "registry.test" not in proc.stdout
+    assert "host-1" in proc.stdout
