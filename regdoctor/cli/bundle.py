@@ -154,6 +154,12 @@ def run(args: argparse.Namespace) -> int:
     if output.is_dir():
         print(f"regdoctor bundle: error: {output} is a directory", file=sys.stderr)
         return int(ExitCode.CANNOT_RUN)
+    if not output.parent.is_dir():
+        print(
+            f"regdoctor bundle: error: {output}: directory {output.parent} does not exist",
+            file=sys.stderr,
+        )
+        return int(ExitCode.CANNOT_RUN)
     report = asyncio.run(plan.run(["regdoctor", *sys.argv[1:]]))
     redactor = output_redactor(
         report,

@@ -80,9 +80,35 @@ def config_root(args: argparse.Namespace) -> Path:
     return root
 
 
+#: Configuration files a user can name on the command line, with their flag.
+_NAMED_FILES = {
+    "daemon_config": "--daemon-config",
+    "docker_config": "--docker-config",
+    "registries_conf": "--registries-conf",
+    "auth_file": "--auth-file",
+    "containerd_config": "--containerd-config",
+    "kubelet_config": "--kubelet-config",
+}
+
+
+def _named_config_file(value: str, flag: str) -> None:
+    """A file the user named must exist and be readable: that is a usage error (exit 3),
+    unlike a file regdoctor found on its own, whose problems are findings."""
+    path = Path(value)
+    if flag == "--docker-config" and path.is_dir():
+        path = path / "config.json"  # DOCKER_CONFIG style: the directory
+        if not path.exists():
+            raise UsageError(f"{flag} {value}: no config.json in that directory")
+    _readable_file(str(path), flag)
+
+
 def discovery_paths(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from regdoctor.discovery.effective import paths_from
 
+    for attribute, flag in _NAMED_FILES.items():
+        value = getattr(args, attribute, None)
+        if value:
+            _named_config_file(value, flag)
     overrides = {
         "daemon_config": getattr(args, "daemon_config", None),
         "docker_config": getattr(args, "docker_config", None),

@@ -133,10 +133,23 @@ def _live_check(args: argparse.Namespace, matches: list[Any]) -> Any | None:
     return check(parsed, options, command=["regdoctor", *sys.argv[1:]])
 
 
+def _validate_check_options(args: argparse.Namespace) -> None:
+    """The --check options are checked even without --check: a typo should not wait
+    for the day someone adds --check."""
+    from regdoctor.cli import check as check_cli
+
+    check_cli._dns_server(getattr(args, "dns_server", None))
+    for value in getattr(args, "ca_file", None) or []:
+        check_cli._readable_file(value, "--ca-file")
+
+
 def run(args: argparse.Namespace) -> int:
+    from regdoctor.cli.check import UsageError
+
     try:
+        _validate_check_options(args)
         text, _source = read_input(args)
-    except InputError as exc:
+    except (InputError, UsageError) as exc:
         print(f"regdoctor explain: error: {exc}", file=sys.stderr)
         return CANNOT_RUN
     from regdoctor.engine.cache import load_catalog_cached

@@ -54,6 +54,10 @@ def _tags_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     state = None
     if args.state is not None:
         state = Path(args.state) if args.state else default_state_path()
+        if args.state and not state.parent.is_dir():
+            raise ValueError(f"--state {state}: directory {state.parent} does not exist")
+        if args.state and state.exists() and not state.is_file():
+            raise ValueError(f"--state {state}: not a regular file")
     manifests = tuple(Path(p) for p in args.manifests)
     for path in manifests:
         if not path.exists():

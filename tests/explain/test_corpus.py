@@ -7,8 +7,6 @@ at least 95% of the entries; the misses are printed as a confusion table. Look-a
 count like every entry, and are also held to the same bar on their own.
 """
 
-
-
 from __future__ import annotations
 
 from collections import Counter

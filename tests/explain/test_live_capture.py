@@ -6,8 +6,6 @@ Nothing here is a recorded string: if a skopeo upgrade changes its wording, thes
 show it. podman is used too when it is installed.
 """
 
-
-
 from __future__ import annotations
 
 import json

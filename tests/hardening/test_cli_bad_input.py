@@ -140,13 +140,6 @@ def test_check_with_a_fifo_as_a_file(bad_paths: dict[str, str]) -> None:
     assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="config-file flags and the config/tags/bench/serve/bundle/tui commands are "
-    "in progress in other issues; today an unusable config file is a config-invalid "
-    "finding (exit 2), a missing one is ignored, and a FIFO hangs bench/serve: see "
-    "docs/dev/issue5-integration.md",
-)
 def test_every_other_file_option_of_every_command(bad_paths: dict[str, str]) -> None:
     cases = _matrix(bad_paths, own=False)
     assert cases, "no command with a file option found"
@@ -188,11 +181,6 @@ def test_check_with_invalid_arguments() -> None:
     assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="commands of other issues in progress: `explain --dns-server not-an-ip` is "
-    "accepted (the option only matters with --check); see docs/dev/issue5-integration.md",
-)
 def test_every_other_command_with_invalid_arguments() -> None:
     cases = _invalid(sorted(c for c in COMMANDS if c != "check"))
     failures = _run_all(cases, limit_s=2)

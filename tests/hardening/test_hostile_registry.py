@@ -59,7 +59,7 @@ def survive(
 
 def assert_proposed_rule(run: Run, rule_id: str) -> None:
     """The observations of a real run, judged with the rule proposed to the catalog's
-    owner in docs/dev/issue5-integration.md (until it is merged into the catalog)."""
+    owner."""
     from regdoctor.engine.evaluate import evaluate
     from regdoctor.engine.loader import load_catalog
     from regdoctor.model import Observation

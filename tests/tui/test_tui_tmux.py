@@ -145,7 +145,7 @@ def _first_frame(tmp_path: Path, run: int) -> float:
     """Start the real program in tmux once; seconds from process start to first frame."""
     first_frame = tmp_path / f"first-frame-{run}"
     # an IP literal: no DNS query at all (so no --dns-server, which imports the network
-    # stack early: docs/dev/issue8-integration.md #5)
+    # stack early)
     argv = [sys.executable, "-m", "regdoctor", "tui", "127.0.0.1:9"]
     env = dict(os.environ, REGDOCTOR_TUI_FIRST_FRAME=str(first_frame), TERM="xterm-256color")
     tmux = Tmux(tmp_path / f"tmux-{run}.sock")
