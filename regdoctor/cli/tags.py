@@ -66,7 +66,7 @@ def _tags_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         repository=args.repository,
         match=args.match,
         compare=tuple(args.compare),
-        mirrors=tuple(args.mirror),
+        mirrors=tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args)])),
         manifests=manifests,
         state=state,
         policy=TagPolicy(args.policy) if args.policy else None,
@@ -75,3 +75,29 @@ def _tags_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         page_size=args.page_size,
         max_tags=args.max_tags,
     )
+
+
+def _configured_mirrors(args: argparse.Namespace) -> list[str]:
+    """Every mirror the effective configuration (any runtime) uses for this repository's
+    registry, as ``scheme://host:port``, so that a stale pull-through cache is found
+    without naming it."""
+    if getattr(args, "no_config", False):
+        return []
+    from urllib.parse import urlsplit
+
+    from regdoctor.cli.check import discover
+
+    effective = discover(args)
+    found: list[str] = []
+    for runtime in effective.runtimes:
+        try:
+            plan = effective.plan(args.repository, runtime)
+        except ValueError:
+            continue
+        for endpoint in plan.endpoints:
+            if endpoint.role == "mirror" and endpoint.used:
+                parts = urlsplit(endpoint.url)
+                found.append(
+                    f"{parts.scheme}://{endpoint.hostport}" if parts.scheme else endpoint.hostport
+                )
+    return found

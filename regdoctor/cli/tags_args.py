@@ -143,6 +143,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="every tag needs a cosign signature or an OCI referrer",
     )
     add_connection_arguments(parser)
+    from regdoctor.cli.config_args import add_discovery_arguments
+
+    add_discovery_arguments(parser)
+    parser.add_argument(
+        "--no-config",
+        action="store_true",
+        help="do not add the mirrors the runtimes' configuration names for this registry",
+    )
 
 
 def _positive_page(text: str) -> int:

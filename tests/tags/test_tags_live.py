@@ -129,6 +129,41 @@ def test_stale_pull_through_mirror(testbed, tags_json, tmp_path):
     assert code == 1
 
 
+def test_stale_mirror_found_in_the_configuration(testbed, tags_json, tmp_path):
+    """No --mirror: the containerd hosts.toml under --root names the pull-through cache."""
+    upstream = start_standalone(tmp_path, "upstream")
+    link = Forwarder(upstream.port)
+    mirror = start_mirror(tmp_path, "mirror", f"http://127.0.0.1:{link.port}")
+    root = tmp_path / "root"
+    hosts_dir = root / f"etc/containerd/certs.d/127.0.0.1:{upstream.port}"
+    hosts_dir.mkdir(parents=True)
+    (root / "etc/containerd/config.toml").write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n'
+        '  config_path = "/etc/containerd/certs.d"\n'
+    )
+    (hosts_dir / "hosts.toml").write_text(
+        f'server = "http://127.0.0.1:{upstream.port}"\n\n'
+        f'[host."http://127.0.0.1:{mirror.port}"]\n  capabilities = ["pull", "resolve"]\n'
+    )
+    repo = f"127.0.0.1:{upstream.port}/team/app"
+    try:
+        old, _ = push_image(upstream.url, "team/app", "1.0", layers=[b"v1"])
+        code, doc = tags_json(repo, "--root", str(root))
+        assert code == 0, doc["findings"]
+        link.cut()
+        new, _ = push_image(upstream.url, "team/app", "1.0", layers=[b"v2"])
+        code, doc = tags_json(repo, "--root", str(root))
+        _, ignored = tags_json(repo, "--root", str(root), "--no-config")
+    finally:
+        mirror.stop()
+        link.close()
+        upstream.stop()
+    stale = [f for f in doc["findings"] if f["rule"] == "mirror-stale"]
+    assert len(stale) == 1, doc["findings"]
+    assert new in stale[0]["explanation"] and old in stale[0]["explanation"]
+    assert "mirror-stale" not in rules_of(ignored)
+
+
 def test_drift_across_two_runs(testbed, tags_json, tmp_path, isolate_env):
     plain = testbed.endpoints["plain"]
     first, _ = push_image(plain.url, "tags/drift", "latest", layers=[b"team a"])
