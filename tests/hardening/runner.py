@@ -92,14 +92,16 @@ def finish(
             proc.stdin.close()
         except BrokenPipeError:
             pass
-    status, rusage = 0, None
+    status = 0
+    peak_kib = 0
     while True:
-        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             break
+        peak_kib = max(peak_kib, vm_hwm_kib(proc.pid))
         if time.monotonic() - started > hard_limit_s:
             os.kill(proc.pid, signal.SIGKILL)
-            pid, status, rusage = os.wait4(proc.pid, 0)
+            pid, status, _ = os.wait4(proc.pid, 0)
             break
         time.sleep(0.01)
     elapsed = time.monotonic() - started
@@ -114,7 +116,22 @@ def finish(
             document = json.loads(stdout)
         except ValueError:
             document = {}
-    return Run(argv, proc.returncode, stdout, stderr, elapsed, rusage.ru_maxrss / 1024, document)
+    return Run(argv, proc.returncode, stdout, stderr, elapsed, peak_kib / 1024, document)
+
+
+def vm_hwm_kib(pid: int | str = "self") -> int:
+    """Peak RSS of the process's *current* image (``VmHWM``), in KiB.
+
+    Not ``ru_maxrss``: Linux carries a forked child's high-water mark across ``exec``, so
+    a child of a large pytest process reports pytest's size, not its own."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def run(
