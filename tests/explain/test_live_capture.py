@@ -9,6 +9,7 @@ show it. podman is used too when it is installed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -171,28 +172,55 @@ def test_explain_then_check_live(testbed: Testbed, tmp_path: Path) -> None:
     assert "tcp.refused" in categories
 
 
+PODMAN_FAULTS = [
+    ("closed", ["--tls-verify=false"], "tcp.refused"),
+    ("tls_expired", [], "tls.expired"),
+    ("tls_basic", ["--tls-verify=false"], "auth.unauthorized"),
+    ("plain", ["--tls-verify=true"], "tls.http_on_https"),
+]
+
+
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
-def test_podman_error_is_explained(testbed: Testbed, tmp_path: Path) -> None:  # pragma: no cover
-    endpoint = testbed.endpoints["closed"]
+@pytest.mark.parametrize(
+    ("endpoint", "flags", "category"), PODMAN_FAULTS, ids=[f[0] for f in PODMAN_FAULTS]
+)
+def test_podman_error_is_explained(
+    testbed: Testbed, tmp_path: Path, endpoint: str, flags: list[str], category: str
+) -> None:
+    """Real podman (4.3: no --retry flag; it retries a refused connection for ~3 s), in a
+    private storage root, with an empty registries.conf and its own HOME."""
+    import tempfile
+
+    # podman refuses a runroot longer than 50 characters: pytest's tmp_path is too long
+    runroot = Path(tempfile.mkdtemp(prefix="rd-pod-"))
+    (tmp_path / "registries.conf").write_text("")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_RUNTIME_DIR": str(runroot),
+        "CONTAINERS_REGISTRIES_CONF": str(tmp_path / "registries.conf"),
+    }
+    hostport = testbed.endpoints[endpoint].hostport
     proc = subprocess.run(
         [
             "podman",
             "--root",
             str(tmp_path / "root"),
             "--runroot",
-            str(tmp_path / "runroot"),
+            str(runroot / "run"),
             "--storage-driver",
             "vfs",
             "pull",
-            "--retry=0",
-            "--tls-verify=false",
-            f"{endpoint.hostport}/team/app:1.2",
+            *flags,
+            f"{hostport}/team/app:1.2",
         ],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
-    assert proc.returncode != 0
+    shutil.rmtree(runroot, ignore_errors=True)
+    assert proc.returncode != 0, proc.stderr
     lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
-    assert lead.category == "tcp.refused", proc.stderr
+    assert lead.category == category, proc.stderr
