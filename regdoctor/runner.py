@@ -233,9 +233,9 @@ def catalog() -> Catalog:
     """The rule catalog every check uses: loaded once (safe to call from a thread)."""
     global _CATALOG
     if _CATALOG is None:
-        from regdoctor.engine import load_catalog
+        from regdoctor.engine.cache import load_catalog_cached
 
-        _CATALOG = load_catalog()
+        _CATALOG = load_catalog_cached()
     return _CATALOG
 
 

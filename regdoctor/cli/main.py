@@ -42,7 +42,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(3, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser. With ``only``, the arguments of that one subcommand are loaded (the
+    others are listed by name): every start pays for one ``*_args`` module, not all."""
     parser = _Parser(
         prog="regdoctor",
         description="Diagnose why container images will not pull, or pull slowly, "
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _describe(command, module_name)
+        if only is None or only == name:
+            _describe(command, module_name)
     return parser
 
 
@@ -71,8 +74,10 @@ def _describe(parser: argparse.ArgumentParser, module_name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in arguments if not a.startswith("-")), None)
+    parser = build_parser(first if first in COMMANDS else None)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return 3
