@@ -76,7 +76,8 @@ def _describe(parser: argparse.ArgumentParser, module_name: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in arguments if not a.startswith("-")), None)
-    parser = build_parser(first if first in COMMANDS else None)
+    # no subcommand (--version, --help): no subcommand's arguments are needed at all
+    parser = build_parser(first if first in COMMANDS else ("" if first is None else None))
     args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
