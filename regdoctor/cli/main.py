@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("regdoctor.cli.serve", "Prometheus exporter: check on a schedule, serve /metrics"),
     "bundle": ("regdoctor.cli.bundle", "one redacted archive to attach to a support ticket"),
     "tui": ("regdoctor.cli.tui", "interactive triage in the terminal: live checks, fixes, explain"),
+    "rules": (
+        "regdoctor.cli.rules",
+        "list the rule catalog, or run its cases (and your own rules')",
+    ),
 }
 
 EXIT_CODES = """\
@@ -90,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("regdoctor: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `regdoctor ... | head`: the reader left, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if debug:
             raise
