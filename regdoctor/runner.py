@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regdoctor import __version__
@@ -227,6 +228,14 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
 
 
 _CATALOG: Catalog | None = None
+_RULE_DIRS: tuple[Path, ...] = ()
+
+
+def use_rule_dirs(dirs: Sequence[Path]) -> None:
+    """Judge with the user's rule folders too (``--rules-dir``), from now on."""
+    global _CATALOG, _RULE_DIRS
+    if tuple(dirs) != _RULE_DIRS:
+        _RULE_DIRS, _CATALOG = tuple(dirs), None
 
 
 def catalog() -> Catalog:
@@ -235,7 +244,7 @@ def catalog() -> Catalog:
     if _CATALOG is None:
         from regdoctor.engine.cache import load_catalog_cached
 
-        _CATALOG = load_catalog_cached()
+        _CATALOG = load_catalog_cached(_RULE_DIRS)
     return _CATALOG
 
 

@@ -134,9 +134,24 @@ def discover(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
+def rule_dirs(args: argparse.Namespace) -> tuple[Path, ...]:
+    """``--rules-dir`` folders, checked: a typo must not silently drop a team's rules."""
+    dirs = tuple(Path(d) for d in getattr(args, "rules_dir", None) or [])
+    for directory in dirs:
+        if not directory.is_dir():
+            raise UsageError(f"--rules-dir {directory}: not a folder of rule files")
+    return dirs
+
+
 def build_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from regdoctor.probes.base import CheckOptions
     from regdoctor.redact import Redactor
+
+    dirs = rule_dirs(args)
+    if dirs:
+        from regdoctor import runner
+
+        runner.use_rule_dirs(dirs)
 
     if bool(args.cert) != bool(args.key):
         raise UsageError("--cert and --key go together")

@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="the whole run ends by then (default: 30)",
     )
+    add_rules_dir_argument(parser)
     net = parser.add_argument_group("network and TLS")
     net.add_argument(
         "--dns-server",
@@ -106,3 +107,14 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds: {text!r}")
     return value
+
+
+def add_rules_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also judge with the rules in DIR (repeatable; test them with "
+        "`regdoctor rules test --dir DIR`)",
+    )

@@ -144,10 +144,11 @@ def _validate_check_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError
+    from regdoctor.cli.check import UsageError, rule_dirs
 
     try:
         _validate_check_options(args)
+        _rule_dirs = rule_dirs(args)
         text, _source = read_input(args)
     except (InputError, UsageError) as exc:
         print(f"regdoctor explain: error: {exc}", file=sys.stderr)
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from regdoctor.engine.cache import load_catalog_cached
     from regdoctor.engine.explain import exit_code, explain
 
-    catalog = load_catalog_cached(text_only=True)
+    catalog = load_catalog_cached(_rule_dirs, text_only=True)
     matches = explain(catalog, text)
     code = exit_code(matches)
     lines_read = text.count("\n") + (0 if text.endswith("\n") else 1)

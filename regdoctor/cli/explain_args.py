@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LOG",
         help="read the text from this file (a log of any length)",
     )
+    from regdoctor.cli.check_args import add_rules_dir_argument
+
+    add_rules_dir_argument(parser)
     output = parser.add_argument_group("output")
     output.add_argument("--format", choices=FORMATS, default="plain")
     output.add_argument(

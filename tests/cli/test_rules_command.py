@@ -86,3 +86,62 @@ def test_an_invalid_rule_or_a_missing_folder_exits_3(tmp_path):
     assert "broken.yaml" in proc.stderr
     proc = rules("test", "--dir", str(tmp_path / "missing"))
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
+
+
+TEXT_RULE = """\
+id: my-team-vpn
+category: tcp.timeout
+severity: error
+priority: 90
+confidence: {live: low, text: high}
+title: "The build VPN is down"
+match:
+  text:
+    any:
+      - regex: 'corp-vpn-gateway: no route'
+explanation: The registry is only reachable through the build VPN.
+remediation:
+  - text: Reconnect the VPN.
+    commands:
+      docker: "sudo systemctl restart corp-vpn"
+"""
+
+
+def test_check_judges_with_own_rules(testbed, tmp_path):
+    from tests.scenarios.test_check_scenarios import regdoctor
+
+    directory = _write(tmp_path / "rules")
+    (directory / "my-team-registry-down.yaml").write_text(
+        RULE.replace("{status: {ge: 500}}", "{status: 200}").replace(
+            "severity: error", "severity: info"
+        )
+    )
+    result = regdoctor("--rules-dir", str(directory), testbed.endpoints["plain"].hostport)
+    assert "my-team-registry-down" in [f["rule"] for f in result.findings]
+    missing = regdoctor("--rules-dir", str(tmp_path / "nope"), "x.test")
+    assert missing.code == 3 and "--rules-dir" in missing.stderr
+
+
+def test_explain_uses_own_text_rules(tmp_path):
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "my-team-vpn.yaml").write_text(TEXT_RULE)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "regdoctor",
+            "explain",
+            "--format",
+            "json",
+            "--rules-dir",
+            str(directory),
+            "dial tcp 10.1.2.3:443: corp-vpn-gateway: no route",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    matches = json.loads(proc.stdout)
+    assert matches[0]["rule"] == "my-team-vpn", matches
