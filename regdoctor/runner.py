@@ -145,6 +145,17 @@ async def check_target(
             phases.append(PhaseResult(probe.id, PhaseStatus.SKIPPED, reason=reason))
             continue
         phases.append(await _run_one(probe, ctx))
+    for phase in phases:
+        if phase.name != "config" and phase.status in (PhaseStatus.FAILED, PhaseStatus.CRASHED):
+            state.observations.append(
+                ctx.observe(
+                    "phase.failed",
+                    ok=False,
+                    phase=phase.name,
+                    facts={"phase": phase.name, "status": str(phase.status)},
+                    error=phase.error,
+                )
+            )
     config_observations = [o for o in state.observations if o.phase == "config"]
     if config_observations:  # the auth probe may have fetched a credential
         phases = [p for p in phases if p.name != "config"]

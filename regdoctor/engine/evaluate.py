@@ -26,6 +26,7 @@ from regdoctor.model import PHASES, Finding, Observation, RemediationStep, Sever
 
 RULE_INVALID = "regdoctor.rule_invalid"
 RULE_CRASHED = "regdoctor.rule_crashed"
+RULE_UNEXPLAINED = "regdoctor.unexplained_failure"
 
 _LAST_PHASE = len(PHASES)
 
@@ -157,7 +158,7 @@ def rule_invalid_finding(error: RuleLoadError, target: Target) -> Finding:
             RemediationStep(
                 text=(
                     f"Fix or remove {error.path}, then check it with "
-                    f"`regdoctor rules test {error.path.parent}`."
+                    f"`regdoctor rules test --dir {error.path.parent}`."
                 )
             ),
         ),
@@ -177,6 +178,36 @@ def _rule_crashed_finding(rule: Rule, target: Target, exc: Exception) -> Finding
         remediation=(
             RemediationStep(text="Report this as a regdoctor bug, with `--debug` output."),
         ),
+    )
+
+
+def _unexplained_finding(observation: Observation, index: int, target: Target) -> Finding:
+    phase = str(observation.facts.get("phase") or observation.phase)
+    error = observation.error or "no detail"
+    return Finding(
+        rule=RULE_UNEXPLAINED,
+        category="other",
+        severity=Severity.ERROR,
+        confidence="medium",
+        target=target.raw,
+        phase=phase,
+        title=f"The {phase} phase failed for a reason no rule describes",
+        explanation=(
+            f"The {phase} phase of {target.raw} failed ({error}), and none of regdoctor's "
+            "rules recognised the outcome, so it is reported as it is rather than as a "
+            "healthy result. The observations of that phase (`-v`, or the JSON report) "
+            "show what was seen."
+        ),
+        remediation=(
+            RemediationStep(
+                text=(
+                    "Look at the phase's observations with `regdoctor check -v` (or "
+                    "`--debug` for every request), and report the outcome to regdoctor "
+                    "so that a rule can name it."
+                )
+            ),
+        ),
+        observations=(index,),
     )
 
 
@@ -203,6 +234,21 @@ def evaluate(
     for error in catalog.errors:
         finding = rule_invalid_finding(error, target)
         keyed.append(((finding.severity.rank, _LAST_PHASE + 1, 0, str(error.path)), finding))
+    if not any(f.severity is Severity.ERROR for _key, f in keyed):
+        # A safety net: a phase failed and no rule says anything about it. The run must
+        # not look healthy because the catalog did not foresee this outcome.
+        explained = {f.phase for _key, f in keyed if f.severity is not Severity.INFO}
+        failed = next(
+            (
+                i
+                for i, o in enumerate(observations)
+                if o.kind == "phase.failed" and o.facts.get("phase", o.phase) not in explained
+            ),
+            None,
+        )
+        if failed is not None:
+            finding = _unexplained_finding(observations[failed], failed, target)
+            keyed.append(((finding.severity.rank, _phase_index(finding.phase), 0, ""), finding))
     keyed.sort(key=lambda pair: pair[0])
     findings = [finding for _key, finding in keyed]
     # The leading finding is the root cause of a problem: an info note never leads.

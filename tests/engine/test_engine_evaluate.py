@@ -249,3 +249,30 @@ def test_an_info_note_never_leads():
     findings = evaluate(load_catalog(), target(), observations)
     assert findings and all(f.severity is Severity.INFO for f in findings)
     assert not any(f.leading for f in findings)
+
+
+def test_a_failed_phase_no_rule_explains_is_an_error():
+    from regdoctor.engine.evaluate import RULE_UNEXPLAINED
+
+    failed = Observation(
+        kind="phase.failed",
+        target="t",
+        ok=False,
+        phase="auth",
+        facts={"phase": "auth", "status": "failed"},
+        error="HTTP 307",
+    )
+    findings = evaluate(load_catalog(), target(), [failed])
+    assert [f.rule for f in findings] == [RULE_UNEXPLAINED]
+    assert findings[0].severity is Severity.ERROR and findings[0].leading
+    assert "HTTP 307" in findings[0].explanation
+    # when a rule already names an error, the safety net stays out of the way
+    refused = Observation(
+        kind="tcp.connect",
+        target="t",
+        ok=False,
+        phase="tcp",
+        facts={"role": "registry", "outcome": "refused", "address": "192.0.2.1", "port": 443},
+    )
+    findings = evaluate(load_catalog(), target(), [refused, failed])
+    assert RULE_UNEXPLAINED not in [f.rule for f in findings]
