@@ -38,49 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--debug", action="store_true", help="redacted trace of every request on stderr; tracebacks"
     )
-    timing = parser.add_argument_group("time")
-    timing.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=5.0,
-        metavar="S",
-        help="timeout of each network phase (default: 5)",
-    )
-    timing.add_argument(
-        "--deadline",
-        type=_seconds,
-        default=30.0,
-        metavar="S",
-        help="the whole run ends by then (default: 30)",
-    )
+    add_time_arguments(parser)
     add_rules_dir_argument(parser)
-    net = parser.add_argument_group("network and TLS")
-    net.add_argument(
-        "--dns-server",
-        metavar="HOST[:PORT]",
-        help="resolve through this DNS server only (never the system resolver)",
-    )
-    net.add_argument(
-        "--insecure",
-        action="store_true",
-        help="treat the registries as insecure: allow plain HTTP, skip TLS verification",
-    )
-    net.add_argument(
-        "--ca-file",
-        action="append",
-        default=[],
-        metavar="PEM",
-        help="trust this CA bundle too (repeatable)",
-    )
-    net.add_argument("--cert", metavar="PEM", help="client certificate (mTLS)")
-    net.add_argument("--key", metavar="PEM", help="client key (mTLS)")
-    auth = parser.add_argument_group("credentials")
-    auth.add_argument("-u", "--username", help="registry user name")
-    auth.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password or token from standard input",
-    )
+    add_network_arguments(parser)
+    add_credential_arguments(parser)
     from regdoctor.cli.config_args import add_discovery_arguments
 
     add_discovery_arguments(parser)
@@ -99,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -117,4 +78,68 @@ def add_rules_dir_argument(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also judge with the rules in DIR (repeatable; test them with "
         "`regdoctor rules test --dir DIR`)",
+    )
+
+
+def add_time_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    deadline: float = 30.0,
+    title: str = "time",
+    what: str = "each network phase",
+) -> argparse._ArgumentGroup:
+    """``--timeout`` and ``--deadline``, the same for every command that talks to a
+    registry."""
+    timing = parser.add_argument_group(title)
+    timing.add_argument(
+        "--timeout", type=seconds, default=5.0, metavar="S", help=f"timeout of {what} (default: 5)"
+    )
+    timing.add_argument(
+        "--deadline",
+        type=seconds,
+        default=deadline,
+        metavar="S",
+        help=f"the whole run ends by then (default: {deadline:g})",
+    )
+    return timing
+
+
+def add_network_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, client_cert: bool = True
+) -> None:
+    """``--dns-server``, ``--insecure``, ``--ca-file`` (and ``--cert``/``--key``)."""
+    net = (
+        parser.add_argument_group("network and TLS")
+        if isinstance(parser, argparse.ArgumentParser)
+        else parser
+    )
+    net.add_argument(
+        "--dns-server",
+        metavar="HOST[:PORT]",
+        help="resolve through this DNS server only (never the system resolver)",
+    )
+    net.add_argument(
+        "--insecure",
+        action="store_true",
+        help="treat the registries as insecure: allow plain HTTP, skip TLS verification",
+    )
+    net.add_argument(
+        "--ca-file",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="trust this CA bundle too (repeatable)",
+    )
+    if client_cert:
+        net.add_argument("--cert", metavar="PEM", help="client certificate (mTLS)")
+        net.add_argument("--key", metavar="PEM", help="client key (mTLS)")
+
+
+def add_credential_arguments(parser: argparse.ArgumentParser) -> None:
+    auth = parser.add_argument_group("credentials")
+    auth.add_argument("-u", "--username", help="registry user name")
+    auth.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password or token from standard input",
     )

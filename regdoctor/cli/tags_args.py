@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from regdoctor.cli.check_args import _seconds
+from regdoctor.cli.check_args import (
+    add_credential_arguments,
+    add_network_arguments,
+    add_time_arguments,
+)
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,44 +19,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--debug", action="store_true", help="redacted trace of every request on stderr"
     )
-    timing = parser.add_argument_group("time")
-    timing.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=5.0,
-        metavar="S",
-        help="timeout of each request (default: 5)",
-    )
-    timing.add_argument(
-        "--deadline",
-        type=_seconds,
-        default=120.0,
-        metavar="S",
-        help="the whole run ends by then (default: 120)",
-    )
-    net = parser.add_argument_group("network and TLS")
-    net.add_argument(
-        "--dns-server", metavar="HOST[:PORT]", help="resolve through this DNS server only"
-    )
-    net.add_argument(
-        "--insecure", action="store_true", help="allow plain HTTP, skip TLS verification"
-    )
-    net.add_argument(
-        "--ca-file",
-        action="append",
-        default=[],
-        metavar="PEM",
-        help="trust this CA bundle too (repeatable)",
-    )
-    net.add_argument("--cert", metavar="PEM", help="client certificate (mTLS)")
-    net.add_argument("--key", metavar="PEM", help="client key (mTLS)")
-    auth = parser.add_argument_group("credentials")
-    auth.add_argument("-u", "--username", help="registry user name")
-    auth.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password or token from standard input",
-    )
+    add_time_arguments(parser, deadline=120.0, what="each request")
+    add_network_arguments(parser)
+    add_credential_arguments(parser)
 
 
 def _positive(text: str) -> int:
