@@ -292,6 +292,9 @@ class Effective:
                     endpoint.used, endpoint.note = False, "tag-only mirror: not used for digests"
                 plan.endpoints.append(endpoint)
             location = table.location.rstrip("/")
+            if location == HUB or location.startswith(HUB + "/"):
+                # containers/image dials Docker Hub at registry-1.docker.io
+                location = "registry-1.docker.io" + location[len(HUB) :]
             upstream = PlanEndpoint(
                 f"https://{location}", "upstream", table.source, insecure=table.insecure
             )

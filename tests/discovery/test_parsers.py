@@ -291,3 +291,13 @@ def test_root_re_roots_environment_paths(tmp_path: Path) -> None:
     assert Paths(root=Path("/"), env={"HOME": "/home/u"}).home() == Path("/home/u")
     override = Paths(root=tmp_path, env={}, overrides={"docker_config": Path("/x/config.json")})
     assert docker_config.config_path(override) == Path("/x/config.json")
+
+
+def test_podman_dials_docker_hub_at_registry_1():
+    """containers/image rewrites docker.io to registry-1.docker.io when it connects."""
+    from regdoctor.discovery.effective import discover, paths_from
+
+    root = Path(__file__).resolve().parents[2] / "fixtures/config/healthy"
+    plan = discover(paths_from(root, {"HOME": "/root"})).plan("nginx", "podman")
+    upstream = [e for e in plan.endpoints if e.role == "upstream"]
+    assert [e.url for e in upstream] == ["https://registry-1.docker.io"]
