@@ -87,7 +87,7 @@ def _config_report(target: Target, observations: Sequence[Observation]) -> Targe
     from regdoctor.engine import evaluate
 
     observations = tuple(observations)
-    findings = evaluate(_catalog(), target, observations)
+    findings = evaluate(catalog(), target, observations)
     return TargetReport(
         target=target,
         endpoint={"scheme": None, "host": None, "port": None},
@@ -171,7 +171,7 @@ async def check_target(
     }
     from regdoctor.engine import evaluate
 
-    findings = evaluate(_catalog(), target, state.observations)
+    findings = evaluate(catalog(), target, state.observations)
     return TargetReport(
         target=target,
         endpoint=endpoint,
@@ -259,7 +259,6 @@ def catalog() -> Catalog:
     return _CATALOG
 
 
-_catalog = catalog
 
 
 def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:
@@ -317,7 +316,7 @@ def _with_mirror_health(reports: list[TargetReport]) -> list[TargetReport]:
             source=target.source,
         )
         observations = (*report.observations, observation)
-        findings = evaluate(_catalog(), target, observations)
+        findings = evaluate(catalog(), target, observations)
         out.append(replace(report, observations=observations, findings=tuple(findings)))
     return out
 
