@@ -259,8 +259,6 @@ def catalog() -> Catalog:
     return _CATALOG
 
 
-
-
 def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:
     """Whether a registry endpoint answered as a registry: (ok, failed phase, error)."""
     for phase in report.phases:

@@ -182,6 +182,8 @@ def _resolve(ref: CredentialRef, timeout: float, env: Mapping[str, str] | None) 
         )
     if ref.origin == "file":
         return _from_file(ref)
+    if ref.origin == "k8s-secret":
+        return _from_pull_secret(ref)
     return Resolution(ref, "entry_missing", error=f"unknown credential origin {ref.origin!r}")
 
 
@@ -199,6 +201,27 @@ def _from_file(ref: CredentialRef) -> Resolution:
         pair: tuple[str, str] | None = (str(entry.get("username") or ""), entry["password"])
     else:
         pair = decode_auth_pair(str(auth))
+    if pair is None:
+        return Resolution(ref, "bad_auth", error="auth is not base64 of 'user:password'")
+    creds = Credentials(pair[0], Secret(pair[1]), source=ref.source)
+    return Resolution(ref, "found", creds, username=pair[0])
+
+
+def _from_pull_secret(ref: CredentialRef) -> Resolution:
+    """The entry of a Kubernetes pull secret, decoded as the kubelet decodes it."""
+    from regdoctor.discovery.docker_config import decode_auth_pair
+    from regdoctor.discovery.kube import entry_for
+
+    entry = entry_for(ref)
+    if entry is None:
+        return Resolution(ref, "entry_missing", error=f"{ref.source} is not loaded")
+    auth = entry.get("auth")
+    if isinstance(auth, str) and auth:
+        pair = decode_auth_pair(auth)
+    elif isinstance(entry.get("password"), str):
+        pair = (str(entry.get("username") or ""), str(entry["password"]))
+    else:
+        pair = None
     if pair is None:
         return Resolution(ref, "bad_auth", error="auth is not base64 of 'user:password'")
     creds = Credentials(pair[0], Secret(pair[1]), source=ref.source)

@@ -432,10 +432,26 @@ class Effective:
                 target = self._endpoint_target(endpoint, runtime, registry)
                 if target is None:
                     continue
+                if runtime == "kubernetes" and endpoint.role == "upstream":
+                    target = self._with_pull_secret(target, registry)
                 key = f"{target.host}:{target.port}"
-                if key not in targets:
+                if key not in targets or (target.credential and not targets[key].credential):
                     targets[key] = target
         return list(targets.values())
+
+    def _with_pull_secret(self, target: Target, registry: str) -> Target:
+        """The kubelet authenticates with the workloads' pull secrets: the first entry
+        that matches an image of ``registry`` (what a pull of that image would send)."""
+        if self.kube is None:
+            return target
+        for check in self.kube.checks:
+            if check.registry != registry:
+                continue
+            ref = kube.credential_ref(check, self.kube.secrets)
+            if ref is not None:
+                provenance = (*target.provenance, ("credential", ref.source))
+                return replace(target, credential=ref, provenance=provenance)
+        return target
 
     def _endpoint_target(
         self, endpoint: PlanEndpoint, runtime: str, registry: str

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from regdoctor.discovery.base import FileResult, parse_yaml_documents, read_text
+from regdoctor.model import CredentialRef, Secret
 
 SOURCE = "kube"
 EFFECT = "kubectl apply rejects the manifest"
@@ -45,6 +46,8 @@ class KubeSecret:
     keys: list[str] = field(default_factory=list)
     problem: str | None = None  # wrong_type, bad_base64, bad_json, no_data
     detail: str | None = None
+    #: key -> the entry's JSON, masked: used only when a registry asks for credentials
+    entries: dict[str, Secret] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -301,7 +304,47 @@ def _secret(obj: dict[str, Any], name: str, namespace: str, source: str) -> Kube
         return secret
     assert isinstance(entries, dict)
     secret.keys = [str(k) for k in entries]
+    secret.entries = {
+        str(k): Secret(json.dumps(v)) for k, v in entries.items() if isinstance(v, dict)
+    }
+    _LOADED[secret_id(secret)] = secret
     return secret
+
+
+#: The pull secrets read in this process, by :func:`secret_id`: a credential reference
+#: (``origin="k8s-secret"``) points here, so the value is read only when a registry asks.
+_LOADED: dict[str, KubeSecret] = {}
+
+
+def secret_id(secret: KubeSecret) -> str:
+    return f"{secret.source}#{secret.namespace}/{secret.name}"
+
+
+def credential_ref(check: PullCheck, secrets: list[KubeSecret]) -> CredentialRef | None:
+    """The reference to the entry of the pull secret the kubelet would use for
+    ``check.image`` (the first key that matches, as the kubelet's keyring does)."""
+    if check.problem is not None:
+        return None
+    for secret in secrets:
+        if secret.name != check.secret or secret.namespace != check.namespace:
+            continue
+        for key in secret.keys:
+            if key_matches(key, check.image):
+                return CredentialRef(
+                    origin="k8s-secret",
+                    file=secret_id(secret),
+                    key=f'auths["{key}"]',
+                    server=key,
+                )
+    return None
+
+
+def entry_for(ref: CredentialRef) -> dict[str, Any] | None:
+    secret = _LOADED.get(ref.file)
+    if secret is None or ref.server is None or ref.server not in secret.entries:
+        return None
+    value = json.loads(secret.entries[ref.server].reveal())
+    return value if isinstance(value, dict) else None
 
 
 # ------------------------------------------------------------------ kubelet matching
