@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, report_format: bool = True) -> None:
+    """``check``'s arguments. ``report_format=False`` leaves out ``--format`` and
+    ``--verbose`` (the TUI shows the report itself)."""
     parser.add_argument(
         "targets",
         nargs="*",
@@ -15,13 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "registry and mirror the configuration names, or Docker Hub when it names none",
     )
     output = parser.add_argument_group("output")
-    output.add_argument(
-        "--format",
-        choices=("plain", "json", "markdown", "prometheus", "junit"),
-        default="plain",
-        help="plain (terminal), json (schema v1), markdown (support ticket), prometheus "
-        "(text exposition, node_exporter textfile), junit (CI test report)",
-    )
+    if report_format:
+        output.add_argument(
+            "--format",
+            choices=("plain", "json", "markdown", "prometheus", "junit"),
+            default="plain",
+            help="plain (terminal), json (schema v1), markdown (support ticket), prometheus "
+            "(text exposition, node_exporter textfile), junit (CI test report)",
+        )
     output.add_argument(
         "--fail-on",
         choices=("error", "warning"),
@@ -34,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also mask internal host names, addresses and user names (public "
         "registries such as docker.io stay readable)",
     )
-    output.add_argument("-v", "--verbose", action="store_true", help="list every observation")
+    if report_format:
+        output.add_argument("-v", "--verbose", action="store_true", help="list every observation")
     output.add_argument(
         "--debug", action="store_true", help="redacted trace of every request on stderr; tracebacks"
     )
