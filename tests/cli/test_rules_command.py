@@ -136,7 +136,7 @@ def test_explain_uses_own_text_rules(tmp_path):
             "json",
             "--rules-dir",
             str(directory),
-            "dial tcp 10.1.2.3:443: corp-vpn-gateway: no route",
+            "dial tcp 198.51.100.23:443: corp-vpn-gateway: no route",
         ],
         capture_output=True,
         text=True,

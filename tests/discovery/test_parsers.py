@@ -112,9 +112,9 @@ def test_daemon_values_and_insecure_matching(tmp_path: Path) -> None:
         json.dumps(
             {
                 "registry-mirrors": ["https://m.test", "ftp://bad.test", "https://u:p@m.test"],
-                "insecure-registries": ["10.0.0.0/8", "r.test:5000", "http://h.test", "tcp://x"],
+                "insecure-registries": ["198.51.100.0/24", "r.test:5000", "http://h.test", "tcp://x"],
                 "max-concurrent-downloads": "3",
-                "dns": ["10.0.0.2", "nope"],
+                "dns": ["192.0.2.2", "nope"],
             }
         ),
     )
@@ -124,7 +124,7 @@ def test_daemon_values_and_insecure_matching(tmp_path: Path) -> None:
     assert "unsupported scheme 'ftp'" in messages and "username/password" in messages
     assert "max-concurrent-downloads: must be a number" in messages and "'nope'" in messages
     assert "u:p" not in messages.replace("username/password", "")
-    assert daemon.is_insecure("10.1.2.3:443", "10.1.2.3")[0]
+    assert daemon.is_insecure("198.51.100.23:443", "198.51.100.23")[0]
     assert daemon.is_insecure("r.test:5000", "r.test")[0]
     assert daemon.is_insecure("h.test", "h.test")[0]  # scheme stripped, as dockerd does
     assert not daemon.is_insecure("r.test:5001", "r.test")[0]
@@ -156,9 +156,9 @@ def test_json_errors_have_line_and_column(tmp_path: Path) -> None:
         ("*.r.test", "https://sub.r.test/v2/", False),
         ("r.test:5000", "https://r.test:5000/v2/", False),
         ("r.test:5000", "https://r.test/v2/", True),
-        ("10.0.0.0/8", "https://10.1.2.3/v2/", False),
-        ("10.0.0.0/8", "https://r.test/v2/", True),
-        ("10.1.2.3", "https://10.1.2.3:5000/v2/", False),
+        ("198.51.100.0/24", "https://198.51.100.23/v2/", False),
+        ("198.51.100.0/24", "https://r.test/v2/", True),
+        ("198.51.100.23", "https://198.51.100.23:5000/v2/", False),
         ("", "https://127.0.0.1:5000/v2/", False),  # loopback is never proxied
         ("", "https://localhost/v2/", False),
     ],

@@ -110,12 +110,12 @@ def test_x509_while_fetching_a_token_is_about_the_token_server():
 
 def test_proxyconnect_refused_is_the_proxy_not_the_registry():
     m = lead(
-        'Get "https://registry-1.docker.io/v2/": proxyconnect tcp: dial tcp 10.1.1.1:3128: '
+        'Get "https://registry-1.docker.io/v2/": proxyconnect tcp: dial tcp 203.0.113.1:3128: '
         "connect: connection refused"
     )
     assert m.category == "proxy.error"
-    assert m.fields["proxy"] == "10.1.1.1:3128"
-    matches = explain(CATALOG, "dial tcp 10.1.1.1:443: connect: connection refused")
+    assert m.fields["proxy"] == "203.0.113.1:3128"
+    matches = explain(CATALOG, "dial tcp 203.0.113.1:443: connect: connection refused")
     assert [x.category for x in matches] == ["tcp.refused"]
 
 
@@ -142,21 +142,21 @@ def test_credential_helper_error_wins_over_the_401_it_causes():
     ("line", "category"),
     [
         (
-            "dial tcp: lookup r.example on 10.0.0.2:53: read udp 10.0.0.9:4000->10.0.0.2:53: i/o timeout",
+            "dial tcp: lookup r.example on 192.0.2.2:53: read udp 192.0.2.9:4000->192.0.2.2:53: i/o timeout",
             "dns.failure",
         ),
         (
             "dial tcp: lookup r.example on [::1]:53: read udp [::1]:50843->[::1]:53: read: connection refused",
             "dns.failure",
         ),
-        ("dial tcp: lookup r.example on 10.0.0.2:53: no such host", "dns.nxdomain"),
-        ('Get "https://r.example/v2/": dial tcp 10.0.0.5:443: i/o timeout', "tcp.timeout"),
+        ("dial tcp: lookup r.example on 192.0.2.2:53: no such host", "dns.nxdomain"),
+        ('Get "https://r.example/v2/": dial tcp 192.0.2.5:443: i/o timeout', "tcp.timeout"),
         (
             'Get "https://r.example/v2/": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)',
             "http.timeout",
         ),
         (
-            "rpc error: code = DeadlineExceeded desc = dial tcp 10.0.0.5:443: i/o timeout",
+            "rpc error: code = DeadlineExceeded desc = dial tcp 192.0.2.5:443: i/o timeout",
             "tcp.timeout",
         ),
         ('Get "https://r.example/v2/": net/http: TLS handshake timeout', "tls.handshake"),
@@ -303,8 +303,8 @@ def test_a_log_reports_each_distinct_error_once_in_order():
 
 def test_same_rule_for_two_registries_is_two_errors():
     log = (
-        'Get "https://a.example/v2/": dial tcp 10.0.0.1:443: connect: connection refused\n'
-        'Get "https://b.example/v2/": dial tcp 10.0.0.2:443: connect: connection refused\n'
+        'Get "https://a.example/v2/": dial tcp 192.0.2.1:443: connect: connection refused\n'
+        'Get "https://b.example/v2/": dial tcp 192.0.2.2:443: connect: connection refused\n'
     )
     matches = explain(CATALOG, log)
     assert [m.fields["registry"] for m in matches] == ["a.example", "b.example"]
@@ -312,7 +312,7 @@ def test_same_rule_for_two_registries_is_two_errors():
 
 def test_long_log_gives_what_its_lines_give_alone():
     errors = [
-        'Get "https://a.example/v2/": dial tcp 10.0.0.1:443: connect: connection refused',
+        'Get "https://a.example/v2/": dial tcp 192.0.2.1:443: connect: connection refused',
         "Error response from daemon: manifest for team/app:9 not found: manifest unknown",
         "failed to register layer: no space left on device",
     ]

@@ -144,7 +144,7 @@ def test_redactor_masks_literal_secrets(no_color_env: None, samples: ModuleType)
 def test_targets_phases_and_skip_reasons(out: str) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("registry.example.com:5000/team/app:1.2.3  ✓ OK")
-    assert "https://registry.example.com:5000 via 10.0.0.5" in out
+    assert "https://registry.example.com:5000 via 192.0.2.5" in out
     assert any(line.startswith("expired.example.com  ✗ ERROR") for line in lines)
     assert "https://expired.example.com:443 via 192.0.2.10" in out
     assert re.search(r"^  ✗ tls +failed +12 ms  x509: certificate has expired", out, re.M)
@@ -153,7 +153,7 @@ def test_targets_phases_and_skip_reasons(out: str) -> None:
     assert re.search(r"^  # tcp +crashed +<1 ms  ZeroDivisionError: division by zero$", out, re.M)
     assert re.search(rf"^  {SKIP} tls +skipped +not run: tcp crashed$", out, re.M)
     assert re.search(r"^  · image +n/a +not an image reference$", out, re.M)
-    assert re.search(r"^  ✓ dns +ok +2 ms  10\.0\.0\.5, 10\.0\.0\.6$", out, re.M)
+    assert re.search(r"^  ✓ dns +ok +2 ms  192\.0\.2\.5, 192\.0\.2\.6$", out, re.M)
 
 
 def test_findings_leading_first_with_category_and_remediation(
@@ -205,7 +205,7 @@ def test_verbose_lists_observations(out: str, verbose_out: str) -> None:
     assert re.search(r"#0 +dns\.answer ok", verbose_out)
     assert "probe.crashed not ok" in verbose_out
     assert "http.response [v2] not ok" in verbose_out
-    assert 'addresses=["10.0.0.5","10.0.0.6"]' in verbose_out
+    assert 'addresses=["192.0.2.5","192.0.2.6"]' in verbose_out
     assert "error: ZeroDivisionError: division by zero" in verbose_out
 
 

@@ -95,7 +95,7 @@ UNTOUCHED = [
     "https://auth.docker.io/token?scope=repository:library/ubuntu:pull&service=registry.docker.io",
     "https://registry.example.com:5000/v2/",
     "x509: certificate signed by unknown authority",
-    'Get "https://r.example.com/v2/": dial tcp 10.0.0.5:443: connect: connection refused',
+    'Get "https://r.example.com/v2/": dial tcp 192.0.2.5:443: connect: connection refused',
     "",
     MASK,
     # placeholders and variables in remediation commands are not secrets

@@ -89,7 +89,7 @@ UNHEALTHY = {
         {
             "name": "database",
             "status": "unhealthy",
-            "error": "dial tcp 10.0.0.7:5432: connect: connection refused",
+            "error": "dial tcp 192.0.2.7:5432: connect: connection refused",
         },
         {"name": "jobservice", "status": "healthy"},
         {"name": "portal", "status": "healthy"},

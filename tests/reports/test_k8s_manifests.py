@@ -74,10 +74,10 @@ def test_daemonset_host_network_read_only_mounts_and_cli_args():
 
     # The args are what `regdoctor` itself accepts (after Kubernetes expands $(VAR)).
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
-    argv = [re.sub(r"\$\((\w+)\)", "10.1.2.3", a) for a in container["args"]]
+    argv = [re.sub(r"\$\((\w+)\)", "198.51.100.23", a) for a in container["args"]]
     args = build_parser().parse_args(argv)
     assert args.command == "serve"
-    assert args.listen == ("10.1.2.3", container["ports"][0]["containerPort"])
+    assert args.listen == ("198.51.100.23", container["ports"][0]["containerPort"])
     assert args.targets, "some registries to check"
     from regdoctor.reference import parse_target
 

@@ -16,18 +16,18 @@ from tests.reports.test_prometheus import _synthetic
 def test_host_redactor_masks_hosts_users_and_secrets_consistently():
     redactor = HostRedactor(base=Redactor(["hunter2-pass"]))
     redactor.add_host("reg.corp.example")
-    redactor.add_host("10.20.30.40")
+    redactor.add_host("203.0.113.40")
     redactor.add_host("docker.io")
     redactor.add_host("127.0.0.1")
     redactor.add_user("alice.smith")
     text = (
-        "GET https://reg.corp.example:5000/v2/ via 10.20.30.40 as alice.smith "
+        "GET https://reg.corp.example:5000/v2/ via 203.0.113.40 as alice.smith "
         "password hunter2-pass; docker.io and myreg.corp.example.org stay; "
         "REG.CORP.EXAMPLE again; 127.0.0.1"
     )
     out = redactor.redact(text)
     assert "reg.corp.example:5000" not in out and "host-1:5000" in out
-    assert "host-2" in out and "10.20.30.40" not in out
+    assert "host-2" in out and "203.0.113.40" not in out
     assert "user-1" in out and "alice" not in out
     assert "hunter2-pass" not in out
     assert "docker.io" in out and "127.0.0.1" in out
