@@ -29,9 +29,9 @@ print("pass not initialized: exec: \\"pass\\": executable file not found in $PAT
 sys.exit(1)
 """
 SLOW = """#!{python}
-import sys, time
+import signal, sys
 sys.stdin.read()
-time.sleep(30)
+signal.pause()  # never answers: regdoctor's timeout must end it
 """
 MALFORMED = """#!{python}
 import sys

@@ -112,7 +112,12 @@ def test_daemon_values_and_insecure_matching(tmp_path: Path) -> None:
         json.dumps(
             {
                 "registry-mirrors": ["https://m.test", "ftp://bad.test", "https://u:p@m.test"],
-                "insecure-registries": ["198.51.100.0/24", "r.test:5000", "http://h.test", "tcp://x"],
+                "insecure-registries": [
+                    "198.51.100.0/24",
+                    "r.test:5000",
+                    "http://h.test",
+                    "tcp://x",
+                ],
                 "max-concurrent-downloads": "3",
                 "dns": ["192.0.2.2", "nope"],
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -94,16 +95,21 @@ def finish(
             pass
     status = 0
     peak_kib = 0
-    while True:
-        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            break
-        peak_kib = max(peak_kib, vm_hwm_kib(proc.pid))
-        if time.monotonic() - started > hard_limit_s:
-            os.kill(proc.pid, signal.SIGKILL)
-            pid, status, _ = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
+    # Wake on the child's exit (a pidfd becomes readable), sampling its peak RSS every
+    # 10 ms until then: VmHWM is gone once the child is a zombie.
+    pidfd = os.pidfd_open(proc.pid)
+    try:
+        while True:
+            peak_kib = max(peak_kib, vm_hwm_kib(proc.pid))
+            exited, _, _ = select.select([pidfd], [], [], 0.01)
+            if exited:
+                break
+            if time.monotonic() - started > hard_limit_s:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        os.close(pidfd)
+    _, status, _ = os.wait4(proc.pid, 0)
     elapsed = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in threads:

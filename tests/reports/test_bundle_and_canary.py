@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.parse
 
 import pytest
@@ -272,4 +271,3 @@ def test_bundle_with_redact_hosts(testbed: Testbed, isolate_env):
             handle = tar.extractfile(member)
             assert handle is not None
             assert "registry.test" not in handle.read().decode(), member.name
-    time.sleep(0)  # keep the import of time used when the module is trimmed

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from regdoctor.cli.main import build_parser
 from tests.harness import procs
+from tests.harness.procs import poll_until
 from tests.harness.registry import (
     REGISTRY_BIN,
     Registry,
@@ -92,12 +93,7 @@ class Served:
         return None
 
     def wait_for(self, predicate, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.2)
-        raise AssertionError("timed out waiting for the exporter")
+        poll_until(predicate, timeout, "the exporter's metrics", interval_s=0.2)
 
 
 @pytest.fixture

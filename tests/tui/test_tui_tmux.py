@@ -12,10 +12,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.harness.procs import poll_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (Debian)")
 
@@ -42,15 +43,19 @@ class Tmux:
     def screen(self) -> str:
         return self("capture-pane", "-p", "-t", "rd")
 
-    def wait_for(self, *needles: str, timeout: float = 30.0) -> str:
-        end = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if all(n in screen for n in needles):
-                return screen
-            if time.monotonic() > end:
-                raise AssertionError(f"{needles} not on screen after {timeout}s:\n{screen}")
-            time.sleep(0.1)
+    def wait_for(self, *needles: str, gone: tuple[str, ...] = (), timeout: float = 30.0) -> str:
+        """Poll the screen until every needle is on it and none of ``gone`` is."""
+        seen = [""]
+
+        def ready() -> bool:
+            seen[0] = self.screen()
+            return all(n in seen[0] for n in needles) and not any(g in seen[0] for g in gone)
+
+        try:
+            poll_until(ready, timeout, f"{needles} on screen")
+        except TimeoutError:
+            raise AssertionError(f"{needles} not on screen after {timeout}s:\n{seen[0]}") from None
+        return seen[0]
 
 
 def test_real_program_in_tmux(testbed, tmp_path):
@@ -103,8 +108,7 @@ def test_real_program_in_tmux(testbed, tmp_path):
         assert any("✗ error" in line and "tls.expired" in line for line in lines)
         assert all(len(line) <= 80 for line in lines)
         # open the failing target: its remediation is on screen
-        tmux("send-keys", "-t", "rd", "Home")
-        time.sleep(0.2)
+        tmux("send-keys", "-t", "rd", "Home")  # keys are handled in order: no wait needed
         row = next(i for i, line in enumerate(lines) if "tls.expired" in line) - 2
         for _ in range(row):
             tmux("send-keys", "-t", "rd", "Down")
@@ -119,12 +123,9 @@ def test_real_program_in_tmux(testbed, tmp_path):
         tmux("send-keys", "-t", "rd", "?")
         tmux.wait_for("regdoctor tui: keys", "Re-run all")
         tmux("send-keys", "-t", "rd", "Escape")
-        time.sleep(0.3)
+        tmux.wait_for("filter: all", gone=("regdoctor tui: keys",))
         tmux("send-keys", "-t", "rd", "q")
-        end = time.monotonic() + 15
-        while not exit_file.exists() or not exit_file.read_text().strip():
-            assert time.monotonic() < end, tmux.screen()
-            time.sleep(0.1)
+        poll_until(lambda: _written(exit_file), 15, "the exit code file")
         assert exit_file.read_text().strip() == "2"  # errors found, as `check` says
         screen = tmux.wait_for("Commands copied during this session:")
         assert "regdoctor tui: keys" not in screen  # the App's screen is gone
@@ -171,10 +172,7 @@ def _first_frame(tmp_path: Path, run: int) -> float:
         timeout=10,
     )
     try:
-        end = time.monotonic() + 20
-        while not first_frame.exists() or not first_frame.read_text().strip():
-            assert time.monotonic() < end, tmux.screen()
-            time.sleep(0.05)
+        poll_until(lambda: _written(first_frame), 20, "the first frame", interval_s=0.02)
         tmux("send-keys", "-t", "rd", "q")
         return float(first_frame.read_text().split()[0])
     finally:
@@ -196,3 +194,7 @@ def test_first_frame_under_budget(tmp_path):
             break
     print("first frame after " + ", ".join(f"{t:.3f}" for t in times) + " s")
     assert min(times) < FIRST_FRAME_BUDGET_S, times
+
+
+def _written(path: Path) -> bool:
+    return path.exists() and bool(path.read_text().strip())
