@@ -40,15 +40,52 @@ class Tmux:
         )
         return result.stdout
 
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "rd")
+    def start(self, command: str, env: dict[str, str]) -> None:
+        """Run ``command`` in an 80x24 session ``rd``; the pane stays after it ends
+        (remain-on-exit), so what the program printed on exit can still be read."""
+        subprocess.run(
+            [
+                "tmux",
+                "-S",
+                str(self.socket),
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "rd",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                command,
+                ";",
+                "set-option",
+                "-g",
+                "remain-on-exit",
+                "on",
+            ],
+            env=env,
+            check=True,
+            timeout=10,
+        )
 
-    def wait_for(self, *needles: str, gone: tuple[str, ...] = (), timeout: float = 30.0) -> str:
+    def screen(self, history: bool = False) -> str:
+        """The visible screen; with ``history``, also what scrolled off it."""
+        return self("capture-pane", "-p", "-t", "rd", *(("-S", "-200") if history else ()))
+
+    def wait_for(
+        self,
+        *needles: str,
+        gone: tuple[str, ...] = (),
+        timeout: float = 30.0,
+        history: bool = False,
+    ) -> str:
         """Poll the screen until every needle is on it and none of ``gone`` is."""
         seen = [""]
 
         def ready() -> bool:
-            seen[0] = self.screen()
+            seen[0] = self.screen(history)
             return all(n in seen[0] for n in needles) and not any(g in seen[0] for g in gone)
 
         try:
@@ -75,32 +112,11 @@ def test_real_program_in_tmux(testbed, tmp_path):
         plain,
         expired,
     ]
-    # keep the pane open after the program ends, to read what it printed on exit
-    command = f"{shlex.join(argv)}; echo $? > {shlex.quote(str(exit_file))}; sleep 60"
+    command = f"{shlex.join(argv)}; echo $? > {shlex.quote(str(exit_file))}"
     env = dict(os.environ, REGDOCTOR_TUI_FIRST_FRAME=str(first_frame), TERM="xterm-256color")
     env.pop("NO_COLOR", None)
     tmux = Tmux(tmp_path / "tmux.sock")
-    subprocess.run(
-        [
-            "tmux",
-            "-S",
-            str(tmux.socket),
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "rd",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            command,
-        ],
-        env=env,
-        check=True,
-        timeout=10,
-    )
+    tmux.start(command, env)
     try:
         screen = tmux.wait_for("✓ ok", "tls.expired", "Quit")
         lines = screen.splitlines()
@@ -127,7 +143,8 @@ def test_real_program_in_tmux(testbed, tmp_path):
         tmux("send-keys", "-t", "rd", "q")
         poll_until(lambda: _written(exit_file), 15, "the exit code file")
         assert exit_file.read_text().strip() == "2"  # errors found, as `check` says
-        screen = tmux.wait_for("Commands copied during this session:")
+        # the program ended: its last words may have scrolled above the dead pane's notice
+        screen = tmux.wait_for("Commands copied during this session:", history=True)
         assert "regdoctor tui: keys" not in screen  # the App's screen is gone
     finally:
         subprocess.run(
@@ -150,27 +167,7 @@ def _first_frame(tmp_path: Path, run: int) -> float:
     argv = [sys.executable, "-m", "regdoctor", "tui", "127.0.0.1:9"]
     env = dict(os.environ, REGDOCTOR_TUI_FIRST_FRAME=str(first_frame), TERM="xterm-256color")
     tmux = Tmux(tmp_path / f"tmux-{run}.sock")
-    subprocess.run(
-        [
-            "tmux",
-            "-S",
-            str(tmux.socket),
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "rd",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            f"{shlex.join(argv)}; sleep 60",
-        ],
-        env=env,
-        check=True,
-        timeout=10,
-    )
+    tmux.start(shlex.join(argv), env)
     try:
         poll_until(lambda: _written(first_frame), 20, "the first frame", interval_s=0.02)
         tmux("send-keys", "-t", "rd", "q")
