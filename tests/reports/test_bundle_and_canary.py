@@ -7,10 +7,7 @@ import base64
 import io
 import json
 import os
-import signal
 import stat
-import subprocess
-import sys
 import tarfile
 import urllib.parse
 
@@ -153,43 +150,16 @@ def test_canary_never_leaks_from_the_cli(testbed: Testbed, isolate_env, monkeypa
             assert data is not None
             assert_clean(data.read().decode(), f"bundle {member.name}")
 
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "regdoctor",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--interval",
-            "30",
-            *common,
-            image,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        from tests.reports.test_serve import Served
+    from tests.reports.test_serve import serving, stop
 
-        assert serve.stdin is not None
-        serve.stdin.write(CANARY)
-        serve.stdin.close()
-        served = Served(serve)
+    with serving("--interval", "30", *common, image, stdin=CANARY) as served:
         served.wait_for(lambda: served.checks() >= 1)
         for path in ("/metrics", "/report.json"):
             status, body = served.get(path)
             assert status == 200
             assert_clean(body, f"serve {path}")
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=10)
+        stop(served)
         assert_clean("".join(served.log), "serve log")
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
 
 
 def test_bundle_contents_provenance_and_summary(testbed: Testbed, isolate_env, monkeypatch):

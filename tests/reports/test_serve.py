@@ -3,6 +3,7 @@ and scrapes that never trigger checks of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import signal
@@ -12,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,6 +98,35 @@ class Served:
         poll_until(predicate, timeout, "the exporter's metrics", interval_s=0.2)
 
 
+@contextlib.contextmanager
+def serving(*args: str, stdin: str | None = None) -> Iterator[Served]:
+    """``regdoctor serve --listen 127.0.0.1:0 ARGS``, its URL read from its log; killed on
+    the way out if the test did not stop it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "regdoctor", "serve", "--listen", "127.0.0.1:0", *args],
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if stdin is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        yield Served(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def stop(served: Served) -> None:
+    """SIGTERM: a graceful stop, exit 0."""
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(timeout=10) == 0
+
+
 @pytest.fixture
 def own_registry(tmp_path: Path):
     registry = Registry("serve-test", tmp_path / "registry", tmp_path / "storage")
@@ -113,29 +144,9 @@ def test_default_bind_is_loopback():
 
 def test_serve_follows_a_registry_down_and_back(own_registry: Registry, isolate_env):
     target = f"127.0.0.1:{own_registry.port}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "regdoctor",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--interval",
-            str(INTERVAL),
-            "--timeout",
-            "1",
-            "--deadline",
-            "1.5",
-            target,
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        served = Served(proc)
+    with serving(
+        "--interval", str(INTERVAL), "--timeout", "1", "--deadline", "1.5", target
+    ) as served:
         started = time.monotonic()
         assert served.url.startswith("http://127.0.0.1:")
         assert served.get("/healthz") == (200, "ok\n")
@@ -170,51 +181,19 @@ def test_serve_follows_a_registry_down_and_back(own_registry: Registry, isolate_
         elapsed = time.monotonic() - started
         assert served.checks() <= elapsed / INTERVAL + 2
 
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-        rest = proc.stderr.read() if proc.stderr else ""
+        stop(served)
+        rest = served.proc.stderr.read() if served.proc.stderr else ""
         assert "stopped" in "".join(served.log) + rest + "".join(list(served.lines.queue))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_unknown_path_and_report_before_first_check(isolate_env, testbed):
     # The blackhole never answers: the first check takes the whole deadline.
     target = testbed.endpoints["blackhole"].hostport
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "regdoctor",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--interval",
-            "30",
-            "--timeout",
-            "2",
-            "--deadline",
-            "3",
-            target,
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        served = Served(proc)
+    with serving("--interval", "30", "--timeout", "2", "--deadline", "3", target) as served:
         assert served.get("/nope")[0] == 404
         status, body = served.get("/report.json")
         assert status == 503, body
         metrics = served.metrics()
         assert "regdoctor_probe_success" not in metrics
         assert served.checks() == 0
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(served)
