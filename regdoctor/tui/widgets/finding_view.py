@@ -3,12 +3,14 @@ commands (each a :class:`CommandLine`), references."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from regdoctor.model import Finding
+from regdoctor.model import Finding, RemediationStep
 from regdoctor.render.escape import safe_lines
 from regdoctor.tui.look import SEVERITY_STYLE, clean
 from regdoctor.tui.widgets.command_line import CommandLine
@@ -23,6 +25,28 @@ def _prose(value: str) -> Text:
     return Text("\n".join(safe_lines(redact(value), max_line=2000, max_lines=40)))
 
 
+def head_text(severity: str, category: str, title: str, leading_label: str | None) -> Text:
+    """``[error] tls.expired  The certificate ...  (leading)``: findings and matches."""
+    head = Text()
+    head.append(f"[{severity}] ", style=SEVERITY_STYLE.get(severity, ""))
+    head.append(clean(category), style="bold")
+    head.append("  ")
+    head.append(clean(title))
+    if leading_label:
+        head.append(f"  ({leading_label})", style="dim")
+    return head
+
+
+def remediation_widgets(steps: Iterable[RemediationStep]) -> Iterator[Static | CommandLine]:
+    """Numbered steps, each followed by its commands (selectable, copyable)."""
+    for number, step in enumerate(steps, 1):
+        yield Static(Text(f"{number}. ") + _prose(step.text), classes="finding-step")
+        tools = [t for t in TOOLS if t in step.commands]
+        tools += sorted(t for t in step.commands if t not in TOOLS)
+        for tool in tools:
+            yield CommandLine(tool, step.commands[tool], classes="command")
+
+
 class FindingView(Vertical):
     def __init__(self, finding: Finding, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -30,22 +54,10 @@ class FindingView(Vertical):
 
     def compose(self) -> ComposeResult:
         f = self.finding
-        severity = str(f.severity)
-        head = Text()
-        head.append(f"[{severity}] ", style=SEVERITY_STYLE.get(severity, ""))
-        head.append(clean(f.category), style="bold")
-        head.append("  ")
-        head.append(clean(f.title))
-        if f.leading:
-            head.append("  (leading)", style="dim")
+        head = head_text(str(f.severity), f.category, f.title, "leading" if f.leading else None)
         yield Static(head, classes="finding-head")
         yield Static(_prose(f.explanation), classes="finding-explanation")
-        for number, step in enumerate(f.remediation, 1):
-            yield Static(Text(f"{number}. ") + _prose(step.text), classes="finding-step")
-            tools = [t for t in TOOLS if t in step.commands]
-            tools += sorted(t for t in step.commands if t not in TOOLS)
-            for tool in tools:
-                yield CommandLine(tool, step.commands[tool], classes="command")
+        yield from remediation_widgets(f.remediation)
         if f.references:
             refs = Text("see: ", style="dim")
             refs.append(", ".join(clean(r, 200) for r in f.references), style="dim")
