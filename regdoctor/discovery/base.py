@@ -158,6 +158,22 @@ def read_text(result: FileResult) -> str | None:
     return text.removeprefix("\ufeff")
 
 
+def read_json_object(result: FileResult) -> dict[str, Any] | None:
+    """Read, parse and keep (``result.data``) a file that must hold one JSON object;
+    None, with the problem recorded on ``result``, when it does not."""
+    text = read_text(result)
+    if text is None:
+        return None
+    data = parse_json(result, text)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        result.issue("the file must hold one JSON object")
+        return None
+    result.data = data
+    return data
+
+
 def parse_json(result: FileResult, text: str) -> Any:
     """JSON, with Go-like strictness (no NaN), line and column on errors."""
     import json

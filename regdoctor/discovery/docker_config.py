@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regdoctor.discovery.base import FileResult, Paths, expect_type, parse_json, read_text, where
+from regdoctor.discovery.base import (
+    FileResult,
+    Paths,
+    expect_type,
+    read_json_object,
+    where,
+)
 from regdoctor.model import CredentialRef
 
 SOURCE = "docker_config"
@@ -207,16 +213,9 @@ def load(path: Path, *, kind: str = "docker") -> ClientConfig:
     effect = EFFECT if kind == "docker" else "podman/skopeo cannot read the credentials in it"
     result = FileResult(path, source, runtime, "json", effect=effect)
     config = ClientConfig(result, kind=kind)
-    text = read_text(result)
-    if text is None:
-        return config
-    data = parse_json(result, text)
+    data = read_json_object(result)
     if data is None:
         return config
-    if not isinstance(data, dict):
-        result.issue("the file must hold one JSON object")
-        return config
-    result.data = data
     auths = data.get("auths")
     if auths is not None and expect_type(result, auths, dict, "auths"):
         for key, value in auths.items():

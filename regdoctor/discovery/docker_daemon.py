@@ -20,8 +20,7 @@ from regdoctor.discovery.base import (
     FileResult,
     Paths,
     expect_type,
-    parse_json,
-    read_text,
+    read_json_object,
     where,
 )
 
@@ -117,16 +116,9 @@ def discover(paths: Paths) -> list[DaemonConfig]:
 def load(path: Path, *, rootless: bool = False) -> DaemonConfig:
     result = FileResult(path, SOURCE, "docker", "json", effect=EFFECT)
     config = DaemonConfig(result, rootless=rootless)
-    text = read_text(result)
-    if text is None:
-        return config
-    data = parse_json(result, text)
+    data = read_json_object(result)
     if data is None:
         return config
-    if not isinstance(data, dict):
-        result.issue("the file must hold one JSON object")
-        return config
-    result.data = data
     _mirrors(config, data.get("registry-mirrors"))
     _insecure(config, data.get("insecure-registries"))
     _proxies(config, data.get("proxies"))
