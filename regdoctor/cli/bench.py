@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from collections.abc import Callable
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode, TargetReport, worst_status
 
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             platform=platform,
         )
     except (UsageError, ReferenceError) as exc:
-        print(f"regdoctor bench: error: {exc}", file=sys.stderr)
+        say_error("bench", exc)
         return int(ExitCode.CANNOT_RUN)
     from rich.console import Console
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             results = asyncio.run(run_bench(bench_options, options, insecure=args.insecure))
     except (ReferenceError, ValueError) as exc:
-        print(f"regdoctor bench: error: {exc}", file=sys.stderr)
+        say_error("bench", exc)
         return int(ExitCode.CANNOT_RUN)
     from regdoctor.engine import evaluate, load_catalog
 

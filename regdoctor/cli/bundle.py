@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode
 
 __all__ = ["build_bundle", "run"]
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = plan_run(args)
     except (UsageError, ReferenceError) as exc:
-        print(f"regdoctor bundle: error: {exc}", file=sys.stderr)
+        say_error("bundle", exc)
         return int(ExitCode.CANNOT_RUN)
     output = Path(args.output) if args.output else _default_output()
     if output.is_dir():

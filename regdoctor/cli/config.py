@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode
 
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         document = build(args)
     except UsageError as exc:
-        print(f"regdoctor config: error: {exc}", file=sys.stderr)
+        say_error("config", exc)
         return int(ExitCode.CANNOT_RUN)
     from regdoctor.redact import redact_obj
 

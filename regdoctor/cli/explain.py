@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from regdoctor.cli.errors import say_error
+
 #: Larger inputs are refused (a log this size is not a paste; cut it first).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 CANNOT_RUN = 3
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         _rule_dirs = rule_dirs(args)
         text, _source = read_input(args)
     except (InputError, UsageError) as exc:
-        print(f"regdoctor explain: error: {exc}", file=sys.stderr)
+        say_error("explain", exc)
         return CANNOT_RUN
     from regdoctor.engine.cache import load_catalog_cached
     from regdoctor.engine.explain import exit_code, explain
@@ -169,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = _live_check(args, matches)
         except (UsageError, ReferenceError) as exc:
-            print(f"regdoctor explain: error: {exc}", file=sys.stderr)
+            say_error("explain", exc)
             return CANNOT_RUN
         if report is not None:
             code = max(code, int(report.exit_code))

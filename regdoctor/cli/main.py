@@ -103,10 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         from regdoctor.redact import redact
+        from regdoctor.render.escape import safe_text
 
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(
-            f"regdoctor: error: {type(exc).__name__}: {redact(first)} "
+            f"regdoctor: error: {type(exc).__name__}: "
+            f"{safe_text(redact(first), keep_newlines=False)} "
             "(run with --debug for a traceback)",
             file=sys.stderr,
         )

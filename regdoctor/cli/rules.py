@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode
 
 
@@ -29,13 +30,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         catalog = _catalog(args)
     except NotADirectoryError as exc:
-        print(f"regdoctor rules: error: {exc}", file=sys.stderr)
+        say_error("rules", exc)
         return int(ExitCode.CANNOT_RUN)
     from regdoctor.render.escape import safe_text
 
     for error in catalog.errors:
+        problems = "; ".join(error.problems)[:2000]
         print(
-            f"invalid rule file {error.path}: {'; '.join(error.problems)}"[:2000], file=sys.stderr
+            safe_text(f"invalid rule file {error.path}: {problems}", keep_newlines=False),
+            file=sys.stderr,
         )
     if args.action == "list":
         rules = [

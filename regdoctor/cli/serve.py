@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode, Report
 
 __all__ = ["Exporter", "run"]
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = plan_run(args)
     except (UsageError, ReferenceError) as exc:
-        print(f"regdoctor serve: error: {exc}", file=sys.stderr)
+        say_error("serve", exc)
         return int(ExitCode.CANNOT_RUN)
     options = plan.options
     host, port = args.listen

@@ -4,9 +4,9 @@ divergence, policy, platforms and signatures (see docs/tags.md)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode
 
 
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
         options = build_options(args)
         tags_options = _tags_options(args)
     except (UsageError, ReferenceError, ValueError) as exc:
-        print(f"regdoctor tags: error: {exc}", file=sys.stderr)
+        say_error("tags", exc)
         return int(ExitCode.CANNOT_RUN)
     from regdoctor.tags.command import run as run_tags
     from regdoctor.tags.state import StateError
@@ -26,10 +26,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_tags(tags_options, options, insecure=args.insecure)
     except ReferenceError as exc:
-        print(f"regdoctor tags: error: {exc}", file=sys.stderr)
+        say_error("tags", exc)
         return int(ExitCode.CANNOT_RUN)
     except StateError as exc:
-        print(f"regdoctor tags: error: state file {exc}", file=sys.stderr)
+        say_error("tags", f"state file {exc}")
         return int(ExitCode.CANNOT_RUN)
     from rich.console import Console
 

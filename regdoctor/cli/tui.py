@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode
 
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         # effective configuration, with the observations the configuration gives them
         targets, preset = plan_targets(args)
     except (UsageError, ReferenceError) as exc:
-        print(f"regdoctor tui: error: {exc}", file=sys.stderr)
+        say_error("tui", exc)
         return int(ExitCode.CANNOT_RUN)
     if not sys.stdout.isatty() or not _reattach_terminal():
         print(

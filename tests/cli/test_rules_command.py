@@ -145,3 +145,11 @@ def test_explain_uses_own_text_rules(tmp_path):
     )
     matches = json.loads(proc.stdout)
     assert matches[0]["rule"] == "my-team-vpn", matches
+
+
+def test_one_line_errors_are_escaped(tmp_path):
+    """An error quoting a path (or a server) never writes control characters."""
+    proc = rules("test", "--dir", str(tmp_path / "evil\x1b]52;c;aGk=\x07name"))
+    assert proc.returncode == 3
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert "evil" in proc.stderr and proc.stderr.count("\n") == 1
