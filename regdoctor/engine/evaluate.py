@@ -140,57 +140,74 @@ def _finding(
     )
 
 
+def _own_finding(
+    rule: str,
+    severity: Severity,
+    target: Target,
+    *,
+    phase: str,
+    title: str,
+    explanation: str,
+    remedy: str,
+    confidence: str = "high",
+    observations: tuple[int, ...] = (),
+) -> Finding:
+    """A finding the engine makes about itself or the catalog (category ``other``)."""
+    return Finding(
+        rule=rule,
+        category="other",
+        severity=severity,
+        confidence=confidence,
+        target=target.raw,
+        phase=phase,
+        title=title,
+        explanation=explanation,
+        remediation=(RemediationStep(text=remedy),),
+        observations=observations,
+    )
+
+
 def rule_invalid_finding(error: RuleLoadError, target: Target) -> Finding:
     problems = "\n".join(f"- {p}" for p in error.problems)
-    return Finding(
-        rule=RULE_INVALID,
-        category="other",
-        severity=Severity.WARNING,
-        confidence="high",
-        target=target.raw,
+    return _own_finding(
+        RULE_INVALID,
+        Severity.WARNING,
+        target,
         phase="config",
         title=f"Rule file {error.path.name} is invalid and was not used",
         explanation=(
             f"regdoctor could not load the rule file {error.path}, so the checks it "
             f"describes were not made for this target:\n{problems}"
         ),
-        remediation=(
-            RemediationStep(
-                text=(
-                    f"Fix or remove {error.path}, then check it with "
-                    f"`regdoctor rules test --dir {error.path.parent}`."
-                )
-            ),
+        remedy=(
+            f"Fix or remove {error.path}, then check it with "
+            f"`regdoctor rules test --dir {error.path.parent}`."
         ),
     )
 
 
 def _rule_crashed_finding(rule: Rule, target: Target, exc: Exception) -> Finding:
-    return Finding(
-        rule=RULE_CRASHED,
-        category="other",
-        severity=Severity.WARNING,
-        confidence="high",
-        target=target.raw,
+    return _own_finding(
+        RULE_CRASHED,
+        Severity.WARNING,
+        target,
         phase="config",
         title=f"Rule {rule.id} could not be evaluated",
         explanation=f"Evaluating rule {rule.id} failed with {type(exc).__name__}: {exc}",
-        remediation=(
-            RemediationStep(text="Report this as a regdoctor bug, with `--debug` output."),
-        ),
+        remedy="Report this as a regdoctor bug, with `--debug` output.",
     )
 
 
 def _unexplained_finding(observation: Observation, index: int, target: Target) -> Finding:
     phase = str(observation.facts.get("phase") or observation.phase)
     error = observation.error or "no detail"
-    return Finding(
-        rule=RULE_UNEXPLAINED,
-        category="other",
-        severity=Severity.ERROR,
-        confidence="medium",
-        target=target.raw,
+    return _own_finding(
+        RULE_UNEXPLAINED,
+        Severity.ERROR,
+        target,
         phase=phase,
+        confidence="medium",
+        observations=(index,),
         title=f"The {phase} phase failed for a reason no rule describes",
         explanation=(
             f"The {phase} phase of {target.raw} failed ({error}), and none of regdoctor's "
@@ -198,16 +215,10 @@ def _unexplained_finding(observation: Observation, index: int, target: Target) -
             "healthy result. The observations of that phase (`-v`, or the JSON report) "
             "show what was seen."
         ),
-        remediation=(
-            RemediationStep(
-                text=(
-                    "Look at the phase's observations with `regdoctor check -v` (or "
-                    "`--debug` for every request), and report the outcome to regdoctor "
-                    "so that a rule can name it."
-                )
-            ),
+        remedy=(
+            "Look at the phase's observations with `regdoctor check -v` (or `--debug` for "
+            "every request), and report the outcome to regdoctor so that a rule can name it."
         ),
-        observations=(index,),
     )
 
 
