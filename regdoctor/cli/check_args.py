@@ -48,11 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, report_format: bool = True
     add_credential_arguments(parser)
     from regdoctor.cli.config_args import add_discovery_arguments
 
-    add_discovery_arguments(parser)
-    parser.add_argument(
-        "--no-config",
-        action="store_true",
-        help="ignore the runtimes' configuration (command-line settings only)",
+    add_discovery_arguments(
+        parser,
+        no_config="ignore the runtimes' configuration (command-line settings only)",
     )
     image = parser.add_argument_group("image")
     image.add_argument(

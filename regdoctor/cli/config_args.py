@@ -8,7 +8,11 @@ import argparse
 RUNTIME_CHOICES = ("docker", "podman", "containerd", "kubernetes", "all")
 
 
-def add_discovery_arguments(parser: argparse.ArgumentParser) -> None:
+def add_discovery_arguments(
+    parser: argparse.ArgumentParser, *, no_config: str | None = None
+) -> None:
+    """Where the configuration is read; with ``no_config``, also ``--no-config`` with
+    that help text (what ignoring the configuration means for the command)."""
     group = parser.add_argument_group(
         "configuration sources",
         "Where the runtimes' configuration is read. --root DIR treats DIR as / "
@@ -36,6 +40,8 @@ def add_discovery_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="Kubernetes manifests (file, directory, or - for stdin); repeatable",
     )
+    if no_config is not None:
+        parser.add_argument("--no-config", action="store_true", help=no_config)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -114,11 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
     from regdoctor.cli.config_args import add_discovery_arguments
 
-    add_discovery_arguments(parser)
-    parser.add_argument(
-        "--no-config",
-        action="store_true",
-        help="do not add the mirrors the runtimes' configuration names for this registry",
+    add_discovery_arguments(
+        parser,
+        no_config="do not add the mirrors the runtimes' configuration names for this registry",
     )
 
 
