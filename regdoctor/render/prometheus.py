@@ -31,7 +31,7 @@ from typing import Any
 
 from rich.console import Console
 
-from regdoctor.model import Report, Severity, TargetReport
+from regdoctor.model import Report, TargetReport
 from regdoctor.redact import Redactor, redact
 
 __all__ = ["METRICS", "ReportCollector", "prometheus_text", "render_prometheus"]
@@ -152,8 +152,8 @@ class ReportCollector:
         clean = self.clean
         for target in report.targets:
             name = _label(target.target.raw, clean)
-            errors = any(f.severity is Severity.ERROR for f in target.findings)
-            families["regdoctor_probe_success"].add_metric([name], 0.0 if errors else 1.0)
+            success = 0.0 if target.status == "error" else 1.0  # the model's verdict
+            families["regdoctor_probe_success"].add_metric([name], success)
             for phase in target.phases:
                 duration = phase.duration_ms
                 if isinstance(duration, int | float) and math.isfinite(duration):
