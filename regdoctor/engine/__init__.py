@@ -25,14 +25,15 @@ if TYPE_CHECKING:
     from regdoctor.engine.cases import CaseResult, run_cases, run_catalog_cases
     from regdoctor.engine.explain import TextMatch
     from regdoctor.engine.loader import BUNDLED_RULES_DIR, Catalog, load_catalog, load_rule
-    from regdoctor.engine.schema import CATEGORIES, Rule, RuleLoadError, RuleValidationError
+    from regdoctor.engine.categories import CATEGORIES
+    from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError
 
 #: name -> the module that defines it (``explain`` itself is a submodule:
 #: ``from regdoctor.engine.explain import explain``). Imported on first use (PEP 562), so that
 #: ``regdoctor explain`` does not pay for the cases runner.
 _EXPORTS: dict[str, str] = {
     "BUNDLED_RULES_DIR": "loader",
-    "CATEGORIES": "schema",
+    "CATEGORIES": "categories",
     "CaseResult": "cases",
     "Catalog": "loader",
     "Rule": "schema",

@@ -36,8 +36,8 @@ HEADER = """\
 
 Every finding regdoctor reports comes from one of these rules (or says that a rule file
 could not be loaded: `regdoctor.rule_invalid`). A rule is one YAML file in
-`regdoctor/rules/<area>/<id>.yaml` with a sibling `<id>.cases.yaml` of must-match and
-must-not-match cases; the categories are listed in `categories.md`, the observations rules
+`rules/<area>/<id>.yaml` with a sibling `<id>.cases.yaml` of must-match and
+must-not-match cases; the categories are listed in `rules/CATEGORIES.md`, the observations rules
 match on in [observations.md](observations.md).
 
 Placeholders such as `{host}` in titles are filled from the target and from the facts of

@@ -16,8 +16,18 @@ from typing import Any
 
 from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError, parse_rule
 
-#: Where the bundled rules live (shipped inside the wheel as package data).
-BUNDLED_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+def _bundled_rules_dir() -> Path:
+    """The catalog's folder: the repository's top-level ``rules/``, installed as the
+    package ``regdoctor.rules`` (a real folder in a wheel, an sdist, an editable install
+    and ``pipx install``; zip imports are not supported)."""
+    from importlib.resources import files
+
+    return Path(str(files("regdoctor.rules")))
+
+
+#: Where the bundled rules live.
+BUNDLED_RULES_DIR = _bundled_rules_dir()
 CASES_SUFFIX = ".cases.yaml"
 _MAX_RULE_BYTES = 256 * 1024
 

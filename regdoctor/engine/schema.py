@@ -17,63 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regdoctor.engine.categories import CATEGORIES
 from regdoctor.engine.template import template_problems
 from regdoctor.model import Severity
-
-#: The failure categories (reason codes). Keep in step with ``categories.md`` in the
-#: project's design notes (``shared/design/categories.md``): adding a code there means
-#: adding it here; codes are never renamed or reused.
-#: Codes that a live check, a pasted error, or both can produce (what `explain` and the
-#: pasted-error corpus may name).
-PASTE_CATEGORIES: tuple[str, ...] = (
-    "dns.nxdomain",
-    "dns.failure",
-    "tcp.refused",
-    "tcp.timeout",
-    "tcp.reset",
-    "http.timeout",
-    "proxy.error",
-    "tls.unknown_authority",
-    "tls.expired",
-    "tls.hostname_mismatch",
-    "tls.http_on_https",
-    "tls.handshake",
-    "auth.unauthorized",
-    "auth.denied",
-    "auth.credential_helper",
-    "auth.token_expired",
-    "ratelimit",
-    "image.manifest_unknown",
-    "image.name_unknown",
-    "image.platform_mismatch",
-    "image.blob_integrity",
-    "server.error",
-    "client.disk",
-    "config.invalid",
-    "k8s.pull_secret",
-    "other",
-)
-#: Codes that only a live check produces.
-LIVE_ONLY_CATEGORIES: tuple[str, ...] = (
-    "tls.expiring_soon",
-    "tls.verification_disabled",
-    "auth.plaintext_credentials",
-    "auth.overprivileged",
-    "auth.realm_mismatch",
-    "clock.skew",
-    "ratelimit.low",
-    "mirror.unreachable",
-    "mirror.not_used",
-    "mirror.stale",
-    "tag.mutable",
-    "tag.divergent",
-    "tag.drift",
-    "tag.unsigned",
-    "perf.slow",
-    "host.daemon",
-    "host.disk_low",
-)
-CATEGORIES: frozenset[str] = frozenset(PASTE_CATEGORIES + LIVE_ONLY_CATEGORIES)
 
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
 CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
@@ -440,7 +386,7 @@ def parse_rule(data: object, path: Path | None = None) -> Rule:
 
     category = data.get("category")
     if not isinstance(category, str) or category not in CATEGORIES:
-        p.add("category", f"{category!r} is not a known category (see categories.md)")
+        p.add("category", f"{category!r} is not a known category (see rules/CATEGORIES.md)")
 
     severity_raw = data.get("severity")
     severity = Severity.ERROR
