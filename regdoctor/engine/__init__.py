@@ -23,9 +23,9 @@ from regdoctor.engine.evaluate import RULE_CRASHED, RULE_INVALID, evaluate
 
 if TYPE_CHECKING:
     from regdoctor.engine.cases import CaseResult, run_cases, run_catalog_cases
+    from regdoctor.engine.categories import CATEGORIES
     from regdoctor.engine.explain import TextMatch
     from regdoctor.engine.loader import BUNDLED_RULES_DIR, Catalog, load_catalog, load_rule
-    from regdoctor.engine.categories import CATEGORIES
     from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError
 
 #: name -> the module that defines it (``explain`` itself is a submodule:
