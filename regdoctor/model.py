@@ -8,7 +8,7 @@ round-trips through JSON; nothing here talks to the network or decides a verdict
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +41,17 @@ class ExitCode(enum.IntEnum):
     WARNINGS = 1
     ERRORS = 2
     CANNOT_RUN = 3
+
+
+def exit_code_for(severities: Iterable[Severity], *, fail_on: str = "warning") -> ExitCode:
+    """The exit code for findings of these severities: any error 2, else any warning 1
+    (0 with ``fail_on="error"``), else 0. The only place this mapping is written."""
+    seen = set(severities)
+    if Severity.ERROR in seen:
+        return ExitCode.ERRORS
+    if Severity.WARNING in seen and fail_on != "error":
+        return ExitCode.WARNINGS
+    return ExitCode.HEALTHY
 
 
 #: Phases in the order a pull goes through them. A finding whose evidence comes from an
@@ -337,11 +348,7 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
-        return {
-            "error": ExitCode.ERRORS,
-            "warning": ExitCode.WARNINGS,
-            "ok": ExitCode.HEALTHY,
-        }[self.status]
+        return exit_code_for(f.severity for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         findings = self.findings
@@ -362,3 +369,53 @@ class Report:
             "targets": [t.to_dict() for t in self.targets],
             "findings": [f.to_dict() for f in findings],
         }
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A container runtime found on this host (``regdoctor.discovery.host.collect``)."""
+
+    name: str
+    binary: str | None  # the path found, or None
+    version: str | None
+    daemon: str | None  # the daemon process name looked for, or None (no daemon)
+    daemon_running: bool | None  # None: not determinable
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """What a support engineer asks first: versions, OS, runtimes."""
+
+    regdoctor: str
+    python: str
+    os: str
+    kernel: str
+    machine: str
+    runtimes: tuple[Runtime, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "regdoctor": self.regdoctor,
+            "python": self.python,
+            "os": self.os,
+            "kernel": self.kernel,
+            "machine": self.machine,
+            "runtimes": [r.to_dict() for r in self.runtimes],
+        }
+
+
+#: A configuration file as a report lists it: (path shown, kind, state, provenance).
+ConfigFileRow = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a report may show beside the judgement, collected by the command (never by a
+    renderer): this host, the configuration files of the run's root, the environment."""
+
+    host: HostInfo | None = None
+    config_files: tuple[ConfigFileRow, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()

@@ -5,21 +5,83 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Callable
 
 from regdoctor.cli.errors import say_error
-from regdoctor.model import ExitCode, TargetReport, worst_status
+from regdoctor.cli.options import add_connection_arguments
+from regdoctor.model import ExitCode
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    raw = text.strip().lower().rstrip("ib").rstrip("b") if text[-1:].isalpha() else text
+    factor = 1
+    if raw[-1:] in units:
+        factor, raw = units[raw[-1]], raw[:-1]
+    try:
+        value = int(float(raw) * factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 64M)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", metavar="IMAGE", help="host:5000/team/app:1.2")
+    bench = parser.add_argument_group("bench")
+    bench.add_argument(
+        "--via",
+        action="append",
+        default=[],
+        metavar="MIRROR",
+        help="also measure through this mirror (repeatable)",
+    )
+    bench.add_argument(
+        "--bytes", type=_size, metavar="N", help="download only N bytes of the layer (Range)"
+    )
+    bench.add_argument(
+        "--have", metavar="IMAGE", help="a base image already present: layers it has are free"
+    )
+    bench.add_argument(
+        "--min-throughput",
+        type=_rate,
+        metavar="MB/S",
+        help="report endpoints slower than this (MB/s)",
+    )
+    bench.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="OS/ARCH",
+        help="the platform of an index to measure (default linux/amd64)",
+    )
+    bench.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (also off with --format json)"
+    )
+    add_connection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError, build_options
-    from regdoctor.reference import ReferenceError
+    from regdoctor.check.plan import build_options
+    from regdoctor.check.request import UsageError
+    from regdoctor.cli.request import request_from_args
+    from regdoctor.reference.targets import InvalidReference
 
     try:
-        options = build_options(args)
+        options = build_options(request_from_args(args, targets=()))
         platform = options.platforms[0] if options.platforms else "linux/amd64"
-        from regdoctor.tags.bench import BenchOptions
+        from regdoctor.bench.measure import BenchOptions
 
         bench_options = BenchOptions(
             image=args.image,
@@ -29,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
             min_throughput_mbps=args.min_throughput,
             platform=platform,
         )
-    except (UsageError, ReferenceError) as exc:
-        say_error("bench", exc)
+    except (UsageError, InvalidReference) as exc:
+        say_error("bench", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     from rich.console import Console
 
-    from regdoctor.tags.bench import observations, run_bench
+    from regdoctor.bench.measure import run_bench
 
     console = Console(highlight=False, stderr=True)
     show_progress = args.format == "plain" and not args.no_progress
@@ -68,81 +130,17 @@ def run(args: argparse.Namespace) -> int:
                 )
         else:
             results = asyncio.run(run_bench(bench_options, options, insecure=args.insecure))
-    except (ReferenceError, ValueError) as exc:
-        say_error("bench", exc)
+    except (InvalidReference, ValueError) as exc:
+        say_error("bench", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
-    from regdoctor.engine import evaluate, load_catalog
+    from regdoctor.bench.judge import judge
+    from regdoctor.check.exit import exit_code_of
+    from regdoctor.render.bench import render_bench_json, render_bench_plain
 
-    catalog = load_catalog()
-    reports = []
-    for result, observation in zip(results, observations(results, bench_options), strict=True):
-        session_obs = list(result.session.observations) if result.session else []
-        all_obs = [*session_obs, observation]
-        reports.append(
-            TargetReport(
-                target=result.target,
-                endpoint={"role": result.role},
-                phases=(),
-                observations=tuple(all_obs),
-                findings=tuple(evaluate(catalog, result.target, all_obs)),
-                duration_ms=0.0,
-            )
-        )
-    findings = [f for r in reports for f in r.findings]
-    status = worst_status(findings)
-    code = {"error": 2, "warning": 1, "ok": 0}[status]
-    ranked = sorted(
-        (r.observations[-1].facts for r in reports),
-        key=lambda f: -(f.get("throughput_mbps") or 0.0),
-    )
+    report = judge(results, bench_options, options.rule_dirs)
+    code = exit_code_of(f.severity for f in report.findings)
     if args.format == "json":
-        from regdoctor.redact import redact
-
-        document = {
-            "schema": "regdoctor.bench/v1",
-            "image": args.image,
-            "status": status,
-            "exit_code": code,
-            "endpoints": [dict(r.observations[-1].facts) for r in reports],
-            "ranking": [f["endpoint"] for f in ranked],
-            "findings": [f.to_dict() for f in findings],
-        }
-        print(redact(json.dumps(document, indent=1)))
-        return code
-    _plain(Console(highlight=False), ranked, findings, reports)
+        render_bench_json(report, code, Console(highlight=False, soft_wrap=True))
+    else:
+        render_bench_plain(report, Console(highlight=False))
     return code
-
-
-def _plain(console, ranked, findings, reports) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
-
-    from regdoctor.render.escape import text
-
-    table = Table(title="pull speed, fastest first")
-    for column in (
-        "endpoint",
-        "role",
-        "connect ms",
-        "ttfb ms",
-        "manifest ms",
-        "MB/s",
-        "pull bytes",
-    ):
-        table.add_column(column)
-    for facts in ranked:
-        table.add_row(
-            text(facts["endpoint"]),
-            text(facts["role"]),
-            text(facts.get("connect_ms")),
-            text(facts.get("ttfb_ms")),
-            text(facts.get("manifest_ms")),
-            text(facts.get("throughput_mbps") if facts["outcome"] == "ok" else facts["outcome"]),
-            text(facts.get("unshared_bytes")),
-        )
-    console.print(table)
-    errors = [r for r in reports if r.observations and not r.observations[-1].ok]
-    for report in errors:
-        console.print(text(f"{report.target.registry}: {report.observations[-1].error}", "red"))
-    for finding in findings:
-        console.print(text(f"{finding.severity} [{finding.category}] {finding.title}"))
-        console.print(text(f"    {finding.explanation.strip()}"))

@@ -12,7 +12,7 @@ It runs the same check as ``regdoctor check`` and writes ``FILE.tar.gz`` holding
       SUMMARY.txt        what was included and what was masked (also printed at the end)
 
 Every text goes through the run's redactor (and ``--redact-hosts``); configuration files
-are masked by structure and by pattern (:mod:`regdoctor.config_files`); private keys are
+are masked by structure and by pattern (:mod:`regdoctor.discovery.files`); private keys are
 never copied; tar headers carry no local user or group name.
 
 Exit code: that of the check (0, 1, 2, see ``--fail-on``) once the archive is written;
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import tarfile
 import time
@@ -33,7 +32,19 @@ from pathlib import Path
 from typing import Any
 
 from regdoctor.cli.errors import say_error
-from regdoctor.model import ExitCode
+from regdoctor.cli.options import add_check_arguments
+from regdoctor.model import ExitCode, ReportContext
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.tar.gz",
+        help="where to write the archive (default: regdoctor-bundle-DATE.tar.gz here)",
+    )
+    add_check_arguments(parser, report_format=False)
+
 
 __all__ = ["build_bundle", "run"]
 
@@ -51,29 +62,26 @@ def _member(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
 
 
 def build_bundle(
-    report: Any, redactor: Any, *, host: Any = None, effective: Any = None
+    report: Any, redactor: Any, *, context: ReportContext, root: Path, effective: Any = None
 ) -> tuple[dict[str, bytes], list[str]]:
     """The archive's files (name -> bytes) and the summary lines. No I/O but reading
-    the configuration files."""
-    from regdoctor.config_files import config_sources, environment, redact_config
-    from regdoctor.hostinfo import collect
+    the configuration files below ``root``."""
+    from regdoctor.discovery.files import config_sources, environment, redact_config
     from regdoctor.render.json_out import render_json
-    from regdoctor.render.markdown import config_summary, markdown_text
+    from regdoctor.render.markdown import markdown_text
 
-    host = host if host is not None else collect()
     files: dict[str, bytes] = {}
-    files["report.md"] = markdown_text(
-        report, redactor=redactor, host=host, config=config_summary(effective)
-    ).encode("utf-8")
+    files["report.md"] = markdown_text(report, redactor=redactor, context=context).encode("utf-8")
     files["report.json"] = (render_json(report, redactor=redactor) + "\n").encode("utf-8")
-    versions = redactor.redact_obj(host.to_dict())
+    host = context.host.to_dict() if context.host is not None else {}
+    versions = redactor.redact_obj(host)
     files["versions.json"] = (json.dumps(versions, indent=2) + "\n").encode("utf-8")
 
     included: list[str] = []
     left_out: list[str] = []
     provenance: list[dict[str, Any]] = []
     masked_total = 0
-    for source in config_sources(effective=effective):
+    for source in config_sources(root, effective=effective, use_discovery=False):
         if not source.exists:
             continue
         result = redact_config(source, redactor)
@@ -100,7 +108,7 @@ def build_bundle(
     files["provenance.json"] = (
         json.dumps(
             {
-                "config_root": redactor.redact(os.environ.get("REGDOCTOR_CONFIG_ROOT") or "/"),
+                "config_root": redactor.redact(str(root)),
                 "files": provenance,
                 "environment": env,
             },
@@ -140,16 +148,17 @@ def _default_output() -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from regdoctor.cli.check import UsageError
-    from regdoctor.cli.reporting import effective_for, exit_code, output_redactor, plan_run
-    from regdoctor.reference import ReferenceError
+    from regdoctor.check.exit import exit_code
+    from regdoctor.check.output import output_redactor
+    from regdoctor.check.plan import plan as plan_run
+    from regdoctor.check.request import UsageError
+    from regdoctor.cli.request import request_from_args
+    from regdoctor.reference.targets import InvalidReference
 
     try:
-        plan = plan_run(args)
-    except (UsageError, ReferenceError) as exc:
-        say_error("bundle", exc)
+        plan = plan_run(request_from_args(args))
+    except (UsageError, InvalidReference) as exc:
+        say_error("bundle", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     output = Path(args.output) if args.output else _default_output()
     if output.is_dir():
@@ -161,14 +170,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.CANNOT_RUN)
-    report = asyncio.run(plan.run(["regdoctor", *sys.argv[1:]]))
+    report = plan.run_sync(["regdoctor", *sys.argv[1:]])
     redactor = output_redactor(
         report,
-        plan.base_redactor,
+        plan.redactor,
         redact_hosts=bool(getattr(args, "redact_hosts", False)),
         usernames=plan.usernames,
     )
-    files, summary = build_bundle(report, redactor, effective=effective_for(args))
+    files, summary = build_bundle(
+        report,
+        redactor,
+        context=plan.context(),
+        root=plan.options.config_root,
+        effective=plan.effective,
+    )
     now = time.time()
     partial = output.with_name(output.name + ".partial")
     try:

@@ -13,28 +13,47 @@ import sys
 from typing import Any
 
 from regdoctor.cli.errors import say_error
+from regdoctor.cli.options import add_discovery_arguments
 from regdoctor.model import ExitCode
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="an image or registry; default: every registry the configuration names",
+    )
+    parser.add_argument("--format", choices=("plain", "json"), default="plain")
+    parser.add_argument(
+        "--sources", action="store_true", help="also list every file read and what it says"
+    )
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    add_discovery_arguments(parser)
+
+
 def _images(args: argparse.Namespace, effective: Any) -> list[str]:
+    from regdoctor.check.request import DEFAULT_TARGET
+
     if args.images:
         return list(args.images)
     names = list(dict.fromkeys(name for _rt, name, _src in effective.registries()))
-    return names or ["docker.io"]
+    return names or [DEFAULT_TARGET]
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:
-    from regdoctor.cli.check import discover
-    from regdoctor.reference import ReferenceError
+    from regdoctor.check.plan import discover
+    from regdoctor.cli.request import request_from_args
+    from regdoctor.reference.targets import InvalidReference
 
-    effective = discover(args)
+    effective = discover(request_from_args(args, targets=()))
     plans = []
     problems = []
     for image in _images(args, effective):
         for runtime in effective.runtimes:
             try:
                 plans.append(effective.plan(image, runtime).to_dict())
-            except (ReferenceError, ValueError) as exc:
+            except (InvalidReference, ValueError) as exc:
                 problems.append({"image": image, "error": str(exc)})
                 break
     files = [f for f in effective.files() if f.exists]
@@ -65,14 +84,14 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError
+    from regdoctor.check.request import UsageError
 
     try:
         document = build(args)
     except UsageError as exc:
         say_error("config", exc)
         return int(ExitCode.CANNOT_RUN)
-    from regdoctor.redact import redact_obj
+    from regdoctor.redact.secrets import redact_obj
 
     document = redact_obj(document)
     if args.format == "json":
@@ -86,7 +105,7 @@ def render_plain(document: dict[str, Any], *, verbose: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from regdoctor.render.escape import safe_text
+    from regdoctor.escape import safe_text
 
     console = Console(highlight=False)
 

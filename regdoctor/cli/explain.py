@@ -15,9 +15,65 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regdoctor.cli.errors import say_error
+from regdoctor.cli.options import (
+    add_network_arguments,
+    add_rules_dir_argument,
+    add_time_arguments,
+)
+
+if TYPE_CHECKING:
+    from regdoctor.check.request import CheckRequest
+
+FORMATS = ("plain", "json", "markdown")
+
+EPILOG = """\
+examples:
+  regdoctor explain 'Get "https://r.example/v2/": x509: certificate signed by unknown authority'
+  kubectl describe pod web-0 | regdoctor explain -
+  regdoctor explain --file ci-job.log --format markdown
+  regdoctor explain --check --file pull.log     # then check every registry it names, live
+
+exit codes:
+  0  no registry error recognised in the text
+  1  only warnings recognised
+  2  errors explained (with --check: or found by the live check)
+  3  regdoctor itself could not run (bad arguments, unreadable file, empty input)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.add_argument(
+        "text",
+        nargs="?",
+        metavar="TEXT",
+        help="the pasted error (one line or a whole log); '-' reads standard input",
+    )
+    parser.add_argument(
+        "-f",
+        "--file",
+        metavar="LOG",
+        help="read the text from this file (a log of any length)",
+    )
+    add_rules_dir_argument(parser)
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=FORMATS, default="plain")
+    output.add_argument(
+        "--debug", action="store_true", help="tracebacks instead of one-line errors"
+    )
+    live = add_time_arguments(
+        parser, title="live check (--check)", what="each network phase of the check"
+    )
+    live.add_argument(
+        "--check",
+        action="store_true",
+        help="then run `regdoctor check` on every registry (or image) the text names",
+    )
+    add_network_arguments(live, client_cert=False)
+
 
 #: Larger inputs are refused (a log this size is not a paste; cut it first).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
@@ -75,25 +131,23 @@ def read_input(args: argparse.Namespace) -> tuple[str, str]:
     return text, source
 
 
-def _check_namespace(args: argparse.Namespace, targets: list[str]) -> argparse.Namespace:
-    """What ``regdoctor.cli.check.build_options`` expects, from explain's arguments."""
-    values: dict[str, Any] = {
-        "targets": targets,
-        "format": "json" if args.format == "json" else "plain",
-        "verbose": False,
-        "debug": args.debug,
-        "timeout": args.timeout,
-        "deadline": args.deadline,
-        "dns_server": args.dns_server,
-        "insecure": args.insecure,
-        "ca_file": list(args.ca_file),
-        "cert": None,
-        "key": None,
-        "username": None,
-        "password_stdin": False,
-        "platform": [],
-    }
-    return argparse.Namespace(**values)
+def _check_request(args: argparse.Namespace, targets: list[str]) -> CheckRequest:
+    """The live check ``--check`` asks for: the registries the text names, with explain's
+    time, network and rule options (no configuration is read: the text names the
+    registries, not this host's files)."""
+    from regdoctor.check.request import CheckRequest
+
+    return CheckRequest(
+        targets=tuple(targets),
+        timeout=args.timeout,
+        deadline=args.deadline,
+        dns_server=args.dns_server,
+        insecure=args.insecure,
+        ca_files=tuple(args.ca_file),
+        rules_dirs=tuple(args.rules_dir),
+        no_config=True,
+        debug=args.debug,
+    )
 
 
 def check_targets(matches: list[Any]) -> list[str]:
@@ -117,64 +171,64 @@ def _live_check(args: argparse.Namespace, matches: list[Any]) -> Any | None:
     if not targets:
         print("regdoctor explain: --check: the text names no registry to check", file=sys.stderr)
         return None
-    from regdoctor.cli import check as check_cli
-    from regdoctor.reference import ReferenceError, parse_target
+    from regdoctor.check.plan import plan
+    from regdoctor.reference.targets import InvalidReference, parse_target
 
-    namespace = _check_namespace(args, targets)
-    parsed = []
+    usable = []
     for raw in targets:
         try:
-            parsed.append(parse_target(raw, insecure=args.insecure))
-        except ReferenceError as exc:
+            parse_target(raw, insecure=args.insecure)
+            usable.append(raw)
+        except InvalidReference as exc:
             print(f"regdoctor explain: --check: skipping {raw!r}: {exc}", file=sys.stderr)
-    if not parsed:
+    if not usable:
         return None
-    options = check_cli.build_options(namespace)
-    from regdoctor.runner import check
-
-    return check(parsed, options, command=["regdoctor", *sys.argv[1:]])
+    return plan(_check_request(args, usable)).run_sync(["regdoctor", *sys.argv[1:]])
 
 
 def _validate_check_options(args: argparse.Namespace) -> None:
     """The --check options are checked even without --check: a typo should not wait
     for the day someone adds --check."""
-    from regdoctor.cli import check as check_cli
+    from regdoctor.check.plan import dns_server, readable_file
 
-    check_cli._dns_server(getattr(args, "dns_server", None))
-    for value in getattr(args, "ca_file", None) or []:
-        check_cli._readable_file(value, "--ca-file")
+    dns_server(args.dns_server)
+    for value in args.ca_file:
+        readable_file(value, "--ca-file")
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError, rule_dirs
+    from regdoctor.check.plan import rule_dirs
+    from regdoctor.check.request import UsageError
 
     try:
         _validate_check_options(args)
-        _rule_dirs = rule_dirs(args)
+        _rule_dirs = rule_dirs(_check_request(args, []))
         text, _source = read_input(args)
     except (InputError, UsageError) as exc:
         say_error("explain", exc)
         return CANNOT_RUN
+    from regdoctor.check.exit import explain_exit_code
     from regdoctor.engine.cache import load_catalog_cached
-    from regdoctor.engine.explain import exit_code, explain
+    from regdoctor.engine.explain import explain
 
     catalog = load_catalog_cached(_rule_dirs, text_only=True)
     matches = explain(catalog, text)
-    code = exit_code(matches)
+    code = explain_exit_code(matches)
     lines_read = text.count("\n") + (0 if text.endswith("\n") else 1)
 
     report = None
     if args.check:
-        from regdoctor.cli.check import UsageError
-        from regdoctor.reference import ReferenceError
+        from regdoctor.reference.targets import InvalidReference
 
         try:
             report = _live_check(args, matches)
-        except (UsageError, ReferenceError) as exc:
+        except (UsageError, InvalidReference) as exc:
             say_error("explain", exc)
             return CANNOT_RUN
         if report is not None:
-            code = max(code, int(report.exit_code))
+            from regdoctor.check.exit import exit_code
+
+            code = max(code, exit_code(report))
 
     if args.format == "json":
         from regdoctor.render.explain_json import render_explain_json
@@ -204,13 +258,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report_markdown(report: Any) -> str | None:
-    """The live check as Markdown, when the Markdown report renderer is available."""
-    try:
-        from regdoctor.render import markdown as md
+    """The live check as Markdown."""
+    from regdoctor.render.markdown import markdown_text
 
-        text = getattr(md, "markdown_text", None)
-        if text is not None:
-            return str(text(report))
-    except Exception:  # the explanation is the answer; the live part is a bonus
-        return None
-    return None
+    return markdown_text(report)

@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser. With ``only``, the arguments of that one subcommand are loaded (the
-    others are listed by name): every start pays for one ``*_args`` module, not all."""
+    others are listed by name): every start pays for one command module, not all."""
     parser = _Parser(
         prog="regdoctor",
         description="Diagnose why container images will not pull, or pull slowly, "
@@ -72,8 +72,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _describe(parser: argparse.ArgumentParser, module_name: str) -> None:
-    """Arguments live in a light ``*_args`` module so --help imports no network code."""
-    module = importlib.import_module(f"{module_name}_args")
+    """A command module imports only argparse and the model at its top (its ``run`` imports
+    the rest), so describing its arguments for --help loads no network code."""
+    module = importlib.import_module(module_name)
     module.add_arguments(parser)
 
 
@@ -102,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        from regdoctor.redact import redact
-        from regdoctor.render.escape import safe_text
+        from regdoctor.escape import safe_text
+        from regdoctor.redact.secrets import redact
 
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(

@@ -16,6 +16,29 @@ from regdoctor.cli.errors import say_error
 from regdoctor.model import ExitCode
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        choices=("list", "test"),
+        help="list: the rules and what they match; test: run every rule's "
+        "cases (its sibling *.cases.yaml)",
+    )
+    parser.add_argument(
+        "-d",
+        "--dir",
+        dest="dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of your own rules, loaded beside the bundled catalog (repeatable)",
+    )
+    parser.add_argument(
+        "--no-bundled", action="store_true", help="only the rules in DIR (for writing your own)"
+    )
+    parser.add_argument("--format", choices=("plain", "json"), default="plain")
+    parser.add_argument("-v", "--verbose", action="store_true", help="test: list passing cases too")
+
+
 def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from regdoctor.engine import load_catalog
 
@@ -32,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except NotADirectoryError as exc:
         say_error("rules", exc)
         return int(ExitCode.CANNOT_RUN)
-    from regdoctor.render.escape import safe_text
+    from regdoctor.escape import safe_text
 
     for error in catalog.errors:
         problems = "; ".join(error.problems)[:2000]

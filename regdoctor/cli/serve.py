@@ -29,7 +29,60 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from regdoctor.cli.errors import say_error
+from regdoctor.cli.options import add_check_arguments
 from regdoctor.model import ExitCode, Report
+
+DEFAULT_LISTEN = "127.0.0.1:9877"
+
+DEFAULT_INTERVAL = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    exporter = parser.add_argument_group("exporter")
+    exporter.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        type=listen_address,
+        help=f"where to serve /metrics, /healthz and /report.json (default: {DEFAULT_LISTEN}, "
+        "loopback only; port 0 picks a free port)",
+    )
+    exporter.add_argument(
+        "--interval",
+        type=interval_seconds,
+        default=DEFAULT_INTERVAL,
+        metavar="S",
+        help="seconds between two checks; scrapes never trigger more checks "
+        f"(default: {DEFAULT_INTERVAL:g})",
+    )
+    add_check_arguments(parser, report_format=False, verbose=False, fail_on=False)
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``:PORT`` (loopback)."""
+    value = text.strip()
+    if value.startswith("["):
+        host, sep, port = value[1:].partition("]:")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected [ADDRESS]:PORT, not {text!r}")
+    else:
+        host, sep, port = value.rpartition(":")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {port!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def interval_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.5 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be between 0.5 and 86400 seconds: {text!r}")
+    return value
+
 
 __all__ = ["Exporter", "run"]
 
@@ -75,7 +128,7 @@ class Exporter:
                 break
 
     def check_once(self) -> None:
-        from regdoctor.cli.reporting import output_redactor
+        from regdoctor.check.output import output_redactor
 
         try:
             report = asyncio.run(self.plan.run(self.command))
@@ -210,21 +263,22 @@ def _server(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> Thre
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError
-    from regdoctor.cli.reporting import plan_run
-    from regdoctor.reference import ReferenceError
+    from regdoctor.check.plan import plan as plan_run
+    from regdoctor.check.request import UsageError
+    from regdoctor.cli.request import request_from_args
+    from regdoctor.reference.targets import InvalidReference
 
     try:
-        plan = plan_run(args)
-    except (UsageError, ReferenceError) as exc:
-        say_error("serve", exc)
+        plan = plan_run(request_from_args(args))
+    except (UsageError, InvalidReference) as exc:
+        say_error("serve", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     options = plan.options
     host, port = args.listen
     exporter = Exporter(
         plan,
         args.interval,
-        redactor=plan.base_redactor,
+        redactor=plan.redactor,
         redact_hosts=bool(getattr(args, "redact_hosts", False)),
         usernames=plan.usernames,
         command=["regdoctor", *sys.argv[1:]],

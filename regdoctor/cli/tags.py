@@ -5,27 +5,139 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regdoctor.cli.errors import say_error
+from regdoctor.cli.options import add_connection_arguments, add_discovery_arguments
 from regdoctor.model import ExitCode
+
+if TYPE_CHECKING:
+    from regdoctor.check.request import CheckRequest
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 256: {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "repository",
+        metavar="IMAGE_REPO",
+        help="HOST[:PORT]/NAME, e.g. registry.example.com/team/app",
+    )
+    tags = parser.add_argument_group("tags")
+    tags.add_argument("--match", metavar="GLOB", help="only tags matching this glob (e.g. 'v1.*')")
+    tags.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="requests in flight and connections at most (default: 8)",
+    )
+    tags.add_argument(
+        "--page-size",
+        type=_positive_page,
+        default=1000,
+        metavar="N",
+        help="tags/list page size n (default: 1000)",
+    )
+    tags.add_argument(
+        "--max-tags",
+        type=_positive_page,
+        default=100_000,
+        metavar="N",
+        help="stop listing after N tags (default: 100000)",
+    )
+    checks = parser.add_argument_group("checks")
+    checks.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="REGISTRY",
+        help="the same repo:tag must resolve to the same digest there (replica; repeatable)",
+    )
+    checks.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="REGISTRY",
+        help="a mirror (pull-through cache) of this registry: report stale tags (repeatable)",
+    )
+    checks.add_argument(
+        "--state",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="record tag -> digest and report tags that moved "
+        "(default file: $XDG_STATE_HOME/regdoctor/tags-state.json)",
+    )
+    checks.add_argument(
+        "--policy",
+        metavar="semver|commit|REGEX",
+        help="tags that do not fit are listed (and count as mutable)",
+    )
+    checks.add_argument(
+        "--manifests",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="Kubernetes or Compose files (or a directory): report mutable image references",
+    )
+    checks.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="OS/ARCH[/VARIANT]",
+        help="every tag must exist for this platform (repeatable)",
+    )
+    checks.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="every tag needs a cosign signature or an OCI referrer",
+    )
+    add_connection_arguments(parser)
+    add_discovery_arguments(
+        parser,
+        no_config="do not add the mirrors the runtimes' configuration names for this registry",
+    )
+
+
+def _positive_page(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError, build_options
-    from regdoctor.reference import ReferenceError
+    from regdoctor.check.plan import build_options
+    from regdoctor.check.request import UsageError
+    from regdoctor.cli.request import request_from_args
+    from regdoctor.reference.targets import InvalidReference
 
     try:
-        options = build_options(args)
-        tags_options = _tags_options(args)
-    except (UsageError, ReferenceError, ValueError) as exc:
-        say_error("tags", exc)
+        request = request_from_args(args, targets=())
+        options = build_options(request)
+        tags_options = _tags_options(args, request)
+    except (UsageError, InvalidReference, ValueError) as exc:
+        say_error("tags", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     from regdoctor.tags.command import run as run_tags
     from regdoctor.tags.state import StateError
 
     try:
         result = run_tags(tags_options, options, insecure=args.insecure)
-    except ReferenceError as exc:
+    except InvalidReference as exc:
         say_error("tags", exc)
         return int(ExitCode.CANNOT_RUN)
     except StateError as exc:
@@ -33,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
         return int(ExitCode.CANNOT_RUN)
     from rich.console import Console
 
-    from regdoctor.redact import Redactor
-    from regdoctor.tags.render import render_json, render_plain
+    from regdoctor.redact.secrets import Redactor
+    from regdoctor.render.tags import render_json, render_plain
 
     redactor = Redactor([options.credentials.password] if options.credentials else [])
     console = Console(highlight=False, soft_wrap=args.format == "json")
@@ -45,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _tags_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _tags_options(args: argparse.Namespace, request: CheckRequest):  # type: ignore[no-untyped-def]
     from regdoctor.tags.command import TagsOptions, repo_target
     from regdoctor.tags.policy import TagPolicy
     from regdoctor.tags.state import default_state_path
@@ -66,7 +178,7 @@ def _tags_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         repository=args.repository,
         match=args.match,
         compare=tuple(args.compare),
-        mirrors=tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args)])),
+        mirrors=tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args, request)])),
         manifests=manifests,
         state=state,
         policy=TagPolicy(args.policy) if args.policy else None,
@@ -77,17 +189,17 @@ def _tags_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
-def _configured_mirrors(args: argparse.Namespace) -> list[str]:
+def _configured_mirrors(args: argparse.Namespace, request: CheckRequest) -> list[str]:
     """Every mirror the effective configuration (any runtime) uses for this repository's
     registry, as ``scheme://host:port``, so that a stale pull-through cache is found
     without naming it."""
-    if getattr(args, "no_config", False):
+    if request.no_config:
         return []
     from urllib.parse import urlsplit
 
-    from regdoctor.cli.check import discover
+    from regdoctor.check.plan import discover
 
-    effective = discover(args)
+    effective = discover(request)
     found: list[str] = []
     for runtime in effective.runtimes:
         try:

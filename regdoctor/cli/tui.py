@@ -12,7 +12,19 @@ import os
 import sys
 
 from regdoctor.cli.errors import say_error
+from regdoctor.cli.options import add_check_arguments
 from regdoctor.model import ExitCode
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_check_arguments(parser, report_format=False, verbose=False)
+    ui = parser.add_argument_group("terminal")
+    ui.add_argument(
+        "--theme",
+        choices=("dark", "light"),
+        default="dark",
+        help="colour theme (t switches while running; NO_COLOR is respected)",
+    )
 
 
 def _reattach_terminal() -> bool:
@@ -30,16 +42,17 @@ def _reattach_terminal() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from regdoctor.cli.check import UsageError, build_options, plan_targets
-    from regdoctor.reference import ReferenceError
+    from regdoctor.check.plan import plan
+    from regdoctor.check.request import UsageError
+    from regdoctor.cli.request import request_from_args
+    from regdoctor.reference.targets import InvalidReference
 
     try:
-        options = build_options(args)
         # the same targets as `check`: the TARGETs, or the registries and mirrors of the
         # effective configuration, with the observations the configuration gives them
-        targets, preset = plan_targets(args)
-    except (UsageError, ReferenceError) as exc:
-        say_error("tui", exc)
+        run_plan = plan(request_from_args(args))
+    except (UsageError, InvalidReference) as exc:
+        say_error("tui", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     if not sys.stdout.isatty() or not _reattach_terminal():
         print(
@@ -50,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from regdoctor.tui.app import RegdoctorApp
 
     app = RegdoctorApp(
-        targets,
-        options,
-        preset=preset,
+        run_plan.targets,
+        run_plan.options,
+        preset=run_plan.preset,
         command=["regdoctor", *sys.argv[1:]],
         theme=args.theme,
     )

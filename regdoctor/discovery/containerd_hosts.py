@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from regdoctor.discovery.base import FileResult, Paths, parse_toml, read_text, where
+from regdoctor.reference import dockerhub
 
 SOURCE_CONFIG = "containerd_config"
 SOURCE_HOSTS = "containerd_hosts"
@@ -262,8 +263,8 @@ def _scan(config: ContainerdConfig, paths: Paths, directory: str) -> None:
 
 
 def default_server(registry: str) -> str:
-    if registry == "docker.io":
-        return "https://registry-1.docker.io"
+    if registry == dockerhub.DOMAIN:
+        return f"https://{dockerhub.API_HOST}"
     return f"https://{registry}"
 
 

@@ -30,16 +30,15 @@ from regdoctor.discovery.base import (
     where,
 )
 from regdoctor.model import CredentialRef
+from regdoctor.reference import dockerhub
 
 SOURCE = "docker_config"
 EFFECT = (
     "the docker CLI ignores the whole file (WARNING: Error loading config file) "
     "and pulls without credentials"
 )
-INDEX_SERVER = "https://index.docker.io/v1/"
-HUB_NAMES = frozenset(
-    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-)
+INDEX_SERVER = dockerhub.CONFIG_KEY
+HUB_NAMES = dockerhub.ALIASES
 
 
 def convert_to_hostname(key: str) -> str:
@@ -67,10 +66,12 @@ def normalize_containers_key(key: str) -> str:
             text = text[len(prefix) :]
             break
     text = text.rstrip("/")
-    if text in ("index.docker.io/v1", "index.docker.io", "registry-1.docker.io"):
-        return "docker.io"
-    if text.startswith(("index.docker.io/", "registry-1.docker.io/")) and text.endswith("/v1"):
-        return "docker.io"
+    if text in (f"{dockerhub.LEGACY_DOMAIN}/v1", dockerhub.LEGACY_DOMAIN, dockerhub.API_HOST):
+        return dockerhub.DOMAIN
+    if text.startswith((f"{dockerhub.LEGACY_DOMAIN}/", f"{dockerhub.API_HOST}/")) and text.endswith(
+        "/v1"
+    ):
+        return dockerhub.DOMAIN
     return text
 
 
@@ -124,7 +125,7 @@ class ClientConfig:
 
     def _lookup_containers(self, registry: str, repository: str | None) -> CredentialRef | None:
         file = self.file.file
-        name = "docker.io" if registry in HUB_NAMES else registry
+        name = dockerhub.DOMAIN if registry in HUB_NAMES else registry
         scopes = []
         if repository:
             parts = repository.split("/")
@@ -191,7 +192,7 @@ class ClientConfig:
 
 def registry_of_key(key: str) -> str:
     host = normalize_containers_key(key).split("/", 1)[0].lower()
-    return "docker.io" if host in HUB_NAMES else host
+    return dockerhub.DOMAIN if host in HUB_NAMES else host
 
 
 def config_path(paths: Paths) -> Path:

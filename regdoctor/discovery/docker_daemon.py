@@ -78,7 +78,7 @@ class DaemonConfig:
         return False, None
 
     def to_dict(self) -> dict[str, Any]:
-        from regdoctor.redact import redact
+        from regdoctor.redact.secrets import redact
 
         return {
             **self.file.to_dict(),

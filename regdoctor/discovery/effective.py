@@ -31,9 +31,10 @@ from regdoctor.discovery import (
 )
 from regdoctor.discovery.base import FileResult, Paths
 from regdoctor.model import CredentialRef, Observation, Target
+from regdoctor.reference import dockerhub
 
 RUNTIMES = ("docker", "podman", "containerd", "kubernetes")
-HUB = "docker.io"
+HUB = dockerhub.DOMAIN
 HUB_HOSTS = docker_config.HUB_NAMES
 
 
@@ -71,7 +72,7 @@ class PlanEndpoint:
         return not (self.insecure or self.skip_verify)
 
     def to_dict(self) -> dict[str, Any]:
-        from regdoctor.redact import redact
+        from regdoctor.redact.secrets import redact
 
         return {
             "url": self.url,
@@ -201,7 +202,7 @@ class Effective:
 
     def plan(self, image: str, runtime: str) -> Plan:
         """The endpoints ``runtime`` tries for ``image`` (a registry or an image)."""
-        from regdoctor.reference import parse_target
+        from regdoctor.reference.targets import parse_target
 
         target = parse_target(image)
         registry, repository = target.registry, target.repository
@@ -248,7 +249,7 @@ class Effective:
                 if mirror.path:
                     endpoint.note = "a mirror with a path: Docker sends requests to <path>/v2/"
                 plan.endpoints.append(endpoint)
-            upstream = PlanEndpoint("https://registry-1.docker.io", "upstream", "docker default")
+            upstream = PlanEndpoint(f"https://{dockerhub.API_HOST}", "upstream", "docker default")
         else:
             if mirrors:
                 plan.notes.append(
@@ -275,7 +276,7 @@ class Effective:
         conf = self.containers
         name = f"{registry}/{repository}" if repository else registry
         table = conf.table_for(name) if conf is not None else None
-        location = registry if registry != HUB else "docker.io"
+        location = registry
         if table is not None:
             plan.notes.append(f"[[registry]] prefix {table.prefix!r} ({table.source})")
             if table.blocked:
@@ -294,7 +295,7 @@ class Effective:
             location = table.location.rstrip("/")
             if location == HUB or location.startswith(HUB + "/"):
                 # containers/image dials Docker Hub at registry-1.docker.io
-                location = "registry-1.docker.io" + location[len(HUB) :]
+                location = dockerhub.API_HOST + location[len(HUB) :]
             upstream = PlanEndpoint(
                 f"https://{location}", "upstream", table.source, insecure=table.insecure
             )
@@ -302,7 +303,7 @@ class Effective:
                 upstream.insecure_source = table.source
             upstream.used = not table.blocked
         else:
-            host = "registry-1.docker.io" if registry == HUB else registry
+            host = dockerhub.API_HOST if registry == HUB else registry
             upstream = PlanEndpoint(f"https://{host}", "upstream", "the image name")
         plan.endpoints.append(upstream)
         for endpoint in plan.endpoints:
@@ -456,7 +457,7 @@ class Effective:
     def _endpoint_target(
         self, endpoint: PlanEndpoint, runtime: str, registry: str
     ) -> Target | None:
-        from regdoctor.reference import ReferenceError, parse_target
+        from regdoctor.reference.targets import InvalidReference, parse_target
 
         parts = urlsplit(endpoint.url)
         explicit_scheme = runtime in ("containerd", "kubernetes") or (
@@ -465,7 +466,7 @@ class Effective:
         raw = f"{parts.scheme}://{endpoint.hostport}" if explicit_scheme else endpoint.hostport
         try:
             target = parse_target(raw, insecure=endpoint.insecure or endpoint.skip_verify)
-        except (ReferenceError, ValueError):
+        except (InvalidReference, ValueError):
             return None
         provenance = [("endpoint", endpoint.source)]
         if endpoint.insecure_source:
@@ -679,7 +680,7 @@ def _observe(
     error: str | None = None,
     source: str | None = None,
 ) -> Observation:
-    from regdoctor.redact import redact
+    from regdoctor.redact.secrets import redact
 
     return Observation(
         kind=kind,

@@ -162,7 +162,7 @@ class ProxyEnv:
         return ProxyChoice(proxy, variable, "proxied")
 
     def to_dict(self) -> dict[str, Any]:
-        from regdoctor.redact import redact
+        from regdoctor.redact.secrets import redact
 
         return {
             "source": self.source,

@@ -28,6 +28,7 @@ from typing import Any
 
 from regdoctor.discovery.base import FileResult, parse_yaml_documents, read_text
 from regdoctor.model import CredentialRef, Secret
+from regdoctor.reference import dockerhub
 
 SOURCE = "kube"
 EFFECT = "kubectl apply rejects the manifest"
@@ -349,20 +350,21 @@ def entry_for(ref: CredentialRef) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------ kubelet matching
 
-_HUB = {"docker.io", "index.docker.io"}
+_HUB = {dockerhub.DOMAIN, dockerhub.LEGACY_DOMAIN}
 
 
 def normalize_image(image: str) -> tuple[str, str]:
-    """(registry host[:port], ``host/path`` as the kubelet looks it up)."""
-    name = image.split("@", 1)[0]
-    first, sep, rest = name.partition("/")
-    if not sep or not ("." in first or ":" in first or first == "localhost"):
-        repo = name if sep else f"library/{name}"
-        first, rest = "docker.io", repo
-    last = rest.rsplit("/", 1)
-    if ":" in last[-1]:
-        rest = rest[: rest.rfind(":")]
-    return first.lower(), f"{first.lower()}/{rest}"
+    """(registry host[:port], ``host/path`` as the kubelet looks it up): the reference
+    normalised as Docker does (kubelet ``parsers.ParseImageName``), without tag or digest.
+    A name the grammar refuses (the kubelet says ``InvalidImageName``) is kept as given."""
+    from regdoctor.reference.grammar import ReferenceSyntaxError, parse_normalized
+
+    try:
+        reference = parse_normalized(image)
+    except ReferenceSyntaxError:
+        name = image.split("@", 1)[0]
+        return name.partition("/")[0].lower(), name
+    return reference.domain, reference.name
 
 
 def _key_parts(key: str) -> tuple[str, str | None, str]:
@@ -399,15 +401,14 @@ def key_matches(key: str, image: str) -> bool:
     ):
         return True
     # Docker Hub images also use a key for index.docker.io (isDefaultRegistryMatch)
-    return registry in _HUB and k_host == "index.docker.io" and k_port is None and not k_path
+    return registry in _HUB and k_host == dockerhub.LEGACY_DOMAIN and k_port is None and not k_path
 
 
 def near_miss(key: str, image: str) -> bool:
     registry, _full = normalize_image(image)
     k_host, _k_port, _ = _key_parts(key)
     i_host = registry.rsplit(":", 1)[0] if not registry.startswith("[") else registry
-    hub_like = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-    return k_host == i_host or (registry in _HUB and k_host in hub_like)
+    return k_host == i_host or (registry in _HUB and dockerhub.is_hub(k_host))
 
 
 def analyse(manifests: KubeManifests) -> None:

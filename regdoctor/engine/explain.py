@@ -30,7 +30,7 @@ How a paste is read:
    reported once with all its line numbers, in the order of first appearance. The match
    with the highest text priority (then severity, then the earliest) is ``leading``: the
    likely cause.
-6. Secrets are masked (:mod:`regdoctor.redact`) in everything a result keeps from the
+6. Secrets are masked (:mod:`regdoctor.redact.secrets`) in everything a result keeps from the
    paste: the line, the matched span and the fields.
 
 Nothing recognised gives one result, category ``other``, that says so and still carries
@@ -50,13 +50,12 @@ from regdoctor.engine.loader import Catalog
 from regdoctor.engine.schema import Rule, TextPattern
 from regdoctor.engine.template import placeholder, render
 from regdoctor.model import RemediationStep, Severity
-from regdoctor.redact import redact
-from regdoctor.reference import ReferenceError, parse_target
+from regdoctor.redact.secrets import redact
+from regdoctor.reference.targets import InvalidReference, parse_target
 
 __all__ = [
     "UNRECOGNISED",
     "TextMatch",
-    "exit_code",
     "explain",
     "normalise_line",
 ]
@@ -133,16 +132,6 @@ class TextMatch:
             "remediation": [step.to_dict() for step in self.remediation],
             "references": list(self.references),
         }
-
-
-def exit_code(matches: Sequence[TextMatch]) -> int:
-    """0: no registry error recognised, 1: warnings only, 2: errors explained."""
-    severities = {m.severity for m in matches if m.recognised}
-    if Severity.ERROR in severities:
-        return 2
-    if Severity.WARNING in severities:
-        return 1
-    return 0
 
 
 def normalise_line(line: str) -> str:
@@ -497,7 +486,7 @@ def suggest_check(fields: Mapping[str, str]) -> str | None:
             continue
         try:
             parse_target(value)
-        except (ReferenceError, ValueError):
+        except (InvalidReference, ValueError):
             continue
         return f"regdoctor check {shlex.quote(value)}"
     return None

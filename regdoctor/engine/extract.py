@@ -28,19 +28,12 @@ import functools
 import re
 from collections.abc import Mapping
 
-from regdoctor.reference import DOCKER_HUB, ReferenceError, parse_target
+from regdoctor.reference import dockerhub
+from regdoctor.reference.targets import DOCKER_HUB, InvalidReference, parse_target
 
 __all__ = ["extract", "registry_name"]
 
-_HUB_NAMES = frozenset(
-    {
-        "docker.io",
-        "index.docker.io",
-        "registry-1.docker.io",
-        "registry.hub.docker.com",
-        "registry.docker.io",
-    }
-)
+_HUB_NAMES = dockerhub.ALIASES | {dockerhub.TOKEN_SERVICE}
 # A host name or address, loosely (validated afterwards where it matters): simple
 # patterns compile fast, and explain compiles them at every start.
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
@@ -61,7 +54,7 @@ _PINGING = re.compile(
 # An image reference after the words clients put in front of one. A bare word is only
 # taken after words that always precede an image ("pull access denied for nginx,"); after
 # the others it must be quoted or look qualified (a "/", ":", "." or "@" in it). The
-# reference itself is validated by regdoctor.reference afterwards.
+# reference itself is validated by regdoctor.reference.targets afterwards.
 _REF_CHARS = r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]+-]*"
 _IMAGE = re.compile(
     r"(?:(?P<transport>docker://|docker-daemon:)"
@@ -140,7 +133,7 @@ def _parse_image(ref: str) -> dict[str, str] | None:
         return None
     try:
         target = parse_target(ref)
-    except (ReferenceError, ValueError):
+    except (InvalidReference, ValueError):
         return None
     if target.repository is None:
         return None

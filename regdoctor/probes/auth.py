@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from regdoctor.model import Credentials, Observation, PhaseStatus, Target
-from regdoctor.probes import auth_dance
+from regdoctor.net import auth_dance
 from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange

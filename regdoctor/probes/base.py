@@ -9,46 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from regdoctor.model import Credentials, Observation, PhaseStatus, Secret, Target
+from regdoctor.model import Observation, PhaseStatus, Secret, Target
+from regdoctor.options import CheckOptions, Clock
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
 
-    from regdoctor.probes.net import Network
-    from regdoctor.probes.proxy import ProxyRoute
+    from regdoctor.net.network import Network
+    from regdoctor.net.proxy import ProxyRoute
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    """Everything the user chose for a run. Immutable; shared by all targets."""
-
-    timeout: float = 5.0
-    deadline: float = 30.0
-    dns_server: tuple[str, int] | None = None
-    ca_files: tuple[Path, ...] = ()
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    credentials: Credentials | None = None
-    platforms: tuple[str, ...] = ()
-    insecure: bool = False
-    config_root: Path = Path("/")
-    body_limit: int = 256 * 1024
-    skew_tolerance_s: float = 60.0
-    trace: Callable[[str], None] | None = None
-    #: The run's redactor (``regdoctor.redact.Redactor``): secrets fetched during the run
-    #: (from a credential helper) are added to it, and every output goes through it.
-    redactor: Any = None
-    helper_timeout: float = 10.0
 
 
 @dataclass
@@ -82,19 +58,6 @@ class TargetState:
 
     def verdict(self, phase: str, status: PhaseStatus, error: str | None = None) -> None:
         self.verdicts[phase] = (status, error)
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass
@@ -137,7 +100,7 @@ class ProbeContext:
         duration_ms: float | None = None,
     ) -> Observation:
         """Build an observation for this target (the runner records what is yielded)."""
-        from regdoctor.redact import redact as _redact
+        from regdoctor.redact.secrets import redact as _redact
 
         redact = self.options.redactor.redact if self.options.redactor is not None else _redact
         return Observation(
@@ -158,7 +121,7 @@ class ProbeContext:
             self.options.trace(f"[{self.target.id}] {message}")
 
     def http_client(self) -> httpx.AsyncClient:
-        return self.network.client_for(self)
+        return self.network.client_for(self.target.hostport, self.state)
 
 
 class Probe(Protocol):

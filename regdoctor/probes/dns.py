@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.net.network import Lookup, is_ip
 from regdoctor.probes.base import ProbeContext
-from regdoctor.probes.net import Lookup, is_ip
 
 _FAILURE_ORDER = ("nxdomain", "servfail", "refused", "unreachable", "timeout", "error")
 
@@ -167,8 +167,8 @@ class DnsProbe:
         return True
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
-        from regdoctor.probes.proxy import route
-        from regdoctor.redact import redact
+        from regdoctor.net.proxy import route
+        from regdoctor.redact.secrets import redact
 
         target = ctx.target
         scheme = target.scheme or "https"

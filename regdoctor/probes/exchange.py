@@ -13,11 +13,11 @@ from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import Any
 
-from regdoctor import wwwauth
+from regdoctor.escape import safe_text
 from regdoctor.model import Observation, Secret
+from regdoctor.net import wwwauth
 from regdoctor.probes.base import ProbeContext
-from regdoctor.redact import redact
-from regdoctor.render.escape import safe_text
+from regdoctor.redact.secrets import redact
 
 #: What a server's error JSON may put into an observation (codes, one message).
 MAX_ERROR_CODE = 64

@@ -23,7 +23,7 @@ from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.exchange import fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
-from regdoctor.redact import redact
+from regdoctor.redact.secrets import redact
 
 SYSTEMINFO = "/api/v2.0/systeminfo"
 HEALTH = "/api/v2.0/health"

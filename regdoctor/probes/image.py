@@ -11,8 +11,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from regdoctor import wwwauth
 from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.net import wwwauth
 from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url

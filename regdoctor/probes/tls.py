@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.net.proxy import ProxyRefused, ProxyRoute, open_tunnel
 from regdoctor.probes.base import ProbeContext
-from regdoctor.probes.proxy import ProxyRefused, ProxyRoute, open_tunnel
-from regdoctor.reference import is_loopback
+from regdoctor.reference.targets import is_loopback
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -413,7 +413,7 @@ async def examine(
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
     ``address`` then is) and describe what was seen."""
-    from regdoctor.redact import redact
+    from regdoctor.redact.secrets import redact
 
     hostport = _hostport(host, port)
     client, client_source = ctx.network.client_pair(hostport)

@@ -8,7 +8,7 @@ their own for callers that want a string or a custom console.
 Importing this package is cheap: each renderer's module (Rich, XML for JUnit, host
 information for Markdown...) is imported when that renderer is first used, so that a
 command needing one small module of this package (``regdoctor explain`` and
-``regdoctor.render.escape``) does not pay for all of them.
+``regdoctor.escape``) does not pay for all of them.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from regdoctor.model import Report
-    from regdoctor.redact import Redactor
+    from regdoctor.model import Report, ReportContext
+    from regdoctor.redact.secrets import Redactor
     from regdoctor.render.json_out import render_json
     from regdoctor.render.plain import render_plain
 
@@ -28,6 +28,9 @@ __all__ = ["RENDERERS", "Renderer", "render_json", "render_plain", "write_json"]
 
 
 class Renderer(Protocol):
+    """``context``: what the command collected beside the judgement (host, configuration
+    files, environment); a renderer shows it or ignores it, never collects it."""
+
     def __call__(
         self,
         report: Report,
@@ -35,6 +38,7 @@ class Renderer(Protocol):
         *,
         verbose: bool = False,
         redactor: Redactor | None = None,
+        context: ReportContext | None = None,
     ) -> None: ...
 
 
@@ -44,12 +48,13 @@ def write_json(
     *,
     verbose: bool = False,
     redactor: Redactor | None = None,
+    context: ReportContext | None = None,
 ) -> None:
     """Write the schema-v1 JSON document to ``console`` verbatim (no wrapping, no markup,
-    no highlighting). ``verbose`` changes nothing: the document is always complete."""
+    no highlighting). ``verbose`` and ``context`` change nothing."""
     from regdoctor.render.json_out import render_json
 
-    del verbose
+    del verbose, context
     console.out(render_json(report, redactor=redactor), highlight=False)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from regdoctor.engine.explain import TextMatch
-from regdoctor.redact import redact_obj
+from regdoctor.redact.secrets import redact_obj
 
 __all__ = ["explain_document", "render_explain_json"]
 

@@ -3,7 +3,7 @@
 Pasted text only appears inside code spans or fenced blocks whose fence is longer than any
 backtick run in it, and prose built from it is escaped, so a paste cannot add links,
 images, HTML or headings to the ticket. Control characters are made visible
-(``regdoctor.render.escape.safe_text``).
+(``regdoctor.escape.safe_text``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from regdoctor.engine.explain import TextMatch
-from regdoctor.render.escape import clip, safe_text
+from regdoctor.escape import clip, safe_text
 from regdoctor.render.explain_common import lines_text, ordered_fields
 
 __all__ = ["md_block", "md_code", "md_prose", "md_text", "render_explain_markdown"]

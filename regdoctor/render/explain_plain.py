@@ -1,7 +1,7 @@
 """``regdoctor explain``, plain: for a person at a terminal (Rich).
 
-Pasted text is untrusted: the engine has already redacted it (``regdoctor.redact``), and
-every value taken from it goes through :func:`~regdoctor.render.escape.safe_text` here
+Pasted text is untrusted: the engine has already redacted it (``regdoctor.redact.secrets``), and
+every value taken from it goes through :func:`~regdoctor.escape.safe_text` here
 (control characters and escape sequences become visible text) and into Rich ``Text``
 objects, never into markup.
 

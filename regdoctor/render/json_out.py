@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from regdoctor.model import Report, Secret
-from regdoctor.redact import MASK, Redactor, redact_obj
+from regdoctor.redact.secrets import MASK, Redactor, redact_obj
 
 __all__ = ["render_json", "to_document"]
 

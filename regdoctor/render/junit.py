@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping
 
 from rich.console import Console
 
-from regdoctor.model import Finding, PhaseStatus, Report, Severity, TargetReport
-from regdoctor.redact import Redactor, redact
-from regdoctor.render.escape import clip, safe_text
+from regdoctor.escape import clip, safe_text
+from regdoctor.model import Finding, PhaseStatus, Report, ReportContext, Severity, TargetReport
+from regdoctor.redact.secrets import Redactor, redact
 
 __all__ = ["junit_xml", "render_junit"]
 
@@ -179,7 +179,9 @@ def render_junit(
     *,
     verbose: bool = False,
     redactor: Redactor | None = None,
+    context: ReportContext | None = None,
 ) -> None:
     """Write the JUnit XML to ``console`` verbatim."""
+    del context  # the context belongs to the ticket (markdown)
     del verbose
     console.out(junit_xml(report, redactor=redactor).rstrip("\n"), highlight=False)

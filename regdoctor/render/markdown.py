@@ -20,12 +20,19 @@ from typing import Any
 
 from rich.console import Console
 
-from regdoctor.hostinfo import HostInfo
-from regdoctor.model import Finding, PhaseStatus, Report, Severity, TargetReport
-from regdoctor.redact import Redactor, redact
-from regdoctor.render.escape import clip, safe_text
+from regdoctor.escape import clip, safe_text
+from regdoctor.model import (
+    Finding,
+    HostInfo,
+    PhaseStatus,
+    Report,
+    ReportContext,
+    Severity,
+    TargetReport,
+)
+from regdoctor.redact.secrets import Redactor, redact
 
-__all__ = ["ConfigSummary", "markdown_text", "render_markdown"]
+__all__ = ["markdown_text", "render_markdown"]
 
 _STATUS_WORD = {"ok": "✅ OK", "warning": "⚠️ WARNING", "error": "❌ ERROR"}
 _PHASE_WORD = {
@@ -41,9 +48,6 @@ _CELL_CHARS = 160
 _PROSE_CHARS = 3000
 _EVIDENCE_CHARS = 1500
 
-#: ``(rows, environment)``: rows of (path, kind, state, provenance), and env variables.
-ConfigSummary = tuple[list[tuple[str, str, str, str]], dict[str, str]]
-
 
 def render_markdown(
     report: Report,
@@ -51,11 +55,10 @@ def render_markdown(
     *,
     verbose: bool = False,
     redactor: Redactor | None = None,
-    host: HostInfo | None = None,
-    config: ConfigSummary | None = None,
+    context: ReportContext | None = None,
 ) -> None:
     """Write the Markdown report to ``console`` verbatim (no Rich markup, no wrapping)."""
-    text = markdown_text(report, verbose=verbose, redactor=redactor, host=host, config=config)
+    text = markdown_text(report, verbose=verbose, redactor=redactor, context=context)
     console.out(text.rstrip("\n"), highlight=False)
 
 
@@ -64,35 +67,11 @@ def markdown_text(
     *,
     verbose: bool = False,
     redactor: Redactor | None = None,
-    host: HostInfo | None = None,
-    config: ConfigSummary | None = None,
+    context: ReportContext | None = None,
 ) -> str:
-    """The Markdown report as a string. ``host``/``config`` are collected when omitted."""
-    if host is None:
-        from regdoctor.hostinfo import collect
-
-        host = collect()
-    if config is None:
-        config = config_summary()
-    return _Markdown(redactor, verbose).render(report, host, config)
-
-
-def config_summary(effective: Any = None) -> ConfigSummary:
-    """The effective-configuration summary: which config files exist (from
-    ``regdoctor.discovery`` when it is there, plus the other known places), and the
-    pull-relevant environment. ``effective``: an already discovered configuration."""
-    from regdoctor.config_files import config_sources, environment
-
-    rows = []
-    for source in config_sources(effective=effective):
-        if source.exists:
-            try:
-                size = source.path.stat().st_size
-                state = f"present ({size} bytes)"
-            except OSError:
-                state = "present"
-            rows.append((source.display, source.kind, state, source.provenance))
-    return rows, environment()
+    """The Markdown report as a string. ``context`` (host, configuration files,
+    environment) is what the command collected; without it those sections are left out."""
+    return _Markdown(redactor, verbose).render(report, context or ReportContext())
 
 
 def _backtick_run(text: str) -> int:
@@ -143,7 +122,7 @@ class _Markdown:
 
     # -- sections -------------------------------------------------------------------------
 
-    def render(self, report: Report, host: HostInfo, config: ConfigSummary) -> str:
+    def render(self, report: Report, context: ReportContext) -> str:
         findings = report.findings
         errors = sum(f.severity is Severity.ERROR for f in findings)
         warnings = sum(f.severity is Severity.WARNING for f in findings)
@@ -157,8 +136,9 @@ class _Markdown:
             "",
         )
         self.summary(report)
-        self.environment(host)
-        self.configuration(config)
+        if context.host is not None:
+            self.environment(context.host)
+        self.configuration(context)
         for target in report.targets:
             self.target(target)
         self.command(report)
@@ -202,8 +182,10 @@ class _Markdown:
             self.add(f"| {runtime.name} | {binary} | {version} | {daemon} |")
         self.add("")
 
-    def configuration(self, config: ConfigSummary) -> None:
-        rows, env = config
+    def configuration(self, context: ReportContext) -> None:
+        rows, env = context.config_files, context.environment
+        if context.host is None and not rows and not env:
+            return  # not collected for this report
         self.add("### Effective configuration", "")
         if not rows:
             self.add("No container runtime configuration file was found.", "")
@@ -217,7 +199,7 @@ class _Markdown:
             self.add("")
         if env:
             self.add("| environment | value |", "|---|---|")
-            for name, value in env.items():
+            for name, value in env:
                 self.add(f"| {code(self.clean(name))} | {code(self.clean(value))} |")
             self.add("")
 

@@ -15,8 +15,8 @@ Layout, per target::
                docker:     sudo systemctl restart docker
 
 and one summary line at the end. Status words, marks and colours exist only here.
-Everything taken from the report goes through :func:`regdoctor.redact.redact` (or the
-given :class:`~regdoctor.redact.Redactor`), then :func:`~regdoctor.render.escape.safe_text`,
+Everything taken from the report goes through :func:`regdoctor.redact.secrets.redact` (or the
+given :class:`~regdoctor.redact.secrets.Redactor`), then :func:`~regdoctor.escape.safe_text`,
 and into :class:`rich.text.Text` objects: never into markup.
 """
 
@@ -32,6 +32,7 @@ from rich.cells import cell_len, chop_cells
 from rich.console import Console
 from rich.text import Text
 
+from regdoctor.escape import MAX_LINE, clip, safe_lines, safe_text
 from regdoctor.model import (
     PHASES,
     Finding,
@@ -39,11 +40,11 @@ from regdoctor.model import (
     PhaseResult,
     PhaseStatus,
     Report,
+    ReportContext,
     Severity,
     TargetReport,
 )
-from regdoctor.redact import Redactor, redact
-from regdoctor.render.escape import MAX_LINE, clip, safe_lines, safe_text
+from regdoctor.redact.secrets import Redactor, redact
 
 __all__ = ["render_plain"]
 
@@ -87,12 +88,14 @@ def render_plain(
     *,
     verbose: bool = False,
     redactor: Redactor | None = None,
+    context: ReportContext | None = None,
 ) -> None:
     """Print ``report`` to ``console`` for a human reader.
 
     ``verbose`` also lists each target's observations. ``redactor`` (default: the
-    pattern-based :func:`regdoctor.redact.redact`) masks secrets in every value shown.
+    pattern-based :func:`regdoctor.redact.secrets.redact`) masks secrets in every value shown.
     """
+    del context  # the context belongs to the ticket (markdown)
     _PlainRenderer(console, verbose=verbose, redactor=redactor).render(report)
 
 

@@ -31,8 +31,8 @@ from typing import Any
 
 from rich.console import Console
 
-from regdoctor.model import Report, TargetReport
-from regdoctor.redact import Redactor, redact
+from regdoctor.model import Report, ReportContext, TargetReport
+from regdoctor.redact.secrets import Redactor, redact
 
 __all__ = ["METRICS", "ReportCollector", "prometheus_text", "render_prometheus"]
 
@@ -197,7 +197,9 @@ def render_prometheus(
     *,
     verbose: bool = False,
     redactor: Redactor | None = None,
+    context: ReportContext | None = None,
 ) -> None:
     """Write the exposition text to ``console`` verbatim."""
+    del context  # the context belongs to the ticket (markdown)
     del verbose
     console.out(prometheus_text(report, redactor=redactor).rstrip("\n"), highlight=False)

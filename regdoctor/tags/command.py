@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from regdoctor.model import Observation, Target, TargetReport, worst_status
-from regdoctor.probes.base import CheckOptions, SystemClock
+from regdoctor.net.network import Network
+from regdoctor.options import CheckOptions, SystemClock
 from regdoctor.probes.image import INDEX_TYPES, MANIFEST_LIMIT, platform_matches, platforms_of_index
-from regdoctor.probes.net import Network
-from regdoctor.reference import ReferenceError, parse_target
+from regdoctor.reference.targets import InvalidReference, parse_target
 from regdoctor.tags import state as state_file
 from regdoctor.tags.policy import TagPolicy, is_signature_tag
 from regdoctor.tags.scan import (
@@ -86,7 +86,9 @@ class TagsResult:
 
     @property
     def exit_code(self) -> int:
-        return {"error": 2, "warning": 1, "ok": 0}[self.status]
+        from regdoctor.check.exit import exit_code_of
+
+        return exit_code_of(f.severity for f in self.findings)
 
     def selected(self) -> list[str]:
         return list(self.resolution.tags) if self.resolution else []
@@ -96,21 +98,22 @@ def repo_target(raw: str, insecure: bool) -> Target:
     """``host:5000/team/app`` (a tag or digest, if given, is ignored)."""
     target = parse_target(raw, insecure=insecure)
     if target.repository is None:
-        raise ReferenceError(f"{raw!r} names a registry, not a repository (HOST/REPO)")
+        raise InvalidReference(f"{raw!r} names a registry, not a repository (HOST/REPO)")
     return target
 
 
 def _subject(raw: str, base: Target) -> Target:
     try:
         return parse_target(raw, insecure=base.insecure)
-    except ReferenceError:
+    except InvalidReference:
         return base
 
 
 class _Subjects:
     """Observations grouped by subject, judged at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, rule_dirs: tuple[Path, ...] = ()) -> None:
+        self.rule_dirs = rule_dirs
         self.targets: dict[str, Target] = {}
         self.observations: dict[str, list[Observation]] = defaultdict(list)
 
@@ -119,9 +122,10 @@ class _Subjects:
         self.observations[target.raw].extend(observations)
 
     def reports(self) -> list[TargetReport]:
-        from regdoctor.engine import evaluate, load_catalog
+        from regdoctor.check.catalog import catalog as load_catalog
+        from regdoctor.engine import evaluate
 
-        catalog = load_catalog()
+        catalog = load_catalog(self.rule_dirs)
         reports = []
         for raw, target in self.targets.items():
             observations = self.observations[raw]
@@ -163,7 +167,7 @@ async def run_tags(
         }
     )
     network = Network(check)
-    subjects = _Subjects()
+    subjects = _Subjects(check.rule_dirs)
     try:
         session = await open_session(base, check, network, clock=clock, deadline_at=deadline_at)
         result = TagsResult(base, session, None, None, [], started_at=started_at)
@@ -439,7 +443,7 @@ async def _references(
     for use in uses:
         try:
             ref = parse_target(use.image, insecure=base.insecure)
-        except ReferenceError as exc:
+        except InvalidReference as exc:
             t = base
             subjects.add(
                 t,

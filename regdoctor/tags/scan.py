@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
+from regdoctor.net.keepalive import LeanError, LeanPool
 from regdoctor.probes.image import ACCEPT, MANIFEST_LIMIT
-from regdoctor.tags.lean import LeanError, LeanPool
 from regdoctor.tags.session import RepoSession
 
 DEFAULT_PAGE_SIZE = 1000

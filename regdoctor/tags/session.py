@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regdoctor.model import Observation, Secret, Target
-from regdoctor.probes.base import CheckOptions, Clock, ProbeContext, SystemClock, TargetState
+from regdoctor.net.network import Network
+from regdoctor.options import CheckOptions, Clock, SystemClock
+from regdoctor.probes.base import ProbeContext, TargetState
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url, looks_like_registry
-from regdoctor.probes.net import Network
-from regdoctor.reference import is_loopback
+from regdoctor.reference.targets import is_loopback
 
 _NO_ANSWER = ("connect_error", "protocol_error", "error", "tls_on_http")
 

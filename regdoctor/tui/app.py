@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.worker import Worker
 
 from regdoctor.model import Observation, Target
-from regdoctor.probes.base import CheckOptions, Clock
+from regdoctor.options import CheckOptions, Clock
 from regdoctor.tui.engine_bridge import Checker, EngineChecker, now_iso
 from regdoctor.tui.session import Session
 
@@ -138,18 +138,18 @@ class RegdoctorApp(App[int]):
                     await result
 
     def add_target(self, raw: str) -> str:
-        from regdoctor.reference import parse_target
+        from regdoctor.reference.targets import parse_target
 
         target = parse_target(raw, insecure=self.options.insecure)
         return self.session.add(target).id
 
     def check_named(self, raw: str) -> None:
         """From the Explain screen: add the registry a paste names, check it, show it."""
-        from regdoctor.reference import ReferenceError
+        from regdoctor.reference.targets import InvalidReference
 
         try:
             target_id = self.add_target(raw)
-        except (ReferenceError, ValueError) as exc:
+        except (InvalidReference, ValueError) as exc:
             self.notify(f"cannot check {raw!r}: {exc}", severity="error", markup=False)
             return
         while len(self.screen_stack) > 2:

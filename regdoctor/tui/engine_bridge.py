@@ -1,5 +1,5 @@
-"""The only module of the TUI that runs checks: one :func:`regdoctor.runner.check_target`
-per call, each with its own :class:`~regdoctor.probes.net.Network` and deadline, so a
+"""The only module of the TUI that runs checks: one :func:`regdoctor.check.pipeline.check_target`
+per call, each with its own :class:`~regdoctor.net.network.Network` and deadline, so a
 target can be re-run alone while the others keep their results.
 
 The network stack (httpx, dnspython, pyOpenSSL) and the rule catalog are imported and
@@ -12,22 +12,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from regdoctor.model import Observation, Target, TargetReport
-from regdoctor.probes.base import CheckOptions, Clock
+from regdoctor.options import CheckOptions, Clock
 
 #: What the App calls to check one target (tests inject a fake for snapshots).
 Checker = Callable[[Target], Awaitable[TargetReport]]
 
 
-def _import_engine() -> None:
-    from regdoctor import runner
+def _import_engine(rule_dirs: Sequence[Path]) -> None:
+    # Import the network stack and load the catalog now (YAML parsing and validation)
+    # rather than inside the first check on the event loop; it is kept for later checks.
+    import regdoctor.check.pipeline  # noqa: F401
+    from regdoctor.check.catalog import catalog
 
-    # Load the catalog now (YAML parsing and validation) rather than inside the first
-    # check on the event loop. runner keeps it for every later check.
-    catalog = getattr(runner, "catalog", None)
-    if callable(catalog):
-        catalog()
+    catalog(rule_dirs)
 
 
 class EngineChecker:
@@ -47,14 +47,16 @@ class EngineChecker:
 
     def warm_up(self) -> Awaitable[None]:
         if self._warm is None:
-            self._warm = asyncio.ensure_future(asyncio.to_thread(_import_engine))
+            self._warm = asyncio.ensure_future(
+                asyncio.to_thread(_import_engine, self.options.rule_dirs)
+            )
         return self._warm
 
     async def __call__(self, target: Target) -> TargetReport:
         await self.warm_up()
-        from regdoctor.probes.base import SystemClock
-        from regdoctor.probes.net import Network
-        from regdoctor.runner import check_target
+        from regdoctor.check.pipeline import check_target
+        from regdoctor.net.network import Network
+        from regdoctor.options import SystemClock
 
         clock = self.clock or SystemClock()
         network = Network(self.options)

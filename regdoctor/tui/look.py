@@ -3,7 +3,7 @@
 Presentation only: every status shown here was decided by the engine (the severity of
 the findings, the status of each phase). Every mark is a distinct character, so nothing
 depends on colour (``NO_COLOR``, monochrome terminals). Everything untrusted goes through
-:func:`regdoctor.render.escape.safe_text` into :class:`rich.text.Text`, never into markup.
+:func:`regdoctor.escape.safe_text` into :class:`rich.text.Text`, never into markup.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import math
 
 from rich.text import Text
 
+from regdoctor.escape import safe_text
 from regdoctor.model import PhaseResult, PhaseStatus, TargetReport
-from regdoctor.redact import redact
-from regdoctor.render.escape import safe_text
+from regdoctor.redact.secrets import redact
 
 #: The phases the overview's sparkline shows, in pull order, with their short labels.
 BAR_PHASES: tuple[tuple[str, str], ...] = (

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 from regdoctor.model import Report
-from regdoctor.probes.base import CheckOptions
-from regdoctor.redact import Redactor
+from regdoctor.options import CheckOptions
+from regdoctor.redact.secrets import Redactor
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 

@@ -80,7 +80,7 @@ class Session:
 
     def report(self, started_at: str = "", duration_ms: float = 0.0) -> Report:
         """The finished targets as one :class:`Report` (what ``check`` would print)."""
-        from regdoctor.runner import assemble_report
+        from regdoctor.check.pipeline import assemble_report
 
         reports = tuple(e.report for e in self.entries.values() if e.report is not None)
         return assemble_report(

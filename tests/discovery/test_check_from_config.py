@@ -252,11 +252,10 @@ def test_command_line_credentials_win_over_the_helper(testbed: Testbed, machine)
 
 
 def test_no_configuration_means_docker_hub(tmp_path: Path) -> None:
-    from regdoctor.cli.check import plan_targets
-    from regdoctor.cli.main import build_parser
+    from regdoctor.check.plan import plan
+    from regdoctor.check.request import CheckRequest
 
-    args = build_parser().parse_args(["check", "--root", str(tmp_path)])
-    targets, preset = plan_targets(args)
-    assert [t.registry for t in targets] == ["docker.io"]
-    assert preset == {}
+    run_plan = plan(CheckRequest(root=str(tmp_path)))
+    assert [t.registry for t in run_plan.targets] == ["docker.io"]
+    assert run_plan.preset == {}
     assert os.environ.get("REGDOCTOR_CONFIG_ROOT")  # isolated by the autouse fixture

@@ -11,7 +11,7 @@ import pytest
 
 from regdoctor.discovery.credentials import resolve, run_helper
 from regdoctor.model import CredentialRef
-from regdoctor.redact import Redactor
+from regdoctor.redact.secrets import Redactor
 from tests.discovery.helpers import (
     ANSWERING,
     FAILING,

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from regdoctor.check.exit import explain_exit_code as exit_code
 from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import (
     MAX_LINE_NUMBERS,
     SCAN_THRESHOLD,
     UNRECOGNISED,
-    exit_code,
     explain,
     normalise_line,
 )

@@ -63,7 +63,7 @@ def assert_proposed_rule(run: Run, rule_id: str) -> None:
     from regdoctor.engine.evaluate import evaluate
     from regdoctor.engine.loader import load_catalog
     from regdoctor.model import Observation
-    from regdoctor.reference import parse_target
+    from regdoctor.reference.targets import parse_target
 
     catalog = load_catalog()
     observations = [Observation.from_dict(o) for o in run.observations()]

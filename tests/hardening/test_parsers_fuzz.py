@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regdoctor import redact, wwwauth
-from regdoctor.probes import auth_dance, exchange
+from regdoctor.net import auth_dance, wwwauth
+from regdoctor.probes import exchange
+from regdoctor.redact import secrets as redact
 
 EXAMPLES = 200
 FUZZ = settings(
@@ -301,7 +302,7 @@ from pathlib import Path
 from regdoctor.engine.evaluate import evaluate
 from regdoctor.engine.loader import load_catalog
 from regdoctor.model import Observation
-from regdoctor.reference import parse_target
+from regdoctor.reference.targets import parse_target
 start = time.monotonic()
 catalog = load_catalog(extra_dirs=[Path(sys.argv[1])], bundled=False)
 loaded = time.monotonic() - start

@@ -1,4 +1,4 @@
-"""regdoctor.render.escape: untrusted text is data."""
+"""regdoctor.escape: untrusted text is data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from regdoctor.render.escape import ELLIPSIS, clip, safe_lines, safe_text, text
+from regdoctor.escape import ELLIPSIS, clip, safe_lines, safe_text, text
 
 
 def _printed(renderable: object) -> str:

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from rich.console import Console
 
 from regdoctor.model import PHASES, SCHEMA_VERSION, PhaseStatus, Report, Severity
-from regdoctor.redact import Redactor
+from regdoctor.redact.secrets import Redactor
 from regdoctor.render import RENDERERS, render_json
 from regdoctor.render.json_out import to_document
 from regdoctor.schemas import SCHEMAS, load_schema
@@ -206,7 +206,7 @@ def test_json_renderer_in_table_writes_verbatim(full_report: Report) -> None:
 
 def test_render_imports_no_network_or_ui_library() -> None:
     program = (
-        "import sys, json, regdoctor.render, regdoctor.redact, regdoctor.schemas;"
+        "import sys, json, regdoctor.render, regdoctor.redact.secrets, regdoctor.schemas;"
         "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"
     )
     result = subprocess.run(

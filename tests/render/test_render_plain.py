@@ -23,7 +23,7 @@ from regdoctor.model import (
     Target,
     TargetReport,
 )
-from regdoctor.redact import Redactor
+from regdoctor.redact.secrets import Redactor
 from regdoctor.render import RENDERERS, render_plain
 from regdoctor.render.plain import _shell_wrap
 

@@ -1,4 +1,4 @@
-"""regdoctor.redact: the one place secrets are masked."""
+"""regdoctor.redact.secrets: the one place secrets are masked."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from regdoctor.model import Secret
-from regdoctor.redact import MASK, Redactor, redact, redact_obj
+from regdoctor.redact.secrets import MASK, Redactor, redact, redact_obj
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N"
 

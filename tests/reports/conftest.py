@@ -16,10 +16,10 @@ from tests.harness.testbed import Testbed
 
 
 def check_parser() -> argparse.ArgumentParser:
-    from regdoctor.cli import check_args
+    from regdoctor.cli.options import add_check_arguments
 
     parser = argparse.ArgumentParser()
-    check_args.add_arguments(parser)
+    add_check_arguments(parser)
     return parser
 
 
@@ -41,7 +41,7 @@ def has_check_option(dest: str) -> bool:
 
 
 def harbor_registered() -> bool:
-    from regdoctor import runner
+    from regdoctor.check import pipeline as runner
 
     return any(getattr(p, "id", None) == "harbor" for p in runner.PROBES)
 
@@ -66,9 +66,9 @@ needs_harbor_registered = pytest.mark.skipif(
 
 def run_report(targets: Sequence[str], *, ca_file: Path | None = None, **options: object) -> Report:
     """A real check, in process (the same runner the CLI uses)."""
-    from regdoctor.probes.base import CheckOptions
-    from regdoctor.reference import parse_target
-    from regdoctor.runner import check
+    from regdoctor.check.pipeline import check
+    from regdoctor.options import CheckOptions
+    from regdoctor.reference.targets import parse_target
 
     opts = CheckOptions(
         timeout=float(options.pop("timeout", 3.0)),  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 
 from regdoctor.model import Credentials, Secret
-from regdoctor.redact import Redactor
+from regdoctor.redact.secrets import Redactor
 from regdoctor.render import RENDERERS
 from tests.harness.testbed import Testbed
 from tests.reports.conftest import cli, format_choices, run_report
@@ -211,7 +211,7 @@ def test_bundle_contents_provenance_and_summary(testbed: Testbed, isolate_env, m
 
 
 def test_bundle_never_copies_private_keys(isolate_env):
-    from regdoctor.config_files import ConfigSource, redact_config
+    from regdoctor.discovery.files import ConfigSource, redact_config
 
     path = isolate_env.root / "client.json"
     path.write_text('{"key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----"}')

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from regdoctor import runner
+from regdoctor.check import pipeline as runner
 from regdoctor.probes.harbor import HarborProbe, component_group
 from tests.harness.testbed import Testbed
 from tests.reports.conftest import cli, needs_harbor_registered, run_report

@@ -30,7 +30,7 @@ def test_help_imports_no_heavy_module(argv):
 def test_renderers_import_no_network_library():
     program = (
         "import sys, regdoctor.render, regdoctor.render.markdown, regdoctor.render.junit, "
-        "regdoctor.render.prometheus, regdoctor.redact_hosts, regdoctor.config_files;"
+        "regdoctor.render.prometheus, regdoctor.redact.hosts, regdoctor.discovery.files;"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
     result = subprocess.run(

@@ -79,7 +79,7 @@ def test_daemonset_host_network_read_only_mounts_and_cli_args():
     assert args.command == "serve"
     assert args.listen == ("198.51.100.23", container["ports"][0]["containerPort"])
     assert args.targets, "some registries to check"
-    from regdoctor.reference import parse_target
+    from regdoctor.reference.targets import parse_target
 
     for target in args.targets:
         parse_target(target)

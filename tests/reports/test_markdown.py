@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from regdoctor.hostinfo import HostInfo, Runtime, collect
-from regdoctor.redact import Redactor
+from regdoctor.check.context import collect_context
+from regdoctor.discovery.host import collect
+from regdoctor.model import HostInfo, ReportContext, Runtime
+from regdoctor.redact.secrets import Redactor
 from regdoctor.render.markdown import markdown_text
 from tests.harness.testbed import Testbed
 from tests.reports.conftest import cli, needs_format, needs_redact_hosts
@@ -29,7 +31,9 @@ def test_sections_versions_phases_findings_and_command(healthy_and_failing, isol
     report, healthy, failing = healthy_and_failing
     (isolate_env.config_root / "etc/docker").mkdir(parents=True)
     (isolate_env.config_root / "etc/docker/daemon.json").write_text('{"registry-mirrors": []}')
-    text = markdown_text(report, host=HOST)
+    context = collect_context(isolate_env.config_root, host=HOST)
+    text = markdown_text(report, context=context)
+    assert "`/etc/docker/daemon.json`" in text
     assert text.startswith("## regdoctor report: ❌ ERROR")
     for heading in ("### Environment", "### Effective configuration", "### Command line"):
         assert heading in text
@@ -68,7 +72,9 @@ def test_untrusted_text_stays_inside_code():
         report.targets[0].findings[0], title=hostile, explanation=hostile, leading=True
     )
     target = dataclasses.replace(report.targets[0], findings=(finding,))
-    text = markdown_text(dataclasses.replace(report, targets=(target,)), host=HOST, config=([], {}))
+    text = markdown_text(
+        dataclasses.replace(report, targets=(target,)), context=ReportContext(host=HOST)
+    )
     outside = outside_code(text)
     for bad in ("![img]", "<img", "## injected", "# heading"):
         assert bad not in outside, bad
@@ -93,20 +99,21 @@ def outside_code(text: str) -> str:
 
 
 def test_secrets_are_masked_and_hosts_with_redact_hosts():
-    from regdoctor.redact_hosts import report_redactor
+    from regdoctor.redact.hosts import report_redactor
     from tests.reports.test_prometheus import _synthetic
 
     report = dataclasses.replace(
         _synthetic(url="https://reg.test/v2/?token=s3cr3t-t0ken"),
         command=("regdoctor", "check", "https://reg.test/x?access_token=s3cr3t-t0ken"),
     )
-    text = markdown_text(
-        report, host=HOST, config=([], {"HTTPS_PROXY": "http://bob:hunter22@proxy.corp:3128"})
-    )
+    proxy = (("HTTPS_PROXY", "http://bob:hunter22@proxy.corp:3128"),)
+    text = markdown_text(report, context=ReportContext(host=HOST, environment=proxy))
     assert "s3cr3t-t0ken" not in text and "hunter22" not in text
     assert "reg.test" in text
     masked = markdown_text(
-        report, host=HOST, config=([], {}), redactor=report_redactor(report, Redactor(["zz9"]))
+        report,
+        context=ReportContext(host=HOST),
+        redactor=report_redactor(report, Redactor(["zz9"])),
     )
     assert "reg.test" not in masked and "host-1" in masked
 
@@ -138,3 +145,24 @@ def test_cli_redact_hosts(testbed: Testbed):
     assert proc.returncode == 2, proc.stderr
     assert "registry.test" not in proc.stdout
     assert "host-1" in proc.stdout
+
+
+@needs_format["markdown"]
+def test_cli_markdown_lists_the_files_of_root_not_of_this_host(
+    testbed: Testbed, isolate_env, tmp_path
+):
+    """``check --root DIR --format markdown`` describes DIR's configuration: the files below
+    DIR, never those of the machine running regdoctor (REGDOCTOR_CONFIG_ROOT stands for
+    this host here)."""
+    host_root = isolate_env.config_root
+    (host_root / "etc/containerd").mkdir(parents=True)
+    (host_root / "etc/containerd/config.toml").write_text("version = 2\n")
+    other = tmp_path / "copy-of-node"
+    (other / "etc/docker").mkdir(parents=True)
+    (other / "etc/docker/daemon.json").write_text('{"debug": true}\n')
+    failing = testbed.endpoints["closed"].hostport
+    proc = cli("check", "--root", str(other), "--format", "markdown", "--timeout", "3", failing)
+    assert proc.returncode == 2, proc.stderr
+    configuration = proc.stdout.split("### Effective configuration", 1)[1].split("\n### ", 1)[0]
+    assert "`/etc/docker/daemon.json`" in configuration
+    assert "config.toml" not in configuration

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from regdoctor.check.exit import exit_code
 from regdoctor.cli.main import build_parser
-from regdoctor.cli.reporting import exit_code
 from regdoctor.model import Observation, Severity
-from regdoctor.redact import Redactor
-from regdoctor.redact_hosts import HostRedactor, report_redactor
+from regdoctor.redact.hosts import HostRedactor, report_redactor
+from regdoctor.redact.secrets import Redactor
 from tests.reports.conftest import check_args_actions, needs_fail_on
 from tests.reports.test_prometheus import _synthetic
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from regdoctor.probes.base import CheckOptions
+from regdoctor.options import CheckOptions
 
 RULES = Path(__file__).parent / "rules"
 

@@ -15,7 +15,7 @@ from regdoctor.model import (
     Target,
     TargetReport,
 )
-from regdoctor.reference import parse_target
+from regdoctor.reference.targets import parse_target
 
 HEALTHY = "registry.example.test"
 EXPIRED = "expired.example.test/team/app:1.0"

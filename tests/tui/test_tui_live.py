@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from textual.widgets import Button, Input, TextArea
 
-from regdoctor.reference import parse_target
+from regdoctor.reference.targets import parse_target
 from regdoctor.schemas import load_schema
 from regdoctor.tui.app import RegdoctorApp
 from regdoctor.tui.screens.detail import DetailScreen

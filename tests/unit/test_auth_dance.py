@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from regdoctor.model import Credentials, Secret
-from regdoctor.probes.auth_dance import Response, dance
+from regdoctor.net.auth_dance import Response, dance
 
 BASE = "https://registry.test"
 CREDS = Credentials("alice", Secret("s3cret"), source="test")

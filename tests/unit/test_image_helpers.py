@@ -71,8 +71,8 @@ def test_ratelimit_window():
 
 
 def test_dns_outcome_of_a_name_from_its_two_answers():
+    from regdoctor.net.network import Lookup
     from regdoctor.probes.dns import combine
-    from regdoctor.probes.net import Lookup
 
     answer, nodata = Lookup("answer", ("192.0.2.1",)), Lookup("nodata")
     assert combine(answer, nodata) == "answer"

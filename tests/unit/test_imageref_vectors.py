@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regdoctor.imageref import ReferenceSyntaxError, parse, parse_any, parse_normalized
+from regdoctor.reference.grammar import ReferenceSyntaxError, parse, parse_any, parse_normalized
 
 VECTORS = yaml.safe_load(
     (Path(__file__).parents[2] / "fixtures/reference/distribution-vectors.yaml").read_text()

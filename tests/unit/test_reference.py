@@ -2,7 +2,7 @@
 
 import pytest
 
-from regdoctor.reference import ReferenceError, image_name, parse_target
+from regdoctor.reference.targets import InvalidReference, image_name, parse_target
 
 
 @pytest.mark.parametrize(
@@ -114,6 +114,6 @@ def test_full_image_name():
     ],
 )
 def test_invalid_targets_say_why(raw):
-    with pytest.raises(ReferenceError) as info:
+    with pytest.raises(InvalidReference) as info:
         parse_target(raw)
     assert str(info.value)

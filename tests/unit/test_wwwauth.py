@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regdoctor import wwwauth
+from regdoctor.net import wwwauth
 
 
 def test_bearer_challenge():

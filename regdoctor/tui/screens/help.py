@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,8 +30,9 @@ def _key(binding: BindingType) -> tuple[str, str] | None:
     return keys, binding.description
 
 
-def bindings_table() -> Table:
-    from regdoctor.tui.app import RegdoctorApp
+def bindings_table(app_bindings: Sequence[BindingType]) -> Table:
+    """Every key, by screen. ``app_bindings``: the App's own (a screen never imports the
+    App; it is handed them)."""
     from regdoctor.tui.screens.detail import DetailScreen
     from regdoctor.tui.screens.explain import ExplainScreen
     from regdoctor.tui.screens.overview import OverviewScreen
@@ -39,7 +42,7 @@ def bindings_table() -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     sections = (
-        ("Everywhere", RegdoctorApp.BINDINGS),
+        ("Everywhere", list(app_bindings)),
         ("Overview", OverviewScreen.BINDINGS),
         ("Target detail", DetailScreen.BINDINGS + CommandLine.BINDINGS),
         ("Explain", ExplainScreen.BINDINGS),
@@ -67,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static(Text("regdoctor tui: keys", style="bold"), id="help-title")
-            yield Static(bindings_table())
+            yield Static(bindings_table(type(self.app).BINDINGS))
             yield Static(Text("Esc, q or ? closes this screen.", style="dim"))
 
     def on_click(self) -> None:

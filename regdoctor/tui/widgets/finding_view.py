@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from regdoctor.escape import safe_lines
 from regdoctor.model import Finding, RemediationStep
-from regdoctor.render.escape import safe_lines
 from regdoctor.tui.look import SEVERITY_STYLE, clean
 from regdoctor.tui.widgets.command_line import CommandLine
 
@@ -20,7 +20,7 @@ TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
 
 
 def _prose(value: str) -> Text:
-    from regdoctor.redact import redact
+    from regdoctor.redact.secrets import redact
 
     return Text("\n".join(safe_lines(redact(value), max_line=2000, max_lines=40)))
 

@@ -267,7 +267,7 @@ _TRIGGERS = re.compile(
 
 
 def redact(text: str) -> str:
-    """Mask the secrets :mod:`regdoctor.redact` knows how to recognise in ``text``, and
+    """Mask the secrets :mod:`regdoctor.redact.secrets` knows how to recognise in ``text``, and
     the values learned during this run (see :func:`remember`)."""
     if not text:
         return text

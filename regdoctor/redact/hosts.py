@@ -1,6 +1,6 @@
 """``--redact-hosts``: mask internal host names, addresses and user names too.
 
-A :class:`HostRedactor` is a :class:`~regdoctor.redact.Redactor` (secrets first, as
+A :class:`HostRedactor` is a :class:`~regdoctor.redact.secrets.Redactor` (secrets first, as
 always) that then replaces each registered host name, IP address or user name by a stable
 pseudonym: ``host-1``, ``host-2``... and ``user-1``..., the same name for the same value
 everywhere in one report, so a reader can still tell that the token realm and the
@@ -26,17 +26,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from regdoctor.model import Report
-from regdoctor.redact import Redactor
+from regdoctor.redact.secrets import Redactor
+from regdoctor.reference import dockerhub
 
 __all__ = ["PUBLIC_HOSTS", "HostRedactor", "report_redactor"]
 
 #: Public registries and their auth/CDN hosts: never masked.
 PUBLIC_HOSTS: frozenset[str] = frozenset(
     {
-        "docker.io",
-        "index.docker.io",
-        "registry-1.docker.io",
-        "auth.docker.io",
+        *dockerhub.PUBLIC_NAMES,
         "production.cloudflare.docker.com",
         "ghcr.io",
         "pkg-containers.githubusercontent.com",

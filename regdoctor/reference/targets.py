@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 
 from regdoctor.model import Target
+from regdoctor.reference import dockerhub
 
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_HOST = "registry-1.docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+DOCKER_HUB = dockerhub.DOMAIN
+DOCKER_HUB_HOST = dockerhub.API_HOST
+_HUB_ALIASES = dockerhub.ALIASES
 
-# Image references follow the distribution grammar in regdoctor/imageref.py; here only
+# Image references follow the distribution grammar in regdoctor/reference/grammar.py; here only
 # what decides between "a registry" and "an image" in a TARGET.
 _HOSTNAME = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z"
@@ -27,7 +28,7 @@ _HOSTNAME = re.compile(
 MAX_REFERENCE = 1024
 
 
-class ReferenceError(ValueError):
+class InvalidReference(ValueError):
     """The TARGET cannot be parsed; the message says why, in one line."""
 
 
@@ -42,10 +43,10 @@ def split_hostport(text: str) -> HostPort:
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise ReferenceError(f"unbalanced '[' in {text!r}")
+            raise InvalidReference(f"unbalanced '[' in {text!r}")
         host, rest = text[1:end], text[end + 1 :]
         if rest and not rest.startswith(":"):
-            raise ReferenceError(f"unexpected text after ']' in {text!r}")
+            raise InvalidReference(f"unexpected text after ']' in {text!r}")
         port_text = rest[1:] if rest else None
     elif text.count(":") > 1:  # a bare IPv6 address
         host, port_text = text, None
@@ -54,13 +55,13 @@ def split_hostport(text: str) -> HostPort:
     else:
         host, port_text = text, None
     if not host:
-        raise ReferenceError(f"no host in {text!r}")
+        raise InvalidReference(f"no host in {text!r}")
     if not _valid_host(host):
-        raise ReferenceError(f"invalid registry host {host!r}")
+        raise InvalidReference(f"invalid registry host {host!r}")
     port: int | None = None
     if port_text is not None:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ReferenceError(f"invalid port {port_text!r} in {text!r}")
+            raise InvalidReference(f"invalid port {port_text!r} in {text!r}")
         port = int(port_text)
     return HostPort(host, port)
 
@@ -101,22 +102,22 @@ def _is_registry_only(text: str) -> bool:
 def parse_target(raw: str, *, insecure: bool = False, source: str = "command line") -> Target:
     text = raw.strip()
     if not text:
-        raise ReferenceError("empty target")
+        raise InvalidReference("empty target")
     if len(text) > MAX_REFERENCE:
-        raise ReferenceError(f"target longer than {MAX_REFERENCE} characters")
+        raise InvalidReference(f"target longer than {MAX_REFERENCE} characters")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise ReferenceError(f"target contains whitespace or control characters: {text!r}")
+        raise InvalidReference(f"target contains whitespace or control characters: {text!r}")
     scheme: str | None = None
     match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
     if match:
         scheme = match.group(1).lower()
         if scheme not in ("http", "https"):
-            raise ReferenceError(f"unsupported scheme {scheme!r} (use https:// or http://)")
+            raise InvalidReference(f"unsupported scheme {scheme!r} (use https:// or http://)")
         text = text[match.end() :].rstrip("/")
         if text.endswith("/v2"):
             text = text[: -len("/v2")]
         if not text:
-            raise ReferenceError(f"no host in {raw!r}")
+            raise InvalidReference(f"no host in {raw!r}")
     if "/" not in text and (scheme is not None or _is_registry_only(text)):
         hp = split_hostport(text)
         return _registry_target(raw, hp, scheme=scheme, insecure=insecure, source=source)
@@ -151,7 +152,7 @@ def _format_hostport(host: str, port: int | None) -> str:
 def _image_target(
     raw: str, text: str, *, scheme: str | None, insecure: bool, source: str
 ) -> Target:
-    from regdoctor.imageref import ReferenceSyntaxError, parse_normalized
+    from regdoctor.reference.grammar import ReferenceSyntaxError, parse_normalized
 
     if scheme is not None and "/" in text:
         # https://host/repo: the first component is the registry even without a dot.
@@ -161,7 +162,7 @@ def _image_target(
     try:
         ref = parse_normalized(text)
     except ReferenceSyntaxError as exc:
-        raise ReferenceError(f"{raw!r}: {exc}") from None
+        raise InvalidReference(f"{raw!r}: {exc}") from None
     hp = split_hostport(ref.domain)
     base = _registry_target(raw, hp, scheme=scheme, insecure=insecure, source=source)
     tag = ref.tag if ref.tag or ref.digest else "latest"

@@ -26,9 +26,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DEFAULT_DOMAIN = "docker.io"
-LEGACY_DEFAULT_DOMAIN = "index.docker.io"
-OFFICIAL_PREFIX = "library/"
+from regdoctor.reference import dockerhub
+
+DEFAULT_DOMAIN = dockerhub.DOMAIN
+LEGACY_DEFAULT_DOMAIN = dockerhub.LEGACY_DOMAIN
+OFFICIAL_PREFIX = f"{dockerhub.OFFICIAL_NAMESPACE}/"
 NAME_TOTAL_LENGTH_MAX = 255
 
 _ALNUM = r"[a-z0-9]+"

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from regdoctor import redact, wwwauth
 from regdoctor.model import Credentials, Secret
+from regdoctor.net import wwwauth
+from regdoctor.redact import secrets as redact
 
 MAX_TOKEN_BYTES = 64 * 1024
 

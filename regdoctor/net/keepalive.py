@@ -4,7 +4,7 @@ times: ``HEAD /v2/NAME/manifests/TAG``.
 Why not httpx: on this machine kind httpx spends about 1 ms of CPU per request, which
 caps a scan at ~1,000 HEADs/s on the same 2 cores the registry needs; this client spends
 a fraction of that and the registry becomes the limit again (benchmarks/bench_tags.py).
-It reuses what the run's :class:`~regdoctor.probes.net.Network` decided: the pinned
+It reuses what the run's :class:`~regdoctor.net.network.Network` decided: the pinned
 addresses (``--dns-server``), the SSL context (``--ca-file``, certs.d, client
 certificate, ``--insecure``). A proxied registry is not scanned with it: the caller
 falls back to httpx, which tunnels.
@@ -21,7 +21,7 @@ import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from regdoctor.probes.net import Network
+from regdoctor.net.network import Network
 
 MAX_HEADER_BYTES = 64 * 1024
 

@@ -4,14 +4,16 @@ value escaped) or JSON. No verdicts here: findings come from the rules."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
-from regdoctor.redact import Redactor, redact
-from regdoctor.render.escape import safe_text
-from regdoctor.tags.command import TagsResult
+from regdoctor.escape import safe_text
+from regdoctor.redact.secrets import Redactor, redact
+
+if TYPE_CHECKING:
+    from regdoctor.tags.command import TagsResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from regdoctor.model import Observation, Target
-from regdoctor.probes.base import CheckOptions, SystemClock
+from regdoctor.net.network import Network
+from regdoctor.options import CheckOptions, SystemClock
 from regdoctor.probes.image import ACCEPT, INDEX_TYPES, MANIFEST_LIMIT
-from regdoctor.probes.net import Network
-from regdoctor.reference import parse_target
+from regdoctor.reference.targets import parse_target
 from regdoctor.tags.session import RepoSession, open_session
 
 CHUNK = 1024 * 1024

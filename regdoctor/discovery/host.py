@@ -14,12 +14,11 @@ import platform
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from regdoctor import __version__
+from regdoctor.model import HostInfo, Runtime
 
-__all__ = ["HostInfo", "Runtime", "collect"]
+__all__ = ["collect"]
 
 #: (runtime, binary, version arguments, daemon process names)
 RUNTIMES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -32,38 +31,6 @@ RUNTIMES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 _EXTRA_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 _VERSION_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class Runtime:
-    name: str
-    binary: str | None  # the path found, or None
-    version: str | None
-    daemon: str | None  # the daemon process name looked for, or None (no daemon)
-    daemon_running: bool | None  # None: not determinable
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class HostInfo:
-    regdoctor: str
-    python: str
-    os: str
-    kernel: str
-    machine: str
-    runtimes: tuple[Runtime, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "regdoctor": self.regdoctor,
-            "python": self.python,
-            "os": self.os,
-            "kernel": self.kernel,
-            "machine": self.machine,
-            "runtimes": [r.to_dict() for r in self.runtimes],
-        }
 
 
 def _os_name() -> str:

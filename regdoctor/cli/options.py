@@ -1,13 +1,25 @@
-"""Arguments of ``regdoctor check`` (kept apart so that --help stays import-light)."""
+"""The option groups the commands share, defined once (pre-commit style): time,
+network and TLS, credentials, rule folders, configuration sources, and ``check``'s
+whole set, which every command that checks registries accepts. argparse only: importing
+this module costs nothing a ``--help`` would not pay anyway."""
 
 from __future__ import annotations
 
 import argparse
 
+RUNTIME_CHOICES = ("docker", "podman", "containerd", "kubernetes", "all")
 
-def add_arguments(parser: argparse.ArgumentParser, *, report_format: bool = True) -> None:
-    """``check``'s arguments. ``report_format=False`` leaves out ``--format`` and
-    ``--verbose`` (the TUI shows the report itself)."""
+
+def add_check_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    report_format: bool = True,
+    verbose: bool = True,
+    fail_on: bool = True,
+) -> None:
+    """``check``'s arguments, which every command that checks registries accepts.
+    ``report_format=False`` leaves out ``--format`` (serve, bundle and the TUI have their
+    own output), ``verbose=False`` leaves out ``-v``, ``fail_on=False`` ``--fail-on``."""
     parser.add_argument(
         "targets",
         nargs="*",
@@ -25,19 +37,20 @@ def add_arguments(parser: argparse.ArgumentParser, *, report_format: bool = True
             help="plain (terminal), json (schema v1), markdown (support ticket), prometheus "
             "(text exposition, node_exporter textfile), junit (CI test report)",
         )
-    output.add_argument(
-        "--fail-on",
-        choices=("error", "warning"),
-        default="warning",
-        help="the lowest severity that makes the exit code non-zero (default: warning)",
-    )
+    if fail_on:
+        output.add_argument(
+            "--fail-on",
+            choices=("error", "warning"),
+            default="warning",
+            help="the lowest severity that makes the exit code non-zero (default: warning)",
+        )
     output.add_argument(
         "--redact-hosts",
         action="store_true",
         help="also mask internal host names, addresses and user names (public "
         "registries such as docker.io stay readable)",
     )
-    if report_format:
+    if verbose:
         output.add_argument("-v", "--verbose", action="store_true", help="list every observation")
     output.add_argument(
         "--debug", action="store_true", help="redacted trace of every request on stderr; tracebacks"
@@ -46,8 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, report_format: bool = True
     add_rules_dir_argument(parser)
     add_network_arguments(parser)
     add_credential_arguments(parser)
-    from regdoctor.cli.config_args import add_discovery_arguments
-
     add_discovery_arguments(
         parser,
         no_config="ignore the runtimes' configuration (command-line settings only)",
@@ -145,3 +156,68 @@ def add_credential_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read the password or token from standard input",
     )
+
+
+def add_discovery_arguments(
+    parser: argparse.ArgumentParser, *, no_config: str | None = None
+) -> None:
+    """Where the configuration is read; with ``no_config``, also ``--no-config`` with
+    that help text (what ignoring the configuration means for the command)."""
+    group = parser.add_argument_group(
+        "configuration sources",
+        "Where the runtimes' configuration is read. --root DIR treats DIR as / "
+        "(also REGDOCTOR_CONFIG_ROOT); the per-file flags are real paths and win.",
+    )
+    group.add_argument("--root", metavar="DIR", help="read every configuration file below DIR")
+    group.add_argument(
+        "--runtime",
+        choices=RUNTIME_CHOICES,
+        default="all",
+        help="only this runtime's configuration (default: all)",
+    )
+    group.add_argument("--daemon-config", metavar="PATH", help="Docker daemon.json")
+    group.add_argument(
+        "--docker-config", metavar="PATH", help="Docker client config.json (or its directory)"
+    )
+    group.add_argument("--registries-conf", metavar="PATH", help="containers registries.conf")
+    group.add_argument("--auth-file", metavar="PATH", help="containers auth.json")
+    group.add_argument("--containerd-config", metavar="PATH", help="containerd config.toml")
+    group.add_argument("--kubelet-config", metavar="PATH", help="kubelet config.yaml")
+    group.add_argument(
+        "--kube-manifests",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="Kubernetes manifests (file, directory, or - for stdin); repeatable",
+    )
+    if no_config is not None:
+        parser.add_argument("--no-config", action="store_true", help=no_config)
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The TLS, auth, time and output options ``check`` has (same names, same meaning)."""
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=("plain", "json"), default="plain")
+    output.add_argument("-v", "--verbose", action="store_true", help="show every tag and detail")
+    output.add_argument(
+        "--debug", action="store_true", help="redacted trace of every request on stderr"
+    )
+    add_time_arguments(parser, deadline=120.0, what="each request")
+    add_network_arguments(parser)
+    add_credential_arguments(parser)
+
+
+def bounded_number(kind: type[int] | type[float], low: float, high: float, what: str):  # type: ignore[no-untyped-def]
+    """An argparse ``type`` accepting a ``kind`` number in ``[low, high]``."""
+    noun = "whole number" if kind is int else "number"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {noun}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {what}: {text!r}")
+        return value
+
+    return parse

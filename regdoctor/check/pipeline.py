@@ -12,9 +12,9 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regdoctor import __version__
+from regdoctor.check.catalog import catalog
 from regdoctor.model import (
     Observation,
     PhaseResult,
@@ -23,18 +23,16 @@ from regdoctor.model import (
     Target,
     TargetReport,
 )
+from regdoctor.net.network import Network
+from regdoctor.options import CheckOptions, Clock, SystemClock
 from regdoctor.probes.auth import AuthProbe
-from regdoctor.probes.base import CheckOptions, Clock, Probe, ProbeContext, SystemClock, TargetState
+from regdoctor.probes.base import Probe, ProbeContext, TargetState
 from regdoctor.probes.dns import DnsProbe
 from regdoctor.probes.harbor import HarborProbe
 from regdoctor.probes.http_ping import HttpPingProbe
 from regdoctor.probes.image import ImageProbe
-from regdoctor.probes.net import Network
 from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
-
-if TYPE_CHECKING:
-    from regdoctor.engine import Catalog
 
 #: The probes, in the order a pull goes through the phases. Explicit, not discovered.
 PROBES: tuple[Probe, ...] = (
@@ -82,12 +80,14 @@ def _config_phase(observations: Sequence[Observation]) -> PhaseResult:
     )
 
 
-def _config_report(target: Target, observations: Sequence[Observation]) -> TargetReport:
+def _config_report(
+    target: Target, observations: Sequence[Observation], rule_dirs: Sequence[Path]
+) -> TargetReport:
     """A configuration file (or workload) judged alone: no probe runs."""
     from regdoctor.engine import evaluate
 
     observations = tuple(observations)
-    findings = evaluate(catalog(), target, observations)
+    findings = evaluate(catalog(rule_dirs), target, observations)
     return TargetReport(
         target=target,
         endpoint={"scheme": None, "host": None, "port": None},
@@ -107,7 +107,7 @@ async def check_target(
     preset: Sequence[Observation] = (),
 ) -> TargetReport:
     if target.kind == "config":
-        return _config_report(target, preset)
+        return _config_report(target, preset, options.rule_dirs)
     start = clock.monotonic()
     state = TargetState(target=target)
     state.observations.extend(preset)
@@ -171,7 +171,7 @@ async def check_target(
     }
     from regdoctor.engine import evaluate
 
-    findings = evaluate(catalog(), target, state.observations)
+    findings = evaluate(catalog(options.rule_dirs), target, state.observations)
     return TargetReport(
         target=target,
         endpoint=endpoint,
@@ -238,27 +238,6 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
     )
 
 
-_CATALOG: Catalog | None = None
-_RULE_DIRS: tuple[Path, ...] = ()
-
-
-def use_rule_dirs(dirs: Sequence[Path]) -> None:
-    """Judge with the user's rule folders too (``--rules-dir``), from now on."""
-    global _CATALOG, _RULE_DIRS
-    if tuple(dirs) != _RULE_DIRS:
-        _RULE_DIRS, _CATALOG = tuple(dirs), None
-
-
-def catalog() -> Catalog:
-    """The rule catalog every check uses: loaded once (safe to call from a thread)."""
-    global _CATALOG
-    if _CATALOG is None:
-        from regdoctor.engine.cache import load_catalog_cached
-
-        _CATALOG = load_catalog_cached(_RULE_DIRS)
-    return _CATALOG
-
-
 def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:
     """Whether a registry endpoint answered as a registry: (ok, failed phase, error)."""
     for phase in report.phases:
@@ -271,7 +250,9 @@ def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | Non
     return True, None, None
 
 
-def _with_mirror_health(reports: list[TargetReport]) -> list[TargetReport]:
+def _with_mirror_health(
+    reports: list[TargetReport], rule_dirs: Sequence[Path] = ()
+) -> list[TargetReport]:
     """For each configured mirror, a ``mirror.health`` observation that compares it with
     its upstream (when the upstream was checked in the same run), judged again."""
     from dataclasses import replace
@@ -314,7 +295,7 @@ def _with_mirror_health(reports: list[TargetReport]) -> list[TargetReport]:
             source=target.source,
         )
         observations = (*report.observations, observation)
-        findings = evaluate(catalog(), target, observations)
+        findings = evaluate(catalog(rule_dirs), target, observations)
         out.append(replace(report, observations=observations, findings=tuple(findings)))
     return out
 
@@ -347,7 +328,7 @@ async def run_check(
         )
     finally:
         await network.aclose()
-    reports = _with_mirror_health(list(reports))
+    reports = _with_mirror_health(list(reports), options.rule_dirs)
     duration = (clock.monotonic() - start) * 1000
     return assemble_report(
         reports,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regdoctor.redact import MASK, SENSITIVE_KEYS, Redactor, redact
+from regdoctor.redact.secrets import MASK, SENSITIVE_KEYS, Redactor, redact
 
 __all__ = [
     "ENV_NAMES",

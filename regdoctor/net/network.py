@@ -13,15 +13,21 @@ import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpcore
 import httpx
 
-from regdoctor.probes.base import CheckOptions
+from regdoctor.options import CheckOptions
 
-if TYPE_CHECKING:
-    from regdoctor.probes.base import ProbeContext
+
+class ClientState(Protocol):
+    """What :meth:`Network.client_for` reads of one target's run state (the probes'
+    ``TargetState``): where the client is kept, and how TLS is to be verified."""
+
+    extra: dict[str, Any]
+    ssl_context: ssl.SSLContext | None
+    verify_enforced: bool
 
 
 @dataclass(frozen=True)
@@ -323,17 +329,15 @@ class Network:
             pass
         return None, None
 
-    def client_for(self, ctx: ProbeContext) -> httpx.AsyncClient:
-        state = ctx.state
+    def client_for(self, hostport: str, state: ClientState) -> httpx.AsyncClient:
+        """The HTTP client of one target (made once, kept in ``state.extra``)."""
         existing = state.extra.get("http_client")
         if isinstance(existing, httpx.AsyncClient):
             return existing
         context = state.ssl_context
         if context is None:
-            pair, _ = self.client_pair(ctx.target.hostport)
-            context = self.ssl_context(
-                ctx.target.hostport, enforced=state.verify_enforced, client_cert=pair
-            )
+            pair, _ = self.client_pair(hostport)
+            context = self.ssl_context(hostport, enforced=state.verify_enforced, client_cert=pair)
         client = httpx.AsyncClient(
             transport=DispatchTransport(self, context),
             follow_redirects=False,

@@ -1,0 +1,1 @@
+"""``regdoctor bench``: pull speed per endpoint (``measure``)."""
