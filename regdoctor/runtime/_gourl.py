@@ -96,9 +96,7 @@ def parse(raw: str) -> GoURL:
                 port = host[colon:]
                 if port != ":" and not port[1:].isdigit():
                     return _err(raw, f'invalid port "{port}" after host')
-    return GoURL(
-        scheme=scheme, user=user, host=host, path=rest, raw_query=query, fragment=fragment
-    )
+    return GoURL(scheme=scheme, user=user, host=host, path=rest, raw_query=query, fragment=fragment)
 
 
 def clean_path(p: str) -> str:

@@ -114,7 +114,7 @@ class AuthLookup:
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    """"20.10.24" -> (20, 10, 24); "v1.7" -> (1, 7); tolerant of suffixes like "+dfsg"."""
+    """ "20.10.24" -> (20, 10, 24); "v1.7" -> (1, 7); tolerant of suffixes like "+dfsg"."""
     out: list[int] = []
     for part in version.lstrip("vV").split("."):
         digits = ""

@@ -29,6 +29,7 @@ from .common import (
 SRC_HOSTS = "containerd/containerd v1.6.20: remotes/docker/config/hosts.go"
 SRC_HOSTS_NEW = "containerd/containerd v1.7.29: remotes/docker/config/hosts.go"
 SRC_RESOLVER = "containerd/containerd v1.6.20: remotes/docker/resolver.go Resolve"
+SRC_CRI_PULL = "containerd/containerd v1.6.20: pkg/cri/server/image_pull.go registryEndpoints"
 SRC_CRI = "containerd/containerd v1.6.20: pkg/cri/config/config.go ValidatePluginConfig"
 ALL_CAPS = frozenset({"pull", "resolve", "push"})
 
@@ -75,7 +76,7 @@ def host_dir_candidates(host: str, root: str = "/etc/containerd/certs.d") -> lis
     out = []
     idx = host.rfind(":")
     if idx > 0:
-        out.append(f"{root}/{host[:idx]}_{host[idx + 1:]}_")
+        out.append(f"{root}/{host[:idx]}_{host[idx + 1 :]}_")
     out += [f"{root}/{host}", f"{root}/_default"]
     return out
 
@@ -144,14 +145,21 @@ def _parse_host(server: str, conf: Mapping[str, Any]) -> HostEntry:
         else:
             raise ValueError(f"invalid type {v} for header {k!r}")
     sv = conf.get("skip_verify")
-    return HostEntry(scheme=scheme, host=host, path=path,
-                     capabilities=frozenset(caps) if caps else ALL_CAPS,
-                     skip_verify=bool(sv) if sv is not None else None,
-                     ca=ca, client=tuple(client), header=tuple(headers))
+    return HostEntry(
+        scheme=scheme,
+        host=host,
+        path=path,
+        capabilities=frozenset(caps) if caps else ALL_CAPS,
+        skip_verify=bool(sv) if sv is not None else None,
+        ca=ca,
+        client=tuple(client),
+        header=tuple(headers),
+    )
 
 
-def parse_hosts_toml(doc: str | Mapping[str, Any], *, version: str = "1.6.20",
-                     path: str = "hosts.toml") -> HostsFile:
+def parse_hosts_toml(
+    doc: str | Mapping[str, Any], *, version: str = "1.6.20", path: str = "hosts.toml"
+) -> HostsFile:
     """Parse a hosts.toml the way containerd does (hosts.go loadHostDir/parseHostsFile).
 
     Hosts come in file order, then the root ``server`` last. ANY error (TOML syntax,
@@ -166,9 +174,18 @@ def parse_hosts_toml(doc: str | Mapping[str, Any], *, version: str = "1.6.20",
     where = path if new else "hosts.toml"
 
     def ignored(err: str) -> HostsFile:
-        return HostsFile(None, (Problem(
-            "hosts.toml", f"failed to decode {where}: {err}", Severity.IGNORED,
-            SRC_HOSTS + " loadHostDir", exact=False),))
+        return HostsFile(
+            None,
+            (
+                Problem(
+                    "hosts.toml",
+                    f"failed to decode {where}: {err}",
+                    Severity.IGNORED,
+                    SRC_HOSTS + " loadHostDir",
+                    exact=False,
+                ),
+            ),
+        )
 
     if isinstance(doc, str):
         if not doc:
@@ -216,9 +233,15 @@ def containerd_endpoints(
     at all); 1.6.25+/1.7.7+/2.x: https when no port or 443, else http with skip_verify
     which (being "TLS configured") becomes https-first with HTTP fallback; others https.
     """
-    hf = hosts_toml if isinstance(hosts_toml, HostsFile) else (
-        parse_hosts_toml(hosts_toml, version=version) if hosts_toml is not None else
-        HostsFile(None))
+    hf = (
+        hosts_toml
+        if isinstance(hosts_toml, HostsFile)
+        else (
+            parse_hosts_toml(hosts_toml, version=version)
+            if hosts_toml is not None
+            else HostsFile(None)
+        )
+    )
     entries = list(hf.hosts) if hf.hosts is not None else [HostEntry(capabilities=ALL_CAPS)]
     fallback_version = _has_http_fallback(version)
     if entries and entries[-1].host == "":
@@ -239,9 +262,16 @@ def containerd_endpoints(
                 scheme = default_scheme
         elif default_scheme:
             scheme = default_scheme
-        entries[-1] = HostEntry(scheme=scheme, host=host, path="/v2", capabilities=ALL_CAPS,
-                                skip_verify=skip, ca=last.ca, client=last.client,
-                                header=last.header)
+        entries[-1] = HostEntry(
+            scheme=scheme,
+            host=host,
+            path="/v2",
+            capabilities=ALL_CAPS,
+            skip_verify=skip,
+            ca=last.ca,
+            client=last.client,
+            header=last.header,
+        )
     need = {"pull"} if by_digest else {"pull", "resolve"}
     out: list[Endpoint] = []
     n = len(entries)
@@ -260,18 +290,28 @@ def containerd_endpoints(
             notes.append("API root does not end in /v2 (override_path = true)")
         if e.host != image_host and image_host != DOCKER_HUB:
             notes.append(f"requests carry ?ns={image_host}")
-        out.append(Endpoint(
-            url=f"{scheme}://{e.host}{prefix.rstrip('/')}/", scheme=scheme, host=e.host,
-            path_prefix=prefix, mirror=i < n - 1, skip_verify=bool(e.skip_verify),
-            source=SRC_HOSTS + " ConfigureHosts" + (", " + SRC_HOSTS_NEW if fallback else ""),
-            repository=repository, capabilities=e.capabilities, http_fallback=fallback,
-            headers=e.header, notes=tuple(notes),
-        ))
+        out.append(
+            Endpoint(
+                url=f"{scheme}://{e.host}{prefix.rstrip('/')}/",
+                scheme=scheme,
+                host=e.host,
+                path_prefix=prefix,
+                mirror=i < n - 1,
+                skip_verify=bool(e.skip_verify),
+                source=SRC_HOSTS + " ConfigureHosts" + (", " + SRC_HOSTS_NEW if fallback else ""),
+                repository=repository,
+                capabilities=e.capabilities,
+                http_fallback=fallback,
+                headers=e.header,
+                notes=tuple(notes),
+            )
+        )
     return out
 
 
-def cri_legacy_endpoints(image_host: str, mirrors: Mapping[str, Sequence[str]],
-                         repository: str = "") -> list[Endpoint]:
+def cri_legacy_endpoints(
+    image_host: str, mirrors: Mapping[str, Sequence[str]], repository: str = ""
+) -> list[Endpoint]:
     """CRI without config_path: ``[plugins."io.containerd.grpc.v1.cri".registry.mirrors]``.
 
     pkg/cri/server/image_pull.go registryEndpoints (v1.6.20): the host's own entry, else
@@ -295,12 +335,18 @@ def cri_legacy_endpoints(image_host: str, mirrors: Mapping[str, Sequence[str]],
     for i, url in enumerate(urls):
         u = _gourl.parse(url)
         path = u.path or "/v2"
-        out.append(Endpoint(
-            url=f"{u.scheme}://{u.host}{path.rstrip('/')}/", scheme=u.scheme, host=u.host,
-            path_prefix=path, mirror=i < len(urls) - 1,
-            skip_verify=is_loopback_host(image_host) and u.scheme == "http",
-            source="containerd/containerd v1.6.20: pkg/cri/server/image_pull.go registryEndpoints",
-            repository=repository))
+        out.append(
+            Endpoint(
+                url=f"{u.scheme}://{u.host}{path.rstrip('/')}/",
+                scheme=u.scheme,
+                host=u.host,
+                path_prefix=path,
+                mirror=i < len(urls) - 1,
+                skip_verify=is_loopback_host(image_host) and u.scheme == "http",
+                source=SRC_CRI_PULL,
+                repository=repository,
+            )
+        )
     return out
 
 
@@ -323,25 +369,52 @@ def validate_cri_registry(registry: Mapping[str, Any], version: str = "1.6.20") 
     cfg_path = registry.get("config_path") or ""
     if registry.get("mirrors"):
         if cfg_path:
-            out.append(Problem("mirrors", "invalid plugin config: `mirrors` cannot be set when "
-                               "`config_path` is provided", Severity.FATAL, SRC_CRI))
+            out.append(
+                Problem(
+                    "mirrors",
+                    "invalid plugin config: `mirrors` cannot be set when `config_path` is provided",
+                    Severity.FATAL,
+                    SRC_CRI,
+                )
+            )
         else:
-            out.append(Problem("mirrors", "`mirrors` is deprecated, please use `config_path` "
-                               "instead", Severity.WARNING, SRC_CRI))
-    tls = any(isinstance(c, Mapping) and c.get("tls") for c in
-              (registry.get("configs") or {}).values())
+            out.append(
+                Problem(
+                    "mirrors",
+                    "`mirrors` is deprecated, please use `config_path` instead",
+                    Severity.WARNING,
+                    SRC_CRI,
+                )
+            )
+    tls = any(
+        isinstance(c, Mapping) and c.get("tls") for c in (registry.get("configs") or {}).values()
+    )
     if tls and not at_least(version, (2,)):
         if cfg_path:
-            out.append(Problem("configs.tls", "invalid plugin config: `configs.tls` cannot be "
-                               "set when `config_path` is provided", Severity.FATAL, SRC_CRI))
+            out.append(
+                Problem(
+                    "configs.tls",
+                    "invalid plugin config: `configs.tls` cannot be "
+                    "set when `config_path` is provided",
+                    Severity.FATAL,
+                    SRC_CRI,
+                )
+            )
         else:
-            out.append(Problem("configs.tls", "`configs.tls` is deprecated, please use "
-                               "`config_path` instead", Severity.WARNING, SRC_CRI))
+            out.append(
+                Problem(
+                    "configs.tls",
+                    "`configs.tls` is deprecated, please use `config_path` instead",
+                    Severity.WARNING,
+                    SRC_CRI,
+                )
+            )
     return out
 
 
-def image_pull_progress_timeout(version: str = "1.6.20", configured: str | None = None
-                                ) -> float | None:
+def image_pull_progress_timeout(
+    version: str = "1.6.20", configured: str | None = None
+) -> float | None:
     """CRI ``image_pull_progress_timeout`` in seconds (None: no such limit).
 
     Absent in 1.6. 1.7.0-1.7.9 default "1m0s", 1.7.10+ and 2.x "5m0s"

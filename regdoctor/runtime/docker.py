@@ -76,13 +76,18 @@ def validate_mirror(value: str, version: str = "20.10") -> tuple[str | None, str
             msg += ": " + uri.error
         return None, msg
     if uri.scheme not in ("http", "https"):
-        msg = f"invalid mirror: unsupported scheme {go_quote(uri.scheme)} in {go_quote(uri.string())}"
+        msg = (
+            f"invalid mirror: unsupported scheme {go_quote(uri.scheme)} in {go_quote(uri.string())}"
+        )
         if new_hint:
             msg += ": must use either 'https://' or 'http://'"
         return None, msg
     if at_least(version, (25,)):
         if uri.raw_query or uri.fragment:
-            return None, f"invalid mirror: query or fragment at end of the URI {go_quote(uri.string())}"
+            return (
+                None,
+                f"invalid mirror: query or fragment at end of the URI {go_quote(uri.string())}",
+            )
     elif uri.path not in ("", "/") or uri.raw_query or uri.fragment:
         return None, (
             f"invalid mirror: path, query, or fragment at end of the URI {go_quote(uri.string())}"
@@ -143,22 +148,37 @@ def parse_insecure_registries(
     for raw in [*entries, *defaults]:
         r = raw
         if r.startswith("-") or r.endswith("-"):
-            problems.append(_start_failure(
-                "insecure-registries",
-                f"invalid index name ({r}). Cannot begin or end with a hyphen", version))
+            problems.append(
+                _start_failure(
+                    "insecure-registries",
+                    f"invalid index name ({r}). Cannot begin or end with a hyphen",
+                    version,
+                )
+            )
             break
         low = r.lower()
         if low.startswith("http://") or low.startswith("https://"):
             scheme = "http://" if low.startswith("http://") else "https://"
-            problems.append(Problem(
-                key="insecure-registries",
-                message=(f"insecure registry {r} should not contain '{scheme}' and "
-                         f"'{scheme}' has been removed from the insecure registry config"),
-                severity=Severity.WARNING, source=SRC_CONFIG + " LoadInsecureRegistries"))
-            r = r[len(scheme):]
+            problems.append(
+                Problem(
+                    key="insecure-registries",
+                    message=(
+                        f"insecure registry {r} should not contain '{scheme}' and "
+                        f"'{scheme}' has been removed from the insecure registry config"
+                    ),
+                    severity=Severity.WARNING,
+                    source=SRC_CONFIG + " LoadInsecureRegistries",
+                )
+            )
+            r = r[len(scheme) :]
         elif "://" in r:
-            problems.append(_start_failure(
-                "insecure-registries", f"insecure registry {r} should not contain '://'", version))
+            problems.append(
+                _start_failure(
+                    "insecure-registries",
+                    f"insecure registry {r} should not contain '://'",
+                    version,
+                )
+            )
             break
         cidr = _parse_cidr(r)
         if cidr is not None:
@@ -167,8 +187,11 @@ def parse_insecure_registries(
             continue
         err = _validate_host_port(r)
         if err is not None:
-            problems.append(_start_failure(
-                "insecure-registries", f"insecure registry {r} is not valid: {err}", version))
+            problems.append(
+                _start_failure(
+                    "insecure-registries", f"insecure registry {r} is not valid: {err}", version
+                )
+            )
             break
         names.append(r)
     return cidrs, names, problems
@@ -276,8 +299,12 @@ def docker_endpoints(
         raise DaemonWouldNotStart(fatal[0].message)
 
     def secure(host: str) -> bool:
-        return is_secure_index(host, insecure_registries=insecure_registries,
-                               resolved_ips=resolved_ips, version=version)
+        return is_secure_index(
+            host,
+            insecure_registries=insecure_registries,
+            resolved_ips=resolved_ips,
+            version=version,
+        )
 
     endpoints: list[Endpoint] = []
     if image_host in (DOCKER_HUB, DOCKER_HUB_INDEX_HOST):
@@ -285,33 +312,69 @@ def docker_endpoints(
             url = m if m.startswith(("http://", "https://")) else "https://" + m
             u = _gourl.parse(url)
             base = _gourl.clean_path("/" + u.path).rstrip("/") if u.path.strip("/") else ""
-            endpoints.append(Endpoint(
-                url=f"{u.scheme}://{u.host}{base}/v2/", scheme=u.scheme, host=u.host,
-                path_prefix=f"{base}/v2", mirror=True, skip_verify=not secure(u.host),
-                source=SRC_SERVICE_V2, repository=repository,
-                notes=("docker sends the Docker Hub credentials (config.json key "
-                       f"{DOCKER_HUB_AUTH_KEY}) to mirrors too: the same AuthConfig is used "
-                       "for every pull endpoint (distribution/registry.go NewV2Repository)",),
-            ))
-        endpoints.append(Endpoint(
-            url=f"https://{DOCKER_HUB_API_HOST}/v2/", scheme="https", host=DOCKER_HUB_API_HOST,
-            path_prefix="/v2", mirror=False, skip_verify=False, source=SRC_SERVICE_V2,
-            repository=repository,
-        ))
+            endpoints.append(
+                Endpoint(
+                    url=f"{u.scheme}://{u.host}{base}/v2/",
+                    scheme=u.scheme,
+                    host=u.host,
+                    path_prefix=f"{base}/v2",
+                    mirror=True,
+                    skip_verify=not secure(u.host),
+                    source=SRC_SERVICE_V2,
+                    repository=repository,
+                    notes=(
+                        "docker sends the Docker Hub credentials (config.json key "
+                        f"{DOCKER_HUB_AUTH_KEY}) to mirrors too: the same AuthConfig is used "
+                        "for every pull endpoint (distribution/registry.go NewV2Repository)",
+                    ),
+                )
+            )
+        endpoints.append(
+            Endpoint(
+                url=f"https://{DOCKER_HUB_API_HOST}/v2/",
+                scheme="https",
+                host=DOCKER_HUB_API_HOST,
+                path_prefix="/v2",
+                mirror=False,
+                skip_verify=False,
+                source=SRC_SERVICE_V2,
+                repository=repository,
+            )
+        )
         return endpoints
     is_secure = secure(image_host)
-    endpoints.append(Endpoint(
-        url=f"https://{image_host}/v2/", scheme="https", host=image_host, path_prefix="/v2",
-        mirror=False, skip_verify=not is_secure, source=SRC_SERVICE_V2, repository=repository,
-        notes=() if not is_secure else (f"client certificates and CAs from {CERTS_DIR}/{image_host}",),
-    ))
+    endpoints.append(
+        Endpoint(
+            url=f"https://{image_host}/v2/",
+            scheme="https",
+            host=image_host,
+            path_prefix="/v2",
+            mirror=False,
+            skip_verify=not is_secure,
+            source=SRC_SERVICE_V2,
+            repository=repository,
+            notes=()
+            if not is_secure
+            else (f"client certificates and CAs from {CERTS_DIR}/{image_host}",),
+        )
+    )
     if not is_secure:
-        endpoints.append(Endpoint(
-            url=f"http://{image_host}/v2/", scheme="http", host=image_host, path_prefix="/v2",
-            mirror=False, skip_verify=True, source=SRC_SERVICE_V2, repository=repository,
-            notes=("skipped when the https endpoint answered over TLS "
-                   "(distribution/pull.go confirmedTLSRegistries)",),
-        ))
+        endpoints.append(
+            Endpoint(
+                url=f"http://{image_host}/v2/",
+                scheme="http",
+                host=image_host,
+                path_prefix="/v2",
+                mirror=False,
+                skip_verify=True,
+                source=SRC_SERVICE_V2,
+                repository=repository,
+                notes=(
+                    "skipped when the https endpoint answered over TLS "
+                    "(distribution/pull.go confirmedTLSRegistries)",
+                ),
+            )
+        )
     return endpoints
 
 
@@ -348,7 +411,10 @@ def docker_tries_plain_http_after(kind: ErrorKind) -> bool:
     the ping transport worked), i.e. for HTTP-level errors.
     """
     return kind in (
-        ErrorKind.DNS, ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.TLS,
+        ErrorKind.DNS,
+        ErrorKind.CONNECT,
+        ErrorKind.TIMEOUT,
+        ErrorKind.TLS,
         ErrorKind.HTTP_ON_HTTPS,
     )
 
@@ -358,25 +424,144 @@ def docker_tries_plain_http_after(kind: ErrorKind) -> bool:
 #: Keys dockerd 20.10 (linux) accepts in daemon.json: its long flag names plus the
 #: names of "named" options, read from moby/moby v20.10.24 cmd/dockerd/config.go,
 #: config_common_unix.go, config_unix.go, options.go, docker.go and opts/*.go Name().
-DOCKERD_20_10_KEYS = frozenset(["add-runtime", "allow-nondistributable-artifacts", "api-cors-header", "authorization-plugin", "authorization-plugins", "bip", "bridge", "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opt", "cluster-store-opts", "config-file", "containerd", "containerd-namespace", "containerd-plugins-namespace", "cpu-rt-period", "cpu-rt-runtime", "cri-containerd", "data-root", "debug", "default-address-pool", "default-address-pools", "default-cgroupns-mode", "default-gateway", "default-gateway-v6", "default-ipc-mode", "default-runtime", "default-shm-size", "default-ulimit", "default-ulimits", "dns", "dns-opt", "dns-opts", "dns-search", "exec-opt", "exec-opts", "exec-root", "experimental", "fixed-cidr", "fixed-cidr-v6", "graph", "group", "host", "host-gateway-ip", "hosts", "icc", "identity", "init", "init-path", "insecure-registry", "insecure-registries", "ip", "ip-forward", "ip-masq", "ip6tables", "iptables", "ipv6", "label", "labels", "live-restore", "log-driver", "log-level", "log-opt", "log-opts", "max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts", "metrics-addr", "mtu", "network-control-plane-mtu", "network-diagnostic-port", "no-new-privileges", "node-generic-resource", "node-generic-resources", "oom-score-adjust", "pidfile", "raw-logs", "registry-mirror", "registry-mirrors", "restart", "rootless", "runtimes", "seccomp-profile", "selinux-enabled", "shutdown-timeout", "storage-driver", "storage-opt", "storage-opts", "swarm-default-advertise-addr", "tls", "tlscacert", "tlscert", "tlskey", "tlsverify", "userland-proxy", "userland-proxy-path", "userns-remap", "version"])
+DOCKERD_20_10_KEYS = frozenset(
+    [
+        "add-runtime",
+        "allow-nondistributable-artifacts",
+        "api-cors-header",
+        "authorization-plugin",
+        "authorization-plugins",
+        "bip",
+        "bridge",
+        "cgroup-parent",
+        "cluster-advertise",
+        "cluster-store",
+        "cluster-store-opt",
+        "cluster-store-opts",
+        "config-file",
+        "containerd",
+        "containerd-namespace",
+        "containerd-plugins-namespace",
+        "cpu-rt-period",
+        "cpu-rt-runtime",
+        "cri-containerd",
+        "data-root",
+        "debug",
+        "default-address-pool",
+        "default-address-pools",
+        "default-cgroupns-mode",
+        "default-gateway",
+        "default-gateway-v6",
+        "default-ipc-mode",
+        "default-runtime",
+        "default-shm-size",
+        "default-ulimit",
+        "default-ulimits",
+        "dns",
+        "dns-opt",
+        "dns-opts",
+        "dns-search",
+        "exec-opt",
+        "exec-opts",
+        "exec-root",
+        "experimental",
+        "fixed-cidr",
+        "fixed-cidr-v6",
+        "graph",
+        "group",
+        "host",
+        "host-gateway-ip",
+        "hosts",
+        "icc",
+        "identity",
+        "init",
+        "init-path",
+        "insecure-registry",
+        "insecure-registries",
+        "ip",
+        "ip-forward",
+        "ip-masq",
+        "ip6tables",
+        "iptables",
+        "ipv6",
+        "label",
+        "labels",
+        "live-restore",
+        "log-driver",
+        "log-level",
+        "log-opt",
+        "log-opts",
+        "max-concurrent-downloads",
+        "max-concurrent-uploads",
+        "max-download-attempts",
+        "metrics-addr",
+        "mtu",
+        "network-control-plane-mtu",
+        "network-diagnostic-port",
+        "no-new-privileges",
+        "node-generic-resource",
+        "node-generic-resources",
+        "oom-score-adjust",
+        "pidfile",
+        "raw-logs",
+        "registry-mirror",
+        "registry-mirrors",
+        "restart",
+        "rootless",
+        "runtimes",
+        "seccomp-profile",
+        "selinux-enabled",
+        "shutdown-timeout",
+        "storage-driver",
+        "storage-opt",
+        "storage-opts",
+        "swarm-default-advertise-addr",
+        "tls",
+        "tlscacert",
+        "tlscert",
+        "tlskey",
+        "tlsverify",
+        "userland-proxy",
+        "userland-proxy-path",
+        "userns-remap",
+        "version",
+    ]
+)
 #: daemon/config/config.go flatOptions / skipValidateOptions / skipDuplicates (v20.10.24)
-_FLAT = frozenset({"cluster-store-opts", "log-opts", "runtimes", "default-ulimits",
-                   "features", "builder"})
+_FLAT = frozenset(
+    {"cluster-store-opts", "log-opts", "runtimes", "default-ulimits", "features", "builder"}
+)
 _SKIP_UNKNOWN = frozenset({"features", "builder", "deprecated-key-path"})
 _SKIP_DUP = frozenset({"runtimes"})
 #: flag -> daemon.json name for NamedOption flags; shorthand -> flag (v20.10.24 cmd/dockerd)
 _NAMED = {
-    "host": "hosts", "registry-mirror": "registry-mirrors",
-    "insecure-registry": "insecure-registries", "label": "labels", "storage-opt": "storage-opts",
-    "exec-opt": "exec-opts", "dns-opt": "dns-opts", "log-opt": "log-opts",
+    "host": "hosts",
+    "registry-mirror": "registry-mirrors",
+    "insecure-registry": "insecure-registries",
+    "label": "labels",
+    "storage-opt": "storage-opts",
+    "exec-opt": "exec-opts",
+    "dns-opt": "dns-opts",
+    "log-opt": "log-opts",
     "authorization-plugin": "authorization-plugins",
     "allow-nondistributable-artifacts": "allow-nondistributable-artifacts",
-    "default-ulimit": "default-ulimits", "add-runtime": "runtimes",
-    "node-generic-resource": "node-generic-resources", "cluster-store-opt": "cluster-store-opts",
+    "default-ulimit": "default-ulimits",
+    "add-runtime": "runtimes",
+    "node-generic-resource": "node-generic-resources",
+    "cluster-store-opt": "cluster-store-opts",
     "default-address-pool": "default-address-pools",
 }
-_SHORT = {"H": "host", "D": "debug", "l": "log-level", "G": "group", "b": "bridge",
-          "g": "graph", "p": "pidfile", "s": "storage-driver", "r": "restart"}
+_SHORT = {
+    "H": "host",
+    "D": "debug",
+    "l": "log-level",
+    "G": "group",
+    "b": "bridge",
+    "g": "graph",
+    "p": "pidfile",
+    "s": "storage-driver",
+    "r": "restart",
+}
 _LIST_KEYS = ("registry-mirrors", "insecure-registries", "allow-nondistributable-artifacts")
 
 
@@ -436,8 +621,15 @@ def validate_daemon_json(
             return [Problem("", wrap + err, Severity.FATAL, src)]
         data: Any = json.loads(obj[: _gojson.first_value_end(obj)])
         if not isinstance(data, dict) and data is not None:
-            return [Problem("", wrap + f"json: cannot unmarshal {_json_kind(data)} into Go value "
-                            "of type map[string]interface {}", Severity.FATAL, src)]
+            return [
+                Problem(
+                    "",
+                    wrap + f"json: cannot unmarshal {_json_kind(data)} into Go value "
+                    "of type map[string]interface {}",
+                    Severity.FATAL,
+                    src,
+                )
+            ]
         data = data or {}
     else:
         data = dict(obj)
@@ -452,54 +644,98 @@ def validate_daemon_json(
     if old:
         unknown = sorted(k for k in flat if k not in DOCKERD_20_10_KEYS and k not in _SKIP_UNKNOWN)
         if unknown:
-            problems.append(Problem(
-                ",".join(unknown),
-                wrap + "the following directives don't match any configuration option: "
-                + ", ".join(unknown), Severity.FATAL, src + " findConfigurationConflicts",
-                exact=len(unknown) == 1))  # Go prints map keys in random order
+            problems.append(
+                Problem(
+                    ",".join(unknown),
+                    wrap
+                    + "the following directives don't match any configuration option: "
+                    + ", ".join(unknown),
+                    Severity.FATAL,
+                    src + " findConfigurationConflicts",
+                    exact=len(unknown) == 1,
+                )
+            )  # Go prints map keys in random order
     conflicts = []
     for flag in sorted(flags or {}):
         name = _SHORT.get(flag.lstrip("-"), flag.lstrip("-"))
         fval = (flags or {})[flag]
         fstr = go_value(fval) if not isinstance(fval, str) else fval
-        candidates = [_NAMED[name]] if name in _NAMED else [name] + [
-            s for s, f in _SHORT.items() if f == name]
+        candidates = (
+            [_NAMED[name]]
+            if name in _NAMED
+            else [name] + [s for s, f in _SHORT.items() if f == name]
+        )
         for c in candidates:
             if c in flat and c not in _SKIP_DUP:
                 conflicts.append(f"{c}: (from flag: {fstr}, from file: {go_value(flat[c])})")
                 break
     if conflicts:
-        problems.append(Problem(
-            "flags", wrap + "the following directives are specified both as a flag and in the "
-            "configuration file: " + ", ".join(conflicts), Severity.FATAL,
-            src + " findConfigurationConflicts"))
+        problems.append(
+            Problem(
+                "flags",
+                wrap + "the following directives are specified both as a flag and in the "
+                "configuration file: " + ", ".join(conflicts),
+                Severity.FATAL,
+                src + " findConfigurationConflicts",
+            )
+        )
     for key in _LIST_KEYS:
         if key in data:
             v = data[key]
             if not isinstance(v, list) and v is not None:
-                problems.append(Problem(key, wrap + f"json: cannot unmarshal {_json_kind(v)} into "
-                                f"Go struct field Config.{key} of type []string", Severity.FATAL,
-                                src + " (Go encoding/json UnmarshalTypeError wording)"))
+                problems.append(
+                    Problem(
+                        key,
+                        wrap + f"json: cannot unmarshal {_json_kind(v)} into "
+                        f"Go struct field Config.{key} of type []string",
+                        Severity.FATAL,
+                        src + " (Go encoding/json UnmarshalTypeError wording)",
+                    )
+                )
             elif isinstance(v, list):
                 bad = [x for x in v if not isinstance(x, str)]
                 if bad:
-                    problems.append(Problem(key, wrap + f"json: cannot unmarshal "
-                                    f"{_json_kind(bad[0])} into Go struct field Config.{key} of "
-                                    "type string", Severity.FATAL,
-                                    src + " (Go encoding/json UnmarshalTypeError wording)"))
+                    problems.append(
+                        Problem(
+                            key,
+                            wrap + f"json: cannot unmarshal "
+                            f"{_json_kind(bad[0])} into Go struct field Config.{key} of "
+                            "type string",
+                            Severity.FATAL,
+                            src + " (Go encoding/json UnmarshalTypeError wording)",
+                        )
+                    )
     if data.get("graph") and data.get("data-root"):
-        problems.append(Problem("graph", wrap + 'cannot specify both "graph" and "data-root" '
-                                "config file options", Severity.FATAL, src))
+        problems.append(
+            Problem(
+                "graph",
+                wrap + 'cannot specify both "graph" and "data-root" config file options',
+                Severity.FATAL,
+                src,
+            )
+        )
     mda = data.get("max-download-attempts")
     if isinstance(mda, (int, float)) and not isinstance(mda, bool) and mda <= 0:
-        problems.append(Problem("max-download-attempts", wrap + "configuration validation from "
-                                f"file failed: invalid max download attempts: {int(mda)}",
-                                Severity.FATAL, SRC_DAEMON_CONFIG + " Validate"))
+        problems.append(
+            Problem(
+                "max-download-attempts",
+                wrap + "configuration validation from "
+                f"file failed: invalid max download attempts: {int(mda)}",
+                Severity.FATAL,
+                SRC_DAEMON_CONFIG + " Validate",
+            )
+        )
     mcd = data.get("max-concurrent-downloads")
     if isinstance(mcd, (int, float)) and not isinstance(mcd, bool) and mcd < 0:
-        problems.append(Problem("max-concurrent-downloads", wrap + "configuration validation "
-                                f"from file failed: invalid max concurrent downloads: {int(mcd)}",
-                                Severity.FATAL, SRC_DAEMON_CONFIG + " Validate"))
+        problems.append(
+            Problem(
+                "max-concurrent-downloads",
+                wrap + "configuration validation "
+                f"from file failed: invalid max concurrent downloads: {int(mcd)}",
+                Severity.FATAL,
+                SRC_DAEMON_CONFIG + " Validate",
+            )
+        )
     problems.extend(_registry_problems(data, version, wrap))
     return problems
 
@@ -519,17 +755,25 @@ def _registry_problems(data: Mapping[str, Any], version: str, wrap: str) -> list
             if at_least(version, (28, 3)):
                 # v28.3.0+: daemon/config/config.go Validate checks mirrors while loading
                 # the file; wrapped by MergeDaemonConfigurations (v28.5.2 wording).
-                out.append(Problem("registry-mirrors", wrap + "merged configuration validation "
-                                   "from file and command line flags failed: " + err,
-                                   Severity.FATAL, "moby/moby v28.5.2: daemon/config/config.go "
-                                   "Validate, MergeDaemonConfigurations", exact=False))
+                out.append(
+                    Problem(
+                        "registry-mirrors",
+                        wrap + "merged configuration validation "
+                        "from file and command line flags failed: " + err,
+                        Severity.FATAL,
+                        "moby/moby v28.5.2: daemon/config/config.go "
+                        "Validate, MergeDaemonConfigurations",
+                        exact=False,
+                    )
+                )
             else:
                 out.append(_start_failure("registry-mirrors", err, version))
             break
     insecure = data.get("insecure-registries")
     if isinstance(insecure, list):
         _, _, problems = parse_insecure_registries(
-            [x for x in insecure if isinstance(x, str)], version)
+            [x for x in insecure if isinstance(x, str)], version
+        )
         out.extend(problems)
     return out
 
@@ -541,9 +785,9 @@ def _convert_to_hostname(url: str) -> str:
     """docker/cli v20.10.24 cli/config/credentials/file_store.go ConvertToHostname."""
     stripped = url
     if url.startswith("http://"):
-        stripped = url[len("http://"):]
+        stripped = url[len("http://") :]
     elif url.startswith("https://"):
-        stripped = url[len("https://"):]
+        stripped = url[len("https://") :]
     return stripped.split("/", 1)[0]
 
 
@@ -576,9 +820,14 @@ def docker_cli_auth(config_json: Mapping[str, Any], image_host: str) -> AuthLook
     notes = (f"auths entry used: {entry}",) if entry else ("no auths entry for this key",)
     if helper:
         return AuthLookup(
-            key=key, store=f"helper:{helper}",
-            on_helper_failure=("ignored: the pull continues with the auths entry from "
-                               "config.json if any, else anonymously"),
-            candidates=(f"docker-credential-{helper}",), source=SRC_CLI, notes=notes)
-    return AuthLookup(key=key, store="file", on_helper_failure="n/a", source=SRC_CLI,
-                      notes=notes)
+            key=key,
+            store=f"helper:{helper}",
+            on_helper_failure=(
+                "ignored: the pull continues with the auths entry from "
+                "config.json if any, else anonymously"
+            ),
+            candidates=(f"docker-credential-{helper}",),
+            source=SRC_CLI,
+            notes=notes,
+        )
+    return AuthLookup(key=key, store="file", on_helper_failure="n/a", source=SRC_CLI, notes=notes)

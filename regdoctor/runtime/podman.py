@@ -71,11 +71,13 @@ def load_registries_conf(doc: str | Mapping[str, Any]) -> tuple[dict[str, Any], 
             if err:
                 return fatal(err)
             if not prefix.startswith("*.") and not loc:
-                return fatal("invalid condition: location is unset and prefix is not in the "
-                             "format: *.example.com")
+                return fatal(
+                    "invalid condition: location is unset and prefix is not in the "
+                    "format: *.example.com"
+                )
         reg["prefix"] = prefix
         if reg.get("pull-from-mirror"):
-            return fatal(f"pull-from-mirror must not be set for a non-mirror registry \"{prefix}\"")
+            return fatal(f'pull-from-mirror must not be set for a non-mirror registry "{prefix}"')
         mirrors = []
         for m in reg.get("mirror", []) or []:
             m = dict(m)
@@ -87,11 +89,13 @@ def load_registries_conf(doc: str | Mapping[str, Any]) -> tuple[dict[str, Any], 
             m["location"] = mloc
             pfm = m.get("pull-from-mirror", "")
             if reg.get("mirror-by-digest-only") and pfm:
-                return fatal("cannot set mirror usage mirror-by-digest-only for the registry "
-                             f"(\"{prefix}\") and pull-from-mirror for per-mirror (\"{mloc}\") "
-                             "at the same time")
+                return fatal(
+                    "cannot set mirror usage mirror-by-digest-only for the registry "
+                    f'("{prefix}") and pull-from-mirror for per-mirror ("{mloc}") '
+                    "at the same time"
+                )
             if pfm and pfm not in ("all", "digest-only", "tag-only"):
-                return fatal(f"unsupported pull-from-mirror value \"{pfm}\" for mirror \"{mloc}\"")
+                return fatal(f'unsupported pull-from-mirror value "{pfm}" for mirror "{mloc}"')
             mirrors.append(m)
         reg["mirror"] = mirrors
         regs.append(reg)
@@ -102,8 +106,10 @@ def load_registries_conf(doc: str | Mapping[str, Any]) -> tuple[dict[str, Any], 
         for other in by_loc[reg["location"] or reg["prefix"]]:
             for flag in ("insecure", "blocked"):
                 if bool(reg.get(flag)) != bool(other.get(flag)):
-                    return fatal(f"registry '{reg['location']}' is defined multiple times with "
-                                 f"conflicting '{flag}' setting")
+                    return fatal(
+                        f"registry '{reg['location']}' is defined multiple times with "
+                        f"conflicting '{flag}' setting"
+                    )
     unique: dict[str, dict[str, Any]] = {}
     for reg in regs:
         unique.setdefault(reg["prefix"], reg)
@@ -142,14 +148,31 @@ def find_registry(conf: Mapping[str, Any], name: str) -> dict[str, Any] | None:
 def _endpoint(location_ref: str, insecure: bool, mirror: bool) -> Endpoint:
     ref = split_reference(location_ref)
     host = DOCKER_HUB_API_HOST if ref.domain == DOCKER_HUB else ref.domain
-    notes = ["https first; with insecure = true TLS is not verified and, if the https "
-             "/v2/ ping fails, http is tried"] if insecure else []
+    notes = (
+        [
+            "https first; with insecure = true TLS is not verified and, if the https "
+            "/v2/ ping fails, http is tried"
+        ]
+        if insecure
+        else []
+    )
     if mirror:
-        notes.append("credentials: looked up for the mirror's own host in auth.json; "
-                     "--creds are not sent to a mirror on another domain")
-    return Endpoint(url=f"https://{host}/v2/", scheme="https", host=host, path_prefix="/v2",
-                    mirror=mirror, skip_verify=insecure, source=SRC_SRC + ", " + SRC_CLIENT,
-                    repository=ref.path, http_fallback=insecure, notes=tuple(notes))
+        notes.append(
+            "credentials: looked up for the mirror's own host in auth.json; "
+            "--creds are not sent to a mirror on another domain"
+        )
+    return Endpoint(
+        url=f"https://{host}/v2/",
+        scheme="https",
+        host=host,
+        path_prefix="/v2",
+        mirror=mirror,
+        skip_verify=insecure,
+        source=SRC_SRC + ", " + SRC_CLIENT,
+        repository=ref.path,
+        http_fallback=insecure,
+        notes=tuple(notes),
+    )
 
 
 def _rewrite(ref: ImageRef, prefix: str, location: str) -> str:
@@ -160,8 +183,10 @@ def _rewrite(ref: ImageRef, prefix: str, location: str) -> str:
     return location + s[n:]
 
 
-def podman_endpoints(image_ref: str, registries_conf: str | Mapping[str, Any] | None = None,
-                     ) -> list[Endpoint]:
+def podman_endpoints(
+    image_ref: str,
+    registries_conf: str | Mapping[str, Any] | None = None,
+) -> list[Endpoint]:
     """Endpoints podman/skopeo try, in order, for ``image_ref``.
 
     Qualified names: mirrors of the longest-prefix ``[[registry]]`` (in file order;
@@ -182,8 +207,11 @@ def podman_endpoints(image_ref: str, registries_conf: str | Mapping[str, Any] | 
     qualified = bool(sep) and ("." in first or ":" in first or first == "localhost")
     if not qualified:
         alias = (conf.get("aliases") or {}).get(image_ref.split(":")[0].split("@")[0])
-        candidates = [alias] if alias else [
-            f"{r}/{image_ref}" for r in conf.get("unqualified-search-registries", []) or []]
+        candidates = (
+            [alias]
+            if alias
+            else [f"{r}/{image_ref}" for r in conf.get("unqualified-search-registries", []) or []]
+        )
         out: list[Endpoint] = []
         for c in candidates:
             out += podman_endpoints(c, conf)
@@ -193,8 +221,10 @@ def podman_endpoints(image_ref: str, registries_conf: str | Mapping[str, Any] | 
     if reg is None:
         return [_endpoint(str(ref), False, False)]
     if reg.get("blocked"):
-        raise ValueError(f"registry {reg['prefix']} is blocked in /etc/containers/registries.conf "
-                         "or /etc/containers/registries.conf.d")
+        raise ValueError(
+            f"registry {reg['prefix']} is blocked in /etc/containers/registries.conf "
+            "or /etc/containers/registries.conf.d"
+        )
     digested = bool(ref.digest)
     out = []
     for m in reg.get("mirror", []):
@@ -203,10 +233,12 @@ def podman_endpoints(image_ref: str, registries_conf: str | Mapping[str, Any] | 
             continue
         if (mode == "digest-only" and not digested) or (mode == "tag-only" and digested):
             continue
-        out.append(_endpoint(_rewrite(ref, reg["prefix"], m["location"]),
-                             bool(m.get("insecure")), True))
-    out.append(_endpoint(_rewrite(ref, reg["prefix"], reg["location"]),
-                         bool(reg.get("insecure")), False))
+        out.append(
+            _endpoint(_rewrite(ref, reg["prefix"], m["location"]), bool(m.get("insecure")), True)
+        )
+    out.append(
+        _endpoint(_rewrite(ref, reg["prefix"], reg["location"]), bool(reg.get("insecure")), False)
+    )
     return out
 
 
@@ -215,8 +247,9 @@ def podman_falls_back(kind: ErrorKind) -> bool:
     return kind is not ErrorKind.CANCELLED
 
 
-def auth_file_candidates(env: Mapping[str, str], home: str, uid: int,
-                         auth_file: str = "") -> AuthLookup:
+def auth_file_candidates(
+    env: Mapping[str, str], home: str, uid: int, auth_file: str = ""
+) -> AuthLookup:
     """Credential files containers/image reads, first match wins (getAuthFilePaths).
 
     podman's --authfile / REGISTRY_AUTH_FILE become sys.AuthFilePath and replace the
@@ -231,10 +264,16 @@ def auth_file_candidates(env: Mapping[str, str], home: str, uid: int,
         rt = env.get("XDG_RUNTIME_DIR", "")
         first = f"{rt}/containers/auth.json" if rt else f"/run/containers/{uid}/auth.json"
     xdg = env.get("XDG_CONFIG_HOME") or f"{home}/.config"
-    docker = (f"{env['DOCKER_CONFIG']}/config.json" if env.get("DOCKER_CONFIG")
-              else f"{home}/.docker/config.json")
-    return AuthLookup(key="<registry or repository>", store="file",
-                      on_helper_failure="error from every helper -> pull fails with the "
-                      "combined errors (getCredentialsWithHomeDir multiErr)",
-                      candidates=(first, f"{xdg}/containers/auth.json", docker,
-                                  f"{home}/.dockercfg"), source=SRC_AUTH)
+    docker = (
+        f"{env['DOCKER_CONFIG']}/config.json"
+        if env.get("DOCKER_CONFIG")
+        else f"{home}/.docker/config.json"
+    )
+    return AuthLookup(
+        key="<registry or repository>",
+        store="file",
+        on_helper_failure="error from every helper -> pull fails with the "
+        "combined errors (getCredentialsWithHomeDir multiErr)",
+        candidates=(first, f"{xdg}/containers/auth.json", docker, f"{home}/.dockercfg"),
+        source=SRC_AUTH,
+    )
