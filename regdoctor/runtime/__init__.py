@@ -1,0 +1,97 @@
+"""The runtime model: what docker, containerd and podman do with their configuration.
+
+Pure functions over plain inputs (no I/O, no network); every behaviour cites the
+upstream file and tag it was read from. See docs/runtime-model.md.
+"""
+
+from __future__ import annotations
+
+from .common import (
+    AuthLookup,
+    Endpoint,
+    ErrorKind,
+    ImageRef,
+    Problem,
+    Severity,
+    Timeout,
+    split_reference,
+)
+from .containerd import (
+    HostsFile,
+    containerd_endpoints,
+    containerd_falls_back,
+    cri_legacy_endpoints,
+    host_dir_candidates,
+    image_pull_progress_timeout,
+    parse_hosts_toml,
+    validate_cri_registry,
+)
+from .docker import (
+    DaemonWouldNotStart,
+    docker_cli_auth,
+    docker_endpoints,
+    docker_falls_back,
+    docker_tries_plain_http_after,
+    is_secure_index,
+    validate_daemon_json,
+    validate_mirror,
+)
+from .podman import (
+    auth_file_candidates,
+    find_registry,
+    load_registries_conf,
+    podman_endpoints,
+    podman_falls_back,
+)
+from .timeouts import TIMEOUTS, timeout
+
+RUNTIMES = ("docker", "containerd", "podman")
+
+
+def falls_back(runtime: str, kind: ErrorKind | str, *, mirror: bool = False) -> bool:
+    """Does ``runtime`` try its next endpoint after a failure of ``kind``?"""
+    k = ErrorKind(kind)
+    if runtime in ("docker", "dockerd"):
+        return docker_falls_back(k, mirror=mirror)
+    if runtime in ("containerd", "cri", "ctr"):
+        return containerd_falls_back(k)
+    if runtime in ("podman", "skopeo", "crio", "cri-o"):
+        return podman_falls_back(k)
+    raise ValueError(f"unknown runtime {runtime!r}")
+
+
+__all__ = [
+    "RUNTIMES",
+    "TIMEOUTS",
+    "AuthLookup",
+    "DaemonWouldNotStart",
+    "Endpoint",
+    "ErrorKind",
+    "HostsFile",
+    "ImageRef",
+    "Problem",
+    "Severity",
+    "Timeout",
+    "auth_file_candidates",
+    "containerd_endpoints",
+    "containerd_falls_back",
+    "cri_legacy_endpoints",
+    "docker_cli_auth",
+    "docker_endpoints",
+    "docker_falls_back",
+    "docker_tries_plain_http_after",
+    "falls_back",
+    "find_registry",
+    "host_dir_candidates",
+    "image_pull_progress_timeout",
+    "is_secure_index",
+    "load_registries_conf",
+    "parse_hosts_toml",
+    "podman_endpoints",
+    "podman_falls_back",
+    "split_reference",
+    "timeout",
+    "validate_cri_registry",
+    "validate_daemon_json",
+    "validate_mirror",
+]
