@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from regdoctor.model import Report
 from tests.harness.isolation import IsolatedEnv, isolate
 from tests.harness.testbed import Testbed, start_testbed
 
@@ -28,3 +29,13 @@ def isolate_env(
     """HOME, DOCKER_CONFIG, XDG_*, REGISTRY_AUTH_FILE, REGDOCTOR_CONFIG_ROOT -> a temp dir;
     proxies removed. See tests/harness/isolation.py."""
     return isolate(monkeypatch, tmp_path_factory.mktemp("env"))
+
+
+@pytest.fixture
+def healthy_and_failing(testbed: Testbed, isolate_env: object) -> tuple[Report, str, str]:
+    """One check of a healthy image (plain registry) and a refused registry."""
+    healthy = testbed.images.app.ref(testbed.endpoints["plain"].hostport)
+    failing = testbed.endpoints["closed"].hostport
+    from tests.helpers.reports import run_report
+
+    return run_report([healthy, failing]), healthy, failing

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from engine_helpers import write_rule
-
 from regdoctor.engine import load_catalog, run_cases, run_catalog_cases
 from regdoctor.engine.cases import parse_target
+from tests.engine.engine_helpers import write_rule
 
 
 def write_cases(path, text: str):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_helpers import obs, target, write_rule
-
 from regdoctor.engine import RULE_INVALID, Catalog, evaluate, load_catalog
 from regdoctor.engine.loader import load_rule
 from regdoctor.engine.schema import RuleLoadError
 from regdoctor.model import Observation, Severity
+from tests.engine.engine_helpers import obs, target, write_rule
 
 
 def bundled_rules() -> Catalog:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import rule_data, write_rule
 
 from regdoctor.engine import load_catalog, load_rule
 from regdoctor.engine.loader import BUNDLED_RULES_DIR
 from regdoctor.engine.schema import RuleValidationError, parse_rule
+from tests.engine.engine_helpers import rule_data, write_rule
 
 
 def problems_for(tmp_path: Path, name: str) -> tuple[str, ...]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from engine_helpers import obs
 
 from regdoctor.engine.match import comparison_holds, condition_matches, values_equal
 from regdoctor.engine.schema import Check, Comparison, Condition, FactRef, parse_condition
+from tests.engine.engine_helpers import obs
 
 
 def parse(spec: dict) -> Condition:

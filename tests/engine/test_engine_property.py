@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-from engine_helpers import target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regdoctor.engine import RULE_CRASHED, Catalog, evaluate, load_catalog
 from regdoctor.engine.template import render
 from regdoctor.model import PHASES, Observation
+from tests.engine.engine_helpers import target
 
 # the bundled rules only: load errors are the catalog test's concern
 CATALOG = Catalog(rules=load_catalog().rules)
@@ -90,7 +90,7 @@ def test_render_never_raises(context, template):
 
 
 def test_nan_and_infinity_are_not_numbers_that_match():
-    from engine_helpers import obs
+    from tests.engine.engine_helpers import obs
 
     findings = evaluate(
         CATALOG,

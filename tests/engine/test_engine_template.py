@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import write_rule
 
 from regdoctor.engine import load_catalog
 from regdoctor.engine.template import format_value, render, template_problems
+from tests.engine.engine_helpers import write_rule
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 from regdoctor.check import pipeline as runner
 from regdoctor.probes.harbor import HarborProbe, component_group
 from tests.harness.testbed import Testbed
-from tests.reports.conftest import cli, needs_harbor_registered, run_report
+from tests.helpers.reports import cli, run_report
 
 SYSTEMINFO = {
     "auth_mode": "db_auth",
@@ -150,7 +150,6 @@ def test_component_groups():
     assert component_group("chartmuseum") == "other"
 
 
-@needs_harbor_registered
 def test_cli_reports_the_unhealthy_component(harbor, isolate_env):
     harbor.health = UNHEALTHY
     proc = cli("check", "--format", "json", harbor.target)

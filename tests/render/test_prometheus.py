@@ -16,7 +16,7 @@ from regdoctor.model import (
 )
 from regdoctor.render.prometheus import METRICS, prometheus_text
 from tests.harness.testbed import Testbed
-from tests.reports.conftest import cli, needs_format
+from tests.helpers.reports import cli
 
 LABELS = {name: set(labels) for name, (_, _, labels) in METRICS.items()}
 
@@ -66,7 +66,7 @@ def test_healthy_and_failing_target(healthy_and_failing):
 
 
 def test_tls_certificate_expiry(testbed: Testbed, isolate_env):
-    from tests.reports.conftest import run_report
+    from tests.helpers.reports import run_report
 
     endpoint = testbed.endpoints["tls"]
     report = run_report([endpoint.hostport], ca_file=testbed.ca_file)
@@ -148,7 +148,6 @@ def test_metric_names_are_exactly_the_issues():
     assert LABELS["regdoctor_tls_cert_not_after_seconds"] == {"target", "subject"}
 
 
-@needs_format["prometheus"]
 def test_cli_format_prometheus(testbed: Testbed):
     healthy = testbed.images.app.ref(testbed.endpoints["plain"].hostport)
     failing = testbed.endpoints["closed"].hostport

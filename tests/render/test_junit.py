@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 from regdoctor.render.junit import junit_xml
 from tests.harness.testbed import Testbed
-from tests.reports.conftest import cli, needs_format
+from tests.helpers.reports import cli
 
 CHILDREN = {
     "testsuites": {"testsuite"},
@@ -100,7 +100,7 @@ def test_junit_shape_for_a_healthy_and_a_failing_target(healthy_and_failing):
 
 
 def test_untrusted_text_cannot_break_the_xml():
-    from tests.reports.test_prometheus import _synthetic
+    from tests.render.test_prometheus import _synthetic
 
     report = _synthetic(url="x")
     hostile = "\x1b[2J]]></failure><evil/>\x00\ufffe & <b>"
@@ -116,19 +116,9 @@ def test_untrusted_text_cannot_break_the_xml():
     assert "\x1b" not in document and "\x00" not in document
 
 
-@needs_format["junit"]
 def test_cli_format_junit(testbed: Testbed):
     failing = testbed.endpoints["closed"].hostport
     proc = cli("check", "--format", "junit", "--timeout", "3", failing)
     assert proc.returncode == 2, proc.stderr
     root = validate(proc.stdout)
     assert root.find("testsuite").attrib["name"] == failing
-
-
-def test_features_present() -> None:
-    """The skipif probes in conftest must never skip: every report feature is wired in."""
-    from tests.reports.conftest import format_choices, harbor_registered, has_check_option
-
-    assert {"plain", "json", "markdown", "prometheus", "junit"} <= set(format_choices())
-    assert has_check_option("fail_on") and has_check_option("redact_hosts")
-    assert harbor_registered()

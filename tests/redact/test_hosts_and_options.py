@@ -9,8 +9,8 @@ from regdoctor.cli.main import build_parser
 from regdoctor.model import Observation, Severity
 from regdoctor.redact.hosts import HostRedactor, report_redactor
 from regdoctor.redact.secrets import Redactor
-from tests.reports.conftest import check_args_actions, needs_fail_on
-from tests.reports.test_prometheus import _synthetic
+from tests.helpers.reports import check_args_actions
+from tests.render.test_prometheus import _synthetic
 
 
 def test_host_redactor_masks_hosts_users_and_secrets_consistently():
@@ -84,9 +84,8 @@ def test_serve_and_bundle_accept_every_check_option():
         assert "redact_hosts" in dests
 
 
-@needs_fail_on
 def test_cli_fail_on_error(testbed, isolate_env):
-    from tests.reports.conftest import cli
+    from tests.helpers.reports import cli
 
     # plain HTTP on loopback: at most info/warning notes, never an error
     target = testbed.endpoints["tls_expiring"].hostport

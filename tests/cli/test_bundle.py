@@ -18,7 +18,7 @@ from regdoctor.model import Credentials, Secret
 from regdoctor.redact.secrets import Redactor
 from regdoctor.render import RENDERERS
 from tests.harness.testbed import Testbed
-from tests.reports.conftest import cli, format_choices, run_report
+from tests.helpers.reports import cli, format_choices, run_report
 
 CANARY = "c4n4ry-Zx81-s3cr3t"
 USER = "canary-user"
@@ -150,7 +150,7 @@ def test_canary_never_leaks_from_the_cli(testbed: Testbed, isolate_env, monkeypa
             assert data is not None
             assert_clean(data.read().decode(), f"bundle {member.name}")
 
-    from tests.reports.test_serve import serving, stop
+    from tests.cli.test_serve import serving, stop
 
     with serving("--interval", "30", *common, image, stdin=CANARY) as served:
         served.wait_for(lambda: served.checks() >= 1)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.unit.test_import_hygiene import HEAVY, PROGRAM
+from tests.cli.test_import_hygiene import HEAVY, PROGRAM
 
 
 @pytest.mark.parametrize("argv", [["serve", "--help"], ["bundle", "--help"]], ids=" ".join)

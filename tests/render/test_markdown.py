@@ -11,7 +11,7 @@ from regdoctor.model import HostInfo, ReportContext, Runtime
 from regdoctor.redact.secrets import Redactor
 from regdoctor.render.markdown import markdown_text
 from tests.harness.testbed import Testbed
-from tests.reports.conftest import cli, needs_format, needs_redact_hosts
+from tests.helpers.reports import cli
 
 HOST = HostInfo(
     regdoctor="0.1.0",
@@ -64,7 +64,7 @@ def test_real_host_info_is_collected():
 
 
 def test_untrusted_text_stays_inside_code():
-    from tests.reports.test_prometheus import _synthetic
+    from tests.render.test_prometheus import _synthetic
 
     report = _synthetic(url="x")
     hostile = "x ``` ![img](http://evil.test/p.png) <img src=x> | # heading\n## injected"
@@ -100,7 +100,7 @@ def outside_code(text: str) -> str:
 
 def test_secrets_are_masked_and_hosts_with_redact_hosts():
     from regdoctor.redact.hosts import report_redactor
-    from tests.reports.test_prometheus import _synthetic
+    from tests.render.test_prometheus import _synthetic
 
     report = dataclasses.replace(
         _synthetic(url="https://reg.test/v2/?token=s3cr3t-t0ken"),
@@ -118,7 +118,6 @@ def test_secrets_are_masked_and_hosts_with_redact_hosts():
     assert "reg.test" not in masked and "host-1" in masked
 
 
-@needs_format["markdown"]
 def test_cli_format_markdown(testbed: Testbed):
     failing = testbed.endpoints["closed"].hostport
     proc = cli("check", "--format", "markdown", "--timeout", "3", failing)
@@ -127,8 +126,6 @@ def test_cli_format_markdown(testbed: Testbed):
     assert "### Command line" in proc.stdout
 
 
-@needs_format["markdown"]
-@needs_redact_hosts
 def test_cli_redact_hosts(testbed: Testbed):
     failing = f"registry.test:{testbed.endpoints['closed'].port}"
     proc = cli(
@@ -147,7 +144,6 @@ def test_cli_redact_hosts(testbed: Testbed):
     assert "host-1" in proc.stdout
 
 
-@needs_format["markdown"]
 def test_cli_markdown_lists_the_files_of_root_not_of_this_host(
     testbed: Testbed, isolate_env, tmp_path
 ):
