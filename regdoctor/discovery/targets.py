@@ -1,0 +1,160 @@
+"""The registries and mirrors the configuration names, as check targets, and command-line
+targets with the settings the configuration gives them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from regdoctor.discovery import kube
+from regdoctor.discovery.observations import make_observation
+from regdoctor.discovery.plans import PlanEndpoint, hostport_pair
+from regdoctor.discovery.plans import plan as plan_for
+from regdoctor.model import Observation, Target
+
+if TYPE_CHECKING:
+    from regdoctor.discovery.effective import Effective
+
+
+def check_targets(effective: Effective) -> list[Target]:
+    """Every registry and mirror found, as check targets (deduplicated by endpoint)."""
+    targets: dict[str, Target] = {}
+    for runtime, registry, source in effective.registries():
+        try:
+            plan = plan_for(
+                effective, registry, "containerd" if runtime == "kubernetes" else runtime
+            )
+        except ValueError:
+            continue
+        for endpoint in plan.endpoints:
+            if not endpoint.used and endpoint.role == "mirror":
+                continue
+            if source == "mirrors-only" and endpoint.role == "upstream":
+                continue  # Docker Hub only when named explicitly
+            target = _endpoint_target(effective, endpoint, runtime, registry)
+            if target is None:
+                continue
+            if runtime == "kubernetes" and endpoint.role == "upstream":
+                target = _with_pull_secret(effective, target, registry)
+            key = f"{target.host}:{target.port}"
+            if key not in targets or (target.credential and not targets[key].credential):
+                targets[key] = target
+    return list(targets.values())
+
+
+def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Target:
+    """The kubelet authenticates with the workloads' pull secrets: the first entry
+    that matches an image of ``registry`` (what a pull of that image would send)."""
+    if effective.kube is None:
+        return target
+    for check in effective.kube.checks:
+        if check.registry != registry:
+            continue
+        ref = kube.credential_ref(check, effective.kube.secrets)
+        if ref is not None:
+            provenance = (*target.provenance, ("credential", ref.source))
+            return replace(target, credential=ref, provenance=provenance)
+    return target
+
+
+def _endpoint_target(
+    effective, endpoint: PlanEndpoint, runtime: str, registry: str
+) -> Target | None:
+    from regdoctor.reference.targets import InvalidReference, parse_target
+
+    parts = urlsplit(endpoint.url)
+    explicit_scheme = runtime in ("containerd", "kubernetes") or (
+        endpoint.role == "mirror" and runtime == "docker"
+    )
+    raw = f"{parts.scheme}://{endpoint.hostport}" if explicit_scheme else endpoint.hostport
+    try:
+        target = parse_target(raw, insecure=endpoint.insecure or endpoint.skip_verify)
+    except (InvalidReference, ValueError):
+        return None
+    provenance = [("endpoint", endpoint.source)]
+    if endpoint.insecure_source:
+        provenance.append(("insecure", endpoint.insecure_source))
+    provenance.extend(("ca_file", s) for _p, s in endpoint.ca_files)
+    if endpoint.client_cert:
+        provenance.append(("client_cert", endpoint.client_cert[2]))
+    if endpoint.credential:
+        provenance.append(("credential", endpoint.credential.source))
+    ca_files = tuple(
+        p
+        for p, s in endpoint.ca_files
+        if not s.startswith(str(effective.paths.at("/etc/docker/certs.d")))
+    )
+    return replace(
+        target,
+        source=endpoint.source,
+        runtime=runtime,
+        mirror_of=registry if endpoint.role == "mirror" else None,
+        ca_files=ca_files,
+        client_cert=endpoint.client_cert[0] if endpoint.client_cert else None,
+        client_key=endpoint.client_cert[1] if endpoint.client_cert else None,
+        credential=endpoint.credential,
+        provenance=tuple(provenance),
+    )
+
+
+def apply(effective: Effective, target: Target) -> Target:
+    """A command-line target with the settings the configuration gives it (the
+    first runtime that knows the endpoint; flags given on the command line win)."""
+    if target.kind != "registry":
+        return target
+    wanted = (target.host.lower(), target.port)
+    for runtime in effective.runtimes:
+        name = "containerd" if runtime == "kubernetes" else runtime
+        try:
+            plan = plan_for(effective, target.registry, name)
+        except ValueError:
+            continue
+        for endpoint in plan.endpoints:
+            if hostport_pair(endpoint.url) != wanted:
+                continue
+            settings = _endpoint_target(effective, endpoint, runtime, target.registry)
+            if settings is None:
+                continue
+            credential = effective.credential_for(name, target.registry, target.repository)
+            if not (
+                settings.insecure
+                or settings.ca_files
+                or settings.client_cert
+                or credential is not None
+            ):
+                continue  # nothing configured for it: the defaults, as before
+            return replace(
+                target,
+                insecure=target.insecure or settings.insecure,
+                runtime=runtime,
+                ca_files=settings.ca_files,
+                client_cert=settings.client_cert,
+                client_key=settings.client_key,
+                credential=credential,
+                provenance=settings.provenance,
+            )
+    return target
+
+
+def endpoint_observation(effective: Effective, target: Target) -> Observation | None:
+    """``config.endpoint``: the settings a target got from the configuration."""
+    if target.runtime is None and target.credential is None and not target.provenance:
+        return None
+    return make_observation(
+        target,
+        "config.endpoint",
+        True,
+        {
+            "runtime": target.runtime,
+            "registry": target.registry,
+            "role": "mirror" if target.mirror_of else "registry",
+            "mirror_of": target.mirror_of,
+            "insecure": target.insecure,
+            "ca_files": list(target.ca_files),
+            "client_cert": target.client_cert,
+            "credential_source": target.credential.source if target.credential else None,
+            "sources": [f"{k}: {v}" for k, v in target.provenance],
+        },
+        source=target.source,
+    )
