@@ -35,7 +35,7 @@ __all__ = ["CACHE_NAME", "cache_dir", "cache_key", "load_catalog_cached"]
 CACHE_NAME = "catalog-v1.pickle"
 _FORMAT = 1
 _ENGINE_DIR = Path(__file__).resolve().parent
-_MODEL_FILES = ("schema.py", "loader.py", "template.py")
+_MODEL_FILES = ("categories.py", "schema.py", "parse.py", "loader.py", "template.py")
 
 
 def cache_dir() -> Path:

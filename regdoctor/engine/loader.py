@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError, parse_rule
+from regdoctor.engine.parse import parse_rule
+from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError
 
 
 def _bundled_rules_dir() -> Path:

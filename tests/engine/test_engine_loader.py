@@ -9,7 +9,8 @@ import pytest
 
 from regdoctor.engine import load_catalog, load_rule
 from regdoctor.engine.loader import BUNDLED_RULES_DIR
-from regdoctor.engine.schema import RuleValidationError, parse_rule
+from regdoctor.engine.parse import parse_rule
+from regdoctor.engine.schema import RuleValidationError
 from tests.engine.engine_helpers import rule_data, write_rule
 
 

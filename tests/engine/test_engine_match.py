@@ -7,7 +7,8 @@ import math
 import pytest
 
 from regdoctor.engine.match import comparison_holds, condition_matches, values_equal
-from regdoctor.engine.schema import Check, Comparison, Condition, FactRef, parse_condition
+from regdoctor.engine.parse import parse_condition
+from regdoctor.engine.schema import Check, Comparison, Condition, FactRef
 from tests.engine.engine_helpers import obs
 
 

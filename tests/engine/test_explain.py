@@ -21,7 +21,8 @@ from regdoctor.engine.explain import (
     normalise_line,
 )
 from regdoctor.engine.loader import Catalog
-from regdoctor.engine.schema import RuleValidationError, parse_rule
+from regdoctor.engine.parse import parse_rule
+from regdoctor.engine.schema import RuleValidationError
 from regdoctor.model import Severity
 
 CATALOG = load_catalog()
