@@ -282,6 +282,9 @@ class PhaseResult:
     duration_ms: float | None = None
     error: str | None = None
     reason: str | None = None  # why it was skipped
+    #: A few words on what the phase found, written by its probe for human readers (the
+    #: JSON carries the observations instead, so it is not serialised).
+    summary: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

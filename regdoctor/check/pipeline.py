@@ -235,7 +235,16 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
         round(duration, 2),
         error=None if status is PhaseStatus.NOT_APPLICABLE else error,
         reason=reason,
+        summary=_summary(probe, [o for o in state.observations if o.phase == probe.id]),
     )
+
+
+def _summary(probe: Probe, observations: list[Observation]) -> str | None:
+    """The probe's few words on its phase; never raises (data may be incomplete)."""
+    try:
+        return probe.summary(observations) or None
+    except Exception:  # a summary is a courtesy; the report must still be produced
+        return None
 
 
 def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:

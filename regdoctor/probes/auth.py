@@ -5,12 +5,12 @@ TLS observations (the realm is often another host: auth.docker.io, a Harbor core
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 from regdoctor.model import Credentials, Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
@@ -103,6 +103,14 @@ class AuthProbe:
 
     def applies(self, target: Target) -> bool:
         return True
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        result = first(observations, "auth.result")
+        if result and result.facts.get("outcome"):
+            outcome = str(result.facts["outcome"]).replace("_", " ")
+            scheme = result.facts.get("auth_scheme")
+            return f"{outcome} ({scheme})" if scheme and scheme != "none" else outcome
+        return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         target, state = ctx.target, ctx.state

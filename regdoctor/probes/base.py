@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -133,6 +133,29 @@ class Probe(Protocol):
     def applies(self, target: Target) -> bool: ...
 
     def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]: ...
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        """A few words on what this phase found (its own observations only)."""
+        ...
+
+
+def first(observations: Iterable[Observation], kind: str, **facts: Any) -> Observation | None:
+    """The first observation of ``kind`` whose facts have these values."""
+    for obs in observations:
+        if obs.kind == kind and all(obs.facts.get(k) == v for k, v in facts.items()):
+            return obs
+    return None
+
+
+def failure_summary(observations: Iterable[Observation]) -> str:
+    """The error of the first failed observation (the default summary)."""
+    failing = next((o for o in observations if not o.ok and o.error), None)
+    return (failing.error or "") if failing is not None else ""
+
+
+def short_digest(digest: str) -> str:
+    algorithm, _, value = digest.partition(":")
+    return f"{algorithm}:{value[:12]}…" if value and len(value) > 12 else digest
 
 
 def elapsed_ms(start: float) -> float:

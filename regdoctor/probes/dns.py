@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.network import Lookup, is_ip
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, failure_summary, first
 
 _FAILURE_ORDER = ("nxdomain", "servfail", "refused", "unreachable", "timeout", "error")
 
@@ -165,6 +165,16 @@ class DnsProbe:
 
     def applies(self, target: Target) -> bool:
         return True
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        answer = first(observations, "dns.answer", role="registry") or first(
+            observations, "dns.answer"
+        )
+        addresses = answer.facts.get("addresses") if answer else None
+        if isinstance(addresses, list) and addresses:
+            shown = ", ".join(str(a) for a in addresses[:3])
+            return shown + (f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
+        return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         from regdoctor.net.proxy import route

@@ -16,11 +16,11 @@ registry that is not Harbor gets one ``harbor.systeminfo`` observation and the p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, failure_summary
 from regdoctor.probes.exchange import fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
 from regdoctor.redact.secrets import redact
@@ -78,6 +78,9 @@ class HarborProbe:
 
     def applies(self, target: Target) -> bool:
         return True
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         base = base_url(ctx)

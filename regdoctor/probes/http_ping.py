@@ -8,10 +8,10 @@ plain HTTP spoken to a TLS port, and TLS on a port spoken to as HTTP.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 
 
@@ -55,6 +55,18 @@ class HttpPingProbe:
 
     def applies(self, target: Target) -> bool:
         return True
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        resp = next(
+            (o for o in observations if o.kind == "http.response" and o.step == "v2"),
+            first(observations, "http.response"),
+        )
+        if resp and resp.facts.get("status") is not None:
+            text = f"HTTP {resp.facts['status']}"
+            if resp.facts.get("auth_scheme"):
+                text += f", {resp.facts['auth_scheme']} auth"
+            return text
+        return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         url = f"{base_url(ctx)}/v2/"

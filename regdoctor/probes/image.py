@@ -8,12 +8,12 @@ tag and for a missing repository; ``tags/list`` tells the two apart (``NAME_UNKN
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import wwwauth
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, failure_summary, first, short_digest
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
 
@@ -84,6 +84,18 @@ class ImageProbe:
 
     def applies(self, target: Target) -> bool:
         return target.is_image
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        manifest = first(observations, "image.manifest")
+        if manifest and manifest.facts.get("outcome"):
+            outcome = str(manifest.facts["outcome"]).replace("_", " ")
+            digest = manifest.facts.get("digest")
+            text = f"{outcome} {short_digest(str(digest))}" if digest else outcome
+            platforms = manifest.facts.get("platforms")
+            if isinstance(platforms, list) and platforms:
+                text += f" ({len(platforms)} platforms)"
+            return text
+        return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         target, state = ctx.target, ctx.state

@@ -11,10 +11,10 @@ import errno
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, failure_summary, first
 
 _OUTCOME_BY_ERRNO = {
     errno.ECONNREFUSED: "refused",
@@ -82,6 +82,14 @@ class TcpProbe:
 
     def applies(self, target: Target) -> bool:
         return True
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        conn = first(observations, "tcp.connect", outcome="connected")
+        if conn and conn.facts.get("address"):
+            address, port = conn.facts.get("address"), conn.facts.get("port")
+            host = f"[{address}]" if ":" in str(address) else str(address)
+            return f"connected to {host}:{port}" if port else f"connected to {host}"
+        return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         proxy = ctx.state.proxy

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.proxy import ProxyRefused, ProxyRoute, open_tunnel
-from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.base import ProbeContext, first
 from regdoctor.reference.targets import is_loopback
 
 if TYPE_CHECKING:
@@ -514,6 +514,24 @@ class TlsProbe:
 
     def applies(self, target: Target) -> bool:
         return True
+
+    def summary(self, observations: Sequence[Observation]) -> str:
+        hs = first(observations, "tls.handshake", role="registry") or first(
+            observations, "tls.handshake"
+        )
+        parts = []
+        if hs:
+            if hs.facts.get("scheme_decision") == "http":
+                return "plain HTTP (no TLS)"
+            if hs.facts.get("protocol"):
+                parts.append(str(hs.facts["protocol"]))
+        chain = first(observations, "tls.chain", role="registry") or first(
+            observations, "tls.chain"
+        )
+        days = chain.facts.get("min_days_left") if chain else None
+        if isinstance(days, int | float) and not isinstance(days, bool):
+            parts.append(f"certificates valid {int(days)} more days")
+        return ", ".join(parts)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         target, state = ctx.target, ctx.state

@@ -271,7 +271,7 @@ class _PlainRenderer:
             if phase.reason:
                 body.append(f" ({self.clean(phase.reason)})", style="dim")
         else:
-            body.append(self.clean(_phase_summary(phase.name, observations, self.ellipsis)))
+            body.append(self.clean((phase.summary or "").replace("…", self.ellipsis)))
         self.hang(prefix, body, indent=6)
 
     def finding(self, f: Finding, observations: tuple[Observation, ...]) -> None:
@@ -498,93 +498,6 @@ def _compact(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
-
-
-def _first(observations: Iterable[Observation], kind: str, **facts: Any) -> Observation | None:
-    for obs in observations:
-        if obs.kind != kind:
-            continue
-        if all(_fact(obs, k) == v for k, v in facts.items()):
-            return obs
-    return None
-
-
-def _fact(obs: Observation, name: str) -> Any:
-    facts = obs.facts if isinstance(obs.facts, Mapping) else {}
-    return facts.get(name)
-
-
-def _phase_summary(phase: str, observations: tuple[Observation, ...], ellipsis: str) -> str:
-    """A few words on what a phase found; never raises (data may be incomplete)."""
-    try:
-        return _summarise(phase, [o for o in observations if o.phase == phase], ellipsis)
-    except Exception:  # a summary is a courtesy; the report must still print
-        return ""
-
-
-def _summarise(phase: str, obs: list[Observation], ellipsis: str) -> str:
-    if not obs:
-        return ""
-    if phase == "dns":
-        answer = _first(obs, "dns.answer", role="registry") or _first(obs, "dns.answer")
-        addresses = _fact(answer, "addresses") if answer else None
-        if isinstance(addresses, list) and addresses:
-            shown = ", ".join(str(a) for a in addresses[:3])
-            return shown + (f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
-    if phase == "tcp":
-        conn = _first(obs, "tcp.connect", outcome="connected")
-        if conn:
-            address, port = _fact(conn, "address"), _fact(conn, "port")
-            if address:
-                host = f"[{address}]" if ":" in str(address) else str(address)
-                return f"connected to {host}:{port}" if port else f"connected to {host}"
-    if phase == "tls":
-        hs = _first(obs, "tls.handshake", role="registry") or _first(obs, "tls.handshake")
-        parts = []
-        if hs:
-            if _fact(hs, "scheme_decision") == "http":
-                return "plain HTTP (no TLS)"
-            if _fact(hs, "protocol"):
-                parts.append(str(_fact(hs, "protocol")))
-        chain = _first(obs, "tls.chain", role="registry") or _first(obs, "tls.chain")
-        days = _fact(chain, "min_days_left") if chain else None
-        if isinstance(days, int | float) and not isinstance(days, bool):
-            parts.append(f"certificates valid {int(days)} more days")
-        return ", ".join(parts)
-    if phase == "http":
-        resp = _first(obs, "http.response")
-        for o in obs:
-            if o.kind == "http.response" and o.step == "v2":
-                resp = o
-                break
-        if resp and _fact(resp, "status") is not None:
-            text = f"HTTP {_fact(resp, 'status')}"
-            if _fact(resp, "auth_scheme"):
-                text += f", {_fact(resp, 'auth_scheme')} auth"
-            return text
-    if phase == "auth":
-        result = _first(obs, "auth.result")
-        if result and _fact(result, "outcome"):
-            outcome = str(_fact(result, "outcome")).replace("_", " ")
-            scheme = _fact(result, "auth_scheme")
-            return f"{outcome} ({scheme})" if scheme and scheme != "none" else outcome
-    if phase == "image":
-        manifest = _first(obs, "image.manifest")
-        if manifest and _fact(manifest, "outcome"):
-            outcome = str(_fact(manifest, "outcome")).replace("_", " ")
-            digest = _fact(manifest, "digest")
-            text = f"{outcome} {_short_digest(str(digest), ellipsis)}" if digest else outcome
-            platforms = _fact(manifest, "platforms")
-            if isinstance(platforms, list) and platforms:
-                text += f" ({len(platforms)} platforms)"
-            return text
-    failing = next((o for o in obs if not o.ok and o.error), None)
-    return (failing.error or "") if failing is not None else ""
-
-
-def _short_digest(digest: str, ellipsis: str) -> str:
-    algorithm, _, value = digest.partition(":")
-    return f"{algorithm}:{value[:12]}{ellipsis}" if value and len(value) > 12 else digest
 
 
 def _shell_words(line: str) -> list[str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -18,6 +19,27 @@ from regdoctor.model import (
     Target,
     TargetReport,
 )
+
+
+def summarised(report: TargetReport) -> TargetReport:
+    """Each phase with the summary its probe writes, as the pipeline does."""
+    from regdoctor.check.pipeline import PROBES
+
+    probes = {p.id: p for p in PROBES}
+    phases = tuple(
+        dataclasses.replace(
+            phase,
+            summary=probes[phase.name].summary(
+                [o for o in report.observations if o.phase == phase.name]
+            )
+            or None,
+        )
+        if phase.name in probes
+        else phase
+        for phase in report.phases
+    )
+    return dataclasses.replace(report, phases=phases)
+
 
 #: A JWT-looking bearer token that must never reach any output.
 FAKE_JWT = (
@@ -130,18 +152,20 @@ def healthy_target() -> TargetReport:
         PhaseResult("auth", PhaseStatus.OK, 20.0),
         PhaseResult("image", PhaseStatus.OK, 6.0),
     )
-    return TargetReport(
-        target=target,
-        endpoint={
-            "scheme": "https",
-            "host": "registry.example.com",
-            "port": 5000,
-            "address": "192.0.2.5",
-        },
-        phases=phases,
-        observations=observations,
-        findings=(),
-        duration_ms=42.0,
+    return summarised(
+        TargetReport(
+            target=target,
+            endpoint={
+                "scheme": "https",
+                "host": "registry.example.com",
+                "port": 5000,
+                "address": "192.0.2.5",
+            },
+            phases=phases,
+            observations=observations,
+            findings=(),
+            duration_ms=42.0,
+        )
     )
 
 
@@ -262,13 +286,15 @@ def tls_expired_target() -> TargetReport:
         PhaseResult("auth", PhaseStatus.SKIPPED, reason="tls failed"),
         PhaseResult("image", PhaseStatus.NOT_APPLICABLE, reason="not an image reference"),
     )
-    return TargetReport(
-        target=target,
-        endpoint={"scheme": "https", "host": t, "port": 443, "address": "192.0.2.10"},
-        phases=phases,
-        observations=observations,
-        findings=findings,
-        duration_ms=25.0,
+    return summarised(
+        TargetReport(
+            target=target,
+            endpoint={"scheme": "https", "host": t, "port": 443, "address": "192.0.2.10"},
+            phases=phases,
+            observations=observations,
+            findings=findings,
+            duration_ms=25.0,
+        )
     )
 
 
@@ -358,13 +384,15 @@ def crashed_target() -> TargetReport:
             "http", PhaseStatus.FAILED, 5.0, error="401 with Authorization: Basic Ym9iOnMzY3IzdA=="
         ),
     )
-    return TargetReport(
-        target=target,
-        endpoint={"scheme": None, "host": "crashy.example.com", "port": 5000, "address": None},
-        phases=phases,
-        observations=observations,
-        findings=findings,
-        duration_ms=7.0,
+    return summarised(
+        TargetReport(
+            target=target,
+            endpoint={"scheme": None, "host": "crashy.example.com", "port": 5000, "address": None},
+            phases=phases,
+            observations=observations,
+            findings=findings,
+            duration_ms=7.0,
+        )
     )
 
 
