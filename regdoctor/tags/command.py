@@ -11,7 +11,6 @@ in a deployment file. A subject is a :class:`~regdoctor.model.TargetReport`.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,21 +21,51 @@ from typing import Any
 from regdoctor.model import Observation, Target, TargetReport, worst_status
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, SystemClock
-from regdoctor.probes.image import INDEX_TYPES, MANIFEST_LIMIT, platform_matches, platforms_of_index
+from regdoctor.probes.image import INDEX_TYPES, MANIFEST_LIMIT, platforms_of_index
 from regdoctor.reference.targets import InvalidReference, parse_target
 from regdoctor.tags import state as state_file
-from regdoctor.tags.policy import TagPolicy, is_signature_tag
+from regdoctor.tags import steps
+from regdoctor.tags.policy import TagPolicy
 from regdoctor.tags.scan import (
     DEFAULT_CONCURRENCY,
     DEFAULT_PAGE_SIZE,
     MAX_TAGS,
     Listing,
     Resolution,
-    list_tags,
-    ratelimit_facts,
     resolve_tags,
 )
 from regdoctor.tags.session import RepoSession, open_session
+
+
+@dataclass
+class Scan:
+    """One scan under way: what every step reads, and what the listing step found."""
+
+    result: TagsResult
+    options: TagsOptions
+    check: CheckOptions
+    network: Network
+    subjects: _Subjects
+    clock: Any
+    deadline_at: float
+    selected: list[str] = field(default_factory=list)
+    all_tags: set[str] = field(default_factory=set)
+    digests: dict[str, str] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)
+
+    @property
+    def base(self) -> Target:
+        return self.result.target
+
+    @property
+    def repo(self) -> str:
+        return self.result.target.repository or ""
+
+    def tag_target(self, tag: str) -> Target:
+        return _subject(f"{self.base.raw}:{tag}", self.base)
+
+    def add(self, target: Target, kind: str, *, ok: bool, facts: dict[str, Any], **kw: Any) -> None:
+        self.subjects.add(target, [_observation(target, kind, ok=ok, facts=facts, **kw)])
 
 
 @dataclass(frozen=True)
@@ -191,155 +220,24 @@ async def _scan(
     clock: Any,
     deadline_at: float,
 ) -> None:
-    session, base = result.session, result.target
-    repo = base.repository or ""
-    listing = await list_tags(session, page_size=options.page_size, max_tags=options.max_tags)
-    result.listing = listing
-    subjects.add(
-        base,
-        [
-            _observation(
-                base, "tags.listing", ok=listing.ok, facts=listing.facts(), error=listing.error
-            )
-        ],
-    )
-    if not listing.ok:
+    """List and resolve the tags, then let each option add its observations."""
+    scan = Scan(result, options, check, network, subjects, clock, deadline_at)
+    if not await steps.list_and_resolve(scan):
         return
-    all_tags = set(listing.tags)
-    selected = [
-        t for t in listing.tags if options.match is None or fnmatch.fnmatchcase(t, options.match)
-    ]
-    selected.sort()
-    resolution = await resolve_tags(session, selected, concurrency=options.concurrency)
-    result.resolution = resolution
-    subjects.add(
-        base,
-        [
-            _observation(
-                base,
-                "tags.resolved",
-                ok=resolution.facts(repo)["failed"] == 0,
-                facts=resolution.facts(repo),
-            )
-        ],
-    )
-    rate = ratelimit_facts(resolution.ratelimit)
-    if rate is not None:
-        subjects.add(base, [_observation(base, "ratelimit.status", ok=True, facts=rate)])
-    digests = {t: i.digest for t, i in resolution.tags.items() if i.digest}
-    images = [t for t in selected if not is_signature_tag(t)]
-
-    def tag_target(tag: str) -> Target:
-        return _subject(f"{base.raw}:{tag}", base)
-
     if options.state is not None:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        key = f"{base.registry}/{repo}"
-        drifts = await asyncio.to_thread(state_file.record, options.state, key, digests, now)
-        result.drifts, result.state_path = drifts, options.state
-        for drift in drifts:
-            t = tag_target(drift.tag)
-            subjects.add(t, [_observation(t, "tag.drift", ok=False, facts=drift.facts(repo))])
+        await steps.record_drift(scan)
     if options.policy is not None:
-        misfits = [t for t in images if not options.policy.fits(t)]
-        facts = {
-            "repository": repo,
-            "policy": str(options.policy),
-            "checked": len(images),
-            "misfits": misfits[:200],
-            "misfit_count": len(misfits),
-        }
-        subjects.add(base, [_observation(base, "tag.policy", ok=not misfits, facts=facts)])
+        steps.check_policy(scan)
     if check.platforms:
-        platforms = await _platforms(session, resolution, images)
-        for tag in images:
-            info = resolution.tags[tag]
-            if info.digest is None or info.digest not in platforms:
-                continue
-            available = platforms[info.digest]
-            t = tag_target(tag)
-            for requested in check.platforms:
-                matched = any(platform_matches(requested, p) for p in available)
-                subjects.add(
-                    t,
-                    [
-                        _observation(
-                            t,
-                            "image.platform",
-                            ok=matched,
-                            facts={
-                                "requested": requested,
-                                "available": available,
-                                "matched": matched,
-                                "tag": tag,
-                            },
-                            error=None if matched else f"no matching manifest for {requested}",
-                        )
-                    ],
-                )
+        await steps.check_platforms(scan, _platforms)
     if options.require_signature:
-        by_digest: dict[str, list[str]] = defaultdict(list)
-        for tag in images:
-            if digests.get(tag):
-                by_digest[digests[tag]].append(tag)
-        from regdoctor.tags.signatures import find_signatures
-
-        semaphore = asyncio.Semaphore(options.concurrency)
-
-        async def sign(digest: str) -> Any:
-            async with semaphore:
-                return await find_signatures(session, digest, all_tags)
-
-        found = await asyncio.gather(*(sign(d) for d in by_digest))
-        for signatures in found:
-            for tag in by_digest[signatures.digest]:
-                t = tag_target(tag)
-                facts = {"repository": repo, "tag": tag, **signatures.facts()}
-                subjects.add(
-                    t, [_observation(t, "tag.signature", ok=signatures.signed, facts=facts)]
-                )
-    others = [(r, "replica") for r in options.compare] + [(r, "mirror") for r in options.mirrors]
-    if others:
-        comparisons = await asyncio.gather(
-            *(
-                _compare(
-                    base,
-                    registry,
-                    role,
-                    images,
-                    digests,
-                    options,
-                    check,
-                    network,
-                    subjects,
-                    clock,
-                    deadline_at,
-                )
-                for registry, role in others
-            )
-        )
-        result.comparisons = list(comparisons)
-        for comparison in comparisons:
-            for tag in images:
-                if tag not in comparison.digests or not digests.get(tag):
-                    continue
-                other = comparison.digests[tag]
-                same = other == digests[tag]
-                t = tag_target(tag)
-                facts = {
-                    "repository": repo,
-                    "tag": tag,
-                    "registry": base.registry,
-                    "digest": digests[tag],
-                    "other_registry": comparison.registry,
-                    "other_role": comparison.role,
-                    "other_digest": other,
-                    "other_outcome": "found" if other else "manifest_unknown",
-                    "same": same,
-                }
-                subjects.add(t, [_observation(t, "tag.compare", ok=same, facts=facts)])
+        await steps.check_signatures(scan)
+    if options.compare or options.mirrors:
+        await steps.compare_elsewhere(scan, _compare)
     if options.manifests:
-        await _references(result, options, check, network, subjects, digests, clock, deadline_at)
+        await _references(
+            result, options, check, network, subjects, scan.digests, clock, deadline_at
+        )
 
 
 async def _compare(
