@@ -1,0 +1,261 @@
+"""The TLS handshake as a strict client does it, over an asyncio connection through
+pyOpenSSL memory BIOs (no thread per target): the chain the server presented, OpenSSL's
+verification errors against the system store, ``--ca-file`` and certs.d, the protocol
+and the server's alert. It observes nothing and judges nothing: the TLS probe does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regdoctor.net.proxy import ProxyRefused, ProxyRoute, open_tunnel
+
+if TYPE_CHECKING:
+    pass
+
+# OpenSSL X509_V_ERR_* codes that name a problem a user can fix.
+_EXPIRED = 10
+_NOT_YET_VALID = 9
+_SELF_SIGNED_LEAF = 18
+_UNKNOWN_AUTHORITY = {2, 19, 20, 21, 27}
+_MAX_CHAIN = 20
+_VERIFY_TEXT = {
+    2: "unable to get issuer certificate",
+    7: "certificate signature failure",
+    9: "certificate is not yet valid",
+    10: "certificate has expired",
+    18: "self-signed certificate",
+    19: "self-signed certificate in certificate chain",
+    20: "unable to get local issuer certificate",
+    21: "unable to verify the first certificate",
+    24: "invalid CA certificate",
+    26: "unsupported certificate purpose",
+    27: "certificate not trusted",
+}
+_MAX_SANS = 50
+
+
+@dataclass
+class HandshakeResult:
+    outcome: str = "failed"
+    protocol: str | None = None
+    cipher: str | None = None
+    alpn: str | None = None
+    alert: str | None = None
+    error: str | None = None
+    evidence: str | None = None
+    chain: list[Any] = field(default_factory=list)  # cryptography certificates
+    chain_length: int = 0  # how many the server sent (``chain`` keeps _MAX_CHAIN)
+    verify_errors: list[tuple[int, int, str]] = field(default_factory=list)
+    client_cert_requested: bool = False
+    proxy_status: int | None = None
+    duration_ms: float = 0.0
+
+
+def _openssl_context(
+    ca_files: list[Path], client: tuple[Path, Path] | None, errors: list[tuple[int, int, str]]
+) -> Any:
+    from OpenSSL import SSL
+
+    context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    context.set_min_proto_version(SSL.TLS1_VERSION)
+    context.set_default_verify_paths()
+    for ca in ca_files:
+        context.load_verify_locations(str(ca))
+    if client is not None:
+        context.use_certificate_chain_file(str(client[0]))
+        context.use_privatekey_file(str(client[1]))
+
+    def record(_conn: Any, _cert: Any, errnum: int, depth: int, ok: int) -> bool:
+        if not ok:
+            errors.append((errnum, depth, _VERIFY_TEXT.get(errnum, f"X509 verify error {errnum}")))
+        return True  # keep going: the whole chain is judged in verify_reason()
+
+    context.set_verify(SSL.VERIFY_PEER, record)
+    context.set_alpn_protos([b"h2", b"http/1.1"])
+    return context
+
+
+def is_ip_literal(host: str) -> bool:
+    """An IP address, bracketed or not (no SNI is sent for one)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+async def handshake(
+    host: str,
+    address: str,
+    port: int,
+    *,
+    client: tuple[Path, Path] | None,
+    ca_files: list[Path],
+    proxy: ProxyRoute | None = None,
+    budget: float,
+) -> HandshakeResult:
+    """Run a TLS handshake to ``address:port`` with SNI ``host``, then send one request
+    so that TLS 1.3 post-handshake alerts (client certificate required) surface. The
+    whole exchange takes at most ``budget`` seconds."""
+    from OpenSSL import SSL
+
+    result = HandshakeResult()
+    start = time.monotonic()
+    try:
+        context = _openssl_context(ca_files, client, result.verify_errors)
+    except Exception as exc:
+        result.outcome, result.error = "failed", f"cannot load TLS material: {exc}"
+        return result
+    conn = SSL.Connection(context, None)
+    conn.set_connect_state()
+    if not is_ip_literal(host):
+        conn.set_tlsext_host_name(host.encode("idna"))
+    writer = None
+    try:
+        async with asyncio.timeout(budget):
+            if proxy is not None:
+                reader, writer = await open_tunnel(proxy, address, host, port)
+            else:
+                reader, writer = await asyncio.open_connection(address, port)
+            first = True
+            while True:
+                try:
+                    conn.do_handshake()
+                    break
+                except SSL.WantReadError:
+                    pass
+                await _flush(conn, writer)
+                data = await reader.read(65536)
+                if not data:
+                    result.outcome, result.error = "reset", "connection closed during TLS handshake"
+                    return result
+                if first and data.startswith(b"HTTP/"):
+                    result.outcome = "plain_http"
+                    result.error = "server gave HTTP response to HTTPS client"
+                    result.evidence = data[:200].decode("latin-1")
+                    return result
+                first = False
+                conn.bio_write(data)
+            result.outcome = "ok"
+            result.protocol = conn.get_protocol_version_name()
+            result.cipher = conn.get_cipher_name()
+            alpn = conn.get_alpn_proto_negotiated()
+            result.alpn = alpn.decode() if alpn else None
+            presented = conn.get_peer_cert_chain() or []
+            result.chain_length = len(presented)
+            result.chain = [c.to_cryptography() for c in presented[:_MAX_CHAIN]]
+            result.client_cert_requested = bool(conn.get_client_ca_list())
+            await _after_handshake(conn, reader, writer, host, result)
+    except ProxyRefused as exc:
+        result.outcome, result.error, result.proxy_status = "proxy_refused", exc.reason, exc.status
+    except TimeoutError:
+        result.outcome = "timeout"
+        result.error = f"TLS handshake timeout after {budget:g}s"
+    except SSL.Error as exc:
+        result.outcome, result.error = _classify_ssl_error(exc)
+        result.alert = _alert_text(result.error)
+    except (ConnectionResetError, BrokenPipeError) as exc:
+        result.outcome, result.error = "reset", f"connection reset during TLS handshake: {exc}"
+    except OSError as exc:
+        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        result.duration_ms = (time.monotonic() - start) * 1000
+        if writer is not None:
+            writer.close()
+    return result
+
+
+async def _flush(conn: Any, writer: asyncio.StreamWriter) -> None:
+    from OpenSSL import SSL
+
+    while True:
+        try:
+            chunk = conn.bio_read(65536)
+        except SSL.WantReadError:
+            break
+        if not chunk:
+            break
+        writer.write(chunk)
+    await writer.drain()
+
+
+async def _after_handshake(
+    conn: Any,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    result: HandshakeResult,
+) -> None:
+    """Send ``GET /v2/`` and read the first bytes: a TLS 1.3 server that wants a client
+    certificate says so only now, with an alert."""
+    from OpenSSL import SSL
+
+    request = f"GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    try:
+        conn.sendall(request)
+    except SSL.WantReadError:
+        pass
+    await _flush(conn, writer)
+    for _ in range(8):
+        data = await reader.read(65536)
+        if not data:
+            return
+        conn.bio_write(data)
+        try:
+            if conn.recv(1024):
+                return
+        except SSL.WantReadError:
+            await _flush(conn, writer)
+            continue
+        except SSL.ZeroReturnError:
+            return
+        except SSL.Error as exc:
+            _, error = _classify_ssl_error(exc)
+            result.outcome, result.error = "alert", error
+            result.alert = _alert_text(error)
+            return
+
+
+def _classify_ssl_error(exc: Exception) -> tuple[str, str]:
+    text = _ssl_error_text(exc)
+    lowered = text.lower()
+    if "excessive message size" in lowered:
+        # OpenSSL refuses a certificate message over 100 KiB (Go: over 64 KiB).
+        return "failed", (
+            "the server's handshake message (its certificate chain) is too large: "
+            f"{text}; Go clients refuse more than 64 KiB"
+        )
+    if "alert" in lowered:
+        return "alert", text
+    if "wrong version number" in lowered or "packet length too long" in lowered:
+        return "failed", text
+    return "failed", text
+
+
+def _ssl_error_text(exc: Exception) -> str:
+    parts: list[str] = []
+    for item in getattr(exc, "args", ())[:1]:
+        if isinstance(item, list):
+            for entry in item:
+                if isinstance(entry, tuple) and entry:
+                    parts.append(str(entry[-1]))
+        else:
+            parts.append(str(item))
+    return "; ".join(p for p in parts if p) or type(exc).__name__
+
+
+def _alert_text(error: str | None) -> str | None:
+    if not error:
+        return None
+    lowered = error.lower()
+    marker = "alert "
+    index = lowered.find(marker)
+    if index < 0:
+        return None
+    return lowered[index + len(marker) :].strip() or None
