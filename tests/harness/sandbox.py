@@ -14,7 +14,9 @@ daemon finds or writes the host's sockets) and bind-mounts the sandbox's files o
 
 - ``/etc/hosts``, ``/etc/resolv.conf`` (``nameserver 127.0.0.1``: the sandbox's own DNS)
 - ``/etc/docker``, ``/etc/containerd``, ``/etc/containers`` (whole directories)
-- optionally ``/etc/ssl/certs/ca-certificates.crt`` (a scenario-chosen system trust store)
+- ``/etc/ssl/certs/ca-certificates.crt`` (the system trust store: a copy of the host's,
+  to which :meth:`Sandbox.set_system_ca` adds the harness CA; dockerd 20.10 trusts only
+  this store, never ``certs.d``, for Docker Hub itself)
 
 then touches a marker and waits forever. Every command of the scenario runs in it through
 ``nsenter -t HOLDER -n -m``. The host's files are never modified; the mounts vanish with
@@ -89,7 +91,7 @@ def _enter_netns(path: str) -> None:
         os.close(fd)
 
 
-def _holder_script(sandbox: Sandbox, addresses: list[str], system_ca: Path | None) -> str:
+def _holder_script(sandbox: Sandbox, addresses: list[str]) -> str:
     q = shlex.quote
     etc = sandbox.etc
     lines = [
@@ -103,8 +105,8 @@ def _holder_script(sandbox: Sandbox, addresses: list[str], system_ca: Path | Non
     for name in ETC_DIRS:
         if Path("/etc", name).is_dir():
             lines.append(f"mount --bind {q(str(etc / name))} /etc/{name}")
-    if system_ca is not None:
-        lines.append(f"mount --bind {q(str(system_ca))} {SYSTEM_CA_BUNDLE}")
+    if SYSTEM_CA_BUNDLE.is_file():
+        lines.append(f"mount --bind {q(str(sandbox.system_ca_bundle))} {SYSTEM_CA_BUNDLE}")
     lines += [f"touch {q(str(sandbox.root / 'ready'))}", "exec sleep infinity"]
     return "\n".join(lines) + "\n"
 
@@ -119,6 +121,7 @@ class Sandbox:
         self.etc = self.config_root / "etc"
         self.names: dict[str, str] = dict(names)
         self.addresses: set[str] = set()
+        self._host_bundle = b""
         self.holder: subprocess.Popen[bytes] | None = None
         self.startup_s = 0.0
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -139,6 +142,10 @@ class Sandbox:
         (containers / "policy.json").write_text(_POLICY)
         (self.etc / "resolv.conf").write_text(RESOLV_CONF)
         self._write_hosts()
+        self.system_ca_bundle.parent.mkdir(parents=True, exist_ok=True)
+        host_bundle = SYSTEM_CA_BUNDLE.read_bytes() if SYSTEM_CA_BUNDLE.is_file() else b""
+        self.system_ca_bundle.write_bytes(host_bundle)
+        self._host_bundle = host_bundle
 
     def _write_hosts(self) -> None:
         lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
@@ -147,13 +154,32 @@ class Sandbox:
         with (self.etc / "hosts").open("w") as f:
             f.write("\n".join(lines) + "\n")
 
+    @property
+    def system_ca_bundle(self) -> Path:
+        """The file the sandbox sees as ``/etc/ssl/certs/ca-certificates.crt``."""
+        return self.etc / "ssl" / "certs" / "ca-certificates.crt"
+
+    def set_system_ca(self, *pem_files: Path, keep_host_cas: bool = True) -> None:
+        """Make the sandbox's system trust store the host's CAs (or none) plus ``pem_files``.
+
+        Written in place (the bind mount keeps the inode). Go programs read the store
+        once per process: restart daemons after changing it.
+        """
+        data = self._host_bundle if keep_host_cas else b""
+        data += b"".join(p.read_bytes() for p in pem_files)
+        with self.system_ca_bundle.open("r+b") as f:
+            f.truncate(0)
+            f.write(data)
+
     def _start(self, system_ca: Path | None) -> None:
         started = time.monotonic()
         self._prepare_tree()
+        if system_ca is not None:
+            self.set_system_ca(system_ca)
         addresses = sorted({ip for ip in self.names.values() if _needs_address(ip)})
         self.addresses.update(addresses)
         script = self.root / "holder.sh"
-        script.write_text(_holder_script(self, addresses, system_ca))
+        script.write_text(_holder_script(self, addresses))
         self.holder = procs.spawn(
             ["unshare", "--net", "--mount", "--propagation", "private", "--", "sh", str(script)],
             self.root / "holder.log",
@@ -222,8 +248,13 @@ class Sandbox:
     def spawn(
         self, argv: list[str], log_file: Path, env: Mapping[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
-        """Start a long-running process inside (own process group, PDEATHSIG, reaped)."""
-        return procs.spawn(self.wrap(argv), log_file, env if env is not None else self.env())
+        """Start a long-running process inside (own process group, PDEATHSIG, reaped).
+
+        It is stopped at :meth:`stop` at the latest (its group, then the namespace sweep).
+        """
+        proc = procs.spawn(self.wrap(argv), log_file, env if env is not None else self.env())
+        self.on_stop(lambda: procs.stop(proc))
+        return proc
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in a thread that lives in the sandbox's network namespace.
@@ -327,8 +358,8 @@ def open_sandbox(
     """A fresh sandbox below ``/tmp/rdh-XXXXXX`` (short: unix socket paths live there).
 
     ``names``: ``name -> IPv4`` for /etc/hosts (non-loopback addresses are added to the
-    sandbox's ``lo``). ``system_ca``: a PEM bundle that replaces the system trust store
-    inside. Everything is stopped and removed at exit (``keep`` keeps the directory).
+    sandbox's ``lo``). ``system_ca``: a PEM file added to the sandbox's system trust
+    store. Everything is stopped and removed at exit (``keep`` keeps the directory).
     """
     root = Path(tempfile.mkdtemp(prefix="rdh-", dir="/tmp"))
     sandbox = Sandbox(root, names or {})
