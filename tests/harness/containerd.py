@@ -123,7 +123,9 @@ class Containerd:
         """True once the gRPC socket accepts (it is created after all plugins loaded)."""
         assert self.proc is not None, "start() first"
         if self.proc.poll() is not None:
-            raise RuntimeError(f"containerd exited ({self.proc.returncode}):\n{procs.tail(self.log_path)}")
+            raise RuntimeError(
+                f"containerd exited ({self.proc.returncode}):\n{procs.tail(self.log_path)}"
+            )
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             try:
                 s.connect(str(self.address))
@@ -132,7 +134,9 @@ class Containerd:
         self.startup_s = time.monotonic() - self._started
         return True
 
-    def ctr(self, args: Sequence[str], *, timeout_s: float = 60.0, namespace: str = "default") -> Outcome:
+    def ctr(
+        self, args: Sequence[str], *, timeout_s: float = 60.0, namespace: str = "default"
+    ) -> Outcome:
         """``ctr -a SOCK -n NAMESPACE ARGS...`` inside the sandbox (snapshotter ``native``)."""
         env = self.sandbox.env({"CONTAINERD_SNAPSHOTTER": "native"})
         return self.sandbox.run(
@@ -171,7 +175,9 @@ class Containerd:
             procs.stop(self.proc)
 
 
-def start_containerd(sandbox: Sandbox, name: str = "containerd", timeout_s: float = 15.0) -> Containerd:
+def start_containerd(
+    sandbox: Sandbox, name: str = "containerd", timeout_s: float = 15.0
+) -> Containerd:
     """Start one containerd in ``sandbox`` and wait until it serves."""
     daemon = Containerd(sandbox, sandbox.workdir(name)).start()
     procs.poll_until(daemon.check_ready, timeout_s, f"containerd ({daemon.log_path})")

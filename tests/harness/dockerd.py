@@ -124,7 +124,9 @@ class Dockerd:
         ``check``: raise :class:`DaemonExited` if it exits (pass False to study a refusal).
         """
         self.stop()
-        text = daemon_json if isinstance(daemon_json, str) else json.dumps(daemon_json or {}, indent=2)
+        text = (
+            daemon_json if isinstance(daemon_json, str) else json.dumps(daemon_json or {}, indent=2)
+        )
         self.sandbox.write_etc("docker/daemon.json", text)
         self._starts += 1
         started = time.monotonic()
@@ -156,7 +158,10 @@ class Dockerd:
         """``DOCKER_CONFIG=... /usr/bin/docker -H unix://SOCK ARGS`` inside the sandbox."""
         full_env = self.sandbox.env({"DOCKER_CONFIG": str(self.docker_config), **(env or {})})
         return self.sandbox.run(
-            [DOCKER_BIN, "-H", self.host, *args], env=full_env, input_text=input_text, timeout_s=timeout_s
+            [DOCKER_BIN, "-H", self.host, *args],
+            env=full_env,
+            input_text=input_text,
+            timeout_s=timeout_s,
         )
 
     def pull(self, ref: str, *, timeout_s: float = 60.0) -> Outcome:

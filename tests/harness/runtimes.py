@@ -25,7 +25,13 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tests.harness.containerd import CONTAINERD_BIN, CTR_BIN, Containerd, hosts_toml, start_containerd
+from tests.harness.containerd import (
+    CONTAINERD_BIN,
+    CTR_BIN,
+    Containerd,
+    hosts_toml,
+    start_containerd,
+)
 from tests.harness.dockerd import DOCKER_BIN, DOCKERD_BIN, DaemonExited, DaemonStart, Dockerd
 from tests.harness.registry import REGISTRY_BIN
 from tests.harness.sandbox import Outcome, Sandbox, open_sandbox
@@ -81,7 +87,11 @@ _TOOLS = (
 def missing_runtime_tools() -> list[str]:
     """What keeps the runtime oracles from running here (empty: all set)."""
     missing = [] if os.geteuid() == 0 else ["root (namespaces, mounts)"]
-    missing += [tool for tool in _TOOLS if not os.access(tool, os.X_OK) and not shutil.which(Path(tool).name)]
+    missing += [
+        tool
+        for tool in _TOOLS
+        if not os.access(tool, os.X_OK) and not shutil.which(Path(tool).name)
+    ]
     missing += [t for t in ("unshare", "nsenter", "ip", "setpriv") if shutil.which(t) is None]
     return missing
 

@@ -189,7 +189,9 @@ class Sandbox:
 
         def ready() -> bool:
             if holder.poll() is not None:
-                raise RuntimeError(f"sandbox holder exited:\n{procs.tail(self.root / 'holder.log')}")
+                raise RuntimeError(
+                    f"sandbox holder exited:\n{procs.tail(self.root / 'holder.log')}"
+                )
             return (self.root / "ready").exists()
 
         procs.poll_until(ready, 10.0, "sandbox holder")
@@ -215,7 +217,9 @@ class Sandbox:
         """``argv`` as a command line that runs inside the sandbox."""
         return ["nsenter", "-t", str(self.pid), "-n", "-m", "--", *argv]
 
-    def env(self, extra: Mapping[str, str] | None = None, home: Path | None = None) -> dict[str, str]:
+    def env(
+        self, extra: Mapping[str, str] | None = None, home: Path | None = None
+    ) -> dict[str, str]:
         """A clean environment (no proxies, no host config variables) below the sandbox."""
         home = home or self.root / "home"
         home.mkdir(parents=True, exist_ok=True)

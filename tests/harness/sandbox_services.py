@@ -136,15 +136,18 @@ class SandboxRegistry:
             return True
         assert self.proc is not None, "start() first"
         if self.proc.poll() is not None:
-            raise RuntimeError(
-                f"registry {self.name} exited ({self.proc.returncode}):\n{procs.tail(self.log_path)}"
-            )
-        self.ready = self.sandbox.call(_answers_http, self.host, self.port, self.options.tls is not None)
+            log = procs.tail(self.log_path)
+            raise RuntimeError(f"registry {self.name} exited ({self.proc.returncode}):\n{log}")
+        self.ready = self.sandbox.call(
+            _answers_http, self.host, self.port, self.options.tls is not None
+        )
         return self.ready
 
     def http_client(self, auth: tuple[str, str] | None = None) -> httpx.Client:
         """An httpx client for this registry; use it only inside :meth:`Sandbox.call`."""
-        return httpx.Client(base_url=self.url, verify=False, timeout=10.0, trust_env=False, auth=auth)
+        return httpx.Client(
+            base_url=self.url, verify=False, timeout=10.0, trust_env=False, auth=auth
+        )
 
     def push_test_images(self, auth: tuple[str, str] | None = None) -> TestImages:
         """Push ``team/app:1.2``, ``library/nginx:latest``, ``team/multi:latest`` here."""
@@ -336,7 +339,9 @@ class DelayProxy:
         with self._lock:
             self._sockets += [client, upstream]
         pending = threading.Event()
-        threading.Thread(target=self._pipe, args=(client, upstream, pending, False), daemon=True).start()
+        threading.Thread(
+            target=self._pipe, args=(client, upstream, pending, False), daemon=True
+        ).start()
         self._pipe(upstream, client, pending, True)
 
     def _pipe(
@@ -373,4 +378,3 @@ class DelayProxy:
                 except OSError:
                     pass
             self._sockets.clear()
-

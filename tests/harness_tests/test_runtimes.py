@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,11 +22,11 @@ from tests.harness.pki import Pki, generate_pki
 from tests.harness.registry import RegistryOptions
 from tests.harness.runtimes import (
     Containerd,
+    DelayProxy,
     Dockerd,
     Sandbox,
     SandboxDns,
     SandboxRegistry,
-    DelayProxy,
     hosts_toml,
     missing_runtime_tools,
     open_sandbox,
@@ -123,7 +124,9 @@ def test_sandbox_has_its_own_network_and_etc() -> None:
 # -- dockerd --------------------------------------------------------------------------
 
 
-def test_docker_pull_from_plain_registry_on_loopback(dockerd: Dockerd, plain: SandboxRegistry) -> None:
+def test_docker_pull_from_plain_registry_on_loopback(
+    dockerd: Dockerd, plain: SandboxRegistry
+) -> None:
     started = dockerd.start({})
     assert started.started, started.log
     # 20.10 treats 127.0.0.0/8 as insecure by default: it tries HTTPS, then plain HTTP.
@@ -135,10 +138,10 @@ def test_docker_pull_from_plain_registry_on_loopback(dockerd: Dockerd, plain: Sa
     assert f"registry.test:5000/{APP}" in dockerd.images()
 
 
-BAD_DAEMON_JSON = {
+BAD_DAEMON_JSON: dict[str, tuple[dict[str, Any] | str, str]] = {
     "mirror_with_path": (
         {"registry-mirrors": ["https://mirror.test/path"]},
-        'failed to start daemon: invalid mirror: path, query, or fragment at end of the URI '
+        "failed to start daemon: invalid mirror: path, query, or fragment at end of the URI "
         '"https://mirror.test/path"',
     ),
     "mirror_without_scheme": (
@@ -147,7 +150,7 @@ BAD_DAEMON_JSON = {
     ),
     "insecure_with_trailing_slash": (
         {"insecure-registries": ["registry.test:5000/"]},
-        'failed to start daemon: insecure registry registry.test:5000/ is not valid: '
+        "failed to start daemon: insecure registry registry.test:5000/ is not valid: "
         'invalid host "registry.test"',
     ),
     "not_json": (
@@ -184,11 +187,19 @@ def test_docker_login_and_pull_with_basic_auth(
     sandbox.set_names({"secure.test": "198.18.0.12"})
     leaf = sandbox_leaf(sandbox, runtime_pki)
     registry = SandboxRegistry(
-        sandbox, "auth", "198.18.0.12", 443, sandbox.root / "storage-auth",
+        sandbox,
+        "auth",
+        "198.18.0.12",
+        443,
+        sandbox.root / "storage-auth",
         RegistryOptions(tls=leaf, htpasswd=htpasswd),
     ).start()
     loopback = SandboxRegistry(
-        sandbox, "auth-lo", "127.0.0.1", 443, sandbox.root / "storage-auth",
+        sandbox,
+        "auth-lo",
+        "127.0.0.1",
+        443,
+        sandbox.root / "storage-auth",
         RegistryOptions(tls=leaf, htpasswd=htpasswd),
     ).start()
     wait_ready(registry, loopback)
@@ -200,7 +211,7 @@ def test_docker_login_and_pull_with_basic_auth(
     denied = dockerd.pull(ref)
     assert denied.returncode == 1
     assert denied.stderr.strip() == (
-        "Error response from daemon: Head \"https://secure.test/v2/team/app/manifests/1.2\": "
+        'Error response from daemon: Head "https://secure.test/v2/team/app/manifests/1.2": '
         "no basic auth credentials"
     )
     # The same registry on 127.0.0.1: 20.10 tries HTTPS, then HTTP on port 80, and
@@ -285,7 +296,7 @@ def test_slow_registry_through_delay_proxy(dockerd: Dockerd, plain: SandboxRegis
     assert dockerd.start({}).started
     fast = dockerd.pull(f"127.0.0.1:5000/{APP}")
     assert fast.ok
-    slow = dockerd.pull(f"127.0.0.3:5000/team/multi:latest")
+    slow = dockerd.pull("127.0.0.3:5000/team/multi:latest")
     assert slow.ok, slow.stderr
     assert proxy.accepted >= 1
     assert slow.duration_s > 0.6 > fast.duration_s
@@ -301,8 +312,8 @@ def test_ctr_pull_with_and_without_hosts_dir(
     without = containerd.pull(ref, hosts_dir=None)
     assert without.returncode == 1
     assert without.stderr.strip().splitlines()[-1] == (
-        f"ctr: failed to resolve reference \"{ref}\": failed to do request: Head "
-        f"\"https://registry.test:5000/v2/team/app/manifests/1.2\": "
+        f'ctr: failed to resolve reference "{ref}": failed to do request: Head '
+        f'"https://registry.test:5000/v2/team/app/manifests/1.2": '
         "http: server gave HTTP response to HTTPS client"
     )
     sandbox.write_etc(
@@ -354,8 +365,14 @@ def test_dns_and_regdoctor_inside_the_sandbox(sandbox: Sandbox, plain: SandboxRe
     started = time.monotonic()
     out = run_regdoctor(
         sandbox,
-        ["check", "--root", str(sandbox.config_root), "--dns-server", server.server,
-         f"registry.test:5000/{APP}"],
+        [
+            "check",
+            "--root",
+            str(sandbox.config_root),
+            "--dns-server",
+            server.server,
+            f"registry.test:5000/{APP}",
+        ],
     )
     assert time.monotonic() - started < 60
     assert "registry.test" in out.output, out.output
