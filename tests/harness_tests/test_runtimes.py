@@ -244,6 +244,8 @@ def test_fake_docker_hub_and_registry_mirror(
     hub = SandboxRegistry(
         sandbox, "hub", HUB_IP, 443, sandbox.root / "hub-storage", RegistryOptions(tls=leaf)
     ).start()
+    # a pull-through cache pings its upstream when it starts: the Hub must answer first
+    wait_ready(hub)
     mirror = SandboxRegistry(
         sandbox,
         "mirror",
@@ -254,7 +256,7 @@ def test_fake_docker_hub_and_registry_mirror(
         remote="https://registry-1.docker.io",
         remote_ca=runtime_pki.ca_file,
     ).start()
-    wait_ready(hub, mirror)
+    wait_ready(mirror)
     hub.push_test_images()
 
     # Not trusted yet: the Hub's certificate is from the harness CA.
