@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from regdoctor.discovery import locations
 from regdoctor.discovery.base import FileResult, Paths, parse_toml, read_text, where
 from regdoctor.reference import dockerhub
 
@@ -30,7 +31,7 @@ SOURCE_CONFIG = "containerd_config"
 SOURCE_HOSTS = "containerd_hosts"
 CONFIG_EFFECT = "containerd (or its CRI plugin) does not start with this file"
 HOSTS_EFFECT = "pulls of this registry fail while containerd cannot read its hosts.toml"
-DEFAULT_DIRS = ("/etc/containerd/certs.d", "/etc/docker/certs.d")
+DEFAULT_DIRS = (locations.CONTAINERD_CERTS_D, locations.DOCKER_CERTS_D)
 CRI_V2 = ("plugins", "io.containerd.grpc.v1.cri", "registry")
 CRI_V3 = ("plugins", "io.containerd.cri.v1.images", "registry")
 HOST_KEYS = frozenset(
@@ -147,7 +148,7 @@ def _dig(data: Any, keys: tuple[str, ...]) -> Any:
 
 
 def discover(paths: Paths) -> ContainerdConfig | None:
-    path = paths.override("containerd_config") or paths.at("/etc/containerd/config.toml")
+    path = paths.override("containerd_config") or paths.at(locations.CONTAINERD_CONFIG)
     config = load_config(path)
     if config.file is not None and not config.file.exists:
         config.file = None

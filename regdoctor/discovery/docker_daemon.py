@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from regdoctor.discovery import locations
 from regdoctor.discovery.base import (
     FileResult,
     Paths,
@@ -98,7 +99,7 @@ def candidates(paths: Paths) -> list[tuple[Path, bool]]:
     if override is not None:
         return [(override, False)]
     return [
-        (paths.at("/etc/docker/daemon.json"), False),
+        (paths.at(locations.DOCKER_DAEMON_JSON), False),
         (paths.xdg_config_home() / "docker" / "daemon.json", True),
     ]
 

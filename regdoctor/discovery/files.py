@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from regdoctor.discovery import locations
 from regdoctor.redact.secrets import MASK, SENSITIVE_KEYS, Redactor, redact
 
 __all__ = [
@@ -171,9 +172,9 @@ def config_sources(
             display = "/" + str(path.relative_to(root)).lstrip("/")
             out.append(ConfigSource(path, kind, f"found by {pattern}", display))
 
-    system("/etc/docker/daemon.json", "docker-daemon")
-    found("etc/systemd/system/docker.service.d/*.conf", "docker-service")
-    found("etc/systemd/system/containerd.service.d/*.conf", "containerd-service")
+    system(locations.DOCKER_DAEMON_JSON, "docker-daemon")
+    found(f"{locations.DOCKER_DROP_INS}/*.conf", "docker-service")
+    found(f"{locations.CONTAINERD_DROP_INS}/*.conf", "containerd-service")
     docker_config = env.get("DOCKER_CONFIG")
     if docker_config:
         path = Path(docker_config) / "config.json"
@@ -181,13 +182,13 @@ def config_sources(
     else:
         path = home / ".docker" / "config.json"
         out.append(ConfigSource(path, "docker-config", "$HOME/.docker", str(path)))
-    found("etc/docker/certs.d/*/*.crt", "docker-certs")
-    found("etc/docker/certs.d/*/*.cert", "docker-certs")
-    system("/etc/containerd/config.toml", "containerd")
-    found("etc/containerd/certs.d/*/hosts.toml", "containerd-hosts")
-    system("/etc/containers/registries.conf", "registries-conf")
-    found("etc/containers/registries.conf.d/*.conf", "registries-conf")
-    found("etc/containers/registries.d/*.yaml", "registries-d")
+    found(f"{locations.DOCKER_CERTS_D}/*/*.crt", "docker-certs")
+    found(f"{locations.DOCKER_CERTS_D}/*/*.cert", "docker-certs")
+    system(locations.CONTAINERD_CONFIG, "containerd")
+    found(f"{locations.CONTAINERD_CERTS_D}/*/hosts.toml", "containerd-hosts")
+    system(locations.REGISTRIES_CONF, "registries-conf")
+    found(f"{locations.REGISTRIES_CONF_D}/*.conf", "registries-conf")
+    found(f"{locations.CONTAINERS_REGISTRIES_D}/*.yaml", "registries-d")
     user_registries = home / ".config" / "containers" / "registries.conf"
     out.append(
         ConfigSource(user_registries, "registries-conf", "$HOME/.config", str(user_registries))
@@ -203,8 +204,8 @@ def config_sources(
         out.append(ConfigSource(path, "containers-auth", "$XDG_RUNTIME_DIR", str(path)))
     path = home / ".config" / "containers" / "auth.json"
     out.append(ConfigSource(path, "containers-auth", "$HOME/.config", str(path)))
-    system("/var/lib/kubelet/config.json", "kubelet-credentials")
-    found("etc/kubernetes/pull-secrets/*.yaml", "k8s-secret")
+    system(locations.KUBELET_CREDENTIALS, "kubelet-credentials")
+    found(f"{locations.KUBERNETES_PULL_SECRETS}/*.yaml", "k8s-secret")
     seen: set[Path] = set()
     unique = []
     for source in out:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regdoctor.discovery import locations
 from regdoctor.discovery.base import FileResult, Paths, parse_yaml_documents, read_text, where
 
 SOURCE = "kubelet"
@@ -61,7 +62,7 @@ class KubeletConfig:
 
 
 def discover(paths: Paths) -> KubeletConfig | None:
-    path = paths.override("kubelet_config") or paths.at("/var/lib/kubelet/config.yaml")
+    path = paths.override("kubelet_config") or paths.at(locations.KUBELET_CONFIG)
     config = load(path)
     return config if config.file.exists else None
 

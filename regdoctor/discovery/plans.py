@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from regdoctor.discovery import containerd_hosts, docker_config
+from regdoctor.discovery import containerd_hosts, docker_config, locations
 from regdoctor.model import CredentialRef
 from regdoctor.reference import dockerhub
 
@@ -172,8 +172,8 @@ def _plan_docker(effective: Effective, plan: Plan, registry: str, repository: st
                 endpoint.insecure, endpoint.insecure_source = True, source
             elif insecure:
                 endpoint.note = "loopback: Docker allows plain HTTP and skips verification"
-        endpoint.ca_files = _certs_d(effective, "/etc/docker/certs.d", endpoint.hostport)
-        endpoint.client_cert = _client_d(effective, "/etc/docker/certs.d", endpoint.hostport)
+        endpoint.ca_files = _certs_d(effective, locations.DOCKER_CERTS_D, endpoint.hostport)
+        endpoint.client_cert = _client_d(effective, locations.DOCKER_CERTS_D, endpoint.hostport)
         endpoint.credential = effective.credential_for("docker", registry, repository)
 
 
@@ -215,12 +215,12 @@ def _plan_podman(
     plan.endpoints.append(upstream)
     for endpoint in plan.endpoints:
         hostport = endpoint.hostport.split("/", 1)[0]
-        endpoint.ca_files = _certs_d(effective, "/etc/containers/certs.d", hostport) + _certs_d(
-            effective, "/etc/docker/certs.d", hostport
+        endpoint.ca_files = _certs_d(effective, locations.CONTAINERS_CERTS_D, hostport) + _certs_d(
+            effective, locations.DOCKER_CERTS_D, hostport
         )
         endpoint.client_cert = _client_d(
-            effective, "/etc/containers/certs.d", hostport
-        ) or _client_d(effective, "/etc/docker/certs.d", hostport)
+            effective, locations.CONTAINERS_CERTS_D, hostport
+        ) or _client_d(effective, locations.DOCKER_CERTS_D, hostport)
         endpoint.credential = effective.credential_for("podman", registry, repository)
 
 

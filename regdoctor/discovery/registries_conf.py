@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regdoctor.discovery import docker_config
+from regdoctor.discovery import docker_config, locations
 from regdoctor.discovery.base import FileResult, Paths, parse_toml, read_text, where
 
 SOURCE = "registries_conf"
@@ -138,10 +138,10 @@ def candidate_files(paths: Paths) -> list[Path]:
     elif user.is_file():
         main = user
     else:
-        main = paths.at("/etc/containers/registries.conf")
+        main = paths.at(locations.REGISTRIES_CONF)
     files = [main]
     for directory in (
-        paths.at("/etc/containers/registries.conf.d"),
+        paths.at(locations.REGISTRIES_CONF_D),
         paths.xdg_config_home() / "containers" / "registries.conf.d",
     ):
         try:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from regdoctor.discovery import kube
+from regdoctor.discovery import kube, locations
 from regdoctor.discovery.observations import make_observation
 from regdoctor.discovery.plans import PlanEndpoint, hostport_pair
 from regdoctor.discovery.plans import plan as plan_for
@@ -83,7 +83,7 @@ def _endpoint_target(
     ca_files = tuple(
         p
         for p, s in endpoint.ca_files
-        if not s.startswith(str(effective.paths.at("/etc/docker/certs.d")))
+        if not s.startswith(str(effective.paths.at(locations.DOCKER_CERTS_D)))
     )
     return replace(
         target,

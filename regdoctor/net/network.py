@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpcore
 import httpx
 
+from regdoctor.discovery import locations
 from regdoctor.options import CheckOptions
 
 
@@ -296,7 +297,7 @@ class Network:
         return context
 
     def certs_d(self, hostport: str) -> Path:
-        return self.options.config_root / "etc/docker/certs.d" / hostport
+        return self.options.config_root / locations.DOCKER_CERTS_D.lstrip("/") / hostport
 
     def ca_files(self, hostport: str) -> list[Path]:
         files = list(self.options.ca_files)

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from regdoctor.discovery import locations
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.network import Lookup, is_ip
 from regdoctor.probes.base import ProbeContext, failure_summary, first
@@ -108,7 +109,7 @@ def effective_addresses(observations: list[Observation]) -> list[str]:
 async def _system_view(
     ctx: ProbeContext, host: str, dns_addresses: list[str], role: str
 ) -> Observation | None:
-    hosts_file = ctx.options.config_root / "etc/hosts"
+    hosts_file = ctx.options.config_root / locations.HOSTS.lstrip("/")
     from_hosts = read_hosts_file(hosts_file).get(host.lower())
     source, addresses = None, None
     if from_hosts:
