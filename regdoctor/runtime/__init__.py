@@ -33,9 +33,9 @@ from .docker import (
     docker_falls_back,
     docker_tries_plain_http_after,
     is_secure_index,
-    validate_daemon_json,
     validate_mirror,
 )
+from .docker_daemon import validate_daemon_json
 from .podman import (
     auth_file_candidates,
     find_registry,

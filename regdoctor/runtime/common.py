@@ -10,17 +10,19 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field
 
-DOCKER_HUB = "docker.io"
+from regdoctor.reference import dockerhub
+
+DOCKER_HUB = dockerhub.DOMAIN
 #: Hostname that serves Docker Hub's v2 API.
 #: moby/moby v20.10.24 registry/config.go DefaultV2Registry;
 #: containerd/containerd v1.6.20 remotes/docker/config/hosts.go ConfigureHosts;
 #: containers/image v5.23.1 docker/docker_client.go dockerRegistry.
-DOCKER_HUB_API_HOST = "registry-1.docker.io"
+DOCKER_HUB_API_HOST = dockerhub.API_HOST
 #: Legacy alias of docker.io (moby/moby v20.10.24 registry/config.go ValidateIndexName).
-DOCKER_HUB_INDEX_HOST = "index.docker.io"
+DOCKER_HUB_INDEX_HOST = dockerhub.LEGACY_DOMAIN
 #: The config.json key docker uses for Hub credentials
 #: (moby/moby v20.10.24 registry/config.go IndexServer, GetAuthConfigKey).
-DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
+DOCKER_HUB_AUTH_KEY = dockerhub.CONFIG_KEY
 
 
 class Severity(enum.StrEnum):
