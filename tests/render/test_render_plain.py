@@ -25,7 +25,7 @@ from regdoctor.model import (
 )
 from regdoctor.redact.secrets import Redactor
 from regdoctor.render import RENDERERS, render_plain
-from regdoctor.render.plain import _shell_wrap
+from regdoctor.render.shell import shell_wrap as _shell_wrap
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 SKIP = "\u2013"  # the mark of a skipped phase (EN DASH)
