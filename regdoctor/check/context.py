@@ -23,7 +23,7 @@ def collect_context(
     from regdoctor.discovery.host import collect
 
     rows = []
-    sources = config_sources(config_root, effective=effective, use_discovery=False)
+    sources = config_sources(config_root, effective=effective)
     for source in sources:
         if not source.exists:
             continue

@@ -81,7 +81,7 @@ def build_bundle(
     left_out: list[str] = []
     provenance: list[dict[str, Any]] = []
     masked_total = 0
-    for source in config_sources(root, effective=effective, use_discovery=False):
+    for source in config_sources(root, effective=effective):
         if not source.exists:
             continue
         result = redact_config(source, redactor)

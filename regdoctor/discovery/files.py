@@ -21,10 +21,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regdoctor.discovery import locations
 from regdoctor.redact.secrets import MASK, SENSITIVE_KEYS, Redactor, redact
+
+if TYPE_CHECKING:
+    from regdoctor.discovery.effective import Effective
 
 __all__ = [
     "ENV_NAMES",
@@ -105,16 +108,6 @@ def _glob(root: Path, pattern: str) -> list[Path]:
         return []
 
 
-def discovered(env: Mapping[str, str] | None = None) -> Any:
-    """The effective configuration at the default locations (``regdoctor.discovery``),
-    or ``None`` when discovery is not available or fails."""
-    env = os.environ if env is None else env
-    try:
-        from regdoctor.discovery.effective import discover, paths_from
-
-        return discover(paths_from(env.get("REGDOCTOR_CONFIG_ROOT") or "/", env))
-    except Exception:  # a summary is a courtesy: the report must still be produced
-        return None
 
 
 def _display(path: Path, root: Path) -> str:
@@ -125,18 +118,12 @@ def _display(path: Path, root: Path) -> str:
     return "/" + str(relative).lstrip("/") if str(root) != "/" else str(path)
 
 
-def _from_effective(effective: Any, root: Path) -> list[ConfigSource]:
+def _from_effective(effective: Effective, root: Path) -> list[ConfigSource]:
     out: list[ConfigSource] = []
-    try:
-        files = list(effective.files())
-    except Exception:
-        return out
-    for result in files:
-        path = Path(getattr(result, "path", ""))
-        if not str(path):
-            continue
-        source = str(getattr(result, "source", "") or "discovery")
-        runtime = str(getattr(result, "runtime", "") or "")
+    for result in effective.files():
+        path = Path(result.path)
+        source = result.source or "discovery"
+        runtime = result.runtime or ""
         kind = f"{runtime} ({source})" if runtime else source
         out.append(ConfigSource(path, kind, f"read by discovery ({source})", _display(path, root)))
     return out
@@ -146,8 +133,7 @@ def config_sources(
     config_root: Path | None = None,
     env: Mapping[str, str] | None = None,
     *,
-    effective: Any = None,
-    use_discovery: bool = True,
+    effective: Effective | None = None,
 ) -> list[ConfigSource]:
     """Every configuration file a pull on this machine may read (existing or not).
 
@@ -159,8 +145,6 @@ def config_sources(
     root = config_root or Path(env.get("REGDOCTOR_CONFIG_ROOT") or "/")
     home = Path(env.get("HOME") or Path.home())
     out: list[ConfigSource] = []
-    if effective is None and use_discovery:
-        effective = discovered(env)
     if effective is not None:
         out.extend(_from_effective(effective, root))
 

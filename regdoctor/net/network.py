@@ -19,6 +19,7 @@ import httpcore
 import httpx
 
 from regdoctor.discovery import locations
+from regdoctor.model import Target
 from regdoctor.options import CheckOptions
 
 
@@ -227,14 +228,16 @@ class Network:
         default_factory=dict
     )
 
-    def configure(self, hostport: str, target: Any) -> None:
+    def configure(self, hostport: str, target: Target) -> None:
         """Remember the TLS material the effective configuration names for a target."""
-        ca_files = tuple(getattr(target, "ca_files", ()) or ())
-        cert = getattr(target, "client_cert", None)
-        key = getattr(target, "client_key", None)
-        if ca_files or cert:
-            source = dict(getattr(target, "provenance", ()) or ()).get("client_cert")
-            self._configured[hostport] = (ca_files, cert, key, source)
+        if target.ca_files or target.client_cert:
+            source = dict(target.provenance).get("client_cert")
+            self._configured[hostport] = (
+                tuple(target.ca_files),
+                target.client_cert,
+                target.client_key,
+                source,
+            )
 
     @property
     def resolver(self) -> Resolver:

@@ -23,7 +23,7 @@ def format_of(path: Path) -> str:
 def write_report(report: Report, path: Path, options: CheckOptions | None = None) -> str:
     """Write ``report`` to ``path`` (atomically) and return the format written, masked by
     the run's redactor (which knows the secrets met during the run)."""
-    redactor = getattr(options, "redactor", None) if options is not None else None
+    redactor = options.redactor if options is not None else None
     if redactor is None:
         credentials = options.credentials if options is not None else None
         redactor = Redactor([credentials.password] if credentials else [])
