@@ -89,7 +89,8 @@ class _VersionAction(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        parser.exit(0, version_text() + "\n")
+        print(version_text())  # stdout, as argparse's own version action
+        parser.exit(0)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
