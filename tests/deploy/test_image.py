@@ -11,16 +11,12 @@ root filesystem, no capability, the node's configuration mounted read-only below
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import time
 
-import pytest
-
 from regdoctor import __version__
-from regdoctor.cli.main import build_parser, bundled_rule_count
-from tests.cli.test_serve import Served
+from regdoctor.cli.main import bundled_rule_count
 from tests.deploy.conftest import (
     Image,
     as_podman,
