@@ -46,6 +46,53 @@ class _Parser(argparse.ArgumentParser):
         self.exit(3, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def version_text() -> str:
+    """``regdoctor 0.1.0 (120 rules)``. The rules are counted, not loaded: no YAML is parsed
+    and the engine is not imported, so ``--version`` stays as cheap as ``--help``."""
+    return f"regdoctor {__version__} ({bundled_rule_count()} rules)"
+
+
+def bundled_rule_count() -> int:
+    """The rule files of the bundled catalog (``regdoctor.rules``): ``<area>/<id>.yaml``,
+    without the ``<id>.cases.yaml`` files, as :func:`regdoctor.engine.loader.rule_files`
+    lists them (tests/cli/test_version.py keeps the two equal)."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("regdoctor.rules")  # finds the folder without importing the package
+    if spec is None or not spec.submodule_search_locations:
+        return 0
+    count = 0
+    for location in spec.submodule_search_locations:
+        for path in Path(location).rglob("*.yaml"):
+            if not path.name.endswith(".cases.yaml") and path.is_file():
+                count += 1
+    return count
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the text is made only when asked for (it counts files)."""
+
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str = argparse.SUPPRESS,
+        default: str = argparse.SUPPRESS,
+        help: str | None = None,
+    ) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_text())  # stdout, as argparse's own version action
+        parser.exit(0)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser. With ``only``, the arguments of that one subcommand are loaded (the
     others are listed by name): every start pays for one command module, not all."""
@@ -56,7 +103,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"regdoctor {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="show the version and the number of rules in the bundled catalog, then exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():
         command = sub.add_parser(
