@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Severity(enum.StrEnum):
@@ -257,6 +257,9 @@ class Finding:
     references: tuple[str, ...] = ()
     observations: tuple[int, ...] = ()  # indices into the target's observations
     leading: bool = False
+    #: The runtimes in scope this finding applies to (``regdoctor.check.verdicts``);
+    #: empty: none of them (a runtime out of scope, or one that is not affected).
+    runtimes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -272,6 +275,7 @@ class Finding:
             "references": list(self.references),
             "observations": list(self.observations),
             "leading": self.leading,
+            "runtimes": list(self.runtimes),
         }
 
 
@@ -297,6 +301,34 @@ class PhaseResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimeVerdict:
+    """Whether one runtime would pull a target, as that runtime behaves."""
+
+    runtime: str
+    status: str  # ok (it pulls), warning (it pulls, but see why), error (it fails)
+    reason: str  # one line
+    endpoint: str | None = None  # the endpoint it would pull from, or where it stops
+    category: str | None = None  # the leading category for this runtime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "endpoint": self.endpoint,
+            "category": self.category,
+        }
+
+
+_STATUS_RANK = {"ok": 0, "warning": 1, "error": 2}
+_SEVERITY_OF_STATUS = {"ok": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}
+
+
+def worst_of(statuses: Iterable[str]) -> str:
+    """The worst of ``ok``, ``warning``, ``error`` (``ok`` for none)."""
+    return max(statuses, key=lambda s: _STATUS_RANK.get(s, 0), default="ok")
+
+
+@dataclass(frozen=True, slots=True)
 class TargetReport:
     target: Target
     endpoint: Mapping[str, Any]
@@ -304,9 +336,14 @@ class TargetReport:
     observations: tuple[Observation, ...]
     findings: tuple[Finding, ...]
     duration_ms: float
+    #: Per runtime in scope, whether it would pull (empty: not judged per runtime).
+    runtimes: Mapping[str, RuntimeVerdict] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
+        """The worst verdict of the runtimes in scope; without them, the worst finding."""
+        if self.runtimes:
+            return worst_of(v.status for v in self.runtimes.values())
         return worst_status(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,6 +356,7 @@ class TargetReport:
             "phases": [p.to_dict() for p in self.phases],
             "observations": [o.to_dict() for o in self.observations],
             "findings": [f.to_dict() for f in self.findings],
+            "runtimes": {name: v.to_dict() for name, v in self.runtimes.items()},
         }
 
 
@@ -340,6 +378,8 @@ class Report:
     version: str
     command: tuple[str, ...] = ()
     deadline_hit: bool = False
+    #: The runtimes whose verdicts the report gives (and its exit code follows).
+    runtimes: tuple[str, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -347,11 +387,11 @@ class Report:
 
     @property
     def status(self) -> str:
-        return worst_status(self.findings)
+        return worst_of(t.status for t in self.targets)
 
     @property
     def exit_code(self) -> ExitCode:
-        return exit_code_for(f.severity for f in self.findings)
+        return exit_code_for(_SEVERITY_OF_STATUS[t.status] for t in self.targets)
 
     def to_dict(self) -> dict[str, Any]:
         findings = self.findings
@@ -363,6 +403,7 @@ class Report:
             "deadline_hit": self.deadline_hit,
             "status": self.status,
             "exit_code": int(self.exit_code),
+            "runtimes": list(self.runtimes),
             "summary": {
                 "targets": len(self.targets),
                 "errors": sum(f.severity is Severity.ERROR for f in findings),

@@ -36,6 +36,12 @@ class CheckOptions:
     helper_timeout: float = 10.0
     #: The caller's rule folders (``--rules-dir``), judged with the bundled rules.
     rule_dirs: tuple[Path, ...] = ()
+    #: How the runtimes in scope reach each registry (None: as Docker does, the
+    #: behaviour before per-runtime verdicts; tests of single probes use it).
+    schemes: SchemePolicy | None = None
+    #: Whether ``timeout`` was chosen by the user (``--timeout``): without it, a phase a
+    #: runtime waits longer for (the TLS handshake: 10 s) gets the runtime's own limit.
+    timeout_given: bool = True
 
 
 class Clock(Protocol):
@@ -49,3 +55,23 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SchemeChoice:
+    """Which runtimes in scope skip TLS verification for a host, and which go on to plain
+    HTTP after an HTTPS failure of one of the ``plain_http_after`` kinds: what the TLS
+    probe needs to observe what those runtimes would see."""
+
+    skip_verify: tuple[str, ...] = ()
+    #: Runtimes that verify the certificate (their failure is an error for them).
+    verify: tuple[str, ...] = ()
+    plain_http: tuple[str, ...] = ()
+    plain_http_after: tuple[str, ...] = ()
+
+
+class SchemePolicy(Protocol):
+    """Answers :class:`SchemeChoice` for a target and the addresses its name resolved to
+    (``regdoctor.check.routes.Routes`` reads the runtime model)."""
+
+    def schemes(self, target: Any, addresses: Any) -> SchemeChoice: ...

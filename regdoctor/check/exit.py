@@ -23,9 +23,13 @@ def exit_code_of(severities: Iterable[Severity], fail_on: str | None = "warning"
     return int(exit_code_for(severities, fail_on=fail_on or "warning"))
 
 
+_SEVERITY = {"ok": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}
+
+
 def exit_code(report: Report, fail_on: str | None = "warning") -> int:
-    """The exit code for ``report``: with ``--fail-on error`` warnings exit 0."""
-    return exit_code_of((f.severity for f in report.findings), fail_on)
+    """The exit code for ``report``: the worst target status (a target's status is the
+    worst verdict of the runtimes in scope); with ``--fail-on error`` warnings exit 0."""
+    return exit_code_of((_SEVERITY[t.status] for t in report.targets), fail_on)
 
 
 def explain_exit_code(matches: Iterable[TextMatch]) -> int:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regdoctor import __version__
 from regdoctor.check.catalog import catalog
@@ -33,6 +34,9 @@ from regdoctor.probes.http_ping import HttpPingProbe
 from regdoctor.probes.image import ImageProbe
 from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
+
+if TYPE_CHECKING:
+    from regdoctor.check.routes import Routes
 
 #: The probes, in the order a pull goes through the phases. Explicit, not discovered.
 PROBES: tuple[Probe, ...] = (
@@ -316,9 +320,11 @@ async def run_check(
     clock: Clock | None = None,
     command: Sequence[str] = (),
     preset: Mapping[str, Sequence[Observation]] | None = None,
+    routes: Routes | None = None,
 ) -> Report:
     """Check ``targets``. ``preset`` holds observations made before the run (from the
-    configuration), by target id; targets of kind ``config`` are judged on them alone."""
+    configuration), by target id; targets of kind ``config`` are judged on them alone.
+    With ``routes``, every target gets a verdict per runtime in scope."""
     clock = clock or SystemClock()
     preset = preset or {}
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -338,6 +344,10 @@ async def run_check(
     finally:
         await network.aclose()
     reports = _with_mirror_health(list(reports), options.rule_dirs)
+    if routes is not None:
+        from regdoctor.check.verdicts import judge_runtimes
+
+        reports = judge_runtimes(reports, routes, options.rule_dirs)
     duration = (clock.monotonic() - start) * 1000
     return assemble_report(
         reports,
@@ -345,6 +355,7 @@ async def run_check(
         duration_ms=duration,
         command=command,
         deadline=options.deadline,
+        runtimes=routes.runtimes if routes is not None else (),
     )
 
 
@@ -355,9 +366,11 @@ def assemble_report(
     duration_ms: float,
     command: Sequence[str] = (),
     deadline: float | None = None,
+    runtimes: Sequence[str] = (),
 ) -> Report:
     """One :class:`Report` from target reports (the TUI re-runs targets one by one)."""
     return Report(
+        runtimes=tuple(runtimes),
         targets=tuple(reports),
         started_at=started_at,
         duration_ms=round(duration_ms, 2),

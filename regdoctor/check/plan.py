@@ -25,10 +25,14 @@ from regdoctor.model import Credentials, Observation, Report, ReportContext, Tar
 from regdoctor.options import CheckOptions
 
 if TYPE_CHECKING:
+    from regdoctor.check.routes import Routes
     from regdoctor.discovery.effective import Effective
     from regdoctor.redact.secrets import Redactor
 
-__all__ = ["RunPlan", "build_options", "discover", "plan", "readable_file"]
+__all__ = ["DEFAULT_TIMEOUT", "RunPlan", "build_options", "discover", "plan", "readable_file"]
+
+#: The wait for one network phase when ``--timeout`` is not given.
+DEFAULT_TIMEOUT = 5.0
 
 
 def readable_file(value: str, flag: str) -> Path:
@@ -155,7 +159,8 @@ def build_options(request: CheckRequest) -> CheckOptions:
     if credentials:
         redactor.add_credentials(credentials.username, credentials.password)
     return CheckOptions(
-        timeout=request.timeout,
+        timeout=request.timeout if request.timeout is not None else DEFAULT_TIMEOUT,
+        timeout_given=request.timeout is not None,
         deadline=request.deadline,
         dns_server=dns_server(request.dns_server),
         ca_files=tuple(readable_file(p, "--ca-file") for p in request.ca_files),
@@ -181,6 +186,8 @@ class RunPlan:
     preset: dict[str, list[Observation]] = field(default_factory=dict)
     #: The effective configuration read for the plan (None with ``no_config``).
     effective: Effective | None = None
+    #: The runtimes in scope and how each reaches a target.
+    routes: Routes | None = None
 
     @property
     def redactor(self) -> Redactor:
@@ -203,7 +210,9 @@ class RunPlan:
     async def run(self, command: Sequence[str] = ()) -> Report:
         from regdoctor.check.pipeline import run_check
 
-        return await run_check(self.targets, self.options, command=command, preset=self.preset)
+        return await run_check(
+            self.targets, self.options, command=command, preset=self.preset, routes=self.routes
+        )
 
     def run_sync(self, command: Sequence[str] = ()) -> Report:
         import asyncio
@@ -250,7 +259,17 @@ def plan_targets(
 def plan(request: CheckRequest) -> RunPlan:
     """Validate ``request`` and plan its run. Raises :class:`UsageError` or
     ``regdoctor.reference.targets.InvalidReference``."""
+    from regdoctor.check.routes import Routes
+    from regdoctor.check.scope import runtimes_in_scope
+
     options = build_options(request)
     effective = None if request.no_config else discover(request)
     targets, preset = plan_targets(request, effective)
-    return RunPlan(targets, options, preset, effective)
+    this_host = str(options.config_root) == "/"
+    routes = Routes(
+        runtimes_in_scope(request.runtime, effective, this_host=this_host),
+        effective,
+        insecure=request.insecure,
+    )
+    options = replace(options, schemes=routes)
+    return RunPlan(targets, options, preset, effective, routes)

@@ -39,7 +39,9 @@ class CheckRequest:
     validates them and raises :class:`UsageError` with the flag's name."""
 
     targets: tuple[str, ...] = ()
-    timeout: float = 5.0
+    #: Each network wait (``--timeout``); None: 5 s, and phases a runtime waits longer
+    #: for (the TLS handshake) get the runtime's own limit.
+    timeout: float | None = None
     deadline: float = 30.0
     dns_server: str | None = None
     ca_files: tuple[str, ...] = ()
@@ -53,7 +55,8 @@ class CheckRequest:
     root: str | None = None
     #: Named configuration files, by the keys of :data:`NAMED_FILES`.
     config_files: Mapping[str, str] = field(default_factory=dict)
-    runtime: str = "all"
+    #: ``--runtime``: one runtime, ``all``, or ``""`` (found on the host or in the config).
+    runtime: str = ""
     kube_manifests: tuple[str, ...] = ()
     rules_dirs: tuple[str, ...] = ()
     #: Check the TARGETs only, without reading any configuration.

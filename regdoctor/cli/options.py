@@ -105,7 +105,12 @@ def add_time_arguments(
     registry."""
     timing = parser.add_argument_group(title)
     timing.add_argument(
-        "--timeout", type=seconds, default=5.0, metavar="S", help=f"timeout of {what} (default: 5)"
+        "--timeout",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help=f"timeout of {what} (default: 5, and the runtimes' own 10 s for a TLS "
+        "handshake, so that a slow registry is not called broken)",
     )
     timing.add_argument(
         "--deadline",
@@ -172,8 +177,9 @@ def add_discovery_arguments(
     group.add_argument(
         "--runtime",
         choices=RUNTIME_CHOICES,
-        default="all",
-        help="only this runtime's configuration (default: all)",
+        default=None,
+        help="judge as this runtime does, and read only its configuration (default: the "
+        "runtimes found on this host or named in its configuration, else all)",
     )
     group.add_argument("--daemon-config", metavar="PATH", help="Docker daemon.json")
     group.add_argument(

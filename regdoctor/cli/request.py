@@ -47,7 +47,7 @@ def request_from_args(
 
     return CheckRequest(
         targets=tuple(targets) if targets is not None else texts("targets"),
-        timeout=float(getattr(args, "timeout", 5.0)),
+        timeout=getattr(args, "timeout", None),
         deadline=float(getattr(args, "deadline", 30.0)),
         dns_server=text("dns_server"),
         ca_files=texts("ca_file"),
@@ -59,7 +59,7 @@ def request_from_args(
         insecure=bool(getattr(args, "insecure", False)),
         root=text("root"),
         config_files={key: value for key in NAMED_FILES if (value := text(key))},
-        runtime=text("runtime") or "all",
+        runtime=text("runtime") or "",
         kube_manifests=texts("kube_manifests"),
         rules_dirs=texts("rules_dir"),
         no_config=bool(getattr(args, "no_config", False)),

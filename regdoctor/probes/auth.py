@@ -15,7 +15,7 @@ from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.tcp import connect_all
-from regdoctor.probes.tls import examine
+from regdoctor.probes.tls import examine, handshake_budget
 
 
 def _response(exchange: Exchange) -> auth_dance.Response:
@@ -55,7 +55,13 @@ async def check_realm_host(
     ctx.network.pin(host, connected)
     if parts.scheme == "https":
         result, tls_observations = await examine(
-            ctx, host, connected[0], port, "realm", enforced=ctx.state.verify_enforced
+            ctx,
+            host,
+            connected[0],
+            port,
+            "realm",
+            enforced=ctx.state.verify_enforced,
+            budget=handshake_budget(ctx),
         )
         observations.extend(tls_observations)
         if result.outcome != "ok":

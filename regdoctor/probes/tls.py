@@ -29,16 +29,24 @@ async def examine(
     *,
     enforced: bool,
     proxy: ProxyRoute | None = None,
+    budget: float | None = None,
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
-    ``address`` then is) and describe what was seen."""
+    ``address`` then is) and describe what was seen. ``budget``: how long the handshake
+    may take (default: the phase timeout)."""
     from regdoctor.redact.secrets import redact
 
     hostport = _hostport(host, port)
     client, client_source = ctx.network.client_pair(hostport)
     ca_files = ctx.network.ca_files(hostport)
     result = await handshake(
-        host, address, port, client=client, ca_files=ca_files, proxy=proxy, budget=ctx.budget()
+        host,
+        address,
+        port,
+        client=client,
+        ca_files=ca_files,
+        proxy=proxy,
+        budget=budget if budget is not None else ctx.budget(),
     )
     facts: dict[str, Any] = {
         "host": host,
@@ -55,6 +63,7 @@ async def examine(
         "alert": result.alert,
         "proxy": redact(proxy.url) if proxy else None,
         "proxy_status": result.proxy_status,
+        "handshake_ms": round(result.duration_ms, 2) if result.duration_ms else None,
     }
     observations = []
     handshake_ok = result.outcome == "ok"
@@ -154,32 +163,56 @@ class TlsProbe:
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         target, state = ctx.target, ctx.state
-        state.verify_enforced = not target.insecure
-        state.fallback_allowed = target.scheme is None and (
-            target.insecure
-            or is_loopback(target.host)
-            or (state.proxy is None and any(is_loopback(a) for a in state.addresses))
-        )
+        policy = ctx.options.schemes
+        choice = policy.schemes(target, state.addresses) if policy is not None else None
+        if choice is None:  # as Docker does: loopback and --insecure may fall back
+            state.verify_enforced = not target.insecure
+            observe_enforced = state.verify_enforced
+            state.fallback_allowed = target.scheme is None and (
+                target.insecure
+                or is_loopback(target.host)
+                or (state.proxy is None and any(is_loopback(a) for a in state.addresses))
+            )
+            fallback_after = _FALLBACK_OUTCOMES
+        else:  # what the runtimes in scope would try (regdoctor.check.routes)
+            # go on unverified when a runtime in scope skips verification; the
+            # verification still counts for the runtimes that do verify
+            state.verify_enforced = not (target.insecure or choice.skip_verify)
+            observe_enforced = bool(choice.verify) and not target.insecure
+            state.fallback_allowed = target.scheme is None and bool(choice.plain_http)
+            fallback_after = frozenset(
+                outcome
+                for outcome, kind in _OUTCOME_KIND.items()
+                if kind in choice.plain_http_after
+            )
         if target.scheme == "http":
             state.scheme = "http"
             state.verdict("tls", PhaseStatus.NOT_APPLICABLE, "http:// given: TLS not used")
             return
         assert state.address is not None
+        budget = handshake_budget(ctx)
         result, observations = await examine(
             ctx,
             target.host,
             state.address,
             target.port,
             "registry",
-            enforced=state.verify_enforced,
+            enforced=observe_enforced,
             proxy=state.proxy,
+            budget=budget,
         )
         decision = "https"
-        if result.outcome != "ok" and state.fallback_allowed:
+        # Never after a timeout: a slow TLS server is slow, not a plain-HTTP one.
+        if result.outcome in fallback_after and state.fallback_allowed:
             decision = "http"
         handshake = observations[0]
         observations[0] = _with_facts(
-            handshake, scheme_decision=decision, fallback_allowed=state.fallback_allowed
+            handshake,
+            scheme_decision=decision,
+            fallback_allowed=state.fallback_allowed,
+            budget_s=round(budget, 3),
+            # regdoctor stopped waiting before the runtimes would have
+            cut_by_timeout=result.outcome == "timeout" and budget < RUNTIME_TLS_HANDSHAKE_S,
         )
         if decision == "http" and result.outcome == "plain_http":
             observations[0] = _with_ok(observations[0], True)
@@ -204,7 +237,7 @@ class TlsProbe:
             state.verdict("tls", PhaseStatus.FAILED, result.error)
             return
         verify = next((o for o in observations if o.kind == "tls.verify"), None)
-        if verify is not None and not verify.ok:
+        if verify is not None and not verify.ok and state.verify_enforced:
             state.verdict("tls", PhaseStatus.FAILED, verify.error)
             return
         state.ssl_context = ctx.network.ssl_context(
@@ -216,6 +249,31 @@ class TlsProbe:
             state.verdict("tls", PhaseStatus.WARN, verify.error)
         else:
             state.verdict("tls", PhaseStatus.OK)
+
+
+#: Handshake outcomes after which a runtime with an http:// endpoint goes on to it,
+#: and the runtime model's name for each (regdoctor.runtime.ErrorKind).
+_OUTCOME_KIND = {
+    "plain_http": "http_on_https",
+    "failed": "tls",
+    "alert": "tls",
+    "reset": "tls",
+    "refused": "connect",
+    "unreachable": "connect",
+}
+_FALLBACK_OUTCOMES = frozenset(_OUTCOME_KIND)
+#: How long the runtimes wait for a TLS handshake (Go's http.Transport
+#: TLSHandshakeTimeout in dockerd, containerd and containers/image: 10 s; see
+#: docs/runtime-model.md).
+RUNTIME_TLS_HANDSHAKE_S = 10.0
+
+
+def handshake_budget(ctx: ProbeContext) -> float:
+    """The phase timeout; without ``--timeout``, the runtimes' own handshake limit, so
+    that a slow handshake the runtimes would wait for is measured, not cut."""
+    if ctx.options.timeout_given:
+        return ctx.budget()
+    return max(0.001, min(max(ctx.options.timeout, RUNTIME_TLS_HANDSHAKE_S), ctx.remaining()))
 
 
 def _with_facts(observation: Observation, **facts: Any) -> Observation:

@@ -33,6 +33,7 @@ from .docker import (
     docker_falls_back,
     docker_tries_plain_http_after,
     is_secure_index,
+    parse_insecure_registries,
     validate_mirror,
 )
 from .docker_daemon import validate_daemon_json
@@ -87,6 +88,7 @@ __all__ = [
     "is_secure_index",
     "load_registries_conf",
     "parse_hosts_toml",
+    "parse_insecure_registries",
     "podman_endpoints",
     "podman_falls_back",
     "split_reference",

@@ -1,0 +1,355 @@
+"""How each runtime in scope reaches a target: its endpoints in order, from the runtime
+model (:mod:`regdoctor.runtime`) fed with the effective configuration.
+
+:class:`Routes` answers two questions. The probes ask it which schemes are worth
+observing for a host (:meth:`Routes.schemes`: is there a runtime that skips TLS
+verification for it, one that tries plain HTTP after an HTTPS failure of some kind);
+the verdicts ask it for each runtime's endpoint list (:meth:`Routes.route`). Both read
+the same model, so what regdoctor observes is what the runtimes would try.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from regdoctor import runtime as model
+from regdoctor.model import Target
+from regdoctor.options import SchemeChoice
+from regdoctor.reference import dockerhub
+
+if TYPE_CHECKING:
+    from regdoctor.discovery.effective import Effective
+
+__all__ = ["ALL_RUNTIMES", "VERSIONS", "Route", "Routes", "endpoint_is_target"]
+
+#: Every runtime a verdict can be given for. ``kubernetes`` is containerd's CRI plugin,
+#: which the kubelet drives.
+ALL_RUNTIMES: tuple[str, ...] = ("docker", "containerd", "podman", "kubernetes")
+#: The versions modelled (Debian 12's packages; docs/runtime-model.md has the others).
+VERSIONS: Mapping[str, str] = {
+    "docker": "20.10",
+    "containerd": "1.6.20",
+    "podman": "4.3 (containers/image 5.23)",
+    "kubernetes": "containerd 1.6.20 CRI",
+}
+#: Failures after which a runtime that lists an ``http://`` endpoint goes on to it, as
+#: far as regdoctor observes them: never after a timeout (a slow TLS server is slow, not
+#: plain HTTP; a runtime that would still try http:// is told apart in its verdict).
+_HTTP_AFTER = frozenset(
+    {
+        model.ErrorKind.DNS,
+        model.ErrorKind.CONNECT,
+        model.ErrorKind.TLS,
+        model.ErrorKind.HTTP_ON_HTTPS,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one runtime does for one target."""
+
+    runtime: str
+    endpoints: tuple[model.Endpoint, ...] = ()
+    #: Set when the runtime cannot pull at all before any request (dockerd would not
+    #: start, the registry is blocked, the CRI plugin did not load): the exact message.
+    stopped: str | None = None
+    #: Where ``stopped`` comes from (the file as the machine names it).
+    stopped_source: str | None = None
+    #: The one edit that removes the cause: (key, entry at fault, corrected entry or "").
+    fix: tuple[str, str, str] | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Routes:
+    """The runtimes in scope and how each reaches a target (see the module docstring)."""
+
+    runtimes: tuple[str, ...] = ALL_RUNTIMES
+    effective: Effective | None = None
+    #: ``--insecure``: every registry is treated as insecure by every runtime.
+    insecure: bool = False
+    _cache: dict[tuple[str, str, tuple[str, ...]], Route] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- what the probes ask ---------------------------------------------------------
+
+    def schemes(self, target: Target, addresses: Sequence[str]) -> SchemeChoice:
+        """Which runtimes skip TLS verification for ``target`` and which go on to plain
+        HTTP after an HTTPS failure (and after which failures)."""
+        skip: list[str] = []
+        verify: list[str] = []
+        http: list[str] = []
+        for runtime in self.runtimes:
+            route = self.route(runtime, target, addresses)
+            own = [e for e in route.endpoints if _same_host(e.host, target)]
+            if any(e.scheme == "https" and e.skip_verify for e in own):
+                skip.append(runtime)
+            if any(e.scheme == "https" and not e.skip_verify for e in own):
+                verify.append(runtime)
+            if any(e.scheme == "http" or e.http_fallback for e in own):
+                http.append(runtime)
+        return SchemeChoice(
+            skip_verify=tuple(skip),
+            verify=tuple(verify),
+            plain_http=tuple(http),
+            plain_http_after=tuple(sorted(str(k) for k in _HTTP_AFTER)),
+        )
+
+    # -- what the verdicts ask -------------------------------------------------------
+
+    def route(self, runtime: str, target: Target, addresses: Sequence[str] = ()) -> Route:
+        key = (runtime, target.id, tuple(addresses))
+        with self._lock:
+            found = self._cache.get(key)
+        if found is None:
+            try:
+                found = self._build(runtime, target, addresses)
+            except ValueError as exc:  # blocked registry, invalid registries.conf
+                found = Route(runtime, stopped=str(exc))
+            with self._lock:
+                self._cache[key] = found
+        return found
+
+    def _build(self, runtime: str, target: Target, addresses: Sequence[str]) -> Route:
+        host = _index_name(target)
+        repository = target.repository or ""
+        if target.scheme is not None:  # https:// or http:// pinned on the command line
+            return Route(runtime, (_pinned(target),))
+        if runtime == "docker":
+            return self._docker(host, repository, addresses)
+        if runtime in ("containerd", "kubernetes"):
+            return self._containerd(runtime, host, target, repository)
+        if runtime == "podman":
+            return self._podman(target)
+        raise ValueError(f"unknown runtime {runtime!r}")
+
+    def _docker(self, host: str, repository: str, addresses: Sequence[str]) -> Route:
+        config = self._daemon_json()
+        if isinstance(config, str):
+            data = self._daemon_data()
+            return Route(
+                "docker",
+                stopped=config,
+                stopped_source=self._daemon_file(),
+                fix=daemon_fix(data) if data is not None else None,
+            )
+        mirrors = [str(m) for m in config.get("registry-mirrors") or [] if isinstance(m, str)]
+        insecure = [str(e) for e in config.get("insecure-registries") or [] if isinstance(e, str)]
+        if self.insecure:
+            insecure.append(host)
+        try:
+            endpoints = model.docker_endpoints(
+                host,
+                mirrors=mirrors,
+                insecure_registries=insecure,
+                resolved_ips={host.rsplit(":", 1)[0]: list(addresses)} if addresses else None,
+                repository=repository,
+            )
+        except model.DaemonWouldNotStart as exc:
+            return Route(
+                "docker",
+                stopped=str(exc),
+                stopped_source=self._daemon_file(),
+                fix=daemon_fix(config),
+            )
+        return Route("docker", tuple(endpoints))
+
+    def _daemon_file(self) -> str | None:
+        """daemon.json as the machine names it (``/etc/docker/daemon.json`` also when it
+        was read below ``--root``)."""
+        effective = self.effective
+        daemon = effective.daemon_config if effective is not None else None
+        if effective is None or daemon is None:
+            return None
+        root = str(effective.paths.root)
+        path = daemon.file.file
+        if root not in ("", "/") and path.startswith(root.rstrip("/") + "/"):
+            return "/" + path[len(root.rstrip("/")) + 1 :]
+        return path
+
+    def _daemon_data(self) -> dict[str, Any] | None:
+        daemon = self.effective.daemon_config if self.effective is not None else None
+        data = daemon.file.data if daemon is not None else None
+        return data if isinstance(data, dict) else None
+
+    def _daemon_json(self) -> dict[str, Any] | str:
+        """daemon.json as dockerd reads it, or the message dockerd stops with."""
+        daemon = self.effective.daemon_config if self.effective is not None else None
+        if daemon is None or not daemon.file.exists:
+            return {}
+        try:
+            text = daemon.file.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+        problems = model.validate_daemon_json(text, path=daemon.file.file)
+        fatal = [p for p in problems if p.fatal]
+        if fatal:
+            return fatal[0].message
+        data = daemon.file.data
+        return data if isinstance(data, dict) else {}
+
+    def _containerd(self, runtime: str, host: str, target: Target, repository: str) -> Route:
+        text, source = self._hosts_toml(host)
+        cri = runtime == "kubernetes"
+        endpoints = model.containerd_endpoints(
+            host,
+            text,
+            ctr=not cri,
+            by_digest=target.digest is not None,
+            repository=repository,
+        )
+        notes = (f"hosts.toml: {source}",) if source else ()
+        if self.insecure:
+            endpoints = [_insecure(e) for e in endpoints]
+        return Route(runtime, tuple(endpoints), notes=notes)
+
+    def _hosts_toml(self, host: str) -> tuple[str | None, str | None]:
+        """The hosts.toml containerd reads for ``host`` (first directory found wins)."""
+        from regdoctor.discovery import locations
+
+        effective = self.effective
+        if effective is None:
+            return None, None
+        containerd = effective.containerd
+        roots = list(containerd.config_path) if containerd and containerd.config_path else []
+        roots = roots or [locations.CONTAINERD_CERTS_D]
+        for root in roots:
+            for directory in model.host_dir_candidates(host, root):
+                path = effective.paths.at(directory) / "hosts.toml"
+                try:
+                    if path.is_file():
+                        return path.read_text(encoding="utf-8", errors="replace"), str(
+                            f"{directory}/hosts.toml"
+                        )
+                    if effective.paths.at(directory).is_dir():
+                        return None, None  # the directory wins even without hosts.toml
+                except OSError:
+                    continue
+        return None, None
+
+    def _podman(self, target: Target) -> Route:
+        conf = self._registries_conf()
+        # a registry without an image: its endpoints for any repository of it
+        name = f"{target.registry}/{_ANY_REPOSITORY}"
+        if target.repository:
+            reference = f"{target.registry}/{target.repository}"
+            if target.digest:
+                reference += f"@{target.digest}"
+            elif target.tag:
+                reference += f":{target.tag}"
+            name = reference
+        endpoints = model.podman_endpoints(_qualified(name), conf)
+        if self.insecure:
+            endpoints = [_insecure(e) for e in endpoints]
+        return Route("podman", tuple(endpoints))
+
+    def _registries_conf(self) -> dict[str, Any]:
+        """registries.conf and its drop-ins merged (later files win per key and per
+        ``[[registry]]`` prefix, as containers/image does)."""
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return {}
+        merged: dict[str, Any] = {}
+        tables: dict[str, dict[str, Any]] = {}
+        for result in effective.containers.files:
+            data = result.data
+            if not isinstance(data, dict):
+                continue
+            for key, value in data.items():
+                if key == "registry" and isinstance(value, list):
+                    for table in value:
+                        if isinstance(table, dict):
+                            prefix = str(table.get("prefix") or table.get("location") or "")
+                            tables[prefix] = table
+                else:
+                    merged[key] = value
+        if tables:
+            merged["registry"] = list(tables.values())
+        return merged
+
+
+#: The repository a registry-only target is looked up with (prefix matching needs one).
+_ANY_REPOSITORY = "regdoctor-any-repository"
+
+
+def daemon_fix(config: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """The first registry entry of daemon.json that stops dockerd, and its correction
+    (``""``: remove it), checked with the same model that found it."""
+    for mirror in config.get("registry-mirrors") or []:
+        if not isinstance(mirror, str) or model.validate_mirror(mirror)[1] is None:
+            continue
+        candidates = []
+        if "://" not in mirror:
+            candidates.append("https://" + mirror)
+        scheme, _, rest = mirror.partition("://")
+        if rest:
+            candidates.append(f"{scheme}://{rest.split('/', 1)[0]}")
+        good = next((c for c in candidates if model.validate_mirror(c)[1] is None), "")
+        return "registry-mirrors", mirror, good
+    for entry in config.get("insecure-registries") or []:
+        if not isinstance(entry, str):
+            continue
+        if not [p for p in model.parse_insecure_registries([entry])[2] if p.fatal]:
+            continue
+        candidate = entry.split("://", 1)[-1].rstrip("/")
+        ok = candidate and not [
+            p for p in model.parse_insecure_registries([candidate])[2] if p.fatal
+        ]
+        return "insecure-registries", entry, candidate if ok else ""
+    return None
+
+
+def _index_name(target: Target) -> str:
+    """The registry as runtimes name it: ``docker.io``, ``host:5000``, ``host``."""
+    if dockerhub.is_hub(target.registry) and target.registry != dockerhub.API_HOST:
+        return dockerhub.DOMAIN
+    return target.registry
+
+
+def _qualified(name: str) -> str:
+    first, sep, _rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return name
+    return f"{dockerhub.DOMAIN}/{name}" if sep else name
+
+
+def _same_host(host: str, target: Target) -> bool:
+    """Whether an endpoint host (``host[:port]``) is the target's own."""
+    if dockerhub.is_hub(target.registry):
+        return host in (dockerhub.API_HOST, f"{dockerhub.API_HOST}:443")
+    return host in (target.registry, target.hostport) or (
+        host == target.host
+        and target.port
+        in (
+            443,
+            80,
+        )
+    )
+
+
+def endpoint_is_target(endpoint: model.Endpoint, target: Target) -> bool:
+    """Whether ``endpoint`` is the target's own host (not a mirror elsewhere)."""
+    return _same_host(endpoint.host, target)
+
+
+def _pinned(target: Target) -> model.Endpoint:
+    scheme = target.scheme or "https"
+    return model.Endpoint(
+        url=f"{scheme}://{target.registry}/v2/",
+        scheme=scheme,
+        host=target.registry,
+        path_prefix="/v2",
+        mirror=False,
+        skip_verify=target.insecure,
+        source="the scheme given on the command line",
+    )
+
+
+def _insecure(endpoint: model.Endpoint) -> model.Endpoint:
+    from dataclasses import replace
+
+    return replace(endpoint, skip_verify=True, http_fallback=endpoint.scheme == "https")
