@@ -37,7 +37,7 @@ class Row:
         return [
             self.scenario,
             self.client,
-            "pulled" if self.pulled else f"failed: {self.error}",
+            f"pulled {self.error}".strip() if self.pulled else f"failed: {self.error}",
             self.status,
             self.category or "-",
             self.explain or "-",

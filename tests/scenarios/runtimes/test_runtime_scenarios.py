@@ -232,7 +232,7 @@ def test_runtime_scenario(
                     scenario.cls,
                     client,
                     result.pulled,
-                    result.first_line,
+                    result.first_line or (result.digest[:19] and f"({result.digest[:19]}…)"),
                     verdict.status,
                     verdict.category,
                     explained.get(client, ""),

@@ -204,7 +204,14 @@ class World:
             timeout_s=timeout_s,
         )
         if up:
-            return PullResult("docker", out.ok, "" if out.ok else out.stderr.strip(), out)
+            digest = re.search(r"^Digest: (sha256:[0-9a-f]{64})$", out.stdout, re.M)
+            return PullResult(
+                "docker",
+                out.ok,
+                "" if out.ok else out.stderr.strip(),
+                out,
+                digest=digest.group(1) if digest else "",
+            )
         log = procs.tail(dockerd.log_path, 20000).strip().splitlines()
         last = log[-1] if log else "(dockerd wrote nothing)"
         return PullResult(
@@ -494,6 +501,7 @@ def _leaf(
     pair = harness_pki._make_leaf(
         issuer, dns[0], x509.SubjectAlternativeName(sans), not_before, not_after
     )
+    directory.mkdir(parents=True, exist_ok=True)
     return harness_pki._save_pair(directory, f"leaf-{reg.key}", pair)
 
 
