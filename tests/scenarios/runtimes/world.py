@@ -298,9 +298,9 @@ class World:
                 )
             script = workdir / f"step-{index}.sh"
             script.write_text(command + "\n")
-            code, output = self._run_with_daemons(
-                ["bash", "-e", str(script)], cwd=workdir, timeout_s=timeout_s
-            )
+            # nsenter -m resets the working directory to the namespace's root
+            argv = ["sh", "-c", 'cd "$1" && exec bash -e "$2"', "sh", str(workdir), str(script)]
+            code, output = self._run_with_daemons(argv, cwd=workdir, timeout_s=timeout_s)
             log.append(f"$ {command}\n{output}".rstrip())
             if code != 0:
                 return FixRun(True, False, commands, "\n".join(log), command)
