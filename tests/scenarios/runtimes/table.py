@@ -15,6 +15,7 @@ from tests.scenarios.runtimes.scenario import (
     MIRROR_IP,
     USERNAME,
     WRONG_PASSWORD,
+    Client,
     Registry,
     Scenario,
 )
@@ -39,8 +40,10 @@ PLAIN_NAMES = {"plain.test": PLAIN_IP}
 HUB_NAMES = {HUB: HUB_IP, "mirror.test": MIRROR_IP}
 SECURE_NAMES = {"secure.test": SECURE_IP}
 
-D, C, P = "docker", "containerd", "podman"
-ALL = (D, C, P)
+D: Client = "docker"
+C: Client = "containerd"
+P: Client = "podman"
+ALL: tuple[Client, ...] = (D, C, P)
 
 
 def _hosts(server: str, host: str, **options: object) -> str:

@@ -28,7 +28,8 @@ HAND_FIXES: dict[tuple[str, Client], list[str]] = {
         'location = "127.0.0.1:5000"\ninsecure = true\nEOF'
     ],
     ("daemon-invalid-json", "docker"): [
-        """echo '{"insecure-registries": ["plain.test:5000"]}' | sudo tee /etc/docker/daemon.json""",
+        """echo '{"insecure-registries": ["plain.test:5000"]}' """
+        "| sudo tee /etc/docker/daemon.json",
         "sudo systemctl restart docker",
     ],
     ("daemon-insecure-trailing-slash", "docker"): [
@@ -91,7 +92,7 @@ def test_systemctl_restart_fails_like_systemd_when_dockerd_refuses(
         assert not run.ok
         assert run.failed_command == "sudo systemctl restart docker"
         assert "Job for docker.service failed" in run.log
-        assert 'invalid mirror: path, query, or fragment at end of the URI' in run.log
+        assert "invalid mirror: path, query, or fragment at end of the URI" in run.log
         assert not world.pull("docker").pulled
 
 
@@ -99,9 +100,12 @@ def test_a_fix_naming_host_paths_is_not_run(authorities: Authorities) -> None:
     assert paths_outside_sandbox(
         "sudo cp ca.crt /usr/local/share/ca-certificates/r.crt && sudo update-ca-certificates"
     ) == ["/usr/local/share/ca-certificates/r.crt"]
-    assert paths_outside_sandbox(
-        'sudo tee /etc/docker/daemon.json <<EOF\n{"registry-mirrors": ["https://m.test/"]}\nEOF'
-    ) == []
+    assert (
+        paths_outside_sandbox(
+            'sudo tee /etc/docker/daemon.json <<EOF\n{"registry-mirrors": ["https://m.test/"]}\nEOF'
+        )
+        == []
+    )
     with build(BY_ID["tls-untrusted"], authorities) as world:
         run = world.run_fix("docker", ["sudo cp ca.crt /root/.rds-should-not-exist"])
         assert not run.ran and not run.ok

@@ -97,9 +97,7 @@ def judge(world: World, runtime: Client) -> Verdict:
     if not category:
         leading = [f for f in runtime_findings(doc, runtime) if f.get("severity") == "error"]
         category = leading[0]["category"] if leading else ""
-    return Verdict(
-        str(verdict.get("status")), str(verdict.get("reason") or ""), category, doc
-    )
+    return Verdict(str(verdict.get("status")), str(verdict.get("reason") or ""), category, doc)
 
 
 def runtime_findings(doc: dict[str, Any], runtime: Client) -> list[dict[str, Any]]:
@@ -178,9 +176,7 @@ def _describe(truth: PullResult) -> str:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
-def test_runtime_scenario(
-    scenario: Scenario, authorities: Authorities, results: list[Row]
-) -> None:
+def test_runtime_scenario(scenario: Scenario, authorities: Authorities, results: list[Row]) -> None:
     problems: list[str] = []
     with build(scenario, authorities) as world:
         started = time.monotonic()

@@ -66,7 +66,6 @@ from tests.harness.sandbox_services import (
 )
 from tests.scenarios.runtimes.scenario import (
     HUB,
-    HUB_IP,
     PASSWORD,
     USERNAME,
     Client,
@@ -125,7 +124,7 @@ def _trusted(pki: Pki) -> Any:
 
     return harness_pki._Authority(
         x509.load_pem_x509_certificate(pki.ca_file.read_bytes()),
-        serialization.load_pem_private_key(pki.ca_key.read_bytes(), None),
+        serialization.load_pem_private_key(pki.ca_key.read_bytes(), None),  # type: ignore[arg-type]
     )
 
 
@@ -484,9 +483,7 @@ def _write_exec(path: Path, text: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def _leaf(
-    auth: Authorities, reg: Registry, names: list[str], directory: Path
-) -> CertKey:
+def _leaf(auth: Authorities, reg: Registry, names: list[str], directory: Path) -> CertKey:
     now = dt.datetime.now(dt.UTC)
     day = dt.timedelta(days=1)
     issuer = auth.other if reg.kind == "untrusted" else _trusted(auth.pki)
@@ -494,9 +491,13 @@ def _leaf(
     ips = [] if reg.kind == "wrong_host" else [reg.ip]
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    not_before, not_after = (now - 30 * day, now - day) if reg.kind == "expired" else (
-        now - day,
-        now + 365 * day,
+    not_before, not_after = (
+        (now - 30 * day, now - day)
+        if reg.kind == "expired"
+        else (
+            now - day,
+            now + 365 * day,
+        )
     )
     pair = harness_pki._make_leaf(
         issuer, dns[0], x509.SubjectAlternativeName(sans), not_before, not_after
@@ -607,8 +608,11 @@ def _push(world: World) -> None:
             continue
         creds = (USERNAME, PASSWORD) if reg.kind == "basic" else None
 
-        def push(registry: SandboxRegistry = registry, stale: bool = reg.content == "stale",
-                 creds: tuple[str, str] | None = creds) -> None:
+        def push(
+            registry: SandboxRegistry = registry,
+            stale: bool = reg.content == "stale",
+            creds: tuple[str, str] | None = creds,
+        ) -> None:
             with registry.http_client(creds) as client:
                 pusher = Pusher(client)
                 if stale:
