@@ -39,6 +39,8 @@ from tests.scenarios.runtimes.world import Authorities, PullResult, World, build
 _MISSING = missing_runtime_tools()
 pytestmark = [
     pytest.mark.runtimes,
+    # slow scenarios: pulls at 1.5-3.5 s per answer, regdoctor with the runtimes' limits
+    pytest.mark.timeout(400),
     pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
 ]
 
