@@ -1,0 +1,93 @@
+"""How a real-runtime scenario is declared: registries, names, node configuration, image,
+and which real clients pull it. The table itself is :mod:`.table`; :mod:`.world` builds
+a declaration inside a sandbox.
+
+Addresses: loopback ``127.x`` or the namespace-only ``198.18.0.0/24`` (RFC 2544 benchmark
+range, present only on the sandbox's ``lo``). Names end in ``.test`` except the fake
+``registry-1.docker.io``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Client = Literal["docker", "containerd", "podman"]
+CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman")
+
+#: kind of a registry: its TLS and auth setup.
+#: ``plain`` HTTP; ``tls`` leaf from the harness CA (trusted only where the scenario
+#: installs it); ``untrusted`` leaf from a CA that is never installed (the fix's
+#: ``ca.crt`` is that CA); ``expired``; ``wrong_host`` (SAN ``wrong-name.test`` only);
+#: ``basic`` TLS + htpasswd; ``none``: nothing listens there (a dead peer).
+RegistryKind = Literal["plain", "tls", "untrusted", "expired", "wrong_host", "basic", "none"]
+
+#: What a registry holds: ``shared`` (the scenario's one pushed content set: all
+#: registries with it serve the same storage), ``stale`` (its own storage with an older
+#: ``library/nginx:latest``), ``proxy`` (pull-through cache of the fake Docker Hub).
+Content = Literal["shared", "stale", "proxy"]
+
+HUB = "registry-1.docker.io"
+HUB_IP = "198.18.0.10"
+MIRROR_IP = "198.18.0.11"
+USERNAME = "tester"
+PASSWORD = "s3cret-pw"
+WRONG_PASSWORD = "not-the-password"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """One peer: a ``docker-registry`` (or nothing, for ``none``) at ``ip:port``.
+
+    ``delay_s``: it is reached through a :class:`DelayProxy` at ``ip:port`` that holds
+    every answer that long (the registry itself listens on ``127.0.0.2:<port+10000>``).
+    """
+
+    key: str
+    ip: str
+    port: int
+    kind: RegistryKind = "plain"
+    content: Content = "shared"
+    delay_s: float = 0.0
+
+    @property
+    def tls(self) -> bool:
+        return self.kind not in ("plain", "none")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One node setup, one image, and the real clients that try to pull it."""
+
+    id: str
+    cls: str
+    """The class of issue #12 it belongs to (scheme, slow, mirror, daemon, hosts.toml,
+    credentials, tls)."""
+    image: str
+    clients: tuple[Client, ...]
+    registries: tuple[Registry, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
+    daemon_json: Mapping[str, Any] | str | None = None
+    """``/etc/docker/daemon.json`` (a dict or raw text); ``None``: ``{}``."""
+    etc_files: Mapping[str, str] = field(default_factory=dict)
+    """More files below the sandbox's ``/etc`` (``containerd/certs.d/h/hosts.toml``,
+    ``containers/registries.conf``...). ``{CA}`` in the text is replaced by the
+    path of the harness CA below /etc when the scenario installs it with ``certs``."""
+    certs: Mapping[str, str] = field(default_factory=dict)
+    """``/etc``-relative path of a PEM file -> ``"ca"`` (harness CA) or ``"other_ca"``."""
+    docker_config: Mapping[str, Any] | None = None
+    """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
+    hub_trusted: bool = False
+    """Add the harness CA to the sandbox's system store (the fake Docker Hub's trust)."""
+    slow: bool = False
+    """Run regdoctor without ``--timeout`` (the runtimes' own limits apply)."""
+    fix_ca: str = "ca"
+    """Which CA the fix finds as ``./ca.crt`` (``ca`` or ``other_ca``)."""
+    expect: Mapping[Client, bool] = field(default_factory=dict)
+    """Sanity expectation (pulls or not) measured once on this machine; a mismatch means
+    the setup is broken, not that regdoctor is wrong. The oracle is always the client."""
+    note: str = ""
+
+    def expected(self, client: Client) -> bool | None:
+        return self.expect.get(client)

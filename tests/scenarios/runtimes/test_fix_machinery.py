@@ -1,0 +1,112 @@
+"""The fix-running machinery of the scenario suite, proven with hand-written fixes.
+
+Step 4 of the suite runs regdoctor's commands literally; these tests show that the
+shims (``sudo``, ``systemctl`` restarting the sandbox's dockerd/containerd, ``docker``,
+``podman``, ``ctr``), the provided values (``./ca.crt``, ``$REGISTRY_USERNAME``,
+``$REGISTRY_PASSWORD``, the password on stdin) and the re-pull work, independently of
+what regdoctor prints: when a regdoctor fix fails there, the fix is at fault.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness.runtimes import missing_runtime_tools
+from tests.scenarios.runtimes.scenario import Client
+from tests.scenarios.runtimes.table import BY_ID
+from tests.scenarios.runtimes.world import Authorities, build, paths_outside_sandbox
+
+_MISSING = missing_runtime_tools()
+pytestmark = [
+    pytest.mark.runtimes,
+    pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
+]
+
+HAND_FIXES: dict[tuple[str, Client], list[str]] = {
+    ("http-loopback-ip", "podman"): [
+        "sudo tee -a /etc/containers/registries.conf <<'EOF'\n[[registry]]\n"
+        'location = "127.0.0.1:5000"\ninsecure = true\nEOF'
+    ],
+    ("daemon-invalid-json", "docker"): [
+        """echo '{"insecure-registries": ["plain.test:5000"]}' """
+        "| sudo tee /etc/docker/daemon.json",
+        "sudo systemctl restart docker",
+    ],
+    ("daemon-insecure-trailing-slash", "docker"): [
+        "sudo sed -i 's#plain.test:5000/#plain.test:5000#' /etc/docker/daemon.json",
+        "sudo systemctl restart docker.service",
+    ],
+    ("basic-auth-no-login", "docker"): [
+        'docker login --username "$REGISTRY_USERNAME" --password-stdin secure.test'
+    ],
+    ("basic-auth-wrong-password", "podman"): [
+        'echo "$REGISTRY_PASSWORD" | podman login -u "$REGISTRY_USERNAME" --password-stdin '
+        "secure.test"
+    ],
+    ("basic-auth-no-login", "containerd"): [
+        "ctr images pull --hosts-dir /etc/containerd/certs.d "
+        '--user "$REGISTRY_USERNAME:$REGISTRY_PASSWORD" secure.test/team/app:1.2'
+    ],
+    ("tls-untrusted", "docker"): [
+        "sudo mkdir -p /etc/docker/certs.d/untrusted.test\n"
+        "sudo cp ca.crt /etc/docker/certs.d/untrusted.test/ca.crt"
+    ],
+    ("containerd-server-without-port", "containerd"): [
+        "sudo tee /etc/containerd/certs.d/plain.test:5000/hosts.toml <<'EOF'\n"
+        'server = "http://plain.test:5000"\n\n[host."http://plain.test:5000"]\n'
+        '  capabilities = ["pull", "resolve"]\nEOF',
+        "sudo systemctl restart containerd",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "client"), sorted(HAND_FIXES), ids=[f"{s}-{c}" for s, c in sorted(HAND_FIXES)]
+)
+def test_hand_written_fix_makes_the_client_pull(
+    scenario_id: str, client: Client, authorities: Authorities
+) -> None:
+    scenario = BY_ID[scenario_id]
+    with build(scenario, authorities) as world:
+        before = world.pull(client)
+        assert not before.pulled, f"{client} pulled before the fix"
+        run = world.run_fix(client, HAND_FIXES[scenario_id, client])
+        assert run.ok, f"fix failed at {run.failed_command!r}:\n{run.log}"
+        after = world.pull(client)
+        assert after.pulled or world.fix_pulled_inline(client), after.error
+
+
+def test_systemctl_restart_fails_like_systemd_when_dockerd_refuses(
+    authorities: Authorities,
+) -> None:
+    with build(BY_ID["daemon-mirror-with-path"], authorities) as world:
+        assert not world.docker_started
+        run = world.run_fix(
+            "docker",
+            [
+                """echo '{"registry-mirrors": ["https://mirror.test/other"]}' """
+                "| sudo tee /etc/docker/daemon.json",
+                "sudo systemctl restart docker",
+            ],
+        )
+        assert not run.ok
+        assert run.failed_command == "sudo systemctl restart docker"
+        assert "Job for docker.service failed" in run.log
+        assert "invalid mirror: path, query, or fragment at end of the URI" in run.log
+        assert not world.pull("docker").pulled
+
+
+def test_a_fix_naming_host_paths_is_not_run(authorities: Authorities) -> None:
+    assert paths_outside_sandbox(
+        "sudo cp ca.crt /usr/local/share/ca-certificates/r.crt && sudo update-ca-certificates"
+    ) == ["/usr/local/share/ca-certificates/r.crt"]
+    assert (
+        paths_outside_sandbox(
+            'sudo tee /etc/docker/daemon.json <<EOF\n{"registry-mirrors": ["https://m.test/"]}\nEOF'
+        )
+        == []
+    )
+    with build(BY_ID["tls-untrusted"], authorities) as world:
+        run = world.run_fix("docker", ["sudo cp ca.crt /root/.rds-should-not-exist"])
+        assert not run.ran and not run.ok
+        assert "outside the sandbox" in run.failed_command

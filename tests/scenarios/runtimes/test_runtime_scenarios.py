@@ -1,0 +1,300 @@
+"""regdoctor's per-runtime verdicts and fixes against the real runtimes (issue #12).
+
+For every scenario of :mod:`.table` and every client it names (docker = dockerd 20.10 +
+CLI, containerd = ``ctr images pull --hosts-dir /etc/containerd/certs.d``, podman):
+
+1. the real client pulls; its outcome and exact error text are the truth;
+2. ``regdoctor check --format json --root <sandbox /> --dns-server 127.0.0.1:53
+   --runtime R IMAGE`` inside the sandbox: ``targets[0].runtimes[R].status`` must be
+   ``error`` exactly when the client failed;
+3. when it failed: ``regdoctor explain`` on the client's exact error text names the
+   same category as ``runtimes[R].category`` (else the leading finding for R);
+4. when it failed: regdoctor's fix commands for R (``remediation[].commands[R]`` of the
+   findings whose ``runtimes`` list R, in order) run literally with bash in the sandbox
+   (see :mod:`.world` for the shims and what the fix finds: ``./ca.crt``,
+   ``$REGISTRY_USERNAME``, ``$REGISTRY_PASSWORD`` and the password on stdin), then the
+   same client pulls again and must succeed;
+5. a row goes to the results table (``conftest.py``).
+
+Every problem of a scenario is collected and reported together, per client.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.runtimes import missing_runtime_tools
+from tests.scenarios.runtimes.conftest import Row
+from tests.scenarios.runtimes.scenario import Client, Scenario
+from tests.scenarios.runtimes.table import SCENARIOS
+from tests.scenarios.runtimes.world import Authorities, PullResult, World, build
+
+_MISSING = missing_runtime_tools()
+pytestmark = [
+    pytest.mark.runtimes,
+    # slow scenarios: pulls at 1.5-3.5 s per answer, regdoctor with the runtimes' limits
+    pytest.mark.timeout(400),
+    pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
+]
+
+SLOW_FORBIDDEN = ("tls.", "http.timeout", "tcp.timeout")
+
+
+@dataclass
+class Verdict:
+    status: str = "?"
+    reason: str = ""
+    category: str = ""
+    document: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
+
+
+def _doc(out: Any) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(out.stdout)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def judge(world: World, runtime: Client) -> Verdict:
+    """Step 2: regdoctor's verdict for ``runtime``."""
+    out = world.check(runtime)
+    doc = _doc(out)
+    if doc is None:
+        return Verdict(
+            "no JSON",
+            problem=f"`regdoctor check --runtime {runtime}` exited {out.returncode} without a "
+            f"JSON document; stderr: {out.stderr.strip()[-600:]}",
+        )
+    targets = doc.get("targets") or []
+    if not targets:
+        return Verdict("no target", document=doc, problem="the JSON document has no targets")
+    runtimes = targets[0].get("runtimes")
+    if runtimes is None:
+        return Verdict(
+            "no runtimes key",
+            document=doc,
+            problem=(
+                f"regdoctor's JSON (schema_version {doc.get('schema_version')}) has no "
+                "targets[0].runtimes: the per-runtime verdicts of issue #12 are not "
+                "implemented in this regdoctor yet"
+            ),
+        )
+    verdict = runtimes.get(runtime)
+    if not isinstance(verdict, dict):
+        return Verdict(
+            "no verdict",
+            document=doc,
+            problem=f"targets[0].runtimes has no {runtime!r} entry (it has {sorted(runtimes)})",
+        )
+    category = verdict.get("category") or ""
+    if not category:
+        leading = [f for f in runtime_findings(doc, runtime) if f.get("severity") == "error"]
+        category = leading[0]["category"] if leading else ""
+    return Verdict(str(verdict.get("status")), str(verdict.get("reason") or ""), category, doc)
+
+
+def runtime_findings(doc: dict[str, Any], runtime: Client) -> list[dict[str, Any]]:
+    return [f for f in doc.get("findings", []) if runtime in (f.get("runtimes") or [])]
+
+
+def fix_commands(doc: dict[str, Any], runtime: Client) -> list[str]:
+    commands: list[str] = []
+    for finding in runtime_findings(doc, runtime):
+        for step in finding.get("remediation") or []:
+            command = (step.get("commands") or {}).get(runtime)
+            if command and command not in commands:
+                commands.append(command)
+    return commands
+
+
+def explain_category(world: World, text: str) -> tuple[str, str]:
+    """Step 3: the leading category ``regdoctor explain`` gives the exact error text."""
+    out = world.explain(text)
+    try:
+        matches = json.loads(out.stdout)
+    except ValueError:
+        return "", f"`regdoctor explain` exited {out.returncode}: {out.stderr.strip()[-400:]}"
+    leading = [m for m in matches if m.get("leading")] or matches[:1]
+    return (leading[0].get("category", "") if leading else ""), ""
+
+
+# -- the node's files, kept across fixes ----------------------------------------------------
+
+_KEPT_DIRS = ("etc/docker", "etc/containerd", "etc/containers", "home/node", "run/containers")
+_KEPT_FILES = ("etc/hosts", "etc/ssl/certs/ca-certificates.crt")
+
+
+def snapshot(world: World) -> Path:
+    root = world.sandbox.config_root
+    saved = world.sandbox.root / "pre-fix"
+    for rel in (*_KEPT_DIRS, *_KEPT_FILES):
+        src = root / rel
+        if src.is_dir():
+            shutil.copytree(src, saved / rel, symlinks=True)
+        elif src.exists():
+            (saved / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, saved / rel)
+    return saved
+
+
+def restore(world: World, saved: Path) -> None:
+    """Put the node's files back in place (same directories and inodes: they are bind
+    mounts in the sandbox), so one runtime's fix never helps another's."""
+    root = world.sandbox.config_root
+    for rel in _KEPT_DIRS:
+        live = root / rel
+        for child in list(live.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        for child in (saved / rel).iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.copytree(child, live / child.name, symlinks=True)
+            else:
+                shutil.copy2(child, live / child.name, follow_symlinks=False)
+    for rel in _KEPT_FILES:
+        if (saved / rel).exists():
+            (root / rel).write_bytes((saved / rel).read_bytes())
+
+
+# -- the test -------------------------------------------------------------------------------
+
+
+def _describe(truth: PullResult) -> str:
+    if truth.pulled:
+        return f"{truth.client} pulled"
+    extra = f" ({truth.note})" if truth.note else ""
+    return f"{truth.client} failed: {truth.first_line}{extra}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
+def test_runtime_scenario(scenario: Scenario, authorities: Authorities, results: list[Row]) -> None:
+    problems: list[str] = []
+    with build(scenario, authorities) as world:
+        started = time.monotonic()
+        # 1. the truth
+        truth = {client: world.pull(client) for client in scenario.clients}
+        for client, result in truth.items():
+            expected = scenario.expected(client)
+            if expected is not None and expected != result.pulled:
+                problems.append(
+                    f"[{client}] SETUP: expected the real client to "
+                    f"{'pull' if expected else 'fail'}, but {_describe(result)}"
+                )
+        # 2. and 3. regdoctor's verdicts, before any fix changes the node
+        verdicts: dict[Client, Verdict] = {}
+        explained: dict[Client, str] = {}
+        for client, result in truth.items():
+            verdict = verdicts[client] = judge(world, client)
+            if verdict.problem:
+                problems.append(f"[{client}] {verdict.problem}")
+            else:
+                problems += _compare(scenario, client, result, verdict)
+            if not result.pulled:
+                category, error = explain_category(world, result.error)
+                explained[client] = category
+                if error:
+                    problems.append(f"[{client}] {error}")
+                elif verdict.category and category != verdict.category:
+                    problems.append(
+                        f"[{client}] `regdoctor explain` on the {client} error names "
+                        f"{category!r}, but check's {client} verdict is {verdict.category!r}"
+                        f"\n    error text: {result.error[:300]}"
+                    )
+        # 4. the fixes, each from the same starting point
+        fixes: dict[Client, str] = {client: "n/a" for client in truth}
+        failing = [c for c, r in truth.items() if not r.pulled]
+        saved = snapshot(world) if failing else None
+        for client in failing:
+            assert saved is not None
+            restore(world, saved)
+            fixes[client], problem = _apply_fix(world, client, verdicts[client])
+            if problem:
+                problems.append(f"[{client}] {problem}")
+        elapsed = time.monotonic() - started
+        for client, result in truth.items():
+            verdict = verdicts[client]
+            results.append(
+                Row(
+                    scenario.id,
+                    scenario.cls,
+                    client,
+                    result.pulled,
+                    result.first_line or (result.digest[:19] and f"({result.digest[:19]}…)"),
+                    verdict.status,
+                    verdict.category,
+                    explained.get(client, ""),
+                    fixes[client],
+                    elapsed / len(truth),
+                )
+            )
+    if problems:
+        pytest.fail(
+            f"scenario {scenario.id} ({scenario.note or scenario.cls}):\n"
+            + "\n".join(f"  - {p}" for p in problems),
+            pytrace=False,
+        )
+
+
+def _compare(scenario: Scenario, client: Client, truth: PullResult, verdict: Verdict) -> list[str]:
+    problems = []
+    said_error = verdict.status == "error"
+    if verdict.status not in ("ok", "warning", "error"):
+        problems.append(f"[{client}] runtimes.{client}.status is {verdict.status!r}")
+    elif said_error == truth.pulled:
+        problems.append(
+            f"[{client}] regdoctor says {verdict.status} "
+            f"({verdict.category or '-'}: {verdict.reason}), but {_describe(truth)}"
+        )
+    if scenario.slow and truth.pulled:
+        found = runtime_findings(verdict.document, client)
+        wrong = [f["category"] for f in found if f["category"].startswith(SLOW_FORBIDDEN)]
+        if wrong:
+            problems.append(
+                f"[{client}] slow but working registry reported as {wrong}: a slow registry "
+                "must be perf.slow, never an HTTP/TLS error"
+            )
+        if "perf.slow" not in [f["category"] for f in found]:
+            problems.append(f"[{client}] no perf.slow finding for {client} on a slow registry")
+    return problems
+
+
+def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
+    """Step 4: returns (table cell, problem or "")."""
+    if not verdict.document:
+        return "no: no report", f"no fix for {client}: regdoctor gave no report"
+    if verdict.document.get("findings") and not any(
+        "runtimes" in f for f in verdict.document["findings"]
+    ):
+        return "no: findings lack runtimes", (
+            f"no fix for {client}: findings[] have no `runtimes` list (issue #12 contract)"
+        )
+    commands = fix_commands(verdict.document, client)
+    if not commands:
+        return "no: no command", f"no fix for {client}: no remediation command applies to it"
+    run = world.run_fix(client, commands)
+    if not run.ok:
+        return "no: fix failed", (
+            f"the fix for {client} failed at:\n      {run.failed_command}\n"
+            f"    output:\n{_indent(run.log[-1500:])}"
+        )
+    again = world.pull(client)
+    if again.pulled or world.fix_pulled_inline(client):
+        return "yes", ""
+    return "no: still fails", (
+        f"after regdoctor's fix, {_describe(again)}\n    fix:\n{_indent(run.log[-1500:])}"
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"      {line}" for line in text.splitlines())

@@ -1,0 +1,630 @@
+"""A scenario, built for real: sandbox, DNS, registries, daemons, node files; the real
+clients' pulls; regdoctor inside; and regdoctor's fix commands run literally.
+
+The node as every party sees it (clients, regdoctor, fix commands):
+
+- ``/etc/docker``, ``/etc/containerd``, ``/etc/containers``, ``/etc/hosts``, the system
+  CA bundle: the sandbox's (``Sandbox.config_root/etc``);
+- the user is root with ``HOME=/home/node`` and ``/run/containers`` (podman's auth file
+  ``/run/containers/0/auth.json``): both bind-mounted from ``config_root`` inside the
+  sandbox's mount namespace, so ``regdoctor --root config_root`` reads exactly the
+  files the clients read;
+- ``/etc/containerd/config.toml`` points the CRI registry ``config_path`` at
+  ``/etc/containerd/certs.d`` (the harness's containerd uses its own config; this file
+  tells regdoctor that certs.d is the hosts directory, as ``ctr --hosts-dir`` uses it).
+
+Fix commands run with ``bash -e`` in a per-runtime directory holding ``ca.crt`` (the CA
+that signed the registry's certificate, for "install the CA" fixes), with
+``REGISTRY_USERNAME`` / ``REGISTRY_PASSWORD`` exported and the password on stdin (for
+``docker login --password-stdin``), and a bin directory first on PATH:
+
+- ``sudo``: drops its options and execs the command;
+- ``systemctl``: asks the test process (which owns the daemons) to restart/reload/stop
+  ``docker`` or ``containerd`` and waits for the answer; exits 1 when dockerd refuses
+  to start, as systemd does;
+- ``docker``, ``podman``, ``ctr``: the Debian binaries, pointed at the sandbox's daemons
+  and storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from tests.harness import pki as harness_pki
+from tests.harness import procs
+from tests.harness.containerd import CTR_BIN, Containerd, start_containerd
+from tests.harness.content import Pusher
+from tests.harness.dockerd import DOCKER_BIN, Dockerd
+from tests.harness.pki import CertKey, Pki
+from tests.harness.registry import RegistryOptions, write_htpasswd
+from tests.harness.runtimes import PODMAN_BIN, REPO_ROOT
+from tests.harness.sandbox import Outcome, Sandbox, open_sandbox
+from tests.harness.sandbox_services import (
+    DelayProxy,
+    SandboxDns,
+    SandboxRegistry,
+    wait_ready,
+)
+from tests.scenarios.runtimes.scenario import (
+    HUB,
+    PASSWORD,
+    USERNAME,
+    Client,
+    Registry,
+    Scenario,
+)
+
+NODE_HOME = "/home/node"
+SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+CONTAINERD_CONFIG_TOML = (
+    "version = 2\n"
+    '[plugins."io.containerd.grpc.v1.cri".registry]\n'
+    '  config_path = "/etc/containerd/certs.d"\n'
+)
+#: Paths a fix command may name: what the sandbox owns. Anything else would reach the
+#: host (the sandbox shares the host's filesystem outside these bind mounts).
+FIX_PATH_PREFIXES = (
+    "/etc/docker",
+    "/etc/containerd",
+    "/etc/containers",
+    "/etc/hosts",
+    "/etc/ssl/certs/ca-certificates.crt",
+    NODE_HOME,
+    "/run/containers",
+    "/dev/null",
+    "/dev/stdin",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/bin/",
+    "/sbin/",
+    "/tmp/rdh-",
+)
+
+
+@dataclass(frozen=True)
+class Authorities:
+    """The harness CA (``ca``) and one CA that nobody trusts (``other_ca``)."""
+
+    pki: Pki
+    other_ca_file: Path
+    other: Any  # harness_pki._Authority
+
+    def file(self, which: str) -> Path:
+        return self.pki.ca_file if which == "ca" else self.other_ca_file
+
+
+def make_authorities(directory: Path) -> Authorities:
+    pki = harness_pki.generate_pki(directory)
+    other = harness_pki._make_ca("regdoctor scenario CA nobody trusts")
+    other_file = harness_pki.write_cert(other.cert, directory / "other-ca.crt")
+    return Authorities(pki, other_file, other)
+
+
+def _trusted(pki: Pki) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return harness_pki._Authority(
+        x509.load_pem_x509_certificate(pki.ca_file.read_bytes()),
+        serialization.load_pem_private_key(pki.ca_key.read_bytes(), None),  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class PullResult:
+    """What one real client did: the oracle."""
+
+    client: Client
+    pulled: bool
+    error: str
+    """The client's exact error text (stderr), or for a daemon that did not start, the
+    daemon's last log line (what ``journalctl -u docker`` shows)."""
+    outcome: Outcome | None
+    note: str = ""
+    digest: str = ""
+
+    @property
+    def first_line(self) -> str:
+        lines = [line for line in self.error.strip().splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith(("Error", "ctr: ", "failed"))]
+        return (errors or lines or [""])[-1 if self.client == "containerd" else 0]
+
+
+@dataclass
+class FixRun:
+    ran: bool
+    ok: bool
+    commands: list[str]
+    log: str
+    failed_command: str = ""
+
+
+@dataclass
+class World:
+    """A built scenario. Use :func:`build`."""
+
+    scenario: Scenario
+    sandbox: Sandbox
+    auth: Authorities
+    containerd: Containerd | None = None
+    dockerd: Dockerd | None = None
+    registries: dict[str, SandboxRegistry] = field(default_factory=dict)
+    docker_started: bool = True
+    docker_start_log: str = ""
+    bindir: Path = Path()
+    spool: Path = Path()
+    pushed: bool = False
+
+    # -- environment -------------------------------------------------------------------
+
+    def node_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = self.sandbox.env(home=self.sandbox.root / "tmp")
+        env.update({"HOME": NODE_HOME, "PATH": SAFE_PATH})
+        env.update(extra or {})
+        return env
+
+    # -- the real clients ------------------------------------------------------------
+
+    def pull(self, client: Client, *, timeout_s: float = 120.0) -> PullResult:
+        if client == "docker":
+            return self._docker_pull(timeout_s)
+        if client == "containerd":
+            assert self.containerd is not None
+            out = self.containerd.pull(self.scenario.image, timeout_s=timeout_s)
+            return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
+        out = self.podman(["pull", self.scenario.image], timeout_s=timeout_s)
+        return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
+
+    def _docker_pull(self, timeout_s: float) -> PullResult:
+        assert self.dockerd is not None
+        dockerd = self.dockerd
+        up = dockerd.proc is not None and dockerd.proc.poll() is None
+        out = dockerd.docker(
+            ["pull", self.scenario.image],
+            env={"HOME": NODE_HOME, "DOCKER_CONFIG": f"{NODE_HOME}/.docker", "PATH": SAFE_PATH},
+            timeout_s=timeout_s,
+        )
+        if up:
+            digest = re.search(r"^Digest: (sha256:[0-9a-f]{64})$", out.stdout, re.M)
+            return PullResult(
+                "docker",
+                out.ok,
+                "" if out.ok else out.stderr.strip(),
+                out,
+                digest=digest.group(1) if digest else "",
+            )
+        log = procs.tail(dockerd.log_path, 20000).strip().splitlines()
+        last = log[-1] if log else "(dockerd wrote nothing)"
+        return PullResult(
+            "docker",
+            False,
+            last,
+            out,
+            note=f"daemon did not start; `docker pull` says: {out.stderr.strip()[:160]}",
+        )
+
+    def podman(self, args: list[str], *, timeout_s: float = 120.0) -> Outcome:
+        return self.sandbox.run(
+            [*self._podman_argv(), *args], env=self.node_env(), timeout_s=timeout_s
+        )
+
+    def _podman_argv(self) -> list[str]:
+        state = self.sandbox.root / "podman"
+        return [
+            PODMAN_BIN,
+            "--root",
+            str(state / "root"),
+            "--runroot",
+            str(state / "run"),
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "none",
+        ]
+
+    # -- regdoctor ---------------------------------------------------------------------
+
+    def regdoctor(
+        self, args: list[str], *, input_text: str | None = None, timeout_s: float = 180.0
+    ) -> Outcome:
+        env = self.node_env({"PYTHONPATH": str(REPO_ROOT)})
+        return self.sandbox.run(
+            [sys.executable, "-m", "regdoctor", *args],
+            env=env,
+            input_text=input_text,
+            timeout_s=timeout_s,
+        )
+
+    def check(self, runtime: Client) -> Outcome:
+        limits = ["--deadline", "150"] if self.scenario.slow else ["--timeout", "3"]
+        return self.regdoctor(
+            [
+                "check",
+                "--format",
+                "json",
+                "--root",
+                str(self.sandbox.config_root),
+                "--dns-server",
+                "127.0.0.1:53",
+                "--runtime",
+                runtime,
+                *limits,
+                self.scenario.image,
+            ]
+        )
+
+    def explain(self, text: str) -> Outcome:
+        return self.regdoctor(["explain", "--format", "json", "-"], input_text=text)
+
+    # -- fixes ---------------------------------------------------------------------------
+
+    def run_fix(self, runtime: Client, commands: list[str], *, timeout_s: float = 120.0) -> FixRun:
+        """Run each command (a shell snippet) literally with ``bash -e``, in order; stop
+        at the first that fails."""
+        workdir = self.sandbox.root / f"fix-{runtime}"
+        workdir.mkdir(exist_ok=True)
+        shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
+        log: list[str] = []
+        for index, command in enumerate(commands):
+            outside = paths_outside_sandbox(command)
+            if outside:
+                return FixRun(
+                    False,
+                    False,
+                    commands,
+                    "\n".join(log),
+                    f"{command}\n(not run: it names {', '.join(outside)}, outside the sandbox)",
+                )
+            script = workdir / f"step-{index}.sh"
+            script.write_text(command + "\n")
+            # nsenter -m resets the working directory to the namespace's root
+            argv = ["sh", "-c", 'cd "$1" && exec bash -e "$2"', "sh", str(workdir), str(script)]
+            code, output = self._run_with_daemons(argv, cwd=workdir, timeout_s=timeout_s)
+            log.append(f"$ {command}\n{output}".rstrip())
+            if code != 0:
+                return FixRun(True, False, commands, "\n".join(log), command)
+        return FixRun(True, True, commands, "\n".join(log))
+
+    def _run_with_daemons(self, argv: list[str], *, cwd: Path, timeout_s: float) -> tuple[int, str]:
+        """Run ``argv`` inside the sandbox while serving the systemctl shim's requests
+        from this (the main) thread: daemons are only ever started from here."""
+        env = self.node_env(
+            {
+                "PATH": f"{self.bindir}:{SAFE_PATH}",
+                "REGISTRY_USERNAME": USERNAME,
+                "REGISTRY_PASSWORD": PASSWORD,
+                "RDS_SPOOL": str(self.spool),
+            }
+        )
+        if self.dockerd is not None:
+            env["DOCKER_HOST"] = self.dockerd.host
+        if self.containerd is not None:
+            env["CONTAINERD_ADDRESS"] = str(self.containerd.address)
+            env["CONTAINERD_NAMESPACE"] = "default"
+            env["CONTAINERD_SNAPSHOTTER"] = "native"
+        output = self.sandbox.root / "fix-output.txt"
+        with output.open("w") as out:
+            proc = subprocess.Popen(
+                self.sandbox.wrap(argv),
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                text=True,
+                start_new_session=True,
+            )
+            assert proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.write(PASSWORD + "\n")
+                proc.stdin.close()
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    code = proc.wait(timeout=procs.POLL_INTERVAL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    self._serve_systemctl()
+                    if time.monotonic() > deadline:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                        return 124, output.read_text(errors="replace") + "\n(timed out)"
+        return code, output.read_text(errors="replace")
+
+    def _serve_systemctl(self) -> None:
+        for request in sorted(self.spool.glob("req-*")):
+            answer = request.with_name("resp-" + request.name[4:])
+            if answer.exists():
+                continue
+            words = request.read_text().split()
+            code, message = self.systemctl(words)
+            tmp = answer.with_suffix(".tmp")
+            tmp.write_text(f"{code}\n{message}\n")
+            tmp.rename(answer)
+
+    def systemctl(self, words: list[str]) -> tuple[int, str]:
+        """What the systemctl shim asked for: ``ACTION UNIT...``."""
+        args = [w for w in words if not w.startswith("-")]
+        if not args:
+            return 1, "systemctl shim: no action"
+        action, units = args[0], [u.removesuffix(".service") for u in args[1:]]
+        if action in ("daemon-reload", "enable", "disable", "status"):
+            return 0, f"systemctl shim: {action} (nothing to do)"
+        code, messages = 0, []
+        for unit in units:
+            if unit in ("docker", "docker.socket") and self.dockerd is not None:
+                c, m = self._docker_action(action)
+            elif unit == "containerd" and self.containerd is not None:
+                c, m = self._containerd_action(action)
+            else:
+                c, m = 5, f"Unit {unit}.service not found."
+            code = code or c
+            messages.append(m)
+        return code, "\n".join(messages)
+
+    def _docker_action(self, action: str) -> tuple[int, str]:
+        assert self.dockerd is not None
+        dockerd = self.dockerd
+        running = dockerd.proc is not None and dockerd.proc.poll() is None
+        if action == "is-active":
+            return (0, "active") if running else (3, "failed")
+        if action == "stop":
+            dockerd.stop()
+            return 0, "stopped docker"
+        if action == "reload" and running:
+            assert dockerd.proc is not None
+            dockerd.proc.send_signal(signal.SIGHUP)
+            return 0, "reloaded docker (SIGHUP)"
+        if action in ("restart", "start", "reload", "try-restart", "reload-or-restart"):
+            daemon_json = self.sandbox.etc / "docker" / "daemon.json"
+            # systemd's dockerd has no --config-file flag: a missing file is no error.
+            text = daemon_json.read_text() if daemon_json.exists() else "{}"
+            started = dockerd.start(text, check=False)
+            self.docker_started = started.started
+            if started.started:
+                return 0, "restarted docker"
+            last = started.log.strip().splitlines()[-1:] or [""]
+            return 1, (
+                "Job for docker.service failed because the control process exited with "
+                f"error code.\n(dockerd: {last[0]})"
+            )
+        return 1, f"systemctl shim: {action} docker not supported"
+
+    def _containerd_action(self, action: str) -> tuple[int, str]:
+        assert self.containerd is not None
+        containerd = self.containerd
+        if action == "is-active":
+            return 0, "active"
+        if action in ("restart", "start", "reload", "try-restart", "reload-or-restart"):
+            containerd.stop()
+            containerd.start()
+            procs.poll_until(containerd.check_ready, 15, "containerd restart")
+            return 0, "restarted containerd"
+        if action == "stop":
+            containerd.stop()
+            return 0, "stopped containerd"
+        return 1, f"systemctl shim: {action} containerd not supported"
+
+    def fix_pulled_inline(self, runtime: Client) -> bool:
+        """containerd has no credential store: its fix may be the pull itself
+        (``ctr images pull --user ...``). True when the image is now in containerd."""
+        if runtime != "containerd" or self.containerd is None:
+            return False
+        name = self.scenario.image
+        return any(img == name or img.endswith("/" + name) for img in self.containerd.images())
+
+
+def paths_outside_sandbox(command: str) -> list[str]:
+    """Absolute paths a command names that the sandbox does not own (URLs excluded)."""
+    text = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", " ", command)
+    found = []
+    for match in re.finditer(r"(?<![\w.~$}])(/[\w.@:+-]+)+/?", text):
+        path = match.group(0)
+        if not path.startswith(FIX_PATH_PREFIXES):
+            found.append(path)
+    return sorted(set(found))
+
+
+# -- building ---------------------------------------------------------------------------
+
+_SUDO = """#!/bin/bash
+# sudo shim: the fix already runs as root in the sandbox
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -u|-g|-C|-D|-h|-p|-r|-t|-U) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+exec "$@"
+"""
+
+_SYSTEMCTL = """#!/bin/bash
+# systemctl shim: the test process owns the daemons; ask it and wait for its answer
+n=$(date +%s%N)-$$
+printf '%s\\n' "$*" > "$RDS_SPOOL/req-$n.tmp" && mv "$RDS_SPOOL/req-$n.tmp" "$RDS_SPOOL/req-$n"
+for _ in $(seq 1 3000); do
+  if [ -e "$RDS_SPOOL/resp-$n" ]; then
+    code=$(head -n 1 "$RDS_SPOOL/resp-$n")
+    tail -n +2 "$RDS_SPOOL/resp-$n" >&2
+    exit "$code"
+  fi
+  sleep 0.02
+done
+echo "systemctl shim: no answer" >&2
+exit 1
+"""
+
+
+def _write_exec(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _leaf(auth: Authorities, reg: Registry, names: list[str], directory: Path) -> CertKey:
+    now = dt.datetime.now(dt.UTC)
+    day = dt.timedelta(days=1)
+    issuer = auth.other if reg.kind == "untrusted" else _trusted(auth.pki)
+    dns = ["wrong-name.test"] if reg.kind == "wrong_host" else names
+    ips = [] if reg.kind == "wrong_host" else [reg.ip]
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    not_before, not_after = (
+        (now - 30 * day, now - day)
+        if reg.kind == "expired"
+        else (
+            now - day,
+            now + 365 * day,
+        )
+    )
+    pair = harness_pki._make_leaf(
+        issuer, dns[0], x509.SubjectAlternativeName(sans), not_before, not_after
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    return harness_pki._save_pair(directory, f"leaf-{reg.key}", pair)
+
+
+@contextlib.contextmanager
+def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
+    names = dict(scenario.names)
+    with open_sandbox(names) as sb:
+        world = World(scenario, sb, auth)
+        _node_files(world)
+        dns = SandboxDns(sb).start()
+        need_daemons = any(c in scenario.clients for c in ("docker", "containerd"))
+        if need_daemons:
+            world.containerd = start_containerd(sb)
+        peers: list[object] = [dns]
+        storage = sb.root / "storage"
+        htpasswd = write_htpasswd(sb.root / "htpasswd", USERNAME, PASSWORD)
+        hub_first = sorted(scenario.registries, key=lambda r: r.content == "proxy")
+        for reg in hub_first:
+            if reg.kind == "none":
+                sb.add_addresses(reg.ip)
+                continue
+            reg_names = [n for n, ip in names.items() if ip == reg.ip] or [reg.ip]
+            tls = _leaf(auth, reg, reg_names, sb.root / "certs") if reg.tls else None
+            options = RegistryOptions(tls=tls, htpasswd=htpasswd if reg.kind == "basic" else None)
+            host, port = (reg.ip, reg.port) if not reg.delay_s else ("127.0.0.2", reg.port + 10000)
+            own = sb.root / f"storage-{reg.key}"
+            registry = SandboxRegistry(
+                sb,
+                reg.key,
+                host,
+                port,
+                storage if reg.content == "shared" else own,
+                options,
+                remote=f"https://{HUB}" if reg.content == "proxy" else None,
+                remote_ca=auth.pki.ca_file if reg.content == "proxy" else None,
+            )
+            if reg.content == "proxy":
+                # a pull-through cache pings its upstream when it starts
+                wait_ready(*peers)
+                peers = []
+            registry.start()
+            peers.append(registry)
+            world.registries[reg.key] = registry
+            if reg.delay_s:
+                sb.add_addresses(reg.ip)
+                peers.append(DelayProxy(sb, (reg.ip, reg.port), (host, port), reg.delay_s))
+        wait_ready(*peers)
+        _push(world)
+        if need_daemons:
+            assert world.containerd is not None
+            world.dockerd = Dockerd(sb, world.containerd)
+            if "docker" in scenario.clients:
+                daemon_json = scenario.daemon_json if scenario.daemon_json is not None else {}
+                started = world.dockerd.start(daemon_json, check=False)
+                world.docker_started = started.started
+                world.docker_start_log = started.log
+        yield world
+
+
+def _node_files(world: World) -> None:
+    sc, sb = world.scenario, world.sandbox
+    home = sb.config_root / NODE_HOME.lstrip("/")
+    (home / ".docker").mkdir(parents=True)
+    run_containers = sb.config_root / "run" / "containers"
+    run_containers.mkdir(parents=True)
+    mounts = (
+        f"mkdir -p /run/containers && mount --bind {shlex.quote(str(run_containers))} "
+        f"/run/containers && mount --bind {shlex.quote(str(home.parent))} /home"
+    )
+    out = sb.run(["sh", "-ec", mounts])
+    if not out.ok:
+        raise RuntimeError(f"binding the node's home: {out.stderr}")
+    if sc.docker_config is not None:
+        (home / ".docker" / "config.json").write_text(json.dumps(sc.docker_config, indent=2))
+    sb.write_etc("containerd/config.toml", CONTAINERD_CONFIG_TOML)
+    if sc.hub_trusted:
+        sb.set_system_ca(world.auth.pki.ca_file)
+    for rel, which in sc.certs.items():
+        sb.write_etc(rel, world.auth.file(which).read_bytes())
+    for rel, text in sc.etc_files.items():
+        sb.write_etc(rel, text)
+    world.bindir = sb.root / "bin"
+    world.bindir.mkdir()
+    world.spool = sb.root / "systemctl-spool"
+    world.spool.mkdir()
+    _write_exec(world.bindir / "sudo", _SUDO)
+    _write_exec(world.bindir / "systemctl", _SYSTEMCTL)
+    _write_exec(world.bindir / "docker", f'#!/bin/sh\nexec {DOCKER_BIN} "$@"\n')
+    podman = " ".join(shlex.quote(a) for a in world._podman_argv())
+    _write_exec(world.bindir / "podman", f'#!/bin/sh\nexec {podman} "$@"\n')
+    _write_exec(world.bindir / "ctr", f'#!/bin/sh\nexec {CTR_BIN} "$@"\n')
+
+
+def _push(world: World) -> None:
+    """One content set per scenario: ``team/app:1.2`` and ``library/nginx:latest`` to the
+    shared storage (through the first registry that has it), an older nginx to each
+    ``stale`` registry."""
+    for reg in world.scenario.registries:
+        registry = world.registries.get(reg.key)
+        if registry is None or reg.content == "proxy":
+            continue
+        if reg.content == "shared" and world.pushed:
+            continue
+        creds = (USERNAME, PASSWORD) if reg.kind == "basic" else None
+
+        def push(
+            registry: SandboxRegistry = registry,
+            stale: bool = reg.content == "stale",
+            creds: tuple[str, str] | None = creds,
+        ) -> None:
+            with registry.http_client(creds) as client:
+                pusher = Pusher(client)
+                if stale:
+                    pusher.image("library/nginx", "latest", "/nginx-old")
+                else:
+                    pusher.image("team/app", "1.2", "/app")
+                    pusher.image("library/nginx", "latest", "/nginx")
+
+        world.sandbox.call(push)
+        if reg.content == "shared":
+            world.pushed = True
+
+
+def docker_auth(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
