@@ -178,7 +178,7 @@ class TlsProbe:
             # go on unverified when a runtime in scope skips verification; the
             # verification still counts for the runtimes that do verify
             state.verify_enforced = not (target.insecure or choice.skip_verify)
-            observe_enforced = bool(choice.verify) and not target.insecure
+            observe_enforced = bool(choice.verify) or not target.insecure
             state.fallback_allowed = target.scheme is None and bool(choice.plain_http)
             fallback_after = frozenset(
                 outcome

@@ -20,7 +20,7 @@ def explain_document(
     matches: Sequence[TextMatch], report: Any | None = None
 ) -> list[dict[str, Any]] | dict[str, Any]:
     """The explain-v1 document: a list of matches; with a live check, an object
-    ``{"matches": [...], "check": <check-v1 document>}``. Secrets are masked again."""
+    ``{"matches": [...], "check": <check-v2 document>}``. Secrets are masked again."""
     items = redact_obj([m.to_dict() for m in matches])
     if report is None:
         return items  # type: ignore[no-any-return]

@@ -1,6 +1,6 @@
 """The JSON document (schema v1): ``Report.to_dict()``, made JSON-safe and redacted.
 
-The document is described by ``regdoctor/schemas/check-v1.json`` (JSON Schema 2020-12)
+The document is described by ``regdoctor/schemas/check-v2.json`` (JSON Schema 2020-12)
 and documented field by field in ``docs/json-schema.md``. Key order is the order of
 ``Report.to_dict()``; the same report always gives the same text.
 """

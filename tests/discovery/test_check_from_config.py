@@ -125,7 +125,7 @@ def _schema_check(document: dict) -> None:
 
     from regdoctor.schemas import load_schema
 
-    errors = list(Draft202012Validator(load_schema("check-v1")).iter_errors(document))
+    errors = list(Draft202012Validator(load_schema("check-v2")).iter_errors(document))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
 
 

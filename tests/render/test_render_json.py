@@ -1,4 +1,4 @@
-"""regdoctor.render.json_out and the check-v1 JSON Schema."""
+"""regdoctor.render.json_out and the check-v2 JSON Schema."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def validator() -> Draft202012Validator:
-    schema = load_schema("check-v1")
+    schema = load_schema("check-v2")
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
@@ -41,7 +41,7 @@ def _errors(validator: Draft202012Validator, doc: object) -> list[str]:
 def test_full_report_validates(validator: Draft202012Validator, full_report: Report) -> None:
     doc = json.loads(render_json(full_report))
     assert _errors(validator, doc) == []
-    assert doc["schema_version"] == SCHEMA_VERSION == 1
+    assert doc["schema_version"] == SCHEMA_VERSION == 2
     assert doc["status"] == "error" and doc["exit_code"] == 2
     assert doc["summary"] == {"targets": 3, "errors": 2, "warnings": 2, "infos": 0}
     assert [t["target"] for t in doc["targets"]] == [
@@ -97,7 +97,7 @@ def test_json_is_stable(full_report: Report) -> None:
     assert first == render_json(full_report)
     doc = json.loads(first)
     assert list(doc) == list(full_report.to_dict())  # key order of Report.to_dict()
-    assert first.startswith('{\n  "schema_version": 1,')
+    assert first.startswith('{\n  "schema_version": 2,')
 
 
 def test_odd_values_are_made_json_safe(
@@ -149,7 +149,7 @@ def test_schema_rejects_what_it_should(
     bad["targets"][0]["phases"][0]["status"] = "fine"
     assert _errors(validator, bad)
     bad = json.loads(json.dumps(doc))
-    bad["schema_version"] = 2
+    bad["schema_version"] = 1
     assert _errors(validator, bad)
     bad = json.loads(json.dumps(doc))
     del bad["targets"][0]["findings"]
@@ -169,15 +169,15 @@ def test_schema_enums_follow_the_model() -> None:
 
 
 def test_schema_copy_in_docs_is_identical() -> None:
-    shipped = (ROOT / "regdoctor" / "schemas" / "check-v1.json").read_bytes()
-    copy = (ROOT / "docs" / "check-v1.schema.json").read_bytes()
-    assert shipped == copy, "run: cp regdoctor/schemas/check-v1.json docs/check-v1.schema.json"
+    shipped = (ROOT / "regdoctor" / "schemas" / "check-v2.json").read_bytes()
+    copy = (ROOT / "docs" / "check-v2.schema.json").read_bytes()
+    assert shipped == copy, "run: cp regdoctor/schemas/check-v2.json docs/check-v2.schema.json"
 
 
 def test_docs_describe_every_field() -> None:
     doc = (ROOT / "docs" / "json-schema.md").read_text(encoding="utf-8")
-    assert "regdoctor/schemas/check-v1.json" in doc
-    assert "docs/check-v1.schema.json" in doc
+    assert "regdoctor/schemas/check-v2.json" in doc
+    assert "docs/check-v2.schema.json" in doc
     schema = load_schema()
     names = set(schema["properties"])
     for name in ("target", "spec", "phase", "observation", "finding", "remediation_step"):
@@ -187,11 +187,11 @@ def test_docs_describe_every_field() -> None:
 
 
 def test_load_schema() -> None:
-    assert SCHEMAS == ("check-v1", "explain-v1")
+    assert SCHEMAS == ("check-v2", "explain-v1")
     first = load_schema()
     first["mutated"] = True
-    assert "mutated" not in load_schema("check-v1")
-    for bad in ("nope", "../model", "check-v1.json"):
+    assert "mutated" not in load_schema("check-v2")
+    for bad in ("nope", "../model", "check-v2.json"):
         with pytest.raises(KeyError):
             load_schema(bad)
 

@@ -51,6 +51,8 @@ def test_secrets_never_in_any_output(testbed: Testbed) -> None:
             "check",
             "--format",
             fmt,
+            "--runtime",
+            "docker",
             "--debug",
             "-v",
             "--username",
