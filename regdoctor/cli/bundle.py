@@ -81,10 +81,16 @@ def build_bundle(
     left_out: list[str] = []
     provenance: list[dict[str, Any]] = []
     masked_total = 0
+    confined = str(root) not in ("", "/")
     for source in config_sources(root, effective=effective, use_discovery=False):
         if not source.exists:
             continue
-        result = redact_config(source, redactor)
+        if confined and not _below(source.path, root):
+            # With --root, this host's own files (a $DOCKER_CONFIG, /etc/containerd...)
+            # are never mixed into another machine's bundle.
+            left_out.append(f"{redactor.redact(str(source.path))}: outside --root, not read")
+            continue
+        result = redact_config(source, redactor, root=root if confined else None)
         shown = redactor.redact(source.display)
         entry: dict[str, Any] = {
             "path": shown,
@@ -140,6 +146,13 @@ def build_bundle(
         summary.append(f"  host and user names: {names} masked (--redact-hosts)")
     files["SUMMARY.txt"] = ("\n".join(summary) + "\n").encode("utf-8")
     return files, summary
+
+
+def _below(path: Path, root: Path) -> bool:
+    import os
+
+    base = os.path.abspath(root)
+    return os.path.commonpath([base, os.path.abspath(path)]) == base
 
 
 def _default_output() -> Path:
