@@ -235,7 +235,14 @@ async def _scan(
     if options.state is not None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         key = f"{base.registry}/{repo}"
-        drifts = await asyncio.to_thread(state_file.record, options.state, key, digests, now)
+        drifts = await asyncio.to_thread(
+            state_file.record,
+            options.state,
+            key,
+            digests,
+            now,
+            timeout=max(0.5, deadline_at - clock.monotonic()),
+        )
         result.drifts, result.state_path = drifts, options.state
         for drift in drifts:
             t = tag_target(drift.tag)
