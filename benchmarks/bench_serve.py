@@ -240,7 +240,7 @@ def soak(args: argparse.Namespace) -> bool:
 
 
 def idle(args: argparse.Namespace) -> bool:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.connections + 1024), hard))
     registry = FreshTokenRegistry().start()
     proc, port = start_serve([f"http://{registry.hostport}/team/app:1"], 5.0)
