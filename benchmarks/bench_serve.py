@@ -275,9 +275,8 @@ def idle(args: argparse.Namespace) -> bool:
     ordered = sorted(latencies)
     p99 = ordered[int(len(ordered) * 0.99) - 1]
     print(f"idle: {args.connections} idle connections opened, 200 scrapes of /metrics")
-    print(
-        f"  scrape p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms"
-    )
+    p50 = statistics.median(ordered)
+    print(f"  scrape p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms")
     print(f"  idle connections still open at the end: {alive}")
     print(f"  serve threads {threads:.0f}, RSS {rss:.1f} MB")
     ok = ordered[-1] < 100
