@@ -274,7 +274,8 @@ def raise_fd_limit(wanted: int) -> int:
     except (ImportError, ValueError, OSError):
         return 512
     limit = wanted if soft == resource.RLIM_INFINITY else int(soft)
-    return max(16, min(MAX_CONNECTIONS, limit - 64))
+    # a quarter of the descriptors stays for the checks themselves
+    return max(16, min(MAX_CONNECTIONS, (limit - 64) * 3 // 4))
 
 
 class HttpServer:
@@ -289,24 +290,56 @@ class HttpServer:
         self.host, self.port = host, port
         self.max_connections = max_connections
         self.loop = asyncio.new_event_loop()
-        self.server: asyncio.AbstractServer | None = None
+        self.listener: Any = None
+        self.accepted = 0
+        self.starting = 0  # accepted, stream not yet set up
         self.thread = threading.Thread(target=self._run, name="regdoctor-http", daemon=True)
         # writer -> (idle since (monotonic) or None while answering)
         self.connections: dict[asyncio.StreamWriter, float | None] = {}
         self.evicted = 0
-        self.refused = 0
 
     # -- life cycle --------------------------------------------------------------------
 
     def bind(self) -> tuple[str, int]:
-        """Listen (raises OSError); the bound address."""
-        self.server = self.loop.run_until_complete(
-            asyncio.start_server(
-                self._connection, self.host, self.port, limit=MAX_HEAD_BYTES, backlog=1024
-            )
-        )
-        address = self.server.sockets[0].getsockname()
+        """Listen (raises OSError); the bound address. Connections are accepted by
+        :meth:`_accept_ready`, one at a time, room being made *before* each accept: the
+        process never runs out of descriptors, so a scraper is never left in the
+        backlog behind idle connections."""
+        import socket
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.create_server((self.host, self.port), family=family, backlog=1024)
+        listener.setblocking(False)
+        self.listener = listener
+        self.loop.add_reader(listener.fileno(), self._accept_ready)
+        address = listener.getsockname()
         return str(address[0]), int(address[1])
+
+    def _accept_ready(self) -> None:
+        for _ in range(64):
+            if not self._make_room():
+                return  # every connection is busy answering: accept when one ends
+            try:
+                conn, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError:  # EMFILE, ENFILE...: make room in bulk, retry on next event
+                self._evict(max(1, len(self.connections) // 10))
+                return
+            conn.setblocking(False)
+            self.accepted += 1
+            self.starting += 1
+            self.loop.create_task(self._start_connection(conn))
+
+    async def _start_connection(self, conn: Any) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=MAX_HEAD_BYTES)
+        except OSError:
+            self.starting -= 1
+            conn.close()
+            return
+        self.starting -= 1
+        await self._connection(reader, writer)
 
     def start(self) -> None:
         self.thread.start()
@@ -317,8 +350,9 @@ class HttpServer:
 
     def stop(self) -> None:
         async def close() -> None:
-            if self.server is not None:
-                self.server.close()
+            if self.listener is not None:
+                self.loop.remove_reader(self.listener.fileno())
+                self.listener.close()
             for writer in list(self.connections):
                 writer.close()
             await asyncio.sleep(0)
@@ -333,23 +367,24 @@ class HttpServer:
 
     # -- connections -------------------------------------------------------------------
 
+    def _evict(self, count: int) -> int:
+        """Close the ``count`` connections idle for longest; how many were closed."""
+        idle = sorted(
+            ((since, w) for w, since in self.connections.items() if since is not None),
+            key=lambda pair: pair[0],
+        )[:count]
+        for _, writer in idle:
+            self.connections.pop(writer, None)
+            writer.transport.abort()
+        self.evicted += len(idle)
+        return len(idle)
+
     def _make_room(self) -> bool:
-        if len(self.connections) < self.max_connections:
+        if len(self.connections) + self.starting < self.max_connections:
             return True
-        idle = [(since, w) for w, since in self.connections.items() if since is not None]
-        if not idle:
-            return False
-        _, oldest = min(idle, key=lambda pair: pair[0])
-        self.connections.pop(oldest, None)
-        oldest.close()
-        self.evicted += 1
-        return True
+        return self._evict(max(1, self.max_connections // 20)) > 0
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self._make_room():
-            self.refused += 1
-            writer.close()
-            return
         loop = asyncio.get_running_loop()
         self.connections[writer] = loop.time()
         try:
