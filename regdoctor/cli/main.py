@@ -126,7 +126,7 @@ def _protect_stdout() -> None:
         io.BufferedWriter(_ClosedPipeSafe(fd)),
         encoding=stream.encoding,
         errors=stream.errors,
-        line_buffering=stream.line_buffering or os.isatty(fd),
+        line_buffering=bool(stream.line_buffering or os.isatty(fd)),
     )
     sys.stdout = safe
 

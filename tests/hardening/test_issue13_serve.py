@@ -89,7 +89,7 @@ def test_serve_does_not_grow_against_a_fresh_token_server() -> None:
     finally:
         _stop(proc)
         registry.stop()
-    assert registry.issued > 300, registry.issued  # fresh tokens really flowed
+    assert registry.issued > 100, registry.issued  # fresh tokens really flowed
     warm = [rss for t, rss in samples if t >= 15]
     growth = max(warm) - warm[0]
     assert growth < 15, f"serve grew {growth:.1f} MB in 45 s ({warm[0]:.0f} -> {max(warm):.0f})"
