@@ -22,8 +22,12 @@ Exit code: that of the check (0, 1, 2, see ``--fail-on``) once the archive is wr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
+import os
+import signal
+import stat
 import sys
 import tarfile
 import time
@@ -81,10 +85,16 @@ def build_bundle(
     left_out: list[str] = []
     provenance: list[dict[str, Any]] = []
     masked_total = 0
+    confined = str(root) not in ("", "/")
     for source in config_sources(root, effective=effective):
         if not source.exists:
             continue
-        result = redact_config(source, redactor)
+        if confined and not _below(source.path, root):
+            # With --root, this host's own files (a $DOCKER_CONFIG, /etc/containerd...)
+            # are never mixed into another machine's bundle.
+            left_out.append(f"{redactor.redact(str(source.path))}: outside --root, not read")
+            continue
+        result = redact_config(source, redactor, root=root if confined else None)
         shown = redactor.redact(source.display)
         entry: dict[str, Any] = {
             "path": shown,
@@ -142,6 +152,90 @@ def build_bundle(
     return files, summary
 
 
+def _refuse_output(output: Path) -> str | None:
+    """Why ``output`` cannot be the archive's path, or None. Only a regular file is
+    ever replaced: a directory, a device (``/dev/null``), a FIFO, a socket or a symlink
+    (to anything) is refused, and the directory must exist."""
+    try:
+        mode = os.lstat(output).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        return f"{output}: {exc.strerror or exc}"
+    if mode is not None:
+        if stat.S_ISLNK(mode):
+            return f"{output} is a symbolic link: refusing to replace it (name the file itself)"
+        if stat.S_ISDIR(mode):
+            return f"{output} is a directory"
+        if not stat.S_ISREG(mode):
+            return (
+                f"{output} is not a regular file (a device, FIFO or socket): refusing to replace it"
+            )
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        return f"{output}: directory {parent} does not exist"
+    return None
+
+
+def write_archive(output: Path, files: dict[str, bytes], mtime: float, temporary: list[str]) -> int:
+    """Write the archive to a new file with a random name in ``output``'s directory
+    (``O_CREAT|O_EXCL|O_NOFOLLOW``: never a planted file or link), flush it to disk, then
+    rename it over ``output`` in one step. Two bundles writing the same path each write
+    their own complete archive; the last rename wins and neither is ever mixed. The
+    temporary name is appended to ``temporary`` (the caller removes it on failure)."""
+    import secrets as random
+
+    parent = output.parent if str(output.parent) else Path(".")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(16):
+        name = str(parent / f".{output.name}.{random.token_hex(8)}.tmp")
+        try:
+            fd = os.open(name, flags, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise OSError(17, "cannot create a temporary file")
+    temporary.append(name)
+    with os.fdopen(fd, "wb") as handle:
+        with tarfile.open(fileobj=handle, mode="w:gz") as tar:
+            for member, data in files.items():
+                _member(tar, member, data, mtime)
+        handle.flush()
+        os.fsync(handle.fileno())
+        size = os.fstat(handle.fileno()).st_size
+    refused = _refuse_output(output)  # re-checked: a link or device planted meanwhile
+    if refused:
+        raise OSError(1, refused)
+    os.rename(name, output)
+    temporary.remove(name)
+    return size
+
+
+def _cleanup_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does (through ``finally`` blocks), so
+    the temporary archive is removed; returns the previous handlers."""
+
+    def stop(signum: int, frame: object) -> None:
+        del frame
+        raise SystemExit(128 + signum)
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, stop)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    return previous
+
+
+def _below(path: Path, root: Path) -> bool:
+    import os
+
+    base = os.path.abspath(root)
+    return os.path.commonpath([base, os.path.abspath(path)]) == base
+
+
 def _default_output() -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path(f"regdoctor-bundle-{stamp}.tar.gz")
@@ -161,41 +255,40 @@ def run(args: argparse.Namespace) -> int:
         say_error("bundle", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     output = Path(args.output) if args.output else _default_output()
-    if output.is_dir():
-        print(f"regdoctor bundle: error: {output} is a directory", file=sys.stderr)
+    refused = _refuse_output(output)
+    if refused:
+        print(f"regdoctor bundle: error: {refused}", file=sys.stderr)
         return int(ExitCode.CANNOT_RUN)
-    if not output.parent.is_dir():
-        print(
-            f"regdoctor bundle: error: {output}: directory {output.parent} does not exist",
-            file=sys.stderr,
-        )
-        return int(ExitCode.CANNOT_RUN)
-    report = plan.run_sync(["regdoctor", *sys.argv[1:]])
-    redactor = output_redactor(
-        report,
-        plan.redactor,
-        redact_hosts=bool(getattr(args, "redact_hosts", False)),
-        usernames=plan.usernames,
-    )
-    files, summary = build_bundle(
-        report,
-        redactor,
-        context=plan.context(),
-        root=plan.options.config_root,
-        effective=plan.effective,
-    )
-    now = time.time()
-    partial = output.with_name(output.name + ".partial")
+    temporary: list[str] = []  # the temporary file, removed on any exit but success
+    previous = _cleanup_on_signals()
     try:
-        with tarfile.open(partial, "w:gz") as tar:
-            for name, data in files.items():
-                _member(tar, name, data, now)
-        partial.replace(output)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        print(f"regdoctor bundle: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-        return int(ExitCode.CANNOT_RUN)
-    size = output.stat().st_size
+        report = plan.run_sync(["regdoctor", *sys.argv[1:]])
+        redactor = output_redactor(
+            report,
+            plan.redactor,
+            redact_hosts=bool(getattr(args, "redact_hosts", False)),
+            usernames=plan.usernames,
+        )
+        files, summary = build_bundle(
+            report,
+            redactor,
+            context=plan.context(),
+            root=plan.options.config_root,
+            effective=plan.effective,
+        )
+        try:
+            size = write_archive(output, files, time.time(), temporary)
+        except OSError as exc:
+            print(
+                f"regdoctor bundle: cannot write {output}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return int(ExitCode.CANNOT_RUN)
+    finally:
+        for name in temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(f"regdoctor bundle: wrote {output} ({size / 1024:.1f} KiB), status {report.status}")
     for line in summary:
         print(line)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from regdoctor import __version__
 
@@ -129,6 +132,56 @@ def _describe(parser: argparse.ArgumentParser, module_name: str) -> None:
     module.add_arguments(parser)
 
 
+class _ClosedPipeSafe(io.RawIOBase):
+    """Standard output that survives its reader leaving (``regdoctor check | head -1``):
+    once a write fails with ``EPIPE`` the descriptor is pointed at ``/dev/null`` and the
+    rest of the output is dropped, so the command finishes and its exit code (0, 1, 2)
+    is the one the shell sees, instead of a crash or Rich's own ``exit(1)``."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.broken = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data))
+        if self.broken:
+            return size
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            self.broken = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)
+            os.close(devnull)
+            return size
+
+
+def _protect_stdout() -> None:
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture)
+    stream.flush()
+    safe = io.TextIOWrapper(
+        io.BufferedWriter(_ClosedPipeSafe(fd)),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=bool(stream.line_buffering or os.isatty(fd)),
+    )
+    sys.stdout = safe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in arguments if not a.startswith("-")), None)
@@ -140,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     module_name = COMMANDS[args.command][0]
     debug = bool(getattr(args, "debug", False))
+    if args.command != "tui":  # the TUI owns the terminal
+        _protect_stdout()
     try:
         module = importlib.import_module(module_name)
         return int(module.run(args))

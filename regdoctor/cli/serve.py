@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from regdoctor.cli.errors import say_error
@@ -112,6 +111,9 @@ class Exporter:
         self.redactor: Any = redactor
         self.checks = 0
         self.last_finished: float | None = None  # Unix time
+        # The answers, prepared once per completed check (a scrape renders nothing).
+        self._metrics_body: bytes | None = None
+        self._report_body: bytes | None = None
         self.thread = threading.Thread(target=self._loop, name="regdoctor-checks", daemon=True)
 
     # -- the schedule ---------------------------------------------------------------------
@@ -144,6 +146,9 @@ class Exporter:
             self.checks += 1
             self.last_finished = time.time()
             count = self.checks
+            self._metrics_body = self._report_body = None
+        # Rendered once per check, outside the lock.
+        self.prepare()
         print(
             f"regdoctor serve: check {count} done in {report.duration_ms / 1000:.2f} s: "
             f"{report.status}",
@@ -189,6 +194,37 @@ class Exporter:
             registry.register(ReportCollector(report, redactor))  # type: ignore[arg-type]
         return generate_latest(registry)
 
+    def prepare(self) -> None:
+        """Render ``/metrics`` and ``/report.json`` for the last completed check."""
+        metrics = self.metrics()
+        report = self.report_json()
+        with self.lock:
+            self._metrics_body, self._report_body = metrics, report
+
+    def answer(self, path: str) -> tuple[int, bytes, str]:
+        """(status, body, content type) of a GET on ``path``: from the bytes prepared at
+        the end of the last completed check."""
+        if path == "/metrics":
+            from prometheus_client import CONTENT_TYPE_LATEST
+
+            body = self._metrics_body
+            if body is None:  # before the first check (or while it is being prepared)
+                body = self.metrics()
+            return 200, body, CONTENT_TYPE_LATEST
+        if path == "/healthz":
+            alive = self.thread.is_alive() and not self.stop.is_set()
+            return (200, b"ok\n", "text/plain") if alive else (503, b"stopping\n", "text/plain")
+        if path == "/report.json":
+            report = self._report_body
+            if report is None:
+                report = self.report_json()
+            if report is None:
+                return 503, b'{"error": "no check has finished yet"}\n', "application/json"
+            return 200, report, "application/json"
+        if path == "/":
+            return 200, b"regdoctor exporter: /metrics /healthz /report.json\n", "text/plain"
+        return 404, b"not found\n", "text/plain"
+
     def report_json(self) -> bytes | None:
         from regdoctor.render.json_out import render_json
 
@@ -198,68 +234,240 @@ class Exporter:
         return (render_json(report, redactor=redactor) + "\n").encode("utf-8")
 
 
-def _handler(exporter: Exporter) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "regdoctor"
-        sys_version = ""
+#: What one connection may take: the request head must arrive within
+#: HEADER_TIMEOUT_S of the connection (or of the previous answer, on a kept-alive
+#: connection: KEEPALIVE_IDLE_S), be at most MAX_HEAD_BYTES, and a connection serves
+#: at most MAX_REQUESTS_PER_CONNECTION requests. An answer that cannot be written within
+#: WRITE_TIMEOUT_S (a reader that does not read) closes the connection.
+HEADER_TIMEOUT_S = 10.0
+KEEPALIVE_IDLE_S = 15.0
+WRITE_TIMEOUT_S = 10.0
+MAX_HEAD_BYTES = 16 * 1024
+MAX_REQUESTS_PER_CONNECTION = 1000
+#: Open connections at most (lowered to what the file-descriptor limit allows). When
+#: full, the connection idle for longest is closed for the new one: idle connections
+#: never lock a scraper out.
+MAX_CONNECTIONS = 10_000
 
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                from prometheus_client import CONTENT_TYPE_LATEST
-
-                self._send(200, exporter.metrics(), CONTENT_TYPE_LATEST)
-            elif path == "/healthz":
-                alive = exporter.thread.is_alive() and not exporter.stop.is_set()
-                self._send(200 if alive else 503, b"ok\n" if alive else b"stopping\n")
-            elif path == "/report.json":
-                body = exporter.report_json()
-                if body is None:
-                    self._send(503, b'{"error": "no check has finished yet"}\n', "application/json")
-                else:
-                    self._send(200, body, "application/json")
-            elif path == "/":
-                self._send(
-                    200,
-                    b"regdoctor exporter: /metrics /healthz /report.json\n",
-                )
-            else:
-                self._send(404, b"not found\n")
-
-        def do_HEAD(self) -> None:
-            self.do_GET()
-
-        def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # scrapes every few seconds would flood the log
-
-    return Handler
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+def raise_fd_limit(wanted: int) -> int:
+    """Raise the soft limit of open files towards ``wanted`` (up to the hard limit);
+    the connection cap this allows."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    except (ImportError, ValueError, OSError):
+        return 512
+    limit = wanted if soft == resource.RLIM_INFINITY else int(soft)
+    # a quarter of the descriptors stays for the checks themselves
+    return max(16, min(MAX_CONNECTIONS, (limit - 64) * 3 // 4))
 
 
-def _server(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    import socket
+class HttpServer:
+    """The exporter's HTTP server: one event loop in one thread, one coroutine per
+    connection (no thread per connection), per-connection read and write timeouts, a
+    connection cap with eviction of the longest-idle connection, keep-alive limits.
+    Answers come from bytes prepared once per completed check (see
+    :meth:`Exporter.answer`), so a scrape costs no rendering."""
 
-    server_class: type[ThreadingHTTPServer] = _Server
-    if ":" in host:
+    def __init__(self, exporter: Exporter, host: str, port: int, *, max_connections: int) -> None:
+        self.exporter = exporter
+        self.host, self.port = host, port
+        self.max_connections = max_connections
+        self.loop = asyncio.new_event_loop()
+        self.listener: Any = None
+        self.accepted = 0
+        self.starting = 0  # accepted, stream not yet set up
+        self.thread = threading.Thread(target=self._run, name="regdoctor-http", daemon=True)
+        # writer -> (idle since (monotonic) or None while answering)
+        self.connections: dict[asyncio.StreamWriter, float | None] = {}
+        self.evicted = 0
 
-        class _Server6(_Server):
-            address_family = socket.AF_INET6
+    # -- life cycle --------------------------------------------------------------------
 
-        server_class = _Server6
-    return server_class((host, port), handler)
+    def bind(self) -> tuple[str, int]:
+        """Listen (raises OSError); the bound address. Connections are accepted by
+        :meth:`_accept_ready`, one at a time, room being made *before* each accept: the
+        process never runs out of descriptors, so a scraper is never left in the
+        backlog behind idle connections."""
+        import socket
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.create_server((self.host, self.port), family=family, backlog=1024)
+        listener.setblocking(False)
+        self.listener = listener
+        self.loop.add_reader(listener.fileno(), self._accept_ready)
+        address = listener.getsockname()
+        return str(address[0]), int(address[1])
+
+    def _accept_ready(self) -> None:
+        for _ in range(64):
+            if not self._make_room():
+                return  # every connection is busy answering: accept when one ends
+            try:
+                conn, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError:  # EMFILE, ENFILE...: make room in bulk, retry on next event
+                self._evict(max(1, len(self.connections) // 10))
+                return
+            conn.setblocking(False)
+            self.accepted += 1
+            self.starting += 1
+            self.loop.create_task(self._start_connection(conn))
+
+    async def _start_connection(self, conn: Any) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=MAX_HEAD_BYTES)
+        except OSError:
+            self.starting -= 1
+            conn.close()
+            return
+        self.starting -= 1
+        await self._connection(reader, writer)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self.listener is not None:
+                self.loop.remove_reader(self.listener.fileno())
+                self.listener.close()
+            for writer in list(self.connections):
+                writer.close()
+            await asyncio.sleep(0)
+
+        if self.thread.is_alive():
+            asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+        else:
+            self.loop.run_until_complete(close())
+        self.loop.close()
+
+    # -- connections -------------------------------------------------------------------
+
+    def _evict(self, count: int) -> int:
+        """Close the ``count`` connections idle for longest; how many were closed."""
+        idle = sorted(
+            ((since, w) for w, since in self.connections.items() if since is not None),
+            key=lambda pair: pair[0],
+        )[:count]
+        for _, writer in idle:
+            self.connections.pop(writer, None)
+            writer.transport.abort()
+        self.evicted += len(idle)
+        return len(idle)
+
+    def _make_room(self) -> bool:
+        if len(self.connections) + self.starting < self.max_connections:
+            return True
+        return self._evict(max(1, self.max_connections // 20)) > 0
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        self.connections[writer] = loop.time()
+        try:
+            for served in range(MAX_REQUESTS_PER_CONNECTION):
+                self.connections[writer] = loop.time()
+                wait = HEADER_TIMEOUT_S if served == 0 else KEEPALIVE_IDLE_S
+                try:
+                    async with asyncio.timeout(wait):
+                        head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.LimitOverrunError:
+                    await self._write(writer, 431, b"request head too large\n", keep=False)
+                    return
+                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+                    return
+                if writer not in self.connections:  # evicted while reading
+                    return
+                self.connections[writer] = None
+                status, body, ctype, keep, method = self._answer(head)
+                last = served == MAX_REQUESTS_PER_CONNECTION - 1 or self.exporter.stop.is_set()
+                keep = keep and not last
+                if not await self._write(
+                    writer, status, body, ctype=ctype, keep=keep, head_only=method == "HEAD"
+                ):
+                    return
+                if not keep:
+                    return
+        except Exception:  # one broken connection must never stop the server
+            return
+        finally:
+            self.connections.pop(writer, None)
+            writer.close()
+
+    def _answer(self, head: bytes) -> tuple[int, bytes, str, bool, str]:
+        try:
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, version = lines[0].split(" ")
+        except ValueError:
+            return 400, b"bad request\n", "text/plain", False, "GET"
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        connection = headers.get("connection", "").lower()
+        keep = (version == "HTTP/1.1" and "close" not in connection) or (
+            version == "HTTP/1.0" and "keep-alive" in connection
+        )
+        if headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers:
+            return 413, b"no request body expected\n", "text/plain", False, method
+        if method not in ("GET", "HEAD"):
+            return 405, b"method not allowed\n", "text/plain", False, method
+        status, body, ctype = self.exporter.answer(target.split("?", 1)[0])
+        return status, body, ctype, keep, method
+
+    async def _write(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        *,
+        ctype: str = "text/plain",
+        keep: bool,
+        head_only: bool = False,
+    ) -> bool:
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
+            f"Server: regdoctor\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
+            f"Connection: {'keep-alive' if keep else 'close'}\r\n"
+            + (
+                f"Keep-Alive: timeout={KEEPALIVE_IDLE_S:g}, max={MAX_REQUESTS_PER_CONNECTION}\r\n"
+                if keep
+                else ""
+            )
+            + "\r\n"
+        ).encode("ascii")
+        try:
+            writer.write(head if head_only else head + body)
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await writer.drain()
+        except (TimeoutError, ConnectionError, OSError):
+            return False
+        return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -283,17 +491,16 @@ def run(args: argparse.Namespace) -> int:
         usernames=plan.usernames,
         command=["regdoctor", *sys.argv[1:]],
     )
+    server = HttpServer(exporter, host, port, max_connections=raise_fd_limit(MAX_CONNECTIONS + 64))
     try:
-        server = _server(host, port, _handler(exporter))
+        bound_host, bound_port = server.bind()
     except OSError as exc:
         print(
             f"regdoctor serve: cannot listen on {host}:{port}: {exc.strerror or exc}",
             file=sys.stderr,
         )
+        server.loop.close()
         return int(ExitCode.CANNOT_RUN)
-    bound = server.server_address
-    bound_host = bound[0].decode() if isinstance(bound[0], bytes) else str(bound[0])
-    bound_port = int(bound[1])
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
 
     def stop(signum: int, frame: object) -> None:
@@ -301,15 +508,13 @@ def run(args: argparse.Namespace) -> int:
         exporter.stop.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    http_thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
-    )
     try:
         exporter.start()
-        http_thread.start()
+        server.start()
         print(
             f"regdoctor serve: listening on http://{shown}:{bound_port} "
-            f"(interval {args.interval:g} s, {len(plan.targets)} target(s))",
+            f"(interval {args.interval:g} s, {len(plan.targets)} target(s), "
+            f"at most {server.max_connections} connections)",
             file=sys.stderr,
             flush=True,
         )
@@ -317,8 +522,7 @@ def run(args: argparse.Namespace) -> int:
             pass
     finally:
         exporter.stop.set()
-        server.shutdown()
-        server.server_close()
+        server.stop()
         # A check under way ends within its deadline; do not wait longer than that.
         exporter.thread.join(timeout=min(float(options.deadline), 10.0) + 1.0)
         for sig, handler in previous.items():

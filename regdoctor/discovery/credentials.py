@@ -88,34 +88,29 @@ def run_helper(
             None,
         )
     try:
-        proc = subprocess.run(
-            [program, "get"],
-            input=server.encode(),
-            capture_output=True,
-            timeout=timeout,
-            env=environ,
-            check=False,
+        returncode, raw_out, raw_err = _run_bounded(
+            [program, "get"], server.encode(), timeout, environ
         )
     except subprocess.TimeoutExpired:
         return (
             "helper_timeout",
             None,
-            f"{helper_binary(name)} get took longer than {timeout:g}s",
+            f"{helper_binary(name)} get took longer than {timeout:g}s (stopped, with its children)",
             program,
         )
     except OSError as exc:
         return "helper_failed", None, f"{helper_binary(name)}: {exc.strerror or exc}", program
-    out = proc.stdout[:MAX_OUTPUT].decode("utf-8", "replace").strip()
-    err = proc.stderr[:MAX_OUTPUT].decode("utf-8", "replace").strip()
-    if proc.returncode != 0:
-        text = out or err or f"exit status {proc.returncode}"
+    out = raw_out[:MAX_OUTPUT].decode("utf-8", "replace").strip()
+    err = raw_err[:MAX_OUTPUT].decode("utf-8", "replace").strip()
+    if returncode != 0:
+        text = out or err or f"exit status {returncode}"
         if "credentials not found" in text.lower():
-            return "not_found", None, text.splitlines()[0][:300], program
-        first = text.splitlines()[0][:300] if text else ""
+            return "not_found", None, "credentials not found in native keychain", program
+        first = helper_message(text)
         return (
             "helper_failed",
             None,
-            f"{helper_binary(name)} get: exit status {proc.returncode}: {first}",
+            f"{helper_binary(name)} get: exit status {returncode}: {first}",
             program,
         )
     try:
@@ -136,6 +131,99 @@ def run_helper(
     if not answer["Secret"]:
         return "not_found", None, f"{helper_binary(name)} get: empty secret", program
     return "found", answer, None, program
+
+
+def _run_bounded(
+    argv: list[str], stdin: bytes, timeout: float, env: Mapping[str, str]
+) -> tuple[int, bytes, bytes]:
+    """Run a helper in its own process group: at most :data:`MAX_OUTPUT` bytes kept of
+    each stream, and on ``timeout`` the whole group (the helper and every child it
+    started) is killed and reaped. Raises :class:`subprocess.TimeoutExpired`."""
+    import selectors
+    import signal
+    import time
+
+    timeout = max(0.05, timeout)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(env),
+        start_new_session=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    ends = time.monotonic() + timeout
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    kept = {out_fd: bytearray(), err_fd: bytearray()}
+    try:
+        try:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            selector.register(proc.stderr, selectors.EVENT_READ)
+            while selector.get_map():
+                left = ends - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(argv, timeout)
+                for key, _ in selector.select(left):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                        continue
+                    buffer = kept[key.fd]
+                    if len(buffer) < MAX_OUTPUT:
+                        buffer += chunk[: MAX_OUTPUT - len(buffer)]
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(argv, timeout)
+        returncode = proc.wait(left)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    # Children the helper left behind hold no pipe of ours any more; stop them too.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return returncode, bytes(kept[out_fd]), bytes(kept[err_fd])
+
+
+def helper_message(text: str) -> str:
+    """The first line of what a failing helper said, safe to show: the patterns of
+    :mod:`regdoctor.redact.secrets` applied, and every word that looks like a secret (8
+    characters or more mixing letters with digits or symbols) masked. A helper that
+    fails may print the very secret it could not store or send."""
+    from regdoctor.redact.secrets import MASK, redact
+
+    first = next((line for line in text.splitlines() if line.strip()), "")[:300]
+    words = []
+    for word in redact(first).split(" "):
+        core = word.strip(".,;:()[]\"'")
+        mixed = (
+            sum(
+                (
+                    any(c.isalpha() for c in core),
+                    any(c.isdigit() for c in core),
+                    any(not c.isalnum() for c in core),
+                )
+            )
+            >= 2
+        )
+        if len(core) >= 8 and mixed and not core.startswith(("/", "./", "~/")) and MASK not in core:
+            word = word.replace(core, MASK)
+        words.append(word)
+    return " ".join(words)
 
 
 def resolve(

@@ -93,21 +93,81 @@ class ConfigSource:
 
     @property
     def exists(self) -> bool:
-        return self.path.is_file()
+        # lexists: a FIFO, a device or a dangling link is listed (and skipped with a
+        # note by redact_config), not silently ignored.
+        return os.path.lexists(self.path) and not self.path.is_dir()
 
 
 def _system(root: Path, relative: str) -> Path:
+    if str(root) in ("", "/"):
+        return Path(relative)
     return root / relative.lstrip("/")
 
 
 def _glob(root: Path, pattern: str) -> list[Path]:
     base = root if str(root) else Path("/")
     try:
-        return sorted(p for p in base.glob(pattern.lstrip("/")) if p.is_file())
+        return sorted(
+            p for p in base.glob(pattern.lstrip("/")) if os.path.lexists(p) and not p.is_dir()
+        )
     except OSError:
         return []
 
 
+class OutsideRoot(OSError):
+    """A path whose symlinks lead out of the configuration root."""
+
+
+def resolve_in_root(root: Path, path: Path) -> Path:
+    """``path`` (below ``root``) with every symlink resolved as the machine whose files
+    are below ``root`` would resolve it: an absolute link target starts again at
+    ``root``, ``..`` never climbs above it. The result is always inside ``root``.
+
+    This is how ``bundle --root DIR`` reads another machine's files: a link
+    ``DIR/etc/docker/daemon.json -> /etc/shadow`` means ``DIR/etc/shadow``, never this
+    host's file. Raises :class:`OSError` on a link loop."""
+    base = Path(os.path.abspath(root))
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(base)
+    except ValueError:
+        raise OutsideRoot(1, f"{path} is not below the configuration root {root}") from None
+    pending = list(relative.parts)
+    current = base
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if current != base:
+                current = current.parent
+            continue
+        candidate = current / part
+        if candidate.is_symlink():
+            links += 1
+            if links > 40:
+                raise OSError(40, "too many levels of symbolic links")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = base
+            pending = [*Path(target).parts, *pending]
+            if target.startswith("/"):
+                pending = pending[1:]  # the leading "/"
+            continue
+        current = candidate
+    return current
+
+
+def read_config_bytes(path: Path, root: Path | None = None, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A configuration file's bytes, read the bounded way (:func:`read_bounded`: never a
+    FIFO, a device or more than ``limit`` bytes); with a ``root`` other than ``/``,
+    symlinks are resolved inside it (:func:`resolve_in_root`) and the final file is
+    opened without following a link (a link swapped in meanwhile is refused)."""
+    from regdoctor.discovery.base import read_bounded
+
+    if root is None or str(root) in ("", "/"):
+        return read_bounded(path, limit)
+    return read_bounded(resolve_in_root(root, path), limit, nofollow=True)
 
 
 def _display(path: Path, root: Path) -> str:
@@ -159,13 +219,16 @@ def config_sources(
     system(locations.DOCKER_DAEMON_JSON, "docker-daemon")
     found(f"{locations.DOCKER_DROP_INS}/*.conf", "docker-service")
     found(f"{locations.CONTAINERD_DROP_INS}/*.conf", "containerd-service")
+
+    def user(path: str, kind: str, why: str) -> None:
+        # With a root, user paths are the other machine's too (as discovery reads them).
+        out.append(ConfigSource(_system(root, path), kind, why, path))
+
     docker_config = env.get("DOCKER_CONFIG")
     if docker_config:
-        path = Path(docker_config) / "config.json"
-        out.append(ConfigSource(path, "docker-config", "$DOCKER_CONFIG", str(path)))
+        user(f"{docker_config}/config.json", "docker-config", "$DOCKER_CONFIG")
     else:
-        path = home / ".docker" / "config.json"
-        out.append(ConfigSource(path, "docker-config", "$HOME/.docker", str(path)))
+        user(f"{home}/.docker/config.json", "docker-config", "$HOME/.docker")
     found(f"{locations.DOCKER_CERTS_D}/*/*.crt", "docker-certs")
     found(f"{locations.DOCKER_CERTS_D}/*/*.cert", "docker-certs")
     system(locations.CONTAINERD_CONFIG, "containerd")
@@ -173,21 +236,14 @@ def config_sources(
     system(locations.REGISTRIES_CONF, "registries-conf")
     found(f"{locations.REGISTRIES_CONF_D}/*.conf", "registries-conf")
     found(f"{locations.CONTAINERS_REGISTRIES_D}/*.yaml", "registries-d")
-    user_registries = home / ".config" / "containers" / "registries.conf"
-    out.append(
-        ConfigSource(user_registries, "registries-conf", "$HOME/.config", str(user_registries))
-    )
+    user(f"{home}/.config/containers/registries.conf", "registries-conf", "$HOME/.config")
     auth_file = env.get("REGISTRY_AUTH_FILE")
     if auth_file:
-        out.append(
-            ConfigSource(Path(auth_file), "containers-auth", "$REGISTRY_AUTH_FILE", auth_file)
-        )
+        user(auth_file, "containers-auth", "$REGISTRY_AUTH_FILE")
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     if runtime_dir:
-        path = Path(runtime_dir) / "containers" / "auth.json"
-        out.append(ConfigSource(path, "containers-auth", "$XDG_RUNTIME_DIR", str(path)))
-    path = home / ".config" / "containers" / "auth.json"
-    out.append(ConfigSource(path, "containers-auth", "$HOME/.config", str(path)))
+        user(f"{runtime_dir}/containers/auth.json", "containers-auth", "$XDG_RUNTIME_DIR")
+    user(f"{home}/.config/containers/auth.json", "containers-auth", "$HOME/.config")
     system(locations.KUBELET_CREDENTIALS, "kubelet-credentials")
     found(f"{locations.KUBERNETES_PULL_SECRETS}/*.yaml", "k8s-secret")
     seen: set[Path] = set()
@@ -220,14 +276,67 @@ def _is_secret_key(key: object) -> bool:
     return isinstance(key, str) and key.lower() in CONFIG_SECRET_KEYS
 
 
+#: Keys whose value is a table of HTTP headers (docker's config.json ``HttpHeaders``,
+#: containerd hosts.toml ``header``): every value is masked but those of
+#: :data:`_PLAIN_HEADERS` (an ``X-Api-Key`` or a ``Cookie`` is a credential).
+_HEADER_TABLES = frozenset({"httpheaders", "header", "headers", "http_headers", "http-headers"})
+_PLAIN_HEADERS = frozenset(
+    {"user-agent", "accept", "accept-encoding", "accept-language", "content-type", "connection"}
+)
+#: Words that make an environment variable's (or a header's) name a secret's name.
+_SECRET_NAME = re.compile(
+    r"pass|secret|token|auth|credential|api[_-]?key|access[_-]?key|private[_-]?key|cookie",
+    re.IGNORECASE,
+)
+
+
+def secret_name(name: object) -> bool:
+    """Whether a variable or header called ``name`` holds a secret
+    (``REGISTRY_PASSWORD``, ``X-Api-Key``, ``AWS_SECRET_ACCESS_KEY``, ``NPM_TOKEN``)."""
+    return isinstance(name, str) and bool(_SECRET_NAME.search(name))
+
+
+def _header_value_masked(name: object) -> bool:
+    return not (isinstance(name, str) and name.lower() in _PLAIN_HEADERS)
+
+
 def _mask_tree(value: Any, redact_str: Any, counter: list[int], *, secret_doc: bool) -> Any:
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
         is_secret = secret_doc or str(value.get("kind", "")).lower() == "secret"
+        env_secret = (
+            isinstance(value.get("name"), str)
+            and "value" in value
+            and secret_name(value.get("name"))
+            and isinstance(value.get("value"), str | int)
+            and value.get("value") != ""
+        )
         for key, item in value.items():
             if is_secret and key in ("data", "stringData") and isinstance(item, Mapping):
                 out[key] = {k: MASK for k in item}
                 counter[0] += len(item)
+            elif env_secret and key == "value":
+                # a pod's env: [{name: REGISTRY_PASSWORD, value: ...}]
+                out[key] = MASK
+                counter[0] += 1
+            elif (
+                isinstance(key, str) and key.lower() in _HEADER_TABLES and isinstance(item, Mapping)
+            ):
+                out[key] = {
+                    k: _mask_leaves(v, counter) if _header_value_masked(k) else v
+                    for k, v in item.items()
+                }
+            elif (
+                isinstance(key, str)
+                and key.lower() in ("env", "environment")
+                and isinstance(item, Mapping)
+            ):
+                out[key] = {
+                    k: _mask_leaves(v, counter)
+                    if secret_name(k)
+                    else _mask_tree(v, redact_str, counter, secret_doc=False)
+                    for k, v in item.items()
+                }
             elif _is_secret_key(key) and isinstance(item, str | int) and item != "":
                 out[key] = MASK
                 counter[0] += 1
@@ -264,17 +373,56 @@ _KEY_VALUE = re.compile(
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY-----")
 
 
+_TABLE = re.compile(r"^\s*\[+\s*(?P<name>[^\]]*?)\s*\]+\s*(?:#.*)?$")
+_INLINE_HEADER = re.compile(
+    r"^(?P<lead>\s*[\"']?(?:header|headers|httpheaders)[\"']?\s*=\s*)\{(?P<body>.*)\}\s*$",
+    re.IGNORECASE,
+)
+_INLINE_PAIR = re.compile(
+    r"(?P<key>[\"']?[^=,{}\"']+[\"']?\s*=\s*)(?P<value>\"[^\"]*\"|'[^']*'|\[[^\]]*\]|[^,}]+)"
+)
+
+
+def _in_header_table(table: str) -> bool:
+    last = table.rsplit(".", 1)[-1].strip().strip("\"'").lower()
+    return last in _HEADER_TABLES
+
+
 def _mask_lines(text: str, redact_str: Any, counter: list[int]) -> str:
     lines = []
+    table = ""
     for line in text.splitlines(keepends=False):
         redacted = redact_str(line)
         if redacted != line:
             counter[0] += 1
+        t = _TABLE.match(redacted)
+        if t:
+            table = t.group("name")
+            lines.append(redacted)
+            continue
+        inline = _INLINE_HEADER.match(redacted)
+        if inline:
+            # header = { X-Api-Key = "...", ... } (TOML inline table)
+            def pair(m: re.Match[str]) -> str:
+                name = m.group("key").split("=")[0].strip().strip("\"'")
+                if not _header_value_masked(name):
+                    return m.group(0)
+                counter[0] += 1
+                return f'{m.group("key")}"{MASK}"'
+
+            lines.append(
+                f"{inline.group('lead')}{{{_INLINE_PAIR.sub(pair, inline.group('body'))}}}"
+            )
+            continue
         m = _KEY_VALUE.match(redacted)
         if m and MASK not in m.group("value"):
             key = m.group("key").lower()
-            if any(word in key for word in _SECRET_KEY_WORDS) and not key.endswith(
-                ("_file", "-file", "_path", "scheme", "_mode", "helper", "helpers")
+            header_value = _in_header_table(table) and _header_value_masked(key)
+            if header_value or (
+                (any(word in key for word in _SECRET_KEY_WORDS) or secret_name(key))
+                and not key.endswith(
+                    ("_file", "-file", "_path", "scheme", "_mode", "helper", "helpers")
+                )
             ):
                 value = m.group("value")
                 quote = value[0] if value[0] in "\"'" and value.endswith(value[0]) else ""
@@ -284,16 +432,23 @@ def _mask_lines(text: str, redact_str: Any, counter: list[int]) -> str:
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
-def redact_config(source: ConfigSource, redactor: Redactor | None = None) -> RedactedFile:
-    """The file's text with every secret masked, or why it is not included."""
+def redact_config(
+    source: ConfigSource, redactor: Redactor | None = None, *, root: Path | None = None
+) -> RedactedFile:
+    """The file's text with every secret masked, or why it is not included.
+
+    The file is read the bounded way (:func:`read_config_bytes`): a FIFO, a device or a
+    file over :data:`MAX_FILE_BYTES` is skipped with a note, and with ``root`` (another
+    machine's files) symlinks are resolved inside the root, never out of it."""
+    from regdoctor.discovery.base import UnreadableFile
+
     redact_str = redactor.redact if redactor is not None else redact
     try:
-        size = source.path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return RedactedFile(
-                source, None, 0, f"not included: {size} bytes (limit {MAX_FILE_BYTES})"
-            )
-        raw = source.path.read_bytes()
+        raw = read_config_bytes(source.path, root)
+    except OutsideRoot as exc:
+        return RedactedFile(source, None, 0, f"not included: {exc.strerror}")
+    except UnreadableFile as exc:
+        return RedactedFile(source, None, 0, f"not included: {exc.strerror}")
     except OSError as exc:
         return RedactedFile(source, None, 0, f"not readable: {exc.strerror or exc}")
     try:
@@ -307,6 +462,8 @@ def redact_config(source: ConfigSource, redactor: Redactor | None = None) -> Red
     if suffix == ".json":
         try:
             data = json.loads(text)
+        except RecursionError:
+            return RedactedFile(source, None, 0, "not included: JSON nested too deeply")
         except ValueError:
             masked_text = _mask_lines(text, redact_str, counter)
             return RedactedFile(
@@ -317,9 +474,15 @@ def redact_config(source: ConfigSource, redactor: Redactor | None = None) -> Red
     if suffix in (".yaml", ".yml"):
         import yaml
 
+        from regdoctor.discovery.base import yaml_documents_bounded
+
         try:
-            docs = list(yaml.safe_load_all(text))
-        except yaml.YAMLError:
+            docs = yaml_documents_bounded(text)
+        except RecursionError:
+            return RedactedFile(source, None, 0, "not included: YAML nested too deeply")
+        except yaml.YAMLError as exc:
+            if "refused" in str(exc) or "nested deeper" in str(exc):
+                return RedactedFile(source, None, 0, f"not included: YAML {exc}")
             masked_text = _mask_lines(text, redact_str, counter)
             return RedactedFile(
                 source, masked_text, counter[0], "not valid YAML: masked line by line"

@@ -86,7 +86,8 @@ async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials
     resolution = await asyncio.to_thread(
         resolve,
         ref,
-        timeout=ctx.options.helper_timeout,
+        # the helper obeys the run's deadline too (and is killed with its children)
+        timeout=max(0.05, min(ctx.options.helper_timeout, ctx.remaining())),
         env=dict(os.environ),
         redactor=ctx.options.redactor,
     )

@@ -43,6 +43,8 @@ __all__ = [
     "MASK",
     "SENSITIVE_KEYS",
     "Redactor",
+    "SecretSet",
+    "learned",
     "redact",
     "redact_obj",
     "remember",
@@ -271,8 +273,7 @@ def redact(text: str) -> str:
     the values learned during this run (see :func:`remember`)."""
     if not text:
         return text
-    if _LEARNED._pattern is not None:
-        text = _LEARNED._mask_literals(text)
+    text = _LEARNED.mask(text)
     if not _TRIGGERS.search(text):
         return text
     for pattern, repl in _RULES:
@@ -282,6 +283,9 @@ def redact(text: str) -> str:
 
 #: Shortest value :func:`remember` accepts: a short one would mask ordinary words.
 MIN_LEARNED = 16
+#: Shortest line of a multi-line secret that is also masked on its own (a password of
+#: several lines echoed one line at a time). Shorter lines would blank ordinary words.
+MIN_LINE_FRAGMENT = 6
 
 
 def _looks_like_a_token(value: str) -> bool:
@@ -302,12 +306,27 @@ def remember(secret: str | Any) -> None:
     """Register a secret the process learned while running (a token a token server
     issued): from now on :func:`redact` masks it literally wherever it appears, also
     when a server echoes it back bare (without the ``Bearer`` that the patterns
-    recognise). Only values that look like tokens are kept (see
+    recognise). Surrounding whitespace (a token that ends with a newline) is not part of
+    the value. Only values that look like tokens are kept (see
     :func:`_looks_like_a_token`); the password given by the user goes to the CLI's
-    :class:`Redactor` instead."""
+    :class:`Redactor` instead.
+
+    The learned values live in a bounded registry (:data:`LEARNED_BUDGET_BYTES`, least
+    recently used first out): a process that runs for weeks against a token server
+    that issues a fresh token per request keeps a constant memory and a constant cost
+    per redaction. Tokens are also masked by pattern (``Bearer``, JWTs), so an evicted
+    old token is still hidden wherever it looks like one."""
     value = secret.reveal() if hasattr(secret, "reveal") else secret
-    if isinstance(value, str) and _looks_like_a_token(value):
+    if not isinstance(value, str):
+        return
+    value = value.strip()
+    if _looks_like_a_token(value):
         _LEARNED.add(value)
+
+
+def learned() -> SecretSet:
+    """The registry :func:`remember` fills (for tests and benchmarks)."""
+    return _LEARNED
 
 
 def _is_sensitive_key(key: object) -> bool:
@@ -349,6 +368,185 @@ def _hideable(value: str) -> bool:
     return bool(value.strip()) and bool(value.strip("*"))
 
 
+#: Default bound of a :class:`SecretSet` (bytes of registered forms). A run's own
+#: credentials are a few hundred bytes; tokens a few KB each.
+LEARNED_BUDGET_BYTES = 1024 * 1024
+
+
+#: Values at least this long and without whitespace are indexed by their first
+#: characters (O(1) to add and to drop); shorter ones go to an Aho-Corasick automaton.
+_PREFIX = 16
+_LONG_RUN = re.compile(r"\S{16,}")  # _PREFIX or more
+
+
+class SecretSet:
+    """Literal secret values, masked wherever they appear.
+
+    - Tokens (at least 16 characters, no whitespace: every value :func:`remember`
+      accepts) are indexed by their first 16 characters: adding or dropping one costs
+      O(1), nothing is recompiled, and masking a text costs one dictionary look-up per
+      position inside its runs of 16 or more non-space characters.
+    - Other values (short passwords, lines with spaces) go to one Aho-Corasick automaton
+      (:mod:`ahocorasick`), rebuilt only when that set changes (a run's own credentials:
+      once or twice per run).
+    - ``budget_bytes`` bounds the set: beyond it the least recently added (or re-added)
+      values are dropped first (``None``: unbounded; a run's own credentials are kept in
+      an unbounded set, learned tokens in a bounded one).
+    - Surrounding whitespace is not part of a value, and each line of a multi-line value
+      (of at least :data:`MIN_LINE_FRAGMENT` characters) is masked on its own, so a value
+      split over lines or echoed with a trailing newline is still hidden.
+    """
+
+    __slots__ = ("_automaton", "_budget", "_bytes", "_dirty", "_index", "_lock", "_values")
+
+    def __init__(self, budget_bytes: int | None = None) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._index: dict[str, tuple[str, ...]] = {}  # first characters -> long values
+        self._budget = budget_bytes
+        self._bytes = 0
+        self._automaton: Any = None  # over the short values
+        self._dirty = False  # the short values changed since the automaton was built
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Any:
+        return iter(list(self._values))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._index = {}
+            self._bytes = 0
+            self._automaton = None
+            self._dirty = False
+
+    @staticmethod
+    def _is_long(value: str) -> bool:
+        return len(value) >= _PREFIX and not any(c.isspace() for c in value)
+
+    def add(self, value: str) -> bool:
+        """Register ``value`` (and its lines); whether anything new was registered."""
+        if not isinstance(value, str):
+            return False
+        forms = [value.strip()]
+        if "\n" in value or "\r" in value:
+            forms += [
+                line.strip()
+                for line in value.splitlines()
+                if len(line.strip()) >= MIN_LINE_FRAGMENT
+            ]
+        added = False
+        with self._lock:
+            for form in forms:
+                if not _hideable(form):
+                    continue
+                if form in self._values:
+                    self._values.move_to_end(form)
+                    continue
+                self._values[form] = None
+                self._bytes += len(form)
+                if self._is_long(form):
+                    key = form[:_PREFIX]
+                    self._index[key] = (*self._index.get(key, ()), form)
+                else:
+                    self._dirty = True
+                added = True
+            if self._budget is not None:
+                while self._bytes > self._budget and len(self._values) > 1:
+                    old, _ = self._values.popitem(last=False)
+                    self._bytes -= len(old)
+                    if self._is_long(old):
+                        key = old[:_PREFIX]
+                        rest = tuple(v for v in self._index.get(key, ()) if v != old)
+                        if rest:
+                            self._index[key] = rest
+                        else:
+                            self._index.pop(key, None)
+                    else:
+                        self._dirty = True
+        return added
+
+    def _matcher(self) -> Any:
+        if not self._dirty:
+            return self._automaton
+        with self._lock:
+            if self._dirty:
+                short = [v for v in self._values if not self._is_long(v)]
+                automaton = None
+                if short:
+                    import ahocorasick
+
+                    automaton = ahocorasick.Automaton()
+                    for value in short:
+                        automaton.add_word(value, len(value))
+                    automaton.make_automaton()
+                self._automaton = automaton
+                self._dirty = False
+            return self._automaton
+
+    def _spans(self, text: str, automaton: Any) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        if automaton is not None:
+            spans = [(end - length + 1, end + 1) for end, length in automaton.iter(text)]
+        index = self._index
+        if index:
+            get = index.get
+            for run in _LONG_RUN.finditer(text):
+                stop = run.end() - _PREFIX + 1
+                for i in range(run.start(), stop):
+                    found = get(text[i : i + _PREFIX])
+                    if found:
+                        spans.extend(
+                            (i, i + len(value)) for value in found if text.startswith(value, i)
+                        )
+        return spans
+
+    def mask(self, text: str) -> str:
+        """``text`` with every registered value replaced by the mask (overlapping or
+        adjacent occurrences become one mask)."""
+        if not text or not self._values:
+            return text
+        automaton = self._matcher()
+        # A registered value can contain '*'; masking can then create a new occurrence
+        # next to the mask. Each pass removes at least one non-'*' character per match,
+        # so this terminates.
+        for _ in range(len(text) + 1):
+            spans = self._spans(text, automaton)
+            if not spans:
+                return text
+            out: list[str] = []
+            last = 0
+            for start, stop in _merge(spans):
+                out.append(text[last:start])
+                out.append(MASK)
+                last = stop
+            out.append(text[last:])
+            text = "".join(out)
+        return text
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
 class Redactor:
     """:func:`redact` plus the literal secret values of this run.
 
@@ -359,22 +557,29 @@ class Redactor:
     Each registered value is also masked in its URL-encoded and JSON-escaped forms;
     :meth:`add_credentials` also registers the base64 ``user:password`` pair that Docker
     stores in ``config.json``. Values that are empty, blank, or made only of ``*`` are
-    ignored (they cannot be told apart from the mask).
+    ignored (they cannot be told apart from the mask). Registering costs O(len(value));
+    the matcher is rebuilt at most once per change (:class:`SecretSet`).
     """
 
-    __slots__ = ("_pattern", "_secrets")
+    __slots__ = ("_set",)
 
-    def __init__(self, secrets: Iterable[str | Any] = ()) -> None:
-        self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+    def __init__(
+        self, secrets: Iterable[str | Any] = (), *, budget_bytes: int | None = None
+    ) -> None:
+        self._set = SecretSet(budget_bytes)
         for secret in secrets:
             self.add(secret)
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} secrets)"
+        return f"Redactor({len(self._set)} secrets)"
 
     def __len__(self) -> int:
-        return len(self._secrets)
+        return len(self._set)
+
+    @property
+    def _secrets(self) -> list[str]:
+        """The registered forms (for a redactor that copies another one's)."""
+        return list(self._set)
 
     def add(self, secret: str | Any, *, variants: bool = True) -> None:
         """Register a literal secret (a ``str`` or a :class:`regdoctor.model.Secret`)."""
@@ -383,37 +588,28 @@ class Redactor:
             raise TypeError(f"a secret must be a str or a Secret, not {type(value).__name__}")
         if not _hideable(value):
             return
-        forms = {value}
+        forms = {value, value.strip()}
         if variants:
-            forms.add(urllib.parse.quote(value, safe=""))
-            forms.add(urllib.parse.quote_plus(value, safe=""))
-            forms.add(json.dumps(value)[1:-1])
-            forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
-        new = {f for f in forms if _hideable(f)} - self._secrets
-        if new:
-            self._secrets |= new
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            for form in (value, value.strip()):
+                forms.add(urllib.parse.quote(form, safe=""))
+                forms.add(urllib.parse.quote_plus(form, safe=""))
+                forms.add(json.dumps(form)[1:-1])
+                forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+        for form in forms:
+            self._set.add(form)
 
     def add_credentials(self, username: str, password: str | Any) -> None:
         """Register a password and the base64 ``username:password`` pair built from it."""
         value = password.reveal() if hasattr(password, "reveal") else password
         self.add(value)
         if isinstance(value, str) and _hideable(value):
-            pair = f"{username}:{value}".encode()
-            self.add(base64.b64encode(pair).decode("ascii"), variants=False)
-            self.add(base64.urlsafe_b64encode(pair).decode("ascii"), variants=False)
+            for secret in {value, value.strip()}:
+                pair = f"{username}:{secret}".encode()
+                self.add(base64.b64encode(pair).decode("ascii"), variants=False)
+                self.add(base64.urlsafe_b64encode(pair).decode("ascii"), variants=False)
 
     def _mask_literals(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is None:
-            return text
-        # A registered value can contain '*'; masking can then create a new occurrence
-        # next to the mask. Each pass removes at least one non-'*' character per match,
-        # so this terminates.
-        while pattern.search(text):
-            text = pattern.sub(MASK, text)
-        return text
+        return self._set.mask(text)
 
     def redact(self, text: str) -> str:
         """Mask the registered values, then everything :func:`redact` recognises."""
@@ -432,5 +628,6 @@ class Redactor:
         return _walk(obj, self.redact)
 
 
-#: The values :func:`remember` registered (module state: one process, one run).
-_LEARNED = Redactor()
+#: The values :func:`remember` registered: one bounded registry per process (a run, or
+#: a ``serve`` that runs for weeks), least recently used first out.
+_LEARNED = SecretSet(LEARNED_BUDGET_BYTES)

@@ -63,7 +63,14 @@ async def record_drift(scan: Scan) -> None:
     assert state is not None
     now = datetime.now(UTC).isoformat(timespec="seconds")
     key = f"{scan.base.registry}/{scan.repo}"
-    drifts = await asyncio.to_thread(state_file.record, state, key, scan.digests, now)
+    drifts = await asyncio.to_thread(
+        state_file.record,
+        state,
+        key,
+        scan.digests,
+        now,
+        timeout=max(0.5, scan.deadline_at - scan.clock.monotonic()),
+    )
     scan.result.drifts, scan.result.state_path = drifts, state
     for drift in drifts:
         scan.add(scan.tag_target(drift.tag), "tag.drift", ok=False, facts=drift.facts(scan.repo))

@@ -144,8 +144,17 @@ def test_default_bind_is_loopback():
 
 def test_serve_follows_a_registry_down_and_back(own_registry: Registry, isolate_env):
     target = f"127.0.0.1:{own_registry.port}"
+    # a plain-HTTP loopback registry: docker pulls from it (podman would not)
     with serving(
-        "--interval", str(INTERVAL), "--timeout", "1", "--deadline", "1.5", target
+        "--interval",
+        str(INTERVAL),
+        "--timeout",
+        "1",
+        "--deadline",
+        "1.5",
+        "--runtime",
+        "docker",
+        target,
     ) as served:
         started = time.monotonic()
         assert served.url.startswith("http://127.0.0.1:")

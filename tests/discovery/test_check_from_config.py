@@ -169,7 +169,9 @@ def test_check_without_target_checks_the_configuration(testbed: Testbed, machine
     assert "docker-credential-rdtest" in result["facts"]["credential_source"]
     fetched = next(o for o in basic["observations"] if o["kind"] == "config.credential")
     assert fetched["facts"]["outcome"] == "found" and fetched["phase"] == "config"
-    assert basic["status"] == "ok", basic["findings"]
+    # it pulls for every runtime (containerd after its dead mirror: a warning)
+    assert basic["status"] in ("ok", "warning"), basic["findings"]
+    assert all(v["status"] != "error" for v in basic["runtimes"].values()), basic["runtimes"]
 
     # 2. the daemon.json mirror is marked insecure although its certificate verifies
     mirror = target_for(hosts["tls"])

@@ -83,7 +83,8 @@ def image(server: hostile.HostileServer, scheme: str = "http") -> str:
 def test_endless_v2_body(serve) -> None:
     """``/v2/`` claims 5 GB and streams forever: reading stops at the cap."""
     server = serve(hostile.endless_body)
-    runs = survive([image(server)], code=1, rule="http-response-too-large")
+    # no runtime can use an endless /v2/ answer: an error (it was a warning before)
+    runs = survive([image(server)], code=2, rule="http-response-too-large")
     v2 = runs[0].observation("http.response", "v2")
     assert v2["facts"]["outcome"] == "too_large" and v2["facts"]["truncated"] is True
 
@@ -91,7 +92,7 @@ def test_endless_v2_body(serve) -> None:
 def test_gzip_bomb(serve) -> None:
     """1 GB of ``[`` gzip-compressed to 1 MB: decoded only up to the cap."""
     server = serve(hostile.body(200, hostile.gzip_bomb(), {"Content-Encoding": "gzip"}))
-    survive([image(server)], code=1, rule="http-response-too-large")
+    survive([image(server)], code=2, rule="http-response-too-large")
 
 
 def test_gzip_error_body_is_decoded(serve) -> None:

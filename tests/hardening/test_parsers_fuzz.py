@@ -39,7 +39,7 @@ FUZZ = settings(
 def forget_learned_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     """decode_token() remembers tokens for redaction (process state): keep fuzzed
     tokens from masking text in other tests."""
-    monkeypatch.setattr(redact, "_LEARNED", redact.Redactor())
+    monkeypatch.setattr(redact, "_LEARNED", redact.SecretSet(redact.LEARNED_BUDGET_BYTES))
 
 
 json_values = st.recursive(

@@ -89,7 +89,8 @@ def test_cli_fail_on_error(testbed, isolate_env):
 
     # plain HTTP on loopback: at most info/warning notes, never an error
     target = testbed.endpoints["tls_expiring"].hostport
-    proc = cli("check", "--fail-on", "error", "--ca-file", str(testbed.ca_file), target)
+    ca = ("--runtime", "podman", "--ca-file", str(testbed.ca_file))
+    proc = cli("check", "--fail-on", "error", *ca, target)
     assert proc.returncode == 0, proc.stdout
-    proc = cli("check", "--fail-on", "warning", "--ca-file", str(testbed.ca_file), target)
+    proc = cli("check", "--fail-on", "warning", *ca, target)
     assert proc.returncode == 1, proc.stdout
