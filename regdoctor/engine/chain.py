@@ -76,25 +76,14 @@ class Link:
 
 
 def _separators(line: str) -> list[int]:
-    """Offsets of the ": " that join links: outside double quotes and backquotes, and not
-    the colon of a scheme (``https://``) or of a port."""
+    """Offsets of the ": " that join links (the colon of a scheme or a port has no space
+    after it). Quotes are not tracked: clients print whole chains inside a JSON string
+    (``{"message":"Get https://...: ..."}``), and URLs never hold ": "."""
     out: list[int] = []
-    quote: str | None = None
-    i = 0
-    n = len(line)
-    while i < n:
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in '"`':
-            quote = ch
-        elif ch == ":" and i + 1 < n and line[i + 1] == " ":
-            out.append(i)
-        i += 1
+    at = line.find(": ")
+    while at >= 0:
+        out.append(at)
+        at = line.find(": ", at + 2)
     return out
 
 
@@ -102,6 +91,8 @@ def _role_of(text: str, token_context: bool) -> tuple[str | None, str | None, st
     proxy = _PROXY.search(text)
     if proxy:
         return proxy.group("host"), proxy.group("port"), "proxy"
+    if "proxyconnect" in text:
+        return None, None, "proxy"
     helper = _HELPER.search(text)
     if helper:
         return (helper.group("name") if helper.lastgroup == "name" else None), None, "helper"
@@ -141,6 +132,11 @@ def split_chain(line: str) -> list[Link]:
             token_context = True
         host, port, role = _role_of(text, token_context)
         links.append(Link(text=text, start=start, host=host, port=port, role=role))
+    for i, link in enumerate(links[:-1]):
+        # "proxyconnect tcp: dial tcp PROXY:PORT": the proxy is named in the next link.
+        if "proxyconnect" in link.text and link.host is None and links[i + 1].host:
+            nxt = links[i + 1]
+            links[i] = Link(link.text, link.start, nxt.host, nxt.port, "proxy")
     return links
 
 
@@ -166,11 +162,11 @@ def cause_peer(links: list[Link], at: int | None = None) -> Link | None:
 
 
 def describe(line: str, at: int | None = None) -> dict[str, str]:
-    """Fields for ``explain``: ``cause`` (the innermost link's words), ``peer_role`` and
-    ``peer_name`` (the host the cause concerns) and ``chain_depth``."""
+    """Fields for ``explain``: ``cause`` (the innermost link's words, for a chain of three
+    links or more), ``peer_role`` and ``peer_name`` (the host the cause concerns)."""
     links = split_chain(line)
-    out: dict[str, str] = {"chain_depth": str(len(links))}
-    if len(links) > 1:
+    out: dict[str, str] = {}
+    if len(links) > 2:
         out["cause"] = links[-1].text.strip()[:200]
     peer = cause_peer(links, at)
     if peer is not None and peer.role:

@@ -74,6 +74,7 @@ __all__ = [
     "MAX_DISTINCT",
     "MAX_LINE_CHARS",
     "MAX_LINE_NUMBERS",
+    "OMITTED",
     "SCAN_THRESHOLD",
     "UNRECOGNISED",
     "ExplainReport",
@@ -89,6 +90,8 @@ _candidates = candidates
 
 #: The rule id of the "nothing recognised" result.
 UNRECOGNISED = "regdoctor.unrecognised"
+#: The rule id of the note on errors left out past the cap (JSON output only).
+OMITTED = "regdoctor.omitted"
 #: Lines looked at (and shown) when nothing is recognised.
 _UNRECOGNISED_LINES = 400
 
@@ -177,6 +180,28 @@ class ExplainReport:
         return (
             f"{self.omitted_lines} more error line(s), {at_least}{self.omitted_distinct} "
             f"distinct error(s) beyond the first {len(self.matches)}, are not shown."
+        )
+
+    def omitted_match(self) -> TextMatch | None:
+        """The same, as a ``regdoctor.omitted`` note (the last item of the JSON list)."""
+        text = self.omitted_text
+        if text is None:
+            return None
+        return TextMatch(
+            rule=OMITTED,
+            category="other",
+            severity=Severity.INFO,
+            confidence="high",
+            priority=0,
+            title="More distinct errors than explain keeps",
+            explanation=text + " Cut the log to the failing step, or explain it in parts.",
+            remediation=(),
+            references=(),
+            lines=(),
+            count=self.omitted_lines,
+            line="",
+            span=(0, 0),
+            fields={"distinct": str(self.omitted_distinct)},
         )
 
 
