@@ -62,11 +62,9 @@ _SHAPES = 20_000
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _ESCAPED_QUOTE = re.compile(r'\\+"')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
-#: Host names, addresses and numbers: what differs between two lines of one error shape.
-_VARIABLE = re.compile(
-    r"(?P<host>\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b|"
-    r"\b\d{1,3}(?:\.\d{1,3}){3}\b|\[[0-9A-Fa-f:]+\])|\d+"
-)
+#: Dotted names and addresses, then numbers: what differs between two lines of one error.
+_DOTTED = re.compile(r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)")
+_NUMBER = re.compile(r"\d+")
 
 
 def normalise_line(line: str) -> str:
@@ -293,17 +291,10 @@ class Scanner:
 
 
 def _shape(line: str) -> tuple[str, tuple[str, ...]]:
-    """The line with host names, addresses and numbers blanked, and the host names and
-    addresses it held."""
-    hosts: list[str] = []
-
-    def blank(m: re.Match[str]) -> str:
-        if m.group("host"):
-            hosts.append(m.group("host").lower())
-            return "H"
-        return "0"
-
-    return _VARIABLE.sub(blank, line), tuple(hosts)
+    """The line with dotted names, addresses and numbers blanked, and the dotted names
+    and addresses it held (two C-level passes, no Python per token)."""
+    parts = _DOTTED.split(line)
+    return _NUMBER.sub("0", "H".join(parts[::2])), tuple(parts[1::2])
 
 
 def scan(index: Index, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT) -> ScanResult:
