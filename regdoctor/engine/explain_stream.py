@@ -80,16 +80,16 @@ def normalise_line(line: str) -> str:
 
 
 def is_binary_line(line: str) -> bool:
-    """Binary data rather than text: more than a quarter of the characters are control
-    bytes (tab, CR and ESC are text) or bytes that are not UTF-8. A stray control byte in
-    a log line leaves it text; random data is about half such bytes."""
+    """Binary data rather than text: a NUL byte, two or more other control bytes (tab, CR
+    and ESC are text), or more than a quarter of the characters not decodable as UTF-8.
+    Random bytes hold about one control byte in nine and undecodable bytes in half."""
+    if "\x00" in line:
+        return True
     bad = line.count("\ufffd")
     if bad * 4 > len(line):
         return True
-    if _CONTROL.search(line) is None:
-        return False
-    bad += len(_CONTROL.findall(line))
-    return bad * 4 > len(line)
+    control = _CONTROL.search(line)
+    return control is not None and _CONTROL.search(line, control.end()) is not None
 
 
 class Group:
@@ -198,6 +198,7 @@ class Scanner:
         window = list(self._window)
         context = window + buffer
         base = len(window)
+        todo: Iterable[int]
         if self._long:
             todo = [
                 i
