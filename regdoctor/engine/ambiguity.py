@@ -18,16 +18,16 @@ port refusing plain HTTP. The real failure was the HTTPS attempt's.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Alternative", "alternatives_for", "check_command"]
 
 
-@dataclass(frozen=True)
-class Alternative:
+class Alternative(NamedTuple):
     """One cause the text leaves open."""
 
     category: str
@@ -37,15 +37,20 @@ class Alternative:
         return {"category": self.category, "reason": self.reason}
 
 
-_PULL_ACCESS_DENIED = re.compile(
+_PULL_ACCESS_DENIED = (
     r"(?i)pull access denied|repository does not exist or (?:may require|no pull access)|"
     r"may require 'docker login'|requested access to the resource is denied"
 )
-_HTTP_RETRY = re.compile(
+_HTTP_RETRY = (
     r"(?i)\"?http://(?P<host>localhost|127\.\d+\.\d+\.\d+|\[::1\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?/v2/\S*"
     r"[^\n]*(?:connection reset by peer|: EOF\b|malformed HTTP response|server gave HTTP response)"
 )
-_PLATFORM = re.compile(r"\b(?P<platform>(?:linux|windows|darwin)/[a-z0-9_]+(?:/v\d)?)\b")
+_PLATFORM = r"\b(?P<platform>(?:linux|windows|darwin)/[a-z0-9_]+(?:/v\d)?)\b"
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def check_command(target: str, *, user: bool = False, platform: str | None = None) -> str:
@@ -67,10 +72,10 @@ def alternatives_for(
     tells them apart."""
     target = fields.get("image") or fields.get("registry")
     platform = fields.get("platform") or fields.get("requested")
-    if platform is None:
-        found = _PLATFORM.search(line)
+    if platform is None and "/" in line:
+        found = _rx(_PLATFORM).search(line)
         platform = found.group("platform") if found else None
-    if category == "auth.denied" and _PULL_ACCESS_DENIED.search(line):
+    if category == "auth.denied" and _rx(_PULL_ACCESS_DENIED).search(line):
         repository = fields.get("repository") or ""
         # An unqualified name on Docker Hub ("docker pull base" is library/base) is usually
         # a name that does not exist there; an organisation's repository, a private one.
@@ -90,8 +95,12 @@ def alternatives_for(
         ordered = (missing, private) if missing_first else (private, missing)
         command = check_command(target, user=True, platform=platform) if target else None
         return ordered, command
-    retry = _HTTP_RETRY.search(line)
-    if retry and category in ("tcp.reset", "tls.http_on_https", "other"):
+    retry = (
+        _rx(_HTTP_RETRY).search(line)
+        if "http://" in line and category in ("tcp.reset", "tls.http_on_https", "other")
+        else None
+    )
+    if retry:
         host = retry.group("host")
         port = retry.group("port")
         https = f"https://{host}:{port}" if port else f"https://{host}"

@@ -27,8 +27,9 @@ Nothing here touches the network; everything is one pass over one line.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["ROLE_WORDS", "Link", "cause_peer", "describe", "split_chain"]
 
@@ -43,28 +44,23 @@ ROLE_WORDS: dict[str, str] = {
     "resolver": "the DNS resolver",
 }
 
-_URL = re.compile(
-    r"(?P<scheme>https?)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?(?P<path>[^\s\"'`]*)"
-)
-_PROXY = re.compile(
-    r"proxyconnect tcp: dial tcp (?P<host>\[[^\]]+\]|[A-Za-z0-9._-]+)?:?(?P<port>\d+)?"
-)
-_HELPER = re.compile(
-    r"docker-credential-(?P<name>[A-Za-z0-9._-]+)|credentials? (?:store|helper)", re.IGNORECASE
-)
-_DAEMON = re.compile(
-    r"dial unix (?P<sock>\S+\.sock)|Docker daemon|containerd\.sock|docker\.sock", re.IGNORECASE
-)
-_LOOKUP = re.compile(r"lookup (?P<name>[A-Za-z0-9._-]+)(?: on (?P<resolver>\S+?))?:")
-_DIAL = re.compile(r"dial tcp (?P<host>\[[^\]]+\]|[A-Za-z0-9._-]+):(?P<port>\d+)")
-_TOKEN_CONTEXT = re.compile(
-    r"(?i)fetch (?:oauth|anonymous) token|failed to authorize|token exchange|/token\b"
-)
+_URL = r"(?P<scheme>https?)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?(?P<path>[^\s\"'`]*)"
+_PROXY = r"proxyconnect tcp: dial tcp (?P<host>\[[^\]]+\]|[A-Za-z0-9._-]+)?:?(?P<port>\d+)?"
+_HELPER = r"(?i)docker-credential-(?P<name>[A-Za-z0-9._-]+)|credentials? (?:store|helper)"
+_DAEMON = r"(?i)dial unix (?P<sock>\S+\.sock)|Docker daemon|containerd\.sock|docker\.sock"
+_LOOKUP = r"lookup (?P<name>[A-Za-z0-9._-]+)(?: on (?P<resolver>\S+?))?:"
+_DIAL = r"dial tcp (?P<host>\[[^\]]+\]|[A-Za-z0-9._-]+):(?P<port>\d+)"
+_REALM_WORDS = r"(?i)fetch (?:oauth|anonymous) token|failed to authorize|token exchange|/token\b"
 _TOKEN_HINTS = ("/token", "/oauth", "/auth", "scope=", "service=")
 
 
-@dataclass(frozen=True)
-class Link:
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    """Compiled on first use: a one-line paste compiles only what its links need."""
+    return re.compile(pattern)
+
+
+class Link(NamedTuple):
     """One link of a chain: its text, where it starts in the line, and the host it names
     (if any) with that host's role."""
 
@@ -88,34 +84,41 @@ def _separators(line: str) -> list[int]:
 
 
 def _role_of(text: str, token_context: bool) -> tuple[str | None, str | None, str | None]:
-    proxy = _PROXY.search(text)
-    if proxy:
-        return proxy.group("host"), proxy.group("port"), "proxy"
-    if "proxyconnect" in text:
+    # Substring guards first: most links name nothing, and no regex needs compiling.
+    lowered = text.lower()
+    if "proxyconnect" in lowered:
+        proxy = _rx(_PROXY).search(text)
+        if proxy:
+            return proxy.group("host"), proxy.group("port"), "proxy"
         return None, None, "proxy"
-    helper = _HELPER.search(text)
-    if helper:
-        return (helper.group("name") if helper.lastgroup == "name" else None), None, "helper"
-    daemon = _DAEMON.search(text)
-    if daemon:
-        return daemon.groupdict().get("sock"), None, "daemon"
-    url = _URL.search(text)
-    if url:
-        path = url.group("path") or ""
-        lowered = path.lower()
-        if "/v2/" in lowered or lowered.rstrip("/") == "/v2":
-            role = "mirror" if "ns=" in lowered else "registry"
-        elif any(hint in lowered for hint in _TOKEN_HINTS) or token_context:
-            role = "realm"
-        else:
-            role = None
-        return url.group("host").lower(), url.group("port"), role
-    lookup = _LOOKUP.search(text)
-    if lookup:
-        return lookup.group("name").lower(), None, "realm" if token_context else None
-    dial = _DIAL.search(text)
-    if dial:
-        return dial.group("host").strip("[]").lower(), dial.group("port"), None
+    if "credential" in lowered:
+        helper = _rx(_HELPER).search(text)
+        if helper:
+            return helper.group("name"), None, "helper"
+    if ".sock" in lowered or "docker daemon" in lowered:
+        daemon = _rx(_DAEMON).search(text)
+        if daemon:
+            return daemon.group("sock"), None, "daemon"
+    if "://" in text:
+        url = _rx(_URL).search(text)
+        if url:
+            path = url.group("path") or ""
+            low = path.lower()
+            if "/v2/" in low or low.rstrip("/") == "/v2":
+                role = "mirror" if "ns=" in low else "registry"
+            elif any(hint in low for hint in _TOKEN_HINTS) or token_context:
+                role = "realm"
+            else:
+                role = None
+            return url.group("host").lower(), url.group("port"), role
+    if "lookup " in text:
+        lookup = _rx(_LOOKUP).search(text)
+        if lookup:
+            return lookup.group("name").lower(), None, "realm" if token_context else None
+    if "dial tcp " in text:
+        dial = _rx(_DIAL).search(text)
+        if dial:
+            return dial.group("host").strip("[]").lower(), dial.group("port"), None
     return None, None, None
 
 
@@ -128,7 +131,7 @@ def split_chain(line: str) -> list[Link]:
     token_context = False
     for start, end in zip(starts, ends, strict=True):
         text = line[start:end]
-        if _TOKEN_CONTEXT.search(text):
+        if ("token" in text or "authorize" in text) and _rx(_REALM_WORDS).search(text):
             token_context = True
         host, port, role = _role_of(text, token_context)
         links.append(Link(text=text, start=start, host=host, port=port, role=role))

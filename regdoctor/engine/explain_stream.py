@@ -18,10 +18,10 @@ by block, each block scanned once for the literals of every rule
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from regdoctor.engine.explain_index import Hit, Index, best_hit, candidate_lines
@@ -63,8 +63,8 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 _ESCAPED_QUOTE = re.compile(r'\\+"')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 #: Dotted names and addresses, then numbers: what differs between two lines of one error.
-_DOTTED = re.compile(r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)")
-_NUMBER = re.compile(r"\d+")
+_DOTTED = r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)"
+_NUMBER = r"\d+"
 
 
 def normalise_line(line: str) -> str:
@@ -110,16 +110,36 @@ class Group:
             self.lines.append(line_no)
 
 
-@dataclass
 class ScanResult:
-    groups: list[Group]
-    lines: int
-    head: list[tuple[int, str]]
-    binary_lines: int = 0
-    omitted_lines: int = 0
-    omitted_distinct: int = 0
-    omitted_distinct_capped: bool = False
-    stats: dict[str, Any] = field(default_factory=dict)
+    """What a scan found (a plain class: cheaper to define at start-up than a dataclass)."""
+
+    __slots__ = (
+        "binary_lines",
+        "groups",
+        "head",
+        "lines",
+        "omitted_distinct",
+        "omitted_distinct_capped",
+        "omitted_lines",
+    )
+
+    def __init__(
+        self,
+        groups: list[Group],
+        lines: int,
+        head: list[tuple[int, str]],
+        binary_lines: int = 0,
+        omitted_lines: int = 0,
+        omitted_distinct: int = 0,
+        omitted_distinct_capped: bool = False,
+    ) -> None:
+        self.groups = groups
+        self.lines = lines
+        self.head = head
+        self.binary_lines = binary_lines
+        self.omitted_lines = omitted_lines
+        self.omitted_distinct = omitted_distinct
+        self.omitted_distinct_capped = omitted_distinct_capped
 
 
 class Scanner:
@@ -241,17 +261,20 @@ class Scanner:
         key = (hit.rule.id, fields.get("registry"), fields.get("host"), fields.get("image"))
         group = self.groups.get(key)
         if group is None:
-            group = Group(hit, line, fields, line_no)
-            self.groups[key] = group
-            shape, hosts = _shape(line)
-            self._by_shape.setdefault((shape, hosts), group)
-            self._shape_rule.setdefault(shape, hit)
+            self.groups[key] = Group(hit, line, fields, line_no)
         else:
             group.add(line_no)
 
     def _overflow(self, line: str, line_no: int) -> None:
         """Past the cap: no new group. A line of the same shape (same words, same hosts)
         as a kept error counts for it; any other error line is counted as omitted."""
+        if not self._by_shape:
+            # First time past the cap: index the kept errors by shape (only now, so that
+            # ordinary input never pays for it).
+            for kept in self.groups.values():
+                kept_shape, kept_hosts = _shape(kept.line)
+                self._by_shape.setdefault((kept_shape, kept_hosts), kept)
+                self._shape_rule.setdefault(kept_shape, kept.hit)
         shape, hosts = _shape(line)
         if shape in self._shape_rule:
             hit = self._shape_rule[shape]
@@ -294,8 +317,13 @@ class Scanner:
 def _shape(line: str) -> tuple[str, tuple[str, ...]]:
     """The line with dotted names, addresses and numbers blanked, and the dotted names
     and addresses it held (two C-level passes, no Python per token)."""
-    parts = _DOTTED.split(line)
-    return _NUMBER.sub("0", "H".join(parts[::2])), tuple(parts[1::2])
+    parts = _rx(_DOTTED).split(line)
+    return _rx(_NUMBER).sub("0", "H".join(parts[::2])), tuple(parts[1::2])
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def scan(index: Index, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT) -> ScanResult:
