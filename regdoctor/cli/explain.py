@@ -13,9 +13,11 @@ is given.
 from __future__ import annotations
 
 import argparse
+import codecs
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from regdoctor.cli.errors import say_error
 from regdoctor.cli.options import (
@@ -77,6 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 #: Larger inputs are refused (a log this size is not a paste; cut it first).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+#: Files and standard input are read in pieces of this many bytes.
+CHUNK_BYTES = 1 << 20
 CANNOT_RUN = 3
 
 
@@ -84,14 +88,60 @@ class InputError(Exception):
     """The text could not be read: one line, exit code 3."""
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
-        return data.decode("utf-16", errors="replace")  # PowerShell's `>` writes UTF-16
-    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+class Input:
+    """The text to explain, as decoded chunks read one at a time (a 200 MB log is never
+    held whole), and where it came from. ``saw_text`` tells, once read, whether there was
+    anything but white space."""
+
+    def __init__(self, source: str, chunks: Iterator[bytes]) -> None:
+        self.source = source
+        self._chunks = chunks
+        self.saw_text = False
+        self.size = 0
+
+    def __iter__(self) -> Iterator[str]:
+        decoder: codecs.IncrementalDecoder | None = None
+        first = True
+        for data in self._chunks:
+            self.size += len(data)
+            if self.size > MAX_INPUT_BYTES:
+                raise InputError(f"{self.source}: more than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+            if decoder is None:
+                # PowerShell's `>` writes UTF-16 with a byte order mark.
+                utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+                decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8")("replace")
+            text = decoder.decode(data)
+            if first and text:
+                text = text.lstrip("\ufeff")
+                first = False
+            if not self.saw_text and text.strip():
+                self.saw_text = True
+            yield text
+        if decoder is not None:
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                self.saw_text = self.saw_text or bool(tail.strip())
+                yield tail
 
 
-def read_input(args: argparse.Namespace) -> tuple[str, str]:
-    """The text to explain and where it came from."""
+def _read_stream(handle: BinaryIO) -> Iterator[bytes]:
+    while True:
+        data = handle.read(CHUNK_BYTES)
+        if not data:
+            return
+        yield data
+
+
+def _read_file(path: Path, name: str) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as handle:
+            yield from _read_stream(handle)
+    except OSError as exc:
+        raise InputError(f"--file {name}: {exc.strerror or exc}") from None
+
+
+def read_input(args: argparse.Namespace) -> Input:
+    """Where the text comes from; nothing is read yet (but a missing file is reported)."""
     if args.file and args.text is not None:
         raise InputError("give either TEXT (or -) or --file LOG, not both")
     if args.file:
@@ -99,36 +149,30 @@ def read_input(args: argparse.Namespace) -> tuple[str, str]:
         if path.is_dir():
             raise InputError(f"--file {args.file}: is a directory, expected a file")
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_INPUT_BYTES + 1)
+            path.open("rb").close()
         except OSError as exc:
             raise InputError(f"--file {args.file}: {exc.strerror or exc}") from None
-        source = str(path)
-    elif args.text == "-":
+        return Input(str(path), _read_file(path, args.file))
+    if args.text == "-":
         if sys.stdin is None:
             raise InputError("-: there is no standard input")
         if sys.stdin.isatty():
             print("regdoctor explain: paste the error, then Ctrl-D", file=sys.stderr)
         stream = getattr(sys.stdin, "buffer", None)
-        try:
-            if stream is not None:
-                data = stream.read(MAX_INPUT_BYTES + 1)
-            else:
-                data = sys.stdin.read(MAX_INPUT_BYTES + 1).encode("utf-8", "surrogateescape")
-        except OSError as exc:
-            raise InputError(f"-: cannot read standard input: {exc.strerror or exc}") from None
-        source = "standard input"
-    elif args.text is not None:
-        data = args.text.encode("utf-8", "surrogateescape")
-        source = "the command line"
-    else:
-        raise InputError("nothing to explain: give TEXT, - (standard input) or --file LOG")
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{source}: more than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-    text = _decode(data)
-    if not text.strip():
-        raise InputError(f"nothing to explain: {source} is empty")
-    return text, source
+        if stream is None:
+            text = sys.stdin.read(MAX_INPUT_BYTES + 1)
+            return Input("standard input", iter([text.encode("utf-8", "surrogateescape")]))
+        return Input("standard input", _read_stdin(stream))
+    if args.text is not None:
+        return Input("the command line", iter([args.text.encode("utf-8", "surrogateescape")]))
+    raise InputError("nothing to explain: give TEXT, - (standard input) or --file LOG")
+
+
+def _read_stdin(stream: BinaryIO) -> Iterator[bytes]:
+    try:
+        yield from _read_stream(stream)
+    except OSError as exc:
+        raise InputError(f"-: cannot read standard input: {exc.strerror or exc}") from None
 
 
 def _check_request(args: argparse.Namespace, targets: list[str]) -> CheckRequest:
@@ -203,18 +247,26 @@ def run(args: argparse.Namespace) -> int:
     try:
         _validate_check_options(args)
         _rule_dirs = rule_dirs(_check_request(args, []))
-        text, _source = read_input(args)
+        source = read_input(args)
     except (InputError, UsageError) as exc:
         say_error("explain", exc)
         return CANNOT_RUN
     from regdoctor.check.exit import explain_exit_code
     from regdoctor.engine.cache import load_catalog_cached
-    from regdoctor.engine.explain import explain
+    from regdoctor.engine.explain import explain_report
 
     catalog = load_catalog_cached(_rule_dirs, text_only=True)
-    matches = explain(catalog, text)
+    try:
+        explained = explain_report(catalog, source)
+    except InputError as exc:
+        say_error("explain", exc)
+        return CANNOT_RUN
+    if not source.saw_text:
+        say_error("explain", InputError(f"nothing to explain: {source.source} is empty"))
+        return CANNOT_RUN
+    matches = explained.matches
     code = explain_exit_code(matches)
-    lines_read = text.count("\n") + (0 if text.endswith("\n") else 1)
+    lines_read = explained.lines
 
     report = None
     if args.check:
@@ -233,12 +285,15 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         from regdoctor.render.explain_json import render_explain_json
 
-        sys.stdout.write(render_explain_json(matches, report) + "\n")
+        omitted = explained.omitted_match()
+        sys.stdout.write(render_explain_json(matches, report, omitted) + "\n")
     elif args.format == "markdown":
         from regdoctor.render.explain_markdown import render_explain_markdown
 
         live = _report_markdown(report) if report is not None else None
-        answer = render_explain_markdown(matches, lines_read=lines_read, report_markdown=live)
+        answer = render_explain_markdown(
+            matches, lines_read=lines_read, report_markdown=live, omitted=explained.omitted_text
+        )
         sys.stdout.write(answer)
     else:
         from rich.console import Console
@@ -246,7 +301,9 @@ def run(args: argparse.Namespace) -> int:
         from regdoctor.render.explain_plain import render_explain_plain
 
         console = Console(highlight=False)
-        render_explain_plain(matches, console, lines_read=lines_read)
+        render_explain_plain(
+            matches, console, lines_read=lines_read, omitted=explained.omitted_text
+        )
         if report is not None:
             from regdoctor.render import render_plain
 

@@ -41,41 +41,60 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from regdoctor.engine.extract import extract, image_fields, registry_name
+from regdoctor.engine.ambiguity import Alternative, alternatives_for
+from regdoctor.engine.chain import ROLE_WORDS, describe
+from regdoctor.engine.explain_index import build_index, candidates, index_of, match_rule
+from regdoctor.engine.explain_stream import (
+    LOOKAHEAD,
+    LOOKBACK,
+    MAX_DISTINCT,
+    MAX_LINE_CHARS,
+    MAX_LINE_NUMBERS,
+    SCAN_THRESHOLD,
+    Group,
+    ScanResult,
+    is_binary_line,
+    normalise_line,
+    scan,
+)
+from regdoctor.engine.extract import extract, registry_name
 from regdoctor.engine.loader import Catalog
-from regdoctor.engine.schema import Rule, TextPattern
 from regdoctor.engine.template import placeholder, render
 from regdoctor.model import RemediationStep, Severity
 from regdoctor.redact.secrets import redact
 from regdoctor.reference.targets import InvalidReference, parse_target
 
 __all__ = [
+    "LOOKAHEAD",
+    "LOOKBACK",
+    "MAX_DISTINCT",
+    "MAX_LINE_CHARS",
+    "MAX_LINE_NUMBERS",
+    "OMITTED",
+    "SCAN_THRESHOLD",
     "UNRECOGNISED",
+    "ExplainReport",
     "TextMatch",
+    "build_index",
     "explain",
+    "explain_report",
     "normalise_line",
 ]
 
+# Kept importable from here (tests and callers used them before the split).
+_candidates = candidates
+
 #: The rule id of the "nothing recognised" result.
 UNRECOGNISED = "regdoctor.unrecognised"
-#: A line longer than this is matched on its first this many characters only.
-MAX_LINE_CHARS = 16_384
-#: At most this many line numbers are kept per match (``count`` has the total).
-MAX_LINE_NUMBERS = 200
-#: Up to this many lines, every line is looked at; longer logs are scanned for literals.
-SCAN_THRESHOLD = 400
-#: How many lines above (and below) a match are searched for the image it is about.
-LOOKBACK = 5
-LOOKAHEAD = 2
+#: The rule id of the note on errors left out past the cap (JSON output only).
+OMITTED = "regdoctor.omitted"
 #: Lines looked at (and shown) when nothing is recognised.
 _UNRECOGNISED_LINES = 400
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_ESCAPED_QUOTE = re.compile(r'\\+"')
 _ERRORISH = re.compile(
     r"error|fail|denied|refused|unable|cannot|can't|could not|invalid|timeout|timed out|"
     r"unauthori[sz]ed|forbidden|not found|unknown|x509|\b[45]\d\d\b",
@@ -103,6 +122,8 @@ class TextMatch:
     fields: Mapping[str, str] = field(default_factory=dict)
     check: str | None = None  # a suggested `regdoctor check ...` command
     leading: bool = False
+    #: When the text cannot tell: the causes it leaves open, likelier first.
+    alternatives: tuple[Alternative, ...] = ()
 
     @property
     def matched(self) -> str:
@@ -131,255 +152,57 @@ class TextMatch:
             "check": self.check,
             "remediation": [step.to_dict() for step in self.remediation],
             "references": list(self.references),
+            **(
+                {"alternatives": [a.to_dict() for a in self.alternatives]}
+                if self.alternatives
+                else {}
+            ),
         }
 
 
-def normalise_line(line: str) -> str:
-    """A line as rules see it: no ANSI colour codes, ``\\"`` unescaped, no trailing CR,
-    at most :data:`MAX_LINE_CHARS` characters."""
-    if len(line) > MAX_LINE_CHARS:
-        line = line[:MAX_LINE_CHARS]
-    if "\x1b" in line:
-        line = _ANSI.sub("", line)
-    if '\\"' in line:
-        line = _ESCAPED_QUOTE.sub('"', line)
-    return line.rstrip("\r")
+@dataclass(frozen=True)
+class ExplainReport:
+    """Everything ``explain`` found in one input, and what it left out."""
 
+    matches: list[TextMatch]
+    lines: int  # lines read
+    binary_lines: int = 0  # lines skipped as binary data
+    omitted_lines: int = 0  # error lines past the cap on distinct errors
+    omitted_distinct: int = 0  # distinct errors past the cap (at least, when capped)
+    omitted_distinct_capped: bool = False
 
-# --------------------------------------------------------------------------- the index
-
-
-class _Index:
-    """The text rules of a catalog and their literals, for the pre-filter."""
-
-    __slots__ = ("_finder", "_scan", "always", "literals", "rules")
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.rules: tuple[Rule, ...] = tuple(r for r in catalog.rules if r.text is not None)
-        owners: dict[str, set[int]] = {}
-        always: set[int] = set()
-        for i, rule in enumerate(self.rules):
-            found = rule.text.literals if rule.text is not None else None
-            if not found:
-                always.add(i)
-                continue
-            for literal in found:
-                owners.setdefault(literal, set()).add(i)
-        #: (literal, the rules that need it), longest first.
-        self.literals: tuple[tuple[str, frozenset[int]], ...] = tuple(
-            (lit, frozenset(owners[lit])) for lit in sorted(owners, key=lambda s: (-len(s), s))
+    @property
+    def omitted_text(self) -> str | None:
+        """One sentence on what was left out, or ``None``."""
+        if not self.omitted_lines:
+            return None
+        at_least = "at least " if self.omitted_distinct_capped else ""
+        return (
+            f"{self.omitted_lines} more error line(s), {at_least}{self.omitted_distinct} "
+            f"distinct error(s) beyond the first {len(self.matches)}, are not shown."
         )
-        #: Rules without a usable literal: tried on every line.
-        self.always: frozenset[int] = frozenset(always)
-        self._scan: re.Pattern[str] | None = None
-        self._finder: tuple[re.Pattern[str], dict[str, frozenset[int]]] | None = None
 
-    @property
-    def finder(self) -> tuple[re.Pattern[str], dict[str, frozenset[int]]]:
-        """For long logs: a regex reporting, at every position of a line, the longest
-        literal starting there, and for each literal the rules of every literal inside it
-        (a line holding "unauthorized" also holds "authorized")."""
-        if self._finder is None:
-            from regdoctor.engine.literals import trie_regex
-
-            words = [lit for lit, _ in self.literals]
-            owners: dict[str, frozenset[int]] = {}
-            for word in words:
-                found: set[int] = set()
-                for other, rules in self.literals:
-                    if other in word:
-                        found |= rules
-                owners[word] = frozenset(found)
-            body = trie_regex(sorted(words), longest=True) or "(?!)"
-            self._finder = (re.compile(f"(?=({body}))"), owners)
-        return self._finder
-
-    @property
-    def scan(self) -> re.Pattern[str]:
-        """Any literal, as a trie regex over lower-cased text (compiled on first use: only
-        long logs need it)."""
-        if self._scan is None:
-            from regdoctor.engine.literals import trie_regex
-
-            self._scan = re.compile(trie_regex([lit for lit, _ in self.literals]) or "(?!)")
-        return self._scan
-
-
-def build_index(catalog: Catalog) -> _Index:
-    return _Index(catalog)
-
-
-_INDEXES: dict[int, tuple[Catalog, _Index]] = {}
-
-
-def _index(catalog: Catalog) -> _Index:
-    cached = _INDEXES.get(id(catalog))
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
-    index = build_index(catalog)
-    if len(_INDEXES) > 8:
-        _INDEXES.clear()
-    _INDEXES[id(catalog)] = (catalog, index)
-    return index
-
-
-# --------------------------------------------------------------------------- matching
-
-
-class _Hit:
-    """One rule matching one line."""
-
-    __slots__ = ("error_at", "groups", "rule", "span", "strength")
-
-    def __init__(
-        self,
-        rule: Rule,
-        span: tuple[int, int],
-        groups: dict[str, str],
-        strength: int,
-        error_at: int = 0,
-    ) -> None:
-        self.rule = rule
-        self.span = span
-        self.groups = groups
-        self.strength = strength  # how many regexes matched
-        self.error_at = error_at  # where the error itself starts in the line
-
-
-def _search(pat: TextPattern, line: str) -> re.Match[str] | None:
-    try:
-        return pat.pattern.search(line)
-    except Exception:  # pragma: no cover - a compiled pattern does not raise on str
-        return None
-
-
-def match_rule(rule: Rule, line: str) -> _Hit | None:
-    """Does ``rule``'s ``match.text`` hold on ``line``? Its span and named groups if so."""
-    spec = rule.text
-    if spec is None:
-        return None
-    found: list[re.Match[str]] = []
-    for pat in spec.all:
-        m = _search(pat, line)
-        if m is None:
+    def omitted_match(self) -> TextMatch | None:
+        """The same, as a ``regdoctor.omitted`` note (the last item of the JSON list)."""
+        text = self.omitted_text
+        if text is None:
             return None
-        found.append(m)
-    if spec.any:
-        for pat in spec.any:
-            m = _search(pat, line)
-            if m is not None:
-                found.append(m)
-                break
-        else:
-            return None
-    for pat in spec.none:
-        if _search(pat, line) is not None:
-            return None
-    if not found:
-        return None
-    start = min(m.start() for m in found)
-    end = max(m.end() for m in found)
-    groups: dict[str, str] = {}
-    for m in found:
-        for name, value in m.groupdict().items():
-            if value and name in spec.extract:
-                groups.setdefault(name, value)
-    # Where the error itself starts: the last regex to start (with `all`, the context
-    # comes first, e.g. "failed to fetch anonymous token: Get URL: x509: ...").
-    error_at = max(m.start() for m in found)
-    return _Hit(rule, (start, end), groups, len(found), error_at)
-
-
-def _candidates(index: _Index, line: str, long_log: bool = False) -> set[int]:
-    """The rules whose literals occur in ``line``.
-
-    A short paste tests each literal with ``in`` (nothing to compile); a long log uses
-    the finder regex, compiled once, which reads each line once.
-    """
-    wanted = set(index.always)
-    low = line.lower()
-    if long_log:
-        finder, owners = index.finder
-        for m in finder.finditer(low):
-            wanted |= owners[m.group(1)]
-        return wanted
-    for literal, rules in index.literals:
-        if literal in low:
-            wanted |= rules
-    return wanted
-
-
-def _best_hit(index: _Index, line: str, long_log: bool = False) -> _Hit | None:
-    best: tuple[tuple[int, int, int], _Hit] | None = None
-    for i in _candidates(index, line, long_log):
-        rule = index.rules[i]
-        hit = match_rule(rule, line)
-        if hit is None:
-            continue
-        key = (rule.text_priority, hit.strength, -i)
-        if best is None or key > best[0]:
-            best = (key, hit)
-    return best[1] if best else None
-
-
-def _candidate_lines(index: _Index, text: str, n_lines: int) -> Iterable[int]:
-    """Indices of the lines that may match some rule, in order.
-
-    Short pastes are simply read line by line; a long log is scanned once for every
-    literal (a trie regex) and only the lines with a hit are looked at.
-    """
-    if index.always or n_lines <= SCAN_THRESHOLD:
-        yield from range(n_lines)
-        return
-    low = text.lower()
-    if len(low) != len(text):  # lower() changed lengths (rare letters): line by line
-        yield from range(n_lines)
-        return
-    line_no = 0
-    pos = 0
-    search = index.scan.search
-    while True:
-        m = search(low, pos)
-        if m is None:
-            return
-        line_no += low.count("\n", pos, m.start())
-        yield line_no
-        next_newline = low.find("\n", m.start())
-        if next_newline < 0:
-            return
-        line_no += 1
-        pos = next_newline + 1
-
-
-class _Group:
-    """The lines showing one distinct error."""
-
-    __slots__ = ("count", "fields", "hit", "line", "lines")
-
-    def __init__(self, hit: _Hit, line: str, fields: dict[str, str], lines: list[int]) -> None:
-        self.hit = hit
-        self.line = line
-        self.fields = fields
-        self.lines = lines
-        self.count = 1
-
-
-def _fields_for(hit: _Hit, line: str, lines: Sequence[str], index_no: int) -> dict[str, str]:
-    fields = extract(line, hit.error_at)
-    for name, value in hit.groups.items():
-        fields[name] = value
-    if "image" not in fields and "registry" not in fields:
-        # The image named a few lines above ("docker pull IMAGE", "Trying to pull IMAGE"),
-        # else in the next lines (a helper error, then the pull that failed for it).
-        above = range(index_no - 1, max(-1, index_no - 1 - LOOKBACK), -1)
-        below = range(index_no + 1, min(len(lines), index_no + 1 + LOOKAHEAD))
-        for other in (*above, *below):
-            found = image_fields(normalise_line(lines[other]))
-            if found.get("image"):
-                for key, value in found.items():
-                    fields.setdefault(key, value)
-                break
-    return fields
+        return TextMatch(
+            rule=OMITTED,
+            category="other",
+            severity=Severity.INFO,
+            confidence="high",
+            priority=0,
+            title="More distinct errors than explain keeps",
+            explanation=text + " Cut the log to the failing step, or explain it in parts.",
+            remediation=(),
+            references=(),
+            lines=(),
+            count=self.omitted_lines,
+            line="",
+            span=(0, 0),
+            fields={"distinct": str(self.omitted_distinct)},
+        )
 
 
 def explain(catalog: Catalog, text: str) -> list[TextMatch]:
@@ -387,34 +210,33 @@ def explain(catalog: Catalog, text: str) -> list[TextMatch]:
 
     Never empty: when nothing is recognised the one result has category ``other``.
     """
-    index = _index(catalog)
-    lines = text.split("\n")
-    groups: dict[tuple[Any, ...], _Group] = {}
-    long_log = len(lines) > SCAN_THRESHOLD
-    for i in _candidate_lines(index, text, len(lines)):
-        line = normalise_line(lines[i])
-        hit = _best_hit(index, line, long_log)
-        if hit is None:
-            continue
-        fields = _fields_for(hit, line, lines, i)
-        key = (hit.rule.id, fields.get("registry"), fields.get("host"), fields.get("image"))
-        group = groups.get(key)
-        if group is None:
-            groups[key] = _Group(hit, line, fields, [i + 1])
-        else:
-            group.count += 1
-            if len(group.lines) < MAX_LINE_NUMBERS:
-                group.lines.append(i + 1)
-    if not groups:
-        return [_unrecognised(lines)]
-    results = [_result(group) for group in groups.values()]
-    results.sort(key=lambda m: m.lines[0])
-    lead = max(
-        range(len(results)),
-        key=lambda j: (results[j].priority, -results[j].severity.rank, -results[j].lines[0]),
+    return explain_report(catalog, (text,)).matches
+
+
+def explain_report(
+    catalog: Catalog, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT
+) -> ExplainReport:
+    """:func:`explain` over text given in chunks (a file read piece by piece), in bounded
+    memory, with the counts of what was read, skipped and left out."""
+    result = scan(index_of(catalog), chunks, max_distinct)
+    if not result.groups:
+        matches = [_unrecognised(result)]
+    else:
+        matches = [_result(group) for group in result.groups]
+        matches.sort(key=lambda m: m.lines[0])
+        lead = max(
+            range(len(matches)),
+            key=lambda j: (matches[j].priority, -matches[j].severity.rank, -matches[j].lines[0]),
+        )
+        matches[lead] = replace(matches[lead], leading=True)
+    return ExplainReport(
+        matches=matches,
+        lines=result.lines,
+        binary_lines=result.binary_lines,
+        omitted_lines=result.omitted_lines,
+        omitted_distinct=result.omitted_distinct,
+        omitted_distinct_capped=result.omitted_distinct_capped,
     )
-    results[lead] = replace(results[lead], leading=True)
-    return results
 
 
 # --------------------------------------------------------------------------- results
@@ -527,7 +349,7 @@ def _prose_missing(name: str) -> str:
     return _FALLBACK_MARK + fallback if fallback else placeholder(name)
 
 
-def _result(group: _Group) -> TextMatch:
+def _result(group: Group) -> TextMatch:
     rule = group.hit.rule
     redacted = redact(group.line)
     span = group.hit.span
@@ -542,8 +364,20 @@ def _result(group: _Group) -> TextMatch:
             before, inside = redact(group.line[:start]), redact(group.line[start:end])
             redacted = before + inside + redact(group.line[end:])
             span = (len(before), len(before) + len(inside))
-    fields = _clean_fields(group.fields)
+    chain = describe(group.line, group.hit.error_at)
+    fields = _clean_fields({**chain, **group.fields})
+    alternatives, command = alternatives_for(rule.id, rule.category, group.line, fields)
     context = template_context(fields)
+    explanation = _sentence(
+        render(rule.text_explanation or rule.explanation, context, _prose_missing)
+    )
+    role = fields.get("peer_role")
+    peer = fields.get("peer_name")
+    if role and role not in ("registry",) and peer and peer != fields.get("registry"):
+        # The chain says which host failed: say it when it is not the registry.
+        explanation += (
+            f" The host that failed is {peer}: {ROLE_WORDS[role]}, not the registry itself."
+        )
     return TextMatch(
         rule=rule.id,
         category=rule.category,
@@ -551,9 +385,7 @@ def _result(group: _Group) -> TextMatch:
         confidence=rule.confidence.text,
         priority=rule.text_priority,
         title=_sentence(render(rule.text_title or rule.title, context, _prose_missing)),
-        explanation=_sentence(
-            render(rule.text_explanation or rule.explanation, context, _prose_missing)
-        ),
+        explanation=explanation,
         remediation=tuple(
             RemediationStep(
                 text=render(step.text, context, placeholder),
@@ -569,7 +401,8 @@ def _result(group: _Group) -> TextMatch:
         line=redacted,
         span=span,
         fields=fields,
-        check=suggest_check(fields),
+        check=command or suggest_check(fields),
+        alternatives=alternatives,
     )
 
 
@@ -584,27 +417,37 @@ _FIELD_WORDS = (
 )
 
 
-def _unrecognised(lines: Sequence[str]) -> TextMatch:
+def _unrecognised(result: ScanResult) -> TextMatch:
     shown_no = 0
     shown = ""
     fields: dict[str, str] = {}
     looked = 0
-    for i, raw in enumerate(lines):
+    binary = 0
+    short = result.lines <= 20
+    for line_no, raw in result.head:
         if looked >= _UNRECOGNISED_LINES:
             break
         line = normalise_line(raw).strip()
         if not line:
             continue
+        if is_binary_line(line):
+            binary += 1
+            continue
         errorish = bool(_ERRORISH.search(line))
         if not shown or (errorish and not _ERRORISH.search(shown)):
-            shown, shown_no = line, i + 1
-        if errorish or len(lines) <= 20:
+            shown, shown_no = line, line_no
+        if errorish or short:
             looked += 1
             for key, value in extract(line).items():
                 fields.setdefault(key, value)
     fields = _clean_fields(fields)
     found = [f"{word} {fields[key]}" for key, word in _FIELD_WORDS if fields.get(key)]
-    if not shown:
+    if binary and binary * 2 >= len(result.head):
+        explanation = (
+            "The input is binary data, not text: regdoctor does not read numbers or words "
+            "out of binary data as errors. Give it the client's text output or log."
+        )
+    elif not shown:
         explanation = "The text is empty: there is nothing to explain."
     else:
         explanation = (

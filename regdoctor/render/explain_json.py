@@ -17,11 +17,12 @@ __all__ = ["explain_document", "render_explain_json"]
 
 
 def explain_document(
-    matches: Sequence[TextMatch], report: Any | None = None
+    matches: Sequence[TextMatch], report: Any | None = None, omitted: TextMatch | None = None
 ) -> list[dict[str, Any]] | dict[str, Any]:
     """The explain-v1 document: a list of matches; with a live check, an object
-    ``{"matches": [...], "check": <check-v2 document>}``. Secrets are masked again."""
-    items = redact_obj([m.to_dict() for m in matches])
+    ``{"matches": [...], "check": <check-v2 document>}``. Secrets are masked again.
+    ``omitted``: the ``regdoctor.omitted`` note on errors left out past the cap, last."""
+    items = redact_obj([m.to_dict() for m in [*matches, *([omitted] if omitted else [])]])
     if report is None:
         return items  # type: ignore[no-any-return]
     from regdoctor.render.json_out import to_document
@@ -29,5 +30,7 @@ def explain_document(
     return {"matches": items, "check": to_document(report)}
 
 
-def render_explain_json(matches: Sequence[TextMatch], report: Any | None = None) -> str:
-    return json.dumps(explain_document(matches, report), indent=2, ensure_ascii=False)
+def render_explain_json(
+    matches: Sequence[TextMatch], report: Any | None = None, omitted: TextMatch | None = None
+) -> str:
+    return json.dumps(explain_document(matches, report, omitted), indent=2, ensure_ascii=False)

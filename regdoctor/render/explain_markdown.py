@@ -68,7 +68,11 @@ def md_block(value: object, info: str = "text", max_chars: int = 4000) -> list[s
 
 
 def render_explain_markdown(
-    matches: Sequence[TextMatch], *, lines_read: int, report_markdown: str | None = None
+    matches: Sequence[TextMatch],
+    *,
+    lines_read: int,
+    report_markdown: str | None = None,
+    omitted: str | None = None,
 ) -> str:
     """A ticket-ready Markdown answer."""
     recognised = [m for m in matches if m.recognised]
@@ -81,6 +85,8 @@ def render_explain_markdown(
             f"{len(recognised)} registry error{'s' if len(recognised) != 1 else ''} "
             f"recognised in {lines_read} lines; likely cause: {md_code(lead.category)}."
         )
+    if omitted:
+        out.append(md_text(omitted))
     out.append("")
     for i, m in enumerate(matches, start=1):
         marker = " (likely cause)" if m.leading and m.recognised else ""
@@ -101,6 +107,12 @@ def render_explain_markdown(
             out.append("")
         out.append(md_prose(" ".join(m.explanation.split()), max_chars=4000))
         out.append("")
+        if m.alternatives:
+            out.append("The text cannot tell which of these it is (likelier first):")
+            out.append("")
+            for alt in m.alternatives:
+                out.append(f"- {md_code(alt.category)}: {md_prose(alt.reason, max_chars=1000)}")
+            out.append("")
         if m.remediation:
             out.append("**Fix**")
             out.append("")

@@ -34,12 +34,16 @@ _SEVERITY_STYLE = {"error": "red bold", "warning": "yellow bold", "info": "cyan"
 
 
 class _ExplainRenderer(_PlainRenderer):
-    def explain(self, matches: Sequence[TextMatch], lines_read: int) -> None:
+    def explain(
+        self, matches: Sequence[TextMatch], lines_read: int, omitted: str | None = None
+    ) -> None:
         for i, match in enumerate(matches):
             if i:
                 self.emit()
             self.match(match)
         self.emit()
+        if omitted:
+            self.wrap_hanging(Text(self.clean(omitted, max_chars=300), style="yellow"), indent=4)
         self.explain_summary(matches, lines_read)
         self.flush()
 
@@ -88,6 +92,14 @@ class _ExplainRenderer(_PlainRenderer):
 
         for line in self.lines_of(m.explanation, max_lines=40, max_line=3000):
             self.para(Text(line), indent=4)
+        if m.alternatives:
+            self.para(Text("The text cannot tell which of these it is (likelier first):"), indent=4)
+            for alt in m.alternatives:
+                prefix = Text("    - ")
+                body = Text()
+                body.append(self.clean(alt.category, max_chars=60), style="bold")
+                body.append(": " + self.clean(alt.reason, max_chars=1000))
+                self.hang(prefix, body, indent=6)
         for number, step in enumerate(m.remediation, start=1):
             prefix = Text(f"    {number}. ")
             self.hang(prefix, Text(self.clean(step.text, max_chars=3000)), indent=7)
@@ -132,7 +144,8 @@ class _ExplainRenderer(_PlainRenderer):
 
 
 def render_explain_plain(
-    matches: Sequence[TextMatch], console: Console, *, lines_read: int
+    matches: Sequence[TextMatch], console: Console, *, lines_read: int, omitted: str | None = None
 ) -> None:
-    """Print ``matches`` for a person (see the module docstring for the layout)."""
-    _ExplainRenderer(console, verbose=False, redactor=None).explain(matches, lines_read)
+    """Print ``matches`` for a person (see the module docstring for the layout);
+    ``omitted``: one sentence on the errors left out past the cap."""
+    _ExplainRenderer(console, verbose=False, redactor=None).explain(matches, lines_read, omitted)

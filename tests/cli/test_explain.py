@@ -265,3 +265,45 @@ def test_explain_imports_no_network_tls_or_ui_library(fmt, tmp_path):
         if _run == 0:
             heavy.discard("yaml")  # the first run reads the rule files
         assert not heavy, sorted(heavy)
+
+
+# --------------------------------------------------------------------------- bounded input (issue 13)
+
+
+def test_a_log_with_more_distinct_errors_than_kept_says_how_many_more(tmp_path):
+    log = tmp_path / "hosts.log"
+    log.write_text(
+        "\n".join(
+            f'Error response from daemon: Get "https://r{i}.example.test/v2/": dial tcp: '
+            f"lookup r{i}.example.test on 127.0.0.53:53: no such host"
+            for i in range(1_300)
+        ),
+        encoding="utf-8",
+    )
+    plain = regdoctor("--file", str(log))
+    assert plain.returncode == 2
+    assert "300 more error line(s), 300 distinct error(s) beyond the first 1000" in " ".join(
+        plain.stdout.split()
+    )
+    result = regdoctor("--file", str(log), "--format", "json")
+    document = json.loads(result.stdout)
+    valid(document)
+    assert len(document) == 1_001
+    assert document[-1]["rule"] == "regdoctor.omitted" and document[-1]["count"] == 300
+
+
+def test_random_bytes_are_binary_input_not_an_error(tmp_path):
+    data = tmp_path / "random.bin"
+    data.write_bytes(os.urandom(3_000_000) + b"\n" + os.urandom(100) + b" 401 Unauthorized ")
+    result = regdoctor("--file", str(data))
+    assert result.returncode == 0, result.stdout
+    assert "binary data" in " ".join(result.stdout.split())
+
+
+def test_standard_input_is_read_in_pieces():
+    text = "compiling a module, ok\n" * 200_000 + TLS + "\n"
+    result = regdoctor("-", "--format", "json", stdin=text)
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document[0]["category"] == "tls.unknown_authority"
+    assert document[0]["lines"] == [200_001]

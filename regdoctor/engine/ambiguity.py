@@ -1,0 +1,117 @@
+"""When the text cannot tell: the causes a message leaves open, ordered, and the live
+check that tells them apart.
+
+Some messages are honest about not knowing. Docker's "pull access denied for X,
+repository does not exist or may require 'docker login'" is what a registry answers both
+for a repository that does not exist and for one the caller may not read (Docker Hub and
+most registries answer the two the same way, on purpose). ``explain`` then names both
+causes, the likelier first, and the ``regdoctor check`` command, with the options the
+text implies (``-u`` to try with an account, ``--platform`` when the text names one),
+that separates them: with credentials that may pull, a missing repository still fails
+with NAME_UNKNOWN or MANIFEST_UNKNOWN, a private one succeeds.
+
+A second case: Docker retries a registry on a loopback address (or one marked insecure)
+over plain HTTP after HTTPS failed, and reports only the last error, ``Get
+"http://host:port/v2/": ... connection reset by peer`` or ``EOF``, which is the TLS
+port refusing plain HTTP. The real failure was the HTTPS attempt's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+from collections.abc import Mapping
+from typing import NamedTuple
+
+__all__ = ["Alternative", "alternatives_for", "check_command"]
+
+
+class Alternative(NamedTuple):
+    """One cause the text leaves open."""
+
+    category: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"category": self.category, "reason": self.reason}
+
+
+_PULL_ACCESS_DENIED = (
+    r"(?i)pull access denied|repository does not exist or (?:may require|no pull access)|"
+    r"may require 'docker login'|requested access to the resource is denied"
+)
+_HTTP_RETRY = (
+    r"(?i)\"?http://(?P<host>localhost|127\.\d+\.\d+\.\d+|\[::1\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?/v2/\S*"
+    r"[^\n]*(?:connection reset by peer|: EOF\b|malformed HTTP response|server gave HTTP response)"
+)
+_PLATFORM = r"\b(?P<platform>(?:linux|windows|darwin)/[a-z0-9_]+(?:/v\d)?)\b"
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def check_command(target: str, *, user: bool = False, platform: str | None = None) -> str:
+    """``regdoctor check TARGET`` with the options the text implies."""
+    parts = ["regdoctor", "check"]
+    if user:
+        parts += ["-u", "USER", "--password-stdin"]
+    if platform:
+        parts += ["--platform", platform]
+    parts.append(target)
+    command = " ".join(shlex.quote(p) if p not in ("USER",) else p for p in parts)
+    return f'echo "$PASSWORD" | {command}' if user else command
+
+
+def alternatives_for(
+    rule_id: str, category: str, line: str, fields: Mapping[str, str]
+) -> tuple[tuple[Alternative, ...], str | None]:
+    """The causes ``line`` leaves open (empty when it names one) and the command that
+    tells them apart."""
+    target = fields.get("image") or fields.get("registry")
+    platform = fields.get("platform") or fields.get("requested")
+    if platform is None and "/" in line:
+        found = _rx(_PLATFORM).search(line)
+        platform = found.group("platform") if found else None
+    if category == "auth.denied" and _rx(_PULL_ACCESS_DENIED).search(line):
+        repository = fields.get("repository") or ""
+        # An unqualified name on Docker Hub ("docker pull base" is library/base) is usually
+        # a name that does not exist there; an organisation's repository, a private one.
+        missing_first = fields.get("registry") in (None, "docker.io") and (
+            repository.startswith("library/") or "/" not in (fields.get("image") or "x/")
+        )
+        missing = Alternative(
+            "image.name_unknown",
+            "the repository does not exist under that name (misspelt, a missing organisation "
+            "or registry prefix, or an image that was only ever built locally)",
+        )
+        private = Alternative(
+            "auth.denied",
+            "the repository exists but is private: no login was used, or the account may "
+            "not pull it",
+        )
+        ordered = (missing, private) if missing_first else (private, missing)
+        command = check_command(target, user=True, platform=platform) if target else None
+        return ordered, command
+    retry = (
+        _rx(_HTTP_RETRY).search(line)
+        if "http://" in line and category in ("tcp.reset", "tls.http_on_https", "other")
+        else None
+    )
+    if retry:
+        host = retry.group("host")
+        port = retry.group("port")
+        https = f"https://{host}:{port}" if port else f"https://{host}"
+        return (
+            Alternative(
+                "other",
+                "Docker retried this registry over plain HTTP after HTTPS failed (it does so for "
+                "loopback and insecure registries) and reports only the retry: the reset is the "
+                "TLS port refusing plain HTTP; the real error is the HTTPS attempt's (often "
+                "missing credentials or an untrusted certificate)",
+            ),
+            Alternative(category, "the registry really resets plain-HTTP connections"),
+        ), check_command(https, platform=platform)
+    return (), None

@@ -1,0 +1,334 @@
+"""Reading a paste or a log of any size for ``explain``, in bounded memory.
+
+:class:`Scanner` takes the text in chunks of any size (``feed``) and keeps only:
+
+* a window of :data:`LOOKBACK` lines before and :data:`LOOKAHEAD` lines after the line
+  being read (the image named just above an error fills in what the error line lacks);
+* at most :data:`MAX_DISTINCT` distinct errors, each with its first line and up to
+  :data:`MAX_LINE_NUMBERS` line numbers. Errors beyond that are counted, not kept
+  (``omitted_lines``, ``omitted_distinct``: at least that many more distinct errors);
+* the first lines of the input (for the "nothing recognised" answer).
+
+Lines that are binary data (NUL or other control bytes, or a high share of bytes that
+are not UTF-8) are skipped and counted: a "401" inside random bytes is not an HTTP
+status. Text up to :data:`SCAN_THRESHOLD` lines is read line by line; a longer log block
+by block, each block scanned once for the literals of every rule
+(:mod:`regdoctor.engine.explain_index`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from regdoctor.engine.explain_index import Hit, Index, best_hit, candidate_lines
+from regdoctor.engine.extract import extract, image_fields
+
+__all__ = [
+    "LOOKAHEAD",
+    "LOOKBACK",
+    "MAX_DISTINCT",
+    "MAX_LINE_CHARS",
+    "MAX_LINE_NUMBERS",
+    "Group",
+    "ScanResult",
+    "Scanner",
+    "is_binary_line",
+    "normalise_line",
+]
+
+#: A line longer than this is matched on its first this many characters only.
+MAX_LINE_CHARS = 16_384
+#: At most this many line numbers are kept per error (``count`` has the total).
+MAX_LINE_NUMBERS = 200
+#: At most this many distinct errors are kept; more are counted only.
+MAX_DISTINCT = 1_000
+#: How many lines above (and below) a match are searched for the image it is about.
+LOOKBACK = 5
+LOOKAHEAD = 2
+#: Text is handled in blocks of about this many characters.
+BLOCK_CHARS = 1 << 20
+#: Up to this many lines, every line is looked at; longer logs are scanned for literals.
+SCAN_THRESHOLD = 400
+#: Lines kept from the start of the input for the "nothing recognised" answer.
+HEAD_LINES = 400
+#: Distinct omitted errors are counted exactly up to this many, then "at least".
+_OMITTED_KEYS = 100_000
+_SHAPES = 20_000
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ESCAPED_QUOTE = re.compile(r'\\+"')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
+#: Dotted names and addresses, then numbers: what differs between two lines of one error.
+_DOTTED = r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)"
+_NUMBER = r"\d+"
+
+
+def normalise_line(line: str) -> str:
+    """A line as rules see it: no ANSI colour codes, ``\\"`` unescaped, no trailing CR,
+    at most :data:`MAX_LINE_CHARS` characters."""
+    if len(line) > MAX_LINE_CHARS:
+        line = line[:MAX_LINE_CHARS]
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if '\\"' in line:
+        line = _ESCAPED_QUOTE.sub('"', line)
+    return line.rstrip("\r")
+
+
+def is_binary_line(line: str) -> bool:
+    """Binary data rather than text: a NUL byte, two or more other control bytes (tab, CR
+    and ESC are text), or more than a quarter of the characters not decodable as UTF-8.
+    Random bytes hold about one control byte in nine and undecodable bytes in half."""
+    if "\x00" in line:
+        return True
+    bad = line.count("\ufffd")
+    if bad * 4 > len(line):
+        return True
+    control = _CONTROL.search(line)
+    return control is not None and _CONTROL.search(line, control.end()) is not None
+
+
+class Group:
+    """The lines showing one distinct error."""
+
+    __slots__ = ("count", "fields", "hit", "line", "lines")
+
+    def __init__(self, hit: Hit, line: str, fields: dict[str, str], line_no: int) -> None:
+        self.hit = hit
+        self.line = line
+        self.fields = fields
+        self.lines = [line_no]
+        self.count = 1
+
+    def add(self, line_no: int) -> None:
+        self.count += 1
+        if len(self.lines) < MAX_LINE_NUMBERS:
+            self.lines.append(line_no)
+
+
+class ScanResult:
+    """What a scan found (a plain class: cheaper to define at start-up than a dataclass)."""
+
+    __slots__ = (
+        "binary_lines",
+        "groups",
+        "head",
+        "lines",
+        "omitted_distinct",
+        "omitted_distinct_capped",
+        "omitted_lines",
+    )
+
+    def __init__(
+        self,
+        groups: list[Group],
+        lines: int,
+        head: list[tuple[int, str]],
+        binary_lines: int = 0,
+        omitted_lines: int = 0,
+        omitted_distinct: int = 0,
+        omitted_distinct_capped: bool = False,
+    ) -> None:
+        self.groups = groups
+        self.lines = lines
+        self.head = head
+        self.binary_lines = binary_lines
+        self.omitted_lines = omitted_lines
+        self.omitted_distinct = omitted_distinct
+        self.omitted_distinct_capped = omitted_distinct_capped
+
+
+class Scanner:
+    """Feed text in chunks, then ``finish()``; memory stays bounded whatever the size."""
+
+    def __init__(self, index: Index, max_distinct: int = MAX_DISTINCT) -> None:
+        self.index = index
+        self.max_distinct = max_distinct
+        self.groups: dict[tuple[Any, ...], Group] = {}
+        self._by_shape: dict[tuple[str, tuple[str, ...]], Group] = {}
+        self._shape_rule: dict[str, Hit | None] = {}
+        self._omitted: set[int] = set()
+        self.omitted_lines = 0
+        self.omitted_capped = False
+        self.binary_lines = 0
+        self.head: list[tuple[int, str]] = []
+        self._pending = ""  # text after the last newline
+        self._window: deque[str] = deque(maxlen=LOOKBACK)  # lines before the buffer
+        self._buffer: list[str] = []  # complete lines not yet read
+        self._first_line = 1  # line number of _buffer[0]
+        self._size = 0
+        self._long: bool | None = None  # decided once more than SCAN_THRESHOLD lines came
+
+    # ------------------------------------------------------------------ input
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        text = self._pending + text
+        cut = text.rfind("\n")
+        if cut < 0:
+            self._pending = text
+            if len(text) > 4 * BLOCK_CHARS:  # one endless line: read what we have
+                self._buffer.append(text)
+                self._pending = ""
+                self._size += len(text)
+                self._drain(final=False)
+            return
+        self._pending = text[cut + 1 :]
+        lines = text[:cut].split("\n")
+        self._buffer.extend(lines)
+        self._size += cut
+        if self._long is None and len(self._buffer) > SCAN_THRESHOLD:
+            self._long = True
+        if self._size >= BLOCK_CHARS:
+            self._drain(final=False)
+
+    def finish(self) -> ScanResult:
+        if self._pending:
+            self._buffer.append(self._pending)
+            self._pending = ""
+        if self._long is None:
+            self._long = len(self._buffer) > SCAN_THRESHOLD
+        self._drain(final=True)
+        total = self._first_line - 1
+        return ScanResult(
+            groups=list(self.groups.values()),
+            lines=total,
+            head=self.head,
+            binary_lines=self.binary_lines,
+            omitted_lines=self.omitted_lines,
+            omitted_distinct=len(self._omitted),
+            omitted_distinct_capped=self.omitted_capped,
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _drain(self, final: bool) -> None:
+        buffer = self._buffer
+        if not buffer:
+            return
+        if self._long is None:
+            self._long = True
+        stop = len(buffer) if final else max(0, len(buffer) - LOOKAHEAD)
+        if len(self.head) < HEAD_LINES:
+            for offset, raw in enumerate(buffer[: HEAD_LINES - len(self.head)]):
+                self.head.append((self._first_line + offset, raw))
+        window = list(self._window)
+        context = window + buffer
+        base = len(window)
+        todo: Iterable[int]
+        if self._long:
+            todo = [
+                i
+                for i in candidate_lines(self.index, "\n".join(buffer[:stop]), stop + 1)
+                if i < stop
+            ]
+        else:
+            todo = range(stop)
+        for i in todo:
+            self._read_line(context, base + i, self._first_line + i, not self._long)
+        for raw in buffer[:stop]:
+            self._window.append(raw)
+        self._buffer = buffer[stop:]
+        self._first_line += stop
+        self._size = sum(len(x) + 1 for x in self._buffer)
+
+    def _read_line(self, context: list[str], at: int, line_no: int, short: bool) -> None:
+        raw = context[at]
+        line = normalise_line(raw)
+        if not line.strip():
+            return
+        if is_binary_line(line):
+            self.binary_lines += 1
+            return
+        if len(self.groups) >= self.max_distinct:
+            self._overflow(line, line_no)
+            return
+        hit = best_hit(self.index, line, not short)
+        if hit is None and short and at + 1 < len(context):
+            # A message hard-wrapped in the paste: try it joined with its continuation.
+            following = context[at + 1]
+            if following[:1] in (" ", "\t") and following.strip():
+                joined = line.rstrip() + " " + normalise_line(following).strip()
+                hit = best_hit(self.index, joined, False)
+                if hit is not None:
+                    line = joined
+        if hit is None:
+            return
+        fields = self._fields_for(hit, line, context, at)
+        key = (hit.rule.id, fields.get("registry"), fields.get("host"), fields.get("image"))
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = Group(hit, line, fields, line_no)
+        else:
+            group.add(line_no)
+
+    def _overflow(self, line: str, line_no: int) -> None:
+        """Past the cap: no new group. A line of the same shape (same words, same hosts)
+        as a kept error counts for it; any other error line is counted as omitted."""
+        if not self._by_shape:
+            # First time past the cap: index the kept errors by shape (only now, so that
+            # ordinary input never pays for it).
+            for kept in self.groups.values():
+                kept_shape, kept_hosts = _shape(kept.line)
+                self._by_shape.setdefault((kept_shape, kept_hosts), kept)
+                self._shape_rule.setdefault(kept_shape, kept.hit)
+        shape, hosts = _shape(line)
+        if shape in self._shape_rule:
+            hit = self._shape_rule[shape]
+        else:
+            hit = best_hit(self.index, line, True)
+            if len(self._shape_rule) >= _SHAPES:
+                self._shape_rule.clear()
+            self._shape_rule[shape] = hit
+        if hit is None:
+            return
+        group = self._by_shape.get((shape, hosts))
+        if group is not None:
+            group.add(line_no)
+            return
+        self.omitted_lines += 1
+        if len(self._omitted) < _OMITTED_KEYS:
+            self._omitted.add(hash((hit.rule.id, hosts)))
+        else:
+            self.omitted_capped = True
+
+    @staticmethod
+    def _fields_for(hit: Hit, line: str, context: list[str], at: int) -> dict[str, str]:
+        fields = extract(line, hit.error_at)
+        for name, value in hit.groups.items():
+            fields[name] = value
+        if "image" not in fields and "registry" not in fields:
+            # The image named a few lines above ("docker pull IMAGE", "Trying to pull
+            # IMAGE"), else in the next lines (a helper error, then the pull it failed).
+            above = range(at - 1, max(-1, at - 1 - LOOKBACK), -1)
+            below = range(at + 1, min(len(context), at + 1 + LOOKAHEAD))
+            for other in (*above, *below):
+                found = image_fields(normalise_line(context[other]))
+                if found.get("image"):
+                    for key, value in found.items():
+                        fields.setdefault(key, value)
+                    break
+        return fields
+
+
+def _shape(line: str) -> tuple[str, tuple[str, ...]]:
+    """The line with dotted names, addresses and numbers blanked, and the dotted names
+    and addresses it held (two C-level passes, no Python per token)."""
+    parts = _rx(_DOTTED).split(line)
+    return _rx(_NUMBER).sub("0", "H".join(parts[::2])), tuple(parts[1::2])
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def scan(index: Index, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT) -> ScanResult:
+    """Read every chunk of the text, in order."""
+    scanner = Scanner(index, max_distinct)
+    for chunk in chunks:
+        scanner.feed(chunk)
+    return scanner.finish()

@@ -1,0 +1,131 @@
+"""Go error chains: the innermost cause and the host it concerns; the same cause gets the
+same category whatever wraps it; when the text cannot tell, both causes and the check."""
+
+# ruff: noqa: E501 - real pasted errors are long lines
+
+from __future__ import annotations
+
+import pytest
+
+from regdoctor.engine import load_catalog
+from regdoctor.engine.chain import cause_peer, describe, split_chain
+from regdoctor.engine.explain import explain
+
+CATALOG = load_catalog()
+
+
+def lead(text: str):
+    return next(m for m in explain(CATALOG, text) if m.leading)
+
+
+def test_links_and_roles():
+    line = 'Error response from daemon: Get "https://r.example.test/v2/team/app/manifests/1": Get "https://auth.example.test/token?scope=repository%3Ateam%2Fapp%3Apull&service=r": dial tcp 192.0.2.4:443: connect: connection refused'
+    links = split_chain(line)
+    assert [link.role for link in links][:3] == [None, "registry", "realm"]
+    peer = cause_peer(links)
+    assert (peer.host, peer.role) == ("auth.example.test", "realm")
+
+
+@pytest.mark.parametrize(
+    ("line", "role", "name"),
+    [
+        (
+            'Get "https://registry-1.docker.io/v2/": proxyconnect tcp: dial tcp 192.0.2.7:3128: connect: connection refused',
+            "proxy",
+            "192.0.2.7",
+        ),
+        (
+            'failed to fetch oauth token: Post "https://auth.example.test/token": dial tcp: lookup auth.example.test on 127.0.0.53:53: no such host',
+            "realm",
+            "auth.example.test",
+        ),
+        (
+            'error getting credentials - err: exec: "docker-credential-desktop": executable file not found in $PATH, out: ``',
+            "helper",
+            "desktop",
+        ),
+        (
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+            "daemon",
+            None,
+        ),
+        (
+            'failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://mirror.example.test/v2/library/nginx/blobs/sha256:ab?ns=docker.io": dial tcp 192.0.2.9:443: i/o timeout',
+            "mirror",
+            "mirror.example.test",
+        ),
+        (
+            '{"message":"Get https://registry-1.docker.io/v2/x/y/manifests/latest: Get https://auth.docker.io/token?scope=repository%3Ax%2Fy%3Apull&service=registry.docker.io: read tcp 10.0.2.15:54122->192.0.2.1:443: read: connection reset by peer"}',
+            "realm",
+            "auth.docker.io",
+        ),
+    ],
+)
+def test_the_host_the_cause_concerns(line, role, name):
+    fields = describe(line)
+    assert fields.get("peer_role") == role
+    assert fields.get("peer_name") == name
+
+
+def test_a_token_server_failure_is_named_as_the_token_server():
+    m = lead(
+        'Error response from daemon: Get "https://r.example.test/v2/": Get "https://auth.example.test/token?scope=x&service=r": dial tcp 192.0.2.4:443: connect: connection refused'
+    )
+    assert m.category == "tcp.refused"
+    assert m.fields["peer_role"] == "realm"
+    assert "auth.example.test" in m.explanation and "token server" in m.explanation
+
+
+CAUSE = "dial tcp 192.0.2.4:5000: connect: connection refused"
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        f'Error response from daemon: Get "https://r.example.test:5000/v2/": {CAUSE}',  # docker
+        f'ctr: failed to resolve reference "r.example.test:5000/a:1": failed to do request: Head "https://r.example.test:5000/v2/a/manifests/1": {CAUSE}',  # containerd
+        f'Error: initializing source docker://r.example.test:5000/a:1: pinging container registry r.example.test:5000: Get "https://r.example.test:5000/v2/": {CAUSE}',  # podman
+        f'  Warning  Failed  3s  kubelet  Failed to pull image "r.example.test:5000/a:1": rpc error: code = Unknown desc = failed to pull and unpack image "r.example.test:5000/a:1": failed to resolve reference "r.example.test:5000/a:1": failed to do request: Head "https://r.example.test:5000/v2/a/manifests/1": {CAUSE}',  # kubelet
+        f' > [internal] load metadata for r.example.test:5000/a:1: failed to solve: r.example.test:5000/a:1: failed to do request: Head "https://r.example.test:5000/v2/a/manifests/1": {CAUSE}',  # buildkit
+    ],
+)
+def test_the_same_cause_gets_the_same_category_whatever_wraps_it(wrapped):
+    m = lead(wrapped)
+    assert m.category == "tcp.refused"
+    assert m.fields.get("peer_role") == "registry"
+
+
+def test_pull_access_denied_names_both_causes_and_the_check_that_tells_them_apart():
+    m = lead(
+        "Error response from daemon: pull access denied for base, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"
+    )
+    assert m.category == "auth.denied"
+    assert [a.category for a in m.alternatives] == ["image.name_unknown", "auth.denied"]
+    assert m.check == 'echo "$PASSWORD" | regdoctor check -u USER --password-stdin base'
+    assert m.to_dict()["alternatives"][0]["category"] == "image.name_unknown"
+
+
+def test_an_organisation_repository_is_likelier_private():
+    m = lead(
+        'failed to pull and unpack image "docker.io/acme/app:1.0" --platform linux/arm64: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed'
+    )
+    assert [a.category for a in m.alternatives] == ["auth.denied", "image.name_unknown"]
+    assert "--platform linux/arm64" in (m.check or "")
+    assert "-u USER --password-stdin" in (m.check or "")
+
+
+def test_docker_loopback_fallback_points_at_the_https_attempt():
+    m = lead(
+        'Error response from daemon: Get "http://localhost:5000/v2/": read tcp 127.0.0.1:41234->127.0.0.1:5000: read: connection reset by peer'
+    )
+    assert m.category == "tcp.reset"
+    assert m.alternatives and "plain HTTP" in m.alternatives[0].reason
+    assert m.check == "regdoctor check https://localhost:5000"
+
+
+def test_a_plain_error_has_no_alternatives():
+    m = lead(
+        'Error response from daemon: Get "https://r.example.test/v2/": x509: certificate signed by unknown authority'
+    )
+    assert m.alternatives == ()
+    assert "alternatives" not in m.to_dict()

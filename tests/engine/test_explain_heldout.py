@@ -1,0 +1,39 @@
+"""The held-out split (fixtures/pasted/heldout/): real pastes put aside before any rule was
+written for them, never used to write or tune rules. This test only measures and guards
+against regressions; the figure is reported in benchmarks/README.md.
+
+Issue 15 asks for 95 % top-1 here. The split scored 38.5 % before the issue's rules and
+88.5 % after (23 of 26): the bar below is the measured figure, not the target, and must
+not be raised by writing rules for these texts (that would spend the split)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from regdoctor.engine import load_catalog
+from regdoctor.engine.explain import explain
+
+HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
+FLOOR = 0.85
+TARGET = 0.95
+
+
+def test_heldout_top1(capsys):
+    catalog = load_catalog()
+    entries = []
+    for path in sorted(HELDOUT.glob("*.yaml")):
+        entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
+    assert len(entries) >= 25
+    ok = sum(
+        next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
+        for e in entries
+    )
+    accuracy = ok / len(entries)
+    with capsys.disabled():
+        print(
+            f"\nheld-out: {ok}/{len(entries)} top-1 = {accuracy:.1%} "
+            f"(target {TARGET:.0%}{', met' if accuracy >= TARGET else ', NOT met'})"
+        )
+    assert accuracy >= FLOOR
