@@ -468,10 +468,10 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, _Wal
             continue
         if part != "any" and named is None and part not in walk.parts:
             continue
-        if finding.severity is Severity.ERROR:
-            if walk.ok:
-                continue
-            if part != "any" and named is None and walk.failed_part not in (part, None):
+        if finding.severity is Severity.ERROR and part != "any" and named is None:
+            # an error on the pull's path counts for a runtime that fails there; one
+            # beside the path (an unhealthy Harbor component) counts for every runtime
+            if walk.ok or walk.failed_part not in (part, None):
                 continue
         applies.append(runtime)
     return replace(finding, runtimes=tuple(applies))
@@ -517,8 +517,13 @@ def _verdict(runtime: str, walk: _Walk, findings: Sequence[Finding], seen: _Seen
             endpoint=walk.endpoint,
             category=lead.category if lead is not None else _KIND_CATEGORY.get(kind, "other"),
         )
-    warning = _leading(findings, runtime, Severity.WARNING)
+    error = _leading(findings, runtime, Severity.ERROR)
     how = f"pulls from {walk.endpoint}"
+    if error is not None:  # it pulls now, but something beside the pull is broken
+        return RuntimeVerdict(
+            runtime, "error", f"{how}, but {error.title}", walk.endpoint, error.category
+        )
+    warning = _leading(findings, runtime, Severity.WARNING)
     if walk.plain_http:
         how += " over plain HTTP"
     if walk.fell_back:

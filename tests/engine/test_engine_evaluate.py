@@ -233,16 +233,11 @@ def test_an_info_note_never_leads():
 
     observations = [
         Observation(
-            kind="tls.handshake",
+            kind="runtime.path",
             target="t",
             ok=True,
-            phase="tls",
-            facts={
-                "role": "registry",
-                "outcome": "plain_http",
-                "scheme_decision": "http",
-                "fallback_allowed": True,
-            },
+            phase="http",
+            facts={"runtime": "docker", "outcome": "pulls", "plain_http": True},
         ),
     ]
     findings = evaluate(load_catalog(), target(), observations)

@@ -151,7 +151,10 @@ def test_metric_names_are_exactly_the_issues():
 def test_cli_format_prometheus(testbed: Testbed):
     healthy = testbed.images.app.ref(testbed.endpoints["plain"].hostport)
     failing = testbed.endpoints["closed"].hostport
-    proc = cli("check", "--format", "prometheus", "--timeout", "3", healthy, failing)
+    # a plain-HTTP loopback registry pulls as docker does
+    proc = cli(
+        "check", "--format", "prometheus", "--runtime", "docker", "--timeout", "3", healthy, failing
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.endswith("\n")
     families = parse(proc.stdout)
