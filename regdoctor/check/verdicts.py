@@ -517,11 +517,11 @@ def _verdict(runtime: str, walk: _Walk, findings: Sequence[Finding], seen: _Seen
             endpoint=walk.endpoint,
             category=lead.category if lead is not None else _KIND_CATEGORY.get(kind, "other"),
         )
-    error = _leading(findings, runtime, Severity.ERROR)
+    beside = _leading(findings, runtime, Severity.ERROR)
     how = f"pulls from {walk.endpoint}"
-    if error is not None:  # it pulls now, but something beside the pull is broken
+    if beside is not None:  # it pulls now, but something beside the pull is broken
         return RuntimeVerdict(
-            runtime, "error", f"{how}, but {error.title}", walk.endpoint, error.category
+            runtime, "error", f"{how}, but {beside.title}", walk.endpoint, beside.category
         )
     warning = _leading(findings, runtime, Severity.WARNING)
     if walk.plain_http:

@@ -197,6 +197,7 @@ class _PlainRenderer:
 
     def target(self, tr: TargetReport) -> None:
         self.header(tr)
+        self.runtimes(tr)
         for phase in tr.phases:
             self.phase(phase, tr.observations)
         findings = _ordered(tr.findings)
@@ -225,6 +226,26 @@ class _PlainRenderer:
         line.append("  ")
         line.append(_seconds(tr.duration_ms), style="dim")
         self.wrap_hanging(line, indent=4)
+
+    def runtimes(self, tr: TargetReport) -> None:
+        """One line per verdict, runtimes with the same verdict together:
+        ``docker: pulls from http://... · podman, containerd: fails, ...``."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for name, verdict in tr.runtimes.items():
+            groups.setdefault((verdict.status, verdict.reason), []).append(name)
+        for (status, reason), names in groups.items():
+            look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
+            word = {"ok": "pulls", "warning": "pulls", "error": "fails"}.get(status, status)
+            prefix = Text("  ")
+            prefix.append(self.mark(look), style=look[3])
+            prefix.append(" " + ", ".join(names) + ": ", style="bold")
+            body = Text()
+            body.append(word, style=look[3])
+            detail = self.clean(reason)
+            if detail.startswith("pulls "):
+                detail = detail[len("pulls ") :]
+            body.append(f" {detail}" if word == "pulls" else f", {detail}")
+            self.hang(prefix, body, indent=6)
 
     def endpoint(self, tr: TargetReport) -> str:
         ep: Mapping[str, Any] = tr.endpoint if isinstance(tr.endpoint, Mapping) else {}

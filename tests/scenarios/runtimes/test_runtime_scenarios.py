@@ -107,8 +107,12 @@ def runtime_findings(doc: dict[str, Any], runtime: Client) -> list[dict[str, Any
 
 
 def fix_commands(doc: dict[str, Any], runtime: Client) -> list[str]:
+    """The fix: the commands of the *error* findings that apply to the runtime, in order
+    (warnings and notes are not what makes the pull fail)."""
     commands: list[str] = []
     for finding in runtime_findings(doc, runtime):
+        if finding.get("severity") != "error":
+            continue
         for step in finding.get("remediation") or []:
             command = (step.get("commands") or {}).get(runtime)
             if command and command not in commands:
