@@ -189,7 +189,8 @@ async def check_target(
 async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
     state, options = ctx.state, ctx.options
     started = ctx.clock.monotonic()
-    cap = options.timeout * _WAITS_PER_PROBE
+    per_wait = options.timeout if options.timeout_given else max(options.timeout, 15.0)
+    cap = per_wait * _WAITS_PER_PROBE
     budget = min(cap, ctx.remaining())
     hit_deadline = ctx.remaining() <= cap
     try:

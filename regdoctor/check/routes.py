@@ -162,30 +162,34 @@ class Routes:
         """daemon.json as the machine names it (``/etc/docker/daemon.json`` also when it
         was read below ``--root``)."""
         effective = self.effective
-        daemon = effective.daemon_config if effective is not None else None
+        daemon = self._daemon()
         if effective is None or daemon is None:
             return None
-        root = str(effective.paths.root)
-        path = daemon.file.file
-        if root not in ("", "/") and path.startswith(root.rstrip("/") + "/"):
-            return "/" + path[len(root.rstrip("/")) + 1 :]
-        return path
+        return effective.paths.shown(daemon.file.file)
+
+    def _daemon(self) -> Any:
+        """The daemon.json dockerd reads (rootful first), parsed or not."""
+        effective = self.effective
+        if effective is None:
+            return None
+        return next((d for d in effective.daemon if d.file.exists), None)
 
     def _daemon_data(self) -> dict[str, Any] | None:
-        daemon = self.effective.daemon_config if self.effective is not None else None
+        daemon = self._daemon()
         data = daemon.file.data if daemon is not None else None
         return data if isinstance(data, dict) else None
 
     def _daemon_json(self) -> dict[str, Any] | str:
         """daemon.json as dockerd reads it, or the message dockerd stops with."""
-        daemon = self.effective.daemon_config if self.effective is not None else None
-        if daemon is None or not daemon.file.exists:
+        daemon = self._daemon()
+        if daemon is None:
             return {}
         try:
             text = daemon.file.path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return {}
-        problems = model.validate_daemon_json(text, path=daemon.file.file)
+        shown = self.effective.paths.shown(daemon.file.file) if self.effective else daemon.file.file
+        problems = model.validate_daemon_json(text, path=shown)
         fatal = [p for p in problems if p.fatal]
         if fatal:
             return fatal[0].message

@@ -146,6 +146,14 @@ class Paths:
             return Path(text)
         return self.root / text.lstrip("/")
 
+    def shown(self, path: str | Path) -> str:
+        """``path`` as the machine whose files are below ``root`` names it (the inverse
+        of :meth:`at`): what a fix command run on that machine must use."""
+        text, root = str(path), str(self.root).rstrip("/")
+        if root and text.startswith(root + "/"):
+            return text[len(root) :]
+        return text
+
     def home(self) -> Path:
         return self.at(self.env.get("HOME") or "/root")
 

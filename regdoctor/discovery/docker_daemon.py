@@ -122,6 +122,7 @@ def load(path: Path, *, rootless: bool = False) -> DaemonConfig:
         return config
     _mirrors(config, data.get("registry-mirrors"))
     _insecure(config, data.get("insecure-registries"))
+    _registry_problems(config, data)
     _proxies(config, data.get("proxies"))
     downloads = data.get("max-concurrent-downloads")
     if downloads is not None and expect_type(result, downloads, int, "max-concurrent-downloads"):
@@ -141,6 +142,36 @@ def load(path: Path, *, rootless: bool = False) -> DaemonConfig:
                 continue
             config.dns.append(server)
     return config
+
+
+def _registry_problems(config: DaemonConfig, data: dict[str, Any]) -> None:
+    """What dockerd itself says of the registry settings (the runtime model, read from
+    moby's source): a problem that stops the daemon is fatal, with dockerd's own words."""
+    from regdoctor.runtime import parse_insecure_registries, validate_mirror
+
+    result = config.file
+    # the model's words replace the parsers' own for the entries it judges
+    result.issues[:] = [
+        issue
+        for issue in result.issues
+        if issue.message == "must be a string"
+        or not (issue.key or "").startswith(("registry-mirrors[", "insecure-registries["))
+    ]
+    said = {issue.key for issue in result.issues}
+    for i, item in enumerate(data.get("registry-mirrors") or []):
+        key = f"registry-mirrors[{i}]"
+        if isinstance(item, str) and key not in said:
+            _normalized, error = validate_mirror(item)
+            if error is not None:
+                result.issue(f"dockerd will not start: {error}", key=key)
+    for i, item in enumerate(data.get("insecure-registries") or []):
+        key = f"insecure-registries[{i}]"
+        if not isinstance(item, str) or key in said:
+            continue
+        for problem in parse_insecure_registries([item])[2]:
+            prefix = "dockerd will not start: " if problem.fatal else ""
+            result.issue(prefix + problem.message, key=key, fatal=problem.fatal)
+            break
 
 
 def _mirrors(config: DaemonConfig, raw: Any) -> None:

@@ -26,7 +26,7 @@ def observations(effective: Effective) -> list[tuple[Target, list[Observation]]]
         target = config_target(result.file, result.runtime)
         obs = [_file_observation(target, result)]
         obs.extend(_file_details(effective, target, result))
-        out.append((target, obs))
+        out.append((target, [_as_machine_names(o, effective) for o in obs]))
     if effective.kube is not None:
         by_workload: dict[str, list[kube.PullCheck]] = {}
         for check in effective.kube.checks:
@@ -201,13 +201,13 @@ def _client_observations(
     target: Target, client: docker_config.ClientConfig, paths: Paths
 ) -> list[Observation]:
     obs = []
-    helpers: list[tuple[str, str, str]] = []
+    helpers: list[tuple[str, str, str, str | None]] = []
     if client.creds_store:
-        helpers.append((client.creds_store, "credsStore", "store"))
+        helpers.append((client.creds_store, "credsStore", "store", None))
     for key, name in client.cred_helpers.items():
-        helpers.append((name, f'credHelpers["{key}"]', "helper"))
+        helpers.append((name, f'credHelpers["{key}"]', "helper", key))
     seen: set[tuple[str, str]] = set()
-    for name, key, role in helpers:
+    for name, key, role, entry in helpers:
         if (name, role) in seen:
             continue
         seen.add((name, role))
@@ -224,7 +224,9 @@ def _client_observations(
                     "path": found,
                     "role": role,
                     "file": client.file.file,
+                    "machine_file": paths.shown(client.file.file),
                     "key": key,
+                    "entry": entry,
                     "desktop": name in credentials.DESKTOP_HELPERS,
                 },
                 error=None if found else _not_found(credentials.helper_binary(name)),
@@ -328,3 +330,17 @@ def _hosts_observations(target: Target, hosts: containerd_hosts.HostsFile) -> li
             )
         )
     return obs
+
+
+def _as_machine_names(observation: Observation, effective: Effective) -> Observation:
+    """The ``file`` fact as the machine names it (``/etc/docker/daemon.json`` also when it
+    was read below ``--root``): a fix command runs on that machine."""
+    from dataclasses import replace
+
+    file = observation.facts.get("file")
+    if not isinstance(file, str):
+        return observation
+    shown = effective.paths.shown(file)
+    if shown == file:
+        return observation
+    return replace(observation, facts={**observation.facts, "file": shown})

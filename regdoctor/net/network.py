@@ -300,7 +300,13 @@ class Network:
         return context
 
     def certs_d(self, hostport: str) -> Path:
-        return self.options.config_root / locations.DOCKER_CERTS_D.lstrip("/") / hostport
+        """Docker's per-registry directory: named ``host:port``, or ``host`` alone for
+        port 443 (the registry's index name; moby registry/registry.go newTLSConfig)."""
+        base = self.options.config_root / locations.DOCKER_CERTS_D.lstrip("/")
+        host, _, port = hostport.rpartition(":")
+        if port == "443" and host and not (base / hostport).is_dir():
+            return base / host.strip("[]")
+        return base / hostport
 
     def ca_files(self, hostport: str) -> list[Path]:
         files = list(self.options.ca_files)
@@ -345,7 +351,13 @@ class Network:
         client = httpx.AsyncClient(
             transport=DispatchTransport(self, context),
             follow_redirects=False,
-            timeout=httpx.Timeout(self.options.timeout),
+            # the exchange's own budget (ProbeContext.http_budget) bounds each request;
+            # without --timeout it is the runtimes' patience, not regdoctor's 5 s
+            timeout=httpx.Timeout(
+                self.options.timeout
+                if self.options.timeout_given
+                else max(self.options.timeout, 15.0)
+            ),
             headers={"User-Agent": f"regdoctor/{_version()}"},
             trust_env=False,
         )

@@ -60,6 +60,11 @@ class TargetState:
         self.verdicts[phase] = (status, error)
 
 
+#: How long a runtime waits for one registry request when regdoctor's ``--timeout`` is
+#: not given (docs/runtime-model.md: dockerd's ping, 15 s).
+RUNTIME_HTTP_S = 15.0
+
+
 @dataclass
 class ProbeContext:
     """What a probe may use. One per target; ``network`` and ``clock`` are shared."""
@@ -80,6 +85,14 @@ class ProbeContext:
     def budget(self) -> float:
         """The time one network wait may take: the phase timeout, capped by the deadline."""
         return max(0.001, min(self.options.timeout, self.remaining()))
+
+    def http_budget(self) -> float:
+        """One HTTP exchange: the phase timeout; without ``--timeout``, the runtimes' own
+        patience (dockerd gives its ``/v2/`` ping 15 s; containerd and containers/image
+        set no response timeout), so that a slow registry is measured, not cut."""
+        if self.options.timeout_given:
+            return self.budget()
+        return max(0.001, min(max(self.options.timeout, RUNTIME_HTTP_S), self.remaining()))
 
     async def bounded(self, awaitable: Awaitable[T], budget: float | None = None) -> T:
         """Await with the phase timeout and the global deadline. Raises TimeoutError."""

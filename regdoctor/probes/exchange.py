@@ -123,11 +123,14 @@ async def fetch(
     exchange = Exchange(url=url, outcome="response", proxy=ctx.network.proxy_for(url))
     start = time.monotonic()
     ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
+    budget = ctx.http_budget()
     try:
-        await ctx.bounded(_send(client, method, url, request_headers, limit, exchange, start))
+        await ctx.bounded(
+            _send(client, method, url, request_headers, limit, exchange, start), budget
+        )
     except TimeoutError:
         exchange.outcome = "timeout"
-        exchange.error = f"no answer within {ctx.budget():g}s (Client.Timeout exceeded)"
+        exchange.error = f"no answer within {budget:g}s (Client.Timeout exceeded)"
     except httpx.ProxyError as exc:
         exchange.outcome, exchange.error = "proxy_error", f"proxyconnect: {exc}"
     except httpx.TimeoutException as exc:

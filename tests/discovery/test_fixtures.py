@@ -24,8 +24,12 @@ EXPECTED: dict[str, set[str]] = {
     "healthy": set(),
     "daemon-trailing-comma": {"config-invalid"},
     "creds-store-desktop": {"config-credential-store-stale"},
-    "insecure-with-scheme": {"config-insecure-registry-scheme", "config-insecure-registry-path"},
-    "mirror-with-path": {"mirror-path"},
+    "insecure-with-scheme": {
+        "config-insecure-registry-scheme",
+        "config-insecure-registry-path",
+        "config-invalid",
+    },
+    "mirror-with-path": {"mirror-path", "config-invalid"},  # dockerd 20.10 will not start
     "containerd-mirrors-and-config-path": {"config-invalid", "mirror-legacy-shadowed"},
     "containerd-hosts-not-read": {"mirror-hosts-not-read"},
     "hosts-toml-typo": {"config-warnings", "mirror-no-pull-capability"},

@@ -92,6 +92,7 @@ FIX_PATH_PREFIXES = (
     "/run/containers",
     "/dev/null",
     "/dev/stdin",
+    "/dev/tcp/",  # bash's own connect test: no file
     "/usr/bin/",
     "/usr/sbin/",
     "/bin/",
