@@ -62,6 +62,10 @@ class Route:
     #: The one edit that removes the cause: (key, entry at fault, corrected entry or "").
     fix: tuple[str, str, str] | None = None
     notes: tuple[str, ...] = ()
+    #: containerd: the hosts.toml read for the registry (as the machine names it), and
+    #: why containerd ignores it when it does (then it behaves as if there were none).
+    hosts_toml: str | None = None
+    hosts_ignored: str | None = None
 
 
 @dataclass
@@ -199,6 +203,10 @@ class Routes:
     def _containerd(self, runtime: str, host: str, target: Target, repository: str) -> Route:
         text, source = self._hosts_toml(host)
         cri = runtime == "kubernetes"
+        ignored = None
+        if text is not None:
+            parsed = model.parse_hosts_toml(text)
+            ignored = next((p.message for p in parsed.problems if p.severity != "warning"), None)
         endpoints = model.containerd_endpoints(
             host,
             text,
@@ -209,7 +217,9 @@ class Routes:
         notes = (f"hosts.toml: {source}",) if source else ()
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
-        return Route(runtime, tuple(endpoints), notes=notes)
+        return Route(
+            runtime, tuple(endpoints), notes=notes, hosts_toml=source, hosts_ignored=ignored
+        )
 
     def _hosts_toml(self, host: str) -> tuple[str | None, str | None]:
         """The hosts.toml containerd reads for ``host`` (first directory found wins)."""

@@ -108,7 +108,7 @@ def _judge(
             paths.append(_stopped_observation(report, runtime, route))
             continue
         walks[runtime] = _walk(runtime, route, report, seen, by_host)
-        paths.append(_path_observation(report, runtime, walks[runtime], seen))
+        paths.append(_path_observation(report, runtime, walks[runtime], seen, route))
     # The rules judge the runtimes' paths too (runtime.path observations): a fix that
     # only one runtime needs comes from a rule about that runtime.
     from regdoctor.check.catalog import catalog
@@ -127,7 +127,9 @@ def _judge(
     return replace(judged, findings=tuple(findings), runtimes=ordered)
 
 
-def _path_observation(report: TargetReport, runtime: str, walk: _Walk, seen: _Seen) -> Observation:
+def _path_observation(
+    report: TargetReport, runtime: str, walk: _Walk, seen: _Seen, route: Route
+) -> Observation:
     """``runtime.path``: how one runtime's pull of the target goes, for the rules."""
     from regdoctor.check.routes import VERSIONS
 
@@ -153,6 +155,8 @@ def _path_observation(report: TargetReport, runtime: str, walk: _Walk, seen: _Se
             "registry": target.registry,
             "hostport": target.hostport,
             "tls_cut": seen.tls_cut,
+            "hosts_toml": route.hosts_toml,
+            "hosts_ignored": route.hosts_ignored,
         },
         error=error,
     )

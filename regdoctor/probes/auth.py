@@ -96,7 +96,12 @@ async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials
         "config.credential",
         ok=resolution.ok,
         phase="config",
-        facts={**resolution.facts(), "registry": ctx.target.registry},
+        facts={
+            **resolution.facts(),
+            "registry": ctx.target.registry,
+            # the file as the machine names it, for a fix run there (also with --root)
+            "machine_file": _machine_path(ctx, resolution.ref.file),
+        },
         error=resolution.error,
         source=ref.source,
         duration_ms=(ctx.clock.monotonic() - start) * 1000,
@@ -212,3 +217,10 @@ class AuthProbe:
             state.verdict("auth", PhaseStatus.OK)
         else:
             state.verdict("auth", PhaseStatus.FAILED, outcome.error or outcome.outcome)
+
+
+def _machine_path(ctx: ProbeContext, path: str | None) -> str | None:
+    root = str(ctx.options.config_root).rstrip("/")
+    if path and root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path

@@ -88,6 +88,9 @@ class Scenario:
     """Sanity expectation (pulls or not) measured once on this machine; a mismatch means
     the setup is broken, not that regdoctor is wrong. The oracle is always the client."""
     note: str = ""
+    #: The fault is on the registry (an expired certificate, one for another name): no
+    #: command on the node fixes it; regdoctor must say the registry's side must change.
+    server_side: bool = False
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

@@ -513,6 +513,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         {"expired.test": EXPIRED_IP},
         certs=_ca_everywhere("expired.test"),
         expect={D: False, C: False, P: False},
+        server_side=True,
     ),
     Scenario(
         "tls-wrong-host",
@@ -523,6 +524,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         {"wronghost.test": WRONGHOST_IP},
         certs=_ca_everywhere("wronghost.test"),
         expect={D: False, C: False, P: False},
+        server_side=True,
     ),
 )
 

@@ -127,8 +127,23 @@ def explain_category(world: World, text: str) -> tuple[str, str]:
         matches = json.loads(out.stdout)
     except ValueError:
         return "", f"`regdoctor explain` exited {out.returncode}: {out.stderr.strip()[-400:]}"
+    if isinstance(matches, dict):
+        matches = matches.get("matches", [])
     leading = [m for m in matches if m.get("leading")] or matches[:1]
     return (leading[0].get("category", "") if leading else ""), ""
+
+
+def explained_alike(category: str, verdict: Verdict, client: Client) -> bool:
+    """explain names what the text says; check names the cause it saw. They agree when
+    explain's category is check's, or one of the error findings check has for the client
+    (a 401 text whose cause check traced to a missing credential helper)."""
+    if category == verdict.category:
+        return True
+    return category in {
+        f.get("category")
+        for f in runtime_findings(verdict.document, client)
+        if f.get("severity") == "error"
+    }
 
 
 # -- the node's files, kept across fixes ----------------------------------------------------
@@ -209,7 +224,7 @@ def test_runtime_scenario(scenario: Scenario, authorities: Authorities, results:
                 explained[client] = category
                 if error:
                     problems.append(f"[{client}] {error}")
-                elif verdict.category and category != verdict.category:
+                elif verdict.category and not explained_alike(category, verdict, client):
                     problems.append(
                         f"[{client}] `regdoctor explain` on the {client} error names "
                         f"{category!r}, but check's {client} verdict is {verdict.category!r}"
@@ -282,6 +297,24 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
     ):
         return "no: findings lack runtimes", (
             f"no fix for {client}: findings[] have no `runtimes` list (issue #12 contract)"
+        )
+    if world.scenario.server_side:
+        # The fault is the registry's (a certificate to renew or to reissue for the right
+        # name): nothing run on the node can fix it. What regdoctor must do is say so:
+        # an error finding for the runtime whose remedy names the registry's side.
+        texts = [
+            step.get("text", "")
+            for f in runtime_findings(verdict.document, client)
+            if f.get("severity") == "error"
+            for step in f.get("remediation") or []
+        ]
+        if any(
+            "certificate" in t.lower() and ("renew" in t.lower() or "reissue" in t.lower())
+            for t in texts
+        ):
+            return "server side", ""
+        return "no: server side unsaid", (
+            f"no remedy for {client} says the registry's certificate must change: {texts}"
         )
     commands = fix_commands(verdict.document, client)
     if not commands:
