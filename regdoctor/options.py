@@ -75,3 +75,7 @@ class SchemePolicy(Protocol):
     (``regdoctor.check.routes.Routes`` reads the runtime model)."""
 
     def schemes(self, target: Any, addresses: Any) -> SchemeChoice: ...
+
+    def trust(self, target: Any) -> dict[str, list[str]]:
+        """Per runtime, the CA files it trusts for ``target`` besides the system store."""
+        ...

@@ -103,6 +103,57 @@ class Routes:
             plain_http_after=tuple(sorted(str(k) for k in _HTTP_AFTER)),
         )
 
+    def trust(self, target: Target) -> dict[str, list[str]]:
+        """Per runtime in scope, the CA files it trusts for ``target`` besides the system
+        store (as paths on this machine, below ``--root``): docker its certs.d, podman
+        /etc/containers/certs.d and /etc/docker/certs.d, containerd the hosts.toml ``ca``
+        of the host, or the directory's ``*.crt`` when there is no hosts.toml."""
+        from regdoctor.discovery import locations
+
+        out: dict[str, list[str]] = {}
+        host = _index_name(target)
+        docker_dir = self._crt_files(locations.DOCKER_CERTS_D, host)
+        for runtime in self.runtimes:
+            if runtime == "docker":
+                out[runtime] = docker_dir
+            elif runtime == "podman":
+                out[runtime] = self._crt_files(locations.CONTAINERS_CERTS_D, host) + docker_dir
+            else:
+                out[runtime] = self._containerd_cas(host)
+        return out
+
+    def _crt_files(self, root: str, host: str) -> list[str]:
+        if self.effective is None:
+            return []
+        names = [host, host.removesuffix(":443")]
+        for name in dict.fromkeys(names):
+            directory = self.effective.paths.at(f"{root}/{name}")
+            try:
+                found = sorted(str(p) for p in directory.glob("*.crt"))
+            except OSError:
+                continue
+            if found:
+                return found
+        return []
+
+    def _containerd_cas(self, host: str) -> list[str]:
+        effective = self.effective
+        if effective is None:
+            return []
+        text, source = self._hosts_toml(host)
+        if text is not None:
+            parsed = model.parse_hosts_toml(text)
+            cas = [ca for entry in parsed.hosts or () for ca in entry.ca]
+            return [str(effective.paths.at(ca)) for ca in cas]
+        if source is None:
+            return []
+        # no hosts.toml: containerd reads the directory the docker way (*.crt)
+        directory = source.rsplit("/", 1)[0]
+        try:
+            return sorted(str(p) for p in effective.paths.at(directory).glob("*.crt"))
+        except OSError:
+            return []
+
     # -- what the verdicts ask -------------------------------------------------------
 
     def route(self, runtime: str, target: Target, addresses: Sequence[str] = ()) -> Route:
@@ -218,7 +269,11 @@ class Routes:
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route(
-            runtime, tuple(endpoints), notes=notes, hosts_toml=source, hosts_ignored=ignored
+            runtime,
+            tuple(endpoints),
+            notes=notes,
+            hosts_toml=source if text is not None else None,
+            hosts_ignored=ignored,
         )
 
     def _hosts_toml(self, host: str) -> tuple[str | None, str | None]:
@@ -240,7 +295,9 @@ class Routes:
                             f"{directory}/hosts.toml"
                         )
                     if effective.paths.at(directory).is_dir():
-                        return None, None  # the directory wins even without hosts.toml
+                        # the directory wins even without hosts.toml (then containerd
+                        # reads its *.crt, *.cert, *.key the docker way)
+                        return None, f"{directory}/hosts.toml"
                 except OSError:
                     continue
         return None, None

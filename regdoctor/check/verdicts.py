@@ -41,6 +41,8 @@ _HOST_PHASES = frozenset({"dns", "tcp"})
 _POST_PHASES = frozenset({"http", "auth", "image"})
 _FAILED = (PhaseStatus.FAILED, PhaseStatus.CRASHED)
 _ORDER = ("docker", "containerd", "podman", "kubernetes")
+#: The reason of a runtime that lacks a CA another runtime has.
+UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where this runtime looks)"
 
 
 @dataclass
@@ -52,6 +54,10 @@ class _Seen:
     https_error: str | None = None
     verify_ok: bool = True
     verify_error: str | None = None
+    verify_reason: str = "ok"
+    #: per runtime: does its own trust set anchor the chain (None: not known)
+    trusted_by: dict[str, bool] = field(default_factory=dict)
+    trusted_with: str | None = None  # a CA file that anchors it, for another runtime
     went_on: str | None = None  # the scheme the later phases used (https/http/None)
     post_failure: tuple[Kind, str] | None = None  # after TLS: /v2/, auth, manifest
     tls_cut: bool = False  # the handshake was cut by regdoctor's own --timeout
@@ -157,6 +163,9 @@ def _path_observation(
             "tls_cut": seen.tls_cut,
             "hosts_toml": route.hosts_toml,
             "hosts_ignored": route.hosts_ignored,
+            "lacks_ca": bool(walk.failure and walk.failure[1] == UNTRUSTED_HERE and not walk.ok),
+            "ca_elsewhere": seen.trusted_with,
+            "index": target.registry.removesuffix(":443"),
         },
         error=error,
     )
@@ -245,6 +254,10 @@ def _seen(report: TargetReport) -> _Seen:
     if verify is not None and verify.facts.get("reason") not in (None, "ok"):
         seen.verify_ok = False
         seen.verify_error = verify.error
+        seen.verify_reason = str(verify.facts.get("reason"))
+    if verify is not None and isinstance(verify.facts.get("trusted_by"), dict):
+        seen.trusted_by = {str(k): bool(v) for k, v in verify.facts["trusted_by"].items()}
+        seen.trusted_with = verify.facts.get("trusted_with")
     if _phase(report, "tls") in _FAILED and seen.went_on == "https" and seen.https == "ok":
         seen.went_on = None  # stopped at verification: nothing observed after it
     if seen.went_on is not None:
@@ -292,13 +305,20 @@ def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
     return endpoint_is_target(endpoint, report.target)
 
 
-def _https_outcome(seen: _Seen, skip_verify: bool) -> tuple[Kind, str] | None:
-    """None when HTTPS gets through (TLS, and verification unless skipped)."""
+def _https_outcome(seen: _Seen, skip_verify: bool, runtime: str = "") -> tuple[Kind, str] | None:
+    """None when HTTPS gets through (TLS, and verification unless skipped), for the
+    runtime's own trust set (its certs.d, its hosts.toml ``ca``)."""
     outcome = seen.https
     if outcome is None:
         return Kind.TLS, "HTTPS was not tried (http:// given)"
     if outcome == "ok":
-        if seen.verify_ok or skip_verify:
+        if skip_verify:
+            return None
+        trusted = seen.trusted_by.get(runtime)
+        authority = seen.verify_reason in ("unknown_authority", "self_signed")
+        if seen.verify_ok and trusted is False:
+            return Kind.TLS, UNTRUSTED_HERE
+        if seen.verify_ok or (authority and trusted):
             return None
         return Kind.TLS, seen.verify_error or "certificate verification failed"
     if outcome == "plain_http":
@@ -335,7 +355,7 @@ def _walk(
                 and not model.docker_tries_plain_http_after(previous[0])
             ):
                 continue  # dockerd skips http:// once https answered over TLS
-            result = _here(endpoint, seen, walk)
+            result = _here(endpoint, seen, walk, runtime)
         if result is None:
             walk.ok, walk.endpoint = True, endpoint.url
             walk.plain_http = walk.plain_http or endpoint.scheme == "http"
@@ -353,7 +373,9 @@ def _model_name(runtime: str) -> str:
     return "containerd" if runtime == "kubernetes" else runtime
 
 
-def _here(endpoint: model.Endpoint, seen: _Seen, walk: _Walk) -> tuple[Kind, str] | None:
+def _here(
+    endpoint: model.Endpoint, seen: _Seen, walk: _Walk, runtime: str
+) -> tuple[Kind, str] | None:
     """The outcome of one of the target's own endpoints; records the parts touched."""
     walk.parts.add("host")
     if seen.host_failure is not None:
@@ -361,7 +383,7 @@ def _here(endpoint: model.Endpoint, seen: _Seen, walk: _Walk) -> tuple[Kind, str
         return seen.host_failure
     if endpoint.scheme == "https":
         walk.parts.add("https")
-        failure = _https_outcome(seen, endpoint.skip_verify)
+        failure = _https_outcome(seen, endpoint.skip_verify, runtime)
         if (
             failure is not None
             and endpoint.http_fallback

@@ -259,3 +259,35 @@ def _alert_text(error: str | None) -> str | None:
     if index < 0:
         return None
     return lowered[index + len(marker) :].strip() or None
+
+
+def chain_trusted(chain: list[Any], ca_files: list[Path]) -> bool:
+    """Whether the chain a server presented (leaf first, cryptography certificates) is
+    trusted by the system store plus ``ca_files``: how a runtime with that trust set
+    would judge it, without another handshake. Names and dates are judged elsewhere."""
+    from OpenSSL import crypto
+
+    if not chain:
+        return False
+    import os
+    import ssl
+
+    store = crypto.X509Store()
+    defaults = ssl.get_default_verify_paths()
+    cafile = defaults.openssl_cafile if os.path.isfile(defaults.openssl_cafile) else None
+    capath = defaults.openssl_capath if os.path.isdir(defaults.openssl_capath) else None
+    if cafile or capath:
+        store.load_locations(cafile, capath)  # type: ignore[arg-type]  # either may be None
+    for ca in ca_files:
+        try:
+            store.load_locations(str(ca))
+        except crypto.Error:
+            continue
+    leaf = crypto.X509.from_cryptography(chain[0])
+    intermediates = [crypto.X509.from_cryptography(c) for c in chain[1:]]
+    try:
+        crypto.X509StoreContext(store, leaf, intermediates).verify_certificate()
+    except crypto.X509StoreContextError as exc:
+        # an expired certificate is still *trusted*: the dates are their own verdict
+        return bool(exc.errors and exc.errors[0] in (9, 10))
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
@@ -201,6 +202,8 @@ class TlsProbe:
             proxy=state.proxy,
             budget=budget,
         )
+        if policy is not None and result.outcome == "ok" and result.chain:
+            observations = _with_trust(ctx, policy, result.chain, observations)
         decision = "https"
         # Never after a timeout: a slow TLS server is slow, not a plain-HTTP one.
         if result.outcome in fallback_after and state.fallback_allowed:
@@ -274,6 +277,32 @@ def handshake_budget(ctx: ProbeContext) -> float:
     if ctx.options.timeout_given:
         return ctx.budget()
     return max(0.001, min(max(ctx.options.timeout, RUNTIME_TLS_HANDSHAKE_S), ctx.remaining()))
+
+
+def _with_trust(
+    ctx: ProbeContext, policy: Any, chain: list[Any], observations: list[Observation]
+) -> list[Observation]:
+    """``tls.verify`` with ``trusted_by``: per runtime in scope, whether its own CA files
+    (certs.d, hosts.toml ``ca``) plus ``--ca-file`` and the system store anchor the
+    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it."""
+    from regdoctor.net.handshake import chain_trusted
+
+    given = [str(p) for p in ctx.options.ca_files]
+    trusted_by: dict[str, bool] = {}
+    trusted_with: str | None = None
+    for runtime, files in policy.trust(ctx.target).items():
+        trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)])
+        if trusted_by[runtime] and files and trusted_with is None:
+            trusted_with = files[0]
+    root = str(ctx.options.config_root).rstrip("/")
+    if trusted_with and root and trusted_with.startswith(root + "/"):
+        trusted_with = trusted_with[len(root) :]
+    return [
+        _with_facts(o, trusted_by=trusted_by, trusted_with=trusted_with)
+        if o.kind == "tls.verify"
+        else o
+        for o in observations
+    ]
 
 
 def _with_facts(observation: Observation, **facts: Any) -> Observation:
