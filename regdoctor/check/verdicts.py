@@ -494,11 +494,11 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, _Wal
             continue
         if part != "any" and named is None and part not in walk.parts:
             continue
-        if finding.severity is Severity.ERROR and part != "any" and named is None:
-            # an error on the pull's path counts for a runtime that fails there; one
-            # beside the path (an unhealthy Harbor component) counts for every runtime
-            if walk.ok or walk.failed_part not in (part, None):
-                continue
+        # an error on the pull's path counts for a runtime that fails there; one beside
+        # the path (an unhealthy Harbor component) counts for every runtime
+        on_path = finding.severity is Severity.ERROR and part != "any" and named is None
+        if on_path and (walk.ok or walk.failed_part not in (part, None)):
+            continue
         applies.append(runtime)
     return replace(finding, runtimes=tuple(applies))
 
