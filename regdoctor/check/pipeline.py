@@ -252,6 +252,68 @@ def _summary(probe: Probe, observations: list[Observation]) -> str | None:
         return None
 
 
+def _digest(report: TargetReport) -> str | None:
+    manifest = next((o for o in report.observations if o.kind == "image.manifest"), None)
+    digest = manifest.facts.get("digest") if manifest is not None else None
+    return str(digest) if digest else None
+
+
+def _with_mirror_digests(reports: list[TargetReport], routes: Routes) -> list[TargetReport]:
+    """For an image checked at its registry and through mirrors, one ``tag.compare`` per
+    mirror (the observation ``regdoctor tags`` makes): a pull-through cache that serves
+    another digest than its upstream is stale. ``runtimes``: who pulls through it."""
+    from dataclasses import replace
+
+    mirrors = [r for r in reports if r.target.mirror_of and r.target.repository]
+    out = []
+    for report in reports:
+        target = report.target
+        upstream = _digest(report)
+        found = [
+            m
+            for m in mirrors
+            if m.target.mirror_of == target.registry
+            and m.target.repository == target.repository
+            and m.target.reference == target.reference
+            and not target.mirror_of
+        ]
+        if not found or upstream is None:
+            out.append(report)
+            continue
+        added = []
+        for mirror in found:
+            other = _digest(mirror)
+            added.append(
+                Observation(
+                    kind="tag.compare",
+                    target=target.id,
+                    ok=other in (None, upstream),
+                    phase="image",
+                    facts={
+                        "repository": target.repository,
+                        "tag": target.tag,
+                        "registry": target.registry,
+                        "digest": upstream,
+                        "other_registry": mirror.target.registry,
+                        "other_role": "mirror",
+                        "other_digest": other,
+                        "other_outcome": "found" if other else "manifest_unknown",
+                        "same": other == upstream,
+                        "runtimes": [
+                            r
+                            for r in routes.runtimes
+                            if any(
+                                e.host == mirror.target.registry
+                                for e in routes.route(r, target).endpoints
+                            )
+                        ],
+                    },
+                )
+            )
+        out.append(replace(report, observations=(*report.observations, *added)))
+    return out
+
+
 def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:
     """Whether a registry endpoint answered as a registry: (ok, failed phase, error)."""
     for phase in report.phases:
@@ -348,7 +410,7 @@ async def run_check(
     if routes is not None:
         from regdoctor.check.verdicts import judge_runtimes
 
-        reports = judge_runtimes(reports, routes, options.rule_dirs)
+        reports = judge_runtimes(_with_mirror_digests(reports, routes), routes, options.rule_dirs)
     duration = (clock.monotonic() - start) * 1000
     return assemble_report(
         reports,

@@ -272,4 +272,44 @@ def plan(request: CheckRequest) -> RunPlan:
         insecure=request.insecure,
     )
     options = replace(options, schemes=routes)
-    return RunPlan(targets, options, preset, effective, routes)
+    return RunPlan(mirrored(targets, routes), options, preset, effective, routes)
+
+
+def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
+    """``targets`` plus, for each image, the same image at every mirror a runtime in
+    scope pulls it through (dockerd's registry-mirrors, containerd's hosts.toml mirrors,
+    registries.conf mirrors): a pull may come from there, so the check looks there too,
+    and the verdicts say which one each runtime uses."""
+    from regdoctor.check.routes import endpoint_is_target
+    from regdoctor.reference.targets import InvalidReference, parse_target
+
+    out = list(targets)
+    seen = {t.raw for t in targets}
+    for target in targets:
+        if target.kind != "registry" or not target.repository or target.mirror_of:
+            continue
+        reference = f":{target.tag}" if target.tag else ""
+        reference = f"@{target.digest}" if target.digest else reference
+        for runtime in routes.runtimes:
+            for endpoint in routes.route(runtime, target).endpoints:
+                if endpoint.host == "" or endpoint_is_target(endpoint, target):
+                    continue
+                if endpoint.path_prefix.rstrip("/") != "/v2":
+                    continue  # an API root elsewhere (hosts.toml path): rules judge it
+                raw = f"{endpoint.scheme}://{endpoint.host}/{target.repository}{reference}"
+                if raw in seen:
+                    continue
+                try:
+                    mirror = parse_target(raw, insecure=endpoint.skip_verify)
+                except InvalidReference:
+                    continue
+                seen.add(raw)
+                out.append(
+                    replace(
+                        mirror,
+                        mirror_of=target.registry,
+                        runtime=runtime,
+                        source=f"{runtime} mirror of {target.registry} ({endpoint.source})",
+                    )
+                )
+    return out

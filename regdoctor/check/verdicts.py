@@ -85,7 +85,10 @@ def judge_runtimes(
     by_host: dict[str, TargetReport] = {}
     for report in reports:
         if report.target.kind == "registry":
-            by_host.setdefault(report.target.registry, report)
+            known = by_host.get(report.target.registry)
+            # a mirror checked with the image (not only as a registry) says more
+            if known is None or (report.target.repository and not known.target.repository):
+                by_host[report.target.registry] = report
     return [_judge(report, routes, by_host, rule_dirs) for report in reports]
 
 
@@ -469,6 +472,14 @@ def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
         and report.observations[i].kind.startswith("config.")
         and report.observations[i].facts.get("runtime")
     }
+    for i in finding.observations:  # an observation that says whom it concerns
+        listed = (
+            report.observations[i].facts.get("runtimes") if i < len(report.observations) else None
+        )
+        if isinstance(listed, list):
+            named |= {str(r) for r in listed}
+            if not listed:
+                return set()
     if report.target.runtime and not named:
         named = {report.target.runtime}
     return named or None

@@ -204,6 +204,12 @@ class TlsProbe:
         )
         if policy is not None and result.outcome == "ok" and result.chain:
             observations = _with_trust(ctx, policy, result.chain, observations)
+            verified = next((o for o in observations if o.kind == "tls.verify"), None)
+            trusted = verified.facts.get("trusted_by") if verified is not None else None
+            if isinstance(trusted, dict) and any(trusted.values()):
+                # a runtime in scope trusts the chain with its own CA files: go on, so
+                # that what it would see after the handshake is observed too
+                state.verify_enforced = False
         decision = "https"
         # Never after a timeout: a slow TLS server is slow, not a plain-HTTP one.
         if result.outcome in fallback_after and state.fallback_allowed:
