@@ -167,11 +167,27 @@ def _path_observation(
             "hosts_toml": route.hosts_toml,
             "hosts_ignored": route.hosts_ignored,
             "lacks_ca": bool(walk.failure and walk.failure[1] == UNTRUSTED_HERE and not walk.ok),
+            "endpoint_host": _host_of(walk.endpoint),
+            "drops_port": _drops_port(walk.endpoint, target.registry) and not walk.ok,
             "ca_elsewhere": seen.trusted_with,
             "index": target.registry.removesuffix(":443"),
         },
         error=error,
     )
+
+
+def _host_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    return url.partition("://")[2].split("/", 1)[0] or None
+
+
+def _drops_port(url: str | None, registry: str) -> bool:
+    """The endpoint names the registry's host without the port the image names (a
+    hosts.toml ``server = "http://host"`` for ``host:5000``: port 80 is dialled)."""
+    host = _host_of(url)
+    name, sep, port = registry.rpartition(":")
+    return bool(host and sep and port.isdigit() and host == name)
 
 
 def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Observation:

@@ -213,6 +213,12 @@ def explain(catalog: Catalog, text: str) -> list[TextMatch]:
     return explain_report(catalog, (text,)).matches
 
 
+def _given_up_host(line: str) -> bool:
+    """containerd's note on a host it gave up on before the next one (``level=info
+    msg="trying next host"``): the final error, not this one, is why the pull failed."""
+    return "trying next host" in line and "level=info" in line
+
+
 def explain_report(
     catalog: Catalog, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT
 ) -> ExplainReport:
@@ -226,7 +232,12 @@ def explain_report(
         matches.sort(key=lambda m: m.lines[0])
         lead = max(
             range(len(matches)),
-            key=lambda j: (matches[j].priority, -matches[j].severity.rank, -matches[j].lines[0]),
+            key=lambda j: (
+                not _given_up_host(matches[j].line),
+                matches[j].priority,
+                -matches[j].severity.rank,
+                -matches[j].lines[0],
+            ),
         )
         matches[lead] = replace(matches[lead], leading=True)
     return ExplainReport(

@@ -439,6 +439,8 @@ class World:
 def paths_outside_sandbox(command: str) -> list[str]:
     """Absolute paths a command names that the sandbox does not own (URLs excluded)."""
     text = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", " ", command)
+    # a URL's "://host" written in pieces (a scheme-relative "://host" in a string)
+    text = re.sub(r":/+[\w.-]+(:\d+)?", " ", text)
     found = []
     for match in re.finditer(r"(?<![\w.~$}])(/[\w.@:+-]+)+/?", text):
         path = match.group(0)
