@@ -239,9 +239,11 @@ class Routes:
         daemon = self._daemon()
         if daemon is None:
             return {}
-        try:
-            text = daemon.file.path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        from regdoctor.discovery.base import read_bounded
+
+        try:  # never a FIFO, a device or an endless file (the parsers' own reading)
+            text = read_bounded(daemon.file.path).decode("utf-8", "replace")
+        except (OSError, ValueError):
             return {}
         shown = self.effective.paths.shown(daemon.file.file) if self.effective else daemon.file.file
         problems = model.validate_daemon_json(text, path=shown)
@@ -291,9 +293,10 @@ class Routes:
                 path = effective.paths.at(directory) / "hosts.toml"
                 try:
                     if path.is_file():
-                        return path.read_text(encoding="utf-8", errors="replace"), str(
-                            f"{directory}/hosts.toml"
-                        )
+                        from regdoctor.discovery.base import read_bounded
+
+                        text = read_bounded(path).decode("utf-8", "replace")
+                        return text, f"{directory}/hosts.toml"
                     if effective.paths.at(directory).is_dir():
                         # the directory wins even without hosts.toml (then containerd
                         # reads its *.crt, *.cert, *.key the docker way)

@@ -60,7 +60,8 @@ async def check_realm_host(
             connected[0],
             port,
             "realm",
-            enforced=ctx.state.verify_enforced,
+            # a runtime in scope that verifies the registry verifies its realm too
+            enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
             budget=handshake_budget(ctx),
         )
         observations.extend(tls_observations)

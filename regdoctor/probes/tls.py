@@ -186,6 +186,8 @@ class TlsProbe:
                 for outcome, kind in _OUTCOME_KIND.items()
                 if kind in choice.plain_http_after
             )
+        # the realm's certificate is judged the same way (probes/auth.py)
+        state.extra["verify_observed"] = observe_enforced
         if target.scheme == "http":
             state.scheme = "http"
             state.verdict("tls", PhaseStatus.NOT_APPLICABLE, "http:// given: TLS not used")
@@ -294,6 +296,17 @@ def _with_trust(
     from regdoctor.net.handshake import chain_trusted
 
     given = [str(p) for p in ctx.options.ca_files]
+    # Calibrate: the re-verification must agree with the handshake's own on the CA files
+    # the handshake used; where it does not (a chain cut short, an unusual chain), the
+    # handshake's verdict stands for every runtime.
+    verify = next((o for o in observations if o.kind == "tls.verify"), None)
+    handshake_trusted = verify is not None and verify.facts.get("reason") not in (
+        "unknown_authority",
+        "self_signed",
+    )
+    used = [Path(p) for p in ctx.network.ca_files(ctx.target.hostport)]
+    if chain_trusted(chain, used) != handshake_trusted:
+        return observations
     trusted_by: dict[str, bool] = {}
     trusted_with: str | None = None
     for runtime, files in policy.trust(ctx.target).items():

@@ -196,7 +196,31 @@ def _describe(truth: PullResult) -> str:
     return f"{truth.client} failed: {truth.first_line}{extra}"
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
+#: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
+#: pass, the suite says so and the entry must go.
+KNOWN_GAPS = {
+    "containerd-mirror-path-trap": (
+        "the mirror's API root is under a path (/cache, no override_path): regdoctor "
+        "does not probe path-prefixed endpoints, so it sees the Hub refusing but cannot "
+        "offer the hosts.toml fix (drop /cache, or override_path = true)"
+    ),
+}
+
+
+def _params() -> list[Any]:
+    return [
+        pytest.param(
+            s,
+            id=s.id,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[s.id])]
+            if s.id in KNOWN_GAPS
+            else [],
+        )
+        for s in SCENARIOS
+    ]
+
+
+@pytest.mark.parametrize("scenario", _params())
 def test_runtime_scenario(scenario: Scenario, authorities: Authorities, results: list[Row]) -> None:
     problems: list[str] = []
     with build(scenario, authorities) as world:
