@@ -93,6 +93,10 @@ def _check(image: Image, node, target: str) -> subprocess.CompletedProcess:
             "3",
             "--deadline",
             "20",
+            # strict verification that reads /etc/docker/certs.d (dockerd skips it for a
+            # loopback registry; containerd 1.6 speaks plain HTTP to one by default)
+            "--runtime",
+            "podman",
             target,
         ],
         capture_output=True,

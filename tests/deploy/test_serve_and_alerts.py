@@ -36,14 +36,17 @@ NODES = ("node-a", "node-b")
 
 
 def serve_command(args: list[str], targets: list[str]) -> list[str]:
-    """The DaemonSet's args with its own targets replaced by the harness's, and the
-    listen port by 0 (host network: two nodes share this machine's loopback)."""
+    """The DaemonSet's args with its own targets replaced by the harness's, the listen
+    port by 0 (host network: two nodes share this machine's loopback), judged as podman."""
     parsed = build_parser().parse_args(args)
     assert parsed.command == "serve"
     options = args[: len(args) - len(parsed.targets)]
     assert options[options.index("--listen") + 1] == "127.0.0.1:9877"
     options[options.index("--listen") + 1] = "127.0.0.1:0"
-    return [*options, *targets]
+    # the harness's TLS registries listen on loopback, where containerd 1.6 speaks plain
+    # HTTP by default and dockerd skips verification: judge as podman (strict, and it
+    # reads /etc/docker/certs.d too), so that only the planted fault shows
+    return [*options, "--runtime", "podman", *targets]
 
 
 @pytest.fixture(scope="module")
