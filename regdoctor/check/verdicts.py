@@ -17,16 +17,16 @@ applies to it (a dead mirror it falls back from, a slow registry).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from regdoctor import runtime as model
 from regdoctor.check.routes import Route, Routes
+from regdoctor.check.seen import Kind, Seen, addresses_of, seen_of
+from regdoctor.check.walk import UNTRUSTED_HERE, Walk, walk_runtime
 from regdoctor.model import (
     PHASES,
     Finding,
     Observation,
-    PhaseStatus,
     RuntimeVerdict,
     Severity,
     TargetReport,
@@ -34,48 +34,11 @@ from regdoctor.model import (
 
 __all__ = ["judge_runtimes"]
 
-Kind = model.ErrorKind
 
 #: Parts of a target's observations, by phase: which runtimes touched them.
 _HOST_PHASES = frozenset({"dns", "tcp"})
 _POST_PHASES = frozenset({"http", "auth", "image"})
-_FAILED = (PhaseStatus.FAILED, PhaseStatus.CRASHED)
 _ORDER = ("docker", "containerd", "podman", "kubernetes")
-#: The reason of a runtime that lacks a CA another runtime has.
-UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where this runtime looks)"
-
-
-@dataclass
-class _Seen:
-    """What the probes saw of one target, as the walk needs it."""
-
-    host_failure: tuple[Kind, str] | None = None
-    https: str | None = None  # the handshake outcome (ok, plain_http, timeout, ...)
-    https_error: str | None = None
-    verify_ok: bool = True
-    verify_error: str | None = None
-    verify_reason: str = "ok"
-    #: per runtime: does its own trust set anchor the chain (None: not known)
-    trusted_by: dict[str, bool] = field(default_factory=dict)
-    trusted_with: str | None = None  # a CA file that anchors it, for another runtime
-    went_on: str | None = None  # the scheme the later phases used (https/http/None)
-    post_failure: tuple[Kind, str] | None = None  # after TLS: /v2/, auth, manifest
-    tls_cut: bool = False  # the handshake was cut by regdoctor's own --timeout
-
-
-@dataclass
-class _Walk:
-    """One runtime's way through its endpoints."""
-
-    ok: bool = False
-    endpoint: str | None = None
-    failure: tuple[Kind, str] | None = None
-    parts: set[str] = field(default_factory=set)  # host, https, post
-    failed_part: str | None = None
-    fell_back: list[str] = field(default_factory=list)  # "url: why" of endpoints left
-    mirror_failed: bool = False  # a mirror failed and the runtime went on
-    plain_http: bool = False
-    unobserved: str | None = None
 
 
 def judge_runtimes(
@@ -100,10 +63,10 @@ def _judge(
 ) -> TargetReport:
     if report.target.kind == "config":
         return _judge_config(report, routes)
-    seen = _seen(report)
-    addresses = _addresses(report.observations)
+    seen = seen_of(report)
+    addresses = addresses_of(report.observations)
     verdicts: dict[str, RuntimeVerdict] = {}
-    walks: dict[str, _Walk] = {}
+    walks: dict[str, Walk] = {}
     paths: list[Observation] = []
     for runtime in routes.runtimes:
         route = routes.route(runtime, report.target, addresses)
@@ -116,7 +79,7 @@ def _judge(
             )
             paths.append(_stopped_observation(report, runtime, route))
             continue
-        walks[runtime] = _walk(runtime, route, report, seen, by_host)
+        walks[runtime] = walk_runtime(runtime, route, report, seen, by_host)
         paths.append(_path_observation(report, runtime, walks[runtime], seen, route))
     # The rules judge the runtimes' paths too (runtime.path observations): a fix that
     # only one runtime needs comes from a rule about that runtime.
@@ -137,7 +100,7 @@ def _judge(
 
 
 def _path_observation(
-    report: TargetReport, runtime: str, walk: _Walk, seen: _Seen, route: Route
+    report: TargetReport, runtime: str, walk: Walk, seen: Seen, route: Route
 ) -> Observation:
     """``runtime.path``: how one runtime's pull of the target goes, for the rules."""
     from regdoctor.check.routes import VERSIONS
@@ -220,248 +183,6 @@ def _stopped_reason(runtime: str, route: Route) -> str:
     return f"{runtime} cannot pull{where}: {route.stopped}"
 
 
-# -- what was seen ------------------------------------------------------------------------
-
-
-def _addresses(observations: Sequence[Observation]) -> list[str]:
-    for o in observations:
-        if o.kind == "dns.answer" and o.facts.get("role", "registry") == "registry" and o.ok:
-            addresses = o.facts.get("addresses")
-            if isinstance(addresses, list):
-                return [str(a) for a in addresses]
-    return []
-
-
-def _phase(report: TargetReport, name: str) -> PhaseStatus | None:
-    return next((p.status for p in report.phases if p.name == name), None)
-
-
-def _phase_error(report: TargetReport, name: str) -> str:
-    phase = next((p for p in report.phases if p.name == name), None)
-    return (phase.error or phase.reason or "") if phase is not None else ""
-
-
-def _seen(report: TargetReport) -> _Seen:
-    seen = _Seen()
-    if _phase(report, "dns") in _FAILED:
-        seen.host_failure = (Kind.DNS, _phase_error(report, "dns"))
-    elif _phase(report, "tcp") in _FAILED:
-        seen.host_failure = (Kind.CONNECT, _phase_error(report, "tcp"))
-    handshake = next(
-        (
-            o
-            for o in report.observations
-            if o.kind == "tls.handshake" and o.facts.get("role", "registry") == "registry"
-        ),
-        None,
-    )
-    if handshake is not None:
-        seen.https = str(handshake.facts.get("outcome") or "failed")
-        seen.https_error = handshake.error
-        seen.went_on = str(handshake.facts.get("scheme_decision") or "https")
-        seen.tls_cut = seen.https == "timeout" and bool(handshake.facts.get("cut_by_timeout"))
-    elif _phase(report, "tls") is PhaseStatus.NOT_APPLICABLE and report.target.scheme == "http":
-        seen.went_on = "http"
-    verify = next(
-        (
-            o
-            for o in report.observations
-            if o.kind == "tls.verify" and o.facts.get("role", "registry") == "registry"
-        ),
-        None,
-    )
-    if verify is not None and verify.facts.get("reason") not in (None, "ok"):
-        seen.verify_ok = False
-        seen.verify_error = verify.error
-        seen.verify_reason = str(verify.facts.get("reason"))
-    if verify is not None and isinstance(verify.facts.get("trusted_by"), dict):
-        seen.trusted_by = {str(k): bool(v) for k, v in verify.facts["trusted_by"].items()}
-        seen.trusted_with = verify.facts.get("trusted_with")
-    if _phase(report, "tls") in _FAILED and seen.went_on == "https" and seen.https == "ok":
-        seen.went_on = None  # stopped at verification: nothing observed after it
-    if seen.went_on is not None:
-        for name in ("http", "auth", "image"):
-            if _phase(report, name) in _FAILED:
-                seen.post_failure = (_post_kind(report, name), _phase_error(report, name))
-                break
-    return seen
-
-
-def _post_kind(report: TargetReport, phase: str) -> Kind:
-    """The runtime model's kind of a failure after TLS, from the failing observation."""
-    failing = next(
-        (o for o in report.observations if o.phase == phase and not o.ok),
-        None,
-    )
-    if failing is None:
-        return Kind.SERVER_ERROR
-    status = failing.facts.get("status")
-    outcome = str(failing.facts.get("outcome") or "")
-    codes = " ".join(str(c) for c in failing.facts.get("error_codes") or [])
-    if "timeout" in outcome:
-        return Kind.TIMEOUT
-    if status == 401 or "UNAUTHORIZED" in codes or outcome in ("unauthorized", "rejected"):
-        return Kind.UNAUTHORIZED
-    if status == 403 or "DENIED" in codes or outcome == "denied":
-        return Kind.DENIED
-    if status == 404 or "UNKNOWN" in codes or outcome in ("manifest_unknown", "name_unknown"):
-        return Kind.NOT_FOUND
-    if status == 429 or "TOOMANYREQUESTS" in codes:
-        return Kind.TOO_MANY_REQUESTS
-    if outcome == "http_on_https":
-        return Kind.HTTP_ON_HTTPS
-    if outcome in ("refused", "unreachable", "connect_error"):
-        return Kind.CONNECT
-    return Kind.SERVER_ERROR
-
-
-# -- one runtime's walk -------------------------------------------------------------------
-
-
-def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
-    from regdoctor.check.routes import endpoint_is_target
-
-    return endpoint_is_target(endpoint, report.target)
-
-
-def _https_outcome(seen: _Seen, skip_verify: bool, runtime: str = "") -> tuple[Kind, str] | None:
-    """None when HTTPS gets through (TLS, and verification unless skipped), for the
-    runtime's own trust set (its certs.d, its hosts.toml ``ca``)."""
-    outcome = seen.https
-    if outcome is None:
-        return Kind.TLS, "HTTPS was not tried (http:// given)"
-    if outcome == "ok":
-        if skip_verify:
-            return None
-        trusted = seen.trusted_by.get(runtime)
-        authority = seen.verify_reason in ("unknown_authority", "self_signed")
-        if seen.verify_ok and trusted is False:
-            return Kind.TLS, UNTRUSTED_HERE
-        if seen.verify_ok or (authority and trusted):
-            return None
-        return Kind.TLS, seen.verify_error or "certificate verification failed"
-    if outcome == "plain_http":
-        return Kind.HTTP_ON_HTTPS, "server gave HTTP response to HTTPS client"
-    if outcome == "timeout":
-        return Kind.TIMEOUT, seen.https_error or "TLS handshake timeout"
-    if outcome in ("refused", "unreachable"):
-        return Kind.CONNECT, seen.https_error or outcome
-    return Kind.TLS, seen.https_error or f"TLS handshake failed ({outcome})"
-
-
-def _walk(
-    runtime: str,
-    route: Route,
-    report: TargetReport,
-    seen: _Seen,
-    by_host: dict[str, TargetReport],
-) -> _Walk:
-    walk = _Walk()
-    previous: tuple[Kind, str] | None = None
-    endpoints = list(route.endpoints)
-    for index, endpoint in enumerate(endpoints):
-        last = index == len(endpoints) - 1
-        if not _own(endpoint, report):
-            checked, result = _elsewhere(endpoint, by_host)
-            if not checked:
-                walk.fell_back.append(f"{endpoint.url}: not checked in this run")
-                continue
-        else:
-            if (
-                runtime == "docker"
-                and endpoint.scheme == "http"
-                and previous is not None
-                and not model.docker_tries_plain_http_after(previous[0])
-            ):
-                continue  # dockerd skips http:// once https answered over TLS
-            result = _here(endpoint, seen, walk, runtime)
-        if result is None:
-            walk.ok, walk.endpoint = True, endpoint.url
-            walk.plain_http = walk.plain_http or endpoint.scheme == "http"
-            return walk
-        previous = result
-        walk.failure, walk.endpoint = result, endpoint.url
-        if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
-            return walk
-        walk.fell_back.append(f"{endpoint.url}: {result[1]}")
-        walk.mirror_failed = walk.mirror_failed or endpoint.mirror
-    return walk
-
-
-def _model_name(runtime: str) -> str:
-    return "containerd" if runtime == "kubernetes" else runtime
-
-
-def _here(
-    endpoint: model.Endpoint, seen: _Seen, walk: _Walk, runtime: str
-) -> tuple[Kind, str] | None:
-    """The outcome of one of the target's own endpoints; records the parts touched."""
-    walk.parts.add("host")
-    if seen.host_failure is not None:
-        walk.failed_part = "host"
-        return seen.host_failure
-    if endpoint.scheme == "https":
-        walk.parts.add("https")
-        failure = _https_outcome(seen, endpoint.skip_verify, runtime)
-        if (
-            failure is not None
-            and endpoint.http_fallback
-            and failure[0]
-            in (
-                Kind.TLS,
-                Kind.HTTP_ON_HTTPS,
-                Kind.CONNECT,
-            )
-        ):
-            plain = _plain(seen, walk)
-            if plain is None or seen.went_on == "http":
-                return plain
-        if failure is not None:
-            walk.failed_part = "https"
-            return failure
-        if seen.went_on != "https":
-            walk.unobserved = "the requests after the TLS handshake"
-            return Kind.TLS, "not observed"
-        return _post(seen, walk)
-    return _plain(seen, walk)
-
-
-def _plain(seen: _Seen, walk: _Walk) -> tuple[Kind, str] | None:
-    """An ``http://`` endpoint of the target's own host."""
-    if seen.went_on == "http":
-        walk.plain_http = True
-        return _post(seen, walk)
-    if seen.https == "ok":
-        walk.failed_part = "https"
-        return Kind.HTTP_ON_HTTPS, "the server speaks TLS on this port: http:// gets no registry"
-    walk.unobserved = "plain HTTP"
-    walk.failed_part = "https"
-    return Kind.CONNECT, "plain HTTP was not tried after the HTTPS failure"
-
-
-def _post(seen: _Seen, walk: _Walk) -> tuple[Kind, str] | None:
-    walk.parts.add("post")
-    if seen.post_failure is not None:
-        walk.failed_part = "post"
-        return seen.post_failure
-    return None
-
-
-def _elsewhere(
-    endpoint: model.Endpoint, by_host: dict[str, TargetReport]
-) -> tuple[bool, tuple[Kind, str] | None]:
-    """A mirror's outcome, from its own report in this run: (checked, failure)."""
-    host = endpoint.host
-    report = by_host.get(host) or by_host.get(host.removesuffix(":443"))
-    if report is None:
-        return False, None
-    for name in ("dns", "tcp", "tls", "http", "image"):
-        if _phase(report, name) in _FAILED:
-            kind = {"dns": Kind.DNS, "tcp": Kind.CONNECT, "tls": Kind.TLS}.get(name)
-            return True, (kind or _post_kind(report, name), _phase_error(report, name))
-    return True, None
-
-
 # -- which findings apply to which runtime ------------------------------------------------
 
 
@@ -501,7 +222,7 @@ def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
     return named or None
 
 
-def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, _Walk]) -> Finding:
+def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk]) -> Finding:
     on_paths = {
         str(report.observations[i].facts.get("runtime"))
         for i in finding.observations
@@ -554,7 +275,7 @@ _KIND_CATEGORY = {
 }
 
 
-def _verdict(runtime: str, walk: _Walk, findings: Sequence[Finding], seen: _Seen) -> RuntimeVerdict:
+def _verdict(runtime: str, walk: Walk, findings: Sequence[Finding], seen: Seen) -> RuntimeVerdict:
     if not walk.ok:
         kind, error = walk.failure or (Kind.SERVER_ERROR, "no endpoint to try")
         lead = _leading(findings, runtime, Severity.ERROR)

@@ -1,5 +1,8 @@
 """``regdoctor serve``: a Prometheus exporter that checks the targets on a schedule.
 
+(Over 500 lines: the schedule and the bounded asyncio HTTP server share one lifecycle;
+splitting them is the next step if either grows.)
+
 One background thread runs the checks, one after the other, each starting at least
 ``--interval`` seconds after the previous one started: scrapes only read the last
 result, so however often Prometheus (or anyone) scrapes, the registries see one check

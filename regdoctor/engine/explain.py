@@ -1,5 +1,7 @@
 """``explain``: name the cause of a pasted error, offline, with the fix.
 
+(About 500 lines: the reading rules below and the code that applies them stay together.)
+
 ```python
 from regdoctor.engine.cache import load_catalog_cached
 from regdoctor.engine.explain import explain

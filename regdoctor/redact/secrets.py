@@ -1,5 +1,8 @@
 """The one place secrets are masked.
 
+(Over 500 lines on purpose: the patterns, the secret set and the redactor must be read
+together to see that nothing slips between them.)
+
 Every string that leaves the process (all renderers, logs, support bundles) goes through
 :func:`redact`, or through a :class:`Redactor` that also knows the literal secrets of this
 run (a password read from stdin, a token from a credential helper).

@@ -1,5 +1,7 @@
 """The terminal report (Rich), readable in colour, with NO_COLOR, piped, and at 80 columns.
 
+(About 500 lines: one layout; issue #14 reworks it into a verdict-first, streamed form.)
+
 Layout, per target::
 
     registry.example.com:5000  x ERROR  https://registry.example.com:5000 via 10.0.0.5  1.2 s

@@ -1,0 +1,127 @@
+"""What the probes saw of one target, in the terms a runtime's walk needs: the host's
+DNS and TCP, the HTTPS handshake and its verification (per runtime's own trust set),
+the scheme the later requests went on with, and the first failure after TLS as the
+runtime model's kind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from regdoctor import runtime as model
+from regdoctor.model import Observation, PhaseStatus, TargetReport
+
+Kind = model.ErrorKind
+FAILED = (PhaseStatus.FAILED, PhaseStatus.CRASHED)
+
+
+@dataclass
+class Seen:
+    """What the probes saw of one target, as the walk needs it."""
+
+    host_failure: tuple[Kind, str] | None = None
+    https: str | None = None  # the handshake outcome (ok, plain_http, timeout, ...)
+    https_error: str | None = None
+    verify_ok: bool = True
+    verify_error: str | None = None
+    verify_reason: str = "ok"
+    #: per runtime: does its own trust set anchor the chain (None: not known)
+    trusted_by: dict[str, bool] = field(default_factory=dict)
+    trusted_with: str | None = None  # a CA file that anchors it, for another runtime
+    went_on: str | None = None  # the scheme the later phases used (https/http/None)
+    post_failure: tuple[Kind, str] | None = None  # after TLS: /v2/, auth, manifest
+    tls_cut: bool = False  # the handshake was cut by regdoctor's own --timeout
+
+
+def addresses_of(observations: Sequence[Observation]) -> list[str]:
+    for o in observations:
+        if o.kind == "dns.answer" and o.facts.get("role", "registry") == "registry" and o.ok:
+            addresses = o.facts.get("addresses")
+            if isinstance(addresses, list):
+                return [str(a) for a in addresses]
+    return []
+
+
+def phase_status(report: TargetReport, name: str) -> PhaseStatus | None:
+    return next((p.status for p in report.phases if p.name == name), None)
+
+
+def phase_error(report: TargetReport, name: str) -> str:
+    phase = next((p for p in report.phases if p.name == name), None)
+    return (phase.error or phase.reason or "") if phase is not None else ""
+
+
+def seen_of(report: TargetReport) -> Seen:
+    seen = Seen()
+    if phase_status(report, "dns") in FAILED:
+        seen.host_failure = (Kind.DNS, phase_error(report, "dns"))
+    elif phase_status(report, "tcp") in FAILED:
+        seen.host_failure = (Kind.CONNECT, phase_error(report, "tcp"))
+    handshake = next(
+        (
+            o
+            for o in report.observations
+            if o.kind == "tls.handshake" and o.facts.get("role", "registry") == "registry"
+        ),
+        None,
+    )
+    if handshake is not None:
+        seen.https = str(handshake.facts.get("outcome") or "failed")
+        seen.https_error = handshake.error
+        seen.went_on = str(handshake.facts.get("scheme_decision") or "https")
+        seen.tls_cut = seen.https == "timeout" and bool(handshake.facts.get("cut_by_timeout"))
+    elif (
+        phase_status(report, "tls") is PhaseStatus.NOT_APPLICABLE and report.target.scheme == "http"
+    ):
+        seen.went_on = "http"
+    verify = next(
+        (
+            o
+            for o in report.observations
+            if o.kind == "tls.verify" and o.facts.get("role", "registry") == "registry"
+        ),
+        None,
+    )
+    if verify is not None and verify.facts.get("reason") not in (None, "ok"):
+        seen.verify_ok = False
+        seen.verify_error = verify.error
+        seen.verify_reason = str(verify.facts.get("reason"))
+    if verify is not None and isinstance(verify.facts.get("trusted_by"), dict):
+        seen.trusted_by = {str(k): bool(v) for k, v in verify.facts["trusted_by"].items()}
+        seen.trusted_with = verify.facts.get("trusted_with")
+    if phase_status(report, "tls") in FAILED and seen.went_on == "https" and seen.https == "ok":
+        seen.went_on = None  # stopped at verification: nothing observed after it
+    if seen.went_on is not None:
+        for name in ("http", "auth", "image"):
+            if phase_status(report, name) in FAILED:
+                seen.post_failure = (post_kind(report, name), phase_error(report, name))
+                break
+    return seen
+
+
+def post_kind(report: TargetReport, phase: str) -> Kind:
+    """The runtime model's kind of a failure after TLS, from the failing observation."""
+    failing = next(
+        (o for o in report.observations if o.phase == phase and not o.ok),
+        None,
+    )
+    if failing is None:
+        return Kind.SERVER_ERROR
+    status = failing.facts.get("status")
+    outcome = str(failing.facts.get("outcome") or "")
+    codes = " ".join(str(c) for c in failing.facts.get("error_codes") or [])
+    if "timeout" in outcome:
+        return Kind.TIMEOUT
+    if status == 401 or "UNAUTHORIZED" in codes or outcome in ("unauthorized", "rejected"):
+        return Kind.UNAUTHORIZED
+    if status == 403 or "DENIED" in codes or outcome == "denied":
+        return Kind.DENIED
+    if status == 404 or "UNKNOWN" in codes or outcome in ("manifest_unknown", "name_unknown"):
+        return Kind.NOT_FOUND
+    if status == 429 or "TOOMANYREQUESTS" in codes:
+        return Kind.TOO_MANY_REQUESTS
+    if outcome == "http_on_https":
+        return Kind.HTTP_ON_HTTPS
+    if outcome in ("refused", "unreachable", "connect_error"):
+        return Kind.CONNECT
+    return Kind.SERVER_ERROR

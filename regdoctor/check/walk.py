@@ -1,0 +1,174 @@
+"""One runtime's way through its endpoints, the way that runtime goes: each endpoint's
+outcome from what was seen (:mod:`regdoctor.check.seen`), a failure moving on only where
+the runtime model says the runtime does (:func:`regdoctor.runtime.falls_back`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from regdoctor import runtime as model
+from regdoctor.check.routes import Route
+from regdoctor.check.seen import FAILED, Kind, Seen, phase_error, phase_status, post_kind
+from regdoctor.model import TargetReport
+
+#: The reason of a runtime that lacks a CA another runtime has.
+UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where this runtime looks)"
+
+
+@dataclass
+class Walk:
+    """One runtime's way through its endpoints."""
+
+    ok: bool = False
+    endpoint: str | None = None
+    failure: tuple[Kind, str] | None = None
+    parts: set[str] = field(default_factory=set)  # host, https, post
+    failed_part: str | None = None
+    fell_back: list[str] = field(default_factory=list)  # "url: why" of endpoints left
+    mirror_failed: bool = False  # a mirror failed and the runtime went on
+    plain_http: bool = False
+    unobserved: str | None = None
+
+
+def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
+    from regdoctor.check.routes import endpoint_is_target
+
+    return endpoint_is_target(endpoint, report.target)
+
+
+def https_outcome(seen: Seen, skip_verify: bool, runtime: str = "") -> tuple[Kind, str] | None:
+    """None when HTTPS gets through (TLS, and verification unless skipped), for the
+    runtime's own trust set (its certs.d, its hosts.toml ``ca``)."""
+    outcome = seen.https
+    if outcome is None:
+        return Kind.TLS, "HTTPS was not tried (http:// given)"
+    if outcome == "ok":
+        if skip_verify:
+            return None
+        trusted = seen.trusted_by.get(runtime)
+        authority = seen.verify_reason in ("unknown_authority", "self_signed")
+        if seen.verify_ok and trusted is False:
+            return Kind.TLS, UNTRUSTED_HERE
+        if seen.verify_ok or (authority and trusted):
+            return None
+        return Kind.TLS, seen.verify_error or "certificate verification failed"
+    if outcome == "plain_http":
+        return Kind.HTTP_ON_HTTPS, "server gave HTTP response to HTTPS client"
+    if outcome == "timeout":
+        return Kind.TIMEOUT, seen.https_error or "TLS handshake timeout"
+    if outcome in ("refused", "unreachable"):
+        return Kind.CONNECT, seen.https_error or outcome
+    return Kind.TLS, seen.https_error or f"TLS handshake failed ({outcome})"
+
+
+def walk_runtime(
+    runtime: str,
+    route: Route,
+    report: TargetReport,
+    seen: Seen,
+    by_host: dict[str, TargetReport],
+) -> Walk:
+    walk = Walk()
+    previous: tuple[Kind, str] | None = None
+    endpoints = list(route.endpoints)
+    for index, endpoint in enumerate(endpoints):
+        last = index == len(endpoints) - 1
+        if not _own(endpoint, report):
+            checked, result = elsewhere(endpoint, by_host)
+            if not checked:
+                walk.fell_back.append(f"{endpoint.url}: not checked in this run")
+                continue
+        else:
+            if (
+                runtime == "docker"
+                and endpoint.scheme == "http"
+                and previous is not None
+                and not model.docker_tries_plain_http_after(previous[0])
+            ):
+                continue  # dockerd skips http:// once https answered over TLS
+            result = _here(endpoint, seen, walk, runtime)
+        if result is None:
+            walk.ok, walk.endpoint = True, endpoint.url
+            walk.plain_http = walk.plain_http or endpoint.scheme == "http"
+            return walk
+        previous = result
+        walk.failure, walk.endpoint = result, endpoint.url
+        if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
+            return walk
+        walk.fell_back.append(f"{endpoint.url}: {result[1]}")
+        walk.mirror_failed = walk.mirror_failed or endpoint.mirror
+    return walk
+
+
+def _model_name(runtime: str) -> str:
+    return "containerd" if runtime == "kubernetes" else runtime
+
+
+def _here(
+    endpoint: model.Endpoint, seen: Seen, walk: Walk, runtime: str
+) -> tuple[Kind, str] | None:
+    """The outcome of one of the target's own endpoints; records the parts touched."""
+    walk.parts.add("host")
+    if seen.host_failure is not None:
+        walk.failed_part = "host"
+        return seen.host_failure
+    if endpoint.scheme == "https":
+        walk.parts.add("https")
+        failure = https_outcome(seen, endpoint.skip_verify, runtime)
+        if (
+            failure is not None
+            and endpoint.http_fallback
+            and failure[0]
+            in (
+                Kind.TLS,
+                Kind.HTTP_ON_HTTPS,
+                Kind.CONNECT,
+            )
+        ):
+            plain = _plain(seen, walk)
+            if plain is None or seen.went_on == "http":
+                return plain
+        if failure is not None:
+            walk.failed_part = "https"
+            return failure
+        if seen.went_on != "https":
+            walk.unobserved = "the requests after the TLS handshake"
+            return Kind.TLS, "not observed"
+        return _post(seen, walk)
+    return _plain(seen, walk)
+
+
+def _plain(seen: Seen, walk: Walk) -> tuple[Kind, str] | None:
+    """An ``http://`` endpoint of the target's own host."""
+    if seen.went_on == "http":
+        walk.plain_http = True
+        return _post(seen, walk)
+    if seen.https == "ok":
+        walk.failed_part = "https"
+        return Kind.HTTP_ON_HTTPS, "the server speaks TLS on this port: http:// gets no registry"
+    walk.unobserved = "plain HTTP"
+    walk.failed_part = "https"
+    return Kind.CONNECT, "plain HTTP was not tried after the HTTPS failure"
+
+
+def _post(seen: Seen, walk: Walk) -> tuple[Kind, str] | None:
+    walk.parts.add("post")
+    if seen.post_failure is not None:
+        walk.failed_part = "post"
+        return seen.post_failure
+    return None
+
+
+def elsewhere(
+    endpoint: model.Endpoint, by_host: dict[str, TargetReport]
+) -> tuple[bool, tuple[Kind, str] | None]:
+    """A mirror's outcome, from its own report in this run: (checked, failure)."""
+    host = endpoint.host
+    report = by_host.get(host) or by_host.get(host.removesuffix(":443"))
+    if report is None:
+        return False, None
+    for name in ("dns", "tcp", "tls", "http", "image"):
+        if phase_status(report, name) in FAILED:
+            kind = {"dns": Kind.DNS, "tcp": Kind.CONNECT, "tls": Kind.TLS}.get(name)
+            return True, (kind or post_kind(report, name), phase_error(report, name))
+    return True, None
