@@ -291,12 +291,15 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
         reference = f":{target.tag}" if target.tag else ""
         reference = f"@{target.digest}" if target.digest else reference
         for runtime in routes.runtimes:
+            cas = routes.mirror_cas(runtime, target)
             for endpoint in routes.route(runtime, target).endpoints:
                 if endpoint.host == "" or endpoint_is_target(endpoint, target):
                     continue
-                if endpoint.path_prefix.rstrip("/") != "/v2":
-                    continue  # an API root elsewhere (hosts.toml path): rules judge it
                 raw = f"{endpoint.scheme}://{endpoint.host}/{target.repository}{reference}"
+                if endpoint.path_prefix.rstrip("/") != "/v2":
+                    # the runtime's API root is under a path regdoctor does not request
+                    # there: check the host's own /v2/, the verdicts weigh the two
+                    raw = f"{endpoint.scheme}://{endpoint.host}"
                 if raw in seen:
                     continue
                 try:
@@ -310,6 +313,7 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
                         mirror_of=target.registry,
                         runtime=runtime,
                         source=f"{runtime} mirror of {target.registry} ({endpoint.source})",
+                        ca_files=tuple(cas.get(endpoint.host, ())),
                     )
                 )
     return out

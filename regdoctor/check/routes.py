@@ -113,14 +113,34 @@ class Routes:
         out: dict[str, list[str]] = {}
         host = _index_name(target)
         docker_dir = self._crt_files(locations.DOCKER_CERTS_D, host)
+        # what the configuration names for this very endpoint (a mirror's hosts.toml ca)
+        own = list(target.ca_files) if target.runtime in (None, *self.runtimes) else []
         for runtime in self.runtimes:
+            given = own if target.runtime in (None, runtime) else []
             if runtime == "docker":
-                out[runtime] = docker_dir
+                out[runtime] = docker_dir + given
             elif runtime == "podman":
-                out[runtime] = self._crt_files(locations.CONTAINERS_CERTS_D, host) + docker_dir
+                out[runtime] = (
+                    self._crt_files(locations.CONTAINERS_CERTS_D, host) + docker_dir + given
+                )
             else:
-                out[runtime] = self._containerd_cas(host)
+                out[runtime] = self._containerd_cas(host) + given
         return out
+
+    def mirror_cas(self, runtime: str, target: Target) -> dict[str, list[str]]:
+        """containerd: the ``ca`` each host of the target's hosts.toml names, by host (as
+        paths on this machine): what the runtime trusts at a mirror."""
+        if runtime not in ("containerd", "kubernetes") or self.effective is None:
+            return {}
+        text, _source = self._hosts_toml(_index_name(target))
+        if text is None:
+            return {}
+        parsed = model.parse_hosts_toml(text)
+        return {
+            entry.host: [str(self.effective.paths.at(ca)) for ca in entry.ca]
+            for entry in parsed.hosts or ()
+            if entry.ca
+        }
 
     def _crt_files(self, root: str, host: str) -> list[str]:
         if self.effective is None:

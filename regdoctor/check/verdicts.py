@@ -129,14 +129,29 @@ def _path_observation(
             "tls_cut": seen.tls_cut,
             "hosts_toml": route.hosts_toml,
             "hosts_ignored": route.hosts_ignored,
-            "lacks_ca": bool(walk.failure and walk.failure[1] == UNTRUSTED_HERE and not walk.ok),
+            "lacks_ca": bool(
+                walk.failure
+                and walk.failure[1] == UNTRUSTED_HERE
+                and not walk.ok
+                and seen.trusted_with
+            ),
             "endpoint_host": _host_of(walk.endpoint),
+            "path_mirror": (walk.path_trap or "").removesuffix("/").removesuffix("/v2") or None,
+            "path_mirror_root": _root_of(walk.path_trap),
             "drops_port": _drops_port(walk.endpoint, target.registry) and not walk.ok,
             "ca_elsewhere": seen.trusted_with,
             "index": target.registry.removesuffix(":443"),
         },
         error=error,
     )
+
+
+def _root_of(url: str | None) -> str | None:
+    """``https://mirror.test`` of ``https://mirror.test/cache/v2/``."""
+    if not url:
+        return None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _host_of(url: str | None) -> str | None:

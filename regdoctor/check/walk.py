@@ -26,6 +26,7 @@ class Walk:
     failed_part: str | None = None
     fell_back: list[str] = field(default_factory=list)  # "url: why" of endpoints left
     mirror_failed: bool = False  # a mirror failed and the runtime went on
+    path_trap: str | None = None  # a mirror asked under a path its host does not serve
     plain_http: bool = False
     unobserved: str | None = None
 
@@ -75,6 +76,11 @@ def walk_runtime(
         last = index == len(endpoints) - 1
         if not _own(endpoint, report):
             checked, result = elsewhere(endpoint, by_host)
+            if checked and result is None and endpoint.path_prefix.rstrip("/") != "/v2":
+                # the host answers as a registry at /v2/, but the runtime asks under a
+                # path (hosts.toml without override_path appends /v2 to it)
+                walk.path_trap = endpoint.url
+                result = (Kind.NOT_FOUND, f"{endpoint.url}: the registry answers at /v2/")
             if not checked:
                 walk.fell_back.append(f"{endpoint.url}: not checked in this run")
                 continue

@@ -198,13 +198,7 @@ def _describe(truth: PullResult) -> str:
 
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
-KNOWN_GAPS = {
-    "containerd-mirror-path-trap": (
-        "the mirror's API root is under a path (/cache, no override_path): regdoctor "
-        "does not probe path-prefixed endpoints, so it sees the Hub refusing but cannot "
-        "offer the hosts.toml fix (drop /cache, or override_path = true)"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
