@@ -326,14 +326,19 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
             if f.get("severity") == "error"
             for step in f.get("remediation") or []
         ]
-        if any(
+        if not any(
             "certificate" in t.lower() and ("renew" in t.lower() or "reissue" in t.lower())
             for t in texts
         ):
-            return "server side", ""
-        return "no: server side unsaid", (
-            f"no remedy for {client} says the registry's certificate must change: {texts}"
-        )
+            return "no: server side unsaid", (
+                f"no remedy for {client} says the registry's certificate must change: {texts}"
+            )
+        # do what it says on the registry's side, then the same client must pull
+        world.renew_certificates()
+        again = world.pull(client)
+        if again.pulled:
+            return "yes (registry side)", ""
+        return "no: still fails", f"after renewing the certificate, {_describe(again)}"
     commands = fix_commands(verdict.document, client)
     if not commands:
         return "no: no command", f"no fix for {client}: no remediation command applies to it"

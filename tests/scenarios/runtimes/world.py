@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,21 @@ class World:
     containerd: Containerd | None = None
     dockerd: Dockerd | None = None
     registries: dict[str, SandboxRegistry] = field(default_factory=dict)
+
+    def renew_certificates(self) -> None:
+        """The registry side of a fix regdoctor says the node cannot make: its operator
+        reissues the expired (or wrongly named) certificate and restarts the registry."""
+        for reg in self.scenario.registries:
+            registry = self.registries.get(reg.key)
+            if registry is None or not reg.tls or reg.kind not in ("expired", "wrong_host"):
+                continue
+            names = [n for n, ip in self.scenario.names.items() if ip == reg.ip] or [reg.ip]
+            fresh = _leaf(self.auth, reg, names, self.sandbox.root / "certs", renewed=True)
+            registry.stop()
+            registry.options = replace(registry.options, tls=fresh)
+            registry.start()
+            wait_ready(registry)
+
     docker_started: bool = True
     docker_start_log: str = ""
     bindir: Path = Path()
@@ -486,17 +501,22 @@ def _write_exec(path: Path, text: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def _leaf(auth: Authorities, reg: Registry, names: list[str], directory: Path) -> CertKey:
+def _leaf(
+    auth: Authorities, reg: Registry, names: list[str], directory: Path, *, renewed: bool = False
+) -> CertKey:
+    """The registry's certificate; ``renewed``: the one its operator issues to fix an
+    expired certificate or one for another name (valid, for the right names)."""
     now = dt.datetime.now(dt.UTC)
     day = dt.timedelta(days=1)
-    issuer = auth.other if reg.kind == "untrusted" else _trusted(auth.pki)
-    dns = ["wrong-name.test"] if reg.kind == "wrong_host" else names
-    ips = [] if reg.kind == "wrong_host" else [reg.ip]
+    kind = "tls" if renewed else reg.kind
+    issuer = auth.other if kind == "untrusted" else _trusted(auth.pki)
+    dns = ["wrong-name.test"] if kind == "wrong_host" else names
+    ips = [] if kind == "wrong_host" else [reg.ip]
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     not_before, not_after = (
         (now - 30 * day, now - day)
-        if reg.kind == "expired"
+        if kind == "expired"
         else (
             now - day,
             now + 365 * day,
