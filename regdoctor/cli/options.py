@@ -6,6 +6,7 @@ this module costs nothing a ``--help`` would not pay anyway."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 RUNTIME_CHOICES = ("docker", "podman", "containerd", "kubernetes", "all")
 
@@ -213,9 +214,12 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     add_credential_arguments(parser)
 
 
-def bounded_number(kind: type[int] | type[float], low: float, high: float, what: str):  # type: ignore[no-untyped-def]
-    """An argparse ``type`` accepting a ``kind`` number in ``[low, high]``."""
-    noun = "whole number" if kind is int else "number"
+def bounded_number(
+    kind: type[int] | type[float], low: float, high: float, what: str, noun: str = ""
+) -> Callable[[str], int | float]:
+    """An argparse ``type`` accepting a ``kind`` number in ``[low, high]``; ``what``
+    says the range (``between 1 and 256``), ``noun`` the unit (``number of seconds``)."""
+    noun = noun or ("whole number" if kind is int else "number")
 
     def parse(text: str) -> int | float:
         try:

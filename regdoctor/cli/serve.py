@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from regdoctor.cli.errors import say_error
-from regdoctor.cli.options import add_check_arguments
+from regdoctor.cli.options import add_check_arguments, bounded_number
 from regdoctor.model import ExitCode, Report
 
 DEFAULT_LISTEN = "127.0.0.1:9877"
@@ -76,14 +76,10 @@ def listen_address(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def interval_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0.5 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"must be between 0.5 and 86400 seconds: {text!r}")
-    return value
+#: ``--interval``: seconds between two checks.
+interval_seconds = bounded_number(
+    float, 0.5, 86400, "between 0.5 and 86400 seconds", noun="number of seconds"
+)
 
 
 __all__ = ["Exporter", "run"]

@@ -8,21 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regdoctor.cli.errors import say_error
-from regdoctor.cli.options import add_connection_arguments, add_discovery_arguments
+from regdoctor.cli.options import (
+    add_connection_arguments,
+    add_discovery_arguments,
+    bounded_number,
+)
 from regdoctor.model import ExitCode
 
 if TYPE_CHECKING:
     from regdoctor.check.request import CheckRequest
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 256: {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,21 +29,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tags.add_argument("--match", metavar="GLOB", help="only tags matching this glob (e.g. 'v1.*')")
     tags.add_argument(
         "--concurrency",
-        type=_positive,
+        type=bounded_number(int, 1, 256, "between 1 and 256"),
         default=8,
         metavar="N",
         help="requests in flight and connections at most (default: 8)",
     )
     tags.add_argument(
         "--page-size",
-        type=_positive_page,
+        type=bounded_number(int, 1, 10**9, "at least 1"),
         default=1000,
         metavar="N",
         help="tags/list page size n (default: 1000)",
     )
     tags.add_argument(
         "--max-tags",
-        type=_positive_page,
+        type=bounded_number(int, 1, 10**9, "at least 1"),
         default=100_000,
         metavar="N",
         help="stop listing after N tags (default: 100000)",
@@ -107,16 +101,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         no_config="do not add the mirrors the runtimes' configuration names for this registry",
     )
-
-
-def _positive_page(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from tests.discovery.helpers import write_helper
 from tests.hardening.runner import finish, run, start
 from tests.harness.hostile import REGISTRY_HEADERS, Conn, RawRequest
+from tests.harness.procs import poll_until
 
 NL_TOKEN = "tokNL-canary-7q8w9e0r1t2y"
 LINE1 = "first-line-Canary-1a"
@@ -143,10 +145,10 @@ print("error storing credentials - err: exit status 1, out: `{secret}`", file=sy
 sys.exit(1)
 """
 HANGING = """#!{python}
-import os, subprocess, sys, time
+import signal, subprocess, sys
 sys.stdin.read()
 subprocess.Popen(["sleep", "{marker}"])  # a child that would be orphaned
-time.sleep(300)
+signal.pause()  # never answers: only a signal ends it
 """
 
 
@@ -215,9 +217,9 @@ def test_hanging_helper_obeys_the_deadline_and_dies_with_its_children(
         # the report: cut after about 12 s whatever --deadline says
         assert result.elapsed_s < 7, f"took {result.elapsed_s:.1f} s with --deadline 3"
         assert result.code in (1, 2), result.stderr[-2000:]
-        deadline = time.monotonic() + 3
-        while _processes_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the kernel reaps; nothing to poll but /proc
+        # the kernel reaps the killed group; /proc says when
+        with contextlib.suppress(TimeoutError):
+            poll_until(lambda: not _processes_with(marker), 3, "the helper's child gone")
         assert _processes_with(marker) == [], "the helper's child was orphaned"
     finally:
         for pid in _processes_with(marker):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import signal
 import socket
 import subprocess
@@ -84,7 +85,8 @@ def test_serve_does_not_grow_against_a_fresh_token_server() -> None:
             drain()
             _scrape(port)
             samples.append((time.monotonic() - started, _rss_mb(proc.pid)))
-            time.sleep(1)  # the sampling period (serve runs on its own)
+            # sample again when serve reports another check, at most a second later
+            select.select([proc.stderr], [], [], 1.0)
         drain()
     finally:
         _stop(proc)

@@ -58,13 +58,13 @@ def test_insecure_name_without_port_does_not_cover_port():
 
 def test_cidr_entry_matches_resolved_ip_of_a_name():
     assert not is_secure_index(
-        "reg.internal:5000", insecure_registries=["10.0.0.0/8"], resolved_ips=["10.1.2.3"]
+        "reg.internal:5000", insecure_registries=["198.51.100.0/24"], resolved_ips=["198.51.100.3"]
     )
     assert is_secure_index(
-        "reg.internal:5000", insecure_registries=["10.0.0.0/8"], resolved_ips=["192.0.2.1"]
+        "reg.internal:5000", insecure_registries=["198.51.100.0/24"], resolved_ips=["192.0.2.1"]
     )
     # unresolvable name: CIDR entries cannot match
-    assert is_secure_index("reg.internal", insecure_registries=["10.0.0.0/8"])
+    assert is_secure_index("reg.internal", insecure_registries=["198.51.100.0/24"])
 
 
 def test_loopback_default_insecure_but_not_ipv6_in_20_10():
@@ -76,7 +76,7 @@ def test_loopback_default_insecure_but_not_ipv6_in_20_10():
 
 def test_mirror_insecure_only_via_its_own_host():
     eps = docker_endpoints(
-        "docker.io", mirrors=["https://10.0.0.5:5000"], insecure_registries=["10.0.0.0/8"]
+        "docker.io", mirrors=["https://198.51.100.5:5000"], insecure_registries=["198.51.100.0/24"]
     )
     assert eps[0].skip_verify and len(eps) == 2  # no extra http attempt for a mirror
 
@@ -89,7 +89,7 @@ def test_mirror_insecure_only_via_its_own_host():
             "mirror.example.com:5000",
             'invalid mirror: unsupported scheme "mirror.example.com" in "mirror.example.com:5000"',
         ),
-        ("10.0.0.1:5000", 'invalid mirror: "10.0.0.1:5000" is not a valid URI'),
+        ("198.51.100.1:5000", 'invalid mirror: "198.51.100.1:5000" is not a valid URI'),
         (
             "https://m.example.com/dockerhub",
             'invalid mirror: path, query, or fragment at end of the URI "https://m.example.com/dockerhub"',
@@ -109,8 +109,8 @@ def test_validate_mirror_later_versions():
         "https://m.example.com/dockerhub/",
         None,
     )
-    assert validate_mirror("10.0.0.1:5000", "24.0")[1] == (
-        'invalid mirror: "10.0.0.1:5000" is not a valid URI: parse "10.0.0.1:5000": '
+    assert validate_mirror("198.51.100.1:5000", "24.0")[1] == (
+        'invalid mirror: "198.51.100.1:5000" is not a valid URI: parse "198.51.100.1:5000": '
         "first path segment in URL cannot contain colon"
     )
     assert validate_mirror("mirror.example.com", "28.3")[1] == (
@@ -201,7 +201,10 @@ def test_daemon_json_type_error():
 def test_daemon_json_valid():
     assert (
         validate_daemon_json(
-            {"registry-mirrors": ["https://m.example.com"], "insecure-registries": ["10.0.0.0/8"]}
+            {
+                "registry-mirrors": ["https://m.example.com"],
+                "insecure-registries": ["198.51.100.0/24"],
+            }
         )
         == []
     )
