@@ -1,4 +1,4 @@
-"""The JSON document (schema v1): ``Report.to_dict()``, made JSON-safe and redacted.
+"""The JSON document (schema v2): ``Report.to_dict()``, made JSON-safe and redacted.
 
 The document is described by ``regdoctor/schemas/check-v2.json`` (JSON Schema 2020-12)
 and documented field by field in ``docs/json-schema.md``. Key order is the order of
