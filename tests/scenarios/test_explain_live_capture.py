@@ -224,3 +224,58 @@ def test_podman_error_is_explained(
     assert proc.returncode != 0, proc.stderr
     lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
     assert lead.category == category, proc.stderr
+
+
+# curl's own errors (issue 15), from the real curl against the same testbed: (name,
+# endpoint, scheme, curl options, exit code, category). Exit codes 7, 22, 28, 35 and 60;
+# 6 is left out (curl would ask the system resolver, and tests reach no resolver but their
+# own), and 56 too (a server that drops the handshake gives 55 or 56, by timing).
+CURL_FAULTS = [
+    ("refused", "closed", "https", [], 7, "tcp.refused"),
+    ("dropped", "blackhole", "https", ["--connect-timeout", "2"], 28, "tcp.timeout"),
+    ("no answer", "silent", "http", ["--max-time", "2"], 28, "http.timeout"),
+    ("untrusted CA", "tls_untrusted", "https", [], 60, "tls.unknown_authority"),
+    ("expired", "tls_expired", "https", ["--cacert", "CA"], 60, "tls.expired"),
+    ("wrong host", "tls_wrong_host", "https", ["--cacert", "CA"], 60, "tls.hostname_mismatch"),
+    ("TLS to plain HTTP", "plain", "https", [], 35, "tls.http_on_https"),
+    (
+        "401 with --fail",
+        "tls_basic",
+        "https",
+        ["--fail", "--cacert", "CA"],
+        22,
+        "auth.unauthorized",
+    ),
+]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize(
+    ("endpoint", "scheme", "options", "code", "category"),
+    [f[1:] for f in CURL_FAULTS],
+    ids=[f[0] for f in CURL_FAULTS],
+)
+def test_curl_error_is_explained(
+    testbed: Testbed,
+    tmp_path: Path,
+    endpoint: str,
+    scheme: str,
+    options: list[str],
+    code: int,
+    category: str,
+) -> None:
+    from tests.harness import procs
+
+    args = [str(testbed.ca_file) if o == "CA" else o for o in options]
+    url = f"{scheme}://{testbed.endpoints[endpoint].hostport}/v2/"
+    proc = subprocess.run(
+        ["curl", "-sS", "--noproxy", "*", *args, url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=procs.clean_env(tmp_path),
+    )
+    assert proc.returncode == code, proc.stderr
+    lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
+    assert lead.category == category, proc.stderr
