@@ -2,9 +2,12 @@
 written for them, never used to write or tune rules. This test only measures and guards
 against regressions; the figure is reported in benchmarks/README.md.
 
-Issue 15 asks for 95 % top-1 here. The split scored 38.5 % before the issue's rules and
-88.5 % after (23 of 26): the bar below is the measured figure, not the target, and must
-not be raised by writing rules for these texts (that would spend the split)."""
+Issue 15 asks for 95 % top-1 here. heldout.yaml (the first collection) scored 38.5 %
+before the issue's rules and 88.5 % after (23 of 26). heldout-2/3/4.yaml (later
+collections, each split off before any rule was written for it) scored 21/23, 5/6 and
+2/2 before their rules and the same after: 51 of 57 (89.5 %) in all. The bar below is
+the measured figure, not the target, and must not be raised by writing rules for these
+texts (that would spend the split)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.85
+FLOOR = 0.89
 TARGET = 0.95
 
 
@@ -25,7 +28,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 25
+    assert len(entries) >= 57
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries
