@@ -36,7 +36,9 @@ How a paste is read:
    paste: the line, the matched span and the fields.
 
 Nothing recognised gives one result, category ``other``, that says so and still carries
-what could be extracted. Nothing here touches the network or imports a network library.
+what could be extracted; before that, :mod:`regdoctor.engine.fallback` re-reads log lines'
+messages and may guess from the nearest known message (rule ``regdoctor.likely``).
+Nothing here touches the network or imports a network library.
 """
 
 from __future__ import annotations
@@ -126,6 +128,8 @@ class TextMatch:
     leading: bool = False
     #: When the text cannot tell: the causes it leaves open, likelier first.
     alternatives: tuple[Alternative, ...] = ()
+    #: A guess (rule ``regdoctor.likely``): the nearest known message and how close.
+    fallback: Mapping[str, Any] | None = None
 
     @property
     def matched(self) -> str:
@@ -159,6 +163,7 @@ class TextMatch:
                 if self.alternatives
                 else {}
             ),
+            **({"fallback": dict(self.fallback)} if self.fallback else {}),
         }
 
 
@@ -228,7 +233,15 @@ def explain_report(
     memory, with the counts of what was read, skipped and left out."""
     result = scan(index_of(catalog), chunks, max_distinct)
     if not result.groups:
-        matches = [_unrecognised(result)]
+        from regdoctor.engine import fallback  # only when no rule matched
+
+        unwrapped = fallback.unwrapped(catalog, result)
+        if unwrapped is not None:
+            again = explain_report(catalog, (unwrapped,), max_distinct)
+            return replace(again, lines=result.lines, binary_lines=result.binary_lines)
+        unrecognised = _unrecognised(result)
+        guess = fallback.guess(result.head, unrecognised.remediation)
+        matches = [replace(unrecognised, **guess) if guess else unrecognised]
     else:
         matches = [_result(group) for group in result.groups]
         matches.sort(key=lambda m: m.lines[0])

@@ -93,6 +93,8 @@ def render_explain_markdown(
         out.append(f"### {i}. {md_code(m.category)} {md_text(m.title)}{marker}")
         out.append("")
         meta = [f"rule {md_code(m.rule)}", f"severity {m.severity}", f"confidence {m.confidence}"]
+        if m.fallback:
+            meta.append("a guess: no rule matched")
         if m.lines:
             meta.append(md_text(lines_text(m)))
         out.append("- " + ", ".join(meta))

@@ -63,6 +63,8 @@ class _ExplainRenderer(_PlainRenderer):
             meta.append("likely cause")
         if m.confidence and m.confidence != "high":
             meta.append(f"confidence {self.clean(m.confidence, max_chars=20)}")
+        if m.fallback:
+            meta.append("a guess: no rule matched")
         where = Text(" " * 4)
         where.append(f"({', '.join(meta)})", style="dim")
         lines = lines_text(m)
