@@ -5,8 +5,11 @@ against regressions; the figure is reported in benchmarks/README.md.
 Issue 15 asks for 95 % top-1 here. heldout.yaml (the first collection) scored 38.5 %
 before the issue's rules and 88.5 % after (23 of 26). heldout-2/3/4.yaml (later
 collections, each split off before any rule was written for it) scored 21/23, 5/6 and
-2/2 before their rules and the same after: 51 of 57 (89.5 %) in all. The bar below is
-the measured figure, not the target, and must not be raised by writing rules for these
+2/2 before their rules and the same after: 51 of 57 (89.5 %) in all. With explain's
+fallback for text no rule matches (regdoctor/engine/fallback.py: re-reading log lines,
+then a guess from the nearest known message, built and tuned on the tuned corpus only)
+it measured the same, once: 51 of 57, each file as before. The bar below is the
+measured figure, not the target, and must not be raised by writing rules for these
 texts (that would spend the split)."""
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.89
+FLOOR = 0.89  # 51/57 = 0.895, measured
 TARGET = 0.95
 
 
