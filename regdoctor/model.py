@@ -386,6 +386,17 @@ class Report:
         return [f for t in self.targets for f in t.findings]
 
     @property
+    def probed(self) -> tuple[TargetReport, ...]:
+        """The real targets (registries and images), without the configuration files."""
+        return tuple(t for t in self.targets if t.target.kind != "config")
+
+    @property
+    def configs(self) -> tuple[TargetReport, ...]:
+        """The configuration files judged alone (``Target.kind == "config"``): not
+        targets, though their findings count for the status and the exit code."""
+        return tuple(t for t in self.targets if t.target.kind == "config")
+
+    @property
     def status(self) -> str:
         return worst_of(t.status for t in self.targets)
 

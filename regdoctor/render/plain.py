@@ -48,7 +48,7 @@ from regdoctor.model import (
 from regdoctor.redact.secrets import Redactor, redact
 from regdoctor.render.shell import shell_wrap
 
-__all__ = ["render_plain"]
+__all__ = ["PlainStream", "render_plain", "render_summary"]
 
 #: Order in which remediation commands are listed, and their labels.
 TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
@@ -101,6 +101,58 @@ def render_plain(
     _PlainRenderer(console, verbose=verbose, redactor=redactor).render(report)
 
 
+def render_summary(
+    report: Report,
+    console: Console,
+    *,
+    verbose: bool = False,
+    redactor: Redactor | None = None,
+    context: ReportContext | None = None,
+) -> None:
+    """``check --summary``: one verdict line per target, then one per configuration file
+    with a problem; nothing else."""
+    del verbose, context
+    renderer = _PlainRenderer(console, verbose=False, redactor=redactor)
+    for tr in report.probed:
+        renderer.verdict(tr, wrap=False)
+    for tr in report.configs:
+        if tr.status != "ok":
+            renderer.verdict(tr, wrap=False)
+    renderer.flush()
+
+
+class PlainStream:
+    """The plain report in pieces, for a streamed ``check``: a target's verdict line or
+    its whole block as soon as it is done, then the configuration files and the summary
+    line at the end. Pieces go to ``console`` as they are made (a live status line on
+    the same console stays below them)."""
+
+    def __init__(
+        self, console: Console, *, verbose: bool = False, redactor: Redactor | None = None
+    ) -> None:
+        self._renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
+        self._blocks = 0
+
+    def verdict(self, tr: TargetReport) -> None:
+        """The verdict line alone, never wrapped (a log keeps it whole)."""
+        self._renderer.verdict(tr, wrap=False)
+        self._renderer.flush()
+
+    def target(self, tr: TargetReport) -> None:
+        if self._blocks:
+            self._renderer.emit()
+        self._blocks += 1
+        self._renderer.target(tr)
+        self._renderer.flush()
+
+    def tail(self, report: Report) -> None:
+        """The configuration files and the summary line."""
+        if self._blocks:
+            self._renderer.emit()
+        self._renderer.tail(report)
+        self._renderer.flush()
+
+
 class _PlainRenderer:
     def __init__(self, console: Console, *, verbose: bool, redactor: Redactor | None) -> None:
         self.console = console
@@ -111,6 +163,7 @@ class _PlainRenderer:
         self.ellipsis = "…" if self.unicode else "..."
         self.width = max(console.width, 40)
         self._lines: list[Text] = []
+        self._unwrapped = False  # a line wider than the console is in _lines
 
     # -- output --------------------------------------------------------------------------
 
@@ -123,8 +176,10 @@ class _PlainRenderer:
     def flush(self) -> None:
         if self._lines:
             block = Text("\n").join(self._lines)
-            self.console.print(block, no_wrap=True, overflow="fold", crop=False)
+            overflow = "ignore" if self._unwrapped else "fold"
+            self.console.print(block, no_wrap=True, overflow=overflow, crop=False)
         self._lines = []
+        self._unwrapped = False
 
     def clean(self, value: object, *, max_chars: int | None = MAX_LINE) -> str:
         """One line of untrusted text: redacted, escaped, clipped."""
@@ -188,16 +243,55 @@ class _PlainRenderer:
     # -- report --------------------------------------------------------------------------
 
     def render(self, report: Report) -> None:
-        for i, target in enumerate(report.targets):
+        for i, target in enumerate(report.probed):
             if i:
                 self.emit()
             self.target(target)
-        if report.targets:
+        if report.probed:
             self.emit()
-        self.summary(report)
+        self.tail(report)
         self.flush()
 
+    def tail(self, report: Report) -> None:
+        """The configuration files (not targets: a section of their own), the summary."""
+        if report.configs:
+            self.configs(report.configs)
+            self.emit()
+        self.summary(report)
+
+    def configs(self, configs: Iterable[TargetReport]) -> None:
+        """A line per configuration file; the findings of those with problems."""
+        self.emit(Text("configuration files:", style="bold"))
+        for tr in configs:
+            self.verdict(tr, indent=2)
+            for finding in _ordered(tr.findings):
+                self.finding(finding, tr.observations)
+
+    def verdict(self, tr: TargetReport, *, indent: int = 0, wrap: bool = True) -> None:
+        """The verdict line: status, target, leading category, the cause in a phrase.
+        ``wrap=False``: one line whatever the width (``--summary``, a piped run)."""
+        from regdoctor.render.verdict_line import verdict_of
+
+        verdict = verdict_of(tr)
+        look = _STATUS_LOOK.get(verdict.status, ("?", "?", verdict.status.upper(), ""))
+        prefix = Text(" " * indent)
+        prefix.append(f"{self.mark(look)} {look[2]}", style=look[3])
+        prefix.append("  ")
+        body = Text()
+        body.append(self.clean(verdict.target), style="bold")
+        body.append("  ")
+        if verdict.category:
+            body.append(self.clean(verdict.category, max_chars=60), style=look[3])
+            body.append(": ")
+        body.append(self.clean(verdict.cause, max_chars=300))
+        if wrap:
+            self.hang(prefix, body, indent=indent + 4)
+        else:
+            self.emit(prefix + body)
+            self._unwrapped = True
+
     def target(self, tr: TargetReport) -> None:
+        self.verdict(tr)
         self.header(tr)
         self.runtimes(tr)
         for phase in tr.phases:
@@ -215,17 +309,12 @@ class _PlainRenderer:
         self.flush()
 
     def header(self, tr: TargetReport) -> None:
-        status = tr.status
-        look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
-        line = Text()
-        line.append(self.clean(tr.target.raw), style="bold")
-        line.append("  ")
-        line.append(f"{self.mark(look)} {look[2]}", style=look[3])
+        """Where the target was reached, and in how long (below the verdict line)."""
+        line = Text("  ")
         endpoint = self.endpoint(tr)
         if endpoint:
-            line.append("  ")
             line.append(endpoint)
-        line.append("  ")
+            line.append("  ")
         line.append(_seconds(tr.duration_ms), style="dim")
         self.wrap_hanging(line, indent=4)
 
@@ -448,10 +537,10 @@ class _PlainRenderer:
 
     def summary(self, report: Report) -> None:
         counts = {"ok": 0, "warning": 0, "error": 0}
-        for tr in report.targets:
+        for tr in report.probed:
             status = tr.status
             counts[status] = counts.get(status, 0) + 1
-        n = len(report.targets)
+        n = len(report.probed)
         status = report.status
         look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
         line = Text()
@@ -463,6 +552,11 @@ class _PlainRenderer:
         )
         line.append(", ")
         line.append(_plural(counts["error"], "error"), style="red" if counts["error"] else "")
+        bad = sum(tr.status != "ok" for tr in report.configs)
+        if report.configs:
+            line.append(f"; {_plural(len(report.configs), 'configuration file')}")
+            if bad:
+                line.append(f" ({bad} with problems)", style="yellow")
         exit_code = int(report.exit_code)
         line.append(f" (exit code {exit_code})", style=look[3])
         line.append(f" in {_seconds(report.duration_ms)}")
