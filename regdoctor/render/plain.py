@@ -176,8 +176,10 @@ class _PlainRenderer:
     def flush(self) -> None:
         if self._lines:
             block = Text("\n").join(self._lines)
-            overflow = "ignore" if self._unwrapped else "fold"
-            self.console.print(block, no_wrap=True, overflow=overflow, crop=False)
+            if self._unwrapped:
+                self.console.print(block, no_wrap=True, overflow="ignore", crop=False)
+            else:
+                self.console.print(block, no_wrap=True, overflow="fold", crop=False)
         self._lines = []
         self._unwrapped = False
 
@@ -263,7 +265,7 @@ class _PlainRenderer:
         """A line per configuration file; the findings of those with problems."""
         self.emit(Text("configuration files:", style="bold"))
         for tr in configs:
-            self.verdict(tr, indent=2)
+            self.verdict(tr, indent=2, wrap=False)  # a path stays whole
             for finding in _ordered(tr.findings):
                 self.finding(finding, tr.observations)
 
@@ -556,7 +558,7 @@ class _PlainRenderer:
         if report.configs:
             line.append(f"; {_plural(len(report.configs), 'configuration file')}")
             if bad:
-                line.append(f" ({bad} with problems)", style="yellow")
+                line.append(f", {bad} with problems", style="yellow")
         exit_code = int(report.exit_code)
         line.append(f" (exit code {exit_code})", style=look[3])
         line.append(f" in {_seconds(report.duration_ms)}")

@@ -153,7 +153,7 @@ async def test_export_writes_a_valid_json_report(testbed, refs, tmp_path):
         await pilot.press("enter")
         await wait_until(pilot, out.exists)
     document = json.loads(out.read_text())
-    errors = list(Draft202012Validator(load_schema("check-v2")).iter_errors(document))
+    errors = list(Draft202012Validator(load_schema("check-v3")).iter_errors(document))
     assert not errors, [e.message for e in errors[:3]]
     assert [t["target"] for t in document["targets"]] == [refs["healthy"], refs["expired"]]
     assert document["exit_code"] == 2
