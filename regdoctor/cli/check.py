@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "plain" and console.is_terminal:
         from regdoctor.render.plain import PlainStream
 
+        if report.probed:
+            console.print()  # below the last target's block
         PlainStream(console, verbose=args.verbose, redactor=redactor).tail(report)
     else:
         from regdoctor.render import RENDERERS

@@ -99,9 +99,9 @@ def _printer(
         if report.target.kind == "config":
             # not a target: its section comes at the end; --summary names a bad one
             if args.summary and report.status != "ok":
-                stream.verdict(report)
+                stream.verdict(report, wrap=False)
         elif lines_only:
-            stream.verdict(report)
+            stream.verdict(report, wrap=not args.summary)
         else:
             stream.target(report)
 

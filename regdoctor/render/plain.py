@@ -1,12 +1,15 @@
 """The terminal report (Rich), readable in colour, with NO_COLOR, piped, and at 80 columns.
 
-(About 500 lines: one layout; issue #14 reworks it into a verdict-first, streamed form.)
+(About 600 lines: one layout, whole or in pieces for a streamed run; the remediation
+commands are about to move to their own module.)
 
 Layout, per target::
 
-    registry.example.com:5000  x ERROR  https://registry.example.com:5000 via 10.0.0.5  1.2 s
+    x ERROR  registry.example.com:5000  tls.expired: expired 2026-12-04, 2 days ago
+      https://registry.example.com:5000 via 192.0.2.5  1.2 s
+      x docker, containerd: fails, The registry's certificate has expired
       + config  ok           1 ms
-      + dns     ok           3 ms  10.0.0.5
+      + dns     ok           3 ms  192.0.2.5
       x tls     failed      34 ms  x509: certificate has expired
       - http    skipped            not run: tls failed
 
@@ -16,7 +19,8 @@ Layout, per target::
           1. Renew the certificate.
                docker:     sudo systemctl restart docker
 
-and one summary line at the end. Status words, marks and colours exist only here.
+then the configuration files (not targets: a line each, and their findings), and one
+summary line at the end. Status words, marks and colours exist only here.
 Everything taken from the report goes through :func:`regdoctor.redact.secrets.redact` (or the
 given :class:`~regdoctor.redact.secrets.Redactor`), then :func:`~regdoctor.escape.safe_text`,
 and into :class:`rich.text.Text` objects: never into markup.
@@ -48,7 +52,7 @@ from regdoctor.model import (
 from regdoctor.redact.secrets import Redactor, redact
 from regdoctor.render.shell import shell_wrap
 
-__all__ = ["PlainStream", "render_plain", "render_summary"]
+__all__ = ["PlainStream", "render_plain"]
 
 #: Order in which remediation commands are listed, and their labels.
 TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
@@ -101,26 +105,6 @@ def render_plain(
     _PlainRenderer(console, verbose=verbose, redactor=redactor).render(report)
 
 
-def render_summary(
-    report: Report,
-    console: Console,
-    *,
-    verbose: bool = False,
-    redactor: Redactor | None = None,
-    context: ReportContext | None = None,
-) -> None:
-    """``check --summary``: one verdict line per target, then one per configuration file
-    with a problem; nothing else."""
-    del verbose, context
-    renderer = _PlainRenderer(console, verbose=False, redactor=redactor)
-    for tr in report.probed:
-        renderer.verdict(tr, wrap=False)
-    for tr in report.configs:
-        if tr.status != "ok":
-            renderer.verdict(tr, wrap=False)
-    renderer.flush()
-
-
 class PlainStream:
     """The plain report in pieces, for a streamed ``check``: a target's verdict line or
     its whole block as soon as it is done, then the configuration files and the summary
@@ -133,9 +117,10 @@ class PlainStream:
         self._renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
         self._blocks = 0
 
-    def verdict(self, tr: TargetReport) -> None:
-        """The verdict line alone, never wrapped (a log keeps it whole)."""
-        self._renderer.verdict(tr, wrap=False)
+    def verdict(self, tr: TargetReport, *, wrap: bool = True) -> None:
+        """The verdict line alone; ``wrap=False``: on one line whatever the width
+        (``--summary``: a log or a chat keeps it whole)."""
+        self._renderer.verdict(tr, wrap=wrap)
         self._renderer.flush()
 
     def target(self, tr: TargetReport) -> None:

@@ -49,7 +49,10 @@ def test_piped_one_verdict_line_per_target_as_it_completes(two) -> None:
     fast, slow = two
     started = time.monotonic()
     proc = subprocess.Popen(
-        argv("--timeout", str(TIMEOUT_S), fast, slow), stdout=subprocess.PIPE, text=True
+        argv("--timeout", str(TIMEOUT_S), fast, slow),
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},  # a verdict line wraps at the width
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()
