@@ -22,10 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from regdoctor.reference.targets import InvalidReference
 
     try:
-        if args.summary and args.format not in ("plain", "markdown"):
-            raise UsageError(
-                "--summary prints verdict lines: it goes with --format plain or markdown"
-            )
+        if args.summary and args.format != "plain":
+            raise UsageError("--summary prints verdict lines: it goes with --format plain")
         run_plan = plan(request_from_args(args))
     except (UsageError, InvalidReference) as exc:
         say_error("check", exc, args=args)
