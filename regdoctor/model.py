@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Severity(enum.StrEnum):
@@ -386,6 +386,17 @@ class Report:
         return [f for t in self.targets for f in t.findings]
 
     @property
+    def probed(self) -> tuple[TargetReport, ...]:
+        """The real targets (registries and images), without the configuration files."""
+        return tuple(t for t in self.targets if t.target.kind != "config")
+
+    @property
+    def configs(self) -> tuple[TargetReport, ...]:
+        """The configuration files judged alone (``Target.kind == "config"``): not
+        targets, though their findings count for the status and the exit code."""
+        return tuple(t for t in self.targets if t.target.kind == "config")
+
+    @property
     def status(self) -> str:
         return worst_of(t.status for t in self.targets)
 
@@ -394,7 +405,7 @@ class Report:
         return exit_code_for(_SEVERITY_OF_STATUS[t.status] for t in self.targets)
 
     def to_dict(self) -> dict[str, Any]:
-        findings = self.findings
+        findings = [f for t in (*self.probed, *self.configs) for f in t.findings]
         return {
             "schema_version": SCHEMA_VERSION,
             "regdoctor_version": self.version,
@@ -405,12 +416,14 @@ class Report:
             "exit_code": int(self.exit_code),
             "runtimes": list(self.runtimes),
             "summary": {
-                "targets": len(self.targets),
+                "targets": len(self.probed),
+                "configs": len(self.configs),
                 "errors": sum(f.severity is Severity.ERROR for f in findings),
                 "warnings": sum(f.severity is Severity.WARNING for f in findings),
                 "infos": sum(f.severity is Severity.INFO for f in findings),
             },
-            "targets": [t.to_dict() for t in self.targets],
+            "targets": [t.to_dict() for t in self.probed],
+            "configs": [t.to_dict() for t in self.configs],
             "findings": [f.to_dict() for f in findings],
         }
 

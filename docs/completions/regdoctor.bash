@@ -7,7 +7,7 @@
 
 _shtab_regdoctor_subparsers=(check explain config tags bench serve bundle tui rules)
 
-_shtab_regdoctor_check_option_strings=(-h --help --format --fail-on --redact-hosts -v --verbose --debug --timeout --deadline --rules-dir --dns-server --insecure --ca-file --cert --key -u --username --password-stdin --root --runtime --daemon-config --docker-config --registries-conf --auth-file --containerd-config --kubelet-config --kube-manifests --no-config --platform)
+_shtab_regdoctor_check_option_strings=(-h --help --format --summary --fail-on --redact-hosts -v --verbose --debug --timeout --deadline --rules-dir --dns-server --insecure --ca-file --cert --key -u --username --password-stdin --root --runtime --daemon-config --docker-config --registries-conf --auth-file --containerd-config --kubelet-config --kube-manifests --no-config --platform)
 _shtab_regdoctor_explain_option_strings=(-h --help -f --file --rules-dir --format --debug --timeout --deadline --check --dns-server --insecure --ca-file)
 _shtab_regdoctor_config_option_strings=(-h --help --format --sources --debug --root --runtime --daemon-config --docker-config --registries-conf --auth-file --containerd-config --kubelet-config --kube-manifests)
 _shtab_regdoctor_tags_option_strings=(-h --help --match --concurrency --page-size --max-tags --compare --mirror --state --policy --manifests --platform --require-signature --format -v --verbose --debug --timeout --deadline --dns-server --insecure --ca-file --cert --key -u --username --password-stdin --root --runtime --daemon-config --docker-config --registries-conf --auth-file --containerd-config --kubelet-config --kube-manifests --no-config)
@@ -42,6 +42,7 @@ _shtab_regdoctor_pos_0_choices=(check explain config tags bench serve bundle tui
 _shtab_regdoctor_check_pos_0_nargs='*'
 _shtab_regdoctor_check__h_nargs=0
 _shtab_regdoctor_check___help_nargs=0
+_shtab_regdoctor_check___summary_nargs=0
 _shtab_regdoctor_check___redact_hosts_nargs=0
 _shtab_regdoctor_check__v_nargs=0
 _shtab_regdoctor_check___verbose_nargs=0

@@ -9,12 +9,13 @@ out of time becomes ``probe.timeout``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regdoctor import __version__
+from regdoctor.check.across import finish_reports, groups_of
 from regdoctor.check.catalog import catalog
 from regdoctor.model import (
     Observation,
@@ -27,7 +28,7 @@ from regdoctor.model import (
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, Clock, SystemClock
 from regdoctor.probes.auth import AuthProbe
-from regdoctor.probes.base import Probe, ProbeContext, TargetState
+from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
 from regdoctor.probes.harbor import HarborProbe
 from regdoctor.probes.http_ping import HttpPingProbe
@@ -109,11 +110,13 @@ async def check_target(
     clock: Clock,
     deadline_at: float,
     preset: Sequence[Observation] = (),
+    state: TargetState | None = None,
 ) -> TargetReport:
+    """One target's probes and findings. ``state``: where the run can watch it."""
     if target.kind == "config":
         return _config_report(target, preset, options.rule_dirs)
     start = clock.monotonic()
-    state = TargetState(target=target)
+    state = state if state is not None else TargetState(target=target)
     state.observations.extend(preset)
     ctx = ProbeContext(
         options=options, state=state, network=network, clock=clock, deadline_at=deadline_at
@@ -193,6 +196,7 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
     cap = per_wait * _WAITS_PER_PROBE
     budget = min(cap, ctx.remaining())
     hit_deadline = ctx.remaining() <= cap
+    state.wait = Wait(f"{probe.id} {_where(state)}", started, ctx.budget())
     try:
         async with asyncio.timeout(budget):
             await _run_probe(probe, ctx)
@@ -227,6 +231,8 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
             )
         )
         state.verdict(probe.id, PhaseStatus.CRASHED, f"{type(exc).__name__}: {exc}")
+    finally:
+        state.wait = None
     status, error = state.verdicts.get(probe.id, (None, None))
     if status is None:
         failed = [o for o in state.observations if o.phase == probe.id and not o.ok]
@@ -244,6 +250,15 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
     )
 
 
+def _where(state: TargetState) -> str:
+    """The address a phase waits on: the one that connected, else the first resolved."""
+    address = state.address or (state.addresses[0] if state.addresses else None)
+    if not address:
+        return state.target.hostport
+    host = f"[{address}]" if ":" in address else address
+    return f"{host}:{state.target.port}"
+
+
 def _summary(probe: Probe, observations: list[Observation]) -> str | None:
     """The probe's few words on its phase; never raises (data may be incomplete)."""
     try:
@@ -252,128 +267,8 @@ def _summary(probe: Probe, observations: list[Observation]) -> str | None:
         return None
 
 
-def _digest(report: TargetReport) -> str | None:
-    manifest = next((o for o in report.observations if o.kind == "image.manifest"), None)
-    digest = manifest.facts.get("digest") if manifest is not None else None
-    return str(digest) if digest else None
-
-
-def _with_mirror_digests(reports: list[TargetReport], routes: Routes) -> list[TargetReport]:
-    """For an image checked at its registry and through mirrors, one ``tag.compare`` per
-    mirror (the observation ``regdoctor tags`` makes): a pull-through cache that serves
-    another digest than its upstream is stale. ``runtimes``: who pulls through it."""
-    from dataclasses import replace
-
-    mirrors = [r for r in reports if r.target.mirror_of and r.target.repository]
-    out = []
-    for report in reports:
-        target = report.target
-        upstream = _digest(report)
-        found = [
-            m
-            for m in mirrors
-            if m.target.mirror_of == target.registry
-            and m.target.repository == target.repository
-            and m.target.reference == target.reference
-            and not target.mirror_of
-        ]
-        if not found or upstream is None:
-            out.append(report)
-            continue
-        added = []
-        for mirror in found:
-            other = _digest(mirror)
-            added.append(
-                Observation(
-                    kind="tag.compare",
-                    target=target.id,
-                    ok=other in (None, upstream),
-                    phase="image",
-                    facts={
-                        "repository": target.repository,
-                        "tag": target.tag,
-                        "registry": target.registry,
-                        "digest": upstream,
-                        "other_registry": mirror.target.registry,
-                        "other_role": "mirror",
-                        "other_digest": other,
-                        "other_outcome": "found" if other else "manifest_unknown",
-                        "same": other == upstream,
-                        "runtimes": [
-                            r
-                            for r in routes.runtimes
-                            if any(
-                                e.host == mirror.target.registry
-                                for e in routes.route(r, target).endpoints
-                            )
-                        ],
-                    },
-                )
-            )
-        out.append(replace(report, observations=(*report.observations, *added)))
-    return out
-
-
-def _registry_healthy(report: TargetReport) -> tuple[bool, str | None, str | None]:
-    """Whether a registry endpoint answered as a registry: (ok, failed phase, error)."""
-    for phase in report.phases:
-        if phase.name in ("dns", "tcp", "tls", "http") and phase.status not in (
-            PhaseStatus.OK,
-            PhaseStatus.WARN,
-            PhaseStatus.NOT_APPLICABLE,
-        ):
-            return False, phase.name, phase.error or phase.reason
-    return True, None, None
-
-
-def _with_mirror_health(
-    reports: list[TargetReport], rule_dirs: Sequence[Path] = ()
-) -> list[TargetReport]:
-    """For each configured mirror, a ``mirror.health`` observation that compares it with
-    its upstream (when the upstream was checked in the same run), judged again."""
-    from dataclasses import replace
-
-    from regdoctor.engine import evaluate
-
-    out = []
-    for report in reports:
-        target = report.target
-        if target.kind != "registry" or not target.mirror_of:
-            out.append(report)
-            continue
-        upstreams = [
-            r
-            for r in reports
-            if r.target.kind == "registry"
-            and not r.target.mirror_of
-            and r.target.registry == target.mirror_of
-        ]
-        ok, phase, error = _registry_healthy(report)
-        upstream_ok = None
-        if upstreams:
-            upstream_ok = any(_registry_healthy(r)[0] for r in upstreams)
-        observation = Observation(
-            kind="mirror.health",
-            target=target.id,
-            ok=ok,
-            phase="http",
-            facts={
-                "mirror": target.raw,
-                "mirror_of": target.mirror_of,
-                "runtime": target.runtime,
-                "mirror_ok": ok,
-                "failed_phase": phase,
-                "upstream_checked": bool(upstreams),
-                "upstream_ok": upstream_ok,
-                "upstream": upstreams[0].target.raw if upstreams else None,
-            },
-            error=None if ok else error,
-            source=target.source,
-        )
-        observations = (*report.observations, observation)
-        findings = evaluate(catalog(rule_dirs), target, observations)
-        out.append(replace(report, observations=observations, findings=tuple(findings)))
-    return out
+#: Called with each target's final report as soon as its group is done.
+OnDone = Callable[[TargetReport], None]
 
 
 async def run_check(
@@ -384,10 +279,19 @@ async def run_check(
     command: Sequence[str] = (),
     preset: Mapping[str, Sequence[Observation]] | None = None,
     routes: Routes | None = None,
+    on_done: OnDone | None = None,
+    states: dict[str, TargetState] | None = None,
 ) -> Report:
     """Check ``targets``. ``preset`` holds observations made before the run (from the
     configuration), by target id; targets of kind ``config`` are judged on them alone.
-    With ``routes``, every target gets a verdict per runtime in scope."""
+    With ``routes``, every target gets a verdict per runtime in scope.
+
+    ``on_done`` gets each target's final report as soon as the target and the targets
+    its verdict depends on (:func:`~regdoctor.check.across.groups_of`) are done, in
+    target order within a group; the returned :class:`Report` is the same with or
+    without it. ``states``, when given, is filled with each running target's
+    :class:`TargetState` by target id (what it waits on now: :attr:`TargetState.wait`),
+    for a live status line."""
     clock = clock or SystemClock()
     preset = preset or {}
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -397,20 +301,36 @@ async def run_check(
     for target in targets:
         if target.kind == "registry":
             network.configure(target.hostport, target)
-    try:
-        reports = await asyncio.gather(
-            *(
-                check_target(t, options, network, clock, deadline_at, preset.get(t.id, ()))
-                for t in targets
-            )
+    groups = groups_of(targets, routes)
+    group_of = {index: group for group in groups for index in group}
+    probed: dict[int, TargetReport] = {}
+    final: dict[int, TargetReport] = {}
+
+    def finished(index: int, report: TargetReport) -> None:
+        probed[index] = report
+        group = group_of[index]
+        if not all(i in probed for i in group):
+            return
+        done = finish_reports([probed[i] for i in group], routes, options.rule_dirs)
+        for i, report in zip(group, done, strict=True):
+            final[i] = report
+            if on_done is not None:
+                on_done(report)
+
+    async def one(index: int, target: Target) -> None:
+        state = TargetState(target=target)
+        if states is not None:
+            states[target.id] = state
+        report = await check_target(
+            target, options, network, clock, deadline_at, preset.get(target.id, ()), state
         )
+        finished(index, report)
+
+    try:
+        await asyncio.gather(*(one(index, target) for index, target in enumerate(targets)))
     finally:
         await network.aclose()
-    reports = _with_mirror_health(list(reports), options.rule_dirs)
-    if routes is not None:
-        from regdoctor.check.verdicts import judge_runtimes
-
-        reports = judge_runtimes(_with_mirror_digests(reports, routes), routes, options.rule_dirs)
+    reports = [final[i] for i in range(len(targets))]
     duration = (clock.monotonic() - start) * 1000
     return assemble_report(
         reports,

@@ -25,8 +25,10 @@ from regdoctor.model import Credentials, Observation, Report, ReportContext, Tar
 from regdoctor.options import CheckOptions
 
 if TYPE_CHECKING:
+    from regdoctor.check.pipeline import OnDone
     from regdoctor.check.routes import Routes
     from regdoctor.discovery.effective import Effective
+    from regdoctor.probes.base import TargetState
     from regdoctor.redact.secrets import Redactor
 
 __all__ = ["DEFAULT_TIMEOUT", "RunPlan", "build_options", "discover", "plan", "readable_file"]
@@ -207,11 +209,25 @@ class RunPlan:
         credentials = self.options.credentials
         return [credentials.username] if credentials is not None else []
 
-    async def run(self, command: Sequence[str] = ()) -> Report:
+    async def run(
+        self,
+        command: Sequence[str] = (),
+        *,
+        on_done: OnDone | None = None,
+        states: dict[str, TargetState] | None = None,
+    ) -> Report:
+        """Run the plan. ``on_done``, ``states``: see
+        :func:`~regdoctor.check.pipeline.run_check`."""
         from regdoctor.check.pipeline import run_check
 
         return await run_check(
-            self.targets, self.options, command=command, preset=self.preset, routes=self.routes
+            self.targets,
+            self.options,
+            command=command,
+            preset=self.preset,
+            routes=self.routes,
+            on_done=on_done,
+            states=states,
         )
 
     def run_sync(self, command: Sequence[str] = ()) -> Report:

@@ -4,7 +4,7 @@ It runs the same check as ``regdoctor check`` and writes ``FILE.tar.gz`` holding
 
     regdoctor-bundle/
       report.md          the ticket report (regdoctor check --format markdown)
-      report.json        the machine report (schema v1)
+      report.json        the machine report (JSON schema v3)
       versions.json      regdoctor, Python, OS, container runtimes and their daemons
       config/...         redacted copies of the configuration files found, at their paths
       provenance.json    for each file: where it was, why it was read, what was masked;

@@ -22,23 +22,36 @@ def run(args: argparse.Namespace) -> int:
     from regdoctor.reference.targets import InvalidReference
 
     try:
+        if args.summary and args.format != "plain":
+            raise UsageError("--summary prints verdict lines: it goes with --format plain")
         run_plan = plan(request_from_args(args))
     except (UsageError, InvalidReference) as exc:
         say_error("check", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
-    report = run_plan.run_sync(["regdoctor", *sys.argv[1:]])
+    from regdoctor.cli.stream import run_streamed
+
+    # Verdicts are printed as targets finish (plain, --summary); the rest comes now.
+    report, redactor = run_streamed(run_plan, args, ["regdoctor", *sys.argv[1:]])
     from rich.console import Console
 
     from regdoctor.check.exit import exit_code
-    from regdoctor.check.output import output_redactor
-    from regdoctor.render import RENDERERS
 
-    redactor = output_redactor(
-        report, run_plan.redactor, redact_hosts=args.redact_hosts, usernames=run_plan.usernames
-    )
-    context = run_plan.context() if args.format == "markdown" else None
     console = Console(highlight=False, soft_wrap=args.format != "plain")
-    RENDERERS[args.format](
-        report, console, verbose=args.verbose, redactor=redactor, context=context
-    )
+    if args.summary:
+        pass  # the verdict lines are all there is
+    elif args.format == "plain" and console.is_terminal:
+        from regdoctor.render.plain import PlainStream
+
+        if report.probed:
+            console.print()  # below the last target's block
+        PlainStream(console, verbose=args.verbose, redactor=redactor).tail(report)
+    else:
+        from regdoctor.render import RENDERERS
+
+        context = run_plan.context() if args.format == "markdown" else None
+        if args.format == "plain":
+            console.print()  # the details, below the verdict lines
+        RENDERERS[args.format](
+            report, console, verbose=args.verbose, redactor=redactor, context=context
+        )
     return exit_code(report, args.fail_on)

@@ -35,8 +35,14 @@ def add_check_arguments(
             "--format",
             choices=("plain", "json", "markdown", "prometheus", "junit"),
             default="plain",
-            help="plain (terminal), json (schema v1), markdown (support ticket), prometheus "
+            help="plain (terminal), json (schema v3), markdown (support ticket), prometheus "
             "(text exposition, node_exporter textfile), junit (CI test report)",
+        )
+        output.add_argument(
+            "--summary",
+            action="store_true",
+            help="only one verdict line per target (status, target, category, cause), "
+            "as each finishes: for chat, tickets and CI logs",
         )
     if fail_on:
         output.add_argument(

@@ -13,7 +13,7 @@ per interval. A small threading HTTP server from the standard library serves:
   before the first check has finished, only the exporter's own metrics;
 - ``/healthz``: ``200 ok`` while the scheduler runs (the registries' health is in the
   metrics, not here: a failing registry must not restart the exporter);
-- ``/report.json``: the last report (schema v1), redacted.
+- ``/report.json``: the last report (JSON schema v3), redacted.
 
 SIGTERM and SIGINT stop it gracefully: the server stops accepting, a running check may
 finish within its deadline, and the process exits 0.
@@ -32,7 +32,7 @@ from typing import Any
 
 from regdoctor.cli.errors import say_error
 from regdoctor.cli.options import add_check_arguments, bounded_number
-from regdoctor.model import ExitCode, Report
+from regdoctor.model import ExitCode, Report, Target
 
 DEFAULT_LISTEN = "127.0.0.1:9877"
 
@@ -512,7 +512,7 @@ def run(args: argparse.Namespace) -> int:
         server.start()
         print(
             f"regdoctor serve: listening on http://{shown}:{bound_port} "
-            f"(interval {args.interval:g} s, {len(plan.targets)} target(s), "
+            f"(interval {args.interval:g} s, {_count(plan.targets)}, "
             f"at most {server.max_connections} connections)",
             file=sys.stderr,
             flush=True,
@@ -528,3 +528,10 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print("regdoctor serve: stopped", file=sys.stderr, flush=True)
     return int(ExitCode.HEALTHY)
+
+
+def _count(targets: Sequence[Target]) -> str:
+    """``3 target(s)``, and the configuration files apart (they are not targets)."""
+    files = sum(t.kind == "config" for t in targets)
+    said = f"{len(targets) - files} target(s)"
+    return f"{said} and {files} configuration file(s)" if files else said

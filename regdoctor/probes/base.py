@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """One network wait in progress: what (``"tcp 127.0.0.1:5000"``), since when
+    (monotonic), and how long it may take (seconds)."""
+
+    what: str
+    since: float
+    budget: float
+
+
 @dataclass
 class TargetState:
     """Mutable scratch space of one target's run. Holds what later probes need but
@@ -46,6 +56,8 @@ class TargetState:
     proxy: ProxyRoute | None = None  # the proxy a pull of this target goes through
     verdicts: dict[str, tuple[PhaseStatus, str | None]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What the target waits on now, for a live status line; None when not waiting.
+    wait: Wait | None = None
 
     def find(self, kind: str, *, step: str | None = None, **facts: Any) -> list[Observation]:
         return [
@@ -83,8 +95,17 @@ class ProbeContext:
         return max(0.0, self.deadline_at - self.clock.monotonic())
 
     def budget(self) -> float:
-        """The time one network wait may take: the phase timeout, capped by the deadline."""
-        return max(0.001, min(self.options.timeout, self.remaining()))
+        """The time one network wait may take: the phase timeout, capped by the deadline.
+
+        Probes ask for it right before each wait, so it also marks the wait as begun
+        (:attr:`TargetState.wait`, shown by a live status line)."""
+        return self._waiting(max(0.001, min(self.options.timeout, self.remaining())))
+
+    def _waiting(self, budget: float) -> float:
+        wait = self.state.wait
+        if wait is not None:
+            self.state.wait = Wait(wait.what, self.clock.monotonic(), budget)
+        return budget
 
     def http_budget(self) -> float:
         """One HTTP exchange: the phase timeout; without ``--timeout``, the runtimes' own
@@ -92,7 +113,8 @@ class ProbeContext:
         set no response timeout), so that a slow registry is measured, not cut."""
         if self.options.timeout_given:
             return self.budget()
-        return max(0.001, min(max(self.options.timeout, RUNTIME_HTTP_S), self.remaining()))
+        patience = max(self.options.timeout, RUNTIME_HTTP_S)
+        return self._waiting(max(0.001, min(patience, self.remaining())))
 
     async def bounded(self, awaitable: Awaitable[T], budget: float | None = None) -> T:
         """Await with the phase timeout and the global deadline. Raises TimeoutError."""

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from regdoctor.model import Report
+from regdoctor.model import Report, TargetReport
 from regdoctor.redact.secrets import Redactor
 from regdoctor.reference import dockerhub
 
-__all__ = ["PUBLIC_HOSTS", "HostRedactor", "report_redactor"]
+__all__ = ["PUBLIC_HOSTS", "HostRedactor", "learn_hosts", "report_redactor"]
 
 #: Public registries and their auth/CDN hosts: never masked.
 PUBLIC_HOSTS: frozenset[str] = frozenset(
@@ -177,7 +177,18 @@ def report_redactor(
 ) -> HostRedactor:
     """A :class:`HostRedactor` knowing every host and user name of ``report``."""
     redactor = HostRedactor(base=base)
-    for target_report in report.targets:
+    learn_hosts(redactor, report.targets)
+    for host in hosts:
+        redactor.add_host(host)
+    for user in [*usernames, *local_users()]:
+        redactor.add_user(user)
+    return redactor
+
+
+def learn_hosts(redactor: HostRedactor, reports: Iterable[TargetReport]) -> None:
+    """Teach ``redactor`` the host names of ``reports`` (a streamed report learns them
+    target by target)."""
+    for target_report in reports:
         target = target_report.target
         redactor.add_host(target.host)
         redactor.add_host(target.registry.rsplit(":", 1)[0] if target.registry else None)
@@ -189,8 +200,3 @@ def report_redactor(
             facts = observation.facts if isinstance(observation.facts, Mapping) else {}
             for host in _hosts_in(dict(facts)):
                 redactor.add_host(host)
-    for host in hosts:
-        redactor.add_host(host)
-    for user in [*usernames, *local_users()]:
-        redactor.add_user(user)
-    return redactor

@@ -50,7 +50,7 @@ def write_json(
     redactor: Redactor | None = None,
     context: ReportContext | None = None,
 ) -> None:
-    """Write the schema-v1 JSON document to ``console`` verbatim (no wrapping, no markup,
+    """Write the schema-v3 JSON document to ``console`` verbatim (no wrapping, no markup,
     no highlighting). ``verbose`` and ``context`` change nothing."""
     from regdoctor.render.json_out import render_json
 

@@ -20,7 +20,7 @@ def explain_document(
     matches: Sequence[TextMatch], report: Any | None = None, omitted: TextMatch | None = None
 ) -> list[dict[str, Any]] | dict[str, Any]:
     """The explain-v1 document: a list of matches; with a live check, an object
-    ``{"matches": [...], "check": <check-v2 document>}``. Secrets are masked again.
+    ``{"matches": [...], "check": <check-v3 document>}``. Secrets are masked again.
     ``omitted``: the ``regdoctor.omitted`` note on errors left out past the cap, last."""
     items = redact_obj([m.to_dict() for m in [*matches, *([omitted] if omitted else [])]])
     if report is None:

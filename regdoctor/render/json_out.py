@@ -1,6 +1,6 @@
-"""The JSON document (schema v2): ``Report.to_dict()``, made JSON-safe and redacted.
+"""The JSON document (schema v3): ``Report.to_dict()``, made JSON-safe and redacted.
 
-The document is described by ``regdoctor/schemas/check-v2.json`` (JSON Schema 2020-12)
+The document is described by ``regdoctor/schemas/check-v3.json`` (JSON Schema 2020-12)
 and documented field by field in ``docs/json-schema.md``. Key order is the order of
 ``Report.to_dict()``; the same report always gives the same text.
 """
@@ -42,13 +42,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def to_document(report: Report, *, redactor: Redactor | None = None) -> dict[str, Any]:
-    """The report as the schema-v1 document (a dict), with secrets masked."""
+    """The report as the schema-v3 document (a dict), with secrets masked."""
     data = _jsonable(report.to_dict())
     return redactor.redact_obj(data) if redactor is not None else redact_obj(data)
 
 
 def render_json(report: Report, *, redactor: Redactor | None = None) -> str:
-    """The report as schema-v1 JSON text (indented, no trailing newline)."""
+    """The report as schema-v3 JSON text (indented, no trailing newline)."""
     return json.dumps(
         to_document(report, redactor=redactor), indent=2, sort_keys=False, allow_nan=False
     )

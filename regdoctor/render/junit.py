@@ -66,7 +66,7 @@ class _JUnit:
     def build(self, report: Report) -> ET.Element:
         root = ET.Element("testsuites", name="regdoctor")
         totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        for target in report.targets:
+        for target in (*report.probed, *report.configs):
             suite = self.suite(target, report)
             root.append(suite)
             for key in totals:
@@ -85,6 +85,7 @@ class _JUnit:
         properties = ET.SubElement(suite, "properties")
         for key, value in (
             ("status", target.status),
+            ("kind", target.target.kind),  # "config": a configuration file, not a target
             ("registry", target.target.registry),
             ("regdoctor_version", report.version),
         ):

@@ -1,12 +1,15 @@
 """The terminal report (Rich), readable in colour, with NO_COLOR, piped, and at 80 columns.
 
-(About 500 lines: one layout; issue #14 reworks it into a verdict-first, streamed form.)
+(About 600 lines: one layout, whole or in pieces for a streamed run; the remediation
+commands are about to move to their own module.)
 
 Layout, per target::
 
-    registry.example.com:5000  x ERROR  https://registry.example.com:5000 via 10.0.0.5  1.2 s
+    x ERROR  registry.example.com:5000  tls.expired: expired 2026-12-04, 2 days ago
+      https://registry.example.com:5000 via 192.0.2.5  1.2 s
+      x docker, containerd: fails, The registry's certificate has expired
       + config  ok           1 ms
-      + dns     ok           3 ms  10.0.0.5
+      + dns     ok           3 ms  192.0.2.5
       x tls     failed      34 ms  x509: certificate has expired
       - http    skipped            not run: tls failed
 
@@ -16,7 +19,8 @@ Layout, per target::
           1. Renew the certificate.
                docker:     sudo systemctl restart docker
 
-and one summary line at the end. Status words, marks and colours exist only here.
+then the configuration files (not targets: a line each, and their findings), and one
+summary line at the end. Status words, marks and colours exist only here.
 Everything taken from the report goes through :func:`regdoctor.redact.secrets.redact` (or the
 given :class:`~regdoctor.redact.secrets.Redactor`), then :func:`~regdoctor.escape.safe_text`,
 and into :class:`rich.text.Text` objects: never into markup.
@@ -48,7 +52,7 @@ from regdoctor.model import (
 from regdoctor.redact.secrets import Redactor, redact
 from regdoctor.render.shell import shell_wrap
 
-__all__ = ["render_plain"]
+__all__ = ["PlainStream", "render_plain"]
 
 #: Order in which remediation commands are listed, and their labels.
 TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
@@ -101,6 +105,39 @@ def render_plain(
     _PlainRenderer(console, verbose=verbose, redactor=redactor).render(report)
 
 
+class PlainStream:
+    """The plain report in pieces, for a streamed ``check``: a target's verdict line or
+    its whole block as soon as it is done, then the configuration files and the summary
+    line at the end. Pieces go to ``console`` as they are made (a live status line on
+    the same console stays below them)."""
+
+    def __init__(
+        self, console: Console, *, verbose: bool = False, redactor: Redactor | None = None
+    ) -> None:
+        self._renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
+        self._blocks = 0
+
+    def verdict(self, tr: TargetReport, *, wrap: bool = True) -> None:
+        """The verdict line alone; ``wrap=False``: on one line whatever the width
+        (``--summary``: a log or a chat keeps it whole)."""
+        self._renderer.verdict(tr, wrap=wrap)
+        self._renderer.flush()
+
+    def target(self, tr: TargetReport) -> None:
+        if self._blocks:
+            self._renderer.emit()
+        self._blocks += 1
+        self._renderer.target(tr)
+        self._renderer.flush()
+
+    def tail(self, report: Report) -> None:
+        """The configuration files and the summary line."""
+        if self._blocks:
+            self._renderer.emit()
+        self._renderer.tail(report)
+        self._renderer.flush()
+
+
 class _PlainRenderer:
     def __init__(self, console: Console, *, verbose: bool, redactor: Redactor | None) -> None:
         self.console = console
@@ -111,6 +148,7 @@ class _PlainRenderer:
         self.ellipsis = "…" if self.unicode else "..."
         self.width = max(console.width, 40)
         self._lines: list[Text] = []
+        self._unwrapped = False  # a line wider than the console is in _lines
 
     # -- output --------------------------------------------------------------------------
 
@@ -123,8 +161,12 @@ class _PlainRenderer:
     def flush(self) -> None:
         if self._lines:
             block = Text("\n").join(self._lines)
-            self.console.print(block, no_wrap=True, overflow="fold", crop=False)
+            if self._unwrapped:
+                self.console.print(block, no_wrap=True, overflow="ignore", crop=False)
+            else:
+                self.console.print(block, no_wrap=True, overflow="fold", crop=False)
         self._lines = []
+        self._unwrapped = False
 
     def clean(self, value: object, *, max_chars: int | None = MAX_LINE) -> str:
         """One line of untrusted text: redacted, escaped, clipped."""
@@ -188,16 +230,55 @@ class _PlainRenderer:
     # -- report --------------------------------------------------------------------------
 
     def render(self, report: Report) -> None:
-        for i, target in enumerate(report.targets):
+        for i, target in enumerate(report.probed):
             if i:
                 self.emit()
             self.target(target)
-        if report.targets:
+        if report.probed:
             self.emit()
-        self.summary(report)
+        self.tail(report)
         self.flush()
 
+    def tail(self, report: Report) -> None:
+        """The configuration files (not targets: a section of their own), the summary."""
+        if report.configs:
+            self.configs(report.configs)
+            self.emit()
+        self.summary(report)
+
+    def configs(self, configs: Iterable[TargetReport]) -> None:
+        """A line per configuration file; the findings of those with problems."""
+        self.emit(Text("configuration files:", style="bold"))
+        for tr in configs:
+            self.verdict(tr, indent=2, wrap=False)  # a path stays whole
+            for finding in _ordered(tr.findings):
+                self.finding(finding, tr.observations)
+
+    def verdict(self, tr: TargetReport, *, indent: int = 0, wrap: bool = True) -> None:
+        """The verdict line: status, target, leading category, the cause in a phrase.
+        ``wrap=False``: one line whatever the width (``--summary``, a piped run)."""
+        from regdoctor.render.verdict_line import verdict_of
+
+        verdict = verdict_of(tr)
+        look = _STATUS_LOOK.get(verdict.status, ("?", "?", verdict.status.upper(), ""))
+        prefix = Text(" " * indent)
+        prefix.append(f"{self.mark(look)} {look[2]}", style=look[3])
+        prefix.append("  ")
+        body = Text()
+        body.append(self.clean(verdict.target), style="bold")
+        body.append("  ")
+        if verdict.category:
+            body.append(self.clean(verdict.category, max_chars=60), style=look[3])
+            body.append(": ")
+        body.append(self.clean(verdict.cause, max_chars=300))
+        if wrap:
+            self.hang(prefix, body, indent=indent + 4)
+        else:
+            self.emit(prefix + body)
+            self._unwrapped = True
+
     def target(self, tr: TargetReport) -> None:
+        self.verdict(tr)
         self.header(tr)
         self.runtimes(tr)
         for phase in tr.phases:
@@ -215,17 +296,12 @@ class _PlainRenderer:
         self.flush()
 
     def header(self, tr: TargetReport) -> None:
-        status = tr.status
-        look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
-        line = Text()
-        line.append(self.clean(tr.target.raw), style="bold")
-        line.append("  ")
-        line.append(f"{self.mark(look)} {look[2]}", style=look[3])
+        """Where the target was reached, and in how long (below the verdict line)."""
+        line = Text("  ")
         endpoint = self.endpoint(tr)
         if endpoint:
-            line.append("  ")
             line.append(endpoint)
-        line.append("  ")
+            line.append("  ")
         line.append(_seconds(tr.duration_ms), style="dim")
         self.wrap_hanging(line, indent=4)
 
@@ -448,10 +524,10 @@ class _PlainRenderer:
 
     def summary(self, report: Report) -> None:
         counts = {"ok": 0, "warning": 0, "error": 0}
-        for tr in report.targets:
+        for tr in report.probed:
             status = tr.status
             counts[status] = counts.get(status, 0) + 1
-        n = len(report.targets)
+        n = len(report.probed)
         status = report.status
         look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
         line = Text()
@@ -463,6 +539,11 @@ class _PlainRenderer:
         )
         line.append(", ")
         line.append(_plural(counts["error"], "error"), style="red" if counts["error"] else "")
+        bad = sum(tr.status != "ok" for tr in report.configs)
+        if report.configs:
+            line.append(f"; {_plural(len(report.configs), 'configuration file')}")
+            if bad:
+                line.append(f", {bad} with problems", style="yellow")
         exit_code = int(report.exit_code)
         line.append(f" (exit code {exit_code})", style=look[3])
         line.append(f" in {_seconds(report.duration_ms)}")

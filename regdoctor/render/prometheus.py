@@ -12,8 +12,14 @@ metric                                     labels                              v
 ``regdoctor_finding``                      target, category, severity, rule    1 per finding
 ``regdoctor_tls_cert_not_after_seconds``   target, subject                     Unix time
 ``regdoctor_ratelimit_remaining``          target                              pulls left
+``regdoctor_config_ok``                    file                                1 / 0
+``regdoctor_config_finding``               file, category, severity, rule      1 per finding
 ``regdoctor_check_duration_seconds``       (none)                              seconds
 =========================================  ==================================  ==========
+
+Configuration files are not targets: they never appear as a ``target`` label; each file
+regdoctor judged (and each Kubernetes workload) has ``regdoctor_config_ok`` and its
+findings ``regdoctor_config_finding``, labelled with the file as the report names it.
 
 Labels never carry unbounded values: ``target`` is what the user configured, ``phase``,
 ``category``, ``severity`` and ``rule`` come from closed sets (the phases, the
@@ -62,6 +68,16 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "gauge",
         "Pulls left in the registry's rate-limit window (RateLimit-Remaining).",
         ("target",),
+    ),
+    "regdoctor_config_ok": (
+        "gauge",
+        "1 if the configuration file has no error finding, 0 otherwise.",
+        ("file",),
+    ),
+    "regdoctor_config_finding": (
+        "gauge",
+        "1 per active finding on a configuration file, by category, severity and rule.",
+        ("file", "category", "severity", "rule"),
     ),
     "regdoctor_check_duration_seconds": (
         "gauge",
@@ -129,6 +145,22 @@ def _ratelimit_remaining(target: TargetReport) -> float | None:
     return found
 
 
+def _finding_keys(
+    report: TargetReport, clean: Callable[[str], str]
+) -> Iterator[tuple[str, str, str]]:
+    """(category, severity, rule) of each finding, once."""
+    active: set[tuple[str, str, str]] = set()
+    for finding in report.findings:
+        key = (
+            _label(finding.category, clean),
+            _label(str(finding.severity), clean),
+            _label(finding.rule, clean),
+        )
+        if key not in active:
+            active.add(key)
+            yield key
+
+
 class ReportCollector:
     """A ``prometheus_client`` collector for one report (swap ``report`` to update)."""
 
@@ -150,7 +182,13 @@ class ReportCollector:
             for name, (_, help_text, labels) in METRICS.items()
         }
         clean = self.clean
-        for target in report.targets:
+        for config in report.configs:
+            name = _label(config.target.raw, clean)
+            success = 0.0 if config.status == "error" else 1.0
+            families["regdoctor_config_ok"].add_metric([name], success)
+            for key in _finding_keys(config, clean):
+                families["regdoctor_config_finding"].add_metric([name, *key], 1.0)
+        for target in report.probed:
             name = _label(target.target.raw, clean)
             success = 0.0 if target.status == "error" else 1.0  # the model's verdict
             families["regdoctor_probe_success"].add_metric([name], success)
@@ -160,16 +198,7 @@ class ReportCollector:
                     families["regdoctor_phase_duration_seconds"].add_metric(
                         [name, _label(phase.name, clean)], duration / 1000.0
                     )
-            active: set[tuple[str, str, str]] = set()
-            for finding in target.findings:
-                key = (
-                    _label(finding.category, clean),
-                    _label(str(finding.severity), clean),
-                    _label(finding.rule, clean),
-                )
-                if key in active:
-                    continue
-                active.add(key)
+            for key in _finding_keys(target, clean):
                 families["regdoctor_finding"].add_metric([name, *key], 1.0)
             for subject, not_after in _certificates(target):
                 families["regdoctor_tls_cert_not_after_seconds"].add_metric(

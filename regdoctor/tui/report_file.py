@@ -1,7 +1,7 @@
 """Write the report to a file: the renderers of ``regdoctor check``, nothing new.
 
 ``.md``/``.markdown`` → :func:`regdoctor.render.markdown.markdown_text`; anything else →
-:func:`regdoctor.render.json_out.render_json` (schema v1). Redaction is the renderers'.
+:func:`regdoctor.render.json_out.render_json` (schema v3). Redaction is the renderers'.
 """
 
 from __future__ import annotations

@@ -191,7 +191,7 @@ def test_bundle_contents_provenance_and_summary(testbed: Testbed, isolate_env, m
             return handle.read().decode()
 
         assert read("report.md").startswith("## regdoctor report")
-        assert json.loads(read("report.json"))["schema_version"] == 2
+        assert json.loads(read("report.json"))["schema_version"] == 3
         versions = json.loads(read("versions.json"))
         assert versions["python"] and {r["name"] for r in versions["runtimes"]} >= {"docker"}
         provenance = json.loads(read("provenance.json"))

@@ -202,6 +202,7 @@ def expected_alerts(scrapes: dict[str, str]) -> dict[str, list[dict]]:
     failing = set()  # (node, target)
     checked: dict[str, set[str]] = {}
     expiry: dict[tuple[str, str], float] = {}
+    bad_files = set()  # (node, file): configuration files are not targets
     for node, text in scrapes.items():
         found = samples(text)
         now = next(s.value for s in found if s.name == "regdoctor_last_check_timestamp_seconds")
@@ -209,6 +210,8 @@ def expected_alerts(scrapes: dict[str, str]) -> dict[str, list[dict]]:
             lab = s.labels
             if s.name == "regdoctor_finding" and lab["severity"] == "error" and s.value == 1:
                 errors.add((node, lab["target"], lab["category"], lab["rule"]))
+            if s.name == "regdoctor_config_ok" and s.value == 0:
+                bad_files.add((node, lab["file"]))
             if s.name == "regdoctor_probe_success":
                 checked.setdefault(lab["target"], set()).add(node)
                 if s.value == 0:
@@ -239,6 +242,10 @@ def expected_alerts(scrapes: dict[str, str]) -> dict[str, list[dict]]:
             if left - EVAL_MINUTES * 60 < 14 * 86400
         ],
         "RegistryRateLimitLow": [],
+        "RegistryConfigurationError": [
+            expected("RegistryConfigurationError", {"node": n, "file": f})
+            for n, f in sorted(bad_files)
+        ],
         "RegdoctorNotChecking": [],
     }
 

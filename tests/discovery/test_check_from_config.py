@@ -125,7 +125,7 @@ def _schema_check(document: dict) -> None:
 
     from regdoctor.schemas import load_schema
 
-    errors = list(Draft202012Validator(load_schema("check-v2")).iter_errors(document))
+    errors = list(Draft202012Validator(load_schema("check-v3")).iter_errors(document))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
 
 
@@ -187,7 +187,12 @@ def test_check_without_target_checks_the_configuration(testbed: Testbed, machine
     token = target_for(hosts["token"])
     assert token["findings"][0]["category"] == "auth.credential_helper", token["findings"]
 
-    # 5. configuration files judged on their own
+    # 5. configuration files judged on their own, apart from the targets (schema 3)
+    assert all(t["spec"]["kind"] == "registry" for t in document["targets"])
+    assert all(c["spec"]["kind"] == "config" for c in document["configs"])
+    assert document["summary"]["targets"] == len(document["targets"])
+    assert document["summary"]["configs"] == len(document["configs"]) >= 3
+    reports = {c["target"]: c for c in document["configs"]}
     daemon = reports[str(root / "etc/docker/daemon.json")]
     assert daemon["spec"]["kind"] == "config"
     assert "config.invalid" in categories(daemon)  # insecure-registries entry with http://
@@ -261,3 +266,91 @@ def test_no_configuration_means_docker_hub(tmp_path: Path) -> None:
     assert [t.registry for t in run_plan.targets] == ["docker.io"]
     assert run_plan.preset == {}
     assert os.environ.get("REGDOCTOR_CONFIG_ROOT")  # isolated by the autouse fixture
+
+
+def test_configuration_files_are_not_targets(testbed: Testbed, machine) -> None:
+    """Plain: a section of their own, and the count counts targets; Prometheus: never a
+    ``target`` label, their own ``regdoctor_config_ok``; --summary: a line for a bad one."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    root, bin_dir, _hosts = machine
+    daemon = str(root / "etc/docker/daemon.json")
+    proc = run_check(root, bin_dir, testbed, "--format", "json")
+    document = json.loads(proc.stdout)
+    n_targets, n_configs = len(document["targets"]), len(document["configs"])
+
+    plain = run_check(root, bin_dir, testbed)
+    assert plain.returncode == 2, plain.stderr
+    details = plain.stdout[plain.stdout.index("\nconfiguration files:\n") :]
+    assert daemon in details
+    summary = plain.stdout.replace("\n    ", " ").strip().splitlines()[-1]  # unwrapped
+    assert summary.startswith(f"{n_targets} targets: "), summary
+    assert f"; {n_configs} configuration files, 2 with problems (exit code 2)" in summary
+
+    metrics = run_check(root, bin_dir, testbed, "--format", "prometheus")
+    samples = [s for f in text_string_to_metric_families(metrics.stdout) for s in f.samples]
+    labelled = {s.labels.get("target") for s in samples if "target" in s.labels}
+    assert daemon not in labelled and not any(t.startswith(str(root)) for t in labelled)
+    success = [s for s in samples if s.name == "regdoctor_probe_success"]
+    assert len(success) == n_targets
+    config_ok = {s.labels["file"]: s.value for s in samples if s.name == "regdoctor_config_ok"}
+    client = str(root / "root/.docker/config.json")  # errors: 0; daemon.json warns: 1
+    assert len(config_ok) == n_configs
+    assert config_ok[client] == 0.0 and config_ok[daemon] == 1.0
+    assert any(s.name == "regdoctor_config_finding" and s.labels["file"] == daemon for s in samples)
+
+    short = run_check(root, bin_dir, testbed, "--summary")
+    assert short.returncode == 2
+    lines = short.stdout.strip().splitlines()
+    named = [line.split("  ")[1] for line in lines]  # status, target, category: cause
+    assert len([n for n in named if not n.startswith(str(root))]) == n_targets, lines
+    assert any(daemon in line and "config.invalid" in line for line in lines), lines
+    assert any(line.startswith(f"✗ ERROR  {client}  ") for line in lines), lines
+
+
+def test_groups_finish_as_the_whole_run(testbed: Testbed, machine, monkeypatch) -> None:
+    """A streamed run finishes each group of dependent targets (a registry and its
+    mirrors) on its own; its reports are those of finishing all targets together."""
+    import asyncio
+
+    from regdoctor.check import across, pipeline
+    from regdoctor.check.plan import plan
+    from regdoctor.cli.request import request_from_args
+    from tests.helpers.reports import check_parser
+
+    root, bin_dir, hosts = machine
+    for name in ("DOCKER_CONFIG", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in machine_env(bin_dir).items():
+        monkeypatch.setenv(name, value)
+    argv = ["--root", str(root), "--dns-server", testbed.dns_server]
+    argv += ["--ca-file", str(testbed.ca_file), "--timeout", "3"]
+    run_plan = plan(request_from_args(check_parser().parse_args(argv)))
+    groups = [
+        {run_plan.targets[i].id for i in g}
+        for g in across.groups_of(run_plan.targets, run_plan.routes)
+    ]
+    basic = next(t.id for t in run_plan.targets if t.hostport == hosts["basic"])
+    closed = next(t.id for t in run_plan.targets if t.hostport == hosts["closed"])
+    assert any({basic, closed} <= g for g in groups)  # the mirror with its upstream
+    assert len(groups) > 1
+
+    probed = []
+    finish = pipeline.finish_reports
+
+    def recording(reports, routes, rule_dirs=()):
+        probed.extend(reports)
+        return finish(reports, routes, rule_dirs)
+
+    monkeypatch.setattr(pipeline, "finish_reports", recording)
+    done = []
+    report = asyncio.run(run_plan.run(on_done=done.append))
+    assert sorted(r.target.id for r in done) == sorted(t.id for t in run_plan.targets)
+    assert [r.target.id for r in report.targets] == [t.id for t in run_plan.targets]
+    order = {t.id: i for i, t in enumerate(run_plan.targets)}
+    whole = finish(
+        sorted(probed, key=lambda r: order[r.target.id]),
+        run_plan.routes,
+        run_plan.options.rule_dirs,
+    )
+    assert list(report.targets) == whole

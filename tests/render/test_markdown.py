@@ -35,8 +35,16 @@ def test_sections_versions_phases_findings_and_command(healthy_and_failing, isol
     text = markdown_text(report, context=context)
     assert "`/etc/docker/daemon.json`" in text
     assert text.startswith("## regdoctor report: ❌ ERROR")
-    for heading in ("### Environment", "### Effective configuration", "### Command line"):
-        assert heading in text
+    assert "\n2 targets: 1 error, 1 ok; checked " in text
+    # one verdict line per target; the healthy one is only that line
+    assert f"- ✅ OK `{healthy}`: pulls" in text
+    assert f"- ❌ ERROR `{failing}` · `tcp.refused`: connection refused (" in text
+    assert f"### ❌ ERROR `{failing}` · `tcp.refused`: connection refused" in text
+    assert f"### ✅ OK `{healthy}`" not in text
+    # environment and configuration folded
+    for summary in ("Environment", "Effective configuration"):
+        assert f"<details><summary>{summary}</summary>" in text
+    assert "### Command line" in text
     assert "| Python | `3.11.7` |" in text
     assert (
         "| docker | `/usr/bin/docker` | `Docker version 24.0.7` | `dockerd` not running |" in text
@@ -44,15 +52,18 @@ def test_sections_versions_phases_findings_and_command(healthy_and_failing, isol
     assert "| containerd | not found |" in text
     (daemon_row,) = [line for line in text.splitlines() if "`/etc/docker/daemon.json` |" in line]
     assert "docker" in daemon_row and "present" in daemon_row
-    # one phase table per target, in pull order
-    assert text.count("| phase | status | time | detail |") == 2
-    assert re.search(r"\| tcp \| ❌ failed \| .* \| `.*refused.*` \|", text)
-    assert "| http | ⏭️ skipped |" in text
+    # the phases on one line; the table only with --verbose
+    assert "Phases: dns ✅ · tcp ❌ · tls ⏭️" in text
+    assert "| phase | status | time | detail |" not in text
+    verbose = markdown_text(report, context=context, verbose=True)
+    assert verbose.count("| phase | status | time | detail |") == 2
+    assert re.search(r"\| tcp \| ❌ failed \| .* \| `.*refused.*` \|", verbose)
+    assert "| http | ⏭️ skipped |" in verbose
     # the finding with its category and remediation
     assert "`tcp.refused`" in text and "How to fix:" in text
     assert f"regdoctor check {healthy} {failing}" in text
     # table rows have a constant number of cells (no stray pipes)
-    for line in text.splitlines():
+    for line in verbose.splitlines():
         if line.startswith("| phase |") or line.startswith("| tcp |"):
             assert line.count(" | ") == 3
 
@@ -67,18 +78,67 @@ def test_untrusted_text_stays_inside_code():
     from tests.render.test_prometheus import _synthetic
 
     report = _synthetic(url="x")
-    hostile = "x ``` ![img](http://evil.test/p.png) <img src=x> | # heading\n## injected"
+    hostile = (
+        "x ``` ![img](http://evil.test/p.png) <img src=x> | # heading\n## injected\n"
+        "- item [link](http://evil.test) www.evil.test bob@evil.test &amp; *em* a|b"
+    )
     finding = dataclasses.replace(
         report.targets[0].findings[0], title=hostile, explanation=hostile, leading=True
     )
     target = dataclasses.replace(report.targets[0], findings=(finding,))
-    text = markdown_text(
-        dataclasses.replace(report, targets=(target,)), context=ReportContext(host=HOST)
-    )
-    outside = outside_code(text)
-    for bad in ("![img]", "<img", "## injected", "# heading"):
-        assert bad not in outside, bad
-    assert "## injected" in text  # it is shown, as code
+    for verbose in (False, True):
+        text = markdown_text(
+            dataclasses.replace(report, targets=(target,)),
+            context=ReportContext(host=HOST),
+            verbose=verbose,
+        )
+        outside = outside_code(text)
+        for bad in ("![img]", "<img", "## injected", "# heading"):
+            assert bad not in outside, bad
+        assert "## injected" in text or "\\#\\# injected" in text  # shown, literally
+        rendered = parsed(text)
+        kinds = {t.type for t in rendered}
+        assert not kinds & {"image", "html_inline", "link_open"}, kinds
+        html = [t.content.strip() for t in rendered if t.type == "html_block"]
+        assert all(re.fullmatch(r"</?details>(<summary>[\w ]+</summary>)?", h) for h in html)
+        titles = [
+            rendered[i + 1].content for i, t in enumerate(rendered) if t.type == "heading_open"
+        ]
+        # only the report's own headings: the title and the target (no command line here)
+        assert len(titles) == 2, titles
+        assert titles[1].startswith("❌ ERROR `reg.test/app:1`"), titles
+        # prose is prose: the explanation is a paragraph, not a code block
+        assert "x \\`\\`\\` \\!\\[img\\](`http://evil.test/p.png`) \\<img" in text
+
+
+def parsed(text: str) -> list:
+    """Tokens as a CommonMark renderer with GFM tables and autolinks sees them
+    (nested tokens flattened)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"linkify": True}).enable(["table", "linkify"])
+    out = []
+    for token in md.parse(text):
+        out.append(token)
+        out.extend(token.children or ())
+    return out
+
+
+def test_prose_links_and_pipes():
+    """Rule prose is escaped text (no look-alike for `|`), references are links, and a
+    `|` in a table cell is escaped the GFM way."""
+    from regdoctor.render.md_text import cell, link, prose
+
+    assert prose("a | b") == "a \\| b"
+    assert "\u2758" not in prose("a | b") + cell("a | b")
+    assert cell("a | b") == "`a \\| b`"
+    assert prose("run `curl -s x | jq .` now") == "run `curl -s x | jq .` now"
+    assert link("https://docs.docker.com/engine/") == "<https://docs.docker.com/engine/>"
+    assert link("javascript:alert(1)") == "`javascript:alert(1)`"
+    rendered = parsed(f"| a |\n|---|\n| {cell('x | y')} |\n\n{prose('1. not a list')}")
+    cells = [t.content for t in rendered if t.type == "inline"]
+    assert "`x \\| y`" in cells or "`x | y`" in cells
+    assert not any(t.type == "ordered_list_open" for t in rendered)
 
 
 def outside_code(text: str) -> str:
@@ -159,6 +219,7 @@ def test_cli_markdown_lists_the_files_of_root_not_of_this_host(
     failing = testbed.endpoints["closed"].hostport
     proc = cli("check", "--root", str(other), "--format", "markdown", "--timeout", "3", failing)
     assert proc.returncode == 2, proc.stderr
-    configuration = proc.stdout.split("### Effective configuration", 1)[1].split("\n### ", 1)[0]
+    configuration = proc.stdout.split("<summary>Effective configuration", 1)[1]
+    configuration = configuration.split("</details>", 1)[0]
     assert "`/etc/docker/daemon.json`" in configuration
     assert "config.toml" not in configuration

@@ -142,6 +142,8 @@ def test_metric_names_are_exactly_the_issues():
         "regdoctor_finding",
         "regdoctor_tls_cert_not_after_seconds",
         "regdoctor_ratelimit_remaining",
+        "regdoctor_config_ok",
+        "regdoctor_config_finding",
         "regdoctor_check_duration_seconds",
     }
     assert LABELS["regdoctor_finding"] == {"target", "category", "severity", "rule"}

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def validator() -> Draft202012Validator:
-    schema = load_schema("check-v2")
+    schema = load_schema("check-v3")
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
@@ -41,9 +41,16 @@ def _errors(validator: Draft202012Validator, doc: object) -> list[str]:
 def test_full_report_validates(validator: Draft202012Validator, full_report: Report) -> None:
     doc = json.loads(render_json(full_report))
     assert _errors(validator, doc) == []
-    assert doc["schema_version"] == SCHEMA_VERSION == 2
+    assert doc["schema_version"] == SCHEMA_VERSION == 3
     assert doc["status"] == "error" and doc["exit_code"] == 2
-    assert doc["summary"] == {"targets": 3, "errors": 2, "warnings": 2, "infos": 0}
+    assert doc["summary"] == {
+        "targets": 3,
+        "configs": 0,
+        "errors": 2,
+        "warnings": 2,
+        "infos": 0,
+    }
+    assert doc["configs"] == []
     assert [t["target"] for t in doc["targets"]] == [
         "registry.example.com:5000/team/app:1.2.3",
         "expired.example.com",
@@ -97,7 +104,7 @@ def test_json_is_stable(full_report: Report) -> None:
     assert first == render_json(full_report)
     doc = json.loads(first)
     assert list(doc) == list(full_report.to_dict())  # key order of Report.to_dict()
-    assert first.startswith('{\n  "schema_version": 2,')
+    assert first.startswith('{\n  "schema_version": 3,')
 
 
 def test_odd_values_are_made_json_safe(
@@ -168,16 +175,17 @@ def test_schema_enums_follow_the_model() -> None:
     assert {"tls.expired", "auth.unauthorized", "other", "host.disk_low"} <= set(categories)
 
 
-def test_schema_copy_in_docs_is_identical() -> None:
-    shipped = (ROOT / "regdoctor" / "schemas" / "check-v2.json").read_bytes()
-    copy = (ROOT / "docs" / "check-v2.schema.json").read_bytes()
-    assert shipped == copy, "run: cp regdoctor/schemas/check-v2.json docs/check-v2.schema.json"
+@pytest.mark.parametrize("name", ["check-v2", "check-v3"])
+def test_schema_copy_in_docs_is_identical(name: str) -> None:
+    shipped = (ROOT / "regdoctor" / "schemas" / f"{name}.json").read_bytes()
+    copy = (ROOT / "docs" / f"{name}.schema.json").read_bytes()
+    assert shipped == copy, f"run: cp regdoctor/schemas/{name}.json docs/{name}.schema.json"
 
 
 def test_docs_describe_every_field() -> None:
     doc = (ROOT / "docs" / "json-schema.md").read_text(encoding="utf-8")
-    assert "regdoctor/schemas/check-v2.json" in doc
-    assert "docs/check-v2.schema.json" in doc
+    assert "regdoctor/schemas/check-v3.json" in doc
+    assert "docs/check-v3.schema.json" in doc
     schema = load_schema()
     names = set(schema["properties"])
     for name in ("target", "spec", "phase", "observation", "finding", "remediation_step"):
@@ -187,10 +195,11 @@ def test_docs_describe_every_field() -> None:
 
 
 def test_load_schema() -> None:
-    assert SCHEMAS == ("check-v2", "explain-v1")
+    assert SCHEMAS == ("check-v2", "check-v3", "explain-v1")
     first = load_schema()
+    assert first["properties"]["schema_version"]["const"] == 3
     first["mutated"] = True
-    assert "mutated" not in load_schema("check-v2")
+    assert "mutated" not in load_schema("check-v3")
     for bad in ("nope", "../model", "check-v2.json"):
         with pytest.raises(KeyError):
             load_schema(bad)

@@ -143,9 +143,10 @@ def test_redactor_masks_literal_secrets(no_color_env: None, samples: ModuleType)
 
 def test_targets_phases_and_skip_reasons(out: str) -> None:
     lines = out.splitlines()
-    assert lines[0].startswith("registry.example.com:5000/team/app:1.2.3  ✓ OK")
-    assert "https://registry.example.com:5000 via 192.0.2.5" in out
-    assert any(line.startswith("expired.example.com  ✗ ERROR") for line in lines)
+    # each target starts with its verdict line, then where it was reached
+    assert lines[0].startswith("✓ OK  registry.example.com:5000/team/app:1.2.3  pulls")
+    assert lines[1].startswith("  https://registry.example.com:5000 via 192.0.2.5  ")
+    assert any(line.startswith("✗ ERROR  expired.example.com  tls.expired: ") for line in lines)
     assert "https://expired.example.com:443 via 192.0.2.10" in out
     assert re.search(r"^  ✗ tls +failed +12 ms  x509: certificate has expired", out, re.M)
     assert re.search(rf"^  {SKIP} http +skipped +not run: tls failed$", out, re.M)

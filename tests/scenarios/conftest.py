@@ -12,7 +12,7 @@ def check_schema() -> Callable[[dict], None]:
 
     from regdoctor.schemas import load_schema
 
-    validator = Draft202012Validator(load_schema("check-v2"))
+    validator = Draft202012Validator(load_schema("check-v3"))
 
     def check(document: dict) -> None:
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))

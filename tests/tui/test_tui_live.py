@@ -153,7 +153,7 @@ async def test_export_writes_a_valid_json_report(testbed, refs, tmp_path):
         await pilot.press("enter")
         await wait_until(pilot, out.exists)
     document = json.loads(out.read_text())
-    errors = list(Draft202012Validator(load_schema("check-v2")).iter_errors(document))
+    errors = list(Draft202012Validator(load_schema("check-v3")).iter_errors(document))
     assert not errors, [e.message for e in errors[:3]]
     assert [t["target"] for t in document["targets"]] == [refs["healthy"], refs["expired"]]
     assert document["exit_code"] == 2
@@ -172,3 +172,20 @@ async def test_export_markdown(testbed, refs, tmp_path):
     text = out.read_text()
     assert "tls.expired" in text
     assert not text.lstrip().startswith("{")
+
+
+async def test_summary_counts_targets_not_configuration_files(testbed, refs):
+    """Configuration files are listed, but the count names targets only (#14: "17
+    targets" for 13)."""
+    from textual.widgets import Static
+
+    from regdoctor.discovery.observations import config_target
+
+    app = make_app(testbed, [refs["healthy"], refs["expired"]])
+    app.session.add(config_target("/etc/docker/daemon.json", "docker"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: done(app))
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "2 targets" in summary and "3 targets" not in summary, summary
+        assert "1 configuration file" in summary, summary
+        await pilot.press("q")

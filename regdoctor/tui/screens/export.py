@@ -29,7 +29,7 @@ class ExportScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Static(Text("Export the report", style="bold"))
-            yield Static(Text("File (.json: JSON schema v1, .md: markdown):", style="dim"))
+            yield Static(Text("File (.json: JSON schema v3, .md: markdown):", style="dim"))
             yield Input(self.default, id="export-path")
             if self.note:
                 yield Static(Text(self.note, style="yellow"))

@@ -85,18 +85,29 @@ class OverviewScreen(Screen[None]):
 
     def _summarise(self) -> None:
         counts: dict[str, int] = {}
+        configs = 0
         for entry in self.rd_app.session:
             status = entry_status(entry)
-            counts[status] = counts.get(status, 0) + 1
+            if entry.target.kind == "config":  # a file, not a target: counted apart
+                configs += 1
+                key = f"config {status}"
+            else:
+                key = status
+            counts[key] = counts.get(key, 0) + 1
         summary = Text()
         summary.append("regdoctor", style="bold")
-        n = len(self.rd_app.session)
+        n = len(self.rd_app.session) - configs
         summary.append(f"  {n} target{'s' if n != 1 else ''}")
         for status in ("error", "warning", "broken", "ok", "running", "waiting"):
             if counts.get(status):
                 mark, word, style = STATUS_LOOK[status]
                 summary.append("  ")
                 summary.append(f"{mark} {counts[status]} {word}", style=style)
+        if configs:
+            summary.append(f"  · {configs} configuration file{'s' if configs != 1 else ''}")
+            bad = sum(counts.get(f"config {s}", 0) for s in ("error", "warning", "broken"))
+            if bad:
+                summary.append(f" ({bad} with problems)", style="yellow")
         self.query_one("#summary", Static).update(summary)
         controls = Text()
         controls.append("filter: ", style="dim")
