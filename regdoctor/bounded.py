@@ -122,3 +122,75 @@ def yaml_documents_bounded(
         return documents
     finally:
         loader.dispose()
+
+
+class OutsideRoot(OSError):
+    """A path whose symlinks lead out of the configuration root."""
+
+
+def resolve_in_root(root: Path, path: Path) -> Path:
+    """``path`` (below ``root``) with every symlink resolved as the machine whose files
+    are below ``root`` would resolve it: an absolute link target starts again at
+    ``root``, ``..`` never climbs above it. The result is always inside ``root``.
+
+    This is how ``bundle --root DIR`` reads another machine's files: a link
+    ``DIR/etc/docker/daemon.json -> /etc/shadow`` means ``DIR/etc/shadow``, never this
+    host's file. Raises :class:`OSError` on a link loop."""
+    base = Path(os.path.abspath(root))
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(base)
+    except ValueError:
+        raise OutsideRoot(1, f"{path} is not below the configuration root {root}") from None
+    pending = list(relative.parts)
+    current = base
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if current != base:
+                current = current.parent
+            continue
+        candidate = current / part
+        if candidate.is_symlink():
+            links += 1
+            if links > 40:
+                raise OSError(40, "too many levels of symbolic links")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = base
+            pending = [*Path(target).parts, *pending]
+            if target.startswith("/"):
+                pending = pending[1:]  # the leading "/"
+            continue
+        current = candidate
+    return current
+
+
+def within_root(root: Path | str | None, path: Path) -> Path:
+    """``path`` with its symlinks resolved inside ``root`` (:func:`resolve_in_root`)
+    when ``root`` is another machine's tree and ``path`` is below it; else ``path``.
+    A link loop gives ``path`` back unresolved (reading it is then refused)."""
+    if root is None or str(root) in ("", "/"):
+        return path
+    try:
+        return resolve_in_root(Path(root), path)
+    except OutsideRoot:
+        return path  # a real path given on the command line (--daemon-config ...)
+    except OSError:
+        return path
+
+
+def read_within_root(root: Path | str | None, path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """:func:`read_bounded` of ``path`` as the machine below ``root`` sees it: symlinks
+    resolved inside the root, the final file opened without following a link (a link
+    swapped in meanwhile, or a loop, is refused). Never a file of this host through a
+    link in another machine's tree."""
+    if root is None or str(root) in ("", "/"):
+        return read_bounded(path, limit)
+    try:
+        resolved = resolve_in_root(Path(root), path)
+    except OutsideRoot:
+        return read_bounded(path, limit)
+    return read_bounded(resolved, limit, nofollow=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,21 @@ from regdoctor.bounded import MAX_YAML_NODES as MAX_YAML_NODES
 from regdoctor.bounded import UnreadableFile as UnreadableFile
 from regdoctor.bounded import read_bounded as read_bounded
 from regdoctor.bounded import yaml_documents_bounded as yaml_documents_bounded
+
+#: The configuration root of the discovery under way (``--root DIR``): every file a
+#: parser reads is resolved inside it, so a link in another machine's tree never reads
+#: this host's file. Set by :func:`reading_below` (``effective.discover``).
+_ROOT: ContextVar[Path | None] = ContextVar("regdoctor_config_root", default=None)
+
+
+@contextmanager
+def reading_below(root: Path | None) -> Iterator[None]:
+    """Within this block, :func:`read_text` resolves symlinks inside ``root``."""
+    token = _ROOT.set(root)
+    try:
+        yield
+    finally:
+        _ROOT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -38,11 +55,22 @@ class Paths:
     overrides: Mapping[str, Path] = field(default_factory=dict)
 
     def at(self, path: str | Path) -> Path:
-        """``path`` as seen by the machine whose files are below ``root``."""
+        """``path`` as seen by the machine whose files are below ``root``: below another
+        machine's tree, its symlinks are resolved inside the root (an absolute link
+        target starts again at ``root``), never on this host."""
         text = str(path)
         if str(self.root) in ("/", ""):
             return Path(text)
-        return self.root / text.lstrip("/")
+        from regdoctor.bounded import within_root
+
+        return within_root(self.root, self.root / text.lstrip("/"))
+
+    def within(self, path: Path) -> Path:
+        """A path already below ``root`` (a directory entry, a name appended to
+        :meth:`at`) with its symlinks resolved inside the root."""
+        from regdoctor.bounded import within_root
+
+        return within_root(self.root, path)
 
     def shown(self, path: str | Path) -> str:
         """``path`` as the machine whose files are below ``root`` names it (the inverse
@@ -147,11 +175,14 @@ class FileResult:
 def read_text(result: FileResult) -> str | None:
     """The file's text, or None (with an issue when it exists but cannot be read)."""
     path = result.path
+    from regdoctor.bounded import read_within_root, within_root
+
+    root = _ROOT.get()
     try:
-        if not path.exists():
+        if not within_root(root, path).exists():
             return None
         result.exists = True
-        raw = read_bounded(path, MAX_CONFIG_BYTES)
+        raw = read_within_root(root, path, MAX_CONFIG_BYTES)
     except UnreadableFile as exc:
         result.exists = True
         result.issue(str(exc.strerror))
