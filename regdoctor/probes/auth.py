@@ -91,6 +91,7 @@ async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials
         timeout=max(0.05, min(ctx.options.helper_timeout, ctx.remaining())),
         env=dict(os.environ),
         redactor=ctx.options.redactor,
+        root=ctx.options.config_root,  # the file is read inside --root, as discovery did
     )
     ctx.trace(f"credential {ref.source}: {resolution.outcome}")
     observation = ctx.observe(

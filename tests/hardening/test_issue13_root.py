@@ -101,3 +101,44 @@ def test_check_root_never_follows_a_link_out_of_the_root(tree: Path) -> None:
     assert HOST not in everything, everything[-3000:]
     result = run([*args, "--deadline", "4", UNREACHABLE], env=_env(), hard_limit_s=30)
     assert HOST not in result.stdout + result.stderr
+
+
+def test_check_root_sends_the_credential_of_the_root_not_of_this_host(
+    tmp_path: Path, serve
+) -> None:  # type: ignore[no-untyped-def]
+    """``DIR/root/.docker/config.json`` links to an absolute path: discovery finds the
+    root's entry, and the credential is fetched from that same file inside the root,
+    never from this host's file the link names."""
+    import base64
+
+    from tests.harness import hostile
+
+    def basic_registry(conn: hostile.Conn, request: hostile.RawRequest) -> None:
+        if not (request.authorization or "").startswith("Basic "):
+            headers = {**hostile.REGISTRY_HEADERS, "WWW-Authenticate": 'Basic realm="r"'}
+            conn.respond(401, headers, b"{}")
+            return
+        hostile.registry_answer(conn, request)
+
+    registry = serve(basic_registry)
+
+    def config(user: str) -> str:
+        pair = base64.b64encode(f"{user}:pw-{user}".encode()).decode()
+        return json.dumps({"auths": {registry.hostport: {"auth": pair}}})
+
+    host_config = _write(tmp_path / "host" / "config.json", config("host-user"))
+    root = tmp_path / "root"
+    link = root / "root/.docker/config.json"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(host_config)
+    _write(root / str(host_config).lstrip("/"), config("root-user"))
+    args = ["check", "--root", str(root), "--format", "json", "--timeout", "2"]
+    result = run([*args, f"http://{registry.hostport}"], env=_env(), hard_limit_s=30)
+    sent = [
+        base64.b64decode(r.authorization.split()[1]).decode()
+        for r in registry.requests
+        if r.authorization
+    ]
+    assert sent, result.stdout[-2000:] + result.stderr[-2000:]
+    assert all(s.startswith("root-user:") for s in sent), sent
+    assert "host-user" not in result.stdout + result.stderr
