@@ -173,7 +173,9 @@ class ImageProbe:
             "outcome": outcome,
             "status": final.status,
             "error_codes": final.error_codes,
-            "digest": final.header("docker-content-digest") or head.header("docker-content-digest"),
+            "digest": None  # the digest header of a page that is no manifest names nothing
+            if outcome == "invalid"
+            else final.header("docker-content-digest") or head.header("docker-content-digest"),
             "media_type": media_type,
             "size": _int(final.header("content-length")) if final is head else len(final.body),
             "is_index": is_index,

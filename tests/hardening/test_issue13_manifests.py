@@ -132,7 +132,8 @@ def test_a_manifest_head_with_html_gets_looked_at(serve) -> None:  # type: ignor
     taken for a manifest on the strength of the headers."""
     page = b"<html>maintenance</html>"
     headers = {"Content-Type": "text/html", "Docker-Content-Digest": "sha256:" + "1" * 64}
-    _invalid(serve, hostile.body(200, page, headers), "html")
+    manifest = _invalid(serve, hostile.body(200, page, headers), "html")
+    assert manifest["facts"]["digest"] is None  # a page's digest header names no image
 
 
 def test_schema1_signed_manifest_is_recognised(serve) -> None:  # type: ignore[no-untyped-def]
