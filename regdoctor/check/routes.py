@@ -259,10 +259,11 @@ class Routes:
         daemon = self._daemon()
         if daemon is None:
             return {}
-        from regdoctor.discovery.base import read_bounded
+        from regdoctor.bounded import read_within_root
 
-        try:  # never a FIFO, a device or an endless file (the parsers' own reading)
-            text = read_bounded(daemon.file.path).decode("utf-8", "replace")
+        root = self.effective.paths.root if self.effective else None
+        try:  # never a FIFO, a device, an endless file or a link out of --root
+            text = read_within_root(root, daemon.file.path).decode("utf-8", "replace")
         except (OSError, ValueError):
             return {}
         shown = self.effective.paths.shown(daemon.file.file) if self.effective else daemon.file.file
@@ -310,12 +311,13 @@ class Routes:
         roots = roots or [locations.CONTAINERD_CERTS_D]
         for root in roots:
             for directory in model.host_dir_candidates(host, root):
-                path = effective.paths.at(directory) / "hosts.toml"
+                path = effective.paths.at(f"{directory}/hosts.toml")  # links stay in --root
                 try:
                     if path.is_file():
-                        from regdoctor.discovery.base import read_bounded
+                        from regdoctor.bounded import read_within_root
 
-                        text = read_bounded(path).decode("utf-8", "replace")
+                        config_root = effective.paths.root
+                        text = read_within_root(config_root, path).decode("utf-8", "replace")
                         return text, f"{directory}/hosts.toml"
                     if effective.paths.at(directory).is_dir():
                         # the directory wins even without hosts.toml (then containerd

@@ -11,121 +11,36 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: Files larger than this are not read (a config file is a few KB).
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
-#: A YAML stream whose aliases would expand to more nodes than this is refused (a
-#: "billion laughs" document is a few hundred bytes and expands to billions).
-MAX_YAML_NODES = 200_000
-#: Deepest nesting accepted in YAML (JSON and TOML parsers have their own limits).
-MAX_YAML_DEPTH = 200
+# The bounded readers live in ``regdoctor.bounded`` (the rule loader and ``tags
+# --manifests`` use them too); re-exported here for the discovery modules.
+from regdoctor.bounded import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
+from regdoctor.bounded import MAX_YAML_DEPTH as MAX_YAML_DEPTH
+from regdoctor.bounded import MAX_YAML_NODES as MAX_YAML_NODES
+from regdoctor.bounded import UnreadableFile as UnreadableFile
+from regdoctor.bounded import read_bounded as read_bounded
+from regdoctor.bounded import yaml_documents_bounded as yaml_documents_bounded
+
+#: The configuration root of the discovery under way (``--root DIR``): every file a
+#: parser reads is resolved inside it, so a link in another machine's tree never reads
+#: this host's file. Set by :func:`reading_below` (``effective.discover``).
+_ROOT: ContextVar[Path | None] = ContextVar("regdoctor_config_root", default=None)
 
 
-class UnreadableFile(OSError):
-    """A file that is not read: not a regular file, or larger than the limit. Its
-    ``strerror`` is the reason, ready to show."""
-
-
-def read_bounded(
-    path: str | Path, limit: int = MAX_CONFIG_BYTES, *, nofollow: bool = False
-) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; never blocks, never reads
-    more than ``limit + 1`` bytes.
-
-    The file is opened non-blocking (a FIFO without a writer does not hang the run) and
-    checked with ``fstat`` on the open descriptor (no race with a rename): a FIFO, a
-    socket, a device (``/dev/zero``, also through a symlink) or a directory raises
-    :class:`UnreadableFile`, as does a file over ``limit`` (however its size is
-    reported). With ``nofollow`` a symlink as the last component is refused (``ELOOP``).
-    Other errors raise :class:`OSError` as usual."""
-    import stat
-
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
-    if nofollow:
-        flags |= os.O_NOFOLLOW
-    fd = os.open(path, flags)
+@contextmanager
+def reading_below(root: Path | None) -> Iterator[None]:
+    """Within this block, :func:`read_text` resolves symlinks inside ``root``."""
+    token = _ROOT.set(root)
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise UnreadableFile(21, "is a directory, expected a file")
-        if not stat.S_ISREG(mode):
-            kind = (
-                "a FIFO"
-                if stat.S_ISFIFO(mode)
-                else "a device"
-                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket"
-                if stat.S_ISSOCK(mode)
-                else "not a regular file"
-            )
-            raise UnreadableFile(22, f"not a regular file ({kind}): not read")
-        chunks: list[bytes] = []
-        total = 0
-        while total <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > limit:
-            raise UnreadableFile(27, f"file is too large (over {limit} bytes): not read")
-        return b"".join(chunks)
+        yield
     finally:
-        os.close(fd)
-
-
-def yaml_documents_bounded(
-    text: str, *, max_nodes: int = MAX_YAML_NODES, max_depth: int = MAX_YAML_DEPTH
-) -> list[Any]:
-    """Every document of a YAML stream (safe loader), refusing one whose aliases expand
-    beyond ``max_nodes`` nodes or nest deeper than ``max_depth`` (``yaml.YAMLError``).
-    The node graph is composed first (cheap: aliases are shared there) and its expanded
-    size computed once per node; only then are Python objects built."""
-    import yaml
-
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
-    try:
-        documents = []
-        sizes: dict[int, int] = {}
-
-        def size(node: Any, depth: int) -> int:
-            if depth > max_depth:
-                raise yaml.YAMLError(f"nested deeper than {max_depth} levels")
-            known = sizes.get(id(node))
-            if known is not None:
-                return known
-            sizes[id(node)] = max_nodes + 1  # a node inside itself: refused
-            total = 1
-            if isinstance(node, yaml.SequenceNode):
-                for item in node.value:
-                    total += size(item, depth + 1)
-                    if total > max_nodes:
-                        break
-            elif isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    total += size(key, depth + 1) + size(value, depth + 1)
-                    if total > max_nodes:
-                        break
-            sizes[id(node)] = total
-            return total
-
-        budget = max_nodes
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            budget -= size(node, 0)
-            if budget < 0:
-                raise yaml.YAMLError(f"expands to more than {max_nodes} nodes (aliases): refused")
-            documents.append(loader.construct_document(node))
-        return documents
-    finally:
-        loader.dispose()
+        _ROOT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -140,11 +55,22 @@ class Paths:
     overrides: Mapping[str, Path] = field(default_factory=dict)
 
     def at(self, path: str | Path) -> Path:
-        """``path`` as seen by the machine whose files are below ``root``."""
+        """``path`` as seen by the machine whose files are below ``root``: below another
+        machine's tree, its symlinks are resolved inside the root (an absolute link
+        target starts again at ``root``), never on this host."""
         text = str(path)
         if str(self.root) in ("/", ""):
             return Path(text)
-        return self.root / text.lstrip("/")
+        from regdoctor.bounded import within_root
+
+        return within_root(self.root, self.root / text.lstrip("/"))
+
+    def within(self, path: Path) -> Path:
+        """A path already below ``root`` (a directory entry, a name appended to
+        :meth:`at`) with its symlinks resolved inside the root."""
+        from regdoctor.bounded import within_root
+
+        return within_root(self.root, path)
 
     def shown(self, path: str | Path) -> str:
         """``path`` as the machine whose files are below ``root`` names it (the inverse
@@ -249,11 +175,14 @@ class FileResult:
 def read_text(result: FileResult) -> str | None:
     """The file's text, or None (with an issue when it exists but cannot be read)."""
     path = result.path
+    from regdoctor.bounded import read_within_root, within_root
+
+    root = _ROOT.get()
     try:
-        if not path.exists():
+        if not within_root(root, path).exists():
             return None
         result.exists = True
-        raw = read_bounded(path, MAX_CONFIG_BYTES)
+        raw = read_within_root(root, path, MAX_CONFIG_BYTES)
     except UnreadableFile as exc:
         result.exists = True
         result.issue(str(exc.strerror))

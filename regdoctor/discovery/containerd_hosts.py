@@ -243,12 +243,13 @@ def load_config(path: Path) -> ContainerdConfig:
 def _scan(config: ContainerdConfig, paths: Paths, directory: str) -> None:
     root = paths.at(directory)
     try:
-        entries = sorted(p for p in root.iterdir() if p.is_dir())
+        # a linked entry is followed inside --root, never to this host's directory
+        entries = sorted(p for p in root.iterdir() if paths.within(p).is_dir())
     except OSError:
         return
     for entry in entries:
         hosts_path = entry / "hosts.toml"
-        if not hosts_path.is_file():
+        if not paths.within(hosts_path).is_file():
             continue
         hf = load_hosts(hosts_path, entry.name, directory, paths)
         if directory not in config.config_path:

@@ -232,10 +232,12 @@ def resolve(
     timeout: float = DEFAULT_TIMEOUT,
     env: Mapping[str, str] | None = None,
     redactor: Any = None,
+    root: Path | None = None,
 ) -> Resolution:
-    """Fetch the credential ``ref`` points at. Never raises."""
+    """Fetch the credential ``ref`` points at. Never raises. With ``root`` (``--root``),
+    a file is read again the way discovery read it: inside the root, bounded."""
     try:
-        resolution = _resolve(ref, timeout, env)
+        resolution = _resolve(ref, timeout, env, root)
     except Exception as exc:  # a crash is a result
         return Resolution(ref, "helper_failed", error=f"{type(exc).__name__}: {exc}")
     if resolution.credentials is not None and redactor is not None:
@@ -243,7 +245,9 @@ def resolve(
     return resolution
 
 
-def _resolve(ref: CredentialRef, timeout: float, env: Mapping[str, str] | None) -> Resolution:
+def _resolve(
+    ref: CredentialRef, timeout: float, env: Mapping[str, str] | None, root: Path | None = None
+) -> Resolution:
     if ref.origin in ("helper", "store"):
         assert ref.helper is not None
         outcome, answer, error, program = run_helper(
@@ -269,17 +273,18 @@ def _resolve(ref: CredentialRef, timeout: float, env: Mapping[str, str] | None) 
             error="an identity token (OAuth refresh token) is stored; regdoctor cannot use it",
         )
     if ref.origin == "file":
-        return _from_file(ref)
+        return _from_file(ref, root)
     if ref.origin == "k8s-secret":
         return _from_pull_secret(ref)
     return Resolution(ref, "entry_missing", error=f"unknown credential origin {ref.origin!r}")
 
 
-def _from_file(ref: CredentialRef) -> Resolution:
+def _from_file(ref: CredentialRef, root: Path | None = None) -> Resolution:
+    from regdoctor.bounded import read_within_root
     from regdoctor.discovery.docker_config import decode_auth_pair
 
     try:
-        data = json.loads(Path(ref.file).read_text(encoding="utf-8"))
+        data = json.loads(read_within_root(root, Path(ref.file)).decode("utf-8"))
         key = ref.key.split('"')[1] if '"' in ref.key else ref.key
         entry = data["auths"][key]
         auth = entry.get("auth") or ""

@@ -25,7 +25,7 @@ from regdoctor.discovery import (
     kubelet,
     registries_conf,
 )
-from regdoctor.discovery.base import FileResult, Paths
+from regdoctor.discovery.base import FileResult, Paths, reading_below
 from regdoctor.discovery.plans import HUB, RUNTIMES, Plan
 from regdoctor.model import CredentialRef, Observation, Target
 
@@ -201,6 +201,13 @@ def discover(
 ) -> Effective:
     """Read every source. Never raises: problems become issues of the files."""
     paths = paths or Paths()
+    with reading_below(paths.root):  # links in another machine's tree stay in it
+        return _discover(paths, runtimes, kube_inputs, stdin)
+
+
+def _discover(
+    paths: Paths, runtimes: Sequence[str], kube_inputs: Sequence[str], stdin: Any
+) -> Effective:
     chosen = tuple(r for r in RUNTIMES if r in runtimes)
     eff = Effective(paths, chosen)
     eff.environment = env.discover(paths.env)

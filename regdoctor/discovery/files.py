@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Resolving a path the way the machine below ``--root`` would lives in
+# ``regdoctor.bounded`` (discovery, check and bundle share it); re-exported here.
+from regdoctor.bounded import OutsideRoot as OutsideRoot
+from regdoctor.bounded import resolve_in_root as resolve_in_root
 from regdoctor.discovery import locations
 from regdoctor.redact.secrets import MASK, SENSITIVE_KEYS, Redactor, redact
 
@@ -112,50 +116,6 @@ def _glob(root: Path, pattern: str) -> list[Path]:
         )
     except OSError:
         return []
-
-
-class OutsideRoot(OSError):
-    """A path whose symlinks lead out of the configuration root."""
-
-
-def resolve_in_root(root: Path, path: Path) -> Path:
-    """``path`` (below ``root``) with every symlink resolved as the machine whose files
-    are below ``root`` would resolve it: an absolute link target starts again at
-    ``root``, ``..`` never climbs above it. The result is always inside ``root``.
-
-    This is how ``bundle --root DIR`` reads another machine's files: a link
-    ``DIR/etc/docker/daemon.json -> /etc/shadow`` means ``DIR/etc/shadow``, never this
-    host's file. Raises :class:`OSError` on a link loop."""
-    base = Path(os.path.abspath(root))
-    try:
-        relative = Path(os.path.abspath(path)).relative_to(base)
-    except ValueError:
-        raise OutsideRoot(1, f"{path} is not below the configuration root {root}") from None
-    pending = list(relative.parts)
-    current = base
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if current != base:
-                current = current.parent
-            continue
-        candidate = current / part
-        if candidate.is_symlink():
-            links += 1
-            if links > 40:
-                raise OSError(40, "too many levels of symbolic links")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                current = base
-            pending = [*Path(target).parts, *pending]
-            if target.startswith("/"):
-                pending = pending[1:]  # the leading "/"
-            continue
-        current = candidate
-    return current
 
 
 def read_config_bytes(path: Path, root: Path | None = None, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -123,9 +123,9 @@ def plan(effective: Effective, image: str, runtime: str) -> Plan:
 
 
 def _certs_d(effective: Effective, directory: str, hostport: str) -> list[tuple[str, str]]:
-    base = effective.paths.at(directory) / hostport
-    try:
-        return [(str(p), str(p)) for p in sorted(base.glob("*.crt"))]
+    base = effective.paths.at(f"{directory}/{hostport}")
+    try:  # a linked certificate is the one of the machine below --root, not this host's
+        return [(str(p), str(p)) for p in sorted(map(effective.paths.within, base.glob("*.crt")))]
     except OSError:
         return []
 
@@ -133,10 +133,11 @@ def _certs_d(effective: Effective, directory: str, hostport: str) -> list[tuple[
 def _client_d(
     effective: Effective, directory: str, hostport: str
 ) -> tuple[str, str | None, str] | None:
-    base = effective.paths.at(directory) / hostport
+    base = effective.paths.at(f"{directory}/{hostport}")
     try:
-        for cert in sorted(base.glob("*.cert")):
-            key = cert.with_suffix(".key")
+        for found in sorted(base.glob("*.cert")):
+            cert = effective.paths.within(found)
+            key = effective.paths.within(found.with_suffix(".key"))
             if key.exists():
                 return str(cert), str(key), str(cert)
     except OSError:

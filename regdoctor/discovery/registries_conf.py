@@ -135,17 +135,17 @@ def candidate_files(paths: Paths) -> list[Path]:
     user = paths.xdg_config_home() / "containers" / "registries.conf"
     if override is not None:
         main = override
-    elif user.is_file():
+    elif paths.within(user).is_file():
         main = user
     else:
         main = paths.at(locations.REGISTRIES_CONF)
     files = [main]
     for directory in (
         paths.at(locations.REGISTRIES_CONF_D),
-        paths.xdg_config_home() / "containers" / "registries.conf.d",
+        paths.within(paths.xdg_config_home() / "containers" / "registries.conf.d"),
     ):
         try:
-            files.extend(sorted(p for p in directory.glob("*.conf") if p.is_file()))
+            files.extend(sorted(p for p in directory.glob("*.conf") if paths.within(p).is_file()))
         except OSError:
             continue
     return files

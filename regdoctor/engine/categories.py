@@ -44,6 +44,7 @@ LIVE_ONLY_CATEGORIES: tuple[str, ...] = (
     "auth.overprivileged",
     "auth.realm_mismatch",
     "clock.skew",
+    "image.manifest_invalid",
     "ratelimit.low",
     "mirror.unreachable",
     "mirror.not_used",

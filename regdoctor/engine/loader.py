@@ -54,68 +54,37 @@ class Catalog:
 MAX_YAML_NODES = 100_000
 
 
-def _safe_load(text: str) -> Any:
-    import yaml  # lazy: the engine's import stays cheap
-
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _check_expansion(root: Any) -> None:
-    """Refuse a document whose node tree, with aliases expanded, exceeds
-    :data:`MAX_YAML_NODES` (stops counting as soon as it does)."""
-    import yaml
-
-    budget = MAX_YAML_NODES
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise ValueError(
-                f"YAML expands to more than {MAX_YAML_NODES} nodes (aliases of aliases?)"
-            )
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.append(key)
-                stack.append(value)
-
-
 def load_yaml(path: Path) -> Any:
-    """Read and parse one YAML file with the safe loader.
+    """Read and parse one YAML file the bounded way every command reads YAML
+    (``regdoctor.bounded``: a FIFO, a device or a file over 256 KiB is not read; aliases
+    that expand beyond :data:`MAX_YAML_NODES` nodes are refused before anything is built).
 
     Raises ``ValueError`` with a readable message (line and column when known).
     """
     import yaml
 
+    from regdoctor.bounded import UnreadableFile, read_bounded, yaml_documents_bounded
+
     try:
-        size = path.stat().st_size
-        if size > _MAX_RULE_BYTES:
-            raise ValueError(f"file is too large ({size} bytes, at most {_MAX_RULE_BYTES})")
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, _MAX_RULE_BYTES).decode("utf-8")
+    except UnreadableFile as exc:
+        raise ValueError(f"refused: {exc.strerror}") from exc
     except OSError as exc:
         raise ValueError(f"cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text: {exc}") from exc
     try:
-        return _safe_load(text)
-    except ValueError as exc:
-        raise ValueError(f"refused: {exc}") from exc
+        documents = yaml_documents_bounded(text, max_nodes=MAX_YAML_NODES)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"invalid YAML{where}: {problem}") from exc
+    except RecursionError as exc:
+        raise ValueError("refused: nested too deeply") from exc
+    if len(documents) > 1:
+        raise ValueError(f"expected a single document, found {len(documents)}")
+    return documents[0] if documents else None
 
 
 def rule_files(directory: Path) -> Iterator[Path]:

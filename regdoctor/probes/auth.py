@@ -91,6 +91,7 @@ async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials
         timeout=max(0.05, min(ctx.options.helper_timeout, ctx.remaining())),
         env=dict(os.environ),
         redactor=ctx.options.redactor,
+        root=ctx.options.config_root,  # the file is read inside --root, as discovery did
     )
     ctx.trace(f"credential {ref.source}: {resolution.outcome}")
     observation = ctx.observe(
@@ -149,6 +150,7 @@ class AuthProbe:
             allow_plain_http_credentials=target.insecure,
         )
         seen_hosts: set[str] = set()
+        realm_got_credentials = False  # the user's credentials went out to the realm
         try:
             request = next(generator)
             while True:
@@ -170,6 +172,9 @@ class AuthProbe:
                 )
                 extra: dict[str, object] = {"sent_credentials": request.sends_credentials}
                 if request.step == "auth.token":
+                    realm_got_credentials |= request.sends_credentials and (
+                        exchange.outcome not in ("connect_error", "proxy_error")
+                    )
                     realm = urlsplit(request.url)
                     extra.update(
                         {
@@ -203,6 +208,7 @@ class AuthProbe:
             "token_kind": outcome.token_kind,
             "expires_in": outcome.expires_in,
             "credentials_withheld": outcome.credentials_withheld,
+            "credentials_sent_to_realm": realm_got_credentials,
         }
         yield ctx.observe(
             "auth.result",

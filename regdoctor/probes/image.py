@@ -16,6 +16,7 @@ from regdoctor.net import wwwauth
 from regdoctor.probes.base import ProbeContext, failure_summary, first, short_digest
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
+from regdoctor.probes.manifest_body import MANIFEST_TYPES, ManifestCheck, manifest_kind, validate
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -110,12 +111,14 @@ class ImageProbe:
         outcome = classify(head)
         final = head
         document: Any = None
+        body_check: ManifestCheck | None = None
         media_type = (head.header("content-type") or "").split(";")[0].strip() or None
         needs_body = (
             outcome != "found"
             or media_type in INDEX_TYPES
             or ctx.options.platforms
             or not head.header("docker-content-digest")
+            or media_type not in MANIFEST_TYPES  # HTML, JSON of any kind: look at it
         )
         if needs_body and outcome not in ("ratelimited",):
             get = await fetch(
@@ -133,7 +136,10 @@ class ImageProbe:
             outcome = classify(get)
             if outcome == "found":
                 media_type = (get.header("content-type") or "").split(";")[0].strip() or media_type
-                document = get.json()
+                body_check = validate(get.header("content-type"), get.body, truncated=get.truncated)
+                document = body_check.document
+                if not body_check.valid:
+                    outcome = "invalid"  # a 200 no runtime can use
         if outcome == "manifest_unknown":
             tags = await fetch(
                 ctx,
@@ -167,17 +173,24 @@ class ImageProbe:
             "outcome": outcome,
             "status": final.status,
             "error_codes": final.error_codes,
-            "digest": final.header("docker-content-digest") or head.header("docker-content-digest"),
+            "digest": None  # the digest header of a page that is no manifest names nothing
+            if outcome == "invalid"
+            else final.header("docker-content-digest") or head.header("docker-content-digest"),
             "media_type": media_type,
             "size": _int(final.header("content-length")) if final is head else len(final.body),
             "is_index": is_index,
             "platforms": platforms,
             "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
+            "manifest_kind": body_check.kind if body_check else manifest_kind(outcome, media_type),
+            "body_problem": body_check.problem if body_check else None,
         }
         error = (
             None
             if outcome == "found"
-            else (final.error_message or final.error or f"HTTP {final.status}")
+            else (body_check.detail if body_check and body_check.detail else None)
+            or final.error_message
+            or final.error
+            or f"HTTP {final.status}"
         )
         yield ctx.observe(
             "image.manifest", ok=outcome == "found", phase="image", facts=facts, error=error

@@ -3,7 +3,8 @@ workloads (any ``containers``/``initContainers``/``ephemeralContainers`` entry, 
 kind, including CronJob templates and Lists) and Compose files (``services.*.image``).
 
 A file or a directory (``*.yaml``, ``*.yml``, ``*.json`` below it) is read with the safe
-YAML loader; each file is capped in size and count.
+YAML loader, bounded in size, alias expansion and depth (``regdoctor.bounded``); the
+files are capped in count.
 """
 
 from __future__ import annotations
@@ -41,20 +42,26 @@ def files_under(path: Path) -> list[Path]:
 
 
 def image_uses(path: Path) -> list[ImageUse]:
+    """Every image reference in the files under ``path``. Each file is read the bounded
+    way (``regdoctor.bounded``: no FIFO, device or file over 4 MiB; aliases that would
+    expand to more than 200,000 nodes refused before they are built)."""
     import yaml
+
+    from regdoctor.bounded import UnreadableFile, read_bounded, yaml_documents_bounded
 
     uses: list[ImageUse] = []
     for file in files_under(path):
         try:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                raise WorkloadError(f"{file}: larger than {MAX_FILE_BYTES} bytes")
-            text = file.read_text(encoding="utf-8")
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            documents = list(yaml.load_all(text, Loader=loader))
+            text = read_bounded(file, MAX_FILE_BYTES).decode("utf-8")
+            documents = yaml_documents_bounded(text)
+        except UnreadableFile as exc:
+            raise WorkloadError(f"{file}: {exc.strerror}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise WorkloadError(f"{file}: {exc}") from None
         except yaml.YAMLError as exc:
             raise WorkloadError(f"{file}: not YAML ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise WorkloadError(f"{file}: not YAML (nested too deeply)") from None
         for document in documents:
             for where, image in _walk(document, 0):
                 uses.append(ImageUse(str(file), where, image))

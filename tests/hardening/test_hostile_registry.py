@@ -85,6 +85,8 @@ def test_endless_v2_body(serve) -> None:
     server = serve(hostile.endless_body)
     # no runtime can use an endless /v2/ answer: an error (it was a warning before)
     runs = survive([image(server)], code=2, rule="http-response-too-large")
+    finding = next(f for f in runs[0].findings if f["rule"] == "http-response-too-large")
+    assert finding["severity"] == "error"
     v2 = runs[0].observation("http.response", "v2")
     assert v2["facts"]["outcome"] == "too_large" and v2["facts"]["truncated"] is True
 
@@ -364,9 +366,11 @@ def test_deeply_nested_json_everywhere(serve) -> None:
             }
         )
     )
-    survive(
-        ["--platform", "linux/amd64", image(manifests)], code=2, category="image.platform_mismatch"
+    # no runtime parses JSON that deep (Go stops at 10,000 levels): not a manifest
+    runs = survive(
+        ["--platform", "linux/amd64", image(manifests)], code=2, rule="image-manifest-invalid"
     )
+    assert runs[0].observation("image.manifest")["facts"]["body_problem"] == "not_json"
 
 
 def test_invalid_json_error_document(serve) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
+import hashlib
 import json
 import socket
 import ssl
@@ -209,9 +210,46 @@ def _parse_head(head: bytes, server: str) -> RawRequest:
 # ------------------------------------------------------------------ behaviours
 
 
+#: A valid Docker image manifest (v2 schema 2) with one layer, what ``registry_ok``
+#: serves for every manifest: a run against it is healthy, so each hostile case that
+#: deviates from it is judged for its own fault.
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 2,
+            "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 32,
+                "digest": "sha256:" + "5" * 64,
+            }
+        ],
+    }
+).encode()
+MANIFEST_HEADERS = {
+    **REGISTRY_HEADERS,
+    "Content-Type": MANIFEST_TYPE,
+    "Docker-Content-Digest": "sha256:" + hashlib.sha256(MANIFEST).hexdigest(),
+}
+
+
+def registry_answer(conn: Conn, request: RawRequest, headers: dict[str, str] | None = None) -> None:
+    """What a healthy registry answers: the manifest for a manifest URL, ``{}`` else."""
+    if "/manifests/" in request.path:
+        conn.respond(200, {**MANIFEST_HEADERS, **(headers or {})}, MANIFEST)
+    else:
+        conn.respond(200, {**REGISTRY_HEADERS, **(headers or {})}, b"{}")
+
+
 def registry_ok(conn: Conn, request: RawRequest) -> None:
     """A well-behaved, anonymous registry (the baseline the hostile ones deviate from)."""
-    conn.respond(200, REGISTRY_HEADERS, b"{}")
+    registry_answer(conn, request)
 
 
 def endless_body(conn: Conn, request: RawRequest) -> None:
@@ -235,8 +273,9 @@ def huge_header_line(conn: Conn, request: RawRequest) -> None:
 
 def many_headers(conn: Conn, request: RawRequest) -> None:
     """10,000 headers."""
-    headers = list(REGISTRY_HEADERS.items()) + [(f"X-H{i}", "v") for i in range(10_000)]
-    conn.respond(200, headers, b"{}")
+    base = MANIFEST_HEADERS if "/manifests/" in request.path else REGISTRY_HEADERS
+    headers = list(base.items()) + [(f"X-H{i}", "v") for i in range(10_000)]
+    conn.respond(200, headers, MANIFEST if "/manifests/" in request.path else b"{}")
 
 
 def slowloris(conn: Conn, request: RawRequest) -> None:
@@ -283,7 +322,7 @@ def bearer_challenge(realm: str, extra: str = ',service="hostile"') -> Handler:
 
     def handler(conn: Conn, request: RawRequest) -> None:
         if (request.authorization or "").startswith("Bearer "):
-            conn.respond(200, REGISTRY_HEADERS, b"{}")
+            registry_answer(conn, request)
             return
         challenge = f'Bearer realm="{realm}"{extra}'
         conn.respond(401, {**REGISTRY_HEADERS, "WWW-Authenticate": challenge}, b"{}")

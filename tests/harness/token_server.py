@@ -131,14 +131,18 @@ class TokenRequest:
 
 @dataclass
 class TokenServer:
-    """The threaded TLS token server; see the module docstring for its paths."""
+    """The threaded TLS token server; see the module docstring for its paths.
 
-    tls: CertKey
+    With ``tls=None`` it speaks plain HTTP (a realm a registry must not have); its URLs
+    name ``url_host``, which a test's DNS server resolves to 127.0.0.1."""
+
+    tls: CertKey | None
     signing: SigningKey
     username: str
     password: str
     allow_anonymous: bool = False
     """Whether requests without credentials get a (pull-only) token."""
+    url_host: str = "127.0.0.1"
     port: int = 0
     _requests: list[TokenRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -147,8 +151,10 @@ class TokenServer:
 
     def start(self) -> None:
         """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(self.tls.cert), str(self.tls.key))
+        ctx = None
+        if self.tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(self.tls.cert), str(self.tls.key))
         self._httpd = _TLSServer(("127.0.0.1", 0), _Handler, ctx, self)
         self.port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(
@@ -170,7 +176,8 @@ class TokenServer:
         """The realm URL for one mode (``token``, ``refuse``, ...)."""
         if mode not in MODES:
             raise ValueError(f"unknown token server mode {mode!r}")
-        return f"https://127.0.0.1:{self.port}/{mode}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.url_host}:{self.port}/{mode}"
 
     @property
     def requests(self) -> list[TokenRequest]:
@@ -225,7 +232,7 @@ class _TLSServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | None,
         owner: TokenServer,
     ) -> None:
         super().__init__(address, handler)
@@ -234,6 +241,9 @@ class _TLSServer(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(10)
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
         try:
             tls_sock = self.ssl_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):
