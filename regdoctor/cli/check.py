@@ -27,15 +27,21 @@ def run(args: argparse.Namespace) -> int:
         say_error("check", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
     report = run_plan.run_sync(["regdoctor", *sys.argv[1:]])
-    from rich.console import Console
-
     from regdoctor.check.exit import exit_code
     from regdoctor.check.output import output_redactor
-    from regdoctor.render import RENDERERS
 
     redactor = output_redactor(
         report, run_plan.redactor, redact_hosts=args.redact_hosts, usernames=run_plan.usernames
     )
+    if args.format == "json":  # verbatim text: no terminal renderer (Rich) to import
+        from regdoctor.render.json_out import render_json
+
+        sys.stdout.write(render_json(report, redactor=redactor) + "\n")
+        return exit_code(report, args.fail_on)
+    from rich.console import Console
+
+    from regdoctor.render import RENDERERS
+
     context = run_plan.context() if args.format == "markdown" else None
     console = Console(highlight=False, soft_wrap=args.format != "plain")
     RENDERERS[args.format](
