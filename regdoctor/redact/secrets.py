@@ -284,6 +284,32 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_lines(text: str, redactor: Redactor | None = None) -> str:
+    """``redactor.redact(text)`` (or :func:`redact`) for a large text of many short lines,
+    such as an indented JSON document, in which no secret spans a line break.
+
+    The result is the same, because every pattern match holds one of the trigger words
+    (the premise of :func:`redact`'s own pre-filter) and lies within one line; but the
+    patterns run only on the lines that hold a trigger word, instead of a dozen passes
+    over the whole text (a tag scan's 2,000-tag document: one line in a thousand).
+    """
+    if not text:
+        return text
+    literals = redactor._mask_literals if redactor is not None else None
+    if literals is not None:
+        text = literals(text)
+    text = _LEARNED.mask(text)
+    if _TRIGGERS.search(text):
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if _TRIGGERS.search(line):
+                for pattern, repl in _RULES:
+                    line = pattern.sub(repl, line)
+                lines[i] = line
+        text = "\n".join(lines)
+    return literals(text) if literals is not None else text
+
+
 #: Shortest value :func:`remember` accepts: a short one would mask ordinary words.
 MIN_LEARNED = 16
 #: Shortest line of a multi-line secret that is also masked on its own (a password of

@@ -1,0 +1,48 @@
+"""redact_lines: the same masking as redacting a whole indented JSON document, with the
+patterns run only on the lines that hold a trigger word (a tag scan's large output)."""
+
+from __future__ import annotations
+
+import json
+
+from regdoctor.redact.secrets import MASK, Redactor, redact, redact_lines
+from tests.render.test_render_redact import CASES, UNTOUCHED
+
+
+def _document() -> str:
+    texts = [case[0] for case in CASES] + UNTOUCHED
+    return json.dumps(
+        {
+            "endpoint": "https://bob:hunter2@registry.example.com:5000",
+            "tags": [
+                {"tag": f"t{i:04d}", "digest": f"sha256:{i:064x}", "outcome": "found"}
+                for i in range(300)
+            ],
+            "errors": texts,
+            "facts": {"password": "opaque-pass-1234", "access_token": "tok-abcdef123456"},
+            "literal": "the run's password is s3cret-literal-value here",
+        },
+        indent=1,
+    )
+
+
+def test_same_as_redacting_the_whole_text():
+    text = _document()
+    out = redact_lines(text)
+    assert out == redact(text)
+    assert "bob:hunter2@" not in out and "opaque-pass-1234" not in out and MASK in out
+    assert '"tag": "t0299"' in out
+
+
+def test_same_as_a_redactor_with_literal_secrets():
+    text = _document()
+    redactor = Redactor(["s3cret-literal-value"])
+    out = redact_lines(text, redactor)
+    assert out == redactor.redact(text)
+    assert "s3cret-literal-value" not in out
+
+
+def test_text_without_triggers_is_unchanged():
+    text = json.dumps({"tags": [f"t{i}" for i in range(50)]}, indent=1)
+    assert redact_lines(text) == text
+    assert redact_lines("") == ""
