@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import json
 
-from regdoctor.redact.secrets import MASK, Redactor, redact, redact_lines
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from regdoctor.redact.secrets import (
+    _TRIGGERS,
+    MASK,
+    Redactor,
+    _trigger_starts,
+    redact,
+    redact_lines,
+)
 from tests.render.test_render_redact import CASES, UNTOUCHED
 
 
@@ -46,3 +56,18 @@ def test_text_without_triggers_is_unchanged():
     text = json.dumps({"tags": [f"t{i}" for i in range(50)]}, indent=1)
     assert redact_lines(text) == text
     assert redact_lines("") == ""
+
+
+#: Trigger letters, separators, and three characters that case-fold onto ASCII ones
+#: (long s, Kelvin sign, dotless i): those texts take the regex path.
+_ALPHABET = 'aAuUtThHbBeErRsSiIcCyYjJpPwWoOkKnNdD:/?&;=-_ \n"xq\u017f\u212a\u0131'
+
+
+@given(st.text(alphabet=_ALPHABET, max_size=80))
+@settings(max_examples=400, deadline=None)
+def test_trigger_finder_agrees_with_the_trigger_regex(text):
+    """The fast finder marks exactly the lines the pre-filter regex marks."""
+    lines_fast = {text.count("\n", 0, at) for at in _trigger_starts(text)}
+    lines_regex = {text.count("\n", 0, m.start()) for m in _TRIGGERS.finditer(text)}
+    assert lines_fast == lines_regex
+    assert redact_lines(text) == "\n".join(redact(line) for line in text.split("\n"))
