@@ -62,3 +62,13 @@ def test_lean_httpx_lifts_its_blocks():
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_tags_json_imports_no_terminal_renderer(testbed: Testbed, isolate_env):
+    """A tag scan's JSON is written verbatim: no Rich, and no optional backend."""
+    ep = testbed.endpoints["plain"]
+    argv = ["tags", f"{ep.url}/{testbed.images.app.repository}", "--format", "json"]
+    _modules_after(argv)  # fills the rule cache
+    modules, out = _modules_after(argv)
+    assert json.loads(out)["resolution"]["resolved"] >= 1
+    assert not modules & {"rich", *NOT_FOR_CHECK}, sorted(modules & {"rich", *NOT_FOR_CHECK})
