@@ -313,12 +313,19 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
         rows[command.label] = {"walls": [], "connections": proxy.connections - before}
         if command.label.startswith("regdoctor"):
             rows[command.label]["phases_ms"] = phase_durations(text)
+    in_process: dict[str, list[float]] = {c.label: [] for c in cmds}
     for _ in range(runs):
         for command in cmds:
-            rows[command.label]["walls"].append(run_once(command)[0])
-    for row in rows.values():
+            wall, _code, text = run_once(command)
+            rows[command.label]["walls"].append(wall)
+            if command.label.startswith("regdoctor"):
+                in_process[command.label].append(phase_durations(text)["in-process total"])
+    for label, row in rows.items():
         row["median_ms"] = round(statistics.median(row["walls"]), 1)
         row["walls"] = [round(w, 1) for w in row["walls"]]
+        if in_process[label]:
+            # regdoctor's own duration_ms: the check without interpreter start and imports
+            row["in_process_median_ms"] = round(statistics.median(in_process[label]), 1)
     for variant in ("plain", "tls_token"):
         rd = rows[f"regdoctor check, {variant}"]["median_ms"]
         sk = rows[f"skopeo inspect --raw, {variant}"]["median_ms"]
@@ -340,6 +347,8 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{rtt:>5s}  {label:34s} {row['median_ms']:10.1f} {row['connections']:6d} "
                 f"{ratio_s:>6s}  {verdict}"
             )
+            if "in_process_median_ms" in row:
+                print(f"{'':7s}  (in-process duration_ms, median: {row['in_process_median_ms']:g})")
             if "phases_ms" in row:
                 phases = ", ".join(f"{k} {v:g}" for k, v in row["phases_ms"].items())
                 print(f"{'':7s}  (warm-up phases, ms: {phases})")

@@ -51,6 +51,7 @@ def test_bench_wan_tiny(tmp_path):
     # Token auth: skopeo dials the registry and the token realm at least.
     assert rows["skopeo inspect --raw, tls_token"]["connections"] >= 2
     assert rows["regdoctor check, tls_token"]["phases_ms"]["image"] > 0
+    assert rows["regdoctor check, plain"]["in_process_median_ms"] >= 2 * RTT_MS
     assert "ratio" in rows["regdoctor check, plain"]
     assert f"{RTT_MS}  regdoctor check, plain" in stdout
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
