@@ -40,8 +40,10 @@ ACCEPT = (
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json"
 )
-SPEEDUP_TARGET = 30.0
 AB_RATIO_TARGET = 0.5
+#: Issue 16: the whole ``regdoctor tags`` run at least 0.8 of the rate of ``ab`` doing the
+#: same number of manifest HEADs (``ab`` process start to exit).
+WHOLE_RUN_TARGET = 0.8
 
 
 def regdoctor_bin() -> list[str]:
@@ -109,6 +111,22 @@ def ab_rate(url: str, requests: int = 4000) -> float:
     if not match:
         raise RuntimeError(f"ab output without a rate: {out[-400:]}")
     return float(match.group(1))
+
+
+def ab_whole_run(url: str, requests: int = TAGS, concurrency: int = 16) -> float:
+    """Seconds from starting ``ab -i -k -c 16 -n 2000`` to its exit: the same number of
+    manifest HEADs as the tag scan, timed like the scan (whole process)."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        ["ab", "-q", "-i", "-k", "-c", str(concurrency), "-n", str(requests),
+         "-H", f"Accept: {ACCEPT}", url],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    wall = time.perf_counter() - start
+    failed = re.search(r"Failed requests:\s+(\d+)", out)
+    if failed and int(failed.group(1)):
+        raise RuntimeError(f"ab: {failed.group(0)}")
+    return wall
 
 
 def skopeo_per_tag(hostport: str, tags: list[str], env: dict[str, str]) -> list[float]:
@@ -214,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every figure as JSON here")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skopeo-sample", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=16, help="as ab's -c 16")
     parser.add_argument("--blob-gib", type=float, default=1.0, help="0 skips the blob part")
     args = parser.parse_args(argv)
     for tool in ("ab", "skopeo", "/usr/bin/docker-registry"):
@@ -241,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             run_tags(hostport, env, args.concurrency)
             url = f"http://{hostport}/v2/{REPOSITORY}/manifests/t0001"
             ab_rate(url, 1000)
-            rates_ab, runs = [], []
+            rates_ab, runs, ab_walls = [], [], []
             for _ in range(args.runs):  # interleaved: the same machine state for both
                 rates_ab.append(ab_rate(url))
+                ab_walls.append(ab_whole_run(url))
                 runs.append(run_tags(hostport, env, args.concurrency))
             for run in runs:
                 assert run["resolved"] == TAGS and run["digests"] == MANIFESTS, run
@@ -278,13 +297,16 @@ def main(argv: list[str] | None = None) -> int:
             "skopeo_loop_estimate_s": round(skopeo_total, 1),
             "speedup_vs_skopeo": round(skopeo_total / wall, 1),
             "head_rate_vs_ab": round((TAGS / resolve) / ab, 3),
+            "ab_2000_heads_wall_s": [round(w, 3) for w in ab_walls],
+            "ab_2000_heads_wall_median_s": round(statistics.median(ab_walls), 3),
+            "whole_run_vs_ab": round(statistics.median(ab_walls) / wall, 3),
             "tcp_connections_counted": accepted,
             "tcp_connections_reported": counted["connections"],
         }
     )
     checks = {
-        f"speedup vs skopeo loop >= {SPEEDUP_TARGET:g}x": figures["speedup_vs_skopeo"]
-        >= SPEEDUP_TARGET,
+        f"whole tags run >= {WHOLE_RUN_TARGET:g} x the rate of ab's {TAGS} HEADs (whole "
+        f"process)": figures["whole_run_vs_ab"] >= WHOLE_RUN_TARGET,
         f"HEAD rate >= {AB_RATIO_TARGET:g} x ab": figures["head_rate_vs_ab"] >= AB_RATIO_TARGET,
         "TCP connections <= concurrency + 1 (httpx: /v2/, tags/list)": accepted
         <= args.concurrency + 1,

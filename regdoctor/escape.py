@@ -12,8 +12,10 @@ string is really needed, :func:`rich.markup.escape` is the tool.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 __all__ = [
     "ELLIPSIS",
@@ -122,4 +124,6 @@ def safe_lines(
 
 def text(s: object, style: str = "", *, max_chars: int | None = None) -> Text:
     """A :class:`rich.text.Text` holding ``s`` made safe: data, never markup."""
+    from rich.text import Text  # here, not at the top: JSON output needs no Rich
+
     return Text(safe_text(s, keep_newlines=False, max_chars=max_chars), style=style)

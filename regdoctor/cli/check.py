@@ -32,9 +32,14 @@ def run(args: argparse.Namespace) -> int:
 
     # Verdicts are printed as targets finish (plain, --summary); the rest comes now.
     report, redactor = run_streamed(run_plan, args, ["regdoctor", *sys.argv[1:]])
-    from rich.console import Console
-
     from regdoctor.check.exit import exit_code
+
+    if args.format == "json" and not args.summary:  # verbatim text: no Rich to import
+        from regdoctor.render.json_out import render_json
+
+        sys.stdout.write(render_json(report, redactor=redactor) + "\n")
+        return exit_code(report, args.fail_on)
+    from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=args.format != "plain")
     if args.summary:

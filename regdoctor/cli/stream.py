@@ -59,17 +59,23 @@ def run_streamed(
 ) -> tuple[Report, Redactor]:
     """Run ``run_plan``, showing progress and verdicts as they come; return the report
     and the redactor its remaining output must go through (it knows every host)."""
-    from rich.console import Console
+    import os
 
-    console = Console(highlight=False, soft_wrap=args.format != "plain")
     redactor = _redactor(run_plan, args)
     streamed = args.format == "plain" or args.summary
+    status_console: Console | None = None
+    on_target = None
     if streamed:
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=args.format != "plain")
         status_console = console if console.is_terminal else None
-    else:
+        on_target = _printer(console, args, redactor, tty=console.is_terminal)
+    elif os.isatty(2):  # a machine format: the status line goes to a terminal's stderr
+        from rich.console import Console
+
         err = Console(stderr=True, highlight=False)
         status_console = err if err.is_terminal else None
-    on_target = _printer(console, args, redactor, tty=console.is_terminal) if streamed else None
     report = asyncio.run(_drive(run_plan, command, on_target, status_console, redactor))
     return report, redactor
 

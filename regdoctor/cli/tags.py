@@ -4,6 +4,7 @@ divergence, policy, platforms and signatures (see docs/tags.md)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,17 +128,21 @@ def run(args: argparse.Namespace) -> int:
     except StateError as exc:
         say_error("tags", f"state file {exc}")
         return int(ExitCode.CANNOT_RUN)
-    from rich.console import Console
-
     from regdoctor.redact.secrets import Redactor
-    from regdoctor.render.tags import render_json, render_plain
 
     redactor = Redactor([options.credentials.password] if options.credentials else [])
-    console = Console(highlight=False, soft_wrap=args.format == "json")
     if args.format == "json":
-        render_json(result, console, redactor)
-    else:
-        render_plain(result, console, verbose=args.verbose, redactor=redactor)
+        from regdoctor.render.tags import json_text
+
+        # Verbatim to stdout: Rich would split half a megabyte into lines and scan each.
+        sys.stdout.write(json_text(result, redactor) + "\n")
+        return result.exit_code
+    from rich.console import Console
+
+    from regdoctor.render.tags import render_plain
+
+    console = Console(highlight=False, soft_wrap=False)
+    render_plain(result, console, verbose=args.verbose, redactor=redactor)
     return result.exit_code
 
 

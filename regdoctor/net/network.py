@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpcore
-import httpx
-
 from regdoctor.discovery import locations
 from regdoctor.model import Target
+from regdoctor.net.lean_httpx import httpcore, httpx
 from regdoctor.options import CheckOptions
 
 

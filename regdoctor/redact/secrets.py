@@ -284,6 +284,63 @@ def redact(text: str) -> str:
     return text
 
 
+#: :data:`_TRIGGERS` as lower-case words and one regex, for :func:`_trigger_starts`.
+_TRIGGER_WORDS = ("auth", "bearer", "basic", "eyj", "://", "passw", "secret", "token", "creds")
+_QUERY_TRIGGER = re.compile(r"[?&;][\w-]+=")
+
+
+def _trigger_starts(text: str) -> list[int]:
+    """Where the :data:`_TRIGGERS` words occur in ``text``, sorted. For ASCII text (any
+    JSON document ``json.dumps`` writes) with ``str.find`` on the lower-cased text and a
+    regex with a literal first character: about 30 times faster on half a megabyte than
+    the case-insensitive alternation, which the regex engine tries at every position.
+    Other text goes through :data:`_TRIGGERS` itself (Unicode case folding: the long s,
+    the Kelvin sign)."""
+    if not text.isascii():
+        return [m.start() for m in _TRIGGERS.finditer(text)]
+    lowered = text.lower()
+    starts = [m.start() for m in _QUERY_TRIGGER.finditer(text)]
+    for word in _TRIGGER_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            starts.append(at)
+            at = lowered.find(word, at + 1)
+    return sorted(starts)
+
+
+def redact_lines(text: str, redactor: Redactor | None = None) -> str:
+    """``redactor.redact(text)`` (or :func:`redact`) for a large text of many short lines,
+    such as an indented JSON document, in which no secret spans a line break.
+
+    The result is the same, because every pattern match holds one of the trigger words
+    (the premise of :func:`redact`'s own pre-filter) and lies within one line; but the
+    patterns run only on the lines that hold a trigger word, instead of a dozen passes
+    over the whole text (a tag scan's 2,000-tag document: one line in a thousand).
+    """
+    if not text:
+        return text
+    literals = redactor._mask_literals if redactor is not None else None
+    if literals is not None:
+        text = literals(text)
+    text = _LEARNED.mask(text)
+    parts: list[str] = []
+    done = 0  # text[:done] is in parts
+    for at in _trigger_starts(text):
+        if at < done:
+            continue  # on a line already redacted
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        for pattern, repl in _RULES:
+            line = pattern.sub(repl, line)
+        parts += [text[done:start], line]
+        done = end
+    if parts:
+        text = "".join(parts) + text[done:]
+    return literals(text) if literals is not None else text
+
+
 #: Shortest value :func:`remember` accepts: a short one would mask ordinary words.
 MIN_LEARNED = 16
 #: Shortest line of a multi-line secret that is also masked on its own (a password of

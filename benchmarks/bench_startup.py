@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Start-up of ``regdoctor check``: one healthy check of a loopback registry, whole
+process, beside the interpreter's floor, and what it imports.
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/bench_startup.py [--runs 11] [--compare main] [--json F]
+
+It starts one real plain-HTTP registry (``docker-registry``, 127.0.0.1 only), pushes the
+test images, and marks the registry insecure in an isolated ``registries.conf`` (so
+every runtime in scope pulls from it and the check is healthy: exit 0). Then, interleaved
+so that a load spike hits every series alike, ``--runs`` times each:
+
+- ``python -c pass`` (the interpreter's floor, site and .pth files included);
+- ``regdoctor --version`` (argument parsing, no check);
+- ``regdoctor check HOST:PORT/team/app:1.2`` of this tree;
+- the same of ``--compare REF`` (exported with ``git archive``), unless ``--compare ''``.
+
+Each figure is the median wall time (fork to exit) and the median CPU time of the child
+(user + system from ``wait4``: what the run costs when other work competes for the
+CPUs). Every tree is byte-compiled first and children run without
+``PYTHONDONTWRITEBYTECODE``, as an installed package would.
+
+Then one ``python -X importtime`` run of the check per tree: self time summed per
+package (regdoctor per subpackage), top ten.
+
+Exit status: 0 when this tree's median wall time is at most 200 ms, 1 when not, 3 when
+it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import compileall
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+TARGET_MS = 200.0
+
+
+def export_tree(ref: str, into: Path) -> Path:
+    """``ref`` of this repository as a plain folder, ``regdoctor/rules`` -> its ``rules/``."""
+    import io
+    import tarfile
+
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    link = into / "regdoctor" / "rules"
+    if not link.exists():
+        link.symlink_to(Path("..") / "rules")
+    return into
+
+
+def isolated_env(root: Path, tree: Path) -> dict[str, str]:
+    """No developer configuration, no proxies; regdoctor imported from ``tree``."""
+    home = root / "home"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "DOCKER_CONFIG": str(home / ".docker"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(root / f"cache-{tree.name}"),
+        "XDG_RUNTIME_DIR": str(root / "run"),
+        "REGISTRY_AUTH_FILE": str(root / "run" / "auth.json"),
+        "REGDOCTOR_CONFIG_ROOT": str(root / "config-root"),
+        "PYTHONPATH": str(tree),
+        "NO_COLOR": "1",
+        "COLUMNS": "80",
+    }
+    for key in ("HOME", "DOCKER_CONFIG", "XDG_RUNTIME_DIR", "REGDOCTOR_CONFIG_ROOT"):
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def mark_insecure(config_root: Path, hostport: str) -> None:
+    conf = config_root / "etc" / "containers" / "registries.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(f'[[registry]]\nlocation = "{hostport}"\ninsecure = true\n')
+
+
+def _run_child(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int, str]:
+    """(wall ms, CPU ms from the child's own rusage via ``wait4``, exit code, output)."""
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter() - start) * 1000
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = (out + err).decode(errors="replace")
+    return wall, (usage.ru_utime + usage.ru_stime) * 1000, proc.returncode, text
+
+
+def import_profile(argv: list[str], env: dict[str, str], cwd: Path) -> list[tuple[str, float]]:
+    """Self time per package under ``-X importtime`` (ms, top ten; inflated by the
+    profiler: read as proportions)."""
+    proc = subprocess.run(
+        [argv[0], "-X", "importtime", *argv[1:]],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    per_package: collections.Counter[str] = collections.Counter()
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+\d+ \| \s*(\S+)", line)
+        if not m:
+            continue
+        parts = m[2].split(".")
+        name = ".".join(parts[:2]) if parts[0] == "regdoctor" else parts[0]
+        per_package[name] += int(m[1])
+    total = sum(per_package.values())
+    top = [(name, round(us / 1000, 1)) for name, us in per_package.most_common(10)]
+    return [("(all imports)", round(total / 1000, 1)), *top]
+
+
+def modules_imported(argv: list[str], env: dict[str, str], cwd: Path) -> int:
+    program = (
+        "import sys, runpy\n"
+        f"sys.argv = {['regdoctor', *argv[3:]]!r}\n"
+        "try:\n    runpy.run_module('regdoctor', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print(len(sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [argv[0], "-c", program], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    return int(proc.stderr.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--compare", default="main", help="a git ref to measure beside ('' = none)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from tests.harness.content import push_test_images
+    from tests.harness.registry import Registry, wait_all_ready
+
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        root = Path(tmp)
+        trees = {"this tree": REPO}
+        if args.compare:
+            trees[args.compare] = export_tree(args.compare, root / "compare")
+        for tree in trees.values():
+            compileall.compile_dir(tree / "regdoctor", quiet=1)
+        registry = Registry("plain", root / "registry", root / "storage")
+        registry.start()
+        try:
+            wait_all_ready([registry])
+            push_test_images(registry.url)
+            hostport = f"127.0.0.1:{registry.port}"
+            envs = {name: isolated_env(root, tree) for name, tree in trees.items()}
+            mark_insecure(root / "config-root", hostport)
+            check = [py, "-m", "regdoctor", "check", f"{hostport}/team/app:1.2"]
+            series: dict[str, tuple[list[str], dict[str, str], Path]] = {
+                "python -c pass": ([py, "-c", "pass"], envs["this tree"], REPO),
+                "regdoctor --version": (
+                    [py, "-m", "regdoctor", "--version"],
+                    envs["this tree"],
+                    REPO,
+                ),
+            }
+            for name, tree in trees.items():
+                series[f"regdoctor check ({name})"] = (check, envs[name], tree)
+            for label, (argv, env, cwd) in series.items():  # warm-up, and a health check
+                _wall, _cpu, code, text = _run_child(argv, env, cwd)
+                if code != 0:
+                    print(f"{label}: exit {code}\n{text[-2000:]}", file=sys.stderr)
+                    return 3
+            figures: dict[str, list[tuple[float, float]]] = {label: [] for label in series}
+            for _ in range(args.runs):
+                for label, (argv, env, cwd) in series.items():
+                    wall, cpu, _code, _text = _run_child(argv, env, cwd)
+                    figures[label].append((wall, cpu))
+            results: dict[str, Any] = {"runs": args.runs, "series": {}, "imports": {}}
+            for label, times in figures.items():
+                results["series"][label] = {
+                    "median_ms": round(statistics.median(w for w, _c in times), 1),
+                    "min_ms": round(min(w for w, _c in times), 1),
+                    "cpu_median_ms": round(statistics.median(c for _w, c in times), 1),
+                }
+            for name, tree in trees.items():
+                results["imports"][name] = {
+                    "modules": modules_imported(check, envs[name], tree),
+                    "top": import_profile(check, envs[name], tree),
+                }
+        finally:
+            registry.stop()
+
+    print(f"{'series':40s} {'median ms':>10s} {'min ms':>8s} {'CPU ms':>8s}")
+    for label, row in results["series"].items():
+        print(
+            f"{label:40s} {row['median_ms']:10.1f} {row['min_ms']:8.1f} {row['cpu_median_ms']:8.1f}"
+        )
+    for name, data in results["imports"].items():
+        print(f"\nimports, {name}: {data['modules']} modules in sys.modules; self ms per package")
+        for package, ms in data["top"]:
+            print(f"  {package:38s} {ms:8.1f}")
+    own = results["series"]["regdoctor check (this tree)"]["median_ms"]
+    met = own <= TARGET_MS
+    print(
+        f"\nwhole-process check, median: {own:.1f} ms (target <= {TARGET_MS:.0f} ms: "
+        f"{'met' if met else 'MISSED'})"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
