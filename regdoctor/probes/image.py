@@ -8,6 +8,7 @@ tag and for a missing repository; ``tags/list`` tells the two apart (``NAME_UNKN
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -51,6 +52,49 @@ def platform_matches(requested: str, available: str) -> bool:
     if want[:2] != have[:2]:
         return False
     return len(want) < 3 or (len(have) >= 3 and want[2] == have[2])
+
+
+#: How many existing tags a missing one is shown with.
+NEAREST_TAGS = 5
+_TAG_RE = re.compile(r'"([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"')
+
+
+def tags_of(exchange: Exchange) -> list[str]:
+    """The tags of a ``tags/list`` answer; from a body cut at the size limit, the
+    complete tag strings before the cut."""
+    document = exchange.json()
+    if isinstance(document, dict) and isinstance(document.get("tags"), list):
+        return [t for t in document["tags"] if isinstance(t, str)]
+    body = exchange.body.decode("utf-8", errors="replace")
+    _, found, rest = body.partition('"tags"')
+    return _TAG_RE.findall(rest) if found else []
+
+
+def nearest_tag_facts(reference: str, tags: Sequence[str]) -> dict[str, Any]:
+    """``tags_nearest``: up to five existing tags most like ``reference`` (difflib's
+    ratio, then the tag itself), ``tags_count``, and ``tags_text``: a phrase for the
+    rule's explanation ("" when the list is empty)."""
+    import difflib
+
+    unique = list(dict.fromkeys(tags))
+    matcher = difflib.SequenceMatcher(b=reference, autojunk=False)
+
+    def likeness(tag: str) -> float:
+        matcher.set_seq1(tag)
+        return matcher.ratio()
+
+    nearest = sorted(unique, key=lambda t: (-likeness(t), t))[:NEAREST_TAGS]
+    count = len(unique)
+    shown = ", ".join(nearest)
+    if not nearest:
+        text = " The repository lists no tags at all."
+    elif count == 1:
+        text = f" The one tag the registry lists is {shown}."
+    elif count <= NEAREST_TAGS:
+        text = f" The registry lists these tags: {shown}."
+    else:
+        text = f" Of the {count} tags the registry lists, the nearest are: {shown}."
+    return {"tags_count": count, "tags_nearest": nearest, "tags_text": text}
 
 
 def classify(exchange: Exchange) -> str:
@@ -134,6 +178,7 @@ class ImageProbe:
             if outcome == "found":
                 media_type = (get.header("content-type") or "").split(";")[0].strip() or media_type
                 document = get.json()
+        tag_facts: dict[str, Any] = {"tags_count": None, "tags_nearest": [], "tags_text": ""}
         if outcome == "manifest_unknown":
             tags = await fetch(
                 ctx,
@@ -148,6 +193,8 @@ class ImageProbe:
             if tags.status == 404 and "NAME_UNKNOWN" in tags.error_codes:
                 outcome = "name_unknown"
                 final = tags
+            elif tags.status == 200:
+                tag_facts = nearest_tag_facts(target.reference, tags_of(tags))
         is_index = media_type in INDEX_TYPES or (
             isinstance(document, dict) and isinstance(document.get("manifests"), list)
         )
@@ -173,12 +220,16 @@ class ImageProbe:
             "is_index": is_index,
             "platforms": platforms,
             "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
+            "error_detail": final.error_detail,
+            **tag_facts,
         }
         error = (
             None
             if outcome == "found"
             else (final.error_message or final.error or f"HTTP {final.status}")
         )
+        if error is not None and final.error_detail:
+            error += f" (detail: {final.error_detail})"
         yield ctx.observe(
             "image.manifest", ok=outcome == "found", phase="image", facts=facts, error=error
         )
