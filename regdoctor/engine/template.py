@@ -4,11 +4,12 @@ Templates use the ``str.format`` syntax as parsed by :class:`string.Formatter`, 
 plain names are allowed (and one plural form, ``{count|tag}`` -> ``1 tag``, ``3 tags``;
 ``{count|entry|entries}`` for an irregular plural): no attribute or index access
 (``{a.b}``, ``{a[0]}``), no positional fields, no names starting with ``_``, no
-conversions or format specs. Those are rejected when the rule loads, so a rule file cannot reach into Python objects. Rendering
-never calls ``str.format``: it looks each name up in a plain dict of JSON values and
-writes the value as text. A missing name renders as ``?``; values are data, so markup in
-them (``[bold]``) is kept verbatim (escaping is the renderer's job). Write ``{{`` and
-``}}`` for literal braces (JSON in a command, a Go template).
+conversions or format specs. Those are rejected when the rule loads, so a rule file
+cannot reach into Python objects. Rendering never calls ``str.format``: it looks each
+name up in a plain dict of JSON values and writes the value as text. A missing name
+renders as ``?``; values are data, so markup in them (``[bold]``) is kept verbatim
+(escaping is the renderer's job). Write ``{{`` and ``}}`` for literal braces (JSON in a
+command, a Go template).
 """
 
 from __future__ import annotations
