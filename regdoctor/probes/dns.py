@@ -197,7 +197,12 @@ class DnsProbe:
         addresses = answer.facts.get("addresses") if answer else None
         if isinstance(addresses, list) and addresses:
             shown = ", ".join(str(a) for a in addresses[:3])
-            return shown + (f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
+            shown += f" (+{len(addresses) - 3})" if len(addresses) > 3 else ""
+            proxy = first(observations, "proxy.configured")
+            if proxy is not None and answer is not None and answer.facts.get("role") == "proxy":
+                facts = proxy.facts
+                shown += f" (the proxy {facts.get('proxy_hostport')}, from {facts.get('env')})"
+            return shown
         return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:

@@ -228,6 +228,7 @@ class ImageProbe:
             if outcome == "found"
             else (final.error_message or final.error or f"HTTP {final.status}")
         )
+        said = error  # the phase's one line: without the detail
         if error is not None and final.error_detail:
             error += f" (detail: {final.error_detail})"
         yield ctx.observe(
@@ -265,7 +266,7 @@ class ImageProbe:
                     error=None if matched else f"no matching manifest for {requested}",
                 )
         if outcome != "found":
-            state.verdict("image", PhaseStatus.FAILED, error)
+            state.verdict("image", PhaseStatus.FAILED, said)
         elif not matched_all:
             state.verdict("image", PhaseStatus.FAILED, "requested platform not in the image")
         else:

@@ -93,7 +93,8 @@ class TcpProbe:
         if conn and conn.facts.get("address"):
             address, port = conn.facts.get("address"), conn.facts.get("port")
             host = f"[{address}]" if ":" in str(address) else str(address)
-            return f"connected to {host}:{port}" if port else f"connected to {host}"
+            text = f"connected to {host}:{port}" if port else f"connected to {host}"
+            return text + (" (the proxy)" if conn.facts.get("role") == "proxy" else "")
         return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:

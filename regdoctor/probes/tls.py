@@ -367,7 +367,7 @@ def _tried_text(tried: dict[str, list[str]]) -> str:
         folders = [p for p in places if p.endswith("/")]
         files = [p for p in places if not p.endswith("/")]
         found = f"CA files {', '.join(files)}" if files else "no CA file there"
-        parts.append(f"{runtime} in {', '.join(folders) or 'no folder'} ({found})")
+        parts.append(f"{runtime} looked in {', '.join(folders) or 'no folder'} ({found})")
     return f" Besides those, {'; '.join(parts)}." if parts else ""
 
 
