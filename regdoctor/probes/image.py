@@ -137,7 +137,7 @@ class ImageProbe:
             text = f"{outcome} {short_digest(str(digest))}" if digest else outcome
             platforms = manifest.facts.get("platforms")
             if isinstance(platforms, list) and platforms:
-                text += f" ({len(platforms)} platforms)"
+                text += f" ({len(platforms)} platform{'s' if len(platforms) != 1 else ''})"
             return text
         return failure_summary(observations)
 
