@@ -62,6 +62,7 @@ def test_proxy_refusing_the_tunnel_is_a_proxy_error(testbed, proxy, monkeypatch,
     assert result.code == 2
     assert result.leading["category"] == "proxy.error", result.categories
     assert result.leading["title"].startswith(f"The proxy {proxy.url} refuses"), result.leading
+    assert result.leading["phase"] == "tcp"
     assert _skopeo(testbed, tmp_path, proxy) != 0
 
 
