@@ -199,12 +199,13 @@ class RegdoctorApp(App[int]):
         self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
 
     def action_export(self) -> None:
+        from regdoctor.engine.template import plural
         from regdoctor.tui.screens.export import ExportScreen
 
         if isinstance(self.screen, ExportScreen):
             return
         pending = len(self.session.running)
-        note = f"{pending} target(s) still running: not in the export." if pending else ""
+        note = f"{plural(pending, 'target')} still running: not in the export." if pending else ""
         self.push_screen(ExportScreen(note=note), self._export_to)
 
     def _export_to(self, path: Path | None) -> None:

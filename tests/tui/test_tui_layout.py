@@ -124,3 +124,16 @@ async def test_the_real_program_judges_per_runtime(testbed) -> None:  # type: ig
         selected = str(app.screen.query_one("#selected").render())
         assert "podman: pulls from https://" in selected
         await pilot.press("q")
+
+
+async def test_the_export_note_counts_one_target_as_a_target() -> None:
+    from regdoctor.tui.screens.export import ExportScreen
+    from tests.tui.fakes import HEALTHY, SLOW, fake_app
+
+    app = fake_app(targets=[parse_target(HEALTHY), parse_target(SLOW)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.session[HEALTHY].report is not None)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        assert app.screen.note == "1 target still running: not in the export."
