@@ -79,7 +79,7 @@ async def examine(
             ok=handshake_ok,
             phase="tls",
             facts=facts,
-            error=result.error,
+            error=_error_with_answer(result),
             evidence=result.evidence,
             source=client_source,
             duration_ms=result.duration_ms,
@@ -141,6 +141,15 @@ async def examine(
             )
         )
     return result, observations
+
+
+def _error_with_answer(result: HandshakeResult) -> str | None:
+    """The handshake's error; for a plain-HTTP answer, with the status line the server
+    actually sent (``... (the server answered "HTTP/1.1 400 Bad Request")``)."""
+    if result.outcome != "plain_http" or not result.evidence or not result.error:
+        return result.error
+    line = result.evidence.split("\n", 1)[0].strip()[:120]
+    return f'{result.error} (the server answered "{line}")' if line else result.error
 
 
 def system_store() -> str:

@@ -143,3 +143,21 @@ def test_a_failing_token_server_is_named_with_its_port(testbed) -> None:
     assert result.leading["title"].startswith(
         f"The token server 127.0.0.1:{testbed.token_server.port} answers HTTP 503"
     ), result.leading["title"]
+
+
+def test_http_on_a_tls_client_quotes_what_the_server_answered(testbed) -> None:
+    """Plain HTTP where HTTPS was dialled: the ``seen:`` line carries the status line
+    the registry sent, not only the Go client's words for it."""
+    image = testbed.images.app.ref(f"https://{testbed.endpoints['plain'].hostport}")
+    result = regdoctor(image)
+    handshake = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "tls.handshake"
+    )
+    assert handshake["error"] == (
+        'server gave HTTP response to HTTPS client (the server answered "HTTP/1.1 400 Bad Request")'
+    )
+    plain = _prose(regdoctor(image, fmt="plain").stdout)
+    assert (
+        'seen: server gave HTTP response to HTTPS client (the server answered "HTTP/1.1 400'
+        in plain
+    )
