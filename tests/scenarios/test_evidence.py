@@ -103,11 +103,12 @@ def test_an_untrusted_certificate_names_its_issuer_and_the_places_tried(testbed)
     assert verify["facts"]["issuer"].startswith("CN=regdoctor untrusted CA")
 
 
-def test_seen_lines_quote_only_what_was_observed(testbed) -> None:
+def test_seen_lines_quote_only_what_was_observed(testbed, check_schema) -> None:
     """containerd talks plain HTTP to a loopback TLS port: regdoctor infers it from the
     runtime model, nothing answered it, so no ``seen:`` line may quote words for it."""
     image = testbed.images.app.ref(testbed.endpoints["tls_untrusted"].hostport)
     result = regdoctor("--runtime", "containerd", image)
+    check_schema(result.document)
     path = next(
         o for o in result.document["targets"][0]["observations"] if o["kind"] == "runtime.path"
     )
