@@ -79,3 +79,7 @@ class SchemePolicy(Protocol):
     def trust(self, target: Any) -> dict[str, list[str]]:
         """Per runtime, the CA files it trusts for ``target`` besides the system store."""
         ...
+
+    def trust_dirs(self, target: Any) -> dict[str, list[str]]:
+        """Per runtime, the directories it looks in for the CA of ``target``."""
+        ...

@@ -127,6 +127,28 @@ class Routes:
                 out[runtime] = self._containerd_cas(host) + given
         return out
 
+    def trust_dirs(self, target: Target) -> dict[str, list[str]]:
+        """Per runtime in scope, the directories it looks in for the CA of ``target``
+        (as the runtime names them, not below ``--root``), whether or not they exist:
+        what a finding lists as the places tried."""
+        from regdoctor.discovery import locations
+
+        host = _index_name(target)
+        out: dict[str, list[str]] = {}
+        for runtime in self.runtimes:
+            if runtime == "docker":
+                out[runtime] = [f"{locations.DOCKER_CERTS_D}/{host}"]
+            elif runtime == "podman":
+                out[runtime] = [
+                    f"{locations.CONTAINERS_CERTS_D}/{host}",
+                    f"{locations.DOCKER_CERTS_D}/{host}",
+                ]
+            else:
+                _text, source = self._hosts_toml(host)
+                where = source.rsplit("/", 1)[0] if source else None
+                out[runtime] = [where or f"{locations.CONTAINERD_CERTS_D}/{host}"]
+        return out
+
     def mirror_cas(self, runtime: str, target: Target) -> dict[str, list[str]]:
         """containerd: the ``ca`` each host of the target's hosts.toml names, by host (as
         paths on this machine): what the runtime trusts at a mirror."""

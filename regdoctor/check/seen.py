@@ -15,6 +15,18 @@ Kind = model.ErrorKind
 FAILED = (PhaseStatus.FAILED, PhaseStatus.CRASHED)
 
 
+class Said(str):
+    """Text an observation recorded (a server's answer, a client's error): the only text a
+    ``runtime.path`` observation quotes as its ``error``. The walk's own words ("plain
+    HTTP was not tried ...") are plain ``str`` and go to its ``reason`` fact."""
+
+    __slots__ = ()
+
+
+def said(text: str | None) -> Said | None:
+    return Said(text) if text else None
+
+
 @dataclass
 class Seen:
     """What the probes saw of one target, as the walk needs it."""
@@ -47,8 +59,11 @@ def phase_status(report: TargetReport, name: str) -> PhaseStatus | None:
 
 
 def phase_error(report: TargetReport, name: str) -> str:
+    """The phase's error as observed (a :class:`Said`), else its reason (regdoctor's)."""
     phase = next((p for p in report.phases if p.name == name), None)
-    return (phase.error or phase.reason or "") if phase is not None else ""
+    if phase is None:
+        return ""
+    return Said(phase.error) if phase.error else (phase.reason or "")
 
 
 def seen_of(report: TargetReport) -> Seen:
@@ -67,7 +82,7 @@ def seen_of(report: TargetReport) -> Seen:
     )
     if handshake is not None:
         seen.https = str(handshake.facts.get("outcome") or "failed")
-        seen.https_error = handshake.error
+        seen.https_error = said(handshake.error)
         seen.went_on = str(handshake.facts.get("scheme_decision") or "https")
         seen.tls_cut = seen.https == "timeout" and bool(handshake.facts.get("cut_by_timeout"))
     elif (
@@ -84,7 +99,7 @@ def seen_of(report: TargetReport) -> Seen:
     )
     if verify is not None and verify.facts.get("reason") not in (None, "ok"):
         seen.verify_ok = False
-        seen.verify_error = verify.error
+        seen.verify_error = said(verify.error)
         seen.verify_reason = str(verify.facts.get("reason"))
     if verify is not None and isinstance(verify.facts.get("trusted_by"), dict):
         seen.trusted_by = {str(k): bool(v) for k, v in verify.facts["trusted_by"].items()}

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from regdoctor.check.routes import Route, Routes
-from regdoctor.check.seen import Kind, Seen, addresses_of, seen_of
+from regdoctor.check.seen import Kind, Said, Seen, addresses_of, seen_of
 from regdoctor.check.walk import UNTRUSTED_HERE, Walk, walk_runtime
 from regdoctor.model import (
     PHASES,
@@ -105,7 +105,9 @@ def _path_observation(
     """``runtime.path``: how one runtime's pull of the target goes, for the rules."""
     from regdoctor.check.routes import VERSIONS
 
-    kind, error = walk.failure if (walk.failure and not walk.ok) else (None, None)
+    kind, why = walk.failure if (walk.failure and not walk.ok) else (None, None)
+    # quote only what was observed; the walk's own words are the reason, not a message
+    error = why if isinstance(why, Said) else None
     phase = {"host": "tcp", "https": "tls", "post": "http"}.get(walk.failed_part or "", "http")
     target = report.target
     return Observation(
@@ -120,6 +122,7 @@ def _path_observation(
             "endpoint": walk.endpoint,
             "scheme": (walk.endpoint or "").partition("://")[0] or None,
             "kind": str(kind) if kind is not None else None,
+            "walk_reason": why,
             "plain_http": walk.plain_http,
             "fell_back": list(walk.fell_back),
             "mirror_failed": walk.mirror_failed,

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         run_plan.targets,
         run_plan.options,
         preset=run_plan.preset,
+        routes=run_plan.routes,
         command=["regdoctor", *sys.argv[1:]],
         theme=args.theme,
     )

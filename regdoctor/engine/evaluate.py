@@ -70,13 +70,15 @@ def build_context(
     target: Target, observations: Sequence[Observation], result: MatchResult
 ) -> dict[str, Any]:
     """Template names: target fields first, then the facts of the triggering observations
-    (in condition order, first match wins), then engine names."""
+    (in condition order, first match wins; a fact also fills a target field the target
+    leaves empty), then engine names."""
     context = target_context(target)
     ordered = result.ordered()
     for i in ordered:
         for name, value in _facts(observations[i]).items():
-            if isinstance(name, str):
-                context.setdefault(name, value)
+            # a target name the target leaves empty (no scheme given) takes the fact
+            if isinstance(name, str) and context.get(name) is None:
+                context[name] = value
     first = observations[result.first]
     context.setdefault("kind", getattr(first, "kind", None))
     context.setdefault("step", getattr(first, "step", None))

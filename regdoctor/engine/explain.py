@@ -271,9 +271,15 @@ def explain_report(
 def _sentence(text: str) -> str:
     """Fallback words without their mark, capitalised when they open the sentence
     ("The registry answers..."; a value such as "docker.io" is never capitalised)."""
+    text = _SAID_TWICE.sub(r"\1", text)
     if text.startswith(_FALLBACK_MARK):
         text = text[1:2].upper() + text[2:]
     return text.replace(_FALLBACK_MARK, "")
+
+
+#: "The token server <the token server> fails": a fallback that repeats the words
+#: before it is dropped ("The token server fails").
+_SAID_TWICE = re.compile(r"\b((?:\w+ ){0,2}\w+) \x00the \1\b")
 
 
 def _clean_fields(fields: Mapping[str, str]) -> dict[str, str]:

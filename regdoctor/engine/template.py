@@ -1,13 +1,15 @@
 """Rule templates: ``{name}`` placeholders, checked at load time, filled safely.
 
 Templates use the ``str.format`` syntax as parsed by :class:`string.Formatter`, but only
-plain names are allowed: no attribute or index access (``{a.b}``, ``{a[0]}``), no
-positional fields, no names starting with ``_``, no conversions or format specs. Those are
-rejected when the rule loads, so a rule file cannot reach into Python objects. Rendering
-never calls ``str.format``: it looks each name up in a plain dict of JSON values and
-writes the value as text. A missing name renders as ``?``; values are data, so markup in
-them (``[bold]``) is kept verbatim (escaping is the renderer's job). Write ``{{`` and
-``}}`` for literal braces (JSON in a command, a Go template).
+plain names are allowed (and one plural form, ``{count|tag}`` -> ``1 tag``, ``3 tags``;
+``{count|entry|entries}`` for an irregular plural): no attribute or index access
+(``{a.b}``, ``{a[0]}``), no positional fields, no names starting with ``_``, no
+conversions or format specs. Those are rejected when the rule loads, so a rule file
+cannot reach into Python objects. Rendering never calls ``str.format``: it looks each
+name up in a plain dict of JSON values and writes the value as text. A missing name
+renders as ``?``; values are data, so markup in them (``[bold]``) is kept verbatim
+(escaping is the renderer's job). Write ``{{`` and ``}}`` for literal braces (JSON in a
+command, a Go template).
 """
 
 from __future__ import annotations
@@ -80,6 +82,24 @@ TEXT_NAMES: tuple[str, ...] = (
 )
 
 
+_PLURAL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\|([a-z][a-z -]*)(?:\|([a-z][a-z -]*))?$")
+
+
+def plural(count: Any, singular: str, plural_form: str | None = None) -> str:
+    """``1 tag``, ``3 tags``, ``0 tags``; ``plural_form`` for irregular nouns. A count that
+    is not a number is written as it is, with the plural (``? tags``)."""
+    many = plural_form or singular + "s"
+    if isinstance(count, bool) or not isinstance(count, int | float):
+        return f"{format_value(count)} {many}"
+    return f"{format_value(count)} {singular if count == 1 else many}"
+
+
+def plural_field(name: str) -> tuple[str, str, str | None] | None:
+    """``count|tag`` -> (``count``, ``tag``, None); None for any other field."""
+    m = _PLURAL_RE.match(name)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
 def _fields(template: str) -> Iterator[tuple[str, str | None, str | None, str | None]]:
     return iter(_FORMATTER.parse(template))
 
@@ -97,7 +117,7 @@ def template_problems(template: str) -> list[str]:
         shown = "{" + name + "}"
         if not name:
             problems.append("empty placeholder {} (name the value: {host})")
-        elif not _NAME_RE.match(name):
+        elif not _NAME_RE.match(name) and plural_field(name) is None:
             problems.append(
                 f"placeholder {shown} is not a plain name (no attributes, indexes, "
                 "numbers or leading underscores)"
@@ -112,7 +132,8 @@ def template_problems(template: str) -> list[str]:
 def placeholders(template: str) -> list[str]:
     """The names used in ``template`` (empty if it does not parse)."""
     try:
-        return [name for _lit, name, _spec, _conv in _fields(template) if name]
+        names = [name for _lit, name, _spec, _conv in _fields(template) if name]
+        return [(plural_field(n) or (n,))[0] for n in names]
     except ValueError:
         return []
 
@@ -174,6 +195,10 @@ def render(
     for literal, name, _spec, _conv in parsed:
         out.append(literal)
         if name is None:
+            continue
+        counted = plural_field(name)
+        if counted is not None:
+            out.append(plural(context.get(counted[0]), counted[1], counted[2]))
             continue
         if not _NAME_RE.match(name):
             out.append(MISSING)

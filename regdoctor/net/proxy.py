@@ -23,6 +23,12 @@ class ProxyRoute:
     scheme: str
     env: str  # the variable it came from
 
+    @property
+    def hostport(self) -> str:
+        """``proxy.test:3128``, ``[2001:db8::1]:3128``: the proxy a runtime dials."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
 
 class ProxyRefused(Exception):
     """The proxy did not open the tunnel."""

@@ -6,7 +6,7 @@ TLS observations (the realm is often another host: auth.docker.io, a Harbor core
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from regdoctor.model import Credentials, Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
@@ -179,6 +179,7 @@ class AuthProbe:
                     extra.update(
                         {
                             "realm_host": realm.hostname,
+                            "realm_hostport": _hostport_of(realm),
                             "realm_scheme": realm.scheme,
                             "requested_scope": scope_for(target),
                         }
@@ -199,7 +200,14 @@ class AuthProbe:
             "has_credentials": credentials is not None,
             "realm": outcome.realm,
             "realm_host": realm_parts.hostname if realm_parts else None,
+            "realm_hostport": _hostport_of(realm_parts) if realm_parts else None,
             "realm_scheme": realm_parts.scheme if realm_parts else None,
+            # who answered no: the token server (bearer, a realm) or the registry (basic)
+            "refused_by": (
+                f"the token server {_hostport_of(realm_parts)}"
+                if realm_parts and outcome.auth_scheme == "bearer"
+                else target.registry
+            ),
             "realm_same_host": bool(realm_parts and realm_parts.hostname == target.host.lower()),
             "service": outcome.service,
             "scope": outcome.scope,
@@ -224,6 +232,19 @@ class AuthProbe:
             state.verdict("auth", PhaseStatus.OK)
         else:
             state.verdict("auth", PhaseStatus.FAILED, outcome.error or outcome.outcome)
+
+
+def _hostport_of(parts: SplitResult) -> str | None:
+    """``auth.example:443`` of a realm URL (the scheme's port when it names none)."""
+    host = parts.hostname
+    if not host:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 443 if parts.scheme == "https" else 80
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}"
 
 
 def _machine_path(ctx: ProbeContext, path: str | None) -> str | None:

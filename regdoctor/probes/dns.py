@@ -22,6 +22,27 @@ from regdoctor.probes.base import ProbeContext, failure_summary, first
 _FAILURE_ORDER = ("nxdomain", "servfail", "refused", "unreachable", "timeout", "error")
 
 
+#: How an outcome reads in a sentence: "<resolver> answered NXDOMAIN (no such name)".
+OUTCOME_TEXT = {
+    "answer": "with addresses",
+    "nodata": "NODATA (the name exists, without an A or AAAA record)",
+    "nxdomain": "NXDOMAIN (no such name)",
+    "servfail": "SERVFAIL (it could not get an answer upstream)",
+    "refused": "REFUSED (it will not answer this client)",
+    "timeout": "nothing in time (timeout)",
+    "unreachable": "nothing: it cannot be reached",
+    "error": "with an error",
+}
+
+
+def resolver_text(label: str) -> str:
+    """The resolver as a sentence names it: ``the system resolver (/etc/resolv.conf)``,
+    ``the DNS server 192.0.2.53:53``."""
+    if label == "system":
+        return "the system resolver (/etc/resolv.conf)"
+    return f"the DNS server {label}"
+
+
 def combine(a: Lookup, aaaa: Lookup) -> str:
     """The outcome of a name from its A and AAAA answers."""
     if a.addresses or aaaa.addresses:
@@ -78,7 +99,9 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
                 "name": host,
                 "role": role,
                 "resolver": resolver.label,
+                "resolver_text": resolver_text(resolver.label),
                 "outcome": outcome,
+                "outcome_text": OUTCOME_TEXT.get(outcome, outcome),
                 "addresses": addresses,
                 "a": a.outcome,
                 "aaaa": aaaa.outcome,
@@ -174,7 +197,12 @@ class DnsProbe:
         addresses = answer.facts.get("addresses") if answer else None
         if isinstance(addresses, list) and addresses:
             shown = ", ".join(str(a) for a in addresses[:3])
-            return shown + (f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
+            shown += f" (+{len(addresses) - 3})" if len(addresses) > 3 else ""
+            proxy = first(observations, "proxy.configured")
+            if proxy is not None and answer is not None and answer.facts.get("role") == "proxy":
+                facts = proxy.facts
+                shown += f" (the proxy {facts.get('proxy_hostport')}, from {facts.get('env')})"
+            return shown
         return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
@@ -196,6 +224,10 @@ class DnsProbe:
                     "env": proxy.env,
                     "host": proxy.host,
                     "port": proxy.port,
+                    "proxy_host": proxy.host,
+                    "proxy_port": proxy.port,
+                    "proxy_hostport": proxy.hostport,
+                    "proxy_scheme": proxy.scheme,
                     "target": target.hostport,
                 },
                 source=proxy.env,

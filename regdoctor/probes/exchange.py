@@ -22,6 +22,7 @@ from regdoctor.redact.secrets import redact
 #: What a server's error JSON may put into an observation (codes, one message).
 MAX_ERROR_CODE = 64
 MAX_ERROR_MESSAGE = 1000
+MAX_ERROR_DETAIL = 600
 #: Headers kept per response (a hostile server may send 10,000).
 MAX_HEADERS = 200
 #: Go clients send ``Accept-Encoding: gzip`` and decode it; so do we, with the body cap
@@ -69,6 +70,10 @@ class Exchange:
     def error_message(self) -> str | None:
         return error_message(self.json())
 
+    @property
+    def error_detail(self) -> str | None:
+        return error_detail(self.json())
+
 
 def parse_json(body: bytes) -> Any:
     """JSON from an untrusted body: None instead of an exception, whatever the input."""
@@ -99,6 +104,22 @@ def error_message(data: Any) -> str | None:
             code = _short(first.get("code", ""), MAX_ERROR_CODE)
             message = _short(first.get("message", ""), MAX_ERROR_MESSAGE)
             return f"{code}: {message}".strip(": ") or None
+    return None
+
+
+def error_detail(data: Any) -> str | None:
+    """The ``detail`` of the first entry of a distribution error document, as compact
+    JSON (a storage driver's error: its driver, operation and path), or None."""
+    if isinstance(data, dict) and isinstance(data.get("errors"), list) and data["errors"]:
+        first = data["errors"][0]
+        if isinstance(first, dict) and first.get("detail") not in (None, "", [], {}):
+            detail = first["detail"]
+            text = (
+                detail
+                if isinstance(detail, str)
+                else json.dumps(detail, separators=(",", ":"), default=str)[: MAX_ERROR_DETAIL + 1]
+            )
+            return _short(text, MAX_ERROR_DETAIL)
     return None
 
 
@@ -270,6 +291,7 @@ def response_facts(ctx: ProbeContext, exchange: Exchange) -> dict[str, Any]:
         "scope": challenge.scope if challenge else None,
         "challenge_error": challenge.error if challenge else None,
         "error_codes": exchange.error_codes,
+        "error_detail": exchange.error_detail,
         "ttfb_ms": round(exchange.ttfb_ms, 2) if exchange.ttfb_ms is not None else None,
         "proxy": redact(exchange.proxy) if exchange.proxy else None,
         "truncated": exchange.truncated,
@@ -339,6 +361,8 @@ def observe_exchange(
         error = f"HTTP {exchange.status}" + (
             f" {exchange.error_message}" if exchange.error_message else ""
         )
+        if exchange.error_detail:
+            error += f" (detail: {exchange.error_detail})"
         if facts.get("location"):
             error += f": a redirect to {facts['location']} (not followed)"
     return ctx.observe(

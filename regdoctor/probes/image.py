@@ -8,6 +8,7 @@ tag and for a missing repository; ``tags/list`` tells the two apart (``NAME_UNKN
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -54,6 +55,49 @@ def platform_matches(requested: str, available: str) -> bool:
     return len(want) < 3 or (len(have) >= 3 and want[2] == have[2])
 
 
+#: How many existing tags a missing one is shown with.
+NEAREST_TAGS = 5
+_TAG_RE = re.compile(r'"([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"')
+
+
+def tags_of(exchange: Exchange) -> list[str]:
+    """The tags of a ``tags/list`` answer; from a body cut at the size limit, the
+    complete tag strings before the cut."""
+    document = exchange.json()
+    if isinstance(document, dict) and isinstance(document.get("tags"), list):
+        return [t for t in document["tags"] if isinstance(t, str)]
+    body = exchange.body.decode("utf-8", errors="replace")
+    _, found, rest = body.partition('"tags"')
+    return _TAG_RE.findall(rest) if found else []
+
+
+def nearest_tag_facts(reference: str, tags: Sequence[str]) -> dict[str, Any]:
+    """``tags_nearest``: up to five existing tags most like ``reference`` (difflib's
+    ratio, then the tag itself), ``tags_count``, and ``tags_text``: a phrase for the
+    rule's explanation ("" when the list is empty)."""
+    import difflib
+
+    unique = list(dict.fromkeys(tags))
+    matcher = difflib.SequenceMatcher(b=reference, autojunk=False)
+
+    def likeness(tag: str) -> float:
+        matcher.set_seq1(tag)
+        return matcher.ratio()
+
+    nearest = sorted(unique, key=lambda t: (-likeness(t), t))[:NEAREST_TAGS]
+    count = len(unique)
+    shown = ", ".join(nearest)
+    if not nearest:
+        text = " The repository lists no tags at all."
+    elif count == 1:
+        text = f" The one tag the registry lists is {shown}."
+    elif count <= NEAREST_TAGS:
+        text = f" The registry lists these tags: {shown}."
+    else:
+        text = f" Of the {count} tags the registry lists, the nearest are: {shown}."
+    return {"tags_count": count, "tags_nearest": nearest, "tags_text": text}
+
+
 def classify(exchange: Exchange) -> str:
     status = exchange.status
     if exchange.outcome != "response" or status is None:
@@ -94,7 +138,7 @@ class ImageProbe:
             text = f"{outcome} {short_digest(str(digest))}" if digest else outcome
             platforms = manifest.facts.get("platforms")
             if isinstance(platforms, list) and platforms:
-                text += f" ({len(platforms)} platforms)"
+                text += f" ({len(platforms)} platform{'s' if len(platforms) != 1 else ''})"
             return text
         return failure_summary(observations)
 
@@ -140,6 +184,7 @@ class ImageProbe:
                 document = body_check.document
                 if not body_check.valid:
                     outcome = "invalid"  # a 200 no runtime can use
+        tag_facts: dict[str, Any] = {"tags_count": None, "tags_nearest": [], "tags_text": ""}
         if outcome == "manifest_unknown":
             tags = await fetch(
                 ctx,
@@ -154,6 +199,8 @@ class ImageProbe:
             if tags.status == 404 and "NAME_UNKNOWN" in tags.error_codes:
                 outcome = "name_unknown"
                 final = tags
+            elif tags.status == 200:
+                tag_facts = nearest_tag_facts(target.reference, tags_of(tags))
         is_index = media_type in INDEX_TYPES or (
             isinstance(document, dict) and isinstance(document.get("manifests"), list)
         )
@@ -183,6 +230,8 @@ class ImageProbe:
             "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
             "manifest_kind": body_check.kind if body_check else manifest_kind(outcome, media_type),
             "body_problem": body_check.problem if body_check else None,
+            "error_detail": final.error_detail,
+            **tag_facts,
         }
         error = (
             None
@@ -192,6 +241,9 @@ class ImageProbe:
             or final.error
             or f"HTTP {final.status}"
         )
+        said = error  # the phase's one line: without the detail
+        if error is not None and final.error_detail:
+            error += f" (detail: {final.error_detail})"
         yield ctx.observe(
             "image.manifest", ok=outcome == "found", phase="image", facts=facts, error=error
         )
@@ -227,7 +279,7 @@ class ImageProbe:
                     error=None if matched else f"no matching manifest for {requested}",
                 )
         if outcome != "found":
-            state.verdict("image", PhaseStatus.FAILED, error)
+            state.verdict("image", PhaseStatus.FAILED, said)
         elif not matched_all:
             state.verdict("image", PhaseStatus.FAILED, "requested platform not in the image")
         else:

@@ -27,6 +27,8 @@ _OUTCOME_BY_ERRNO = {
 
 
 async def connect(ctx: ProbeContext, address: str, port: int, role: str) -> Observation:
+    """Connect to ``address:port``. For the proxy (``role`` proxy) the error reads as a Go
+    client's does: ``proxyconnect tcp: dial tcp ...``."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     timeout = ctx.budget()
     loop = asyncio.get_running_loop()
@@ -48,6 +50,8 @@ async def connect(ctx: ProbeContext, address: str, port: int, role: str) -> Obse
         error = f"dial tcp {_join(address, port)}: connect: {reason.lower()}"
     finally:
         sock.close()
+    if error is not None and role == "proxy":
+        error = f"proxyconnect tcp: {error}"
     return ctx.observe(
         "tcp.connect",
         ok=outcome == "connected",
@@ -55,6 +59,7 @@ async def connect(ctx: ProbeContext, address: str, port: int, role: str) -> Obse
         facts={
             "address": address,
             "port": port,
+            "dialled": _join(address, port),
             "family": "ipv6" if family == socket.AF_INET6 else "ipv4",
             "role": role,
             "outcome": outcome,
@@ -88,7 +93,8 @@ class TcpProbe:
         if conn and conn.facts.get("address"):
             address, port = conn.facts.get("address"), conn.facts.get("port")
             host = f"[{address}]" if ":" in str(address) else str(address)
-            return f"connected to {host}:{port}" if port else f"connected to {host}"
+            text = f"connected to {host}:{port}" if port else f"connected to {host}"
+            return text + (" (the proxy)" if conn.facts.get("role") == "proxy" else "")
         return failure_summary(observations)
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:

@@ -55,6 +55,11 @@ async def examine(
         "port": port,
         "role": role,
         "sni": None if is_ip_literal(host) else host,
+        "sni_text": (
+            "; no SNI name sent (an IP address was dialled)"
+            if is_ip_literal(host)
+            else f"; SNI name sent: {host}"
+        ),
         "outcome": result.outcome,
         "protocol": result.protocol,
         "cipher": result.cipher,
@@ -74,7 +79,7 @@ async def examine(
             ok=handshake_ok,
             phase="tls",
             facts=facts,
-            error=result.error,
+            error=_error_with_answer(result),
             evidence=result.evidence,
             source=client_source,
             duration_ms=result.duration_ms,
@@ -103,7 +108,7 @@ async def examine(
             )
         )
         reason, detail, names = verify_reason(result, host, now)
-        sources = ["system"] + [
+        sources = [f"system ({system_store()})"] + [
             f"--ca-file {p}"
             if p in ctx.options.ca_files
             else (f"certs.d {p}" if "certs.d" in p.parts else f"config {p}")
@@ -124,12 +129,38 @@ async def examine(
                     "names": names[:MAX_SANS],
                     "enforced": enforced,
                     "ca_sources": sources,
+                    # the CA that signed the top of the chain as presented: the one a
+                    # client must trust (the leaf's issuer when no intermediate is sent)
+                    "issuer": certs[-1]["issuer"],
+                    "system_store": system_store(),
+                    "ca_tried": {},
+                    "ca_tried_text": "",
                     "now": now.astimezone(UTC).isoformat(),
                 },
                 error=None if reason == "ok" else detail,
             )
         )
     return result, observations
+
+
+def _error_with_answer(result: HandshakeResult) -> str | None:
+    """The handshake's error; for a plain-HTTP answer, with the status line the server
+    actually sent (``... (the server answered "HTTP/1.1 400 Bad Request")``)."""
+    if result.outcome != "plain_http" or not result.evidence or not result.error:
+        return result.error
+    line = result.evidence.split("\n", 1)[0].strip()[:120]
+    return f'{result.error} (the server answered "{line}")' if line else result.error
+
+
+def system_store() -> str:
+    """The system CA bundle (or directory) OpenSSL reads: what "system" trust means here."""
+    import os
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    if paths.openssl_cafile and os.path.isfile(paths.openssl_cafile):
+        return paths.openssl_cafile
+    return paths.openssl_capath or "none"
 
 
 def _hostport(host: str, port: int) -> str:
@@ -309,19 +340,44 @@ def _with_trust(
         return observations
     trusted_by: dict[str, bool] = {}
     trusted_with: str | None = None
+    root = str(ctx.options.config_root).rstrip("/")
+
+    def shown(path: str) -> str:
+        return path[len(root) :] if root and path.startswith(root + "/") else path
+
+    tried: dict[str, list[str]] = {}
+    dirs = policy.trust_dirs(ctx.target)
     for runtime, files in policy.trust(ctx.target).items():
         trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)])
         if trusted_by[runtime] and files and trusted_with is None:
             trusted_with = files[0]
-    root = str(ctx.options.config_root).rstrip("/")
-    if trusted_with and root and trusted_with.startswith(root + "/"):
-        trusted_with = trusted_with[len(root) :]
+        tried[runtime] = [f"{d}/" for d in dirs.get(runtime, [])] + [shown(f) for f in files]
+    if trusted_with:
+        trusted_with = shown(trusted_with)
     return [
-        _with_facts(o, trusted_by=trusted_by, trusted_with=trusted_with)
+        _with_facts(
+            o,
+            trusted_by=trusted_by,
+            trusted_with=trusted_with,
+            ca_tried=tried,
+            ca_tried_text=_tried_text(tried),
+        )
         if o.kind == "tls.verify"
         else o
         for o in observations
     ]
+
+
+def _tried_text(tried: dict[str, list[str]]) -> str:
+    """`` Besides those, docker looked in /etc/docker/certs.d/h:5000/ (no CA file
+    there); ...``: a phrase for a rule's explanation, "" when no runtime is in scope."""
+    parts = []
+    for runtime, places in tried.items():
+        folders = [p for p in places if p.endswith("/")]
+        files = [p for p in places if not p.endswith("/")]
+        found = f"CA files {', '.join(files)}" if files else "no CA file there"
+        parts.append(f"{runtime} looked in {', '.join(folders) or 'no folder'} ({found})")
+    return f" Besides those, {'; '.join(parts)}." if parts else ""
 
 
 def _with_facts(observation: Observation, **facts: Any) -> Observation:

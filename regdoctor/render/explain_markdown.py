@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from regdoctor.engine.explain import TextMatch
+from regdoctor.engine.template import plural
 from regdoctor.escape import clip, safe_text
 from regdoctor.render.explain_common import lines_text, ordered_fields
 
@@ -78,12 +79,14 @@ def render_explain_markdown(
     recognised = [m for m in matches if m.recognised]
     out = ["## regdoctor explain", ""]
     if not recognised:
-        out.append(f"No known registry error in the pasted text ({lines_read} lines read).")
+        out.append(
+            f"No known registry error in the pasted text ({plural(lines_read, 'line')} read)."
+        )
     else:
         lead = next((m for m in recognised if m.leading), recognised[0])
         out.append(
-            f"{len(recognised)} registry error{'s' if len(recognised) != 1 else ''} "
-            f"recognised in {lines_read} lines; likely cause: {md_code(lead.category)}."
+            f"{plural(len(recognised), 'registry error')} "
+            f"recognised in {plural(lines_read, 'line')}; likely cause: {md_code(lead.category)}."
         )
     if omitted:
         out.append(md_text(omitted))

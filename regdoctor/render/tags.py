@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from regdoctor.engine.template import plural
 from regdoctor.escape import safe_text
 from regdoctor.redact.secrets import Redactor, redact, redact_lines
 
@@ -105,11 +106,12 @@ def render_plain(
         if not listing.ok:
             line(("tags/list failed: ", "red"), f"{listing.outcome}: {listing.error}")
         else:
-            line(f"{len(listing.tags)} tags in {listing.pages} page(s){extra}")
+            line(f"{plural(len(listing.tags), 'tag')} in {plural(listing.pages, 'page')}{extra}")
     if resolution is not None:
         facts = resolution.facts(result.target.repository or "")
         line(
-            f"{facts['resolved']}/{facts['tags']} tags resolved to {facts['digests']} digests in "
+            f"{facts['resolved']}/{plural(facts['tags'], 'tag')} resolved to "
+            f"{plural(facts['digests'], 'digest')} in "
             f"{resolution.duration_ms / 1000:.2f}s ({facts['head_requests']} HEAD, "
             f"{facts['get_requests']} GET, {_or_unknown(facts['connections'])} "
             f"connections, concurrency {facts['concurrency']})"

@@ -23,6 +23,7 @@ from regdoctor.tui.engine_bridge import Checker, EngineChecker, now_iso
 from regdoctor.tui.session import Session
 
 if TYPE_CHECKING:
+    from regdoctor.check.routes import Routes
     from regdoctor.engine.loader import Catalog
 
 #: When set to a file name, the App writes the seconds from process start to its first
@@ -58,11 +59,14 @@ class RegdoctorApp(App[int]):
         autostart: bool = True,
         catalog: Catalog | None = None,
         preset: Mapping[str, Sequence[Observation]] | None = None,
+        routes: Routes | None = None,
     ) -> None:
         super().__init__()
         self.options = options or CheckOptions()
         self.clock = clock
-        self._engine = EngineChecker(self.options, clock, preset) if checker is None else None
+        self._engine = (
+            EngineChecker(self.options, clock, preset, routes) if checker is None else None
+        )
         self.checker: Checker = checker or self._engine  # type: ignore[assignment]
         self.session = Session.of(targets, command)
         self.autostart = autostart
@@ -195,12 +199,13 @@ class RegdoctorApp(App[int]):
         self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
 
     def action_export(self) -> None:
+        from regdoctor.engine.template import plural
         from regdoctor.tui.screens.export import ExportScreen
 
         if isinstance(self.screen, ExportScreen):
             return
         pending = len(self.session.running)
-        note = f"{pending} target(s) still running: not in the export." if pending else ""
+        note = f"{plural(pending, 'target')} still running: not in the export." if pending else ""
         self.push_screen(ExportScreen(note=note), self._export_to)
 
     def _export_to(self, path: Path | None) -> None:

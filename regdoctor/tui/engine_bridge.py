@@ -13,9 +13,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regdoctor.model import Observation, Target, TargetReport
 from regdoctor.options import CheckOptions, Clock
+
+if TYPE_CHECKING:
+    from regdoctor.check.routes import Routes
 
 #: What the App calls to check one target (tests inject a fake for snapshots).
 Checker = Callable[[Target], Awaitable[TargetReport]]
@@ -38,11 +42,18 @@ class EngineChecker:
         options: CheckOptions,
         clock: Clock | None = None,
         preset: Mapping[str, Sequence[Observation]] | None = None,
+        routes: Routes | None = None,
     ) -> None:
         self.options = options
         self.clock = clock
         #: Observations the configuration gives each target (``check.plan_targets``).
         self.preset = dict(preset or {})
+        #: The runtimes in scope and their endpoints (``check.plan``): with them every
+        #: report gets a verdict per runtime, as ``regdoctor check`` gives it.
+        self.routes = routes
+        #: The latest report of each target: a mirror's outcome counts in the verdicts
+        #: of the images pulled through it, as in a whole ``check`` run.
+        self.latest: dict[str, TargetReport] = {}
         self._warm: asyncio.Task[None] | None = None
 
     def warm_up(self) -> Awaitable[None]:
@@ -60,8 +71,10 @@ class EngineChecker:
 
         clock = self.clock or SystemClock()
         network = Network(self.options)
+        if target.kind == "registry":
+            network.configure(target.hostport, target)
         try:
-            return await check_target(
+            report = await check_target(
                 target,
                 self.options,
                 network,
@@ -71,6 +84,18 @@ class EngineChecker:
             )
         finally:
             await network.aclose()
+        return self.judge(report)
+
+    def judge(self, report: TargetReport) -> TargetReport:
+        """``report`` with its per-runtime verdicts (unchanged without routes)."""
+        if self.routes is None:
+            return report
+        from regdoctor.check.verdicts import judge_runtimes
+
+        self.latest[report.target.id] = report
+        others = [r for key, r in self.latest.items() if key != report.target.id]
+        judged = judge_runtimes([report, *others], self.routes, self.options.rule_dirs)
+        return judged[0]
 
 
 def now_iso(clock: Clock | None = None) -> str:

@@ -97,3 +97,16 @@ def test_value_formatting():
 def test_render_never_raises_on_a_broken_template():
     assert render("{a.b} {", {"a": 1}) == "{a.b} {"
     assert render("{a.b}", {"a": 1}) == "?"
+
+
+def test_plural_field_counts_its_noun() -> None:
+    from regdoctor.engine.template import placeholders, plural, render, template_problems
+
+    text = "{n|tag} of {m|entry|entries}"
+    assert template_problems(text) == []
+    assert placeholders(text) == ["n", "m"]
+    assert render(text, {"n": 1, "m": 1}) == "1 tag of 1 entry"
+    assert render(text, {"n": 3, "m": 0}) == "3 tags of 0 entries"
+    assert render(text, {}) == "? tags of ? entries"
+    assert plural(1.0, "second") == "1 second" and plural(2.5, "second") == "2.5 seconds"
+    assert template_problems("{n|Tag}") != []  # a noun is lower case

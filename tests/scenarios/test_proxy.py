@@ -61,14 +61,33 @@ def test_proxy_refusing_the_tunnel_is_a_proxy_error(testbed, proxy, monkeypatch,
     result = regdoctor("--ca-file", str(testbed.ca_file), _target(testbed))
     assert result.code == 2
     assert result.leading["category"] == "proxy.error", result.categories
+    assert result.leading["title"].startswith(f"The proxy {proxy.url} refuses"), result.leading
+    assert result.leading["phase"] == "tcp"
     assert _skopeo(testbed, tmp_path, proxy) != 0
 
 
 def test_dead_proxy_is_a_proxy_error_not_a_registry_refusal(testbed, monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", f"http://{testbed.endpoints['closed'].hostport}")
+    dead = testbed.endpoints["closed"]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://{dead.hostport}")
     result = regdoctor("--ca-file", str(testbed.ca_file), _target(testbed))
     assert result.code == 2
-    assert result.leading["category"] == "proxy.error", result.categories
+    lead = result.leading
+    assert lead["category"] == "proxy.error", result.categories
+    # named for the proxy, in the phase where it failed, fixed by testing the proxy
+    assert lead["phase"] == "tcp"
+    assert lead["title"] == f"The proxy {dead.hostport} cannot be reached"
+    assert f"connecting to the proxy at {dead.hostport} failed" in lead["explanation"]
+    kubernetes = next(
+        step.get("commands", {}).get("kubernetes", "") for step in lead["remediation"]
+    )
+    assert f"/dev/tcp/127.0.0.1/{dead.port}" in kubernetes, kubernetes
+    assert str(testbed.endpoints["tls"].port) not in kubernetes
+    assert result.phase("tcp")["error"].startswith(f"proxyconnect tcp: dial tcp {dead.hostport}")
+    configured = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "proxy.configured"
+    )
+    assert configured["facts"]["proxy_hostport"] == dead.hostport
+    assert configured["facts"]["proxy_scheme"] == "http"
 
 
 def test_no_proxy_and_loopback_bypass_the_proxy(testbed, proxy, monkeypatch):

@@ -97,7 +97,9 @@ class Tmux:
 
 def test_real_program_in_tmux(testbed, tmp_path):
     plain = testbed.images.app.ref(testbed.endpoints["plain"].hostport)
-    expired = testbed.images.app.ref(testbed.endpoints["tls_expired"].hostport)
+    # refused for every runtime (docker would pull from a loopback registry with an
+    # expired certificate: it treats 127.0.0.0/8 as insecure)
+    refused = testbed.images.app.ref(testbed.endpoints["closed"].hostport)
     first_frame = tmp_path / "first-frame"
     exit_file = tmp_path / "exit-code"
     argv = [
@@ -105,12 +107,15 @@ def test_real_program_in_tmux(testbed, tmp_path):
         "-m",
         "regdoctor",
         "tui",
+        # judged as docker (loopback registries may fall back to plain HTTP), as `check`
+        "--runtime",
+        "docker",
         "--ca-file",
         str(testbed.ca_file),
         "--dns-server",
         testbed.dns_server,
         plain,
-        expired,
+        refused,
     ]
     command = f"{shlex.join(argv)}; echo $? > {shlex.quote(str(exit_file))}"
     env = dict(os.environ, REGDOCTOR_TUI_FIRST_FRAME=str(first_frame), TERM="xterm-256color")
@@ -118,19 +123,22 @@ def test_real_program_in_tmux(testbed, tmp_path):
     tmux = Tmux(tmp_path / "tmux.sock")
     tmux.start(command, env)
     try:
-        screen = tmux.wait_for("✓ ok", "tls.expired", "Quit")
+        screen = tmux.wait_for("✓ ok", "tcp.refused", "Quit")
         lines = screen.splitlines()
         assert "regdoctor" in lines[0] and "2 targets" in lines[0]
-        assert any("✗ error" in line and "tls.expired" in line for line in lines)
+        assert any("✗ error" in line and "tcp.refused" in line for line in lines), screen
         assert all(len(line) <= 80 for line in lines)
+        # the selected row in full, with the verdict of each runtime in scope
+        assert any(line.strip() in (plain, refused) for line in lines), screen
+        assert any(line.strip()[:10] in ("✓ docker: ", "✗ docker: ") for line in lines), screen
         # open the failing target: its remediation is on screen
         tmux("send-keys", "-t", "rd", "Home")  # keys are handled in order: no wait needed
-        row = next(i for i, line in enumerate(lines) if "tls.expired" in line) - 2
+        row = next(i for i, line in enumerate(lines) if "tcp.refused" in line) - 2
         for _ in range(row):
             tmux("send-keys", "-t", "rd", "Down")
         tmux("send-keys", "-t", "rd", "Enter")
-        screen = tmux.wait_for("Findings", "tls.expired", "Copy command")
-        assert "1. " in screen
+        # the first command is focused and scrolled into view: the fix is on screen
+        tmux.wait_for("Findings", "tcp.refused", "Copy command", "1. ")
         # copy the focused command; it is printed after the App ends
         tmux("send-keys", "-t", "rd", "c")
         tmux.wait_for("copied:")

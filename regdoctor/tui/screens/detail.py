@@ -3,6 +3,7 @@ copyable), then every observation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -12,7 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from regdoctor.tui.look import clean, duration, status_text
+from regdoctor.model import RuntimeVerdict
+from regdoctor.tui.look import STATUS_LOOK, clean, duration, status_text
 from regdoctor.tui.widgets.finding_view import FindingView
 from regdoctor.tui.widgets.observation_list import ObservationList
 from regdoctor.tui.widgets.phase_timeline import PhaseTimeline
@@ -20,6 +22,18 @@ from regdoctor.tui.widgets.target_table import entry_status
 
 if TYPE_CHECKING:
     from regdoctor.tui.app import RegdoctorApp
+
+
+def runtime_lines(runtimes: Mapping[str, RuntimeVerdict]) -> Text:
+    """One line per runtime in scope: whether it pulls, and why not."""
+    text = Text()
+    for runtime, verdict in runtimes.items():
+        if text:
+            text.append("\n")
+        mark, _word, style = STATUS_LOOK.get(verdict.status, STATUS_LOOK["ok"])
+        text.append(f"{mark} {clean(runtime, 20)}: ", style=style)
+        text.append(clean(verdict.reason, 400))
+    return text
 
 
 class DetailScreen(Screen[None]):
@@ -66,6 +80,9 @@ class DetailScreen(Screen[None]):
                     classes="section",
                 )
             if report is not None:
+                if report.runtimes:
+                    yield Static(Text("Runtimes", style="bold underline"), classes="title")
+                    yield Static(runtime_lines(report.runtimes), classes="section", id="runtimes")
                 yield Static(Text("Phases", style="bold underline"), classes="title")
                 yield PhaseTimeline(report, classes="section")
                 yield Static(Text("Findings", style="bold underline"), classes="title")

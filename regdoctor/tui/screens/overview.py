@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from regdoctor.tui.look import STATUS_LOOK, STATUS_RANK
+from regdoctor.tui.look import STATUS_LOOK, STATUS_RANK, clean
 from regdoctor.tui.session import Entry
 from regdoctor.tui.widgets.target_table import TargetTable, entry_status
 
@@ -27,6 +27,29 @@ FILTERS: dict[str, tuple[str, ...] | None] = {
 SORTS: tuple[str, ...] = ("name", "status", "latency")
 #: A click on a column header sorts by it.
 _HEADER_SORT = {"target": "name", "status": "status", "finding": "status", "time": "latency"}
+
+
+def selection_text(entry: Entry | None) -> Text:
+    """``target`` in full, then ``docker: pulls ...`` per runtime (or the leading
+    finding's title when the check judged no runtime)."""
+    if entry is None:
+        return Text()
+    text = Text()
+    text.append(clean(entry.target.raw, 500), style="bold")
+    report = entry.report if not entry.running else None
+    if report is None:
+        return text
+    for runtime, verdict in report.runtimes.items():
+        mark, _word, style = STATUS_LOOK.get(verdict.status, STATUS_LOOK["ok"])
+        text.append("\n")
+        text.append(f"{mark} {clean(runtime, 20)}: ", style=style)
+        text.append(clean(verdict.reason, 300))
+    if not report.runtimes:
+        lead = next((f for f in report.findings if f.leading), None)
+        if lead is not None:
+            text.append("\n")
+            text.append(clean(lead.title, 300))
+    return text
 
 
 def _sort_key(sort: str, order: int, entry: Entry) -> tuple[object, ...]:
@@ -61,6 +84,7 @@ class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="summary")
         yield TargetTable(id="targets")
+        yield Static(id="selected")
         yield Static(id="controls")
         yield Footer()
 
@@ -82,6 +106,19 @@ class OverviewScreen(Screen[None]):
         table = self.query_one(TargetTable)
         table.show(self.shown_entries(), self.spin)
         self._summarise()
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        """The selected target in full (the table may cut it), its leading finding and
+        what each runtime in scope would do."""
+        selected = self.query_one(TargetTable).selected_id
+        session = self.rd_app.session
+        entry = session[selected] if selected is not None and selected in session.entries else None
+        self.query_one("#selected", Static).update(selection_text(entry))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        del event
+        self._show_selected()
 
     def _summarise(self) -> None:
         counts: dict[str, int] = {}
