@@ -242,6 +242,9 @@ async def _send(
                 break
             exchange.headers[name.lower()] = value
         if method == "HEAD":
+            # no body; reading it lets the connection go back to the pool (unread, the
+            # client closes it and the next request would dial again)
+            await response.aread()
             return
         exchange.body, exchange.truncated = await read_capped(
             response.aiter_raw(), limit, exchange.header("content-encoding")
