@@ -6,6 +6,7 @@ that delays every answer)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +17,7 @@ from regdoctor.options import CheckOptions
 from tests.harness.slow_dns import SlowDns
 from tests.harness.tcp_forward import Forwarder
 from tests.harness.testbed import PASSWORD, USERNAME, Testbed
-from tests.helpers.reports import run_report
+from tests.helpers.reports import cli, run_report
 
 
 def _dns(testbed: Testbed) -> tuple[str, int]:
@@ -146,3 +147,31 @@ def test_an_unpinned_host_is_resolved_with_a_and_aaaa_together() -> None:
     assert addresses == ("127.0.0.1",)
     at = {kind: when for when, _, kind in slow.queries}
     assert abs(at["A"] - at["AAAA"]) < delay / 2
+
+
+@pytest.mark.parametrize("relay", ["plain"], indirect=True)
+def test_debug_and_json_say_the_critical_path(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    image = testbed.images.app.ref(f"registry.test:{relay.port}")
+    run = cli(
+        "check",
+        "--debug",
+        "--format",
+        "json",
+        "--dns-server",
+        testbed.dns_server,
+        f"http://{image}",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    timing = json.loads(run.stdout)["targets"][0]["timing"]
+    assert timing["round_trips"] == 4
+    assert [s["what"] for s in timing["critical_path"]] == [
+        "dns A+AAAA",
+        "tcp connect",
+        "GET /v2/",
+        "HEAD manifest",
+    ]
+    line = next(x for x in run.stderr.splitlines() if "critical path:" in x)
+    assert "critical path: 4 round trips: dns A+AAAA" in line
+    assert "HEAD manifest" in line
