@@ -418,11 +418,9 @@ class Network:
         if context is None:
             pair, _ = self.client_pair(hostport)
             context = self.ssl_context(hostport, enforced=state.verify_enforced, client_cert=pair)
-        handover = state.extra.get("handover")
         client = httpx.AsyncClient(
-            transport=DispatchTransport(
-                self, context, handover if isinstance(handover, Handover) else None
-            ),
+            # the connections the phases open later (a token realm's) are handed over too
+            transport=DispatchTransport(self, context, self.handover(state)),
             follow_redirects=False,
             # the exchange's own budget (ProbeContext.http_budget) bounds each request;
             # without --timeout it is the runtimes' patience, not regdoctor's 5 s

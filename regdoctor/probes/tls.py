@@ -55,7 +55,8 @@ async def examine(
         sock=sock,
         keep_open=sock is not None,
     )
-    tls_trips = 1 if result.protocol == "TLSv1.3" else 2
+    # TLS 1.2 takes two flights; 1.3 one; a refused or plain-HTTP answer ends at the first
+    tls_trips = 2 if result.outcome == "ok" and result.protocol != "TLSv1.3" else 1
     if sock is not None:
         roundtrips.record("tls handshake", result.duration_ms, round_trips=tls_trips, host=hostport)
     else:  # its own connection (a proxy's tunnel), then a request to surface alerts

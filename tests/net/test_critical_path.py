@@ -175,3 +175,31 @@ def test_debug_and_json_say_the_critical_path(
     line = next(x for x in run.stderr.splitlines() if "critical path:" in x)
     assert "critical path: 4 round trips: dns A+AAAA" in line
     assert "HEAD manifest" in line
+
+
+@pytest.mark.parametrize("relay", ["token"], indirect=True)
+def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    """No scheme: TLS first, the server answers in plain HTTP, the check goes on over
+    http:// (a new connection, as the runtimes dial one); the token realm's connection
+    is still the one its TCP phase opened."""
+    image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
+    credentials = Credentials(USERNAME, Secret(PASSWORD), "--username")
+    report = run_report([image], ca_file=testbed.ca_file, credentials=credentials)
+    target = _only(report)
+    _healthy(target)
+    path = _path(target)
+    assert path == [
+        "tcp connect",
+        "tls handshake",  # answered in plain HTTP
+        "tcp connect (new connection)",  # http://, after the fallback
+        "GET /v2/",
+        "tcp connect",  # the token realm
+        "tls handshake",
+        "token",
+        "GET /v2/ (authenticated)",
+        "HEAD manifest",
+    ]
+    assert target.round_trips == 9
+    assert relay.accepted == 2
