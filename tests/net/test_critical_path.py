@@ -112,6 +112,10 @@ def test_token_check_is_seven_round_trips_and_one_registry_connection(
     assert relay.accepted == 1
     tokens = [o for o in target.observations if o.step == "auth.token"]
     assert len(tokens) == 1  # once per scope
+    # the Harbor probe ran beside the auth phase, on the registry's idle connection
+    # while the token was fetched from the realm, not after the image phase
+    kinds = [o.kind for o in target.observations]
+    assert kinds.index("harbor.systeminfo") < target.observations.index(tokens[0])
 
 
 def test_a_and_aaaa_are_asked_together(testbed: Testbed, isolate_env: object) -> None:
