@@ -301,6 +301,26 @@ class PhaseResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """One wait on the network on a target's critical path: a DNS query pair, a TCP
+    connect, a TLS handshake or one HTTP request (``round_trips``: how many times the
+    link was crossed and answered; a TLS 1.2 handshake takes two)."""
+
+    what: str  # "dns A+AAAA", "tcp connect", "tls handshake", "GET /v2/", "token", ...
+    ms: float
+    round_trips: int = 1
+    host: str | None = None  # the endpoint (host:port, or the name resolved)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "ms": self.ms,
+            "round_trips": self.round_trips,
+            "host": self.host,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeVerdict:
     """Whether one runtime would pull a target, as that runtime behaves."""
 
@@ -338,6 +358,13 @@ class TargetReport:
     duration_ms: float
     #: Per runtime in scope, whether it would pull (empty: not judged per runtime).
     runtimes: Mapping[str, RuntimeVerdict] = field(default_factory=dict)
+    #: The network waits the check made one after the other (what a slow link
+    #: multiplies); optional probes that ran beside them are not on it.
+    critical_path: tuple[RoundTrip, ...] = ()
+
+    @property
+    def round_trips(self) -> int:
+        return sum(r.round_trips for r in self.critical_path)
 
     @property
     def status(self) -> str:
@@ -357,6 +384,10 @@ class TargetReport:
             "observations": [o.to_dict() for o in self.observations],
             "findings": [f.to_dict() for f in self.findings],
             "runtimes": {name: v.to_dict() for name, v in self.runtimes.items()},
+            "timing": {
+                "round_trips": self.round_trips,
+                "critical_path": [r.to_dict() for r in self.critical_path],
+            },
         }
 
 

@@ -232,7 +232,7 @@ async def _httpx_download(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, float, bool]:
     """Stream one blob into a reused buffer; returns (bytes, seconds, range honoured)."""
-    import httpx
+    from regdoctor.net.lean_httpx import httpx
 
     client = session.ctx.http_client()
     url = f"{session.base}/v2/{session.repository}/blobs/{digest}"

@@ -9,7 +9,9 @@ out of time becomes ``probe.timeout``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +24,11 @@ from regdoctor.model import (
     PhaseResult,
     PhaseStatus,
     Report,
+    RoundTrip,
     Target,
     TargetReport,
 )
+from regdoctor.net import roundtrips
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, Clock, SystemClock
 from regdoctor.probes.auth import AuthProbe
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from regdoctor.check.routes import Routes
 
 #: The probes, in the order a pull goes through the phases. Explicit, not discovered.
+#: One with ``background = True`` (Harbor) runs beside the ones after it.
 PROBES: tuple[Probe, ...] = (
     DnsProbe(),
     TcpProbe(),
@@ -121,37 +126,22 @@ async def check_target(
     ctx = ProbeContext(
         options=options, state=state, network=network, clock=clock, deadline_at=deadline_at
     )
+    path: list[RoundTrip] = []
+    try:
+        with roundtrips.critical_path(path):
+            results = await _run_probes(ctx)
+    finally:
+        leftover = state.extra.pop("tcp_socket", None)
+        if leftover is not None:
+            leftover.close()  # no phase took the TCP phase's connection
     phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
-    skipped_because: dict[str, str] = {}
-    for probe in PROBES:
-        if not probe.applies(target):
-            state.verdict(probe.id, PhaseStatus.NOT_APPLICABLE, "not an image reference")
-            phases.append(
-                PhaseResult(probe.id, PhaseStatus.NOT_APPLICABLE, reason="not an image reference")
-            )
-            continue
-        blocker = _blocker(state, probe, skipped_because)
-        if blocker is None and ctx.remaining() <= 0:
-            blocker = "deadline"
-        if blocker is not None:
-            skipped_because[probe.id] = blocker
-            reason = (
-                "the global deadline was reached"
-                if blocker == "deadline"
-                else f"not run because the {blocker} phase failed"
-            )
-            state.verdict(probe.id, PhaseStatus.SKIPPED, reason)
-            state.observations.append(
-                ctx.observe(
-                    "probe.skipped",
-                    ok=True,
-                    phase=probe.id,
-                    facts={"probe": probe.id, "because": blocker, "reason": reason},
-                )
-            )
-            phases.append(PhaseResult(probe.id, PhaseStatus.SKIPPED, reason=reason))
-            continue
-        phases.append(await _run_one(probe, ctx))
+    phases.extend(results[probe.id] for probe in PROBES)
+    if path:
+        total = sum(r.round_trips for r in path)
+        ctx.trace(
+            f"critical path: {total} round trips: "
+            + ", ".join(f"{r.what} {r.ms:.1f}ms" for r in path)
+        )
     for phase in phases:
         if phase.name != "config" and phase.status in (PhaseStatus.FAILED, PhaseStatus.CRASHED):
             state.observations.append(
@@ -186,7 +176,74 @@ async def check_target(
         observations=tuple(state.observations),
         findings=tuple(findings),
         duration_ms=round((clock.monotonic() - start) * 1000, 2),
+        critical_path=tuple(path),
     )
+
+
+async def _run_probes(ctx: ProbeContext) -> dict[str, PhaseResult]:
+    """Each probe in order; an optional (``background``) probe starts in a task of its
+    own as soon as its prerequisites are decided and runs beside the rest, off the
+    critical path (never after it). The results, by probe id."""
+    results: dict[str, PhaseResult] = {}
+    skipped_because: dict[str, str] = {}
+    waiting = [p for p in PROBES if getattr(p, "background", False)]
+    tasks: dict[str, asyncio.Task[PhaseResult]] = {}
+
+    def start_ready() -> None:
+        for probe in list(waiting):
+            if all(need in results for need in probe.needs):
+                waiting.remove(probe)
+                beside = replace(ctx, optional=True)
+                context = contextvars.copy_context()
+                context.run(roundtrips.off_path)
+                tasks[probe.id] = asyncio.create_task(
+                    _phase(probe, beside, skipped_because), context=context
+                )
+
+    try:
+        for probe in PROBES:
+            if getattr(probe, "background", False):
+                continue
+            start_ready()
+            results[probe.id] = await _phase(probe, ctx, skipped_because)
+        start_ready()
+        for probe in waiting:  # prerequisites never decided: run in order, as before
+            results[probe.id] = await _phase(probe, ctx, skipped_because)
+        for probe_id, task in tasks.items():
+            results[probe_id] = await task
+    finally:
+        for task in tasks.values():
+            task.cancel()
+    return results
+
+
+async def _phase(probe: Probe, ctx: ProbeContext, skipped_because: dict[str, str]) -> PhaseResult:
+    """One probe's phase: not applicable, skipped (and why), or run."""
+    state = ctx.state
+    if not probe.applies(state.target):
+        state.verdict(probe.id, PhaseStatus.NOT_APPLICABLE, "not an image reference")
+        return PhaseResult(probe.id, PhaseStatus.NOT_APPLICABLE, reason="not an image reference")
+    blocker = _blocker(state, probe, skipped_because)
+    if blocker is None and ctx.remaining() <= 0:
+        blocker = "deadline"
+    if blocker is not None:
+        skipped_because[probe.id] = blocker
+        reason = (
+            "the global deadline was reached"
+            if blocker == "deadline"
+            else f"not run because the {blocker} phase failed"
+        )
+        state.verdict(probe.id, PhaseStatus.SKIPPED, reason)
+        state.observations.append(
+            ctx.observe(
+                "probe.skipped",
+                ok=True,
+                phase=probe.id,
+                facts={"probe": probe.id, "because": blocker, "reason": reason},
+            )
+        )
+        return PhaseResult(probe.id, PhaseStatus.SKIPPED, reason=reason)
+    return await _run_one(probe, ctx)
 
 
 async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
@@ -239,6 +296,11 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> PhaseResult:
         status = PhaseStatus.FAILED if failed else PhaseStatus.OK
         error = failed[0].error if failed else None
     duration = (ctx.clock.monotonic() - started) * 1000
+    # a phase whose wait another phase made on its behalf (the TLS phase sends the
+    # HTTP phase's /v2/ over its session) reports that wait's own time
+    measured = state.extra.get("phase_ms", {}).get(probe.id)
+    if isinstance(measured, int | float):
+        duration = float(measured)
     reason = error if status is PhaseStatus.NOT_APPLICABLE else None
     return PhaseResult(
         probe.id,

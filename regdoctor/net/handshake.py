@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,10 +56,17 @@ class HandshakeResult:
     client_cert_requested: bool = False
     proxy_status: int | None = None
     duration_ms: float = 0.0
+    #: With ``keep_open``: the session, ready for HTTP/1.1 requests (net/handover.py)
+    stream: Any = None
+    #: The session once handed to the HTTP client (its ``alert`` is read afterwards)
+    session: Any = None
 
 
 def _openssl_context(
-    ca_files: list[Path], client: tuple[Path, Path] | None, errors: list[tuple[int, int, str]]
+    ca_files: list[Path],
+    client: tuple[Path, Path] | None,
+    errors: list[tuple[int, int, str]],
+    alpn: tuple[bytes, ...] = (b"h2", b"http/1.1"),
 ) -> Any:
     from OpenSSL import SSL
 
@@ -77,7 +85,7 @@ def _openssl_context(
         return True  # keep going: the whole chain is judged in verify_reason()
 
     context.set_verify(SSL.VERIFY_PEER, record)
-    context.set_alpn_protos([b"h2", b"http/1.1"])
+    context.set_alpn_protos(list(alpn))
     return context
 
 
@@ -99,16 +107,23 @@ async def handshake(
     ca_files: list[Path],
     proxy: ProxyRoute | None = None,
     budget: float,
+    sock: socket.socket | None = None,
+    keep_open: bool = False,
 ) -> HandshakeResult:
-    """Run a TLS handshake to ``address:port`` with SNI ``host``, then send one request
-    so that TLS 1.3 post-handshake alerts (client certificate required) surface. The
-    whole exchange takes at most ``budget`` seconds."""
+    """Run a TLS handshake to ``address:port`` with SNI ``host`` (over ``sock`` when the
+    TCP phase connected it already). Then either keep the session open for the HTTP
+    client (``keep_open``: ``result.stream``; the first request it sends is where a
+    TLS 1.3 post-handshake alert surfaces, see :class:`TlsStream`), or send one request
+    so that such an alert (client certificate required) surfaces here. The whole
+    exchange takes at most ``budget`` seconds."""
     from OpenSSL import SSL
 
     result = HandshakeResult()
     start = time.monotonic()
     try:
-        context = _openssl_context(ca_files, client, result.verify_errors)
+        # the kept session carries httpx's HTTP/1.1: offer only that
+        offered = (b"http/1.1",) if keep_open else (b"h2", b"http/1.1")
+        context = _openssl_context(ca_files, client, result.verify_errors, offered)
     except Exception as exc:
         result.outcome, result.error = "failed", f"cannot load TLS material: {exc}"
         return result
@@ -121,6 +136,8 @@ async def handshake(
         async with asyncio.timeout(budget):
             if proxy is not None:
                 reader, writer = await open_tunnel(proxy, address, host, port)
+            elif sock is not None:
+                reader, writer = await asyncio.open_connection(sock=sock)
             else:
                 reader, writer = await asyncio.open_connection(address, port)
             first = True
@@ -151,6 +168,11 @@ async def handshake(
             result.chain_length = len(presented)
             result.chain = [c.to_cryptography() for c in presented[:_MAX_CHAIN]]
             result.client_cert_requested = bool(conn.get_client_ca_list())
+            if keep_open and result.alpn in (None, "http/1.1"):
+                from regdoctor.net.handover import TlsStream
+
+                result.stream = TlsStream(conn, reader, writer, result.alpn, alert_error)
+                return result
             await _after_handshake(conn, reader, writer, host, result)
     except ProxyRefused as exc:
         result.outcome, result.error, result.proxy_status = "proxy_refused", exc.reason, exc.status
@@ -166,9 +188,28 @@ async def handshake(
         result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
     finally:
         result.duration_ms = (time.monotonic() - start) * 1000
-        if writer is not None:
+        if writer is not None and result.stream is None:
             writer.close()
+        elif writer is None and sock is not None:
+            sock.close()
     return result
+
+
+async def confirm(result: HandshakeResult, host: str, budget: float) -> None:
+    """For a session kept open that no HTTP request will use (its chain failed
+    verification): send the one request that makes a TLS 1.3 post-handshake alert
+    surface, as :func:`handshake` does without ``keep_open``, then close it."""
+    stream = result.stream
+    if stream is None:
+        return
+    result.stream = None
+    try:
+        async with asyncio.timeout(budget):
+            await _after_handshake(stream._conn, stream._reader, stream._writer, host, result)
+    except (TimeoutError, OSError):
+        pass
+    finally:
+        stream._writer.close()
 
 
 async def _flush(conn: Any, writer: asyncio.StreamWriter) -> None:
@@ -222,8 +263,19 @@ async def _after_handshake(
             return
 
 
+def alert_error(exc: Exception) -> str:
+    """The text of a TLS error read after the handshake, as the handshake gives it."""
+    return _classify_ssl_error(exc)[1]
+
+
+def record_alert(result: HandshakeResult, text: str) -> None:
+    """A TLS error read after the handshake (see :class:`TlsStream`): the outcome."""
+    result.outcome, result.error = "alert", text
+    result.alert = _alert_text(text)
+
+
 def _classify_ssl_error(exc: Exception) -> tuple[str, str]:
-    text = _ssl_error_text(exc)
+    text = ssl_error_text(exc)
     lowered = text.lower()
     if "excessive message size" in lowered:
         # OpenSSL refuses a certificate message over 100 KiB (Go: over 64 KiB).
@@ -238,7 +290,7 @@ def _classify_ssl_error(exc: Exception) -> tuple[str, str]:
     return "failed", text
 
 
-def _ssl_error_text(exc: Exception) -> str:
+def ssl_error_text(exc: Exception) -> str:
     parts: list[str] = []
     for item in getattr(exc, "args", ())[:1]:
         if isinstance(item, list):

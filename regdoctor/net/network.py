@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any, Protocol
 
 from regdoctor.discovery import locations
 from regdoctor.model import Target
+from regdoctor.net import roundtrips
+from regdoctor.net.handover import Handover, endpoint_key
 from regdoctor.net.lean_httpx import httpcore, httpx
 from regdoctor.options import CheckOptions
 
@@ -129,8 +132,9 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     The TLS server name stays the host name (httpcore passes it to ``start_tls``);
     only the TCP destination is replaced."""
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, handover: Handover | None = None) -> None:
         self._network = network
+        self._handover = handover
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -141,15 +145,28 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if self._handover is not None:
+            ready = self._handover.take(host, port)
+            if ready is not None:  # the connection the TCP (and TLS) phase opened
+                return ready
         addresses = await self._network.addresses_for(host, timeout or 5.0)
         last: Exception | None = None
+        endpoint = endpoint_key(host, port)
         for address in addresses:
+            start = time.monotonic()
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     address, port, timeout, local_address, socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
+                continue
+            # a request that has to dial: visible on the critical path (a regression
+            # when the phases' connection should have been reused)
+            roundtrips.record(
+                "tcp connect (new connection)", (time.monotonic() - start) * 1000, host=endpoint
+            )
+            return _RecordedStream(stream, endpoint)
         if last is not None:
             raise last
         raise httpcore.ConnectError(f"no address for {host}")
@@ -163,13 +180,58 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _RecordedStream(httpcore.AsyncNetworkStream):
+    """A dialled stream whose TLS handshake is recorded on the critical path."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, endpoint: str) -> None:
+        self._inner = inner
+        self._endpoint = endpoint
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        start = time.monotonic()
+        stream = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        ssl_object = stream.get_extra_info("ssl_object")
+        version = ssl_object.version() if ssl_object is not None else None
+        roundtrips.record(
+            "tls handshake (new connection)",
+            (time.monotonic() - start) * 1000,
+            round_trips=1 if version == "TLSv1.3" else 2,
+            host=self._endpoint,
+        )
+        return stream
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with our network backend. httpx does not take a backend, so
     the pool it builds is replaced by an equivalent one (httpx is pinned < 0.29)."""
 
-    def __init__(self, network: Network, ssl_context: ssl.SSLContext, proxy: str | None) -> None:
+    def __init__(
+        self,
+        network: Network,
+        ssl_context: ssl.SSLContext,
+        proxy: str | None,
+        handover: Handover | None = None,
+    ) -> None:
         super().__init__(verify=ssl_context, trust_env=False)
-        backend = PinnedBackend(network)
+        # through a proxy a request dials the proxy, never the connection handed over
+        backend = PinnedBackend(network, None if proxy else handover)
         pool: Any
         if proxy:
             url = httpx.URL(proxy)
@@ -194,16 +256,19 @@ class DispatchTransport(httpx.AsyncBaseTransport):
     """Chooses, per request, the proxy the environment says to use for that URL
     (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, as Go's ProxyFromEnvironment does)."""
 
-    def __init__(self, network: Network, ssl_context: ssl.SSLContext) -> None:
+    def __init__(
+        self, network: Network, ssl_context: ssl.SSLContext, handover: Handover | None = None
+    ) -> None:
         self._network = network
         self._ssl_context = ssl_context
+        self._handover = handover
         self._transports: dict[str | None, PinnedTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         proxy = self._network.proxy_for(str(request.url))
         transport = self._transports.get(proxy)
         if transport is None:
-            transport = PinnedTransport(self._network, self._ssl_context, proxy)
+            transport = PinnedTransport(self._network, self._ssl_context, proxy, self._handover)
             self._transports[proxy] = transport
         return await transport.handle_async_request(request)
 
@@ -220,6 +285,7 @@ class Network:
     pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _resolver: Resolver | None = None
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _handovers: list[Handover] = field(default_factory=list)
     _contexts: dict[Any, ssl.SSLContext] = field(default_factory=dict)
     #: hostport -> (CA files, client cert, client key, source) from the configuration
     _configured: dict[str, tuple[tuple[str, ...], str | None, str | None, str | None]] = field(
@@ -255,10 +321,14 @@ class Network:
             return pinned
         if self.options.dns_server is None:
             return (host,)  # let the system resolve it, as the runtime would
-        found: list[str] = []
-        for rdtype in ("A", "AAAA"):
-            lookup = await self.resolver.query(host, rdtype, timeout)
-            found.extend(lookup.addresses)
+        import asyncio
+
+        start = time.monotonic()
+        lookups = await asyncio.gather(
+            self.resolver.query(host, "A", timeout), self.resolver.query(host, "AAAA", timeout)
+        )
+        roundtrips.record("dns A+AAAA", (time.monotonic() - start) * 1000, host=host)
+        found = [address for lookup in lookups for address in lookup.addresses]
         if not found:
             raise httpcore.ConnectError(f"{host}: no address (via {self.resolver.label})")
         return tuple(found)
@@ -347,7 +417,8 @@ class Network:
             pair, _ = self.client_pair(hostport)
             context = self.ssl_context(hostport, enforced=state.verify_enforced, client_cert=pair)
         client = httpx.AsyncClient(
-            transport=DispatchTransport(self, context),
+            # the connections the phases open later (a token realm's) are handed over too
+            transport=DispatchTransport(self, context, self.handover(state)),
             follow_redirects=False,
             # the exchange's own budget (ProbeContext.http_budget) bounds each request;
             # without --timeout it is the runtimes' patience, not regdoctor's 5 s
@@ -363,6 +434,16 @@ class Network:
         self._clients.append(client)
         return client
 
+    def handover(self, state: ClientState) -> Handover:
+        """The target's connections kept for its HTTP client (see net/handover.py)."""
+        existing = state.extra.get("handover")
+        if isinstance(existing, Handover):
+            return existing
+        handover = Handover()
+        state.extra["handover"] = handover
+        self._handovers.append(handover)
+        return handover
+
     async def aclose(self) -> None:
         for client in self._clients:
             try:
@@ -370,6 +451,9 @@ class Network:
             except Exception:  # noqa: S110 - closing must never fail a report
                 pass
         self._clients.clear()
+        for handover in self._handovers:
+            handover.close()  # streams no request took
+        self._handovers.clear()
 
 
 def _version() -> str:

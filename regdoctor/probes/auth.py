@@ -5,17 +5,23 @@ TLS observations (the realm is often another host: auth.docker.io, a Harbor core
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import SplitResult, urlsplit
 
 from regdoctor.model import Credentials, Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
+from regdoctor.net.handover import PlainStream
+from regdoctor.net.handshake import HandshakeResult, confirm
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
-from regdoctor.probes.tcp import connect_all
+from regdoctor.probes.tcp import connect_keep
 from regdoctor.probes.tls import examine, handshake_budget
+
+#: How the dance's requests are named on the critical path.
+_LABELS = {"auth.token": "token", "auth.ping": "GET /v2/ (authenticated)"}
 
 
 def _response(exchange: Exchange) -> auth_dance.Response:
@@ -47,30 +53,77 @@ async def check_realm_host(
     addresses = effective_addresses(observations)
     if not addresses:
         return observations, f"token realm host {host} does not resolve"
-    connects = await connect_all(ctx, addresses, port, "realm")
+    connects, sock = await connect_keep(ctx, addresses, port, "realm")
     observations.extend(connects)
     connected = [o.facts["address"] for o in connects if o.ok]
-    if not connected:
+    if not connected or sock is None:
         return observations, connects[0].error
     ctx.network.pin(host, connected)
-    if parts.scheme == "https":
-        result, tls_observations = await examine(
-            ctx,
-            host,
-            connected[0],
-            port,
-            "realm",
-            # a runtime in scope that verifies the registry verifies its realm too
-            enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
-            budget=handshake_budget(ctx),
-        )
-        observations.extend(tls_observations)
-        if result.outcome != "ok":
-            return observations, result.error
-        verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
-        if verify is not None and not verify.ok:
-            return observations, verify.error
+    if parts.scheme != "https":
+        reader, writer = await asyncio.open_connection(sock=sock)
+        ctx.network.handover(ctx.state).put(host, port, PlainStream(reader, writer))
+        return observations, None
+    budget = handshake_budget(ctx)
+    result, tls_observations = await examine(
+        ctx,
+        host,
+        connected[0],
+        port,
+        "realm",
+        # a runtime in scope that verifies the registry verifies its realm too
+        enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
+        budget=budget,
+        sock=sock,
+    )
+    observations.extend(tls_observations)
+    verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
+    if result.stream is not None and (result.outcome != "ok" or (verify and not verify.ok)):
+        await confirm(result, host, budget)
+        if result.outcome == "alert":
+            observations = _with_alert(observations, result)
+    if result.outcome != "ok":
+        return observations, result.error
+    if verify is not None and not verify.ok:
+        return observations, verify.error
+    if result.stream is not None:
+        # the token request goes over this session; an alert it meets is the realm's
+        ctx.network.handover(ctx.state).put(host, port, result.stream)
+        ctx.state.extra.setdefault("realm_sessions", {})[key] = result
+        result.stream, result.session = None, result.stream
     return observations, None
+
+
+def _with_alert(observations: list[Observation], result: HandshakeResult) -> list[Observation]:
+    """The realm's ``tls.handshake`` observation when its server sent an alert after
+    the handshake (on the first request: a TLS 1.3 client-certificate demand)."""
+    from dataclasses import replace
+
+    return [
+        replace(
+            o,
+            ok=False,
+            error=result.error,
+            facts={**o.facts, "outcome": result.outcome, "alert": result.alert},
+        )
+        if o.kind == "tls.handshake" and o.facts.get("role") == "realm"
+        else o
+        for o in observations
+    ]
+
+
+def _realm_alert(ctx: ProbeContext, url: str) -> HandshakeResult | None:
+    """The realm session's handshake result when the token request met a TLS alert."""
+    from regdoctor.net.handshake import record_alert
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    sessions = ctx.state.extra.get("realm_sessions") or {}
+    result = sessions.get(f"{parts.hostname or ''}:{port}")
+    stream = getattr(result, "session", None)
+    if result is None or stream is None or stream.alert is None:
+        return None
+    record_alert(result, stream.alert)
+    return result
 
 
 async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials | None]:
@@ -155,21 +208,37 @@ class AuthProbe:
             request = next(generator)
             while True:
                 response: auth_dance.Response
+                realm_observations: list[Observation] = []
                 if request.step == "auth.token":
                     realm_observations, problem = await check_realm_host(
                         ctx, request.url, seen_hosts
                     )
-                    for observation in realm_observations:
-                        yield observation
                     if problem is not None:
+                        for observation in realm_observations:
+                            yield observation
                         response = auth_dance.Response(
                             status=None, outcome="unreachable", error=problem
                         )
                         request = generator.send(response)
                         continue
                 exchange = await fetch(
-                    ctx, request.method, request.url, authorization=request.authorization
+                    ctx,
+                    request.method,
+                    request.url,
+                    authorization=request.authorization,
+                    label=_LABELS.get(request.step),
                 )
+                alerted = _realm_alert(ctx, request.url) if realm_observations else None
+                if alerted is not None:
+                    for observation in _with_alert(realm_observations, alerted):
+                        yield observation
+                    response = auth_dance.Response(
+                        status=None, outcome="unreachable", error=alerted.error
+                    )
+                    request = generator.send(response)
+                    continue
+                for observation in realm_observations:
+                    yield observation
                 extra: dict[str, object] = {"sent_credentials": request.sends_credentials}
                 if request.step == "auth.token":
                     realm_got_credentials |= request.sends_credentials and (

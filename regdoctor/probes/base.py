@@ -86,6 +86,9 @@ class ProbeContext:
     network: Network
     clock: Clock
     deadline_at: float  # monotonic time at which the whole run must end
+    #: An optional probe running beside the critical path (Harbor): its requests wait
+    #: while the critical path uses the connection (net/handover.py ``Gate``).
+    optional: bool = False
 
     @property
     def target(self) -> Target:

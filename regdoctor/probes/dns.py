@@ -1,9 +1,10 @@
 """DNS: what the registry's name resolves to, through which resolver, and how fast.
 
-A and AAAA are asked together; NXDOMAIN, NODATA, SERVFAIL, a timeout and an
-unreachable resolver are kept apart because each has another fix. What /etc/hosts
-(or, without ``--dns-server``, the system's getaddrinfo) says is reported when it
-differs from DNS: that is where "works with curl, fails in the pod" often hides.
+A and AAAA (and the system's own lookup) are asked together, one wait; NXDOMAIN,
+NODATA, SERVFAIL, a timeout and an unreachable resolver are kept apart because each
+has another fix. What /etc/hosts (or, without ``--dns-server``, the system's
+getaddrinfo) says is reported when it differs from DNS: that is where "works with
+curl, fails in the pod" often hides.
 """
 
 from __future__ import annotations
@@ -79,12 +80,18 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
                 duration_ms=0.0,
             )
         ]
+    from regdoctor.net import roundtrips
+
     resolver = ctx.network.resolver
     budget = ctx.budget()
     start = time.monotonic()
-    a, aaaa = await asyncio.gather(
-        resolver.query(host, "A", budget), resolver.query(host, "AAAA", budget)
+    # A, AAAA and the system's own view (hosts file, getaddrinfo) at once: one wait
+    a, aaaa, (system_source, system_addresses) = await asyncio.gather(
+        resolver.query(host, "A", budget),
+        resolver.query(host, "AAAA", budget),
+        _system_lookup(ctx, host),
     )
+    roundtrips.record("dns A+AAAA", (time.monotonic() - start) * 1000, host=host)
     outcome = combine(a, aaaa)
     addresses = list(a.addresses) + list(aaaa.addresses)
     error = None
@@ -111,7 +118,7 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
             duration_ms=(time.monotonic() - start) * 1000,
         )
     ]
-    system = await _system_view(ctx, host, addresses, role)
+    system = _system_view(ctx, host, addresses, role, system_source, system_addresses)
     if system is not None:
         observations.append(system)
     effective = effective_addresses(observations)
@@ -129,17 +136,26 @@ def effective_addresses(observations: list[Observation]) -> list[str]:
     return list(observations[0].facts.get("addresses") or [])
 
 
-async def _system_view(
-    ctx: ProbeContext, host: str, dns_addresses: list[str], role: str
-) -> Observation | None:
+async def _system_lookup(ctx: ProbeContext, host: str) -> tuple[str | None, list[str] | None]:
+    """What the system says of ``host``: the hosts file, else (without
+    ``--dns-server``) getaddrinfo. (source, addresses), or (None, None)."""
     hosts_file = ctx.options.config_root / locations.HOSTS.lstrip("/")
     from_hosts = read_hosts_file(hosts_file).get(host.lower())
-    source, addresses = None, None
     if from_hosts:
-        source, addresses = str(hosts_file), from_hosts
-    elif ctx.options.dns_server is None:
-        addresses = await _getaddrinfo(host, ctx.budget())
-        source = "getaddrinfo"
+        return str(hosts_file), from_hosts
+    if ctx.options.dns_server is None:
+        return "getaddrinfo", await _getaddrinfo(host, ctx.budget())
+    return None, None
+
+
+def _system_view(
+    ctx: ProbeContext,
+    host: str,
+    dns_addresses: list[str],
+    role: str,
+    source: str | None,
+    addresses: list[str] | None,
+) -> Observation | None:
     if addresses is None or set(addresses) == set(dns_addresses):
         return None
     return ctx.observe(

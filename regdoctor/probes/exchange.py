@@ -15,7 +15,8 @@ from typing import Any
 
 from regdoctor.escape import safe_text
 from regdoctor.model import Observation, Secret
-from regdoctor.net import wwwauth
+from regdoctor.net import roundtrips, wwwauth
+from regdoctor.net.handover import Gate
 from regdoctor.probes.base import ProbeContext
 from regdoctor.redact.secrets import redact
 
@@ -131,9 +132,57 @@ async def fetch(
     headers: dict[str, str] | None = None,
     authorization: Secret | None = None,
     body_limit: int | None = None,
+    label: str | None = None,
 ) -> Exchange:
-    """Send one request; never raises for network trouble (it is the result)."""
-    import httpx
+    """Send one request; never raises for network trouble (it is the result). It is
+    recorded on the target's critical path as ``label`` (default: what the URL names);
+    an optional probe's request waits until the critical path leaves the endpoint's
+    connection idle (:class:`regdoctor.net.handover.Gate`)."""
+    gate = ctx.state.extra.get("gate")
+    if not isinstance(gate, Gate):
+        gate = ctx.state.extra["gate"] = Gate()
+    key = _origin(url)
+    async with gate.optional(key) if ctx.optional else gate.critical(key):
+        exchange = await _fetch(ctx, method, url, headers, authorization, body_limit)
+    roundtrips.record(label or _label(method, url), exchange.duration_ms, host=key)
+    return exchange
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return f"{parts.scheme}://{parts.hostname or ''}:{port}"
+
+
+def _label(method: str, url: str) -> str:
+    """``GET /v2/``, ``HEAD manifest``, ``GET tags/list``...: the request, in brief."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    if path.rstrip("/") == "/v2":
+        return f"{method} /v2/"
+    for marker, name in (("/manifests/", "manifest"), ("/blobs/", "blob")):
+        if marker in path:
+            return f"{method} {name}"
+    if path.endswith("/tags/list"):
+        return f"{method} tags/list"
+    return f"{method} {safe_text(path[:80], keep_newlines=False)}"
+
+
+async def _fetch(
+    ctx: ProbeContext,
+    method: str,
+    url: str,
+    headers: dict[str, str] | None,
+    authorization: Secret | None,
+    body_limit: int | None,
+) -> Exchange:
+    from regdoctor.net.lean_httpx import httpx
 
     client = ctx.http_client()
     limit = body_limit if body_limit is not None else ctx.options.body_limit
@@ -214,6 +263,9 @@ async def _send(
                 break
             exchange.headers[name.lower()] = value
         if method == "HEAD":
+            # no body; reading it lets the connection go back to the pool (unread, the
+            # client closes it and the next request would dial again)
+            await response.aread()
             return
         exchange.body, exchange.truncated = await read_capped(
             response.aiter_raw(), limit, exchange.header("content-encoding")

@@ -11,7 +11,9 @@ This probe yields ``harbor.systeminfo`` (is it Harbor at all), ``harbor.health``
 overall status) and one ``harbor.component`` observation per unhealthy component, which
 the rules under ``rules/harbor`` turn into a ``server.error`` finding naming it. A
 registry that is not Harbor gets one ``harbor.systeminfo`` observation and the phase is
-*n/a*. The probe runs after the HTTP phase; it never fails a pull by itself.
+*n/a*. The probe starts once the HTTP phase answered and runs beside the auth and image
+phases (``background``), off the critical path: its requests use the target's
+connection while those phases do not need it. It never fails a pull by itself.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def _short(value: Any, limit: int = 300) -> str | None:
 class HarborProbe:
     id = "harbor"
     needs: tuple[str, ...] = ("http",)
+    background = True  # beside auth and image, never after them (check/pipeline.py)
 
     def applies(self, target: Target) -> bool:
         return True

@@ -49,6 +49,21 @@ async def speaks_tls(ctx: ProbeContext, address: str, port: int) -> bool:
     return len(head) >= 2 and head[0] in (0x15, 0x16) and head[1] == 0x03
 
 
+async def _hand_over_plain(ctx: ProbeContext, url: str) -> None:
+    """A plain-HTTP endpoint: the TCP phase's connection carries the requests."""
+    sock = ctx.state.extra.pop("tcp_socket", None)
+    if sock is None:
+        return
+    if not url.startswith("http://") or ctx.state.proxy is not None:
+        sock.close()
+        return
+    from regdoctor.net.handover import PlainStream
+
+    reader, writer = await asyncio.open_connection(sock=sock)
+    stream = PlainStream(reader, writer)
+    ctx.network.handover(ctx.state).put(ctx.target.host, ctx.target.port, stream)
+
+
 class HttpPingProbe:
     id = "http"
     needs: tuple[str, ...] = ("tls",)
@@ -70,7 +85,14 @@ class HttpPingProbe:
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         url = f"{base_url(ctx)}/v2/"
-        exchange = await fetch(ctx, "GET", url)
+        prefetched = ctx.state.extra.pop("v2_prefetched", None)
+        if isinstance(prefetched, Exchange) and prefetched.url == url:
+            # sent by the TLS phase over the session it made (net/handover.py)
+            exchange = prefetched
+            ctx.state.extra.setdefault("phase_ms", {})["http"] = exchange.duration_ms
+        else:
+            await _hand_over_plain(ctx, url)
+            exchange = await fetch(ctx, "GET", url)
         if (
             exchange.outcome in ("protocol_error", "error")
             and url.startswith("http://")

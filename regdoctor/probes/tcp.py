@@ -26,9 +26,18 @@ _OUTCOME_BY_ERRNO = {
 }
 
 
-async def connect(ctx: ProbeContext, address: str, port: int, role: str) -> Observation:
-    """Connect to ``address:port``. For the proxy (``role`` proxy) the error reads as a Go
-    client's does: ``proxyconnect tcp: dial tcp ...``."""
+async def connect(
+    ctx: ProbeContext,
+    address: str,
+    port: int,
+    role: str,
+    *,
+    keep: list[socket.socket] | None = None,
+) -> Observation:
+    """Connect to ``address:port`` and observe it. With ``keep``, a socket that
+    connected is appended to it, open (the later phases use it), instead of closed. For
+    the proxy (``role`` proxy) the error reads as a Go client's does: ``proxyconnect tcp:
+    dial tcp ...``."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     timeout = ctx.budget()
     loop = asyncio.get_running_loop()
@@ -49,7 +58,10 @@ async def connect(ctx: ProbeContext, address: str, port: int, role: str) -> Obse
         reason = os.strerror(code) if code else str(exc)
         error = f"dial tcp {_join(address, port)}: connect: {reason.lower()}"
     finally:
-        sock.close()
+        if keep is not None and outcome == "connected":
+            keep.append(sock)
+        else:
+            sock.close()
     if error is not None and role == "proxy":
         error = f"proxyconnect tcp: {error}"
     return ctx.observe(
@@ -78,7 +90,34 @@ def _join(address: str, port: int) -> str:
 async def connect_all(
     ctx: ProbeContext, addresses: list[str], port: int, role: str
 ) -> list[Observation]:
-    return list(await asyncio.gather(*(connect(ctx, a, port, role) for a in addresses)))
+    observations, kept = await connect_keep(ctx, addresses, port, role)
+    if kept is not None:
+        kept.close()
+    return observations
+
+
+async def connect_keep(
+    ctx: ProbeContext, addresses: list[str], port: int, role: str
+) -> tuple[list[Observation], socket.socket | None]:
+    """Connect to every address at once (one round trip on the critical path) and keep
+    the connection to the first address that answered open: the TLS handshake and the
+    HTTP requests go over it (``regdoctor.net.handover``)."""
+    from regdoctor.net import roundtrips
+
+    start = time.monotonic()
+    kept: list[list[socket.socket]] = [[] for _ in addresses]
+    observations = list(
+        await asyncio.gather(
+            *(connect(ctx, a, port, role, keep=k) for a, k in zip(addresses, kept, strict=True))
+        )
+    )
+    if addresses:
+        host = _join(addresses[0], port) if len(addresses) == 1 else f"*:{port}"
+        roundtrips.record("tcp connect", (time.monotonic() - start) * 1000, host=host)
+    sockets = [s for group in kept for s in group]
+    for extra in sockets[1:]:
+        extra.close()
+    return observations, (sockets[0] if sockets else None)
 
 
 class TcpProbe:
@@ -101,7 +140,12 @@ class TcpProbe:
         proxy = ctx.state.proxy
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
-        observations = await connect_all(ctx, ctx.state.addresses, port, role)
+        observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
+        if sock is not None and proxy is None:
+            # the TLS (or HTTP) phase continues on it; the pipeline closes it if not
+            ctx.state.extra["tcp_socket"] = sock
+        elif sock is not None:
+            sock.close()  # through a proxy, the tunnel is opened as a pull opens it
         for observation in observations:
             yield observation
         connected = [o.facts["address"] for o in observations if o.ok]

@@ -8,6 +8,7 @@ then host name, then authority — what docker, containerd and kubelet will say 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC
 from pathlib import Path
@@ -31,10 +32,13 @@ async def examine(
     enforced: bool,
     proxy: ProxyRoute | None = None,
     budget: float | None = None,
+    sock: socket.socket | None = None,
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
     ``address`` then is) and describe what was seen. ``budget``: how long the handshake
-    may take (default: the phase timeout)."""
+    may take (default: the phase timeout). With ``sock`` (the TCP phase's connection)
+    the handshake runs over it and the session is kept (``result.stream``)."""
+    from regdoctor.net import roundtrips
     from regdoctor.redact.secrets import redact
 
     hostport = _hostport(host, port)
@@ -48,7 +52,20 @@ async def examine(
         ca_files=ca_files,
         proxy=proxy,
         budget=budget if budget is not None else ctx.budget(),
+        sock=sock,
+        keep_open=sock is not None,
     )
+    # TLS 1.2 takes two flights; 1.3 one; a refused or plain-HTTP answer ends at the first
+    tls_trips = 2 if result.outcome == "ok" and result.protocol != "TLSv1.3" else 1
+    if sock is not None:
+        roundtrips.record("tls handshake", result.duration_ms, round_trips=tls_trips, host=hostport)
+    else:  # its own connection (a proxy's tunnel), then a request to surface alerts
+        roundtrips.record(
+            "tls handshake (own connection)",
+            result.duration_ms,
+            round_trips=tls_trips + (3 if proxy else 2),
+            host=hostport,
+        )
     facts: dict[str, Any] = {
         "host": host,
         "address": None if proxy else address,
@@ -225,6 +242,7 @@ class TlsProbe:
             return
         assert state.address is not None
         budget = handshake_budget(ctx)
+        sock = state.extra.pop("tcp_socket", None) if state.proxy is None else None
         result, observations = await examine(
             ctx,
             target.host,
@@ -234,6 +252,7 @@ class TlsProbe:
             enforced=observe_enforced,
             proxy=state.proxy,
             budget=budget,
+            sock=sock if isinstance(sock, socket.socket) else None,
         )
         if policy is not None and result.outcome == "ok" and result.chain:
             observations = _with_trust(ctx, policy, result.chain, observations)
@@ -243,6 +262,8 @@ class TlsProbe:
                 # a runtime in scope trusts the chain with its own CA files: go on, so
                 # that what it would see after the handshake is observed too
                 state.verify_enforced = False
+        if result.stream is not None:
+            observations = await _first_request(ctx, result, observations, budget)
         decision = "https"
         # Never after a timeout: a slow TLS server is slow, not a plain-HTTP one.
         if result.outcome in fallback_after and state.fallback_allowed:
@@ -378,6 +399,56 @@ def _tried_text(tried: dict[str, list[str]]) -> str:
         found = f"CA files {', '.join(files)}" if files else "no CA file there"
         parts.append(f"{runtime} looked in {', '.join(folders) or 'no folder'} ({found})")
     return f" Besides those, {'; '.join(parts)}." if parts else ""
+
+
+async def _first_request(
+    ctx: ProbeContext, result: HandshakeResult, observations: list[Observation], budget: float
+) -> list[Observation]:
+    """The session the handshake kept: when the HTTP phase will go on, its ``GET /v2/``
+    is sent over it now (kept for the HTTP probe); otherwise one request is sent and the
+    session closed. Either request is where a TLS 1.3 server that wants a client
+    certificate sends its alert, which makes the handshake's outcome ``alert``."""
+    from regdoctor.net.handshake import confirm, record_alert
+    from regdoctor.probes.exchange import fetch
+    from regdoctor.probes.http_ping import base_url
+
+    target, state = ctx.target, ctx.state
+    verify = next((o for o in observations if o.kind == "tls.verify"), None)
+    stream = result.stream
+    if result.outcome != "ok" or (verify is not None and not verify.ok and state.verify_enforced):
+        await confirm(result, target.host, budget)
+    else:
+        result.stream = None
+        pair, _ = ctx.network.client_pair(target.hostport)
+        state.ssl_context = ctx.network.ssl_context(
+            target.hostport,
+            enforced=state.verify_enforced and verify is not None,
+            client_cert=pair,
+        )
+        ctx.network.handover(state).put(target.host, target.port, stream)
+        scheme = state.scheme
+        state.scheme = "https"
+        exchange = await fetch(ctx, "GET", f"{base_url(ctx)}/v2/")
+        state.scheme = scheme
+        if stream.alert is None:
+            state.extra["v2_prefetched"] = exchange
+            state.extra.setdefault("phase_ms", {})["tls"] = result.duration_ms
+            return observations
+        record_alert(result, stream.alert)
+    if result.outcome == "ok":
+        return observations
+    handshake = observations[0]
+    from dataclasses import replace
+
+    return [
+        replace(
+            handshake,
+            ok=False,
+            error=result.error,
+            facts={**handshake.facts, "outcome": result.outcome, "alert": result.alert},
+        ),
+        *observations[1:],
+    ]
 
 
 def _with_facts(observation: Observation, **facts: Any) -> Observation:

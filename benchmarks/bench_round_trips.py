@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Round trips and connections of one healthy image check, regdoctor beside skopeo.
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/bench_round_trips.py [--runs N] [--json FILE]
+
+For the harness's plain-HTTP, TLS and token registries (each behind a relay on
+127.0.0.1 that counts the connections it accepts), it runs ``regdoctor check --format
+json`` and ``skopeo inspect --raw`` on the same image, interleaved, ``--runs`` times
+each, and prints per registry: regdoctor's critical path (``targets[].timing``: how
+many round trips, which), the connections each client opened to the registry, and the
+medians of regdoctor's in-process check time (``targets[].duration_ms``, start-up
+excluded) and of both whole processes. Targets are IP addresses: no DNS wait (a name
+adds one, A and AAAA together).
+
+Only 127.0.0.1 is dialled. Exit status: 0 when the critical path and the connection
+counts are what the issue asks (plain 3 + DNS, TLS 4 + DNS, token at most 7, one
+connection per endpoint), 1 otherwise, 3 when the testbed could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+#: registry -> (the critical path expected, most regdoctor connections to it)
+EXPECTED: dict[str, tuple[list[str], int]] = {
+    "plain": (["tcp connect", "GET /v2/", "HEAD manifest"], 1),
+    "tls": (["tcp connect", "tls handshake", "GET /v2/", "HEAD manifest"], 1),
+    "token": (
+        [
+            "tcp connect",
+            "GET /v2/",
+            "tcp connect",
+            "tls handshake",
+            "token",
+            "GET /v2/ (authenticated)",
+            "HEAD manifest",
+        ],
+        1,
+    ),
+}
+
+
+def _regdoctor(args: list[str], stdin: str, home: Path) -> tuple[float, dict[str, Any]]:
+    env = dict(os.environ, HOME=str(home), NO_COLOR="1", DOCKER_CONFIG=str(home / "docker"))
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "regdoctor", "check", "--format", "json", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    wall = (time.monotonic() - start) * 1000
+    return wall, json.loads(proc.stdout)["targets"][0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write every figure as JSON")
+    args = parser.parse_args(argv)
+
+    from tests.harness.skopeo import run_skopeo_inspect
+    from tests.harness.tcp_forward import Forwarder
+    from tests.harness.testbed import PASSWORD, USERNAME, start_testbed
+
+    results: dict[str, Any] = {}
+    met = True
+    with tempfile.TemporaryDirectory() as work, start_testbed(Path(work) / "bed") as bed:
+        home = Path(work) / "home"
+        cert_dir = bed.make_cert_dir(Path(work) / "certs")
+        for name, (expected, max_connections) in EXPECTED.items():
+            relay = Forwarder(bed.endpoints[name].port)
+            ref = bed.images.app.ref(f"127.0.0.1:{relay.port}")
+            reg_args = ["--ca-file", str(bed.ca_file)]
+            stdin, creds = "", None
+            if name == "token":
+                reg_args += ["-u", USERNAME, "--password-stdin"]
+                stdin, creds = PASSWORD, (USERNAME, PASSWORD)
+            reg_args.append(f"http://{ref}" if name in ("plain", "token") else ref)
+            figures: dict[str, list[Any]] = {
+                "regdoctor_wall_ms": [],
+                "regdoctor_check_ms": [],
+                "regdoctor_connections": [],
+                "skopeo_wall_ms": [],
+                "skopeo_connections": [],
+                "round_trips": [],
+                "critical_path": [],
+            }
+            for _ in range(args.runs):
+                before = relay.accepted
+                wall, target = _regdoctor(reg_args, stdin, home)
+                figures["regdoctor_connections"].append(relay.accepted - before)
+                figures["regdoctor_wall_ms"].append(wall)
+                figures["regdoctor_check_ms"].append(target["duration_ms"])
+                figures["round_trips"].append(target["timing"]["round_trips"])
+                figures["critical_path"].append(
+                    [s["what"] for s in target["timing"]["critical_path"]]
+                )
+                before = relay.accepted
+                start = time.monotonic()
+                code, _ = run_skopeo_inspect(
+                    ref,
+                    tls_verify=name == "tls",
+                    cert_dir=cert_dir if name == "tls" else None,
+                    creds=creds,
+                    timeout_s=20,
+                )
+                figures["skopeo_wall_ms"].append((time.monotonic() - start) * 1000)
+                figures["skopeo_connections"].append(relay.accepted - before)
+                if code != 0:
+                    print(f"skopeo failed on {name}", file=sys.stderr)
+                    met = False
+            relay.close()
+            results[name] = figures
+            path = figures["critical_path"][0]
+            ok = all(p == expected for p in figures["critical_path"]) and all(
+                c <= max_connections for c in figures["regdoctor_connections"]
+            )
+            met &= ok
+            print(
+                f"{name:6s} round trips {statistics.median(figures['round_trips']):g} "
+                f"({', '.join(path)}); connections regdoctor "
+                f"{sorted(set(figures['regdoctor_connections']))} skopeo "
+                f"{sorted(set(figures['skopeo_connections']))}; medians ms: regdoctor check "
+                f"{statistics.median(figures['regdoctor_check_ms']):.1f}, process "
+                f"{statistics.median(figures['regdoctor_wall_ms']):.1f}; skopeo process "
+                f"{statistics.median(figures['skopeo_wall_ms']):.1f}"
+                + ("" if ok else "  <- MISSED")
+            )
+    results["load_average"] = os.getloadavg()
+    print(f"1-min load average at the end: {results['load_average'][0]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (OSError, RuntimeError) as exc:
+        print(f"bench_round_trips: cannot run: {exc}", file=sys.stderr)
+        sys.exit(3)

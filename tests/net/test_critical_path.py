@@ -1,0 +1,209 @@
+"""The critical path of a check, counted on real loopback registries: how many round
+trips a healthy image check makes in a row, and how many connections the registry
+accepts (a counting TCP relay in front of it). A and AAAA go out together (a DNS server
+that delays every answer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from regdoctor.model import Credentials, Report, Secret, TargetReport
+from regdoctor.net.network import Network
+from regdoctor.options import CheckOptions
+from tests.harness.slow_dns import SlowDns
+from tests.harness.tcp_forward import Forwarder
+from tests.harness.testbed import PASSWORD, USERNAME, Testbed
+from tests.helpers.reports import cli, run_report
+
+
+def _dns(testbed: Testbed) -> tuple[str, int]:
+    host, _, port = testbed.dns_server.rpartition(":")
+    return host, int(port)
+
+
+@pytest.fixture
+def relay(request: pytest.FixtureRequest, testbed: Testbed) -> Iterator[Forwarder]:
+    forwarder = Forwarder(testbed.endpoints[request.param].port)
+    yield forwarder
+    forwarder.close()
+
+
+def _only(report: Report) -> TargetReport:
+    (target,) = report.targets
+    return target
+
+
+def _path(target: TargetReport) -> list[str]:
+    return [step.what for step in target.critical_path]
+
+
+def _healthy(target: TargetReport) -> None:
+    manifest = next(o for o in target.observations if o.kind == "image.manifest")
+    assert manifest.ok, manifest
+    assert not target.findings or all(f.severity.value != "error" for f in target.findings)
+
+
+@pytest.mark.parametrize("relay", ["plain"], indirect=True)
+def test_plain_http_image_check_is_four_round_trips_on_one_connection(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    image = testbed.images.app.ref(f"registry.test:{relay.port}")
+    report = run_report([f"http://{image}"], dns_server=_dns(testbed))
+    target = _only(report)
+    _healthy(target)
+    assert _path(target) == ["dns A+AAAA", "tcp connect", "GET /v2/", "HEAD manifest"]
+    assert target.round_trips == 4
+    # the Harbor probe asked too (beside the image phase, off the critical path) ...
+    assert any(o.kind == "harbor.systeminfo" for o in target.observations)
+    # ... and every request went over the one connection the TCP phase opened
+    assert relay.accepted == 1
+
+
+@pytest.mark.parametrize("relay", ["tls"], indirect=True)
+def test_tls_image_check_is_five_round_trips_on_one_connection(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    image = testbed.images.app.ref(f"registry.test:{relay.port}")
+    report = run_report([image], dns_server=_dns(testbed), ca_file=testbed.ca_file)
+    target = _only(report)
+    _healthy(target)
+    handshake = next(o for o in target.observations if o.kind == "tls.handshake")
+    assert handshake.facts["protocol"] == "TLSv1.3"
+    assert _path(target) == [
+        "dns A+AAAA",
+        "tcp connect",
+        "tls handshake",
+        "GET /v2/",
+        "HEAD manifest",
+    ]
+    assert target.round_trips == 5
+    assert relay.accepted == 1
+    # the phases report their own waits: the TLS phase is the handshake, not the ping
+    phases = {p.name: p for p in target.phases}
+    assert phases["tls"].duration_ms == pytest.approx(handshake.duration_ms, abs=0.02)
+    v2 = next(o for o in target.observations if o.kind == "http.response" and o.step == "v2")
+    assert phases["http"].duration_ms == pytest.approx(v2.duration_ms, abs=0.02)
+
+
+@pytest.mark.parametrize("relay", ["token"], indirect=True)
+def test_token_check_is_seven_round_trips_and_one_registry_connection(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    # by address (no DNS wait): the realm is another host (its own TCP and TLS waits)
+    image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
+    credentials = Credentials(USERNAME, Secret(PASSWORD), "--username")
+    report = run_report([f"http://{image}"], ca_file=testbed.ca_file, credentials=credentials)
+    target = _only(report)
+    _healthy(target)
+    assert _path(target) == [
+        "tcp connect",
+        "GET /v2/",
+        "tcp connect",  # the token realm
+        "tls handshake",
+        "token",
+        "GET /v2/ (authenticated)",
+        "HEAD manifest",
+    ]
+    assert target.round_trips <= 7
+    assert relay.accepted == 1
+    tokens = [o for o in target.observations if o.step == "auth.token"]
+    assert len(tokens) == 1  # once per scope
+    # the Harbor probe ran beside the auth phase, on the registry's idle connection
+    # while the token was fetched from the realm, not after the image phase
+    kinds = [o.kind for o in target.observations]
+    assert kinds.index("harbor.systeminfo") < target.observations.index(tokens[0])
+
+
+def test_a_and_aaaa_are_asked_together(testbed: Testbed, isolate_env: object) -> None:
+    delay = 0.4
+    slow = SlowDns(delay).start()
+    try:
+        report = run_report(
+            [f"http://app.slow.test:{testbed.endpoints['plain'].port}"],
+            dns_server=slow.server,
+        )
+    finally:
+        slow.stop()
+    target = _only(report)
+    answer = next(o for o in target.observations if o.kind == "dns.answer")
+    assert answer.ok and answer.facts["addresses"] == ["127.0.0.1"]
+    types = {kind: at for at, _, kind in slow.queries}
+    assert set(types) == {"A", "AAAA"}
+    # sent together: the second did not wait for the first answer
+    assert abs(types["A"] - types["AAAA"]) < delay / 2
+    assert answer.duration_ms is not None and answer.duration_ms < 1.5 * delay * 1000
+    assert _path(target)[0] == "dns A+AAAA"
+
+
+def test_an_unpinned_host_is_resolved_with_a_and_aaaa_together() -> None:
+    """A host no DNS phase resolved (a redirect's, a realm behind a proxy rule)."""
+    delay = 0.4
+    slow = SlowDns(delay).start()
+    network = Network(CheckOptions(dns_server=slow.server, timeout=3.0))
+    try:
+        addresses = asyncio.run(network.addresses_for("realm.slow.test", 3.0))
+    finally:
+        slow.stop()
+    assert addresses == ("127.0.0.1",)
+    at = {kind: when for when, _, kind in slow.queries}
+    assert abs(at["A"] - at["AAAA"]) < delay / 2
+
+
+@pytest.mark.parametrize("relay", ["plain"], indirect=True)
+def test_debug_and_json_say_the_critical_path(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    image = testbed.images.app.ref(f"registry.test:{relay.port}")
+    run = cli(
+        "check",
+        "--debug",
+        "--format",
+        "json",
+        "--dns-server",
+        testbed.dns_server,
+        f"http://{image}",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    timing = json.loads(run.stdout)["targets"][0]["timing"]
+    assert timing["round_trips"] == 4
+    assert [s["what"] for s in timing["critical_path"]] == [
+        "dns A+AAAA",
+        "tcp connect",
+        "GET /v2/",
+        "HEAD manifest",
+    ]
+    line = next(x for x in run.stderr.splitlines() if "critical path:" in x)
+    assert "critical path: 4 round trips: dns A+AAAA" in line
+    assert "HEAD manifest" in line
+
+
+@pytest.mark.parametrize("relay", ["token"], indirect=True)
+def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
+    testbed: Testbed, isolate_env: object, relay: Forwarder
+) -> None:
+    """No scheme: TLS first, the server answers in plain HTTP, the check goes on over
+    http:// (a new connection, as the runtimes dial one); the token realm's connection
+    is still the one its TCP phase opened."""
+    image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
+    credentials = Credentials(USERNAME, Secret(PASSWORD), "--username")
+    report = run_report([image], ca_file=testbed.ca_file, credentials=credentials)
+    target = _only(report)
+    _healthy(target)
+    path = _path(target)
+    assert path == [
+        "tcp connect",
+        "tls handshake",  # answered in plain HTTP
+        "tcp connect (new connection)",  # http://, after the fallback
+        "GET /v2/",
+        "tcp connect",  # the token realm
+        "tls handshake",
+        "token",
+        "GET /v2/ (authenticated)",
+        "HEAD manifest",
+    ]
+    assert target.round_trips == 9
+    assert relay.accepted == 2
