@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, InvalidReference) as exc:
         say_error("check", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
-    from regdoctor.cli.stream import run_streamed
+    from regdoctor.cli.stream import interactive, run_streamed
 
     # Verdicts are printed as targets finish (plain, --summary); the rest comes now.
     report, redactor = run_streamed(run_plan, args, ["regdoctor", *sys.argv[1:]])
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=args.format != "plain")
     if args.summary:
         pass  # the verdict lines are all there is
-    elif args.format == "plain" and console.is_terminal:
+    elif args.format == "plain" and interactive(console):
         from regdoctor.render.plain import PlainStream
 
         if report.probed:

@@ -26,12 +26,22 @@ if TYPE_CHECKING:
     from regdoctor.probes.base import TargetState
     from regdoctor.redact.secrets import Redactor
 
-__all__ = ["run_streamed", "status_text"]
+__all__ = ["interactive", "run_streamed", "status_text"]
 
 #: How often the live status line is redrawn (seconds).
 _REFRESH_S = 0.25
 #: Waits named on the status line; the others are counted.
 _SHOWN_WAITS = 2
+
+
+def interactive(console: Console) -> bool:
+    """A terminal a person watches: Rich's own test, and a real tty behind it, so that
+    ``FORCE_COLOR`` in a CI log gets colour but no live status line (no ``\\r``, no
+    cursor movement)."""
+    try:
+        return console.is_terminal and console.file.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def status_text(
@@ -69,13 +79,13 @@ def run_streamed(
         from rich.console import Console
 
         console = Console(highlight=False, soft_wrap=args.format != "plain")
-        status_console = console if console.is_terminal else None
-        on_target = _printer(console, args, redactor, tty=console.is_terminal)
+        status_console = console if interactive(console) else None
+        on_target = _printer(console, args, redactor, tty=interactive(console))
     elif os.isatty(2):  # a machine format: the status line goes to a terminal's stderr
         from rich.console import Console
 
         err = Console(stderr=True, highlight=False)
-        status_console = err if err.is_terminal else None
+        status_console = err if interactive(err) else None
     report = asyncio.run(_drive(run_plan, command, on_target, status_console, redactor))
     return report, redactor
 
