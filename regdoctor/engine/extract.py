@@ -97,11 +97,35 @@ _PLATFORM = re.compile(
     r"\b(?P<platform>(?:linux|windows|darwin|freebsd)/"
     r"(?:amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(?:/v[5-8])?)\b"
 )
-# A cheap test before the full extraction of a line above a match.
-_IMAGE_HINT = re.compile(
-    r"image|pull|reference|manifest|denied for|find|inspect|push|metadata|solve|copying",
-    re.IGNORECASE,
+# A cheap test before the full extraction of a line above a match: one of these words,
+# in any case (see _folded).
+_IMAGE_HINTS = (
+    "image",
+    "pull",
+    "reference",
+    "manifest",
+    "denied for",
+    "find",
+    "inspect",
+    "push",
+    "metadata",
+    "solve",
+    "copying",
 )
+# Every registry error code _CODE knows holds one of these words.
+_CODE_WORDS = (
+    "UNAUTHORIZED",
+    "DENIED",
+    "UNKNOWN",
+    "TOOMANYREQUESTS",
+    "INVALID",
+    "UNVERIFIED",
+    "UNSUPPORTED",
+)
+_PLATFORM_OS = ("linux/", "windows/", "darwin/", "freebsd/")
+# The only characters outside ASCII that Python's case-insensitive regexes take for an
+# ASCII letter; no other character lower-cases to ASCII.
+_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
 _TOKEN_HINTS = ("token", "scope=", "service=", "/oauth", "/auth")
 _SCOPE = re.compile(r"scope=repository(?::|%3[Aa])(?P<repo>[A-Za-z0-9._/%-]+?)(?::|%3[Aa])")
 _SERVICE = re.compile(r"service=(?P<service>[A-Za-z0-9.-]+\.[A-Za-z]{2,})(?=[&\s\"]|$)")
@@ -143,6 +167,18 @@ def _parse_image(ref: str) -> dict[str, str] | None:
     if target.digest:
         out["digest"] = target.digest
     return out
+
+
+def _folded(line: str) -> str:
+    """``line`` lower-cased so that ``word in _folded(line)`` answers, for an ASCII
+    ``word``, exactly what a case-insensitive regex search for it would (without the
+    regex: a plain substring test is many times faster on a long line)."""
+    return (line if line.isascii() else line.translate(_FOLD)).lower()
+
+
+def _has_image_hint(line: str) -> bool:
+    low = _folded(line)
+    return any(word in low for word in _IMAGE_HINTS)
 
 
 def _port_of(port: str | None) -> str | None:
@@ -222,7 +258,7 @@ def _extract(line: str, before: int) -> dict[str, str]:
         if m.group("resolver"):
             out.setdefault("resolver", m.group("resolver"))
     best: tuple[int, dict[str, str]] | None = None
-    has_image = "docker://" in line or "docker-daemon:" in line or _IMAGE_HINT.search(line)
+    has_image = "docker://" in line or "docker-daemon:" in line or _has_image_hint(line)
     for m in _IMAGE.finditer(line) if has_image else ():
         ref = m.group("ref")
         if m.group("transport"):
@@ -287,14 +323,14 @@ def _extract(line: str, before: int) -> dict[str, str]:
     status = _STATUS.search(line)
     if status:
         out["status"] = status.group("s1") or status.group("s2")
-    code = _CODE.search(line)
+    code = _CODE.search(line) if any(word in line for word in _CODE_WORDS) else None
     if code:
         out["code"] = code.group("code")
     if "digest" not in out:
         digest = _DIGEST.search(line) if "sha256:" in line else None
         if digest:
             out["digest"] = digest.group(0)
-    platform = _PLATFORM.search(line) if "/" in line else None
+    platform = _PLATFORM.search(line) if any(os_ in line for os_ in _PLATFORM_OS) else None
     if platform:
         out["platform"] = platform.group("platform")
     return out
@@ -313,7 +349,7 @@ _IMAGE_KEYS = ("image", "registry", "repository", "tag", "digest")
 
 def image_fields(line: str) -> dict[str, str]:
     """Only the image of ``line`` and its parts (for looking back a few lines)."""
-    if "docker://" not in line and not _IMAGE_HINT.search(line):
+    if "docker://" not in line and not _has_image_hint(line):
         return {}
     fields = extract(line)
     return {k: v for k, v in fields.items() if k in _IMAGE_KEYS} if "image" in fields else {}

@@ -373,5 +373,3 @@ def _registry_problems(data: Mapping[str, Any], version: str, wrap: str) -> list
         )
         out.extend(problems)
     return out
-
-
