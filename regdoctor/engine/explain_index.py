@@ -120,6 +120,9 @@ class TextRule:
     its answer, as plain values."""
 
     __slots__ = (
+        "_all_needs",
+        "_any_needs",
+        "_any_open",
         "all",
         "any",
         "category",
@@ -164,6 +167,13 @@ class TextRule:
         self.any = any
         self.none = none
         self.extract = extract
+        # For possible(): the literal sets of the `all` regexes; the union of those of the
+        # `any` regexes, and whether one of them has none (then any line may do).
+        self._all_needs = tuple(pat.needs for pat in all if pat.needs is not None)
+        self._any_open = None in [pat.needs for pat in self.any]  # (`any` is a parameter)
+        self._any_needs: frozenset[int] = frozenset().union(
+            *(pat.needs for pat in self.any if pat.needs is not None)
+        )
 
     def keys(self) -> frozenset[int] | None:
         """Literal ids one of which a line needs for this rule to match (``None``: any
@@ -177,12 +187,10 @@ class TextRule:
 
     def possible(self, found: frozenset[int] | set[int]) -> bool:
         """Can it match a line holding exactly the literals ``found``?"""
-        for pat in self.all:
-            if pat.needs is not None and pat.needs.isdisjoint(found):
+        for needs in self._all_needs:
+            if needs.isdisjoint(found):
                 return False
-        if self.any:
-            return any(pat.needs is None or not pat.needs.isdisjoint(found) for pat in self.any)
-        return True
+        return not self.any or self._any_open or not self._any_needs.isdisjoint(found)
 
 
 # --------------------------------------------------------------------------- the index
@@ -191,7 +199,7 @@ class TextRule:
 class Index:
     """The text rules of a catalog and their literals, for the pre-filter."""
 
-    __slots__ = ("_automaton", "always", "owners", "rules", "words")
+    __slots__ = ("_automaton", "always", "owners", "rank", "rules", "words")
 
     def __init__(
         self, rules: Sequence[TextRule], words: Sequence[str], always: Iterable[int]
@@ -209,6 +217,12 @@ class Index:
                     owners[key].append(i)
         #: Literal id -> the rules it may make candidates.
         self.owners: tuple[tuple[int, ...], ...] = tuple(tuple(o) for o in owners)
+        #: Rule -> its place when tried: highest text priority first, then catalog order.
+        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].priority, i))
+        rank = [0] * len(order)
+        for place, i in enumerate(order):
+            rank[i] = place
+        self.rank: tuple[int, ...] = tuple(rank)
         self._automaton: Any = None
 
     # ------------------------------------------------------------------ building
@@ -451,23 +465,26 @@ def match_rule(rule: TextRule, line: str, found: set[int] | None = None) -> Hit 
     there is not run (it cannot match)."""
     matches: list[re.Match[str]] = []
     for pat in rule.all:
-        if not pat.possible(found):
+        if found is not None and pat.needs is not None and pat.needs.isdisjoint(found):
             return None
-        m = pat.search(line)
+        m = pat.pattern.search(line)
         if m is None:
             return None
         matches.append(m)
     if rule.any:
         for pat in rule.any:
-            if pat.possible(found):
-                m = pat.search(line)
-                if m is not None:
-                    matches.append(m)
-                    break
+            if found is not None and pat.needs is not None and pat.needs.isdisjoint(found):
+                continue
+            m = pat.pattern.search(line)
+            if m is not None:
+                matches.append(m)
+                break
         else:
             return None
     for pat in rule.none:
-        if pat.possible(found) and pat.search(line) is not None:
+        if found is not None and pat.needs is not None and pat.needs.isdisjoint(found):
+            continue
+        if pat.pattern.search(line) is not None:
             return None
     if not matches:
         return None
@@ -515,7 +532,7 @@ def best_hit(
     rules = index.rules
     best: tuple[tuple[int, int, int], Hit] | None = None
     # Highest priority first: once a rule matched, rules of lower priority cannot win.
-    for i in sorted(chosen, key=lambda j: (-rules[j].priority, j)):
+    for i in sorted(chosen, key=index.rank.__getitem__):
         rule = rules[i]
         if best is not None and rule.priority < best[0][0]:
             break

@@ -228,8 +228,7 @@ class Scanner:
         else:
             for i in range(stop):
                 self._read_line(context, base + i, self._first_line + i, True)
-        for raw in buffer[:stop]:
-            self._window.append(raw)
+        self._window.extend(buffer[max(0, stop - LOOKBACK) : stop])
         self._buffer = buffer[stop:]
         self._first_line += stop
         self._size = sum(len(x) + 1 for x in self._buffer)
