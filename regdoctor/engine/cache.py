@@ -93,9 +93,7 @@ def _files(extra_dirs: Sequence[Path], bundled: bool) -> list[tuple[str, int, in
     return entries
 
 
-def cache_key(
-    extra_dirs: Sequence[Path] = (), *, bundled: bool = True, index: bool = False
-) -> str:
+def cache_key(extra_dirs: Sequence[Path] = (), *, bundled: bool = True, index: bool = False) -> str:
     """What the cached catalog (``index``: the explain index) must have been built from
     to be used."""
     parts: list[object] = [_FORMAT, __version__, sys.version_info[:2], bundled]

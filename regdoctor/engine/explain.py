@@ -385,7 +385,9 @@ def _result(group: Group) -> TextMatch:
     fields = _clean_fields({**chain, **group.fields})
     alternatives, command = alternatives_for(rule.id, rule.category, group.line, fields)
     context = template_context(fields)
-    explanation = _sentence(render(rule.explanation, context, _prose_missing))
+    explanation = _sentence(
+        render(rule.text_explanation or rule.explanation, context, _prose_missing)
+    )
     role = fields.get("peer_role")
     peer = fields.get("peer_name")
     if role and role not in ("registry",) and peer and peer != fields.get("registry"):
@@ -397,16 +399,18 @@ def _result(group: Group) -> TextMatch:
         rule=rule.id,
         category=rule.category,
         severity=rule.severity,
-        confidence=rule.confidence,
-        priority=rule.priority,
-        title=_sentence(render(rule.title, context, _prose_missing)),
+        confidence=rule.confidence.text,
+        priority=rule.text_priority,
+        title=_sentence(render(rule.text_title or rule.title, context, _prose_missing)),
         explanation=explanation,
         remediation=tuple(
             RemediationStep(
-                text=render(text, context, placeholder),
-                commands={tool: render(cmd, context, placeholder) for tool, cmd in commands},
+                text=render(step.text, context, placeholder),
+                commands={
+                    tool: render(cmd, context, placeholder) for tool, cmd in step.commands.items()
+                },
             )
-            for text, commands in rule.remediation
+            for step in rule.remediation
         ),
         references=rule.references,
         lines=tuple(group.lines),

@@ -25,8 +25,8 @@ PyYAML or the validator.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from regdoctor.model import Severity
 
@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATA_FORMAT",
+    "Confidence",
     "Hit",
     "Index",
     "Regex",
+    "Step",
     "TextRule",
     "best_hit",
     "build_index",
@@ -52,7 +54,7 @@ __all__ = [
 #: Up to this many lines, every line is looked at; longer logs are scanned for literals.
 SCAN_THRESHOLD = 400
 #: The version of :meth:`Index.to_data`'s layout (part of the rule cache's key).
-DATA_FORMAT = 2
+DATA_FORMAT = 3
 
 # The only characters outside ASCII that a case-insensitive regex matches with an ASCII
 # letter (Python's ``re``: capital I with dot and dotless i match "i", long s matches "s",
@@ -115,9 +117,23 @@ class Regex:
         return self.pattern.search(line)
 
 
+class Step(NamedTuple):
+    """A remediation step before its placeholders are filled."""
+
+    text: str
+    commands: Mapping[str, str]
+
+
+class Confidence(NamedTuple):
+    """How far ``explain`` trusts the rule's reading of a paste."""
+
+    text: str
+
+
 class TextRule:
-    """What ``explain`` needs of a rule with ``match.text``: its regexes and the words of
-    its answer, as plain values."""
+    """What ``explain`` needs of a rule with ``match.text``, as plain values: its regexes,
+    and the words of its answer under the names :class:`~regdoctor.engine.schema.Rule`
+    gives them (``title``, ``text_title``, ``remediation[i].text``...)."""
 
     __slots__ = (
         "_all_needs",
@@ -131,10 +147,12 @@ class TextRule:
         "extract",
         "id",
         "none",
-        "priority",
         "references",
         "remediation",
         "severity",
+        "text_explanation",
+        "text_priority",
+        "text_title",
         "title",
     )
 
@@ -143,11 +161,13 @@ class TextRule:
         id: str,
         category: str,
         severity: Severity,
-        confidence: str,
-        priority: int,
+        confidence: Confidence,
+        text_priority: int,
         title: str,
+        text_title: str | None,
         explanation: str,
-        remediation: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
+        text_explanation: str | None,
+        remediation: tuple[Step, ...],
         references: tuple[str, ...],
         all: tuple[Regex, ...],
         any: tuple[Regex, ...],
@@ -158,10 +178,12 @@ class TextRule:
         self.category = category
         self.severity = severity
         self.confidence = confidence
-        self.priority = priority
+        self.text_priority = text_priority
         self.title = title
+        self.text_title = text_title
         self.explanation = explanation
-        self.remediation = remediation  # (text template, ((tool, command template), ...))
+        self.text_explanation = text_explanation
+        self.remediation = remediation
         self.references = references
         self.all = all
         self.any = any
@@ -218,7 +240,7 @@ class Index:
         #: Literal id -> the rules it may make candidates.
         self.owners: tuple[tuple[int, ...], ...] = tuple(tuple(o) for o in owners)
         #: Rule -> its place when tried: highest text priority first, then catalog order.
-        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].priority, i))
+        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].text_priority, i))
         rank = [0] * len(order)
         for place, i in enumerate(order):
             rank[i] = place
@@ -260,12 +282,14 @@ class Index:
                     id=rule.id,
                     category=rule.category,
                     severity=rule.severity,
-                    confidence=rule.confidence.text,
-                    priority=rule.text_priority,
-                    title=rule.text_title or rule.title,
-                    explanation=rule.text_explanation or rule.explanation,
+                    confidence=Confidence(rule.confidence.text),
+                    text_priority=rule.text_priority,
+                    title=rule.title,
+                    text_title=rule.text_title,
+                    explanation=rule.explanation,
+                    text_explanation=rule.text_explanation,
                     remediation=tuple(
-                        (step.text, tuple(step.commands.items())) for step in rule.remediation
+                        Step(step.text, dict(step.commands)) for step in rule.remediation
                     ),
                     references=tuple(rule.references),
                     all=regexes(spec.all),
@@ -295,11 +319,13 @@ class Index:
                 r.id,
                 r.category,
                 r.severity.value,
-                r.confidence,
-                r.priority,
+                r.confidence.text,
+                r.text_priority,
                 r.title,
+                r.text_title,
                 r.explanation,
-                r.remediation,
+                r.text_explanation,
+                tuple((step.text, tuple(step.commands.items())) for step in r.remediation),
                 r.references,
                 pats(r.all),
                 pats(r.any),
@@ -328,16 +354,18 @@ class Index:
                 id=r[0],
                 category=r[1],
                 severity=Severity(r[2]),
-                confidence=r[3],
-                priority=r[4],
+                confidence=Confidence(r[3]),
+                text_priority=r[4],
                 title=r[5],
-                explanation=r[6],
-                remediation=r[7],
-                references=r[8],
-                all=pats(r[9]),
-                any=pats(r[10]),
-                none=pats(r[11]),
-                extract=frozenset(r[12]),
+                text_title=r[6],
+                explanation=r[7],
+                text_explanation=r[8],
+                remediation=tuple(Step(text, dict(commands)) for text, commands in r[9]),
+                references=r[10],
+                all=pats(r[11]),
+                any=pats(r[12]),
+                none=pats(r[13]),
+                extract=frozenset(r[14]),
             )
             for r in raw_rules
         ]
@@ -534,12 +562,12 @@ def best_hit(
     # Highest priority first: once a rule matched, rules of lower priority cannot win.
     for i in sorted(chosen, key=index.rank.__getitem__):
         rule = rules[i]
-        if best is not None and rule.priority < best[0][0]:
+        if best is not None and rule.text_priority < best[0][0]:
             break
         hit = match_rule(rule, line, found)
         if hit is None:
             continue
-        key = (rule.priority, hit.strength, -i)
+        key = (rule.text_priority, hit.strength, -i)
         if best is None or key > best[0]:
             best = (key, hit)
     return best[1] if best else None

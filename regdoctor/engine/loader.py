@@ -16,7 +16,7 @@ from typing import Any
 
 from regdoctor.engine.parse import parse_rule
 from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError
-from regdoctor.engine.sources import BUNDLED_RULES_DIR, CASES_SUFFIX, rule_files
+from regdoctor.engine.sources import BUNDLED_RULES_DIR, CASES_SUFFIX
 
 __all__ = [
     "BUNDLED_RULES_DIR",
@@ -116,6 +116,14 @@ def load_yaml(path: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"invalid YAML{where}: {problem}") from exc
+
+
+def rule_files(directory: Path) -> Iterator[Path]:
+    """The rule files under ``directory`` (recursively, sorted), without cases files."""
+    for path in sorted(directory.rglob("*.yaml")):
+        if path.name.endswith(CASES_SUFFIX) or not path.is_file():
+            continue
+        yield path
 
 
 def load_rule(path: Path) -> Rule:

@@ -35,7 +35,7 @@ def brute_force(index: Index, line: str):
         hit = match_rule(rule, line)
         if hit is None:
             continue
-        key = (rule.priority, hit.strength, -i)
+        key = (rule.text_priority, hit.strength, -i)
         if best is None or key > best[0]:
             best = (key, hit)
     return best[1] if best else None
