@@ -221,7 +221,23 @@ def extract(line: str, before: int | None = None) -> dict[str, str]:
     ``before``: where the error itself starts in the line (a rule's match); the host and
     URL nearest before it are the ones that failed. Default: the end of the line.
     """
-    return dict(_cached(line, len(line) if before is None else before))
+    before = len(line) if before is None else before
+    if line[:1].isdigit():
+        stamp = _STAMP.match(line)
+        if stamp is not None and before >= stamp.end():
+            # Read without its time: the same for every retry of the same error.
+            cut = stamp.end()
+            return dict(_cached(line[cut:], before - cut))
+    return dict(_cached(line, before))
+
+
+# A leading RFC 3339 UTC time and the blanks after it, as CI systems and `kubectl logs
+# --timestamps` start every line. No pattern above can match in it or across it: they all
+# start with a letter other than T and Z (which are followed by a digit here) or with
+# "http", and the only one made of digits (a status: three digits, then a blank or a
+# colon) cannot end at the Z. So a line reads the same with and without it, as
+# tests/engine/test_extract_stamp.py checks on every corpus line.
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z[ \t]+")
 
 
 @functools.lru_cache(maxsize=2048)
