@@ -213,6 +213,50 @@ def cold_start(
     return results
 
 
+def instructions(old: Path | None, old_name: str) -> dict[str, Any]:
+    """Instructions executed by one cold start of each command, counted by valgrind's
+    callgrind: unlike times, the count does not depend on what else the machine runs
+    (a shared machine's load changes wall and CPU times by a factor of two or more)."""
+    import re
+    import shutil
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return {"skipped": "valgrind is not installed"}
+    py = sys.executable
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-explain-ir-") as tmp:
+        explain_argv = [py, "-m", "regdoctor", "explain", PASTE]
+        plan: dict[str, tuple[list[str], dict[str, str], Path]] = {
+            "python -c pass": ([py, "-c", "pass"], _env(Path(tmp)), REPO),
+            "regdoctor --version": ([py, "-m", "regdoctor", "--version"], _env(Path(tmp)), REPO),
+            "explain (rule cache)": (explain_argv, _env(Path(tmp)), REPO),
+        }
+        if old is not None:
+            plan[f"explain (rule cache), {old_name}"] = (
+                explain_argv,
+                _env(Path(tmp) / "old", tree=old),
+                old,
+            )
+        for name, (argv, env, cwd) in plan.items():
+            _time_process(argv, env, 1, cwd=cwd)  # fill the rule cache
+            proc = subprocess.run(
+                [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+                env=env,
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            found = re.search(r"Collected : (\d+)", proc.stderr)
+            out[name] = {"instructions_m": round(int(found.group(1)) / 1e6, 1) if found else None}
+    floor = out["python -c pass"]["instructions_m"]
+    for value in out.values():
+        if floor and value["instructions_m"]:
+            value["times_python_c_pass"] = round(value["instructions_m"] / floor, 2)
+    return out
+
+
 def corpus_lines() -> list[str]:
     import yaml
 
@@ -505,7 +549,8 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="cold,log,imports,bounded,compare,accuracy",
-        help="the parts to run, comma-separated (default: all of them)",
+        help="the parts to run, comma-separated, of cold, instructions (valgrind), log, "
+        "imports, bounded, compare, accuracy (default: all but instructions)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -529,6 +574,8 @@ def main() -> int:
             if old is not None:
                 sources[args.compare] = export_tree(args.compare, root / "src-old")
             figures["cold_start"] = cold_start(args.runs, old, args.compare, sources)
+        if "instructions" in parts:
+            figures["instructions"] = instructions(old, args.compare)
         if "log" in parts:
             figures["log"] = big_log(args.lines)
         if "imports" in parts:
@@ -575,6 +622,12 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> dict[str, bool]
         cached = figures["cold_start"]["explain (rule cache)"]
         cold = min(cached["median_ms"], cached["cpu_median_ms"])
         checks[f"cold start <= {COLD_START_TARGET_MS:.0f} ms"] = cold <= COLD_START_TARGET_MS
+    if "instructions" in figures:
+        print("\ninstructions of one cold start (valgrind callgrind; load-independent):")
+        for name, value in figures["instructions"].items():
+            if isinstance(value, dict) and value.get("instructions_m"):
+                ratio = value.get("times_python_c_pass", 0)
+                print(f"  {name:55} {value['instructions_m']:8.1f} M  {ratio:5.2f} x")
     if "log" in figures:
         log = figures["log"]
         print(
