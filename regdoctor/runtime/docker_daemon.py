@@ -373,3 +373,5 @@ def _registry_problems(data: Mapping[str, Any], version: str, wrap: str) -> list
         )
         out.extend(problems)
     return out
+
+
