@@ -54,7 +54,7 @@ __all__ = [
 #: Up to this many lines, every line is looked at; longer logs are scanned for literals.
 SCAN_THRESHOLD = 400
 #: The version of :meth:`Index.to_data`'s layout (part of the rule cache's key).
-DATA_FORMAT = 3
+DATA_FORMAT = 4
 
 # The only characters outside ASCII that a case-insensitive regex matches with an ASCII
 # letter (Python's ``re``: capital I with dot and dotless i match "i", long s matches "s",
@@ -219,33 +219,62 @@ class TextRule:
 
 
 class Index:
-    """The text rules of a catalog and their literals, for the pre-filter."""
+    """The text rules of a catalog and their literals, for the pre-filter.
 
-    __slots__ = ("_automaton", "always", "owners", "rank", "rules", "words")
+    Restored from the rule cache (:meth:`from_data`), a rule becomes a :class:`TextRule`
+    only when a line makes it a candidate: a one-line paste builds a handful, whatever
+    the size of the catalog."""
+
+    __slots__ = ("_automaton", "_raw", "_rules", "always", "owners", "rank", "words")
 
     def __init__(
-        self, rules: Sequence[TextRule], words: Sequence[str], always: Iterable[int]
+        self,
+        rules: Sequence[TextRule | None],
+        words: Sequence[str],
+        always: Iterable[int],
+        owners: Sequence[Sequence[int]] | None = None,
+        rank: Sequence[int] | None = None,
+        raw: Sequence[Any] | None = None,
     ) -> None:
-        self.rules: tuple[TextRule, ...] = tuple(rules)
+        self._rules: list[TextRule | None] = list(rules)
+        self._raw = raw  # the rules as plain data, when restored from the cache
         #: Literal id -> the literal (lower-cased, ASCII).
         self.words: tuple[str, ...] = tuple(words)
         #: Rules no literal rules out: tried on every line.
         self.always: frozenset[int] = frozenset(always)
-        owners: list[list[int]] = [[] for _ in self.words]
-        for i, rule in enumerate(self.rules):
-            keys = rule.keys()
-            if keys is not None:
-                for key in keys:
-                    owners[key].append(i)
+        if owners is None:
+            found: list[list[int]] = [[] for _ in self.words]
+            for i, rule in enumerate(self.rules):
+                keys = rule.keys()
+                if keys is not None:
+                    for key in keys:
+                        found[key].append(i)
+            owners = found
         #: Literal id -> the rules it may make candidates.
         self.owners: tuple[tuple[int, ...], ...] = tuple(tuple(o) for o in owners)
+        if rank is None:
+            rules = self.rules
+            order = sorted(range(len(rules)), key=lambda i: (-rules[i].text_priority, i))
+            places = [0] * len(order)
+            for place, i in enumerate(order):
+                places[i] = place
+            rank = places
         #: Rule -> its place when tried: highest text priority first, then catalog order.
-        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].text_priority, i))
-        rank = [0] * len(order)
-        for place, i in enumerate(order):
-            rank[i] = place
         self.rank: tuple[int, ...] = tuple(rank)
         self._automaton: Any = None
+
+    def rule(self, i: int) -> TextRule:
+        """The ``i``-th text rule (built from the cached data on first use)."""
+        rule = self._rules[i]
+        if rule is None:
+            assert self._raw is not None
+            rule = self._rules[i] = _text_rule(self._raw[i])
+        return rule
+
+    @property
+    def rules(self) -> tuple[TextRule, ...]:
+        """Every text rule, in catalog order."""
+        return tuple(self.rule(i) for i in range(len(self._rules)))
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -334,42 +363,18 @@ class Index:
             )
             for r in self.rules
         )
-        return (DATA_FORMAT, self.words, rules)
+        return (DATA_FORMAT, self.words, rules, self.owners, tuple(sorted(self.always)), self.rank)
 
     @classmethod
     def from_data(cls, data: Any) -> Index:
-        """The inverse of :meth:`to_data`. Raises ``ValueError`` on another layout."""
-        if not isinstance(data, tuple) or len(data) != 3 or data[0] != DATA_FORMAT:
+        """The inverse of :meth:`to_data` (its rules are built on first use). Raises
+        ``ValueError`` on another layout."""
+        if not isinstance(data, tuple) or len(data) != 6 or data[0] != DATA_FORMAT:
             raise ValueError("not an index of this version")
-        _format, words, raw_rules = data
-
-        def pats(group: tuple[Any, ...]) -> tuple[Regex, ...]:
-            return tuple(
-                Regex(regex, flags, None if needs is None else frozenset(needs))
-                for regex, flags, needs in group
-            )
-
-        rules = [
-            TextRule(
-                id=r[0],
-                category=r[1],
-                severity=Severity(r[2]),
-                confidence=Confidence(r[3]),
-                text_priority=r[4],
-                title=r[5],
-                text_title=r[6],
-                explanation=r[7],
-                text_explanation=r[8],
-                remediation=tuple(Step(text, dict(commands)) for text, commands in r[9]),
-                references=r[10],
-                all=pats(r[11]),
-                any=pats(r[12]),
-                none=pats(r[13]),
-                extract=frozenset(r[14]),
-            )
-            for r in raw_rules
-        ]
-        return cls._with_always(rules, words)
+        _format, words, raw_rules, owners, always, rank = data
+        if len(rank) != len(raw_rules) or len(owners) != len(words):
+            raise ValueError("an inconsistent index")
+        return cls([None] * len(raw_rules), words, always, owners, rank, raw_rules)
 
     # ------------------------------------------------------------------ searching
     @property
@@ -401,10 +406,10 @@ class Index:
         """The rules that can match a line holding the literals ``found``."""
         wanted = set(self.always)
         owners = self.owners
-        rules = self.rules
+        rule = self.rule
         for key in found:
             for i in owners[key]:
-                if i not in wanted and rules[i].possible(found):
+                if i not in wanted and rule(i).possible(found):
                     wanted.add(i)
         return wanted
 
@@ -439,6 +444,34 @@ class Index:
                 current.add(key)
         if line_end >= 0:
             yield line_no, current
+
+
+def _regexes(group: tuple[Any, ...]) -> tuple[Regex, ...]:
+    return tuple(
+        Regex(regex, flags, None if needs is None else frozenset(needs))
+        for regex, flags, needs in group
+    )
+
+
+def _text_rule(r: tuple[Any, ...]) -> TextRule:
+    """A rule of :meth:`Index.to_data` as a :class:`TextRule`."""
+    return TextRule(
+        id=r[0],
+        category=r[1],
+        severity=Severity(r[2]),
+        confidence=Confidence(r[3]),
+        text_priority=r[4],
+        title=r[5],
+        text_title=r[6],
+        explanation=r[7],
+        text_explanation=r[8],
+        remediation=tuple(Step(text, dict(commands)) for text, commands in r[9]),
+        references=r[10],
+        all=_regexes(r[11]),
+        any=_regexes(r[12]),
+        none=_regexes(r[13]),
+        extract=frozenset(r[14]),
+    )
 
 
 def build_index(catalog: Catalog | Index) -> Index:
@@ -557,11 +590,10 @@ def best_hit(
     chosen = index.select(found)
     if not chosen:
         return None
-    rules = index.rules
     best: tuple[tuple[int, int, int], Hit] | None = None
     # Highest priority first: once a rule matched, rules of lower priority cannot win.
     for i in sorted(chosen, key=index.rank.__getitem__):
-        rule = rules[i]
+        rule = index.rule(i)
         if best is not None and rule.text_priority < best[0][0]:
             break
         hit = match_rule(rule, line, found)
