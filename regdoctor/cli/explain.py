@@ -230,34 +230,39 @@ def _live_check(args: argparse.Namespace, matches: list[Any]) -> Any | None:
     return plan(_check_request(args, usable)).run_sync(["regdoctor", *sys.argv[1:]])
 
 
-def _validate_check_options(args: argparse.Namespace) -> None:
+def _validate_check_options(args: argparse.Namespace) -> tuple[Path, ...]:
     """The --check options are checked even without --check: a typo should not wait
-    for the day someone adds --check."""
-    from regdoctor.check.plan import dns_server, readable_file
-
-    dns_server(args.dns_server)
-    for value in args.ca_file:
-        readable_file(value, "--ca-file")
-
-
-def run(args: argparse.Namespace) -> int:
-    from regdoctor.check.plan import rule_dirs
+    for the day someone adds --check. Returns the ``--rules-dir`` folders. (The check's
+    modules are imported only when one of these options is given: a plain ``explain``
+    starts without them.)"""
+    if not (args.dns_server or args.ca_file or args.rules_dir):
+        return ()
+    from regdoctor.check.plan import dns_server, readable_file, rule_dirs
     from regdoctor.check.request import UsageError
 
     try:
-        _validate_check_options(args)
-        _rule_dirs = rule_dirs(_check_request(args, []))
+        dns_server(args.dns_server)
+        for value in args.ca_file:
+            readable_file(value, "--ca-file")
+        return rule_dirs(_check_request(args, []))
+    except UsageError as exc:
+        raise InputError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        _rule_dirs = _validate_check_options(args)
         source = read_input(args)
-    except (InputError, UsageError) as exc:
+    except InputError as exc:
         say_error("explain", exc)
         return CANNOT_RUN
     from regdoctor.check.exit import explain_exit_code
-    from regdoctor.engine.cache import load_catalog_cached
+    from regdoctor.engine.cache import load_index_cached
     from regdoctor.engine.explain import explain_report
 
-    catalog = load_catalog_cached(_rule_dirs, text_only=True)
+    index = load_index_cached(_rule_dirs)
     try:
-        explained = explain_report(catalog, source)
+        explained = explain_report(index, source)
     except InputError as exc:
         say_error("explain", exc)
         return CANNOT_RUN
@@ -270,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = None
     if args.check:
+        from regdoctor.check.request import UsageError
         from regdoctor.reference.targets import InvalidReference
 
         try:

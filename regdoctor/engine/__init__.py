@@ -15,27 +15,30 @@ may match on.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
-
-# ``evaluate`` is both a submodule and a function: bind the function now, or importing the
-# submodule first (``import regdoctor.engine.evaluate``) would leave the module in its place.
-from regdoctor.engine.evaluate import RULE_CRASHED, RULE_INVALID, evaluate
 
 if TYPE_CHECKING:
     from regdoctor.engine.cases import CaseResult, run_cases, run_catalog_cases
     from regdoctor.engine.categories import CATEGORIES
+    from regdoctor.engine.evaluate import RULE_CRASHED, RULE_INVALID, evaluate
     from regdoctor.engine.explain import TextMatch
     from regdoctor.engine.loader import BUNDLED_RULES_DIR, Catalog, load_catalog, load_rule
     from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError
 
 #: name -> the module that defines it (``explain`` itself is a submodule:
 #: ``from regdoctor.engine.explain import explain``). Imported on first use (PEP 562), so that
-#: ``regdoctor explain`` does not pay for the cases runner.
+#: ``regdoctor explain`` pays neither for the rule model and its loader (it reads the
+#: compiled rule cache) nor for the cases runner.
 _EXPORTS: dict[str, str] = {
     "BUNDLED_RULES_DIR": "loader",
     "CATEGORIES": "categories",
     "CaseResult": "cases",
     "Catalog": "loader",
+    "RULE_CRASHED": "evaluate",
+    "RULE_INVALID": "evaluate",
+    "evaluate": "evaluate",
     "Rule": "schema",
     "RuleLoadError": "schema",
     "RuleValidationError": "schema",
@@ -63,6 +66,20 @@ __all__ = [
     "run_cases",
     "run_catalog_cases",
 ]
+
+
+class _Engine(types.ModuleType):
+    """``evaluate`` is both a submodule and a function: importing the submodule
+    (``import regdoctor.engine.evaluate``) sets the package's attribute to the module;
+    the function takes its place, as ``from regdoctor.engine import evaluate`` expects."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "evaluate" and isinstance(value, types.ModuleType):
+            value = value.evaluate
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Engine
 
 
 def __getattr__(name: str) -> Any:

@@ -1,41 +1,72 @@
-"""A compiled rule cache, so that ``regdoctor explain`` starts fast.
+"""Compiled rule caches, so that ``regdoctor explain`` and ``check`` start fast.
 
 Loading the catalog means importing PyYAML, parsing some hundred YAML files and
-validating them; together that is most of ``explain``'s start-up. :func:`load_catalog_cached`
-keeps the validated :class:`~regdoctor.engine.loader.Catalog` in a pickle under
-``$XDG_CACHE_HOME/regdoctor/`` (default ``~/.cache/regdoctor/``), keyed by:
+validating them; together that is most of a command's start-up. Two caches live under
+``$XDG_CACHE_HOME/regdoctor/`` (default ``~/.cache/regdoctor/``):
+
+- :func:`load_index_cached`, for ``explain``: the index of the text rules
+  (:class:`~regdoctor.engine.explain_index.Index`: each rule's words and regexes, and
+  every regex's required literals) as plain tuples and strings in a ``marshal`` file.
+  Reading it imports neither the rule model nor its validator nor PyYAML, and nothing is
+  validated again: the rules were validated when the file was written.
+- :func:`load_catalog_cached`, for ``check`` and the rest: the validated
+  :class:`~regdoctor.engine.loader.Catalog` in a pickle.
+
+Each is keyed by:
 
 - the path, modification time (ns) and size of every rule file (bundled and extra),
   so an edited, added or removed rule invalidates it;
-- the same for the engine's own modules that define the rule model (a regdoctor upgrade
-  or a schema change invalidates it), and the regdoctor and Python versions.
+- the same for the engine's own modules that define the rule model and the index (a
+  regdoctor upgrade or a schema change invalidates it), and the regdoctor and Python
+  versions.
 
 A cache that is missing, stale, unreadable, not owned by this user, writable by others,
-or that fails to unpickle is ignored and rewritten; a cache directory that cannot be
+or that fails to load is ignored and rewritten; a cache directory that cannot be
 written is not an error (the catalog is then simply loaded from YAML every time).
-``REGDOCTOR_NO_CACHE=1`` turns the cache off. Regexes are compiled on first use (see
-:class:`~regdoctor.engine.schema.TextPattern`), so a cached start compiles only the few
-patterns a paste needs.
+``REGDOCTOR_NO_CACHE=1`` turns the caches off. Regexes are compiled on first use, so a
+cached start compiles only the few patterns a paste needs.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from regdoctor import __version__
-from regdoctor.engine.loader import BUNDLED_RULES_DIR, Catalog, load_catalog, rule_files
+from regdoctor.engine.sources import BUNDLED_RULES_DIR, rule_file_stats
 
-__all__ = ["CACHE_NAME", "cache_dir", "cache_key", "load_catalog_cached"]
+if TYPE_CHECKING:
+    from regdoctor.engine.explain_index import Index
+    from regdoctor.engine.loader import Catalog
+
+__all__ = [
+    "CACHE_NAME",
+    "INDEX_NAME",
+    "cache_dir",
+    "cache_key",
+    "load_catalog_cached",
+    "load_index_cached",
+]
 
 CACHE_NAME = "catalog-v1.pickle"
+INDEX_NAME = "explain-index-v1.marshal"
 _FORMAT = 1
 _ENGINE_DIR = Path(__file__).resolve().parent
 _MODEL_FILES = ("categories.py", "schema.py", "parse.py", "loader.py", "template.py")
+#: What the index is built by, besides the rule model.
+_INDEX_FILES = ("explain_index.py", "literals.py", "sources.py")
+
+
+def load_catalog(extra_dirs: Sequence[Path] = (), *, bundled: bool = True) -> Catalog:
+    """:func:`regdoctor.engine.loader.load_catalog` (the loader, the rule model and PyYAML
+    are imported only when no cache can serve)."""
+    from regdoctor.engine.loader import load_catalog as load
+
+    return load(extra_dirs, bundled=bundled)
 
 
 def cache_dir() -> Path:
@@ -44,9 +75,9 @@ def cache_dir() -> Path:
     return root / "regdoctor"
 
 
-def _stat_entry(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return (str(path), st.st_mtime_ns, st.st_size)
+def _stat_entry(path: str) -> tuple[str, int, int]:
+    st = os.stat(path)
+    return (path, st.st_mtime_ns, st.st_size)
 
 
 def _files(extra_dirs: Sequence[Path], bundled: bool) -> list[tuple[str, int, int]]:
@@ -54,24 +85,26 @@ def _files(extra_dirs: Sequence[Path], bundled: bool) -> list[tuple[str, int, in
     sources = ([BUNDLED_RULES_DIR] if bundled else []) + [Path(d) for d in extra_dirs]
     for source in sources:
         if source.is_file():
-            entries.append(_stat_entry(source))
+            entries.append(_stat_entry(str(source)))
         elif source.is_dir():
-            entries.extend(_stat_entry(p) for p in rule_files(source))
+            entries.extend(rule_file_stats(source))
         else:
             entries.append((str(source), -1, -1))
     return entries
 
 
-def cache_key(extra_dirs: Sequence[Path] = (), *, bundled: bool = True) -> str:
-    """What the cached catalog must have been built from to be used."""
+def cache_key(extra_dirs: Sequence[Path] = (), *, bundled: bool = True, index: bool = False) -> str:
+    """What the cached catalog (``index``: the explain index) must have been built from
+    to be used."""
     parts: list[object] = [_FORMAT, __version__, sys.version_info[:2], bundled]
-    parts += [_stat_entry(_ENGINE_DIR / name) for name in _MODEL_FILES]
+    engine_files = _MODEL_FILES + (_INDEX_FILES if index else ())
+    parts += [_stat_entry(os.path.join(_ENGINE_DIR, name)) for name in engine_files]
     parts += _files(extra_dirs, bundled)
     return repr(parts)
 
 
 def _trusted(path: Path) -> bool:
-    """Only our own file, not writable by group or others, is unpickled."""
+    """Only our own file, not writable by group or others, is loaded."""
     try:
         st = path.stat()
     except OSError:
@@ -84,6 +117,10 @@ def _trusted(path: Path) -> bool:
 def _read(path: Path, key: str) -> Catalog | None:
     if not _trusted(path):
         return None
+    import pickle
+
+    from regdoctor.engine.loader import Catalog
+
     try:
         with path.open("rb") as handle:
             data = pickle.load(handle)  # noqa: S301 - our own file, checked above
@@ -95,7 +132,7 @@ def _read(path: Path, key: str) -> Catalog | None:
     return catalog if isinstance(catalog, Catalog) else None
 
 
-def _write(path: Path, key: str, catalog: Catalog) -> None:
+def _write_bytes(path: Path, data: bytes) -> None:
     import tempfile
 
     try:
@@ -103,8 +140,7 @@ def _write(path: Path, key: str, catalog: Catalog) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".catalog-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                data = {"key": key, "catalog": catalog}
-                pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.write(data)
             os.chmod(tmp, 0o600)
             os.replace(tmp, path)
         except BaseException:
@@ -117,11 +153,27 @@ def _write(path: Path, key: str, catalog: Catalog) -> None:
         return  # a read-only or full cache directory only costs speed
 
 
+def _write(path: Path, key: str, catalog: Catalog) -> None:
+    import pickle
+
+    data = pickle.dumps({"key": key, "catalog": catalog}, protocol=pickle.HIGHEST_PROTOCOL)
+    _write_bytes(path, data)
+
+
 def _text_only(catalog: Catalog) -> Catalog:
-    return Catalog(
+    return type(catalog)(
         rules=tuple(rule for rule in catalog.rules if rule.text is not None),
         errors=catalog.errors,
     )
+
+
+def _file_name(base: str, extra_dirs: Sequence[Path], bundled: bool) -> str:
+    """``base`` for the bundled rules alone, else ``base`` tagged with the sources."""
+    if bundled and not extra_dirs:
+        return base
+    sources = repr((bundled, [str(d) for d in extra_dirs])).encode("utf-8", "replace")
+    stem, dot, suffix = base.partition(".")
+    return f"{stem}-{zlib.crc32(sources):08x}{dot}{suffix}"
 
 
 def load_catalog_cached(
@@ -133,8 +185,9 @@ def load_catalog_cached(
 ) -> Catalog:
     """:func:`~regdoctor.engine.loader.load_catalog`, from the cache when it is current.
 
-    ``text_only``: only the rules with ``match.text`` (all ``explain`` needs; half the
-    catalog to unpickle), cached apart from the whole catalog.
+    ``text_only``: only the rules with ``match.text`` (half the catalog to unpickle),
+    cached apart from the whole catalog. ``explain`` itself reads the lighter
+    :func:`load_index_cached`.
     """
     if os.environ.get("REGDOCTOR_NO_CACHE"):
         catalog = load_catalog(extra_dirs, bundled=bundled)
@@ -160,3 +213,44 @@ def load_catalog_cached(
         catalog = _text_only(catalog)
     _write(path, key, catalog)
     return catalog
+
+
+def _read_index(path: Path, key: str) -> Any:
+    if not _trusted(path):
+        return None
+    import marshal
+
+    try:
+        data = marshal.loads(path.read_bytes())  # noqa: S302 - our own file, checked above
+    except Exception:
+        return None
+    if not isinstance(data, tuple) or len(data) != 2 or data[0] != key:
+        return None
+    return data[1]
+
+
+def load_index_cached(
+    extra_dirs: Sequence[Path] = (), *, bundled: bool = True, directory: Path | None = None
+) -> Index:
+    """The index ``explain`` reads (the text rules of
+    :func:`~regdoctor.engine.loader.load_catalog`), from the cache when it is current."""
+    from regdoctor.engine.explain_index import Index
+
+    if os.environ.get("REGDOCTOR_NO_CACHE"):
+        return Index.from_catalog(load_catalog(extra_dirs, bundled=bundled))
+    try:
+        key = cache_key(extra_dirs, bundled=bundled, index=True)
+    except OSError:
+        return Index.from_catalog(load_catalog(extra_dirs, bundled=bundled))
+    path = (directory or cache_dir()) / _file_name(INDEX_NAME, extra_dirs, bundled)
+    data = _read_index(path, key)
+    if data is not None:
+        try:
+            return Index.from_data(data)
+        except Exception:  # noqa: S110 - another layout: rebuilt below
+            pass
+    index = Index.from_catalog(load_catalog(extra_dirs, bundled=bundled))
+    import marshal
+
+    _write_bytes(path, marshal.dumps((key, index.to_data())))
+    return index

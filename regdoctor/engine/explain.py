@@ -3,10 +3,10 @@
 (About 500 lines: the reading rules below and the code that applies them stay together.)
 
 ```python
-from regdoctor.engine.cache import load_catalog_cached
+from regdoctor.engine.cache import load_index_cached
 from regdoctor.engine.explain import explain
 
-for match in explain(load_catalog_cached(text_only=True), pasted_text):
+for match in explain(load_index_cached(), pasted_text):  # or a loaded Catalog
     print(match.lines, match.category, match.title, match.fields.get("registry"))
 ```
 
@@ -15,11 +15,11 @@ How a paste is read:
 1. The text is split into lines (``\\n``; a trailing ``\\r`` is dropped). Each line is
    matched on its own, after ANSI colour codes are removed and ``\\"`` is unescaped (Docker
    daemon and kubelet logs quote their errors).
-2. Every rule's regexes have *required literals* (:mod:`regdoctor.engine.literals`,
-   computed when the rule loads): a rule's regexes run only on lines holding one of its
-   literals. A long log (more than :data:`SCAN_THRESHOLD` lines) is first scanned as a
-   whole with one trie regex of all literals, so that only lines with a hit are looked
-   at.
+2. Every regex of a rule has *required literals* (:mod:`regdoctor.engine.literals`,
+   computed when the index is built and kept in the rule cache): a regex runs only on
+   lines holding one of its literals (:mod:`regdoctor.engine.explain_index`). A long log
+   (more than :data:`SCAN_THRESHOLD` lines) is first searched block by block for all
+   literals at once (Aho-Corasick), so that only lines with a hit are looked at.
 3. A rule matches a line when every ``all`` regex and at least one ``any`` regex find a
    match and no ``none`` regex does. When several rules match one line (a Go error chain
    names the symptom and its cause on one line), the rule with the highest text priority
@@ -47,11 +47,11 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regdoctor.engine.ambiguity import Alternative, alternatives_for
 from regdoctor.engine.chain import ROLE_WORDS, describe
-from regdoctor.engine.explain_index import build_index, candidates, index_of, match_rule
+from regdoctor.engine.explain_index import Index, build_index, candidates, index_of, match_rule
 from regdoctor.engine.explain_stream import (
     LOOKAHEAD,
     LOOKBACK,
@@ -66,11 +66,13 @@ from regdoctor.engine.explain_stream import (
     scan,
 )
 from regdoctor.engine.extract import extract, registry_name
-from regdoctor.engine.loader import Catalog
 from regdoctor.engine.template import placeholder, render
 from regdoctor.model import RemediationStep, Severity
 from regdoctor.redact.secrets import redact
 from regdoctor.reference.targets import InvalidReference, parse_target
+
+if TYPE_CHECKING:
+    from regdoctor.engine.loader import Catalog
 
 __all__ = [
     "LOOKAHEAD",
@@ -82,6 +84,7 @@ __all__ = [
     "SCAN_THRESHOLD",
     "UNRECOGNISED",
     "ExplainReport",
+    "Index",
     "TextMatch",
     "build_index",
     "explain",
@@ -212,9 +215,10 @@ class ExplainReport:
         )
 
 
-def explain(catalog: Catalog, text: str) -> list[TextMatch]:
+def explain(catalog: Catalog | Index, text: str) -> list[TextMatch]:
     """Every distinct registry error ``text`` shows, in order of first appearance.
 
+    ``catalog``: a loaded catalog, or the index of its text rules (from the rule cache).
     Never empty: when nothing is recognised the one result has category ``other``.
     """
     return explain_report(catalog, (text,)).matches
@@ -227,7 +231,7 @@ def _given_up_host(line: str) -> bool:
 
 
 def explain_report(
-    catalog: Catalog, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT
+    catalog: Catalog | Index, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT
 ) -> ExplainReport:
     """:func:`explain` over text given in chunks (a file read piece by piece), in bounded
     memory, with the counts of what was read, skipped and left out."""

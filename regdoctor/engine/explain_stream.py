@@ -12,8 +12,9 @@
 Lines that are binary data (NUL or other control bytes, or a high share of bytes that
 are not UTF-8) are skipped and counted: a "401" inside random bytes is not an HTTP
 status. Text up to :data:`SCAN_THRESHOLD` lines is read line by line; a longer log block
-by block, each block scanned once for the literals of every rule
-(:mod:`regdoctor.engine.explain_index`).
+by block, each block searched once for the literals of every rule
+(:mod:`regdoctor.engine.explain_index`): only the lines holding one are read, and only the
+regexes whose literals they hold are run.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from regdoctor.engine.explain_index import Hit, Index, best_hit, candidate_lines
+from regdoctor.engine.explain_index import Hit, Index, best_hit
 from regdoctor.engine.extract import extract, image_fields
 
 __all__ = [
@@ -218,24 +219,30 @@ class Scanner:
         window = list(self._window)
         context = window + buffer
         base = len(window)
-        todo: Iterable[int]
         if self._long:
-            todo = [
-                i
-                for i in candidate_lines(self.index, "\n".join(buffer[:stop]), stop + 1)
-                if i < stop
-            ]
+            block = "\n".join(buffer[:stop])
+            for i, found in self.index.scan_block(block):
+                if i >= stop:
+                    break
+                self._read_line(context, base + i, self._first_line + i, False, found)
         else:
-            todo = range(stop)
-        for i in todo:
-            self._read_line(context, base + i, self._first_line + i, not self._long)
-        for raw in buffer[:stop]:
-            self._window.append(raw)
+            for i in range(stop):
+                self._read_line(context, base + i, self._first_line + i, True)
+        self._window.extend(buffer[max(0, stop - LOOKBACK) : stop])
         self._buffer = buffer[stop:]
         self._first_line += stop
         self._size = sum(len(x) + 1 for x in self._buffer)
 
-    def _read_line(self, context: list[str], at: int, line_no: int, short: bool) -> None:
+    def _read_line(
+        self,
+        context: list[str],
+        at: int,
+        line_no: int,
+        short: bool,
+        found: set[int] | None = None,
+    ) -> None:
+        """Read one line; ``found``: the literal ids the block search saw in it (``None``:
+        search the line itself, as normalised)."""
         raw = context[at]
         line = normalise_line(raw)
         if not line.strip():
@@ -243,10 +250,14 @@ class Scanner:
         if is_binary_line(line):
             self.binary_lines += 1
             return
+        if found is not None and len(raw) > MAX_LINE_CHARS:
+            found = None  # literals past the cut do not count
+        if found is None:
+            found = self.index.found(line, not short)
         if len(self.groups) >= self.max_distinct:
-            self._overflow(line, line_no)
+            self._overflow(line, line_no, found)
             return
-        hit = best_hit(self.index, line, not short)
+        hit = best_hit(self.index, line, not short, found)
         if hit is None and short and at + 1 < len(context):
             # A message hard-wrapped in the paste: try it joined with its continuation.
             following = context[at + 1]
@@ -265,7 +276,7 @@ class Scanner:
         else:
             group.add(line_no)
 
-    def _overflow(self, line: str, line_no: int) -> None:
+    def _overflow(self, line: str, line_no: int, found: set[int]) -> None:
         """Past the cap: no new group. A line of the same shape (same words, same hosts)
         as a kept error counts for it; any other error line is counted as omitted."""
         if not self._by_shape:
@@ -279,7 +290,7 @@ class Scanner:
         if shape in self._shape_rule:
             hit = self._shape_rule[shape]
         else:
-            hit = best_hit(self.index, line, True)
+            hit = best_hit(self.index, line, True, found)
             if len(self._shape_rule) >= _SHAPES:
                 self._shape_rule.clear()
             self._shape_rule[shape] = hit

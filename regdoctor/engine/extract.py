@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from regdoctor.reference import dockerhub
 from regdoctor.reference.targets import DOCKER_HUB, InvalidReference, parse_target
@@ -34,21 +34,49 @@ from regdoctor.reference.targets import DOCKER_HUB, InvalidReference, parse_targ
 __all__ = ["extract", "registry_name"]
 
 _HUB_NAMES = dockerhub.ALIASES | {dockerhub.TOKEN_SERVICE}
+
+
+class _Lazy:
+    """A regex compiled on first use: most lines need only a few of these, and
+    ``regdoctor explain`` compiles them at every start."""
+
+    __slots__ = ("_compiled", "_flags", "_pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._pattern = pattern
+        self._flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def _rx(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern, self._flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._rx().search(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self._rx().match(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self._rx().finditer(text)
+
+
 # A host name or address, loosely (validated afterwards where it matters): simple
 # patterns compile fast, and explain compiles them at every start.
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
-_URL = re.compile(
+_URL = _Lazy(
     rf"(?P<scheme>https?)://(?:[^\s/@\"'<>]+@)?(?P<host>{_HOST})(?::(?P<port>\d{{1,5}}))?"
     r"(?P<path>/[^\s\"'<>`\\]*)?"
 )
-_V2_PATH = re.compile(
+_V2_PATH = _Lazy(
     r"^/v2/(?:(?P<repo>[a-z0-9][a-z0-9._/-]*?)/(?P<kind>manifests|blobs|tags)/(?P<ref>[^/?#]+))?"
 )
-_DIAL = re.compile(rf"\bdial (?:tcp|udp)[46]? (?P<host>{_HOST}):(?P<port>\d{{1,5}})")
-_LOOKUP = re.compile(
+_DIAL = _Lazy(rf"\bdial (?:tcp|udp)[46]? (?P<host>{_HOST}):(?P<port>\d{{1,5}})")
+_LOOKUP = _Lazy(
     rf"\blookup (?P<name>{_HOST})(?: on (?P<resolver>{_HOST}(?::\d{{1,5}})?))?(?=[:\s]|$)"
 )
-_PINGING = re.compile(
+_PINGING = _Lazy(
     rf"\bpinging (?:container |docker )?registry (?P<registry>{_HOST}(?::\d{{1,5}})?)(?=:?\s|:?$)"
 )
 # An image reference after the words clients put in front of one. A bare word is only
@@ -56,7 +84,7 @@ _PINGING = re.compile(
 # the others it must be quoted or look qualified (a "/", ":", "." or "@" in it). The
 # reference itself is validated by regdoctor.reference.targets afterwards.
 _REF_CHARS = r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]+-]*"
-_IMAGE = re.compile(
+_IMAGE = _Lazy(
     r"(?:(?P<transport>docker://|docker-daemon:)"
     r"|(?P<strong>(?:\b(?:pull\s+access\s+denied\s+for|manifest\s+for|denied\s+for|"
     r"Error\s+pulling\s+image\s+\(\S+\)\s+from)|"
@@ -72,11 +100,11 @@ _IMAGE = re.compile(
     re.IGNORECASE,
 )
 # podman/skopeo: "reading manifest 1.2 in registry.example.com/team/app: manifest unknown"
-_READING = re.compile(
+_READING = _Lazy(
     r"\breading manifest (?P<ref>sha256:[a-f0-9]{64}|[\w][\w.-]{0,127}) in "
     r"(?P<repo>[A-Za-z0-9][A-Za-z0-9._:/\[\]-]*?):?(?=\s|$)"
 )
-_STATUS = re.compile(
+_STATUS = _Lazy(
     r"(?:\bstatus(?:\s+code)?(?:\s+from\s+registry)?|\bStatusCode|\bHTTP(?:/\d(?:\.\d)?)?"
     r"(?:\s+(?:status|code))?|\bunexpected\s+status(?:\s+code)?|\bresponse\s+code|\bremote\s+response|"
     r"\breturned)[\s:=(]+\"?(?P<s1>[1-5]\d\d)\b"
@@ -86,25 +114,49 @@ _STATUS = re.compile(
     r"Request\s+Timeout|Not\s+Implemented|Moved\s+Permanently|Found|Temporary\s+Redirect)\b",
     re.IGNORECASE,
 )
-_CODE = re.compile(
+_CODE = _Lazy(
     r"\b(?P<code>UNAUTHORIZED|DENIED|MANIFEST_UNKNOWN|NAME_UNKNOWN|BLOB_UNKNOWN|"
     r"TOOMANYREQUESTS|NAME_INVALID|TAG_INVALID|MANIFEST_INVALID|MANIFEST_BLOB_UNKNOWN|"
     r"MANIFEST_UNVERIFIED|DIGEST_INVALID|SIZE_INVALID|UNSUPPORTED|BLOB_UPLOAD_UNKNOWN|"
     r"BLOB_UPLOAD_INVALID|RANGE_INVALID|PAGINATION_NUMBER_INVALID)\b"
 )
-_DIGEST = re.compile(r"\bsha256:[a-f0-9]{64}\b")
-_PLATFORM = re.compile(
+_DIGEST = _Lazy(r"\bsha256:[a-f0-9]{64}\b")
+_PLATFORM = _Lazy(
     r"\b(?P<platform>(?:linux|windows|darwin|freebsd)/"
     r"(?:amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(?:/v[5-8])?)\b"
 )
-# A cheap test before the full extraction of a line above a match.
-_IMAGE_HINT = re.compile(
-    r"image|pull|reference|manifest|denied for|find|inspect|push|metadata|solve|copying",
-    re.IGNORECASE,
+# A cheap test before the full extraction of a line above a match: one of these words,
+# in any case (see _folded).
+_IMAGE_HINTS = (
+    "image",
+    "pull",
+    "reference",
+    "manifest",
+    "denied for",
+    "find",
+    "inspect",
+    "push",
+    "metadata",
+    "solve",
+    "copying",
 )
+# Every registry error code _CODE knows holds one of these words.
+_CODE_WORDS = (
+    "UNAUTHORIZED",
+    "DENIED",
+    "UNKNOWN",
+    "TOOMANYREQUESTS",
+    "INVALID",
+    "UNVERIFIED",
+    "UNSUPPORTED",
+)
+_PLATFORM_OS = ("linux/", "windows/", "darwin/", "freebsd/")
+# The only characters outside ASCII that Python's case-insensitive regexes take for an
+# ASCII letter; no other character lower-cases to ASCII.
+_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
 _TOKEN_HINTS = ("token", "scope=", "service=", "/oauth", "/auth")
-_SCOPE = re.compile(r"scope=repository(?::|%3[Aa])(?P<repo>[A-Za-z0-9._/%-]+?)(?::|%3[Aa])")
-_SERVICE = re.compile(r"service=(?P<service>[A-Za-z0-9.-]+\.[A-Za-z]{2,})(?=[&\s\"]|$)")
+_SCOPE = _Lazy(r"scope=repository(?::|%3[Aa])(?P<repo>[A-Za-z0-9._/%-]+?)(?::|%3[Aa])")
+_SERVICE = _Lazy(r"service=(?P<service>[A-Za-z0-9.-]+\.[A-Za-z]{2,})(?=[&\s\"]|$)")
 _TRAILING = ".,;:)'\"`]}>"
 
 
@@ -145,6 +197,18 @@ def _parse_image(ref: str) -> dict[str, str] | None:
     return out
 
 
+def _folded(line: str) -> str:
+    """``line`` lower-cased so that ``word in _folded(line)`` answers, for an ASCII
+    ``word``, exactly what a case-insensitive regex search for it would (without the
+    regex: a plain substring test is many times faster on a long line)."""
+    return (line if line.isascii() else line.translate(_FOLD)).lower()
+
+
+def _has_image_hint(line: str) -> bool:
+    low = _folded(line)
+    return any(word in low for word in _IMAGE_HINTS)
+
+
 def _port_of(port: str | None) -> str | None:
     if port and 0 < int(port) < 65536:
         return str(int(port))
@@ -157,7 +221,23 @@ def extract(line: str, before: int | None = None) -> dict[str, str]:
     ``before``: where the error itself starts in the line (a rule's match); the host and
     URL nearest before it are the ones that failed. Default: the end of the line.
     """
-    return dict(_cached(line, len(line) if before is None else before))
+    before = len(line) if before is None else before
+    if line[:1].isdigit():
+        stamp = _STAMP.match(line)
+        if stamp is not None and before >= stamp.end():
+            # Read without its time: the same for every retry of the same error.
+            cut = stamp.end()
+            return dict(_cached(line[cut:], before - cut))
+    return dict(_cached(line, before))
+
+
+# A leading RFC 3339 UTC time and the blanks after it, as CI systems and `kubectl logs
+# --timestamps` start every line. No pattern above can match in it or across it: they all
+# start with a letter other than T and Z (which are followed by a digit here) or with
+# "http", and the only one made of digits (a status: three digits, then a blank or a
+# colon) cannot end at the Z. So a line reads the same with and without it, as
+# tests/engine/test_extract_stamp.py checks on every corpus line.
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z[ \t]+")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -222,7 +302,7 @@ def _extract(line: str, before: int) -> dict[str, str]:
         if m.group("resolver"):
             out.setdefault("resolver", m.group("resolver"))
     best: tuple[int, dict[str, str]] | None = None
-    has_image = "docker://" in line or "docker-daemon:" in line or _IMAGE_HINT.search(line)
+    has_image = "docker://" in line or "docker-daemon:" in line or _has_image_hint(line)
     for m in _IMAGE.finditer(line) if has_image else ():
         ref = m.group("ref")
         if m.group("transport"):
@@ -287,14 +367,14 @@ def _extract(line: str, before: int) -> dict[str, str]:
     status = _STATUS.search(line)
     if status:
         out["status"] = status.group("s1") or status.group("s2")
-    code = _CODE.search(line)
+    code = _CODE.search(line) if any(word in line for word in _CODE_WORDS) else None
     if code:
         out["code"] = code.group("code")
     if "digest" not in out:
         digest = _DIGEST.search(line) if "sha256:" in line else None
         if digest:
             out["digest"] = digest.group(0)
-    platform = _PLATFORM.search(line) if "/" in line else None
+    platform = _PLATFORM.search(line) if any(os_ in line for os_ in _PLATFORM_OS) else None
     if platform:
         out["platform"] = platform.group("platform")
     return out
@@ -313,7 +393,7 @@ _IMAGE_KEYS = ("image", "registry", "repository", "tag", "digest")
 
 def image_fields(line: str) -> dict[str, str]:
     """Only the image of ``line`` and its parts (for looking back a few lines)."""
-    if "docker://" not in line and not _IMAGE_HINT.search(line):
+    if "docker://" not in line and not _has_image_hint(line):
         return {}
     fields = extract(line)
     return {k: v for k, v in fields.items() if k in _IMAGE_KEYS} if "image" in fields else {}

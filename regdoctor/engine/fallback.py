@@ -42,6 +42,7 @@ from regdoctor.engine.explain_stream import MAX_LINE_CHARS, is_binary_line, scan
 from regdoctor.model import RemediationStep, Severity
 
 if TYPE_CHECKING:
+    from regdoctor.engine.explain_index import Index as RuleIndex
     from regdoctor.engine.explain_stream import ScanResult
     from regdoctor.engine.loader import Catalog
 
@@ -124,7 +125,7 @@ def unwrap_line(line: str) -> str:
     return message
 
 
-def unwrapped(catalog: Catalog, result: ScanResult) -> str | None:
+def unwrapped(catalog: Catalog | RuleIndex, result: ScanResult) -> str | None:
     """The lines a scan read (its first lines, as kept for the "nothing recognised"
     answer) with their log framing removed, when the rules find something in that text;
     else ``None``. One line for one line: the head starts at line 1 and is contiguous,

@@ -2,9 +2,10 @@
 
 :func:`required_literals` parses a pattern (with the standard library's own regex
 parser) and returns a set of lower-cased strings such that *every* match of the pattern
-contains at least one of them, or ``None`` when it cannot tell. ``explain`` scans a whole
-log once for all the literals of all rules and runs a rule's regexes only on the lines
-where one of its literals occurs: a 100,000-line log is read in well under a second.
+contains at least one of them, or ``None`` when it cannot tell. ``explain`` searches a
+whole log once for the literals of every regex of every rule and runs a regex only on the
+lines where one of its literals occurs (:mod:`regdoctor.engine.explain_index`): a
+100,000-line log is read in well under a second.
 
 Only the parts of a pattern that every match must go through count: literal runs of the
 top-level sequence, groups, repeats with a minimum of one, and alternations whose every
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-__all__ = ["MIN_LITERAL", "required_literals", "rule_literals", "trie_regex"]
+__all__ = ["MIN_LITERAL", "required_literals", "rule_literals"]
 
 #: Shorter literals are useless as a filter (they occur on nearly every line).
 MIN_LITERAL = 3
@@ -122,36 +123,3 @@ def rule_literals(
             return None
         union |= found
     return frozenset(union)
-
-
-def trie_regex(words: Sequence[str], *, longest: bool = False) -> str:
-    """One regex matching any of ``words``, shaped as a trie (``ab(?:c|d)``): the regex
-    engine then tries one branch per character instead of every word at every position,
-    which makes scanning a large log several times faster than a flat alternation.
-
-    By default a match stops at the first complete word (enough to know that a line holds
-    some word); with ``longest``, it runs to the longest word starting there."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any], depth: int) -> str:
-        import re
-
-        alternatives = [re.escape(ch) + build(node[ch], depth + 1) for ch in sorted(node) if ch]
-        if not alternatives:
-            return ""
-        if "" in node:
-            if not longest:
-                # A word ends here: any longer word through this node contains it, so
-                # the scan can stop at the shorter one.
-                return ""
-            return "(?:" + "|".join(alternatives) + ")?"
-        if len(alternatives) == 1:
-            return alternatives[0]
-        return "(?:" + "|".join(alternatives) + ")"
-
-    return build(root, 0)

@@ -16,20 +16,20 @@ from typing import Any
 
 from regdoctor.engine.parse import parse_rule
 from regdoctor.engine.schema import Rule, RuleLoadError, RuleValidationError
+from regdoctor.engine.sources import BUNDLED_RULES_DIR, CASES_SUFFIX
+
+__all__ = [
+    "BUNDLED_RULES_DIR",
+    "CASES_SUFFIX",
+    "MAX_YAML_NODES",
+    "Catalog",
+    "load_catalog",
+    "load_rule",
+    "load_yaml",
+    "rule_files",
+]
 
 
-def _bundled_rules_dir() -> Path:
-    """The catalog's folder: the repository's top-level ``rules/``, installed as the
-    package ``regdoctor.rules`` (a real folder in a wheel, an sdist, an editable install
-    and ``pipx install``; zip imports are not supported)."""
-    from importlib.resources import files
-
-    return Path(str(files("regdoctor.rules")))
-
-
-#: Where the bundled rules live.
-BUNDLED_RULES_DIR = _bundled_rules_dir()
-CASES_SUFFIX = ".cases.yaml"
 _MAX_RULE_BYTES = 256 * 1024
 
 

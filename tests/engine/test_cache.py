@@ -15,7 +15,7 @@ import yaml
 from regdoctor.engine import load_catalog
 from regdoctor.engine.cache import CACHE_NAME, cache_dir, load_catalog_cached
 from regdoctor.engine.explain import explain
-from regdoctor.engine.literals import required_literals, trie_regex
+from regdoctor.engine.literals import required_literals
 
 
 def write_rule(directory: Path, rule_id: str, word: str) -> Path:
@@ -147,14 +147,6 @@ def test_every_bundled_text_rule_has_literals():
     assert not missing
 
 
-def test_trie_regex_finds_exactly_the_words():
-    words = ["refused", "reset by peer", "re", "timeout", "time"]
-    rx = re.compile(trie_regex(sorted(words)))
-    for text in ("connection refused", "i/o timeout", "are", "xx time"):
-        assert rx.search(text)
-    assert not rx.search("nothing at all")
-
-
 def test_text_only_catalog_is_cached_apart(tmp_path):
     whole = load_catalog_cached(directory=tmp_path)
     text = load_catalog_cached(directory=tmp_path, text_only=True)
@@ -162,3 +154,88 @@ def test_text_only_catalog_is_cached_apart(tmp_path):
     assert len(list(tmp_path.glob("*.pickle"))) == 2
     assert load_catalog_cached(directory=tmp_path, text_only=True).ids == text.ids
     assert load_catalog_cached(directory=tmp_path).ids == whole.ids
+
+
+# --------------------------------------------------------------------------- explain's index
+
+
+def test_explain_index_is_cached_as_plain_data_and_reused(tmp_path, monkeypatch):
+    import marshal
+
+    from regdoctor.engine.cache import INDEX_NAME, load_index_cached
+
+    first = load_index_cached(directory=tmp_path)
+    path = tmp_path / INDEX_NAME
+    assert path.is_file() and (path.stat().st_mode & 0o077) == 0
+    key, data = marshal.loads(path.read_bytes())  # noqa: S302 - our own file
+    assert isinstance(key, str) and isinstance(data, tuple)
+    assert [r.id for r in first.rules] == [r.id for r in load_catalog().rules if r.text]
+
+    import regdoctor.engine.cache as cache_module
+
+    def no_yaml(*args, **kwargs):
+        raise AssertionError("the cache was not used")
+
+    monkeypatch.setattr(cache_module, "load_catalog", no_yaml)
+    second = load_index_cached(directory=tmp_path)
+    line = "Error response from daemon: toomanyrequests: You have reached your pull rate limit."
+    assert explain(second, line)[0].to_dict() == explain(load_catalog(), line)[0].to_dict()
+
+
+def test_explain_index_cache_is_rebuilt_when_stale_broken_or_foreign(tmp_path):
+    from regdoctor.engine.cache import load_index_cached
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    cache = tmp_path / "cache"
+    write_rule(rules, "first", "alpha")
+    assert [r.title for r in load_index_cached([rules], bundled=False, directory=cache).rules] == [
+        "alpha seen"
+    ]
+    (path,) = cache.iterdir()
+
+    edited = write_rule(rules, "first", "beta")
+    later = time.time_ns() + 10**9
+    os.utime(edited, ns=(later, later))
+    assert [r.title for r in load_index_cached([rules], bundled=False, directory=cache).rules] == [
+        "beta seen"
+    ]
+
+    path.write_bytes(b"not marshal data")
+    assert load_index_cached([rules], bundled=False, directory=cache).rules  # rebuilt
+    path.chmod(0o666)  # a file others may write is never read
+    assert load_index_cached([rules], bundled=False, directory=cache).rules
+    assert (path.stat().st_mode & 0o077) == 0  # and is replaced by our own
+
+
+def test_explain_index_without_a_usable_cache(tmp_path, monkeypatch):
+    from regdoctor.engine.cache import load_index_cached
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache directory should be")
+    assert load_index_cached(directory=blocked / "regdoctor").rules
+    monkeypatch.setenv("REGDOCTOR_NO_CACHE", "1")
+    assert load_index_cached(directory=tmp_path / "off").rules
+    assert not (tmp_path / "off").exists()
+
+
+def test_rule_files_are_found_as_rglob_finds_them(tmp_path):
+    """The cache key lists the rule files with os.scandir (a few times faster than
+    pathlib): the same files, in the same order, as sorted(rglob("*.yaml"))."""
+    from regdoctor.engine.sources import BUNDLED_RULES_DIR, rule_file_stats, rule_files
+
+    for name in ("b/x.yaml", "a-b/y.yaml", "a/z.yaml", "a/z.cases.yaml", "top.yaml", "n.txt"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("id: x\n")
+    (tmp_path / "dir.yaml").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "b")  # rglob does not follow it
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "top.yaml")
+    for directory in (tmp_path, BUNDLED_RULES_DIR):
+        expected = [
+            p
+            for p in sorted(directory.rglob("*.yaml"))
+            if not p.name.endswith(".cases.yaml") and p.is_file()
+        ]
+        assert list(rule_files(directory)) == expected
+        assert [s[0] for s in rule_file_stats(directory)] == [str(p) for p in expected]

@@ -1,0 +1,89 @@
+"""`regdoctor explain` starts lean: with the compiled rule cache filled it imports no
+network, TLS, UI or YAML library, not the rule model, its validator or loader, and not the
+modules of `check` (only `--check` and its options need them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.cli.test_import_hygiene import HEAVY
+
+PASTE = (
+    'Error response from daemon: Get "https://registry.example.com:5000/v2/": '
+    "x509: certificate signed by unknown authority"
+)
+#: Not needed to explain a paste from the rule cache.
+NOT_FOR_EXPLAIN = (
+    *HEAVY,
+    "yaml",
+    "jsonschema",
+    "ssl",
+    "socket",
+    "asyncio",
+    "regdoctor.engine.schema",
+    "regdoctor.engine.parse",
+    "regdoctor.engine.loader",
+    "regdoctor.engine.evaluate",
+    "regdoctor.engine.match",
+    "regdoctor.check.plan",
+    "regdoctor.check.request",
+    "regdoctor.options",
+    "regdoctor.discovery",
+)
+
+PROGRAM = """
+import json, sys
+from regdoctor.cli.main import main
+code = main({argv!r})
+print(json.dumps([code, sorted(sys.modules)]), file=sys.stderr)
+"""
+
+
+def _imported(argv: list[str], env: dict[str, str]) -> tuple[int, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROGRAM.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    code, modules = json.loads(proc.stderr.strip().splitlines()[-1])
+    return code, set(modules)
+
+
+def _unwanted(modules: set[str]) -> list[str]:
+    return sorted(
+        name
+        for name in NOT_FOR_EXPLAIN
+        if name in modules or any(m.startswith(name + ".") for m in modules)
+    )
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "markdown"])
+def test_explain_from_the_rule_cache_imports_only_what_it_needs(fmt, tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    argv = ["explain", "--format", fmt, PASTE]
+    code, first = _imported(argv, env)  # fills the cache: reads the YAML rule files
+    assert code == 2 and "yaml" in first
+    assert list((tmp_path / "regdoctor").glob("explain-index-*"))
+    code, modules = _imported(argv, env)
+    assert code == 2
+    assert _unwanted(modules) == []
+    if fmt == "json":
+        assert "rich" not in modules  # the lightest output: no Rich at all
+
+
+def test_the_check_options_still_import_the_check_modules(tmp_path):
+    """The lean path is taken only without them: `--ca-file` is validated by the check's
+    own code (and a bad one is still exit 3)."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked before --check\n")
+    code, modules = _imported(["explain", "--format", "json", "--ca-file", str(ca), PASTE], env)
+    assert code == 2 and "regdoctor.check.plan" in modules
