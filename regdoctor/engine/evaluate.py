@@ -18,10 +18,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from regdoctor.engine.command_template import render_command
 from regdoctor.engine.loader import Catalog
 from regdoctor.engine.match import MatchResult, match_observations
 from regdoctor.engine.schema import Rule, RuleLoadError
-from regdoctor.engine.template import render
+from regdoctor.engine.template import is_loopback, port_given, render, step_missing
 from regdoctor.model import PHASES, Finding, Observation, RemediationStep, Severity, Target
 
 RULE_INVALID = "regdoctor.rule_invalid"
@@ -51,6 +52,8 @@ def target_context(target: Target) -> dict[str, Any]:
         "reference": reference,
         "image": image,
         "target": target.raw,
+        "loopback": is_loopback(target.host),
+        "port_given": port_given(target.registry),
     }
 
 
@@ -104,6 +107,7 @@ def build_context(
     context.setdefault("peer_host", peer_host)
     context.setdefault("peer_port", peer_port)
     context.setdefault("peer", _hostport(peer_host, peer_port))
+    context["loopback"] = bool(context.get("loopback")) or is_loopback(context.get("address"))
     return context
 
 
@@ -130,8 +134,10 @@ def _finding(
         explanation=render(rule.explanation, context),
         remediation=tuple(
             RemediationStep(
-                text=render(step.text, context),
-                commands={tool: render(cmd, context) for tool, cmd in step.commands.items()},
+                text=render(step.text, context, step_missing),
+                commands={
+                    tool: render_command(cmd, context) for tool, cmd in step.commands.items()
+                },
             )
             for step in rule.remediation
         ),

@@ -8,6 +8,14 @@ never calls ``str.format``: it looks each name up in a plain dict of JSON values
 writes the value as text. A missing name renders as ``?``; values are data, so markup in
 them (``[bold]``) is kept verbatim (escaping is the renderer's job). Write ``{{`` and
 ``}}`` for literal braces (JSON in a command, a Go template).
+
+Conditional text fits advice to the situation: ``{if NAME}...{end}``,
+``{if NAME}...{else}...{end}`` and ``{unless NAME}...{end}`` keep their text when the
+value of ``NAME`` is set and not empty, false or zero (``unless``: when it is not).
+They nest. Besides every fact and target name, the engine sets ``loopback`` (the
+registry is this host: ``localhost``, 127.0.0.0/8, ``::1``) and ``port_given`` (the
+registry was written with its port, ``host:5000``). Commands are filled by
+:mod:`regdoctor.engine.command_template`, which quotes values for the shell.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ TARGET_NAMES: tuple[str, ...] = (
     "reference",
     "image",
     "target",
+    # for conditionals: the registry is this host; the registry was written with a port
+    "loopback",
+    "port_given",
 )
 #: Names filled by the engine from the triggering observations (see ``evaluate``).
 ENGINE_NAMES: tuple[str, ...] = (
@@ -80,13 +91,106 @@ TEXT_NAMES: tuple[str, ...] = (
 )
 
 
+#: The conditional markers: ``{if NAME}``, ``{unless NAME}``, ``{else}``, ``{end}``; ``{{``
+#: and ``}}`` are matched first so that escaped braces never start one.
+_COND_RE = re.compile(r"\{\{|\}\}|\{(if|unless) +([A-Za-z][A-Za-z0-9_]*)\}|\{(else|end)\}")
+
+
+def truthy(value: Any) -> bool:
+    """What ``{if NAME}`` tests: set, and not empty, false or zero."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, str | list | tuple | dict | set | frozenset | int | float):
+        return bool(value)
+    return True
+
+
+def _conditionals(template: str, context: Mapping[str, Any] | None) -> tuple[str, list[str]]:
+    """``template`` with its conditionals resolved against ``context`` (``None``: keep the
+    text of every branch, for validation), and the problems found in their structure."""
+    out: list[str] = []
+    problems: list[str] = []
+    # Each open block: (keyword, name, currently in the else branch, the block's outer
+    # "keep" state); text is kept when every enclosing branch is kept.
+    stack: list[tuple[str, str, bool, bool]] = []
+    keep = True
+    at = 0
+    for m in _COND_RE.finditer(template):
+        if keep:
+            out.append(template[at : m.start()])
+        at = m.end()
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            if keep:
+                out.append(token)
+            continue
+        if m.group(1):
+            word, name = m.group(1), m.group(2)
+            stack.append((word, name, False, keep))
+            if context is not None:
+                value = truthy(context.get(name))
+                keep = keep and (value if word == "if" else not value)
+            continue
+        if not stack:
+            problems.append(f"{{{m.group(3)}}} without an open {{if NAME}}")
+            continue
+        word, name, in_else, outer = stack[-1]
+        if m.group(3) == "else":
+            if in_else:
+                problems.append(f"two {{else}} in one {{{word} {name}}}")
+            stack[-1] = (word, name, True, outer)
+            if context is not None:
+                value = truthy(context.get(name))
+                keep = outer and not (value if word == "if" else not value)
+            continue
+        stack.pop()
+        keep = outer
+    if keep:
+        out.append(template[at:])
+    for word, name, _in_else, _outer in stack:
+        problems.append(f"{{{word} {name}}} without its {{end}}")
+    return "".join(out), problems
+
+
+def resolve_conditionals(template: str, context: Mapping[str, Any]) -> str:
+    """``template`` keeping only the branches of its conditionals that ``context`` picks."""
+    if "{if " not in template and "{unless " not in template:
+        return template
+    return _conditionals(template, context)[0]
+
+
+def condition_names(template: str) -> list[str]:
+    """The names ``template``'s conditionals test."""
+    return [m.group(2) for m in _COND_RE.finditer(template) if m.group(2)]
+
+
+def is_loopback(host: object) -> bool:
+    """``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``."""
+    import ipaddress
+
+    text = str(host or "").strip("[]").lower().rstrip(".")
+    if text == "localhost" or text.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def port_given(registry: object) -> bool:
+    """``registry`` as written names its port (``host:5000``, ``[::1]:5000``)."""
+    text = str(registry or "")
+    head, sep, port = text.rpartition(":")
+    return bool(sep) and port.isdigit() and (not head.startswith("[") or head.endswith("]"))
+
+
 def _fields(template: str) -> Iterator[tuple[str, str | None, str | None, str | None]]:
     return iter(_FORMATTER.parse(template))
 
 
 def template_problems(template: str) -> list[str]:
     """Problems with the placeholders of ``template`` (empty when it is fine)."""
-    problems: list[str] = []
+    template, problems = _conditionals(template, None)
     try:
         parsed = list(_fields(template))
     except ValueError as exc:
@@ -111,6 +215,7 @@ def template_problems(template: str) -> list[str]:
 
 def placeholders(template: str) -> list[str]:
     """The names used in ``template`` (empty if it does not parse)."""
+    template = _conditionals(template, None)[0]
     try:
         return [name for _lit, name, _spec, _conv in _fields(template) if name]
     except ValueError:
@@ -158,14 +263,22 @@ def placeholder(name: str) -> str:
     return f"<{name}>"
 
 
+def step_missing(name: str) -> str:
+    """How a remediation step's text names a value that is not known: the shell variable
+    its commands set (``$REGISTRY``)."""
+    return "$" + re.sub(r"[^A-Z0-9_]", "_", name.upper())
+
+
 def render(
     template: str, context: Mapping[str, Any], missing: Callable[[str], str] | None = None
 ) -> str:
     """Fill ``template`` from ``context``; never raises.
 
     A name that is missing (or ``None``) renders as ``?``, or as ``missing(name)`` when
-    given (``explain`` writes ``<registry>``, so a command stays readable).
+    given (``explain`` names what the paste did not reveal). Conditionals are resolved
+    against ``context`` first.
     """
+    template = resolve_conditionals(template, context)
     try:
         parsed = list(_fields(template))
     except ValueError:
