@@ -43,7 +43,6 @@ _PHASE_WORD = {
     PhaseStatus.CRASHED: "💥 crashed",
     PhaseStatus.NOT_APPLICABLE: "n/a",
 }
-_TOOLS = ("docker", "podman", "containerd", "kubernetes")
 _CELL_CHARS = 160
 _PROSE_CHARS = 3000
 _EVIDENCE_CHARS = 1500
@@ -106,6 +105,8 @@ class _Markdown:
         self.redact: Callable[[str], str] = redactor.redact if redactor is not None else redact
         self.verbose = verbose
         self.lines: list[str] = []
+        #: The runtimes the report judged: their commands first, the others folded.
+        self.scope: tuple[str, ...] = ()
 
     def clean(self, value: object, limit: int = _CELL_CHARS) -> str:
         if value is None:
@@ -123,6 +124,7 @@ class _Markdown:
     # -- sections -------------------------------------------------------------------------
 
     def render(self, report: Report, context: ReportContext) -> str:
+        self.scope = tuple(report.runtimes)
         findings = report.findings
         errors = sum(f.severity is Severity.ERROR for f in findings)
         warnings = sum(f.severity is Severity.WARNING for f in findings)
@@ -252,24 +254,29 @@ class _Markdown:
             self.add("Seen:", "")
             self.add(*fence(evidence, "text"))
             self.add("")
-        if finding.remediation:
-            self.add("How to fix:", "")
-            for number, step in enumerate(finding.remediation, 1):
-                self.add(f"{number}. {code(self.clean(step.text, _PROSE_CHARS))}")
-                commands = step.commands if isinstance(step.commands, Mapping) else {}
-                ordered = [t for t in _TOOLS if t in commands] + sorted(
-                    t for t in commands if t not in _TOOLS
-                )
-                if ordered:
-                    body = "\n".join(
-                        f"# {self.clean(tool)}\n{self.block(commands[tool], _PROSE_CHARS)}"
-                        for tool in ordered
-                    )
-                    self.add("", *("   " + line for line in fence(body, "sh")))
-            self.add("")
+        self.remediation(finding)
         if finding.references:
             refs = ", ".join(code(self.clean(r, 300)) for r in finding.references)
             self.add(f"References: {refs}", "")
+
+    def remediation(self, finding: Finding) -> None:
+        """The steps as prose, each followed by one ``sh`` block per group of runtimes
+        with the same command (see :mod:`regdoctor.render.commands`): the report's
+        runtimes first, the others in ``<details>`` unless ``--verbose``."""
+        if not finding.remediation:
+            return
+        from regdoctor.render.commands import markdown_remediation
+
+        self.add("How to fix:", "")
+        self.add(
+            *markdown_remediation(
+                finding.remediation,
+                scope=self.scope,
+                clean_prose=lambda text: self.clean(text, _PROSE_CHARS),
+                clean_command=lambda command: self.block(command, _PROSE_CHARS),
+                fold=not self.verbose,
+            )
+        )
 
     def _evidence(self, finding: Finding, target: TargetReport) -> str:
         parts: list[str] = []

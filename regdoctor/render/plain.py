@@ -14,7 +14,8 @@ Layout, per target::
           The certificate ... (explanation, wrapped)
           seen: x509: certificate has expired or is not yet valid
           1. Renew the certificate.
-               docker:     sudo systemctl restart docker
+               docker, podman:
+    sudo systemctl restart docker
 
 and one summary line at the end. Status words, marks and colours exist only here.
 Everything taken from the report goes through :func:`regdoctor.redact.secrets.redact` (or the
@@ -29,7 +30,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -46,12 +47,9 @@ from regdoctor.model import (
     TargetReport,
 )
 from regdoctor.redact.secrets import Redactor, redact
-from regdoctor.render.shell import shell_wrap
+from regdoctor.render.commands import command_lines, group_commands, paste_lines
 
 __all__ = ["render_plain"]
-
-#: Order in which remediation commands are listed, and their labels.
-TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
 
 # (unicode mark, ascii mark, word, style)
 _PHASE_LOOK: dict[str, tuple[str, str, str, str]] = {
@@ -110,7 +108,9 @@ class _PlainRenderer:
         self.unicode = encoding.startswith("utf")
         self.ellipsis = "…" if self.unicode else "..."
         self.width = max(console.width, 40)
-        self._lines: list[Text] = []
+        self._lines: list[Text | _Raw] = []
+        #: The runtimes the report judged: their commands first, the others folded.
+        self.scope: tuple[str, ...] = ()
 
     # -- output --------------------------------------------------------------------------
 
@@ -120,10 +120,23 @@ class _PlainRenderer:
         line.rstrip()
         self._lines.append(line)
 
+    def emit_raw(self, line: str) -> None:
+        """A line printed exactly as it is (a command): never folded or cut by Rich; a
+        line wider than the terminal is wrapped by the terminal, on screen only."""
+        self._lines.append(_Raw(line))
+
     def flush(self) -> None:
-        if self._lines:
-            block = Text("\n").join(self._lines)
-            self.console.print(block, no_wrap=True, overflow="fold", crop=False)
+        run: list[Text] = []
+        for line in [*self._lines, None]:
+            if isinstance(line, _Raw) or line is None:
+                if run:
+                    block = Text("\n").join(run)
+                    self.console.print(block, no_wrap=True, overflow="fold", crop=False)
+                    run = []
+                if line is not None:
+                    self.console.print(Text(line.text), soft_wrap=True, highlight=False)
+            else:
+                run.append(line)
         self._lines = []
 
     def clean(self, value: object, *, max_chars: int | None = MAX_LINE) -> str:
@@ -188,6 +201,7 @@ class _PlainRenderer:
     # -- report --------------------------------------------------------------------------
 
     def render(self, report: Report) -> None:
+        self.scope = tuple(report.runtimes)
         for i, target in enumerate(report.targets):
             if i:
                 self.emit()
@@ -330,13 +344,20 @@ class _PlainRenderer:
         for number, step in enumerate(f.remediation, start=1):
             prefix = Text(f"    {number}. ")
             self.hang(prefix, Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
-            self.commands(step.commands, indent=prefix.cell_len + 2)
+            self.commands(step.commands, indent=prefix.cell_len)
 
         for ref in f.references:
-            prefix = Text("    ")
-            prefix.append("see:", style="dim")
-            prefix.append(" ")
-            self.hang(prefix, Text(self.clean(ref, max_chars=500)), indent=6)
+            self.reference(ref)
+
+    def reference(self, ref: str) -> None:
+        """``see: URL``; a URL is never broken: when the line is too long the URL goes
+        below, flush left (a terminal that folds a longer one still copies one line)."""
+        url = self.clean(ref, max_chars=500)
+        if cell_len(url) + 9 <= self.width:
+            self.emit(Text("    ") + Text("see:", style="dim") + Text(" " + url))
+            return
+        self.emit(Text("    ") + Text("see:", style="dim"))
+        self.emit_raw(url)
 
     def evidence_of(
         self, f: Finding, observations: tuple[Observation, ...]
@@ -363,42 +384,30 @@ class _PlainRenderer:
         return out
 
     def commands(self, commands: Mapping[str, str], *, indent: int) -> None:
+        """Each group of runtimes with the same command: its label, then the command
+        flush left, never wrapped by Rich (see :mod:`regdoctor.render.commands`); the
+        runtimes out of the report's scope folded into one line unless ``-v``."""
         if not commands:
             return
-        names = [t for t in TOOLS if t in commands]
-        names += sorted(k for k in commands if k not in TOOLS)
-        label_w = max(len(n) for n in names) + 2  # "kubernetes: "
-        for name in names:
-            raw = commands[name]
-            if not raw:
-                continue
-            label = self.clean(name, max_chars=20) + ":"
-            cmd_lines = [
-                self.clean(line, max_chars=_COMMAND_CHARS)
-                for line in str(raw).replace("\r\n", "\n").strip("\n").split("\n")
-            ]
-            column = indent + label_w
-            room = self.width - column
-            if all(cell_len(line) <= room for line in cmd_lines):
-                for i, line in enumerate(cmd_lines):
-                    row = Text(" " * indent)
-                    row.append(label.ljust(label_w) if i == 0 else " " * label_w, style="dim")
-                    row.append(line)
-                    self.emit(row)
-                continue
-            # Too long to sit beside its label: below it. A line still too long is broken
-            # between words with a shell line continuation (copy-paste still works); only
-            # when that is impossible is it cut.
+        shown, folded = group_commands(commands, self.scope)
+        if self.verbose:
+            shown, folded = shown + folded, []
+        for group in shown:
+            label = self.clean(group.label, max_chars=80) + ":"
             self.emit(Text(" " * indent) + Text(label, style="dim"))
-            inner = indent + 2
-            room = max(self.width - inner, 20)
-            heredoc = any("<<" in line for line in cmd_lines)
-            for line in cmd_lines:
-                pieces = None if heredoc else shell_wrap(line, room)
-                if pieces is None:
-                    pieces = chop_cells(line, room)
-                for piece in pieces:
-                    self.emit(Text(" " * inner + piece))
+            cleaned = "\n".join(
+                self.clean(line, max_chars=_COMMAND_CHARS)
+                for line in command_lines(str(group.command))
+            )
+            for line in paste_lines(cleaned, self.width):
+                self.emit_raw(line)
+        if folded:
+            names = ", ".join(self.clean(r, max_chars=20) for g in folded for r in g.runtimes)
+            self.hang(
+                Text(" " * indent),
+                Text(f"other runtimes: {names} (see -v)", style="dim"),
+                indent=indent,
+            )
 
     def observation(self, index: int, obs: Observation) -> None:
         prefix = Text(f"    #{index:<3}")
@@ -475,6 +484,15 @@ class _PlainRenderer:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+class _Raw:
+    """A line :meth:`_PlainRenderer.flush` prints as it is (see ``emit_raw``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def _ordered(findings: Iterable[Finding]) -> list[Finding]:
