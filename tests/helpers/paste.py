@@ -66,7 +66,7 @@ def plain_blocks(screen: str) -> list[Block]:
             line = lines[i]
             inside = heredoc_lines([*body, line])[-1]
             continued = bool(body) and body[-1].endswith("\\")
-            if line and not line.startswith(" ") or inside or continued:
+            if (line and not line.startswith(" ")) or inside or continued:
                 body.append(line)
                 i += 1
                 continue

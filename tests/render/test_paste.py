@@ -59,8 +59,7 @@ def test_plain_output_at_80_columns_pastes(testbed, tmp_path):
     out = tmp_path / "done"
     command = f"{shlex.join(_check_argv(testbed))}; echo $? > {shlex.quote(str(out))}"
     socket = tmp_path / "tmux.sock"
-    env = dict(os.environ, NO_COLOR="1", TERM="xterm-256color", COLUMNS="80")
-    env.pop("COLUMNS")
+    env = dict(os.environ, NO_COLOR="1", TERM="xterm-256color")
 
     def tmux(*args: str) -> str:
         return subprocess.run(
@@ -72,9 +71,10 @@ def test_plain_output_at_80_columns_pastes(testbed, tmp_path):
         ).stdout
 
     subprocess.run(
-        ["tmux", "-S", str(socket), "-f", "/dev/null", "new-session", "-d", "-s", "rd"]
-        + ["-x", "80", "-y", "50", command, ";", "set-option", "-g", "remain-on-exit", "on"]
-        + [";", "set-option", "-g", "history-limit", "5000"],
+        [
+            *("tmux", "-S", str(socket), "-f", "/dev/null", "new-session", "-d", "-s", "rd"),
+            *("-x", "80", "-y", "50", command, ";", "set-option", "-g", "remain-on-exit", "on"),
+        ],
         env=env,
         check=True,
         timeout=10,
