@@ -16,7 +16,13 @@ from regdoctor.engine import CATEGORIES, Rule, load_catalog, run_cases
 from regdoctor.engine.cases import cases_path_for
 from regdoctor.engine.catalog_doc import AREA_ORDER, render_catalog
 from regdoctor.engine.schema import Condition
-from regdoctor.engine.template import ENGINE_NAMES, TARGET_NAMES, TEXT_NAMES, placeholders
+from regdoctor.engine.template import (
+    ENGINE_NAMES,
+    TARGET_NAMES,
+    TEXT_NAMES,
+    condition_names,
+    placeholders,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVATIONS_DOC = ROOT / "docs" / "observations.md"
@@ -128,7 +134,8 @@ def test_rule_placeholders_are_known_names(rule_id):
     if rule.text is not None:
         known |= set(rule.text.extract)
     for where, template in rule.templates():
-        unknown = [n for n in placeholders(template) if n not in known]
+        used = placeholders(template) + condition_names(template)
+        unknown = [n for n in used if n not in known]
         assert not unknown, f"{rule_id} {where}: unknown placeholders {unknown}"
 
 
