@@ -138,6 +138,9 @@ def _finding(
                 commands={
                     tool: render_command(cmd, context) for tool, cmd in step.commands.items()
                 },
+                checks={
+                    tool: render_command(cmd, context) for tool, cmd in step.checks.items()
+                },
             )
             for step in rule.remediation
         ),

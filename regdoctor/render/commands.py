@@ -35,7 +35,9 @@ __all__ = [
     "markdown_fence",
     "markdown_remediation",
     "md_prose",
+    "ordered_runtimes",
     "paste_lines",
+    "step_groups",
 ]
 
 #: The order runtimes are listed in.
@@ -48,10 +50,12 @@ class CommandGroup:
 
     runtimes: tuple[str, ...]
     command: str
+    #: A diagnostic (``checks``): it only looks; otherwise part of the fix.
+    check: bool = False
 
     @property
     def label(self) -> str:
-        return ", ".join(self.runtimes)
+        return ", ".join(self.runtimes) + (" (check)" if self.check else "")
 
 
 def command_lines(command: str) -> list[str]:
@@ -65,25 +69,26 @@ def command_lines(command: str) -> list[str]:
     return lines
 
 
-def _ordered(names: Iterable[str]) -> list[str]:
-    names = list(names)
+def ordered_runtimes(names: Iterable[str]) -> list[str]:
+    """``names`` once each, in :data:`TOOLS` order (others after, sorted)."""
+    names = list(dict.fromkeys(names))
     return [t for t in TOOLS if t in names] + sorted(n for n in names if n not in TOOLS)
 
 
 def group_commands(
-    commands: Mapping[str, str], scope: Sequence[str] = ()
+    commands: Mapping[str, str], scope: Sequence[str] = (), *, check: bool = False
 ) -> tuple[list[CommandGroup], list[CommandGroup]]:
     """(the groups to show, the groups to fold). Runtimes with the same command share a
     group; a group is shown when one of its runtimes is in ``scope`` (all are when
     ``scope`` is empty), shown groups of runtimes in scope first, in ``scope`` order."""
     by_command: dict[str, list[str]] = {}
-    for name in _ordered(commands):
+    for name in ordered_runtimes(commands):
         raw = commands[name]
         if not isinstance(raw, str) or not raw.strip():
             continue
         key = "\n".join(command_lines(raw))
         by_command.setdefault(key, []).append(name)
-    groups = [CommandGroup(tuple(names), command) for command, names in by_command.items()]
+    groups = [CommandGroup(tuple(names), command, check) for command, names in by_command.items()]
     if not scope:
         return groups, []
     rank = {name: i for i, name in enumerate(scope)}
@@ -94,6 +99,17 @@ def group_commands(
     shown = sorted((g for g in groups if any(r in rank for r in g.runtimes)), key=first)
     folded = [g for g in groups if not any(r in rank for r in g.runtimes)]
     return shown, folded
+
+
+def step_groups(
+    step: RemediationStep, scope: Sequence[str] = ()
+) -> tuple[list[CommandGroup], list[CommandGroup]]:
+    """(shown, folded) for a step: its checks (diagnostics) first, then its fix."""
+    checks = step.checks if isinstance(step.checks, Mapping) else {}
+    commands = step.commands if isinstance(step.commands, Mapping) else {}
+    shown_checks, folded_checks = group_commands(checks, scope, check=True)
+    shown, folded = group_commands(commands, scope)
+    return shown_checks + shown, folded_checks + folded
 
 
 def paste_lines(command: str, width: int | None) -> list[str]:
@@ -161,14 +177,13 @@ def markdown_remediation(
     out: list[str] = []
     for number, step in enumerate(steps, 1):
         out += [f"{number}. {md_prose(clean_prose(step.text))}", ""]
-        commands = step.commands if isinstance(step.commands, Mapping) else {}
-        shown, folded = group_commands(commands, scope)
+        shown, folded = step_groups(step, scope)
         if not fold:
             shown, folded = shown + folded, []
         for group in shown:
             out += _markdown_group(group, clean_command)
         if folded:
-            names = ", ".join(r for g in folded for r in g.runtimes)
+            names = ", ".join(ordered_runtimes(r for g in folded for r in g.runtimes))
             out += [f"<details><summary>other runtimes: {names}</summary>", ""]
             for group in folded:
                 out += _markdown_group(group, clean_command)

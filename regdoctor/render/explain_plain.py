@@ -103,7 +103,7 @@ class _ExplainRenderer(_PlainRenderer):
         for number, step in enumerate(m.remediation, start=1):
             prefix = Text(f"    {number}. ")
             self.hang(prefix, Text(self.clean(step.text, max_chars=3000)), indent=7)
-            self.commands(step.commands, indent=prefix.cell_len)
+            self.commands(step, indent=prefix.cell_len)
         for ref in m.references:
             self.reference(ref)
         if m.check:

@@ -41,13 +41,14 @@ from regdoctor.model import (
     Observation,
     PhaseResult,
     PhaseStatus,
+    RemediationStep,
     Report,
     ReportContext,
     Severity,
     TargetReport,
 )
 from regdoctor.redact.secrets import Redactor, redact
-from regdoctor.render.commands import command_lines, group_commands, paste_lines
+from regdoctor.render.commands import command_lines, ordered_runtimes, paste_lines, step_groups
 
 __all__ = ["render_plain"]
 
@@ -120,10 +121,10 @@ class _PlainRenderer:
         line.rstrip()
         self._lines.append(line)
 
-    def emit_raw(self, line: str) -> None:
+    def emit_raw(self, line: str, style: str = "") -> None:
         """A line printed exactly as it is (a command): never folded or cut by Rich; a
         line wider than the terminal is wrapped by the terminal, on screen only."""
-        self._lines.append(_Raw(line))
+        self._lines.append(_Raw(line, style))
 
     def flush(self) -> None:
         run: list[Text] = []
@@ -134,7 +135,9 @@ class _PlainRenderer:
                     self.console.print(block, no_wrap=True, overflow="fold", crop=False)
                     run = []
                 if line is not None:
-                    self.console.print(Text(line.text), soft_wrap=True, highlight=False)
+                    self.console.print(
+                        Text(line.text, style=line.style), soft_wrap=True, highlight=False
+                    )
             else:
                 run.append(line)
         self._lines = []
@@ -344,7 +347,7 @@ class _PlainRenderer:
         for number, step in enumerate(f.remediation, start=1):
             prefix = Text(f"    {number}. ")
             self.hang(prefix, Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
-            self.commands(step.commands, indent=prefix.cell_len)
+            self.commands(step, indent=prefix.cell_len)
 
         for ref in f.references:
             self.reference(ref)
@@ -383,18 +386,17 @@ class _PlainRenderer:
             out.append(("evidence", evidence[: 2 * _EVIDENCE_LINES]))
         return out
 
-    def commands(self, commands: Mapping[str, str], *, indent: int) -> None:
-        """Each group of runtimes with the same command: its label, then the command
-        flush left, never wrapped by Rich (see :mod:`regdoctor.render.commands`); the
-        runtimes out of the report's scope folded into one line unless ``-v``."""
-        if not commands:
-            return
-        shown, folded = group_commands(commands, self.scope)
+    def commands(self, step: RemediationStep, *, indent: int) -> None:
+        """Each group of runtimes with the same command (checks, then the fix): its
+        label, then the command flush left, never wrapped by Rich (see
+        :mod:`regdoctor.render.commands`); the runtimes out of the report's scope folded
+        into one line unless ``-v``."""
+        shown, folded = step_groups(step, self.scope)
         if self.verbose:
             shown, folded = shown + folded, []
         for group in shown:
-            label = self.clean(group.label, max_chars=80) + ":"
-            self.emit(Text(" " * indent) + Text(label, style="dim"))
+            # the label is never cut either (a terminal narrower than it folds it)
+            self.emit_raw(" " * indent + self.clean(group.label, max_chars=80) + ":", "dim")
             cleaned = "\n".join(
                 self.clean(line, max_chars=_COMMAND_CHARS)
                 for line in command_lines(str(group.command))
@@ -402,7 +404,8 @@ class _PlainRenderer:
             for line in paste_lines(cleaned, self.width):
                 self.emit_raw(line)
         if folded:
-            names = ", ".join(self.clean(r, max_chars=20) for g in folded for r in g.runtimes)
+            runtimes = ordered_runtimes(r for g in folded for r in g.runtimes)
+            names = ", ".join(self.clean(r, max_chars=20) for r in runtimes)
             self.hang(
                 Text(" " * indent),
                 Text(f"other runtimes: {names} (see -v)", style="dim"),
@@ -489,10 +492,11 @@ class _PlainRenderer:
 class _Raw:
     """A line :meth:`_PlainRenderer.flush` prints as it is (see ``emit_raw``)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("style", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, style: str = "") -> None:
         self.text = text
+        self.style = style
 
 
 def _ordered(findings: Iterable[Finding]) -> list[Finding]:

@@ -23,7 +23,7 @@ from regdoctor.render.shell import heredoc_lines
 
 #: A label line of the plain report: ``       docker, podman:``.
 _RUNTIME = "(?:docker|podman|containerd|kubernetes)"
-_LABEL = re.compile(rf"^ {{4,}}({_RUNTIME}(?:, {_RUNTIME})*):$")
+_LABEL = re.compile(rf"^ {{4,}}({_RUNTIME}(?:, {_RUNTIME})*)(?: \(check\))?:$")
 _SYSTEM_PATH = re.compile(r"(?<![\w$.}/-])/(?:etc|usr|var|root|opt|lib|boot|srv)/")
 
 _SUDO = """#!/bin/bash
@@ -89,7 +89,8 @@ def markdown_blocks(text: str) -> list[Block]:
         fence = m.group(1)
         end = lines.index(fence, i + 1)
         label = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
-        blocks.append(Block(label.rstrip(":"), "\n".join(lines[i + 1 : end])))
+        label = label.rstrip(":").removesuffix(" (check)")
+        blocks.append(Block(label, "\n".join(lines[i + 1 : end])))
         i = end + 1
     return blocks
 

@@ -39,11 +39,11 @@ def remediation_widgets(
 ) -> Iterator[Static | CommandLine]:
     """Numbered steps, each followed by its commands (selectable, copyable): runtimes
     with the same command share one, those in ``scope`` first (the others dimmed)."""
-    from regdoctor.render.commands import group_commands
+    from regdoctor.render.commands import step_groups
 
     for number, step in enumerate(steps, 1):
         yield Static(Text(f"{number}. ") + _prose(step.text), classes="finding-step")
-        shown, folded = group_commands(step.commands, scope)
+        shown, folded = step_groups(step, scope)
         for group in shown:
             yield CommandLine(group.label, group.command, classes="command")
         for group in folded:
