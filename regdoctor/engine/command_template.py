@@ -56,6 +56,12 @@ VARIABLE_HELP: Mapping[str, str] = {
     "realm_host": "the token server's host name",
     "platform": "the platform (os/arch)",
     "requested": "the platform (os/arch)",
+    "node": "the node's name (kubectl get nodes)",
+    "pod": "the pod's name",
+    "deployment": "the deployment's name",
+    "container": "the container's name in the pod",
+    "mirror": "the mirror (host:port)",
+    "secret_namespace": "the namespace that has the secret",
 }
 
 

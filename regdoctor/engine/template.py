@@ -184,6 +184,19 @@ def port_given(registry: object) -> bool:
     return bool(sep) and port.isdigit() and (not head.startswith("[") or head.endswith("]"))
 
 
+#: Names only the user knows (which node, pod, namespace...): in a command they are the
+#: shell variable the command sets first, unless a fact gives the value.
+USER_NAMES: tuple[str, ...] = (
+    "node",
+    "pod",
+    "namespace",
+    "deployment",
+    "container",
+    "mirror",
+    "secret_namespace",
+)
+
+
 def _fields(template: str) -> Iterator[tuple[str, str | None, str | None, str | None]]:
     return iter(_FORMATTER.parse(template))
 

@@ -13,6 +13,10 @@ ANGLE_PLACEHOLDER = re.compile(r"<[A-Za-z_][\w.-]*>")
 #: A ``?`` standing alone where a value belongs (``/?@sha256``, ``login ?``); not a URL's
 #: query (``list?n=1``), a glob inside a word, or ``${NAME:?}``.
 QUESTION_PLACEHOLDER = re.compile(r"(?<![\w$:{}*\\])\?(?![\w}])")
+#: Upper-case stand-ins for a value (``kubectl debug node/NODE``): a variable instead.
+WORD_PLACEHOLDER = re.compile(
+    r"(?<![\w${.])(?:NODE|NAMESPACE|POD|REPOSITORY|IMAGE|MIRROR)(?![\w}=])"
+)
 
 
 def command_problems(command: str) -> list[str]:
@@ -21,6 +25,11 @@ def command_problems(command: str) -> list[str]:
         problems.append(f"placeholder {m.group(0)}")
     if QUESTION_PLACEHOLDER.search(command):
         problems.append("a ? where a value belongs")
+    code = "\n".join(
+        line.split(" #")[0] for line in command.splitlines() if not line.startswith("#")
+    )
+    if m := WORD_PLACEHOLDER.search(code):
+        problems.append(f"placeholder {m.group(0)}")
     result = subprocess.run(
         ["bash", "-n"], input=command, capture_output=True, text=True, timeout=10
     )

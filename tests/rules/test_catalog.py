@@ -20,6 +20,7 @@ from regdoctor.engine.template import (
     ENGINE_NAMES,
     TARGET_NAMES,
     TEXT_NAMES,
+    USER_NAMES,
     condition_names,
     placeholders,
 )
@@ -130,7 +131,8 @@ def test_rule_uses_the_contract(rule_id):
 @pytest.mark.parametrize("rule_id", IDS)
 def test_rule_placeholders_are_known_names(rule_id):
     rule = RULES[rule_id]
-    known = set(TARGET_NAMES) | set(ENGINE_NAMES) | set(TEXT_NAMES) | documented_names()
+    known = set(TARGET_NAMES) | set(ENGINE_NAMES) | set(TEXT_NAMES) | set(USER_NAMES)
+    known |= documented_names()
     if rule.text is not None:
         known |= set(rule.text.extract)
     for where, template in rule.templates():
