@@ -75,19 +75,57 @@ def ordered_runtimes(names: Iterable[str]) -> list[str]:
     return [t for t in TOOLS if t in names] + sorted(n for n in names if n not in TOOLS)
 
 
+_FILL_IN = re.compile(r"^[A-Z][A-Z0-9_]*=''  # fill in: ")
+
+
+def _shared_first_lines(lines: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """Checks are independent lines: the leading lines several runtimes share (``curl``,
+    ``getent``) are taken out of each runtime's command (``lines`` is changed) and
+    returned once per runtime, so that they merge into one block. Never inside a line
+    continuation or a heredoc, nor when a command sets a variable for its later lines."""
+    by_first: dict[str, list[str]] = {}
+    for name, body in lines.items():
+        if body and not any(_FILL_IN.match(line) for line in body):
+            by_first.setdefault(body[0], []).append(name)
+    shared: list[tuple[str, list[str]]] = []
+    for names in by_first.values():
+        bodies = [lines[n] for n in names]
+        if len(names) < 2 or all(b == bodies[0] for b in bodies):
+            continue  # one runtime, or the same command: merged whole anyway
+        prefix = 0
+        inside = heredoc_lines(bodies[0])
+        for cut in range(1, min(len(b) for b in bodies) + 1):
+            if any(b[cut - 1] != bodies[0][cut - 1] for b in bodies):
+                break
+            # a cut is safe where a command ends: not before a continuation line or a
+            # heredoc's body (its closing delimiter ends it)
+            after = cut < len(inside) and inside[cut]
+            if not bodies[0][cut - 1].endswith("\\") and not after:
+                prefix = cut
+        if not prefix:
+            continue
+        for name in names:
+            shared.append((name, lines[name][:prefix]))
+            lines[name] = lines[name][prefix:]
+    return shared
+
+
 def group_commands(
     commands: Mapping[str, str], scope: Sequence[str] = (), *, check: bool = False
 ) -> tuple[list[CommandGroup], list[CommandGroup]]:
     """(the groups to show, the groups to fold). Runtimes with the same command share a
     group; a group is shown when one of its runtimes is in ``scope`` (all are when
     ``scope`` is empty), shown groups of runtimes in scope first, in ``scope`` order."""
+    lines = {
+        name: command_lines(commands[name])
+        for name in ordered_runtimes(commands)
+        if isinstance(commands[name], str) and commands[name].strip()
+    }
+    entries = _shared_first_lines(lines) if check else []
+    entries += [(name, body) for name, body in lines.items() if body]
     by_command: dict[str, list[str]] = {}
-    for name in ordered_runtimes(commands):
-        raw = commands[name]
-        if not isinstance(raw, str) or not raw.strip():
-            continue
-        key = "\n".join(command_lines(raw))
-        by_command.setdefault(key, []).append(name)
+    for name, body in entries:
+        by_command.setdefault("\n".join(body), []).append(name)
     groups = [CommandGroup(tuple(names), command, check) for command, names in by_command.items()]
     if not scope:
         return groups, []

@@ -129,3 +129,32 @@ def test_paste_lines_never_touch_a_heredoc():
     lines = paste_lines(HEREDOC, 30)
     assert lines[lines.index("EOF") - 1].startswith("  ca = ")
     assert syntax_ok("\n".join(lines))
+
+
+def test_a_diagnostic_several_runtimes_share_is_shown_once():
+    shared = "timeout 5 bash -c '</dev/tcp/192.0.2.7/5000' && echo open || echo closed"
+    checks = {
+        "docker": f"{shared}\ngrep -n r.test /etc/docker/daemon.json",
+        "podman": f"{shared}\ngrep -rn r.test /etc/containers/registries.conf",
+        "containerd": shared,
+        "kubernetes": "kubectl get nodes",
+    }
+    shown, _ = group_commands(checks, check=True)
+    assert [(g.label, g.command) for g in shown] == [
+        ("docker, podman, containerd (check)", shared),
+        ("docker (check)", "grep -n r.test /etc/docker/daemon.json"),
+        ("podman (check)", "grep -rn r.test /etc/containers/registries.conf"),
+        ("kubernetes (check)", "kubectl get nodes"),
+    ]
+    # the fix is never split: its lines depend on each other
+    fixes, _ = group_commands(checks)
+    assert len(fixes) == 4
+
+
+def test_shared_lines_are_never_cut_inside_a_heredoc_or_a_variable():
+    heredoc = "cat <<'EOF'\nsame\nEOF"
+    shown, _ = group_commands({"docker": heredoc + "\nA", "podman": heredoc + "\nB"}, check=True)
+    assert [g.command for g in shown] == [heredoc, "A", "B"]
+    filled = "X=''  # fill in: x\necho ${X:?}"
+    shown, _ = group_commands({"docker": filled + "\nA", "podman": filled + "\nB"}, check=True)
+    assert [g.command for g in shown] == [filled + "\nA", filled + "\nB"]
