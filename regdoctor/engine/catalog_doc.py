@@ -57,7 +57,7 @@ known becomes a shell variable the command sets on its first line, never `<name>
 `?`:
 
 ```sh
-REGISTRY=''  # fill in: the registry as written in image references (host or host:port)
+REGISTRY=''  # fill in: the registry, as in image references (host[:port])
 docker login ${REGISTRY:?}
 ```
 

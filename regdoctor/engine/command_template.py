@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from regdoctor.engine.template import _NAME_RE, format_value, resolve_conditionals
+from regdoctor.engine.template import format_value, is_plain_name, resolve_conditionals
 
 __all__ = ["VARIABLE_HELP", "render_command", "shell_variable"]
 
@@ -33,7 +33,7 @@ _OPENER = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_
 
 #: What a user fills in for a variable, by template name.
 VARIABLE_HELP: Mapping[str, str] = {
-    "registry": "the registry as written in image references (host or host:port)",
+    "registry": "the registry, as in image references (host[:port])",
     "host": "the registry's host name",
     "hostport": "the registry's host:port",
     "port": "the registry's port",
@@ -203,7 +203,7 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
     flat = "".join(literal_parts)
     scan = _scan(flat)
     states = scan.states
-    missing = [not _NAME_RE.match(name) or context.get(name) is None for name in names]
+    missing = [not is_plain_name(name) or context.get(name) is None for name in names]
     # Quoted heredocs whose body needs a variable become unquoted.
     rewrite: dict[int, tuple[int, str]] = {}
     escape_from: list[tuple[int, int]] = []
@@ -228,7 +228,7 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
         if ch == _SENTINEL:
             name, state = names[number], states[number] if number < len(states) else "plain"
             if missing[number]:
-                variable = shell_variable(name if _NAME_RE.match(name) else "value")
+                variable = shell_variable(name if is_plain_name(name) else "value")
                 if variable not in variables:
                     variables.append(variable)
                 out.append(_unknown(variable, state))

@@ -96,6 +96,11 @@ TEXT_NAMES: tuple[str, ...] = (
 _COND_RE = re.compile(r"\{\{|\}\}|\{(if|unless) +([A-Za-z][A-Za-z0-9_]*)\}|\{(else|end)\}")
 
 
+def is_plain_name(name: str) -> bool:
+    """A name a template may use: letters, digits and ``_``, starting with a letter."""
+    return bool(_NAME_RE.match(name))
+
+
 def truthy(value: Any) -> bool:
     """What ``{if NAME}`` tests: set, and not empty, false or zero."""
     if value is None or value is False:

@@ -237,8 +237,8 @@ def test_unknown_values_are_shell_variables_in_commands(tmp_path):
     catalog = load_catalog([tmp_path], bundled=False)
     m = lead("it broke", catalog)
     assert m.remediation[0].commands["docker"] == (
-        "REGISTRY=''  # fill in: the registry as written in image references (host or "
-        "host:port)\ndocker login ${REGISTRY:?}"
+        "REGISTRY=''  # fill in: the registry, as in image references (host[:port])"
+        "\ndocker login ${REGISTRY:?}"
     )
     assert m.title == "Rule <rule_id> on the registry"
     assert m.check is None
