@@ -22,7 +22,13 @@ from regdoctor.engine.command_template import render_command
 from regdoctor.engine.loader import Catalog
 from regdoctor.engine.match import MatchResult, match_observations
 from regdoctor.engine.schema import Rule, RuleLoadError
-from regdoctor.engine.template import is_loopback, port_given, render, step_missing
+from regdoctor.engine.template import (
+    RUNTIME_NAMES,
+    is_loopback,
+    port_given,
+    render,
+    step_missing,
+)
 from regdoctor.model import PHASES, Finding, Observation, RemediationStep, Severity, Target
 
 RULE_INVALID = "regdoctor.rule_invalid"
@@ -70,11 +76,17 @@ def _hostport(host: Any, port: Any) -> str:
 
 
 def build_context(
-    target: Target, observations: Sequence[Observation], result: MatchResult
+    target: Target,
+    observations: Sequence[Observation],
+    result: MatchResult,
+    runtimes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Template names: target fields first, then the facts of the triggering observations
-    (in condition order, first match wins), then engine names."""
+    (in condition order, first match wins), then engine names. ``runtimes``: the runtimes
+    the run judges (``runtime_docker``... are true for them, for conditional text)."""
     context = target_context(target)
+    for name in RUNTIME_NAMES:
+        context[name] = name.removeprefix("runtime_") in runtimes
     ordered = result.ordered()
     for i in ordered:
         for name, value in _facts(observations[i]).items():
@@ -119,9 +131,13 @@ def _phase_index(phase: str) -> int:
 
 
 def _finding(
-    rule: Rule, target: Target, observations: Sequence[Observation], result: MatchResult
+    rule: Rule,
+    target: Target,
+    observations: Sequence[Observation],
+    result: MatchResult,
+    runtimes: Sequence[str] = (),
 ) -> Finding:
-    context = build_context(target, observations, result)
+    context = build_context(target, observations, result, runtimes)
     first = observations[result.first]
     return Finding(
         rule=rule.id,
@@ -138,9 +154,7 @@ def _finding(
                 commands={
                     tool: render_command(cmd, context) for tool, cmd in step.commands.items()
                 },
-                checks={
-                    tool: render_command(cmd, context) for tool, cmd in step.checks.items()
-                },
+                checks={tool: render_command(cmd, context) for tool, cmd in step.checks.items()},
             )
             for step in rule.remediation
         ),
@@ -232,9 +246,14 @@ def _unexplained_finding(observation: Observation, index: int, target: Target) -
 
 
 def evaluate(
-    catalog: Catalog, target: Target, observations: Sequence[Observation]
+    catalog: Catalog,
+    target: Target,
+    observations: Sequence[Observation],
+    *,
+    runtimes: Sequence[str] = (),
 ) -> list[Finding]:
-    """Judge one target's observations with every rule of ``catalog``."""
+    """Judge one target's observations with every rule of ``catalog``. ``runtimes``: the
+    runtimes the run judges, for the rules' conditional text (``{if runtime_docker}``)."""
     observations = list(observations)
     keyed: list[tuple[tuple[Any, ...], Finding]] = []
     for rule in catalog.rules:
@@ -244,7 +263,7 @@ def evaluate(
             result = match_observations(rule.observations, observations)
             if result is None:
                 continue
-            finding = _finding(rule, target, observations, result)
+            finding = _finding(rule, target, observations, result, runtimes)
         except Exception as exc:  # a crash is a result, never a traceback
             finding = _rule_crashed_finding(rule, target, exc)
             keyed.append(((finding.severity.rank, _LAST_PHASE + 1, 0, rule.id), finding))

@@ -13,8 +13,10 @@ Conditional text fits advice to the situation: ``{if NAME}...{end}``,
 ``{if NAME}...{else}...{end}`` and ``{unless NAME}...{end}`` keep their text when the
 value of ``NAME`` is set and not empty, false or zero (``unless``: when it is not).
 They nest. Besides every fact and target name, the engine sets ``loopback`` (the
-registry is this host: ``localhost``, 127.0.0.0/8, ``::1``) and ``port_given`` (the
-registry was written with its port, ``host:5000``). Commands are filled by
+registry is this host: ``localhost``, 127.0.0.0/8, ``::1``), ``port_given`` (the
+registry was written with its port, ``host:5000``) and ``runtime_docker``,
+``runtime_podman``, ``runtime_containerd``, ``runtime_kubernetes`` (the run judges that
+runtime: found on this host, or chosen with ``--runtime``). Commands are filled by
 :mod:`regdoctor.engine.command_template`, which quotes values for the shell.
 """
 
@@ -189,6 +191,13 @@ def port_given(registry: object) -> bool:
     return bool(sep) and port.isdigit() and (not head.startswith("[") or head.endswith("]"))
 
 
+#: For conditionals: the run judges this runtime (found on the host, or ``--runtime``).
+RUNTIME_NAMES: tuple[str, ...] = (
+    "runtime_docker",
+    "runtime_podman",
+    "runtime_containerd",
+    "runtime_kubernetes",
+)
 #: Names only the user knows (which node, pod, namespace...): in a command they are the
 #: shell variable the command sets first, unless a fact gives the value.
 USER_NAMES: tuple[str, ...] = (

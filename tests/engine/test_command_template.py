@@ -130,3 +130,23 @@ def test_conditionals_work_in_commands():
     template = "{if port_given}true{else}echo {registry}:5000{end}"
     assert render_command(template, {"port_given": True}) == "true"
     assert render_command(template, {"registry": "r.test"}) == "echo r.test:5000"
+
+
+def test_conditionals_see_the_runtimes_the_run_judges(tmp_path):
+    from regdoctor.engine import evaluate, load_catalog
+    from tests.engine.engine_helpers import obs, target, write_rule
+
+    step = {
+        "text": "Fix it.{if runtime_kubernetes} On every node, too.{end}",
+        "checks": {"docker": "getent ahosts {host}"},
+    }
+    write_rule(tmp_path, "scoped", remediation=[step])
+    catalog = load_catalog([tmp_path], bundled=False)
+    observations = [obs("dns.answer", outcome="nxdomain")]
+    found = {
+        scope: evaluate(catalog, target(), observations, runtimes=scope)[0]
+        for scope in (("docker",), ("docker", "kubernetes"))
+    }
+    assert found[("docker",)].remediation[0].text == "Fix it."
+    assert found[("docker", "kubernetes")].remediation[0].text == "Fix it. On every node, too."
+    assert found[("docker",)].remediation[0].checks == {"docker": "getent ahosts registry.test"}

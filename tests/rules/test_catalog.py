@@ -18,6 +18,7 @@ from regdoctor.engine.catalog_doc import AREA_ORDER, render_catalog
 from regdoctor.engine.schema import Condition
 from regdoctor.engine.template import (
     ENGINE_NAMES,
+    RUNTIME_NAMES,
     TARGET_NAMES,
     TEXT_NAMES,
     USER_NAMES,
@@ -132,6 +133,7 @@ def test_rule_uses_the_contract(rule_id):
 def test_rule_placeholders_are_known_names(rule_id):
     rule = RULES[rule_id]
     known = set(TARGET_NAMES) | set(ENGINE_NAMES) | set(TEXT_NAMES) | set(USER_NAMES)
+    known |= set(RUNTIME_NAMES)
     known |= documented_names()
     if rule.text is not None:
         known |= set(rule.text.extract)
