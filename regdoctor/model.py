@@ -236,11 +236,15 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class RemediationStep:
+    """One step: ``text`` says what to do; ``checks`` look (diagnostics, safe to run),
+    ``commands`` change something (the fix); both per runtime."""
+
     text: str
     commands: Mapping[str, str] = field(default_factory=dict)
+    checks: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "commands": dict(self.commands)}
+        return {"text": self.text, "checks": dict(self.checks), "commands": dict(self.commands)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,9 @@ def _judge(
     from regdoctor.engine import evaluate
 
     judged = replace(report, observations=(*report.observations, *paths))
-    findings = evaluate(catalog(rule_dirs), judged.target, judged.observations)
+    findings = evaluate(
+        catalog(rule_dirs), judged.target, judged.observations, runtimes=routes.runtimes
+    )
     findings = [_with_runtimes(f, judged, walks) for f in findings]
     for runtime, walk in walks.items():
         verdicts[runtime] = _verdict(runtime, walk, findings, seen)

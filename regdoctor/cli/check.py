@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
         if report.probed:
             console.print()  # below the last target's block
-        PlainStream(console, verbose=args.verbose, redactor=redactor).tail(report)
+        PlainStream(
+            console, verbose=args.verbose, redactor=redactor, runtimes=report.runtimes
+        ).tail(report)
     else:
         from regdoctor.render import RENDERERS
 

@@ -80,7 +80,8 @@ def run_streamed(
 
         console = Console(highlight=False, soft_wrap=args.format != "plain")
         status_console = console if interactive(console) else None
-        on_target = _printer(console, args, redactor, tty=interactive(console))
+        runtimes = run_plan.routes.runtimes if run_plan.routes is not None else ()
+        on_target = _printer(console, args, redactor, runtimes, tty=interactive(console))
     elif os.isatty(2):  # a machine format: the status line goes to a terminal's stderr
         from rich.console import Console
 
@@ -103,12 +104,17 @@ def _redactor(run_plan: RunPlan, args: argparse.Namespace) -> Redactor:
 
 
 def _printer(
-    console: Console, args: argparse.Namespace, redactor: Redactor, *, tty: bool
+    console: Console,
+    args: argparse.Namespace,
+    redactor: Redactor,
+    runtimes: Sequence[str],
+    *,
+    tty: bool,
 ) -> Callable[[TargetReport], None]:
     """What is printed when a target is done."""
     from regdoctor.render.plain import PlainStream
 
-    stream = PlainStream(console, verbose=args.verbose, redactor=redactor)
+    stream = PlainStream(console, verbose=args.verbose, redactor=redactor, runtimes=runtimes)
     lines_only = args.summary or not tty
 
     def print_done(report: TargetReport) -> None:

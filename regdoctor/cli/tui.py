@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     )
     code = app.run()
     if app.copied:
+        # Flush left, one blank line between them, line breaks kept: safe to paste.
         print("Commands copied during this session:")
         for command in app.copied:
-            print(f"  {command}")
+            print()
+            print(command)
     return int(code) if code is not None else int(ExitCode.HEALTHY)

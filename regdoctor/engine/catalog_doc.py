@@ -41,7 +41,55 @@ must-not-match cases; the categories are listed in `rules/CATEGORIES.md`, the ob
 match on in [observations.md](observations.md).
 
 Placeholders such as `{host}` in titles are filled from the target and from the facts of
-the observations that triggered the rule; a value that is not known shows as `?`.
+the observations that triggered the rule; a value that is not known shows as `?` in
+prose.
+
+## Remediation steps
+
+Each step has `text` (what to do) and, per runtime (`docker`, `podman`, `containerd`,
+`kubernetes`), `checks` (commands that only look: grep, cat, getent, curl; safe to run
+any time) and `commands` (the fix, which changes something). Reports merge runtimes with
+the same command, show the runtimes regdoctor judged first and fold the others.
+
+In commands, a filled value is quoted for where it lands (bare, inside `'...'` or
+`"..."`, a heredoc, a comment), so a value a server sent is never code. A value that is not
+known becomes a shell variable the command sets on its first line, never `<name>` or
+`?`:
+
+```sh
+REGISTRY=''  # fill in: the registry, as in image references (host[:port])
+docker login ${REGISTRY:?}
+```
+
+(run unfilled, it stops with "REGISTRY: parameter null or not set"). A quoted heredoc
+(`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped.
+Every command of every rule, filled from the rule's own cases, must pass `bash -n`
+(`tests/rules/test_remediation_lint.py`).
+
+## Conditional text
+
+So that advice fits what was observed, any template can keep text only when a value is
+set (not empty, false or zero):
+
+| syntax | keeps |
+|---|---|
+| `{if NAME}text{end}` | `text` when `NAME` is set |
+| `{if NAME}a{else}b{end}` | `a` when `NAME` is set, else `b` |
+| `{unless NAME}text{end}` | `text` when `NAME` is not set |
+
+They nest. `NAME` is any fact or target name, and:
+
+- `loopback`: the registry is this host (`localhost`, 127.0.0.0/8, `::1`, or the address
+  dialled is);
+- `port_given`: the registry was written with its port (`host:5000`);
+- `proxy`: a proxy is in the path (the fact of `tls.handshake` and `http.*`);
+- `runtime_docker`, `runtime_podman`, `runtime_containerd`, `runtime_kubernetes`: the
+  run judges that runtime (found on this host, or chosen with `--runtime`).
+
+Example (`tcp-refused`): `listens on port {port}{unless loopback} on an address other
+hosts can reach (not only 127.0.0.1){end}`. The catalog lint replays every rule's cases
+with a loopback and a remote registry, written with and without its port, and fails on
+advice that contradicts them.
 """
 
 

@@ -18,10 +18,17 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from regdoctor.engine.command_template import render_command
 from regdoctor.engine.loader import Catalog
 from regdoctor.engine.match import MatchResult, match_observations
 from regdoctor.engine.schema import Rule, RuleLoadError
-from regdoctor.engine.template import render
+from regdoctor.engine.template import (
+    RUNTIME_NAMES,
+    is_loopback,
+    port_given,
+    render,
+    step_missing,
+)
 from regdoctor.model import PHASES, Finding, Observation, RemediationStep, Severity, Target
 
 RULE_INVALID = "regdoctor.rule_invalid"
@@ -51,6 +58,8 @@ def target_context(target: Target) -> dict[str, Any]:
         "reference": reference,
         "image": image,
         "target": target.raw,
+        "loopback": is_loopback(target.host),
+        "port_given": port_given(target.registry),
     }
 
 
@@ -67,12 +76,18 @@ def _hostport(host: Any, port: Any) -> str:
 
 
 def build_context(
-    target: Target, observations: Sequence[Observation], result: MatchResult
+    target: Target,
+    observations: Sequence[Observation],
+    result: MatchResult,
+    runtimes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Template names: target fields first, then the facts of the triggering observations
     (in condition order, first match wins; a fact also fills a target field the target
-    leaves empty), then engine names."""
+    leaves empty), then engine names. ``runtimes``: the runtimes the run judges
+    (``runtime_docker``... are true for them, for conditional text)."""
     context = target_context(target)
+    for name in RUNTIME_NAMES:
+        context[name] = name.removeprefix("runtime_") in runtimes
     ordered = result.ordered()
     for i in ordered:
         for name, value in _facts(observations[i]).items():
@@ -106,6 +121,7 @@ def build_context(
     context.setdefault("peer_host", peer_host)
     context.setdefault("peer_port", peer_port)
     context.setdefault("peer", _hostport(peer_host, peer_port))
+    context["loopback"] = bool(context.get("loopback")) or is_loopback(context.get("address"))
     return context
 
 
@@ -117,9 +133,13 @@ def _phase_index(phase: str) -> int:
 
 
 def _finding(
-    rule: Rule, target: Target, observations: Sequence[Observation], result: MatchResult
+    rule: Rule,
+    target: Target,
+    observations: Sequence[Observation],
+    result: MatchResult,
+    runtimes: Sequence[str] = (),
 ) -> Finding:
-    context = build_context(target, observations, result)
+    context = build_context(target, observations, result, runtimes)
     first = observations[result.first]
     return Finding(
         rule=rule.id,
@@ -132,8 +152,11 @@ def _finding(
         explanation=render(rule.explanation, context),
         remediation=tuple(
             RemediationStep(
-                text=render(step.text, context),
-                commands={tool: render(cmd, context) for tool, cmd in step.commands.items()},
+                text=render(step.text, context, step_missing),
+                commands={
+                    tool: render_command(cmd, context) for tool, cmd in step.commands.items()
+                },
+                checks={tool: render_command(cmd, context) for tool, cmd in step.checks.items()},
             )
             for step in rule.remediation
         ),
@@ -225,9 +248,14 @@ def _unexplained_finding(observation: Observation, index: int, target: Target) -
 
 
 def evaluate(
-    catalog: Catalog, target: Target, observations: Sequence[Observation]
+    catalog: Catalog,
+    target: Target,
+    observations: Sequence[Observation],
+    *,
+    runtimes: Sequence[str] = (),
 ) -> list[Finding]:
-    """Judge one target's observations with every rule of ``catalog``."""
+    """Judge one target's observations with every rule of ``catalog``. ``runtimes``: the
+    runtimes the run judges, for the rules' conditional text (``{if runtime_docker}``)."""
     observations = list(observations)
     keyed: list[tuple[tuple[Any, ...], Finding]] = []
     for rule in catalog.rules:
@@ -237,7 +265,7 @@ def evaluate(
             result = match_observations(rule.observations, observations)
             if result is None:
                 continue
-            finding = _finding(rule, target, observations, result)
+            finding = _finding(rule, target, observations, result, runtimes)
         except Exception as exc:  # a crash is a result, never a traceback
             finding = _rule_crashed_finding(rule, target, exc)
             keyed.append(((finding.severity.rank, _LAST_PHASE + 1, 0, rule.id), finding))

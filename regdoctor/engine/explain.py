@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from regdoctor.engine.ambiguity import Alternative, alternatives_for
 from regdoctor.engine.chain import ROLE_WORDS, describe
+from regdoctor.engine.command_template import render_command
 from regdoctor.engine.explain_index import Index, build_index, candidates, index_of, match_rule
 from regdoctor.engine.explain_stream import (
     LOOKAHEAD,
@@ -66,7 +67,7 @@ from regdoctor.engine.explain_stream import (
     scan,
 )
 from regdoctor.engine.extract import extract, registry_name
-from regdoctor.engine.template import placeholder, render
+from regdoctor.engine.template import is_loopback, placeholder, port_given, render, step_missing
 from regdoctor.model import RemediationStep, Severity
 from regdoctor.redact.secrets import redact
 from regdoctor.reference.targets import InvalidReference, parse_target
@@ -319,6 +320,8 @@ def template_context(fields: Mapping[str, str]) -> dict[str, Any]:
     context.setdefault("reference", fields.get("digest") or fields.get("tag"))
     context.setdefault("requested", fields.get("platform"))
     context.setdefault("target", fields.get("image") or registry)
+    context["loopback"] = is_loopback(host) or is_loopback(fields.get("address"))
+    context["port_given"] = port_given(registry)
     if fields.get("proxy") is None and fields.get("address") and fields.get("port"):
         context.setdefault("proxy", _hostport(fields["address"], fields["port"]))
 
@@ -351,7 +354,8 @@ def suggest_check(fields: Mapping[str, str]) -> str | None:
 
 
 #: How prose (titles, explanations) names a value the paste did not reveal; commands
-#: keep a ``<name>`` placeholder to fill in.
+#: and the steps that introduce them use the shell variable the command sets
+#: (``$REGISTRY``, see ``regdoctor.engine.command_template``).
 PROSE_FALLBACK: Mapping[str, str] = {
     "registry": "the registry",
     "hostport": "the registry",
@@ -424,9 +428,12 @@ def _result(group: Group) -> TextMatch:
         explanation=explanation,
         remediation=tuple(
             RemediationStep(
-                text=render(step.text, context, placeholder),
+                text=render(step.text, context, step_missing),
                 commands={
-                    tool: render(cmd, context, placeholder) for tool, cmd in step.commands.items()
+                    tool: render_command(cmd, context) for tool, cmd in step.commands.items()
+                },
+                checks={
+                    tool: render_command(cmd, context) for tool, cmd in step.checks.items()
                 },
             )
             for step in rule.remediation

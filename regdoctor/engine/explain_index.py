@@ -122,6 +122,7 @@ class Step(NamedTuple):
 
     text: str
     commands: Mapping[str, str]
+    checks: Mapping[str, str]
 
 
 class Confidence(NamedTuple):
@@ -318,7 +319,8 @@ class Index:
                     explanation=rule.explanation,
                     text_explanation=rule.text_explanation,
                     remediation=tuple(
-                        Step(step.text, dict(step.commands)) for step in rule.remediation
+                        Step(step.text, dict(step.commands), dict(step.checks))
+                        for step in rule.remediation
                     ),
                     references=tuple(rule.references),
                     all=regexes(spec.all),
@@ -354,7 +356,10 @@ class Index:
                 r.text_title,
                 r.explanation,
                 r.text_explanation,
-                tuple((step.text, tuple(step.commands.items())) for step in r.remediation),
+                tuple(
+                    (step.text, tuple(step.commands.items()), tuple(step.checks.items()))
+                    for step in r.remediation
+                ),
                 r.references,
                 pats(r.all),
                 pats(r.any),
@@ -465,7 +470,9 @@ def _text_rule(r: tuple[Any, ...]) -> TextRule:
         text_title=r[6],
         explanation=r[7],
         text_explanation=r[8],
-        remediation=tuple(Step(text, dict(commands)) for text, commands in r[9]),
+        remediation=tuple(
+            Step(text, dict(commands), dict(checks)) for text, commands, checks in r[9]
+        ),
         references=r[10],
         all=_regexes(r[11]),
         any=_regexes(r[12]),

@@ -191,7 +191,7 @@ def _parse_confidence(raw: object, p: _Problems) -> Confidence:
 
 def _parse_remediation(raw: object, p: _Problems) -> tuple[RemediationTemplate, ...]:
     if not isinstance(raw, list) or not raw:
-        p.add("remediation", "required: a list of at least one step {text, commands}")
+        p.add("remediation", "required: a list of at least one step {text, checks, commands}")
         return ()
     steps: list[RemediationTemplate] = []
     for i, item in enumerate(raw):
@@ -200,26 +200,32 @@ def _parse_remediation(raw: object, p: _Problems) -> tuple[RemediationTemplate, 
             p.add(where, "must be a mapping {text, commands}")
             continue
         for key in item:
-            if key not in ("text", "commands"):
-                p.add(f"{where}.{key}", "unknown field (known: text, commands)")
+            if key not in ("text", "commands", "checks"):
+                p.add(f"{where}.{key}", "unknown field (known: text, commands, checks)")
         text = item.get("text")
         if not isinstance(text, str) or not text.strip():
             p.add(f"{where}.text", "required: a non-empty string")
             text = ""
-        commands_raw = item.get("commands", {})
-        commands: dict[str, str] = {}
-        if not isinstance(commands_raw, Mapping):
-            p.add(f"{where}.commands", f"must map a tool ({', '.join(TOOLS)}) to a command")
-        else:
-            for tool, command in commands_raw.items():
-                if tool not in TOOLS:
-                    p.add(f"{where}.commands.{tool}", f"unknown tool (known: {', '.join(TOOLS)})")
-                elif not isinstance(command, str) or not command.strip():
-                    p.add(f"{where}.commands.{tool}", "must be a non-empty string")
-                else:
-                    commands[tool] = command.strip()
-        steps.append(RemediationTemplate(text=text.strip(), commands=commands))
+        commands = _parse_commands(item.get("commands", {}), f"{where}.commands", p)
+        checks = _parse_commands(item.get("checks", {}), f"{where}.checks", p)
+        steps.append(RemediationTemplate(text=text.strip(), commands=commands, checks=checks))
     return tuple(steps)
+
+
+def _parse_commands(raw: object, where: str, p: _Problems) -> dict[str, str]:
+    """``commands`` (the fix) or ``checks`` (diagnostics): a command per tool."""
+    commands: dict[str, str] = {}
+    if not isinstance(raw, Mapping):
+        p.add(where, f"must map a tool ({', '.join(TOOLS)}) to a command")
+        return commands
+    for tool, command in raw.items():
+        if tool not in TOOLS:
+            p.add(f"{where}.{tool}", f"unknown tool (known: {', '.join(TOOLS)})")
+        elif not isinstance(command, str) or not command.strip():
+            p.add(f"{where}.{tool}", "must be a non-empty string")
+        else:
+            commands[tool] = command.strip()
+    return commands
 
 
 def _parse_references(raw: object, p: _Problems) -> tuple[str, ...]:

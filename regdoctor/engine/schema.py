@@ -246,10 +246,12 @@ class Confidence:
 
 @dataclass(frozen=True, slots=True)
 class RemediationTemplate:
-    """A remediation step before its placeholders are filled."""
+    """A remediation step before its placeholders are filled: ``checks`` look (grep,
+    curl, getent: safe to run any time), ``commands`` change something (the fix)."""
 
     text: str
     commands: Mapping[str, str] = field(default_factory=dict)
+    checks: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +305,8 @@ class Rule:
             out.append((f"remediation[{i}].text", step.text))
             for tool, command in step.commands.items():
                 out.append((f"remediation[{i}].commands.{tool}", command))
+            for tool, command in step.checks.items():
+                out.append((f"remediation[{i}].checks.{tool}", command))
         return out
 
 

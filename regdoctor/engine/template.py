@@ -10,6 +10,16 @@ name up in a plain dict of JSON values and writes the value as text. A missing n
 renders as ``?``; values are data, so markup in them (``[bold]``) is kept verbatim
 (escaping is the renderer's job). Write ``{{`` and ``}}`` for literal braces (JSON in a
 command, a Go template).
+
+Conditional text fits advice to the situation: ``{if NAME}...{end}``,
+``{if NAME}...{else}...{end}`` and ``{unless NAME}...{end}`` keep their text when the
+value of ``NAME`` is set and not empty, false or zero (``unless``: when it is not).
+They nest. Besides every fact and target name, the engine sets ``loopback`` (the
+registry is this host: ``localhost``, 127.0.0.0/8, ``::1``), ``port_given`` (the
+registry was written with its port, ``host:5000``) and ``runtime_docker``,
+``runtime_podman``, ``runtime_containerd``, ``runtime_kubernetes`` (the run judges that
+runtime: found on this host, or chosen with ``--runtime``). Commands are filled by
+:mod:`regdoctor.engine.command_template`, which quotes values for the shell.
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ TARGET_NAMES: tuple[str, ...] = (
     "reference",
     "image",
     "target",
+    # for conditionals: the registry is this host; the registry was written with a port
+    "loopback",
+    "port_given",
 )
 #: Names filled by the engine from the triggering observations (see ``evaluate``).
 ENGINE_NAMES: tuple[str, ...] = (
@@ -100,13 +113,131 @@ def plural_field(name: str) -> tuple[str, str, str | None] | None:
     return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
+#: The conditional markers: ``{if NAME}``, ``{unless NAME}``, ``{else}``, ``{end}``; ``{{``
+#: and ``}}`` are matched first so that escaped braces never start one.
+_COND_RE = re.compile(r"\{\{|\}\}|\{(if|unless) +([A-Za-z][A-Za-z0-9_]*)\}|\{(else|end)\}")
+
+
+def is_plain_name(name: str) -> bool:
+    """A name a template may use: letters, digits and ``_``, starting with a letter."""
+    return bool(_NAME_RE.match(name))
+
+
+def truthy(value: Any) -> bool:
+    """What ``{if NAME}`` tests: set, and not empty, false or zero."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, str | list | tuple | dict | set | frozenset | int | float):
+        return bool(value)
+    return True
+
+
+def _conditionals(template: str, context: Mapping[str, Any] | None) -> tuple[str, list[str]]:
+    """``template`` with its conditionals resolved against ``context`` (``None``: keep the
+    text of every branch, for validation), and the problems found in their structure."""
+    out: list[str] = []
+    problems: list[str] = []
+    # Each open block: (keyword, name, currently in the else branch, the block's outer
+    # "keep" state); text is kept when every enclosing branch is kept.
+    stack: list[tuple[str, str, bool, bool]] = []
+    keep = True
+    at = 0
+    for m in _COND_RE.finditer(template):
+        if keep:
+            out.append(template[at : m.start()])
+        at = m.end()
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            if keep:
+                out.append(token)
+            continue
+        if m.group(1):
+            word, name = m.group(1), m.group(2)
+            stack.append((word, name, False, keep))
+            if context is not None:
+                value = truthy(context.get(name))
+                keep = keep and (value if word == "if" else not value)
+            continue
+        if not stack:
+            problems.append(f"{{{m.group(3)}}} without an open {{if NAME}}")
+            continue
+        word, name, in_else, outer = stack[-1]
+        if m.group(3) == "else":
+            if in_else:
+                problems.append(f"two {{else}} in one {{{word} {name}}}")
+            stack[-1] = (word, name, True, outer)
+            if context is not None:
+                value = truthy(context.get(name))
+                keep = outer and not (value if word == "if" else not value)
+            continue
+        stack.pop()
+        keep = outer
+    if keep:
+        out.append(template[at:])
+    for word, name, _in_else, _outer in stack:
+        problems.append(f"{{{word} {name}}} without its {{end}}")
+    return "".join(out), problems
+
+
+def resolve_conditionals(template: str, context: Mapping[str, Any]) -> str:
+    """``template`` keeping only the branches of its conditionals that ``context`` picks."""
+    if "{if " not in template and "{unless " not in template:
+        return template
+    return _conditionals(template, context)[0]
+
+
+def condition_names(template: str) -> list[str]:
+    """The names ``template``'s conditionals test."""
+    return [m.group(2) for m in _COND_RE.finditer(template) if m.group(2)]
+
+
+def is_loopback(host: object) -> bool:
+    """``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``."""
+    import ipaddress
+
+    text = str(host or "").strip("[]").lower().rstrip(".")
+    if text == "localhost" or text.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def port_given(registry: object) -> bool:
+    """``registry`` as written names its port (``host:5000``, ``[::1]:5000``)."""
+    text = str(registry or "")
+    head, sep, port = text.rpartition(":")
+    return bool(sep) and port.isdigit() and (not head.startswith("[") or head.endswith("]"))
+
+
+#: For conditionals: the run judges this runtime (found on the host, or ``--runtime``).
+RUNTIME_NAMES: tuple[str, ...] = (
+    "runtime_docker",
+    "runtime_podman",
+    "runtime_containerd",
+    "runtime_kubernetes",
+)
+#: Names only the user knows (which node, pod, namespace...): in a command they are the
+#: shell variable the command sets first, unless a fact gives the value.
+USER_NAMES: tuple[str, ...] = (
+    "node",
+    "pod",
+    "namespace",
+    "deployment",
+    "container",
+    "mirror",
+    "secret_namespace",
+)
+
+
 def _fields(template: str) -> Iterator[tuple[str, str | None, str | None, str | None]]:
     return iter(_FORMATTER.parse(template))
 
 
 def template_problems(template: str) -> list[str]:
     """Problems with the placeholders of ``template`` (empty when it is fine)."""
-    problems: list[str] = []
+    template, problems = _conditionals(template, None)
     try:
         parsed = list(_fields(template))
     except ValueError as exc:
@@ -131,6 +262,7 @@ def template_problems(template: str) -> list[str]:
 
 def placeholders(template: str) -> list[str]:
     """The names used in ``template`` (empty if it does not parse)."""
+    template = _conditionals(template, None)[0]
     try:
         names = [name for _lit, name, _spec, _conv in _fields(template) if name]
         return [(plural_field(n) or (n,))[0] for n in names]
@@ -179,14 +311,22 @@ def placeholder(name: str) -> str:
     return f"<{name}>"
 
 
+def step_missing(name: str) -> str:
+    """How a remediation step's text names a value that is not known: the shell variable
+    its commands set (``$REGISTRY``)."""
+    return "$" + re.sub(r"[^A-Z0-9_]", "_", name.upper())
+
+
 def render(
     template: str, context: Mapping[str, Any], missing: Callable[[str], str] | None = None
 ) -> str:
     """Fill ``template`` from ``context``; never raises.
 
     A name that is missing (or ``None``) renders as ``?``, or as ``missing(name)`` when
-    given (``explain`` writes ``<registry>``, so a command stays readable).
+    given (``explain`` names what the paste did not reveal). Conditionals are resolved
+    against ``context`` first.
     """
+    template = resolve_conditionals(template, context)
     try:
         parsed = list(_fields(template))
     except ValueError:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from regdoctor.engine.explain import TextMatch
 from regdoctor.engine.template import plural
 from regdoctor.escape import clip, safe_text
+from regdoctor.render.commands import markdown_remediation
 from regdoctor.render.explain_common import lines_text, ordered_fields
 
 __all__ = ["md_block", "md_code", "md_prose", "md_text", "render_explain_markdown"]
@@ -121,14 +122,11 @@ def render_explain_markdown(
         if m.remediation:
             out.append("**Fix**")
             out.append("")
-            for n, step in enumerate(m.remediation, start=1):
-                out.append(f"{n}. {md_prose(' '.join(step.text.split()))}")
-                for tool in ("docker", "podman", "containerd", "kubernetes"):
-                    command = step.commands.get(tool)
-                    if command:
-                        out += ["", f"   {tool}:", ""]
-                        out += [f"   {line}".rstrip() for line in md_block(command, "sh")]
-                out.append("")
+            out += markdown_remediation(
+                m.remediation,
+                clean_prose=lambda text: " ".join(text.split()),
+                clean_command=lambda command: safe_text(command, max_chars=4000),
+            )
         if m.references:
             out.append("See: " + ", ".join(md_code(r) for r in m.references))
             out.append("")

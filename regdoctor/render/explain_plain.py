@@ -105,12 +105,9 @@ class _ExplainRenderer(_PlainRenderer):
         for number, step in enumerate(m.remediation, start=1):
             prefix = Text(f"    {number}. ")
             self.hang(prefix, Text(self.clean(step.text, max_chars=3000)), indent=7)
-            self.commands(step.commands, indent=prefix.cell_len + 2)
+            self.commands(step, indent=prefix.cell_len)
         for ref in m.references:
-            prefix = Text(" " * 4)
-            prefix.append("see:", style="dim")
-            prefix.append(" ")
-            self.hang(prefix, Text(self.clean(ref, max_chars=500)), indent=6)
+            self.reference(ref)
         if m.check:
             prefix = Text(" " * 4)
             prefix.append("check it live:", style="dim")

@@ -27,13 +27,14 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from rich.console import Console
 
 from regdoctor.escape import clip, safe_text
 from regdoctor.model import Finding, PhaseStatus, Report, ReportContext, Severity, TargetReport
 from regdoctor.redact.secrets import Redactor, redact
+from regdoctor.render.commands import step_groups
 
 __all__ = ["junit_xml", "render_junit"]
 
@@ -159,9 +160,12 @@ class _JUnit:
                 parts.append(finding.explanation.strip())
             for number, step in enumerate(finding.remediation, 1):
                 parts.append(f"fix {number}. {step.text}")
-                commands = step.commands if isinstance(step.commands, Mapping) else {}
-                for tool, command in commands.items():
-                    parts.append(f"    {tool}: {command}")
+                # checks, then the fix; runtimes with the same command together; each
+                # command below its label, flush left (a heredoc in it still ends)
+                shown, folded = step_groups(step)
+                for group in shown + folded:
+                    parts.append(f"    {group.label}:")
+                    parts.append(group.command)
             parts.append("")
         return self.text("\n".join(parts).strip())
 

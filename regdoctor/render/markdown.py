@@ -106,6 +106,10 @@ class _Markdown:
         self.redact: Callable[[str], str] = redactor.redact if redactor is not None else redact
         self.verbose = verbose
         self.lines: list[str] = []
+        #: The runtimes the report judged: their commands first, the others folded.
+        self.scope: tuple[str, ...] = ()
+        #: Over budget: the commands of runtimes not judged are named, not folded in.
+        self.drop_others = False
 
     def clean(self, value: object, limit: int = _CELL_CHARS) -> str:
         if value is None:
@@ -123,6 +127,7 @@ class _Markdown:
     # -- sections -------------------------------------------------------------------------
 
     def render(self, report: Report, context: ReportContext) -> str:
+        self.scope = tuple(report.runtimes)
         targets, configs = report.probed, report.configs
         counts = Counter(t.status for t in targets)
         said = ", ".join(
@@ -245,7 +250,8 @@ class _Markdown:
             return
         # Shorter and shorter until it fits: the leading finding keeps its fix.
         for level in range(len(_SHORTER)):
-            full_others, keep_refs, keep_seen, own_runtimes, keep_why = _SHORTER[level]
+            full_others, keep_refs, keep_seen, own_runtimes, keep_why, drop = _SHORTER[level]
+            self.drop_others = drop  # the runtimes not judged: one line, not <details>
             shown = _for_its_runtimes(lead, first_only=own_runtimes > 1) if own_runtimes else lead
             body = self.finding(
                 shown, target, references=keep_refs, seen=keep_seen, explanation=keep_why
@@ -334,23 +340,6 @@ class _Markdown:
             lines += [f"References: {refs}", ""]
         return lines
 
-    def remediation(self, finding: Finding) -> None:
-        if finding.remediation:
-            self.add("How to fix:", "")
-            for number, step in enumerate(finding.remediation, 1):
-                self.add(f"{number}. {code(self.clean(step.text, _PROSE_CHARS))}")
-                commands = step.commands if isinstance(step.commands, Mapping) else {}
-                ordered = [t for t in _TOOLS if t in commands] + sorted(
-                    t for t in commands if t not in _TOOLS
-                )
-                if ordered:
-                    body = "\n".join(
-                        f"# {self.clean(tool)}\n{self.block(commands[tool], _PROSE_CHARS)}"
-                        for tool in ordered
-                    )
-                    self.add("", *("   " + line for line in fence(body, "sh")))
-            self.add("")
-
     def others(
         self, findings: Sequence[Finding], target: TargetReport, *, full: bool, room: int
     ) -> list[str]:
@@ -377,6 +366,26 @@ class _Markdown:
         if finding.remediation:
             line += f". Fix: {prose(self.clean(finding.remediation[0].text, 400))}"
         return line
+
+    def remediation(self, finding: Finding) -> None:
+        """The steps as prose, each followed by one ``sh`` block per group of runtimes
+        with the same command (see :mod:`regdoctor.render.commands`): the report's
+        runtimes first, the others in ``<details>`` unless ``--verbose``."""
+        if not finding.remediation:
+            return
+        from regdoctor.render.commands import markdown_remediation
+
+        self.add("How to fix:", "")
+        self.add(
+            *markdown_remediation(
+                finding.remediation,
+                scope=self.scope,
+                clean_prose=lambda text: self.clean(text, _PROSE_CHARS),
+                clean_command=lambda command: self.block(command, _PROSE_CHARS),
+                fold=not self.verbose,
+                drop_others=self.drop_others,
+            )
+        )
 
     def _evidence(self, finding: Finding, target: TargetReport) -> str:
         parts: list[str] = []
@@ -415,15 +424,17 @@ class _Markdown:
 
 #: How a target's section is shortened, one level at a time, until it fits the budget:
 #: (other findings in full, references, what was seen, the leading finding's commands:
-#: 0 all, 1 for the runtimes it applies to, 2 for the first of them; its explanation).
-_SHORTER: tuple[tuple[bool, bool, bool, int, bool], ...] = (
-    (True, True, True, 0, True),
-    (False, True, True, 0, True),
-    (False, False, True, 0, True),
-    (False, False, False, 0, True),
-    (False, False, False, 1, True),
-    (False, False, False, 1, False),
-    (False, False, False, 2, False),
+#: 0 all, 1 for the runtimes it applies to, 2 for the first of them; its explanation;
+#: the runtimes the report did not judge named in one line instead of folded in).
+_SHORTER: tuple[tuple[bool, bool, bool, int, bool, bool], ...] = (
+    (True, True, True, 0, True, False),
+    (True, True, True, 0, True, True),
+    (False, True, True, 0, True, True),
+    (False, False, True, 0, True, True),
+    (False, False, False, 0, True, True),
+    (False, False, False, 1, True, True),
+    (False, False, False, 1, False, True),
+    (False, False, False, 2, False, True),
 )
 
 
@@ -437,7 +448,11 @@ def _for_its_runtimes(finding: Finding, *, first_only: bool = False) -> Finding:
     elif not finding.runtimes:
         return finding
     steps = tuple(
-        replace(step, commands={k: v for k, v in step.commands.items() if k in keep})
+        replace(
+            step,
+            commands={k: v for k, v in step.commands.items() if k in keep},
+            checks={k: v for k, v in step.checks.items() if k in keep},
+        )
         for step in finding.remediation
     )
     if steps == finding.remediation:

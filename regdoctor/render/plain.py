@@ -17,7 +17,8 @@ Layout, per target::
           The certificate ... (explanation, wrapped)
           seen: x509: certificate has expired or is not yet valid
           1. Renew the certificate.
-               docker:     sudo systemctl restart docker
+               docker, podman:
+    sudo systemctl restart docker
 
 then the configuration files (not targets: a line each, and their findings), and one
 summary line at the end. Status words, marks and colours exist only here.
@@ -30,11 +31,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from rich.cells import cell_len, chop_cells
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, OverflowMethod
 from rich.text import Text
 
 from regdoctor.escape import MAX_LINE, clip, safe_lines, safe_text
@@ -44,18 +45,16 @@ from regdoctor.model import (
     Observation,
     PhaseResult,
     PhaseStatus,
+    RemediationStep,
     Report,
     ReportContext,
     Severity,
     TargetReport,
 )
 from regdoctor.redact.secrets import Redactor, redact
-from regdoctor.render.shell import shell_wrap
+from regdoctor.render.commands import command_lines, ordered_runtimes, paste_lines, step_groups
 
 __all__ = ["PlainStream", "render_plain"]
-
-#: Order in which remediation commands are listed, and their labels.
-TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
 
 # (unicode mark, ascii mark, word, style)
 _PHASE_LOOK: dict[str, tuple[str, str, str, str]] = {
@@ -112,9 +111,16 @@ class PlainStream:
     the same console stays below them)."""
 
     def __init__(
-        self, console: Console, *, verbose: bool = False, redactor: Redactor | None = None
+        self,
+        console: Console,
+        *,
+        verbose: bool = False,
+        redactor: Redactor | None = None,
+        runtimes: Sequence[str] = (),
     ) -> None:
         self._renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
+        #: The runtimes the run judges: their commands first, the others folded.
+        self._renderer.scope = tuple(runtimes)
         self._blocks = 0
 
     def verdict(self, tr: TargetReport, *, wrap: bool = True) -> None:
@@ -147,8 +153,10 @@ class _PlainRenderer:
         self.unicode = encoding.startswith("utf")
         self.ellipsis = "…" if self.unicode else "..."
         self.width = max(console.width, 40)
-        self._lines: list[Text] = []
+        self._lines: list[Text | _Raw] = []
         self._unwrapped = False  # a line wider than the console is in _lines
+        #: The runtimes the report judged: their commands first, the others folded.
+        self.scope: tuple[str, ...] = ()
 
     # -- output --------------------------------------------------------------------------
 
@@ -158,13 +166,26 @@ class _PlainRenderer:
         line.rstrip()
         self._lines.append(line)
 
+    def emit_raw(self, line: str, style: str = "") -> None:
+        """A line printed exactly as it is (a command): never folded or cut by Rich; a
+        line wider than the terminal is wrapped by the terminal, on screen only."""
+        self._lines.append(_Raw(line, style))
+
     def flush(self) -> None:
-        if self._lines:
-            block = Text("\n").join(self._lines)
-            if self._unwrapped:
-                self.console.print(block, no_wrap=True, overflow="ignore", crop=False)
+        overflow: OverflowMethod = "ignore" if self._unwrapped else "fold"
+        run: list[Text] = []
+        for line in [*self._lines, None]:
+            if isinstance(line, _Raw) or line is None:
+                if run:
+                    block = Text("\n").join(run)
+                    self.console.print(block, no_wrap=True, overflow=overflow, crop=False)
+                    run = []
+                if line is not None:
+                    self.console.print(
+                        Text(line.text, style=line.style), soft_wrap=True, highlight=False
+                    )
             else:
-                self.console.print(block, no_wrap=True, overflow="fold", crop=False)
+                run.append(line)
         self._lines = []
         self._unwrapped = False
 
@@ -230,6 +251,7 @@ class _PlainRenderer:
     # -- report --------------------------------------------------------------------------
 
     def render(self, report: Report) -> None:
+        self.scope = tuple(report.runtimes)
         for i, target in enumerate(report.probed):
             if i:
                 self.emit()
@@ -406,13 +428,20 @@ class _PlainRenderer:
         for number, step in enumerate(f.remediation, start=1):
             prefix = Text(f"    {number}. ")
             self.hang(prefix, Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
-            self.commands(step.commands, indent=prefix.cell_len + 2)
+            self.commands(step, indent=prefix.cell_len)
 
         for ref in f.references:
-            prefix = Text("    ")
-            prefix.append("see:", style="dim")
-            prefix.append(" ")
-            self.hang(prefix, Text(self.clean(ref, max_chars=500)), indent=6)
+            self.reference(ref)
+
+    def reference(self, ref: str) -> None:
+        """``see: URL``; a URL is never broken: when the line is too long the URL goes
+        below, flush left (a terminal that folds a longer one still copies one line)."""
+        url = self.clean(ref, max_chars=500)
+        if cell_len(url) + 9 <= self.width:
+            self.emit(Text("    ") + Text("see:", style="dim") + Text(" " + url))
+            return
+        self.emit(Text("    ") + Text("see:", style="dim"))
+        self.emit_raw(url)
 
     def evidence_of(
         self, f: Finding, observations: tuple[Observation, ...]
@@ -438,43 +467,31 @@ class _PlainRenderer:
             out.append(("evidence", evidence[: 2 * _EVIDENCE_LINES]))
         return out
 
-    def commands(self, commands: Mapping[str, str], *, indent: int) -> None:
-        if not commands:
-            return
-        names = [t for t in TOOLS if t in commands]
-        names += sorted(k for k in commands if k not in TOOLS)
-        label_w = max(len(n) for n in names) + 2  # "kubernetes: "
-        for name in names:
-            raw = commands[name]
-            if not raw:
-                continue
-            label = self.clean(name, max_chars=20) + ":"
-            cmd_lines = [
+    def commands(self, step: RemediationStep, *, indent: int) -> None:
+        """Each group of runtimes with the same command (checks, then the fix): its
+        label, then the command flush left, never wrapped by Rich (see
+        :mod:`regdoctor.render.commands`); the runtimes out of the report's scope folded
+        into one line unless ``-v``."""
+        shown, folded = step_groups(step, self.scope)
+        if self.verbose:
+            shown, folded = shown + folded, []
+        for group in shown:
+            # the label is never cut either (a terminal narrower than it folds it)
+            self.emit_raw(" " * indent + self.clean(group.label, max_chars=80) + ":", "dim")
+            cleaned = "\n".join(
                 self.clean(line, max_chars=_COMMAND_CHARS)
-                for line in str(raw).replace("\r\n", "\n").strip("\n").split("\n")
-            ]
-            column = indent + label_w
-            room = self.width - column
-            if all(cell_len(line) <= room for line in cmd_lines):
-                for i, line in enumerate(cmd_lines):
-                    row = Text(" " * indent)
-                    row.append(label.ljust(label_w) if i == 0 else " " * label_w, style="dim")
-                    row.append(line)
-                    self.emit(row)
-                continue
-            # Too long to sit beside its label: below it. A line still too long is broken
-            # between words with a shell line continuation (copy-paste still works); only
-            # when that is impossible is it cut.
-            self.emit(Text(" " * indent) + Text(label, style="dim"))
-            inner = indent + 2
-            room = max(self.width - inner, 20)
-            heredoc = any("<<" in line for line in cmd_lines)
-            for line in cmd_lines:
-                pieces = None if heredoc else shell_wrap(line, room)
-                if pieces is None:
-                    pieces = chop_cells(line, room)
-                for piece in pieces:
-                    self.emit(Text(" " * inner + piece))
+                for line in command_lines(str(group.command))
+            )
+            for line in paste_lines(cleaned, self.width):
+                self.emit_raw(line)
+        if folded:
+            runtimes = ordered_runtimes(r for g in folded for r in g.runtimes)
+            names = ", ".join(self.clean(r, max_chars=20) for r in runtimes)
+            self.hang(
+                Text(" " * indent),
+                Text(f"other runtimes: {names} (see -v)", style="dim"),
+                indent=indent,
+            )
 
     def observation(self, index: int, obs: Observation) -> None:
         prefix = Text(f"    #{index:<3}")
@@ -556,6 +573,16 @@ class _PlainRenderer:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+class _Raw:
+    """A line :meth:`_PlainRenderer.flush` prints as it is (see ``emit_raw``)."""
+
+    __slots__ = ("style", "text")
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text = text
+        self.style = style
 
 
 def _ordered(findings: Iterable[Finding]) -> list[Finding]:

@@ -3,11 +3,44 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from rich.cells import cell_len
 
-__all__ = ["shell_words", "shell_wrap"]
+__all__ = ["heredoc_lines", "shell_words", "shell_wrap"]
+
+_OPENER = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_]+))")
+
+
+def heredoc_lines(lines: list[str]) -> list[bool]:
+    """For each line of a command: is it part of a heredoc (its body or its closing
+    delimiter)? Such a line must reach the shell exactly as written: not indented, not
+    wrapped."""
+    inside: list[bool] = []
+    pending: list[tuple[str, bool]] = []
+    current: tuple[str, bool] | None = None
+    for line in lines:
+        if current is not None:
+            inside.append(True)
+            delimiter, dash = current
+            if (line.lstrip("\t") if dash else line) == delimiter:
+                current = pending.pop(0) if pending else None
+            continue
+        inside.append(False)
+        words = shell_words(line)
+        code = line if words is None else " ".join(w for w in words if w)
+        if "#" in code:
+            # a comment cannot open a heredoc
+            code = re.split(r"(?:^|\s)#", code, maxsplit=1)[0]
+        for m in _OPENER.finditer(code):
+            if code[m.start() :].startswith("<<<"):
+                continue
+            delimiter = m.group(2) or m.group(3) or m.group(4) or ""
+            pending.append((delimiter, bool(m.group(1))))
+        if pending:
+            current = pending.pop(0)
+    return inside
 
 
 def shell_words(line: str) -> list[str] | None:
@@ -37,12 +70,23 @@ def shell_words(line: str) -> list[str] | None:
     return words
 
 
-def shell_wrap(line: str, width: int) -> list[str] | None:
+def shell_wrap(line: str, width: int, *, long_words: bool = False) -> list[str] | None:
     """``line`` broken between words into lines of at most ``width`` cells, each but the
     last ending in `` \\`` (a POSIX shell line continuation), continuation lines indented
-    by two spaces. ``None`` if that cannot be done without changing the command."""
+    by two spaces. ``None`` if that cannot be done without changing the command; with
+    ``long_words``, a word wider than ``width`` goes on a line of its own instead (the
+    command is kept; that line is wider)."""
     if cell_len(line) <= width:
         return [line]
+    if line.lstrip().startswith("#"):
+        # A comment line: quotes in it mean nothing to the shell.
+        comment = line.lstrip().lstrip("#").strip()
+        return [
+            "# " + part
+            for part in textwrap.wrap(
+                comment, max(width - 2, 10), break_long_words=False, break_on_hyphens=False
+            )
+        ] or ["#"]
     words = shell_words(line)
     if words is None:
         return None  # unbalanced quotes: do not guess
@@ -64,7 +108,7 @@ def shell_wrap(line: str, width: int) -> list[str] | None:
         ] or ["#"]
         if not code:
             return above
-        below = shell_wrap(code, width)
+        below = shell_wrap(code, width, long_words=long_words)
         return None if below is None else above + below
     lines: list[str] = []
     current = words[0]
@@ -75,9 +119,9 @@ def shell_wrap(line: str, width: int) -> list[str] | None:
             continue
         lines.append(current + " \\")
         current = "  " + word
-        if cell_len(current) + 2 > width:
+        if cell_len(current) + 2 > width and not long_words:
             return None
     lines.append(current)
-    if cell_len(lines[0]) > width:
+    if cell_len(lines[0]) > width and not long_words:
         return None
     return lines

@@ -230,7 +230,9 @@ class RegdoctorApp(App[int]):
         self.copy_to_clipboard(command)
         if command not in self.copied:
             self.copied.append(command)
-        self.notify(f"copied: {command}", timeout=3, markup=False)
+        lines = command.split("\n")
+        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+        self.notify(f"copied: {lines[0]}{more}", timeout=3, markup=False)
 
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit(int(self.session.report().exit_code))

@@ -65,6 +65,15 @@ def clean(value: object, max_chars: int | None = None) -> str:
     )
 
 
+def clean_block(value: object, max_chars: int | None = None) -> str:
+    """Untrusted text of several lines (a command) made safe: redacted, escaped, clipped,
+    its line breaks kept as line breaks."""
+    text = safe_text(
+        redact(str(value)) if value is not None else "", keep_newlines=True, max_chars=max_chars
+    )
+    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
+
+
 def untrusted(value: object, style: str = "", max_chars: int | None = None) -> Text:
     return Text(clean(value, max_chars), style=style)
 

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from rich.cells import cell_len
 
 from regdoctor.cli.main import main
+from regdoctor.render.shell import heredoc_lines, shell_words
 from regdoctor.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,7 +216,17 @@ def test_no_color_and_colour_terminals(monkeypatch, capsys):
 @pytest.mark.parametrize("width", [40, 60, 120])
 def test_other_widths(width):
     proc = regdoctor(TLS, env={"COLUMNS": str(width)})
-    assert max(cell_len(line) for line in proc.stdout.splitlines()) <= max(width, 40)
+    lines = proc.stdout.splitlines()
+    # Only what cannot be broken without changing a command may be wider: one shell
+    # word, or a line of a heredoc.
+    too_wide = [
+        line
+        for line, in_heredoc in zip(lines, heredoc_lines(lines), strict=True)
+        if cell_len(line) > max(width, 40)
+        and not in_heredoc
+        and len([w for w in shell_words(line.strip().removesuffix(" \\")) or ["", ""] if w]) > 1
+    ]
+    assert not too_wide
 
 
 # --------------------------------------------------------------------------- help

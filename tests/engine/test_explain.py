@@ -232,11 +232,14 @@ def test_all_any_none_and_extract(tmp_path):
     assert lead("registry r.example:5000 says yes", catalog).rule == UNRECOGNISED
 
 
-def test_unknown_values_are_placeholders_in_commands(tmp_path):
+def test_unknown_values_are_shell_variables_in_commands(tmp_path):
     rule_yaml(tmp_path, "bare", {"any": ["it broke"]})
     catalog = load_catalog([tmp_path], bundled=False)
     m = lead("it broke", catalog)
-    assert m.remediation[0].commands["docker"] == "docker login <registry>"
+    assert m.remediation[0].commands["docker"] == (
+        "REGISTRY=''  # fill in: the registry, as in image references (host[:port])"
+        "\ndocker login ${REGISTRY:?}"
+    )
     assert m.title == "Rule <rule_id> on the registry"
     assert m.check is None
 

@@ -122,3 +122,27 @@ def test_cli_format_junit(testbed: Testbed):
     assert proc.returncode == 2, proc.stderr
     root = validate(proc.stdout)
     assert root.find("testsuite").attrib["name"] == failing
+
+
+def test_commands_in_the_failure_text_paste_as_written():
+    """A heredoc in a command reaches the CI log flush left, below its runtime label
+    (issue #14), and checks come apart from the fix."""
+    import dataclasses
+
+    from regdoctor.model import RemediationStep
+    from tests.render.conftest import make_report, tls_expired_target
+
+    heredoc = "sudo tee /etc/x/hosts.toml <<'EOF'\nserver = \"https://r.test\"\nEOF"
+    step = RemediationStep(
+        text="Fix it.",
+        checks={"docker": "getent ahosts r.test", "podman": "getent ahosts r.test"},
+        commands={"containerd": heredoc},
+    )
+    target = tls_expired_target()
+    finding = dataclasses.replace(target.findings[0], remediation=(step,))
+    report = make_report(dataclasses.replace(target, findings=(finding,)))
+    root = ET.fromstring(junit_xml(report))  # noqa: S314 - our own output
+    failure = next(e for e in root.iter("failure"))
+    text = failure.text or ""
+    assert "    docker, podman (check):\ngetent ahosts r.test\n" in text
+    assert f"    containerd:\n{heredoc}" in text

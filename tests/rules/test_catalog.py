@@ -16,7 +16,15 @@ from regdoctor.engine import CATEGORIES, Rule, load_catalog, run_cases
 from regdoctor.engine.cases import cases_path_for
 from regdoctor.engine.catalog_doc import AREA_ORDER, render_catalog
 from regdoctor.engine.schema import Condition
-from regdoctor.engine.template import ENGINE_NAMES, TARGET_NAMES, TEXT_NAMES, placeholders
+from regdoctor.engine.template import (
+    ENGINE_NAMES,
+    RUNTIME_NAMES,
+    TARGET_NAMES,
+    TEXT_NAMES,
+    USER_NAMES,
+    condition_names,
+    placeholders,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVATIONS_DOC = ROOT / "docs" / "observations.md"
@@ -124,11 +132,14 @@ def test_rule_uses_the_contract(rule_id):
 @pytest.mark.parametrize("rule_id", IDS)
 def test_rule_placeholders_are_known_names(rule_id):
     rule = RULES[rule_id]
-    known = set(TARGET_NAMES) | set(ENGINE_NAMES) | set(TEXT_NAMES) | documented_names()
+    known = set(TARGET_NAMES) | set(ENGINE_NAMES) | set(TEXT_NAMES) | set(USER_NAMES)
+    known |= set(RUNTIME_NAMES)
+    known |= documented_names()
     if rule.text is not None:
         known |= set(rule.text.extract)
     for where, template in rule.templates():
-        unknown = [n for n in placeholders(template) if n not in known]
+        used = placeholders(template) + condition_names(template)
+        unknown = [n for n in used if n not in known]
         assert not unknown, f"{rule_id} {where}: unknown placeholders {unknown}"
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.harness.skopeo import run_skopeo_inspect
 from tests.harness.testbed import PASSWORD, USERNAME, Testbed
+from tests.helpers.commands_lint import assert_commands_clean
 
 
 @dataclass
@@ -61,6 +62,8 @@ def regdoctor(*args: str, password: str | None = None, fmt: str = "json") -> Res
         check=False,
     )
     document = json.loads(proc.stdout) if fmt == "json" and proc.stdout.strip() else {}
+    # every command of every scenario: no placeholder, valid shell (issue #14)
+    assert_commands_clean(document)
     return Result(proc.returncode, document, proc.stdout, proc.stderr)
 
 

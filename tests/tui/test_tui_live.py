@@ -72,7 +72,11 @@ async def test_opening_the_failing_target_shows_remediation(testbed, refs):
         views = list(app.screen.query(FindingView))
         assert views and views[0].finding == leading
         commands = [c.command for c in app.screen.query(CommandLine)]
-        expected = [cmd for step in leading.remediation for cmd in step.commands.values()]
+        expected = [
+            cmd
+            for step in leading.remediation
+            for cmd in (*step.checks.values(), *step.commands.values())
+        ]
         assert commands and set(commands) <= set(expected)
         # the first command has the focus: Enter copies it (and it is printed on exit)
         await pilot.press("enter")

@@ -1,4 +1,5 @@
-"""One remediation command: focusable; Enter, a click or ``c`` copies it."""
+"""One remediation command (for one runtime or several with the same command):
+focusable; Enter, a click or ``c`` copies it, with its real line breaks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
-from regdoctor.tui.look import clean
+from regdoctor.tui.look import clean_block
 
 
 class CommandLine(Static, can_focus=True):
@@ -21,13 +22,19 @@ class CommandLine(Static, can_focus=True):
             super().__init__()
             self.command = command
 
-    def __init__(self, tool: str, command: str, **kwargs: object) -> None:
+    def __init__(self, tool: str, command: str, *, other: bool = False, **kwargs: object) -> None:
+        """``tool``: the runtime, or several (``docker, podman``); ``other``: runtimes
+        the report did not judge (listed after the others, dimmed)."""
         self.tool = tool
-        #: The command as shown and copied: redacted, control characters escaped.
-        self.command = clean(command, 4000)
+        #: The command as shown and copied: redacted, control characters escaped, its
+        #: lines kept (a heredoc must end, a second command must be a second line).
+        self.command = clean_block(command, 4000)
         label = Text()
-        label.append(f"{tool + ':':<12}", style="dim")
-        label.append(self.command, style="bold")
+        label.append(f"{tool}:", style="dim")
+        if other:
+            label.append("  (not judged in this run)", style="dim italic")
+        label.append("\n")
+        label.append(self.command, style="dim" if other else "bold")
         super().__init__(label, **kwargs)  # type: ignore[arg-type]
 
     def action_copy(self) -> None:

@@ -3,7 +3,7 @@ commands (each a :class:`CommandLine`), references."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,9 +14,6 @@ from regdoctor.escape import safe_lines
 from regdoctor.model import Finding, RemediationStep
 from regdoctor.tui.look import SEVERITY_STYLE, clean
 from regdoctor.tui.widgets.command_line import CommandLine
-
-#: The order remediation commands are listed in (the same as the plain renderer).
-TOOLS: tuple[str, ...] = ("docker", "podman", "containerd", "kubernetes")
 
 
 def _prose(value: str) -> Text:
@@ -37,14 +34,20 @@ def head_text(severity: str, category: str, title: str, leading_label: str | Non
     return head
 
 
-def remediation_widgets(steps: Iterable[RemediationStep]) -> Iterator[Static | CommandLine]:
-    """Numbered steps, each followed by its commands (selectable, copyable)."""
+def remediation_widgets(
+    steps: Iterable[RemediationStep], scope: Sequence[str] = ()
+) -> Iterator[Static | CommandLine]:
+    """Numbered steps, each followed by its commands (selectable, copyable): runtimes
+    with the same command share one, those in ``scope`` first (the others dimmed)."""
+    from regdoctor.render.commands import step_groups
+
     for number, step in enumerate(steps, 1):
         yield Static(Text(f"{number}. ") + _prose(step.text), classes="finding-step")
-        tools = [t for t in TOOLS if t in step.commands]
-        tools += sorted(t for t in step.commands if t not in TOOLS)
-        for tool in tools:
-            yield CommandLine(tool, step.commands[tool], classes="command")
+        shown, folded = step_groups(step, scope)
+        for group in shown:
+            yield CommandLine(group.label, group.command, classes="command")
+        for group in folded:
+            yield CommandLine(group.label, group.command, other=True, classes="command")
 
 
 class FindingView(Vertical):
@@ -57,7 +60,7 @@ class FindingView(Vertical):
         head = head_text(str(f.severity), f.category, f.title, "leading" if f.leading else None)
         yield Static(head, classes="finding-head")
         yield Static(_prose(f.explanation), classes="finding-explanation")
-        yield from remediation_widgets(f.remediation)
+        yield from remediation_widgets(f.remediation, f.runtimes)
         if f.references:
             refs = Text("see: ", style="dim")
             refs.append(", ".join(clean(r, 200) for r in f.references), style="dim")

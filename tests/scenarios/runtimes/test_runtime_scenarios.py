@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests.harness.runtimes import missing_runtime_tools
+from tests.helpers.commands_lint import command_problems, document_commands
 from tests.scenarios.runtimes.conftest import Row
 from tests.scenarios.runtimes.scenario import Client, Scenario
 from tests.scenarios.runtimes.table import SCENARIOS
@@ -237,6 +238,10 @@ def test_runtime_scenario(scenario: Scenario, authorities: Authorities, results:
                 problems.append(f"[{client}] {verdict.problem}")
             else:
                 problems += _compare(scenario, client, result, verdict)
+                # every command shown: no placeholder, valid shell (issue #14)
+                for rule, runtime, command in document_commands(verdict.document):
+                    for bad in command_problems(command):
+                        problems.append(f"[{client}] {rule} command for {runtime}: {bad}")
             if not result.pulled:
                 category, error = explain_category(world, result.error)
                 explained[client] = category

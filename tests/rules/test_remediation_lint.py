@@ -1,0 +1,176 @@
+"""Catalog lint for what a finding tells the user to do (issue #14).
+
+- Every rule's commands, filled from its own cases (the observations of each ``match``
+  case; the paste of each text case), hold no ``<name>`` placeholder and no ``?`` where
+  a value belongs, and pass ``bash -n``.
+- Advice fits the observation it comes with: each rule's match cases are replayed with
+  a loopback registry and a remote one, written with and without its port, and nothing
+  shown may contradict that (no "not 127.0.0.1" for a registry on this host, no "must be
+  written host:5000" when it was written so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from regdoctor.engine import load_catalog
+from regdoctor.engine.cases import cases_path_for, parse_observation, parse_target
+from regdoctor.engine.evaluate import evaluate
+from regdoctor.engine.explain import explain
+from regdoctor.engine.loader import Catalog, load_yaml
+from regdoctor.model import Finding, Observation, Target
+from tests.helpers.commands_lint import command_problems
+
+CATALOG = load_catalog()
+RULES = {rule.id: rule for rule in CATALOG.rules}
+
+
+def _cases(rule_id: str) -> list[dict[str, Any]]:
+    path = cases_path_for(RULES[rule_id])
+    if path is None or not path.is_file():
+        return []
+    return [c for c in load_yaml(path).get("cases") or [] if c.get("expect") == "match"]
+
+
+def _findings(rule_id: str, target: Target, observations: list[Observation]) -> list[Finding]:
+    only = Catalog(rules=(RULES[rule_id],))
+    return [f for f in evaluate(only, target, observations) if f.rule == rule_id]
+
+
+def _case_findings(rule_id: str) -> Iterator[tuple[str, Finding]]:
+    for case in _cases(rule_id):
+        if "observations" not in case:
+            continue
+        target = parse_target(case.get("target"))
+        observations = [
+            parse_observation(o, target.raw, f"observations[{i}]")
+            for i, o in enumerate(case["observations"])
+        ]
+        for finding in _findings(rule_id, target, observations):
+            yield str(case.get("name")), finding
+
+
+def _text_matches(rule_id: str) -> Iterator[tuple[str, Any]]:
+    for case in _cases(rule_id):
+        if "text" in case:
+            for match in explain(CATALOG, case["text"]):
+                if match.rule == rule_id:
+                    yield str(case.get("name")), match
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_commands_from_the_rules_own_cases_are_clean(rule_id: str) -> None:
+    bad: dict[str, list[str]] = {}
+    for name, result in [*_case_findings(rule_id), *_text_matches(rule_id)]:
+        for step in result.remediation:
+            for runtime, command in step.commands.items():
+                problems = command_problems(command)
+                if problems:
+                    bad[f"{name} [{runtime}]: {command!r}"] = problems
+    assert not bad, bad
+
+
+# -- advice that contradicts the observation --------------------------------------------
+
+#: (when it applies, what must then not be said, why)
+CONTRADICTIONS: list[tuple[Callable[[Target], bool], re.Pattern[str], str]] = [
+    (
+        lambda t: t.host == "127.0.0.1",
+        re.compile(r"\(not (?:only )?127\.0\.0\.1\)|address other hosts can reach", re.I),
+        "advice for a remote registry shown for one on this host",
+    ),
+    (
+        lambda t: ":" in t.registry,
+        re.compile(r"must be written (?:as )?host:|write (?:it as )?host:PORT", re.I),
+        "advice to write the port shown when the registry was written with it",
+    ),
+]
+
+
+def _variant(target: Target, host: str, port_written: bool) -> Target:
+    registry = f"{host}:{target.port}" if port_written else host
+    raw = registry + (
+        target.raw[len(target.registry) :] if target.raw.startswith(target.registry) else ""
+    )
+    return dataclasses.replace(target, raw=raw, registry=registry, host=host)
+
+
+def _moved(observation: Observation, old_host: str, host: str) -> Observation:
+    address = "127.0.0.1" if host == "127.0.0.1" else None
+    facts = {}
+    for key, value in observation.facts.items():
+        if key in ("host", "name") and value == old_host:
+            value = host
+        elif key == "address" and address and isinstance(value, str) and value[:1].isdigit():
+            value = address
+        facts[key] = value
+    return dataclasses.replace(observation, facts=facts)
+
+
+def _shown(finding: Finding) -> str:
+    parts = [finding.title, finding.explanation]
+    for step in finding.remediation:
+        parts.append(step.text)
+        parts.extend(step.commands.values())
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_advice_fits_loopback_and_remote_registries(rule_id: str) -> None:
+    bad: list[str] = []
+    for case in _cases(rule_id):
+        if "observations" not in case:
+            continue
+        base = parse_target(case.get("target"))
+        for host in ("127.0.0.1", "registry.test"):
+            for port_written in (True, False):
+                target = _variant(base, host, port_written)
+                observations = [
+                    _moved(parse_observation(o, target.raw, "o"), base.host, host)
+                    for o in case["observations"]
+                ]
+                for finding in _findings(rule_id, target, observations):
+                    shown = _shown(finding)
+                    for applies, pattern, why in CONTRADICTIONS:
+                        if applies(target) and (m := pattern.search(shown)):
+                            bad.append(
+                                f"{case.get('name')} on {target.registry}: {why}: {m.group(0)!r}"
+                            )
+    assert not bad, bad
+
+
+def test_the_conditional_advice_is_still_given_where_it_fits() -> None:
+    """tcp-refused: a remote registry written without its port gets both pieces of advice
+    that a loopback one written with its port does not."""
+    (case,) = [c for c in _cases("tcp-refused") if c.get("name") == "the only address refuses"]
+    base = parse_target(case.get("target"))
+    shown = {}
+    for host, port_written in (("registry.test", False), ("127.0.0.1", True)):
+        target = _variant(base, host, port_written)
+        observations = [
+            _moved(parse_observation(o, target.raw, "o"), base.host, host)
+            for o in case["observations"]
+        ]
+        (finding,) = _findings("tcp-refused", target, observations)
+        shown[host] = _shown(finding)
+    assert "must be written host:5000" in shown["registry.test"]
+    assert "other hosts can reach" in shown["registry.test"]
+    assert "must be written" not in shown["127.0.0.1"]
+    assert "other hosts can reach" not in shown["127.0.0.1"]
+    assert "127.0.0.1:5000 names port 5000" in shown["127.0.0.1"]
+
+
+def test_explain_fits_its_advice_too() -> None:
+    text = (
+        'pinging container registry 127.0.0.1:45203: Get "https://127.0.0.1:45203/v2/": '
+        "dial tcp 127.0.0.1:45203: connect: connection refused"
+    )
+    (match,) = [m for m in explain(CATALOG, text) if m.rule == "tcp-refused"]
+    shown = " ".join([match.explanation, *(s.text for s in match.remediation)])
+    assert "must be written" not in shown and "other hosts can reach" not in shown
+    assert "check that 45203 is the registry's" in shown
