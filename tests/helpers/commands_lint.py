@@ -15,7 +15,7 @@ ANGLE_PLACEHOLDER = re.compile(r"<[A-Za-z_][\w.-]*>")
 QUESTION_PLACEHOLDER = re.compile(r"(?<![\w$:{}*\\])\?(?![\w}])")
 #: Upper-case stand-ins for a value (``kubectl debug node/NODE``): a variable instead.
 WORD_PLACEHOLDER = re.compile(
-    r"(?<![\w${.])(?:NODE|NAMESPACE|POD|REPOSITORY|IMAGE|MIRROR)(?![\w}=])"
+    r"(?<![\w${.])(?:NODE|NAMESPACE|POD|REPOSITORY|IMAGE|MIRROR|USER|PASSWORD|TOKEN)(?![\w}=])"
 )
 
 
