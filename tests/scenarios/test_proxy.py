@@ -78,7 +78,8 @@ def test_dead_proxy_is_a_proxy_error_not_a_registry_refusal(testbed, monkeypatch
     assert lead["title"] == f"The proxy {dead.hostport} cannot be reached"
     assert f"connecting to the proxy at {dead.hostport} failed" in lead["explanation"]
     kubernetes = next(
-        step.get("commands", {}).get("kubernetes", "") for step in lead["remediation"]
+        {**step.get("checks", {}), **step.get("commands", {})}.get("kubernetes", "")
+        for step in lead["remediation"]
     )
     assert f"/dev/tcp/127.0.0.1/{dead.port}" in kubernetes, kubernetes
     assert str(testbed.endpoints["tls"].port) not in kubernetes
