@@ -82,6 +82,7 @@ They nest. `NAME` is any fact or target name, and:
 - `loopback`: the registry is this host (`localhost`, 127.0.0.0/8, `::1`, or the address
   dialled is);
 - `port_given`: the registry was written with its port (`host:5000`);
+- `host_is_ip`: the registry is an IP address (a certificate needs an `IP:` SAN for it);
 - `proxy`: a proxy is in the path (the fact of `tls.handshake` and `http.*`);
 - `runtime_docker`, `runtime_podman`, `runtime_containerd`, `runtime_kubernetes`: the
   run judges that runtime (found on this host, or chosen with `--runtime`).

@@ -24,6 +24,7 @@ from regdoctor.engine.match import MatchResult, match_observations
 from regdoctor.engine.schema import Rule, RuleLoadError
 from regdoctor.engine.template import (
     RUNTIME_NAMES,
+    is_ip,
     is_loopback,
     port_given,
     render,
@@ -60,6 +61,7 @@ def target_context(target: Target) -> dict[str, Any]:
         "target": target.raw,
         "loopback": is_loopback(target.host),
         "port_given": port_given(target.registry),
+        "host_is_ip": is_ip(target.host),
     }
 
 

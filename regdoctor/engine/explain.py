@@ -67,7 +67,14 @@ from regdoctor.engine.explain_stream import (
     scan,
 )
 from regdoctor.engine.extract import extract, registry_name
-from regdoctor.engine.template import is_loopback, placeholder, port_given, render, step_missing
+from regdoctor.engine.template import (
+    is_ip,
+    is_loopback,
+    placeholder,
+    port_given,
+    render,
+    step_missing,
+)
 from regdoctor.model import RemediationStep, Severity
 from regdoctor.redact.secrets import redact
 from regdoctor.reference.targets import InvalidReference, parse_target
@@ -322,6 +329,7 @@ def template_context(fields: Mapping[str, str]) -> dict[str, Any]:
     context.setdefault("target", fields.get("image") or registry)
     context["loopback"] = is_loopback(host) or is_loopback(fields.get("address"))
     context["port_given"] = port_given(registry)
+    context["host_is_ip"] = is_ip(host)
     if fields.get("proxy") is None and fields.get("address") and fields.get("port"):
         context.setdefault("proxy", _hostport(fields["address"], fields["port"]))
 

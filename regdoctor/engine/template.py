@@ -16,7 +16,8 @@ Conditional text fits advice to the situation: ``{if NAME}...{end}``,
 value of ``NAME`` is set and not empty, false or zero (``unless``: when it is not).
 They nest. Besides every fact and target name, the engine sets ``loopback`` (the
 registry is this host: ``localhost``, 127.0.0.0/8, ``::1``), ``port_given`` (the
-registry was written with its port, ``host:5000``) and ``runtime_docker``,
+registry was written with its port, ``host:5000``), ``host_is_ip`` (the registry is an
+IP address: a certificate needs an ``IP:`` SAN for it) and ``runtime_docker``,
 ``runtime_podman``, ``runtime_containerd``, ``runtime_kubernetes`` (the run judges that
 runtime: found on this host, or chosen with ``--runtime``). Commands are filled by
 :mod:`regdoctor.engine.command_template`, which quotes values for the shell.
@@ -49,6 +50,7 @@ TARGET_NAMES: tuple[str, ...] = (
     # for conditionals: the registry is this host; the registry was written with a port
     "loopback",
     "port_given",
+    "host_is_ip",
 )
 #: Names filled by the engine from the triggering observations (see ``evaluate``).
 ENGINE_NAMES: tuple[str, ...] = (
@@ -202,6 +204,17 @@ def is_loopback(host: object) -> bool:
         return ipaddress.ip_address(text).is_loopback
     except ValueError:
         return False
+
+
+def is_ip(host: object) -> bool:
+    """``host`` is an IP address (``192.0.2.7``, ``[2001:db8::1]``), not a name."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(str(host or "").strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def port_given(registry: object) -> bool:

@@ -75,7 +75,8 @@ def test_fail_on():
 
 
 def test_serve_and_bundle_accept_every_check_option():
-    check_dests = {a.dest for a in check_args_actions()} - {"help", "format", "verbose", "fail_on", "summary"}
+    presentation = {"help", "format", "verbose", "fail_on", "summary"}
+    check_dests = {a.dest for a in check_args_actions()} - presentation
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     for name in ("serve", "bundle"):

@@ -89,6 +89,16 @@ CONTRADICTIONS: list[tuple[Callable[[Target], bool], re.Pattern[str], str]] = [
         re.compile(r"must be written (?:as )?host:|write (?:it as )?host:PORT", re.I),
         "advice to write the port shown when the registry was written with it",
     ),
+    (
+        lambda t: t.host == "127.0.0.1",
+        re.compile(r"subjectAltName=DNS:127\.0\.0\.1|DNS:127\.0\.0\.1\b"),
+        "a DNS SAN suggested for an IP address (it needs IP:)",
+    ),
+    (
+        lambda t: t.host == "registry.test",
+        re.compile(r"IP:registry\.test"),
+        "an IP SAN suggested for a name",
+    ),
 ]
 
 
