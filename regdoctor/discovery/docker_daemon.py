@@ -158,13 +158,13 @@ def _registry_problems(config: DaemonConfig, data: dict[str, Any]) -> None:
         or not (issue.key or "").startswith(("registry-mirrors[", "insecure-registries["))
     ]
     said = {issue.key for issue in result.issues}
-    for i, item in enumerate(data.get("registry-mirrors") or []):
+    for i, item in enumerate(_listed(data.get("registry-mirrors"))):
         key = f"registry-mirrors[{i}]"
         if isinstance(item, str) and key not in said:
             _normalized, error = validate_mirror(item)
             if error is not None:
                 result.issue(f"dockerd will not start: {error}", key=key)
-    for i, item in enumerate(data.get("insecure-registries") or []):
+    for i, item in enumerate(_listed(data.get("insecure-registries"))):
         key = f"insecure-registries[{i}]"
         if not isinstance(item, str) or key in said:
             continue
@@ -172,6 +172,12 @@ def _registry_problems(config: DaemonConfig, data: dict[str, Any]) -> None:
             prefix = "dockerd will not start: " if problem.fatal else ""
             result.issue(prefix + problem.message, key=key, fatal=problem.fatal)
             break
+
+
+def _listed(value: Any) -> list[Any]:
+    """The entries of a list setting; another type (``true``, a string) was reported by
+    :func:`expect_type` already and has none."""
+    return value if isinstance(value, list) else []
 
 
 def _mirrors(config: DaemonConfig, raw: Any) -> None:

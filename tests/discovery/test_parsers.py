@@ -146,6 +146,16 @@ def test_json_errors_have_line_and_column(tmp_path: Path) -> None:
     assert "empty file" in empty.file.issues[0].message
 
 
+@pytest.mark.parametrize("value", ["true", '"r.test:5000"', "{}", "5"])
+@pytest.mark.parametrize("key", ["insecure-registries", "registry-mirrors"])
+def test_a_list_setting_of_another_type_is_reported_not_a_crash(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    daemon = docker_daemon.load(write(tmp_path / "daemon.json", f'{{"{key}": {value}}}'))
+    assert [i.key for i in daemon.file.issues] == [key], daemon.file.issues
+    assert daemon.insecure == [] and daemon.mirrors == []
+
+
 # ---------------------------------------------------------------- proxies
 
 
