@@ -112,7 +112,7 @@ _QUERY_KEYS_ALT = "|".join(
 # go through redaction like everything else.
 _NOT_PLACEHOLDER = (
     r"(?!<[\w .:/-]*>(?=$|[\s\"',;&@\]]))"
-    r"(?!\$\{?[A-Za-z_]\w*\}?(?=$|[\s\"',;&@:/\]]))"
+    r"(?!\$\{?[A-Za-z_]\w*\}?(?=$|[\s\"',;&@:/\]\\]))"
     r"(?!\$\()"
     r"(?!%[A-Za-z_]\w*%)"
 )
@@ -165,16 +165,18 @@ _QUERY_PARAM = re.compile(
 
 # password=... / --password=... / --docker-password=... / client_secret=... in command
 # lines and key=value text. Placeholders and variables (<password>, $PASS, ${X}, %X%)
-# are left alone: remediation commands are full of them.
+# are left alone: remediation commands are full of them. A quoted value is masked inside
+# its quotes, also when they are JSON-escaped (\"...\" in a document redacted as text).
 _CRED_NAMES = r"(?:docker[_-])?(?:password|passwd|client[_-]secret|registry[_-]?password)"
 _ASSIGNMENT = re.compile(
-    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*)"
-    rf"{_NOT_PLACEHOLDER}(?P<value>[^\s&\"',;]+)",
+    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*(?:\\?[\"'])?)"
+    rf"{_NOT_PLACEHOLDER}(?P<value>(?:[^\s&\"',;\\]|\\(?![\"']))+)",
     re.IGNORECASE,
 )
 # --password VALUE, --creds user:VALUE (docker/podman/skopeo/nerdctl command lines)
 _OPTION = re.compile(
-    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+)(?!-){_NOT_PLACEHOLDER}(?P<value>[^\s\"']+)",
+    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+(?:\\?[\"'])?)(?!-){_NOT_PLACEHOLDER}"
+    r"(?P<value>(?:[^\s\"'\\]|\\(?![\"']))+)",
     re.IGNORECASE,
 )
 _CREDS = re.compile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,3 +72,22 @@ def test_trigger_finder_agrees_with_the_trigger_regex(text):
     lines_regex = {text.count("\n", 0, m.start()) for m in _TRIGGERS.finditer(text)}
     assert lines_fast == lines_regex
     assert redact_lines(text) == "\n".join(redact(line) for line in text.split("\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ('--docker-password="hunter2" -n team', '--docker-password="****" -n team'),
+        ("x --password 'hunter2'", "x --password '****'"),
+        ('password="hunter2"', 'password="****"'),
+        ("--password=ab\\cd x", "--password=**** x"),
+        # the variable a remediation command reads is not a secret
+        ('--docker-password="$REGISTRY_PASSWORD" -n', '--docker-password="$REGISTRY_PASSWORD" -n'),
+    ],
+)
+def test_quoted_values_are_masked_also_inside_json_text(text: str, masked: str) -> None:
+    """A quoted password is masked inside its quotes; in a JSON document redacted as text
+    (``tags --format json``) the quotes are escaped, and the document stays JSON."""
+    assert redact(text) == masked
+    document = json.dumps({"command": text}, indent=1)
+    assert json.loads(redact_lines(document)) == {"command": masked}
