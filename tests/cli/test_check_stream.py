@@ -5,7 +5,7 @@ verdict lines, with the exit code of the whole run. Machine formats stay whole.
 
 Real peers: the testbed's expired-certificate registry (answers at once) and its
 blackhole (connect() never completes). Time to the first verdict is also measured by
-``benchmarks/first_verdict.py`` (figures in benchmarks/README.md); here the order and
+``benchmarks/bench_first_verdict.py`` (figures in benchmarks/README.md); here the order and
 the gap are checked, which holds on a loaded machine too.
 """
 
