@@ -22,6 +22,23 @@ from typing import Any
 from regdoctor.net.lean_httpx import httpcore
 
 
+@asynccontextmanager
+async def _network_io(
+    timeout: float | None,
+    on_timeout: type[httpcore.TimeoutException],
+    on_error: type[httpcore.NetworkError],
+    what: str,
+) -> AsyncIterator[None]:
+    """One read or write under ``timeout``, its failures as httpcore's exceptions."""
+    try:
+        async with asyncio.timeout(timeout):
+            yield
+    except TimeoutError as exc:
+        raise on_timeout(str(exc) or f"{what} timed out") from exc
+    except OSError as exc:
+        raise on_error(str(exc)) from exc
+
+
 def endpoint_key(host: str, port: int) -> str:
     return f"{host.strip('[]').lower()}:{port}"
 
@@ -34,25 +51,15 @@ class PlainStream(httpcore.AsyncNetworkStream):
         self._writer = writer
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
+        async with _network_io(timeout, httpcore.ReadTimeout, httpcore.ReadError, "read"):
+            return await self._reader.read(max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        try:
-            async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
-                await self._writer.drain()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+        async with _network_io(timeout, httpcore.WriteTimeout, httpcore.WriteError, "write"):
+            self._writer.write(buffer)
+            await self._writer.drain()
 
     async def aclose(self) -> None:
         self._writer.close()
@@ -122,50 +129,40 @@ class TlsStream(PlainStream):
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         from OpenSSL import SSL
 
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    try:
-                        return bytes(self._conn.recv(max_bytes))
-                    except SSL.WantReadError:
-                        pass
-                    except SSL.ZeroReturnError:
+        async with _network_io(timeout, httpcore.ReadTimeout, httpcore.ReadError, "read"):
+            while True:
+                try:
+                    return bytes(self._conn.recv(max_bytes))
+                except SSL.WantReadError:
+                    pass
+                except SSL.ZeroReturnError:
+                    return b""
+                except SSL.SysCallError as exc:
+                    if exc.args and exc.args[0] == -1:  # unexpected EOF
                         return b""
-                    except SSL.SysCallError as exc:
-                        if exc.args and exc.args[0] == -1:  # unexpected EOF
-                            return b""
-                        raise httpcore.ReadError(str(exc)) from exc
-                    except SSL.Error as exc:
-                        self.alert = self._describe(exc)
-                        raise httpcore.ReadError(self.alert) from exc
-                    await self._flush()
-                    data = await self._reader.read(65536)
-                    if not data:
-                        return b""
-                    self._conn.bio_write(data)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
+                    raise httpcore.ReadError(str(exc)) from exc
+                except SSL.Error as exc:
+                    self.alert = self._describe(exc)
+                    raise httpcore.ReadError(self.alert) from exc
+                await self._flush()
+                data = await self._reader.read(65536)
+                if not data:
+                    return b""
+                self._conn.bio_write(data)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         from OpenSSL import SSL
 
         if not buffer:
             return
-        try:
-            async with asyncio.timeout(timeout):
-                try:
-                    self._conn.sendall(buffer)
-                except SSL.WantReadError:
-                    pass
-                except SSL.Error as exc:
-                    raise httpcore.WriteError(str(exc)) from exc
-                await self._flush()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+        async with _network_io(timeout, httpcore.WriteTimeout, httpcore.WriteError, "write"):
+            try:
+                self._conn.sendall(buffer)
+            except SSL.WantReadError:
+                pass
+            except SSL.Error as exc:
+                raise httpcore.WriteError(str(exc)) from exc
+            await self._flush()
 
     async def start_tls(
         self,
