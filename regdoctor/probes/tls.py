@@ -72,11 +72,6 @@ async def examine(
         "port": port,
         "role": role,
         "sni": None if is_ip_literal(host) else host,
-        "sni_text": (
-            "; no SNI name sent (an IP address was dialled)"
-            if is_ip_literal(host)
-            else f"; SNI name sent: {host}"
-        ),
         "outcome": result.outcome,
         "protocol": result.protocol,
         "cipher": result.cipher,
