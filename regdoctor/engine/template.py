@@ -194,27 +194,18 @@ def condition_names(template: str) -> list[str]:
 
 
 def is_loopback(host: object) -> bool:
-    """``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``."""
-    import ipaddress
+    """``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``, written any way."""
+    from regdoctor.reference.targets import is_loopback as loopback
 
     text = str(host or "").strip("[]").lower().rstrip(".")
-    if text == "localhost" or text.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
+    return text.endswith(".localhost") or loopback(text)
 
 
 def is_ip(host: object) -> bool:
     """``host`` is an IP address (``192.0.2.7``, ``[2001:db8::1]``), not a name."""
-    import ipaddress
+    from regdoctor.reference.targets import is_ip_literal
 
-    try:
-        ipaddress.ip_address(str(host or "").strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return is_ip_literal(str(host or ""))
 
 
 def port_given(registry: object) -> bool:

@@ -7,7 +7,6 @@ and the server's alert. It observes nothing and judges nothing: the TLS probe do
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regdoctor.net.proxy import ProxyRefused, ProxyRoute, open_tunnel
+from regdoctor.reference.targets import is_ip_literal
 
 if TYPE_CHECKING:
     pass
@@ -87,15 +87,6 @@ def _openssl_context(
     context.set_verify(SSL.VERIFY_PEER, record)
     context.set_alpn_protos(list(alpn))
     return context
-
-
-def is_ip_literal(host: str) -> bool:
-    """An IP address, bracketed or not (no SNI is sent for one)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return True
-    except ValueError:
-        return False
 
 
 async def handshake(

@@ -16,8 +16,8 @@ from regdoctor.net.handshake import (
     _SELF_SIGNED_LEAF,
     _UNKNOWN_AUTHORITY,
     HandshakeResult,
-    is_ip_literal,
 )
+from regdoctor.reference.targets import is_ip_literal
 
 if TYPE_CHECKING:
     from cryptography import x509

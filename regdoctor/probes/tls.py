@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.net.handshake import HandshakeResult, handshake, is_ip_literal
+from regdoctor.net.handshake import HandshakeResult, handshake
 from regdoctor.net.proxy import ProxyRoute
 from regdoctor.probes.base import ProbeContext, first
 from regdoctor.probes.certs import MAX_SANS, describe, verify_reason
-from regdoctor.reference.targets import is_loopback
+from regdoctor.reference.targets import is_ip_literal, is_loopback
 
 
 async def examine(

@@ -74,6 +74,15 @@ def _valid_host(host: str) -> bool:
         return bool(_HOSTNAME.match(host)) and len(host) <= 253
 
 
+def is_ip_literal(host: str) -> bool:
+    """An IP address, bracketed or not (``192.0.2.7``, ``[2001:db8::1]``), not a name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
 def is_loopback(host: str) -> bool:
     """Docker treats 127.0.0.0/8 and ::1 (and ``localhost``) as insecure registries."""
     if host.lower() == "localhost":
