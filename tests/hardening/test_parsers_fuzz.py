@@ -233,14 +233,16 @@ def test_redact_never_shows_a_planted_secret(text: str, secret: str) -> None:
     """(A value after ``--password`` that starts with ``-`` reads as the next option
     and is left alone: documented limit.)"""
     planted = [
-        f"{text} Authorization: Bearer {secret}",
-        f"https://user:{secret}@host/{text}",
-        f"https://s3/x?X-Amz-Signature={secret}&a={text}",
-        json.dumps({"password": secret, "note": text}),
-        f"{text} --password {secret}",
+        lambda s: f"{text} Authorization: Bearer {s}",
+        lambda s: f"https://user:{s}@host/{text}",
+        lambda s: f"https://s3/x?X-Amz-Signature={s}&a={text}",
+        lambda s: json.dumps({"password": s, "note": text}),
+        lambda s: f"{text} --password {s}",
     ]
-    for line in planted:
-        shown = redact.redact(line)
+    for plant in planted:
+        if secret in plant(""):
+            continue  # the "secret" is the template's own wording (e.g. "password")
+        shown = redact.redact(plant(secret))
         assert secret not in shown.replace(text, "") or secret in text
     redactor = redact.Redactor([secret])
     assert secret not in redactor.redact(f"{text}{secret}{text}")
