@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from regdoctor.model import Report
 from tests.harness.isolation import IsolatedEnv, isolate
 from tests.harness.testbed import Testbed, start_testbed
+
+# CI replays the same examples every run, so a red run is a real regression, not the
+# luck of the draw. HYPOTHESIS_PROFILE=explore draws fresh examples (run it while
+# hardening; add what it finds as @example cases).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
