@@ -1,8 +1,9 @@
 """The real program in a real terminal: tmux (Debian package) runs `regdoctor tui`
 against the testbed, keys go in with send-keys, the screen comes back with capture-pane.
 
-Also measures start-up: the App writes the seconds from process start to its first
-frame to $REGDOCTOR_TUI_FIRST_FRAME (docs/tui.md).
+Also reports start-up: the App writes the seconds from process start to its first
+frame to $REGDOCTOR_TUI_FIRST_FRAME (docs/tui.md); the 1 s budget is a benchmark
+(benchmarks/bench_tui_first_frame.py), not a timed test.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ import pytest
 from tests.harness.procs import poll_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (Debian)")
-
-#: The acceptance budget for the first frame, from process start.
-FIRST_FRAME_BUDGET_S = 1.0
 
 
 class Tmux:
@@ -162,43 +160,9 @@ def test_real_program_in_tmux(testbed, tmp_path):
             check=False,
         )
     seconds = float(first_frame.read_text().split()[0])
-    # reported, not judged here: test_first_frame_under_budget owns the budget
+    # reported, not judged here: benchmarks/bench_tui_first_frame.py owns the 1 s budget
     print(f"first frame after {seconds:.3f} s")
     assert seconds > 0
-
-
-def _first_frame(tmp_path: Path, run: int) -> float:
-    """Start the real program in tmux once; seconds from process start to first frame."""
-    first_frame = tmp_path / f"first-frame-{run}"
-    # an IP literal: no DNS query at all (so no --dns-server, which imports the network
-    # stack early)
-    argv = [sys.executable, "-m", "regdoctor", "tui", "127.0.0.1:9"]
-    env = dict(os.environ, REGDOCTOR_TUI_FIRST_FRAME=str(first_frame), TERM="xterm-256color")
-    tmux = Tmux(tmp_path / f"tmux-{run}.sock")
-    tmux.start(shlex.join(argv), env)
-    try:
-        poll_until(lambda: _written(first_frame), 20, "the first frame", interval_s=0.02)
-        tmux("send-keys", "-t", "rd", "q")
-        return float(first_frame.read_text().split()[0])
-    finally:
-        subprocess.run(
-            ["tmux", "-S", str(tmux.socket), "kill-server"],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-
-
-def test_first_frame_under_budget(tmp_path):
-    """Acceptance: the first frame in under 1 s from process start. The best of three
-    starts counts (a busy CI machine slows single runs down)."""
-    times = []
-    for run in range(3):
-        times.append(_first_frame(tmp_path, run))
-        if times[-1] < FIRST_FRAME_BUDGET_S:
-            break
-    print("first frame after " + ", ".join(f"{t:.3f}" for t in times) + " s")
-    assert min(times) < FIRST_FRAME_BUDGET_S, times
 
 
 def _written(path: Path) -> bool:
