@@ -42,7 +42,21 @@ match on in [observations.md](observations.md).
 
 Placeholders such as `{host}` in titles are filled from the target and from the facts of
 the observations that triggered the rule; a value that is not known shows as `?` in
-prose.
+prose. Probes give facts (lists, counts, enums), never sentences: the rule's text says
+them, with these filters:
+
+| syntax | writes |
+|---|---|
+| `{NAME}` | the value; a list comma-joined (`a, b, c`) |
+| `{NAME\\|tag}` | a count with its noun: `1 tag`, `3 tags`; a list counts its items |
+| `{NAME\\|entry\\|entries}` | the same with an irregular plural |
+| `{NAME\\|and}` | a list as a sentence says it: `a`, `a and b`, `a, b and c` |
+| `{NAME\\|and 4}` | at most 4 items, then how many more: `a, b, c, d and 2 more` |
+| `{NAME\\|or}`, `{NAME\\|or 4}` | the same with `or` |
+| `{NAME\\|count}` | the number of items in a list |
+
+An empty list is `(none)`. Example (`image-manifest-unknown`): `{if tags_more}Of the
+{tags_count|tag} the registry lists, the nearest are: {tags_nearest|and}.{end}`.
 
 ## Remediation steps
 
@@ -76,6 +90,7 @@ set (not empty, false or zero):
 | `{if NAME}text{end}` | `text` when `NAME` is set |
 | `{if NAME}a{else}b{end}` | `a` when `NAME` is set, else `b` |
 | `{unless NAME}text{end}` | `text` when `NAME` is not set |
+| `{if NAME=VALUE}text{end}` | `text` when `NAME` is written `VALUE` (`{if outcome=nxdomain}`) |
 
 They nest. `NAME` is any fact or target name, and:
 

@@ -47,8 +47,12 @@ def test_a_missing_tag_is_shown_with_the_nearest_tags(tagged: str) -> None:
     nearest = manifest["facts"]["tags_nearest"]
     assert len(nearest) == 5 and set(nearest[:2]) == {"1.2.0", "1.2.1"}, nearest
     assert "latest" not in nearest
+    # facts, not prose: the rule says them
+    assert manifest["facts"]["tags_more"] == len(TAGS) - 5
+    assert not [k for k in manifest["facts"] if k.endswith("_text")]
     plain = _prose(regdoctor(f"{tagged}:1.2.2", fmt="plain").stdout)
-    assert f"Of the {len(TAGS)} tags the registry lists, the nearest are: 1.2." in plain, plain
+    shown = f"{', '.join(nearest[:4])} and {nearest[4]}."
+    assert f"Of the {len(TAGS)} tags the registry lists, the nearest are: {shown}" in plain, plain
     markdown = regdoctor(f"{tagged}:1.2.2", fmt="markdown").stdout
     assert "the nearest are: 1.2." in _prose(markdown)
 
@@ -92,8 +96,8 @@ def test_an_untrusted_certificate_names_its_issuer_and_the_places_tried(testbed)
     assert 'It was issued by "CN=regdoctor untrusted CA' in plain, plain
     assert "the trust sources checked were: system (/" in plain
     assert (
-        f"podman looked in /etc/containers/certs.d/{endpoint.hostport}/, "
-        f"/etc/docker/certs.d/{endpoint.hostport}/ (no CA file there)"
+        f"Besides those, podman looked in /etc/containers/certs.d/{endpoint.hostport}/ and "
+        f"/etc/docker/certs.d/{endpoint.hostport}/ (no CA file there)."
     ) in plain
     verify = next(
         o
@@ -101,6 +105,13 @@ def test_an_untrusted_certificate_names_its_issuer_and_the_places_tried(testbed)
         if o["kind"] == "tls.verify"
     )
     assert verify["facts"]["issuer"].startswith("CN=regdoctor untrusted CA")
+    # facts, not prose: the rule says them
+    assert verify["facts"]["ca_tried_by"] == ["podman"]
+    assert verify["facts"]["ca_tried_dirs"] == [
+        f"/etc/containers/certs.d/{endpoint.hostport}/",
+        f"/etc/docker/certs.d/{endpoint.hostport}/",
+    ]
+    assert not [k for k in verify["facts"] if k.endswith("_text")]
 
 
 def test_seen_lines_quote_only_what_was_observed(testbed, check_schema) -> None:
