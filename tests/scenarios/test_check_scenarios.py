@@ -322,8 +322,9 @@ def test_dns_failures(testbed: Testbed, name: str, category: str, answered: str)
     assert answer["facts"]["resolver"] == testbed.dns_server
     # the probe gives the enum, the rule says it (no sentence in the facts)
     assert not [k for k in answer["facts"] if k.endswith("_text")]
-    assert f"{name}, the DNS server {testbed.dns_server} answered {answered}" in (
-        result.leading["explanation"]
+    assert (
+        f"{name}, the DNS server {testbed.dns_server} answered {answered}"
+        in (result.leading["explanation"])
     )
 
 
