@@ -99,6 +99,11 @@ They nest. `NAME` is any fact or target name, and:
 - `port_given`: the registry was written with its port (`host:5000`);
 - `host_is_ip`: the registry is an IP address (a certificate needs an `IP:` SAN for it);
 - `proxy`: a proxy is in the path (the fact of `tls.handshake` and `http.*`);
+- `via_proxy`: the environment's proxy is in the path of every request to the target,
+  as `host:port` (never its credentials), and `via_proxy_env` the variable that named
+  it (`HTTPS_PROXY`). Every error or warning about a request (tcp, tls, http, auth,
+  image) ends with `{if via_proxy} The request went through the proxy {via_proxy}
+  (from {via_proxy_env}).{end}`;
 - `runtime_docker`, `runtime_podman`, `runtime_containerd`, `runtime_kubernetes`: the
   run judges that runtime (found on this host, or chosen with `--runtime`).
 

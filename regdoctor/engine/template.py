@@ -65,6 +65,10 @@ ENGINE_NAMES: tuple[str, ...] = (
     "step",
     "phase",
     "error",
+    # the environment's proxy is in the path of the target's requests: its host:port
+    # (never its credentials) and the variable that named it
+    "via_proxy",
+    "via_proxy_env",
 )
 #: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
 #: the target names it can also derive (registry, host, port, image...).
