@@ -142,6 +142,24 @@ def test_the_token_server_that_refuses_is_named(testbed) -> None:
     title = result.leading["title"]
     assert f"rejected by the token server 127.0.0.1:{realm.port}" in title, title
     assert endpoint.hostport not in title
+    # the server's own words, quoted: its error message and detail
+    said = 'It said: "authentication required (the token server refuses every request)".'
+    assert said in result.leading["explanation"], result.leading["explanation"]
+    auth = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "auth.result"
+    )
+    assert auth["facts"]["realm_said"] == (
+        "authentication required (the token server refuses every request)"
+    )
+    assert said in _prose(
+        regdoctor(
+            "--ca-file",
+            str(testbed.ca_file),
+            testbed.images.app.ref(endpoint.hostport),
+            password=PASSWORD,
+            fmt="plain",
+        ).stdout
+    )
 
 
 def test_a_failing_token_server_is_named_with_its_port(testbed) -> None:
@@ -155,6 +173,22 @@ def test_a_failing_token_server_is_named_with_its_port(testbed) -> None:
     assert result.leading["title"].startswith(
         f"The token server 127.0.0.1:{testbed.token_server.port} answers HTTP 503"
     ), result.leading["title"]
+    # what the server said (its plain-text body), not only regdoctor's words for it
+    assert (
+        'answered HTTP 503. It said: "503 Service Unavailable".' in (result.leading["explanation"])
+    ), result.leading["explanation"]
+
+
+def test_a_token_server_answering_garbage_is_quoted(testbed) -> None:
+    endpoint = testbed.endpoints["token_badjson"]
+    result = regdoctor(
+        "--ca-file",
+        str(testbed.ca_file),
+        testbed.images.app.ref(endpoint.hostport),
+        password=PASSWORD,
+    )
+    assert result.leading["rule"] == "auth-token-bad-response", result.categories
+    assert '(it began: "{not json")' in result.leading["explanation"]
 
 
 def test_http_on_a_tls_client_quotes_what_the_server_answered(testbed) -> None:
