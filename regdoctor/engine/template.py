@@ -325,11 +325,7 @@ def template_problems(template: str) -> list[str]:
         shown = "{" + name + "}"
         if not name:
             problems.append("empty placeholder {} (name the value: {host})")
-        elif (
-            not _NAME_RE.match(name)
-            and plural_field(name) is None
-            and filter_field(name) is None
-        ):
+        elif not _NAME_RE.match(name) and plural_field(name) is None and filter_field(name) is None:
             problems.append(
                 f"placeholder {shown} is not a plain name (no attributes, indexes, "
                 "numbers or leading underscores)"

@@ -111,6 +111,7 @@ def error_message(data: Any) -> str | None:
 #: How much of a server's own words a finding quotes.
 MAX_SERVER_WORDS = 200
 
+
 def server_words(exchange: Exchange) -> str | None:
     """What the server itself said in an error answer, for a finding to quote: the
     ``message`` (and ``detail``) of a distribution error document, a token server's
