@@ -63,7 +63,10 @@ An empty list is `(none)`. Example (`image-manifest-unknown`): `{if tags_more}Of
 Each step has `text` (what to do) and, per runtime (`docker`, `podman`, `containerd`,
 `kubernetes`), `checks` (commands that only look: grep, cat, getent, curl; safe to run
 any time) and `commands` (the fix, which changes something). Reports merge runtimes with
-the same command, show the runtimes regdoctor judged first and fold the others.
+the same command, show the runtimes regdoctor judged first and fold the others. A step
+never puts one runtime's check among other runtimes' fixes: a command that only looks is
+a check; a fix with no command that fits (on every node, as for containerd) is a
+comment-only note in `commands` (`tests/rules/test_remediation_lint.py` checks both).
 
 In commands, a filled value is quoted for where it lands (bare, inside `'...'` or
 `"..."`, a heredoc, a comment), so a value a server sent is never code. A value that is not
