@@ -42,14 +42,31 @@ match on in [observations.md](observations.md).
 
 Placeholders such as `{host}` in titles are filled from the target and from the facts of
 the observations that triggered the rule; a value that is not known shows as `?` in
-prose.
+prose. Probes give facts (lists, counts, enums), never sentences: the rule's text says
+them, with these filters:
+
+| syntax | writes |
+|---|---|
+| `{NAME}` | the value; a list comma-joined (`a, b, c`) |
+| `{NAME\\|tag}` | a count with its noun: `1 tag`, `3 tags`; a list counts its items |
+| `{NAME\\|entry\\|entries}` | the same with an irregular plural |
+| `{NAME\\|and}` | a list as a sentence says it: `a`, `a and b`, `a, b and c` |
+| `{NAME\\|and 4}` | at most 4 items, then how many more: `a, b, c, d and 2 more` |
+| `{NAME\\|or}`, `{NAME\\|or 4}` | the same with `or` |
+| `{NAME\\|count}` | the number of items in a list |
+
+An empty list is `(none)`. Example (`image-manifest-unknown`): `{if tags_more}Of the
+{tags_count|tag} the registry lists, the nearest are: {tags_nearest|and}.{end}`.
 
 ## Remediation steps
 
 Each step has `text` (what to do) and, per runtime (`docker`, `podman`, `containerd`,
 `kubernetes`), `checks` (commands that only look: grep, cat, getent, curl; safe to run
 any time) and `commands` (the fix, which changes something). Reports merge runtimes with
-the same command, show the runtimes regdoctor judged first and fold the others.
+the same command, show the runtimes regdoctor judged first and fold the others. A step
+never puts one runtime's check among other runtimes' fixes: a command that only looks is
+a check; a fix with no command that fits (on every node, as for containerd) is a
+comment-only note in `commands` (`tests/rules/test_remediation_lint.py` checks both).
 
 In commands, a filled value is quoted for where it lands (bare, inside `'...'` or
 `"..."`, a heredoc, a comment), so a value a server sent is never code. A value that is not
@@ -76,6 +93,7 @@ set (not empty, false or zero):
 | `{if NAME}text{end}` | `text` when `NAME` is set |
 | `{if NAME}a{else}b{end}` | `a` when `NAME` is set, else `b` |
 | `{unless NAME}text{end}` | `text` when `NAME` is not set |
+| `{if NAME=VALUE}text{end}` | `text` when `NAME` is written `VALUE` (`{if outcome=nxdomain}`) |
 
 They nest. `NAME` is any fact or target name, and:
 
@@ -84,6 +102,11 @@ They nest. `NAME` is any fact or target name, and:
 - `port_given`: the registry was written with its port (`host:5000`);
 - `host_is_ip`: the registry is an IP address (a certificate needs an `IP:` SAN for it);
 - `proxy`: a proxy is in the path (the fact of `tls.handshake` and `http.*`);
+- `via_proxy`: the environment's proxy is in the path of every request to the target,
+  as `host:port` (never its credentials), and `via_proxy_env` the variable that named
+  it (`HTTPS_PROXY`). Every error or warning about a request (tcp, tls, http, auth,
+  image) ends with `{if via_proxy} The request went through the proxy {via_proxy}
+  (from {via_proxy_env}).{end}`;
 - `runtime_docker`, `runtime_podman`, `runtime_containerd`, `runtime_kubernetes`: the
   run judges that runtime (found on this host, or chosen with `--runtime`).
 

@@ -124,6 +124,12 @@ def build_context(
     context.setdefault("peer_port", peer_port)
     context.setdefault("peer", _hostport(peer_host, peer_port))
     context["loopback"] = bool(context.get("loopback")) or is_loopback(context.get("address"))
+    # the proxy in the path of every request to this target (dns names it when the
+    # environment's proxy applies): host:port only, so no credential can be shown
+    proxy = next((o for o in observations if getattr(o, "kind", None) == "proxy.configured"), None)
+    proxy_facts = _facts(proxy) if proxy is not None else {}
+    context["via_proxy"] = proxy_facts.get("proxy_hostport") or None
+    context["via_proxy_env"] = proxy_facts.get("env") or None
     return context
 
 

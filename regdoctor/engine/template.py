@@ -1,8 +1,11 @@
 """Rule templates: ``{name}`` placeholders, checked at load time, filled safely.
 
 Templates use the ``str.format`` syntax as parsed by :class:`string.Formatter`, but only
-plain names are allowed (and one plural form, ``{count|tag}`` -> ``1 tag``, ``3 tags``;
-``{count|entry|entries}`` for an irregular plural): no attribute or index access
+plain names are allowed, and a few filters: a plural, ``{count|tag}`` -> ``1 tag``,
+``3 tags`` (``{count|entry|entries}`` for an irregular plural; a list counts its items);
+a list as a sentence says it, ``{names|and}`` -> ``a, b and c``, capped with
+``{names|and 5}`` -> ``a, b, c, d, e and 3 more`` (``{names|or}`` likewise); and
+``{names|count}``, the number of items. Nothing else: no attribute or index access
 (``{a.b}``, ``{a[0]}``), no positional fields, no names starting with ``_``, no
 conversions or format specs. Those are rejected when the rule loads, so a rule file
 cannot reach into Python objects. Rendering never calls ``str.format``: it looks each
@@ -13,7 +16,8 @@ command, a Go template).
 
 Conditional text fits advice to the situation: ``{if NAME}...{end}``,
 ``{if NAME}...{else}...{end}`` and ``{unless NAME}...{end}`` keep their text when the
-value of ``NAME`` is set and not empty, false or zero (``unless``: when it is not).
+value of ``NAME`` is set and not empty, false or zero (``unless``: when it is not);
+``{if NAME=VALUE}`` when the value is written ``VALUE`` (an enum: ``{if outcome=nxdomain}``).
 They nest. Besides every fact and target name, the engine sets ``loopback`` (the
 registry is this host: ``localhost``, 127.0.0.0/8, ``::1``), ``port_given`` (the
 registry was written with its port, ``host:5000``), ``host_is_ip`` (the registry is an
@@ -61,6 +65,10 @@ ENGINE_NAMES: tuple[str, ...] = (
     "step",
     "phase",
     "error",
+    # the environment's proxy is in the path of the target's requests: its host:port
+    # (never its credentials) and the variable that named it
+    "via_proxy",
+    "via_proxy_env",
 )
 #: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
 #: the target names it can also derive (registry, host, port, image...).
@@ -98,31 +106,96 @@ TEXT_NAMES: tuple[str, ...] = (
 
 
 _PLURAL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\|([a-z][a-z -]*)(?:\|([a-z][a-z -]*))?$")
+#: List filters: ``{NAME|and}``, ``{NAME|and 5}``, ``{NAME|or 3}``, ``{NAME|count}``.
+_FILTER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\|(and|or|count)(?: ([1-9][0-9]?))?$")
+_FILTERS = ("and", "or", "count")
 
 
 def plural(count: Any, singular: str, plural_form: str | None = None) -> str:
-    """``1 tag``, ``3 tags``, ``0 tags``; ``plural_form`` for irregular nouns. A count that
-    is not a number is written as it is, with the plural (``? tags``)."""
+    """``1 tag``, ``3 tags``, ``0 tags``; ``plural_form`` for irregular nouns. A list
+    counts its items. A count that is not a number is written as it is, with the plural
+    (``? tags``)."""
     many = plural_form or singular + "s"
+    if isinstance(count, list | tuple):
+        count = len(count)
     if isinstance(count, bool) or not isinstance(count, int | float):
         return f"{format_value(count)} {many}"
     return f"{format_value(count)} {singular if count == 1 else many}"
 
 
 def plural_field(name: str) -> tuple[str, str, str | None] | None:
-    """``count|tag`` -> (``count``, ``tag``, None); None for any other field."""
+    """``count|tag`` -> (``count``, ``tag``, None); None for any other field (a list
+    filter such as ``names|and`` is not a plural)."""
+    if _FILTER_RE.match(name):
+        return None
     m = _PLURAL_RE.match(name)
     return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
+def filter_field(name: str) -> tuple[str, str, int | None] | None:
+    """``names|and 5`` -> (``names``, ``and``, 5); None for any other field."""
+    m = _FILTER_RE.match(name)
+    if not m:
+        return None
+    return m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return list(value)
+    return [value]
+
+
+def join_list(value: Any, word: str = "and", cap: int | None = None) -> str:
+    """A list as a sentence says it: ``a``, ``a and b``, ``a, b and c``; with ``cap``, at
+    most that many items then ``and 3 more`` (``word`` ``or``: ``a, b or c``). An empty
+    list is ``(none)``, a missing value ``?``."""
+    if value is None:
+        return MISSING
+    items = [format_value(v) for v in _items(value)]
+    if not items:
+        return "(none)"
+    if cap is not None and len(items) > cap:
+        return f"{', '.join(items[:cap])} {word} {len(items) - cap} more"
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def apply_filter(value: Any, word: str, cap: int | None) -> str:
+    """What ``{NAME|and}``, ``{NAME|or 3}`` and ``{NAME|count}`` write for ``value``."""
+    if word == "count":
+        if value is None:
+            return MISSING
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return format_value(value)
+        return str(len(_items(value)))
+    return join_list(value, word, cap)
+
+
 #: The conditional markers: ``{if NAME}``, ``{unless NAME}``, ``{else}``, ``{end}``; ``{{``
 #: and ``}}`` are matched first so that escaped braces never start one.
-_COND_RE = re.compile(r"\{\{|\}\}|\{(if|unless) +([A-Za-z][A-Za-z0-9_]*)\}|\{(else|end)\}")
+_COND_RE = re.compile(
+    r"\{\{|\}\}|\{(if|unless) +([A-Za-z][A-Za-z0-9_]*)(?:=([A-Za-z0-9_.:/+-]+))?\}"
+    r"|\{(else|end)\}"
+)
 
 
 def is_plain_name(name: str) -> bool:
     """A name a template may use: letters, digits and ``_``, starting with a letter."""
     return bool(_NAME_RE.match(name))
+
+
+def _test(context: Mapping[str, Any], name: str, wanted: str | None) -> bool:
+    """``{if NAME}``: the value is set; ``{if NAME=VALUE}``: it is written ``VALUE``."""
+    value = context.get(name)
+    if wanted is None:
+        return truthy(value)
+    return value is not None and format_value(value) == wanted
 
 
 def truthy(value: Any) -> bool:
@@ -141,7 +214,7 @@ def _conditionals(template: str, context: Mapping[str, Any] | None) -> tuple[str
     problems: list[str] = []
     # Each open block: (keyword, name, currently in the else branch, the block's outer
     # "keep" state); text is kept when every enclosing branch is kept.
-    stack: list[tuple[str, str, bool, bool]] = []
+    stack: list[tuple[str, str, str | None, bool, bool]] = []
     keep = True
     at = 0
     for m in _COND_RE.finditer(template):
@@ -154,29 +227,29 @@ def _conditionals(template: str, context: Mapping[str, Any] | None) -> tuple[str
                 out.append(token)
             continue
         if m.group(1):
-            word, name = m.group(1), m.group(2)
-            stack.append((word, name, False, keep))
+            word, name, wanted = m.group(1), m.group(2), m.group(3)
+            stack.append((word, name, wanted, False, keep))
             if context is not None:
-                value = truthy(context.get(name))
+                value = _test(context, name, wanted)
                 keep = keep and (value if word == "if" else not value)
             continue
         if not stack:
-            problems.append(f"{{{m.group(3)}}} without an open {{if NAME}}")
+            problems.append(f"{{{m.group(4)}}} without an open {{if NAME}}")
             continue
-        word, name, in_else, outer = stack[-1]
-        if m.group(3) == "else":
+        word, name, wanted, in_else, outer = stack[-1]
+        if m.group(4) == "else":
             if in_else:
                 problems.append(f"two {{else}} in one {{{word} {name}}}")
-            stack[-1] = (word, name, True, outer)
+            stack[-1] = (word, name, wanted, True, outer)
             if context is not None:
-                value = truthy(context.get(name))
+                value = _test(context, name, wanted)
                 keep = outer and not (value if word == "if" else not value)
             continue
         stack.pop()
         keep = outer
     if keep:
         out.append(template[at:])
-    for word, name, _in_else, _outer in stack:
+    for word, name, _wanted, _in_else, _outer in stack:
         problems.append(f"{{{word} {name}}} without its {{end}}")
     return "".join(out), problems
 
@@ -252,7 +325,7 @@ def template_problems(template: str) -> list[str]:
         shown = "{" + name + "}"
         if not name:
             problems.append("empty placeholder {} (name the value: {host})")
-        elif not _NAME_RE.match(name) and plural_field(name) is None:
+        elif not _NAME_RE.match(name) and plural_field(name) is None and filter_field(name) is None:
             problems.append(
                 f"placeholder {shown} is not a plain name (no attributes, indexes, "
                 "numbers or leading underscores)"
@@ -269,7 +342,7 @@ def placeholders(template: str) -> list[str]:
     template = _conditionals(template, None)[0]
     try:
         names = [name for _lit, name, _spec, _conv in _fields(template) if name]
-        return [(plural_field(n) or (n,))[0] for n in names]
+        return [(filter_field(n) or plural_field(n) or (n,))[0] for n in names]
     except ValueError:
         return []
 
@@ -339,6 +412,10 @@ def render(
     for literal, name, _spec, _conv in parsed:
         out.append(literal)
         if name is None:
+            continue
+        filtered = filter_field(name)
+        if filtered is not None:
+            out.append(apply_filter(context.get(filtered[0]), filtered[1], filtered[2]))
             continue
         counted = plural_field(name)
         if counted is not None:

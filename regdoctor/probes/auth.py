@@ -15,7 +15,7 @@ from regdoctor.net.handover import PlainStream
 from regdoctor.net.handshake import HandshakeResult, confirm
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.dns import effective_addresses, resolve_name
-from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, server_words
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.tcp import connect_keep
 from regdoctor.probes.tls import examine, handshake_budget
@@ -204,6 +204,7 @@ class AuthProbe:
         )
         seen_hosts: set[str] = set()
         realm_got_credentials = False  # the user's credentials went out to the realm
+        token_answer: Exchange | None = None  # the token server's last answer
         try:
             request = next(generator)
             while True:
@@ -241,6 +242,7 @@ class AuthProbe:
                     yield observation
                 extra: dict[str, object] = {"sent_credentials": request.sends_credentials}
                 if request.step == "auth.token":
+                    token_answer = exchange
                     realm_got_credentials |= request.sends_credentials and (
                         exchange.outcome not in ("connect_error", "proxy_error")
                     )
@@ -286,6 +288,9 @@ class AuthProbe:
             "expires_in": outcome.expires_in,
             "credentials_withheld": outcome.credentials_withheld,
             "credentials_sent_to_realm": realm_got_credentials,
+            # the token server's own words when it did not issue a token (its error
+            # message or detail, an HTML title, the body's first line), for rules to quote
+            "realm_said": _realm_said(outcome, token_answer),
         }
         yield ctx.observe(
             "auth.result",
@@ -301,6 +306,16 @@ class AuthProbe:
             state.verdict("auth", PhaseStatus.OK)
         else:
             state.verdict("auth", PhaseStatus.FAILED, outcome.error or outcome.outcome)
+
+
+def _realm_said(outcome: auth_dance.Outcome, answer: Exchange | None) -> str | None:
+    """The token server's own words when it issued no token: a refusal or an error
+    (any answer but 200), or a 200 whose body holds no token."""
+    if outcome.ok or answer is None:
+        return None
+    if answer.status != 200 or outcome.outcome == "token_bad_response":
+        return server_words(answer)
+    return None
 
 
 def _hostport_of(parts: SplitResult) -> str | None:

@@ -23,27 +23,6 @@ from regdoctor.probes.base import ProbeContext, failure_summary, first
 _FAILURE_ORDER = ("nxdomain", "servfail", "refused", "unreachable", "timeout", "error")
 
 
-#: How an outcome reads in a sentence: "<resolver> answered NXDOMAIN (no such name)".
-OUTCOME_TEXT = {
-    "answer": "with addresses",
-    "nodata": "NODATA (the name exists, without an A or AAAA record)",
-    "nxdomain": "NXDOMAIN (no such name)",
-    "servfail": "SERVFAIL (it could not get an answer upstream)",
-    "refused": "REFUSED (it will not answer this client)",
-    "timeout": "nothing in time (timeout)",
-    "unreachable": "nothing: it cannot be reached",
-    "error": "with an error",
-}
-
-
-def resolver_text(label: str) -> str:
-    """The resolver as a sentence names it: ``the system resolver (/etc/resolv.conf)``,
-    ``the DNS server 192.0.2.53:53``."""
-    if label == "system":
-        return "the system resolver (/etc/resolv.conf)"
-    return f"the DNS server {label}"
-
-
 def combine(a: Lookup, aaaa: Lookup) -> str:
     """The outcome of a name from its A and AAAA answers."""
     if a.addresses or aaaa.addresses:
@@ -106,9 +85,7 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
                 "name": host,
                 "role": role,
                 "resolver": resolver.label,
-                "resolver_text": resolver_text(resolver.label),
                 "outcome": outcome,
-                "outcome_text": OUTCOME_TEXT.get(outcome, outcome),
                 "addresses": addresses,
                 "a": a.outcome,
                 "aaaa": aaaa.outcome,

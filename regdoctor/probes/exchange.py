@@ -108,6 +108,49 @@ def error_message(data: Any) -> str | None:
     return None
 
 
+#: How much of a server's own words a finding quotes.
+MAX_SERVER_WORDS = 200
+
+
+def server_words(exchange: Exchange) -> str | None:
+    """What the server itself said in an error answer, for a finding to quote: the
+    ``message`` (and ``detail``) of a distribution error document, a token server's
+    ``details``, ``error_description``, ``error`` or ``message``, else an HTML page's
+    title or the body's first non-blank line; redacted, escaped for a terminal, on one
+    line, at most ``MAX_SERVER_WORDS`` characters. None without a body."""
+    import re
+
+    if exchange.outcome != "response" or not exchange.body:
+        return None
+    data = exchange.json()
+    text: str | None = None
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            message = errors[0].get("message")
+            detail = errors[0].get("detail")
+            text = str(message) if message not in (None, "") else None
+            if isinstance(detail, str) and detail:
+                text = f"{text} ({detail})" if text else detail
+        if text is None:
+            for key in ("details", "error_description", "error", "message"):
+                value = data.get(key)
+                if isinstance(value, str) and value.strip():
+                    text = value
+                    break
+    if text is None:
+        body = exchange.body[:4096].decode("utf-8", errors="replace")
+        title = re.search(r"<title[^>]*>([^<]{1,300})</title>", body, re.I)
+        if title:
+            text = title.group(1)
+        else:
+            text = next((line for line in body.splitlines() if line.strip()), None)
+    if text is None or not text.strip():
+        return None
+    one_line = " ".join(redact(text).split())
+    return safe_text(one_line, keep_newlines=False, max_chars=MAX_SERVER_WORDS) or None
+
+
 def error_detail(data: Any) -> str | None:
     """The ``detail`` of the first entry of a distribution error document, as compact
     JSON (a storage driver's error: its driver, operation and path), or None."""

@@ -73,8 +73,8 @@ def tags_of(exchange: Exchange) -> list[str]:
 
 def nearest_tag_facts(reference: str, tags: Sequence[str]) -> dict[str, Any]:
     """``tags_nearest``: up to five existing tags most like ``reference`` (difflib's
-    ratio, then the tag itself), ``tags_count``, and ``tags_text``: a phrase for the
-    rule's explanation ("" when the list is empty)."""
+    ratio, then the tag itself), ``tags_count`` (how many the registry lists) and
+    ``tags_more`` (how many of those ``tags_nearest`` leaves out)."""
     import difflib
 
     unique = list(dict.fromkeys(tags))
@@ -86,16 +86,7 @@ def nearest_tag_facts(reference: str, tags: Sequence[str]) -> dict[str, Any]:
 
     nearest = sorted(unique, key=lambda t: (-likeness(t), t))[:NEAREST_TAGS]
     count = len(unique)
-    shown = ", ".join(nearest)
-    if not nearest:
-        text = " The repository lists no tags at all."
-    elif count == 1:
-        text = f" The one tag the registry lists is {shown}."
-    elif count <= NEAREST_TAGS:
-        text = f" The registry lists these tags: {shown}."
-    else:
-        text = f" Of the {count} tags the registry lists, the nearest are: {shown}."
-    return {"tags_count": count, "tags_nearest": nearest, "tags_text": text}
+    return {"tags_count": count, "tags_nearest": nearest, "tags_more": count - len(nearest)}
 
 
 def classify(exchange: Exchange) -> str:
@@ -184,7 +175,7 @@ class ImageProbe:
                 document = body_check.document
                 if not body_check.valid:
                     outcome = "invalid"  # a 200 no runtime can use
-        tag_facts: dict[str, Any] = {"tags_count": None, "tags_nearest": [], "tags_text": ""}
+        tag_facts: dict[str, Any] = {"tags_count": None, "tags_nearest": [], "tags_more": 0}
         if outcome == "manifest_unknown":
             tags = await fetch(
                 ctx,

@@ -146,7 +146,9 @@ async def examine(
                     "issuer": certs[-1]["issuer"],
                     "system_store": system_store(),
                     "ca_tried": {},
-                    "ca_tried_text": "",
+                    "ca_tried_by": [],
+                    "ca_tried_dirs": [],
+                    "ca_tried_files": [],
                     "now": now.astimezone(UTC).isoformat(),
                 },
                 error=None if reason == "ok" else detail,
@@ -376,7 +378,7 @@ def _with_trust(
             trusted_by=trusted_by,
             trusted_with=trusted_with,
             ca_tried=tried,
-            ca_tried_text=_tried_text(tried),
+            **_tried_facts(tried),
         )
         if o.kind == "tls.verify"
         else o
@@ -384,16 +386,16 @@ def _with_trust(
     ]
 
 
-def _tried_text(tried: dict[str, list[str]]) -> str:
-    """`` Besides those, docker looked in /etc/docker/certs.d/h:5000/ (no CA file
-    there); ...``: a phrase for a rule's explanation, "" when no runtime is in scope."""
-    parts = []
-    for runtime, places in tried.items():
-        folders = [p for p in places if p.endswith("/")]
-        files = [p for p in places if not p.endswith("/")]
-        found = f"CA files {', '.join(files)}" if files else "no CA file there"
-        parts.append(f"{runtime} looked in {', '.join(folders) or 'no folder'} ({found})")
-    return f" Besides those, {'; '.join(parts)}." if parts else ""
+def _tried_facts(tried: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``ca_tried`` flattened for a rule's text: the runtimes that looked
+    (``ca_tried_by``), the folders they looked in (``ca_tried_dirs``) and the CA files
+    they found there (``ca_tried_files``), each once, in order."""
+    places = [p for runtime_places in tried.values() for p in runtime_places]
+    return {
+        "ca_tried_by": list(tried),
+        "ca_tried_dirs": list(dict.fromkeys(p for p in places if p.endswith("/"))),
+        "ca_tried_files": list(dict.fromkeys(p for p in places if not p.endswith("/"))),
+    }
 
 
 async def _first_request(

@@ -270,3 +270,29 @@ def test_a_failed_phase_no_rule_explains_is_an_error():
     )
     findings = evaluate(load_catalog(), target(), [refused, failed])
     assert RULE_UNEXPLAINED not in [f.rule for f in findings]
+
+
+def test_the_proxy_in_the_path_is_named_by_host_and_port(tmp_path):
+    """``via_proxy``: the target's proxy.configured observation, whichever observation
+    triggered the rule, as host:port (the URL with its credentials never reaches it)."""
+    catalog = catalog_of(
+        tmp_path,
+        {
+            "id": "ctx",
+            "title": "t",
+            "explanation": "missing.{if via_proxy} Through {via_proxy} ({via_proxy_env}).{end}",
+            "match": {"observations": {"all": [{"kind": "image.manifest", "ok": False}]}},
+        },
+    )
+    t = target("registry.test:5000/team/app:1.0", repository="team/app", tag="1.0")
+    manifest = obs("image.manifest", ok=False, outcome="manifest_unknown")
+    proxy = obs(
+        "proxy.configured",
+        proxy="http://user:****@192.0.2.3:3128",
+        env="HTTPS_PROXY",
+        proxy_hostport="192.0.2.3:3128",
+    )
+    (finding,) = evaluate(catalog, t, [proxy, manifest])
+    assert finding.explanation == "missing. Through 192.0.2.3:3128 (HTTPS_PROXY)."
+    (finding,) = evaluate(catalog, t, [manifest])
+    assert finding.explanation == "missing."

@@ -110,3 +110,34 @@ def test_plural_field_counts_its_noun() -> None:
     assert render(text, {}) == "? tags of ? entries"
     assert plural(1.0, "second") == "1 second" and plural(2.5, "second") == "2.5 seconds"
     assert template_problems("{n|Tag}") != []  # a noun is lower case
+
+
+def test_list_filters_say_a_list_as_a_sentence() -> None:
+    from regdoctor.engine.template import placeholders, render, template_problems
+
+    text = "{tags|and}; {tags|and 2}; {tags|or}; {tags|count}; {tags|tag}"
+    assert template_problems(text) == []
+    assert placeholders(text) == ["tags"] * 5
+    assert render(text, {"tags": ["1.2", "1.3", "2.0"]}) == (
+        "1.2, 1.3 and 2.0; 1.2, 1.3 and 1 more; 1.2, 1.3 or 2.0; 3; 3 tags"
+    )
+    assert render(text, {"tags": ["1.2"]}) == "1.2; 1.2; 1.2; 1; 1 tag"
+    assert render("{a|and}", {"a": ["x", "y"]}) == "x and y"
+    assert render("{a|and 2}", {"a": ["x", "y"]}) == "x and y"  # nothing left over
+    assert render("{a|and}|{a|count}", {"a": []}) == "(none)|0"
+    assert render("{a|and}|{a|count}", {}) == "?|?"
+    assert render("{a|or 1}", {"a": ["docker", "podman", "containerd"]}) == "docker or 2 more"
+    assert template_problems("{a|and 0}") != []  # a cap is 1 to 99
+    assert template_problems("{a|and 100}") != []
+
+
+def test_a_conditional_can_test_an_enum_value() -> None:
+    from regdoctor.engine.template import condition_names, render, template_problems
+
+    text = "{if outcome=nxdomain}no such name{else}{outcome}{end}{unless count=0}, {count}{end}"
+    assert template_problems(text) == []
+    assert condition_names(text) == ["outcome", "count"]
+    assert render(text, {"outcome": "nxdomain", "count": 0}) == "no such name"
+    assert render(text, {"outcome": "timeout", "count": 2}) == "timeout, 2"
+    assert render(text, {"count": None}) == "?, ?"  # a missing value is not "0"
+    assert render("{if on=true}on{end}", {"on": True}) == "on"

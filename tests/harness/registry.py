@@ -147,6 +147,17 @@ class Registry:
         """Write the config for a fresh free port and spawn the process (no waiting)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = procs.free_tcp_port()
+        self._spawn()
+
+    def restart(self, options: RegistryOptions) -> None:
+        """Stop, then serve again with ``options`` (a new certificate) on the same port,
+        as an operator restarts a registry after changing its config (no waiting; should
+        the port be taken meanwhile, ``check_ready`` moves it like ``start``)."""
+        self.stop()
+        self.options = options
+        self._spawn()
+
+    def _spawn(self) -> None:
         config = build_config(self.port, self.storage_root, self.options)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.proc = procs.spawn(

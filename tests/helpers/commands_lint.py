@@ -53,3 +53,190 @@ def assert_commands_clean(document: Mapping[str, Any]) -> None:
         if (problems := command_problems(command))
     }
     assert not bad, bad
+
+
+# -- checks apart from fixes ---------------------------------------------------------------
+
+#: Programs that only look (read, resolve, connect, print); with ``SUBCOMMANDS_THAT_LOOK``
+#: for the ones whose subcommand decides.
+PROGRAMS_THAT_LOOK = frozenset(
+    [
+        "grep",
+        "egrep",
+        "cat",
+        "head",
+        "tail",
+        "less",
+        "ls",
+        "stat",
+        "find",
+        "readlink",
+        "realpath",
+        "file",
+        "getent",
+        "dig",
+        "host",
+        "nslookup",
+        "resolvectl",
+        "curl",
+        "wget",
+        "nc",
+        "ncat",
+        "ss",
+        "ip",
+        "ping",
+        "tracepath",
+        "traceroute",
+        "echo",
+        "printf",
+        "awk",
+        "jq",
+        "yq",
+        "base64",
+        "sha256sum",
+        "date",
+        "env",
+        "printenv",
+        "id",
+        "whoami",
+        "test",
+        "[",
+        "true",
+        "false",
+        ":",
+        "timeout",
+        "journalctl",
+        "ps",
+        "pgrep",
+        "command",
+        "type",
+        "which",
+        "uname",
+        "hostname",
+        "openssl",
+        "cut",
+        "sort",
+        "uniq",
+        "wc",
+        "tr",
+        "diff",
+        "cmp",
+        "column",
+        "sed",
+        "df",
+        "du",
+        "dmesg",
+        "man",
+    ]
+)
+SUBCOMMANDS_THAT_LOOK = {
+    "kubectl": {"get", "describe", "logs", "debug", "auth", "explain", "version", "events"},
+    "docker": {
+        "info",
+        "version",
+        "inspect",
+        "manifest",
+        "image",
+        "images",
+        "context",
+        "buildx",
+        "system",
+    },
+    "podman": {"info", "version", "inspect", "manifest", "images", "image", "search", "system"},
+    "skopeo": {"inspect", "list-tags"},
+    "crictl": {"info", "inspect", "inspecti", "images", "version", "ps"},
+    "ctr": {"version", "images", "image", "plugins", "info"},
+    "nerdctl": {"info", "version", "inspect", "images"},
+    "systemctl": {"status", "show", "cat", "is-active", "is-enabled"},
+    "containerd": {"config", "--version", "-v"},
+    "crio": {"config", "version"},
+    "update-ca-trust": {"list"},
+    "trust": {"list"},
+    "openssl": {"s_client", "x509", "verify", "crl", "asn1parse", "version"},
+    "nft": {"list"},
+    "timedatectl": {"status", "show", "timesync-status"},
+    "chronyc": {"tracking", "sources", "sourcestats"},
+    "iptables": {"-S", "-L", "-nL", "-nvL"},
+    "regdoctor": {"check", "bench", "explain", "config", "tags"},
+    "sudo": set(),
+}
+_VALIDATORS = re.compile(
+    r"python3 -m json\.tool|python3 -c '[^']*tomllib\.load\([^']*'|podman machine ssh date"
+    r"|bash -c '</dev/tcp/[^']*'"
+)
+_QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\\\]|\\\\.)*\"")
+_SEGMENT_SPLIT = re.compile(r"\|\||&&|[|;]|\$\(|`|\(")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_WRITES = re.compile(r"(?<![0-9&])>>?\s*(?!/dev/null|&)|\btee\b|\bsed\s+-i|\bmkdir\b|\bcp\b|\bmv\b")
+
+
+def _segment_looks(segment: str) -> bool:
+    words = segment.strip().split()
+    while words and (
+        _ASSIGNMENT.match(words[0]) or words[0] in ("sudo", "!", "then", "do", "else", "exec")
+    ):
+        words = words[1:]
+    if not words or words[0] in ("fi", "done", "}", "{", ")", "if", "for", "while", "EOF"):
+        return True
+    program = words[0].rsplit("/", 1)[-1]
+    if program == "timeout":  # timeout 5 CMD...
+        rest = [w for w in words[1:] if not w[0].isdigit() and not w.startswith("-")]
+        return _segment_looks(" ".join(rest)) if rest else True
+    if program in ("bash", "sh") and "/dev/tcp/" in segment:
+        return True
+    if program in SUBCOMMANDS_THAT_LOOK and program != "sudo":
+        subcommand = next(
+            (
+                w
+                for w in words[1:]
+                if not w.startswith("-") or program in ("iptables", "containerd")
+                if w not in ("--user", "-n", "k8s.io")
+            ),
+            "",
+        )
+        if program == "openssl" or subcommand in SUBCOMMANDS_THAT_LOOK[program]:
+            if program in ("docker", "podman") and subcommand in ("image", "manifest", "buildx"):
+                return any(w in ("inspect", "ls", "imagetools") for w in words[2:4]) and not any(
+                    w in ("build", "push", "rm", "prune") for w in words[2:4]
+                )
+            if program in ("docker", "podman") and subcommand == "system":
+                return any(w in ("df", "info", "connection") for w in words[2:3])
+            if program == "ctr" and subcommand in ("images", "image"):
+                return any(w in ("ls", "list", "check") for w in words[2:5])
+            if program == "kubectl" and subcommand == "debug":
+                return "chroot" not in segment or "cat" in segment or "getent" in segment
+            return subcommand in SUBCOMMANDS_THAT_LOOK[program]
+        return False
+    return program in PROGRAMS_THAT_LOOK
+
+
+def is_note(command: str) -> bool:
+    """The command is only comments: advice for where no command fits (``# on every node:
+    as for containerd``). It neither looks nor fixes."""
+    return all(not line.strip() or line.strip().startswith("#") for line in command.splitlines())
+
+
+def looks_only(command: str) -> bool:
+    """The command only looks: every line (comments, blank lines and the ``VAR=''`` line
+    of a fill-in value aside) runs programs that read, resolve or connect, and writes no
+    file. Heredoc bodies are data, not commands."""
+    lines: list[str] = []
+    heredoc_end: str | None = None
+    for raw in command.splitlines():
+        line = raw.strip()
+        if heredoc_end is not None:
+            if line == heredoc_end:
+                heredoc_end = None
+            continue
+        if not line or line.startswith("#"):
+            continue
+        if m := re.search(r"<<-?\s*'?\"?([A-Za-z_]+)", line):
+            heredoc_end = m.group(1)
+        lines.append(line.split(" #")[0])
+    code = " ; ".join(lines).replace("\\ ;", " ")
+    # validators that only read: JSON and TOML parsers, a VM's clock
+    code = _VALIDATORS.sub("true", code)
+    code = _QUOTED.sub("Q", code)  # quoted text is an argument, not code
+    if _WRITES.search(code):
+        return False
+    return all(_segment_looks(s) for s in _SEGMENT_SPLIT.split(code) if s.strip())

@@ -164,3 +164,26 @@ def test_rules_doc_is_up_to_date():
     assert RULES_DOC.read_text(encoding="utf-8") == render_catalog(CATALOG), (
         "regenerate it: python -m regdoctor.engine.catalog_doc > docs/rules.md"
     )
+
+
+_REQUEST_AREAS = ("tcp", "tls", "http", "auth", "image")
+
+
+@pytest.mark.parametrize("rule_id", IDS)
+def test_a_failing_request_says_when_the_proxy_was_in_its_path(rule_id):
+    """Every error or warning about a request names the environment's proxy when one was
+    in the path (by host:port, never with credentials), unless the rule is about the
+    proxy itself and names it already."""
+    from regdoctor.engine.template import render
+
+    rule = RULES[rule_id]
+    if rule.area not in _REQUEST_AREAS or rule.severity.value == "info":
+        return
+    if rule.category.startswith("proxy.") or "{proxy" in rule.explanation:
+        return
+    assert "{if via_proxy}" in rule.explanation, f"{rule_id}: no {{if via_proxy}} sentence"
+    context = {"via_proxy": "192.0.2.3:3128", "via_proxy_env": "HTTPS_PROXY"}
+    shown = render(rule.explanation, context)
+    assert "the proxy 192.0.2.3:3128 (from HTTPS_PROXY)" in shown
+    without = render(rule.explanation, {})
+    assert "192.0.2.3" not in without and "went through the proxy" not in without

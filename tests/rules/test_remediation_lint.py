@@ -3,6 +3,9 @@
 - Every rule's commands, filled from its own cases (the observations of each ``match``
   case; the paste of each text case), hold no ``<name>`` placeholder and no ``?`` where
   a value belongs, and pass ``bash -n``.
+- Checks apart from fixes: a step's ``commands`` are the fix for every runtime (a command
+  that only looks is a ``check``, a comment-only command a note that labels a fix), and
+  its ``checks`` only look; no step checks for one runtime and fixes for another.
 - Advice fits the observation it comes with: each rule's match cases are replayed with
   a loopback registry and a remote one, written with and without its port, and nothing
   shown may contradict that (no "not 127.0.0.1" for a registry on this host, no "must be
@@ -24,7 +27,7 @@ from regdoctor.engine.evaluate import evaluate
 from regdoctor.engine.explain import explain
 from regdoctor.engine.loader import Catalog, load_yaml
 from regdoctor.model import Finding, Observation, Target
-from tests.helpers.commands_lint import command_problems
+from tests.helpers.commands_lint import command_problems, is_note, looks_only
 
 CATALOG = load_catalog()
 RULES = {rule.id: rule for rule in CATALOG.rules}
@@ -73,6 +76,78 @@ def test_commands_from_the_rules_own_cases_are_clean(rule_id: str) -> None:
                 if problems:
                     bad[f"{name} [{runtime}]: {command!r}"] = problems
     assert not bad, bad
+
+
+# -- checks apart from fixes ------------------------------------------------------------
+
+#: (rule, step, runtime) of checks that do more than look, and why that is right.
+CHECKS_THAT_DO_MORE: dict[tuple[str, int, str], str] = {
+    ("http-timeout", 0, "podman"): "a debug pull is the one way to see podman's own timeouts",
+}
+#: (rule, step, runtime) of fix commands that only look, and why that is right.
+FIXES_THAT_ONLY_LOOK: dict[tuple[str, int, str], str] = {}
+
+
+def _steps() -> Iterator[tuple[str, int, Any]]:
+    for rule in CATALOG.rules:
+        for index, step in enumerate(rule.remediation):
+            yield rule.id, index, step
+
+
+def test_no_step_checks_for_one_runtime_and_fixes_for_another() -> None:
+    mixed = []
+    for rule_id, index, step in _steps():
+        looks = {rt: looks_only(c) for rt, c in step.commands.items() if not is_note(c)}
+        if any(looks.values()) and not all(looks.values()):
+            mixed.append(f"{rule_id} step {index}: checks for {[r for r in looks if looks[r]]}")
+    assert not mixed, mixed
+
+
+def test_commands_fix_and_checks_look() -> None:
+    looking = {
+        (rule_id, index, runtime)
+        for rule_id, index, step in _steps()
+        for runtime, command in step.commands.items()
+        if not is_note(command) and looks_only(command)
+    }
+    doing = {
+        (rule_id, index, runtime)
+        for rule_id, index, step in _steps()
+        for runtime, command in step.checks.items()
+        if not looks_only(command)
+    }
+    assert looking == set(FIXES_THAT_ONLY_LOOK), "move these to checks: " + str(
+        sorted(looking - set(FIXES_THAT_ONLY_LOOK))
+    )
+    assert doing == set(CHECKS_THAT_DO_MORE), "move these to commands: " + str(
+        sorted(doing - set(CHECKS_THAT_DO_MORE))
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "looks"),
+    [
+        ("grep -n credsStore ~/.docker/config.json || true", True),
+        ("timeout 5 bash -c '</dev/tcp/192.0.2.7/5000' && echo open || echo closed", True),
+        ("kubectl get secret regcred -o yaml | base64 -d", True),
+        ("python3 -m json.tool /etc/docker/daemon.json >/dev/null", True),
+        ("sudo containerd config dump | grep -n registry", True),
+        ("timedatectl status; chronyc tracking", True),
+        ("sudo timedatectl set-ntp true", False),
+        ("docker login registry.test", False),
+        ("sudo ctr images pull --user u:p registry.test/app:1", False),
+        ("docker buildx build --platform linux/arm64 --push .", False),
+        ("echo x | sudo tee /etc/docker/daemon.json", False),
+        ("echo '{}' > /etc/docker/daemon.json", False),
+        ("sudo sed -i 's/a/b/' /etc/containers/registries.conf", False),
+        ('python3 -c \'open("x", "w")\'', False),
+        ("sudo systemctl restart docker", False),
+    ],
+)
+def test_what_only_looks(command: str, looks: bool) -> None:
+    assert looks_only(command) is looks
+    assert not is_note(command)
+    assert is_note("# on every node: as for containerd\n")
 
 
 # -- advice that contradicts the observation --------------------------------------------

@@ -301,14 +301,18 @@ def test_platform_mismatch(testbed: Testbed) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "category"),
+    ("name", "category", "answered"),
     [
-        ("nothing-here.invalid", "dns.nxdomain"),
-        ("slow.timeout.test", "dns.failure"),
-        ("broken.servfail.test", "dns.failure"),
+        ("nothing-here.invalid", "dns.nxdomain", "NXDOMAIN (no such name):"),
+        ("slow.timeout.test", "dns.failure", "nothing in time (timeout) (A: timeout"),
+        (
+            "broken.servfail.test",
+            "dns.failure",
+            "SERVFAIL (it could not get an answer upstream) (A: servfail",
+        ),
     ],
 )
-def test_dns_failures(testbed: Testbed, name: str, category: str) -> None:
+def test_dns_failures(testbed: Testbed, name: str, category: str, answered: str) -> None:
     result = regdoctor(f"{name}:5000", "--dns-server", testbed.dns_server, "--timeout", "1")
     assert result.code == 2
     assert result.leading["category"] == category
@@ -316,6 +320,12 @@ def test_dns_failures(testbed: Testbed, name: str, category: str) -> None:
         o for o in result.document["targets"][0]["observations"] if o["kind"] == "dns.answer"
     )
     assert answer["facts"]["resolver"] == testbed.dns_server
+    # the probe gives the enum, the rule says it (no sentence in the facts)
+    assert not [k for k in answer["facts"] if k.endswith("_text")]
+    assert (
+        f"{name}, the DNS server {testbed.dns_server} answered {answered}"
+        in (result.leading["explanation"])
+    )
 
 
 def test_name_resolved_through_given_dns_server(testbed: Testbed) -> None:

@@ -47,8 +47,12 @@ def test_a_missing_tag_is_shown_with_the_nearest_tags(tagged: str) -> None:
     nearest = manifest["facts"]["tags_nearest"]
     assert len(nearest) == 5 and set(nearest[:2]) == {"1.2.0", "1.2.1"}, nearest
     assert "latest" not in nearest
+    # facts, not prose: the rule says them
+    assert manifest["facts"]["tags_more"] == len(TAGS) - 5
+    assert not [k for k in manifest["facts"] if k.endswith("_text")]
     plain = _prose(regdoctor(f"{tagged}:1.2.2", fmt="plain").stdout)
-    assert f"Of the {len(TAGS)} tags the registry lists, the nearest are: 1.2." in plain, plain
+    shown = f"{', '.join(nearest[:4])} and {nearest[4]}."
+    assert f"Of the {len(TAGS)} tags the registry lists, the nearest are: {shown}" in plain, plain
     markdown = regdoctor(f"{tagged}:1.2.2", fmt="markdown").stdout
     assert "the nearest are: 1.2." in _prose(markdown)
 
@@ -92,8 +96,8 @@ def test_an_untrusted_certificate_names_its_issuer_and_the_places_tried(testbed)
     assert 'It was issued by "CN=regdoctor untrusted CA' in plain, plain
     assert "the trust sources checked were: system (/" in plain
     assert (
-        f"podman looked in /etc/containers/certs.d/{endpoint.hostport}/, "
-        f"/etc/docker/certs.d/{endpoint.hostport}/ (no CA file there)"
+        f"Besides those, podman looked in /etc/containers/certs.d/{endpoint.hostport}/ and "
+        f"/etc/docker/certs.d/{endpoint.hostport}/ (no CA file there)."
     ) in plain
     verify = next(
         o
@@ -101,6 +105,13 @@ def test_an_untrusted_certificate_names_its_issuer_and_the_places_tried(testbed)
         if o["kind"] == "tls.verify"
     )
     assert verify["facts"]["issuer"].startswith("CN=regdoctor untrusted CA")
+    # facts, not prose: the rule says them
+    assert verify["facts"]["ca_tried_by"] == ["podman"]
+    assert verify["facts"]["ca_tried_dirs"] == [
+        f"/etc/containers/certs.d/{endpoint.hostport}/",
+        f"/etc/docker/certs.d/{endpoint.hostport}/",
+    ]
+    assert not [k for k in verify["facts"] if k.endswith("_text")]
 
 
 def test_seen_lines_quote_only_what_was_observed(testbed, check_schema) -> None:
@@ -131,6 +142,24 @@ def test_the_token_server_that_refuses_is_named(testbed) -> None:
     title = result.leading["title"]
     assert f"rejected by the token server 127.0.0.1:{realm.port}" in title, title
     assert endpoint.hostport not in title
+    # the server's own words, quoted: its error message and detail
+    said = 'It said: "authentication required (the token server refuses every request)".'
+    assert said in result.leading["explanation"], result.leading["explanation"]
+    auth = next(
+        o for o in result.document["targets"][0]["observations"] if o["kind"] == "auth.result"
+    )
+    assert auth["facts"]["realm_said"] == (
+        "authentication required (the token server refuses every request)"
+    )
+    assert said in _prose(
+        regdoctor(
+            "--ca-file",
+            str(testbed.ca_file),
+            testbed.images.app.ref(endpoint.hostport),
+            password=PASSWORD,
+            fmt="plain",
+        ).stdout
+    )
 
 
 def test_a_failing_token_server_is_named_with_its_port(testbed) -> None:
@@ -144,6 +173,22 @@ def test_a_failing_token_server_is_named_with_its_port(testbed) -> None:
     assert result.leading["title"].startswith(
         f"The token server 127.0.0.1:{testbed.token_server.port} answers HTTP 503"
     ), result.leading["title"]
+    # what the server said (its plain-text body), not only regdoctor's words for it
+    assert (
+        'answered HTTP 503. It said: "503 Service Unavailable".' in (result.leading["explanation"])
+    ), result.leading["explanation"]
+
+
+def test_a_token_server_answering_garbage_is_quoted(testbed) -> None:
+    endpoint = testbed.endpoints["token_badjson"]
+    result = regdoctor(
+        "--ca-file",
+        str(testbed.ca_file),
+        testbed.images.app.ref(endpoint.hostport),
+        password=PASSWORD,
+    )
+    assert result.leading["rule"] == "auth-token-bad-response", result.categories
+    assert '(it began: "{not json")' in result.leading["explanation"]
 
 
 def test_http_on_a_tls_client_quotes_what_the_server_answered(testbed) -> None:

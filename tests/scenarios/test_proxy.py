@@ -104,3 +104,51 @@ def test_no_proxy_and_loopback_bypass_the_proxy(testbed, proxy, monkeypatch):
     )
     assert result.code == 0, result.findings
     assert proxy.requests == []
+
+
+@pytest.fixture
+def proxy_with_login() -> Iterator[ConnectProxy]:
+    server = ConnectProxy(
+        {"registry.test": "127.0.0.1"}, mode="auth", credentials=("pxuser", "pxs3cret-Zq9")
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("tag", "ca", "category"),
+    [
+        ("no-such-tag", True, "image.manifest_unknown"),
+        ("1.2", False, "tls.unknown_authority"),
+    ],
+)
+def test_a_failing_request_through_the_proxy_says_so(
+    testbed, proxy_with_login, monkeypatch, tag, ca, category
+):
+    """The proxy is in the path of a request that failed for another reason (a missing
+    tag; a certificate the host does not trust): the explanation names the proxy by
+    host:port, in every format, and never its password."""
+    proxy = proxy_with_login
+    monkeypatch.setenv("HTTPS_PROXY", f"http://pxuser:pxs3cret-Zq9@127.0.0.1:{proxy.port}")
+    target = f"registry.test:{testbed.endpoints['tls'].port}/team/app:{tag}"
+    args = ("--ca-file", str(testbed.ca_file), target) if ca else (target,)
+    result = regdoctor(*args)
+    assert result.leading["category"] == category, result.categories
+    said = f"The request went through the proxy 127.0.0.1:{proxy.port} (from HTTPS_PROXY)"
+    assert said in result.leading["explanation"]
+    for fmt in ("plain", "markdown"):
+        shown = regdoctor(*args, fmt=fmt).stdout
+        prose = " ".join(shown.replace("\\_", "_").split())  # Markdown escapes _
+        assert said in prose, shown
+        assert "pxs3cret" not in shown
+    assert "pxs3cret" not in result.stdout
+    assert any(r.startswith("CONNECT registry.test:") for r in proxy.requests)
+
+
+def test_without_a_proxy_the_explanation_does_not_mention_one(testbed) -> None:
+    target = f"registry.test:{testbed.endpoints['tls'].port}/team/app:no-such-tag"
+    result = regdoctor(
+        "--ca-file", str(testbed.ca_file), "--dns-server", testbed.dns_server, target
+    )
+    assert result.leading["category"] == "image.manifest_unknown", result.categories
+    assert "went through the proxy" not in result.leading["explanation"]
