@@ -24,7 +24,10 @@ def test_blackholed_target_does_not_delay_the_others(testbed: Testbed) -> None:
         testbed.endpoints["closed"].hostport,
     )
     elapsed = time.monotonic() - start
-    assert elapsed < 1 + 2.5, elapsed  # one timeout, plus process start-up
+    # the run itself (no interpreter start, which a loaded machine stretches): one
+    # timeout, not one per blackholed target
+    assert result.document["duration_ms"] < 1000 + 800, result.document["duration_ms"]
+    assert elapsed < 10, elapsed  # no hang at exit
     statuses = [t["status"] for t in result.document["targets"]]
     assert statuses == ["ok", "error", "error", "error"]
     plain_report = result.document["targets"][0]
@@ -35,7 +38,10 @@ def test_global_deadline_ends_the_run(testbed: Testbed) -> None:
     silent = testbed.endpoints["silent"].hostport
     start = time.monotonic()
     result = regdoctor("--timeout", "5", "--deadline", "1", f"http://{silent}")
-    assert time.monotonic() - start < 1 + 2.0
+    # the deadline, not the 5 s timeout, ended the run (in-process time: a loaded
+    # machine stretches the interpreter's start, not this)
+    assert result.document["duration_ms"] < 1000 + 800, result.document["duration_ms"]
+    assert time.monotonic() - start < 5, "the 5 s timeout ran out: the deadline did not end it"
     assert result.code == 2
     assert result.document["deadline_hit"] is True
 
