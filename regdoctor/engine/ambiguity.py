@@ -13,7 +13,11 @@ with NAME_UNKNOWN or MANIFEST_UNKNOWN, a private one succeeds.
 A second case: Docker retries a registry on a loopback address (or one marked insecure)
 over plain HTTP after HTTPS failed, and reports only the last error, ``Get
 "http://host:port/v2/": ... connection reset by peer`` or ``EOF``, which is the TLS
-port refusing plain HTTP. The real failure was the HTTPS attempt's.
+port refusing plain HTTP. The real failure was the HTTPS attempt's. dockerd 20.10 does
+not even name the URL: ``Error response from daemon: read tcp 127.0.0.1:47282->
+127.0.0.1:5443: read: connection reset by peer`` (captured from the real daemon against a
+TLS registry with basic auth and no login, tests/scenarios/runtimes); a reset from a
+loopback peer with no HTTPS URL in the line is read the same way.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ _PULL_ACCESS_DENIED = (
 _HTTP_RETRY = (
     r"(?i)\"?http://(?P<host>localhost|127\.\d+\.\d+\.\d+|\[::1\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?/v2/\S*"
     r"[^\n]*(?:connection reset by peer|: EOF\b|malformed HTTP response|server gave HTTP response)"
+)
+#: a reset whose peer is a loopback address, with no URL (dockerd 20.10's wording)
+_LOOPBACK_RESET = (
+    r"(?i)read tcp \S+->(?P<host>127\.\d+\.\d+\.\d+|\[::1\]):(?P<port>\d+): read: "
+    r"connection reset by peer"
 )
 _PLATFORM = r"\b(?P<platform>(?:linux|windows|darwin)/[a-z0-9_]+(?:/v\d)?)\b"
 
@@ -100,6 +109,8 @@ def alternatives_for(
         if "http://" in line and category in ("tcp.reset", "tls.http_on_https", "other")
         else None
     )
+    if retry is None and category == "tcp.reset" and "https://" not in line:
+        retry = _rx(_LOOPBACK_RESET).search(line)
     if retry:
         host = retry.group("host")
         port = retry.group("port")

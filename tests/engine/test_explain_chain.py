@@ -123,6 +123,27 @@ def test_docker_loopback_fallback_points_at_the_https_attempt():
     assert m.check == "regdoctor check https://localhost:5000"
 
 
+def test_docker_20_10_loopback_fallback_without_a_url():
+    # dockerd 20.10.24, captured live (tests/scenarios/runtimes/test_explain_live_fallback.py):
+    # a TLS registry on 127.0.0.1 wanting basic auth, no login; only the retry is reported.
+    m = lead(
+        "Error response from daemon: read tcp 127.0.0.1:47282->127.0.0.1:5443: read: connection reset by peer"
+    )
+    assert m.category == "tcp.reset"
+    assert m.alternatives and "plain HTTP" in m.alternatives[0].reason
+    assert m.check == "regdoctor check https://127.0.0.1:5443"
+
+
+def test_a_reset_on_an_https_url_or_a_remote_peer_is_not_the_fallback():
+    for text in (
+        'Error response from daemon: Get "https://127.0.0.1:5443/v2/": read tcp 127.0.0.1:4711->127.0.0.1:5443: read: connection reset by peer',
+        "Error response from daemon: read tcp 192.0.2.7:47282->198.51.100.9:443: read: connection reset by peer",
+    ):
+        m = lead(text)
+        assert m.category == "tcp.reset"
+        assert m.alternatives == (), text
+
+
 def test_a_plain_error_has_no_alternatives():
     m = lead(
         'Error response from daemon: Get "https://r.example.test/v2/": x509: certificate signed by unknown authority'

@@ -25,6 +25,7 @@ CLIENTS = {
     "distribution",
     "credential-helpers",
     "helm",
+    "go-containerregistry",
 }
 
 

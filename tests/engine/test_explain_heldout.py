@@ -8,9 +8,11 @@ collections, each split off before any rule was written for it) scored 21/23, 5/
 2/2 before their rules and the same after: 51 of 57 (89.5 %) in all. With explain's
 fallback for text no rule matches (regdoctor/engine/fallback.py: re-reading log lines,
 then a guess from the nearest known message, built and tuned on the tuned corpus only)
-it measured the same, once: 51 of 57, each file as before. The bar below is the
-measured figure, not the target, and must not be raised by writing rules for these
-texts (that would spend the split)."""
+it measured the same, once: 51 of 57, each file as before. heldout-5.yaml (a fifth
+collection of 71 pastes, 22 held out, split before any rule) scored 19/22 before the
+round's rules (70 of 79, 88.6 %, in all) and 20/22 after; with heldout.yaml at 24/26,
+72 of 79 (91.1 %) in all. The bar below is the measured figure, not the target, and
+must not be raised by writing rules for these texts (that would spend the split)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.89  # 51/57 = 0.895, measured
+FLOOR = 0.91  # 72/79 = 0.911, measured
 TARGET = 0.95
 
 
@@ -31,7 +33,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 57
+    assert len(entries) >= 79
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries
