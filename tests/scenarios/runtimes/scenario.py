@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Client = Literal["docker", "containerd", "podman"]
-CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman")
+#: ``kubernetes``: the kubelet's path, a CRI ``PullImage`` to containerd's CRI plugin
+#: (its registry configuration from the node's /etc/containerd/config.toml).
+Client = Literal["docker", "containerd", "podman", "kubernetes"]
+CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 
 #: kind of a registry: its TLS and auth setup.
 #: ``plain`` HTTP; ``tls`` leaf from the harness CA (trusted only where the scenario
@@ -88,6 +90,10 @@ class Scenario:
     """Sanity expectation (pulls or not) measured once on this machine; a mismatch means
     the setup is broken, not that regdoctor is wrong. The oracle is always the client."""
     note: str = ""
+    pull_secret: tuple[str, str] | None = None
+    """The pod's imagePullSecret for the image's registry (username, password): the
+    kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
+    manifest (``--manifests``)."""
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False

@@ -13,6 +13,7 @@ from tests.scenarios.runtimes.scenario import (
     HUB,
     HUB_IP,
     MIRROR_IP,
+    PASSWORD,
     USERNAME,
     WRONG_PASSWORD,
     Client,
@@ -43,7 +44,8 @@ SECURE_NAMES = {"secure.test": SECURE_IP}
 D: Client = "docker"
 C: Client = "containerd"
 P: Client = "podman"
-ALL: tuple[Client, ...] = (D, C, P)
+K: Client = "kubernetes"
+ALL: tuple[Client, ...] = (D, C, K, P)
 
 
 def _hosts(server: str, host: str, **options: object) -> str:
@@ -79,14 +81,47 @@ def _containerd_ca_hosts(hostport: str) -> dict[str, str]:
     }
 
 
-def _secure_tls(auth: bool) -> dict[str, object]:
-    """secure.test:443 with the harness CA installed for docker and podman."""
+def _secure_tls(auth: bool, config: str | None = None) -> dict[str, object]:
+    """secure.test:443 with the harness CA installed for docker and podman (and
+    ``config``: the node's /etc/containerd/config.toml)."""
+    etc_files = _containerd_ca_hosts("secure.test")
+    if config is not None:
+        etc_files["containerd/config.toml"] = config
     return {
         "registries": (SECURE_BASIC if auth else SECURE_ANON,),
         "names": SECURE_NAMES,
         "certs": _ca_everywhere("secure.test"),
-        "etc_files": _containerd_ca_hosts("secure.test"),
+        "etc_files": etc_files,
     }
+
+
+def _cri_config(
+    *,
+    config_path: bool,
+    mirrors: bool = False,
+    mirror: tuple[str, str] | None = None,
+    auth: tuple[str, str, str] | None = None,
+) -> str:
+    """The node's /etc/containerd/config.toml (version 2): the CRI registry table."""
+    section = '[plugins."io.containerd.grpc.v1.cri".registry]'
+    lines = ["version = 2", "", section]
+    if config_path:
+        lines.append('  config_path = "/etc/containerd/certs.d"')
+    if mirrors:
+        mirror = mirror or ("docker.io", "https://mirror.test")
+    if mirror is not None:
+        lines += [
+            f'{section[:-1]}.mirrors."{mirror[0]}"]',
+            f'  endpoint = ["{mirror[1]}"]',
+        ]
+    if auth is not None:
+        host, user, password = auth
+        lines += [
+            f'{section[:-1]}.configs."{host}".auth]',
+            f'  username = "{user}"',
+            f'  password = "{password}"',
+        ]
+    return "\n".join(lines) + "\n"
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -189,7 +224,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-hosts-http-server",
         "scheme",
         f"plain.test:5000/{APP}",
-        (C,),
+        (C, K),
         (NS_PLAIN,),
         PLAIN_NAMES,
         etc_files={
@@ -206,7 +241,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "slow-1.5s",
         "slow",
         f"slow.test/{APP}",
-        (D, C),
+        (D, C, K),
         (Registry("slow", SLOW_IP, 443, "tls", delay_s=1.5),),
         {"slow.test": SLOW_IP},
         certs=_ca_everywhere("slow.test"),
@@ -346,7 +381,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-mirror-path-trap",
         "hosts.toml",
         "docker.io/library/nginx:latest",
-        (C,),
+        (C, K),
         (Registry("hub", HUB_IP, 443, "none"), Registry("mirror", MIRROR_IP, 443, "tls")),
         HUB_NAMES,
         etc_files={
@@ -365,7 +400,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-host-without-resolve",
         "hosts.toml",
         f"plain.test:5000/{APP}",
-        (C,),
+        (C, K),
         (NS_PLAIN,),
         PLAIN_NAMES,
         etc_files={
@@ -380,7 +415,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-server-without-port",
         "hosts.toml",
         f"plain.test:5000/{APP}",
-        (C,),
+        (C, K),
         (NS_PLAIN,),
         PLAIN_NAMES,
         etc_files={
@@ -395,7 +430,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-no-host-table",
         "hosts.toml",
         f"untrusted.test/{APP}",
-        (C,),
+        (C, K),
         (Registry("untrusted", UNTRUSTED_IP, 443, "untrusted"),),
         {"untrusted.test": UNTRUSTED_IP},
         etc_files={
@@ -411,7 +446,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-certs-dir-hostport",
         "hosts.toml",
         f"tls.test:5443/{APP}",
-        (C,),
+        (C, K),
         (TLS_REG,),
         {"tls.test": TLS_IP},
         certs={"containerd/certs.d/tls.test:5443/ca.crt": "ca"},
@@ -422,7 +457,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-certs-dir-without-port",
         "hosts.toml",
         f"tls.test:5443/{APP}",
-        (C,),
+        (C, K),
         (TLS_REG,),
         {"tls.test": TLS_IP},
         certs={"containerd/certs.d/tls.test/ca.crt": "ca"},
@@ -480,6 +515,63 @@ SCENARIOS: tuple[Scenario, ...] = (
         },
         expect={D: False, P: False},
         **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    # -- the kubelet's path: containerd's CRI plugin (where it differs from ctr) -------------
+    Scenario(
+        "cri-mirrors-with-config-path",
+        "cri",
+        f"127.0.0.1:5000/{APP}",
+        (C, K),
+        (LOOPBACK_PLAIN,),
+        etc_files={"containerd/config.toml": _cri_config(config_path=True, mirrors=True)},
+        expect={C: True, K: False},
+        note="legacy mirrors beside config_path: the CRI plugin does not load; ctr still pulls",
+    ),
+    Scenario(
+        "cri-legacy-mirror-http",
+        "cri",
+        f"plain.test:5000/{APP}",
+        (C, K),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containerd/config.toml": _cri_config(
+                config_path=False, mirror=("plain.test:5000", "http://plain.test:5000")
+            )
+        },
+        expect={C: False, K: True},
+        note="no config_path: the CRI uses the legacy http:// mirror entry; ctr never reads it",
+    ),
+    Scenario(
+        "cri-pull-secret-basic",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        pull_secret=(USERNAME, PASSWORD),
+        expect={K: True},
+        note="the pod's imagePullSecret reaches the registry as the CRI AuthConfig",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "cri-pull-secret-wrong-password",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        pull_secret=(USERNAME, WRONG_PASSWORD),
+        expect={K: False},
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "cri-configs-auth-with-config-path",
+        "cri",
+        f"secure.test/{APP}",
+        (C, K),
+        expect={C: False, K: True},
+        note="registry.configs.<host>.auth still gives the CRI credentials with config_path",
+        **_secure_tls(
+            auth=True,
+            config=_cri_config(config_path=True, auth=("secure.test", USERNAME, PASSWORD)),
+        ),  # type: ignore[arg-type]
     ),
     # -- TLS -------------------------------------------------------------------------------
     Scenario(

@@ -49,6 +49,7 @@ from typing import Any
 
 from cryptography import x509
 
+from tests.harness import cri as harness_cri
 from tests.harness import pki as harness_pki
 from tests.harness import procs
 from tests.harness.containerd import CTR_BIN, Containerd, start_containerd
@@ -156,6 +157,28 @@ class FixRun:
     commands: list[str]
     log: str
     failed_command: str = ""
+    #: "fill in" placeholders of the fix the suite filled as the user would
+    filled: tuple[str, ...] = ()
+
+
+#: Values of a fix's ``NAME=''  # fill in: ...`` lines that the scenario knows (the pod
+#: runs in the ``default`` namespace with the ``default`` service account).
+FILL_INS = {"NAMESPACE": "default"}
+
+
+def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
+    """``command`` with its known fill-in placeholders set, and which ones were."""
+    filled: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name not in FILL_INS:
+            return match.group(0)
+        filled.append(f"{name}={FILL_INS[name]}")
+        return f"{match.group(1)}{name}={shlex.quote(FILL_INS[name])}{match.group(3)}"
+
+    text = re.sub(r"(?m)^(\s*)([A-Z_]+)=''(\s*# fill in.*)$", one, command)
+    return text, tuple(filled)
 
 
 @dataclass
@@ -206,6 +229,8 @@ class World:
             assert self.containerd is not None
             out = self.containerd.pull(self.scenario.image, timeout_s=timeout_s)
             return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
+        if client == "kubernetes":
+            return self._cri_pull(timeout_s)
         out = self.podman(["pull", self.scenario.image], timeout_s=timeout_s)
         return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
 
@@ -236,6 +261,71 @@ class World:
             out,
             note=f"daemon did not start; `docker pull` says: {out.stderr.strip()[:160]}",
         )
+
+    def _cri_pull(self, timeout_s: float) -> PullResult:
+        """The kubelet's pull: CRI ``PullImage`` of the image as the pod spec names it,
+        with the pod's imagePullSecret as ``AuthConfig``. When the CRI plugin did not
+        load, the kubelet only sees "unknown service"; the error is then containerd's
+        log line saying why (what ``journalctl -u containerd`` shows)."""
+        assert self.containerd is not None
+        secret = self.scenario.pull_secret or self.service_account_secret()
+        auth = harness_cri.Auth(*secret) if secret else None
+        result = harness_cri.CriClient(self.containerd.address).pull(
+            self.scenario.image, auth, timeout_s=timeout_s
+        )
+        if result.ok:
+            return PullResult("kubernetes", True, "", None, digest=result.image_ref)
+        if result.unavailable:
+            line = harness_cri.plugin_load_error(self.containerd)
+            if line:
+                return PullResult(
+                    "kubernetes", False, line, None, note=f"the kubelet sees: {result.rpc_error}"
+                )
+        return PullResult("kubernetes", False, result.error, None)
+
+    @property
+    def kube_state(self) -> Path:
+        """What the ``kubectl`` shim recorded (secrets, service accounts' pull secrets)."""
+        return self.sandbox.root / "kube-state.json"
+
+    def service_account_secret(self) -> tuple[str, str] | None:
+        """The credentials the kubelet would pass for the scenario's pod (namespace
+        ``default``, service account ``default``): the first docker-registry secret of the
+        account whose server is the image's registry (credentialprovider keyring match
+        on host[:port])."""
+        if not self.kube_state.exists():
+            return None
+        state = json.loads(self.kube_state.read_text())
+        registry = self.scenario.image.split("/", 1)[0]
+        names = state.get("serviceaccounts", {}).get("default/default", [])
+        for name in names:
+            secret = state.get("secrets", {}).get(f"default/{name}")
+            if secret is None:
+                continue
+            server = re.sub(r"^[a-z]+://", "", secret["server"]).split("/", 1)[0]
+            if server == registry:
+                return secret["username"], secret["password"]
+        return None
+
+    def manifests(self) -> Path | None:
+        """The pod (and its imagePullSecret) as ``kubectl apply`` would get them, for
+        ``regdoctor check --manifests``; None when the scenario has no pull secret."""
+        if self.scenario.pull_secret is None:
+            return None
+        user, password = self.scenario.pull_secret
+        registry = self.scenario.image.split("/", 1)[0]
+        config = {"auths": {registry: {"auth": docker_auth(user, password)}}}
+        encoded = base64.b64encode(json.dumps(config).encode()).decode()
+        path = self.sandbox.root / "manifests.yaml"
+        path.write_text(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
+            "type: kubernetes.io/dockerconfigjson\n"
+            f"data:\n  .dockerconfigjson: {encoded}\n"
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
+            "  imagePullSecrets:\n  - name: regcred\n"
+            f"  containers:\n  - name: app\n    image: {self.scenario.image}\n"
+        )
+        return path
 
     def podman(self, args: list[str], *, timeout_s: float = 120.0) -> Outcome:
         return self.sandbox.run(
@@ -273,6 +363,9 @@ class World:
 
     def check(self, runtime: Client) -> Outcome:
         limits = ["--deadline", "150"] if self.scenario.slow else ["--timeout", "3"]
+        manifests = self.manifests() if runtime == "kubernetes" else None
+        if manifests is not None:
+            limits += ["--manifests", str(manifests)]
         return self.regdoctor(
             [
                 "check",
@@ -301,7 +394,10 @@ class World:
         workdir.mkdir(exist_ok=True)
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
         log: list[str] = []
-        for index, command in enumerate(commands):
+        filled: list[str] = []
+        for index, original in enumerate(commands):
+            command, names = fill_in(original)
+            filled += names
             outside = paths_outside_sandbox(command)
             if outside:
                 return FixRun(
@@ -318,8 +414,8 @@ class World:
             code, output = self._run_with_daemons(argv, cwd=workdir, timeout_s=timeout_s)
             log.append(f"$ {command}\n{output}".rstrip())
             if code != 0:
-                return FixRun(True, False, commands, "\n".join(log), command)
-        return FixRun(True, True, commands, "\n".join(log))
+                return FixRun(True, False, commands, "\n".join(log), command, tuple(filled))
+        return FixRun(True, True, commands, "\n".join(log), filled=tuple(filled))
 
     def _run_with_daemons(self, argv: list[str], *, cwd: Path, timeout_s: float) -> tuple[int, str]:
         """Run ``argv`` inside the sandbox while serving the systemctl shim's requests
@@ -330,6 +426,7 @@ class World:
                 "REGISTRY_USERNAME": USERNAME,
                 "REGISTRY_PASSWORD": PASSWORD,
                 "RDS_SPOOL": str(self.spool),
+                "RDS_KUBE": str(self.kube_state),
             }
         )
         if self.dockerd is not None:
@@ -435,7 +532,10 @@ class World:
         if action in ("restart", "start", "reload", "try-restart", "reload-or-restart"):
             containerd.stop()
             containerd.start()
-            procs.poll_until(containerd.check_ready, 15, "containerd restart")
+            ready = containerd.check_ready
+            if containerd.cri is not None:
+                ready = lambda: harness_cri.cri_ready(containerd)  # noqa: E731
+            procs.poll_until(ready, 15, "containerd restart")
             return 0, "restarted containerd"
         if action == "stop":
             containerd.stop()
@@ -496,6 +596,48 @@ exit 1
 """
 
 
+_KUBECTL = """#!PYTHON
+# kubectl shim: the API objects a pull-secret fix creates, recorded in $RDS_KUBE; the
+# scenario's CRI pull then passes them as the kubelet would (World.service_account_secret)
+import json, os, sys
+
+args = sys.argv[1:]
+namespace = "default"
+rest = []
+i = 0
+while i < len(args):
+    if args[i] in ("-n", "--namespace"):
+        namespace = args[i + 1]
+        i += 2
+        continue
+    if args[i].startswith("--namespace="):
+        namespace = args[i].split("=", 1)[1]
+    else:
+        rest.append(args[i])
+    i += 1
+path = os.environ["RDS_KUBE"]
+state = json.load(open(path)) if os.path.exists(path) else {}
+flags = dict(a[2:].split("=", 1) for a in rest if a.startswith("--") and "=" in a)
+words = [a for a in rest if not a.startswith("-")]
+if words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
+    state.setdefault("secrets", {})[namespace + "/" + words[3]] = {
+        "server": flags.get("docker-server", "https://index.docker.io/v1/"),
+        "username": flags["docker-username"],
+        "password": flags["docker-password"],
+    }
+    print("secret/" + words[3] + " created")
+elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
+    patch = json.loads(rest[rest.index("-p") + 1])
+    names = [s["name"] for s in patch.get("imagePullSecrets", [])]
+    state.setdefault("serviceaccounts", {})[namespace + "/default"] = names
+    print("serviceaccount/default patched")
+else:
+    print("kubectl shim: not supported: " + " ".join(args), file=sys.stderr)
+    sys.exit(1)
+json.dump(state, open(path, "w"))
+"""
+
+
 def _write_exec(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -536,8 +678,11 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
         world = World(scenario, sb, auth)
         _node_files(world)
         dns = SandboxDns(sb).start()
-        need_daemons = any(c in scenario.clients for c in ("docker", "containerd"))
-        if need_daemons:
+        need_daemons = any(c in scenario.clients for c in ("docker", "containerd", "kubernetes"))
+        if "kubernetes" in scenario.clients:
+            # one containerd with its CRI plugin serves ctr, dockerd and the kubelet's path
+            world.containerd = harness_cri.start_cri_containerd(sb)
+        elif need_daemons:
             world.containerd = start_containerd(sb)
         peers: list[object] = [dns]
         storage = sb.root / "storage"
@@ -617,6 +762,7 @@ def _node_files(world: World) -> None:
     podman = " ".join(shlex.quote(a) for a in world._podman_argv())
     _write_exec(world.bindir / "podman", f'#!/bin/sh\nexec {podman} "$@"\n')
     _write_exec(world.bindir / "ctr", f'#!/bin/sh\nexec {CTR_BIN} "$@"\n')
+    _write_exec(world.bindir / "kubectl", _KUBECTL.replace("PYTHON", sys.executable))
 
 
 def _push(world: World) -> None:
