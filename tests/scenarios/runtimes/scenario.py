@@ -93,7 +93,7 @@ class Scenario:
     pull_secret: tuple[str, str] | None = None
     """The pod's imagePullSecret for the image's registry (username, password): the
     kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
-    manifest (``--manifests``)."""
+    manifest (``--kube-manifests``)."""
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False

@@ -132,7 +132,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         f"127.0.0.1:5000/{APP}",
         ALL,
         (LOOPBACK_PLAIN,),
-        expect={D: True, C: True, P: False},
+        expect={D: True, C: True, K: True, P: False},
         note="plain HTTP on 127.0.0.1 by IP",
     ),
     Scenario(
@@ -142,7 +142,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ALL,
         (LOOPBACK_PLAIN,),
         {"registry.test": "127.0.0.1"},
-        expect={D: True, C: False, P: False},
+        expect={D: True, C: False, K: False, P: False},
         note="plain HTTP on a name resolving to 127.0.0.1",
     ),
     Scenario(
@@ -151,7 +151,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         f"localhost:5000/{APP}",
         ALL,
         (LOOPBACK_PLAIN,),
-        expect={D: True, C: True, P: False},
+        expect={D: True, C: True, K: True, P: False},
         note="containerd's default for localhost",
     ),
     Scenario(
@@ -161,7 +161,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ALL,
         (NS_PLAIN,),
         PLAIN_NAMES,
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         note="plain HTTP outside 127.0.0.0/8, nothing marks it insecure",
     ),
     Scenario(
@@ -234,7 +234,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 capabilities=["pull", "resolve"],
             )
         },
-        expect={C: True},
+        expect={C: True, K: True},
     ),
     # -- timeouts and slowness -------------------------------------------------------------
     Scenario(
@@ -247,7 +247,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         certs=_ca_everywhere("slow.test"),
         etc_files=_containerd_ca_hosts("slow.test"),
         slow=True,
-        expect={D: True, C: True},
+        expect={D: True, C: True, K: True},
         note="every answer (TLS flights, HTTP responses) held 1.5 s",
     ),
     Scenario(
@@ -393,7 +393,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             )
         },
         certs={"containerd/certs.d/docker.io/mirror-ca.crt": "ca"},
-        expect={C: False},
+        expect={C: False, K: False},
         note="/v2 appended after /cache (no override_path); the Hub is unreachable",
     ),
     Scenario(
@@ -408,7 +408,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "https://plain.test:5000", "http://plain.test:5000", capabilities=["pull"]
             )
         },
-        expect={C: False},
+        expect={C: False, K: False},
         note="tag pull: the only http host lacks `resolve`, the https server fails",
     ),
     Scenario(
@@ -423,7 +423,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "http://plain.test", "http://plain.test", capabilities=["pull", "resolve"]
             )
         },
-        expect={C: False},
+        expect={C: False, K: False},
         note="server and host without :5000 dial port 80",
     ),
     Scenario(
@@ -439,7 +439,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             )
         },
         fix_ca="other_ca",
-        expect={C: False},
+        expect={C: False, K: False},
         note="1.6 cannot decode a file without [host] and ignores it: skip_verify is not in effect",
     ),
     Scenario(
@@ -450,7 +450,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (TLS_REG,),
         {"tls.test": TLS_IP},
         certs={"containerd/certs.d/tls.test:5443/ca.crt": "ca"},
-        expect={C: True},
+        expect={C: True, K: True},
         note="certs.d/host:port/ca.crt without hosts.toml is read",
     ),
     Scenario(
@@ -461,7 +461,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (TLS_REG,),
         {"tls.test": TLS_IP},
         certs={"containerd/certs.d/tls.test/ca.crt": "ca"},
-        expect={C: False},
+        expect={C: False, K: False},
         note="certs.d/tls.test is not the directory of tls.test:5443",
     ),
     # -- credentials ------------------------------------------------------------------------
@@ -498,7 +498,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "credentials",
         f"secure.test/{APP}",
         ALL,
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
     Scenario(
@@ -583,7 +583,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         {"tls.test": TLS_IP},
         certs=_ca_everywhere("tls.test:5443"),
         etc_files=_containerd_ca_hosts("tls.test:5443"),
-        expect={D: True, C: True, P: True},
+        expect={D: True, C: True, K: True, P: True},
         note="certs.d / hosts.toml ca / containers certs.d all in place",
     ),
     Scenario(
@@ -594,7 +594,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Registry("untrusted", UNTRUSTED_IP, 443, "untrusted"),),
         {"untrusted.test": UNTRUSTED_IP},
         fix_ca="other_ca",
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
     ),
     Scenario(
         "tls-expired",
@@ -604,7 +604,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Registry("expired", EXPIRED_IP, 443, "expired"),),
         {"expired.test": EXPIRED_IP},
         certs=_ca_everywhere("expired.test"),
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         server_side=True,
     ),
     Scenario(
@@ -615,7 +615,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Registry("wronghost", WRONGHOST_IP, 443, "wrong_host"),),
         {"wronghost.test": WRONGHOST_IP},
         certs=_ca_everywhere("wronghost.test"),
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         server_side=True,
     ),
 )

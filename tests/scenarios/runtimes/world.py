@@ -268,7 +268,7 @@ class World:
         load, the kubelet only sees "unknown service"; the error is then containerd's
         log line saying why (what ``journalctl -u containerd`` shows)."""
         assert self.containerd is not None
-        secret = self.scenario.pull_secret or self.service_account_secret()
+        secret = self.pod_credentials()
         auth = harness_cri.Auth(*secret) if secret else None
         result = harness_cri.CriClient(self.containerd.address).pull(
             self.scenario.image, auth, timeout_s=timeout_s
@@ -288,16 +288,31 @@ class World:
         """What the ``kubectl`` shim recorded (secrets, service accounts' pull secrets)."""
         return self.sandbox.root / "kube-state.json"
 
-    def service_account_secret(self) -> tuple[str, str] | None:
-        """The credentials the kubelet would pass for the scenario's pod (namespace
-        ``default``, service account ``default``): the first docker-registry secret of the
-        account whose server is the image's registry (credentialprovider keyring match
-        on host[:port])."""
+    def write_kube_state(self) -> None:
+        """The API objects before any fix: the pod ``default/app`` and, when the scenario
+        has one, its imagePullSecret ``regcred``."""
+        state: dict[str, Any] = {"pods": {"default/app": []}}
+        if self.scenario.pull_secret is not None:
+            user, password = self.scenario.pull_secret
+            registry = self.scenario.image.split("/", 1)[0]
+            state["secrets"] = {
+                "default/regcred": {"server": registry, "username": user, "password": password}
+            }
+            state["pods"]["default/app"] = ["regcred"]
+        self.kube_state.write_text(json.dumps(state))
+
+    def pod_credentials(self) -> tuple[str, str] | None:
+        """The credentials the kubelet passes for the scenario's pod (namespace
+        ``default``): its imagePullSecrets, or when it has none the ``default`` service
+        account's (what admission gives a new pod); the first docker-registry secret whose
+        server is the image's registry (credentialprovider keyring match on host[:port])."""
         if not self.kube_state.exists():
             return None
         state = json.loads(self.kube_state.read_text())
         registry = self.scenario.image.split("/", 1)[0]
-        names = state.get("serviceaccounts", {}).get("default/default", [])
+        names = state.get("pods", {}).get("default/app") or state.get("serviceaccounts", {}).get(
+            "default/default", []
+        )
         for name in names:
             secret = state.get("secrets", {}).get(f"default/{name}")
             if secret is None:
@@ -309,7 +324,7 @@ class World:
 
     def manifests(self) -> Path | None:
         """The pod (and its imagePullSecret) as ``kubectl apply`` would get them, for
-        ``regdoctor check --manifests``; None when the scenario has no pull secret."""
+        ``regdoctor check --kube-manifests``; None when the scenario has no pull secret."""
         if self.scenario.pull_secret is None:
             return None
         user, password = self.scenario.pull_secret
@@ -365,7 +380,7 @@ class World:
         limits = ["--deadline", "150"] if self.scenario.slow else ["--timeout", "3"]
         manifests = self.manifests() if runtime == "kubernetes" else None
         if manifests is not None:
-            limits += ["--manifests", str(manifests)]
+            limits += ["--kube-manifests", str(manifests)]
         return self.regdoctor(
             [
                 "check",
@@ -619,7 +634,13 @@ path = os.environ["RDS_KUBE"]
 state = json.load(open(path)) if os.path.exists(path) else {}
 flags = dict(a[2:].split("=", 1) for a in rest if a.startswith("--") and "=" in a)
 words = [a for a in rest if not a.startswith("-")]
-if words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
+if words[:2] == ["delete", "secret"] and len(words) == 3:
+    gone = state.get("secrets", {}).pop(namespace + "/" + words[2], None)
+    if gone is None and "--ignore-not-found" not in rest:
+        print('Error from server (NotFound): secrets "' + words[2] + '" not found', file=sys.stderr)
+        sys.exit(1)
+    print('secret "' + words[2] + '" deleted')
+elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
     state.setdefault("secrets", {})[namespace + "/" + words[3]] = {
         "server": flags.get("docker-server", "https://index.docker.io/v1/"),
         "username": flags["docker-username"],
@@ -677,6 +698,7 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
     with open_sandbox(names) as sb:
         world = World(scenario, sb, auth)
         _node_files(world)
+        world.write_kube_state()
         dns = SandboxDns(sb).start()
         need_daemons = any(c in scenario.clients for c in ("docker", "containerd", "kubernetes"))
         if "kubernetes" in scenario.clients:
