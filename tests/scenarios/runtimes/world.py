@@ -10,8 +10,12 @@ The node as every party sees it (clients, regdoctor, fix commands):
   sandbox's mount namespace, so ``regdoctor --root config_root`` reads exactly the
   files the clients read;
 - ``/etc/containerd/config.toml`` points the CRI registry ``config_path`` at
-  ``/etc/containerd/certs.d`` (the harness's containerd uses its own config; this file
-  tells regdoctor that certs.d is the hosts directory, as ``ctr --hosts-dir`` uses it).
+  ``/etc/containerd/certs.d`` (unless the scenario writes its own): regdoctor reads it,
+  and the harness's CRI containerd takes its ``[plugins."io.containerd.grpc.v1.cri"]``
+  from it at every start (``ctr --hosts-dir`` reads certs.d directly);
+- the Kubernetes API objects (the pod ``default/app``, its imagePullSecrets, secrets,
+  the ``default`` service account) as JSON in ``kube-state.json``, which the ``kubectl``
+  shim edits and the CRI pull reads (:meth:`World.pod_credentials`).
 
 Fix commands run with ``bash -e`` in a per-runtime directory holding ``ca.crt`` (the CA
 that signed the registry's certificate, for "install the CA" fixes), with
@@ -23,7 +27,9 @@ that signed the registry's certificate, for "install the CA" fixes), with
   ``docker`` or ``containerd`` and waits for the answer; exits 1 when dockerd refuses
   to start, as systemd does;
 - ``docker``, ``podman``, ``ctr``: the Debian binaries, pointed at the sandbox's daemons
-  and storage.
+  and storage;
+- ``kubectl``: ``create secret docker-registry``, ``delete secret``, ``patch
+  serviceaccount default -p JSON`` on ``kube-state.json``; anything else fails.
 """
 
 from __future__ import annotations
