@@ -69,9 +69,7 @@ def test_legacy_defaults_and_tls_table(tmp_path: Path) -> None:
         "  insecure_skip_verify = true\n",
     )
     secure = routes.route("kubernetes", parse_target("secure.test/team/app:1.2"))
-    assert [(e.url, e.skip_verify) for e in secure.endpoints] == [
-        ("https://secure.test/v2/", True)
-    ]
+    assert [(e.url, e.skip_verify) for e in secure.endpoints] == [("https://secure.test/v2/", True)]
     local = routes.route("kubernetes", parse_target("localhost:5000/team/app:1.2"))
     assert [(e.url, e.skip_verify) for e in local.endpoints] == [
         ("http://localhost:5000/v2/", True)
