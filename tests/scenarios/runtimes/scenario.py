@@ -22,8 +22,12 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``plain`` HTTP; ``tls`` leaf from the harness CA (trusted only where the scenario
 #: installs it); ``untrusted`` leaf from a CA that is never installed (the fix's
 #: ``ca.crt`` is that CA); ``expired``; ``wrong_host`` (SAN ``wrong-name.test`` only);
-#: ``basic`` TLS + htpasswd; ``none``: nothing listens there (a dead peer).
-RegistryKind = Literal["plain", "tls", "untrusted", "expired", "wrong_host", "basic", "none"]
+#: ``basic`` TLS + htpasswd; ``token`` TLS + bearer tokens from a token server (realm
+#: ``https://auth.test:PORT/token``, the sandbox's 127.0.0.1; USERNAME/PASSWORD);
+#: ``none``: nothing listens there (a dead peer).
+RegistryKind = Literal[
+    "plain", "tls", "untrusted", "expired", "wrong_host", "basic", "token", "none"
+]
 
 #: What a registry holds: ``shared`` (the scenario's one pushed content set: all
 #: registries with it serve the same storage), ``stale`` (its own storage with an older

@@ -36,6 +36,7 @@ HUB_REG = Registry("hub", HUB_IP, 443, "tls")
 TLS_REG = Registry("tls", TLS_IP, 5443, "tls")
 SECURE_BASIC = Registry("secure", SECURE_IP, 443, "basic")
 SECURE_ANON = Registry("secure", SECURE_IP, 443, "tls")
+SECURE_TOKEN = Registry("secure", SECURE_IP, 443, "token")
 
 PLAIN_NAMES = {"plain.test": PLAIN_IP}
 HUB_NAMES = {HUB: HUB_IP, "mirror.test": MIRROR_IP}
@@ -560,6 +561,33 @@ SCENARIOS: tuple[Scenario, ...] = (
         pull_secret=(USERNAME, WRONG_PASSWORD),
         expect={K: False},
         **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "cri-pull-secret-token",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        (SECURE_TOKEN,),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        pull_secret=(USERNAME, PASSWORD),
+        expect={K: True},
+        note="bearer-token registry: the AuthConfig goes to the token realm",
+    ),
+    Scenario(
+        "cri-token-no-secret",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        (SECURE_TOKEN,),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        expect={K: False},
+        note="token auth needed, no imagePullSecret: the fix creates one",
     ),
     Scenario(
         "cri-configs-auth-with-config-path",

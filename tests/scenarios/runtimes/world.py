@@ -62,13 +62,14 @@ from tests.harness.containerd import CTR_BIN, Containerd, start_containerd
 from tests.harness.content import Pusher
 from tests.harness.dockerd import DOCKER_BIN, Dockerd
 from tests.harness.pki import CertKey, Pki
-from tests.harness.registry import RegistryOptions, write_htpasswd
+from tests.harness.registry import RegistryOptions, TokenAuthConfig, write_htpasswd
 from tests.harness.runtimes import PODMAN_BIN, REPO_ROOT
 from tests.harness.sandbox import Outcome, Sandbox, open_sandbox
 from tests.harness.sandbox_services import (
     DelayProxy,
     SandboxDns,
     SandboxRegistry,
+    issue_leaf,
     wait_ready,
 )
 from tests.scenarios.runtimes.scenario import (
@@ -81,6 +82,8 @@ from tests.scenarios.runtimes.scenario import (
 )
 
 NODE_HOME = "/home/node"
+#: The token realm's host (the sandbox's 127.0.0.1) for ``token`` registries.
+TOKEN_HOST = "auth.test"
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 CONTAINERD_CONFIG_TOML = (
     "version = 2\n"
@@ -747,6 +750,7 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
                 peers.append(DelayProxy(sb, (reg.ip, reg.port), (host, port), reg.delay_s))
         wait_ready(*peers)
         _push(world)
+        _token_auth(world)
         if need_daemons:
             assert world.containerd is not None
             world.dockerd = Dockerd(sb, world.containerd)
@@ -791,6 +795,39 @@ def _node_files(world: World) -> None:
     _write_exec(world.bindir / "podman", f'#!/bin/sh\nexec {podman} "$@"\n')
     _write_exec(world.bindir / "ctr", f'#!/bin/sh\nexec {CTR_BIN} "$@"\n')
     _write_exec(world.bindir / "kubectl", _KUBECTL.replace("PYTHON", sys.executable))
+
+
+def _token_auth(world: World) -> None:
+    """``token`` registries: pushed to without auth, then restarted with bearer-token
+    auth from a token server in the sandbox: realm ``https://auth.test:PORT/token``
+    (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
+    a token scenario installs in the system store)."""
+    tokens = [r for r in world.scenario.registries if r.kind == "token"]
+    if not tokens:
+        return
+    from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
+
+    signing = make_signing_key(world.sandbox.root / "token")
+    leaf = issue_leaf(world.auth.pki, world.sandbox.root / "certs", "auth", [TOKEN_HOST])
+    server = TokenServer(
+        tls=leaf, signing=signing, username=USERNAME, password=PASSWORD, url_host=TOKEN_HOST
+    )
+    world.sandbox.call(server.start)  # its socket lives in the sandbox's namespace
+    world.sandbox.on_stop(server.stop)
+    for reg in tokens:
+        registry = world.registries[reg.key]
+        registry.stop()
+        registry.options = replace(
+            registry.options,
+            token=TokenAuthConfig(
+                realm=server.url("token"),
+                service=SERVICE,
+                issuer=ISSUER,
+                rootcertbundle=signing.rootcertbundle,
+            ),
+        )
+        registry.start()
+        wait_ready(registry)
 
 
 def _push(world: World) -> None:
