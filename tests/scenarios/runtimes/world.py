@@ -72,6 +72,7 @@ from tests.harness.sandbox_services import (
     issue_leaf,
     wait_ready,
 )
+from tests.scenarios.runtimes import kube
 from tests.scenarios.runtimes.scenario import (
     HUB,
     PASSWORD,
@@ -168,26 +169,6 @@ class FixRun:
     failed_command: str = ""
     #: "fill in" placeholders of the fix the suite filled as the user would
     filled: tuple[str, ...] = ()
-
-
-#: Values of a fix's ``NAME=''  # fill in: ...`` lines that the scenario knows (the pod
-#: runs in the ``default`` namespace with the ``default`` service account).
-FILL_INS = {"NAMESPACE": "default"}
-
-
-def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
-    """``command`` with its known fill-in placeholders set, and which ones were."""
-    filled: list[str] = []
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(2)
-        if name not in FILL_INS:
-            return match.group(0)
-        filled.append(f"{name}={FILL_INS[name]}")
-        return f"{match.group(1)}{name}={shlex.quote(FILL_INS[name])}{match.group(3)}"
-
-    text = re.sub(r"(?m)^(\s*)([A-Z_]+)=''(\s*# fill in.*)$", one, command)
-    return text, tuple(filled)
 
 
 @dataclass
@@ -294,62 +275,15 @@ class World:
 
     @property
     def kube_state(self) -> Path:
-        """What the ``kubectl`` shim recorded (secrets, service accounts' pull secrets)."""
+        """What the ``kubectl`` shim records: :mod:`.kube`."""
         return self.sandbox.root / "kube-state.json"
 
-    def write_kube_state(self) -> None:
-        """The API objects before any fix: the pod ``default/app`` and, when the scenario
-        has one, its imagePullSecret ``regcred``."""
-        state: dict[str, Any] = {"pods": {"default/app": []}}
-        if self.scenario.pull_secret is not None:
-            user, password = self.scenario.pull_secret
-            registry = self.scenario.image.split("/", 1)[0]
-            state["secrets"] = {
-                "default/regcred": {"server": registry, "username": user, "password": password}
-            }
-            state["pods"]["default/app"] = ["regcred"]
-        self.kube_state.write_text(json.dumps(state))
-
     def pod_credentials(self) -> tuple[str, str] | None:
-        """The credentials the kubelet passes for the scenario's pod (namespace
-        ``default``): its imagePullSecrets, or when it has none the ``default`` service
-        account's (what admission gives a new pod); the first docker-registry secret whose
-        server is the image's registry (credentialprovider keyring match on host[:port])."""
-        if not self.kube_state.exists():
-            return None
-        state = json.loads(self.kube_state.read_text())
-        registry = self.scenario.image.split("/", 1)[0]
-        names = state.get("pods", {}).get("default/app") or state.get("serviceaccounts", {}).get(
-            "default/default", []
-        )
-        for name in names:
-            secret = state.get("secrets", {}).get(f"default/{name}")
-            if secret is None:
-                continue
-            server = re.sub(r"^[a-z]+://", "", secret["server"]).split("/", 1)[0]
-            if server == registry:
-                return secret["username"], secret["password"]
-        return None
+        return kube.pod_credentials(self.kube_state, self.scenario.image)
 
     def manifests(self) -> Path | None:
-        """The pod (and its imagePullSecret) as ``kubectl apply`` would get them, for
-        ``regdoctor check --kube-manifests``; None when the scenario has no pull secret."""
-        if self.scenario.pull_secret is None:
-            return None
-        user, password = self.scenario.pull_secret
-        registry = self.scenario.image.split("/", 1)[0]
-        config = {"auths": {registry: {"auth": docker_auth(user, password)}}}
-        encoded = base64.b64encode(json.dumps(config).encode()).decode()
-        path = self.sandbox.root / "manifests.yaml"
-        path.write_text(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
-            "type: kubernetes.io/dockerconfigjson\n"
-            f"data:\n  .dockerconfigjson: {encoded}\n"
-            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
-            "  imagePullSecrets:\n  - name: regcred\n"
-            f"  containers:\n  - name: app\n    image: {self.scenario.image}\n"
-        )
-        return path
+        """``regdoctor check --kube-manifests`` input; None without a pull secret."""
+        return kube.write_manifests(self.scenario, self.sandbox.root / "manifests.yaml")
 
     def podman(self, args: list[str], *, timeout_s: float = 120.0) -> Outcome:
         return self.sandbox.run(
@@ -420,7 +354,7 @@ class World:
         log: list[str] = []
         filled: list[str] = []
         for index, original in enumerate(commands):
-            command, names = fill_in(original)
+            command, names = kube.fill_in(original)
             filled += names
             outside = paths_outside_sandbox(command)
             if outside:
@@ -620,54 +554,6 @@ exit 1
 """
 
 
-_KUBECTL = """#!PYTHON
-# kubectl shim: the API objects a pull-secret fix creates, recorded in $RDS_KUBE; the
-# scenario's CRI pull then passes them as the kubelet would (World.service_account_secret)
-import json, os, sys
-
-args = sys.argv[1:]
-namespace = "default"
-rest = []
-i = 0
-while i < len(args):
-    if args[i] in ("-n", "--namespace"):
-        namespace = args[i + 1]
-        i += 2
-        continue
-    if args[i].startswith("--namespace="):
-        namespace = args[i].split("=", 1)[1]
-    else:
-        rest.append(args[i])
-    i += 1
-path = os.environ["RDS_KUBE"]
-state = json.load(open(path)) if os.path.exists(path) else {}
-flags = dict(a[2:].split("=", 1) for a in rest if a.startswith("--") and "=" in a)
-words = [a for a in rest if not a.startswith("-")]
-if words[:2] == ["delete", "secret"] and len(words) == 3:
-    gone = state.get("secrets", {}).pop(namespace + "/" + words[2], None)
-    if gone is None and "--ignore-not-found" not in rest:
-        print('Error from server (NotFound): secrets "' + words[2] + '" not found', file=sys.stderr)
-        sys.exit(1)
-    print('secret "' + words[2] + '" deleted')
-elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
-    state.setdefault("secrets", {})[namespace + "/" + words[3]] = {
-        "server": flags.get("docker-server", "https://index.docker.io/v1/"),
-        "username": flags["docker-username"],
-        "password": flags["docker-password"],
-    }
-    print("secret/" + words[3] + " created")
-elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
-    patch = json.loads(rest[rest.index("-p") + 1])
-    names = [s["name"] for s in patch.get("imagePullSecrets", [])]
-    state.setdefault("serviceaccounts", {})[namespace + "/default"] = names
-    print("serviceaccount/default patched")
-else:
-    print("kubectl shim: not supported: " + " ".join(args), file=sys.stderr)
-    sys.exit(1)
-json.dump(state, open(path, "w"))
-"""
-
-
 def _write_exec(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -707,7 +593,7 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
     with open_sandbox(names) as sb:
         world = World(scenario, sb, auth)
         _node_files(world)
-        world.write_kube_state()
+        kube.write_state(world.kube_state, scenario)
         dns = SandboxDns(sb).start()
         need_daemons = any(c in scenario.clients for c in ("docker", "containerd", "kubernetes"))
         if "kubernetes" in scenario.clients:
@@ -794,7 +680,7 @@ def _node_files(world: World) -> None:
     podman = " ".join(shlex.quote(a) for a in world._podman_argv())
     _write_exec(world.bindir / "podman", f'#!/bin/sh\nexec {podman} "$@"\n')
     _write_exec(world.bindir / "ctr", f'#!/bin/sh\nexec {CTR_BIN} "$@"\n')
-    _write_exec(world.bindir / "kubectl", _KUBECTL.replace("PYTHON", sys.executable))
+    _write_exec(world.bindir / "kubectl", kube.KUBECTL.replace("PYTHON", sys.executable))
 
 
 def _token_auth(world: World) -> None:
