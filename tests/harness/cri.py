@@ -110,7 +110,9 @@ def messages() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Auth:
-    """What the kubelet passes from an imagePullSecret entry."""
+    """What the kubelet passes from an imagePullSecret entry. The scenarios leave
+    ``server_address`` empty: containerd 1.6 (pkg/cri/server/image_pull.go ParseAuth)
+    drops the credentials when it is set and its URL host is not the host contacted."""
 
     username: str = ""
     password: str = ""
