@@ -114,7 +114,8 @@ class CredentialRef:
     """Where a credential would come from, never the credential itself.
 
     ``origin`` is ``helper`` (``credHelpers``), ``store`` (``credsStore``), ``file`` (an
-    ``auth`` entry of a config/auth file), ``identitytoken`` or ``k8s-secret``. The value
+    ``auth`` entry of a config/auth file), ``identitytoken``, ``k8s-secret`` or
+    ``cri-config`` (containerd's ``registry.configs."<host>".auth``). The value
     is fetched only when a registry asks for it (see ``regdoctor.discovery.credentials``).
     """
 

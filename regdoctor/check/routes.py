@@ -297,8 +297,15 @@ class Routes:
         return data if isinstance(data, dict) else {}
 
     def _containerd(self, runtime: str, host: str, target: Target, repository: str) -> Route:
-        text, source = self._hosts_toml(host)
         cri = runtime == "kubernetes"
+        if cri:
+            stopped = self._cri_stopped()
+            if stopped is not None:
+                return stopped
+            legacy = self._cri_legacy(host, repository)
+            if legacy is not None:
+                return legacy
+        text, source = self._hosts_toml(host)
         ignored = None
         if text is not None:
             parsed = model.parse_hosts_toml(text)
@@ -319,6 +326,77 @@ class Routes:
             notes=notes,
             hosts_toml=source if text is not None else None,
             hosts_ignored=ignored,
+        )
+
+    def _cri_registry(self) -> tuple[dict[str, Any], str] | None:
+        """The CRI plugin's ``registry`` table of a version-2 config.toml, and the file
+        as the machine names it; None without such a file (then regdoctor cannot tell
+        the version's defaults and reads the hosts directories, as containerd 2.x does)."""
+        effective = self.effective
+        containerd = effective.containerd if effective is not None else None
+        if effective is None or containerd is None or containerd.file is None:
+            return None
+        data = containerd.file.data
+        if not isinstance(data, dict) or containerd.version not in (1, 2):
+            return None
+        table: Any = data
+        for key in ("plugins", "io.containerd.grpc.v1.cri", "registry"):
+            table = table.get(key) if isinstance(table, dict) else None
+        return (table if isinstance(table, dict) else {}), effective.paths.shown(
+            containerd.file.file
+        )
+
+    def _cri_stopped(self) -> Route | None:
+        """The CRI plugin does not load with this registry table: containerd runs, the
+        kubelet gets "unknown service runtime.v1.ImageService" (pkg/cri/cri.go
+        initCRIService and pkg/cri/config/config.go ValidatePluginConfig, v1.6.20)."""
+        found = self._cri_registry()
+        if found is None:
+            return None
+        table, source = found
+        fatal = [p for p in model.validate_cri_registry(table) if p.fatal]
+        if not fatal:
+            return None
+        return Route(
+            "kubernetes",
+            stopped=fatal[0].message,
+            stopped_source=source,
+            fix=(fatal[0].key, "", ""),
+        )
+
+    def _cri_legacy(self, host: str, repository: str) -> Route | None:
+        """containerd 1.6's CRI without ``config_path``: the hosts directories are not
+        read; the inline ``registry.mirrors`` (and ``configs.<host>.tls``) decide
+        (pkg/cri/server/image_pull.go registryHosts, registryEndpoints, v1.6.20)."""
+        found = self._cri_registry()
+        if found is None:
+            return None
+        table, source = found
+        if table.get("config_path"):
+            return None
+        mirrors: dict[str, list[str]] = {}
+        for name, entry in (table.get("mirrors") or {}).items():
+            endpoints = entry.get("endpoint") if isinstance(entry, dict) else None
+            if isinstance(endpoints, list):
+                mirrors[str(name)] = [str(e) for e in endpoints if isinstance(e, str)]
+        raw = table.get("configs")
+        configs: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        endpoints = []
+        for endpoint in model.cri_legacy_endpoints(host, mirrors, repository):
+            entry = configs.get(endpoint.host)
+            tls = entry.get("tls") if isinstance(entry, dict) else None
+            if isinstance(tls, dict):
+                # a tls table replaces the localhost default (no skip_verify unless set)
+                from dataclasses import replace
+
+                endpoint = replace(endpoint, skip_verify=bool(tls.get("insecure_skip_verify")))
+            endpoints.append(endpoint)
+        if self.insecure:
+            endpoints = [_insecure(e) for e in endpoints]
+        return Route(
+            "kubernetes",
+            tuple(endpoints),
+            notes=(f"no config_path in {source}: the CRI uses registry.mirrors",),
         )
 
     def _hosts_toml(self, host: str) -> tuple[str | None, str | None]:

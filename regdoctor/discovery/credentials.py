@@ -276,6 +276,8 @@ def _resolve(
         return _from_file(ref, root)
     if ref.origin == "k8s-secret":
         return _from_pull_secret(ref)
+    if ref.origin == "cri-config":
+        return _from_cri_config(ref, root)
     return Resolution(ref, "entry_missing", error=f"unknown credential origin {ref.origin!r}")
 
 
@@ -294,6 +296,31 @@ def _from_file(ref: CredentialRef, root: Path | None = None) -> Resolution:
         pair: tuple[str, str] | None = (str(entry.get("username") or ""), entry["password"])
     else:
         pair = decode_auth_pair(str(auth))
+    if pair is None:
+        return Resolution(ref, "bad_auth", error="auth is not base64 of 'user:password'")
+    creds = Credentials(pair[0], Secret(pair[1]), source=ref.source)
+    return Resolution(ref, "found", creds, username=pair[0])
+
+
+def _from_cri_config(ref: CredentialRef, root: Path | None = None) -> Resolution:
+    """containerd's ``[plugins."io.containerd.grpc.v1.cri".registry.configs."HOST".auth]``
+    (``username``/``password``, else ``auth`` = base64 of ``user:password``), as the CRI
+    plugin turns it into credentials (pkg/cri/server/image_pull.go ParseAuth, v1.6.20)."""
+    import tomllib
+
+    from regdoctor.bounded import read_within_root
+    from regdoctor.discovery.docker_config import decode_auth_pair
+
+    try:
+        data = tomllib.loads(read_within_root(root, Path(ref.file)).decode("utf-8"))
+        table = data["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["configs"]
+        entry = table[ref.server or ""]["auth"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return Resolution(ref, "entry_missing", error=f"{ref.source} is no longer readable")
+    if isinstance(entry.get("username"), str) and entry.get("username"):
+        pair: tuple[str, str] | None = (entry["username"], str(entry.get("password") or ""))
+    else:
+        pair = decode_auth_pair(str(entry.get("auth") or ""))
     if pair is None:
         return Resolution(ref, "bad_auth", error="auth is not base64 of 'user:password'")
     creds = Credentials(pair[0], Secret(pair[1]), source=ref.source)

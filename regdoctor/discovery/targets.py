@@ -11,7 +11,7 @@ from regdoctor.discovery import kube, locations
 from regdoctor.discovery.observations import make_observation
 from regdoctor.discovery.plans import PlanEndpoint, hostport_pair
 from regdoctor.discovery.plans import plan as plan_for
-from regdoctor.model import Observation, Target
+from regdoctor.model import CredentialRef, Observation, Target
 
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
@@ -56,6 +56,33 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
             provenance = (*target.provenance, ("credential", ref.source))
             return replace(target, credential=ref, provenance=provenance)
     return target
+
+
+def kubelet_credential(effective: Effective, target: Target) -> CredentialRef | None:
+    """What the kubelet's pull of ``target`` authenticates with: the pod's imagePullSecret
+    entry for the image (passed to the CRI as ``AuthConfig``), else the CRI plugin's own
+    ``registry.configs."<host>".auth``, which containerd 1.6 uses whenever the request
+    carries no AuthConfig, with or without ``config_path`` (pkg/cri/server/image_pull.go
+    registryHosts, v1.6.20). Never ``~/.docker/config.json``."""
+    if effective.kube is not None:
+        for check in effective.kube.checks:
+            if check.registry != target.registry:
+                continue
+            ref = kube.credential_ref(check, effective.kube.secrets)
+            if ref is not None:
+                return ref
+    containerd = effective.containerd
+    if containerd is None or containerd.file is None or not containerd.file.parsed:
+        return None
+    auths = dict(containerd.legacy_auth_keys)
+    if target.registry not in auths:
+        return None
+    return CredentialRef(
+        "cri-config",
+        containerd.file.file,
+        f'registry.configs."{target.registry}".auth',
+        server=target.registry,
+    )
 
 
 def _endpoint_target(
@@ -116,7 +143,11 @@ def apply(effective: Effective, target: Target) -> Target:
             settings = _endpoint_target(effective, endpoint, runtime, target.registry)
             if settings is None:
                 continue
-            credential = effective.credential_for(name, target.registry, target.repository)
+            credential = (
+                kubelet_credential(effective, target)
+                if runtime == "kubernetes"
+                else effective.credential_for(name, target.registry, target.repository)
+            )
             if not (
                 settings.insecure
                 or settings.ca_files

@@ -17,9 +17,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.harness import procs
 from tests.harness.sandbox import Outcome, Sandbox
@@ -27,8 +28,9 @@ from tests.harness.sandbox import Outcome, Sandbox
 CONTAINERD_BIN = "/usr/bin/containerd"
 CTR_BIN = "/usr/bin/ctr"
 ETC_CERTS_D = "/etc/containerd/certs.d"
+CRI_PLUGIN = "io.containerd.grpc.v1.cri"
 DISABLED_PLUGINS = (
-    "io.containerd.grpc.v1.cri",
+    CRI_PLUGIN,
     "io.containerd.snapshotter.v1.aufs",
     "io.containerd.snapshotter.v1.btrfs",
     "io.containerd.snapshotter.v1.zfs",
@@ -40,9 +42,21 @@ DISABLED_PLUGINS = (
 )
 
 
-def containerd_config(root: Path, state: Path, address: Path) -> str:
-    """A version-2 config.toml with only what pulls (and dockerd) need."""
-    disabled = ", ".join(f'"{p}"' for p in DISABLED_PLUGINS)
+def containerd_config(
+    root: Path, state: Path, address: Path, *, cri: Mapping[str, Any] | None = None
+) -> str:
+    """A version-2 config.toml with only what pulls (and dockerd) need.
+
+    ``cri``: enable the CRI plugin with this ``[plugins."io.containerd.grpc.v1.cri"]``
+    table (see :func:`tests.harness.cri.cri_plugin_table`); None: CRI disabled.
+    """
+    disabled_plugins = [p for p in DISABLED_PLUGINS if cri is None or p != CRI_PLUGIN]
+    disabled = ", ".join(f'"{p}"' for p in disabled_plugins)
+    plugins = ""
+    if cri is not None:
+        import tomli_w
+
+        plugins = tomli_w.dumps({"plugins": {CRI_PLUGIN: dict(cri)}})
     return (
         "version = 2\n"
         f'root = "{root}"\n'
@@ -57,6 +71,7 @@ def containerd_config(root: Path, state: Path, address: Path) -> str:
         '  level = "info"\n'
         "[metrics]\n"
         '  address = ""\n'
+        f"{plugins}"
     )
 
 
@@ -89,6 +104,9 @@ class Containerd:
     workdir: Path
     proc: subprocess.Popen[bytes] | None = None
     startup_s: float = 0.0
+    #: With the CRI plugin: a function giving its ``[plugins.cri]`` table, called at
+    #: every (re)start (so a restart reads the node's config.toml anew).
+    cri: Callable[[], Mapping[str, Any]] | None = None
 
     @property
     def address(self) -> Path:
@@ -105,7 +123,12 @@ class Containerd:
     def start(self) -> Containerd:
         """Spawn (no waiting; see :meth:`check_ready`)."""
         self.config_path.write_text(
-            containerd_config(self.workdir / "root", self.workdir / "state", self.address)
+            containerd_config(
+                self.workdir / "root",
+                self.workdir / "state",
+                self.address,
+                cri=self.cri() if self.cri is not None else None,
+            )
         )
         self._started = time.monotonic()
         self.proc = self.sandbox.spawn(
@@ -176,9 +199,14 @@ class Containerd:
 
 
 def start_containerd(
-    sandbox: Sandbox, name: str = "containerd", timeout_s: float = 15.0
+    sandbox: Sandbox,
+    name: str = "containerd",
+    timeout_s: float = 15.0,
+    *,
+    cri: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Containerd:
-    """Start one containerd in ``sandbox`` and wait until it serves."""
-    daemon = Containerd(sandbox, sandbox.workdir(name)).start()
+    """Start one containerd in ``sandbox`` and wait until it serves (``cri``: with the
+    CRI plugin, see :func:`tests.harness.cri.start_cri_containerd`)."""
+    daemon = Containerd(sandbox, sandbox.workdir(name), cri=cri).start()
     procs.poll_until(daemon.check_ready, timeout_s, f"containerd ({daemon.log_path})")
     return daemon

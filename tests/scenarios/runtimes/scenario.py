@@ -13,15 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Client = Literal["docker", "containerd", "podman"]
-CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman")
+#: ``kubernetes``: the kubelet's path, a CRI ``PullImage`` to containerd's CRI plugin
+#: (its registry configuration from the node's /etc/containerd/config.toml).
+Client = Literal["docker", "containerd", "podman", "kubernetes"]
+CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 
 #: kind of a registry: its TLS and auth setup.
 #: ``plain`` HTTP; ``tls`` leaf from the harness CA (trusted only where the scenario
 #: installs it); ``untrusted`` leaf from a CA that is never installed (the fix's
 #: ``ca.crt`` is that CA); ``expired``; ``wrong_host`` (SAN ``wrong-name.test`` only);
-#: ``basic`` TLS + htpasswd; ``none``: nothing listens there (a dead peer).
-RegistryKind = Literal["plain", "tls", "untrusted", "expired", "wrong_host", "basic", "none"]
+#: ``basic`` TLS + htpasswd; ``token`` TLS + bearer tokens from a token server (realm
+#: ``https://auth.test:PORT/token``, the sandbox's 127.0.0.1; USERNAME/PASSWORD);
+#: ``none``: nothing listens there (a dead peer).
+RegistryKind = Literal[
+    "plain", "tls", "untrusted", "expired", "wrong_host", "basic", "token", "none"
+]
 
 #: What a registry holds: ``shared`` (the scenario's one pushed content set: all
 #: registries with it serve the same storage), ``stale`` (its own storage with an older
@@ -88,6 +94,10 @@ class Scenario:
     """Sanity expectation (pulls or not) measured once on this machine; a mismatch means
     the setup is broken, not that regdoctor is wrong. The oracle is always the client."""
     note: str = ""
+    pull_secret: tuple[str, str] | None = None
+    """The pod's imagePullSecret for the image's registry (username, password): the
+    kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
+    manifest (``--kube-manifests``)."""
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False

@@ -13,6 +13,7 @@ from tests.scenarios.runtimes.scenario import (
     HUB,
     HUB_IP,
     MIRROR_IP,
+    PASSWORD,
     USERNAME,
     WRONG_PASSWORD,
     Client,
@@ -35,6 +36,7 @@ HUB_REG = Registry("hub", HUB_IP, 443, "tls")
 TLS_REG = Registry("tls", TLS_IP, 5443, "tls")
 SECURE_BASIC = Registry("secure", SECURE_IP, 443, "basic")
 SECURE_ANON = Registry("secure", SECURE_IP, 443, "tls")
+SECURE_TOKEN = Registry("secure", SECURE_IP, 443, "token")
 
 PLAIN_NAMES = {"plain.test": PLAIN_IP}
 HUB_NAMES = {HUB: HUB_IP, "mirror.test": MIRROR_IP}
@@ -43,7 +45,8 @@ SECURE_NAMES = {"secure.test": SECURE_IP}
 D: Client = "docker"
 C: Client = "containerd"
 P: Client = "podman"
-ALL: tuple[Client, ...] = (D, C, P)
+K: Client = "kubernetes"
+ALL: tuple[Client, ...] = (D, C, K, P)
 
 
 def _hosts(server: str, host: str, **options: object) -> str:
@@ -79,14 +82,47 @@ def _containerd_ca_hosts(hostport: str) -> dict[str, str]:
     }
 
 
-def _secure_tls(auth: bool) -> dict[str, object]:
-    """secure.test:443 with the harness CA installed for docker and podman."""
+def _secure_tls(auth: bool, config: str | None = None) -> dict[str, object]:
+    """secure.test:443 with the harness CA installed for docker and podman (and
+    ``config``: the node's /etc/containerd/config.toml)."""
+    etc_files = _containerd_ca_hosts("secure.test")
+    if config is not None:
+        etc_files["containerd/config.toml"] = config
     return {
         "registries": (SECURE_BASIC if auth else SECURE_ANON,),
         "names": SECURE_NAMES,
         "certs": _ca_everywhere("secure.test"),
-        "etc_files": _containerd_ca_hosts("secure.test"),
+        "etc_files": etc_files,
     }
+
+
+def _cri_config(
+    *,
+    config_path: bool,
+    mirrors: bool = False,
+    mirror: tuple[str, str] | None = None,
+    auth: tuple[str, str, str] | None = None,
+) -> str:
+    """The node's /etc/containerd/config.toml (version 2): the CRI registry table."""
+    section = '[plugins."io.containerd.grpc.v1.cri".registry]'
+    lines = ["version = 2", "", section]
+    if config_path:
+        lines.append('  config_path = "/etc/containerd/certs.d"')
+    if mirrors:
+        mirror = mirror or ("docker.io", "https://mirror.test")
+    if mirror is not None:
+        lines += [
+            f'{section[:-1]}.mirrors."{mirror[0]}"]',
+            f'  endpoint = ["{mirror[1]}"]',
+        ]
+    if auth is not None:
+        host, user, password = auth
+        lines += [
+            f'{section[:-1]}.configs."{host}".auth]',
+            f'  username = "{user}"',
+            f'  password = "{password}"',
+        ]
+    return "\n".join(lines) + "\n"
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -97,7 +133,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         f"127.0.0.1:5000/{APP}",
         ALL,
         (LOOPBACK_PLAIN,),
-        expect={D: True, C: True, P: False},
+        expect={D: True, C: True, K: True, P: False},
         note="plain HTTP on 127.0.0.1 by IP",
     ),
     Scenario(
@@ -107,7 +143,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ALL,
         (LOOPBACK_PLAIN,),
         {"registry.test": "127.0.0.1"},
-        expect={D: True, C: False, P: False},
+        expect={D: True, C: False, K: False, P: False},
         note="plain HTTP on a name resolving to 127.0.0.1",
     ),
     Scenario(
@@ -116,7 +152,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         f"localhost:5000/{APP}",
         ALL,
         (LOOPBACK_PLAIN,),
-        expect={D: True, C: True, P: False},
+        expect={D: True, C: True, K: True, P: False},
         note="containerd's default for localhost",
     ),
     Scenario(
@@ -126,7 +162,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ALL,
         (NS_PLAIN,),
         PLAIN_NAMES,
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         note="plain HTTP outside 127.0.0.0/8, nothing marks it insecure",
     ),
     Scenario(
@@ -189,7 +225,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-hosts-http-server",
         "scheme",
         f"plain.test:5000/{APP}",
-        (C,),
+        (C, K),
         (NS_PLAIN,),
         PLAIN_NAMES,
         etc_files={
@@ -199,20 +235,20 @@ SCENARIOS: tuple[Scenario, ...] = (
                 capabilities=["pull", "resolve"],
             )
         },
-        expect={C: True},
+        expect={C: True, K: True},
     ),
     # -- timeouts and slowness -------------------------------------------------------------
     Scenario(
         "slow-1.5s",
         "slow",
         f"slow.test/{APP}",
-        (D, C),
+        (D, C, K),
         (Registry("slow", SLOW_IP, 443, "tls", delay_s=1.5),),
         {"slow.test": SLOW_IP},
         certs=_ca_everywhere("slow.test"),
         etc_files=_containerd_ca_hosts("slow.test"),
         slow=True,
-        expect={D: True, C: True},
+        expect={D: True, C: True, K: True},
         note="every answer (TLS flights, HTTP responses) held 1.5 s",
     ),
     Scenario(
@@ -346,7 +382,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "containerd-mirror-path-trap",
         "hosts.toml",
         "docker.io/library/nginx:latest",
-        (C,),
+        (C, K),
         (Registry("hub", HUB_IP, 443, "none"), Registry("mirror", MIRROR_IP, 443, "tls")),
         HUB_NAMES,
         etc_files={
@@ -358,14 +394,14 @@ SCENARIOS: tuple[Scenario, ...] = (
             )
         },
         certs={"containerd/certs.d/docker.io/mirror-ca.crt": "ca"},
-        expect={C: False},
+        expect={C: False, K: False},
         note="/v2 appended after /cache (no override_path); the Hub is unreachable",
     ),
     Scenario(
         "containerd-host-without-resolve",
         "hosts.toml",
         f"plain.test:5000/{APP}",
-        (C,),
+        (C, K),
         (NS_PLAIN,),
         PLAIN_NAMES,
         etc_files={
@@ -373,14 +409,14 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "https://plain.test:5000", "http://plain.test:5000", capabilities=["pull"]
             )
         },
-        expect={C: False},
+        expect={C: False, K: False},
         note="tag pull: the only http host lacks `resolve`, the https server fails",
     ),
     Scenario(
         "containerd-server-without-port",
         "hosts.toml",
         f"plain.test:5000/{APP}",
-        (C,),
+        (C, K),
         (NS_PLAIN,),
         PLAIN_NAMES,
         etc_files={
@@ -388,14 +424,14 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "http://plain.test", "http://plain.test", capabilities=["pull", "resolve"]
             )
         },
-        expect={C: False},
+        expect={C: False, K: False},
         note="server and host without :5000 dial port 80",
     ),
     Scenario(
         "containerd-no-host-table",
         "hosts.toml",
         f"untrusted.test/{APP}",
-        (C,),
+        (C, K),
         (Registry("untrusted", UNTRUSTED_IP, 443, "untrusted"),),
         {"untrusted.test": UNTRUSTED_IP},
         etc_files={
@@ -404,29 +440,29 @@ SCENARIOS: tuple[Scenario, ...] = (
             )
         },
         fix_ca="other_ca",
-        expect={C: False},
+        expect={C: False, K: False},
         note="1.6 cannot decode a file without [host] and ignores it: skip_verify is not in effect",
     ),
     Scenario(
         "containerd-certs-dir-hostport",
         "hosts.toml",
         f"tls.test:5443/{APP}",
-        (C,),
+        (C, K),
         (TLS_REG,),
         {"tls.test": TLS_IP},
         certs={"containerd/certs.d/tls.test:5443/ca.crt": "ca"},
-        expect={C: True},
+        expect={C: True, K: True},
         note="certs.d/host:port/ca.crt without hosts.toml is read",
     ),
     Scenario(
         "containerd-certs-dir-without-port",
         "hosts.toml",
         f"tls.test:5443/{APP}",
-        (C,),
+        (C, K),
         (TLS_REG,),
         {"tls.test": TLS_IP},
         certs={"containerd/certs.d/tls.test/ca.crt": "ca"},
-        expect={C: False},
+        expect={C: False, K: False},
         note="certs.d/tls.test is not the directory of tls.test:5443",
     ),
     # -- credentials ------------------------------------------------------------------------
@@ -463,7 +499,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "credentials",
         f"secure.test/{APP}",
         ALL,
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
     Scenario(
@@ -481,6 +517,90 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect={D: False, P: False},
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
+    # -- the kubelet's path: containerd's CRI plugin (where it differs from ctr) -------------
+    Scenario(
+        "cri-mirrors-with-config-path",
+        "cri",
+        f"127.0.0.1:5000/{APP}",
+        (C, K),
+        (LOOPBACK_PLAIN,),
+        etc_files={"containerd/config.toml": _cri_config(config_path=True, mirrors=True)},
+        expect={C: True, K: False},
+        note="legacy mirrors beside config_path: the CRI plugin does not load; ctr still pulls",
+    ),
+    Scenario(
+        "cri-legacy-mirror-http",
+        "cri",
+        f"plain.test:5000/{APP}",
+        (C, K),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containerd/config.toml": _cri_config(
+                config_path=False, mirror=("plain.test:5000", "http://plain.test:5000")
+            )
+        },
+        expect={C: False, K: True},
+        note="no config_path: the CRI uses the legacy http:// mirror entry; ctr never reads it",
+    ),
+    Scenario(
+        "cri-pull-secret-basic",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        pull_secret=(USERNAME, PASSWORD),
+        expect={K: True},
+        note="the pod's imagePullSecret reaches the registry as the CRI AuthConfig",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "cri-pull-secret-wrong-password",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        pull_secret=(USERNAME, WRONG_PASSWORD),
+        expect={K: False},
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "cri-pull-secret-token",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        (SECURE_TOKEN,),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        pull_secret=(USERNAME, PASSWORD),
+        expect={K: True},
+        note="bearer-token registry: the AuthConfig goes to the token realm",
+    ),
+    Scenario(
+        "cri-token-no-secret",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        (SECURE_TOKEN,),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        expect={K: False},
+        note="token auth needed, no imagePullSecret: the fix creates one",
+    ),
+    Scenario(
+        "cri-configs-auth-with-config-path",
+        "cri",
+        f"secure.test/{APP}",
+        (C, K),
+        expect={C: False, K: True},
+        note="registry.configs.<host>.auth still gives the CRI credentials with config_path",
+        **_secure_tls(
+            auth=True,
+            config=_cri_config(config_path=True, auth=("secure.test", USERNAME, PASSWORD)),
+        ),  # type: ignore[arg-type]
+    ),
     # -- TLS -------------------------------------------------------------------------------
     Scenario(
         "tls-ca-installed",
@@ -491,7 +611,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         {"tls.test": TLS_IP},
         certs=_ca_everywhere("tls.test:5443"),
         etc_files=_containerd_ca_hosts("tls.test:5443"),
-        expect={D: True, C: True, P: True},
+        expect={D: True, C: True, K: True, P: True},
         note="certs.d / hosts.toml ca / containers certs.d all in place",
     ),
     Scenario(
@@ -502,7 +622,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Registry("untrusted", UNTRUSTED_IP, 443, "untrusted"),),
         {"untrusted.test": UNTRUSTED_IP},
         fix_ca="other_ca",
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
     ),
     Scenario(
         "tls-expired",
@@ -512,7 +632,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Registry("expired", EXPIRED_IP, 443, "expired"),),
         {"expired.test": EXPIRED_IP},
         certs=_ca_everywhere("expired.test"),
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         server_side=True,
     ),
     Scenario(
@@ -523,7 +643,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Registry("wronghost", WRONGHOST_IP, 443, "wrong_host"),),
         {"wronghost.test": WRONGHOST_IP},
         certs=_ca_everywhere("wronghost.test"),
-        expect={D: False, C: False, P: False},
+        expect={D: False, C: False, K: False, P: False},
         server_side=True,
     ),
 )

@@ -1,7 +1,9 @@
 """regdoctor's per-runtime verdicts and fixes against the real runtimes (issue #12).
 
 For every scenario of :mod:`.table` and every client it names (docker = dockerd 20.10 +
-CLI, containerd = ``ctr images pull --hosts-dir /etc/containerd/certs.d``, podman):
+CLI, containerd = ``ctr images pull --hosts-dir /etc/containerd/certs.d``, podman,
+kubernetes = the kubelet's CRI ``PullImage`` to containerd 1.6's CRI plugin, with the
+pod's imagePullSecret as ``AuthConfig``):
 
 1. the real client pulls; its outcome and exact error text are the truth;
 2. ``regdoctor check --format json --root <sandbox /> --dns-server 127.0.0.1:53
@@ -355,7 +357,7 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
         )
     again = world.pull(client)
     if again.pulled or world.fix_pulled_inline(client):
-        return "yes", ""
+        return ("yes (filled in " + ", ".join(run.filled) + ")" if run.filled else "yes"), ""
     return "no: still fails", (
         f"after regdoctor's fix, {_describe(again)}\n    fix:\n{_indent(run.log[-1500:])}"
     )

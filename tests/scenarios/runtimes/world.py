@@ -10,8 +10,12 @@ The node as every party sees it (clients, regdoctor, fix commands):
   sandbox's mount namespace, so ``regdoctor --root config_root`` reads exactly the
   files the clients read;
 - ``/etc/containerd/config.toml`` points the CRI registry ``config_path`` at
-  ``/etc/containerd/certs.d`` (the harness's containerd uses its own config; this file
-  tells regdoctor that certs.d is the hosts directory, as ``ctr --hosts-dir`` uses it).
+  ``/etc/containerd/certs.d`` (unless the scenario writes its own): regdoctor reads it,
+  and the harness's CRI containerd takes its ``[plugins."io.containerd.grpc.v1.cri"]``
+  from it at every start (``ctr --hosts-dir`` reads certs.d directly);
+- the Kubernetes API objects (the pod ``default/app``, its imagePullSecrets, secrets,
+  the ``default`` service account) as JSON in ``kube-state.json``, which the ``kubectl``
+  shim edits and the CRI pull reads (:meth:`World.pod_credentials`).
 
 Fix commands run with ``bash -e`` in a per-runtime directory holding ``ca.crt`` (the CA
 that signed the registry's certificate, for "install the CA" fixes), with
@@ -23,7 +27,9 @@ that signed the registry's certificate, for "install the CA" fixes), with
   ``docker`` or ``containerd`` and waits for the answer; exits 1 when dockerd refuses
   to start, as systemd does;
 - ``docker``, ``podman``, ``ctr``: the Debian binaries, pointed at the sandbox's daemons
-  and storage.
+  and storage;
+- ``kubectl``: ``create secret docker-registry``, ``delete secret``, ``patch
+  serviceaccount default -p JSON`` on ``kube-state.json``; anything else fails.
 """
 
 from __future__ import annotations
@@ -49,21 +55,24 @@ from typing import Any
 
 from cryptography import x509
 
+from tests.harness import cri as harness_cri
 from tests.harness import pki as harness_pki
 from tests.harness import procs
 from tests.harness.containerd import CTR_BIN, Containerd, start_containerd
 from tests.harness.content import Pusher
 from tests.harness.dockerd import DOCKER_BIN, Dockerd
 from tests.harness.pki import CertKey, Pki
-from tests.harness.registry import RegistryOptions, write_htpasswd
+from tests.harness.registry import RegistryOptions, TokenAuthConfig, write_htpasswd
 from tests.harness.runtimes import PODMAN_BIN, REPO_ROOT
 from tests.harness.sandbox import Outcome, Sandbox, open_sandbox
 from tests.harness.sandbox_services import (
     DelayProxy,
     SandboxDns,
     SandboxRegistry,
+    issue_leaf,
     wait_ready,
 )
+from tests.scenarios.runtimes import kube
 from tests.scenarios.runtimes.scenario import (
     HUB,
     PASSWORD,
@@ -74,6 +83,8 @@ from tests.scenarios.runtimes.scenario import (
 )
 
 NODE_HOME = "/home/node"
+#: The token realm's host (the sandbox's 127.0.0.1) for ``token`` registries.
+TOKEN_HOST = "auth.test"
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 CONTAINERD_CONFIG_TOML = (
     "version = 2\n"
@@ -156,6 +167,8 @@ class FixRun:
     commands: list[str]
     log: str
     failed_command: str = ""
+    #: "fill in" placeholders of the fix the suite filled as the user would
+    filled: tuple[str, ...] = ()
 
 
 @dataclass
@@ -206,6 +219,8 @@ class World:
             assert self.containerd is not None
             out = self.containerd.pull(self.scenario.image, timeout_s=timeout_s)
             return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
+        if client == "kubernetes":
+            return self._cri_pull(timeout_s)
         out = self.podman(["pull", self.scenario.image], timeout_s=timeout_s)
         return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
 
@@ -236,6 +251,39 @@ class World:
             out,
             note=f"daemon did not start; `docker pull` says: {out.stderr.strip()[:160]}",
         )
+
+    def _cri_pull(self, timeout_s: float) -> PullResult:
+        """The kubelet's pull: CRI ``PullImage`` of the image as the pod spec names it,
+        with the pod's imagePullSecret as ``AuthConfig``. When the CRI plugin did not
+        load, the kubelet only sees "unknown service"; the error is then containerd's
+        log line saying why (what ``journalctl -u containerd`` shows)."""
+        assert self.containerd is not None
+        secret = self.pod_credentials()
+        auth = harness_cri.Auth(*secret) if secret else None
+        result = harness_cri.CriClient(self.containerd.address).pull(
+            self.scenario.image, auth, timeout_s=timeout_s
+        )
+        if result.ok:
+            return PullResult("kubernetes", True, "", None, digest=result.image_ref)
+        if result.unavailable:
+            line = harness_cri.plugin_load_error(self.containerd)
+            if line:
+                return PullResult(
+                    "kubernetes", False, line, None, note=f"the kubelet sees: {result.rpc_error}"
+                )
+        return PullResult("kubernetes", False, result.error, None)
+
+    @property
+    def kube_state(self) -> Path:
+        """What the ``kubectl`` shim records: :mod:`.kube`."""
+        return self.sandbox.root / "kube-state.json"
+
+    def pod_credentials(self) -> tuple[str, str] | None:
+        return kube.pod_credentials(self.kube_state, self.scenario.image)
+
+    def manifests(self) -> Path | None:
+        """``regdoctor check --kube-manifests`` input; None without a pull secret."""
+        return kube.write_manifests(self.scenario, self.sandbox.root / "manifests.yaml")
 
     def podman(self, args: list[str], *, timeout_s: float = 120.0) -> Outcome:
         return self.sandbox.run(
@@ -273,6 +321,9 @@ class World:
 
     def check(self, runtime: Client) -> Outcome:
         limits = ["--deadline", "150"] if self.scenario.slow else ["--timeout", "3"]
+        manifests = self.manifests() if runtime == "kubernetes" else None
+        if manifests is not None:
+            limits += ["--kube-manifests", str(manifests)]
         return self.regdoctor(
             [
                 "check",
@@ -301,7 +352,10 @@ class World:
         workdir.mkdir(exist_ok=True)
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
         log: list[str] = []
-        for index, command in enumerate(commands):
+        filled: list[str] = []
+        for index, original in enumerate(commands):
+            command, names = kube.fill_in(original)
+            filled += names
             outside = paths_outside_sandbox(command)
             if outside:
                 return FixRun(
@@ -318,8 +372,8 @@ class World:
             code, output = self._run_with_daemons(argv, cwd=workdir, timeout_s=timeout_s)
             log.append(f"$ {command}\n{output}".rstrip())
             if code != 0:
-                return FixRun(True, False, commands, "\n".join(log), command)
-        return FixRun(True, True, commands, "\n".join(log))
+                return FixRun(True, False, commands, "\n".join(log), command, tuple(filled))
+        return FixRun(True, True, commands, "\n".join(log), filled=tuple(filled))
 
     def _run_with_daemons(self, argv: list[str], *, cwd: Path, timeout_s: float) -> tuple[int, str]:
         """Run ``argv`` inside the sandbox while serving the systemctl shim's requests
@@ -330,6 +384,7 @@ class World:
                 "REGISTRY_USERNAME": USERNAME,
                 "REGISTRY_PASSWORD": PASSWORD,
                 "RDS_SPOOL": str(self.spool),
+                "RDS_KUBE": str(self.kube_state),
             }
         )
         if self.dockerd is not None:
@@ -435,7 +490,10 @@ class World:
         if action in ("restart", "start", "reload", "try-restart", "reload-or-restart"):
             containerd.stop()
             containerd.start()
-            procs.poll_until(containerd.check_ready, 15, "containerd restart")
+            ready = containerd.check_ready
+            if containerd.cri is not None:
+                ready = lambda: harness_cri.cri_ready(containerd)  # noqa: E731
+            procs.poll_until(ready, 15, "containerd restart")
             return 0, "restarted containerd"
         if action == "stop":
             containerd.stop()
@@ -535,9 +593,13 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
     with open_sandbox(names) as sb:
         world = World(scenario, sb, auth)
         _node_files(world)
+        kube.write_state(world.kube_state, scenario)
         dns = SandboxDns(sb).start()
-        need_daemons = any(c in scenario.clients for c in ("docker", "containerd"))
-        if need_daemons:
+        need_daemons = any(c in scenario.clients for c in ("docker", "containerd", "kubernetes"))
+        if "kubernetes" in scenario.clients:
+            # one containerd with its CRI plugin serves ctr, dockerd and the kubelet's path
+            world.containerd = harness_cri.start_cri_containerd(sb)
+        elif need_daemons:
             world.containerd = start_containerd(sb)
         peers: list[object] = [dns]
         storage = sb.root / "storage"
@@ -574,6 +636,7 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
                 peers.append(DelayProxy(sb, (reg.ip, reg.port), (host, port), reg.delay_s))
         wait_ready(*peers)
         _push(world)
+        _token_auth(world)
         if need_daemons:
             assert world.containerd is not None
             world.dockerd = Dockerd(sb, world.containerd)
@@ -617,6 +680,40 @@ def _node_files(world: World) -> None:
     podman = " ".join(shlex.quote(a) for a in world._podman_argv())
     _write_exec(world.bindir / "podman", f'#!/bin/sh\nexec {podman} "$@"\n')
     _write_exec(world.bindir / "ctr", f'#!/bin/sh\nexec {CTR_BIN} "$@"\n')
+    _write_exec(world.bindir / "kubectl", kube.KUBECTL.replace("PYTHON", sys.executable))
+
+
+def _token_auth(world: World) -> None:
+    """``token`` registries: pushed to without auth, then restarted with bearer-token
+    auth from a token server in the sandbox: realm ``https://auth.test:PORT/token``
+    (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
+    a token scenario installs in the system store)."""
+    tokens = [r for r in world.scenario.registries if r.kind == "token"]
+    if not tokens:
+        return
+    from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
+
+    signing = make_signing_key(world.sandbox.root / "token")
+    leaf = issue_leaf(world.auth.pki, world.sandbox.root / "certs", "auth", [TOKEN_HOST])
+    server = TokenServer(
+        tls=leaf, signing=signing, username=USERNAME, password=PASSWORD, url_host=TOKEN_HOST
+    )
+    world.sandbox.call(server.start)  # its socket lives in the sandbox's namespace
+    world.sandbox.on_stop(server.stop)
+    for reg in tokens:
+        registry = world.registries[reg.key]
+        registry.stop()
+        registry.options = replace(
+            registry.options,
+            token=TokenAuthConfig(
+                realm=server.url("token"),
+                service=SERVICE,
+                issuer=ISSUER,
+                rootcertbundle=signing.rootcertbundle,
+            ),
+        )
+        registry.start()
+        wait_ready(registry)
 
 
 def _push(world: World) -> None:

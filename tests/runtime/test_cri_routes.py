@@ -1,0 +1,92 @@
+"""The ``kubernetes`` route (containerd 1.6's CRI plugin) from a node's config.toml:
+what the CRI reads that ``ctr --hosts-dir`` does not (tests/scenarios/runtimes has the
+same cases against the real CRI plugin: cri-mirrors-with-config-path,
+cri-legacy-mirror-http)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regdoctor.check.routes import Routes
+from regdoctor.discovery.effective import discover, paths_from
+from regdoctor.reference.targets import parse_target
+
+SECTION = '[plugins."io.containerd.grpc.v1.cri".registry]'
+
+
+def _routes(root: Path, config: str, hosts: dict[str, str] | None = None) -> Routes:
+    (root / "etc/containerd").mkdir(parents=True)
+    (root / "etc/containerd/config.toml").write_text(config)
+    for name, text in (hosts or {}).items():
+        directory = root / "etc/containerd/certs.d" / name
+        directory.mkdir(parents=True)
+        (directory / "hosts.toml").write_text(text)
+    effective = discover(paths_from(root, {}), runtimes=("containerd", "kubernetes"))
+    return Routes(runtimes=("containerd", "kubernetes"), effective=effective)
+
+
+def test_mirrors_beside_config_path_stop_only_the_cri(tmp_path: Path) -> None:
+    routes = _routes(
+        tmp_path,
+        f'version = 2\n{SECTION}\n  config_path = "/etc/containerd/certs.d"\n'
+        f'{SECTION[:-1]}.mirrors."docker.io"]\n  endpoint = ["https://mirror.test"]\n',
+    )
+    target = parse_target("127.0.0.1:5000/team/app:1.2")
+    cri = routes.route("kubernetes", target)
+    assert cri.stopped == (
+        "invalid plugin config: `mirrors` cannot be set when `config_path` is provided"
+    )
+    assert cri.stopped_source == "/etc/containerd/config.toml"
+    assert cri.fix is not None and cri.fix[0] == "mirrors"
+    # ctr reads no CRI configuration: it still pulls (plain HTTP default for loopback)
+    ctr = routes.route("containerd", target)
+    assert ctr.stopped is None
+    assert [e.url for e in ctr.endpoints] == ["http://127.0.0.1:5000/v2/"]
+
+
+def test_without_config_path_the_cri_uses_legacy_mirrors_not_hosts_toml(tmp_path: Path) -> None:
+    hosts = (
+        'server = "https://plain.test:5000"\n\n[host."https://other.test"]\n'
+        '  capabilities = ["pull", "resolve"]\n'
+    )
+    routes = _routes(
+        tmp_path,
+        f'version = 2\n{SECTION}\n{SECTION[:-1]}.mirrors."plain.test:5000"]\n'
+        '  endpoint = ["http://plain.test:5000"]\n',
+        {"plain.test:5000": hosts},
+    )
+    target = parse_target("plain.test:5000/team/app:1.2")
+    cri = routes.route("kubernetes", target)
+    assert cri.stopped is None
+    assert [e.url for e in cri.endpoints] == ["http://plain.test:5000/v2/"]
+    assert not cri.endpoints[0].mirror
+
+
+def test_legacy_defaults_and_tls_table(tmp_path: Path) -> None:
+    routes = _routes(
+        tmp_path,
+        f'version = 2\n{SECTION}\n{SECTION[:-1]}.configs."secure.test".tls]\n'
+        "  insecure_skip_verify = true\n",
+    )
+    secure = routes.route("kubernetes", parse_target("secure.test/team/app:1.2"))
+    assert [(e.url, e.skip_verify) for e in secure.endpoints] == [("https://secure.test/v2/", True)]
+    local = routes.route("kubernetes", parse_target("localhost:5000/team/app:1.2"))
+    assert [(e.url, e.skip_verify) for e in local.endpoints] == [
+        ("http://localhost:5000/v2/", True)
+    ]
+
+
+def test_with_config_path_the_cri_reads_hosts_toml(tmp_path: Path) -> None:
+    hosts = (
+        'server = "http://plain.test:5000"\n\n[host."http://plain.test:5000"]\n'
+        '  capabilities = ["pull", "resolve"]\n'
+    )
+    routes = _routes(
+        tmp_path,
+        f'version = 2\n{SECTION}\n  config_path = "/etc/containerd/certs.d"\n',
+        {"plain.test:5000": hosts},
+    )
+    cri = routes.route("kubernetes", parse_target("plain.test:5000/team/app:1.2"))
+    assert cri.stopped is None
+    assert cri.hosts_toml == "/etc/containerd/certs.d/plain.test:5000/hosts.toml"
+    assert cri.endpoints[0].url == "http://plain.test:5000/v2/"

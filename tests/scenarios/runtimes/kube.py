@@ -1,0 +1,147 @@
+"""The Kubernetes API side of the ``kubernetes`` client: the pod ``default/app`` and its
+pull secrets, as JSON (``kube-state.json`` in the sandbox), which
+
+- the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry``,
+  ``delete secret``, ``patch serviceaccount default -p JSON``; anything else fails);
+- the scenario's CRI pull reads, to pass what the kubelet would as ``AuthConfig``
+  (:func:`pod_credentials`);
+- and ``regdoctor check --kube-manifests`` gets as manifests (:func:`write_manifests`).
+
+A fix's ``NAME=''  # fill in: ...`` lines are filled as the user would, for the values
+the scenario knows (:data:`FILL_INS`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+from tests.scenarios.runtimes.scenario import Scenario
+
+#: Values of a fix's ``NAME=''  # fill in: ...`` lines that the scenario knows (the pod
+#: runs in the ``default`` namespace with the ``default`` service account).
+FILL_INS = {"NAMESPACE": "default"}
+
+
+def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
+    """``command`` with its known fill-in placeholders set, and which ones were."""
+    filled: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name not in FILL_INS:
+            return match.group(0)
+        filled.append(f"{name}={FILL_INS[name]}")
+        return f"{match.group(1)}{name}={shlex.quote(FILL_INS[name])}{match.group(3)}"
+
+    text = re.sub(r"(?m)^(\s*)([A-Z_]+)=''(\s*# fill in.*)$", one, command)
+    return text, tuple(filled)
+
+
+def write_state(path: Path, scenario: Scenario) -> None:
+    """The API objects before any fix: the pod ``default/app`` and, when the scenario
+    has one, its imagePullSecret ``regcred``."""
+    state: dict[str, Any] = {"pods": {"default/app": []}}
+    if scenario.pull_secret is not None:
+        user, password = scenario.pull_secret
+        registry = scenario.image.split("/", 1)[0]
+        state["secrets"] = {
+            "default/regcred": {"server": registry, "username": user, "password": password}
+        }
+        state["pods"]["default/app"] = ["regcred"]
+    path.write_text(json.dumps(state))
+
+
+def pod_credentials(path: Path, image: str) -> tuple[str, str] | None:
+    """The credentials the kubelet passes for the pod (namespace ``default``): its
+    imagePullSecrets, or when it has none the ``default`` service account's (what
+    admission gives a new pod); the first docker-registry secret whose server is the
+    image's registry (credentialprovider keyring match on host[:port])."""
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text())
+    registry = image.split("/", 1)[0]
+    names = state.get("pods", {}).get("default/app") or state.get("serviceaccounts", {}).get(
+        "default/default", []
+    )
+    for name in names:
+        secret = state.get("secrets", {}).get(f"default/{name}")
+        if secret is None:
+            continue
+        server = re.sub(r"^[a-z]+://", "", secret["server"]).split("/", 1)[0]
+        if server == registry:
+            return secret["username"], secret["password"]
+    return None
+
+
+def write_manifests(scenario: Scenario, path: Path) -> Path | None:
+    """The pod and its imagePullSecret as ``kubectl apply`` would get them; None when
+    the scenario has no pull secret."""
+    if scenario.pull_secret is None:
+        return None
+    user, password = scenario.pull_secret
+    registry = scenario.image.split("/", 1)[0]
+    pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+    config = {"auths": {registry: {"auth": pair}}}
+    encoded = base64.b64encode(json.dumps(config).encode()).decode()
+    path.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
+        "type: kubernetes.io/dockerconfigjson\n"
+        f"data:\n  .dockerconfigjson: {encoded}\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
+        "  imagePullSecrets:\n  - name: regcred\n"
+        f"  containers:\n  - name: app\n    image: {scenario.image}\n"
+    )
+    return path
+
+
+KUBECTL = """#!PYTHON
+# kubectl shim: the API objects a pull-secret fix creates, recorded in $RDS_KUBE; the
+# scenario's CRI pull then passes them as the kubelet would (pod_credentials)
+import json, os, sys
+
+args = sys.argv[1:]
+namespace = "default"
+rest = []
+i = 0
+while i < len(args):
+    if args[i] in ("-n", "--namespace"):
+        namespace = args[i + 1]
+        i += 2
+        continue
+    if args[i].startswith("--namespace="):
+        namespace = args[i].split("=", 1)[1]
+    else:
+        rest.append(args[i])
+    i += 1
+path = os.environ["RDS_KUBE"]
+state = json.load(open(path)) if os.path.exists(path) else {}
+flags = dict(a[2:].split("=", 1) for a in rest if a.startswith("--") and "=" in a)
+words = [a for a in rest if not a.startswith("-")]
+if words[:2] == ["delete", "secret"] and len(words) == 3:
+    gone = state.get("secrets", {}).pop(namespace + "/" + words[2], None)
+    if gone is None and "--ignore-not-found" not in rest:
+        print('Error from server (NotFound): secrets "' + words[2] + '" not found', file=sys.stderr)
+        sys.exit(1)
+    print('secret "' + words[2] + '" deleted')
+elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
+    state.setdefault("secrets", {})[namespace + "/" + words[3]] = {
+        "server": flags.get("docker-server", "https://index.docker.io/v1/"),
+        "username": flags["docker-username"],
+        "password": flags["docker-password"],
+    }
+    print("secret/" + words[3] + " created")
+elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
+    patch = json.loads(rest[rest.index("-p") + 1])
+    names = [s["name"] for s in patch.get("imagePullSecrets", [])]
+    state.setdefault("serviceaccounts", {})[namespace + "/default"] = names
+    print("serviceaccount/default patched")
+else:
+    print("kubectl shim: not supported: " + " ".join(args), file=sys.stderr)
+    sys.exit(1)
+json.dump(state, open(path, "w"))
+"""
