@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from regdoctor.discovery import locations
 from regdoctor.model import Target
 from regdoctor.net import roundtrips
+from regdoctor.net.asyncio_backend import AsyncioBackend
 from regdoctor.net.handover import Handover, endpoint_key
 from regdoctor.net.lean_httpx import httpcore, httpx
 from regdoctor.options import CheckOptions
@@ -137,7 +138,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, network: Network, handover: Handover | None = None) -> None:
         self._network = network
         self._handover = handover
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = AsyncioBackend()
 
     async def connect_tcp(
         self,

@@ -1,6 +1,7 @@
 """A plain `check` of a plain-HTTP registry imports only what that check needs: no trio
-(httpcore imports it whenever it is installed), no httpx command-line client (click,
-Pygments), no Textual, and no PyYAML once the compiled rule cache is filled."""
+(httpcore imports it whenever it is installed), no anyio (httpcore's default backend and
+primitives), no httpx command-line client (click, Pygments), no Textual, and no PyYAML
+once the compiled rule cache is filled."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ from tests.cli.test_import_hygiene import PROGRAM
 from tests.harness import Testbed
 
 #: Installed on this machine (test peers, the TUI, httpx's CLI extras), never needed by
-#: a check.
-NOT_FOR_CHECK = ("trio", "textual", "yaml", "click", "pygments", "outcome", "sortedcontainers")
+#: a check. anyio: regdoctor's own asyncio backend and primitives replace httpcore's.
+NOT_FOR_CHECK = (
+    "trio",
+    "textual",
+    "yaml",
+    "click",
+    "pygments",
+    "outcome",
+    "sortedcontainers",
+    "anyio",
+)
 
 
 def _modules_after(argv: list[str]) -> tuple[set[str], str]:
