@@ -13,6 +13,7 @@ their timeouts.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -81,10 +82,26 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if info == "socket":
             return self._writer.get_extra_info("socket")
         if info == "is_readable":
-            # an idle keep-alive connection with something to read was closed (or spoke
-            # out of turn): the pool must not reuse it
-            return self._reader.at_eof() or self._writer.transport.is_closing()
+            return self._has_unread()
         return None
+
+    def _has_unread(self) -> bool:
+        """Whether an idle keep-alive connection has something to read: the server
+        closed it, or spoke out of turn (a body after a HEAD answer). The pool must not
+        reuse it (anyio's backend asks the socket; asyncio's transport has usually
+        moved the bytes into the reader already, so both are asked)."""
+        if self._reader.at_eof() or self._writer.transport.is_closing():
+            return True
+        if getattr(self._reader, "_buffer", None):  # read by the transport, not by us
+            return True
+        if self._writer.get_extra_info("ssl_object") is not None:
+            return False  # TLS records on the socket are not necessarily data
+        sock = self._writer.get_extra_info("socket")
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):

@@ -42,6 +42,33 @@ def test_plain_requests_reuse_one_connection(testbed: Testbed) -> None:
     assert connections == 1  # keep-alive: "is_readable" said the idle connection is fine
 
 
+def test_a_connection_with_unread_bytes_is_not_reused() -> None:
+    """A server that speaks out of turn (bytes after a complete answer, as a registry
+    that sends a body after a HEAD answer): the pool dials again instead of reading
+    those bytes as the next response."""
+    from tests.harness.hostile import Conn, HostileServer, RawRequest
+
+    def out_of_turn(conn: Conn, request: RawRequest) -> None:
+        if not conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"):
+            return
+        # then bytes nobody asked for, until the client hangs up (the connection stays
+        # open: only the unread bytes tell that it must not be reused)
+        while conn.send(b"out of turn " * 100):
+            pass
+
+    server = HostileServer(out_of_turn, host="127.0.0.1").start()
+    try:
+
+        async def run() -> list[int]:
+            async with _pool() as pool:
+                return [await _get(pool, f"http://{server.hostport}/v2/") for _ in range(2)]
+
+        assert asyncio.run(run()) == [200, 200]
+        assert len(server.requests) == 2  # one per connection
+    finally:
+        server.stop()
+
+
 def test_tls_request_verifies_against_the_context(testbed: Testbed) -> None:
     ep = testbed.endpoints["tls"]
     trusted = ssl.create_default_context(cafile=str(testbed.ca_file))
