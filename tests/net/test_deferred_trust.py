@@ -67,7 +67,10 @@ def test_tls_check_trusts_the_default_store_loaded_on_the_handshake(
     argv += [testbed.dns_server, f"registry.test:{port}/team/app:1.2"]
     trusted = _run(argv, str(testbed.ca_file))
     assert trusted.returncode == 0, trusted.stdout[-3000:] + trusted.stderr[-2000:]
-    assert [t["status"] for t in json.loads(trusted.stdout)["targets"]] == ["ok"]
+    report = json.loads(trusted.stdout)
+    assert [t["status"] for t in report["targets"]] == ["ok"]
+    # the TLS probe's own handshake (pyOpenSSL) verified the chain against that store
+    assert report["findings"] == [], report["findings"]
     untrusted = _run(argv, None)  # the system store: the testbed's CA is not in it
     categories = {f["category"] for f in json.loads(untrusted.stdout)["findings"]}
     assert "tls.unknown_authority" in categories, untrusted.stdout[-3000:]
@@ -106,3 +109,33 @@ def test_plain_http_check_never_reads_the_store(
     manifest = [o for t in report.targets for o in t.observations if o.kind == "image.manifest"]
     assert manifest and manifest[0].facts["outcome"] == "found"  # it did go over HTTP
     assert calls == []
+
+
+@pytest.mark.parametrize(("endpoint", "loads"), [("plain", 0), ("tls", 1)])
+def test_the_tls_probe_reads_the_system_store_only_for_a_tls_answer(
+    testbed: Testbed, monkeypatch: pytest.MonkeyPatch, endpoint: str, loads: int
+) -> None:
+    """The TLS probe's handshake against a plain-HTTP registry (it answers the
+    ClientHello with an HTTP error) and against a TLS one."""
+    import asyncio
+
+    from regdoctor.net import handshake
+
+    calls: list[object] = []
+    real = handshake.load_system_store
+
+    def counted(context: object) -> None:
+        calls.append(context)
+        real(context)
+
+    monkeypatch.setattr(handshake, "load_system_store", counted)
+    port = testbed.endpoints[endpoint].port
+    result = asyncio.run(
+        handshake.handshake(
+            "registry.test", "127.0.0.1", port, client=None, ca_files=[], budget=5.0
+        )
+    )
+    assert result.outcome == ("plain_http" if endpoint == "plain" else "ok"), result
+    assert len(calls) == loads
+    if endpoint == "tls":  # the system store does not hold the testbed CA
+        assert any(depth == 0 for _errnum, depth, _text in result.verify_errors)
