@@ -43,6 +43,8 @@ _MAX_SANS = 50
 
 @dataclass
 class HandshakeResult:
+    """What one TLS handshake showed: protocol, chain, verification errors, alert."""
+
     outcome: str = "failed"
     protocol: str | None = None
     cipher: str | None = None
