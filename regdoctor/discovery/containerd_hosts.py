@@ -43,6 +43,8 @@ DEFAULT_CAPABILITIES = ("pull", "resolve", "push")
 
 @dataclass
 class HostEntry:
+    """One ``[host."..."]`` table (or the top-level ``server``) of a hosts.toml."""
+
     url: str
     source: str
     scheme: str = "https"
@@ -74,6 +76,8 @@ class HostEntry:
 
 @dataclass
 class HostsFile:
+    """One hosts.toml: the registry its directory names, its mirrors and upstream."""
+
     file: FileResult
     registry: str  # the directory name: host[:port] or _default
     root: str  # the certs.d-style directory it sits in
@@ -98,6 +102,8 @@ class HostsFile:
 
 @dataclass
 class ContainerdConfig:
+    """containerd's config.toml as far as pulls go, with the hosts.toml files found."""
+
     file: FileResult | None
     version: int | None = None
     config_path: list[str] = field(default_factory=list)  # as the machine names them

@@ -77,6 +77,8 @@ def normalize_containers_key(key: str) -> str:
 
 @dataclass(frozen=True)
 class AuthEntry:
+    """One ``auths`` entry of the client's config.json (what it holds, never the secret)."""
+
     key: str
     source: str
     has_auth: bool = False
@@ -93,6 +95,8 @@ class AuthEntry:
 
 @dataclass
 class ClientConfig:
+    """The docker client's config.json: auths, credential store and helpers, proxies."""
+
     file: FileResult
     auths: dict[str, AuthEntry] = field(default_factory=dict)
     creds_store: str | None = None

@@ -31,6 +31,8 @@ EFFECT = "dockerd refuses to start with this file"
 
 @dataclass(frozen=True)
 class Mirror:
+    """One ``registry-mirrors`` entry of daemon.json, as dockerd would validate it."""
+
     url: str
     index: int
     source: str
@@ -42,6 +44,8 @@ class Mirror:
 
 @dataclass(frozen=True)
 class InsecureEntry:
+    """One ``insecure-registries`` entry of daemon.json (a host or a CIDR)."""
+
     entry: str
     index: int
     source: str
@@ -54,6 +58,8 @@ class InsecureEntry:
 
 @dataclass
 class DaemonConfig:
+    """dockerd's daemon.json as far as pulls go: mirrors, insecure registries, proxies."""
+
     file: FileResult
     mirrors: list[Mirror] = field(default_factory=list)
     insecure: list[InsecureEntry] = field(default_factory=list)

@@ -32,6 +32,8 @@ from regdoctor.model import CredentialRef, Observation, Target
 
 @dataclass
 class Effective:
+    """Every configuration source read, for the runtimes in scope."""
+
     paths: Paths
     runtimes: tuple[str, ...] = RUNTIMES
     daemon: list[docker_daemon.DaemonConfig] = field(default_factory=list)

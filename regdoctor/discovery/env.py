@@ -32,6 +32,8 @@ def getenv_either(env: Mapping[str, str], name: str) -> tuple[str | None, str | 
 
 @dataclass(frozen=True)
 class NoProxyEntry:
+    """One ``NO_PROXY`` entry, parsed as Go's httpproxy does."""
+
     text: str
     kind: str  # all, ip, cidr, domain, invalid
     port: str = ""
@@ -95,6 +97,8 @@ def parse_no_proxy(text: str) -> list[NoProxyEntry]:
 
 @dataclass(frozen=True)
 class ProxyChoice:
+    """The proxy the environment gives one URL, the variable that decided, and why."""
+
     proxy: str | None
     variable: str | None  # the variable that named it, or that bypassed it
     reason: str  # proxied, no_proxy, loopback, none
@@ -175,6 +179,8 @@ class ProxyEnv:
 
 @dataclass(frozen=True)
 class Environment:
+    """What the environment says about proxies and the TLS trust store."""
+
     proxy: ProxyEnv
     ssl_cert_file: str | None = None
     ssl_cert_dir: str | None = None

@@ -40,6 +40,8 @@ MAX_FILES = 2000
 
 @dataclass
 class KubeSecret:
+    """A Secret a workload names as its pull secret: its type, registries, problem."""
+
     name: str
     namespace: str
     type: str
@@ -64,6 +66,8 @@ class KubeSecret:
 
 @dataclass
 class Workload:
+    """A Kubernetes workload: its images, pull secrets and service account."""
+
     kind: str
     name: str
     namespace: str
@@ -112,6 +116,8 @@ class PullCheck:
 
 @dataclass
 class KubeManifests:
+    """The Kubernetes manifests read: secrets, workloads, service accounts, checks."""
+
     files: list[FileResult] = field(default_factory=list)
     secrets: list[KubeSecret] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)

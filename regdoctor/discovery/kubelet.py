@@ -22,6 +22,8 @@ EFFECT = "the kubelet does not start with this file"
 
 @dataclass
 class KubeletConfig:
+    """The kubelet's settings that matter for pulls, with their sources."""
+
     file: FileResult
     serialize_image_pulls: bool = True
     max_parallel_image_pulls: int | None = None

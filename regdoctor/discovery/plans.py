@@ -85,6 +85,8 @@ class PlanEndpoint:
 
 @dataclass
 class Plan:
+    """The endpoints one runtime tries for one image, in order, with notes."""
+
     runtime: str
     image: str
     registry: str

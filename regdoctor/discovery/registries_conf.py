@@ -54,6 +54,8 @@ MIRROR_KEYS = frozenset({"location", "insecure", "pull-from-mirror"})
 
 @dataclass
 class Endpoint:
+    """A location of a ``[[registry]]`` table (itself or one of its mirrors)."""
+
     location: str
     insecure: bool
     source: str
@@ -70,6 +72,8 @@ class Endpoint:
 
 @dataclass
 class RegistryTable:
+    """One ``[[registry]]`` table of registries.conf (podman, CRI-O, skopeo)."""
+
     prefix: str
     location: str
     insecure: bool
@@ -102,6 +106,8 @@ class RegistryTable:
 
 @dataclass
 class RegistriesConf:
+    """registries.conf and its drop-ins, merged as containers/image does."""
+
     files: list[FileResult] = field(default_factory=list)
     unqualified_search: list[str] = field(default_factory=list)
     unqualified_source: str | None = None

@@ -35,6 +35,8 @@ _MAX_RULE_BYTES = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """The rules loaded, and the files that could not be loaded."""
+
     rules: tuple[Rule, ...] = ()
     errors: tuple[RuleLoadError, ...] = ()
 

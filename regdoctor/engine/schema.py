@@ -240,6 +240,8 @@ class TextMatchSpec:
 
 @dataclass(frozen=True, slots=True)
 class Confidence:
+    """How sure a rule is: when judged on live observations, and on pasted text."""
+
     live: str
     text: str
 
@@ -256,6 +258,8 @@ class RemediationTemplate:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One rule of the catalog, as its YAML file defines it (validated)."""
+
     id: str
     category: str
     severity: Severity

@@ -29,6 +29,8 @@ MAX_TOKEN_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Request:
+    """A request the auth dance asks the caller to send."""
+
     step: str  # auth.challenge, auth.token, auth.ping
     method: str
     url: str
@@ -38,6 +40,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
+    """What the caller received for a :class:`Request` (or why nothing came)."""
+
     status: int | None  # None: no HTTP answer (see ``outcome``)
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
@@ -50,6 +54,8 @@ class Response:
 
 @dataclass(frozen=True)
 class Outcome:
+    """Where the auth dance ended: the scheme, the token's scope and grant."""
+
     outcome: str
     auth_scheme: str = "none"
     status: int | None = None

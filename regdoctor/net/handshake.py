@@ -43,6 +43,8 @@ _MAX_SANS = 50
 
 @dataclass
 class HandshakeResult:
+    """What one TLS handshake showed: protocol, chain, verification errors, alert."""
+
     outcome: str = "failed"
     protocol: str | None = None
     cipher: str | None = None
@@ -72,7 +74,8 @@ def _openssl_context(
 
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     context.set_min_proto_version(SSL.TLS1_VERSION)
-    context.set_default_verify_paths()
+    # the system store is added by handshake() once the server answers with TLS
+    # (load_system_store): a plain-HTTP server's answer needs no trust store at all
     for ca in ca_files:
         context.load_verify_locations(str(ca))
     if client is not None:
@@ -87,6 +90,25 @@ def _openssl_context(
     context.set_verify(SSL.VERIFY_PEER, record)
     context.set_alpn_protos(list(alpn))
     return context
+
+
+def load_system_store(context: Any) -> None:
+    """Add the system's CA store to a pyOpenSSL context that may already have made its
+    connection (its store is live; ``Context.set_default_verify_paths`` refuses a used
+    context): the locations OpenSSL's defaults name, ``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` honoured, as :func:`chain_trusted` reads them. Parsing the bundle
+    costs milliseconds, so it waits until a server has answered with TLS."""
+    import ssl
+
+    from OpenSSL import crypto
+
+    defaults = ssl.get_default_verify_paths()  # each None when it does not exist
+    if defaults.cafile is None and defaults.capath is None:
+        return
+    try:
+        context.get_cert_store().load_locations(defaults.cafile, defaults.capath)
+    except crypto.Error:
+        pass  # an unreadable store trusts nothing: the verification errors say so
 
 
 async def handshake(
@@ -148,6 +170,8 @@ async def handshake(
                     result.error = "server gave HTTP response to HTTPS client"
                     result.evidence = data[:200].decode("latin-1")
                     return result
+                if first:  # a TLS answer: its chain is verified against the store
+                    load_system_store(context)
                 first = False
                 conn.bio_write(data)
             result.outcome = "ok"

@@ -9,7 +9,9 @@ pinned (a token realm, a redirect) are resolved through the same server.
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 from regdoctor.discovery import locations
 from regdoctor.model import Target
 from regdoctor.net import roundtrips
+from regdoctor.net.asyncio_backend import AsyncioBackend
 from regdoctor.net.handover import Handover, endpoint_key
 from regdoctor.net.lean_httpx import httpcore, httpx
 from regdoctor.options import CheckOptions
@@ -135,7 +138,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, network: Network, handover: Handover | None = None) -> None:
         self._network = network
         self._handover = handover
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -277,6 +280,38 @@ class DispatchTransport(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
+class DeferredTrustContext(ssl.SSLContext):
+    """What ``ssl.create_default_context()`` makes (TLS client, hostname checked,
+    ``SSLKEYLOGFILE`` honoured), except that the system CA store is loaded on the first
+    handshake (``wrap_bio``, which asyncio, anyio and httpcore use, or ``wrap_socket``),
+    not when the context is made. Loading it costs tens of milliseconds, and the HTTP
+    client of a plain-HTTP registry is given a context it never uses. A context that
+    does not verify (``CERT_NONE``, an insecure registry) never loads it."""
+
+    _trust_loaded = False
+
+    def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> DeferredTrustContext:
+        context = super().__new__(cls, protocol)
+        keylog = os.environ.get("SSLKEYLOGFILE")
+        if keylog and not sys.flags.ignore_environment:
+            context.keylog_filename = keylog
+        return context
+
+    def load_trust(self) -> None:
+        """Load the system store now (once), if this context verifies at all."""
+        if not self._trust_loaded and self.verify_mode != ssl.CERT_NONE:
+            self._trust_loaded = True
+            self.load_default_certs(ssl.Purpose.SERVER_AUTH)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self.load_trust()
+        return super().wrap_bio(*args, **kwargs)
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self.load_trust()
+        return super().wrap_socket(*args, **kwargs)
+
+
 @dataclass
 class Network:
     """Shared by all targets of a run: the resolver, the pins, the proxy settings."""
@@ -356,7 +391,9 @@ class Network:
         cached = self._contexts.get(key)
         if cached is not None:
             return cached  # loading the system store costs tens of ms: do it once
-        context = ssl.create_default_context()
+        # ssl.create_default_context(), but the system store is read only when a TLS
+        # handshake starts: a plain-HTTP registry never pays for it (~25 ms)
+        context = DeferredTrustContext(ssl.PROTOCOL_TLS_CLIENT)
         for ca in ca_files:
             context.load_verify_locations(cafile=str(ca))
         if not enforced:

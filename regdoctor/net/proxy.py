@@ -17,6 +17,8 @@ MAX_PROXY_HEAD = 16 * 1024
 
 @dataclass(frozen=True)
 class ProxyRoute:
+    """The proxy a connection goes through, and the variable that named it."""
+
     url: str  # as configured (may carry credentials: never shown unredacted)
     host: str
     port: int

@@ -20,6 +20,8 @@ _SCHEME = re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
 
 @dataclass(frozen=True)
 class Challenge:
+    """One ``WWW-Authenticate`` challenge: its scheme and parameters."""
+
     scheme: str  # lower case: "bearer", "basic"
     params: dict[str, str] = field(default_factory=dict)
 

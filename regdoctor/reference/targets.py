@@ -34,6 +34,8 @@ class InvalidReference(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class HostPort:
+    """A host (name or address literal) and its port, if one was given."""
+
     host: str
     port: int | None
 

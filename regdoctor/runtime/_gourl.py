@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class GoURL:
+    """What Go's ``url.Parse`` returns (the fields modelled), or its error."""
+
     scheme: str = ""
     opaque: str = ""
     user: str | None = None  # raw userinfo (before '@')

@@ -221,6 +221,8 @@ def cidr_contains(cidr: str, ip_text: str) -> bool:
 
 @dataclass(frozen=True)
 class ImageRef:
+    """An image reference split as the runtimes split it."""
+
     domain: str
     path: str
     tag: str

@@ -1,6 +1,7 @@
 """A plain `check` of a plain-HTTP registry imports only what that check needs: no trio
-(httpcore imports it whenever it is installed), no httpx command-line client (click,
-Pygments), no Textual, and no PyYAML once the compiled rule cache is filled."""
+(httpcore imports it whenever it is installed), no anyio (httpcore's default backend and
+primitives), no httpx command-line client (click, Pygments), no Textual, and no PyYAML
+once the compiled rule cache is filled."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ from tests.cli.test_import_hygiene import PROGRAM
 from tests.harness import Testbed
 
 #: Installed on this machine (test peers, the TUI, httpx's CLI extras), never needed by
-#: a check.
-NOT_FOR_CHECK = ("trio", "textual", "yaml", "click", "pygments", "outcome", "sortedcontainers")
+#: a check. anyio: regdoctor's own asyncio backend and primitives replace httpcore's.
+NOT_FOR_CHECK = (
+    "trio",
+    "textual",
+    "yaml",
+    "click",
+    "pygments",
+    "outcome",
+    "sortedcontainers",
+    "anyio",
+)
 
 
 def _modules_after(argv: list[str]) -> tuple[set[str], str]:
@@ -72,3 +82,37 @@ def test_tags_json_imports_no_terminal_renderer(testbed: Testbed, isolate_env):
     modules, out = _modules_after(argv)
     assert json.loads(out)["resolution"]["resolved"] >= 1
     assert not modules & {"rich", *NOT_FOR_CHECK}, sorted(modules & {"rich", *NOT_FOR_CHECK})
+
+
+#: Not documented yet (regdoctor.model): each costs an ``inspect.signature`` at import.
+UNDOCUMENTED_DATACLASSES = {
+    "regdoctor.model.Finding",
+    "regdoctor.model.PhaseResult",
+    "regdoctor.model.TargetReport",
+    "regdoctor.model.Report",
+}
+
+
+def test_dataclasses_a_check_imports_have_docstrings():
+    """``@dataclass`` gives a class without a docstring one made from
+    ``inspect.signature(cls)``: ~0.15 ms per class at every start-up, for text no one
+    reads. The check path's dataclasses carry their own."""
+    program = (
+        "import dataclasses, json, sys\n"
+        "import regdoctor.cli.check, regdoctor.check.plan, regdoctor.check.pipeline\n"
+        "import regdoctor.check.verdicts, regdoctor.cli.stream, regdoctor.render.plain\n"
+        "import regdoctor.engine.cache, regdoctor.discovery.effective\n"
+        "import regdoctor.discovery.targets\n"
+        "found = sorted(\n"
+        "    f'{name}.{obj.__name__}'\n"
+        "    for name, module in list(sys.modules.items()) if name.startswith('regdoctor')\n"
+        "    for obj in vars(module).values()\n"
+        "    if isinstance(obj, type) and dataclasses.is_dataclass(obj)\n"
+        "    and obj.__module__ == name and (obj.__doc__ or '').startswith(obj.__name__ + '(')\n"
+        ")\n"
+        "print(json.dumps(found))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert set(json.loads(result.stdout)) <= UNDOCUMENTED_DATACLASSES
