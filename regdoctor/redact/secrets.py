@@ -32,12 +32,8 @@ hidden and is ignored; so are empty and whitespace-only values.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from regdoctor.model import Secret
@@ -101,7 +97,54 @@ _QUERY_SECRET_PARAMS = (
     "code",
 )
 
-# -- precompiled patterns ----------------------------------------------------------------
+# -- patterns ------------------------------------------------------------------------------
+#
+# Each pattern is compiled the first time a text could match it (see _Pattern): a short
+# text needs few of them, and a command such as ``regdoctor explain`` starts without
+# compiling the rest.
+
+
+class _Pattern:
+    """A regex compiled on first use, with the lower-case words a match must contain
+    (``needs``: every group has one of its words in the text), so that a text without
+    them skips the pattern (and its compilation) altogether."""
+
+    __slots__ = ("_compiled", "flags", "needs", "source")
+
+    def __init__(self, source: str, flags: int = 0, *needs: tuple[str, ...]) -> None:
+        self.source = source
+        self.flags = flags
+        self.needs = needs
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source, self.flags)
+        return compiled
+
+    @property
+    def pattern(self) -> str:
+        return self.source
+
+    def wanted(self, lowered: str | None) -> bool:
+        """Whether the text may hold a match (``lowered``: the text, lower-cased, when it
+        is ASCII; ``None``: other text, which Unicode case folding may match (the long s,
+        the Kelvin sign), so every pattern is tried)."""
+        if lowered is None:
+            return True
+        return all(any(word in lowered for word in group) for group in self.needs)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.regex.finditer(text)
+
+    def sub(self, repl: Any, text: str) -> str:
+        return self.regex.sub(repl, text)
+
 
 _QUERY_KEYS_ALT = "|".join(
     re.escape(k) for k in sorted(_QUERY_SECRET_PARAMS, key=len, reverse=True)
@@ -117,96 +160,138 @@ _NOT_PLACEHOLDER = (
     r"(?!%[A-Za-z_]\w*%)"
 )
 
-# Authorization: <scheme> <credentials>  (header lines, JSON/Python dict keys, Go maps)
-_AUTH_HEADER = re.compile(
+# Authorization: <scheme> <credentials>  (header lines, JSON/Python dict keys, Go maps),
+# also JSON-escaped once or more (\"Authorization\": \"Bearer ...\" inside a JSON string):
+# the value stops before the backslashes that escape its closing quote.
+_AUTH_HEADER = _Pattern(
     r"(?P<key>\b(?:proxy-)?authorization)"
-    r"(?P<sep>[\"']?[ \t]*[:=][ \t]*[\[\"']*[ \t]*)"
+    r"(?P<sep>(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\[\"'])*[ \t]*)"
     r"(?P<scheme>(?:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|jwt)"
-    r"(?:[ \t]+|(?=[\"'\]\r\n]|$)))?"
-    rf"(?P<value>(?:{_NOT_PLACEHOLDER}[^\s\"'\]\r\n,;][^\"'\]\r\n]*)?)",
+    r"(?:[ \t]+|(?=\\*[\"'\]\r\n]|$)))?"
+    rf"(?P<value>(?:{_NOT_PLACEHOLDER}(?:[^\s\"'\]\r\n,;\\]|\\+(?![\"'\\]))"
+    r"(?:[^\"'\]\r\n\\]|\\+(?![\"'\\]))*)?)",
     re.IGNORECASE,
+    ("authorization",),
+    (":", "="),
 )
 
 # Bearer <token>: the token must look like one (a digit in it, or long), and must not be
-# an auth-param of a WWW-Authenticate challenge (Bearer realm="...").
-_BEARER = re.compile(
+# an auth-param of a WWW-Authenticate challenge (Bearer realm="..."). It may end at the
+# backslash of an escaped quote (inside a JSON string).
+_BEARER = _Pattern(
     r"(?P<scheme>\bbearer\s+)"
     r"(?!(?:realm|service|scope|error|error_description|error_uri|charset)\s*=)"
     r"(?P<token>[A-Za-z0-9\-._~+/]{8,}=*)"
-    r"(?=$|[\s\"',;)\]}>])",
+    r"(?=$|[\s\"',;)\]}>\\])",
     re.IGNORECASE,
+    ("bearer",),
 )
 
 # Basic <base64>: masked only when it decodes to "user:password".
-_BASIC = re.compile(
+_BASIC = _Pattern(
     r"(?P<scheme>\bbasic\s+)(?P<token>[A-Za-z0-9+/]{4,}={0,2})(?=$|[^A-Za-z0-9+/=])",
     re.IGNORECASE,
+    ("basic",),
 )
 
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT = _Pattern(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*", 0, ("eyj",))
 
 # scheme://user:password@host
-_URL_USERINFO = re.compile(
+_URL_USERINFO = _Pattern(
     r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s/:@\"'<>]*:)"
-    rf"{_NOT_PLACEHOLDER}(?P<password>[^\s/@\"'<>]*)@"
+    rf"{_NOT_PLACEHOLDER}(?P<password>[^\s/@\"'<>]*)@",
+    0,
+    ("://",),
+    ("@",),
 )
 
 # scheme://host/path?query  (the query is masked when it carries a secret parameter)
-_URL_QUERY = re.compile(
-    r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)"
+_URL_QUERY = _Pattern(
+    r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)",
+    0,
+    ("://",),
+    ("?",),
 )
-_QUERY_HAS_SECRET = re.compile(rf"(?:^|[&;])(?:{_QUERY_KEYS_ALT})=", re.IGNORECASE)
-_QUERY_VALUE = re.compile(r"(?P<key>(?:^|[&;])[^=&;]*=)(?P<value>[^&;]*)")
+_QUERY_HAS_SECRET = _Pattern(rf"(?:^|[&;])(?:{_QUERY_KEYS_ALT})=", re.IGNORECASE)
+_QUERY_VALUE = _Pattern(r"(?P<key>(?:^|[&;])[^=&;]*=)(?P<value>[^&;]*)")
 
 # ?token=... / &password=... anywhere (relative URLs, log lines)
-_QUERY_PARAM = re.compile(
-    rf"(?P<key>[?&;](?:{_QUERY_KEYS_ALT})=)(?P<value>[^&;#\s\"'<>]+)", re.IGNORECASE
+_QUERY_PARAM = _Pattern(
+    rf"(?P<key>[?&;](?:{_QUERY_KEYS_ALT})=)(?P<value>[^&;#\s\"'<>]+)",
+    re.IGNORECASE,
+    ("=",),
+    ("?", "&", ";"),
 )
 
 # password=... / --password=... / --docker-password=... / client_secret=... in command
 # lines and key=value text. Placeholders and variables (<password>, $PASS, ${X}, %X%)
 # are left alone: remediation commands are full of them. A quoted value is masked inside
-# its quotes, also when they are JSON-escaped (\"...\" in a document redacted as text).
+# its quotes, also when they are JSON-escaped, once or more (\"...\", \\\"...\\\").
 _CRED_NAMES = r"(?:docker[_-])?(?:password|passwd|client[_-]secret|registry[_-]?password)"
-_ASSIGNMENT = re.compile(
-    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*(?:\\?[\"'])?)"
-    rf"{_NOT_PLACEHOLDER}(?P<value>(?:[^\s&\"',;\\]|\\(?![\"']))+)",
+_CRED_WORDS = ("passw", "secret")  # every _CRED_NAMES holds one
+_ASSIGNMENT = _Pattern(
+    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*(?:\\*[\"'])?)"
+    rf"{_NOT_PLACEHOLDER}(?P<value>(?:[^\s&\"',;\\]|\\+(?![\"'\\]))+)",
     re.IGNORECASE,
+    ("=",),
+    _CRED_WORDS,
 )
 # --password VALUE, --creds user:VALUE (docker/podman/skopeo/nerdctl command lines)
-_OPTION = re.compile(
-    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+(?:\\?[\"'])?)(?!-){_NOT_PLACEHOLDER}"
-    r"(?P<value>(?:[^\s\"'\\]|\\(?![\"']))+)",
+_OPTION = _Pattern(
+    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+(?:\\*[\"'])?)(?!-){_NOT_PLACEHOLDER}"
+    r"(?P<value>(?:[^\s\"'\\]|\\+(?![\"'\\]))+)",
     re.IGNORECASE,
+    ("--",),
+    _CRED_WORDS,
 )
-_CREDS = re.compile(
+_CREDS = _Pattern(
     r"(?P<key>(?<![\w-])--(?:src-|dest-)?creds[= \t]+[\"']?[^:\s\"']*:)"
     rf"{_NOT_PLACEHOLDER}(?P<value>[^\s\"']+)",
     re.IGNORECASE,
+    ("--",),
+    ("creds",),
 )
 
 _JSON_KEYS_ALT = (
     "password|passwd|secret|client_secret|token|access_token|refresh_token|id_token"
     "|identitytoken|identity_token|registrytoken|registry_token"
 )
+_JSON_KEY_WORDS = ("passw", "secret", "token")  # every _JSON_KEYS_ALT holds one
 # "password": "..."  (also with single quotes, as in Python reprs)
-_JSON_SECRET_DQ = re.compile(
+_JSON_SECRET_DQ = _Pattern(
     rf"(?P<key>\"(?:{_JSON_KEYS_ALT})\"\s*:\s*\"){_NOT_PLACEHOLDER}(?P<value>(?:[^\"\\\r\n]|\\.)+)(?=\")",
     re.IGNORECASE,
+    (":",),
+    ('"',),
+    _JSON_KEY_WORDS,
 )
-_JSON_SECRET_SQ = re.compile(
+_JSON_SECRET_SQ = _Pattern(
     rf"(?P<key>'(?:{_JSON_KEYS_ALT})'\s*:\s*'){_NOT_PLACEHOLDER}(?P<value>(?:[^'\\\r\n]|\\.)+)(?=')",
     re.IGNORECASE,
+    (":",),
+    ("'",),
+    _JSON_KEY_WORDS,
 )
-# \"password\": \"...\"  (JSON inside a JSON or Go string)
-_JSON_SECRET_ESCAPED = re.compile(
-    rf"(?P<key>\\\"(?:{_JSON_KEYS_ALT})\\\"\s*:\s*\\\")(?P<value>[^\r\n]+?)(?=\\\")",
+# \"password\": \"...\"  (JSON inside a JSON or Go string), escaped any number of times
+# (\\\"password\\\": \\\"...\\\" is JSON inside a JSON string inside a JSON string): the
+# quotes of one document level carry the same run of backslashes (``esc``), and the value
+# ends at the first quote escaped exactly as its opening one (a quote inside the value
+# carries more backslashes).
+_JSON_SECRET_ESCAPED = _Pattern(
+    rf"(?P<key>(?<!\\)(?P<esc>\\+)\"(?:{_JSON_KEYS_ALT})(?P=esc)\"\s*:\s*(?P=esc)\")"
+    r"(?!(?P=esc)\")(?P<value>[^\r\n]+?)(?=(?<!\\)(?P=esc)\")",
     re.IGNORECASE,
+    (":",),
+    ("\\",),
+    _JSON_KEY_WORDS,
 )
-# "auth": "<base64>" (docker config.json)
-_JSON_AUTH = re.compile(
-    r"(?P<key>[\"']auth[\"']\s*:\s*[\"'])(?P<value>[A-Za-z0-9+/=_\-]+)(?=[\"'])",
+# "auth": "<base64>" (docker config.json), also JSON-escaped (\"auth\": \"...\")
+_JSON_AUTH = _Pattern(
+    r"(?P<key>(?<!\\)(?P<esc>\\*)[\"']auth(?P=esc)[\"']\s*:\s*(?P=esc)[\"'])"
+    r"(?P<value>[A-Za-z0-9+/=_\-]+)(?=(?P=esc)[\"'])",
     re.IGNORECASE,
+    (":",),
+    ('auth"', "auth'", "auth\\"),
 )
 
 
@@ -227,6 +312,9 @@ def _sub_bearer(m: re.Match[str]) -> str:
 
 
 def _sub_basic(m: re.Match[str]) -> str:
+    import base64
+    import binascii
+
     token = m.group("token")
     try:
         decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
@@ -249,7 +337,7 @@ _mask_password = r"\g<prefix>" + MASK + "@"
 _mask_value = r"\g<key>" + MASK
 
 #: (pattern, replacement) in the order they are applied.
-_RULES: tuple[tuple[re.Pattern[str], Any], ...] = (
+_RULES: tuple[tuple[_Pattern, Any], ...] = (
     (_AUTH_HEADER, _sub_auth_header),
     (_JWT, MASK),
     (_BEARER, _sub_bearer),
@@ -273,6 +361,17 @@ _TRIGGERS = re.compile(
 )
 
 
+def _apply_rules(text: str) -> str:
+    """Every pattern of :data:`_RULES` whose words the text holds, in order. (A
+    replacement only inserts the mask, which holds none of the words: the words are
+    looked up once.)"""
+    lowered = text.lower() if text.isascii() else None
+    for pattern, repl in _RULES:
+        if pattern.wanted(lowered):
+            text = pattern.sub(repl, text)
+    return text
+
+
 def redact(text: str) -> str:
     """Mask the secrets :mod:`regdoctor.redact.secrets` knows how to recognise in ``text``, and
     the values learned during this run (see :func:`remember`)."""
@@ -281,9 +380,7 @@ def redact(text: str) -> str:
     text = _LEARNED.mask(text)
     if not _TRIGGERS.search(text):
         return text
-    for pattern, repl in _RULES:
-        text = pattern.sub(repl, text)
-    return text
+    return _apply_rules(text)
 
 
 #: :data:`_TRIGGERS` as lower-case words and one regex, for :func:`_trigger_starts`.
@@ -333,9 +430,7 @@ def redact_lines(text: str, redactor: Redactor | None = None) -> str:
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         end = len(text) if end < 0 else end
-        line = text[start:end]
-        for pattern, repl in _RULES:
-            line = pattern.sub(repl, line)
+        line = _apply_rules(text[start:end])
         parts += [text[done:start], line]
         done = end
     if parts:
@@ -652,6 +747,9 @@ class Redactor:
             return
         forms = {value, value.strip()}
         if variants:
+            import json
+            import urllib.parse
+
             for form in (value, value.strip()):
                 forms.add(urllib.parse.quote(form, safe=""))
                 forms.add(urllib.parse.quote_plus(form, safe=""))
@@ -662,6 +760,8 @@ class Redactor:
 
     def add_credentials(self, username: str, password: str | Any) -> None:
         """Register a password and the base64 ``username:password`` pair built from it."""
+        import base64
+
         value = password.reveal() if hasattr(password, "reveal") else password
         self.add(value)
         if isinstance(value, str) and _hideable(value):
