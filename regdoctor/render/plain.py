@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console, OverflowMethod
 from rich.text import Text
 
 from regdoctor.escape import MAX_LINE, clip, safe_lines, safe_text
@@ -44,6 +43,8 @@ from regdoctor.redact.secrets import Redactor, redact
 from regdoctor.render.commands import command_lines, ordered_runtimes, paste_lines, step_groups
 
 if TYPE_CHECKING:
+    from rich.console import Console, OverflowMethod
+
     from regdoctor.model import (
         Finding,
         Observation,

@@ -72,6 +72,8 @@ def _unwanted(modules: set[str]) -> list[str]:
 @pytest.mark.parametrize("fmt", ["plain", "json", "markdown"])
 def test_explain_from_the_rule_cache_imports_only_what_it_needs(fmt, tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("FORCE_COLOR", None)
+    env.pop("TTY_COMPATIBLE", None)
     argv = ["explain", "--format", fmt, PASTE]
     code, first = _imported(argv, env)  # fills the cache: reads the YAML rule files
     assert code == 2 and "yaml" in first
@@ -81,6 +83,17 @@ def test_explain_from_the_rule_cache_imports_only_what_it_needs(fmt, tmp_path):
     assert _unwanted(modules) == []
     if fmt == "json":
         assert "rich" not in modules  # the lightest output: no Rich at all
+    # to a pipe, Rich would print no style: its Console is not imported (PlainConsole)
+    assert "rich.console" not in modules
+
+
+def test_explain_on_a_terminal_prints_through_rich(tmp_path):
+    """Where Rich would style the output (here forced, as on a terminal), its Console
+    prints it, as before."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "FORCE_COLOR": "1"}
+    _imported(["explain", PASTE], env)
+    code, modules = _imported(["explain", PASTE], env)
+    assert code == 2 and "rich.console" in modules
 
 
 def test_the_check_options_still_import_the_check_modules(tmp_path):
