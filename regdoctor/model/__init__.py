@@ -5,11 +5,11 @@ records, renderers present a :class:`Report`. Everything here is plain data that
 round-trips through JSON; nothing here talks to the network or decides a verdict.
 
 This module holds the values every command needs (severities, statuses, exit codes,
-:class:`Secret`); the records are defined in its submodules (``credentials``, ``target``,
-``findings``, ``report``, ``host``) and imported from here on first use (PEP 562), so
-that a command pays only for the records it builds: ``regdoctor explain`` builds a
-``Target`` and ``RemediationStep`` s, not the report of a check. Import them from here:
-``from regdoctor.model import Finding, Report``.
+:class:`Secret`); the records are defined in its submodules (``credentials``,
+``target``, ``findings``, ``remediation``, ``report``, ``host``) and imported from here on
+first use (PEP 562), so that a command pays only for the records it builds: ``regdoctor
+explain`` builds a ``Target`` and ``RemediationStep`` s, not the report of a check.
+Import them from here: ``from regdoctor.model import Finding, Report``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from regdoctor.model.credentials import CredentialRef, Credentials
-    from regdoctor.model.findings import Finding, Observation, RemediationStep
+    from regdoctor.model.findings import Finding, Observation
     from regdoctor.model.host import ConfigFileRow, HostInfo, ReportContext, Runtime
+    from regdoctor.model.remediation import RemediationStep
     from regdoctor.model.report import (
         PhaseResult,
         Report,
@@ -169,7 +170,7 @@ _EXPORTS: dict[str, str] = {
     "CredentialRef": "credentials",
     "Target": "target",
     "Observation": "findings",
-    "RemediationStep": "findings",
+    "RemediationStep": "remediation",
     "Finding": "findings",
     "PhaseResult": "report",
     "RoundTrip": "report",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regdoctor.model import Severity
+
+if TYPE_CHECKING:
+    from regdoctor.model.remediation import RemediationStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +37,6 @@ class Observation:
     def from_dict(cls, data: Mapping[str, Any]) -> Observation:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass(frozen=True, slots=True)
-class RemediationStep:
-    """One step: ``text`` says what to do; ``checks`` look (diagnostics, safe to run),
-    ``commands`` change something (the fix); both per runtime."""
-
-    text: str
-    commands: Mapping[str, str] = field(default_factory=dict)
-    checks: Mapping[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "checks": dict(self.checks), "commands": dict(self.commands)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ and into :class:`rich.text.Text` objects: never into markup.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -624,6 +623,8 @@ def _seconds(value: float | None) -> str:
 
 
 def _compact(value: Any) -> str:
+    import json  # only a check's observations need it
+
     if isinstance(value, str):
         return value if value and not any(c.isspace() for c in value) else json.dumps(value)
     try:

@@ -38,6 +38,7 @@ NOT_FOR_EXPLAIN = (
     "regdoctor.model.report",
     "regdoctor.model.host",
     "regdoctor.model.credentials",
+    "regdoctor.model.findings",
 )
 
 PROGRAM = """
@@ -134,4 +135,4 @@ def test_explain_defines_only_the_records_it_builds(tmp_path):
     code, names = json.loads(proc.stderr.strip().splitlines()[-1])
     assert code == 2
     model = {name.rsplit(".", 1)[1] for name in names if name.startswith("regdoctor.model")}
-    assert model == {"Target", "Observation", "RemediationStep", "Finding"}, names
+    assert model == {"Target", "RemediationStep"}, names

@@ -23,11 +23,11 @@ EXTRA = [
     "certificate signed by unknown authority",
     "Error response from daemon: pull access denied for\tteam/app, repository does not "
     "exist or may require 'docker login': denied: requested access to the resource is denied",
-    "failed to resolve reference \"registry.example.com/team/" + "x" * 300 + ':1.0": '
+    'failed to resolve reference "registry.example.com/team/' + "x" * 300 + ':1.0": '
     "unexpected status from HEAD request: 401 Unauthorized",
     "Error: initializing source docker://r.example/e\u0301te:1: reading manifest 1 in "
     "r.example/e\u0301te: manifest unknown",
-    "\x1b[31mError response from daemon: Get \"https://r.example/v2/\": dial tcp "
+    '\x1b[31mError response from daemon: Get "https://r.example/v2/": dial tcp '
     "192.0.2.7:443: connect: connection refused\x1b[0m",
     "nothing a registry would say, only words " * 12,
 ]
