@@ -47,6 +47,7 @@ __all__ = [
     "Redactor",
     "SecretSet",
     "learned",
+    "mask_literals",
     "redact",
     "redact_obj",
     "remember",
@@ -518,6 +519,18 @@ def redact_obj(obj: Any) -> Any:
     :class:`regdoctor.model.Secret` becomes the mask. Other values are returned as is.
     """
     return _walk(obj, redact)
+
+
+def mask_literals(text: str, redactor: Redactor | None = None) -> str:
+    """Only the literal values: those :func:`remember` learned and ``redactor``'s, not
+    what the patterns recognise. For a value that is an identifier of a known grammar (a
+    registry's tag name), which the patterns could only mangle (a tag may look like a
+    JWT), but which a hostile server could still set to a secret it was sent."""
+    if not text:
+        return text
+    if redactor is not None:
+        text = redactor._mask_literals(text)
+    return _LEARNED.mask(text)
 
 
 #: Default bound of a :class:`SecretSet` (bytes of registered forms). A run's own
