@@ -34,7 +34,7 @@ hidden and is ignored; so are empty and whitespace-only values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from regdoctor.model import Secret
@@ -127,10 +127,6 @@ class _Pattern:
             compiled = self._compiled = re.compile(self.source, self.flags)
         return compiled
 
-    @property
-    def pattern(self) -> str:
-        return self.source
-
     def wanted(self, lowered: str | None) -> bool:
         """Whether the text may hold a match (``lowered``: the text, lower-cased, when it
         is ASCII; ``None``: other text, which Unicode case folding may match (the long s,
@@ -141,9 +137,6 @@ class _Pattern:
 
     def search(self, text: str) -> re.Match[str] | None:
         return self.regex.search(text)
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        return self.regex.finditer(text)
 
     def sub(self, repl: Any, text: str) -> str:
         return self.regex.sub(repl, text)
