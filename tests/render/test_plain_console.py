@@ -5,7 +5,7 @@ and it is chosen exactly where Rich would not treat the output as a terminal."""
 from __future__ import annotations
 
 import io
-import os
+import sys
 
 import pytest
 from rich.console import Console
@@ -122,4 +122,4 @@ def test_writes_to_standard_output_at_print_time(capsys):
     console.print(Text("one"))
     console.print()
     assert capsys.readouterr().out == "one\n\n"
-    assert console.encoding == (getattr(os.sys.stdout, "encoding", "utf-8") or "utf-8").lower()
+    assert console.encoding == (getattr(sys.stdout, "encoding", "utf-8") or "utf-8").lower()
