@@ -93,6 +93,12 @@ def _env(
     return env
 
 
+def _terminal(cache: Path, *, tree: Path = REPO) -> dict[str, str]:
+    """As on a terminal: ``FORCE_COLOR=1`` makes Rich treat the output as one (the run's
+    output still goes to /dev/null), so its Console is imported and styles the text."""
+    return {**_env(cache, tree=tree), "FORCE_COLOR": "1"}
+
+
 def export_tree(ref: str, into: Path) -> Path:
     """``ref`` of this repository as a plain folder (``git archive``), with
     ``regdoctor/rules`` pointing at its own ``rules/`` (an editable install elsewhere would
@@ -174,11 +180,18 @@ def cold_start(
             "regdoctor --version": ([py, "-m", "regdoctor", "--version"], _env(cache), REPO),
             "explain (rule cache)": (explain_argv, _env(cache), REPO),
             "explain (no cache)": (explain_argv, _env(cache, no_cache=True), REPO),
+            # Rich's Console prints where it would style the output (a terminal)
+            "explain (rule cache), as on a terminal": (explain_argv, _terminal(cache), REPO),
         }
         if old is not None:
             plan[f"explain (rule cache), {old_name}"] = (
                 explain_argv,
                 _env(old_cache, tree=old),
+                old,
+            )
+            plan[f"explain (rule cache), {old_name}, as on a terminal"] = (
+                explain_argv,
+                _terminal(old_cache, tree=old),
                 old,
             )
         for name, tree in (sources or {}).items():

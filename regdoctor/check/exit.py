@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from regdoctor.model import Report, Severity, exit_code_for
+from regdoctor.model import Severity, exit_code_for
 
 if TYPE_CHECKING:
     from regdoctor.engine.explain import TextMatch
+    from regdoctor.model import Report
 
 __all__ = ["FAIL_ON", "exit_code", "exit_code_of", "explain_exit_code"]
 

@@ -302,11 +302,9 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(answer)
     else:
-        from rich.console import Console
-
         from regdoctor.render.explain_plain import render_explain_plain
 
-        console = Console(highlight=False)
+        console = _plain_console(live=report is not None)
         render_explain_plain(
             matches, console, lines_read=lines_read, omitted=explained.omitted_text
         )
@@ -318,6 +316,19 @@ def run(args: argparse.Namespace) -> int:
             render_plain(report, console)
     sys.stdout.flush()
     return code
+
+
+def _plain_console(*, live: bool) -> Any:
+    """Rich's Console; or, where Rich would write no style at all (standard output is not
+    a terminal and nothing forces one) and no live check follows, a PlainConsole that
+    prints the same text without importing ``rich.console``."""
+    from regdoctor.render.plain_console import PlainConsole, rich_would_style
+
+    if live or rich_would_style(sys.stdout):
+        from rich.console import Console
+
+        return Console(highlight=False)
+    return PlainConsole()
 
 
 def _report_markdown(report: Any) -> str | None:

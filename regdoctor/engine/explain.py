@@ -110,11 +110,16 @@ OMITTED = "regdoctor.omitted"
 #: Lines looked at (and shown) when nothing is recognised.
 _UNRECOGNISED_LINES = 400
 
-_ERRORISH = re.compile(
+_ERRORISH = (
     r"error|fail|denied|refused|unable|cannot|can't|could not|invalid|timeout|timed out|"
-    r"unauthori[sz]ed|forbidden|not found|unknown|x509|\b[45]\d\d\b",
-    re.IGNORECASE,
+    r"unauthori[sz]ed|forbidden|not found|unknown|x509|\b[45]\d\d\b"
 )
+
+
+def _errorish(text: str) -> bool:
+    """Whether an unrecognised line reads like an error (the pattern is compiled only when
+    nothing was recognised; ``re`` caches it)."""
+    return re.search(_ERRORISH, text, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)
@@ -484,8 +489,8 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         if is_binary_line(line):
             binary += 1
             continue
-        errorish = bool(_ERRORISH.search(line))
-        if not shown or (errorish and not _ERRORISH.search(shown)):
+        errorish = _errorish(line)
+        if not shown or (errorish and not _errorish(shown)):
             shown, shown_no = line, line_no
         if errorish or short:
             looked += 1

@@ -1,7 +1,8 @@
 """The one place secrets are masked.
 
-(Over 500 lines on purpose: the patterns, the secret set and the redactor must be read
-together to see that nothing slips between them.)
+(Over 500 lines on purpose: the patterns and the redactor must be read together to see
+that nothing slips between them. The set of literal values they mask is
+:mod:`regdoctor.redact.literals`.)
 
 Every string that leaves the process (all renderers, logs, support bundles) goes through
 :func:`redact`, or through a :class:`Redactor` that also knows the literal secrets of this
@@ -32,28 +33,26 @@ hidden and is ignored; so are empty and whitespace-only values.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from regdoctor.model import Secret
+from regdoctor.redact.literals import MASK, MIN_LINE_FRAGMENT, SecretSet, _hideable
 
 __all__ = [
     "MASK",
+    "MIN_LINE_FRAGMENT",
     "SENSITIVE_KEYS",
     "Redactor",
     "SecretSet",
     "learned",
+    "mask_literals",
     "redact",
     "redact_obj",
     "remember",
 ]
 
-MASK = "****"
 
 #: Keys whose value is a secret, wherever they occur (JSON text, dicts, query strings).
 #: Compared case-insensitively, and exactly: ``token_kind`` or ``auth_scheme`` are not secrets.
@@ -101,7 +100,47 @@ _QUERY_SECRET_PARAMS = (
     "code",
 )
 
-# -- precompiled patterns ----------------------------------------------------------------
+# -- patterns ------------------------------------------------------------------------------
+#
+# Each pattern is compiled the first time a text could match it (see _Pattern): a short
+# text needs few of them, and a command such as ``regdoctor explain`` starts without
+# compiling the rest.
+
+
+class _Pattern:
+    """A regex compiled on first use, with the lower-case words a match must contain
+    (``needs``: every group has one of its words in the text), so that a text without
+    them skips the pattern (and its compilation) altogether."""
+
+    __slots__ = ("_compiled", "flags", "needs", "source")
+
+    def __init__(self, source: str, flags: int = 0, *needs: tuple[str, ...]) -> None:
+        self.source = source
+        self.flags = flags
+        self.needs = needs
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source, self.flags)
+        return compiled
+
+    def wanted(self, lowered: str | None) -> bool:
+        """Whether the text may hold a match (``lowered``: the text, lower-cased, when it
+        is ASCII; ``None``: other text, which Unicode case folding may match (the long s,
+        the Kelvin sign), so every pattern is tried)."""
+        if lowered is None:
+            return True
+        return all(any(word in lowered for word in group) for group in self.needs)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text)
+
+    def sub(self, repl: Any, text: str) -> str:
+        return self.regex.sub(repl, text)
+
 
 _QUERY_KEYS_ALT = "|".join(
     re.escape(k) for k in sorted(_QUERY_SECRET_PARAMS, key=len, reverse=True)
@@ -117,96 +156,138 @@ _NOT_PLACEHOLDER = (
     r"(?!%[A-Za-z_]\w*%)"
 )
 
-# Authorization: <scheme> <credentials>  (header lines, JSON/Python dict keys, Go maps)
-_AUTH_HEADER = re.compile(
+# Authorization: <scheme> <credentials>  (header lines, JSON/Python dict keys, Go maps),
+# also JSON-escaped once or more (\"Authorization\": \"Bearer ...\" inside a JSON string):
+# the value stops before the backslashes that escape its closing quote.
+_AUTH_HEADER = _Pattern(
     r"(?P<key>\b(?:proxy-)?authorization)"
-    r"(?P<sep>[\"']?[ \t]*[:=][ \t]*[\[\"']*[ \t]*)"
+    r"(?P<sep>(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\[\"'])*[ \t]*)"
     r"(?P<scheme>(?:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|jwt)"
-    r"(?:[ \t]+|(?=[\"'\]\r\n]|$)))?"
-    rf"(?P<value>(?:{_NOT_PLACEHOLDER}[^\s\"'\]\r\n,;][^\"'\]\r\n]*)?)",
+    r"(?:[ \t]+|(?=\\*[\"'\]\r\n]|$)))?"
+    rf"(?P<value>(?:{_NOT_PLACEHOLDER}(?:[^\s\"'\]\r\n,;\\]|\\+(?![\"'\\]))"
+    r"(?:[^\"'\]\r\n\\]|\\+(?![\"'\\]))*)?)",
     re.IGNORECASE,
+    ("authorization",),
+    (":", "="),
 )
 
 # Bearer <token>: the token must look like one (a digit in it, or long), and must not be
-# an auth-param of a WWW-Authenticate challenge (Bearer realm="...").
-_BEARER = re.compile(
+# an auth-param of a WWW-Authenticate challenge (Bearer realm="..."). It may end at the
+# backslash of an escaped quote (inside a JSON string).
+_BEARER = _Pattern(
     r"(?P<scheme>\bbearer\s+)"
     r"(?!(?:realm|service|scope|error|error_description|error_uri|charset)\s*=)"
     r"(?P<token>[A-Za-z0-9\-._~+/]{8,}=*)"
-    r"(?=$|[\s\"',;)\]}>])",
+    r"(?=$|[\s\"',;)\]}>\\])",
     re.IGNORECASE,
+    ("bearer",),
 )
 
 # Basic <base64>: masked only when it decodes to "user:password".
-_BASIC = re.compile(
+_BASIC = _Pattern(
     r"(?P<scheme>\bbasic\s+)(?P<token>[A-Za-z0-9+/]{4,}={0,2})(?=$|[^A-Za-z0-9+/=])",
     re.IGNORECASE,
+    ("basic",),
 )
 
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT = _Pattern(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*", 0, ("eyj",))
 
 # scheme://user:password@host
-_URL_USERINFO = re.compile(
+_URL_USERINFO = _Pattern(
     r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s/:@\"'<>]*:)"
-    rf"{_NOT_PLACEHOLDER}(?P<password>[^\s/@\"'<>]*)@"
+    rf"{_NOT_PLACEHOLDER}(?P<password>[^\s/@\"'<>]*)@",
+    0,
+    ("://",),
+    ("@",),
 )
 
 # scheme://host/path?query  (the query is masked when it carries a secret parameter)
-_URL_QUERY = re.compile(
-    r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)"
+_URL_QUERY = _Pattern(
+    r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)",
+    0,
+    ("://",),
+    ("?",),
 )
-_QUERY_HAS_SECRET = re.compile(rf"(?:^|[&;])(?:{_QUERY_KEYS_ALT})=", re.IGNORECASE)
-_QUERY_VALUE = re.compile(r"(?P<key>(?:^|[&;])[^=&;]*=)(?P<value>[^&;]*)")
+_QUERY_HAS_SECRET = _Pattern(rf"(?:^|[&;])(?:{_QUERY_KEYS_ALT})=", re.IGNORECASE)
+_QUERY_VALUE = _Pattern(r"(?P<key>(?:^|[&;])[^=&;]*=)(?P<value>[^&;]*)")
 
 # ?token=... / &password=... anywhere (relative URLs, log lines)
-_QUERY_PARAM = re.compile(
-    rf"(?P<key>[?&;](?:{_QUERY_KEYS_ALT})=)(?P<value>[^&;#\s\"'<>]+)", re.IGNORECASE
+_QUERY_PARAM = _Pattern(
+    rf"(?P<key>[?&;](?:{_QUERY_KEYS_ALT})=)(?P<value>[^&;#\s\"'<>]+)",
+    re.IGNORECASE,
+    ("=",),
+    ("?", "&", ";"),
 )
 
 # password=... / --password=... / --docker-password=... / client_secret=... in command
 # lines and key=value text. Placeholders and variables (<password>, $PASS, ${X}, %X%)
 # are left alone: remediation commands are full of them. A quoted value is masked inside
-# its quotes, also when they are JSON-escaped (\"...\" in a document redacted as text).
+# its quotes, also when they are JSON-escaped, once or more (\"...\", \\\"...\\\").
 _CRED_NAMES = r"(?:docker[_-])?(?:password|passwd|client[_-]secret|registry[_-]?password)"
-_ASSIGNMENT = re.compile(
-    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*(?:\\?[\"'])?)"
-    rf"{_NOT_PLACEHOLDER}(?P<value>(?:[^\s&\"',;\\]|\\(?![\"']))+)",
+_CRED_WORDS = ("passw", "secret")  # every _CRED_NAMES holds one
+_ASSIGNMENT = _Pattern(
+    rf"(?P<key>(?<![\w-])(?:--?)?{_CRED_NAMES}[ \t]*=[ \t]*(?:\\*[\"'])?)"
+    rf"{_NOT_PLACEHOLDER}(?P<value>(?:[^\s&\"',;\\]|\\+(?![\"'\\]))+)",
     re.IGNORECASE,
+    ("=",),
+    _CRED_WORDS,
 )
 # --password VALUE, --creds user:VALUE (docker/podman/skopeo/nerdctl command lines)
-_OPTION = re.compile(
-    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+(?:\\?[\"'])?)(?!-){_NOT_PLACEHOLDER}"
-    r"(?P<value>(?:[^\s\"'\\]|\\(?![\"']))+)",
+_OPTION = _Pattern(
+    rf"(?P<key>(?<![\w-])--{_CRED_NAMES}[ \t]+(?:\\*[\"'])?)(?!-){_NOT_PLACEHOLDER}"
+    r"(?P<value>(?:[^\s\"'\\]|\\+(?![\"'\\]))+)",
     re.IGNORECASE,
+    ("--",),
+    _CRED_WORDS,
 )
-_CREDS = re.compile(
+_CREDS = _Pattern(
     r"(?P<key>(?<![\w-])--(?:src-|dest-)?creds[= \t]+[\"']?[^:\s\"']*:)"
     rf"{_NOT_PLACEHOLDER}(?P<value>[^\s\"']+)",
     re.IGNORECASE,
+    ("--",),
+    ("creds",),
 )
 
 _JSON_KEYS_ALT = (
     "password|passwd|secret|client_secret|token|access_token|refresh_token|id_token"
     "|identitytoken|identity_token|registrytoken|registry_token"
 )
+_JSON_KEY_WORDS = ("passw", "secret", "token")  # every _JSON_KEYS_ALT holds one
 # "password": "..."  (also with single quotes, as in Python reprs)
-_JSON_SECRET_DQ = re.compile(
+_JSON_SECRET_DQ = _Pattern(
     rf"(?P<key>\"(?:{_JSON_KEYS_ALT})\"\s*:\s*\"){_NOT_PLACEHOLDER}(?P<value>(?:[^\"\\\r\n]|\\.)+)(?=\")",
     re.IGNORECASE,
+    (":",),
+    ('"',),
+    _JSON_KEY_WORDS,
 )
-_JSON_SECRET_SQ = re.compile(
+_JSON_SECRET_SQ = _Pattern(
     rf"(?P<key>'(?:{_JSON_KEYS_ALT})'\s*:\s*'){_NOT_PLACEHOLDER}(?P<value>(?:[^'\\\r\n]|\\.)+)(?=')",
     re.IGNORECASE,
+    (":",),
+    ("'",),
+    _JSON_KEY_WORDS,
 )
-# \"password\": \"...\"  (JSON inside a JSON or Go string)
-_JSON_SECRET_ESCAPED = re.compile(
-    rf"(?P<key>\\\"(?:{_JSON_KEYS_ALT})\\\"\s*:\s*\\\")(?P<value>[^\r\n]+?)(?=\\\")",
+# \"password\": \"...\"  (JSON inside a JSON or Go string), escaped any number of times
+# (\\\"password\\\": \\\"...\\\" is JSON inside a JSON string inside a JSON string): the
+# quotes of one document level carry the same run of backslashes (``esc``), and the value
+# ends at the first quote escaped exactly as its opening one (a quote inside the value
+# carries more backslashes).
+_JSON_SECRET_ESCAPED = _Pattern(
+    rf"(?P<key>(?<!\\)(?P<esc>\\+)\"(?:{_JSON_KEYS_ALT})(?P=esc)\"\s*:\s*(?P=esc)\")"
+    r"(?!(?P=esc)\")(?P<value>[^\r\n]+?)(?=(?<!\\)(?P=esc)\")",
     re.IGNORECASE,
+    (":",),
+    ("\\",),
+    _JSON_KEY_WORDS,
 )
-# "auth": "<base64>" (docker config.json)
-_JSON_AUTH = re.compile(
-    r"(?P<key>[\"']auth[\"']\s*:\s*[\"'])(?P<value>[A-Za-z0-9+/=_\-]+)(?=[\"'])",
+# "auth": "<base64>" (docker config.json), also JSON-escaped (\"auth\": \"...\")
+_JSON_AUTH = _Pattern(
+    r"(?P<key>(?<!\\)(?P<esc>\\*)[\"']auth(?P=esc)[\"']\s*:\s*(?P=esc)[\"'])"
+    r"(?P<value>[A-Za-z0-9+/=_\-]+)(?=(?P=esc)[\"'])",
     re.IGNORECASE,
+    (":",),
+    ('auth"', "auth'", "auth\\"),
 )
 
 
@@ -227,6 +308,9 @@ def _sub_bearer(m: re.Match[str]) -> str:
 
 
 def _sub_basic(m: re.Match[str]) -> str:
+    import base64
+    import binascii
+
     token = m.group("token")
     try:
         decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
@@ -249,7 +333,7 @@ _mask_password = r"\g<prefix>" + MASK + "@"
 _mask_value = r"\g<key>" + MASK
 
 #: (pattern, replacement) in the order they are applied.
-_RULES: tuple[tuple[re.Pattern[str], Any], ...] = (
+_RULES: tuple[tuple[_Pattern, Any], ...] = (
     (_AUTH_HEADER, _sub_auth_header),
     (_JWT, MASK),
     (_BEARER, _sub_bearer),
@@ -273,6 +357,17 @@ _TRIGGERS = re.compile(
 )
 
 
+def _apply_rules(text: str) -> str:
+    """Every pattern of :data:`_RULES` whose words the text holds, in order. (A
+    replacement only inserts the mask, which holds none of the words: the words are
+    looked up once.)"""
+    lowered = text.lower() if text.isascii() else None
+    for pattern, repl in _RULES:
+        if pattern.wanted(lowered):
+            text = pattern.sub(repl, text)
+    return text
+
+
 def redact(text: str) -> str:
     """Mask the secrets :mod:`regdoctor.redact.secrets` knows how to recognise in ``text``, and
     the values learned during this run (see :func:`remember`)."""
@@ -281,9 +376,7 @@ def redact(text: str) -> str:
     text = _LEARNED.mask(text)
     if not _TRIGGERS.search(text):
         return text
-    for pattern, repl in _RULES:
-        text = pattern.sub(repl, text)
-    return text
+    return _apply_rules(text)
 
 
 #: :data:`_TRIGGERS` as lower-case words and one regex, for :func:`_trigger_starts`.
@@ -333,9 +426,7 @@ def redact_lines(text: str, redactor: Redactor | None = None) -> str:
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         end = len(text) if end < 0 else end
-        line = text[start:end]
-        for pattern, repl in _RULES:
-            line = pattern.sub(repl, line)
+        line = _apply_rules(text[start:end])
         parts += [text[done:start], line]
         done = end
     if parts:
@@ -345,9 +436,6 @@ def redact_lines(text: str, redactor: Redactor | None = None) -> str:
 
 #: Shortest value :func:`remember` accepts: a short one would mask ordinary words.
 MIN_LEARNED = 16
-#: Shortest line of a multi-line secret that is also masked on its own (a password of
-#: several lines echoed one line at a time). Shorter lines would blank ordinary words.
-MIN_LINE_FRAGMENT = 6
 
 
 def _looks_like_a_token(value: str) -> bool:
@@ -426,187 +514,21 @@ def redact_obj(obj: Any) -> Any:
     return _walk(obj, redact)
 
 
-def _hideable(value: str) -> bool:
-    return bool(value.strip()) and bool(value.strip("*"))
+def mask_literals(text: str, redactor: Redactor | None = None) -> str:
+    """Only the literal values: those :func:`remember` learned and ``redactor``'s, not
+    what the patterns recognise. For a value that is an identifier of a known grammar (a
+    registry's tag name), which the patterns could only mangle (a tag may look like a
+    JWT), but which a hostile server could still set to a secret it was sent."""
+    if not text:
+        return text
+    if redactor is not None:
+        text = redactor._mask_literals(text)
+    return _LEARNED.mask(text)
 
 
 #: Default bound of a :class:`SecretSet` (bytes of registered forms). A run's own
 #: credentials are a few hundred bytes; tokens a few KB each.
 LEARNED_BUDGET_BYTES = 1024 * 1024
-
-
-#: Values at least this long and without whitespace are indexed by their first
-#: characters (O(1) to add and to drop); shorter ones go to an Aho-Corasick automaton.
-_PREFIX = 16
-_LONG_RUN = re.compile(r"\S{16,}")  # _PREFIX or more
-
-
-class SecretSet:
-    """Literal secret values, masked wherever they appear.
-
-    - Tokens (at least 16 characters, no whitespace: every value :func:`remember`
-      accepts) are indexed by their first 16 characters: adding or dropping one costs
-      O(1), nothing is recompiled, and masking a text costs one dictionary look-up per
-      position inside its runs of 16 or more non-space characters.
-    - Other values (short passwords, lines with spaces) go to one Aho-Corasick automaton
-      (:mod:`ahocorasick`), rebuilt only when that set changes (a run's own credentials:
-      once or twice per run).
-    - ``budget_bytes`` bounds the set: beyond it the least recently added (or re-added)
-      values are dropped first (``None``: unbounded; a run's own credentials are kept in
-      an unbounded set, learned tokens in a bounded one).
-    - Surrounding whitespace is not part of a value, and each line of a multi-line value
-      (of at least :data:`MIN_LINE_FRAGMENT` characters) is masked on its own, so a value
-      split over lines or echoed with a trailing newline is still hidden.
-    """
-
-    __slots__ = ("_automaton", "_budget", "_bytes", "_dirty", "_index", "_lock", "_values")
-
-    def __init__(self, budget_bytes: int | None = None) -> None:
-        import threading
-        from collections import OrderedDict
-
-        self._values: OrderedDict[str, None] = OrderedDict()
-        self._index: dict[str, tuple[str, ...]] = {}  # first characters -> long values
-        self._budget = budget_bytes
-        self._bytes = 0
-        self._automaton: Any = None  # over the short values
-        self._dirty = False  # the short values changed since the automaton was built
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __iter__(self) -> Any:
-        return iter(list(self._values))
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._values
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-            self._index = {}
-            self._bytes = 0
-            self._automaton = None
-            self._dirty = False
-
-    @staticmethod
-    def _is_long(value: str) -> bool:
-        return len(value) >= _PREFIX and not any(c.isspace() for c in value)
-
-    def add(self, value: str) -> bool:
-        """Register ``value`` (and its lines); whether anything new was registered."""
-        if not isinstance(value, str):
-            return False
-        forms = [value.strip()]
-        if "\n" in value or "\r" in value:
-            forms += [
-                line.strip()
-                for line in value.splitlines()
-                if len(line.strip()) >= MIN_LINE_FRAGMENT
-            ]
-        added = False
-        with self._lock:
-            for form in forms:
-                if not _hideable(form):
-                    continue
-                if form in self._values:
-                    self._values.move_to_end(form)
-                    continue
-                self._values[form] = None
-                self._bytes += len(form)
-                if self._is_long(form):
-                    key = form[:_PREFIX]
-                    self._index[key] = (*self._index.get(key, ()), form)
-                else:
-                    self._dirty = True
-                added = True
-            if self._budget is not None:
-                while self._bytes > self._budget and len(self._values) > 1:
-                    old, _ = self._values.popitem(last=False)
-                    self._bytes -= len(old)
-                    if self._is_long(old):
-                        key = old[:_PREFIX]
-                        rest = tuple(v for v in self._index.get(key, ()) if v != old)
-                        if rest:
-                            self._index[key] = rest
-                        else:
-                            self._index.pop(key, None)
-                    else:
-                        self._dirty = True
-        return added
-
-    def _matcher(self) -> Any:
-        if not self._dirty:
-            return self._automaton
-        with self._lock:
-            if self._dirty:
-                short = [v for v in self._values if not self._is_long(v)]
-                automaton = None
-                if short:
-                    import ahocorasick
-
-                    automaton = ahocorasick.Automaton()
-                    for value in short:
-                        automaton.add_word(value, len(value))
-                    automaton.make_automaton()
-                self._automaton = automaton
-                self._dirty = False
-            return self._automaton
-
-    def _spans(self, text: str, automaton: Any) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = []
-        if automaton is not None:
-            spans = [(end - length + 1, end + 1) for end, length in automaton.iter(text)]
-        index = self._index
-        if index:
-            get = index.get
-            for run in _LONG_RUN.finditer(text):
-                stop = run.end() - _PREFIX + 1
-                for i in range(run.start(), stop):
-                    found = get(text[i : i + _PREFIX])
-                    if found:
-                        spans.extend(
-                            (i, i + len(value)) for value in found if text.startswith(value, i)
-                        )
-        return spans
-
-    def mask(self, text: str) -> str:
-        """``text`` with every registered value replaced by the mask (overlapping or
-        adjacent occurrences become one mask)."""
-        if not text or not self._values:
-            return text
-        automaton = self._matcher()
-        # A registered value can contain '*'; masking can then create a new occurrence
-        # next to the mask. Each pass removes at least one non-'*' character per match,
-        # so this terminates.
-        for _ in range(len(text) + 1):
-            spans = self._spans(text, automaton)
-            if not spans:
-                return text
-            out: list[str] = []
-            last = 0
-            for start, stop in _merge(spans):
-                out.append(text[last:start])
-                out.append(MASK)
-                last = stop
-            out.append(text[last:])
-            text = "".join(out)
-        return text
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, stop in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
-        else:
-            merged.append((start, stop))
-    return merged
 
 
 class Redactor:
@@ -652,6 +574,9 @@ class Redactor:
             return
         forms = {value, value.strip()}
         if variants:
+            import json
+            import urllib.parse
+
             for form in (value, value.strip()):
                 forms.add(urllib.parse.quote(form, safe=""))
                 forms.add(urllib.parse.quote_plus(form, safe=""))
@@ -662,6 +587,8 @@ class Redactor:
 
     def add_credentials(self, username: str, password: str | Any) -> None:
         """Register a password and the base64 ``username:password`` pair built from it."""
+        import base64
+
         value = password.reveal() if hasattr(password, "reveal") else password
         self.add(value)
         if isinstance(value, str) and _hideable(value):

@@ -20,13 +20,18 @@ Plain layout, per recognised error (readable at 80 columns and with ``NO_COLOR``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
-from rich.console import Console
 from rich.text import Text
 
 from regdoctor.engine.explain import TextMatch
 from regdoctor.render.explain_common import excerpt, lines_text, ordered_fields
 from regdoctor.render.plain import _PlainRenderer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from regdoctor.render.plain_console import TextConsole
 
 __all__ = ["render_explain_plain"]
 
@@ -143,8 +148,14 @@ class _ExplainRenderer(_PlainRenderer):
 
 
 def render_explain_plain(
-    matches: Sequence[TextMatch], console: Console, *, lines_read: int, omitted: str | None = None
+    matches: Sequence[TextMatch],
+    console: TextConsole,
+    *,
+    lines_read: int,
+    omitted: str | None = None,
 ) -> None:
     """Print ``matches`` for a person (see the module docstring for the layout);
     ``omitted``: one sentence on the errors left out past the cap."""
-    _ExplainRenderer(console, verbose=False, redactor=None).explain(matches, lines_read, omitted)
+    # A PlainConsole offers what the renderer calls of a Console (see plain_console).
+    renderer = _ExplainRenderer(cast("Console", console), verbose=False, redactor=None)
+    renderer.explain(matches, lines_read, omitted)

@@ -29,30 +29,30 @@ and into :class:`rich.text.Text` objects: never into markup.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console, OverflowMethod
 from rich.text import Text
 
 from regdoctor.escape import MAX_LINE, clip, safe_lines, safe_text
-from regdoctor.model import (
-    PHASES,
-    Finding,
-    Observation,
-    PhaseResult,
-    PhaseStatus,
-    RemediationStep,
-    Report,
-    ReportContext,
-    Severity,
-    TargetReport,
-)
+from regdoctor.model import PHASES, PhaseStatus, Severity
 from regdoctor.redact.secrets import Redactor, redact
 from regdoctor.render.commands import command_lines, ordered_runtimes, paste_lines, step_groups
+
+if TYPE_CHECKING:
+    from rich.console import Console, OverflowMethod
+
+    from regdoctor.model import (
+        Finding,
+        Observation,
+        PhaseResult,
+        RemediationStep,
+        Report,
+        ReportContext,
+        TargetReport,
+    )
 
 __all__ = ["PlainStream", "render_plain"]
 
@@ -623,6 +623,8 @@ def _seconds(value: float | None) -> str:
 
 
 def _compact(value: Any) -> str:
+    import json  # only a check's observations need it
+
     if isinstance(value, str):
         return value if value and not any(c.isspace() for c in value) else json.dumps(value)
     try:

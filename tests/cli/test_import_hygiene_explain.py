@@ -34,6 +34,11 @@ NOT_FOR_EXPLAIN = (
     "regdoctor.check.request",
     "regdoctor.options",
     "regdoctor.discovery",
+    # the records of a check's report: explain builds only a Target and remediation steps
+    "regdoctor.model.report",
+    "regdoctor.model.host",
+    "regdoctor.model.credentials",
+    "regdoctor.model.findings",
 )
 
 PROGRAM = """
@@ -68,6 +73,8 @@ def _unwanted(modules: set[str]) -> list[str]:
 @pytest.mark.parametrize("fmt", ["plain", "json", "markdown"])
 def test_explain_from_the_rule_cache_imports_only_what_it_needs(fmt, tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("FORCE_COLOR", None)
+    env.pop("TTY_COMPATIBLE", None)
     argv = ["explain", "--format", fmt, PASTE]
     code, first = _imported(argv, env)  # fills the cache: reads the YAML rule files
     assert code == 2 and "yaml" in first
@@ -77,6 +84,17 @@ def test_explain_from_the_rule_cache_imports_only_what_it_needs(fmt, tmp_path):
     assert _unwanted(modules) == []
     if fmt == "json":
         assert "rich" not in modules  # the lightest output: no Rich at all
+    # to a pipe, Rich would print no style: its Console is not imported (PlainConsole)
+    assert "rich.console" not in modules
+
+
+def test_explain_on_a_terminal_prints_through_rich(tmp_path):
+    """Where Rich would style the output (here forced, as on a terminal), its Console
+    prints it, as before."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "FORCE_COLOR": "1"}
+    _imported(["explain", PASTE], env)
+    code, modules = _imported(["explain", PASTE], env)
+    assert code == 2 and "rich.console" in modules
 
 
 def test_the_check_options_still_import_the_check_modules(tmp_path):
@@ -87,3 +105,34 @@ def test_the_check_options_still_import_the_check_modules(tmp_path):
     ca.write_text("not checked before --check\n")
     code, modules = _imported(["explain", "--format", "json", "--ca-file", str(ca), PASTE], env)
     assert code == 2 and "regdoctor.check.plan" in modules
+
+
+DATACLASSES = """
+import dataclasses, json, sys
+from regdoctor.cli.main import main
+code = main({argv!r})
+names = sorted(
+    f"{{value.__module__}}.{{value.__qualname__}}"
+    for name, module in list(sys.modules.items())
+    if name.startswith("regdoctor")
+    for value in vars(module).values()
+    if isinstance(value, type) and dataclasses.is_dataclass(value)
+    and value.__module__ == name
+)
+print(json.dumps([code, names]), file=sys.stderr)
+"""
+
+
+def test_explain_defines_only_the_records_it_builds(tmp_path):
+    """A dataclass costs its definition at start-up (about half a millisecond each): a
+    plain explain defines the records it builds (a Target, remediation steps, its own
+    matches), not those of a check's report."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    argv = ["explain", PASTE]
+    program = [sys.executable, "-c", DATACLASSES.format(argv=argv)]
+    subprocess.run(program, capture_output=True, check=True, env=env, timeout=60)  # cache
+    proc = subprocess.run(program, capture_output=True, text=True, env=env, timeout=60)
+    code, names = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert code == 2
+    model = {name.rsplit(".", 1)[1] for name in names if name.startswith("regdoctor.model")}
+    assert model == {"Target", "RemediationStep"}, names
