@@ -41,6 +41,9 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """What a rule concluded about a target: category, severity, explanation and the
+    remediation, with the evidence it read."""
+
     rule: str
     category: str
     severity: Severity

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class PhaseResult:
+    """One phase of a target's check (dns, tcp, tls, http, auth, image...): its status,
+    how long it took, and the error or the reason it was skipped."""
+
     name: str
     status: PhaseStatus
     duration_ms: float | None = None
@@ -85,6 +88,9 @@ class RuntimeVerdict:
 
 @dataclass(frozen=True, slots=True)
 class TargetReport:
+    """Everything one target's check produced: the endpoint, the phases, the probes'
+    observations and the findings the rules made of them."""
+
     target: Target
     endpoint: Mapping[str, Any]
     phases: tuple[PhaseResult, ...]
@@ -128,6 +134,9 @@ class TargetReport:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """One run: its targets' reports, when it started, how long it took, and the
+    version of regdoctor that made it."""
+
     targets: tuple[TargetReport, ...]
     started_at: str
     duration_ms: float

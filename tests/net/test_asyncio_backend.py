@@ -46,26 +46,39 @@ def test_a_connection_with_unread_bytes_is_not_reused() -> None:
     """A server that speaks out of turn (bytes after a complete answer, as a registry
     that sends a body after a HEAD answer): the pool dials again instead of reading
     those bytes as the next response."""
+    import threading
+
     from tests.harness.hostile import Conn, HostileServer, RawRequest
+
+    answered, spoke = threading.Event(), threading.Event()
 
     def out_of_turn(conn: Conn, request: RawRequest) -> None:
         if not conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"):
             return
-        # then bytes nobody asked for, until the client hangs up (the connection stays
-        # open: only the unread bytes tell that it must not be reused)
-        while conn.send(b"out of turn " * 100):
-            pass
+        # then, once the client has read that answer, bytes nobody asked for, until the
+        # client hangs up (the connection stays open: only the unread bytes tell that it
+        # must not be reused). The two events order it: on a loaded machine the client
+        # could otherwise ask again before the bytes arrive (a race no client can see).
+        if answered.wait(10) and not spoke.is_set():
+            sent = conn.send(b"out of turn " * 100)
+            spoke.set()
+            while sent and conn.send(b"out of turn " * 100):
+                pass
 
     server = HostileServer(out_of_turn, host="127.0.0.1").start()
     try:
 
         async def run() -> list[int]:
             async with _pool() as pool:
-                return [await _get(pool, f"http://{server.hostport}/v2/") for _ in range(2)]
+                first = await _get(pool, f"http://{server.hostport}/v2/")
+                answered.set()
+                assert await asyncio.to_thread(spoke.wait, 10)
+                return [first, await _get(pool, f"http://{server.hostport}/v2/")]
 
         assert asyncio.run(run()) == [200, 200]
         assert len(server.requests) == 2  # one per connection
     finally:
+        answered.set()
         server.stop()
 
 
