@@ -151,6 +151,7 @@ class DelayProxy:
     _thread: threading.Thread | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _error: BaseException | None = None
+    _servers: list[asyncio.Server] = field(default_factory=list)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="wan-delay", daemon=True)
@@ -161,10 +162,26 @@ class DelayProxy:
             raise RuntimeError(f"delay proxy: {self._error}") from self._error
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Cancel every connection's tasks and wait for them, then stop and close the
+        loop: a loop stopped with tasks pending leaves them to the garbage collector,
+        which prints "Task was destroyed but it is pending!" at exit."""
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            done = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            with contextlib.suppress(Exception):
+                done.result(timeout=5)
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout=5)
+
+    async def _shutdown(self) -> None:
+        for server in self._servers:
+            server.close()
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _run(self) -> None:
         target = os.open(f"/run/netns/{self.netns}", os.O_RDONLY)
@@ -175,17 +192,22 @@ class DelayProxy:
         loop = self._loop = asyncio.new_event_loop()
         try:
             for port, upstream in self.routes.items():
-                loop.run_until_complete(
+                server = loop.run_until_complete(
                     asyncio.start_server(
                         lambda r, w, up=upstream: self._serve(r, w, up), REGISTRY_ADDRESS, port
                     )
                 )
+                self._servers.append(server)
         except BaseException as exc:  # reported by start()
             self._error = exc
             self._ready.set()
+            loop.close()
             return
         self._ready.set()
-        loop.run_forever()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: int
@@ -239,3 +261,4 @@ class DelayProxy:
             await sender
         except (ConnectionError, OSError):
             sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)

@@ -391,6 +391,7 @@ class Gate:
     def __init__(self) -> None:
         self._busy: dict[str, int] = {}
         self._own: set[str] = set()
+        self._optional: dict[str, int] = {}
         self._changed = asyncio.Condition()
 
     @asynccontextmanager
@@ -413,4 +414,12 @@ class Gate:
         if key not in self._own:
             async with self._changed:
                 await self._changed.wait_for(lambda: self._busy.get(key, 0) == 0)
-        yield
+        self._optional[key] = self._optional.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            self._optional[key] -= 1
+
+    def optional_in_flight(self, key: str) -> bool:
+        """Whether an optional request holds a connection to ``key`` now."""
+        return self._optional.get(key, 0) > 0

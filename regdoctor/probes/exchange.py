@@ -142,7 +142,7 @@ async def fetch(
     gate = ctx.state.extra.get("gate")
     if not isinstance(gate, Gate):
         gate = ctx.state.extra["gate"] = Gate()
-    key = _origin(url)
+    key = origin(url)
     spare = ctx.optional and _has_spare(ctx, url)
     async with gate.optional(key, spare=spare) if ctx.optional else gate.critical(key):
         exchange = await _fetch(ctx, method, url, headers, authorization, body_limit)
@@ -165,7 +165,7 @@ def _has_spare(ctx: ProbeContext, url: str) -> bool:
     return ctx.network.handover(ctx.state).has_spare(parts.hostname or "", port)
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)

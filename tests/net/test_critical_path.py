@@ -111,7 +111,8 @@ def test_token_check_is_seven_round_trips_and_one_registry_connection(
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        "HEAD manifest",
+        # sent with the authenticated ping (they do not depend on each other)
+        "HEAD manifest (beside the authenticated GET /v2/)",
     ]
     assert target.round_trips <= 7
     assert relay.accepted == 2  # the TCP phase's and the spare (http:// given: no fallback)
@@ -208,8 +209,9 @@ def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        "HEAD manifest",
+        "HEAD manifest (beside the authenticated GET /v2/)",
     ]
-    assert target.round_trips == 8
-    # the TLS attempt's, the fallback's spare, and Harbor's spare
+    assert target.round_trips <= 8
+    # the TLS attempt's, the fallback's spare, and Harbor's spare (the HEAD beside the
+    # authenticated ping takes an idle one, or is not sent beside it)
     assert relay.accepted == 3
