@@ -147,6 +147,10 @@ class DelayProxy:
     """listening port -> upstream port (both in the registry namespace)"""
     rtt_s: float = 0.05
     connections: int = 0
+    #: monotonic times of the first client byte that arrived and of the last byte handed
+    #: to a client since :meth:`mark`: the span a command used the link
+    first_in: float | None = None
+    last_out: float | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
@@ -223,8 +227,8 @@ class DelayProxy:
         handshake_done = accepted + self.rtt_s
         try:
             await asyncio.gather(
-                self._pipe(reader, up_writer, not_before=handshake_done),
-                self._pipe(up_reader, writer, not_before=0.0),
+                self._pipe(reader, up_writer, not_before=handshake_done, inbound=True),
+                self._pipe(up_reader, writer, not_before=0.0, inbound=False),
                 return_exceptions=True,
             )
         finally:
@@ -232,8 +236,23 @@ class DelayProxy:
                 with contextlib.suppress(Exception):
                     w.close()
 
+    def mark(self) -> None:
+        """Start a new span (:attr:`first_in`, :attr:`last_out`)."""
+        self.first_in = self.last_out = None
+
+    def span_ms(self) -> float | None:
+        """From the first client byte to the last byte delivered back, since :meth:`mark`:
+        a command's time on the link, without its start-up and what it does after."""
+        if self.first_in is None or self.last_out is None:
+            return None
+        return (self.last_out - self.first_in) * 1000
+
     async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, not_before: float
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        not_before: float,
+        inbound: bool,
     ) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
@@ -249,11 +268,15 @@ class DelayProxy:
                     return
                 writer.write(data)
                 await writer.drain()
+                if not inbound:
+                    self.last_out = time.monotonic()
 
         sender = asyncio.ensure_future(deliver())
         try:
             while True:
                 data = await reader.read(65536)
+                if inbound and data and self.first_in is None:
+                    self.first_in = time.monotonic()
                 due = max(time.monotonic(), not_before) + self.rtt_s / 2
                 queue.put_nowait((due, data))
                 if not data:
