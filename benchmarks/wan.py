@@ -231,6 +231,11 @@ class DelayProxy:
                 self._pipe(up_reader, writer, not_before=0.0, inbound=False),
                 return_exceptions=True,
             )
+        except asyncio.CancelledError:
+            # stop(): the connection ends with the proxy. Ending normally, not cancelled,
+            # because asyncio's stream server asks a finished handler task for its
+            # exception, which raises (and is printed) for a cancelled one.
+            return
         finally:
             for w in (writer, up_writer):
                 with contextlib.suppress(Exception):
