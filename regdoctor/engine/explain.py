@@ -440,7 +440,9 @@ def _result(group: Group) -> TextMatch:
                 commands={
                     tool: render_command(cmd, context) for tool, cmd in step.commands.items()
                 },
-                checks={tool: render_command(cmd, context) for tool, cmd in step.checks.items()},
+                checks={
+                    tool: render_command(cmd, context) for tool, cmd in step.checks.items()
+                },
             )
             for step in rule.remediation
         ),
