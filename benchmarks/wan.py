@@ -216,6 +216,15 @@ class DelayProxy:
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: int
     ) -> None:
+        # stop() cancels this task: it then ends normally, not cancelled, because
+        # asyncio's stream server asks a finished handler for its exception, which
+        # raises (and is printed) for a cancelled one
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._relay(reader, writer, upstream)
+
+    async def _relay(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: int
+    ) -> None:
         self.connections += 1
         accepted = time.monotonic()
         try:
@@ -223,6 +232,9 @@ class DelayProxy:
         except OSError:
             writer.close()
             return
+        except asyncio.CancelledError:
+            writer.close()
+            raise
         # The handshake the kernel completed at once costs one round trip here.
         handshake_done = accepted + self.rtt_s
         try:
@@ -231,11 +243,6 @@ class DelayProxy:
                 self._pipe(up_reader, writer, not_before=0.0, inbound=False),
                 return_exceptions=True,
             )
-        except asyncio.CancelledError:
-            # stop(): the connection ends with the proxy. Ending normally, not cancelled,
-            # because asyncio's stream server asks a finished handler task for its
-            # exception, which raises (and is printed) for a cancelled one.
-            return
         finally:
             for w in (writer, up_writer):
                 with contextlib.suppress(Exception):

@@ -84,11 +84,31 @@ class PlainStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return self._reader.at_eof()
+            # httpcore asks of an idle connection: readable means the server closed it,
+            # or sent what no request asked for (a hostile body after a HEAD): either
+            # way it is not reused. What arrived is in the reader's buffer (the
+            # transport reads eagerly) or still on the socket.
+            return (
+                self._reader.at_eof()
+                or bool(getattr(self._reader, "_buffer", b""))
+                or _socket_readable(self._writer.get_extra_info("socket"))
+            )
         if info in ("client_addr", "server_addr", "socket"):
             key = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
             return self._writer.get_extra_info(key)
         return None
+
+
+def _socket_readable(sock: Any) -> bool:
+    if sock is None:
+        return False
+    import select
+
+    try:
+        readable, _, _ = select.select([sock.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True  # closed under us: not reusable
+    return bool(readable)
 
 
 class _NegotiatedHttp11:
@@ -183,6 +203,10 @@ class TlsStream(PlainStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object":
             return _NegotiatedHttp11(self._alpn)
+        if info == "is_readable":
+            # raw TLS records wait in the buffer (a TLS 1.3 session ticket, sent after
+            # the handshake): only an end of file says the session is gone
+            return self._reader.at_eof()
         return super().get_extra_info(info)
 
 
