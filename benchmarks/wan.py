@@ -147,10 +147,15 @@ class DelayProxy:
     """listening port -> upstream port (both in the registry namespace)"""
     rtt_s: float = 0.05
     connections: int = 0
+    #: monotonic times of the first client byte that arrived and of the last byte handed
+    #: to a client since :meth:`mark`: the span a command used the link
+    first_in: float | None = None
+    last_out: float | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _error: BaseException | None = None
+    _servers: list[asyncio.Server] = field(default_factory=list)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="wan-delay", daemon=True)
@@ -161,10 +166,26 @@ class DelayProxy:
             raise RuntimeError(f"delay proxy: {self._error}") from self._error
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Cancel every connection's tasks and wait for them, then stop and close the
+        loop: a loop stopped with tasks pending leaves them to the garbage collector,
+        which prints "Task was destroyed but it is pending!" at exit."""
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            done = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            with contextlib.suppress(Exception):
+                done.result(timeout=5)
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout=5)
+
+    async def _shutdown(self) -> None:
+        for server in self._servers:
+            server.close()
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _run(self) -> None:
         target = os.open(f"/run/netns/{self.netns}", os.O_RDONLY)
@@ -175,19 +196,33 @@ class DelayProxy:
         loop = self._loop = asyncio.new_event_loop()
         try:
             for port, upstream in self.routes.items():
-                loop.run_until_complete(
+                server = loop.run_until_complete(
                     asyncio.start_server(
                         lambda r, w, up=upstream: self._serve(r, w, up), REGISTRY_ADDRESS, port
                     )
                 )
+                self._servers.append(server)
         except BaseException as exc:  # reported by start()
             self._error = exc
             self._ready.set()
+            loop.close()
             return
         self._ready.set()
-        loop.run_forever()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
 
     async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: int
+    ) -> None:
+        # stop() cancels this task: it then ends normally, not cancelled, because
+        # asyncio's stream server asks a finished handler for its exception, which
+        # raises (and is printed) for a cancelled one
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._relay(reader, writer, upstream)
+
+    async def _relay(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: int
     ) -> None:
         self.connections += 1
@@ -197,12 +232,15 @@ class DelayProxy:
         except OSError:
             writer.close()
             return
+        except asyncio.CancelledError:
+            writer.close()
+            raise
         # The handshake the kernel completed at once costs one round trip here.
         handshake_done = accepted + self.rtt_s
         try:
             await asyncio.gather(
-                self._pipe(reader, up_writer, not_before=handshake_done),
-                self._pipe(up_reader, writer, not_before=0.0),
+                self._pipe(reader, up_writer, not_before=handshake_done, inbound=True),
+                self._pipe(up_reader, writer, not_before=0.0, inbound=False),
                 return_exceptions=True,
             )
         finally:
@@ -210,8 +248,23 @@ class DelayProxy:
                 with contextlib.suppress(Exception):
                     w.close()
 
+    def mark(self) -> None:
+        """Start a new span (:attr:`first_in`, :attr:`last_out`)."""
+        self.first_in = self.last_out = None
+
+    def span_ms(self) -> float | None:
+        """From the first client byte to the last byte delivered back, since :meth:`mark`:
+        a command's time on the link, without its start-up and what it does after."""
+        if self.first_in is None or self.last_out is None:
+            return None
+        return (self.last_out - self.first_in) * 1000
+
     async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, not_before: float
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        not_before: float,
+        inbound: bool,
     ) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
@@ -227,11 +280,15 @@ class DelayProxy:
                     return
                 writer.write(data)
                 await writer.drain()
+                if not inbound:
+                    self.last_out = time.monotonic()
 
         sender = asyncio.ensure_future(deliver())
         try:
             while True:
                 data = await reader.read(65536)
+                if inbound and data and self.first_in is None:
+                    self.first_in = time.monotonic()
                 due = max(time.monotonic(), not_before) + self.rtt_s / 2
                 queue.put_nowait((due, data))
                 if not data:
@@ -239,3 +296,4 @@ class DelayProxy:
             await sender
         except (ConnectionError, OSError):
             sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)

@@ -36,7 +36,7 @@ from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
 from regdoctor.probes.harbor import HarborProbe
 from regdoctor.probes.http_ping import HttpPingProbe
-from regdoctor.probes.image import ImageProbe
+from regdoctor.probes.image import ImageProbe, drop_head_beside
 from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
 
@@ -134,6 +134,7 @@ async def check_target(
         leftover = state.extra.pop("tcp_socket", None)
         if leftover is not None:
             leftover.close()  # no phase took the TCP phase's connection
+        await drop_head_beside(state)  # a HEAD sent beside an auth phase that failed
     phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
     phases.extend(results[probe.id] for probe in PROBES)
     if path:

@@ -152,6 +152,9 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
             ready = self._handover.take(host, port)
             if ready is not None:  # the connection the TCP (and TLS) phase opened
                 return ready
+            spare = await self._handover.take_spare(host, port)
+            if spare is not None:  # connected beside the TCP phase's (net/handover.py)
+                return spare
         addresses = await self._network.addresses_for(host, timeout or 5.0)
         last: Exception | None = None
         endpoint = endpoint_key(host, port)
@@ -489,7 +492,7 @@ class Network:
                 pass
         self._clients.clear()
         for handover in self._handovers:
-            handover.close()  # streams no request took
+            await handover.aclose()  # streams and spares no request took
         self._handovers.clear()
 
 

@@ -17,6 +17,7 @@ from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, server_words
 from regdoctor.probes.http_ping import base_url
+from regdoctor.probes.image import send_head_beside
 from regdoctor.probes.tcp import connect_keep
 from regdoctor.probes.tls import examine, handshake_budget
 
@@ -222,6 +223,15 @@ class AuthProbe:
                         )
                         request = generator.send(response)
                         continue
+                if (
+                    request.step == "auth.ping"
+                    and request.authorization is not None
+                    and not request.sends_credentials
+                ):
+                    # with a token (never the user's password: a rejected one must not
+                    # count twice against a lockout), the manifest HEAD goes out with
+                    # the authenticated ping, not a round trip after it
+                    send_head_beside(ctx, request.authorization)
                 exchange = await fetch(
                     ctx,
                     request.method,

@@ -180,18 +180,35 @@ async def fetch(
     """Send one request; never raises for network trouble (it is the result). It is
     recorded on the target's critical path as ``label`` (default: what the URL names);
     an optional probe's request waits until the critical path leaves the endpoint's
-    connection idle (:class:`regdoctor.net.handover.Gate`)."""
+    connection idle (:class:`regdoctor.net.handover.Gate`), unless a spare connection
+    is at hand."""
     gate = ctx.state.extra.get("gate")
     if not isinstance(gate, Gate):
         gate = ctx.state.extra["gate"] = Gate()
-    key = _origin(url)
-    async with gate.optional(key) if ctx.optional else gate.critical(key):
+    key = origin(url)
+    spare = ctx.optional and _has_spare(ctx, url)
+    async with gate.optional(key, spare=spare) if ctx.optional else gate.critical(key):
         exchange = await _fetch(ctx, method, url, headers, authorization, body_limit)
     roundtrips.record(label or _label(method, url), exchange.duration_ms, host=key)
     return exchange
 
 
-def _origin(url: str) -> str:
+def _has_spare(ctx: ProbeContext, url: str) -> bool:
+    """Whether a spare connection to the URL's endpoint is at hand (an optional request
+    then goes at once: httpx takes the idle connection, or else the spare)."""
+    from urllib.parse import urlsplit
+
+    if ctx.network.proxy_for(url) is not None:
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    return ctx.network.handover(ctx.state).has_spare(parts.hostname or "", port)
+
+
+def origin(url: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)

@@ -7,15 +7,18 @@ tag and for a missing repository; ``tags/list`` tells the two apart (``NAME_UNKN
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.net import wwwauth
+from regdoctor.model import Observation, PhaseStatus, Secret, Target
+from regdoctor.net import roundtrips, wwwauth
 from regdoctor.probes.base import ProbeContext, failure_summary, first, short_digest
-from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, origin
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.manifest_body import MANIFEST_TYPES, ManifestCheck, manifest_kind, validate
 
@@ -114,6 +117,85 @@ def classify(exchange: Exchange) -> str:
     return "error"
 
 
+def _manifest_request(ctx: ProbeContext) -> tuple[str, dict[str, str]]:
+    """The URL and headers of the manifest ``HEAD`` this probe starts with."""
+    target = ctx.target
+    url = f"{base_url(ctx)}/v2/{target.repository}/manifests/{target.reference}"
+    return url, {"Accept": ACCEPT}
+
+
+def send_head_beside(ctx: ProbeContext, authorization: Secret) -> None:
+    """Send this probe's manifest ``HEAD`` now, with ``authorization``, beside the auth
+    phase's last request (its authenticated ``GET /v2/``): the two do not depend on
+    each other, so the check need not wait a round trip between them. Only when a spare
+    connection to the registry is at hand (it goes there, or on the idle connection);
+    the probe uses the answer only if the auth phase passed with the same
+    authorization (:func:`_head_sent_beside`), else it is dropped. Not while an
+    optional probe's request holds a connection to the registry: the two requests would
+    need a third connection, dialled, which costs more than the round trip saved."""
+    from regdoctor.net.handover import Gate
+
+    target = ctx.target
+    if not target.is_image or target.repository is None or target.reference is None:
+        return
+    if not ctx.network.handover(ctx.state).has_spare(target.host, target.port):
+        return
+    url, headers = _manifest_request(ctx)
+    gate = ctx.state.extra.get("gate")
+    if isinstance(gate, Gate) and gate.optional_in_flight(origin(url)):
+        return
+    if ctx.network.proxy_for(url) is not None:
+        return
+    context = contextvars.copy_context()
+    context.run(roundtrips.off_path)
+    task = asyncio.create_task(
+        fetch(ctx, "HEAD", url, headers=headers, authorization=authorization), context=context
+    )
+    previous = ctx.state.extra.get(_BESIDE)
+    if isinstance(previous, tuple):
+        previous[2].cancel()
+    ctx.state.extra[_BESIDE] = (url, authorization.reveal(), task)
+
+
+_BESIDE = "manifest_head_beside"
+
+
+async def _head_sent_beside(ctx: ProbeContext, url: str) -> Exchange | None:
+    """The ``HEAD`` :func:`send_head_beside` sent, when it is the one this probe would
+    send now (same URL, same authorization); the wait for it that remains is put on
+    the critical path (none, usually: it overlapped the authenticated ``GET /v2/``)."""
+    entry = ctx.state.extra.pop(_BESIDE, None)
+    if not isinstance(entry, tuple):
+        return None
+    sent_url, sent_authorization, task = entry
+    authorization = ctx.state.authorization
+    if sent_url != url or authorization is None or authorization.reveal() != sent_authorization:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+    start = time.monotonic()
+    exchange: Exchange = await task
+    waited = (time.monotonic() - start) * 1000
+    roundtrips.record(
+        "HEAD manifest (beside the authenticated GET /v2/)",
+        waited,
+        # it went out with the previous request: a wait of its own only if it took
+        # longer than half an exchange after that one came back
+        round_trips=1 if waited > exchange.duration_ms / 2 else 0,
+        host=origin(url),
+    )
+    return exchange
+
+
+async def drop_head_beside(state: Any) -> None:
+    """Cancel a ``HEAD`` sent beside the auth phase that no probe took (the auth phase
+    failed): no task is left behind."""
+    entry = state.extra.pop(_BESIDE, None)
+    if isinstance(entry, tuple):
+        entry[2].cancel()
+        await asyncio.gather(entry[2], return_exceptions=True)
+
+
 class ImageProbe:
     id = "image"
     needs: tuple[str, ...] = ("auth",)
@@ -137,9 +219,10 @@ class ImageProbe:
         target, state = ctx.target, ctx.state
         assert target.repository is not None and target.reference is not None
         base = base_url(ctx)
-        url = f"{base}/v2/{target.repository}/manifests/{target.reference}"
-        headers = {"Accept": ACCEPT}
-        head = await fetch(ctx, "HEAD", url, headers=headers, authorization=state.authorization)
+        url, headers = _manifest_request(ctx)
+        head = await _head_sent_beside(ctx, url) or await fetch(
+            ctx, "HEAD", url, headers=headers, authorization=state.authorization
+        )
         yield observe_exchange(
             ctx, head, phase="image", step="manifest.head", ok=head.status == 200
         )

@@ -120,6 +120,24 @@ async def connect_keep(
     return observations, (sockets[0] if sockets else None)
 
 
+def _open_spares(ctx: ProbeContext, sock: socket.socket) -> None:
+    """Speculative connections beside the TCP phase's, to the address that answered
+    (``regdoctor.net.handover``): one for the optional probes (Harbor), which then
+    neither wait for the critical path's connection nor dial after it; and, when the
+    TLS phase may fall back to plain HTTP, one for ``http://``, so that the fallback
+    costs no connect. Each costs a connection, none a round trip of the check."""
+    from regdoctor.probes.tls import scheme_policy
+
+    target = ctx.target
+    address = sock.getpeername()[0]
+    count = 1
+    if target.scheme is None and scheme_policy(ctx)[2]:
+        count += 1
+    handover = ctx.network.handover(ctx.state)
+    for _ in range(count):
+        handover.add_spare(target.host, target.port, address, ctx.options.timeout)
+
+
 class TcpProbe:
     id = "tcp"
     needs: tuple[str, ...] = ("dns",)
@@ -144,6 +162,7 @@ class TcpProbe:
         if sock is not None and proxy is None:
             # the TLS (or HTTP) phase continues on it; the pipeline closes it if not
             ctx.state.extra["tcp_socket"] = sock
+            _open_spares(ctx, sock)
         elif sock is not None:
             sock.close()  # through a proxy, the tunnel is opened as a pull opens it
         for observation in observations:

@@ -210,27 +210,12 @@ class TlsProbe:
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         target, state = ctx.target, ctx.state
         policy = ctx.options.schemes
-        choice = policy.schemes(target, state.addresses) if policy is not None else None
-        if choice is None:  # as Docker does: loopback and --insecure may fall back
-            state.verify_enforced = not target.insecure
-            observe_enforced = state.verify_enforced
-            state.fallback_allowed = target.scheme is None and (
-                target.insecure
-                or is_loopback(target.host)
-                or (state.proxy is None and any(is_loopback(a) for a in state.addresses))
-            )
-            fallback_after = _FALLBACK_OUTCOMES
-        else:  # what the runtimes in scope would try (regdoctor.check.routes)
-            # go on unverified when a runtime in scope skips verification; the
-            # verification still counts for the runtimes that do verify
-            state.verify_enforced = not (target.insecure or choice.skip_verify)
-            observe_enforced = bool(choice.verify) or not target.insecure
-            state.fallback_allowed = target.scheme is None and bool(choice.plain_http)
-            fallback_after = frozenset(
-                outcome
-                for outcome, kind in _OUTCOME_KIND.items()
-                if kind in choice.plain_http_after
-            )
+        (
+            state.verify_enforced,
+            observe_enforced,
+            state.fallback_allowed,
+            fallback_after,
+        ) = scheme_policy(ctx)
         # the realm's certificate is judged the same way (probes/auth.py)
         state.extra["verify_observed"] = observe_enforced
         if target.scheme == "http":
@@ -309,6 +294,36 @@ class TlsProbe:
             state.verdict("tls", PhaseStatus.WARN, verify.error)
         else:
             state.verdict("tls", PhaseStatus.OK)
+
+
+def scheme_policy(ctx: ProbeContext) -> tuple[bool, bool, bool, frozenset[str]]:
+    """(verification enforced, verification observed as enforced, fallback to plain
+    HTTP allowed, the handshake outcomes after which it falls back) for the target:
+    what the runtimes in scope would do, or without them what Docker does. Known once
+    the DNS phase is done (the TCP phase asks too: a fallback's connection is opened
+    beside the TLS attempt)."""
+    target, state = ctx.target, ctx.state
+    policy = ctx.options.schemes
+    choice = policy.schemes(target, state.addresses) if policy is not None else None
+    if choice is None:  # as Docker does: loopback and --insecure may fall back
+        enforced = not target.insecure
+        fallback = target.scheme is None and (
+            target.insecure
+            or is_loopback(target.host)
+            or (state.proxy is None and any(is_loopback(a) for a in state.addresses))
+        )
+        return enforced, enforced, fallback, _FALLBACK_OUTCOMES
+    # what the runtimes in scope would try (regdoctor.check.routes): go on unverified
+    # when a runtime in scope skips verification; the verification still counts for
+    # the runtimes that do verify
+    return (
+        not (target.insecure or choice.skip_verify),
+        bool(choice.verify) or not target.insecure,
+        target.scheme is None and bool(choice.plain_http),
+        frozenset(
+            outcome for outcome, kind in _OUTCOME_KIND.items() if kind in choice.plain_http_after
+        ),
+    )
 
 
 #: Handshake outcomes after which a runtime with an http:// endpoint goes on to it,
@@ -422,7 +437,11 @@ async def _first_request(
             enforced=state.verify_enforced and verify is not None,
             client_cert=pair,
         )
-        ctx.network.handover(state).put(target.host, target.port, stream)
+        handover = ctx.network.handover(state)
+        handover.put(target.host, target.port, stream)
+        # a spare connection is secured now, beside /v2/: the optional probe that
+        # takes it while the manifest is fetched then waits for no handshake
+        handover.warm(target.host, target.port, state.ssl_context, target.host, budget)
         scheme = state.scheme
         state.scheme = "https"
         exchange = await fetch(ctx, "GET", f"{base_url(ctx)}/v2/")

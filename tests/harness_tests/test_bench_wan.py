@@ -56,3 +56,43 @@ def test_bench_wan_tiny(tmp_path):
     assert f"{RTT_MS}  regdoctor check, plain" in stdout
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"-{proc.pid}" not in namespaces
+
+
+_STOP_WITH_A_CONNECTION_OPEN = """
+import socket, sys
+sys.path.insert(0, sys.argv[1])
+from wan import REGISTRY_ADDRESS, DelayProxy, NetnsPair, in_netns
+sys.path.insert(0, sys.argv[2])
+from tests.harness.procs import poll_until
+pair = NetnsPair().open()
+try:
+    with in_netns(pair.registry):
+        upstream = socket.socket()
+        upstream.bind(("127.0.0.1", 0))
+        upstream.listen(5)
+    proxy = DelayProxy(pair.registry, {7000: upstream.getsockname()[1]}, rtt_s=0.01)
+    proxy.start()
+    with in_netns(pair.client):
+        client = socket.create_connection((REGISTRY_ADDRESS, 7000))
+    client.sendall(b"hello")
+    poll_until(lambda: proxy.connections == 1, 5, "the proxy accepting")
+    proxy.stop()  # the connection is still open on both sides
+finally:
+    pair.close()
+print("stopped")
+"""
+
+
+def test_the_delay_proxy_stops_without_pending_tasks():
+    """Stopped with a connection open, the proxy leaves no task for the garbage
+    collector ("Task was destroyed but it is pending!" at exit) and no cancelled
+    handler for asyncio's stream server to complain about."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _STOP_WITH_A_CONNECTION_OPEN, str(REPO / "benchmarks"), str(REPO)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "stopped"
+    assert "Task was destroyed" not in proc.stderr
+    assert "Exception in callback" not in proc.stderr
+    assert proc.stderr == ""

@@ -1,7 +1,10 @@
 """The critical path of a check, counted on real loopback registries: how many round
 trips a healthy image check makes in a row, and how many connections the registry
 accepts (a counting TCP relay in front of it). A and AAAA go out together (a DNS server
-that delays every answer)."""
+that delays every answer). Every request of the critical path goes over the connection
+the TCP phase opened (no ``tcp connect (new connection)`` on the path); the registry
+also accepts the spare connections opened beside it (``net/handover.py``): one for the
+optional Harbor probe, one for a fallback to ``http://`` where that may happen."""
 
 from __future__ import annotations
 
@@ -59,8 +62,8 @@ def test_plain_http_image_check_is_four_round_trips_on_one_connection(
     assert target.round_trips == 4
     # the Harbor probe asked too (beside the image phase, off the critical path) ...
     assert any(o.kind == "harbor.systeminfo" for o in target.observations)
-    # ... and every request went over the one connection the TCP phase opened
-    assert relay.accepted == 1
+    # ... over the idle connection or the spare opened beside the TCP phase's
+    assert relay.accepted == 2
 
 
 @pytest.mark.parametrize("relay", ["tls"], indirect=True)
@@ -81,7 +84,9 @@ def test_tls_image_check_is_five_round_trips_on_one_connection(
         "HEAD manifest",
     ]
     assert target.round_trips == 5
-    assert relay.accepted == 1
+    # the TCP phase's, Harbor's spare, and the spare for a fallback to http:// that the
+    # handshake made moot (the name resolves to loopback, where Docker may fall back)
+    assert relay.accepted == 3
     # the phases report their own waits: the TLS phase is the handshake, not the ping
     phases = {p.name: p for p in target.phases}
     assert phases["tls"].duration_ms == pytest.approx(handshake.duration_ms, abs=0.02)
@@ -106,10 +111,11 @@ def test_token_check_is_seven_round_trips_and_one_registry_connection(
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        "HEAD manifest",
+        # sent with the authenticated ping (they do not depend on each other)
+        "HEAD manifest (beside the authenticated GET /v2/)",
     ]
     assert target.round_trips <= 7
-    assert relay.accepted == 1
+    assert relay.accepted == 2  # the TCP phase's and the spare (http:// given: no fallback)
     tokens = [o for o in target.observations if o.step == "auth.token"]
     assert len(tokens) == 1  # once per scope
     # the Harbor probe ran beside the auth phase, on the registry's idle connection
@@ -186,8 +192,9 @@ def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
     testbed: Testbed, isolate_env: object, relay: Forwarder
 ) -> None:
     """No scheme: TLS first, the server answers in plain HTTP, the check goes on over
-    http:// (a new connection, as the runtimes dial one); the token realm's connection
-    is still the one its TCP phase opened."""
+    http:// (on a connection opened beside the TLS attempt, so the fallback costs no
+    connect on the critical path); the token realm's connection is still the one its
+    TCP phase opened."""
     image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
     credentials = Credentials(USERNAME, Secret(PASSWORD), "--username")
     report = run_report([image], ca_file=testbed.ca_file, credentials=credentials)
@@ -197,13 +204,14 @@ def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
     assert path == [
         "tcp connect",
         "tls handshake",  # answered in plain HTTP
-        "tcp connect (new connection)",  # http://, after the fallback
-        "GET /v2/",
+        "GET /v2/",  # http://, on the spare connected beside the TLS attempt
         "tcp connect",  # the token realm
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        "HEAD manifest",
+        "HEAD manifest (beside the authenticated GET /v2/)",
     ]
-    assert target.round_trips == 9
-    assert relay.accepted == 2
+    assert target.round_trips <= 8
+    # the TLS attempt's, the fallback's spare, and Harbor's spare (the HEAD beside the
+    # authenticated ping takes an idle one, or is not sent beside it)
+    assert relay.accepted == 3
