@@ -35,7 +35,8 @@ class Listing:
     pages: int = 0
     truncated: bool = False  # stopped at the cap
     loop: bool = False  # a next link or page repeated
-    outcome: str = "ok"  # ok, name_unknown, unauthorized, denied, error
+    outcome: str = "ok"  # ok, name_unknown, unauthorized, denied, ratelimited,
+    # server_error, invalid (not a tag list), not_found, error (no answer, other status)
     status: int | None = None
     error: str | None = None
     duration_ms: float = 0.0
@@ -102,7 +103,7 @@ async def list_tags(
         if page is None and isinstance(data, dict) and "tags" in data:
             page = []  # a repository without tags answers "tags": null
         if not isinstance(page, list) or exchange.truncated:
-            listing.outcome = "error"
+            listing.outcome = "invalid"
             listing.error = "tags/list answer is not JSON with a tags list"
             break
         new = [t for t in page if isinstance(t, str) and t not in seen_tags]
