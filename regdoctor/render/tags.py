@@ -67,9 +67,12 @@ def _document(result: TagsResult) -> dict[str, Any]:
 
 
 def json_text(result: TagsResult, redactor: Redactor | None = None) -> str:
-    """The JSON document as text (indented), redacted line by line: a 2,000-tag scan's
-    document is half a megabyte, and redacting it whole took longer than the scan."""
-    return redact_lines(json.dumps(_document(result), indent=1), redactor)
+    """The JSON document as text (indented as ``json.dumps(indent=1)`` writes it, by a
+    faster writer), redacted line by line: a 2,000-tag scan's document is half a
+    megabyte, and redacting it whole took longer than the scan."""
+    from regdoctor.render.json_indent import dumps_indent1
+
+    return redact_lines(dumps_indent1(_document(result)), redactor)
 
 
 def render_json(result: TagsResult, console: Console, redactor: Redactor | None = None) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -257,7 +256,7 @@ async def _resolve_lean(session: RepoSession, tags: list[str], result: Resolutio
     without_digest: list[TagInfo] = []
 
     def on_answer(tag: str, response: LeanResponse) -> None:
-        info = found[tag] = _answered(tag, response.status, response.header, result)
+        info = found[tag] = _answered(tag, response.status, response.headers, result)
         if info.outcome == "found" and not info.digest:
             without_digest.append(info)
 
@@ -297,27 +296,24 @@ async def _resolve_one(session: RepoSession, tag: str, result: Resolution) -> Ta
     exchange = await session.fetch("HEAD", session.manifest_url(tag), headers={"Accept": ACCEPT})
     if exchange.outcome != "response":
         return TagInfo(tag, outcome="error", error=exchange.error)
-    info = _answered(tag, exchange.status, exchange.header, result)
+    info = _answered(tag, exchange.status, exchange.headers, result)
     if info.outcome == "found" and not info.digest:
         await _get_manifest(session, info, result)
     return info
 
 
-def _answered(
-    tag: str, status: int | None, got: Callable[[str], str | None], result: Resolution
-) -> TagInfo:
-    """What one HEAD answer says of a tag."""
-    if not result.ratelimit:
-        ratelimit = {h: got(h) for h in _RATELIMIT_HEADERS}
-        if any(ratelimit.values()):
-            result.ratelimit = {k: v for k, v in ratelimit.items() if v}
+def _answered(tag: str, status: int | None, headers: dict[str, str], result: Resolution) -> TagInfo:
+    """What one HEAD answer says of a tag (``headers``: lower-case names)."""
+    if not result.ratelimit and not headers.keys().isdisjoint(_RATELIMIT_HEADERS):
+        ratelimit = {h: headers.get(h) for h in _RATELIMIT_HEADERS}
+        result.ratelimit = {k: v for k, v in ratelimit.items() if v}
     info = TagInfo(tag, status=status, outcome=classify_status(status))
     if info.outcome != "found":
         info.error = f"HTTP {status}"
         return info
-    info.media_type = _media_type(got("content-type"))
-    info.digest = got("docker-content-digest")
-    length = got("content-length")
+    info.media_type = _media_type(headers.get("content-type"))
+    info.digest = headers.get("docker-content-digest")
+    length = headers.get("content-length")
     info.size = int(length) if length and length.isdigit() else None
     return info
 
