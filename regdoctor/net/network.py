@@ -356,7 +356,7 @@ class Network:
         cached = self._contexts.get(key)
         if cached is not None:
             return cached  # loading the system store costs tens of ms: do it once
-        context = ssl.create_default_context()
+        context = _LazyTrustContext.default()
         for ca in ca_files:
             context.load_verify_locations(cafile=str(ca))
         if not enforced:
@@ -454,6 +454,40 @@ class Network:
         for handover in self._handovers:
             handover.close()  # streams no request took
         self._handovers.clear()
+
+
+class _LazyTrustContext(ssl.SSLContext):
+    """What ``ssl.create_default_context()`` makes, except that the system trust store
+    (tens of ms of CPU) is loaded by the first TLS connection, not when the context is
+    made: a run that only speaks plain HTTP (a tag scan of an ``http://`` registry)
+    never pays for it. Every TLS user (asyncio, anyio, httpcore) goes through
+    ``wrap_bio`` or ``wrap_socket``."""
+
+    _trust_loaded = False
+
+    @classmethod
+    def default(cls) -> _LazyTrustContext:
+        import os
+        import sys
+
+        context = cls(ssl.PROTOCOL_TLS_CLIENT)  # verifies, checks the host name
+        keylog = os.environ.get("SSLKEYLOGFILE")  # as create_default_context does
+        if keylog and not sys.flags.ignore_environment:
+            context.keylog_filename = keylog
+        return context
+
+    def _load_trust(self) -> None:
+        if not self._trust_loaded:
+            self._trust_loaded = True
+            self.load_default_certs(ssl.Purpose.SERVER_AUTH)
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
+        self._load_trust()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> Any:
+        self._load_trust()
+        return super().wrap_bio(*args, **kwargs)
 
 
 def _version() -> str:
