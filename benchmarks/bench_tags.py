@@ -91,7 +91,8 @@ def run_tags(
     ]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        # ``python -m`` puts the working directory first on sys.path: the checkout's
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=checkout)
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
