@@ -114,6 +114,24 @@ def run_tags(
     }
 
 
+def check_baseline(checkout: Path, env: dict[str, str]) -> None:
+    """The baseline must run its own code and its own rules: an editable install maps
+    ``regdoctor.rules`` to the installed tree's ``rules/``, which a plain ``PYTHONPATH``
+    does not override (link ``regdoctor/rules`` to ``../rules`` in the checkout)."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import importlib.resources as r, regdoctor; "
+         "print(regdoctor.__file__); print(r.files('regdoctor.rules'))"],
+        capture_output=True, text=True, env={**env, "PYTHONPATH": str(checkout)},
+        cwd=checkout, timeout=60, check=True,
+    ).stdout.split()  # fmt: skip
+    root = str(checkout.resolve())
+    if not all(str(Path(p).resolve()).startswith(root) for p in found):
+        raise SystemExit(
+            f"bench_tags: --baseline {checkout} runs {found}, not its own code and rules "
+            f"(ln -s ../rules {checkout}/regdoctor/rules)"
+        )
+
+
 def ab_rate(url: str, requests: int = 4000) -> float:
     out = subprocess.run(
         ["ab", "-q", "-i", "-k", "-c", "16", "-n", str(requests), "-H", f"Accept: {ACCEPT}", url],
@@ -256,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline",
         type=Path,
         metavar="CHECKOUT",
-        help="also run the regdoctor of this checkout (e.g. a git worktree of main), "
-        "interleaved in the same rounds, for a before/after ratio",
+        help="also run the regdoctor of this checkout (e.g. a git worktree of main, with "
+        "regdoctor/rules linked to ../rules), interleaved in the same rounds, for a "
+        "before/after ratio",
     )
     args = parser.parse_args(argv)
     for tool in ("ab", "skopeo", "/usr/bin/docker-registry"):
@@ -285,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             url = f"http://{hostport}/v2/{REPOSITORY}/manifests/t0001"
             ab_rate(url, 1000)
             if args.baseline is not None:
+                check_baseline(args.baseline, env)
                 run_tags(hostport, env, args.concurrency, args.baseline)
             rates_ab, runs, ab_walls, baseline_runs, loads = [], [], [], [], []
             for _ in range(args.runs):  # interleaved: the same machine state for both
