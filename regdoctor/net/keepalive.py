@@ -68,13 +68,15 @@ def parse_head(head: bytes) -> tuple[LeanResponse, bool]:
     return LeanResponse(int(parts[1]), headers), closes
 
 
-class _Ended(Exception):
+@dataclass(frozen=True)
+class _Ended:
     """Why a connection stopped serving: ``error`` for ``item`` (None when the server
     closed it cleanly between answers), ``reused`` if it had answered before."""
 
-    def __init__(self, item: Any, error: str | None, *, reused: bool, timeout: bool = False):
-        super().__init__(error)
-        self.item, self.error, self.reused, self.timeout = item, error, reused, timeout
+    item: Any
+    error: str | None
+    reused: bool
+    timeout: bool = False
 
 
 class _Connection(asyncio.Protocol, Generic[T]):
@@ -200,11 +202,11 @@ class _Connection(asyncio.Protocol, Generic[T]):
         if self.ended.done():
             return
         if error is None and self.item is None:
-            self.ended.set_result(None if self.pool.exhausted else _Ended(None, None, reused=True))
+            self.ended.set_result(None if self.pool.exhausted else _Ended(None, None, True))
         else:
             item, self.item = self.item, None
             message = str(error) if error is not None else "connection closed"
-            self.ended.set_result(_Ended(item, message, reused=self.answered > 0, timeout=timeout))
+            self.ended.set_result(_Ended(item, message, self.answered > 0, timeout))
 
 
 class HeadPool(Generic[T]):
