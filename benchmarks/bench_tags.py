@@ -69,9 +69,19 @@ def child_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_tags(hostport: str, env: dict[str, str], concurrency: int) -> dict[str, Any]:
+def run_tags(
+    hostport: str, env: dict[str, str], concurrency: int, checkout: Path | None = None
+) -> dict[str, Any]:
+    """One whole ``regdoctor tags`` process: wall time, and its CPU time (user + system,
+    from ``wait4``). ``checkout``: run the code of that checkout instead (``--baseline``)."""
+    if checkout is not None:
+        # its own rule cache: the two checkouts' rule files differ, and one cache file
+        # for both would be rewritten by each run in turn
+        cache = Path(env["XDG_CACHE_HOME"] + "-baseline")
+        cache.mkdir(exist_ok=True)
+        env = {**env, "PYTHONPATH": str(checkout), "XDG_CACHE_HOME": str(cache)}
     argv = [
-        *regdoctor_bin(),
+        *(regdoctor_bin() if checkout is None else [sys.executable, "-m", "regdoctor"]),
         "tags",
         f"http://{hostport}/{REPOSITORY}",
         "--format",
@@ -79,14 +89,22 @@ def run_tags(hostport: str, env: dict[str, str], concurrency: int) -> dict[str, 
         "--concurrency",
         str(concurrency),
     ]
-    start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, env=env, timeout=300, check=False)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        # ``python -m`` puts the working directory first on sys.path: the checkout's
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=checkout)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"regdoctor tags exited {proc.returncode}: {proc.stderr[-500:]!r}")
-    doc = json.loads(proc.stdout)
+        raise RuntimeError(f"regdoctor tags exited {proc.returncode}: {stderr[-500:]!r}")
+    doc = json.loads(stdout)
     return {
         "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "resolve_s": doc["resolve_ms"] / 1000,
         "resolved": doc["resolution"]["resolved"],
         "digests": doc["resolution"]["digests"],
@@ -94,6 +112,24 @@ def run_tags(hostport: str, env: dict[str, str], concurrency: int) -> dict[str, 
         "head_requests": doc["resolution"]["head_requests"],
         "get_requests": doc["resolution"]["get_requests"],
     }
+
+
+def check_baseline(checkout: Path, env: dict[str, str]) -> None:
+    """The baseline must run its own code and its own rules: an editable install maps
+    ``regdoctor.rules`` to the installed tree's ``rules/``, which a plain ``PYTHONPATH``
+    does not override (link ``regdoctor/rules`` to ``../rules`` in the checkout)."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import importlib.resources as r, regdoctor; "
+         "print(regdoctor.__file__); print(r.files('regdoctor.rules'))"],
+        capture_output=True, text=True, env={**env, "PYTHONPATH": str(checkout)},
+        cwd=checkout, timeout=60, check=True,
+    ).stdout.split()  # fmt: skip
+    root = str(checkout.resolve())
+    if not all(str(Path(p).resolve()).startswith(root) for p in found):
+        raise SystemExit(
+            f"bench_tags: --baseline {checkout} runs {found}, not its own code and rules "
+            f"(ln -s ../rules {checkout}/regdoctor/rules)"
+        )
 
 
 def ab_rate(url: str, requests: int = 4000) -> float:
@@ -234,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skopeo-sample", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16, help="as ab's -c 16")
     parser.add_argument("--blob-gib", type=float, default=1.0, help="0 skips the blob part")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the regdoctor of this checkout (e.g. a git worktree of main, with "
+        "regdoctor/rules linked to ../rules), interleaved in the same rounds, for a "
+        "before/after ratio",
+    )
     args = parser.parse_args(argv)
     for tool in ("ab", "skopeo", "/usr/bin/docker-registry"):
         if not shutil.which(tool):
@@ -259,11 +303,17 @@ def main(argv: list[str] | None = None) -> int:
             run_tags(hostport, env, args.concurrency)
             url = f"http://{hostport}/v2/{REPOSITORY}/manifests/t0001"
             ab_rate(url, 1000)
-            rates_ab, runs, ab_walls = [], [], []
+            if args.baseline is not None:
+                check_baseline(args.baseline, env)
+                run_tags(hostport, env, args.concurrency, args.baseline)
+            rates_ab, runs, ab_walls, baseline_runs, loads = [], [], [], [], []
             for _ in range(args.runs):  # interleaved: the same machine state for both
+                loads.append(os.getloadavg()[0])
                 rates_ab.append(ab_rate(url))
                 ab_walls.append(ab_whole_run(url))
                 runs.append(run_tags(hostport, env, args.concurrency))
+                if args.baseline is not None:
+                    baseline_runs.append(run_tags(hostport, env, args.concurrency, args.baseline))
             for run in runs:
                 assert run["resolved"] == TAGS and run["digests"] == MANIFESTS, run
             forwarder = Forwarder(registry.port)
@@ -297,13 +347,34 @@ def main(argv: list[str] | None = None) -> int:
             "skopeo_loop_estimate_s": round(skopeo_total, 1),
             "speedup_vs_skopeo": round(skopeo_total / wall, 1),
             "head_rate_vs_ab": round((TAGS / resolve) / ab, 3),
+            "regdoctor_cpu_s": [round(r["cpu_s"], 3) for r in runs],
+            "regdoctor_cpu_median_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
+            "load_average_1min": [round(x, 1) for x in loads],
             "ab_2000_heads_wall_s": [round(w, 3) for w in ab_walls],
             "ab_2000_heads_wall_median_s": round(statistics.median(ab_walls), 3),
             "whole_run_vs_ab": round(statistics.median(ab_walls) / wall, 3),
+            "whole_run_vs_ab_per_round": [
+                round(a / r["wall_s"], 3) for a, r in zip(ab_walls, runs, strict=True)
+            ],
             "tcp_connections_counted": accepted,
             "tcp_connections_reported": counted["connections"],
         }
     )
+    if baseline_runs:
+        base_wall = statistics.median(r["wall_s"] for r in baseline_runs)
+        figures.update(
+            {
+                "baseline_wall_s": [round(r["wall_s"], 3) for r in baseline_runs],
+                "baseline_cpu_s": [round(r["cpu_s"], 3) for r in baseline_runs],
+                "baseline_cpu_median_s": round(
+                    statistics.median(r["cpu_s"] for r in baseline_runs), 3
+                ),
+                "baseline_whole_run_vs_ab": round(statistics.median(ab_walls) / base_wall, 3),
+                "baseline_whole_run_vs_ab_per_round": [
+                    round(a / r["wall_s"], 3) for a, r in zip(ab_walls, baseline_runs, strict=True)
+                ],
+            }
+        )
     checks = {
         f"whole tags run >= {WHOLE_RUN_TARGET:g} x the rate of ab's {TAGS} HEADs (whole "
         f"process)": figures["whole_run_vs_ab"] >= WHOLE_RUN_TARGET,

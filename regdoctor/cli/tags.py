@@ -19,6 +19,11 @@ from regdoctor.model import ExitCode
 if TYPE_CHECKING:
     from regdoctor.check.request import CheckRequest
 
+#: Once ``run`` returns, the output is written, the event loop closed, the state file
+#: (``--state``) renamed into place and its lock released: the process may end without
+#: the interpreter's teardown (see ``regdoctor.cli.main``).
+EXIT_AT_ONCE = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -53,6 +53,7 @@ LIVE_ONLY_CATEGORIES: tuple[str, ...] = (
     "tag.divergent",
     "tag.drift",
     "tag.unsigned",
+    "tag.list_invalid",
     "perf.slow",
     "host.daemon",
     "host.disk_low",

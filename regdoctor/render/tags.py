@@ -3,7 +3,6 @@ value escaped) or JSON. No verdicts here: findings come from the rules."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -110,10 +109,12 @@ def _document(result: TagsResult) -> dict[str, Any]:
 
 
 def json_text(result: TagsResult, redactor: Redactor | None = None) -> str:
-    """The JSON document as text (indented), redacted field by field (:func:`to_document`):
-    a 2,000-tag scan's half a megabyte costs a pattern pass only over the strings that
-    hold a trigger word."""
-    return json.dumps(to_document(result, redactor), indent=1)
+    """The JSON document as text (indented as ``json.dumps(indent=1)`` writes it, by a
+    faster writer), redacted field by field (:func:`to_document`): a 2,000-tag scan's
+    half a megabyte costs a pattern pass only over the strings that hold a trigger word."""
+    from regdoctor.render.json_indent import dumps_indent1
+
+    return dumps_indent1(to_document(result, redactor))
 
 
 def render_json(result: TagsResult, console: Console, redactor: Redactor | None = None) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
-from regdoctor.net.keepalive import LeanError, LeanPool
+from regdoctor.net.keepalive import HeadPool, LeanResponse
 from regdoctor.probes.image import ACCEPT, MANIFEST_LIMIT
 from regdoctor.tags.session import RepoSession
 
@@ -34,7 +34,8 @@ class Listing:
     pages: int = 0
     truncated: bool = False  # stopped at the cap
     loop: bool = False  # a next link or page repeated
-    outcome: str = "ok"  # ok, name_unknown, unauthorized, denied, error
+    outcome: str = "ok"  # ok, name_unknown, unauthorized, denied, ratelimited,
+    # server_error, invalid (not a tag list), not_found, error (no answer, other status)
     status: int | None = None
     error: str | None = None
     duration_ms: float = 0.0
@@ -101,7 +102,7 @@ async def list_tags(
         if page is None and isinstance(data, dict) and "tags" in data:
             page = []  # a repository without tags answers "tags": null
         if not isinstance(page, list) or exchange.truncated:
-            listing.outcome = "error"
+            listing.outcome = "invalid"
             listing.error = "tags/list answer is not JSON with a tags list"
             break
         new = [t for t in page if isinstance(t, str) and t not in seen_tags]
@@ -225,102 +226,117 @@ async def resolve_tags(
     start = time.monotonic()
     result = Resolution(concurrency=concurrency)
     ctx = session.ctx
-    use_lean = ctx.network.proxy_for(session.base) is None
-    pool: LeanPool | None = None
-    if use_lean:
-        pool = LeanPool(
-            ctx.network,
-            session.base,
-            ssl_context=_ssl_context(session),
-            size=concurrency,
-            timeout=ctx.options.timeout,
-        )
+    if ctx.network.proxy_for(session.base) is None:
+        await _resolve_lean(session, tags, result)
     else:
         result.client = "httpx"
-    headers = {"Accept": ACCEPT, "User-Agent": _user_agent()}
-    if session.authorization is not None:
-        headers["Authorization"] = session.authorization.reveal()
-    queue = iter(tags)
-
-    async def worker(connection: Any) -> None:
-        # One worker per connection pulls the next tag: no task per tag, and never more
-        # than ``concurrency`` requests in flight or connections open.
-        for tag in queue:
-            result.tags[tag] = await _resolve_one(session, connection, tag, headers, result)
-
-    workers = max(1, min(concurrency, len(tags)))
-    try:
-        if pool is not None:
-            await asyncio.gather(*(worker(pool.connection()) for _ in range(workers)))
-        else:
-            await asyncio.gather(*(worker(None) for _ in range(workers)))
-    finally:
-        if pool is not None:
-            result.connections = pool.opened
-            pool.close()
+        await _resolve_httpx(session, tags, result)
     result.tags = {t: result.tags[t] for t in tags}
     result.duration_ms = round((time.monotonic() - start) * 1000, 2)
     return result
 
 
-async def _resolve_one(
-    session: RepoSession,
-    connection: Any,
-    tag: str,
-    headers: dict[str, str],
-    result: Resolution,
-) -> TagInfo:
-    info = TagInfo(tag)
-    path = f"/v2/{session.repository}/manifests/{tag}"
-    status: int | None
-    result.head_requests += 1
-    if connection is not None:
-        try:
-            response = await session.ctx.bounded(connection.head(path, headers))
-        except TimeoutError:
-            info.outcome, info.error = "error", f"no answer within {session.ctx.budget():g}s"
-            return info
-        except LeanError as exc:
-            info.outcome, info.error = "error", str(exc)
-            return info
-        status, got = response.status, response.header
-    else:
-        exchange = await session.fetch(
-            "HEAD", session.manifest_url(tag), headers={"Accept": ACCEPT}
+async def _resolve_lean(session: RepoSession, tags: list[str], result: Resolution) -> None:
+    """HEADs over the lean keep-alive pool; the answers without a digest are fetched
+    with GET afterwards."""
+    ctx = session.ctx
+    pool: HeadPool[str] = HeadPool(
+        ctx.network,
+        session.base,
+        ssl_context=_ssl_context(session),
+        size=min(result.concurrency, max(1, len(tags))),
+        timeout=ctx.options.timeout,
+        deadline=ctx.deadline_at,
+    )
+    headers = {"Accept": ACCEPT, "User-Agent": _user_agent()}
+    if session.authorization is not None:
+        headers["Authorization"] = session.authorization.reveal()
+    prefix = f"/v2/{session.repository}/manifests/"
+    found = result.tags
+    without_digest: list[TagInfo] = []
+
+    def on_answer(tag: str, response: LeanResponse) -> None:
+        info = found[tag] = _answered(tag, response.status, response.headers, result)
+        if info.outcome == "found" and not info.digest:
+            without_digest.append(info)
+
+    def on_error(tag: str, error: str) -> None:
+        found[tag] = TagInfo(tag, outcome="error", error=error)
+
+    result.head_requests += len(tags)
+    try:
+        await pool.run(
+            tags, path=prefix.__add__, headers=headers, on_answer=on_answer, on_error=on_error
         )
-        if exchange.outcome != "response":
-            info.outcome, info.error = "error", exchange.error
-            return info
-        status, got = exchange.status, exchange.header
-    if not result.ratelimit:
-        found = {h: got(h) for h in _RATELIMIT_HEADERS}
-        if any(found.values()):
-            result.ratelimit = {k: v for k, v in found.items() if v}
-    info.status = status
-    info.outcome = classify_status(status)
+    finally:
+        result.connections = pool.opened
+    if without_digest:
+        semaphore = asyncio.Semaphore(result.concurrency)
+
+        async def get(info: TagInfo) -> None:
+            async with semaphore:
+                await _get_manifest(session, info, result)
+
+        await asyncio.gather(*(get(info) for info in without_digest))
+
+
+async def _resolve_httpx(session: RepoSession, tags: list[str], result: Resolution) -> None:
+    """Through a proxy: httpx, which tunnels; ``concurrency`` workers."""
+    queue = iter(tags)
+
+    async def worker() -> None:
+        for tag in queue:
+            result.tags[tag] = await _resolve_one(session, tag, result)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(result.concurrency, len(tags))))))
+
+
+async def _resolve_one(session: RepoSession, tag: str, result: Resolution) -> TagInfo:
+    result.head_requests += 1
+    exchange = await session.fetch("HEAD", session.manifest_url(tag), headers={"Accept": ACCEPT})
+    if exchange.outcome != "response":
+        return TagInfo(tag, outcome="error", error=exchange.error)
+    info = _answered(tag, exchange.status, exchange.headers, result)
+    if info.outcome == "found" and not info.digest:
+        await _get_manifest(session, info, result)
+    return info
+
+
+def _answered(tag: str, status: int | None, headers: dict[str, str], result: Resolution) -> TagInfo:
+    """What one HEAD answer says of a tag (``headers``: lower-case names)."""
+    if not result.ratelimit and not headers.keys().isdisjoint(_RATELIMIT_HEADERS):
+        ratelimit = {h: headers.get(h) for h in _RATELIMIT_HEADERS}
+        result.ratelimit = {k: v for k, v in ratelimit.items() if v}
+    info = TagInfo(tag, status=status, outcome=classify_status(status))
     if info.outcome != "found":
         info.error = f"HTTP {status}"
         return info
-    info.media_type = _media_type(got("content-type"))
-    info.digest = got("docker-content-digest")
-    length = got("content-length")
+    info.media_type = _media_type(headers.get("content-type"))
+    info.digest = headers.get("docker-content-digest")
+    length = headers.get("content-length")
     info.size = int(length) if length and length.isdigit() else None
-    if not info.digest:
-        result.get_requests += 1
-        info.method = "GET"
-        exchange = await session.fetch(
-            "GET", session.manifest_url(tag), headers={"Accept": ACCEPT}, body_limit=MANIFEST_LIMIT
-        )
-        if exchange.status != 200 or exchange.truncated:
-            info.outcome = classify_status(exchange.status) if exchange.status != 200 else "error"
-            info.error = exchange.error or f"HTTP {exchange.status}"
-            return info
-        info.digest = exchange.header("docker-content-digest") or (
-            "sha256:" + hashlib.sha256(exchange.body).hexdigest()
-        )
-        info.media_type = _media_type(exchange.header("content-type")) or info.media_type
-        info.size = len(exchange.body)
     return info
+
+
+async def _get_manifest(session: RepoSession, info: TagInfo, result: Resolution) -> None:
+    """A HEAD answer without a digest: GET the manifest and hash it."""
+    result.get_requests += 1
+    info.method = "GET"
+    exchange = await session.fetch(
+        "GET",
+        session.manifest_url(info.tag),
+        headers={"Accept": ACCEPT},
+        body_limit=MANIFEST_LIMIT,
+    )
+    if exchange.status != 200 or exchange.truncated:
+        info.outcome = classify_status(exchange.status) if exchange.status != 200 else "error"
+        info.error = exchange.error or f"HTTP {exchange.status}"
+        return
+    info.digest = exchange.header("docker-content-digest") or (
+        "sha256:" + hashlib.sha256(exchange.body).hexdigest()
+    )
+    info.media_type = _media_type(exchange.header("content-type")) or info.media_type
+    info.size = len(exchange.body)
 
 
 def _media_type(value: str | None) -> str | None:
