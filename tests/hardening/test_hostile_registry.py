@@ -39,7 +39,9 @@ def survive(
     runs = run_both([*LIMITS, *args], stdin=stdin, hard_limit_s=DEADLINE_S + 10)
     for run in runs:
         where = f"{run.argv}\n--- stdout\n{run.stdout[-3000:]}\n--- stderr\n{run.stderr[-3000:]}"
-        assert run.elapsed_s < DEADLINE_S + 1, (run.elapsed_s, where)
+        # a hang guard on the whole process (the interpreter's start is slow on a loaded
+        # machine); the deadline itself is judged on the run's own duration below
+        assert run.elapsed_s < DEADLINE_S + 6, (run.elapsed_s, where)
         assert run.maxrss_mb < MAX_RSS_MB, (run.maxrss_mb, where)
         assert run.code == code if code is not None else run.code in (0, 1, 2), where
         assert leaked_controls(run.stdout) == [], where
@@ -48,6 +50,7 @@ def survive(
         if stdin is not None:
             assert CANARY not in run.stdout + run.stderr, where
     document = runs[0]
+    assert document.document["duration_ms"] < (DEADLINE_S + 0.5) * 1000, document.document
     if rule is not None:
         assert rule in document.rules, document.rules
         assert rule in runs[1].stdout  # the plain report names the same finding
