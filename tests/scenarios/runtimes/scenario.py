@@ -24,9 +24,18 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``ca.crt`` is that CA); ``expired``; ``wrong_host`` (SAN ``wrong-name.test`` only);
 #: ``basic`` TLS + htpasswd; ``token`` TLS + bearer tokens from a token server (realm
 #: ``https://auth.test:PORT/token``, the sandbox's 127.0.0.1; USERNAME/PASSWORD);
+#: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
-    "plain", "tls", "untrusted", "expired", "wrong_host", "basic", "token", "none"
+    "plain",
+    "tls",
+    "untrusted",
+    "expired",
+    "wrong_host",
+    "basic",
+    "token",
+    "token_http",
+    "none",
 ]
 
 #: What a registry holds: ``shared`` (the scenario's one pushed content set: all

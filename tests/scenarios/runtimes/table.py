@@ -125,6 +125,10 @@ def _cri_config(
     return "\n".join(lines) + "\n"
 
 
+def _auth(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     # -- scheme and HTTP fallback ----------------------------------------------------------
     Scenario(
@@ -588,6 +592,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         etc_files=_containerd_ca_hosts("secure.test"),
         expect={K: False},
         note="token auth needed, no imagePullSecret: the fix creates one",
+    ),
+    Scenario(
+        "token-realm-plain-http",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),
+        (Registry("secure", SECURE_IP, 443, "token_http"),),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": {"auth": _auth(USERNAME, PASSWORD)}}},
+        pull_secret=(USERNAME, PASSWORD),
+        expect={D: True, K: True, P: True},
+        note="HTTPS registry, http:// token realm: every client sends the password in clear",
     ),
     Scenario(
         "cri-configs-auth-with-config-path",

@@ -686,17 +686,23 @@ def _node_files(world: World) -> None:
 def _token_auth(world: World) -> None:
     """``token`` registries: pushed to without auth, then restarted with bearer-token
     auth from a token server in the sandbox: realm ``https://auth.test:PORT/token``
+    (``token_http``: ``http://``)
     (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
     a token scenario installs in the system store)."""
-    tokens = [r for r in world.scenario.registries if r.kind == "token"]
+    tokens = [r for r in world.scenario.registries if r.kind in ("token", "token_http")]
     if not tokens:
         return
     from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
 
     signing = make_signing_key(world.sandbox.root / "token")
     leaf = issue_leaf(world.auth.pki, world.sandbox.root / "certs", "auth", [TOKEN_HOST])
+    plain = all(r.kind == "token_http" for r in tokens)  # one realm scheme per scenario
     server = TokenServer(
-        tls=leaf, signing=signing, username=USERNAME, password=PASSWORD, url_host=TOKEN_HOST
+        tls=None if plain else leaf,
+        signing=signing,
+        username=USERNAME,
+        password=PASSWORD,
+        url_host=TOKEN_HOST,
     )
     world.sandbox.call(server.start)  # its socket lives in the sandbox's namespace
     world.sandbox.on_stop(server.stop)
