@@ -107,6 +107,9 @@ class Scenario:
     """The pod's imagePullSecret for the image's registry (username, password): the
     kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
     manifest (``--kube-manifests``)."""
+    #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
+    #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
+    containerd_config: bool = True
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False

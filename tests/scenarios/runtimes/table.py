@@ -548,6 +548,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         note="no config_path: the CRI uses the legacy http:// mirror entry; ctr never reads it",
     ),
     Scenario(
+        "cri-no-config-toml",
+        "cri",
+        f"plain.test:5000/{APP}",
+        (C, K),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        containerd_config=False,
+        etc_files={
+            "containerd/certs.d/plain.test:5000/hosts.toml": _hosts(
+                "http://plain.test:5000", "http://plain.test:5000", capabilities=["pull", "resolve"]
+            )
+        },
+        expect={C: True, K: False},
+        note="no config.toml: 1.6's CRI has no config_path, so it never reads the hosts.toml",
+    ),
+    Scenario(
         "cri-pull-secret-basic",
         "cri",
         f"secure.test/{APP}",

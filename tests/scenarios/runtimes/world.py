@@ -663,7 +663,8 @@ def _node_files(world: World) -> None:
         raise RuntimeError(f"binding the node's home: {out.stderr}")
     if sc.docker_config is not None:
         (home / ".docker" / "config.json").write_text(json.dumps(sc.docker_config, indent=2))
-    sb.write_etc("containerd/config.toml", CONTAINERD_CONFIG_TOML)
+    if sc.containerd_config:
+        sb.write_etc("containerd/config.toml", CONTAINERD_CONFIG_TOML)
     if sc.hub_trusted:
         sb.set_system_ca(world.auth.pki.ca_file)
     for rel, which in sc.certs.items():
