@@ -25,6 +25,8 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``basic`` TLS + htpasswd; ``token`` TLS + bearer tokens from a token server (realm
 #: ``https://auth.test:PORT/token``, the sandbox's 127.0.0.1; USERNAME/PASSWORD);
 #: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
+#: ``token_private``: realm ``.../private``: anonymous tokens grant nothing (a private
+#: repository: the manifest is refused), USERNAME/PASSWORD get a full one;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
     "plain",

@@ -690,7 +690,9 @@ def _token_auth(world: World) -> None:
     (``token_http``: ``http://``)
     (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
     a token scenario installs in the system store)."""
-    tokens = [r for r in world.scenario.registries if r.kind in ("token", "token_http")]
+    tokens = [
+        r for r in world.scenario.registries if r.kind in ("token", "token_http", "token_private")
+    ]
     if not tokens:
         return
     from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
@@ -713,7 +715,7 @@ def _token_auth(world: World) -> None:
         registry.options = replace(
             registry.options,
             token=TokenAuthConfig(
-                realm=server.url("token"),
+                realm=server.url("private" if reg.kind == "token_private" else "token"),
                 service=SERVICE,
                 issuer=ISSUER,
                 rootcertbundle=signing.rootcertbundle,
