@@ -564,6 +564,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         note="no config.toml: 1.6's CRI has no config_path, so it never reads the hosts.toml",
     ),
     Scenario(
+        "cri-configs-tls-with-config-path",
+        "cri",
+        f"tls.test:5443/{APP}",
+        (K,),
+        (TLS_REG,),
+        {"tls.test": TLS_IP},
+        certs={"containerd/tls-ca.crt": "ca"},
+        etc_files={
+            "containerd/config.toml": _cri_config(config_path=True)
+            + '[plugins."io.containerd.grpc.v1.cri".registry.configs."tls.test:5443".tls]\n'
+            + '  ca_file = "/etc/containerd/tls-ca.crt"\n'
+        },
+        expect={K: False},
+        note="configs.tls beside config_path: the CRI plugin does not load; the fix moves it",
+    ),
+    Scenario(
         "cri-pull-secret-basic",
         "cri",
         f"secure.test/{APP}",
