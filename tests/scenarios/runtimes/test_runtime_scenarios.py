@@ -300,6 +300,17 @@ def _compare(scenario: Scenario, client: Client, truth: PullResult, verdict: Ver
             f"[{client}] regdoctor says {verdict.status} "
             f"({verdict.category or '-'}: {verdict.reason}), but {_describe(truth)}"
         )
+    if verdict.status in ("ok", "warning"):
+        errors = [
+            f["rule"]
+            for f in runtime_findings(verdict.document, client)
+            if f.get("severity") == "error"
+        ]
+        if errors:
+            problems.append(
+                f"[{client}] status {verdict.status}, yet error findings list {client}: "
+                f"{errors} (an error finding must apply only to the routes it breaks)"
+            )
     if scenario.slow and truth.pulled:
         found = runtime_findings(verdict.document, client)
         wrong = [f["category"] for f in found if f["category"].startswith(SLOW_FORBIDDEN)]
