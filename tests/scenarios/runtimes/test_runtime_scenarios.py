@@ -301,10 +301,17 @@ def _compare(scenario: Scenario, client: Client, truth: PullResult, verdict: Ver
             f"({verdict.category or '-'}: {verdict.reason}), but {_describe(truth)}"
         )
     if verdict.status in ("ok", "warning"):
+        # the image's own findings and the configuration files' (a mirror is a target
+        # of its own: its errors are its verdict's, not the image's)
+        doc = verdict.document
+        own = [
+            *((doc.get("targets") or [{}])[0].get("findings") or []),
+            *(f for c in doc.get("configs") or [] for f in c.get("findings") or []),
+        ]
         errors = [
             f["rule"]
-            for f in runtime_findings(verdict.document, client)
-            if f.get("severity") == "error"
+            for f in own
+            if f.get("severity") == "error" and client in (f.get("runtimes") or [])
         ]
         if errors:
             problems.append(
