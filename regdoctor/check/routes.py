@@ -406,7 +406,11 @@ class Routes:
         return Route(
             "kubernetes",
             tuple(endpoints),
-            notes=(f"no config_path in {source}: the CRI uses registry.mirrors",),
+            notes=(
+                f"no config_path in {source}: the CRI uses registry.mirrors"
+                if "(absent" not in source
+                else f"{source}: the CRI reads no hosts directory",
+            ),
         )
 
     def _hosts_toml(self, host: str) -> tuple[str | None, str | None]:
