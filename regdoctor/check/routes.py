@@ -330,12 +330,22 @@ class Routes:
 
     def _cri_registry(self) -> tuple[dict[str, Any], str] | None:
         """The CRI plugin's ``registry`` table of a version-2 config.toml, and the file
-        as the machine names it; None without such a file (then regdoctor cannot tell
-        the version's defaults and reads the hosts directories, as containerd 2.x does)."""
+        as the machine names it. No config.toml at all: containerd 1.6/1.7's built-in
+        defaults, an empty table (``config_path = ""``: no hosts directories; v1.6.20
+        pkg/cri/config/config_unix.go DefaultConfig), so the CRI goes to the registry
+        itself; regdoctor does not ask the binary its version, and 1.6/1.7 are what
+        Kubernetes nodes run with a version-2 file. None for a file it cannot read as
+        version 1 or 2 (a version-3 file is containerd 2.x: the hosts directories)."""
         effective = self.effective
-        containerd = effective.containerd if effective is not None else None
-        if effective is None or containerd is None or containerd.file is None:
+        if effective is None:
             return None
+        containerd = effective.containerd
+        if containerd is None or containerd.file is None:
+            from regdoctor.discovery import locations
+
+            override = effective.paths.override("containerd_config")
+            shown = str(override) if override else locations.CONTAINERD_CONFIG
+            return {}, f"{shown} (absent: containerd 1.6/1.7 defaults)"
         data = containerd.file.data
         if not isinstance(data, dict) or containerd.version not in (1, 2):
             return None
@@ -396,7 +406,11 @@ class Routes:
         return Route(
             "kubernetes",
             tuple(endpoints),
-            notes=(f"no config_path in {source}: the CRI uses registry.mirrors",),
+            notes=(
+                f"no config_path in {source}: the CRI uses registry.mirrors"
+                if "(absent" not in source
+                else f"{source}: the CRI reads no hosts directory",
+            ),
         )
 
     def _hosts_toml(self, host: str) -> tuple[str | None, str | None]:

@@ -43,6 +43,11 @@ class Seen:
     went_on: str | None = None  # the scheme the later phases used (https/http/None)
     post_failure: tuple[Kind, str] | None = None  # after TLS: /v2/, auth, manifest
     tls_cut: bool = False  # the handshake was cut by regdoctor's own --timeout
+    #: regdoctor withheld the credentials from a plain-HTTP token realm (the runtimes
+    #: send them: containerd 1.6 ``remotes/docker/auth/fetch.go`` FetchToken sets Basic
+    #: auth on whatever realm URL the challenge names; dockerd and podman likewise), so
+    #: the refusal that followed is its own, not the runtime's
+    withheld: str | None = None
 
 
 def addresses_of(observations: Sequence[Observation]) -> list[str]:
@@ -111,6 +116,16 @@ def seen_of(report: TargetReport) -> Seen:
             if phase_status(report, name) in FAILED:
                 seen.post_failure = (post_kind(report, name), phase_error(report, name))
                 break
+    withheld = next(
+        (
+            o.facts.get("credentials_withheld")
+            for o in report.observations
+            if o.kind == "auth.result" and o.facts.get("credentials_withheld")
+        ),
+        None,
+    )
+    if withheld and seen.post_failure is not None and seen.post_failure[0] is Kind.UNAUTHORIZED:
+        seen.withheld, seen.post_failure = str(withheld), None
     return seen
 
 

@@ -340,11 +340,12 @@ def _judge_config(report: TargetReport, routes: Routes) -> TargetReport:
         for r in routes.runtimes
         if owner in (r, None) or (owner == "containerd" and r == "kubernetes")
     ]
-    findings = tuple(replace(f, runtimes=tuple(runtimes)) for f in report.findings)
+    findings = tuple(_config_finding(f, report, runtimes) for f in report.findings)
     verdicts = {}
     for runtime in runtimes:
-        worst = next((f for f in findings if f.severity is Severity.ERROR), None) or next(
-            (f for f in findings if f.severity is Severity.WARNING), None
+        mine = [f for f in findings if runtime in f.runtimes]
+        worst = next((f for f in mine if f.severity is Severity.ERROR), None) or next(
+            (f for f in mine if f.severity is Severity.WARNING), None
         )
         if worst is None:
             verdicts[runtime] = RuntimeVerdict(runtime, "ok", "read without problems")
@@ -352,3 +353,18 @@ def _judge_config(report: TargetReport, routes: Routes) -> TargetReport:
             status = "error" if worst.severity is Severity.ERROR else "warning"
             verdicts[runtime] = RuntimeVerdict(runtime, status, worst.title, None, worst.category)
     return replace(report, findings=findings, runtimes=verdicts)
+
+
+def _config_finding(finding: Finding, report: TargetReport, runtimes: list[str]) -> Finding:
+    """A configuration file's finding, for the runtimes it concerns: those its
+    observations name (a config.toml problem in the CRI plugin's tables stops only the
+    kubelet's pulls), else every runtime that reads the file."""
+    named: set[str] = set()
+    for i in finding.observations:
+        listed = (
+            report.observations[i].facts.get("runtimes") if i < len(report.observations) else None
+        )
+        if not isinstance(listed, list):
+            return replace(finding, runtimes=tuple(runtimes))  # one names no runtime: all
+        named |= {str(r) for r in listed}
+    return replace(finding, runtimes=tuple(r for r in runtimes if r in named))

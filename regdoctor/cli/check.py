@@ -52,12 +52,17 @@ def run(args: argparse.Namespace) -> int:
         PlainStream(
             console, verbose=args.verbose, redactor=redactor, runtimes=report.runtimes
         ).tail(report)
+    elif args.format == "plain":  # piped: the details, below the verdict lines
+        from regdoctor.render.plain import render_plain
+
+        console.print()
+        render_plain(
+            report, console, verbose=args.verbose, redactor=redactor, verdicts_shown=True
+        )
     else:
         from regdoctor.render import RENDERERS
 
         context = run_plan.context() if args.format == "markdown" else None
-        if args.format == "plain":
-            console.print()  # the details, below the verdict lines
         RENDERERS[args.format](
             report, console, verbose=args.verbose, redactor=redactor, context=context
         )

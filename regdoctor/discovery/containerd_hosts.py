@@ -236,7 +236,14 @@ def load_config(path: Path) -> ContainerdConfig:
                 config.legacy_auth_keys.append(
                     (name, where(result, *section_keys, "configs", name, "auth"))
                 )
-        if raw_path and configs:
+        if raw_path and config.legacy_tls and config.version != 3:  # fatal in 1.6, 1.7
+            result.issue(
+                "`configs.tls` cannot be set when `config_path` is provided: the CRI plugin "
+                "fails to load (no pod can pull an image); move ca_file, cert_file/key_file "
+                "and insecure_skip_verify to hosts.toml ca, client and skip_verify",
+                key=f"{prefix}.configs",
+            )
+        elif raw_path and configs:
             result.issue(
                 "`configs` (tls, auth) are ignored for registries that have a hosts.toml "
                 "when `config_path` is set; containerd logs a deprecation warning",

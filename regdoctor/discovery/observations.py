@@ -126,10 +126,20 @@ def make_observation(
     )
 
 
+#: config.toml tables only the CRI plugin reads (version 2, version 3): a problem there
+#: stops the kubelet's pulls, not containerd's own (ctr, dockerd through containerd)
+_CRI_KEYS = ('plugins."io.containerd.grpc.v1.cri"', 'plugins."io.containerd.cri.v1.images"')
+
+
 def _file_observation(target: Target, result: FileResult) -> Observation:
     errors = [i for i in result.issues if i.fatal]
     warnings = [i for i in result.issues if not i.fatal]
     first = (errors or warnings)[0] if (errors or warnings) else None
+    only_cri = (
+        result.runtime == "containerd"
+        and bool(result.issues)
+        and all((i.key or "").startswith(_CRI_KEYS) for i in result.issues)
+    )
     return make_observation(
         target,
         "config.file",
@@ -146,6 +156,7 @@ def _file_observation(target: Target, result: FileResult) -> Observation:
             "line": first.line if first else None,
             "column": first.column if first else None,
             "effect": result.effect,
+            **({"runtimes": ["kubernetes"]} if only_cri else {}),
         },
         error=first.located() if first else None,
         source=result.file,

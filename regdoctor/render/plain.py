@@ -94,14 +94,19 @@ def render_plain(
     verbose: bool = False,
     redactor: Redactor | None = None,
     context: ReportContext | None = None,
+    verdicts_shown: bool = False,
 ) -> None:
     """Print ``report`` to ``console`` for a human reader.
 
     ``verbose`` also lists each target's observations. ``redactor`` (default: the
     pattern-based :func:`regdoctor.redact.secrets.redact`) masks secrets in every value shown.
+    ``verdicts_shown``: the verdict lines are already above (a piped ``check`` streams
+    them): each target's block starts with its name instead of repeating its line.
     """
     del context  # the context belongs to the ticket (markdown)
-    _PlainRenderer(console, verbose=verbose, redactor=redactor).render(report)
+    renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
+    renderer.verdicts_shown = verdicts_shown
+    renderer.render(report)
 
 
 class PlainStream:
@@ -157,6 +162,8 @@ class _PlainRenderer:
         self._unwrapped = False  # a line wider than the console is in _lines
         #: The runtimes the report judged: their commands first, the others folded.
         self.scope: tuple[str, ...] = ()
+        #: The verdict lines were printed before the blocks (see :func:`render_plain`).
+        self.verdicts_shown = False
 
     # -- output --------------------------------------------------------------------------
 
@@ -300,7 +307,10 @@ class _PlainRenderer:
             self._unwrapped = True
 
     def target(self, tr: TargetReport) -> None:
-        self.verdict(tr)
+        if self.verdicts_shown:
+            self.emit(Text(self.clean(tr.target.raw, max_chars=300), style="bold"))
+        else:
+            self.verdict(tr)
         self.header(tr)
         self.runtimes(tr)
         for phase in tr.phases:

@@ -10,6 +10,8 @@ live in the token step, so one server serves them all, chosen by URL path:
 ``/badjson``  200 with a body that is not JSON
 ``/wrongaud`` a well-signed token for another service (registry answers 401)
 ``/less``     a token granting no actions (registry answers 401 on a pull)
+``/private``  a private repository: anonymous requests get a token granting nothing,
+              the right credentials a full one
 ========== ==============================================================
 
 Tokens are ES256 JWTs; distribution 2.8 finds the verification key through the header
@@ -46,7 +48,7 @@ SERVICE = "regdoctor-testbed-registry"
 ISSUER = "regdoctor-testbed-token-issuer"
 WRONG_AUDIENCE = "some-other-registry"
 TOKEN_TTL_S = 300
-MODES = ("token", "refuse", "error", "badjson", "wrongaud", "less")
+MODES = ("token", "refuse", "error", "badjson", "wrongaud", "less", "private")
 
 REFUSE_BODY = {
     "errors": [
@@ -269,11 +271,15 @@ class _Handler(BaseHTTPRequestHandler):
         """The OAuth2 form flow some clients use; same parameters, in the body."""
         length = int(self.headers.get("Content-Length") or 0)
         form = parse_qs(self.rfile.read(length).decode(errors="replace"))
-        self._dispatch({**parse_qs(urlsplit(self.path).query), **form})
+        credentials = None
+        if form.get("grant_type") == ["password"] and "username" in form:
+            # the password grant (containerd tries it first when it has credentials)
+            credentials = (form["username"][0], (form.get("password") or [""])[0])
+        self._dispatch({**parse_qs(urlsplit(self.path).query), **form}, credentials)
 
-    def _dispatch(self, params: dict[str, list[str]]) -> None:
+    def _dispatch(self, params: dict[str, list[str]], form: tuple[str, str] | None = None) -> None:
         mode = urlsplit(self.path).path.strip("/")
-        user, password = self._basic_credentials()
+        user, password = form or self._basic_credentials()
         status = self._respond(mode, params, user, password)
         self.server.owner.record(
             TokenRequest(
@@ -300,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(503, b"503 Service Unavailable\n", "text/plain")
         if mode == "badjson":
             return self._send(200, b"{not json", "application/json")
-        if user is None and not owner.allow_anonymous:
+        if user is None and not owner.allow_anonymous and mode != "private":
             return self._send_json(401, BAD_CREDENTIALS_BODY)
         if user is not None and (user, password) != (owner.username, owner.password):
             return self._send_json(401, BAD_CREDENTIALS_BODY)
@@ -308,7 +314,8 @@ class _Handler(BaseHTTPRequestHandler):
         if user is None:
             scopes = [_pull_only(s) for s in scopes]
         audience = WRONG_AUDIENCE if mode == "wrongaud" else SERVICE
-        token = owner.issue(user or "", scopes, audience, grant=mode != "less")
+        grant = mode != "less" and not (mode == "private" and user is None)
+        token = owner.issue(user or "", scopes, audience, grant=grant)
         return self._send_json(200, _token_body(token))
 
     def _basic_credentials(self) -> tuple[str | None, str | None]:

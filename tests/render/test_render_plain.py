@@ -367,3 +367,21 @@ def test_skip_reason_is_not_doubled(no_color_env: None, samples: ModuleType) -> 
     phases = (PhaseResult("http", PhaseStatus.SKIPPED, reason="not run because tls failed"),)
     out = _render(samples.make_report(replace(tr, phases=phases)))
     assert re.search(rf"^  {SKIP} http +skipped +not run because tls failed$", out, re.M)
+
+
+def test_details_below_streamed_verdict_lines_do_not_repeat_them(
+    no_color_env: None, samples: ModuleType
+) -> None:
+    """A piped ``check`` streams each target's verdict line, then the details: a block
+    starts with the target's name there, not with its ERROR line a second time."""
+    report = samples.make_report(samples.tls_expired_target(), samples.healthy_target())
+    whole = _render(report)
+    buf = io.StringIO()
+    render_plain(report, Console(file=buf, width=80), verdicts_shown=True)
+    details = buf.getvalue()
+    verdict = re.compile(r"\S+ (ERROR|WARNING|OK) ")
+    verdict_lines = [line for line in whole.splitlines() if verdict.match(line)]
+    for tr in report.targets:
+        assert any(tr.target.raw in line for line in verdict_lines)
+        assert tr.target.raw in details.splitlines()  # the block names its target
+    assert not [line for line in details.splitlines() if verdict.match(line)]

@@ -259,3 +259,52 @@ def test_explain_fits_its_advice_too() -> None:
     shown = " ".join([match.explanation, *(s.text for s in match.remediation)])
     assert "must be written" not in shown and "other hosts can reach" not in shown
     assert "check that 45203 is the registry's" in shown
+
+
+_CREATES_PULL_SECRET = re.compile(r"kubectl create secret docker-registry (\S+)")
+
+
+def pull_secrets_left_unreferenced(command: str) -> list[str]:
+    """The docker-registry secrets a kubernetes command creates that nothing makes the
+    kubelet use: neither an ``imagePullSecrets`` entry in the same command (a service
+    account or pod patch) nor ``{secret}``, the name the pod already references."""
+    left = []
+    for name in _CREATES_PULL_SECRET.findall(command):
+        if name == "{secret}":
+            continue
+        if not re.search(r'imagePullSecrets.*"name": "' + re.escape(name) + '"', command):
+            left.append(name)
+    return left
+
+
+@pytest.mark.parametrize(
+    ("command", "left"),
+    [
+        ("kubectl create secret docker-registry regcred --docker-server=r -n ns", ["regcred"]),
+        (
+            "kubectl create secret docker-registry regcred -n ns\n"
+            "kubectl patch serviceaccount default -n ns"
+            ' -p \'{{"imagePullSecrets": [{{"name": "regcred"}}]}}\'',
+            [],
+        ),
+        (
+            "kubectl create secret docker-registry other -n ns\n"
+            'kubectl patch serviceaccount default -p \'{{"imagePullSecrets": [{{"name": "x"}}]}}\'',
+            ["other"],
+        ),
+        ("kubectl create secret docker-registry {secret} -n {namespace}", []),
+    ],
+)
+def test_the_pull_secret_lint(command: str, left: list[str]) -> None:
+    assert pull_secrets_left_unreferenced(command) == left
+
+
+def test_every_created_pull_secret_is_referenced() -> None:
+    """A secret nothing references changes no pull: the kubelet only passes the pod's
+    imagePullSecrets (its own or the service account's) to the CRI."""
+    bad = [
+        f"{rule_id} step {index}: {names}"
+        for rule_id, index, step in _steps()
+        if (names := pull_secrets_left_unreferenced(step.commands.get("kubernetes", "")))
+    ]
+    assert not bad, bad

@@ -1,7 +1,7 @@
 """The ``kubernetes`` route (containerd 1.6's CRI plugin) from a node's config.toml:
 what the CRI reads that ``ctr --hosts-dir`` does not (tests/scenarios/runtimes has the
 same cases against the real CRI plugin: cri-mirrors-with-config-path,
-cri-legacy-mirror-http)."""
+cri-legacy-mirror-http, cri-no-config-toml, cri-configs-tls-with-config-path)."""
 
 from __future__ import annotations
 
@@ -90,3 +90,45 @@ def test_with_config_path_the_cri_reads_hosts_toml(tmp_path: Path) -> None:
     assert cri.stopped is None
     assert cri.hosts_toml == "/etc/containerd/certs.d/plain.test:5000/hosts.toml"
     assert cri.endpoints[0].url == "http://plain.test:5000/v2/"
+
+
+def test_without_config_toml_the_cri_reads_no_hosts_directory(tmp_path: Path) -> None:
+    """containerd 1.6/1.7 defaults: an empty config_path (scenario cri-no-config-toml)."""
+    directory = tmp_path / "etc/containerd/certs.d/plain.test:5000"
+    directory.mkdir(parents=True)
+    (directory / "hosts.toml").write_text(
+        'server = "http://plain.test:5000"\n\n[host."http://plain.test:5000"]\n'
+        '  capabilities = ["pull", "resolve"]\n'
+    )
+    effective = discover(paths_from(tmp_path, {}), runtimes=("containerd", "kubernetes"))
+    routes = Routes(runtimes=("containerd", "kubernetes"), effective=effective)
+    target = parse_target("plain.test:5000/team/app:1.2")
+    assert [e.url for e in routes.route("kubernetes", target).endpoints] == [
+        "https://plain.test:5000/v2/"
+    ]
+    # ctr --hosts-dir reads it (the host table, then the same server)
+    assert {e.url for e in routes.route("containerd", target).endpoints} == {
+        "http://plain.test:5000/v2/"
+    }
+
+
+def test_configs_tls_beside_config_path_is_fatal_for_the_cri_only(tmp_path: Path) -> None:
+    from regdoctor.discovery.observations import observations
+
+    routes = _routes(
+        tmp_path,
+        f'version = 2\n{SECTION}\n  config_path = "/etc/containerd/certs.d"\n'
+        f'{SECTION[:-1]}.configs."tls.test:5443".tls]\n  ca_file = "/etc/containerd/ca.crt"\n',
+    )
+    cri = routes.route("kubernetes", parse_target("tls.test:5443/team/app:1.2"))
+    assert cri.fix is not None and cri.fix[0] == "configs.tls"
+    assert routes.effective is not None
+    files = [
+        o
+        for _, found in observations(routes.effective)
+        for o in found
+        if o.kind == "config.file" and o.facts.get("runtime") == "containerd"
+    ]
+    assert files and not files[0].ok  # fatal for the CRI plugin (not a deprecation)
+    assert "`configs.tls` cannot be set" in (files[0].error or "")
+    assert files[0].facts["runtimes"] == ["kubernetes"]  # ctr does not read the CRI tables

@@ -24,9 +24,20 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``ca.crt`` is that CA); ``expired``; ``wrong_host`` (SAN ``wrong-name.test`` only);
 #: ``basic`` TLS + htpasswd; ``token`` TLS + bearer tokens from a token server (realm
 #: ``https://auth.test:PORT/token``, the sandbox's 127.0.0.1; USERNAME/PASSWORD);
+#: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
+#: ``token_private``: realm ``.../private``: anonymous tokens grant nothing (a private
+#: repository: the manifest is refused), USERNAME/PASSWORD get a full one;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
-    "plain", "tls", "untrusted", "expired", "wrong_host", "basic", "token", "none"
+    "plain",
+    "tls",
+    "untrusted",
+    "expired",
+    "wrong_host",
+    "basic",
+    "token",
+    "token_http",
+    "none",
 ]
 
 #: What a registry holds: ``shared`` (the scenario's one pushed content set: all
@@ -98,6 +109,9 @@ class Scenario:
     """The pod's imagePullSecret for the image's registry (username, password): the
     kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
     manifest (``--kube-manifests``)."""
+    #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
+    #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
+    containerd_config: bool = True
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False

@@ -125,6 +125,10 @@ def _cri_config(
     return "\n".join(lines) + "\n"
 
 
+def _auth(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     # -- scheme and HTTP fallback ----------------------------------------------------------
     Scenario(
@@ -544,6 +548,38 @@ SCENARIOS: tuple[Scenario, ...] = (
         note="no config_path: the CRI uses the legacy http:// mirror entry; ctr never reads it",
     ),
     Scenario(
+        "cri-no-config-toml",
+        "cri",
+        f"plain.test:5000/{APP}",
+        (C, K),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        containerd_config=False,
+        etc_files={
+            "containerd/certs.d/plain.test:5000/hosts.toml": _hosts(
+                "http://plain.test:5000", "http://plain.test:5000", capabilities=["pull", "resolve"]
+            )
+        },
+        expect={C: True, K: False},
+        note="no config.toml: 1.6's CRI has no config_path, so it never reads the hosts.toml",
+    ),
+    Scenario(
+        "cri-configs-tls-with-config-path",
+        "cri",
+        f"tls.test:5443/{APP}",
+        (K,),
+        (TLS_REG,),
+        {"tls.test": TLS_IP},
+        certs={"containerd/tls-ca.crt": "ca"},
+        etc_files={
+            "containerd/config.toml": _cri_config(config_path=True)
+            + '[plugins."io.containerd.grpc.v1.cri".registry.configs."tls.test:5443".tls]\n'
+            + '  ca_file = "/etc/containerd/tls-ca.crt"\n'
+        },
+        expect={K: False},
+        note="configs.tls beside config_path: the CRI plugin does not load; the fix moves it",
+    ),
+    Scenario(
         "cri-pull-secret-basic",
         "cri",
         f"secure.test/{APP}",
@@ -588,6 +624,33 @@ SCENARIOS: tuple[Scenario, ...] = (
         etc_files=_containerd_ca_hosts("secure.test"),
         expect={K: False},
         note="token auth needed, no imagePullSecret: the fix creates one",
+    ),
+    Scenario(
+        "token-realm-plain-http",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),
+        (Registry("secure", SECURE_IP, 443, "token_http"),),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": {"auth": _auth(USERNAME, PASSWORD)}}},
+        pull_secret=(USERNAME, PASSWORD),
+        expect={D: True, K: True, P: True},
+        note="HTTPS registry, http:// token realm: every client sends the password in clear",
+    ),
+    Scenario(
+        "cri-private-repository-no-secret",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        (Registry("secure", SECURE_IP, 443, "token_private"),),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        expect={K: False},
+        note="anonymous token, manifest refused: the fix's secret must be referenced to help",
     ),
     Scenario(
         "cri-configs-auth-with-config-path",

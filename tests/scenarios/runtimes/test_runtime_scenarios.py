@@ -300,6 +300,24 @@ def _compare(scenario: Scenario, client: Client, truth: PullResult, verdict: Ver
             f"[{client}] regdoctor says {verdict.status} "
             f"({verdict.category or '-'}: {verdict.reason}), but {_describe(truth)}"
         )
+    if verdict.status in ("ok", "warning"):
+        # the image's own findings and the configuration files' (a mirror is a target
+        # of its own: its errors are its verdict's, not the image's)
+        doc = verdict.document
+        own = [
+            *((doc.get("targets") or [{}])[0].get("findings") or []),
+            *(f for c in doc.get("configs") or [] for f in c.get("findings") or []),
+        ]
+        errors = [
+            f["rule"]
+            for f in own
+            if f.get("severity") == "error" and client in (f.get("runtimes") or [])
+        ]
+        if errors:
+            problems.append(
+                f"[{client}] status {verdict.status}, yet error findings list {client}: "
+                f"{errors} (an error finding must apply only to the routes it breaks)"
+            )
     if scenario.slow and truth.pulled:
         found = runtime_findings(verdict.document, client)
         wrong = [f["category"] for f in found if f["category"].startswith(SLOW_FORBIDDEN)]

@@ -663,7 +663,8 @@ def _node_files(world: World) -> None:
         raise RuntimeError(f"binding the node's home: {out.stderr}")
     if sc.docker_config is not None:
         (home / ".docker" / "config.json").write_text(json.dumps(sc.docker_config, indent=2))
-    sb.write_etc("containerd/config.toml", CONTAINERD_CONFIG_TOML)
+    if sc.containerd_config:
+        sb.write_etc("containerd/config.toml", CONTAINERD_CONFIG_TOML)
     if sc.hub_trusted:
         sb.set_system_ca(world.auth.pki.ca_file)
     for rel, which in sc.certs.items():
@@ -686,17 +687,25 @@ def _node_files(world: World) -> None:
 def _token_auth(world: World) -> None:
     """``token`` registries: pushed to without auth, then restarted with bearer-token
     auth from a token server in the sandbox: realm ``https://auth.test:PORT/token``
+    (``token_http``: ``http://``)
     (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
     a token scenario installs in the system store)."""
-    tokens = [r for r in world.scenario.registries if r.kind == "token"]
+    tokens = [
+        r for r in world.scenario.registries if r.kind in ("token", "token_http", "token_private")
+    ]
     if not tokens:
         return
     from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
 
     signing = make_signing_key(world.sandbox.root / "token")
     leaf = issue_leaf(world.auth.pki, world.sandbox.root / "certs", "auth", [TOKEN_HOST])
+    plain = all(r.kind == "token_http" for r in tokens)  # one realm scheme per scenario
     server = TokenServer(
-        tls=leaf, signing=signing, username=USERNAME, password=PASSWORD, url_host=TOKEN_HOST
+        tls=None if plain else leaf,
+        signing=signing,
+        username=USERNAME,
+        password=PASSWORD,
+        url_host=TOKEN_HOST,
     )
     world.sandbox.call(server.start)  # its socket lives in the sandbox's namespace
     world.sandbox.on_stop(server.stop)
@@ -706,7 +715,7 @@ def _token_auth(world: World) -> None:
         registry.options = replace(
             registry.options,
             token=TokenAuthConfig(
-                realm=server.url("token"),
+                realm=server.url("private" if reg.kind == "token_private" else "token"),
                 service=SERVICE,
                 issuer=ISSUER,
                 rootcertbundle=signing.rootcertbundle,
