@@ -308,3 +308,54 @@ def test_every_created_pull_secret_is_referenced() -> None:
         if (names := pull_secrets_left_unreferenced(step.commands.get("kubernetes", "")))
     ]
     assert not bad, bad
+
+
+def _service_account_patch(command: str) -> str:
+    """The ``kubectl patch serviceaccount`` part of a kubernetes command (with its
+    ``\\`` continuation), for the shim: ``{namespace}`` filled, ``{{ }}`` unescaped."""
+    lines = command.splitlines()
+    start = next(i for i, line in enumerate(lines) if "kubectl patch serviceaccount" in line)
+    end = start
+    while lines[end].rstrip().endswith("\\"):
+        end += 1
+    text = "\n".join(lines[start : end + 1])
+    return text.replace("{namespace}", "default").replace("{{", "{").replace("}}", "}")
+
+
+def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
+    """ServiceAccount.imagePullSecrets has no merge key: a merge patch replaces the whole
+    list, dropping the secrets other workloads pull with. Every rule's patch, run against
+    the scenario suite's kubectl shim (RFC 6902 and merge patches as the API server
+    applies them), appends to an existing list and creates a missing one."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.scenarios.runtimes.kube import KUBECTL
+
+    shim = tmp_path / "bin" / "kubectl"
+    shim.parent.mkdir()
+    shim.write_text(KUBECTL.replace("PYTHON", sys.executable))
+    shim.chmod(0o755)
+    patches = {
+        rule_id: _service_account_patch(step.commands["kubernetes"])
+        for rule_id, _, step in _steps()
+        if "kubectl patch serviceaccount" in step.commands.get("kubernetes", "")
+    }
+    assert len(patches) >= 8
+    for rule_id, patch in patches.items():
+        for before, after in (
+            (["other"], ["other", "regcred"]),
+            (None, ["regcred"]),
+        ):
+            state = tmp_path / "kube-state.json"
+            accounts = {} if before is None else {"default/default": before}
+            state.write_text(json.dumps({"serviceaccounts": accounts}))
+            env = dict(os.environ, PATH=f"{shim.parent}:{os.environ['PATH']}", RDS_KUBE=str(state))
+            run = subprocess.run(
+                ["bash", "-e", "-c", patch], env=env, capture_output=True, text=True, timeout=30
+            )
+            assert run.returncode == 0, (rule_id, run.stderr)
+            got = json.loads(state.read_text())["serviceaccounts"]["default/default"]
+            assert got == after, (rule_id, before, got)

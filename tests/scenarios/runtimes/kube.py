@@ -2,7 +2,8 @@
 pull secrets, as JSON (``kube-state.json`` in the sandbox), which
 
 - the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry``,
-  ``delete secret``, ``patch serviceaccount default -p JSON``; anything else fails);
+  ``delete secret``, ``patch serviceaccount default [--type=json] -p PATCH``; anything
+  else fails);
 - the scenario's CRI pull reads, to pass what the kubelet would as ``AuthConfig``
   (:func:`pod_credentials`);
 - and ``regdoctor check --kube-manifests`` gets as manifests (:func:`write_manifests`).
@@ -137,8 +138,22 @@ elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
     print("secret/" + words[3] + " created")
 elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
     patch = json.loads(rest[rest.index("-p") + 1])
-    names = [s["name"] for s in patch.get("imagePullSecrets", [])]
-    state.setdefault("serviceaccounts", {})[namespace + "/default"] = names
+    accounts = state.setdefault("serviceaccounts", {})
+    key = namespace + "/default"
+    if flags.get("type") == "json":
+        # RFC 6902 as the API server applies it: "add" at /imagePullSecrets/- appends,
+        # and fails when the account has no such list yet
+        for op in patch:
+            if op["op"] != "add" or op["path"] != "/imagePullSecrets/-" or key not in accounts:
+                print('The request is invalid: the server rejected our request due to an '
+                      'error in our request: doc is missing path: "/imagePullSecrets/-"',
+                      file=sys.stderr)
+                sys.exit(1)
+            accounts[key].append(op["value"]["name"])
+    else:
+        # a strategic merge patch: ServiceAccount.imagePullSecrets has no merge key, so
+        # the list is replaced
+        accounts[key] = [s["name"] for s in patch.get("imagePullSecrets", [])]
     print("serviceaccount/default patched")
 else:
     print("kubectl shim: not supported: " + " ".join(args), file=sys.stderr)
