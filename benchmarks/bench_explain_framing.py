@@ -101,8 +101,9 @@ FRAMINGS: dict[str, Callable[[str], str]] = {
         lambda ln: f'time="{TS}.000Z" level=error msg={_go_json(ln)}'
     ),
     "CRI-O under journald": _per_line(
-        lambda ln: "Dec 06 12:00:00 node-1 crio[901]: "
-        + f'time="{TS}Z" level=warning msg={_go_json(ln)}'
+        lambda ln: (
+            "Dec 06 12:00:00 node-1 crio[901]: " + f'time="{TS}Z" level=warning msg={_go_json(ln)}'
+        )
     ),
     "ANSI inside the line": _per_line(
         lambda ln: "\x1b[1;31m" + ln.replace(": ", ":\x1b[0m \x1b[31m", 1) + "\x1b[0m"

@@ -46,6 +46,7 @@ SCENARIO = Scenario(
     note="bearer-token registry, trusted CA, no credentials: ctr cannot pull",
 )
 
+
 def test_ctr_token_auth_failure_live(authorities: Authorities) -> None:
     with build(SCENARIO, authorities) as world:
         assert world.containerd is not None
