@@ -32,7 +32,8 @@ The framings are the real formats, as printed by (sources: public threads and do
   msg="..."`` with Go's ``%q`` escapes, CRI-O under journald as well;
 - ANSI colours inside the line (``ESC[1;31m`` ... ``ESC[0m``);
 - CRLF line ends (a log saved on Windows);
-- a terminal hard-wrapping long lines at 80 columns (no indentation on the continuation);
+- a terminal hard-wrapping long lines at 80 columns, and at an unusual 97 (no indentation
+  on the continuation);
 - the whole multi-line message in one JSON string with ``\\n`` escapes (a JSON log line,
   Go's encoder escaping ``<``, ``>``, ``&``);
 - lines cut with "…" at 160 characters (UI tables, chat clients).
@@ -110,6 +111,7 @@ FRAMINGS: dict[str, Callable[[str], str]] = {
     ),
     "CRLF": lambda text: text.replace("\n", "\r\n"),
     "wrapped at 80 columns": _hard_wrap(80),
+    "wrapped at 97 columns": _hard_wrap(97),
     "multi-line JSON (\\n)": lambda text: (
         '{"level":"error","msg":"image pull failed","error":' + _go_json(text.rstrip("\n")) + "}"
     ),
