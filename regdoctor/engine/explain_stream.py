@@ -358,19 +358,30 @@ class Scanner:
             self._overflow(line, line_no, found)
             return
         hit = best_hit(self.index, line, not short, found)
-        if hit is None and short and at + 1 < len(context):
+        if short and at + 1 < len(context):
             # A message hard-wrapped in the paste: try it joined with its continuation,
-            # an indented line, or the row after the widest row (a terminal's wrap).
+            # an indented line (when the line alone says nothing), or the row after the
+            # widest row, a terminal's wrap (also when the row alone matched a rule, if
+            # the row after it matches none and the whole matches a more specific one:
+            # "x509: certificate" cut before "has expired").
             following = normalise_line(context[at + 1])
             joined = ""
             if following[:1] in (" ", "\t") and following.strip():
-                joined = line.rstrip() + " " + following.strip()
-            elif following.strip() and _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH:
+                joined = line.rstrip() + " " + following.strip() if hit is None else ""
+            elif (
+                following.strip()
+                and _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
+                and (hit is None or best_hit(self.index, following, False) is None)
+            ):
                 joined = line + following
             if joined:
-                hit = best_hit(self.index, joined, False)
-                if hit is not None:
-                    line = joined
+                again = best_hit(self.index, joined, False)
+                if again is not None and (
+                    hit is None
+                    or (again.rule.text_priority, again.strength)
+                    > (hit.rule.text_priority, hit.strength)
+                ):
+                    hit, line = again, joined
         if hit is None:
             return
         fields = self._fields_for(hit, line, context, at)
