@@ -8,6 +8,7 @@ held-out split) with ``benchmarks/bench_explain_framing.py``'s framings."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,17 @@ def test_framed_tuned_corpus_floor(monkeypatch: pytest.MonkeyPatch) -> None:
         if right < floor * len(base):
             short[name] = f"{right}/{len(base)}"
     assert not short, short
+
+
+def test_a_logfmt_line_is_read_through_when_its_quote_hides_the_end() -> None:
+    # containerd/dockerd's logfmt: the closing quote keeps a rule anchored at the end of
+    # the message ("...": Bad Gateway, a forward proxy's answer) from seeing it; read as
+    # is, the line is only a server's 502.
+    message = (
+        'Error response from daemon: Head "https://registry-1.docker.io/v2/library/nginx/'
+        'manifests/latest": Get "https://auth.docker.io/token?scope=repository%3Alibrary'
+        '%2Fnginx%3Apull&service=registry.docker.io": Bad Gateway'
+    )
+    line = 'time="2026-12-06T12:00:00Z" level=error msg=' + json.dumps(message)
+    match = lead("$ docker pull nginx\n" + line)
+    assert match.category == "proxy.error" and match.lines == (2,)
