@@ -174,3 +174,13 @@ def test_a_logfmt_line_is_read_through_when_its_quote_hides_the_end() -> None:
     line = 'time="2026-12-06T12:00:00Z" level=error msg=' + json.dumps(message)
     match = lead("$ docker pull nginx\n" + line)
     assert match.category == "proxy.error" and match.lines == (2,)
+
+
+def test_a_multi_line_message_in_one_json_log_line_stays_one_line() -> None:
+    message = (
+        "# docker pull nginx\nUsing default tag: latest\nError response from daemon: "
+        'Get "https://auth.docker.io/token?service=registry.docker.io": Bad Gateway'
+    )
+    line = json.dumps({"level": "error", "msg": "image pull failed", "error": message})
+    match = lead(line)
+    assert match.category == "proxy.error" and match.lines == (1,)
