@@ -243,11 +243,40 @@ def _given_up_host(line: str) -> bool:
     return "trying next host" in line and "level=info" in line
 
 
+def _framed(line: str) -> bool:
+    """Does the line carry a JSON or logfmt log framing around its message?"""
+    return "msg=" in line or line.lstrip().startswith("{")
+
+
+def _read_through_framing(
+    catalog: Catalog | Index, result: ScanResult, lead: TextMatch, max_distinct: int
+) -> ExplainReport | None:
+    """A short paste whose leading error sits in a JSON or logfmt log line, read again
+    with the log framing removed (:func:`regdoctor.engine.fallback.unwrapped`): when the
+    same line then matches a rule of higher text priority (the framing's closing quote
+    hid the end of the message from a rule anchored there), that reading wins."""
+    from regdoctor.engine import fallback
+
+    text = fallback.unwrapped(catalog, result)
+    if text is None:
+        return None
+    again = explain_report(catalog, (text,), max_distinct, reread=False)
+    new = next(m for m in again.matches if m.leading)
+    if new.lines[:1] != lead.lines[:1] or new.priority <= lead.priority:
+        return None
+    return replace(again, lines=result.lines, binary_lines=result.binary_lines)
+
+
 def explain_report(
-    catalog: Catalog | Index, chunks: Iterable[str], max_distinct: int = MAX_DISTINCT
+    catalog: Catalog | Index,
+    chunks: Iterable[str],
+    max_distinct: int = MAX_DISTINCT,
+    reread: bool = True,
 ) -> ExplainReport:
     """:func:`explain` over text given in chunks (a file read piece by piece), in bounded
-    memory, with the counts of what was read, skipped and left out."""
+    memory, with the counts of what was read, skipped and left out. ``reread``: read a
+    short paste again through its JSON or logfmt framing when its leading error is in
+    such a line (:func:`_read_through_framing`)."""
     result = scan(index_of(catalog), chunks, max_distinct)
     if not result.groups:
         from regdoctor.engine import fallback  # only when no rule matched
@@ -272,6 +301,10 @@ def explain_report(
             ),
         )
         matches[lead] = replace(matches[lead], leading=True)
+        if reread and _framed(matches[lead].line) and result.lines <= len(result.head):
+            better = _read_through_framing(catalog, result, matches[lead], max_distinct)
+            if better is not None:
+                return better
     return ExplainReport(
         matches=matches,
         lines=result.lines,
@@ -445,9 +478,7 @@ def _result(group: Group) -> TextMatch:
                 commands={
                     tool: render_command(cmd, context) for tool, cmd in step.commands.items()
                 },
-                checks={
-                    tool: render_command(cmd, context) for tool, cmd in step.checks.items()
-                },
+                checks={tool: render_command(cmd, context) for tool, cmd in step.checks.items()},
             )
             for step in rule.remediation
         ),

@@ -39,6 +39,7 @@ __all__ = [
     "Scanner",
     "is_binary_line",
     "normalise_line",
+    "unwrap_terminal",
 ]
 
 #: A line longer than this is matched on its first this many characters only.
@@ -54,6 +55,8 @@ LOOKAHEAD = 2
 BLOCK_CHARS = 1 << 20
 #: Up to this many lines, every line is looked at; longer logs are scanned for literals.
 SCAN_THRESHOLD = 400
+#: The narrowest terminal width taken for a hard wrap.
+MIN_WRAP_WIDTH = 60
 #: Lines kept from the start of the input for the "nothing recognised" answer.
 HEAD_LINES = 400
 #: Distinct omitted errors are counted exactly up to this many, then "at least".
@@ -61,6 +64,8 @@ _OMITTED_KEYS = 100_000
 _SHAPES = 20_000
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+#: Buildkite's per-line timestamp (an APC string): removed whole, before other escapes.
+_BK_TIME = re.compile(r"\x1b_bk;t=\d+\x07")
 _ESCAPED_QUOTE = re.compile(r'\\+"')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 #: Dotted names and addresses, then numbers: what differs between two lines of one error.
@@ -68,16 +73,103 @@ _DOTTED = r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)"
 _NUMBER = r"\d+"
 
 
+#: What CI consoles and log viewers put before each line, as a whole (each optional part
+#: is tried once, in this order): Buildkite's timestamp (an APC escape, ``ESC _bk;t=MS
+#: BEL``); an RFC 3339 or ``HH:MM:SS`` timestamp, bare (GitHub Actions' raw log) or in
+#: brackets (Jenkins' Timestamper); GitHub Actions' ``##[error]`` workflow command; a
+#: journal prefix (``Dec 06 12:00:00 host unit[pid]:``); the columns of a ``kubectl
+#: describe`` Events table (``Warning  Failed  12s (x3 over 1m)  kubelet, node  ``) or of
+#: ``kubectl get events`` (``12s  Warning  Failed  pod/web-1  ``). What is left keeps its
+#: own indentation, so a wrapped message's continuation still reads as one.
+_FRAME_PREFIX = (
+    r"(?:\x1b_bk;t=\d+\x07)?"
+    r"(?:\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\] ?"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) )?"
+    r"(?:##\[(?:error|warning|notice|debug|info)\])?"
+    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w.@\-/]+(?:\[\d+\])?: )?"
+    r"(?:\s*(?:\d+[smhd]\w*|<unknown>)\s+(?=(?:Normal|Warning)\s))?"
+    r"(?:\s*(?:Normal|Warning) {2,}[A-Za-z]+ {2,}"
+    r"(?:(?:<unknown>|[\w.]+(?: \(x\d+ over [\w.]+\))?) {2,}[\w.-]+(?:, [\w.-]+)?"
+    r"|[a-z]+/[\w.-]+)"
+    r" {2,})?"
+)
+#: GitLab Runner's suffix on its job log lines: `` (manager.go:237:0s)``, the source line
+#: that printed it and how long it took.
+_FRAME_SUFFIX = r" \([\w-]+\.go:\d+:[\d.hms]+\)$"
+#: The first characters a framed line can start with (the framing regexes are compiled
+#: only when a line starts with one: a plain "Error response ..." never pays for them).
+_FRAME_START = frozenset("\x1b[#0123456789 \tJFMASONDW<")
+
+
 def normalise_line(line: str) -> str:
     """A line as rules see it: no ANSI colour codes, ``\\"`` unescaped, no trailing CR,
-    at most :data:`MAX_LINE_CHARS` characters."""
+    no CI console, journal or ``kubectl`` events framing (:data:`_FRAME_PREFIX`, GitLab
+    Runner's :data:`_FRAME_SUFFIX`), at most :data:`MAX_LINE_CHARS` characters."""
     if len(line) > MAX_LINE_CHARS:
         line = line[:MAX_LINE_CHARS]
     if "\x1b" in line:
-        line = _ANSI.sub("", line)
+        line = _ANSI.sub("", _BK_TIME.sub("", line))
     if '\\"' in line:
         line = _ESCAPED_QUOTE.sub('"', line)
-    return line.rstrip("\r")
+    line = line.rstrip("\r")
+    if line.endswith("s)"):
+        line = _rx(_FRAME_SUFFIX).sub("", line)
+    if line[:1] in _FRAME_START:
+        frame = _rx(_FRAME_PREFIX).match(line)
+        if frame is not None and frame.end():
+            line = line[frame.end() :]
+    return line
+
+
+def _visible_width(line: str) -> int:
+    line = line.rstrip("\r")
+    return len(_ANSI.sub("", _BK_TIME.sub("", line)) if "\x1b" in line else line)
+
+
+def _opening(line: str) -> str:
+    """How a line starts, digits blanked: rows of one log template start alike."""
+    return _rx(_NUMBER).sub("0", line.lstrip()[:6])
+
+
+def unwrap_terminal(lines: list[str]) -> tuple[list[str], list[int] | None]:
+    """A short paste copied from a terminal that hard-wrapped its long lines, joined back
+    (``lines`` and ``None`` when it was not wrapped).
+
+    A terminal cuts a line at its width W, mid-word, and goes on at the start of the next
+    row: the wrapped rows are exactly W characters wide (colour codes take no column) and
+    are the widest of the paste. Two or more *different* rows of the widest width, each
+    followed by a non-empty row that does not start as it does, at least one followed by a
+    narrower row (the wrapped line's tail), are taken for that. A log of one template
+    (every line as wide, each starting with a timestamp) is not; nor is one long line
+    repeated (a single wrapped row is tried joined with the next only when it shows no
+    error alone, in :meth:`Scanner._read_line`). Each row of
+    width W is then joined with the row after it, with nothing in between. Returns the
+    joined lines and, for each, the offset of its first row (its line number)."""
+    widths = [_visible_width(line) for line in lines]
+    if len(lines) < 2:
+        return lines, None
+    width = max(widths)
+    if width < MIN_WRAP_WIDTH:
+        return lines, None
+    rows = [i for i, w in enumerate(widths[:-1]) if w == width and lines[i + 1].strip()]
+    if (
+        len({lines[i] for i in rows}) < 2
+        or any(_opening(lines[i + 1]) == _opening(lines[i]) for i in rows)
+        or all(widths[i + 1] == width for i in rows)
+    ):
+        return lines, None
+    joined: list[str] = []
+    numbers: list[int] = []
+    i = 0
+    while i < len(lines):
+        start, text = i, lines[i].rstrip("\r")
+        while widths[i] == width and i + 1 < len(lines) and lines[i + 1].strip():
+            i += 1
+            text += lines[i].rstrip("\r")
+        joined.append(text)
+        numbers.append(start)
+        i += 1
+    return joined, numbers
 
 
 def is_binary_line(line: str) -> bool:
@@ -163,6 +255,7 @@ class Scanner:
         self._first_line = 1  # line number of _buffer[0]
         self._size = 0
         self._long: bool | None = None  # decided once more than SCAN_THRESHOLD lines came
+        self._widest = 0  # a short paste's widest row (a terminal may have wrapped it)
 
     # ------------------------------------------------------------------ input
     def feed(self, text: str) -> None:
@@ -226,8 +319,15 @@ class Scanner:
                     break
                 self._read_line(context, base + i, self._first_line + i, False, found)
         else:
-            for i in range(stop):
-                self._read_line(context, base + i, self._first_line + i, True)
+            lines, numbers = unwrap_terminal(buffer[:stop])
+            self._widest = max(map(_visible_width, lines), default=0)
+            if numbers is None:
+                for i in range(stop):
+                    self._read_line(context, base + i, self._first_line + i, True)
+            else:
+                context = window + lines
+                for i, offset in enumerate(numbers):
+                    self._read_line(context, base + i, self._first_line + offset, True)
         self._window.extend(buffer[max(0, stop - LOOKBACK) : stop])
         self._buffer = buffer[stop:]
         self._first_line += stop
@@ -258,14 +358,30 @@ class Scanner:
             self._overflow(line, line_no, found)
             return
         hit = best_hit(self.index, line, not short, found)
-        if hit is None and short and at + 1 < len(context):
-            # A message hard-wrapped in the paste: try it joined with its continuation.
-            following = context[at + 1]
+        if short and at + 1 < len(context):
+            # A message hard-wrapped in the paste: try it joined with its continuation,
+            # an indented line (when the line alone says nothing), or the row after the
+            # widest row, a terminal's wrap (also when the row alone matched a rule, if
+            # the row after it matches none and the whole matches a more specific one:
+            # "x509: certificate" cut before "has expired").
+            following = normalise_line(context[at + 1])
+            joined = ""
             if following[:1] in (" ", "\t") and following.strip():
-                joined = line.rstrip() + " " + normalise_line(following).strip()
-                hit = best_hit(self.index, joined, False)
-                if hit is not None:
-                    line = joined
+                joined = line.rstrip() + " " + following.strip() if hit is None else ""
+            elif (
+                following.strip()
+                and _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
+                and (hit is None or best_hit(self.index, following, False) is None)
+            ):
+                joined = line + following
+            if joined:
+                again = best_hit(self.index, joined, False)
+                if again is not None and (
+                    hit is None
+                    or (again.rule.text_priority, again.strength)
+                    > (hit.rule.text_priority, hit.strength)
+                ):
+                    hit, line = again, joined
         if hit is None:
             return
         fields = self._fields_for(hit, line, context, at)

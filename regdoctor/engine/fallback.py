@@ -101,7 +101,9 @@ def _json_message(line: str) -> str | None:
     parts = [str(data[key]) for key in _JSON_KEYS if isinstance(data.get(key), str)]
     if not parts:
         return None
-    return line[:start] + ": ".join(parts)
+    # A multi-line message (``\n`` in the JSON string) stays on its one line, as Go's
+    # escapes do in logfmt: line numbers stay the original ones.
+    return line[:start] + " ".join(": ".join(parts).split())
 
 
 def unwrap_line(line: str) -> str:

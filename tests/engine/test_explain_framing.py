@@ -1,0 +1,186 @@
+"""explain reads the error whatever log framing it was pasted with: CI consoles' prefixes
+and suffixes, journal and ``kubectl`` events columns, colours, CRLF, a terminal's hard
+wrap (``regdoctor/engine/explain_stream.py``: ``normalise_line``, ``unwrap_terminal``).
+
+The data-driven floor re-frames the tuned corpus (``fixtures/pasted/*.yaml``, never the
+held-out split) with ``benchmarks/bench_explain_framing.py``'s framings."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from regdoctor.engine import fallback, load_catalog
+from regdoctor.engine.explain import explain
+from regdoctor.engine.explain_stream import normalise_line, unwrap_terminal
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = load_catalog()
+X509 = (
+    'Error response from daemon: Get "https://r.example.test/v2/": '
+    "x509: certificate signed by unknown authority"
+)
+
+
+def lead(text: str):
+    return next(m for m in explain(CATALOG, text) if m.leading)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # GitLab Runner's job log: colour, then the executor's (file.go:line:duration)
+        (
+            '\x1b[0;33mWARNING: Failed to pull image with policy "always": denied'
+            " (manager.go:237:0s)\x1b[0;m",
+            'WARNING: Failed to pull image with policy "always": denied',
+        ),
+        ("ERROR: Job failed: x (manager.go:237:1m3s)", "ERROR: Job failed: x"),
+        # GitHub Actions' raw log: timestamp with 7 fractional digits, ##[error]
+        ("2026-12-06T12:00:00.1234567Z ##[error]Error: boom", "Error: boom"),
+        ("##[error]Error: boom", "Error: boom"),
+        # Jenkins Timestamper
+        ("[2026-12-06T12:00:00.123Z] Error: boom", "Error: boom"),
+        ("[12:00:00] Error: boom", "Error: boom"),
+        # Buildkite's timestamp escape
+        ("\x1b_bk;t=1765022400000\x07Error: boom", "Error: boom"),
+        # journald
+        ("Dec 06 12:00:00 node-1 containerd[812]: Error: boom", "Error: boom"),
+        # kubectl describe pod: Type Reason Age From Message
+        (
+            "  Warning  Failed     7m40s (x4 over 9m8s)   kubelet, aks-agentpool-1  "
+            "Failed to pull image",
+            "Failed to pull image",
+        ),
+        (
+            "  Warning  Failed     12s                kubelet            Error: ErrImagePull",
+            "Error: ErrImagePull",
+        ),
+        # kubectl get events: LAST SEEN TYPE REASON OBJECT MESSAGE
+        (
+            "12s         Warning   Failed    pod/web-7d4b9c6f5-x2x9z   Failed to pull",
+            "Failed to pull",
+        ),
+        # CRLF and colour
+        ("\x1b[1;31mError:\x1b[0m boom\r", "Error: boom"),
+        # nothing to remove: indentation and the message's own words stay
+        ("    continued message", "    continued message"),
+        ("Warning: the image is old", "Warning: the image is old"),
+        ("12:00 is not a timestamp we strip", "12:00 is not a timestamp we strip"),
+    ],
+)
+def test_normalise_line_removes_log_framing(line: str, message: str) -> None:
+    assert normalise_line(line) == message
+
+
+def test_a_gitlab_suffix_no_longer_hides_an_end_anchored_error() -> None:
+    text = (
+        'WARNING: Failed to pull image with policy "always": Error response from daemon: '
+        'Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": '
+        'Get "https://auth.docker.io/token?scope=repository%3Alibrary%2Fnginx%3Apull'
+        '&service=registry.docker.io": Bad Gateway (manager.go:237:0s)'
+    )
+    assert lead(text).category == "proxy.error"
+
+
+def test_a_terminal_wrap_is_joined_back() -> None:
+    # the Windows console wrapped docker's message at 80 columns (TIBCOSoftware/flogo#69)
+    rows = [
+        r"C:\Program Files\Docker Toolbox\docker.exe: Error response from daemon: Get http",
+        "s://registry-1.docker.io/v2/: dial tcp: lookup registry-1.docker.io on 192.0.2.3:",
+        "53: no such host.",
+    ]
+    rows[0] = rows[0][:80]
+    rows[1] = rows[1][:80]
+    assert len(rows[0]) == len(rows[1]) == 80
+    lines, numbers = unwrap_terminal(["$ docker pull x", *rows, "See 'docker run --help'."])
+    assert numbers == [0, 1, 4]
+    assert lines[1] == "".join(rows)
+    match = lead("\n".join(["$ docker pull x", *rows]))
+    assert match.category == "dns.nxdomain" and match.lines == (2,)
+
+
+def test_one_wrapped_row_is_joined_only_when_alone_it_says_nothing() -> None:
+    line = X509.replace("r.example.test", "registry.example.test")
+    cut = line.index("certificate s") + 6
+    text = f"{line[:cut]}\n{line[cut:]}\nretrying in 5 seconds"
+    assert lead(text).category == "tls.unknown_authority"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # one template, every line as wide (a host per line, each with its timestamp)
+        [
+            f"2026-11-27T10:00:0{i}Z Error response from daemon: "
+            f'Get "https://r{i}.example.test/v2/": EOF'
+            for i in range(5)
+        ],
+        # the longest line repeated, shorter ones between
+        [X509, "retrying...", X509, "$ docker pull nginx", X509],
+        # two different lines that happen to be equally wide, each followed by its like
+        [X509, X509.replace("r.example", "s.example"), "done"],
+    ],
+)
+def test_a_log_that_was_not_wrapped_is_left_alone(lines: list[str]) -> None:
+    assert unwrap_terminal(lines) == (lines, None)
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location(
+        "bench_explain_framing", ROOT / "benchmarks" / "bench_explain_framing.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Top-1 floors per framing (measured 2026-12-07: every framing 99.4-100 % but the
+#: "…" cut, which loses the words past it: 73.6 %; before the framing was read through,
+#: the GitLab suffix gave 97.8 % and a wrap at 80 columns 82.7 %).
+FLOOR = 0.985
+CUT_FLOOR = 0.70
+
+
+def test_framed_tuned_corpus_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = _bench()
+    # the nearest-message guess knows these very pastes: only rules and re-reading count
+    monkeypatch.setattr(fallback, "guess", lambda head, remediation: None)
+    entries = [e for e in bench.corpus() if e["category"] != "other"]
+    base = [e for e in entries if lead(e["text"]).category == e["category"]]
+    assert len(base) >= 0.98 * len(entries)
+    short = {}
+    for name, frame in bench.FRAMINGS.items():
+        right = sum(lead(frame(e["text"])).category == e["category"] for e in base)
+        floor = CUT_FLOOR if name.startswith("cut") else FLOOR
+        if right < floor * len(base):
+            short[name] = f"{right}/{len(base)}"
+    assert not short, short
+
+
+def test_a_logfmt_line_is_read_through_when_its_quote_hides_the_end() -> None:
+    # containerd/dockerd's logfmt: the closing quote keeps a rule anchored at the end of
+    # the message ("...": Bad Gateway, a forward proxy's answer) from seeing it; read as
+    # is, the line is only a server's 502.
+    message = (
+        'Error response from daemon: Head "https://registry-1.docker.io/v2/library/nginx/'
+        'manifests/latest": Get "https://auth.docker.io/token?scope=repository%3Alibrary'
+        '%2Fnginx%3Apull&service=registry.docker.io": Bad Gateway'
+    )
+    line = 'time="2026-12-06T12:00:00Z" level=error msg=' + json.dumps(message)
+    match = lead("$ docker pull nginx\n" + line)
+    assert match.category == "proxy.error" and match.lines == (2,)
+
+
+def test_a_multi_line_message_in_one_json_log_line_stays_one_line() -> None:
+    message = (
+        "# docker pull nginx\nUsing default tag: latest\nError response from daemon: "
+        'Get "https://auth.docker.io/token?service=registry.docker.io": Bad Gateway'
+    )
+    line = json.dumps({"level": "error", "msg": "image pull failed", "error": message})
+    match = lead(line)
+    assert match.category == "proxy.error" and match.lines == (1,)
