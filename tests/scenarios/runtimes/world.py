@@ -514,6 +514,8 @@ def paths_outside_sandbox(command: str) -> list[str]:
     text = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", " ", command)
     # a URL's "://host" written in pieces (a scheme-relative "://host" in a string)
     text = re.sub(r":/+[\w.-]+(:\d+)?", " ", text)
+    # a JSON Patch pointer ("path": "/imagePullSecrets/-") names a field, not a file
+    text = re.sub(r'"path":\s*"/[^"]*"', " ", text)
     found = []
     for match in re.finditer(r"(?<![\w.~$}])(/[\w.@:+-]+)+/?", text):
         path = match.group(0)
