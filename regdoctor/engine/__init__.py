@@ -14,10 +14,11 @@ may match on.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from regdoctor.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from regdoctor.engine.cases import CaseResult, run_cases, run_catalog_cases
@@ -82,14 +83,4 @@ class _Engine(types.ModuleType):
 sys.modules[__name__].__class__ = _Engine
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,9 +15,10 @@ Import them from here: ``from regdoctor.model import Finding, Report``.
 from __future__ import annotations
 
 import enum
-import importlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from regdoctor.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from regdoctor.model.credentials import CredentialRef, Credentials
@@ -184,14 +185,4 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
