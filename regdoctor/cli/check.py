@@ -56,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
         from regdoctor.render.plain import render_plain
 
         console.print()
-        render_plain(
-            report, console, verbose=args.verbose, redactor=redactor, verdicts_shown=True
-        )
+        render_plain(report, console, verbose=args.verbose, redactor=redactor, verdicts_shown=True)
     else:
         from regdoctor.render import RENDERERS
 

@@ -35,8 +35,7 @@ def test_light_commands_import_no_heavy_module(argv):
 
 def test_core_never_imports_textual():
     program = (
-        "import sys, regdoctor.check.pipeline, regdoctor.cli.check;"
-        "print('textual' in sys.modules)"
+        "import sys, regdoctor.check.pipeline, regdoctor.cli.check;print('textual' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True

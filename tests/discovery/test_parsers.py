@@ -126,7 +126,7 @@ def test_daemon_values_and_insecure_matching(tmp_path: Path) -> None:
     daemon = docker_daemon.load(path)
     assert [m.url for m in daemon.mirrors] == ["https://m.test"]
     messages = " | ".join(i.located() for i in daemon.file.issues)
-    assert "unsupported scheme \"ftp\"" in messages and "username/password" in messages
+    assert 'unsupported scheme "ftp"' in messages and "username/password" in messages
     assert "max-concurrent-downloads: must be a number" in messages and "'nope'" in messages
     assert "u:p" not in messages.replace("username/password", "")
     assert daemon.is_insecure("198.51.100.23:443", "198.51.100.23")[0]

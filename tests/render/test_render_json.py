@@ -233,4 +233,5 @@ def test_render_imports_no_network_or_ui_library() -> None:
 
 def test_schema_categories_match_the_rule_engine() -> None:
     from regdoctor.engine import categories as engine
+
     assert set(load_schema()["$defs"]["category"]["enum"]) == set(engine.CATEGORIES)
