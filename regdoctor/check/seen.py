@@ -124,8 +124,11 @@ def seen_of(report: TargetReport) -> Seen:
         ),
         None,
     )
-    if withheld and seen.post_failure is not None and seen.post_failure[0] is Kind.UNAUTHORIZED:
-        seen.withheld, seen.post_failure = str(withheld), None
+    if withheld:
+        # the runtime sends them and the token service judges them: not observed
+        seen.withheld = str(withheld)
+        if seen.post_failure is not None and seen.post_failure[0] is Kind.UNAUTHORIZED:
+            seen.post_failure = None
     return seen
 
 

@@ -322,6 +322,10 @@ def _verdict(runtime: str, walk: Walk, findings: Sequence[Finding], seen: Seen) 
         how += " over plain HTTP"
     if walk.fell_back:
         how += " after " + "; ".join(walk.fell_back)
+    if seen.withheld:
+        # the runtime sends the credentials to the plain-HTTP realm; regdoctor did not,
+        # so whether they are accepted is not known
+        how += " if its credentials are accepted (not verified: regdoctor did not send them)"
     if warning is not None:
         return RuntimeVerdict(
             runtime, "warning", f"{how}: {warning.title}", walk.endpoint, warning.category
