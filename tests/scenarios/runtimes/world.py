@@ -425,6 +425,8 @@ class World:
 
     def _serve_systemctl(self) -> None:
         for request in sorted(self.spool.glob("req-*")):
+            if request.suffix == ".tmp":
+                continue  # still being written: the shim renames it when complete
             answer = request.with_name("resp-" + request.name[4:])
             if answer.exists():
                 continue
