@@ -24,6 +24,7 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from tests.harness.containerd import (
     CONTAINERD_BIN,
@@ -94,6 +95,16 @@ def missing_runtime_tools() -> list[str]:
     ]
     missing += [t for t in ("unshare", "nsenter", "ip", "setpriv") if shutil.which(t) is None]
     return missing
+
+
+def runtime_marks(*extra: Any) -> list[Any]:
+    """The ``pytestmark`` of a module that needs the runtime oracles: the ``runtimes``
+    mark, ``extra`` marks (a timeout), and a skip that names what is missing here."""
+    import pytest
+
+    missing = missing_runtime_tools()
+    reason = f"runtime oracles need: {', '.join(missing)}"
+    return [pytest.mark.runtimes, *extra, pytest.mark.skipif(bool(missing), reason=reason)]
 
 
 # -- configuration helpers -------------------------------------------------------------

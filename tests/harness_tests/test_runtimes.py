@@ -28,10 +28,10 @@ from tests.harness.runtimes import (
     SandboxDns,
     SandboxRegistry,
     hosts_toml,
-    missing_runtime_tools,
     open_sandbox,
     podman_pull,
     run_regdoctor,
+    runtime_marks,
     sandbox_leaf,
     skopeo_inspect,
     start_containerd,
@@ -40,11 +40,7 @@ from tests.harness.runtimes import (
     write_registries_conf,
 )
 
-_MISSING = missing_runtime_tools()
-pytestmark = [
-    pytest.mark.runtimes,
-    pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
-]
+pytestmark = runtime_marks()
 
 HUB_IP = "198.18.0.10"
 MIRROR_IP = "198.18.0.11"

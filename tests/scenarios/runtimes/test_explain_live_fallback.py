@@ -15,17 +15,12 @@ import json
 
 import pytest
 
-from tests.harness.runtimes import missing_runtime_tools
+from tests.harness.runtimes import runtime_marks
 from tests.scenarios.runtimes.scenario import Registry, Scenario
 from tests.scenarios.runtimes.table import APP
 from tests.scenarios.runtimes.world import Authorities, build
 
-_MISSING = missing_runtime_tools()
-pytestmark = [
-    pytest.mark.runtimes,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
-]
+pytestmark = runtime_marks(pytest.mark.timeout(300))
 
 SCENARIO = Scenario(
     "loopback-tls-basic-no-login",

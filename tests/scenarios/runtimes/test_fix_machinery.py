@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.runtimes import missing_runtime_tools
+from tests.harness.runtimes import runtime_marks
 from tests.scenarios.runtimes.scenario import Client
 from tests.scenarios.runtimes.table import BY_ID
 from tests.scenarios.runtimes.world import Authorities, build, paths_outside_sandbox
 
-_MISSING = missing_runtime_tools()
-pytestmark = [
-    pytest.mark.runtimes,
-    pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
-]
+pytestmark = runtime_marks()
 
 HAND_FIXES: dict[tuple[str, Client], list[str]] = {
     ("http-loopback-ip", "podman"): [

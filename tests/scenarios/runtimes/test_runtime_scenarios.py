@@ -32,20 +32,17 @@ from typing import Any
 
 import pytest
 
-from tests.harness.runtimes import missing_runtime_tools
+from tests.harness.runtimes import runtime_marks
 from tests.helpers.commands_lint import command_problems, document_commands
 from tests.scenarios.runtimes.conftest import Row
 from tests.scenarios.runtimes.scenario import Client, Scenario
 from tests.scenarios.runtimes.table import SCENARIOS
 from tests.scenarios.runtimes.world import Authorities, PullResult, World, build
 
-_MISSING = missing_runtime_tools()
-pytestmark = [
-    pytest.mark.runtimes,
+pytestmark = runtime_marks(
     # slow scenarios: pulls at 1.5-3.5 s per answer, regdoctor with the runtimes' limits
-    pytest.mark.timeout(400),
-    pytest.mark.skipif(bool(_MISSING), reason=f"runtime oracles need: {', '.join(_MISSING)}"),
-]
+    pytest.mark.timeout(400)
+)
 
 SLOW_FORBIDDEN = ("tls.", "http.timeout", "tcp.timeout")
 
