@@ -131,3 +131,11 @@ def test_explain_reads_past_every_wrapper_to_the_cause():
     checked, misses = _coverage_module().wrapper_misses(load_catalog())
     assert checked >= 1500
     assert not misses, misses[:20]
+
+
+def test_explain_recognises_the_mapped_templates_as_the_front_ends_print_them():
+    """Each mapped template's sample as docker, a kubelet event, podman, a journal line and
+    the kubelet's own log print it (quotes escaped inside the quoting ones)."""
+    checked, misses = _coverage_module().framed_misses(load_catalog())
+    assert checked >= 1000
+    assert not misses, misses[:20]
