@@ -83,6 +83,11 @@ def inputs_digest() -> str:
     return digest.hexdigest()
 
 
+def _span(versions: list[str]) -> str:
+    """The pinned versions that print a template: one, or the oldest to the newest."""
+    return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
+
+
 def template_docs() -> list[dict[str, Any]]:
     docs = []
     for path in sorted(TEMPLATES.glob("*.yaml")):
@@ -95,7 +100,7 @@ def template_docs() -> list[dict[str, Any]]:
                 {
                     "kind": "template",
                     "category": item["category"],
-                    "source": f"{data['repository']} {item['file']} ({data['version']})",
+                    "source": f"{data['repository']} {item['file']} ({_span(item['versions'])})",
                     "quote": _clip(str(item["template"])),
                     "terms": dict(sorted(tokens([text]).items())),
                 }
