@@ -34,7 +34,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
