@@ -157,6 +157,12 @@ DOES_NOT_FIRE = [
         "Error response from daemon: pull access denied for CUSTID.dkr.ecr.REGION.amazonaws.com/project, repository does not exist or may require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.",
         "the wrapped reason is an expired token",
     ),
+    (
+        "auth-token-refused",
+        "crossplane-contrib/provider-helm#208",
+        "Error: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://ghcr.io/token?scope=repository%3Adragonflydb%2Fdragonfly%2Fhelm%2Fdragonfly%2Fdragonfly%3Apull&service=ghcr.io: 403 Forbidden",
+        "the token server's 403: a known caller refused the repository (rights), not a login",
+    ),
 ]
 
 #: The same rules still fire on their own wording (lines from their match cases).
@@ -195,6 +201,10 @@ STILL_FIRES = [
     ),
     ("image-access-denied", "denied: requested access to the resource is denied"),
     ("image-manifest-unknown", "manifest unknown: manifest unknown"),
+    (
+        "auth-token-refused",
+        "failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized",
+    ),
 ]
 
 
