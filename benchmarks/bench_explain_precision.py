@@ -9,6 +9,8 @@ Run from the repository root::
     PYTHONPATH=. python benchmarks/bench_explain_precision.py --all      # every rule
     PYTHONPATH=. python benchmarks/bench_explain_precision.py --texts RULE  # where it
                                                                          # fires wrong
+    PYTHONPATH=. python benchmarks/bench_explain_precision.py --rules DIR   # another
+                                    # rules/ folder (an older checkout's) in place of this one
 
 1. Per rule: on how many texts it *fires* (matches at least one line, whether or not it
    wins the line), on how many its category is the text's label (``right``), and of
@@ -158,9 +160,7 @@ class RuleCounts:
 def tally(
     index: Index, texts: Iterable[Text], readings: dict[str, Reading]
 ) -> dict[str, RuleCounts]:
-    counts = {
-        index.rule(i).id: RuleCounts(index.rule(i).category) for i in range(len(index.rank))
-    }
+    counts = {index.rule(i).id: RuleCounts(index.rule(i).category) for i in range(len(index.rank))}
     for text in texts:
         reading = readings[text.source + ":" + text.id]
         for rule_id in reading.fired:
@@ -282,9 +282,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--all", action="store_true", help="list every rule that fires")
     parser.add_argument("--texts", metavar="RULE", help="the tuned texts RULE fires wrong on")
+    parser.add_argument("--rules", metavar="DIR", type=Path, help="read these rules instead")
     args = parser.parse_args(argv)
 
-    catalog = load_catalog()
+    catalog = load_catalog([args.rules], bundled=False) if args.rules else load_catalog()
     index = index_of(catalog)
     order = {index.rule(i).id: i for i in range(len(index.rank))}
     tuned, templates = tuned_texts(), template_texts()
