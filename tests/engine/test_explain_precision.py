@@ -163,6 +163,12 @@ DOES_NOT_FIRE = [
         "Error: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://ghcr.io/token?scope=repository%3Adragonflydb%2Fdragonfly%2Fhelm%2Fdragonfly%2Fdragonfly%3Apull&service=ghcr.io: 403 Forbidden",
         "the token server's 403: a known caller refused the repository (rights), not a login",
     ),
+    (
+        "auth-token-refused",
+        "roboreg/roboreg#117",
+        "Error: buildx failed with: ERROR: failed to build: failed to solve: failed to fetch oauth token: unexpected status from GET request to https://auth.docker.io/token?scope=repository%3Alibrary%2Froboreg%3Apull%2Cpush&service=registry.docker.io: 401 Unauthorized: access token has insufficient scopes",
+        "the token server refused the scope asked for (insufficient scopes), not the login",
+    ),
 ]
 
 #: The same rules still fire on their own wording (lines from their match cases).
