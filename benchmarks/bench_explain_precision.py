@@ -29,6 +29,10 @@ Run from the repository root::
    again with the nearest-message guess switched off (its index holds the corpus). A
    text that is right with the full rules and wrong here is right only through wording
    no rule case shows: per rule, how many such texts it leads.
+4. Ranking inside one line: on lines where rules of two or more categories match, how
+   often the line's winner (text priority, then regexes matched) has the text's label,
+   and how often it would with "the innermost link of the Go chain wins"
+   (:func:`regdoctor.engine.chain.split_chain`; ties by text priority).
 """
 
 from __future__ import annotations
@@ -48,8 +52,15 @@ sys.path.insert(0, str(ROOT))
 
 from regdoctor.engine import fallback, load_catalog  # noqa: E402
 from regdoctor.engine.cases import cases_path_for  # noqa: E402
+from regdoctor.engine.chain import split_chain  # noqa: E402
 from regdoctor.engine.explain import explain  # noqa: E402
-from regdoctor.engine.explain_index import Index, TextRule, index_of, match_rule  # noqa: E402
+from regdoctor.engine.explain_index import (  # noqa: E402
+    Index,
+    TextRule,
+    best_hit,
+    index_of,
+    match_rule,
+)
 from regdoctor.engine.explain_stream import normalise_line  # noqa: E402
 
 CORPUS = ROOT / "fixtures" / "pasted"
@@ -224,6 +235,32 @@ def ranking_table(texts: list[Text], readings: dict[str, Reading]) -> str:
     )
 
 
+def innermost_view(index: Index, texts: Iterable[Text]) -> str:
+    """Lines where rules of several categories match: the label's share among the
+    winners by priority, and among the rules matching the innermost link."""
+    lines = by_priority = by_link = 0
+    for text in texts:
+        for line in map(normalise_line, text.text.split("\n")):
+            found = index.found(line)
+            hits = [h for i in index.select(found) if (h := match_rule(index.rule(i), line, found))]
+            if len({h.rule.category for h in hits}) < 2:
+                continue
+            starts = [link.start for link in split_chain(line)]
+
+            def link_of(at: int, starts: list[int] = starts) -> int:
+                return sum(1 for start in starts if start <= at)
+
+            winner = best_hit(index, line, False, found)
+            inner = max(hits, key=lambda h: (link_of(h.error_at), h.rule.text_priority))
+            lines += 1
+            by_priority += winner is not None and winner.rule.category == text.label
+            by_link += inner.rule.category == text.label
+    return (
+        f"  lines where rules of several categories match: {lines}; the label wins by "
+        f"text priority on {by_priority}, would win by innermost link on {by_link}"
+    )
+
+
 # --------------------------------------------------------------------------- leave-out
 
 
@@ -308,6 +345,7 @@ def main(argv: list[str]) -> int:
         print(f"{name}: {len(texts)} texts, top-1 {right}/{len(texts)} = {right / len(texts):.1%}")
         print(rule_table(tally(index, texts, readings), args.all))
         print(ranking_table(texts, readings))
+        print(innermost_view(index, texts))
         print()
 
     # 3. the corpus read with each rule's wording cut down to its own cases'
