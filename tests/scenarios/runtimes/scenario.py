@@ -109,6 +109,9 @@ class Scenario:
     """The pod's imagePullSecret for the image's registry (username, password): the
     kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
     manifest (``--kube-manifests``)."""
+    pull_secret_key: str | None = None
+    """The pull secret's ``auths`` key when it is not the image's registry (a URL, a
+    host:port): the kubelet matches it to the image as its keyring does."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True

@@ -36,7 +36,7 @@ from tests.harness.runtimes import runtime_marks
 from tests.helpers.commands_lint import command_problems, document_commands
 from tests.scenarios.runtimes.conftest import Row
 from tests.scenarios.runtimes.scenario import Client, Scenario
-from tests.scenarios.runtimes.table import SCENARIOS
+from tests.scenarios.runtimes.table_edges import SCENARIOS
 from tests.scenarios.runtimes.world import Authorities, PullResult, World, build
 
 pytestmark = runtime_marks(
