@@ -136,7 +136,8 @@ def build_context(
     endpoint = next(
         (o for o in observations if getattr(o, "kind", None) == "config.endpoint"), None
     )
-    context["pod_secret_unmatched"] = _facts(endpoint).get("pod_secret_unmatched") or None
+    endpoint_facts = _facts(endpoint) if endpoint is not None else {}
+    context["pod_secret_unmatched"] = endpoint_facts.get("pod_secret_unmatched") or None
     return context
 
 
