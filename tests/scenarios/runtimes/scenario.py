@@ -27,6 +27,9 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
 #: ``token_private``: realm ``.../private``: anonymous tokens grant nothing (a private
 #: repository: the manifest is refused), USERNAME/PASSWORD get a full one;
+#: ``token_ratelimit``: behind an HTTPS front that answers a manifest request made with
+#: an anonymous token 429 TOOMANYREQUESTS (Docker Hub's rate limit); USERNAME/PASSWORD
+#: pull;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
     "plain",
@@ -37,6 +40,8 @@ RegistryKind = Literal[
     "basic",
     "token",
     "token_http",
+    "token_private",
+    "token_ratelimit",
     "none",
 ]
 

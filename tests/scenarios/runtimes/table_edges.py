@@ -16,9 +16,17 @@ from tests.scenarios.runtimes.scenario import (
     Scenario,
 )
 from tests.scenarios.runtimes.table import (
+    ALL,
     APP,
     HUB_NAMES,
+    SECURE_IP,
+    SECURE_NAMES,
+    C,
+    D,
     K,
+    P,
+    _ca_everywhere,
+    _containerd_ca_hosts,
     _secure_tls,
 )
 
@@ -60,6 +68,27 @@ EDGES: tuple[Scenario, ...] = (
         expect={K: True},
         note="a Hub login saved by docker (index.docker.io/v1/) serves docker.io images; "
         "AuthConfig.server_address stays empty, so the CRI sends it to registry-1.docker.io",
+    ),
+)
+
+RATE_LIMITED = Registry("secure", SECURE_IP, 443, "token_ratelimit")
+TOKEN_NAMES = {**SECURE_NAMES, "auth.test": "127.0.0.1"}
+
+EDGES += (
+    # -- rate limits ---------------------------------------------------------------------
+    Scenario(
+        "ratelimit-anonymous",
+        "ratelimit",
+        f"secure.test/{APP}",
+        ALL,
+        (RATE_LIMITED,),
+        TOKEN_NAMES,
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        expect={D: False, C: False, K: False, P: False},
+        note="429 TOOMANYREQUESTS for anonymous manifest requests (Docker Hub's limit); "
+        "a login (for the kubelet: a pull secret) lifts it",
     ),
 )
 

@@ -62,6 +62,7 @@ from tests.harness.containerd import CTR_BIN, Containerd, start_containerd
 from tests.harness.content import Pusher
 from tests.harness.dockerd import DOCKER_BIN, Dockerd
 from tests.harness.pki import CertKey, Pki
+from tests.harness.ratelimit_proxy import start_front
 from tests.harness.registry import RegistryOptions, TokenAuthConfig, write_htpasswd
 from tests.harness.runtimes import PODMAN_BIN, REPO_ROOT
 from tests.harness.sandbox import Outcome, Sandbox, open_sandbox
@@ -83,6 +84,13 @@ from tests.scenarios.runtimes.scenario import (
 )
 
 NODE_HOME = "/home/node"
+#: registry kinds with bearer tokens -> the token server's realm mode
+TOKEN_KINDS = {
+    "token": "token",
+    "token_http": "token",
+    "token_private": "private",
+    "token_ratelimit": "ratelimit",
+}
 #: The token realm's host (the sandbox's 127.0.0.1) for ``token`` registries.
 TOKEN_HOST = "auth.test"
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -615,8 +623,13 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
                 continue
             reg_names = [n for n, ip in names.items() if ip == reg.ip] or [reg.ip]
             tls = _leaf(auth, reg, reg_names, sb.root / "certs") if reg.tls else None
-            options = RegistryOptions(tls=tls, htpasswd=htpasswd if reg.kind == "basic" else None)
-            host, port = (reg.ip, reg.port) if not reg.delay_s else ("127.0.0.2", reg.port + 10000)
+            # behind a front (rate limiting): the registry speaks HTTP on 127.0.0.2
+            front = reg.kind == "token_ratelimit"
+            options = RegistryOptions(
+                tls=None if front else tls, htpasswd=htpasswd if reg.kind == "basic" else None
+            )
+            behind = reg.delay_s or front
+            host, port = (reg.ip, reg.port) if not behind else ("127.0.0.2", reg.port + 10000)
             own = sb.root / f"storage-{reg.key}"
             registry = SandboxRegistry(
                 sb,
@@ -638,6 +651,9 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
             if reg.delay_s:
                 sb.add_addresses(reg.ip)
                 peers.append(DelayProxy(sb, (reg.ip, reg.port), (host, port), reg.delay_s))
+            if front:
+                assert tls is not None
+                peers.append(start_front(sb, (reg.ip, reg.port), (host, port), tls))
         wait_ready(*peers)
         _push(world)
         _token_auth(world)
@@ -694,9 +710,7 @@ def _token_auth(world: World) -> None:
     (``token_http``: ``http://``)
     (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
     a token scenario installs in the system store)."""
-    tokens = [
-        r for r in world.scenario.registries if r.kind in ("token", "token_http", "token_private")
-    ]
+    tokens = [r for r in world.scenario.registries if r.kind in TOKEN_KINDS]
     if not tokens:
         return
     from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
@@ -719,7 +733,7 @@ def _token_auth(world: World) -> None:
         registry.options = replace(
             registry.options,
             token=TokenAuthConfig(
-                realm=server.url("private" if reg.kind == "token_private" else "token"),
+                realm=server.url(TOKEN_KINDS[reg.kind]),
                 service=SERVICE,
                 issuer=ISSUER,
                 rootcertbundle=signing.rootcertbundle,
