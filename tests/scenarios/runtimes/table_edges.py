@@ -10,6 +10,7 @@ from __future__ import annotations
 from tests.scenarios.runtimes import table
 from tests.scenarios.runtimes.scenario import (
     HUB_IP,
+    MIRROR_IP,
     PASSWORD,
     USERNAME,
     Registry,
@@ -19,14 +20,20 @@ from tests.scenarios.runtimes.table import (
     ALL,
     APP,
     HUB_NAMES,
+    NS_PLAIN,
+    PLAIN_NAMES,
     SECURE_IP,
     SECURE_NAMES,
+    TLS_IP,
+    TLS_REG,
+    UNTRUSTED_IP,
     C,
     D,
     K,
     P,
     _ca_everywhere,
     _containerd_ca_hosts,
+    _hosts,
     _secure_tls,
 )
 
@@ -89,6 +96,116 @@ EDGES += (
         expect={D: False, C: False, K: False, P: False},
         note="429 TOOMANYREQUESTS for anonymous manifest requests (Docker Hub's limit); "
         "a login (for the kubelet: a pull secret) lifts it",
+    ),
+)
+
+UNTRUSTED = Registry("untrusted", UNTRUSTED_IP, 443, "untrusted")
+UNTRUSTED_NAMES = {"untrusted.test": UNTRUSTED_IP}
+TLS_NAMES = {"tls.test": TLS_IP}
+PODMAN_MIRROR_NAMES = {**SECURE_NAMES, "mirror.test": MIRROR_IP}
+
+EDGES += (
+    # -- hosts.toml TLS options ----------------------------------------------------------
+    Scenario(
+        "containerd-hosts-skip-verify",
+        "hosts.toml",
+        f"untrusted.test/{APP}",
+        (C, K),
+        (UNTRUSTED,),
+        UNTRUSTED_NAMES,
+        etc_files={
+            "containerd/certs.d/untrusted.test/hosts.toml": _hosts(
+                "https://untrusted.test",
+                "https://untrusted.test",
+                capabilities=["pull", "resolve"],
+                skip_verify=True,
+            )
+        },
+        fix_ca="other_ca",
+        expect={C: True, K: True},
+        note="[host] skip_verify = true: the untrusted certificate is accepted",
+    ),
+    Scenario(
+        "containerd-hosts-ca-not-the-issuer",
+        "hosts.toml",
+        f"tls.test:5443/{APP}",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={"containerd/certs.d/tls.test:5443/other-ca.crt": "other_ca"},
+        etc_files={
+            "containerd/certs.d/tls.test:5443/hosts.toml": _hosts(
+                "https://tls.test:5443",
+                "https://tls.test:5443",
+                capabilities=["pull", "resolve"],
+                ca="/etc/containerd/certs.d/tls.test:5443/other-ca.crt",
+            )
+        },
+        expect={C: False, K: False},
+        note="hosts.toml ca names a CA that did not sign the registry's certificate",
+    ),
+    Scenario(
+        "docker-certs-d-wrong-ca",
+        "tls",
+        f"tls.test:5443/{APP}",
+        (D, P),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={
+            "docker/certs.d/tls.test:5443/ca.crt": "other_ca",
+            "containers/certs.d/tls.test:5443/ca.crt": "other_ca",
+        },
+        expect={D: False, P: False},
+        note="certs.d holds a CA, but not the one that signed the registry's certificate",
+    ),
+    # -- podman registries.conf ------------------------------------------------------------
+    Scenario(
+        "podman-blocked",
+        "podman",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nlocation = "plain.test:5000"\ninsecure = true\nblocked = true\n'
+            )
+        },
+        expect={P: False},
+        note="blocked = true: podman refuses the registry before any request",
+    ),
+    Scenario(
+        "podman-mirror-primary-down",
+        "podman",
+        f"secure.test/{APP}",
+        (P,),
+        (Registry("secure", SECURE_IP, 443, "none"), Registry("mirror", MIRROR_IP, 443, "tls")),
+        PODMAN_MIRROR_NAMES,
+        certs={"containers/certs.d/mirror.test/ca.crt": "ca"},
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nlocation = "secure.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test"\n'
+            )
+        },
+        expect={P: True},
+        note="[[registry.mirror]] serves the image; the registry itself is down",
+    ),
+    Scenario(
+        "podman-mirror-untrusted-primary-down",
+        "podman",
+        f"secure.test/{APP}",
+        (P,),
+        (Registry("secure", SECURE_IP, 443, "none"), Registry("mirror", MIRROR_IP, 443, "tls")),
+        PODMAN_MIRROR_NAMES,
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nlocation = "secure.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test"\n'
+            )
+        },
+        expect={P: False},
+        note="the mirror's CA is not installed and the registry is down: both fail",
     ),
 )
 
