@@ -30,6 +30,7 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``token_ratelimit``: behind an HTTPS front that answers a manifest request made with
 #: an anonymous token 429 TOOMANYREQUESTS (Docker Hub's rate limit); USERNAME/PASSWORD
 #: pull;
+#: ``mtls``: ``tls`` that also requires a client certificate from the harness client CA;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
     "plain",
@@ -42,6 +43,7 @@ RegistryKind = Literal[
     "token_http",
     "token_private",
     "token_ratelimit",
+    "mtls",
     "none",
 ]
 
@@ -97,7 +99,8 @@ class Scenario:
     ``containers/registries.conf``...). ``{CA}`` in the text is replaced by the
     path of the harness CA below /etc when the scenario installs it with ``certs``."""
     certs: Mapping[str, str] = field(default_factory=dict)
-    """``/etc``-relative path of a PEM file -> ``"ca"`` (harness CA) or ``"other_ca"``."""
+    """``/etc``-relative path of a PEM file -> ``"ca"`` (harness CA), ``"other_ca"``, or
+    the harness client pair ``"client_cert"`` / ``"client_key"``."""
     docker_config: Mapping[str, Any] | None = None
     """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
     hub_trusted: bool = False

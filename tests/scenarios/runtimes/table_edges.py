@@ -209,6 +209,56 @@ EDGES += (
     ),
 )
 
+MTLS = Registry("mtls", TLS_IP, 5443, "mtls")
+MTLS_HOST = "tls.test:5443"
+
+
+def _client_pair_everywhere(hostport: str) -> dict[str, str]:
+    """The harness CA and client pair installed the way each runtime reads them."""
+    certs = dict(_ca_everywhere(hostport))
+    for base in ("docker", "containers", "containerd"):
+        certs[f"{base}/certs.d/{hostport}/client.cert"] = "client_cert"
+        certs[f"{base}/certs.d/{hostport}/client.key"] = "client_key"
+    return certs
+
+
+EDGES += (
+    # -- mutual TLS ------------------------------------------------------------------------
+    Scenario(
+        "mtls-no-client-cert",
+        "tls",
+        f"{MTLS_HOST}/{APP}",
+        ALL,
+        (MTLS,),
+        TLS_NAMES,
+        certs=_ca_everywhere(MTLS_HOST),
+        etc_files=_containerd_ca_hosts(MTLS_HOST),
+        expect={D: False, C: False, K: False, P: False},
+        note="the registry requires a client certificate; the CA is installed, no client pair",
+    ),
+    Scenario(
+        "mtls-client-cert-installed",
+        "tls",
+        f"{MTLS_HOST}/{APP}",
+        ALL,
+        (MTLS,),
+        TLS_NAMES,
+        certs=_client_pair_everywhere(MTLS_HOST),
+        etc_files={
+            f"containerd/certs.d/{MTLS_HOST}/hosts.toml": _hosts(
+                f"https://{MTLS_HOST}",
+                f"https://{MTLS_HOST}",
+                capabilities=["pull", "resolve"],
+                ca=f"/etc/containerd/certs.d/{MTLS_HOST}/ca.crt",
+            ).rstrip("\n")
+            + f'\n  client = [["/etc/containerd/certs.d/{MTLS_HOST}/client.cert", '
+            f'"/etc/containerd/certs.d/{MTLS_HOST}/client.key"]]\n'
+        },
+        expect={D: True, C: True, K: True, P: True},
+        note="client.cert/client.key in docker's and podman's certs.d, hosts.toml client",
+    ),
+)
+
 SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

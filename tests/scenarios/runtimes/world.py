@@ -82,6 +82,7 @@ from tests.scenarios.runtimes.scenario import (
     Registry,
     Scenario,
 )
+from tests.scenarios.runtimes.world_more import require_client_certs
 
 NODE_HOME = "/home/node"
 #: registry kinds with bearer tokens -> the token server's realm mode
@@ -129,7 +130,14 @@ class Authorities:
     other: Any  # harness_pki._Authority
 
     def file(self, which: str) -> Path:
-        return self.pki.ca_file if which == "ca" else self.other_ca_file
+        """``ca``, ``other_ca``, or the harness client pair ``client_cert``/``client_key``
+        (issued by the CA an ``mtls`` registry requires)."""
+        return {
+            "ca": self.pki.ca_file,
+            "other_ca": self.other_ca_file,
+            "client_cert": self.pki.client_cert,
+            "client_key": self.pki.client_key,
+        }[which]
 
 
 def make_authorities(directory: Path) -> Authorities:
@@ -359,6 +367,9 @@ class World:
         workdir = self.sandbox.root / f"fix-{runtime}"
         workdir.mkdir(exist_ok=True)
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
+        # what an operator hands out for a registry that wants mutual TLS
+        shutil.copyfile(self.auth.pki.client_cert, workdir / "client.cert")
+        shutil.copyfile(self.auth.pki.client_key, workdir / "client.key")
         log: list[str] = []
         filled: list[str] = []
         for index, original in enumerate(commands):
@@ -657,6 +668,7 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
         wait_ready(*peers)
         _push(world)
         _token_auth(world)
+        require_client_certs(world)
         if need_daemons:
             assert world.containerd is not None
             world.dockerd = Dockerd(sb, world.containerd)
