@@ -126,6 +126,8 @@ class Scenario:
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False
+    #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
+    realm_ca: str = "ca"
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

@@ -31,6 +31,7 @@ from tests.scenarios.runtimes.table import (
     D,
     K,
     P,
+    _auth,
     _ca_everywhere,
     _containerd_ca_hosts,
     _hosts,
@@ -256,6 +257,27 @@ EDGES += (
         },
         expect={D: True, C: True, K: True, P: True},
         note="client.cert/client.key in docker's and podman's certs.d, hosts.toml client",
+    ),
+)
+
+EDGES += (
+    # -- the token realm's certificate ---------------------------------------------------
+    Scenario(
+        "token-realm-untrusted",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),  # ctr has no login: past the realm it would fail 401 anyway
+        (Registry("secure", SECURE_IP, 443, "token"),),
+        TOKEN_NAMES,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": {"auth": _auth(USERNAME, PASSWORD)}}},
+        pull_secret=(USERNAME, PASSWORD),
+        realm_ca="other_ca",
+        fix_ca="other_ca",
+        expect={D: False, K: False, P: False},
+        note="the registry's CA is installed, the token server's certificate is from "
+        "another CA: the token request fails",
     ),
 )
 

@@ -70,7 +70,6 @@ from tests.harness.sandbox_services import (
     DelayProxy,
     SandboxDns,
     SandboxRegistry,
-    issue_leaf,
     wait_ready,
 )
 from tests.scenarios.runtimes import kube
@@ -82,7 +81,7 @@ from tests.scenarios.runtimes.scenario import (
     Registry,
     Scenario,
 )
-from tests.scenarios.runtimes.world_more import require_client_certs
+from tests.scenarios.runtimes.world_more import realm_leaf, require_client_certs
 
 NODE_HOME = "/home/node"
 #: registry kinds with bearer tokens -> the token server's realm mode
@@ -367,6 +366,8 @@ class World:
         workdir = self.sandbox.root / f"fix-{runtime}"
         workdir.mkdir(exist_ok=True)
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
+        # the token server's CA, for a realm whose certificate is not the registry's CA's
+        shutil.copyfile(self.auth.file(self.scenario.realm_ca), workdir / "realm-ca.crt")
         # what an operator hands out for a registry that wants mutual TLS
         shutil.copyfile(self.auth.pki.client_cert, workdir / "client.cert")
         shutil.copyfile(self.auth.pki.client_key, workdir / "client.key")
@@ -728,7 +729,7 @@ def _token_auth(world: World) -> None:
     from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
 
     signing = make_signing_key(world.sandbox.root / "token")
-    leaf = issue_leaf(world.auth.pki, world.sandbox.root / "certs", "auth", [TOKEN_HOST])
+    leaf = realm_leaf(world, TOKEN_HOST)
     plain = all(r.kind == "token_http" for r in tokens)  # one realm scheme per scenario
     server = TokenServer(
         tls=None if plain else leaf,
