@@ -126,6 +126,10 @@ class Scenario:
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False
+    #: The image reference names what the registry does not hold (a tag, a platform):
+    #: no command on the node fixes it; regdoctor must name what it does hold, and the
+    #: same client must pull that.
+    wrong_reference: bool = False
     #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
     realm_ca: str = "ca"
 

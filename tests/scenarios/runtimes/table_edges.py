@@ -281,6 +281,37 @@ EDGES += (
     ),
 )
 
+EDGES += (
+    # -- what the registry holds -------------------------------------------------------------
+    Scenario(
+        "tag-missing",
+        "image",
+        "tls.test:5443/team/app:1.3",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=_ca_everywhere("tls.test:5443"),  # containerd: certs.d/<host>/ca.crt
+        wrong_reference=True,
+        expect={D: False, C: False, K: False, P: False},
+        note="team/app has 1.2, not 1.3: nothing on the node fixes it; the tag regdoctor "
+        "names is pulled instead",
+    ),
+    Scenario(
+        "tag-missing-server-fallback",
+        "image",
+        "tls.test:5443/team/app:1.3",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=_ca_everywhere("tls.test:5443"),
+        etc_files=_containerd_ca_hosts("tls.test:5443"),
+        wrong_reference=True,
+        expect={C: False, K: False},
+        note="hosts.toml: ca only on [host]; after its 404 containerd tries the `server` "
+        "entry (no ca) and reports that one's x509 error, not the missing tag",
+    ),
+)
+
 SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

@@ -227,24 +227,28 @@ class World:
 
     # -- the real clients ------------------------------------------------------------
 
-    def pull(self, client: Client, *, timeout_s: float = 120.0) -> PullResult:
+    def pull(
+        self, client: Client, *, timeout_s: float = 120.0, image: str | None = None
+    ) -> PullResult:
+        """The client pulls the scenario's image (or ``image``, another reference)."""
+        image = image or self.scenario.image
         if client == "docker":
-            return self._docker_pull(timeout_s)
+            return self._docker_pull(timeout_s, image)
         if client == "containerd":
             assert self.containerd is not None
-            out = self.containerd.pull(self.scenario.image, timeout_s=timeout_s)
+            out = self.containerd.pull(image, timeout_s=timeout_s)
             return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
         if client == "kubernetes":
-            return self._cri_pull(timeout_s)
-        out = self.podman(["pull", self.scenario.image], timeout_s=timeout_s)
+            return self._cri_pull(timeout_s, image)
+        out = self.podman(["pull", image], timeout_s=timeout_s)
         return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
 
-    def _docker_pull(self, timeout_s: float) -> PullResult:
+    def _docker_pull(self, timeout_s: float, image: str) -> PullResult:
         assert self.dockerd is not None
         dockerd = self.dockerd
         up = dockerd.proc is not None and dockerd.proc.poll() is None
         out = dockerd.docker(
-            ["pull", self.scenario.image],
+            ["pull", image],
             env={"HOME": NODE_HOME, "DOCKER_CONFIG": f"{NODE_HOME}/.docker", "PATH": SAFE_PATH},
             timeout_s=timeout_s,
         )
@@ -267,16 +271,16 @@ class World:
             note=f"daemon did not start; `docker pull` says: {out.stderr.strip()[:160]}",
         )
 
-    def _cri_pull(self, timeout_s: float) -> PullResult:
+    def _cri_pull(self, timeout_s: float, image: str) -> PullResult:
         """The kubelet's pull: CRI ``PullImage`` of the image as the pod spec names it,
         with the pod's imagePullSecret as ``AuthConfig``. When the CRI plugin did not
         load, the kubelet only sees "unknown service"; the error is then containerd's
         log line saying why (what ``journalctl -u containerd`` shows)."""
         assert self.containerd is not None
-        secret = self.pod_credentials()
+        secret = kube.pod_credentials(self.kube_state, image)
         auth = harness_cri.Auth(*secret) if secret else None
         result = harness_cri.CriClient(self.containerd.address).pull(
-            self.scenario.image, auth, timeout_s=timeout_s
+            image, auth, timeout_s=timeout_s
         )
         if result.ok:
             return PullResult("kubernetes", True, "", None, digest=result.image_ref)
