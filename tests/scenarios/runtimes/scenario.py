@@ -126,6 +126,8 @@ class Scenario:
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False
+    #: What one of regdoctor's remedies must say then (a regular expression, any case).
+    server_fix: str = r"certificate.*(renew|reissue)|(renew|reissue).*certificate"
     #: The image reference names what the registry does not hold (a tag, a platform):
     #: no command on the node fixes it; regdoctor must name what it does hold, and the
     #: same client must pull that.

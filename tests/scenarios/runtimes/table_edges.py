@@ -312,6 +312,22 @@ EDGES += (
     ),
 )
 
+EDGES += (
+    Scenario(
+        "platform-missing",
+        "image",
+        "tls.test:5443/team/armonly:1.0",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=_ca_everywhere("tls.test:5443"),
+        server_side=True,
+        server_fix=r"amd64",
+        expect={D: False, C: False, K: False, P: False},
+        note="the index has linux/arm64 only; the fix is the registry's: push linux/amd64",
+    ),
+)
+
 SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

@@ -357,15 +357,13 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
             if f.get("severity") == "error"
             for step in f.get("remediation") or []
         ]
-        if not any(
-            "certificate" in t.lower() and ("renew" in t.lower() or "reissue" in t.lower())
-            for t in texts
-        ):
+        if not any(re.search(world.scenario.server_fix, t, re.I | re.S) for t in texts):
             return "no: server side unsaid", (
-                f"no remedy for {client} says the registry's certificate must change: {texts}"
+                f"no remedy for {client} says what the registry must change "
+                f"(/{world.scenario.server_fix}/): {texts}"
             )
         # do what it says on the registry's side, then the same client must pull
-        world.renew_certificates()
+        world.fix_registry_side()
         again = world.pull(client)
         if again.pulled:
             return "yes (registry side)", ""

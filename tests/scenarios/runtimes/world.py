@@ -84,6 +84,8 @@ from tests.scenarios.runtimes.scenario import (
 from tests.scenarios.runtimes.world_more import realm_leaf, require_client_certs
 
 NODE_HOME = "/home/node"
+#: an image whose index has only linux/arm64 (pushed with the shared content)
+ARM_ONLY = ("team/armonly", "1.0")
 #: registry kinds with bearer tokens -> the token server's realm mode
 TOKEN_KINDS = {
     "token": "token",
@@ -196,6 +198,27 @@ class World:
     containerd: Containerd | None = None
     dockerd: Dockerd | None = None
     registries: dict[str, SandboxRegistry] = field(default_factory=dict)
+
+    def fix_registry_side(self) -> None:
+        """What the registry's operator does for a fault on its side: a valid certificate
+        (expired, or for another name), or the missing platform pushed into the index."""
+        if ARM_ONLY[0] in self.scenario.image:
+            self._push_all_platforms()
+        else:
+            self.renew_certificates()
+
+    def _push_all_platforms(self) -> None:
+        for reg in self.scenario.registries:
+            registry = self.registries.get(reg.key)
+            if registry is None or reg.content != "shared":
+                continue
+
+            def push(registry: SandboxRegistry = registry) -> None:
+                with registry.http_client() as client:
+                    Pusher(client).index(ARM_ONLY[0], ARM_ONLY[1])
+
+            self.sandbox.call(push)
+            return
 
     def renew_certificates(self) -> None:
         """The registry side of a fix regdoctor says the node cannot make: its operator
@@ -784,6 +807,8 @@ def _push(world: World) -> None:
                 else:
                     pusher.image("team/app", "1.2", "/app")
                     pusher.image("library/nginx", "latest", "/nginx")
+                    # an index without linux/amd64 (this machine's platform)
+                    pusher.index(ARM_ONLY[0], ARM_ONLY[1], ("arm64",))
 
         world.sandbox.call(push)
         if reg.content == "shared":
