@@ -90,10 +90,13 @@ class Routes:
         for runtime in self.runtimes:
             route = self.route(runtime, target, addresses)
             own = [e for e in route.endpoints if _same_host(e.host, target)]
-            if any(e.scheme == "https" and e.skip_verify for e in own):
-                skip.append(runtime)
-            if any(e.scheme == "https" and not e.skip_verify for e in own):
-                verify.append(runtime)
+            # the first https endpoint decides: containerd appends the file's `server` to
+            # its [host] entries (config/hosts.go parseHostsFile), so a [host] with
+            # skip_verify for the server's own URL comes first, and the verifying
+            # server entry is reached only when that host fails
+            first_https = next((e for e in own if e.scheme == "https"), None)
+            if first_https is not None:
+                (skip if first_https.skip_verify else verify).append(runtime)
             if any(e.scheme == "http" or e.http_fallback for e in own):
                 http.append(runtime)
         return SchemeChoice(
@@ -452,10 +455,40 @@ class Routes:
             elif target.tag:
                 reference += f":{target.tag}"
             name = reference
-        endpoints = model.podman_endpoints(_qualified(name), conf)
+        try:
+            endpoints = model.podman_endpoints(_qualified(name), conf)
+        except ValueError as exc:
+            prefix = _blocked_prefix(conf, _qualified(name))
+            if prefix is None:
+                raise
+            # containers/image refuses before any request (docker_image_src.go
+            # newImageSource: "registry %s is blocked in %s or %s"); the fix is the flag
+            return Route(
+                "podman",
+                stopped=str(exc),
+                stopped_source=self._blocking_file(prefix),
+                fix=("blocked", prefix, ""),
+            )
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
+
+    def _blocking_file(self, prefix: str) -> str | None:
+        """The last registries.conf (or drop-in) whose [[registry]] ``prefix`` sets
+        ``blocked``, as the machine names it (later files win per prefix)."""
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        found = None
+        for result in effective.containers.files:
+            data = result.data if isinstance(result.data, dict) else {}
+            for table in data.get("registry") or []:
+                if not isinstance(table, dict):
+                    continue
+                named = str(table.get("prefix") or table.get("location") or "")
+                if named == prefix and "blocked" in table:
+                    found = effective.paths.shown(result.file)
+        return found
 
     def _registries_conf(self) -> dict[str, Any]:
         """registries.conf and its drop-ins merged (later files win per key and per
@@ -480,6 +513,15 @@ class Routes:
         if tables:
             merged["registry"] = list(tables.values())
         return merged
+
+
+def _blocked_prefix(conf: Mapping[str, Any], image: str) -> str | None:
+    """The ``[[registry]]`` prefix that blocks ``image``, if one does."""
+    loaded, problems = model.load_registries_conf(conf)
+    if problems:
+        return None
+    reg = model.find_registry(loaded, model.split_reference(image).name)
+    return str(reg["prefix"]) if reg is not None and reg.get("blocked") else None
 
 
 #: The repository a registry-only target is looked up with (prefix matching needs one).

@@ -229,14 +229,19 @@ def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
         and report.observations[i].kind.startswith("config.")
         and report.observations[i].facts.get("runtime")
     }
+    listed_any: set[str] | None = None
     for i in finding.observations:  # an observation that says whom it concerns
         listed = (
             report.observations[i].facts.get("runtimes") if i < len(report.observations) else None
         )
         if isinstance(listed, list):
-            named |= {str(r) for r in listed}
             if not listed:
                 return set()
+            listed_any = (listed_any or set()) | {str(r) for r in listed}
+    if listed_any is not None:
+        # the narrower statement wins: a config.toml table only the CRI plugin reads
+        # names runtime "containerd" (the file's owner) and runtimes ["kubernetes"]
+        return listed_any
     if report.target.runtime and not named:
         named = {report.target.runtime}
     return named or None

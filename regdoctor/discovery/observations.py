@@ -290,6 +290,9 @@ def _containerd_observations(
                         "used": not shadowed,
                         "unused_reason": "config_path_set" if shadowed else None,
                         "path": None,
+                        # only the CRI plugin reads config.toml's registry tables; ctr
+                        # --hosts-dir never does
+                        "runtimes": ["kubernetes"],
                     },
                     source=source,
                 )

@@ -43,6 +43,10 @@ def check_targets(effective: Effective) -> list[Target]:
     return list(targets.values())
 
 
+#: provenance key: the imagePullSecret the pod names whose key the kubelet skips
+SKIPPED_PULL_KEY = "pull_secret_unmatched"
+
+
 def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Target:
     """The kubelet authenticates with the workloads' pull secrets: the first entry
     that matches an image of ``registry`` (what a pull of that image would send)."""
@@ -55,7 +59,23 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
         if ref is not None:
             provenance = (*target.provenance, ("credential", ref.source))
             return replace(target, credential=ref, provenance=provenance)
+    skipped = unmatched_secret(effective, registry)
+    if skipped is not None:
+        return replace(target, provenance=(*target.provenance, (SKIPPED_PULL_KEY, skipped)))
     return target
+
+
+def unmatched_secret(effective: Effective, registry: str) -> str | None:
+    """The imagePullSecret a workload names for an image of ``registry`` whose key the
+    kubelet does not match to it (host, port or path differ): a fix adds an entry to
+    that secret, never a second secret of that name (``config.endpoint`` fact
+    ``pod_secret_unmatched``)."""
+    if effective.kube is None:
+        return None
+    for check in effective.kube.checks:
+        if check.registry == registry and check.problem == "key_not_matched":
+            return check.secret
+    return None
 
 
 def kubelet_credential(effective: Effective, target: Target) -> CredentialRef | None:
@@ -148,11 +168,16 @@ def apply(effective: Effective, target: Target) -> Target:
                 if runtime == "kubernetes"
                 else effective.credential_for(name, target.registry, target.repository)
             )
+            provenance = settings.provenance
+            skipped = unmatched_secret(effective, target.registry) if credential is None else None
+            if runtime == "kubernetes" and skipped is not None:
+                provenance = (*provenance, (SKIPPED_PULL_KEY, skipped))
             if not (
                 settings.insecure
                 or settings.ca_files
                 or settings.client_cert
                 or credential is not None
+                or skipped is not None
             ):
                 continue  # nothing configured for it: the defaults, as before
             return replace(
@@ -163,7 +188,7 @@ def apply(effective: Effective, target: Target) -> Target:
                 client_cert=settings.client_cert,
                 client_key=settings.client_key,
                 credential=credential,
-                provenance=settings.provenance,
+                provenance=provenance,
             )
     return target
 
@@ -186,6 +211,7 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
             "client_cert": target.client_cert,
             "credential_source": target.credential.source if target.credential else None,
             "sources": [f"{k}: {v}" for k, v in target.provenance],
+            "pod_secret_unmatched": dict(target.provenance).get(SKIPPED_PULL_KEY),
         },
         source=target.source,
     )

@@ -107,6 +107,10 @@ They nest. `NAME` is any fact or target name, and:
   it (`HTTPS_PROXY`). Every error or warning about a request (tcp, tls, http, auth,
   image) ends with `{if via_proxy} The request went through the proxy {via_proxy}
   (from {via_proxy_env}).{end}`;
+- `pod_secret_unmatched`: the workload names an imagePullSecret whose key the kubelet
+  does not match to the image (another port, host or path): its name. A Kubernetes fix
+  then adds an entry to it (`k8s-pull-secret-no-entry`) instead of creating a secret of
+  that name, which the API server refuses ("already exists");
 - `runtime_docker`, `runtime_podman`, `runtime_containerd`, `runtime_kubernetes`: the
   run judges that runtime (found on this host, or chosen with `--runtime`).
 

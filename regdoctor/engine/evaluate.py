@@ -130,6 +130,14 @@ def build_context(
     proxy_facts = _facts(proxy) if proxy is not None else {}
     context["via_proxy"] = proxy_facts.get("proxy_hostport") or None
     context["via_proxy_env"] = proxy_facts.get("env") or None
+    # the pod names a pull secret whose key the kubelet does not match to this image: a
+    # fix adds the entry to that secret (k8s-pull-secret-no-entry); creating another
+    # secret of that name would fail ("already exists") and change no pull
+    endpoint = next(
+        (o for o in observations if getattr(o, "kind", None) == "config.endpoint"), None
+    )
+    endpoint_facts = _facts(endpoint) if endpoint is not None else {}
+    context["pod_secret_unmatched"] = endpoint_facts.get("pod_secret_unmatched") or None
     return context
 
 

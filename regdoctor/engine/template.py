@@ -69,6 +69,8 @@ ENGINE_NAMES: tuple[str, ...] = (
     # (never its credentials) and the variable that named it
     "via_proxy",
     "via_proxy_env",
+    # the pod names an imagePullSecret whose key the kubelet skips for this image
+    "pod_secret_unmatched",
 )
 #: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
 #: the target names it can also derive (registry, host, port, image...).

@@ -50,6 +50,28 @@ def platforms_of_index(document: Any) -> list[str]:
     return found
 
 
+def local_platform() -> str:
+    """The platform the runtimes on this machine pull (Go's runtime.GOOS/GOARCH, with
+    containerd's default arm variants): ``linux/amd64``, ``linux/arm64``..."""
+    import platform
+
+    machine = platform.machine().lower()
+    arch = {
+        "x86_64": "amd64",
+        "amd64": "amd64",
+        "aarch64": "arm64",
+        "arm64": "arm64",
+        "armv7l": "arm/v7",
+        "armv6l": "arm/v6",
+        "i386": "386",
+        "i686": "386",
+        "ppc64le": "ppc64le",
+        "s390x": "s390x",
+        "riscv64": "riscv64",
+    }.get(machine, machine)
+    return f"linux/{arch}"
+
+
 def platform_matches(requested: str, available: str) -> bool:
     """``linux/arm64`` matches ``linux/arm64/v8``; a requested variant must match."""
     want, have = requested.split("/"), available.split("/")
@@ -337,8 +359,11 @@ class ImageProbe:
                 },
             )
         matched_all = True
-        if outcome == "found" and ctx.options.platforms:
-            for requested in ctx.options.platforms:
+        # without --platform, a runtime on this machine picks its own platform from an
+        # index (platforms.DefaultSpec in dockerd, containerd and containers/image)
+        wanted = ctx.options.platforms or ((local_platform(),) if is_index and platforms else ())
+        if outcome == "found" and wanted:
+            for requested in wanted:
                 matched = any(platform_matches(requested, p) for p in platforms)
                 matched_all &= matched
                 yield ctx.observe(
@@ -349,6 +374,7 @@ class ImageProbe:
                         "requested": requested,
                         "available": platforms,
                         "matched": matched,
+                        "default": not ctx.options.platforms,
                     },
                     error=None if matched else f"no matching manifest for {requested}",
                 )

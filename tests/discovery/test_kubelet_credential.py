@@ -33,7 +33,7 @@ def _check(testbed: Testbed, root: Path, *extra: str) -> tuple[int, dict, str]:
     return proc.returncode, json.loads(proc.stdout), proc.stdout + proc.stderr
 
 
-def _node(root: Path, hostport: str, auth: bool = False) -> Path:
+def _node(root: Path, hostport: str, ca_file: Path, auth: bool = False) -> Path:
     """config.toml with config_path (and ``configs.auth``), and a hosts.toml: containerd
     would dial a loopback registry with plain HTTP by default."""
     config = root / "etc/containerd/config.toml"
@@ -50,9 +50,11 @@ def _node(root: Path, hostport: str, auth: bool = False) -> Path:
     config.write_text(text)
     hosts = root / f"etc/containerd/certs.d/{hostport}/hosts.toml"
     hosts.parent.mkdir(parents=True, exist_ok=True)
+    (hosts.parent / "ca.crt").write_bytes(ca_file.read_bytes())
     hosts.write_text(
         f'server = "https://{hostport}"\n\n[host."https://{hostport}"]\n'
-        '  capabilities = ["pull", "resolve"]\n  skip_verify = true\n'
+        '  capabilities = ["pull", "resolve"]\n'
+        f'  ca = "/etc/containerd/certs.d/{hostport}/ca.crt"\n'
     )
     return config
 
@@ -69,7 +71,7 @@ def test_the_image_is_checked_with_the_workloads_pull_secret(testbed, tmp_path):
     image = testbed.images.app.ref(endpoint.hostport)
     (manifests / "deploy.yaml").write_text(DEPLOYMENT.format(image=image))
     (manifests / "secret.yaml").write_text(_secret(endpoint.hostport, PASSWORD))
-    _node(tmp_path / "root", endpoint.hostport)
+    _node(tmp_path / "root", endpoint.hostport, testbed.ca_file)
     code, document, everything = _check(
         testbed, tmp_path / "root", "--kube-manifests", str(manifests)
     )
@@ -81,7 +83,7 @@ def test_the_image_is_checked_with_the_workloads_pull_secret(testbed, tmp_path):
 
 def test_the_cri_registry_configs_auth_is_used(testbed, tmp_path):
     hostport = testbed.endpoints["tls_basic"].hostport
-    config = _node(tmp_path / "root", hostport, auth=True)
+    config = _node(tmp_path / "root", hostport, testbed.ca_file, auth=True)
     code, document, everything = _check(testbed, tmp_path / "root")
     # warnings about the file only: the password in plain text, the deprecated table
     assert code == 1, document["findings"]

@@ -176,11 +176,14 @@ class Pusher:
         digest, body = self.single_arch(repository, tag, "amd64", cmd, oci=False)
         return PushedImage(repository, tag, digest, DOCKER_MANIFEST, len(body))
 
-    def index(self, repository: str, tag: str) -> PushedImage:
-        """Both platform manifests by digest first, then the index under the tag."""
+    def index(
+        self, repository: str, tag: str, arches: tuple[str, ...] = ("amd64", "arm64")
+    ) -> PushedImage:
+        """The platform manifests (linux/``arches``) by digest first, then the index under
+        the tag."""
         entries = []
         platforms = {}
-        for arch in ("amd64", "arm64"):
+        for arch in arches:
             digest, body = self.single_arch(repository, None, arch, "/multi", oci=True)
             platform = {"architecture": arch, "os": "linux"}
             if arch == "arm64":

@@ -139,7 +139,11 @@ class SandboxRegistry:
             log = procs.tail(self.log_path)
             raise RuntimeError(f"registry {self.name} exited ({self.proc.returncode}):\n{log}")
         self.ready = self.sandbox.call(
-            _answers_http, self.host, self.port, self.options.tls is not None
+            _answers_http,
+            self.host,
+            self.port,
+            self.options.tls is not None,
+            self.options.probe_client,
         )
         return self.ready
 
@@ -168,12 +172,14 @@ class SandboxRegistry:
             procs.stop(self.proc)
 
 
-def _answers_http(host: str, port: int, tls: bool) -> bool:
+def _answers_http(host: str, port: int, tls: bool, client: CertKey | None = None) -> bool:
     conn: http.client.HTTPConnection
     if tls:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+        if client is not None:  # a registry that requires mutual TLS
+            ctx.load_cert_chain(str(client.cert), str(client.key))
         conn = http.client.HTTPSConnection(host, port, timeout=1.0, context=ctx)
     else:
         conn = http.client.HTTPConnection(host, port, timeout=1.0)

@@ -12,6 +12,9 @@ live in the token step, so one server serves them all, chosen by URL path:
 ``/less``     a token granting no actions (registry answers 401 on a pull)
 ``/private``  a private repository: anonymous requests get a token granting nothing,
               the right credentials a full one
+``/ratelimit`` anonymous requests get a pull token (subject ""), the right
+              credentials one in the user's name: the rate-limiting front
+              (``tests/harness/ratelimit_proxy.py``) tells them apart
 ========== ==============================================================
 
 Tokens are ES256 JWTs; distribution 2.8 finds the verification key through the header
@@ -48,7 +51,7 @@ SERVICE = "regdoctor-testbed-registry"
 ISSUER = "regdoctor-testbed-token-issuer"
 WRONG_AUDIENCE = "some-other-registry"
 TOKEN_TTL_S = 300
-MODES = ("token", "refuse", "error", "badjson", "wrongaud", "less", "private")
+MODES = ("token", "refuse", "error", "badjson", "wrongaud", "less", "private", "ratelimit")
 
 REFUSE_BODY = {
     "errors": [
@@ -306,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(503, b"503 Service Unavailable\n", "text/plain")
         if mode == "badjson":
             return self._send(200, b"{not json", "application/json")
-        if user is None and not owner.allow_anonymous and mode != "private":
+        if user is None and not owner.allow_anonymous and mode not in ("private", "ratelimit"):
             return self._send_json(401, BAD_CREDENTIALS_BODY)
         if user is not None and (user, password) != (owner.username, owner.password):
             return self._send_json(401, BAD_CREDENTIALS_BODY)

@@ -132,3 +132,39 @@ def test_configs_tls_beside_config_path_is_fatal_for_the_cri_only(tmp_path: Path
     assert files and not files[0].ok  # fatal for the CRI plugin (not a deprecation)
     assert "`configs.tls` cannot be set" in (files[0].error or "")
     assert files[0].facts["runtimes"] == ["kubernetes"]  # ctr does not read the CRI tables
+
+
+def _check(root: Path, *runtimes: str) -> dict[str, dict]:
+    import json
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "regdoctor", "check", "--format", "json", "--root", str(root)]
+    for runtime in runtimes:
+        argv += ["--runtime", runtime]
+    # nothing listens on port 1: the image's own probe fails fast; the config is judged
+    out = subprocess.run(
+        [*argv, "--timeout", "2", "127.0.0.1:1/team/app:1.2"], capture_output=True, text=True
+    )
+    return {f["rule"]: f for f in json.loads(out.stdout)["findings"]}
+
+
+def test_legacy_mirrors_concern_only_the_cri(tmp_path: Path) -> None:
+    """ctr never reads config.toml's registry tables: a legacy mirror beside config_path
+    is the CRI's problem only (mirror-legacy-shadowed listed containerd, and its only
+    command was for containerd). Its kubernetes command is the move that the runtime
+    scenario cri-mirrors-with-config-path proves against the real CRI plugin."""
+    (tmp_path / "etc/containerd").mkdir(parents=True)
+    (tmp_path / "etc/containerd/config.toml").write_text(
+        f'version = 2\n{SECTION}\n  config_path = "/etc/containerd/certs.d"\n'
+        f'{SECTION[:-1]}.mirrors."docker.io"]\n  endpoint = ["https://mirror.test"]\n'
+    )
+    ctr = _check(tmp_path, "containerd")
+    assert ctr["mirror-legacy-shadowed"]["runtimes"] == []
+    both = _check(tmp_path, "containerd", "kubernetes")
+    shadowed = both["mirror-legacy-shadowed"]
+    assert shadowed["runtimes"] == ["kubernetes"]
+    commands = [step.get("commands") or {} for step in shadowed["remediation"]]
+    assert all(set(c) <= {"kubernetes"} for c in commands)
+    proven = both["config-cri-plugin-will-not-load"]["remediation"][0]["commands"]["kubernetes"]
+    assert commands[0]["kubernetes"] == proven

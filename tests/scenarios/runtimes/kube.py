@@ -21,6 +21,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from tests.scenarios.runtimes.keyring import lookup
 from tests.scenarios.runtimes.scenario import Scenario
 
 #: Values of a fix's ``NAME=''  # fill in: ...`` lines that the scenario knows (the pod
@@ -49,34 +50,44 @@ def write_state(path: Path, scenario: Scenario) -> None:
     state: dict[str, Any] = {"pods": {"default/app": []}}
     if scenario.pull_secret is not None:
         user, password = scenario.pull_secret
-        registry = scenario.image.split("/", 1)[0]
         state["secrets"] = {
-            "default/regcred": {"server": registry, "username": user, "password": password}
+            "default/regcred": {
+                "auths": {secret_key(scenario): {"username": user, "password": password}}
+            }
         }
         state["pods"]["default/app"] = ["regcred"]
     path.write_text(json.dumps(state))
 
 
+def secret_key(scenario: Scenario) -> str:
+    """The pull secret's ``auths`` key: the scenario's, else the image's registry."""
+    return scenario.pull_secret_key or scenario.image.split("/", 1)[0]
+
+
 def pod_credentials(path: Path, image: str) -> tuple[str, str] | None:
     """The credentials the kubelet passes for the pod (namespace ``default``): its
     imagePullSecrets, or when it has none the ``default`` service account's (what
-    admission gives a new pod); the first docker-registry secret whose server is the
-    image's registry (credentialprovider keyring match on host[:port])."""
+    admission gives a new pod); of their docker-registry entries, the first the
+    kubelet's keyring matches to the image (:mod:`.keyring`)."""
     if not path.exists():
         return None
     state = json.loads(path.read_text())
-    registry = image.split("/", 1)[0]
     names = state.get("pods", {}).get("default/app") or state.get("serviceaccounts", {}).get(
         "default/default", []
     )
-    for name in names:
-        secret = state.get("secrets", {}).get(f"default/{name}")
-        if secret is None:
-            continue
-        server = re.sub(r"^[a-z]+://", "", secret["server"]).split("/", 1)[0]
-        if server == registry:
-            return secret["username"], secret["password"]
-    return None
+    entries = [
+        (server, entry)
+        for name in names
+        for server, entry in state.get("secrets", {})
+        .get(f"default/{name}", {})
+        .get("auths", {})
+        .items()
+    ]
+    matched = lookup([server for server, _ in entries], image)
+    if not matched:
+        return None
+    first = entries[matched[0]][1]
+    return first["username"], first["password"]
 
 
 def write_manifests(scenario: Scenario, path: Path) -> Path | None:
@@ -85,9 +96,8 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
     if scenario.pull_secret is None:
         return None
     user, password = scenario.pull_secret
-    registry = scenario.image.split("/", 1)[0]
     pair = base64.b64encode(f"{user}:{password}".encode()).decode()
-    config = {"auths": {registry: {"auth": pair}}}
+    config = {"auths": {secret_key(scenario): {"auth": pair}}}
     encoded = base64.b64encode(json.dumps(config).encode()).decode()
     path.write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
@@ -103,7 +113,22 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
 KUBECTL = """#!PYTHON
 # kubectl shim: the API objects a pull-secret fix creates, recorded in $RDS_KUBE; the
 # scenario's CRI pull then passes them as the kubelet would (pod_credentials)
-import json, os, sys
+import base64, json, os, sys
+
+
+def secret_object(namespace, name, auths):
+    config = {"auths": {
+        server: {**entry, "auth": base64.b64encode(
+            (entry["username"] + ":" + entry["password"]).encode()).decode()}
+        for server, entry in auths.items()
+    }}
+    return {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": name, "namespace": namespace, "resourceVersion": "1",
+                     "uid": "0c0ffee0-0000-4000-8000-000000000001"},
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
+    }
+
 
 args = sys.argv[1:]
 namespace = "default"
@@ -122,7 +147,8 @@ while i < len(args):
 path = os.environ["RDS_KUBE"]
 state = json.load(open(path)) if os.path.exists(path) else {}
 flags = dict(a[2:].split("=", 1) for a in rest if a.startswith("--") and "=" in a)
-words = [a for a in rest if not a.startswith("-")]
+valued = {i + 1 for i, a in enumerate(rest) if a in ("-o", "-f", "-p")}
+words = [a for i, a in enumerate(rest) if not a.startswith("-") and i not in valued]
 if words[:2] == ["delete", "secret"] and len(words) == 3:
     gone = state.get("secrets", {}).pop(namespace + "/" + words[2], None)
     if gone is None and "--ignore-not-found" not in rest:
@@ -130,12 +156,46 @@ if words[:2] == ["delete", "secret"] and len(words) == 3:
         sys.exit(1)
     print('secret "' + words[2] + '" deleted')
 elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
-    state.setdefault("secrets", {})[namespace + "/" + words[3]] = {
-        "server": flags.get("docker-server", "https://index.docker.io/v1/"),
-        "username": flags["docker-username"],
-        "password": flags["docker-password"],
-    }
+    server = flags.get("docker-server", "https://index.docker.io/v1/")
+    entry = {"username": flags["docker-username"], "password": flags["docker-password"]}
+    if flags.get("dry-run") == "client":
+        # what -o json|yaml prints: the Secret, for `kubectl apply -f -`
+        print(json.dumps(secret_object(namespace, words[3], {server: entry})))
+        sys.exit(0)
+    name = namespace + "/" + words[3]
+    if name in state.get("secrets", {}):
+        print('error: failed to create secret secrets "' + words[3] + '" already exists',
+              file=sys.stderr)
+        sys.exit(1)
+    state.setdefault("secrets", {})[name] = {"auths": {server: entry}}
     print("secret/" + words[3] + " created")
+elif words[:2] == ["get", "secret"] and len(words) == 3:
+    secret = state.get("secrets", {}).get(namespace + "/" + words[2])
+    if secret is None:
+        print('Error from server (NotFound): secrets "' + words[2] + '" not found', file=sys.stderr)
+        sys.exit(1)
+    if "-o" not in rest or rest[rest.index("-o") + 1] != "json":
+        print("kubectl shim: get secret needs -o json", file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(secret_object(namespace, words[2], secret["auths"])))
+    sys.exit(0)
+elif words == ["apply"] and "-f" in rest and rest[rest.index("-f") + 1] == "-":
+    obj = json.loads(sys.stdin.read())
+    if obj.get("kind") != "Secret" or obj.get("type") != "kubernetes.io/dockerconfigjson":
+        print("kubectl shim: apply supports docker-registry Secrets only", file=sys.stderr)
+        sys.exit(1)
+    meta = obj["metadata"]
+    config = json.loads(base64.b64decode(obj["data"][".dockerconfigjson"]))
+    auths = {}
+    for server, entry in config.get("auths", {}).items():
+        if "username" not in entry and entry.get("auth"):
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            entry = {"username": user, "password": password}
+        auths[server] = {"username": entry["username"], "password": entry["password"]}
+    name = meta.get("namespace", namespace) + "/" + meta["name"]
+    known = name in state.get("secrets", {})
+    state.setdefault("secrets", {})[name] = {"auths": auths}
+    print("secret/" + meta["name"] + (" configured" if known else " created"))
 elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
     patch = json.loads(rest[rest.index("-p") + 1])
     accounts = state.setdefault("serviceaccounts", {})

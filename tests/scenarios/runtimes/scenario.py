@@ -27,6 +27,10 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
 #: ``token_private``: realm ``.../private``: anonymous tokens grant nothing (a private
 #: repository: the manifest is refused), USERNAME/PASSWORD get a full one;
+#: ``token_ratelimit``: behind an HTTPS front that answers a manifest request made with
+#: an anonymous token 429 TOOMANYREQUESTS (Docker Hub's rate limit); USERNAME/PASSWORD
+#: pull;
+#: ``mtls``: ``tls`` that also requires a client certificate from the harness client CA;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
     "plain",
@@ -37,6 +41,9 @@ RegistryKind = Literal[
     "basic",
     "token",
     "token_http",
+    "token_private",
+    "token_ratelimit",
+    "mtls",
     "none",
 ]
 
@@ -92,7 +99,8 @@ class Scenario:
     ``containers/registries.conf``...). ``{CA}`` in the text is replaced by the
     path of the harness CA below /etc when the scenario installs it with ``certs``."""
     certs: Mapping[str, str] = field(default_factory=dict)
-    """``/etc``-relative path of a PEM file -> ``"ca"`` (harness CA) or ``"other_ca"``."""
+    """``/etc``-relative path of a PEM file -> ``"ca"`` (harness CA), ``"other_ca"``, or
+    the harness client pair ``"client_cert"`` / ``"client_key"``."""
     docker_config: Mapping[str, Any] | None = None
     """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
     hub_trusted: bool = False
@@ -109,12 +117,23 @@ class Scenario:
     """The pod's imagePullSecret for the image's registry (username, password): the
     kubelet passes it as the CRI ``AuthConfig``; regdoctor reads it from the pod's
     manifest (``--kube-manifests``)."""
+    pull_secret_key: str | None = None
+    """The pull secret's ``auths`` key when it is not the image's registry (a URL, a
+    host:port): the kubelet matches it to the image as its keyring does."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True
     #: The fault is on the registry (an expired certificate, one for another name): no
     #: command on the node fixes it; regdoctor must say the registry's side must change.
     server_side: bool = False
+    #: What one of regdoctor's remedies must say then (a regular expression, any case).
+    server_fix: str = r"certificate.*(renew|reissue)|(renew|reissue).*certificate"
+    #: The image reference names what the registry does not hold (a tag, a platform):
+    #: no command on the node fixes it; regdoctor must name what it does hold, and the
+    #: same client must pull that.
+    wrong_reference: bool = False
+    #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
+    realm_ca: str = "ca"
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

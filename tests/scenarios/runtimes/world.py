@@ -62,6 +62,7 @@ from tests.harness.containerd import CTR_BIN, Containerd, start_containerd
 from tests.harness.content import Pusher
 from tests.harness.dockerd import DOCKER_BIN, Dockerd
 from tests.harness.pki import CertKey, Pki
+from tests.harness.ratelimit_proxy import start_front
 from tests.harness.registry import RegistryOptions, TokenAuthConfig, write_htpasswd
 from tests.harness.runtimes import PODMAN_BIN, REPO_ROOT
 from tests.harness.sandbox import Outcome, Sandbox, open_sandbox
@@ -69,7 +70,6 @@ from tests.harness.sandbox_services import (
     DelayProxy,
     SandboxDns,
     SandboxRegistry,
-    issue_leaf,
     wait_ready,
 )
 from tests.scenarios.runtimes import kube
@@ -81,8 +81,18 @@ from tests.scenarios.runtimes.scenario import (
     Registry,
     Scenario,
 )
+from tests.scenarios.runtimes.world_more import realm_leaf, require_client_certs
 
 NODE_HOME = "/home/node"
+#: an image whose index has only linux/arm64 (pushed with the shared content)
+ARM_ONLY = ("team/armonly", "1.0")
+#: registry kinds with bearer tokens -> the token server's realm mode
+TOKEN_KINDS = {
+    "token": "token",
+    "token_http": "token",
+    "token_private": "private",
+    "token_ratelimit": "ratelimit",
+}
 #: The token realm's host (the sandbox's 127.0.0.1) for ``token`` registries.
 TOKEN_HOST = "auth.test"
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -121,7 +131,14 @@ class Authorities:
     other: Any  # harness_pki._Authority
 
     def file(self, which: str) -> Path:
-        return self.pki.ca_file if which == "ca" else self.other_ca_file
+        """``ca``, ``other_ca``, or the harness client pair ``client_cert``/``client_key``
+        (issued by the CA an ``mtls`` registry requires)."""
+        return {
+            "ca": self.pki.ca_file,
+            "other_ca": self.other_ca_file,
+            "client_cert": self.pki.client_cert,
+            "client_key": self.pki.client_key,
+        }[which]
 
 
 def make_authorities(directory: Path) -> Authorities:
@@ -182,6 +199,27 @@ class World:
     dockerd: Dockerd | None = None
     registries: dict[str, SandboxRegistry] = field(default_factory=dict)
 
+    def fix_registry_side(self) -> None:
+        """What the registry's operator does for a fault on its side: a valid certificate
+        (expired, or for another name), or the missing platform pushed into the index."""
+        if ARM_ONLY[0] in self.scenario.image:
+            self._push_all_platforms()
+        else:
+            self.renew_certificates()
+
+    def _push_all_platforms(self) -> None:
+        for reg in self.scenario.registries:
+            registry = self.registries.get(reg.key)
+            if registry is None or reg.content != "shared":
+                continue
+
+            def push(registry: SandboxRegistry = registry) -> None:
+                with registry.http_client() as client:
+                    Pusher(client).index(ARM_ONLY[0], ARM_ONLY[1])
+
+            self.sandbox.call(push)
+            return
+
     def renew_certificates(self) -> None:
         """The registry side of a fix regdoctor says the node cannot make: its operator
         reissues the expired (or wrongly named) certificate and restarts the registry."""
@@ -212,24 +250,28 @@ class World:
 
     # -- the real clients ------------------------------------------------------------
 
-    def pull(self, client: Client, *, timeout_s: float = 120.0) -> PullResult:
+    def pull(
+        self, client: Client, *, timeout_s: float = 120.0, image: str | None = None
+    ) -> PullResult:
+        """The client pulls the scenario's image (or ``image``, another reference)."""
+        image = image or self.scenario.image
         if client == "docker":
-            return self._docker_pull(timeout_s)
+            return self._docker_pull(timeout_s, image)
         if client == "containerd":
             assert self.containerd is not None
-            out = self.containerd.pull(self.scenario.image, timeout_s=timeout_s)
+            out = self.containerd.pull(image, timeout_s=timeout_s)
             return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
         if client == "kubernetes":
-            return self._cri_pull(timeout_s)
-        out = self.podman(["pull", self.scenario.image], timeout_s=timeout_s)
+            return self._cri_pull(timeout_s, image)
+        out = self.podman(["pull", image], timeout_s=timeout_s)
         return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
 
-    def _docker_pull(self, timeout_s: float) -> PullResult:
+    def _docker_pull(self, timeout_s: float, image: str) -> PullResult:
         assert self.dockerd is not None
         dockerd = self.dockerd
         up = dockerd.proc is not None and dockerd.proc.poll() is None
         out = dockerd.docker(
-            ["pull", self.scenario.image],
+            ["pull", image],
             env={"HOME": NODE_HOME, "DOCKER_CONFIG": f"{NODE_HOME}/.docker", "PATH": SAFE_PATH},
             timeout_s=timeout_s,
         )
@@ -252,16 +294,16 @@ class World:
             note=f"daemon did not start; `docker pull` says: {out.stderr.strip()[:160]}",
         )
 
-    def _cri_pull(self, timeout_s: float) -> PullResult:
+    def _cri_pull(self, timeout_s: float, image: str) -> PullResult:
         """The kubelet's pull: CRI ``PullImage`` of the image as the pod spec names it,
         with the pod's imagePullSecret as ``AuthConfig``. When the CRI plugin did not
         load, the kubelet only sees "unknown service"; the error is then containerd's
         log line saying why (what ``journalctl -u containerd`` shows)."""
         assert self.containerd is not None
-        secret = self.pod_credentials()
+        secret = kube.pod_credentials(self.kube_state, image)
         auth = harness_cri.Auth(*secret) if secret else None
         result = harness_cri.CriClient(self.containerd.address).pull(
-            self.scenario.image, auth, timeout_s=timeout_s
+            image, auth, timeout_s=timeout_s
         )
         if result.ok:
             return PullResult("kubernetes", True, "", None, digest=result.image_ref)
@@ -351,6 +393,11 @@ class World:
         workdir = self.sandbox.root / f"fix-{runtime}"
         workdir.mkdir(exist_ok=True)
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
+        # the token server's CA, for a realm whose certificate is not the registry's CA's
+        shutil.copyfile(self.auth.file(self.scenario.realm_ca), workdir / "realm-ca.crt")
+        # what an operator hands out for a registry that wants mutual TLS
+        shutil.copyfile(self.auth.pki.client_cert, workdir / "client.cert")
+        shutil.copyfile(self.auth.pki.client_key, workdir / "client.key")
         log: list[str] = []
         filled: list[str] = []
         for index, original in enumerate(commands):
@@ -615,8 +662,13 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
                 continue
             reg_names = [n for n, ip in names.items() if ip == reg.ip] or [reg.ip]
             tls = _leaf(auth, reg, reg_names, sb.root / "certs") if reg.tls else None
-            options = RegistryOptions(tls=tls, htpasswd=htpasswd if reg.kind == "basic" else None)
-            host, port = (reg.ip, reg.port) if not reg.delay_s else ("127.0.0.2", reg.port + 10000)
+            # behind a front (rate limiting): the registry speaks HTTP on 127.0.0.2
+            front = reg.kind == "token_ratelimit"
+            options = RegistryOptions(
+                tls=None if front else tls, htpasswd=htpasswd if reg.kind == "basic" else None
+            )
+            behind = reg.delay_s or front
+            host, port = (reg.ip, reg.port) if not behind else ("127.0.0.2", reg.port + 10000)
             own = sb.root / f"storage-{reg.key}"
             registry = SandboxRegistry(
                 sb,
@@ -638,9 +690,13 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
             if reg.delay_s:
                 sb.add_addresses(reg.ip)
                 peers.append(DelayProxy(sb, (reg.ip, reg.port), (host, port), reg.delay_s))
+            if front:
+                assert tls is not None
+                peers.append(start_front(sb, (reg.ip, reg.port), (host, port), tls))
         wait_ready(*peers)
         _push(world)
         _token_auth(world)
+        require_client_certs(world)
         if need_daemons:
             assert world.containerd is not None
             world.dockerd = Dockerd(sb, world.containerd)
@@ -694,15 +750,13 @@ def _token_auth(world: World) -> None:
     (``token_http``: ``http://``)
     (``auth.test`` is the sandbox's 127.0.0.1; its certificate from the harness CA, which
     a token scenario installs in the system store)."""
-    tokens = [
-        r for r in world.scenario.registries if r.kind in ("token", "token_http", "token_private")
-    ]
+    tokens = [r for r in world.scenario.registries if r.kind in TOKEN_KINDS]
     if not tokens:
         return
     from tests.harness.token_server import ISSUER, SERVICE, TokenServer, make_signing_key
 
     signing = make_signing_key(world.sandbox.root / "token")
-    leaf = issue_leaf(world.auth.pki, world.sandbox.root / "certs", "auth", [TOKEN_HOST])
+    leaf = realm_leaf(world, TOKEN_HOST)
     plain = all(r.kind == "token_http" for r in tokens)  # one realm scheme per scenario
     server = TokenServer(
         tls=None if plain else leaf,
@@ -719,7 +773,7 @@ def _token_auth(world: World) -> None:
         registry.options = replace(
             registry.options,
             token=TokenAuthConfig(
-                realm=server.url("private" if reg.kind == "token_private" else "token"),
+                realm=server.url(TOKEN_KINDS[reg.kind]),
                 service=SERVICE,
                 issuer=ISSUER,
                 rootcertbundle=signing.rootcertbundle,
@@ -753,6 +807,8 @@ def _push(world: World) -> None:
                 else:
                     pusher.image("team/app", "1.2", "/app")
                     pusher.image("library/nginx", "latest", "/nginx")
+                    # an index without linux/amd64 (this machine's platform)
+                    pusher.index(ARM_ONLY[0], ARM_ONLY[1], ("arm64",))
 
         world.sandbox.call(push)
         if reg.content == "shared":
