@@ -261,14 +261,14 @@ def main(argv: list[str]) -> int:
     entries = [e for e in corpus() if e["category"] != "other"]
     base = [e for e in entries if category(e["text"]) == e["category"]]
     print(f"{len(base)} of {len(entries)} tuned real-cause pastes explained right as pasted")
-    print(f"{"framing":31} {'right':>9} {'top-1':>7}")
+    print(f"{'framing':31} {'right':>9} {'top-1':>7}")
     total = right_all = 0
     for name, frame in FRAMINGS.items():
         right = sum(category(frame(e["text"])) == e["category"] for e in base)
         total += len(base)
         right_all += right
         print(f"{name:31} {right:4d}/{len(base):<4d} {100 * right / len(base):6.1f}%")
-    print(f"{"all framings":31} {right_all:4d}/{total:<4d} {100 * right_all / total:6.1f}%")
+    print(f"{'all framings':31} {right_all:4d}/{total:<4d} {100 * right_all / total:6.1f}%")
     return 0
 
 
