@@ -15,7 +15,7 @@ import pytest
 
 from regdoctor.engine import fallback, load_catalog
 from regdoctor.engine.explain import explain
-from regdoctor.engine.explain_stream import normalise_line, unwrap_terminal
+from regdoctor.engine.explain_stream import normalise_line, unfold_yaml, unwrap_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog()
@@ -66,7 +66,55 @@ def lead(text: str):
         ),
         # CRLF and colour
         ("\x1b[1;31mError:\x1b[0m boom\r", "Error: boom"),
+        # OpenShift's web console Events table, copied: the count glued to the message
+        # (projectodd/openwhisk-openshift#35)
+        (
+            "3:21:09 PM | Warning | Failed | Error: ErrImagePull3 times in the last 47 minutes",
+            "Error: ErrImagePull",
+        ),
+        (
+            "3:19:08 PM | app-5-x5np6 | Pod | Normal | Back-off | Back-off pulling image"
+            ' "app:latest"6 times in the last 2 minutes',
+            'Back-off pulling image "app:latest"',
+        ),
+        # argo get: STEP PODNAME DURATION MESSAGE (argoproj/argo-workflows#947)
+        (
+            " \u2514---\u2716 hello0   steps-jxggl-1508661637  5s        Back-off pulling image"
+            ' "ttdocker/whalesay"',
+            'Back-off pulling image "ttdocker/whalesay"',
+        ),
+        # PowerShell: the native command's name before its first error line, and the
+        # error record after it (microsoft/nav-docker#218)
+        ("docker : Error response from daemon: boom", "Error response from daemon: boom"),
+        ("At line:1 char:1", ""),
+        ("+ ~~~~~~~~~~~~~~~~~~~~~~", ""),
+        (
+            "    + CategoryInfo          : NotSpecified: (Error response ...ame or"
+            " password:String) [], RemoteException",
+            "",
+        ),
+        ("    + FullyQualifiedErrorId : NativeCommandError", ""),
+        # Markdown quotes, typographic quotes
+        ("> > Error: boom", "Error: boom"),
+        (
+            "Get \u201chttps://r.example.test/v2/\u201d: EOF",
+            'Get "https://r.example.test/v2/": EOF',
+        ),
+        ("it\u2019s\u00a0gone", "it's gone"),
+        # a quoted message value: -o json, -o yaml, Tekton's condition
+        (
+            '            "message": "Failed to pull image \\"x\\": EOF",',
+            'Failed to pull image "x": EOF',
+        ),
+        ("- message: 'it''s gone: EOF'", "it's gone: EOF"),
+        (
+            '    Message:    the step "build" in TaskRun "r-1" failed to pull the image "".'
+            ' The pod errored with the message: "Back-off pulling image "x"."',
+            'Back-off pulling image "x"',
+        ),
         # nothing to remove: indentation and the message's own words stay
+        ('Pulling image "nginx:latest"', 'Pulling image "nginx:latest"'),
+        ("docker pull nginx", "docker pull nginx"),
         ("    continued message", "    continued message"),
         ("Warning: the image is old", "Warning: the image is old"),
         ("12:00 is not a timestamp we strip", "12:00 is not a timestamp we strip"),
@@ -184,3 +232,86 @@ def test_a_multi_line_message_in_one_json_log_line_stays_one_line() -> None:
     line = json.dumps({"level": "error", "msg": "image pull failed", "error": message})
     match = lead(line)
     assert match.category == "proxy.error" and match.lines == (1,)
+
+
+#: ``kubectl get events -o yaml`` as go-yaml folds a message (UKHomeOffice/kb8or#68)
+EVENT_YAML = """\
+- apiVersion: v1
+  count: 61
+  kind: Event
+  message: 'Failed to pull image "quay.io/ukhomeofficedigital/s3registry:v2.0.0-bob":
+    image pull failed for quay.io/ukhomeofficedigital/s3registry:v2.0.0-bob, this
+    may be because there are no credentials on this request.  details: (Tag v2.0.0-bob
+    not found in repository quay.io/ukhomeofficedigital/s3registry)'
+  reason: Failed
+  source:
+    component: kubelet"""
+
+
+def test_a_folded_yaml_message_is_joined_back() -> None:
+    lines, numbers = unfold_yaml(EVENT_YAML.splitlines())
+    assert numbers == [0, 1, 2, 3, 7, 8, 9]
+    assert lines[3].endswith(
+        "(Tag v2.0.0-bob not found in repository quay.io/ukhomeofficedigital/s3registry)'"
+    )
+    assert normalise_line(lines[3]).startswith('Failed to pull image "quay.io/')
+    match = lead(EVENT_YAML)
+    assert match.category == "image.manifest_unknown" and match.lines == (4,)
+
+
+def test_a_yaml_message_folded_and_then_wrapped_by_a_terminal() -> None:
+    rows = []
+    for line in EVENT_YAML.splitlines():
+        while len(line) > 80:
+            rows.append(line[:80])
+            line = line[80:]
+        rows.append(line)
+    match = lead("\n".join(rows))
+    assert match.category == "image.manifest_unknown" and match.lines == (4,)
+
+
+def test_a_double_quoted_yaml_message_with_escaped_breaks() -> None:
+    text = (
+        '- message: "ctr: failed to resolve image: failed to do request: Head \\"\\\n'
+        '    https://registry-1.docker.io/v2/library/nginx/manifests/latest\\": dial tcp'
+        " 192.0.2.4:443:\\\n"
+        '    \\ i/o timeout"\n'
+        "  reason: Failed"
+    )
+    match = lead(text)
+    assert match.category == "tcp.timeout" and match.lines == (1,)
+
+
+@pytest.mark.parametrize("filler", [0, 1000])
+def test_typographic_quotes_are_read_short_and_in_a_long_log(filler: int) -> None:
+    # a chat client turned the quotes round the URL typographic: the proxy rule reads
+    # `Get "https://...": Bad Gateway`
+    line = (
+        "Error response from daemon: Get \u201chttps://auth.docker.io/token?scope=repository"
+        "%3Alibrary%2Fnginx%3Apull&service=registry.docker.io\u201d: Bad Gateway"
+    )
+    lines = ["INFO step done"] * filler
+    match = lead("\n".join([*lines, line, *lines]))
+    assert match.category == "proxy.error" and match.lines == (filler + 1,)
+
+
+def test_powershell_wrap_the_joined_row_wins() -> None:
+    # PowerShell wraps docker's message at the console's width (120), alone, whatever
+    # character is there (the tail starts with a space), and adds its error record
+    # (microsoft/nav-docker#218): alone, the row is only a certificate that failed.
+    first = (
+        "docker : Error while pulling image: Get https://index.docker.io/v1/repositories/"
+        "library/ubuntu/images: x509: certificate has expired or is not yet valid"
+    )
+    rows = [first[:120], first[120:]]
+    assert rows[1].startswith(" has expired")
+    record = [
+        "At line:1 char:1",
+        "+ docker pull ubuntu",
+        "+ ~~~~~~~~~~~~~~~~~~",
+        "    + CategoryInfo          : NotSpecified: (Error while pul...s not yet valid:String)"
+        " [], RemoteException",
+        "    + FullyQualifiedErrorId : NativeCommandError",
+    ]
+    match = lead("\r\n".join([*rows, *record]))
+    assert match.category == "tls.expired" and match.lines == (1,)
