@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from regdoctor.engine import fallback, load_catalog
+from regdoctor.engine.cut import cut_at
 from regdoctor.engine.explain import explain
 from regdoctor.engine.explain_stream import normalise_line, unfold_yaml, unwrap_terminal
 
@@ -315,3 +316,65 @@ def test_powershell_wrap_the_joined_row_wins() -> None:
     ]
     match = lead("\r\n".join([*rows, *record]))
     assert match.category == "tls.expired" and match.lines == (1,)
+
+
+# --------------------------------------------------------------------------- cut lines
+
+CUT_DIAL = (
+    'Error response from daemon: failed to resolve reference "r.example.test:5001/team/app:1.0":'
+    ' failed to do request: Head "https://r.example.test:5001/v2/team/app/manifests/1.0":'
+    " dial tcp 192.0.2.7:5001: conn"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "at"),
+    [
+        ("Error: x: conn\u2026", 14),
+        ("Error: x: conn \\\u2026 See All", 15),  # OpenShift's console
+        ("Error: x: connection [truncated]", 20),
+        ("E" * 120 + ": conn...", 126),  # kubectl describe's long values
+        # not cuts: docker's and podman's own progress lines, a full stop
+        ("Trying to pull docker.io/library/nginx:latest...", None),
+        ("Error: x: connection refused.", None),
+    ],
+)
+def test_cut_at_finds_the_mark_of_a_cut(line: str, at: int | None) -> None:
+    assert cut_at(line) == at
+
+
+def test_a_cut_line_no_rule_reads_is_said_to_be_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fallback, "guess", lambda head, remediation: None)
+    match = lead(CUT_DIAL + "\u2026")
+    assert match.category == "other" and match.lines == (1,)
+    assert match.title == "The error was cut short before its cause"
+    assert "was cut" in match.explanation and "dial tcp 192.0.2.7:5001:" in match.explanation
+    # what survives: the registry's request failed; the split word names no host
+    assert match.fields["peer_role"] == "registry"
+    assert match.fields["peer_name"] == "r.example.test"
+    assert match.fields["cut"].endswith("dial tcp 192.0.2.7:5001:")
+    assert match.check == "regdoctor check r.example.test:5001/team/app:1.0"
+    assert "kubectl get events -o json" in match.remediation[-1].text
+
+
+def test_a_split_host_is_not_read_as_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fallback, "guess", lambda head, remediation: None)
+    match = lead('Error response from daemon: Get "https://regis\u2026')
+    assert "host" not in match.fields and "registry" not in match.fields
+    assert match.title == "The error was cut short before its cause"
+
+
+def test_a_rule_read_before_the_cut_says_the_line_was_cut() -> None:
+    line = (
+        'Error response from daemon: Get "https://r.example.test/v2/": x509: certificate is'
+        " valid for a.example.test, not r.exa\u2026"
+    )
+    match = lead(line)
+    assert match.category == "tls.hostname_mismatch"
+    assert "was cut" in match.explanation and "live check" in match.explanation
+    assert match.fields["cut"].endswith("valid for a.example.test, not")
+
+
+def test_a_line_that_was_not_cut_says_nothing_of_cuts() -> None:
+    match = lead(X509)
+    assert "cut" not in match.fields and "was cut" not in match.explanation
