@@ -82,7 +82,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from regdoctor.engine import fallback, load_catalog  # noqa: E402
-from regdoctor.engine.explain import explain  # noqa: E402
+from regdoctor.engine.explain import TextMatch, explain  # noqa: E402
 
 TS = "2026-12-06T12:00:00"
 
@@ -255,19 +255,32 @@ def main(argv: list[str]) -> int:
     if "--rules-only" in argv:
         fallback.unwrapped = lambda catalog, result: None  # type: ignore[assignment]
 
+    def leading(text: str) -> TextMatch:
+        return next(m for m in explain(catalog, text) if m.leading)
+
     def category(text: str) -> str:
-        return next(m for m in explain(catalog, text) if m.leading).category
+        return leading(text).category
 
     entries = [e for e in corpus() if e["category"] != "other"]
     base = [e for e in entries if category(e["text"]) == e["category"]]
     print(f"{len(base)} of {len(entries)} tuned real-cause pastes explained right as pasted")
-    print(f"{'framing':31} {'right':>9} {'top-1':>7}")
+    print("right: the leading category is the entry's; says cut: the answer says the line was")
+    print("cut (an answer of its own, or a note on a rule's); wrong: another cause, not `other`")
+    print(f"{'framing':31} {'right':>9} {'top-1':>7} {'says cut':>9} {'wrong':>6}")
     total = right_all = 0
     for name, frame in FRAMINGS.items():
-        right = sum(category(frame(e["text"])) == e["category"] for e in base)
+        right = said_cut = wrong = 0
+        for entry in base:
+            match = leading(frame(entry["text"]))
+            right += match.category == entry["category"]
+            said_cut += "cut" in match.fields
+            wrong += match.category not in (entry["category"], "other")
         total += len(base)
         right_all += right
-        print(f"{name:31} {right:4d}/{len(base):<4d} {100 * right / len(base):6.1f}%")
+        print(
+            f"{name:31} {right:4d}/{len(base):<4d} {100 * right / len(base):6.1f}%"
+            f" {said_cut:9d} {wrong:6d}"
+        )
     print(f"{'all framings':31} {right_all:4d}/{total:<4d} {100 * right_all / total:6.1f}%")
     return 0
 

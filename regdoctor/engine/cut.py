@@ -25,12 +25,12 @@ from regdoctor.engine.chain import ROLE_WORDS, describe
 
 __all__ = ["cut_at", "cut_note", "surviving"]
 
-#: The marks of a cut at the end of a line. Three dots count only after at least
-#: :data:`_DOTS_AFTER` characters, not after a space (``Trying to pull x...`` is docker's
-#: and podman's own progress line, short).
+#: The marks of a cut at the end of a line. Three dots count only in a line of at least
+#: :data:`_DOTS_AFTER` characters as printed, or inside a quote left open (``Failed to
+#: pull image "XXX...``): ``Trying to pull x...`` is docker's and podman's own progress.
 _CUT = re.compile(
     r"(?:\\?\u2026(?: ?See All)?|\s*\[truncated\]|\s*\(truncated\)"
-    r"|(?<=\S)\.{3}(?: ?\(truncated\))?)\s*$"
+    r"|\s*\.{3}(?: ?\(truncated\))?)\s*$"
 )
 _DOTS_AFTER = 100
 #: The ends a cut line can have (a cheap test before the regex).
@@ -41,16 +41,19 @@ _LAST_WORDS = 80
 _SPLIT_WORD = re.compile(r"[\w.%~+-]*$")
 
 
-def cut_at(line: str) -> int | None:
-    """Where the mark of a cut starts in ``line`` (``None``: the line was not cut)."""
+def cut_at(line: str, width: int | None = None) -> int | None:
+    """Where the mark of a cut starts in ``line`` (``None``: the line was not cut);
+    ``width``: how wide the line was as printed, framing included (default: its length)."""
     stripped = line.rstrip()
     if not stripped.endswith(_ENDS):
         return None
     mark = _CUT.search(stripped)
     if mark is None:
         return None
-    if stripped[mark.start() :].lstrip().startswith("...") and mark.start() < _DOTS_AFTER:
-        return None
+    if stripped[mark.start() :].lstrip().startswith("..."):
+        wide = (width if width is not None else len(line)) >= _DOTS_AFTER
+        if not wide and stripped[: mark.start()].count('"') % 2 == 0:
+            return None
     return mark.start()
 
 

@@ -538,7 +538,7 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         errorish = _errorish(line)
         if not shown or (errorish and not _errorish(shown)):
             shown, shown_no = line, line_no
-        at = cut_at(line)
+        at = cut_at(line, len(raw))
         if at is not None and cut is None and (errorish or short):
             cut = (line_no, line, at)
         if errorish or short:

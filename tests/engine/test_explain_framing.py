@@ -188,11 +188,12 @@ def _bench():
     return module
 
 
-#: Top-1 floors per framing (measured 2026-12-07: every framing 99.4-100 % but the
-#: "…" cut, which loses the words past it: 73.6 %; before the framing was read through,
-#: the GitLab suffix gave 97.8 % and a wrap at 80 columns 82.7 %).
-FLOOR = 0.985
-CUT_FLOOR = 0.70
+#: Top-1 floors per framing (measured 2026-12-07, second round: every framing 99.4-100 %
+#: but the cuts, which lose the words past them: "…" at 160 73.6 %, "..." at 120 58.8 %,
+#: "… See All" at 200 78.1 %; before the second round, event YAML gave 95.4 %, the
+#: OpenShift console 94.8 %, smart quotes 96.2 %, Tekton 98.0 %).
+FLOOR = 0.99
+CUT_FLOOR = 0.55
 
 
 def test_framed_tuned_corpus_floor(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,12 +204,20 @@ def test_framed_tuned_corpus_floor(monkeypatch: pytest.MonkeyPatch) -> None:
     base = [e for e in entries if lead(e["text"]).category == e["category"]]
     assert len(base) >= 0.98 * len(entries)
     short = {}
+    silent = {}
     for name, frame in bench.FRAMINGS.items():
-        right = sum(lead(frame(e["text"])).category == e["category"] for e in base)
+        matches = [(lead(frame(e["text"])), e["category"]) for e in base]
+        right = sum(m.category == category for m, category in matches)
         floor = CUT_FLOOR if name.startswith("cut") else FLOOR
         if right < floor * len(base):
             short[name] = f"{right}/{len(base)}"
+        if name.startswith("cut"):
+            # no cause is named from a cut line without saying that it was cut
+            quiet = sum(m.category == "other" and "cut" not in m.fields for m, _c in matches)
+            if quiet:
+                silent[name] = quiet
     assert not short, short
+    assert not silent, silent
 
 
 def test_a_logfmt_line_is_read_through_when_its_quote_hides_the_end() -> None:
@@ -334,8 +343,11 @@ CUT_DIAL = (
         ("Error: x: conn \\\u2026 See All", 15),  # OpenShift's console
         ("Error: x: connection [truncated]", 20),
         ("E" * 120 + ": conn...", 126),  # kubectl describe's long values
+        ("E" * 120 + ": no ...", 124),
+        ('Failed to pull image "XXX...', 25),  # a quote left open
         # not cuts: docker's and podman's own progress lines, a full stop
         ("Trying to pull docker.io/library/nginx:latest...", None),
+        ("Pulling fs layer ...", None),
         ("Error: x: connection refused.", None),
     ],
 )
