@@ -19,6 +19,7 @@ offers the live ``check`` that finds the cause.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from regdoctor.engine.chain import ROLE_WORDS, describe
@@ -28,7 +29,7 @@ __all__ = ["cut_at", "cut_note", "surviving"]
 #: The marks of a cut at the end of a line. Three dots count only in a line of at least
 #: :data:`_DOTS_AFTER` characters as printed, or inside a quote left open (``Failed to
 #: pull image "XXX...``): ``Trying to pull x...`` is docker's and podman's own progress.
-_CUT = re.compile(
+_CUT = (
     r"(?:\\?\u2026(?: ?See All)?|\s*\[truncated\]|\s*\(truncated\)"
     r"|\s*\.{3}(?: ?\(truncated\))?)\s*$"
 )
@@ -38,7 +39,12 @@ _ENDS = ("\u2026", "...", "]", ")", "All")
 #: How many characters of what survives the note quotes (at most).
 _LAST_WORDS = 80
 #: The word the cut split, at the end of what survives.
-_SPLIT_WORD = re.compile(r"[\w.%~+-]*$")
+_SPLIT_WORD = r"[\w.%~+-]*$"
+
+
+@functools.cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def cut_at(line: str, width: int | None = None) -> int | None:
@@ -47,7 +53,7 @@ def cut_at(line: str, width: int | None = None) -> int | None:
     stripped = line.rstrip()
     if not stripped.endswith(_ENDS):
         return None
-    mark = _CUT.search(stripped)
+    mark = _rx(_CUT).search(stripped)
     if mark is None:
         return None
     if stripped[mark.start() :].lstrip().startswith("..."):
@@ -59,7 +65,7 @@ def cut_at(line: str, width: int | None = None) -> int | None:
 
 def surviving(line: str, at: int) -> str:
     """What was read before the cut at ``at``, without the word the cut split."""
-    return _SPLIT_WORD.sub("", line[:at]).rstrip()
+    return _rx(_SPLIT_WORD).sub("", line[:at]).rstrip()
 
 
 def cut_note(line: str, at: int) -> tuple[str, dict[str, str]]:

@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any
 from regdoctor.engine.ambiguity import Alternative, alternatives_for
 from regdoctor.engine.chain import ROLE_WORDS, describe
 from regdoctor.engine.command_template import render_command
-from regdoctor.engine.cut import cut_at, cut_note, surviving
 from regdoctor.engine.explain_index import Index, build_index, candidates, index_of, match_rule
 from regdoctor.engine.explain_stream import (
     LOOKAHEAD,
@@ -238,6 +237,25 @@ def explain(catalog: Catalog | Index, text: str) -> list[TextMatch]:
     return explain_report(catalog, (text,)).matches
 
 
+#: How a line cut short can end (:mod:`regdoctor.engine.cut`, imported only for such a
+#: line: a one-line paste that was not cut never loads it).
+_CUT_ENDS = ("\u2026", "...", "]", ")", "All")
+
+
+def _cut_at(line: str, width: int | None = None) -> int | None:
+    if not line.rstrip().endswith(_CUT_ENDS):
+        return None
+    from regdoctor.engine.cut import cut_at
+
+    return cut_at(line, width)
+
+
+def _surviving(line: str, at: int) -> str:
+    from regdoctor.engine.cut import surviving
+
+    return surviving(line, at)
+
+
 def _given_up_host(line: str) -> bool:
     """containerd's note on a host it gave up on before the next one (``level=info
     msg="trying next host"``): the final error, not this one, is why the pull failed."""
@@ -288,8 +306,10 @@ def explain_report(
             return replace(again, lines=result.lines, binary_lines=result.binary_lines)
         unrecognised = _unrecognised(result)
         guess = fallback.guess(result.head, unrecognised.remediation)
-        at = cut_at(unrecognised.line) if guess and "cut" in unrecognised.fields else None
+        at = _cut_at(unrecognised.line) if guess and "cut" in unrecognised.fields else None
         if guess and at is not None:
+            from regdoctor.engine.cut import cut_note
+
             # the guess reads the words before a cut: say that the rest is lost
             guess["explanation"] += " " + cut_note(unrecognised.line, at)[0]
         matches = [replace(unrecognised, **guess) if guess else unrecognised]
@@ -469,8 +489,10 @@ def _result(group: Group) -> TextMatch:
         explanation += (
             f" The host that failed is {peer}: {ROLE_WORDS[role]}, not the registry itself."
         )
-    cut = cut_at(group.line)
+    cut = _cut_at(group.line)
     if cut is not None:
+        from regdoctor.engine.cut import cut_note
+
         # Read from what survives the cut: a more specific cause may have been past it.
         note, _cut_fields = cut_note(group.line, cut)
         explanation += (
@@ -538,13 +560,13 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         errorish = _errorish(line)
         if not shown or (errorish and not _errorish(shown)):
             shown, shown_no = line, line_no
-        at = cut_at(line, len(raw))
+        at = _cut_at(line, len(raw))
         if at is not None and cut is None and (errorish or short):
             cut = (line_no, line, at)
         if errorish or short:
             looked += 1
             # a cut line's last word is split ("https://regis…"): read up to it only
-            read = line if at is None else surviving(line, at)
+            read = line if at is None else _surviving(line, at)
             for key, value in extract(read).items():
                 fields.setdefault(key, value)
     fields = _clean_fields(fields)
@@ -566,6 +588,8 @@ def _unrecognised(result: ScanResult) -> TextMatch:
     title = "No known registry error in this text"
     if cut is not None and not (binary and binary * 2 >= len(result.head)):
         # What survives of a cut line, said as such; no cause guessed from it.
+        from regdoctor.engine.cut import cut_note
+
         shown_no, shown, at = cut
         note, cut_fields = cut_note(shown, at)
         fields.update(_clean_fields(cut_fields))

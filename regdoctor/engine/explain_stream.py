@@ -83,10 +83,9 @@ _NUMBER = r"\d+"
 #: describe`` Events table (``Warning  Failed  12s (x3 over 1m)  kubelet, node  ``) or of
 #: ``kubectl get events`` (``12s  Warning  Failed  pod/web-1  ``); OpenShift's web
 #: console Events table copied as text (``3:21:09 PM | Warning | Failed | ``); ``argo
-#: get``'s STEP, PODNAME and DURATION columns (`` └---✖ step  pod-123  5s  ``); the
-#: ``docker : `` PowerShell puts before a native command's first error line. Before them
-#: all, a Markdown quote's ``> ``. What is left keeps its own indentation, so a wrapped
-#: message's continuation still reads as one.
+#: get``'s STEP, PODNAME and DURATION columns (`` └---✖ step  pod-123  5s  ``). Before
+#: them all, a Markdown quote's ``> ``. What is left keeps its own indentation, so a
+#: wrapped message's continuation still reads as one.
 _FRAME_PREFIX = (
     r"(?:> ?)*"
     r"(?:\x1b_bk;t=\d+\x07)?"
@@ -102,7 +101,23 @@ _FRAME_PREFIX = (
     r"(?:\d\d?:\d\d:\d\d [AP]M \| (?:[\w.-]+ \| ){0,2}(?:Normal|Warning) \| [\w-]+ \| )?"
     r"(?:\s*[\u2514\u251c\u2502\u00b7-]*\s*[\u2714\u2716\u25f7\u25cb\u26a0]"
     r" \S+ {2,}\S+ {2,}\d\S* {2,})?"
-    r"(?:(?:docker|podman|kubectl|oc|helm|nerdctl|crictl|ctr|skopeo|buildah|crane)(?:\.exe)? : )?"
+)
+#: The commands whose name PowerShell puts before their first error line (``docker : ``,
+#: a ``NativeCommandError``), with ``.exe`` or not.
+_NATIVE_COMMANDS = frozenset(
+    [
+        "docker",
+        "podman",
+        "kubectl",
+        "oc",
+        "helm",
+        "nerdctl",
+        "crictl",
+        "ctr",
+        "skopeo",
+        "buildah",
+        "crane",
+    ]
 )
 #: GitLab Runner's suffix on its job log lines: `` (manager.go:237:0s)``, the source line
 #: that printed it and how long it took.
@@ -143,7 +158,7 @@ _TYPOGRAPHIC = str.maketrans(
 )
 #: The first characters a framed line can start with (the framing regexes are compiled
 #: only when a line starts with one: a plain "Error response ..." never pays for them).
-_FRAME_START = frozenset("\x1b[#0123456789 \tJFMASONDW<>dpkohncsb+")
+_FRAME_START = frozenset("\x1b[#0123456789 \tJFMASONDW<>+")
 
 
 #: How a line holding a quoted message can end.
@@ -168,11 +183,15 @@ def normalise_line(line: str) -> str:
     elif " in the last " in line:
         line = _rx(_COUNT_SUFFIX).sub("", line)
     if line[:1] in _FRAME_START:
-        if _rx(_POWERSHELL_RECORD).match(line):
+        if line.lstrip()[:1] in "+A" and _rx(_POWERSHELL_RECORD).match(line):
             return ""
         frame = _rx(_FRAME_PREFIX).match(line)
         if frame is not None and frame.end():
             line = line[frame.end() :]
+    if " : " in line[:16]:
+        command, _sep, rest = line.partition(" : ")
+        if command.removesuffix(".exe") in _NATIVE_COMMANDS:
+            line = rest
     if line[-1:] in _QUOTE_ENDS:
         quoted = _rx(_QUOTED_VALUE).match(line)
         if quoted is not None:
