@@ -69,6 +69,8 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 #: Buildkite's per-line timestamp (an APC string): removed whole, before other escapes.
 _BK_TIME = re.compile(r"\x1b_bk;t=\d+\x07")
 _ESCAPED_QUOTE = re.compile(r'\\+"')
+#: A Go ``\xNN`` escape whose backslash a log escaped again (``\\x15``).
+_ESCAPED_HEX = r"\\{2,}(?=x[0-9A-Fa-f]{2})"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 #: Dotted names and addresses, then numbers: what differs between two lines of one error.
 _DOTTED = r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)"
@@ -177,6 +179,9 @@ def normalise_line(line: str) -> str:
         line = line.translate(_TYPOGRAPHIC)
     if '\\"' in line:
         line = _ESCAPED_QUOTE.sub('"', line)
+    if "\\\\x" in line:
+        # Go's "\x15" escaped once more by a JSON or logfmt log: read it once, as text
+        line = _rx(_ESCAPED_HEX).sub(r"\\", line)
     line = line.rstrip("\r")
     if line.endswith("s)"):
         line = _rx(_FRAME_SUFFIX).sub("", line)
@@ -276,12 +281,13 @@ def unfold_yaml(lines: list[str]) -> tuple[list[str], list[int] | None]:
         start, text = i, normalise_line(lines[i])
         key = pattern.match(text)
         if key is not None:
-            indent = len(key.group(1))
+            # Columns as printed: a table or log prefix before each row (``kubectl get
+            # events``, ``argo get``) leaves the YAML's indentation where it was.
+            indent = _column(lines[i], text[key.end(1) :])
             parts = [text.rstrip()]
             while i + 1 < len(lines):
                 following = normalise_line(lines[i + 1])
-                depth = len(following) - len(following.lstrip())
-                if not following.strip() or depth <= indent:
+                if not following.strip() or _column(lines[i + 1], following) <= indent:
                     break
                 if parts[-1].endswith("\\"):
                     # a double-quoted scalar's escaped line break: no space there
@@ -301,6 +307,13 @@ def unfold_yaml(lines: list[str]) -> tuple[list[str], list[int] | None]:
         numbers.append(start)
         i += 1
     return (joined, numbers) if folded else (lines, None)
+
+
+def _column(raw: str, text: str) -> int:
+    """The column where ``text`` (a normalised line's words) starts in the ``raw`` row."""
+    words = text.strip()[:24]
+    at = raw.find(words) if words else -1
+    return at if at >= 0 else len(text) - len(text.lstrip())
 
 
 def unwrap(lines: list[str]) -> tuple[list[str], list[int] | None]:

@@ -82,7 +82,11 @@ def _go_unquote(text: str) -> str:
     def one(m: re.Match[str]) -> str:
         code = m.group(1)
         if code[0] in "ux" and len(code) > 1:
-            return chr(int(code[1:], 16))
+            char = chr(int(code[1:], 16))
+            # a control byte stays the escape Go printed (``\x15``): text, not binary
+            if char.isspace():
+                return " "
+            return char if char.isprintable() else f"\\x{ord(char):02x}"
         return _SIMPLE.get(code, code)
 
     return _GO_ESCAPE.sub(one, text)

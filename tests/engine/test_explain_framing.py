@@ -390,3 +390,34 @@ def test_a_rule_read_before_the_cut_says_the_line_was_cut() -> None:
 def test_a_line_that_was_not_cut_says_nothing_of_cuts() -> None:
     match = lead(X509)
     assert "cut" not in match.fields and "was cut" not in match.explanation
+
+
+MALFORMED = (
+    "Error response from daemon: Get https://r.example.test/v2/: malformed HTTP response "
+    '"\\x15\\x03\\x01\\x00\\x02\\x02\\x16"'
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # logfmt (dockerd, containerd): Go's "\x15" escaped once more
+        'time="2026-12-06T12:00:00Z" level=error msg=' + json.dumps(MALFORMED),
+        # kubectl get events -o json
+        '            "message": ' + json.dumps(MALFORMED) + ",",
+        # the whole paste in one JSON string
+        json.dumps({"level": "error", "msg": "image pull failed", "error": MALFORMED}),
+    ],
+)
+def test_a_tls_record_escaped_twice_stays_text(text: str) -> None:
+    match = lead(text)
+    assert match.category == "tls.http_on_https" and match.lines == (1,)
+
+
+def test_a_folded_yaml_message_inside_an_events_table() -> None:
+    # the table's columns eat the YAML's indentation once removed; the columns as printed
+    # still show the continuation deeper than the key
+    prefix = "12s         Warning   Failed    pod/web-7d4b9c6f5-x2x9z   "
+    rows = [prefix + line for line in EVENT_YAML.splitlines()]
+    match = lead("\n".join(rows))
+    assert match.category == "image.manifest_unknown" and match.lines == (4,)
