@@ -54,6 +54,9 @@ and, added in the second round:
   "<message>."`` (tektoncd/pipeline#8357, #6530);
 - ``argo get`` (Argo Workflows): the STEP / PODNAME / DURATION / MESSAGE table, the
   message in the last column (argoproj/argo-workflows#947);
+- ``argocd app get`` (Argo CD): the resources table, GROUP / KIND / NAMESPACE / NAME /
+  STATUS / HEALTH, the health message in the last column (argoproj/argo-cd#992 shows the
+  table);
 - containerd's own journald log: ``level=error msg="PullImage \\"IMAGE\\" failed"
   error="..."``, the error in its own Go-quoted value (kubernetes/kubernetes#131521);
 - PowerShell running docker: ``docker : `` before the first line, the console's wrap at
@@ -222,6 +225,11 @@ FRAMINGS: dict[str, Callable[[str], str]] = {
     ),
     "argo get MESSAGE column": _per_line(
         lambda ln: f" └---✖ hello0   steps-jxggl-1508661637  5s        {ln}"
+    ),
+    "argocd app get resource row": _per_line(
+        lambda ln: (
+            f"           Pod        default    web-7d4b9c6f5-x2x9z   Synced  Degraded        {ln}"
+        )
     ),
     "containerd error= (journald)": _per_line(
         lambda ln: (
