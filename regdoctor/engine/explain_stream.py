@@ -258,7 +258,7 @@ def unwrap_terminal(lines: list[str]) -> tuple[list[str], list[int] | None]:
 
 #: A YAML ``message:`` key (``kubectl get events -o yaml``, a status condition) whose
 #: value the emitter may fold over the next, more indented lines.
-_YAML_MESSAGE = r"^(\s*(?:- )?)(?:message|msg|error): "
+_YAML_MESSAGE = r"^(\s*(?:- )?)message: "
 
 
 def unfold_yaml(lines: list[str]) -> tuple[list[str], list[int] | None]:
@@ -270,7 +270,7 @@ def unfold_yaml(lines: list[str]) -> tuple[list[str], list[int] | None]:
     block, the rest of the value on the following lines, indented deeper than the key.
     Those lines are joined to the key's line with a space (what folding means) and read
     as one; returns the lines and, for each, the offset of its first row."""
-    if not any("message:" in line or "msg:" in line or "error:" in line for line in lines):
+    if not any("message:" in line for line in lines):
         return lines, None
     pattern = _rx(_YAML_MESSAGE)
     joined: list[str] = []
@@ -520,18 +520,18 @@ class Scanner:
             # widest row, a terminal's wrap (also when the row alone matched a rule, if
             # the row after it matches none and the whole matches a more specific one:
             # "x509: certificate" cut before "has expired").
-            # A row as wide as the widest, cut by the terminal mid-word (its tail may
-            # start with a space: PowerShell cuts at the width, whatever is there): the
-            # joined reading is what was printed, and wins a tie with the row's own.
+            # A row as wide as the widest may be cut by the terminal (its tail may start
+            # with a space: PowerShell cuts at the width, whatever is there); the joined
+            # reading wins only when it names a more specific cause (a tie is no proof of
+            # a wrap: the widest row is often the error line itself).
             following = normalise_line(context[at + 1])
             joined = ""
-            wrapped = False
             if (
                 following.strip()
                 and _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
                 and (hit is None or best_hit(self.index, following, False) is None)
             ):
-                joined, wrapped = line + following, True
+                joined = line + following
             elif following[:1] in (" ", "\t") and following.strip() and hit is None:
                 joined = line.rstrip() + " " + following.strip()
             if joined:
@@ -540,12 +540,6 @@ class Scanner:
                     hit is None
                     or (again.rule.text_priority, again.strength)
                     > (hit.rule.text_priority, hit.strength)
-                    or (
-                        wrapped
-                        and again.rule is not hit.rule
-                        and (again.rule.text_priority, again.strength)
-                        == (hit.rule.text_priority, hit.strength)
-                    )
                 ):
                     hit, line = again, joined
         if hit is None:
