@@ -524,16 +524,19 @@ class Scanner:
             # with a space: PowerShell cuts at the width, whatever is there); the joined
             # reading wins only when it names a more specific cause (a tie is no proof of
             # a wrap: the widest row is often the error line itself).
+            # An indented continuation is joined with one space, as before.
             following = normalise_line(context[at + 1])
             joined = ""
-            if (
-                following.strip()
-                and _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
-                and (hit is None or best_hit(self.index, following, False) is None)
-            ):
-                joined = line + following
-            elif following[:1] in (" ", "\t") and following.strip() and hit is None:
-                joined = line.rstrip() + " " + following.strip()
+            if following.strip():
+                indented = following[:1] in (" ", "\t")
+                candidate = (
+                    line.rstrip() + " " + following.strip() if indented else line + following
+                )
+                widest = _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
+                if (indented and hit is None) or (
+                    widest and (hit is None or best_hit(self.index, following, False) is None)
+                ):
+                    joined = candidate
             if joined:
                 again = best_hit(self.index, joined, False)
                 if again is not None and (

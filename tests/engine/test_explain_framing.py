@@ -421,3 +421,27 @@ def test_a_folded_yaml_message_inside_an_events_table() -> None:
     rows = [prefix + line for line in EVENT_YAML.splitlines()]
     match = lead("\n".join(rows))
     assert match.category == "image.manifest_unknown" and match.lines == (4,)
+
+
+@pytest.mark.parametrize(
+    ("second", "category"),
+    [
+        ('Get "https://r.example.test/v2/": net/http: TLS handshake', "tls.handshake"),
+        ('Get "https://r.example.test/v2/": dial tcp: lookup', "dns.nxdomain"),
+    ],
+)
+def test_an_indented_continuation_of_the_widest_row_is_joined_with_one_space(
+    second: str, category: str
+) -> None:
+    # a message hard-wrapped in the paste, its continuation indented: the widest row is
+    # the error itself, read with its continuation as one line, words one space apart
+    tail = {
+        "tls.handshake": "timeout",
+        "dns.nxdomain": "r.example.test on 192.0.2.1:53: no such host",
+    }
+    text = (
+        f"docker pull r.example.test/app\nError response from daemon: {second}\n"
+        f"    {tail[category]}"
+    )
+    match = lead(text)
+    assert match.category == category and match.lines == (2,)
