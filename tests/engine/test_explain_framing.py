@@ -445,3 +445,4 @@ def test_an_indented_continuation_of_the_widest_row_is_joined_with_one_space(
     )
     match = lead(text)
     assert match.category == category and match.lines == (2,)
+    assert match.fallback is None  # a rule's reading, not the nearest-message guess
