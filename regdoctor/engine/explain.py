@@ -237,6 +237,25 @@ def explain(catalog: Catalog | Index, text: str) -> list[TextMatch]:
     return explain_report(catalog, (text,)).matches
 
 
+#: How a line cut short can end (:mod:`regdoctor.engine.cut`, imported only for such a
+#: line: a one-line paste that was not cut never loads it).
+_CUT_ENDS = ("\u2026", "...", "]", ")", "All")
+
+
+def _cut_at(line: str, width: int | None = None) -> int | None:
+    if not line.rstrip().endswith(_CUT_ENDS):
+        return None
+    from regdoctor.engine.cut import cut_at
+
+    return cut_at(line, width)
+
+
+def _surviving(line: str, at: int) -> str:
+    from regdoctor.engine.cut import surviving
+
+    return surviving(line, at)
+
+
 def _given_up_host(line: str) -> bool:
     """containerd's note on a host it gave up on before the next one (``level=info
     msg="trying next host"``): the final error, not this one, is why the pull failed."""
@@ -287,6 +306,12 @@ def explain_report(
             return replace(again, lines=result.lines, binary_lines=result.binary_lines)
         unrecognised = _unrecognised(result)
         guess = fallback.guess(result.head, unrecognised.remediation)
+        at = _cut_at(unrecognised.line) if guess and "cut" in unrecognised.fields else None
+        if guess and at is not None:
+            from regdoctor.engine.cut import cut_note
+
+            # the guess reads the words before a cut: say that the rest is lost
+            guess["explanation"] += " " + cut_note(unrecognised.line, at)[0]
         matches = [replace(unrecognised, **guess) if guess else unrecognised]
     else:
         matches = [_result(group) for group in result.groups]
@@ -464,6 +489,17 @@ def _result(group: Group) -> TextMatch:
         explanation += (
             f" The host that failed is {peer}: {ROLE_WORDS[role]}, not the registry itself."
         )
+    cut = _cut_at(group.line)
+    if cut is not None:
+        from regdoctor.engine.cut import cut_note
+
+        # Read from what survives the cut: a more specific cause may have been past it.
+        note, _cut_fields = cut_note(group.line, cut)
+        explanation += (
+            f" {note} This answer reads the words before the cut; the cause may be more"
+            " specific: the live check tells."
+        )
+        fields["cut"] = _cut_fields["cut"]
     return TextMatch(
         rule=rule.id,
         category=rule.category,
@@ -511,6 +547,7 @@ def _unrecognised(result: ScanResult) -> TextMatch:
     looked = 0
     binary = 0
     short = result.lines <= 20
+    cut: tuple[int, str, int] | None = None  # the first error line cut short
     for line_no, raw in result.head:
         if looked >= _UNRECOGNISED_LINES:
             break
@@ -523,9 +560,14 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         errorish = _errorish(line)
         if not shown or (errorish and not _errorish(shown)):
             shown, shown_no = line, line_no
+        at = _cut_at(line, len(raw))
+        if at is not None and cut is None and (errorish or short):
+            cut = (line_no, line, at)
         if errorish or short:
             looked += 1
-            for key, value in extract(line).items():
+            # a cut line's last word is split ("https://regis…"): read up to it only
+            read = line if at is None else _surviving(line, at)
+            for key, value in extract(read).items():
                 fields.setdefault(key, value)
     fields = _clean_fields(fields)
     found = [f"{word} {fields[key]}" for key, word in _FIELD_WORDS if fields.get(key)]
@@ -543,6 +585,21 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         )
         if found:
             explanation += " It names " + ", ".join(found) + "."
+    title = "No known registry error in this text"
+    if cut is not None and not (binary and binary * 2 >= len(result.head)):
+        # What survives of a cut line, said as such; no cause guessed from it.
+        from regdoctor.engine.cut import cut_note
+
+        shown_no, shown, at = cut
+        note, cut_fields = cut_note(shown, at)
+        fields.update(_clean_fields(cut_fields))
+        title = "The error was cut short before its cause"
+        explanation = (
+            f"{note} No rule recognises the words before the cut, and regdoctor does not "
+            "guess a cause from a cut line."
+        )
+        if found:
+            explanation += " It names " + ", ".join(found) + "."
     check = suggest_check(fields)
     steps = []
     if check:
@@ -552,6 +609,10 @@ def _unrecognised(result: ScanResult) -> TextMatch:
             text="If this is a pull failure, paste the whole error (the last lines of the "
             "client's output, not only the first) or report it to regdoctor so that a rule "
             "can be added; remove secrets first."
+            if cut is None
+            else "Paste the whole line, from where nothing cuts it: the log file, the "
+            "client's own output, or `kubectl get events -o json` (which does not cut "
+            "messages, unlike tables and chat clients); remove secrets first."
         )
     )
     return TextMatch(
@@ -560,7 +621,7 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         severity=Severity.INFO,
         confidence="low",
         priority=0,
-        title="No known registry error in this text",
+        title=title,
         explanation=explanation,
         remediation=tuple(steps),
         references=(),

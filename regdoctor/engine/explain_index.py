@@ -65,6 +65,9 @@ _FOLD_BYTES = tuple((chr(code).encode(), letter.encode()) for code, letter in _F
 # is searched again once normalised.
 _ESC = "\x1b"
 _ESCAPED_QUOTE = '\\"'
+#: Typographic quotes and no-break spaces (turned into ASCII), as a block's UTF-8 bytes
+#: read one character per byte (:func:`_fold_block`) show them.
+_TYPOGRAPHIC = tuple(ch.encode().decode("latin-1") for ch in "\u201c\u201d\u2018\u2019\u00a0")
 
 
 def fold(text: str) -> str:
@@ -384,7 +387,7 @@ class Index:
     # ------------------------------------------------------------------ searching
     @property
     def automaton(self) -> Any:
-        """Every literal, and the two marks of text that normalisation changes, in one
+        """Every literal, and the marks of text that normalisation changes, in one
         Aho-Corasick automaton (built on first use: only long logs need it). Values are
         literal ids; the marks are ``-1``."""
         if self._automaton is None:
@@ -393,7 +396,7 @@ class Index:
             automaton = ahocorasick.Automaton()
             for key, word in enumerate(self.words):
                 automaton.add_word(word, key)
-            for mark in (_ESC, _ESCAPED_QUOTE):
+            for mark in (_ESC, _ESCAPED_QUOTE, *_TYPOGRAPHIC):
                 if mark not in automaton:
                     automaton.add_word(mark, -1)
             automaton.make_automaton()

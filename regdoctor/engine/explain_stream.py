@@ -39,6 +39,8 @@ __all__ = [
     "Scanner",
     "is_binary_line",
     "normalise_line",
+    "unfold_yaml",
+    "unwrap",
     "unwrap_terminal",
 ]
 
@@ -67,6 +69,8 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 #: Buildkite's per-line timestamp (an APC string): removed whole, before other escapes.
 _BK_TIME = re.compile(r"\x1b_bk;t=\d+\x07")
 _ESCAPED_QUOTE = re.compile(r'\\+"')
+#: A Go ``\xNN`` escape whose backslash a log escaped again (``\\x15``).
+_ESCAPED_HEX = r"\\{2,}(?=x[0-9A-Fa-f]{2})"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 #: Dotted names and addresses, then numbers: what differs between two lines of one error.
 _DOTTED = r"(?<![\w-])([\w-]++(?:\.[\w-]+)+)"
@@ -79,9 +83,13 @@ _NUMBER = r"\d+"
 #: brackets (Jenkins' Timestamper); GitHub Actions' ``##[error]`` workflow command; a
 #: journal prefix (``Dec 06 12:00:00 host unit[pid]:``); the columns of a ``kubectl
 #: describe`` Events table (``Warning  Failed  12s (x3 over 1m)  kubelet, node  ``) or of
-#: ``kubectl get events`` (``12s  Warning  Failed  pod/web-1  ``). What is left keeps its
-#: own indentation, so a wrapped message's continuation still reads as one.
+#: ``kubectl get events`` (``12s  Warning  Failed  pod/web-1  ``); OpenShift's web
+#: console Events table copied as text (``3:21:09 PM | Warning | Failed | ``); ``argo
+#: get``'s STEP, PODNAME and DURATION columns (`` └---✖ step  pod-123  5s  ``). Before
+#: them all, a Markdown quote's ``> ``. What is left keeps its own indentation, so a
+#: wrapped message's continuation still reads as one.
 _FRAME_PREFIX = (
+    r"(?:> ?)*"
     r"(?:\x1b_bk;t=\d+\x07)?"
     r"(?:\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\] ?"
     r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) )?"
@@ -92,13 +100,71 @@ _FRAME_PREFIX = (
     r"(?:(?:<unknown>|[\w.]+(?: \(x\d+ over [\w.]+\))?) {2,}[\w.-]+(?:, [\w.-]+)?"
     r"|[a-z]+/[\w.-]+)"
     r" {2,})?"
+    r"(?:\d\d?:\d\d:\d\d [AP]M \| (?:[\w.-]+ \| ){0,2}(?:Normal|Warning) \| [\w-]+ \| )?"
+    r"(?:\s*[\u2514\u251c\u2502\u00b7-]*\s*[\u2714\u2716\u25f7\u25cb\u26a0]"
+    r" \S+ {2,}\S+ {2,}\d\S* {2,})?"
+)
+#: The commands whose name PowerShell puts before their first error line (``docker : ``,
+#: a ``NativeCommandError``), with ``.exe`` or not.
+_NATIVE_COMMANDS = frozenset(
+    [
+        "docker",
+        "podman",
+        "kubectl",
+        "oc",
+        "helm",
+        "nerdctl",
+        "crictl",
+        "ctr",
+        "skopeo",
+        "buildah",
+        "crane",
+    ]
 )
 #: GitLab Runner's suffix on its job log lines: `` (manager.go:237:0s)``, the source line
 #: that printed it and how long it took.
 _FRAME_SUFFIX = r" \([\w-]+\.go:\d+:[\d.hms]+\)$"
+#: OpenShift's web console glues an event's count to its message when the table is copied
+#: (``...: denied3 times in the last 47 minutes``).
+_COUNT_SUFFIX = r"\d+ times in the last (?:\d+ )?(?:second|minute|hour|day)s?$"
+#: PowerShell's record of a native command's error (``At line:1 char:1``, ``+ docker pull
+#: x``, ``+ ~~~~``, ``+ CategoryInfo : NotSpecified: (Error response ...ame or
+#: password:String) [], RemoteException``): the message again, cut in its middle.
+_POWERSHELL_RECORD = (
+    r"^\s*(?:At line:\d+ char:\d+$|At \S.*:\d+ char:\d+$|\+ ~+$"
+    r"|\+ (?:CategoryInfo|FullyQualifiedErrorId) +: )"
+)
+#: A message quoted as the value of a key at the end of the line: ``"message": "..."``
+#: (``-o json``), ``message: '...'`` (``-o yaml``), ``error="..."`` (logfmt), or Tekton's
+#: ``... The pod errored with the message: "..."."``. The closing quote (and a comma or
+#: full stop before or after it) would keep a rule anchored at the message's end from
+#: seeing it.
+_QUOTED_VALUE = (
+    r"^\s*(?:.*?\bwith the message: |(?:- )?\"?(?:message|msg|error|err)\"?(?:: |=))"
+    r"([\"'])(.*?)\.?\1[.,]?$"
+)
+#: Typographic quotes (chat clients, word processors) and no-break spaces, as ASCII.
+_TYPOGRAPHIC = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2032": "'",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
+)
 #: The first characters a framed line can start with (the framing regexes are compiled
 #: only when a line starts with one: a plain "Error response ..." never pays for them).
-_FRAME_START = frozenset("\x1b[#0123456789 \tJFMASONDW<")
+_FRAME_START = frozenset("\x1b[#0123456789 \tJFMASONDW<>+")
+
+
+#: How a line holding a quoted message can end.
+_QUOTE_ENDS = frozenset("\"',.")
 
 
 def normalise_line(line: str) -> str:
@@ -109,15 +175,33 @@ def normalise_line(line: str) -> str:
         line = line[:MAX_LINE_CHARS]
     if "\x1b" in line:
         line = _ANSI.sub("", _BK_TIME.sub("", line))
+    if not line.isascii():
+        line = line.translate(_TYPOGRAPHIC)
     if '\\"' in line:
         line = _ESCAPED_QUOTE.sub('"', line)
+    if "\\\\x" in line:
+        # Go's "\x15" escaped once more by a JSON or logfmt log: read it once, as text
+        line = _rx(_ESCAPED_HEX).sub(r"\\", line)
     line = line.rstrip("\r")
     if line.endswith("s)"):
         line = _rx(_FRAME_SUFFIX).sub("", line)
+    elif " in the last " in line:
+        line = _rx(_COUNT_SUFFIX).sub("", line)
     if line[:1] in _FRAME_START:
+        if line.lstrip()[:1] in "+A" and _rx(_POWERSHELL_RECORD).match(line):
+            return ""
         frame = _rx(_FRAME_PREFIX).match(line)
         if frame is not None and frame.end():
             line = line[frame.end() :]
+    if " : " in line[:16]:
+        command, _sep, rest = line.partition(" : ")
+        if command.removesuffix(".exe") in _NATIVE_COMMANDS:
+            line = rest
+    if line[-1:] in _QUOTE_ENDS:
+        quoted = _rx(_QUOTED_VALUE).match(line)
+        if quoted is not None:
+            value = quoted.group(2)
+            line = value.replace("''", "'") if quoted.group(1) == "'" else value
     return line
 
 
@@ -170,6 +254,78 @@ def unwrap_terminal(lines: list[str]) -> tuple[list[str], list[int] | None]:
         numbers.append(start)
         i += 1
     return joined, numbers
+
+
+#: A YAML ``message:`` key (``kubectl get events -o yaml``, a status condition) whose
+#: value the emitter may fold over the next, more indented lines.
+_YAML_MESSAGE = r"^(\s*(?:- )?)message: "
+
+
+def unfold_yaml(lines: list[str]) -> tuple[list[str], list[int] | None]:
+    """A YAML ``message:`` value folded over several lines, joined back into one line
+    (``lines`` and ``None`` when there is none).
+
+    go-yaml (``kubectl -o yaml``) folds a long scalar at 80 columns: single-quoted
+    (``message: 'Failed to pull image "x": rpc error: ...``), plain, or as a ``>-``
+    block, the rest of the value on the following lines, indented deeper than the key.
+    Those lines are joined to the key's line with a space (what folding means) and read
+    as one; returns the lines and, for each, the offset of its first row."""
+    if not any("message:" in line for line in lines):
+        return lines, None
+    pattern = _rx(_YAML_MESSAGE)
+    joined: list[str] = []
+    numbers: list[int] = []
+    folded = False
+    i = 0
+    while i < len(lines):
+        start, text = i, normalise_line(lines[i])
+        key = pattern.match(text)
+        if key is not None:
+            # Columns as printed: a table or log prefix before each row (``kubectl get
+            # events``, ``argo get``) leaves the YAML's indentation where it was.
+            indent = _column(lines[i], text[key.end(1) :])
+            parts = [text.rstrip()]
+            while i + 1 < len(lines):
+                following = normalise_line(lines[i + 1])
+                if not following.strip() or _column(lines[i + 1], following) <= indent:
+                    break
+                if parts[-1].endswith("\\"):
+                    # a double-quoted scalar's escaped line break: no space there
+                    parts[-1] = parts[-1][:-1] + following.strip().removeprefix("\\")
+                else:
+                    parts.append(following.strip())
+                i += 1
+            if len(parts) > 1:
+                folded = True
+                # a ">-" block: its indicator is not part of the message
+                text = _rx(r"(: )[>|][+-]? ").sub(r"\1", " ".join(parts), count=1)
+            else:
+                text = lines[start]
+        else:
+            text = lines[start]
+        joined.append(text)
+        numbers.append(start)
+        i += 1
+    return (joined, numbers) if folded else (lines, None)
+
+
+def _column(raw: str, text: str) -> int:
+    """The column where ``text`` (a normalised line's words) starts in the ``raw`` row."""
+    words = text.strip()[:24]
+    at = raw.find(words) if words else -1
+    return at if at >= 0 else len(text) - len(text.lstrip())
+
+
+def unwrap(lines: list[str]) -> tuple[list[str], list[int] | None]:
+    """A short paste's folded YAML messages (:func:`unfold_yaml`) and a terminal's hard
+    wrap (:func:`unwrap_terminal`) joined back (YAML again after the wrap: a terminal may
+    have wrapped the YAML); the offsets of each line's first row."""
+    numbers: list[int] | None = None
+    for step in (unfold_yaml, unwrap_terminal, unfold_yaml):
+        lines, offsets = step(lines)
+        if offsets is not None:
+            numbers = offsets if numbers is None else [numbers[j] for j in offsets]
+    return lines, numbers
 
 
 def is_binary_line(line: str) -> bool:
@@ -319,7 +475,7 @@ class Scanner:
                     break
                 self._read_line(context, base + i, self._first_line + i, False, found)
         else:
-            lines, numbers = unwrap_terminal(buffer[:stop])
+            lines, numbers = unwrap(buffer[:stop])
             self._widest = max(map(_visible_width, lines), default=0)
             if numbers is None:
                 for i in range(stop):
@@ -364,16 +520,23 @@ class Scanner:
             # widest row, a terminal's wrap (also when the row alone matched a rule, if
             # the row after it matches none and the whole matches a more specific one:
             # "x509: certificate" cut before "has expired").
+            # A row as wide as the widest may be cut by the terminal (its tail may start
+            # with a space: PowerShell cuts at the width, whatever is there); the joined
+            # reading wins only when it names a more specific cause (a tie is no proof of
+            # a wrap: the widest row is often the error line itself).
+            # An indented continuation is joined with one space, as before.
             following = normalise_line(context[at + 1])
             joined = ""
-            if following[:1] in (" ", "\t") and following.strip():
-                joined = line.rstrip() + " " + following.strip() if hit is None else ""
-            elif (
-                following.strip()
-                and _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
-                and (hit is None or best_hit(self.index, following, False) is None)
-            ):
-                joined = line + following
+            if following.strip():
+                indented = following[:1] in (" ", "\t")
+                candidate = (
+                    line.rstrip() + " " + following.strip() if indented else line + following
+                )
+                widest = _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
+                if (indented and hit is None) or (
+                    widest and (hit is None or best_hit(self.index, following, False) is None)
+                ):
+                    joined = candidate
             if joined:
                 again = best_hit(self.index, joined, False)
                 if again is not None and (

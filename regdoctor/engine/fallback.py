@@ -72,6 +72,8 @@ _LOGFMT = re.compile(r'(?:^|\s)(msg|error|err)="((?:[^"\\]|\\.)*)"')
 _KLOG_MESSAGE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _GO_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)")
 _JSON_KEYS = ("msg", "message", "error", "err")
+#: The control bytes :func:`regdoctor.engine.explain_stream.is_binary_line` counts.
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 _SIMPLE = {"n": " ", "t": " ", "r": " ", '"': '"', "\\": "\\", "'": "'"}
 
 
@@ -82,7 +84,13 @@ def _go_unquote(text: str) -> str:
     def one(m: re.Match[str]) -> str:
         code = m.group(1)
         if code[0] in "ux" and len(code) > 1:
-            return chr(int(code[1:], 16))
+            char = chr(int(code[1:], 16))
+            # a control byte stays the escape Go printed (``\x15``): text, not binary
+            if char.isspace():
+                return " "
+            # a control byte that would make the line read as binary data stays the escape
+            # Go printed (``\x15``); ESC is decoded (colour codes are removed later)
+            return f"\\x{ord(char):02x}" if _BINARY_CONTROL.match(char) else char
         return _SIMPLE.get(code, code)
 
     return _GO_ESCAPE.sub(one, text)

@@ -149,6 +149,26 @@ def test_json_for_nothing_recognised_is_valid_and_exit_0():
     assert [(m["rule"], m["category"]) for m in document] == [("regdoctor.unrecognised", "other")]
 
 
+def test_a_cut_line_is_said_to_be_cut_in_json_and_plain():
+    # a chat client cut the line where its cause was (regdoctor/engine/cut.py)
+    line = (
+        'Error response from daemon: Head "https://registry.example.com:5000/v2/team/app/'
+        'manifests/1.0": dial tcp 192.0.2.7:5000: conn\u2026'
+    )
+    proc = regdoctor("--format", "json", line)
+    document = json.loads(proc.stdout)
+    valid(document)
+    (match,) = document
+    # no rule reads it; with or without the nearest-message guess, the answer says so
+    assert match["rule"] in ("regdoctor.unrecognised", "regdoctor.likely")
+    assert match["fields"]["cut"].endswith("dial tcp 192.0.2.7:5000:")
+    assert match["fields"]["peer_name"] == "registry.example.com"
+    assert "was cut" in match["explanation"]
+    assert match["check"] == "regdoctor check registry.example.com:5000/team/app:1.0"
+    plain = regdoctor(line)
+    assert "was cut" in " ".join(plain.stdout.split())
+
+
 def test_plain_for_nothing_recognised():
     proc = regdoctor("GET https://quay.example.com/v2/: HTTP status 418")
     assert proc.returncode == 0
