@@ -54,6 +54,7 @@ async def examine(
         budget=budget if budget is not None else ctx.budget(),
         sock=sock,
         keep_open=sock is not None,
+        trust=ctx.network.trust,
     )
     # TLS 1.2 takes two flights; 1.3 one; a refused or plain-HTTP answer ends at the first
     tls_trips = 2 if result.outcome == "ok" and result.protocol != "TLSv1.3" else 1
@@ -225,6 +226,10 @@ class TlsProbe:
         assert state.address is not None
         budget = handshake_budget(ctx)
         sock = state.extra.pop("tcp_socket", None) if state.proxy is None else None
+        if policy is not None:
+            # the store the chain is re-verified with (_with_trust) is read while the
+            # handshake is in flight, not after it
+            ctx.network.trust.prepare_store(ctx.network.ca_files(target.hostport))
         result, observations = await examine(
             ctx,
             target.host,
@@ -369,7 +374,8 @@ def _with_trust(
         "self_signed",
     )
     used = [Path(p) for p in ctx.network.ca_files(ctx.target.hostport)]
-    if chain_trusted(chain, used) != handshake_trusted:
+    trust = ctx.network.trust
+    if chain_trusted(chain, used, trust) != handshake_trusted:
         return observations
     trusted_by: dict[str, bool] = {}
     trusted_with: str | None = None
@@ -381,7 +387,7 @@ def _with_trust(
     tried: dict[str, list[str]] = {}
     dirs = policy.trust_dirs(ctx.target)
     for runtime, files in policy.trust(ctx.target).items():
-        trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)])
+        trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)], trust)
         if trusted_by[runtime] and files and trusted_with is None:
             trusted_with = files[0]
         tried[runtime] = [f"{d}/" for d in dirs.get(runtime, [])] + [shown(f) for f in files]
