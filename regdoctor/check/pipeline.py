@@ -181,6 +181,15 @@ async def check_target(
     )
 
 
+def prepare_judgement(rule_dirs: Sequence[Path]) -> None:
+    """Import what judging a target imports on first use, and read the catalog."""
+    import importlib
+
+    for module in ("regdoctor.engine.evaluate", "regdoctor.check.verdicts"):
+        importlib.import_module(module)
+    catalog(rule_dirs)
+
+
 async def _run_probes(ctx: ProbeContext) -> dict[str, PhaseResult]:
     """Each probe in order; an optional (``background``) probe starts in a task of its
     own as soon as its prerequisites are decided and runs beside the rest, off the
@@ -364,6 +373,9 @@ async def run_check(
     for target in targets:
         if target.kind == "registry":
             network.configure(target.hostport, target)
+    # the judgement's imports and the rule catalog, read while the first requests are
+    # on the link rather than after the last one (net/idle.py)
+    network.idle.add(lambda: prepare_judgement(options.rule_dirs))
     groups = groups_of(targets, routes)
     group_of = {index: group for group in groups for index in group}
     probed: dict[int, TargetReport] = {}

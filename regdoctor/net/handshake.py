@@ -53,6 +53,8 @@ class HandshakeResult:
     error: str | None = None
     evidence: str | None = None
     chain: list[Any] = field(default_factory=list)  # cryptography certificates
+    #: the same certificates as pyOpenSSL's (what :func:`chain_trusted` verifies)
+    peer_chain: list[Any] = field(default_factory=list)
     chain_length: int = 0  # how many the server sent (``chain`` keeps _MAX_CHAIN)
     verify_errors: list[tuple[int, int, str]] = field(default_factory=list)
     client_cert_requested: bool = False
@@ -209,7 +211,8 @@ async def handshake(
             result.alpn = alpn.decode() if alpn else None
             presented = conn.get_peer_cert_chain() or []
             result.chain_length = len(presented)
-            result.chain = [c.to_cryptography() for c in presented[:_MAX_CHAIN]]
+            result.peer_chain = list(presented[:_MAX_CHAIN])
+            result.chain = [c.to_cryptography() for c in result.peer_chain]
             result.client_cert_requested = bool(conn.get_client_ca_list())
             if keep_open and result.alpn in (None, "http/1.1"):
                 from regdoctor.net.handover import TlsStream
@@ -357,10 +360,11 @@ def _alert_text(error: str | None) -> str | None:
 
 
 def chain_trusted(chain: list[Any], ca_files: list[Path], trust: TrustCache | None = None) -> bool:
-    """Whether the chain a server presented (leaf first, cryptography certificates) is
-    trusted by the system store plus ``ca_files``: how a runtime with that trust set
-    would judge it, without another handshake. Names and dates are judged elsewhere.
-    With ``trust`` the store of each trust set is built once per run."""
+    """Whether the chain a server presented (leaf first; pyOpenSSL's certificates, as
+    :attr:`HandshakeResult.peer_chain` holds them, or cryptography's) is trusted by the
+    system store plus ``ca_files``: how a runtime with that trust set would judge it,
+    without another handshake. Names and dates are judged elsewhere. With ``trust`` the
+    store of each trust set is built once per run."""
     from OpenSSL import crypto
 
     if not chain:
@@ -368,8 +372,10 @@ def chain_trusted(chain: list[Any], ca_files: list[Path], trust: TrustCache | No
     from regdoctor.net.trust import trust_store
 
     store = trust.store(ca_files) if trust is not None else trust_store(ca_files)
-    leaf = crypto.X509.from_cryptography(chain[0])
-    intermediates = [crypto.X509.from_cryptography(c) for c in chain[1:]]
+    # pyOpenSSL's own certificates need no conversion (from_cryptography imports
+    # cryptography's serialization, ~10 ms, between the handshake and GET /v2/)
+    certs = [c if isinstance(c, crypto.X509) else crypto.X509.from_cryptography(c) for c in chain]
+    leaf, intermediates = certs[0], certs[1:]
     try:
         crypto.X509StoreContext(store, leaf, intermediates).verify_certificate()
     except crypto.X509StoreContextError as exc:

@@ -252,8 +252,11 @@ async def _fetch(
         request_headers["Authorization"] = authorization.reveal()
     exchange = Exchange(url=url, outcome="response", proxy=ctx.network.proxy_for(url))
     start = time.monotonic()
-    ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
+    tracing = ctx.options.trace is not None
+    if tracing:  # the trace line costs a redaction pass: only for --debug
+        ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
     budget = ctx.http_budget()
+    ctx.network.idle.start()  # a request goes on the link: the run's idle work begins
     try:
         await ctx.bounded(
             _send(client, method, url, request_headers, limit, exchange, start), budget
@@ -280,11 +283,12 @@ async def _fetch(
     if exchange.outcome == "response" and _is_plain_to_tls(exchange):
         exchange.outcome = "tls_on_http"
         exchange.error = "the server speaks TLS on this port: use https://"
-    ctx.trace(
-        f"< {exchange.status or exchange.outcome} {_shown(url)} "
-        f"{exchange.duration_ms:.1f}ms {_shown(exchange.error or '')}"
-    )
-    if ctx.options.trace is not None and exchange.headers:
+    if tracing:
+        ctx.trace(
+            f"< {exchange.status or exchange.outcome} {_shown(url)} "
+            f"{exchange.duration_ms:.1f}ms {_shown(exchange.error or '')}"
+        )
+    if tracing and exchange.headers:
         ctx.trace("<   " + _shown_headers(exchange.headers))
         if exchange.body:
             ctx.trace("<   body: " + _shown(exchange.body[:300].decode("utf-8", "replace")))

@@ -242,7 +242,7 @@ class TlsProbe:
             sock=sock if isinstance(sock, socket.socket) else None,
         )
         if policy is not None and result.outcome == "ok" and result.chain:
-            observations = _with_trust(ctx, policy, result.chain, observations)
+            observations = _with_trust(ctx, policy, result.peer_chain or result.chain, observations)
             verified = next((o for o in observations if o.kind == "tls.verify"), None)
             trusted = verified.facts.get("trusted_by") if verified is not None else None
             if isinstance(trusted, dict) and any(trusted.values()):
