@@ -182,9 +182,13 @@ async def check_target(
 
 
 def prepare_judgement(rule_dirs: Sequence[Path]) -> None:
-    """Import what judging a target imports on first use, and read the catalog."""
+    """Compile the redaction patterns (an answer's facts are redacted as it arrives),
+    import what judging a target imports on first use, and read the catalog."""
     import importlib
 
+    from regdoctor.redact import secrets
+
+    secrets.prepare()
     for module in ("regdoctor.engine.evaluate", "regdoctor.check.verdicts"):
         importlib.import_module(module)
     catalog(rule_dirs)
@@ -373,8 +377,9 @@ async def run_check(
     for target in targets:
         if target.kind == "registry":
             network.configure(target.hostport, target)
-    # the judgement's imports and the rule catalog, read while the first requests are
-    # on the link rather than after the last one (net/idle.py)
+    # the redaction patterns, the judgement's imports and the rule catalog, prepared
+    # while the first requests are on the link rather than between or after them
+    # (net/idle.py)
     network.idle.add(lambda: prepare_judgement(options.rule_dirs))
     groups = groups_of(targets, routes)
     group_of = {index: group for group in groups for index in group}

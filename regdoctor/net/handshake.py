@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,7 @@ async def handshake(
     sock: socket.socket | None = None,
     keep_open: bool = False,
     trust: TrustCache | None = None,
+    in_flight: Callable[[], None] | None = None,
 ) -> HandshakeResult:
     """Run a TLS handshake to ``address:port`` with SNI ``host`` (over ``sock`` when the
     TCP phase connected it already). Then either keep the session open for the HTTP
@@ -155,7 +157,9 @@ async def handshake(
     TLS 1.3 post-handshake alert surfaces, see :class:`TlsStream`), or send one request
     so that such an alert (client certificate required) surfaces here. The whole
     exchange takes at most ``budget`` seconds. ``trust``: the run's contexts, shared by
-    the handshakes with the same trust set (see :mod:`regdoctor.net.trust`)."""
+    the handshakes with the same trust set (see :mod:`regdoctor.net.trust`).
+    ``in_flight``: work the caller needs once the handshake is done, run while the
+    ClientHello is in flight (the loop would only wait)."""
     from OpenSSL import SSL
 
     result = HandshakeResult()
@@ -191,6 +195,8 @@ async def handshake(
                 await _flush(conn, writer)
                 if first:  # the ClientHello is in flight: read the system store meanwhile
                     shared.start_loading()
+                    if in_flight is not None:
+                        in_flight()
                 data = await reader.read(65536)
                 if not data:
                     result.outcome, result.error = "reset", "connection closed during TLS handshake"
