@@ -2,12 +2,15 @@
 
 Some work a check needs later costs CPU the first time: importing the rule engine and
 reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
-token's scope after the token request). Done when it is due, each sits on the critical
-path between two requests or after the last one. The run registers it here instead,
-and the first wait on the link (a ClientHello or a request in flight) starts one
-worker thread that does it while the event loop only waits: what the check then asks
-for is already imported or loaded (the catalog behind its own lock), so nothing
-changes but when the CPU is spent.
+token's scope after the token request), compiling the redaction patterns. Done when it
+is due, each sits on the critical path between two requests or after the last one. The
+run registers it here instead, and the first HTTP request on the link starts one worker
+thread that does it while the event loop mostly waits: what the check then asks for is
+already imported or loaded (the catalog behind its own lock), so nothing changes but
+when the CPU is spent.
+
+Not at the ClientHello: the TLS answer is followed by the run's largest burst of CPU
+(the chain's analysis), which a worker holding the GIL would stretch.
 """
 
 from __future__ import annotations

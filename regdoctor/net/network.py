@@ -333,9 +333,6 @@ class Network:
     #: first-use work done while a request is on the link (net/idle.py)
     idle: IdleWork = field(default_factory=IdleWork)
 
-    def __post_init__(self) -> None:
-        self.trust.on_flight = self.idle.start
-
     #: hostport -> (CA files, client cert, client key, source) from the configuration
     _configured: dict[str, tuple[tuple[str, ...], str | None, str | None, str | None]] = field(
         default_factory=dict

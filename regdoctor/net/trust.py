@@ -68,8 +68,6 @@ class SharedContext:
         if self._loaded is None:
             self._pool.counts["system store loads"] += 1
             self._loaded = self._pool.submit(self._load, self.context)
-        if self._pool.on_flight is not None:
-            self._pool.on_flight()  # the run's other first-use work too (net/idle.py)
 
     async def loaded(self) -> None:
         """Wait until the system store is in the context (loading it if nobody has)."""
@@ -91,8 +89,6 @@ class TrustCache:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         #: what was built: ``contexts``, ``system store loads``, ``stores`` (tests)
         self.counts: Counter[str] = Counter()
-        #: called when a ClientHello is in flight (the run starts its idle work)
-        self.on_flight: Callable[[], None] | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
         with self._lock:

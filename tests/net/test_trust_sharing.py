@@ -65,3 +65,46 @@ def test_registry_and_realm_share_one_context_and_one_store_per_trust_set(
     assert len(loads) == 1
     # ... and one store for every runtime whose trust set is the same (--ca-file)
     assert stores == [(str(testbed.ca_file),)]
+
+
+def test_the_runtimes_ca_files_are_read_while_the_client_hello_is_in_flight(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the re-verification needs besides the chain (each runtime's CA files and
+    folders: hosts.toml and certs.d reads) is read before the server's answer is fed to
+    OpenSSL, not between the handshake and ``GET /v2/``."""
+    from OpenSSL import SSL
+
+    from regdoctor.check.routes import Routes
+
+    events: list[str] = []
+    real_trust, real_dirs, real_write = Routes.trust, Routes.trust_dirs, SSL.Connection.bio_write
+
+    def trust(self: Routes, target: object) -> dict[str, list[str]]:
+        events.append("runtime CA files")
+        return real_trust(self, target)  # type: ignore[arg-type]
+
+    def trust_dirs(self: Routes, target: object) -> dict[str, list[str]]:
+        events.append("runtime CA folders")
+        return real_dirs(self, target)  # type: ignore[arg-type]
+
+    def bio_write(self: SSL.Connection, data: bytes) -> int:
+        events.append("server data")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Routes, "trust", trust)
+    monkeypatch.setattr(Routes, "trust_dirs", trust_dirs)
+    monkeypatch.setattr(SSL.Connection, "bio_write", bio_write)
+    image = testbed.images.app.ref(testbed.endpoints["tls"].hostport)
+    run_plan = plan(
+        CheckRequest(
+            targets=(image,), ca_files=(str(testbed.ca_file),), runtime="all", no_config=True
+        )
+    )
+    report = asyncio.run(run_plan.run())
+    verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")
+    assert verify.facts.get("trusted_by"), verify.facts
+    first_answer = events.index("server data")
+    assert "runtime CA files" in events[:first_answer], events
+    assert "runtime CA folders" in events[:first_answer], events
+    assert events.count("runtime CA files") == 1  # not read again after the handshake
