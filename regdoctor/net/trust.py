@@ -54,6 +54,19 @@ def trust_store(ca_files: list[Path]) -> Any:
     return store
 
 
+def _system_paths_agree() -> bool:
+    """Whether the system store a handshake's context reads (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` honoured: :func:`regdoctor.net.handshake.load_system_store`) is
+    the one :func:`trust_store` reads (OpenSSL's compiled-in locations)."""
+    import os
+    import ssl
+
+    defaults = ssl.get_default_verify_paths()
+    cafile = defaults.openssl_cafile if os.path.isfile(defaults.openssl_cafile) else None
+    capath = defaults.openssl_capath if os.path.isdir(defaults.openssl_capath) else None
+    return (defaults.cafile, defaults.capath) == (cafile, capath)
+
+
 class SharedContext:
     """One pyOpenSSL client context and the loading of its system store."""
 
@@ -68,6 +81,11 @@ class SharedContext:
         if self._loaded is None:
             self._pool.counts["system store loads"] += 1
             self._loaded = self._pool.submit(self._load, self.context)
+
+    def is_loaded(self) -> bool:
+        """Whether the system store is in the context (loaded without an error)."""
+        loaded = self._loaded
+        return loaded is not None and loaded.done() and loaded.exception() is None
 
     async def loaded(self) -> None:
         """Wait until the system store is in the context (loading it if nobody has)."""
@@ -115,16 +133,35 @@ class TrustCache:
         self._store_future(tuple(str(p) for p in ca_files))
 
     def store(self, ca_files: Iterable[Path | str]) -> Any:
-        """The ``X509Store`` of a trust set (waiting for one being built)."""
+        """The ``X509Store`` of a trust set (waiting for one being built). A handshake's
+        context with the same CA files lends its own store when its system store is
+        the one :func:`trust_store` reads (no ``SSL_CERT_FILE``/``SSL_CERT_DIR``
+        pointing elsewhere): the same certificates, read once."""
         return self._store_future(tuple(str(p) for p in ca_files)).result()
 
     def _store_future(self, key: tuple[str, ...]) -> concurrent.futures.Future[Any]:
         with self._lock:
             future = self._stores.get(key)
             if future is None:
-                self.counts["stores"] += 1
-                future = self._stores[key] = self.submit(trust_store, [Path(p) for p in key])
+                lent = self._context_store(key)
+                if lent is not None:
+                    future = concurrent.futures.Future()
+                    future.set_result(lent)
+                else:
+                    self.counts["stores"] += 1
+                    future = self.submit(trust_store, [Path(p) for p in key])
+                self._stores[key] = future
             return future
+
+    def _context_store(self, key: tuple[str, ...]) -> Any:
+        """The store of a context whose CA files are ``key`` and whose system store is
+        loaded, if that system store is the re-verification's too."""
+        if not _system_paths_agree():
+            return None
+        for (ca_files, _client, _alpn), shared in self._contexts.items():
+            if ca_files == key and shared.is_loaded():
+                return shared.context.get_cert_store()
+        return None
 
     def close(self) -> None:
         """Let the worker threads end once their work is done (never waits for them)."""

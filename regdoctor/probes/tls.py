@@ -233,12 +233,11 @@ class TlsProbe:
 
         def in_flight() -> None:
             # what _with_trust needs besides the chain, found while the ClientHello is
-            # in flight (the runtimes' CA files: hosts.toml and certs.d reads), and the
-            # store the chain is re-verified with, read in a worker thread
+            # in flight (the runtimes' CA files: hosts.toml and certs.d reads); the
+            # chain is re-verified with the handshake's own store (net/trust.py)
             if policy is None:
                 return
             try:
-                ctx.network.trust.prepare_store(ctx.network.ca_files(target.hostport))
                 trust_sets["files"] = policy.trust(target)
                 trust_sets["dirs"] = policy.trust_dirs(target)
             except Exception:  # read again by _with_trust, where a failure surfaces as before
