@@ -4,13 +4,14 @@ Some work a check needs later costs CPU the first time: importing the rule engin
 reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
 token's scope after the token request), compiling the redaction patterns. Done when it
 is due, each sits on the critical path between two requests or after the last one. The
-run registers it here instead, and the first HTTP request on the link starts one worker
-thread that does it while the event loop mostly waits: what the check then asks for is
-already imported or loaded (the catalog behind its own lock), so nothing changes but
-when the CPU is spent.
+run registers it here instead, and the first wait on the link starts one worker thread
+that does it while the event loop only waits: the ClientHello of the TLS phase (the
+first round trip of a TLS registry), or the first HTTP request of an ``http://`` one.
+What the check then asks for is already imported or loaded (the catalog behind its
+own lock), so nothing changes but when the CPU is spent.
 
-Not at the ClientHello: the TLS answer is followed by the run's largest burst of CPU
-(the chain's analysis), which a worker holding the GIL would stretch.
+The worker holds the GIL while it imports: a burst of the event loop that comes before
+the worker is done (a round trip shorter than its ~35 ms) is stretched by the rest.
 """
 
 from __future__ import annotations

@@ -256,7 +256,9 @@ async def _fetch(
     if tracing:  # the trace line costs a redaction pass: only for --debug
         ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
     budget = ctx.http_budget()
-    ctx.network.idle.start()  # a request goes on the link: the run's idle work begins
+    # over plain HTTP, the run's idle work (net/idle.py) begins with the first request
+    # (over TLS it began with the ClientHello)
+    ctx.network.idle.start()
     try:
         await ctx.bounded(
             _send(client, method, url, request_headers, limit, exchange, start), budget
