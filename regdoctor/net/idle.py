@@ -4,14 +4,15 @@ Some work a check needs later costs CPU the first time: importing the rule engin
 reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
 token's scope after the token request), compiling the redaction patterns. Done when it
 is due, each sits on the critical path between two requests or after the last one. The
-run registers it here instead, and the first wait on the link starts one worker thread
-that does it while the event loop only waits: the ClientHello of the TLS phase (the
-first round trip of a TLS registry), or the first HTTP request of an ``http://`` one.
+run registers it here instead, and the first request written on the link starts one
+worker thread that does it while the event loop only waits for the answer (over TLS
+that is ``GET /v2/``, after the chain's analysis, the run's largest burst of CPU).
 What the check then asks for is already imported or loaded (the catalog behind its
 own lock), so nothing changes but when the CPU is spent.
 
 The worker holds the GIL while it imports: a burst of the event loop that comes before
-the worker is done (a round trip shorter than its ~35 ms) is stretched by the rest.
+the worker is done (a round trip shorter than its ~35 ms, or a loaded machine) is
+stretched by the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class IdleWork:
         self._closed = False
         #: how many jobs were handed to the worker (tests)
         self.started_jobs = 0
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None or self._closed
 
     def add(self, job: Callable[[], object]) -> None:
         """Do ``job`` in the background: now if the worker runs, else once it starts."""

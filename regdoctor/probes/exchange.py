@@ -256,12 +256,12 @@ async def _fetch(
     if tracing:  # the trace line costs a redaction pass: only for --debug
         ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
     budget = ctx.http_budget()
-    # over plain HTTP, the run's idle work (net/idle.py) begins with the first request
-    # (over TLS it began with the ClientHello)
-    ctx.network.idle.start()
+    # the run's idle work (net/idle.py) begins once the first request is written
+    extensions = {} if ctx.network.idle.started else {"trace": _idle_when_sent(ctx)}
     try:
         await ctx.bounded(
-            _send(client, method, url, request_headers, limit, exchange, start), budget
+            _send(client, method, url, request_headers, limit, exchange, start, extensions),
+            budget,
         )
     except TimeoutError:
         exchange.outcome = "timeout"
@@ -319,8 +319,9 @@ async def _send(
     limit: int,
     exchange: Exchange,
     start: float,
+    extensions: dict[str, Any] | None = None,
 ) -> None:
-    async with client.stream(method, url, headers=headers) as response:
+    async with client.stream(method, url, headers=headers, extensions=extensions) as response:
         exchange.ttfb_ms = (time.monotonic() - start) * 1000
         exchange.status = response.status_code
         exchange.headers = {}
@@ -336,6 +337,17 @@ async def _send(
         exchange.body, exchange.truncated = await read_capped(
             response.aiter_raw(), limit, exchange.header("content-encoding")
         )
+
+
+def _idle_when_sent(ctx: ProbeContext) -> Any:
+    """An httpcore ``trace`` extension that starts the run's idle work once the request
+    is written (the task then only waits for the answer)."""
+
+    async def trace(event: str, _info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            ctx.network.idle.start()
+
+    return trace
 
 
 async def read_capped(chunks: Any, limit: int, encoding: str | None) -> tuple[bytes, bool]:

@@ -232,11 +232,9 @@ class TlsProbe:
         trust_sets: dict[str, Any] = {}
 
         def in_flight() -> None:
-            # the run's idle work (net/idle.py) starts while the ClientHello is in
-            # flight; and what _with_trust needs besides the chain is found meanwhile
-            # (the runtimes' CA files: hosts.toml and certs.d reads); the chain is
-            # re-verified with the handshake's own store (net/trust.py)
-            ctx.network.idle.start()
+            # what _with_trust needs besides the chain, found while the ClientHello is
+            # in flight (the runtimes' CA files: hosts.toml and certs.d reads); the
+            # chain is re-verified with the handshake's own store (net/trust.py)
             if policy is None:
                 return
             try:
