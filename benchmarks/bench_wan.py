@@ -311,7 +311,6 @@ def phase_durations(text: str) -> dict[str, float]:
 def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) -> dict[str, Any]:
     proxy.rtt_s = rtt_ms / 1000
     rows: dict[str, Any] = {}
-    load_before = os.getloadavg()[0]
     for command in cmds:  # warm-up and health check
         before = proxy.connections
         _wall, code, text, _cpu = run_once(command)
@@ -357,7 +356,6 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
             rd_row["link_span_ratio"] = round(
                 rd_row["link_span_median_ms"] / sk_row["link_span_median_ms"], 2
             )
-    rows["load average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return rows
 
 
@@ -368,10 +366,8 @@ def print_table(results: dict[str, Any]) -> None:
     )
     for rtt, rows in results["rtt"].items():
         target = TARGETS.get(int(float(rtt)))
-        load = rows.get("load average")
+        load = results.get("load_average", {}).get(rtt)
         for label, row in rows.items():
-            if not isinstance(row, dict):
-                continue
             ratio = row.get("ratio")
             verdict = ""
             if ratio is not None and target is not None:
@@ -414,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     pair = NetnsPair()
     processes: list[Any] = []
     token = proxy = None
-    results: dict[str, Any] = {"runs": args.runs, "rtt": {}}
+    results: dict[str, Any] = {"runs": args.runs, "rtt": {}, "load_average": {}}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-wan-") as tmp:
             root = Path(tmp)
@@ -428,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             proxy.start()
             cmds = commands(root, pair, ca_file, password)
             for rtt in args.rtt_ms:
+                load = os.getloadavg()[0]
                 results["rtt"][f"{rtt:g}"] = measure(cmds, proxy, rtt, args.runs)
+                # the 1-min load average before and after the round trip's rows
+                results["load_average"][f"{rtt:g}"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
         print(f"bench_wan: cannot run: {exc}", file=sys.stderr)
         return 3
@@ -449,10 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{rtt} ms {label}"
         for rtt, rows in results["rtt"].items()
         for label, row in rows.items()
-        if isinstance(row, dict)
-        and "ratio" in row
-        and int(float(rtt)) in TARGETS
-        and row["ratio"] > TARGETS[int(float(rtt))]
+        if "ratio" in row and int(float(rtt)) in TARGETS and row["ratio"] > TARGETS[int(float(rtt))]
     ]
     return 1 if missed else 0
 
