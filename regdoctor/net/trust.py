@@ -10,7 +10,8 @@ configuration's). Two things are built from it, each once per run:
   while the ClientHello is in flight, and awaited only when a server's TLS answer has to
   be verified (a plain-HTTP answer never waits for it);
 - the ``X509Store`` that :func:`regdoctor.net.handshake.chain_trusted` verifies with
-  (how a runtime with that set would judge a chain), started beside the handshake.
+  (how a runtime with that set would judge a chain): the handshake context's own store
+  when it holds the same certificates, else one built (in the worker) on first use.
 
 OpenSSL parses the PEM bundle with the GIL released, so the worker thread's loading
 costs the event loop nothing. A run's cache lives on its ``Network``; nothing is kept
@@ -127,10 +128,6 @@ class TrustCache:
             self.counts["contexts"] += 1
             self._contexts[key] = shared
         return shared
-
-    def prepare_store(self, ca_files: Iterable[Path | str]) -> None:
-        """Start building the ``X509Store`` of a trust set in the background."""
-        self._store_future(tuple(str(p) for p in ca_files))
 
     def store(self, ca_files: Iterable[Path | str]) -> Any:
         """The ``X509Store`` of a trust set (waiting for one being built). A handshake's
