@@ -259,8 +259,12 @@ def commands(root: Path, pair: NetnsPair, ca_file: Path, password: str) -> list[
     return out
 
 
-def run_once(command: Command) -> tuple[float, int, str]:
-    """(wall ms, exit code, stdout + stderr) of one run."""
+def run_once(command: Command) -> tuple[float, int, str, float]:
+    """(wall ms, exit code, stdout + stderr, CPU ms) of one run. The CPU time is the
+    user + system time of the command and its wrapper (``resource``'s children)."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
         command.argv,
@@ -272,7 +276,9 @@ def run_once(command: Command) -> tuple[float, int, str]:
         check=False,
     )
     wall = (time.perf_counter() - start) * 1000
-    return wall, proc.returncode, (proc.stdout + proc.stderr).decode(errors="replace")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime) * 1000
+    return wall, proc.returncode, (proc.stdout + proc.stderr).decode(errors="replace"), cpu
 
 
 def healthy(command: Command, code: int, text: str) -> str | None:
@@ -307,13 +313,13 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
     rows: dict[str, Any] = {}
     for command in cmds:  # warm-up and health check
         before = proxy.connections
-        _wall, code, text = run_once(command)
+        _wall, code, text, _cpu = run_once(command)
         problem = healthy(command, code, text)
         if problem is not None:
             raise RuntimeError(
                 f"{command.label} at {rtt_ms:g} ms is not a healthy check: {problem}"
             )
-        rows[command.label] = {"walls": [], "connections": proxy.connections - before}
+        rows[command.label] = {"walls": [], "cpus": [], "connections": proxy.connections - before}
         if command.label.startswith("regdoctor"):
             rows[command.label]["phases_ms"] = phase_durations(text)
     in_process: dict[str, list[float]] = {c.label: [] for c in cmds}
@@ -321,8 +327,9 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
     for _ in range(runs):
         for command in cmds:
             proxy.mark()
-            wall, _code, text = run_once(command)
+            wall, _code, text, cpu = run_once(command)
             rows[command.label]["walls"].append(wall)
+            rows[command.label]["cpus"].append(cpu)
             span = proxy.span_ms()
             if span is not None:
                 spans[command.label].append(span)
@@ -331,6 +338,8 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
     for label, row in rows.items():
         row["median_ms"] = round(statistics.median(row["walls"]), 1)
         row["walls"] = [round(w, 1) for w in row["walls"]]
+        # user + system CPU of the process (and its wrapper: see the floor row)
+        row["cpu_median_ms"] = round(statistics.median(row.pop("cpus")), 1)
         if in_process[label]:
             # regdoctor's own duration_ms: the check without interpreter start and imports
             row["in_process_median_ms"] = round(statistics.median(in_process[label]), 1)
@@ -351,9 +360,13 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"{'RTT':>5s}  {'command':34s} {'median ms':>10s} {'conns':>6s} {'ratio':>6s}  target")
+    print(
+        f"{'RTT':>5s}  {'command':34s} {'median ms':>10s} {'cpu ms':>7s} {'conns':>6s} "
+        f"{'ratio':>6s}  target"
+    )
     for rtt, rows in results["rtt"].items():
         target = TARGETS.get(int(float(rtt)))
+        load = results.get("load_average", {}).get(rtt)
         for label, row in rows.items():
             ratio = row.get("ratio")
             verdict = ""
@@ -361,8 +374,8 @@ def print_table(results: dict[str, Any]) -> None:
                 verdict = f"<= {target}: {'met' if ratio <= target else 'MISSED'}"
             ratio_s = f"{ratio:.2f}" if ratio is not None else ""
             print(
-                f"{rtt:>5s}  {label:34s} {row['median_ms']:10.1f} {row['connections']:6d} "
-                f"{ratio_s:>6s}  {verdict}"
+                f"{rtt:>5s}  {label:34s} {row['median_ms']:10.1f} {row['cpu_median_ms']:7.1f} "
+                f"{row['connections']:6d} {ratio_s:>6s}  {verdict}"
             )
             if "link_span_median_ms" in row:
                 versus = (
@@ -378,6 +391,8 @@ def print_table(results: dict[str, Any]) -> None:
             if "phases_ms" in row:
                 phases = ", ".join(f"{k} {v:g}" for k, v in row["phases_ms"].items())
                 print(f"{'':7s}  (warm-up phases, ms: {phases})")
+        if load:
+            print(f"{'':7s}  (1-min load average before and after: {load[0]}, {load[1]})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -395,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     pair = NetnsPair()
     processes: list[Any] = []
     token = proxy = None
-    results: dict[str, Any] = {"runs": args.runs, "rtt": {}}
+    results: dict[str, Any] = {"runs": args.runs, "rtt": {}, "load_average": {}}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-wan-") as tmp:
             root = Path(tmp)
@@ -409,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             proxy.start()
             cmds = commands(root, pair, ca_file, password)
             for rtt in args.rtt_ms:
+                load = os.getloadavg()[0]
                 results["rtt"][f"{rtt:g}"] = measure(cmds, proxy, rtt, args.runs)
+                # the 1-min load average before and after the round trip's rows
+                results["load_average"][f"{rtt:g}"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
         print(f"bench_wan: cannot run: {exc}", file=sys.stderr)
         return 3

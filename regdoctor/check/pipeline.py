@@ -181,6 +181,19 @@ async def check_target(
     )
 
 
+def prepare_judgement(rule_dirs: Sequence[Path]) -> None:
+    """Compile the redaction patterns (an answer's facts are redacted as it arrives),
+    import what judging a target imports on first use, and read the catalog."""
+    import importlib
+
+    from regdoctor.redact import secrets
+
+    secrets.prepare()
+    for module in ("regdoctor.engine.evaluate", "regdoctor.check.verdicts"):
+        importlib.import_module(module)
+    catalog(rule_dirs)
+
+
 async def _run_probes(ctx: ProbeContext) -> dict[str, PhaseResult]:
     """Each probe in order; an optional (``background``) probe starts in a task of its
     own as soon as its prerequisites are decided and runs beside the rest, off the
@@ -364,6 +377,10 @@ async def run_check(
     for target in targets:
         if target.kind == "registry":
             network.configure(target.hostport, target)
+    # the redaction patterns, the judgement's imports and the rule catalog, prepared
+    # while the first requests are on the link rather than between or after them
+    # (net/idle.py)
+    network.idle.add(lambda: prepare_judgement(options.rule_dirs))
     groups = groups_of(targets, routes)
     group_of = {index: group for group in groups for index in group}
     probed: dict[int, TargetReport] = {}

@@ -118,6 +118,11 @@ def decode_token(body: bytes) -> tuple[str | None, int | None]:
     return token, expires if isinstance(expires, int) else None
 
 
+def prepare() -> None:
+    """Import what :func:`token_claims` needs (PyJWT), ahead of the token."""
+    import jwt  # noqa: F401
+
+
 def token_claims(token: str) -> tuple[str, list[dict[str, Any]] | None]:
     """``("jwt", access)`` for a JWT (signature not verified: we only read the scope
     the token server granted), ``("opaque", None)`` otherwise."""

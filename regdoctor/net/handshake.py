@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from regdoctor.net.proxy import ProxyRefused, ProxyRoute, open_tunnel
 from regdoctor.reference.targets import is_ip_literal
 
 if TYPE_CHECKING:
-    pass
+    from regdoctor.net.trust import SharedContext, TrustCache
 
 # OpenSSL X509_V_ERR_* codes that name a problem a user can fix.
 _EXPIRED = 10
@@ -53,6 +54,8 @@ class HandshakeResult:
     error: str | None = None
     evidence: str | None = None
     chain: list[Any] = field(default_factory=list)  # cryptography certificates
+    #: the same certificates as pyOpenSSL's (what :func:`chain_trusted` verifies)
+    peer_chain: list[Any] = field(default_factory=list)
     chain_length: int = 0  # how many the server sent (``chain`` keeps _MAX_CHAIN)
     verify_errors: list[tuple[int, int, str]] = field(default_factory=list)
     client_cert_requested: bool = False
@@ -67,29 +70,52 @@ class HandshakeResult:
 def _openssl_context(
     ca_files: list[Path],
     client: tuple[Path, Path] | None,
-    errors: list[tuple[int, int, str]],
     alpn: tuple[bytes, ...] = (b"h2", b"http/1.1"),
 ) -> Any:
+    """A client context; every connection made from it records OpenSSL's verification
+    errors in the list that is its app data (so one context serves many handshakes)."""
     from OpenSSL import SSL
 
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     context.set_min_proto_version(SSL.TLS1_VERSION)
-    # the system store is added by handshake() once the server answers with TLS
-    # (load_system_store): a plain-HTTP server's answer needs no trust store at all
+    # the system store is added by handshake() while the ClientHello is in flight
+    # (load_system_store, in a worker thread): only a TLS answer waits for it
     for ca in ca_files:
         context.load_verify_locations(str(ca))
     if client is not None:
         context.use_certificate_chain_file(str(client[0]))
         context.use_privatekey_file(str(client[1]))
 
-    def record(_conn: Any, _cert: Any, errnum: int, depth: int, ok: int) -> bool:
-        if not ok:
+    def record(conn: Any, _cert: Any, errnum: int, depth: int, ok: int) -> bool:
+        errors = conn.get_app_data()
+        if not ok and isinstance(errors, list):
             errors.append((errnum, depth, _VERIFY_TEXT.get(errnum, f"X509 verify error {errnum}")))
         return True  # keep going: the whole chain is judged in verify_reason()
 
     context.set_verify(SSL.VERIFY_PEER, record)
     context.set_alpn_protos(list(alpn))
     return context
+
+
+def _client_context(
+    trust: TrustCache | None,
+    ca_files: list[Path],
+    client: tuple[Path, Path] | None,
+    alpn: tuple[bytes, ...],
+) -> SharedContext:
+    """The run's context for this trust set (made once), or a new one without a cache."""
+    from regdoctor.net.trust import TrustCache
+
+    key = (
+        tuple(str(p) for p in ca_files),
+        (str(client[0]), str(client[1])) if client is not None else None,
+        alpn,
+    )
+    if trust is None:
+        trust = TrustCache()  # this handshake's own (its worker ends with it)
+    return trust.client_context(
+        key, lambda: _openssl_context(ca_files, client, alpn), load_system_store
+    )
 
 
 def load_system_store(context: Any) -> None:
@@ -122,13 +148,18 @@ async def handshake(
     budget: float,
     sock: socket.socket | None = None,
     keep_open: bool = False,
+    trust: TrustCache | None = None,
+    in_flight: Callable[[], None] | None = None,
 ) -> HandshakeResult:
     """Run a TLS handshake to ``address:port`` with SNI ``host`` (over ``sock`` when the
     TCP phase connected it already). Then either keep the session open for the HTTP
     client (``keep_open``: ``result.stream``; the first request it sends is where a
     TLS 1.3 post-handshake alert surfaces, see :class:`TlsStream`), or send one request
     so that such an alert (client certificate required) surfaces here. The whole
-    exchange takes at most ``budget`` seconds."""
+    exchange takes at most ``budget`` seconds. ``trust``: the run's contexts, shared by
+    the handshakes with the same trust set (see :mod:`regdoctor.net.trust`).
+    ``in_flight``: work the caller needs once the handshake is done, run while the
+    ClientHello is in flight (the loop would only wait)."""
     from OpenSSL import SSL
 
     result = HandshakeResult()
@@ -136,11 +167,12 @@ async def handshake(
     try:
         # the kept session carries httpx's HTTP/1.1: offer only that
         offered = (b"http/1.1",) if keep_open else (b"h2", b"http/1.1")
-        context = _openssl_context(ca_files, client, result.verify_errors, offered)
+        shared = _client_context(trust, ca_files, client, offered)
     except Exception as exc:
         result.outcome, result.error = "failed", f"cannot load TLS material: {exc}"
         return result
-    conn = SSL.Connection(context, None)
+    conn = SSL.Connection(shared.context, None)
+    conn.set_app_data(result.verify_errors)
     conn.set_connect_state()
     if not is_ip_literal(host):
         conn.set_tlsext_host_name(host.encode("idna"))
@@ -161,6 +193,10 @@ async def handshake(
                 except SSL.WantReadError:
                     pass
                 await _flush(conn, writer)
+                if first:  # the ClientHello is in flight: read the system store meanwhile
+                    shared.start_loading()
+                    if in_flight is not None:
+                        in_flight()
                 data = await reader.read(65536)
                 if not data:
                     result.outcome, result.error = "reset", "connection closed during TLS handshake"
@@ -171,7 +207,7 @@ async def handshake(
                     result.evidence = data[:200].decode("latin-1")
                     return result
                 if first:  # a TLS answer: its chain is verified against the store
-                    load_system_store(context)
+                    await shared.loaded()
                 first = False
                 conn.bio_write(data)
             result.outcome = "ok"
@@ -181,7 +217,8 @@ async def handshake(
             result.alpn = alpn.decode() if alpn else None
             presented = conn.get_peer_cert_chain() or []
             result.chain_length = len(presented)
-            result.chain = [c.to_cryptography() for c in presented[:_MAX_CHAIN]]
+            result.peer_chain = list(presented[:_MAX_CHAIN])
+            result.chain = [c.to_cryptography() for c in result.peer_chain]
             result.client_cert_requested = bool(conn.get_client_ca_list())
             if keep_open and result.alpn in (None, "http/1.1"):
                 from regdoctor.net.handover import TlsStream
@@ -328,30 +365,23 @@ def _alert_text(error: str | None) -> str | None:
     return lowered[index + len(marker) :].strip() or None
 
 
-def chain_trusted(chain: list[Any], ca_files: list[Path]) -> bool:
-    """Whether the chain a server presented (leaf first, cryptography certificates) is
-    trusted by the system store plus ``ca_files``: how a runtime with that trust set
-    would judge it, without another handshake. Names and dates are judged elsewhere."""
+def chain_trusted(chain: list[Any], ca_files: list[Path], trust: TrustCache | None = None) -> bool:
+    """Whether the chain a server presented (leaf first; pyOpenSSL's certificates, as
+    :attr:`HandshakeResult.peer_chain` holds them, or cryptography's) is trusted by the
+    system store plus ``ca_files``: how a runtime with that trust set would judge it,
+    without another handshake. Names and dates are judged elsewhere. With ``trust`` the
+    store of each trust set is built once per run."""
     from OpenSSL import crypto
 
     if not chain:
         return False
-    import os
-    import ssl
+    from regdoctor.net.trust import trust_store
 
-    store = crypto.X509Store()
-    defaults = ssl.get_default_verify_paths()
-    cafile = defaults.openssl_cafile if os.path.isfile(defaults.openssl_cafile) else None
-    capath = defaults.openssl_capath if os.path.isdir(defaults.openssl_capath) else None
-    if cafile or capath:
-        store.load_locations(cafile, capath)  # type: ignore[arg-type]  # either may be None
-    for ca in ca_files:
-        try:
-            store.load_locations(str(ca))
-        except crypto.Error:
-            continue
-    leaf = crypto.X509.from_cryptography(chain[0])
-    intermediates = [crypto.X509.from_cryptography(c) for c in chain[1:]]
+    store = trust.store(ca_files) if trust is not None else trust_store(ca_files)
+    # pyOpenSSL's own certificates need no conversion (from_cryptography imports
+    # cryptography's serialization, ~10 ms, between the handshake and GET /v2/)
+    certs = [c if isinstance(c, crypto.X509) else crypto.X509.from_cryptography(c) for c in chain]
+    leaf, intermediates = certs[0], certs[1:]
     try:
         crypto.X509StoreContext(store, leaf, intermediates).verify_certificate()
     except crypto.X509StoreContextError as exc:

@@ -23,7 +23,9 @@ from regdoctor.model import Target
 from regdoctor.net import roundtrips
 from regdoctor.net.asyncio_backend import AsyncioBackend
 from regdoctor.net.handover import Handover, endpoint_key
+from regdoctor.net.idle import IdleWork
 from regdoctor.net.lean_httpx import httpcore, httpx
+from regdoctor.net.trust import TrustCache
 from regdoctor.options import CheckOptions
 
 
@@ -325,6 +327,12 @@ class Network:
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
     _handovers: list[Handover] = field(default_factory=list)
     _contexts: dict[Any, ssl.SSLContext] = field(default_factory=dict)
+    #: the handshakes' pyOpenSSL contexts and the re-verification stores, one per trust
+    #: set, their system store read in a worker thread (net/trust.py)
+    trust: TrustCache = field(default_factory=TrustCache)
+    #: first-use work done while a request is on the link (net/idle.py)
+    idle: IdleWork = field(default_factory=IdleWork)
+
     #: hostport -> (CA files, client cert, client key, source) from the configuration
     _configured: dict[str, tuple[tuple[str, ...], str | None, str | None, str | None]] = field(
         default_factory=dict
@@ -494,6 +502,8 @@ class Network:
         for handover in self._handovers:
             await handover.aclose()  # streams and spares no request took
         self._handovers.clear()
+        self.trust.close()
+        self.idle.close()
 
 
 def _version() -> str:

@@ -252,11 +252,16 @@ async def _fetch(
         request_headers["Authorization"] = authorization.reveal()
     exchange = Exchange(url=url, outcome="response", proxy=ctx.network.proxy_for(url))
     start = time.monotonic()
-    ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
+    tracing = ctx.options.trace is not None
+    if tracing:  # the trace line costs a redaction pass: only for --debug
+        ctx.trace(f"> {method} {_shown(url)} {_shown_headers(request_headers)}")
     budget = ctx.http_budget()
+    # the run's idle work (net/idle.py) begins once the first request is written
+    extensions = {} if ctx.network.idle.started else {"trace": _idle_when_sent(ctx)}
     try:
         await ctx.bounded(
-            _send(client, method, url, request_headers, limit, exchange, start), budget
+            _send(client, method, url, request_headers, limit, exchange, start, extensions),
+            budget,
         )
     except TimeoutError:
         exchange.outcome = "timeout"
@@ -280,11 +285,12 @@ async def _fetch(
     if exchange.outcome == "response" and _is_plain_to_tls(exchange):
         exchange.outcome = "tls_on_http"
         exchange.error = "the server speaks TLS on this port: use https://"
-    ctx.trace(
-        f"< {exchange.status or exchange.outcome} {_shown(url)} "
-        f"{exchange.duration_ms:.1f}ms {_shown(exchange.error or '')}"
-    )
-    if ctx.options.trace is not None and exchange.headers:
+    if tracing:
+        ctx.trace(
+            f"< {exchange.status or exchange.outcome} {_shown(url)} "
+            f"{exchange.duration_ms:.1f}ms {_shown(exchange.error or '')}"
+        )
+    if tracing and exchange.headers:
         ctx.trace("<   " + _shown_headers(exchange.headers))
         if exchange.body:
             ctx.trace("<   body: " + _shown(exchange.body[:300].decode("utf-8", "replace")))
@@ -313,8 +319,9 @@ async def _send(
     limit: int,
     exchange: Exchange,
     start: float,
+    extensions: dict[str, Any] | None = None,
 ) -> None:
-    async with client.stream(method, url, headers=headers) as response:
+    async with client.stream(method, url, headers=headers, extensions=extensions) as response:
         exchange.ttfb_ms = (time.monotonic() - start) * 1000
         exchange.status = response.status_code
         exchange.headers = {}
@@ -330,6 +337,17 @@ async def _send(
         exchange.body, exchange.truncated = await read_capped(
             response.aiter_raw(), limit, exchange.header("content-encoding")
         )
+
+
+def _idle_when_sent(ctx: ProbeContext) -> Any:
+    """An httpcore ``trace`` extension that starts the run's idle work once the request
+    is written (the task then only waits for the answer)."""
+
+    async def trace(event: str, _info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            ctx.network.idle.start()
+
+    return trace
 
 
 async def read_capped(chunks: Any, limit: int, encoding: str | None) -> tuple[bytes, bool]:

@@ -9,7 +9,7 @@ then host name, then authority — what docker, containerd and kubelet will say 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,13 @@ async def examine(
     proxy: ProxyRoute | None = None,
     budget: float | None = None,
     sock: socket.socket | None = None,
+    in_flight: Callable[[], None] | None = None,
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
     ``address`` then is) and describe what was seen. ``budget``: how long the handshake
     may take (default: the phase timeout). With ``sock`` (the TCP phase's connection)
-    the handshake runs over it and the session is kept (``result.stream``)."""
+    the handshake runs over it and the session is kept (``result.stream``).
+    ``in_flight``: work run while the ClientHello is in flight (see ``handshake``)."""
     from regdoctor.net import roundtrips
     from regdoctor.redact.secrets import redact
 
@@ -54,6 +56,8 @@ async def examine(
         budget=budget if budget is not None else ctx.budget(),
         sock=sock,
         keep_open=sock is not None,
+        trust=ctx.network.trust,
+        in_flight=in_flight,
     )
     # TLS 1.2 takes two flights; 1.3 one; a refused or plain-HTTP answer ends at the first
     tls_trips = 2 if result.outcome == "ok" and result.protocol != "TLSv1.3" else 1
@@ -225,6 +229,20 @@ class TlsProbe:
         assert state.address is not None
         budget = handshake_budget(ctx)
         sock = state.extra.pop("tcp_socket", None) if state.proxy is None else None
+        trust_sets: dict[str, Any] = {}
+
+        def in_flight() -> None:
+            # what _with_trust needs besides the chain, found while the ClientHello is
+            # in flight (the runtimes' CA files: hosts.toml and certs.d reads); the
+            # chain is re-verified with the handshake's own store (net/trust.py)
+            if policy is None:
+                return
+            try:
+                trust_sets["files"] = policy.trust(target)
+                trust_sets["dirs"] = policy.trust_dirs(target)
+            except Exception:  # read again by _with_trust, where a failure surfaces as before
+                trust_sets.clear()
+
         result, observations = await examine(
             ctx,
             target.host,
@@ -235,9 +253,12 @@ class TlsProbe:
             proxy=state.proxy,
             budget=budget,
             sock=sock if isinstance(sock, socket.socket) else None,
+            in_flight=in_flight,
         )
         if policy is not None and result.outcome == "ok" and result.chain:
-            observations = _with_trust(ctx, policy, result.chain, observations)
+            observations = _with_trust(
+                ctx, policy, result.peer_chain or result.chain, observations, trust_sets
+            )
             verified = next((o for o in observations if o.kind == "tls.verify"), None)
             trusted = verified.facts.get("trusted_by") if verified is not None else None
             if isinstance(trusted, dict) and any(trusted.values()):
@@ -352,11 +373,16 @@ def handshake_budget(ctx: ProbeContext) -> float:
 
 
 def _with_trust(
-    ctx: ProbeContext, policy: Any, chain: list[Any], observations: list[Observation]
+    ctx: ProbeContext,
+    policy: Any,
+    chain: list[Any],
+    observations: list[Observation],
+    found: dict[str, Any] | None = None,
 ) -> list[Observation]:
     """``tls.verify`` with ``trusted_by``: per runtime in scope, whether its own CA files
     (certs.d, hosts.toml ``ca``) plus ``--ca-file`` and the system store anchor the
-    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it."""
+    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it.
+    ``found``: the runtimes' CA files (``files``) and folders (``dirs``) if already read."""
     from regdoctor.net.handshake import chain_trusted
 
     given = [str(p) for p in ctx.options.ca_files]
@@ -369,7 +395,8 @@ def _with_trust(
         "self_signed",
     )
     used = [Path(p) for p in ctx.network.ca_files(ctx.target.hostport)]
-    if chain_trusted(chain, used) != handshake_trusted:
+    trust = ctx.network.trust
+    if chain_trusted(chain, used, trust) != handshake_trusted:
         return observations
     trusted_by: dict[str, bool] = {}
     trusted_with: str | None = None
@@ -379,9 +406,11 @@ def _with_trust(
         return path[len(root) :] if root and path.startswith(root + "/") else path
 
     tried: dict[str, list[str]] = {}
-    dirs = policy.trust_dirs(ctx.target)
-    for runtime, files in policy.trust(ctx.target).items():
-        trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)])
+    found = found or {}
+    dirs = found["dirs"] if "dirs" in found else policy.trust_dirs(ctx.target)
+    runtime_files = found["files"] if "files" in found else policy.trust(ctx.target)
+    for runtime, files in runtime_files.items():
+        trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)], trust)
         if trusted_by[runtime] and files and trusted_with is None:
             trusted_with = files[0]
         tried[runtime] = [f"{d}/" for d in dirs.get(runtime, [])] + [shown(f) for f in files]

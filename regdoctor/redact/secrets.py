@@ -368,6 +368,13 @@ def _apply_rules(text: str) -> str:
     return text
 
 
+def prepare() -> None:
+    """Compile every pattern now (a few ms), ahead of the first text that needs them:
+    a run does this while its first requests are in flight (net/idle.py)."""
+    for pattern, _repl in _RULES:
+        _ = pattern.regex
+
+
 def redact(text: str) -> str:
     """Mask the secrets :mod:`regdoctor.redact.secrets` knows how to recognise in ``text``, and
     the values learned during this run (see :func:`remember`)."""

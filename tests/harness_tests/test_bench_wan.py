@@ -42,6 +42,7 @@ def test_bench_wan_tiny(tmp_path):
         "skopeo inspect --raw, tls_token",
     }
     for label, row in rows.items():
+        assert row["cpu_median_ms"] > 0, (label, row)  # user + system time of the command
         if label == "wrapper floor":
             assert row["connections"] == 0
             continue
@@ -54,6 +55,7 @@ def test_bench_wan_tiny(tmp_path):
     assert rows["regdoctor check, plain"]["in_process_median_ms"] >= 2 * RTT_MS
     assert "ratio" in rows["regdoctor check, plain"]
     assert f"{RTT_MS}  regdoctor check, plain" in stdout
+    assert "load average before and after" in stdout
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"-{proc.pid}" not in namespaces
 

@@ -1,5 +1,5 @@
 """The system CA store is read when a TLS handshake starts, not when a context is made:
-a plain-HTTP check never pays for it, and a TLS check still verifies against it.
+a plain-HTTP check never waits for it, and a TLS check still verifies against it.
 
 The real runs point OpenSSL's default store at the testbed's CA with ``SSL_CERT_FILE``
 (both the stdlib's and pyOpenSSL's OpenSSL honour it): with it and no ``--ca-file`` the
@@ -111,31 +111,68 @@ def test_plain_http_check_never_reads_the_store(
     assert calls == []
 
 
-@pytest.mark.parametrize(("endpoint", "loads"), [("plain", 0), ("tls", 1)])
-def test_the_tls_probe_reads_the_system_store_only_for_a_tls_answer(
-    testbed: Testbed, monkeypatch: pytest.MonkeyPatch, endpoint: str, loads: int
+@pytest.mark.parametrize("endpoint", ["plain", "tls"])
+def test_the_tls_probe_waits_for_the_system_store_only_for_a_tls_answer(
+    testbed: Testbed, monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
     """The TLS probe's handshake against a plain-HTTP registry (it answers the
-    ClientHello with an HTTP error) and against a TLS one."""
+    ClientHello with an HTTP error) and against a TLS one. The system store is read in
+    a worker thread while the ClientHello is in flight: the plain-HTTP answer is
+    reported while that thread is still held; the TLS answer is fed to OpenSSL only
+    once the store is in the context."""
     import asyncio
+    import threading
+
+    from OpenSSL import SSL
 
     from regdoctor.net import handshake
+    from regdoctor.net.trust import TrustCache
 
-    calls: list[object] = []
+    events: list[str] = []
+    release = threading.Event()
     real = handshake.load_system_store
 
-    def counted(context: object) -> None:
-        calls.append(context)
+    def held(context: object) -> None:
+        release.wait(10)
         real(context)
+        events.append("store loaded")
 
-    monkeypatch.setattr(handshake, "load_system_store", counted)
+    real_write = SSL.Connection.bio_write
+
+    def bio_write(self: SSL.Connection, data: bytes) -> int:
+        events.append("server data to OpenSSL")
+        return real_write(self, data)
+
+    monkeypatch.setattr(handshake, "load_system_store", held)
+    monkeypatch.setattr(SSL.Connection, "bio_write", bio_write)
     port = testbed.endpoints[endpoint].port
-    result = asyncio.run(
-        handshake.handshake(
-            "registry.test", "127.0.0.1", port, client=None, ca_files=[], budget=5.0
-        )
-    )
+    trust = TrustCache()
+
+    async def run() -> handshake.HandshakeResult:
+        task = asyncio.create_task(
+            handshake.handshake(
+                "registry.test", "127.0.0.1", port, client=None, ca_files=[], budget=5.0,
+                trust=trust,
+            )
+        )  # fmt: skip
+        if endpoint == "plain":
+            result = await task  # the store's thread is still held
+            assert not release.is_set()
+            release.set()
+            return result
+        release.set()
+        return await task
+
+    try:
+        result = asyncio.run(run())
+    finally:
+        release.set()
+        trust.close()
     assert result.outcome == ("plain_http" if endpoint == "plain" else "ok"), result
-    assert len(calls) == loads
-    if endpoint == "tls":  # the system store does not hold the testbed CA
+    assert trust.counts["system store loads"] == 1  # started beside the ClientHello
+    if endpoint == "tls":
+        assert events[0] == "store loaded", events
+        # the system store does not hold the testbed CA
         assert any(depth == 0 for _errnum, depth, _text in result.verify_errors)
+    else:
+        assert "server data to OpenSSL" not in events

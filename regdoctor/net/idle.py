@@ -1,0 +1,82 @@
+"""First-use work done while the network is awaited.
+
+Some work a check needs later costs CPU the first time: importing the rule engine and
+reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
+token's scope after the token request), compiling the redaction patterns. Done when it
+is due, each sits on the critical path between two requests or after the last one. The
+run registers it here instead, and the first request written on the link starts one
+worker thread that does it while the event loop only waits for the answer (over TLS
+that is ``GET /v2/``, after the chain's analysis, the run's largest burst of CPU).
+What the check then asks for is already imported or loaded (the catalog behind its
+own lock), so nothing changes but when the CPU is spent.
+
+The worker holds the GIL while it imports: a burst of the event loop that comes before
+the worker is done (a round trip shorter than its ~35 ms, or a loaded machine) is
+stretched by the rest.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Callable
+
+
+class IdleWork:
+    """Jobs run in one worker thread, in order, once :meth:`start` has been called."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Callable[[], object]] = []
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closed = False
+        #: how many jobs were handed to the worker (tests)
+        self.started_jobs = 0
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None or self._closed
+
+    def add(self, job: Callable[[], object]) -> None:
+        """Do ``job`` in the background: now if the worker runs, else once it starts."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._executor is None:
+                self._pending.append(job)
+            else:
+                self._submit(job)
+
+    def start(self) -> None:
+        """A request is on the link: start the worker (once) on the pending jobs."""
+        with self._lock:
+            if self._executor is not None or self._closed:
+                return
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="regdoctor-idle"
+            )
+            pending, self._pending = self._pending, []
+            for job in pending:
+                self._submit(job)
+
+    def _submit(self, job: Callable[[], object]) -> None:
+        assert self._executor is not None
+        self.started_jobs += 1
+        self._executor.submit(_quietly, job)
+
+    def close(self) -> None:
+        """Drop the jobs not begun; never waits for the one running."""
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _quietly(job: Callable[[], object]) -> None:
+    """A job only prepares: if it fails, the work is done (and fails) when it is due."""
+    try:
+        job()
+    except Exception:  # noqa: S110 - see the docstring
+        pass

@@ -1,0 +1,116 @@
+"""The trust material of a run is built once per trust set: the registry's handshake and
+its token realm's share one pyOpenSSL context, whose system store is read once (in a
+worker thread, while the ClientHello is in flight), and the chain's re-verification for
+the runtimes in scope (``trusted_by``) uses the handshake's store for the same CA files
+(or one store per set of CA files), not a store per runtime. Real TLS registry and
+token realm of the testbed, one check of both."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from regdoctor.check.plan import plan
+from regdoctor.check.request import CheckRequest
+from regdoctor.model import Secret
+from regdoctor.net import handshake, trust
+from tests.harness.testbed import PASSWORD, USERNAME, Testbed
+
+
+def test_registry_and_realm_share_one_context_and_one_store_per_trust_set(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[object] = []
+    stores: list[tuple[str, ...]] = []
+    real_load, real_store = handshake.load_system_store, trust.trust_store
+
+    def load(context: object) -> None:
+        loads.append(context)
+        real_load(context)
+
+    def store(ca_files: list[Path]) -> object:
+        stores.append(tuple(str(p) for p in ca_files))
+        return real_store(ca_files)
+
+    monkeypatch.setattr(handshake, "load_system_store", load)
+    monkeypatch.setattr(trust, "trust_store", store)
+    tls = testbed.images.app.ref(testbed.endpoints["tls"].hostport)
+    # an HTTP registry whose token realm is served over TLS (another host: its own
+    # handshake, with the same trust set as the TLS registry's)
+    token = "http://" + testbed.images.app.ref(testbed.endpoints["token"].hostport)
+    run_plan = plan(
+        CheckRequest(
+            targets=(tls, token),
+            ca_files=(str(testbed.ca_file),),
+            username=USERNAME,
+            password=Secret(PASSWORD),
+            runtime="all",
+            no_config=True,
+        )
+    )
+    report = asyncio.run(run_plan.run())
+    handshakes = [o for t in report.targets for o in t.observations if o.kind == "tls.handshake"]
+    assert {o.facts["role"] for o in handshakes} == {"registry", "realm"}
+    assert all(o.ok for o in handshakes), handshakes
+    verify = next(
+        o
+        for t in report.targets
+        for o in t.observations
+        if o.kind == "tls.verify" and o.facts["role"] == "registry"
+    )
+    trusted_by = verify.facts.get("trusted_by")
+    assert isinstance(trusted_by, dict) and len(trusted_by) > 1 and all(trusted_by.values())
+    # one context for both handshakes, its system store read once ...
+    assert len(loads) == 1
+    # ... and for every runtime whose trust set is the same (--ca-file), the store
+    # the handshake verified with: no other read of the system store (unless
+    # SSL_CERT_FILE points the handshake elsewhere: then one store for all of them)
+    if trust._system_paths_agree():
+        assert stores == []
+    else:
+        assert stores == [(str(testbed.ca_file),)]
+
+
+def test_the_runtimes_ca_files_are_read_while_the_client_hello_is_in_flight(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the re-verification needs besides the chain (each runtime's CA files and
+    folders: hosts.toml and certs.d reads) is read before the server's answer is fed to
+    OpenSSL, not between the handshake and ``GET /v2/``."""
+    from OpenSSL import SSL
+
+    from regdoctor.check.routes import Routes
+
+    events: list[str] = []
+    real_trust, real_dirs, real_write = Routes.trust, Routes.trust_dirs, SSL.Connection.bio_write
+
+    def trust(self: Routes, target: object) -> dict[str, list[str]]:
+        events.append("runtime CA files")
+        return real_trust(self, target)  # type: ignore[arg-type]
+
+    def trust_dirs(self: Routes, target: object) -> dict[str, list[str]]:
+        events.append("runtime CA folders")
+        return real_dirs(self, target)  # type: ignore[arg-type]
+
+    def bio_write(self: SSL.Connection, data: bytes) -> int:
+        events.append("server data")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Routes, "trust", trust)
+    monkeypatch.setattr(Routes, "trust_dirs", trust_dirs)
+    monkeypatch.setattr(SSL.Connection, "bio_write", bio_write)
+    image = testbed.images.app.ref(testbed.endpoints["tls"].hostport)
+    run_plan = plan(
+        CheckRequest(
+            targets=(image,), ca_files=(str(testbed.ca_file),), runtime="all", no_config=True
+        )
+    )
+    report = asyncio.run(run_plan.run())
+    verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")
+    assert verify.facts.get("trusted_by"), verify.facts
+    first_answer = events.index("server data")
+    assert "runtime CA files" in events[:first_answer], events
+    assert "runtime CA folders" in events[:first_answer], events
+    assert events.count("runtime CA files") == 1  # not read again after the handshake
