@@ -11,6 +11,7 @@ in a deployment file. A subject is a :class:`~regdoctor.model.TargetReport`.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -172,6 +173,28 @@ class _Subjects:
         return reports
 
 
+def _preload_catalog(rule_dirs: tuple[Path, ...]) -> threading.Thread:
+    """Import the engine and load the rule catalog in a thread, while the session and
+    the listing wait on the network: the judging at the end then finds it loaded
+    (``catalog()`` keeps it, and waits on its lock while a load is under way). A load
+    that fails here is done again by :meth:`_Subjects.reports`, which raises its error
+    as before."""
+
+    def load() -> None:
+        try:
+            from regdoctor.check.catalog import catalog
+            from regdoctor.engine import evaluate
+
+            del evaluate
+            catalog(rule_dirs)
+        except Exception:  # reported by reports(), where it is loaded again
+            return
+
+    thread = threading.Thread(target=load, name="regdoctor-catalog", daemon=True)
+    thread.start()
+    return thread
+
+
 def _observation(
     target: Target, kind: str, *, ok: bool, facts: dict[str, Any], error: str | None = None
 ) -> Observation:
@@ -197,6 +220,7 @@ async def run_tags(
     )
     network = Network(check)
     subjects = _Subjects(check.rule_dirs)
+    _preload_catalog(check.rule_dirs)
     try:
         session = await open_session(base, check, network, clock=clock, deadline_at=deadline_at)
         result = TagsResult(base, session, None, None, [], started_at=started_at)
