@@ -4,6 +4,7 @@ divergence, policy, platforms and signatures (see docs/tags.md)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import sys
 from pathlib import Path
@@ -189,11 +190,22 @@ def _tags_options(args: argparse.Namespace, request: CheckRequest):  # type: ign
     for path in manifests:
         if not path.exists():
             raise ValueError(f"--manifests {path}: no such file or directory")
+    configured = None
+    if request.no_config:
+        mirrors = tuple(dict.fromkeys(args.mirror))
+    elif any(request.config_files.values()) or request.kube_manifests:
+        # a file named on the command line is checked now: a usage error before the scan
+        mirrors = tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args, request)]))
+    else:
+        # found while the scan waits on the network (discovery never raises on bad files)
+        mirrors = tuple(dict.fromkeys(args.mirror))
+        configured = functools.partial(_configured_mirrors, args, request)
     return TagsOptions(
         repository=args.repository,
         match=args.match,
         compare=tuple(args.compare),
-        mirrors=tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args, request)])),
+        mirrors=mirrors,
+        configured_mirrors=configured,
         manifests=manifests,
         state=state,
         policy=TagPolicy(args.policy) if args.policy else None,
