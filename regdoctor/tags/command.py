@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -473,6 +472,18 @@ async def _resolve_elsewhere(
 
 
 def run(options: TagsOptions, check: CheckOptions, *, insecure: bool = False) -> TagsResult:
-    start = time.monotonic()
-    del start
-    return asyncio.run(run_tags(options, check, insecure=insecure))
+    """The scan, on an event loop of its own.
+
+    The main coroutine hands the result over in a box and returns None: on its way out,
+    ``asyncio.run`` restores the SIGINT handler, and ``signal.getsignal`` and
+    ``signal.signal`` each look the old handler (a partial bound to the finished main
+    task) up in an enum, whose error message holds the task's repr, which holds the
+    repr of its result: a dataclass repr of every tag's record, twice (~8 ms of CPU for
+    2,000 tags after the last HEAD)."""
+    box: list[TagsResult] = []
+
+    async def main() -> None:
+        box.append(await run_tags(options, check, insecure=insecure))
+
+    asyncio.run(main())
+    return box[0]
