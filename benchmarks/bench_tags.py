@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
             "whole_run_vs_ab_per_round": [
                 round(a / r["wall_s"], 3) for a, r in zip(ab_walls, runs, strict=True)
             ],
+            "whole_run_vs_ab_round_median": round(
+                statistics.median(a / r["wall_s"] for a, r in zip(ab_walls, runs, strict=True)), 3
+            ),
             "registry_cpu_s_ab_2000_heads": round(statistics.median(registry_cpu["ab"]), 3),
             "registry_cpu_s_regdoctor_run": round(statistics.median(registry_cpu["regdoctor"]), 3),
             "tcp_connections_counted": accepted,
