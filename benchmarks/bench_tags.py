@@ -165,6 +165,12 @@ def ab_whole_run(url: str, requests: int = TAGS, concurrency: int = 16) -> float
     return wall
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def skopeo_per_tag(hostport: str, tags: list[str], env: dict[str, str]) -> list[float]:
     times = []
     for tag in tags:
@@ -266,7 +272,9 @@ def blob_throughput(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write every figure as JSON here")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--runs", "--rounds", type=int, default=3, help="interleaved rounds (default: 3)"
+    )
     parser.add_argument("--skopeo-sample", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16, help="as ab's -c 16")
     parser.add_argument("--blob-gib", type=float, default=1.0, help="0 skips the blob part")
@@ -307,11 +315,20 @@ def main(argv: list[str] | None = None) -> int:
                 check_baseline(args.baseline, env)
                 run_tags(hostport, env, args.concurrency, args.baseline)
             rates_ab, runs, ab_walls, baseline_runs, loads = [], [], [], [], []
+            # the registry's own CPU during ab's 2,000 HEADs and during each scan: on a
+            # machine the registry saturates, the ceiling of the whole-run ratio
+            assert registry.proc is not None
+            registry_pid = registry.proc.pid
+            registry_cpu: dict[str, list[float]] = {"ab": [], "regdoctor": []}
             for _ in range(args.runs):  # interleaved: the same machine state for both
                 loads.append(os.getloadavg()[0])
                 rates_ab.append(ab_rate(url))
+                before = process_cpu_s(registry_pid)
                 ab_walls.append(ab_whole_run(url))
+                middle = process_cpu_s(registry_pid)
                 runs.append(run_tags(hostport, env, args.concurrency))
+                registry_cpu["ab"].append(middle - before)
+                registry_cpu["regdoctor"].append(process_cpu_s(registry_pid) - middle)
                 if args.baseline is not None:
                     baseline_runs.append(run_tags(hostport, env, args.concurrency, args.baseline))
             for run in runs:
@@ -356,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
             "whole_run_vs_ab_per_round": [
                 round(a / r["wall_s"], 3) for a, r in zip(ab_walls, runs, strict=True)
             ],
+            "whole_run_vs_ab_round_median": round(
+                statistics.median(a / r["wall_s"] for a, r in zip(ab_walls, runs, strict=True)), 3
+            ),
+            "registry_cpu_s_ab_2000_heads": round(statistics.median(registry_cpu["ab"]), 3),
+            "registry_cpu_s_regdoctor_run": round(statistics.median(registry_cpu["regdoctor"]), 3),
             "tcp_connections_counted": accepted,
             "tcp_connections_reported": counted["connections"],
         }

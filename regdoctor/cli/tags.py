@@ -4,6 +4,8 @@ divergence, policy, platforms and signatures (see docs/tags.md)."""
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,7 +111,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: How many net allocations of container objects between two runs of the cyclic garbage
+#: collector during a scan (Python's default: 700).
+GC_THRESHOLD = 100_000
+
+
 def run(args: argparse.Namespace) -> int:
+    """A scan allocates about as many long-lived objects as it has tags (and the rule
+    catalog's), and frees nearly all the rest by reference counting: with the default
+    threshold the cyclic collector ran ~80 times in a 2,000-tag scan, for 12-40 ms of
+    CPU beside the registry, and found ~700 objects. It runs every
+    :data:`GC_THRESHOLD` allocations while this command runs (the caller's threshold
+    is restored after it, for a caller that runs commands in-process, as the tests do)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(GC_THRESHOLD, old[0]), old[1], old[2])
+    try:
+        return _run(args)
+    finally:
+        gc.set_threshold(*old)
+
+
+def _run(args: argparse.Namespace) -> int:
     from regdoctor.check.plan import build_options
     from regdoctor.check.request import UsageError
     from regdoctor.cli.request import request_from_args
@@ -168,11 +190,22 @@ def _tags_options(args: argparse.Namespace, request: CheckRequest):  # type: ign
     for path in manifests:
         if not path.exists():
             raise ValueError(f"--manifests {path}: no such file or directory")
+    configured = None
+    if request.no_config:
+        mirrors = tuple(dict.fromkeys(args.mirror))
+    elif any(request.config_files.values()) or request.kube_manifests:
+        # a file named on the command line is checked now: a usage error before the scan
+        mirrors = tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args, request)]))
+    else:
+        # found while the scan waits on the network (discovery never raises on bad files)
+        mirrors = tuple(dict.fromkeys(args.mirror))
+        configured = functools.partial(_configured_mirrors, args, request)
     return TagsOptions(
         repository=args.repository,
         match=args.match,
         compare=tuple(args.compare),
-        mirrors=tuple(dict.fromkeys([*args.mirror, *_configured_mirrors(args, request)])),
+        mirrors=mirrors,
+        configured_mirrors=configured,
         manifests=manifests,
         state=state,
         policy=TagPolicy(args.policy) if args.policy else None,

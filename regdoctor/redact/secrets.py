@@ -34,7 +34,7 @@ hidden and is ignored; so are empty and whitespace-only values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from regdoctor.model import Secret
@@ -51,6 +51,7 @@ __all__ = [
     "redact",
     "redact_obj",
     "remember",
+    "walk_obj",
 ]
 
 
@@ -519,6 +520,12 @@ def redact_obj(obj: Any) -> Any:
     :class:`regdoctor.model.Secret` becomes the mask. Other values are returned as is.
     """
     return _walk(obj, redact)
+
+
+def walk_obj(obj: Any, redact_str: Callable[[str], str]) -> Any:
+    """:func:`redact_obj` with the caller's redaction of each string (for example one
+    that redacts each distinct string of a large document once)."""
+    return _walk(obj, redact_str)
 
 
 def mask_literals(text: str, redactor: Redactor | None = None) -> str:

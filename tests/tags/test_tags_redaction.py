@@ -10,6 +10,7 @@ from regdoctor.cli.main import main
 from regdoctor.redact import secrets
 from regdoctor.redact.secrets import MASK, Redactor
 from regdoctor.render.tags import _redacted
+from tests.harness import hostile
 from tests.harness.populate import push_image
 
 #: Valid tag names (distribution's grammar) that the secret patterns would read as secrets
@@ -86,3 +87,54 @@ def test_a_learned_token_listed_as_a_tag_is_masked(monkeypatch):
     secrets.remember(token)
     doc = _redacted(_document(digests=[{"digest": "sha256:x", "tags": [token]}]), None)
     assert doc["digests"][0]["tags"] == [MASK]
+
+
+def test_repeated_texts_are_redacted_wherever_they_occur():
+    """Each distinct text is redacted once per document: every occurrence of it (a tag
+    in ``tags``, ``digests``, ``aliases`` and ``moved``; an error shared by many tags)
+    gets the same answer as when each was redacted on its own."""
+    secret = "s3cret-Literal-Passw0rd"
+    redactor = Redactor([secret])
+    error = "401: Authorization: Bearer sekrit-token-123 was refused"
+    items = [
+        {"tag": tag, "digest": "sha256:" + "a" * 64, "outcome": "unauthorized", "error": error}
+        for tag in (secret, JWT_TAG, secret, "v1")
+    ]
+    groups = [{"digest": "sha256:" + "a" * 64, "tags": [secret, JWT_TAG, "v1"]}]
+    doc = _redacted(
+        _document(tags=items, digests=groups, aliases=groups, moved=[{"tag": secret}]), redactor
+    )
+    assert [t["tag"] for t in doc["tags"]] == [MASK, JWT_TAG, MASK, "v1"]
+    assert doc["digests"][0]["tags"] == doc["aliases"][0]["tags"] == [MASK, JWT_TAG, "v1"]
+    assert doc["moved"][0]["tag"] == MASK
+    assert {t["error"] for t in doc["tags"]} == {redactor.redact(error)}
+    assert "sekrit-token-123" not in json.dumps(doc) and secret not in json.dumps(doc)
+    # the same answers as redacting every other field on its own
+    others = [{k: redactor.redact_obj(v) for k, v in t.items() if k != "tag"} for t in items]
+    assert [{k: v for k, v in t.items() if k != "tag"} for t in doc["tags"]] == others
+
+
+def test_a_secret_tag_and_a_hostile_tag_from_a_real_server(capsys, monkeypatch):
+    """A registry lists the password it was sent, and a tag with terminal escapes: the
+    password is masked in the JSON and the plain output, the escapes never reach the
+    terminal (the plain output) and are JSON-escaped in the JSON."""
+    import io
+
+    password = "Hunter2-Secret-Pw"
+    hostile_tag = "\x1b]0;pwned\x07\x1b[31mred"
+    listing = json.dumps({"name": "team/app", "tags": ["v1", password, hostile_tag]}).encode()
+    handler = hostile.on_path({"/v2/team/app/tags/list": hostile.body(200, listing)})
+    with hostile.HostileServer(handler) as server:
+        outputs = []
+        for fmt in ("json", "plain"):
+            monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+            args = ["tags", f"http://{server.hostport}/team/app", "--format", fmt, "-v"]
+            main([*args, "-u", "bob", "--password-stdin", "--timeout", "3"])
+            outputs.append(capsys.readouterr().out)
+    text, plain = outputs
+    doc = json.loads(text)
+    assert sorted(t["tag"] for t in doc["tags"]) == sorted(["v1", MASK, hostile_tag])
+    assert all(MASK in d["tags"] for d in (*doc["digests"], *doc["aliases"]))
+    assert password not in text and "\x1b" not in text
+    assert password not in plain and "\x1b" not in plain and "\x07" not in plain
+    assert MASK in plain and "v1" in plain

@@ -1,0 +1,94 @@
+"""A tag scan does in a thread, while its session, listing and HEADs wait on the
+network, what only its end needs (``tags.command._Background``): the configured mirrors
+(discovery), then the rule catalog. The judging finds the catalog loaded; a load that
+fails there is done again by the judging, which raises its error; a discovery that
+raises raises where the mirrors are needed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from regdoctor.check import catalog as catalog_module
+from regdoctor.cli.main import build_parser
+from regdoctor.cli.request import request_from_args
+from regdoctor.cli.tags import _tags_options
+from regdoctor.engine import cache
+from regdoctor.tags.command import _Background, _Subjects
+
+
+@pytest.fixture
+def fresh_catalogs(monkeypatch: pytest.MonkeyPatch) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = {}
+    monkeypatch.setattr(catalog_module, "_LOADED", loaded)
+    return loaded
+
+
+def test_the_catalog_is_loaded_in_the_background(fresh_catalogs):
+    background = _Background((), None)
+    assert background.thread.daemon
+    background.thread.join(timeout=60)
+    assert not background.thread.is_alive()
+    assert list(fresh_catalogs) == [()]
+    # the judging takes that one, not a second load
+    assert catalog_module.catalog(()) is fresh_catalogs[()]
+    assert asyncio.run(background.mirrors()) == []
+
+
+def test_a_failed_preload_is_reported_by_the_judging(fresh_catalogs, monkeypatch):
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ValueError("rules: broken cache")
+
+    monkeypatch.setattr(cache, "load_catalog_cached", broken)
+    uncaught: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    _Background((), None).thread.join(timeout=60)
+    assert uncaught == [] and fresh_catalogs == {}
+    with pytest.raises(ValueError, match="broken cache"):
+        _Subjects(()).reports()
+
+
+def test_the_discovery_runs_in_the_background_and_its_error_reaches_the_scan(
+    fresh_catalogs, monkeypatch
+):
+    uncaught: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    found = _Background((), lambda: ["http://mirror.test:5000"])
+    assert asyncio.run(found.mirrors()) == ["http://mirror.test:5000"]
+
+    def broken() -> list[str]:
+        raise RuntimeError("discovery bug")
+
+    failed = _Background((), broken)
+    with pytest.raises(RuntimeError, match="discovery bug"):
+        asyncio.run(failed.mirrors())
+    failed.thread.join(timeout=60)
+    assert uncaught == [] and list(fresh_catalogs) == [()]  # the catalog still loaded
+
+
+def _options(*argv: str):  # type: ignore[no-untyped-def]
+    args = build_parser("tags").parse_args(["tags", "registry.test/team/app", *argv])
+    return _tags_options(args, request_from_args(args, targets=()))
+
+
+def test_which_runs_defer_the_discovery(tmp_path):
+    deferred = _options("--mirror", "http://a.test", "--mirror", "http://a.test")
+    assert deferred.mirrors == ("http://a.test",) and deferred.configured_mirrors is not None
+    ignored = _options("--no-config", "--mirror", "http://a.test")
+    assert ignored.mirrors == ("http://a.test",) and ignored.configured_mirrors is None
+    # a configuration file named on the command line is read (and checked) at once
+    daemon = tmp_path / "daemon.json"
+    daemon.write_text('{"registry-mirrors": ["http://cache.test:5000"]}')
+    named = _options("--daemon-config", str(daemon))
+    assert named.configured_mirrors is None
+
+
+def test_a_missing_named_file_is_still_a_usage_error(tmp_path, capsys):
+    from regdoctor.cli.main import main
+
+    missing = tmp_path / "nope.json"
+    assert main(["tags", "registry.test/team/app", "--daemon-config", str(missing)]) == 3
+    assert "nope.json" in capsys.readouterr().err
