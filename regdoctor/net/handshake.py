@@ -70,7 +70,7 @@ def _openssl_context(
     errors: list[tuple[int, int, str]],
     alpn: tuple[bytes, ...] = (b"h2", b"http/1.1"),
 ) -> Any:
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     context.set_min_proto_version(SSL.TLS1_VERSION)
@@ -100,7 +100,7 @@ def load_system_store(context: Any) -> None:
     costs milliseconds, so it waits until a server has answered with TLS."""
     import ssl
 
-    from OpenSSL import crypto
+    from regdoctor.net.lean_openssl import crypto
 
     defaults = ssl.get_default_verify_paths()  # each None when it does not exist
     if defaults.cafile is None and defaults.capath is None:
@@ -129,7 +129,7 @@ async def handshake(
     TLS 1.3 post-handshake alert surfaces, see :class:`TlsStream`), or send one request
     so that such an alert (client certificate required) surfaces here. The whole
     exchange takes at most ``budget`` seconds."""
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     result = HandshakeResult()
     start = time.monotonic()
@@ -228,7 +228,7 @@ async def confirm(result: HandshakeResult, host: str, budget: float) -> None:
 
 
 async def _flush(conn: Any, writer: asyncio.StreamWriter) -> None:
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     while True:
         try:
@@ -250,7 +250,7 @@ async def _after_handshake(
 ) -> None:
     """Send ``GET /v2/`` and read the first bytes: a TLS 1.3 server that wants a client
     certificate says so only now, with an alert."""
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     request = f"GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
     try:
@@ -332,7 +332,7 @@ def chain_trusted(chain: list[Any], ca_files: list[Path]) -> bool:
     """Whether the chain a server presented (leaf first, cryptography certificates) is
     trusted by the system store plus ``ca_files``: how a runtime with that trust set
     would judge it, without another handshake. Names and dates are judged elsewhere."""
-    from OpenSSL import crypto
+    from regdoctor.net.lean_openssl import crypto
 
     if not chain:
         return False

@@ -5,9 +5,11 @@ escape sequence at all (standard output is not a terminal and nothing forces one
 plain renderers print through :class:`PlainConsole` instead: the same layout, from Rich's
 own ``Text.wrap``, without importing the Console. :func:`rich_would_style` and
 :func:`rich_width` are Rich's own decisions (``Console.is_terminal``, ``Console.size``,
-rich 13-15), read from the environment as Rich reads them; ``regdoctor.cli.explain``
-chooses the console with them. ``tests/render/test_plain_console.py`` prints every pasted
-corpus entry both ways and compares the bytes.
+rich 13-15), read from the environment as Rich reads them; :func:`stdout_console`
+chooses with them, for ``explain`` and for ``check``'s plain report.
+``tests/render/test_plain_console.py`` prints every pasted corpus entry both ways and
+compares the bytes; ``tests/cli/test_check_plain_console.py`` does the same for the
+reports of real checks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 if TYPE_CHECKING:
     from rich.text import Text
 
-__all__ = ["PlainConsole", "TextConsole", "rich_width", "rich_would_style"]
+__all__ = ["PlainConsole", "TextConsole", "rich_width", "rich_would_style", "stdout_console"]
 
 
 class TextConsole(Protocol):
@@ -74,6 +76,20 @@ def rich_width(environ: Mapping[str, str] | None = None) -> int:
             continue
         break
     return width or 80
+
+
+def stdout_console(*, rich: bool = False) -> TextConsole:
+    """The console a plain renderer prints to standard output through: Rich's
+    ``Console(highlight=False)``; or, where Rich would write no style at all (standard
+    output is not a terminal and nothing forces one), a :class:`PlainConsole`, which
+    prints the same bytes without importing ``rich.console``. ``rich``: Rich's Console
+    whatever the output (for callers that print what a PlainConsole does not: markup
+    strings, styles given to ``print``)."""
+    if rich or rich_would_style(sys.stdout):
+        from rich.console import Console
+
+        return Console(highlight=False)
+    return PlainConsole()
 
 
 class PlainConsole:
