@@ -13,8 +13,16 @@ so that a load spike hits every series alike, ``--runs`` times each:
 
 - ``python -c pass`` (the interpreter's floor, site and .pth files included);
 - ``regdoctor --version`` (argument parsing, no check);
-- ``regdoctor check HOST:PORT/team/app:1.2`` of this tree;
-- the same of ``--compare REF`` (exported with ``git archive``), unless ``--compare ''``.
+- ``regdoctor check HOST:PORT/team/app:1.2`` of this tree (``python -m regdoctor``, the
+  tree on ``PYTHONPATH``, with this machine's ``site``: its ``.pth`` files and the
+  editable install's finder, as a developer here runs it);
+- the same of ``--compare REF`` (exported with ``git archive``), unless ``--compare ''``;
+- **as the README installs it**: each tree installed with ``pip install`` (not
+  editable) into a fresh venv, run through its console script (``regdoctor`` on
+  ``PATH``), beside that venv's ``python -c pass``. The venv has no system site
+  packages; its dependencies come from one ``.pth`` that holds only the path of the
+  interpreter's site-packages, so no other ``.pth`` file (this machine's sandbox hook,
+  an editable install's finder) runs at start-up, as on a user's machine.
 
 Each figure is the median wall time (fork to exit) and the median CPU time of the child
 (user + system from ``wait4``: what the run costs when other work competes for the
@@ -24,8 +32,9 @@ CPUs). Every tree is byte-compiled first and children run without
 Then one ``python -X importtime`` run of the check per tree: self time summed per
 package (regdoctor per subpackage), top ten.
 
-Exit status: 0 when this tree's median wall time is at most 200 ms, 1 when not, 3 when
-it could not run.
+Exit status: 0 when this tree's median wall time **as installed** is at most 200 ms (the
+figure a user sees; the developer series is printed beside it), 1 when not, 3 when it
+could not run.
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 TARGET_MS = 200.0
+#: The label prefix of the series measured as the README installs regdoctor.
+INSTALLED = "installed: "
 
 
 def export_tree(ref: str, into: Path) -> Path:
@@ -66,8 +77,37 @@ def export_tree(ref: str, into: Path) -> Path:
     return into
 
 
-def isolated_env(root: Path, tree: Path) -> dict[str, str]:
-    """No developer configuration, no proxies; regdoctor imported from ``tree``."""
+def readme_install(tree: Path, venv: Path) -> Path:
+    """``tree`` installed as the README says (``pip install``, not editable) into a new
+    venv at ``venv`` whose only other entry on ``sys.path`` is this interpreter's
+    site-packages (a ``.pth`` path line: no code runs, and the ``.pth`` files there are
+    not processed). Returns the console script."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    (Path(purelib) / "_deps_from_the_interpreter.pth").write_text(
+        sysconfig.get_paths(vars=base)["purelib"] + "\n"
+    )
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
+    subprocess.run(
+        [*pip, "--no-deps", "--no-build-isolation", "--no-index", str(tree)],
+        check=True,
+        capture_output=True,
+    )
+    return venv / "bin" / "regdoctor"
+
+
+def isolated_env(root: Path, tree: Path, *, installed: bool = False) -> dict[str, str]:
+    """No developer configuration, no proxies; regdoctor imported from ``tree`` (or, when
+    ``installed``, from the venv the command runs in)."""
     home = root / "home"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -75,14 +115,15 @@ def isolated_env(root: Path, tree: Path) -> dict[str, str]:
         "HOME": str(home),
         "DOCKER_CONFIG": str(home / ".docker"),
         "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(root / f"cache-{tree.name}"),
+        "XDG_CACHE_HOME": str(root / f"cache-{tree.name}{'-installed' if installed else ''}"),
         "XDG_RUNTIME_DIR": str(root / "run"),
         "REGISTRY_AUTH_FILE": str(root / "run" / "auth.json"),
         "REGDOCTOR_CONFIG_ROOT": str(root / "config-root"),
-        "PYTHONPATH": str(tree),
         "NO_COLOR": "1",
         "COLUMNS": "80",
     }
+    if not installed:
+        env["PYTHONPATH"] = str(tree)
     for key in ("HOME", "DOCKER_CONFIG", "XDG_RUNTIME_DIR", "REGDOCTOR_CONFIG_ROOT"):
         Path(env[key]).mkdir(parents=True, exist_ok=True)
     return env
@@ -167,6 +208,10 @@ def main() -> int:
             trees[args.compare] = export_tree(args.compare, root / "compare")
         for tree in trees.values():
             compileall.compile_dir(tree / "regdoctor", quiet=1)
+        scripts = {
+            name: readme_install(tree, root / f"venv-{index}")
+            for index, (name, tree) in enumerate(trees.items())
+        }
         registry = Registry("plain", root / "registry", root / "storage")
         registry.start()
         try:
@@ -174,8 +219,12 @@ def main() -> int:
             push_test_images(registry.url)
             hostport = f"127.0.0.1:{registry.port}"
             envs = {name: isolated_env(root, tree) for name, tree in trees.items()}
+            installed_env = {
+                name: isolated_env(root, tree, installed=True) for name, tree in trees.items()
+            }
             mark_insecure(root / "config-root", hostport)
-            check = [py, "-m", "regdoctor", "check", f"{hostport}/team/app:1.2"]
+            target = f"{hostport}/team/app:1.2"
+            check = [py, "-m", "regdoctor", "check", target]
             series: dict[str, tuple[list[str], dict[str, str], Path]] = {
                 "python -c pass": ([py, "-c", "pass"], envs["this tree"], REPO),
                 "regdoctor --version": (
@@ -186,6 +235,18 @@ def main() -> int:
             }
             for name, tree in trees.items():
                 series[f"regdoctor check ({name})"] = (check, envs[name], tree)
+            venv_python = str(scripts["this tree"].parent / "python")
+            series[f"{INSTALLED}python -c pass"] = (
+                [venv_python, "-c", "pass"],
+                installed_env["this tree"],
+                root,
+            )
+            for name, script in scripts.items():
+                series[f"{INSTALLED}regdoctor check ({name})"] = (
+                    [str(script), "check", target],
+                    installed_env[name],
+                    root,
+                )
             for label, (argv, env, cwd) in series.items():  # warm-up, and a health check
                 _wall, _cpu, code, text = _run_child(argv, env, cwd)
                 if code != 0:
@@ -208,23 +269,31 @@ def main() -> int:
                     "modules": modules_imported(check, envs[name], tree),
                     "top": import_profile(check, envs[name], tree),
                 }
+                as_installed = [str(scripts[name].parent / "python"), *check[1:]]
+                results["imports"][f"{INSTALLED}{name}"] = {
+                    "modules": modules_imported(as_installed, installed_env[name], root),
+                    "top": import_profile(as_installed, installed_env[name], root),
+                }
         finally:
             registry.stop()
 
-    print(f"{'series':40s} {'median ms':>10s} {'min ms':>8s} {'CPU ms':>8s}")
+    print(f"{'series':52s} {'median ms':>10s} {'min ms':>8s} {'CPU ms':>8s}")
     for label, row in results["series"].items():
         print(
-            f"{label:40s} {row['median_ms']:10.1f} {row['min_ms']:8.1f} {row['cpu_median_ms']:8.1f}"
+            f"{label:52s} {row['median_ms']:10.1f} {row['min_ms']:8.1f} {row['cpu_median_ms']:8.1f}"
         )
     for name, data in results["imports"].items():
         print(f"\nimports, {name}: {data['modules']} modules in sys.modules; self ms per package")
         for package, ms in data["top"]:
             print(f"  {package:38s} {ms:8.1f}")
-    own = results["series"]["regdoctor check (this tree)"]["median_ms"]
+    developer = results["series"]["regdoctor check (this tree)"]["median_ms"]
+    own = results["series"][f"{INSTALLED}regdoctor check (this tree)"]["median_ms"]
     met = own <= TARGET_MS
     print(
-        f"\nwhole-process check, median: {own:.1f} ms (target <= {TARGET_MS:.0f} ms: "
-        f"{'met' if met else 'MISSED'})"
+        f"\nwhole-process check, median: {developer:.1f} ms as this machine's developer "
+        f"checkout runs it (its site hooks: sandbox .pth, editable finder); {own:.1f} ms "
+        "as the README installs it: the verdict uses the installed figure, what a user's "
+        f"`regdoctor` runs (target <= {TARGET_MS:.0f} ms: {'met' if met else 'MISSED'})"
     )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
