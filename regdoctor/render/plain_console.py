@@ -124,7 +124,7 @@ class PlainConsole:
         if soft_wrap:
             no_wrap, overflow, crop = True, "ignore", False
         if not objects:
-            self.file.write("\n")
+            self._write("\n")
             return
         if not all(isinstance(o, Text) for o in objects):
             raise TypeError("PlainConsole prints Text objects only (no markup)")
@@ -142,4 +142,11 @@ class PlainConsole:
             from rich.cells import cell_len, set_cell_size
 
             plain = [set_cell_size(p, self.width) if cell_len(p) > self.width else p for p in plain]
-        self.file.write("\n".join(plain) + "\n")
+        self._write("\n".join(plain) + "\n")
+
+    def _write(self, text: str) -> None:
+        """Written and flushed, as Rich's Console does after each print: a streamed
+        ``check`` shows each verdict line as its target is done, also through a pipe."""
+        file = self.file
+        file.write(text)
+        file.flush()
