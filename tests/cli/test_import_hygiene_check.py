@@ -61,8 +61,20 @@ def test_plain_check_imports_no_optional_backend(testbed: Testbed, isolate_env):
 
 #: Not for a healthy check of a plain-HTTP registry, printed to a pipe: the TLS attempt is
 #: answered in plain HTTP, so no certificate is ever converted or analysed
-#: (``net/lean_openssl.py``), and Rich would print no style (``render/plain_console.py``).
-NOT_FOR_PLAIN_HTTP = ("cryptography.x509.base", "cryptography.x509.name", "rich.console")
+#: (``net/lean_openssl.py``), and Rich would print no style (``render/plain_console.py``);
+#: nor the modules of records and steps such a check never builds (each ``@dataclass``
+#: costs its definition at every start): the context of a ticket (``model.host``), a
+#: cluster's manifests (``discovery.kube``), the rule validator (the catalog comes from
+#: its cache) and the command templates (no finding with a command).
+NOT_FOR_PLAIN_HTTP = (
+    "cryptography.x509.base",
+    "cryptography.x509.name",
+    "rich.console",
+    "regdoctor.model.host",
+    "regdoctor.discovery.kube",
+    "regdoctor.engine.parse",
+    "regdoctor.engine.command_template",
+)
 
 
 def test_healthy_plain_http_check_piped_imports_no_certificate_or_console(
