@@ -29,8 +29,11 @@ Each figure is the median wall time (fork to exit) and the median CPU time of th
 CPUs). Every tree is byte-compiled first and children run without
 ``PYTHONDONTWRITEBYTECODE``, as an installed package would.
 
-Then one ``python -X importtime`` run of the check per tree: self time summed per
-package (regdoctor per subpackage), top ten.
+Then one ``python -X importtime`` run of the check per tree (as run here, and as
+installed): self time summed per package (regdoctor per subpackage), top ten. With
+``--layers``, the installed check of this tree is built up layer by layer (the
+interpreter, asyncio and ssl, the httpx stack, pyOpenSSL, Rich's text, regdoctor's own
+modules, the whole check), each a fresh process, CPU medians: what its floor is made of.
 
 Exit status: 0 when this tree's median wall time **as installed** is at most 200 ms (the
 figure a user sees; the developer series is printed beside it), 1 when not, 3 when it
@@ -190,11 +193,59 @@ def modules_imported(argv: list[str], env: dict[str, str], cwd: Path) -> int:
     return int(proc.stderr.strip().splitlines()[-1])
 
 
+#: The floor of the installed check, layer by layer: each a fresh process of the installed
+#: venv's python, which imports everything of the layers above it too.
+LAYERS = (
+    ("python -c pass (no site hooks)", ""),
+    ("+ asyncio, ssl", "import asyncio, ssl"),
+    ("+ httpx, httpcore, h11 (lean)", "from regdoctor.net.lean_httpx import httpx"),
+    ("+ pyOpenSSL (cryptography.x509 deferred)", "from regdoctor.net.lean_openssl import SSL"),
+    ("+ rich.text, rich.cells", "import rich.text, rich.cells"),
+    ("+ every regdoctor module the check imports", "REGDOCTOR"),
+)
+
+
+def layers(
+    python: str, check_argv: list[str], env: dict[str, str], cwd: Path, runs: int
+) -> list[tuple[str, float]]:
+    """CPU median (ms) of each layer of :data:`LAYERS`, then of the whole check (the
+    console script): what the installed check's time is made of."""
+    listing = (
+        "import sys\nfrom regdoctor.cli.main import main\n"
+        f"try:\n    main({check_argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('regdoctor')), file=sys.stderr)\n"
+    )
+    found = subprocess.run(
+        [python, "-c", listing], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    own = found.stderr.strip().splitlines()[-1].split()
+    programs: list[tuple[str, list[str]]] = []
+    code = ""
+    for label, statement in LAYERS:
+        if statement == "REGDOCTOR":
+            statement = "import " + ", ".join(own)
+        code = f"{code}\n{statement}" if statement else code
+        programs.append((label, [python, "-c", code or "pass"]))
+    script = str(Path(python).parent / "regdoctor")
+    programs.append(("the whole check (console script)", [script, *check_argv]))
+    cpu: dict[str, list[float]] = {label: [] for label, _argv in programs}
+    for _ in range(runs):
+        for label, argv in programs:
+            _wall, used, _code, _text = _run_child(argv, env, cwd)
+            cpu[label].append(used)
+    return [(label, round(statistics.median(times), 1)) for label, times in cpu.items()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--compare", default="main", help="a git ref to measure beside ('' = none)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="also measure the installed check layer by layer (what its floor is made of)",
+    )
     args = parser.parse_args()
 
     from tests.harness.content import push_test_images
@@ -274,6 +325,10 @@ def main() -> int:
                     "modules": modules_imported(as_installed, installed_env[name], root),
                     "top": import_profile(as_installed, installed_env[name], root),
                 }
+            if args.layers:
+                results["layers"] = layers(
+                    venv_python, ["check", target], installed_env["this tree"], root, args.runs
+                )
         finally:
             registry.stop()
 
@@ -286,6 +341,12 @@ def main() -> int:
         print(f"\nimports, {name}: {data['modules']} modules in sys.modules; self ms per package")
         for package, ms in data["top"]:
             print(f"  {package:38s} {ms:8.1f}")
+    if "layers" in results:
+        print(f"\n{'installed check, layer by layer (CPU median)':52s} {'ms':>8s} {'added':>8s}")
+        previous = 0.0
+        for label, ms in results["layers"]:
+            print(f"{label:52s} {ms:8.1f} {ms - previous:8.1f}")
+            previous = ms
     developer = results["series"]["regdoctor check (this tree)"]["median_ms"]
     own = results["series"][f"{INSTALLED}regdoctor check (this tree)"]["median_ms"]
     met = own <= TARGET_MS
