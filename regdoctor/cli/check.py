@@ -24,6 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from regdoctor.cli import startup
+
+    startup.pause()  # resumed when the run starts (cli/stream.py), or below
+    try:
+        return _run(args)
+    finally:
+        startup.resume()
+
+
+def _run(args: argparse.Namespace) -> int:
     from regdoctor.check.plan import plan
     from regdoctor.check.request import UsageError
     from regdoctor.cli.request import request_from_args
