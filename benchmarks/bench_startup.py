@@ -99,9 +99,15 @@ def readme_install(tree: Path, venv: Path) -> Path:
     (Path(purelib) / "_deps_from_the_interpreter.pth").write_text(
         sysconfig.get_paths(vars=base)["purelib"] + "\n"
     )
+    # built from a copy: a build in the tree would leave build/ and *.egg-info there
+    import shutil
+
+    source = venv.with_name(venv.name + "-src")
+    skip = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache")
+    shutil.copytree(tree, source, ignore=shutil.ignore_patterns(*skip), symlinks=True)
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
     subprocess.run(
-        [*pip, "--no-deps", "--no-build-isolation", "--no-index", str(tree)],
+        [*pip, "--no-deps", "--no-build-isolation", "--no-index", str(source)],
         check=True,
         capture_output=True,
     )
