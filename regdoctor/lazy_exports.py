@@ -7,7 +7,6 @@ command pays only for what it uses (start-up: ``benchmarks/README.md``)."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,7 +23,10 @@ def lazy_exports(
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        # __import__, not importlib.import_module: `python -X importtime` then lists the
+        # submodule (it sees imports made through the import statement's machinery only)
+        __import__(f"{package}.{module}")
+        value = getattr(sys.modules[f"{package}.{module}"], name)
         setattr(sys.modules[package], name, value)
         return value
 

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regdoctor.check.request import DEFAULT_TARGET, NAMED_FILES, CheckRequest, UsageError
-from regdoctor.model import Credentials, Observation, Report, ReportContext, Target
+from regdoctor.model import Credentials
 from regdoctor.options import CheckOptions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations: a check that collects no context defines no ReportContext
     from regdoctor.check.pipeline import OnDone
     from regdoctor.check.routes import Routes
     from regdoctor.discovery.effective import Effective
+    from regdoctor.model import Observation, Report, ReportContext, Target
     from regdoctor.probes.base import TargetState
     from regdoctor.redact.secrets import Redactor
 

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, cast
 
 from regdoctor.cli.errors import say_error
 from regdoctor.cli.options import add_check_arguments
 from regdoctor.model import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from regdoctor.model import Report
+    from regdoctor.redact.secrets import Redactor
+    from regdoctor.render.plain_console import TextConsole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from regdoctor.cli import startup
+
+    startup.pause()  # resumed when the run starts (cli/stream.py), or below
+    try:
+        return _run(args)
+    finally:
+        startup.resume()
+
+
+def _run(args: argparse.Namespace) -> int:
     from regdoctor.check.plan import plan
     from regdoctor.check.request import UsageError
     from regdoctor.cli.request import request_from_args
@@ -28,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, InvalidReference) as exc:
         say_error("check", exc, args=args)
         return int(ExitCode.CANNOT_RUN)
-    from regdoctor.cli.stream import interactive, run_streamed
+    from regdoctor.cli.stream import run_streamed
 
     # Verdicts are printed as targets finish (plain, --summary); the rest comes now.
     report, redactor = run_streamed(run_plan, args, ["regdoctor", *sys.argv[1:]])
@@ -39,29 +57,46 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_json(report, redactor=redactor) + "\n")
         return exit_code(report, args.fail_on)
-    from rich.console import Console
-
-    console = Console(highlight=False, soft_wrap=args.format != "plain")
     if args.summary:
         pass  # the verdict lines are all there is
-    elif args.format == "plain" and interactive(console):
-        from regdoctor.render.plain import PlainStream
+    elif args.format == "plain":
+        from regdoctor.render.plain_console import stdout_console
 
-        if report.probed:
-            console.print()  # below the last target's block
-        PlainStream(
-            console, verbose=args.verbose, redactor=redactor, runtimes=report.runtimes
-        ).tail(report)
-    elif args.format == "plain":  # piped: the details, below the verdict lines
-        from regdoctor.render.plain import render_plain
-
-        console.print()
-        render_plain(report, console, verbose=args.verbose, redactor=redactor, verdicts_shown=True)
+        write_plain(report, stdout_console(), args, redactor)
     else:
+        from rich.console import Console
+
         from regdoctor.render import RENDERERS
 
         context = run_plan.context() if args.format == "markdown" else None
         RENDERERS[args.format](
-            report, console, verbose=args.verbose, redactor=redactor, context=context
+            report,
+            Console(highlight=False, soft_wrap=True),
+            verbose=args.verbose,
+            redactor=redactor,
+            context=context,
         )
     return exit_code(report, args.fail_on)
+
+
+def write_plain(
+    report: Report, console: TextConsole, args: argparse.Namespace, redactor: Redactor
+) -> None:
+    """The plain report after the streamed part: on a terminal the configuration files
+    and the summary below the targets' blocks; piped, the details below the verdict
+    lines. ``console``: Rich's, or a PlainConsole where Rich would write no style
+    (``stdout_console``): the same bytes."""
+    from regdoctor.cli.stream import interactive
+    from regdoctor.render.plain import PlainStream, render_plain
+
+    # a PlainConsole offers what the plain renderer calls of a Console (plain_console)
+    as_rich = cast("Console", console)
+    if interactive(console):
+        if report.probed:
+            console.print()  # below the last target's block
+        PlainStream(
+            as_rich, verbose=args.verbose, redactor=redactor, runtimes=report.runtimes
+        ).tail(report)
+    else:  # piped: the details, below the verdict lines
+        console.print()
+        render_plain(report, as_rich, verbose=args.verbose, redactor=redactor, verdicts_shown=True)

@@ -303,8 +303,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(answer)
     else:
         from regdoctor.render.explain_plain import render_explain_plain
+        from regdoctor.render.plain_console import stdout_console
 
-        console = _plain_console(live=report is not None)
+        # a live check's heading is printed with a style: Rich's Console then
+        console = stdout_console(rich=report is not None)
         render_explain_plain(
             matches, console, lines_read=lines_read, omitted=explained.omitted_text
         )
@@ -313,22 +315,9 @@ def run(args: argparse.Namespace) -> int:
 
             console.print()
             console.print("Live check of the registries the text names:", style="bold")
-            render_plain(report, console)
+            render_plain(report, console)  # type: ignore[arg-type]  # Rich's, with a live check
     sys.stdout.flush()
     return code
-
-
-def _plain_console(*, live: bool) -> Any:
-    """Rich's Console; or, where Rich would write no style at all (standard output is not
-    a terminal and nothing forces one) and no live check follows, a PlainConsole that
-    prints the same text without importing ``rich.console``."""
-    from regdoctor.render.plain_console import PlainConsole, rich_would_style
-
-    if live or rich_would_style(sys.stdout):
-        from rich.console import Console
-
-        return Console(highlight=False)
-    return PlainConsole()
 
 
 def _report_markdown(report: Any) -> str | None:

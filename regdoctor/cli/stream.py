@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from regdoctor.model import Report, TargetReport
     from regdoctor.probes.base import TargetState
     from regdoctor.redact.secrets import Redactor
+    from regdoctor.render.plain_console import TextConsole
 
 __all__ = ["interactive", "run_streamed", "status_text"]
 
@@ -34,12 +35,12 @@ _REFRESH_S = 0.25
 _SHOWN_WAITS = 2
 
 
-def interactive(console: Console) -> bool:
+def interactive(console: Console | TextConsole) -> bool:
     """A terminal a person watches: Rich's own test, and a real tty behind it, so that
     ``FORCE_COLOR`` in a CI log gets colour but no live status line (no ``\\r``, no
-    cursor movement)."""
+    cursor movement). A PlainConsole is never one."""
     try:
-        return console.is_terminal and console.file.isatty()
+        return bool(console.is_terminal and console.file.isatty())  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):
         return False
 
@@ -75,11 +76,11 @@ def run_streamed(
     streamed = args.format == "plain" or args.summary
     status_console: Console | None = None
     on_target = None
-    if streamed:
-        from rich.console import Console
+    if streamed:  # --summary goes with --format plain only
+        from regdoctor.render.plain_console import stdout_console
 
-        console = Console(highlight=False, soft_wrap=args.format != "plain")
-        status_console = console if interactive(console) else None
+        console = stdout_console()  # piped: a PlainConsole, no rich.console
+        status_console = cast("Console", console) if interactive(console) else None
         runtimes = run_plan.routes.runtimes if run_plan.routes is not None else ()
         on_target = _printer(console, args, redactor, runtimes, tty=interactive(console))
     elif os.isatty(2):  # a machine format: the status line goes to a terminal's stderr
@@ -87,6 +88,13 @@ def run_streamed(
 
         err = Console(stderr=True, highlight=False)
         status_console = err if interactive(err) else None
+    import regdoctor.check.pipeline  # noqa: F401  # the run's modules, imported still paused
+    from regdoctor.check.catalog import catalog
+    from regdoctor.cli import startup
+
+    catalog(run_plan.options.rule_dirs)  # every target is judged with it: loaded still paused
+
+    startup.resume()  # the run's own garbage is collected as usual
     report = asyncio.run(_drive(run_plan, command, on_target, status_console, redactor))
     return report, redactor
 
@@ -104,7 +112,7 @@ def _redactor(run_plan: RunPlan, args: argparse.Namespace) -> Redactor:
 
 
 def _printer(
-    console: Console,
+    console: Console | TextConsole,
     args: argparse.Namespace,
     redactor: Redactor,
     runtimes: Sequence[str],
@@ -114,7 +122,10 @@ def _printer(
     """What is printed when a target is done."""
     from regdoctor.render.plain import PlainStream
 
-    stream = PlainStream(console, verbose=args.verbose, redactor=redactor, runtimes=runtimes)
+    # a PlainConsole offers what the plain renderer calls of a Console (plain_console)
+    stream = PlainStream(
+        cast("Console", console), verbose=args.verbose, redactor=redactor, runtimes=runtimes
+    )
     lines_only = args.summary or not tty
 
     def print_done(report: TargetReport) -> None:

@@ -14,20 +14,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regdoctor.discovery import (
     containerd_hosts,
     docker_config,
     docker_daemon,
     env,
-    kube,
     kubelet,
     registries_conf,
 )
 from regdoctor.discovery.base import FileResult, Paths, reading_below
 from regdoctor.discovery.plans import HUB, RUNTIMES, Plan
 from regdoctor.model import CredentialRef, Observation, Target
+
+if TYPE_CHECKING:  # read only for a cluster's manifests: imported there
+    from regdoctor.discovery import kube
 
 
 @dataclass
@@ -140,6 +142,8 @@ class Effective:
             runtime = "containerd" if "containerd" in self.runtimes else "kubernetes"
             out.extend((runtime, r, s) for r, s in self.containerd.registries())
         if "kubernetes" in self.runtimes and self.kube is not None:
+            from regdoctor.discovery import kube
+
             for workload in self.kube.workloads:
                 for image in workload.images:
                     out.append(("kubernetes", kube.normalize_image(image)[0], workload.source))
@@ -223,6 +227,9 @@ def _discover(
         eff.containerd = containerd_hosts.discover(paths)
     if "kubernetes" in chosen:
         eff.kubelet = kubelet.discover(paths)
+    if "kubernetes" in chosen and kube_inputs:  # manifests given (--kube): read them
+        from regdoctor.discovery import kube
+
         eff.kube = kube.discover(list(kube_inputs), stdin=stdin)
     return eff
 

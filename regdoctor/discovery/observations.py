@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from regdoctor.discovery import containerd_hosts, credentials, docker_config, docker_daemon, kube
+from regdoctor.discovery import containerd_hosts, credentials, docker_config, docker_daemon
 from regdoctor.discovery.base import FileResult, Paths
 from regdoctor.discovery.plans import HUB
 from regdoctor.model import Observation, Target
 
 if TYPE_CHECKING:
+    from regdoctor.discovery import kube
     from regdoctor.discovery.effective import Effective
 
 

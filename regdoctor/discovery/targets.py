@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from regdoctor.discovery import kube, locations
+from regdoctor.discovery import locations
 from regdoctor.discovery.observations import make_observation
 from regdoctor.discovery.plans import PlanEndpoint, hostport_pair
 from regdoctor.discovery.plans import plan as plan_for
@@ -52,6 +52,8 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
     that matches an image of ``registry`` (what a pull of that image would send)."""
     if effective.kube is None:
         return target
+    from regdoctor.discovery import kube
+
     for check in effective.kube.checks:
         if check.registry != registry:
             continue
@@ -85,6 +87,8 @@ def kubelet_credential(effective: Effective, target: Target) -> CredentialRef | 
     carries no AuthConfig, with or without ``config_path`` (pkg/cri/server/image_pull.go
     registryHosts, v1.6.20). Never ``~/.docker/config.json``."""
     if effective.kube is not None:
+        from regdoctor.discovery import kube
+
         for check in effective.kube.checks:
             if check.registry != target.registry:
                 continue

@@ -18,7 +18,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from regdoctor.engine.command_template import render_command
 from regdoctor.engine.loader import Catalog
 from regdoctor.engine.match import MatchResult, match_observations
 from regdoctor.engine.schema import Rule, RuleLoadError
@@ -157,6 +156,9 @@ def _finding(
 ) -> Finding:
     context = build_context(target, observations, result, runtimes)
     first = observations[result.first]
+    if any(step.commands or step.checks for step in rule.remediation):
+        # shell quoting and heredocs: imported by the first finding that has commands
+        from regdoctor.engine.command_template import render_command
     return Finding(
         rule=rule.id,
         category=rule.category,

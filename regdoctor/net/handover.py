@@ -142,7 +142,7 @@ class TlsStream(PlainStream):
         self.alert: str | None = None
 
     async def _flush(self) -> None:
-        from OpenSSL import SSL
+        from regdoctor.net.lean_openssl import SSL
 
         while True:
             try:
@@ -155,7 +155,7 @@ class TlsStream(PlainStream):
         await self._writer.drain()
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        from OpenSSL import SSL
+        from regdoctor.net.lean_openssl import SSL
 
         async with _network_io(timeout, httpcore.ReadTimeout, httpcore.ReadError, "read"):
             while True:
@@ -179,7 +179,7 @@ class TlsStream(PlainStream):
                 self._conn.bio_write(data)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        from OpenSSL import SSL
+        from regdoctor.net.lean_openssl import SSL
 
         if not buffer:
             return

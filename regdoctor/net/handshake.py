@@ -74,7 +74,7 @@ def _openssl_context(
 ) -> Any:
     """A client context; every connection made from it records OpenSSL's verification
     errors in the list that is its app data (so one context serves many handshakes)."""
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     context.set_min_proto_version(SSL.TLS1_VERSION)
@@ -126,7 +126,7 @@ def load_system_store(context: Any) -> None:
     costs milliseconds, so it waits until a server has answered with TLS."""
     import ssl
 
-    from OpenSSL import crypto
+    from regdoctor.net.lean_openssl import crypto
 
     defaults = ssl.get_default_verify_paths()  # each None when it does not exist
     if defaults.cafile is None and defaults.capath is None:
@@ -160,7 +160,7 @@ async def handshake(
     the handshakes with the same trust set (see :mod:`regdoctor.net.trust`).
     ``in_flight``: work the caller needs once the handshake is done, run while the
     ClientHello is in flight (the loop would only wait)."""
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     result = HandshakeResult()
     start = time.monotonic()
@@ -265,7 +265,7 @@ async def confirm(result: HandshakeResult, host: str, budget: float) -> None:
 
 
 async def _flush(conn: Any, writer: asyncio.StreamWriter) -> None:
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     while True:
         try:
@@ -287,7 +287,7 @@ async def _after_handshake(
 ) -> None:
     """Send ``GET /v2/`` and read the first bytes: a TLS 1.3 server that wants a client
     certificate says so only now, with an alert."""
-    from OpenSSL import SSL
+    from regdoctor.net.lean_openssl import SSL
 
     request = f"GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
     try:
@@ -371,7 +371,7 @@ def chain_trusted(chain: list[Any], ca_files: list[Path], trust: TrustCache | No
     system store plus ``ca_files``: how a runtime with that trust set would judge it,
     without another handshake. Names and dates are judged elsewhere. With ``trust`` the
     store of each trust set is built once per run."""
-    from OpenSSL import crypto
+    from regdoctor.net.lean_openssl import crypto
 
     if not chain:
         return False

@@ -39,7 +39,7 @@ def trust_store(ca_files: list[Path]) -> Any:
     import os
     import ssl
 
-    from OpenSSL import crypto
+    from regdoctor.net.lean_openssl import crypto
 
     store = crypto.X509Store()
     defaults = ssl.get_default_verify_paths()

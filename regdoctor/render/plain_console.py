@@ -5,9 +5,11 @@ escape sequence at all (standard output is not a terminal and nothing forces one
 plain renderers print through :class:`PlainConsole` instead: the same layout, from Rich's
 own ``Text.wrap``, without importing the Console. :func:`rich_would_style` and
 :func:`rich_width` are Rich's own decisions (``Console.is_terminal``, ``Console.size``,
-rich 13-15), read from the environment as Rich reads them; ``regdoctor.cli.explain``
-chooses the console with them. ``tests/render/test_plain_console.py`` prints every pasted
-corpus entry both ways and compares the bytes.
+rich 13-15), read from the environment as Rich reads them; :func:`stdout_console`
+chooses with them, for ``explain`` and for ``check``'s plain report.
+``tests/render/test_plain_console.py`` prints every pasted corpus entry both ways and
+compares the bytes; ``tests/cli/test_check_plain_console.py`` does the same for the
+reports of real checks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 if TYPE_CHECKING:
     from rich.text import Text
 
-__all__ = ["PlainConsole", "TextConsole", "rich_width", "rich_would_style"]
+__all__ = ["PlainConsole", "TextConsole", "rich_width", "rich_would_style", "stdout_console"]
 
 
 class TextConsole(Protocol):
@@ -76,6 +78,20 @@ def rich_width(environ: Mapping[str, str] | None = None) -> int:
     return width or 80
 
 
+def stdout_console(*, rich: bool = False) -> TextConsole:
+    """The console a plain renderer prints to standard output through: Rich's
+    ``Console(highlight=False)``; or, where Rich would write no style at all (standard
+    output is not a terminal and nothing forces one), a :class:`PlainConsole`, which
+    prints the same bytes without importing ``rich.console``. ``rich``: Rich's Console
+    whatever the output (for callers that print what a PlainConsole does not: markup
+    strings, styles given to ``print``)."""
+    if rich or rich_would_style(sys.stdout):
+        from rich.console import Console
+
+        return Console(highlight=False)
+    return PlainConsole()
+
+
 class PlainConsole:
     """The calls the plain renderers make of a Console, for output Rich would not style:
     ``print`` of ``Text`` objects (never of markup strings) with ``no_wrap``,
@@ -108,7 +124,7 @@ class PlainConsole:
         if soft_wrap:
             no_wrap, overflow, crop = True, "ignore", False
         if not objects:
-            self.file.write("\n")
+            self._write("\n")
             return
         if not all(isinstance(o, Text) for o in objects):
             raise TypeError("PlainConsole prints Text objects only (no markup)")
@@ -126,4 +142,11 @@ class PlainConsole:
             from rich.cells import cell_len, set_cell_size
 
             plain = [set_cell_size(p, self.width) if cell_len(p) > self.width else p for p in plain]
-        self.file.write("\n".join(plain) + "\n")
+        self._write("\n".join(plain) + "\n")
+
+    def _write(self, text: str) -> None:
+        """Written and flushed, as Rich's Console does after each print: a streamed
+        ``check`` shows each verdict line as its target is done, also through a pipe."""
+        file = self.file
+        file.write(text)
+        file.flush()

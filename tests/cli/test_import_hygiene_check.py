@@ -59,6 +59,100 @@ def test_plain_check_imports_no_optional_backend(testbed: Testbed, isolate_env):
     assert "rich" not in modules
 
 
+#: Not for a healthy check of a plain-HTTP registry, printed to a pipe: the TLS attempt is
+#: answered in plain HTTP, so no certificate is ever converted or analysed
+#: (``net/lean_openssl.py``), and Rich would print no style (``render/plain_console.py``);
+#: nor the modules of records and steps such a check never builds (each ``@dataclass``
+#: costs its definition at every start): the context of a ticket (``model.host``), a
+#: cluster's manifests (``discovery.kube``), the rule validator (the catalog comes from
+#: its cache) and the command templates (no finding with a command).
+NOT_FOR_PLAIN_HTTP = (
+    "cryptography.x509.base",
+    "cryptography.x509.name",
+    "rich.console",
+    "regdoctor.model.host",
+    "regdoctor.discovery.kube",
+    "regdoctor.engine.parse",
+    "regdoctor.engine.command_template",
+)
+
+
+def test_healthy_plain_http_check_piped_imports_no_certificate_or_console(
+    testbed: Testbed, isolate_env
+):
+    ep = testbed.endpoints["plain"]
+    _mark_insecure(isolate_env.config_root, ep.hostport)
+    argv = ["check", testbed.images.app.ref(ep.hostport)]
+    _modules_after(argv)  # fills the rule cache
+    program = PROGRAM.replace("m.split('.')[0]", "m")
+    result = subprocess.run(
+        [sys.executable, "-c", program.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    assert result.stdout.startswith("✓ OK"), result.stdout
+    assert "OpenSSL.SSL" in modules  # the TLS attempt was made (and answered in HTTP)
+    assert not modules & set(NOT_FOR_PLAIN_HTTP), sorted(modules & set(NOT_FOR_PLAIN_HTTP))
+    assert not modules & set(NOT_FOR_CHECK), sorted(modules & set(NOT_FOR_CHECK))
+
+
+def test_a_certificate_in_hand_loads_cryptography_x509(testbed: Testbed, isolate_env):
+    """A TLS registry's chain is converted and analysed: the real package is there."""
+    ep = testbed.endpoints["tls"]
+    argv = ["check", "--format", "json", "--runtime", "podman", "--ca-file", str(testbed.ca_file)]
+    argv.append(testbed.images.app.ref(ep.hostport))
+    program = PROGRAM.replace("m.split('.')[0]", "m")
+    result = subprocess.run(
+        [sys.executable, "-c", program.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    report = json.loads(result.stdout)
+    assert [t["status"] for t in report["targets"]] == ["ok"] * len(report["targets"])
+    tls = next(p for p in report["targets"][0]["phases"] if p["name"] == "tls")
+    assert tls["status"] == "ok"
+    assert "cryptography.x509.base" in modules
+
+
+def test_lean_openssl_defers_only_cryptography_x509():
+    """pyOpenSSL imports with ``cryptography.x509`` deferred; converting a certificate
+    loads it, its submodules import on their own, and every name is the real one."""
+    program = (
+        "import ssl, sys\n"
+        "from regdoctor.net.lean_openssl import SSL, crypto\n"
+        "assert 'cryptography.x509.base' not in sys.modules\n"
+        "from cryptography.x509.oid import NameOID\n"
+        "assert 'cryptography.x509.base' not in sys.modules\n"
+        "import datetime\n"
+        "from cryptography.hazmat.primitives import hashes\n"
+        "from cryptography.hazmat.primitives.asymmetric import ec\n"
+        "key = ec.generate_private_key(ec.SECP256R1())\n"
+        "from cryptography import x509\n"
+        "name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'r.test')])\n"
+        "now = datetime.datetime.now(datetime.timezone.utc)\n"
+        "cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)\n"
+        "    .public_key(key.public_key()).serial_number(1).not_valid_before(now)\n"
+        "    .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))\n"
+        "x = crypto.X509.from_cryptography(cert)\n"
+        "back = x.to_cryptography()\n"
+        "import cryptography.x509 as real\n"
+        "assert type(back) is type(cert) and back == cert\n"
+        "assert isinstance(back, real.Certificate)\n"
+        "assert crypto.x509.Certificate is real.Certificate\n"
+        "print(back.subject.rfc4514_string())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "CN=r.test", result.stderr
+
+
 def test_lean_httpx_lifts_its_blocks():
     """The blocks hold only while httpx is first imported: trio stays importable."""
     program = (
