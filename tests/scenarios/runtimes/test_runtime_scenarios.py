@@ -149,7 +149,14 @@ def explained_alike(category: str, verdict: Verdict, client: Client) -> bool:
 
 # -- the node's files, kept across fixes ----------------------------------------------------
 
-_KEPT_DIRS = ("etc/docker", "etc/containerd", "etc/containers", "home/node", "run/containers")
+_KEPT_DIRS = (
+    "etc/docker",
+    "etc/containerd",
+    "etc/containers",
+    "etc/systemd/system",
+    "home/node",
+    "run/containers",
+)
 _KEPT_FILES = ("etc/hosts", "etc/ssl/certs/ca-certificates.crt")
 
 
