@@ -377,6 +377,12 @@ class Network:
             raise httpcore.ConnectError(f"{host}: no address (via {self.resolver.label})")
         return tuple(found)
 
+    def shell_proxy_for(self, url: str) -> str | None:
+        """The proxy this process's environment (the user's shell) names for ``url``."""
+        from regdoctor.discovery.env import ProxyEnv
+
+        return ProxyEnv.from_env(os.environ).choose(url).proxy
+
     def proxy_for(self, url: str) -> str | None:
         """The proxy the environment names for ``url``, or None, with the semantics of
         Go's ``httpproxy.FromEnvironment`` (what docker, containerd and podman use)."""
