@@ -63,6 +63,7 @@ WRONG_PASSWORD = "not-the-password"
 PROXY_PORT = 3128
 PROXY_URL = f"http://127.0.0.1:{PROXY_PORT}"
 PROXY_LOGIN = ("proxyuser", "proxy-pw")
+PROXY_LOGIN_URL = f"http://{PROXY_LOGIN[0]}:{PROXY_LOGIN[1]}@127.0.0.1:{PROXY_PORT}"
 
 
 @dataclass(frozen=True)

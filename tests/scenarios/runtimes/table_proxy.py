@@ -8,7 +8,7 @@ node's DNS at a namespace address the proxy cannot reach (it answers CONNECT 502
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import PROXY_LOGIN, PROXY_URL, Registry, Scenario
+from tests.scenarios.runtimes.scenario import PROXY_LOGIN_URL, PROXY_URL, Registry, Scenario
 from tests.scenarios.runtimes.table import C, D, K, P
 
 BEHIND = Registry("behind", "127.0.0.5", 443, "tls")
@@ -18,7 +18,6 @@ DIRECT = Registry("direct", DIRECT_IP, 443, "tls")
 DOCKER_DROP_IN = "systemd/system/docker.service.d/http-proxy.conf"
 CONTAINERD_DROP_IN = "systemd/system/containerd.service.d/http-proxy.conf"
 SHELL_PROXY = {"HTTPS_PROXY": PROXY_URL}
-LOGIN_URL = PROXY_URL.replace("://", f"://{PROXY_LOGIN[0]}:{PROXY_LOGIN[1]}@")
 
 
 def drop_in(**env: str) -> str:
@@ -63,15 +62,27 @@ PROXY_SCENARIOS: tuple[Scenario, ...] = (
         "proxy-needs-login",
         "proxy",
         "behind.test/team/app:1.2",
-        (D, C, K, P),
+        (D, K),
+        registries=(BEHIND,),
+        proxy="auth",
+        proxy_names=BEHIND_NAMES,
+        etc_files=_both(drop_in(HTTPS_PROXY=PROXY_URL)),
+        hub_trusted=True,
+        expect={D: False, K: False},
+        note="(c) the proxy wants a login (407); the daemons' drop-ins name it without one",
+    ),
+    Scenario(
+        "proxy-needs-login-shell",
+        "proxy",
+        "behind.test/team/app:1.2",
+        (C, P),
         registries=(BEHIND,),
         proxy="auth",
         proxy_names=BEHIND_NAMES,
         user_env=SHELL_PROXY,
-        etc_files=_both(drop_in(HTTPS_PROXY=PROXY_URL)),
         hub_trusted=True,
-        expect={D: False, C: False, K: False, P: False},
-        note="(c) the proxy wants a login (407) and no proxy URL carries one",
+        expect={C: False, P: False},
+        note="(c) the proxy wants a login (407); the shell's HTTPS_PROXY has none",
     ),
     Scenario(
         "proxy-podman-env",
@@ -81,7 +92,7 @@ PROXY_SCENARIOS: tuple[Scenario, ...] = (
         registries=(BEHIND,),
         proxy="auth",
         proxy_names=BEHIND_NAMES,
-        user_env={"HTTPS_PROXY": LOGIN_URL},
+        user_env={"HTTPS_PROXY": PROXY_LOGIN_URL},
         hub_trusted=True,
         expect={C: True, P: True},
         note="(d) podman and ctr read HTTPS_PROXY (with the proxy's login) from their "
