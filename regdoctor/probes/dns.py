@@ -266,6 +266,6 @@ class DnsProbe:
 
 #: a drop-in directory -> the systemd unit it belongs to
 _UNITS = {
-    "/etc/systemd/system/docker.service.d": "docker",
-    "/etc/systemd/system/containerd.service.d": "containerd",
+    locations.DOCKER_DROP_INS: "docker",
+    locations.CONTAINERD_DROP_INS: "containerd",
 }
