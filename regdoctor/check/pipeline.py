@@ -374,6 +374,9 @@ async def run_check(
     start = clock.monotonic()
     deadline_at = start + options.deadline
     network = Network(options)
+    if routes is not None and routes.effective is not None and len(routes.runtimes) == 1:
+        # one runtime: probe with the proxy its puller has (a daemon's unit environment)
+        network.proxy_env = routes.effective.daemon_proxy_env(routes.runtimes[0])
     for target in targets:
         if target.kind == "registry":
             network.configure(target.hostport, target)

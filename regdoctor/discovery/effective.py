@@ -23,6 +23,7 @@ from regdoctor.discovery import (
     env,
     kubelet,
     registries_conf,
+    systemd_units,
 )
 from regdoctor.discovery.base import FileResult, Paths, reading_below
 from regdoctor.discovery.plans import HUB, RUNTIMES, Plan
@@ -45,6 +46,8 @@ class Effective:
     kube: kube.KubeManifests | None = None
     kubelet: kubelet.KubeletConfig | None = None
     environment: env.Environment | None = None
+    #: runtime -> the environment systemd gives the daemon that pulls for it
+    units: dict[str, systemd_units.UnitEnvironment] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ sources
 
@@ -91,7 +94,17 @@ class Effective:
 
     # ------------------------------------------------------------------ proxies
 
+    def daemon_proxy_env(self, runtime: str) -> env.ProxyEnv | None:
+        """The proxy variables of the daemon that pulls for ``runtime`` (dockerd for
+        docker, containerd's CRI plugin for kubernetes: their systemd drop-ins), or None
+        when the runtime pulls in the user's own process (ctr, podman)."""
+        unit = self.units.get(runtime)
+        if unit is None:
+            return None
+        return env.ProxyEnv.from_env(unit.env, source=unit.directory)
+
     def _proxy(self, runtime: str, url: str) -> tuple[str | None, str | None]:
+        unit = self.units.get(runtime)
         daemon = self.daemon_config
         if runtime == "docker" and daemon is not None and daemon.proxies:
             envmap = {
@@ -105,6 +118,12 @@ class Effective:
             )
             source = daemon.proxies.get(key, (None, None))[1]
             return choice.proxy, source if choice.reason in ("proxied", "no_proxy") else None
+        if unit is not None:
+            choice = env.ProxyEnv.from_env(unit.env).choose(url)
+            if choice.reason in ("proxied", "no_proxy") and choice.variable:
+                source = unit.sources.get(choice.variable, unit.directory)
+                return choice.proxy, f"{source} Environment={choice.variable}"
+            return None, None
         if self.environment is None:
             return None, None
         choice = self.environment.proxy.choose(url)
@@ -217,6 +236,10 @@ def _discover(
     chosen = tuple(r for r in RUNTIMES if r in runtimes)
     eff = Effective(paths, chosen)
     eff.environment = env.discover(paths.env)
+    for runtime in chosen:
+        unit = systemd_units.discover(paths, runtime)
+        if unit is not None:
+            eff.units[runtime] = unit
     if "docker" in chosen or "podman" in chosen or "containerd" in chosen:
         eff.client = docker_config.discover(paths)
     if "docker" in chosen:

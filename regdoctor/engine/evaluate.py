@@ -129,6 +129,9 @@ def build_context(
     proxy_facts = _facts(proxy) if proxy is not None else {}
     context["via_proxy"] = proxy_facts.get("proxy_hostport") or None
     context["via_proxy_env"] = proxy_facts.get("env") or None
+    # the daemon's unit drop-in directory that set it (a fix edits the unit there)
+    context["via_proxy_unit"] = proxy_facts.get("unit_dir") or None
+    context["via_proxy_unit_name"] = proxy_facts.get("unit") or None
     # the pod names a pull secret whose key the kubelet does not match to this image: a
     # fix adds the entry to that secret (k8s-pull-secret-no-entry); creating another
     # secret of that name would fail ("already exists") and change no pull

@@ -69,6 +69,8 @@ ENGINE_NAMES: tuple[str, ...] = (
     # (never its credentials) and the variable that named it
     "via_proxy",
     "via_proxy_env",
+    "via_proxy_unit",
+    "via_proxy_unit_name",
     # the pod names an imagePullSecret whose key the kubelet skips for this image
     "pod_secret_unmatched",
 )

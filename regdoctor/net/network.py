@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from regdoctor.discovery import locations
 from regdoctor.model import Target
@@ -27,6 +27,9 @@ from regdoctor.net.idle import IdleWork
 from regdoctor.net.lean_httpx import httpcore, httpx
 from regdoctor.net.trust import TrustCache
 from regdoctor.options import CheckOptions
+
+if TYPE_CHECKING:
+    from regdoctor.discovery.env import ProxyEnv
 
 
 class ClientState(Protocol):
@@ -337,6 +340,9 @@ class Network:
     _configured: dict[str, tuple[tuple[str, ...], str | None, str | None, str | None]] = field(
         default_factory=dict
     )
+    #: The proxy variables of the process that pulls, when it is not this one (a
+    #: daemon's systemd environment, for ``--runtime docker`` or ``kubernetes``).
+    proxy_env: ProxyEnv | None = None
 
     def configure(self, hostport: str, target: Target) -> None:
         """Remember the TLS material the effective configuration names for a target."""
@@ -379,9 +385,17 @@ class Network:
             raise httpcore.ConnectError(f"{host}: no address (via {self.resolver.label})")
         return tuple(found)
 
+    def shell_proxy_for(self, url: str) -> str | None:
+        """The proxy this process's environment (the user's shell) names for ``url``."""
+        from regdoctor.discovery.env import ProxyEnv
+
+        return ProxyEnv.from_env(os.environ).choose(url).proxy
+
     def proxy_for(self, url: str) -> str | None:
         """The proxy the environment names for ``url``, or None, with the semantics of
         Go's ``httpproxy.FromEnvironment`` (what docker, containerd and podman use)."""
+        if self.proxy_env is not None:
+            return self.proxy_env.choose(url).proxy
         import os
 
         from regdoctor.discovery.env import ProxyEnv

@@ -204,8 +204,29 @@ class DnsProbe:
 
         target = ctx.target
         scheme = target.scheme or "https"
-        proxy = route(ctx.network.proxy_for(f"{scheme}://{target.hostport}/v2/"), scheme)
+        url = f"{scheme}://{target.hostport}/v2/"
+        proxy = route(ctx.network.proxy_for(url), scheme)
         ctx.state.proxy = proxy
+        daemon = ctx.network.proxy_env  # the pulling daemon's unit environment, if any
+        unit_dir = daemon.source if daemon is not None else None
+        if proxy is None and daemon is not None:
+            shell = route(ctx.network.shell_proxy_for(url), scheme)
+            if shell is not None:
+                # the shell (and regdoctor, curl, podman, ctr) would use a proxy; the
+                # daemon pulls without one: its unit's drop-ins set none
+                yield ctx.observe(
+                    "proxy.shell_only",
+                    ok=True,
+                    phase="dns",
+                    facts={
+                        "proxy_hostport": shell.hostport,
+                        "env": shell.env,
+                        "unit_dir": unit_dir,
+                        "unit": _UNITS.get(unit_dir or "", ""),
+                        "target": target.hostport,
+                    },
+                    source=unit_dir,
+                )
         if proxy is not None:
             # A proxied pull never resolves the registry: it resolves the proxy.
             yield ctx.observe(
@@ -222,6 +243,9 @@ class DnsProbe:
                     "proxy_hostport": proxy.hostport,
                     "proxy_scheme": proxy.scheme,
                     "target": target.hostport,
+                    # the daemon's unit drop-ins set it (None: the environment)
+                    "unit_dir": unit_dir,
+                    "unit": _UNITS.get(unit_dir or "", ""),
                 },
                 source=proxy.env,
             )
@@ -238,3 +262,10 @@ class DnsProbe:
             ctx.state.verdict("dns", PhaseStatus.WARN, "the system lookup differs from DNS")
         else:
             ctx.state.verdict("dns", PhaseStatus.OK)
+
+
+#: a drop-in directory -> the systemd unit it belongs to
+_UNITS = {
+    locations.DOCKER_DROP_INS: "docker",
+    locations.CONTAINERD_DROP_INS: "containerd",
+}

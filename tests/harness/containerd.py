@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,11 @@ class Containerd:
     #: With the CRI plugin: a function giving its ``[plugins.cri]`` table, called at
     #: every (re)start (so a restart reads the node's config.toml anew).
     cri: Callable[[], Mapping[str, Any]] | None = None
+    #: extra environment of the daemon (a systemd unit's ``Environment=``), used from the
+    #: next :meth:`start` on
+    env: dict[str, str] = field(default_factory=dict)
+    #: extra environment of ``ctr`` (the user's shell: ctr pulls in its own process)
+    ctr_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> Path:
@@ -134,6 +139,7 @@ class Containerd:
         self.proc = self.sandbox.spawn(
             [CONTAINERD_BIN, "--config", str(self.config_path)],
             self.log_path,
+            self.sandbox.env(self.env) if self.env else None,
         )
         self.sandbox.on_stop(self.stop)
         return self
@@ -161,7 +167,7 @@ class Containerd:
         self, args: Sequence[str], *, timeout_s: float = 60.0, namespace: str = "default"
     ) -> Outcome:
         """``ctr -a SOCK -n NAMESPACE ARGS...`` inside the sandbox (snapshotter ``native``)."""
-        env = self.sandbox.env({"CONTAINERD_SNAPSHOTTER": "native"})
+        env = self.sandbox.env({"CONTAINERD_SNAPSHOTTER": "native", **self.ctr_env})
         return self.sandbox.run(
             [CTR_BIN, "-a", str(self.address), "-n", namespace, *args], env=env, timeout_s=timeout_s
         )

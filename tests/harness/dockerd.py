@@ -74,6 +74,9 @@ class Dockerd:
         """``DOCKER_CONFIG`` of the CLI (``config.json`` with logins goes here)."""
         self.docker_config.mkdir()
         self._starts = 0
+        #: extra environment of the daemon (a systemd unit's ``Environment=``), used
+        #: from the next :meth:`start` on
+        self.env: dict[str, str] = {}
         sandbox.on_stop(self.stop)
 
     @property
@@ -130,7 +133,9 @@ class Dockerd:
         self.sandbox.write_etc("docker/daemon.json", text)
         self._starts += 1
         started = time.monotonic()
-        self.proc = self.sandbox.spawn(self.argv(), self.log_path)
+        self.proc = self.sandbox.spawn(
+            self.argv(), self.log_path, self.sandbox.env(self.env) if self.env else None
+        )
         proc = self.proc
         procs.poll_until(
             lambda: proc.poll() is not None or _ping(self.socket),

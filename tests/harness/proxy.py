@@ -18,7 +18,11 @@ from collections.abc import Mapping
 
 class ConnectProxy:
     def __init__(
-        self, hosts: Mapping[str, str], mode: str = "ok", credentials: tuple[str, str] | None = None
+        self,
+        hosts: Mapping[str, str],
+        mode: str = "ok",
+        credentials: tuple[str, str] | None = None,
+        port: int = 0,
     ) -> None:
         self.hosts = dict(hosts)
         self.mode = mode
@@ -28,7 +32,7 @@ class ConnectProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = int(sock.getsockname()[1])
         self._sock = sock
         self._server: asyncio.base_events.Server | None = None

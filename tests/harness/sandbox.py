@@ -54,7 +54,9 @@ CLONE_NEWNET = 0x40000000
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 #: Directories bound over their /etc counterparts (they exist on Debian with the
 #: packages installed; a missing one is skipped, never created on the host).
-ETC_DIRS = ("docker", "containerd", "containers")
+#: ``systemd/system``: unit drop-ins (``docker.service.d/http-proxy.conf``), which the
+#: runtime scenarios' ``systemctl`` shim applies to the daemons it restarts.
+ETC_DIRS = ("docker", "containerd", "containers", "systemd/system")
 RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
 _EMPTY_REGISTRIES_CONF = "# regdoctor sandbox: no registries, no mirrors, no aliases\n"
 _POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'

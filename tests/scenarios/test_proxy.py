@@ -10,7 +10,17 @@ import pytest
 from tests.harness.proxy import ConnectProxy
 from tests.harness.skopeo import run_skopeo_inspect
 from tests.harness.testbed import Testbed
-from tests.scenarios.test_check_scenarios import regdoctor
+from tests.scenarios.test_check_scenarios import Result
+from tests.scenarios.test_check_scenarios import regdoctor as _check
+
+
+def regdoctor(*args: str, fmt: str = "json") -> Result:
+    """``regdoctor check`` judged as podman does: podman (like ctr, skopeo and curl) takes
+    the proxy from its own environment. dockerd takes its own from its systemd unit
+    (tests/scenarios/runtimes, ``proxy-*``), never from the shell's HTTPS_PROXY."""
+    if "--runtime" not in args:
+        args = ("--runtime", "podman", *args)
+    return _check(*args, fmt=fmt)
 
 
 @pytest.fixture

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.scenarios.runtimes.keyring import lookup
-from tests.scenarios.runtimes.scenario import Scenario
+from tests.scenarios.runtimes.scenario import PROXY_LOGIN_URL, Scenario
 
 #: Values of a fix's ``NAME=''  # fill in: ...`` lines that the scenario knows (the pod
 #: runs in the ``default`` namespace with the ``default`` service account).
-FILL_INS = {"NAMESPACE": "default"}
+#: what the user knows and regdoctor cannot: the pod's namespace, the proxy's login
+FILL_INS = {"NAMESPACE": "default", "PROXY_URL": PROXY_LOGIN_URL}
 
 
 def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
@@ -37,7 +38,8 @@ def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
         name = match.group(2)
         if name not in FILL_INS:
             return match.group(0)
-        filled.append(f"{name}={FILL_INS[name]}")
+        shown = "(the proxy URL with its login)" if name == "PROXY_URL" else FILL_INS[name]
+        filled.append(f"{name}={shown}")
         return f"{match.group(1)}{name}={shlex.quote(FILL_INS[name])}{match.group(3)}"
 
     text = re.sub(r"(?m)^(\s*)([A-Z_]+)=''(\s*# fill in.*)$", one, command)

@@ -58,6 +58,12 @@ MIRROR_IP = "198.18.0.11"
 USERNAME = "tester"
 PASSWORD = "s3cret-pw"
 WRONG_PASSWORD = "not-the-password"
+#: The forward proxy of a scenario with ``proxy`` (in the sandbox's namespace), and the
+#: login an ``auth`` proxy wants.
+PROXY_PORT = 3128
+PROXY_URL = f"http://127.0.0.1:{PROXY_PORT}"
+PROXY_LOGIN = ("proxyuser", "proxy-pw")
+PROXY_LOGIN_URL = f"http://{PROXY_LOGIN[0]}:{PROXY_LOGIN[1]}@127.0.0.1:{PROXY_PORT}"
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,15 @@ class Scenario:
     wrong_reference: bool = False
     #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
     realm_ca: str = "ca"
+    #: A forward (CONNECT) proxy in the sandbox at :data:`PROXY_URL`: ``ok`` tunnels,
+    #: ``auth`` answers 407 without :data:`PROXY_LOGIN`. It tunnels only to loopback; the
+    #: names in ``proxy_names`` only it resolves (the node's DNS does not know them).
+    proxy: Literal["", "ok", "auth"] = ""
+    proxy_names: Mapping[str, str] = field(default_factory=dict)
+    #: The user's shell environment (``HTTPS_PROXY``...): podman, ctr and regdoctor run
+    #: with it, fix commands too; the daemons do not (theirs is their unit's drop-ins,
+    #: ``etc_files["systemd/system/docker.service.d/..."]``).
+    user_env: Mapping[str, str] = field(default_factory=dict)
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

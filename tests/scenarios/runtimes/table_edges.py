@@ -37,6 +37,7 @@ from tests.scenarios.runtimes.table import (
     _hosts,
     _secure_tls,
 )
+from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
 
 EDGES: tuple[Scenario, ...] = (
     # -- the kubelet's keyring: which pull secret entry an image gets ----------------------
@@ -328,6 +329,6 @@ EDGES += (
     ),
 )
 
-SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES
+SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES + PROXY_SCENARIOS
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

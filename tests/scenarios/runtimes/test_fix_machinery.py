@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from tests.harness.runtimes import runtime_marks
-from tests.scenarios.runtimes.scenario import Client
-from tests.scenarios.runtimes.table import BY_ID
+from tests.scenarios.runtimes.scenario import PROXY_URL, Client
+from tests.scenarios.runtimes.table_edges import BY_ID
 from tests.scenarios.runtimes.world import Authorities, build, paths_outside_sandbox
 
 pytestmark = runtime_marks()
@@ -51,6 +51,21 @@ HAND_FIXES: dict[tuple[str, Client], list[str]] = {
         "sudo tee /etc/containerd/certs.d/plain.test:5000/hosts.toml <<'EOF'\n"
         'server = "http://plain.test:5000"\n\n[host."http://plain.test:5000"]\n'
         '  capabilities = ["pull", "resolve"]\nEOF',
+        "sudo systemctl restart containerd",
+    ],
+    # a systemd drop-in, read at daemon-reload and applied by the restart (units.py)
+    ("proxy-daemon-without-proxy", "docker"): [
+        "sudo mkdir -p /etc/systemd/system/docker.service.d",
+        "sudo tee /etc/systemd/system/docker.service.d/http-proxy.conf <<'EOF'\n[Service]\n"
+        f'Environment="HTTPS_PROXY={PROXY_URL}"\nEOF',
+        "sudo systemctl daemon-reload",
+        "sudo systemctl restart docker",
+    ],
+    ("proxy-daemon-without-proxy", "kubernetes"): [
+        "sudo mkdir -p /etc/systemd/system/containerd.service.d",
+        "printf '[Service]\\nEnvironment=HTTPS_PROXY=%s\\n' "
+        f"{PROXY_URL} | sudo tee /etc/systemd/system/containerd.service.d/http-proxy.conf",
+        "sudo systemctl daemon-reload",
         "sudo systemctl restart containerd",
     ],
 }
@@ -106,3 +121,19 @@ def test_a_fix_naming_host_paths_is_not_run(authorities: Authorities) -> None:
         run = world.run_fix("docker", ["sudo cp ca.crt /root/.rds-should-not-exist"])
         assert not run.ran and not run.ok
         assert "outside the sandbox" in run.failed_command
+
+
+def test_restart_without_daemon_reload_keeps_the_old_environment(
+    authorities: Authorities,
+) -> None:
+    """systemd applies a changed drop-in only after ``daemon-reload``."""
+    with build(BY_ID["proxy-daemon-without-proxy"], authorities) as world:
+        write = HAND_FIXES["proxy-daemon-without-proxy", "docker"][:2]
+        run = world.run_fix("docker", [*write, "sudo systemctl restart docker"])
+        assert run.ok, run.log
+        assert not world.pull("docker").pulled
+        assert world.proxy.requests == []
+        run = world.run_fix("docker", ["sudo systemctl daemon-reload", "systemctl restart docker"])
+        assert run.ok, run.log
+        assert world.pull("docker").pulled
+        assert set(world.proxy.requests) == {"CONNECT behind.test:443 HTTP/1.1"}

@@ -72,7 +72,8 @@ from tests.harness.sandbox_services import (
     SandboxRegistry,
     wait_ready,
 )
-from tests.scenarios.runtimes import kube
+from tests.scenarios.runtimes import kube, world_proxy
+from tests.scenarios.runtimes import units as unit_files
 from tests.scenarios.runtimes.scenario import (
     HUB,
     PASSWORD,
@@ -108,6 +109,8 @@ FIX_PATH_PREFIXES = (
     "/etc/containerd",
     "/etc/containers",
     "/etc/hosts",
+    "/etc/systemd/system/docker.service.d",
+    "/etc/systemd/system/containerd.service.d",
     "/etc/ssl/certs/ca-certificates.crt",
     NODE_HOME,
     "/run/containers",
@@ -198,6 +201,10 @@ class World:
     containerd: Containerd | None = None
     dockerd: Dockerd | None = None
     registries: dict[str, SandboxRegistry] = field(default_factory=dict)
+    #: unit -> the ``Environment=`` systemd loaded at the last ``daemon-reload``
+    unit_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the scenario's forward proxy (:mod:`.world_proxy`), its requests in ``.requests``
+    proxy: Any = None
 
     def fix_registry_side(self) -> None:
         """What the registry's operator does for a fault on its side: a valid certificate
@@ -245,6 +252,7 @@ class World:
     def node_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = self.sandbox.env(home=self.sandbox.root / "tmp")
         env.update({"HOME": NODE_HOME, "PATH": SAFE_PATH})
+        env.update(self.scenario.user_env)  # the user's shell (a proxy podman reads)
         env.update(extra or {})
         return env
 
@@ -489,7 +497,12 @@ class World:
         if not args:
             return 1, "systemctl shim: no action"
         action, units = args[0], [u.removesuffix(".service") for u in args[1:]]
-        if action in ("daemon-reload", "enable", "disable", "status"):
+        if action == "daemon-reload":
+            self.unit_env = {
+                u: unit_files.unit_environment(self.sandbox.etc, u) for u in unit_files.UNITS
+            }
+            return 0, "systemctl shim: daemon-reload (drop-ins read)"
+        if action in ("enable", "disable", "status"):
             return 0, f"systemctl shim: {action} (nothing to do)"
         code, messages = 0, []
         for unit in units:
@@ -520,6 +533,7 @@ class World:
             daemon_json = self.sandbox.etc / "docker" / "daemon.json"
             # systemd's dockerd has no --config-file flag: a missing file is no error.
             text = daemon_json.read_text() if daemon_json.exists() else "{}"
+            dockerd.env = dict(self.unit_env.get("docker", {}))
             started = dockerd.start(text, check=False)
             self.docker_started = started.started
             if started.started:
@@ -538,6 +552,7 @@ class World:
             return 0, "active"
         if action in ("restart", "start", "reload", "try-restart", "reload-or-restart"):
             containerd.stop()
+            containerd.env = dict(self.unit_env.get("containerd", {}))
             containerd.start()
             ready = containerd.check_ready
             if containerd.cri is not None:
@@ -660,7 +675,8 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
             if reg.kind == "none":
                 sb.add_addresses(reg.ip)
                 continue
-            reg_names = [n for n, ip in names.items() if ip == reg.ip] or [reg.ip]
+            known = {**names, **scenario.proxy_names}  # proxy-only names too
+            reg_names = [n for n, ip in known.items() if ip == reg.ip] or [reg.ip]
             tls = _leaf(auth, reg, reg_names, sb.root / "certs") if reg.tls else None
             # behind a front (rate limiting): the registry speaks HTTP on 127.0.0.2
             front = reg.kind == "token_ratelimit"
@@ -694,12 +710,14 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
                 assert tls is not None
                 peers.append(start_front(sb, (reg.ip, reg.port), (host, port), tls))
         wait_ready(*peers)
+        world_proxy.start(world)
         _push(world)
         _token_auth(world)
         require_client_certs(world)
         if need_daemons:
             assert world.containerd is not None
             world.dockerd = Dockerd(sb, world.containerd)
+            world.dockerd.env = dict(world.unit_env.get("docker", {}))
             if "docker" in scenario.clients:
                 daemon_json = scenario.daemon_json if scenario.daemon_json is not None else {}
                 started = world.dockerd.start(daemon_json, check=False)

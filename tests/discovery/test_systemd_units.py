@@ -1,0 +1,71 @@
+"""dockerd and containerd's CRI take their proxy from their systemd units' drop-ins, not
+from the shell (proven against the real daemons in tests/scenarios/runtimes, proxy-*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regdoctor.discovery.base import Paths
+from regdoctor.discovery.effective import discover
+from regdoctor.discovery.systemd_units import UnitEnvironment, apply_drop_in
+
+SHELL = {"HTTPS_PROXY": "http://shell.test:8080"}
+URL = "https://registry.test/v2/"
+
+
+def _root(tmp_path: Path, unit: str, name: str, text: str) -> Path:
+    directory = tmp_path / "etc" / "systemd" / "system" / f"{unit}.service.d"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(text)
+    return tmp_path
+
+
+def test_drop_in_environment_as_systemd_reads_it() -> None:
+    unit = UnitEnvironment("/etc/systemd/system/docker.service.d")
+    apply_drop_in(
+        '[Unit]\nEnvironment=X=unit-section\n[Service]\n# c\nEnvironment="HTTPS_PROXY=http://a:1" '
+        "NO_PROXY=b.test \\\n  'ONE=two words'\n",
+        unit,
+        "a.conf",
+    )
+    assert unit.env == {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "b.test", "ONE": "two words"}
+    apply_drop_in("[Service]\nEnvironment=\nEnvironment=Y=1\n", unit, "b.conf")
+    assert unit.env == {"Y": "1"} and unit.sources == {"Y": "b.conf"}
+
+
+def test_docker_uses_its_unit_proxy_not_the_shells(tmp_path: Path) -> None:
+    root = _root(
+        tmp_path,
+        "docker",
+        "http-proxy.conf",
+        '[Service]\nEnvironment="HTTPS_PROXY=http://unit.test:3128"\n',
+    )
+    eff = discover(Paths(root=root, env=SHELL), runtimes=("docker", "podman"))
+    assert eff._proxy("docker", URL) == (
+        "http://unit.test:3128",
+        "/etc/systemd/system/docker.service.d/http-proxy.conf Environment=HTTPS_PROXY",
+    )
+    assert eff._proxy("podman", URL) == ("http://shell.test:8080", "environment $HTTPS_PROXY")
+    daemon = eff.daemon_proxy_env("docker")
+    assert daemon is not None and daemon.choose(URL).proxy == "http://unit.test:3128"
+    assert eff.daemon_proxy_env("podman") is None
+
+
+def test_a_daemon_without_drop_ins_has_no_proxy_whatever_the_shell_says(tmp_path: Path) -> None:
+    eff = discover(Paths(root=tmp_path, env=SHELL), runtimes=("docker", "kubernetes", "containerd"))
+    assert eff._proxy("docker", URL) == (None, None)
+    assert eff._proxy("kubernetes", URL) == (None, None)
+    # ctr pulls in the user's own process
+    assert eff._proxy("containerd", URL)[0] == "http://shell.test:8080"
+
+
+def test_the_cri_reads_containerd_s_unit_and_no_proxy(tmp_path: Path) -> None:
+    root = _root(
+        tmp_path,
+        "containerd",
+        "http-proxy.conf",
+        "[Service]\nEnvironment=HTTPS_PROXY=http://unit.test:3128 NO_PROXY=registry.test\n",
+    )
+    eff = discover(Paths(root=root, env=SHELL), runtimes=("kubernetes",))
+    proxy, source = eff._proxy("kubernetes", URL)
+    assert proxy is None and source is not None and "NO_PROXY" in source
