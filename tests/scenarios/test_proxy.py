@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,3 +164,41 @@ def test_without_a_proxy_the_explanation_does_not_mention_one(testbed) -> None:
     )
     assert result.leading["category"] == "image.manifest_unknown", result.categories
     assert "went through the proxy" not in result.leading["explanation"]
+
+
+def test_a_daemon_proxy_login_from_its_drop_in_is_never_printed(testbed, monkeypatch, tmp_path):
+    """dockerd's proxy comes from its systemd drop-in (`Environment=`), often with the
+    proxy's login in the URL. regdoctor probes through it and names it (host:port), but
+    the password reaches no output: config and check, every format, --debug."""
+    import os
+
+    secret = "Drop1nProxyPw-7f3a"
+    dead = testbed.endpoints["closed"]
+    root = Path(os.environ["REGDOCTOR_CONFIG_ROOT"])
+    drop_in = root / "etc" / "systemd" / "system" / "docker.service.d" / "http-proxy.conf"
+    drop_in.parent.mkdir(parents=True, exist_ok=True)
+    url = f"http://proxyuser:{secret}@{dead.hostport}"
+    drop_in.write_text(f'[Service]\nEnvironment="HTTPS_PROXY={url}" "HTTP_PROXY={url}"\n')
+    outputs = []
+    for fmt in ("json", "plain", "markdown"):
+        result = regdoctor(
+            "--runtime", "docker", "--ca-file", str(testbed.ca_file), _target(testbed), fmt=fmt
+        )
+        assert result.code == 2, (fmt, result.stderr)
+        outputs += [result.stdout, result.stderr]
+    debug = subprocess.run(
+        [sys.executable, "-m", "regdoctor", "check", "--runtime", "docker", "--debug", "-v",
+         "--ca-file", str(testbed.ca_file), _target(testbed)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    config = subprocess.run(
+        [sys.executable, "-m", "regdoctor", "config", "--runtime", "docker", "--format", "json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    outputs += [debug.stdout, debug.stderr, config.stdout, config.stderr]
+    # the drop-in's proxy was used and named ...
+    assert all(dead.hostport in text for text in outputs[0:6:2]), outputs[0][:2000]
+    assert dead.hostport in config.stdout
+    # ... and its password never printed (the user name may be, as for registries)
+    for text in outputs:
+        assert secret not in text
