@@ -564,6 +564,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         note="no config.toml: 1.6's CRI has no config_path, so it never reads the hosts.toml",
     ),
     Scenario(
+        "cri-default-config-empty-config-path",
+        "cri",
+        f"plain.test:5000/{APP}",
+        (C, K),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            # as `containerd config default` (1.6/1.7) writes it: the key there, empty
+            "containerd/config.toml": _cri_config(config_path=False).replace(
+                "registry]\n", 'registry]\n  config_path = ""\n'
+            ),
+        },
+        expect={C: False, K: False},
+        note='config_path = "" (the default file): the fix sets that line, not a second one',
+    ),
+    Scenario(
         "cri-configs-tls-with-config-path",
         "cri",
         f"tls.test:5443/{APP}",
