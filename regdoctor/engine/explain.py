@@ -494,12 +494,12 @@ def _result(group: Group) -> TextMatch:
         from regdoctor.engine.cut import cut_note
 
         # Read from what survives the cut: a more specific cause may have been past it.
-        note, _cut_fields = cut_note(group.line, cut)
+        note, cut_fields = cut_note(group.line, cut)  # quotes the line: redacted here
         explanation += (
-            f" {note} This answer reads the words before the cut; the cause may be more"
-            " specific: the live check tells."
+            f" {redact(note)} This answer reads the words before the cut; the cause may be"
+            " more specific: the live check tells."
         )
-        fields["cut"] = _cut_fields["cut"]
+        fields["cut"] = _clean_fields(cut_fields)["cut"]
     return TextMatch(
         rule=rule.id,
         category=rule.category,
@@ -595,7 +595,7 @@ def _unrecognised(result: ScanResult) -> TextMatch:
         fields.update(_clean_fields(cut_fields))
         title = "The error was cut short before its cause"
         explanation = (
-            f"{note} No rule recognises the words before the cut, and regdoctor does not "
+            f"{redact(note)} No rule recognises the words before the cut, and regdoctor does not "
             "guess a cause from a cut line."
         )
         if found:

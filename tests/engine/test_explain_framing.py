@@ -446,3 +446,28 @@ def test_an_indented_continuation_of_the_widest_row_is_joined_with_one_space(
     match = lead(text)
     assert match.category == category and match.lines == (2,)
     assert match.fallback is None  # a rule's reading, not the nearest-message guess
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # a rule matches the words before the cut
+        'Error response from daemon: Get "https://registry.test/v2/": x509: certificate signed'
+        " by unknown authority Authorization: Bearer "
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2VjcmV0c2ln conn…",
+        # nothing does
+        "pulling layer failed Authorization: Bearer "
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2VjcmV0c2ln conn…",
+    ],
+)
+def test_a_cut_lines_quote_is_redacted(line: str) -> None:
+    """The note on a cut line quotes its last words; a token there is masked in the
+    explanation and in the ``cut`` field, and the sentence after it survives."""
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2VjcmV0c2ln"
+    matches = explain(CATALOG, line)
+    assert matches and any(m.fields.get("cut") for m in matches)
+    for match in matches:
+        assert token not in match.explanation
+        assert all(token not in str(value) for value in match.fields.values())
+    lead = next(m for m in matches if m.leading)
+    assert lead.explanation.rstrip().endswith(".")
