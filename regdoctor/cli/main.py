@@ -97,10 +97,10 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser. With ``only``, the arguments of that one subcommand are loaded (the
-    others are listed by name): every start pays for one command module, not all. With
-    ``only`` a command's name, the others are not even listed (a subparser costs about
-    half a millisecond to make, and parsing that command's arguments needs no other)."""
+    """The parser. With ``only`` a command's name, only that subcommand is built, with
+    its arguments: every start pays for one command module, not all (a subparser costs
+    about half a millisecond to make, and parsing that command's arguments needs no
+    other)."""
     parser = _Parser(
         prog="regdoctor",
         description="Diagnose why container images will not pull, or pull slowly, "
@@ -188,6 +188,10 @@ def _protect_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        from regdoctor.cli import startup
+
+        startup.own_process()
     first = next((a for a in arguments if not a.startswith("-")), None)
     # no subcommand (--version, --help): no subcommand's arguments are needed at all
     parser = build_parser(first if first in COMMANDS else ("" if first is None else None))

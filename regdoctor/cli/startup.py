@@ -7,7 +7,10 @@ collections, 10-20 ms of a start of ~250 ms here) and finds almost nothing to fr
 :func:`pause` stops it for that phase, and :func:`resume` moves everything made so far
 into the permanent generation (``gc.freeze``: never walked again) and restarts it for
 the run, whose own cycles (tasks, exceptions) it collects as usual. A collector that
-was already disabled (by an embedding program, a test) stays as it was.
+was already disabled (by an embedding program, a test) stays as it was. The freeze is
+for regdoctor's own process only (:func:`own_process`, from ``main()`` reading
+``sys.argv``): a caller's ``main([...])`` would otherwise keep everything alive then,
+its garbage included, for good.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ import gc
 __all__ = ["pause", "resume"]
 
 _paused = False
+_freeze = False
+
+
+def own_process() -> None:
+    """regdoctor is its own process: what start-up made may be frozen."""
+    global _freeze
+    _freeze = True
 
 
 def pause() -> None:
@@ -32,5 +42,6 @@ def resume() -> None:
     global _paused
     if _paused:
         _paused = False
-        gc.freeze()
+        if _freeze:
+            gc.freeze()
         gc.enable()

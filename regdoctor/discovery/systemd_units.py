@@ -84,7 +84,7 @@ def apply_drop_in(text: str, unit: UnitEnvironment, shown: str) -> None:
         for word in words:
             name, eq, val = word.partition("=")
             if eq and name.replace("_", "a").isalnum() and not name[0].isdigit():
-                unit.env[name] = val
+                unit.env[name] = val.replace("%%", "%")  # systemd's escape of a "%"
                 unit.sources[name] = shown
 
 
@@ -101,7 +101,7 @@ def discover(paths: Paths, runtime: str) -> UnitEnvironment | None:
         entries = sorted(p for p in base.iterdir() if p.name.endswith(".conf"))
     except OSError:
         return unit
-    for path in entries[:MAX_DROP_INS]:
+    for path in entries[-MAX_DROP_INS:]:  # the last ones win: keep those
         shown = f"{directory}/{path.name}"
         result = FileResult(paths.within(path), SOURCE, runtime, "systemd")
         text = read_text(result)

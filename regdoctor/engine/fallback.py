@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regdoctor.engine.explain_index import index_of
+from regdoctor.engine.explain_stream import _CONTROL as _BINARY_CONTROL  # is_binary_line's
 from regdoctor.engine.explain_stream import MAX_LINE_CHARS, is_binary_line, scan
 from regdoctor.model import RemediationStep, Severity
 
@@ -72,8 +73,6 @@ _LOGFMT = re.compile(r'(?:^|\s)(msg|error|err)="((?:[^"\\]|\\.)*)"')
 _KLOG_MESSAGE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _GO_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)")
 _JSON_KEYS = ("msg", "message", "error", "err")
-#: The control bytes :func:`regdoctor.engine.explain_stream.is_binary_line` counts.
-_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 _SIMPLE = {"n": " ", "t": " ", "r": " ", '"': '"', "\\": "\\", "'": "'"}
 
 

@@ -318,7 +318,12 @@ class HeadPool(Generic[T]):
                 item = self.take()
 
     async def _open(self, connection: _Connection[T]) -> None:
-        addresses = await self.network.addresses_for(self.host, self.timeout)
+        import httpcore  # loaded already: the network module's
+
+        try:
+            addresses = await self.network.addresses_for(self.host, self.timeout)
+        except httpcore.ConnectError as exc:  # no address: this request's failure
+            raise LeanError(str(exc)) from exc
         last: Exception | None = None
         for address in addresses:
             try:

@@ -94,8 +94,9 @@ class SharedContext:
         assert self._loaded is not None
         if self._loaded.done():  # loaded by an earlier handshake: no wait at all
             self._loaded.result()
-        else:
-            await asyncio.wrap_future(self._loaded)
+        else:  # shielded: a handshake cancelled while waiting must not cancel the
+            # shared load (every later handshake on this context would then fail)
+            await asyncio.shield(asyncio.wrap_future(self._loaded))
 
 
 class TrustCache:

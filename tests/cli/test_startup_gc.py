@@ -15,14 +15,18 @@ counts = []
 gc.callbacks.append(lambda phase, info: phase == "stop" and counts.append(info["generation"]))
 {before}
 from regdoctor.cli.main import main
-code = main({argv!r})
+sys.argv = ["regdoctor", *{argv!r}]
+code = main({call})
 print(json.dumps([code, len(counts), gc.get_freeze_count(), gc.isenabled()]), file=sys.stderr)
 """
 
 
-def _run(argv: list[str], before: str = "") -> tuple[int, int, int, bool]:
+def _run(argv: list[str], before: str = "", in_process: bool = False) -> tuple[int, int, int, bool]:
+    """``main()`` as regdoctor's own process runs it (``sys.argv``), or, ``in_process``,
+    as a caller's ``main([...])``."""
+    call = repr(argv) if in_process else ""
     result = subprocess.run(
-        [sys.executable, "-c", PROGRAM.format(argv=argv, before=before)],
+        [sys.executable, "-c", PROGRAM.format(argv=argv, before=before, call=call)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -56,3 +60,13 @@ def test_a_collector_turned_off_stays_off(testbed: Testbed, isolate_env):
 def test_a_failed_start_leaves_the_collector_on():
     code, _collections, _frozen, enabled = _run(["check", "not a [reference"])
     assert code == 3 and enabled
+
+
+def test_a_callers_main_freezes_nothing(testbed: Testbed, isolate_env):
+    """In a caller's process (``main([...])``: tests, an embedding program) nothing is
+    frozen: what is alive then, its garbage included, stays collectable."""
+    target = testbed.images.app.ref(testbed.endpoints["plain"].hostport)
+    code, _collections, frozen, enabled = _run(
+        ["check", "--runtime", "docker", "--format", "json", target], in_process=True
+    )
+    assert (code, frozen, enabled) == (0, 0, True)

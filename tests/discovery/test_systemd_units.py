@@ -69,3 +69,28 @@ def test_the_cri_reads_containerd_s_unit_and_no_proxy(tmp_path: Path) -> None:
     eff = discover(Paths(root=root, env=SHELL), runtimes=("kubernetes",))
     proxy, source = eff._proxy("kubernetes", URL)
     assert proxy is None and source is not None and "NO_PROXY" in source
+
+
+def test_a_percent_in_a_drop_in_is_written_twice() -> None:
+    """systemd reads ``%%`` in ``Environment=`` as one ``%`` (a percent-encoded login)."""
+    unit = UnitEnvironment("/etc/systemd/system/docker.service.d")
+    apply_drop_in(
+        '[Service]\nEnvironment="HTTPS_PROXY=http://u:p%%40ss@proxy.test:3128"\n', unit, "a.conf"
+    )
+    assert unit.env["HTTPS_PROXY"] == "http://u:p%40ss@proxy.test:3128"
+
+
+def test_with_more_drop_ins_than_read_the_last_ones_are_read(tmp_path: Path) -> None:
+    """Drop-ins apply in name order, the last one winning: past the cap, the first are
+    left out, never the last."""
+    from regdoctor.discovery.systemd_units import MAX_DROP_INS
+    from regdoctor.discovery.systemd_units import discover as discover_unit
+
+    directory = tmp_path / "etc" / "systemd" / "system" / "docker.service.d"
+    directory.mkdir(parents=True)
+    for n in range(MAX_DROP_INS + 5):
+        proxy = f"http://p{n:03d}.test:3128"
+        (directory / f"{n:03d}.conf").write_text(f'[Service]\nEnvironment="HTTPS_PROXY={proxy}"\n')
+    unit = discover_unit(Paths(root=tmp_path, env={}), "docker")
+    assert unit is not None
+    assert unit.env["HTTPS_PROXY"] == f"http://p{MAX_DROP_INS + 4:03d}.test:3128"

@@ -183,3 +183,33 @@ def test_an_exception_in_the_callback_is_raised() -> None:
 
     with pytest.raises(ValueError, match="callback bug"):
         asyncio.run(run())
+
+
+def test_a_host_without_an_address_is_an_error_per_item_not_an_abort() -> None:
+    """The network finds no address (httpcore's ConnectError, as ``addresses_for`` says
+    it): each item gets that error, and the scan ends normally."""
+    import httpcore
+
+    network = Network(CheckOptions())
+
+    async def no_address(host: str, timeout: float) -> list[str]:
+        raise httpcore.ConnectError(f"{host}: no address (via the test)")
+
+    network.addresses_for = no_address  # type: ignore[method-assign]
+    errors: dict[str, str] = {}
+
+    async def run() -> None:
+        pool: HeadPool[str] = HeadPool(
+            network, "http://registry.test:5000", ssl_context=None, size=2, timeout=5.0
+        )
+        await pool.run(
+            TAGS[:3],
+            path=lambda tag: f"/v2/team/app/manifests/{tag}",
+            headers={},
+            on_answer=lambda tag, answer: pytest.fail(f"{tag} answered"),
+            on_error=errors.__setitem__,
+        )
+
+    asyncio.run(run())
+    assert set(errors) == set(TAGS[:3])
+    assert all("registry.test: no address" in error for error in errors.values())

@@ -114,3 +114,29 @@ def test_the_runtimes_ca_files_are_read_while_the_client_hello_is_in_flight(
     assert "runtime CA files" in events[:first_answer], events
     assert "runtime CA folders" in events[:first_answer], events
     assert events.count("runtime CA files") == 1  # not read again after the handshake
+
+
+def test_a_handshake_cancelled_while_waiting_does_not_cancel_the_shared_load() -> None:
+    """The system store's load is shared by every handshake on the context: one that is
+    cancelled (its budget ran out) while the load still waits for a worker must leave it
+    queued, so the next handshake gets the loaded context, not a CancelledError."""
+    import threading
+
+    pool = trust.TrustCache()
+    release = threading.Event()
+    busy = [pool.submit(release.wait) for _ in range(2)]  # both workers taken
+    loads: list[object] = []
+    shared = trust.SharedContext("context", loads.append, pool)
+
+    async def run() -> None:
+        waiter = asyncio.ensure_future(shared.loaded())
+        await asyncio.sleep(0)  # the waiter is waiting on the queued load
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        release.set()
+        await shared.loaded()
+
+    asyncio.run(run())
+    assert all(f.result() for f in busy)
+    assert loads == ["context"] and shared.is_loaded()
