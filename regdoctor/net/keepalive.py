@@ -23,6 +23,7 @@ once on a fresh one). ``opened`` counts every TCP connection made.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
 from regdoctor.net.network import Network
+
+#: What an HTTP/1.1 header value may hold (RFC 9110 field-value; latin-1 on the wire): a
+#: token from a realm server with a line break must not add a header or a request.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 MAX_HEADER_BYTES = 64 * 1024
 READ_SIZE = 16 * 1024
@@ -275,6 +280,11 @@ class HeadPool(Generic[T]):
     ) -> None:
         """``HEAD path(item)`` for every item, ``size`` at a time; each item gets
         exactly one ``on_answer`` or ``on_error`` (called from the event loop)."""
+        bad = [k for k, v in headers.items() if not _FIELD_VALUE.fullmatch(v)]
+        if bad:  # nothing sent: each item fails as httpx would refuse the request
+            for item in items:
+                on_error(item, f"the {bad[0]} header holds characters HTTP does not allow")
+            return
         lines = [" HTTP/1.1", f"Host: {self.host_header}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self._tail = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

@@ -213,3 +213,33 @@ def test_a_host_without_an_address_is_an_error_per_item_not_an_abort() -> None:
     asyncio.run(run())
     assert set(errors) == set(TAGS[:3])
     assert all("registry.test: no address" in error for error in errors.values())
+
+
+@pytest.mark.parametrize("value", ["Bearer abc\r\nX-Injected: 1", "Bearer \u2603"])
+def test_a_header_value_http_does_not_allow_sends_nothing(value: str) -> None:
+    """A token from a realm server is a header value: with a line break it would add a
+    header (or a request), outside latin-1 it cannot be encoded. Nothing is sent; each
+    tag gets the error."""
+    with KeepAliveServer(lambda request, index: OK) as server:
+        errors: dict[str, str] = {}
+
+        async def run() -> None:
+            pool: HeadPool[str] = HeadPool(
+                Network(CheckOptions()),
+                f"http://{server.server.hostport}",
+                ssl_context=None,
+                size=2,
+                timeout=5.0,
+            )
+            await pool.run(
+                TAGS[:3],
+                path=lambda tag: f"/v2/team/app/manifests/{tag}",
+                headers={"Authorization": value},
+                on_answer=lambda tag, answer: pytest.fail(f"{tag} answered"),
+                on_error=errors.__setitem__,
+            )
+
+        asyncio.run(run())
+        assert server.connections == 0 and not server.requests
+    assert set(errors) == set(TAGS[:3])
+    assert all("Authorization header" in error for error in errors.values())
