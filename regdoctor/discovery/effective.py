@@ -72,6 +72,8 @@ class Effective:
             out.append(self.kubelet.file)
         if self.kube is not None:
             out.extend(self.kube.files)
+        for unit in self.units.values():
+            out.extend(unit.files)
         return out
 
     @property
@@ -99,7 +101,7 @@ class Effective:
         docker, containerd's CRI plugin for kubernetes: their systemd drop-ins), or None
         when the runtime pulls in the user's own process (ctr, podman)."""
         unit = self.units.get(runtime)
-        if unit is None:
+        if unit is None or unit.unreadable:  # unknown: judged as the shell's, not as none
             return None
         return env.ProxyEnv.from_env(unit.env, source=unit.directory)
 

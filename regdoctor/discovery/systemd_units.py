@@ -44,6 +44,12 @@ class UnitEnvironment:
     sources: dict[str, str] = field(default_factory=dict)
     files: list[FileResult] = field(default_factory=list)
 
+    @property
+    def unreadable(self) -> bool:
+        """A drop-in that could not be read (one holding a proxy login is often 0600):
+        what the daemon's environment holds is then unknown."""
+        return any(f.exists and not f.parsed for f in self.files)
+
 
 def _logical_lines(text: str) -> list[str]:
     lines: list[str] = []

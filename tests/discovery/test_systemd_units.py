@@ -94,3 +94,15 @@ def test_with_more_drop_ins_than_read_the_last_ones_are_read(tmp_path: Path) -> 
     unit = discover_unit(Paths(root=tmp_path, env={}), "docker")
     assert unit is not None
     assert unit.env["HTTPS_PROXY"] == f"http://p{MAX_DROP_INS + 4:03d}.test:3128"
+
+
+def test_an_unreadable_drop_in_leaves_the_daemons_proxy_unknown(tmp_path: Path) -> None:
+    """A drop-in regdoctor cannot read (one holding a proxy login is often 0600; here a
+    directory named like one) may set the proxy: the daemon is then not judged as
+    having none (its proxy is taken as the shell's), and the file is reported."""
+    root = _root(tmp_path, "docker", "00-other.conf", '[Service]\nEnvironment="A=1"\n')
+    (root / "etc" / "systemd" / "system" / "docker.service.d" / "http-proxy.conf").mkdir()
+    eff = discover(Paths(root=root, env=SHELL), runtimes=("docker",))
+    assert eff.daemon_proxy_env("docker") is None
+    unreadable = [f for f in eff.files() if f.path.name == "http-proxy.conf"]
+    assert unreadable and unreadable[0].issues
