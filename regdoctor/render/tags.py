@@ -3,8 +3,8 @@ value escaped) or JSON. No verdicts here: findings come from the rules."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from regdoctor.engine.template import plural
@@ -38,11 +38,13 @@ def _redacted(document: dict[str, Any], redactor: Redactor | None) -> dict[str, 
     server or a rule: every string is redacted, and the value of a key that names a
     secret is masked (``redact_obj``).
 
-    Each distinct string is redacted once (:func:`_once`): a 2,000-tag scan's document
-    repeats its 500 digests, a few media types and each tag name three times, and the
-    pattern pass costs microseconds per string."""
-    text = _once(redactor.redact if redactor is not None else redact)
-    name = _once(lambda value: _tag_name(value, redactor))
+    Each distinct string is redacted once (a ``functools.cache`` per document): a
+    2,000-tag scan's document repeats its 500 digests, a few media types and each tag
+    name three times, and the pattern pass costs microseconds per string."""
+    # pure functions of their text while one document is written (the run's secrets
+    # do not change meanwhile)
+    text = functools.cache(redactor.redact if redactor is not None else redact)
+    name = functools.cache(lambda value: _tag_name(value, redactor))
 
     def walk(value: Any) -> Any:
         if isinstance(value, str):
@@ -66,20 +68,6 @@ def _redacted(document: dict[str, Any], redactor: Redactor | None) -> dict[str, 
             {k: tag(v) if k == field else walk(v) for k, v in item.items()} for item in value
         ]
     return out
-
-
-def _once(function: Callable[[str], str]) -> Callable[[str], str]:
-    """``function`` (a pure function of its text for the length of one document: the
-    run's secrets do not change while it is written), called once per distinct text."""
-    seen: dict[str, str] = {}
-
-    def call(value: str) -> str:
-        found = seen.get(value)
-        if found is None:
-            found = seen[value] = function(value)
-        return found
-
-    return call
 
 
 def _tag_name(value: str, redactor: Redactor | None) -> str:
