@@ -33,6 +33,14 @@ if TYPE_CHECKING:  # read only for a cluster's manifests: imported there
     from regdoctor.discovery import kube
 
 
+#: daemon.json ``proxies`` key -> the variable dockerd sets from it
+_DAEMON_PROXY_VARIABLES = {
+    "http-proxy": "HTTP_PROXY",
+    "https-proxy": "HTTPS_PROXY",
+    "no-proxy": "NO_PROXY",
+}
+
+
 @dataclass
 class Effective:
     """Every configuration source read, for the runtimes in scope."""
@@ -98,33 +106,53 @@ class Effective:
 
     def daemon_proxy_env(self, runtime: str) -> env.ProxyEnv | None:
         """The proxy variables of the daemon that pulls for ``runtime`` (dockerd for
-        docker, containerd's CRI plugin for kubernetes: their systemd drop-ins), or None
-        when the runtime pulls in the user's own process (ctr, podman)."""
-        unit = self.units.get(runtime)
-        if unit is None or unit.unreadable:  # unknown: judged as the shell's, not as none
+        docker, containerd's CRI plugin for kubernetes: their systemd drop-ins, and for
+        dockerd its daemon.json ``proxies`` over them), or None when the runtime pulls in
+        the user's own process (ctr, podman) or what the daemon has is unknown."""
+        merged = self._daemon_env(runtime)
+        if merged is None:
             return None
-        return env.ProxyEnv.from_env(unit.env, source=unit.directory)
+        variables, _sources, directory = merged
+        return env.ProxyEnv.from_env(variables, source=directory)
+
+    def _daemon_env(self, runtime: str) -> tuple[dict[str, str], dict[str, str], str] | None:
+        """(proxy variables, where each was set, the unit's drop-in directory) of the
+        daemon that pulls for ``runtime``; None when it pulls in the user's process or
+        when a drop-in could not be read and daemon.json does not set all three.
+
+        dockerd (23 and later) sets each non-empty ``proxies`` value of daemon.json over
+        the variable of its environment, upper and lower case alike, and leaves the
+        others as the unit gave them (moby ``cmd/dockerd`` ``configureProxyEnv``)."""
+        unit = self.units.get(runtime)
+        if unit is None:
+            return None
+        overrides: dict[str, tuple[str, str]] = {}
+        daemon = self.daemon_config if runtime == "docker" else None
+        if daemon is not None:
+            for key, (value, where) in daemon.proxies.items():
+                if value and key in _DAEMON_PROXY_VARIABLES:
+                    overrides[_DAEMON_PROXY_VARIABLES[key]] = (value, where)
+        if unit.unreadable and len(overrides) < len(_DAEMON_PROXY_VARIABLES):
+            return None  # unknown: judged as the shell's, not as none
+        variables: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        if not unit.unreadable:
+            variables.update(unit.env)
+            for name in unit.env:
+                sources[name] = f"{unit.sources.get(name, unit.directory)} Environment={name}"
+        for name, (value, where) in overrides.items():
+            for variant in (name, name.lower()):
+                variables[variant] = value
+                sources[variant] = where
+        return variables, sources, unit.directory
 
     def _proxy(self, runtime: str, url: str) -> tuple[str | None, str | None]:
-        unit = self.units.get(runtime)
-        daemon = self.daemon_config
-        if runtime == "docker" and daemon is not None and daemon.proxies:
-            envmap = {
-                "HTTPS_PROXY": daemon.proxies.get("https-proxy", ("", ""))[0],
-                "HTTP_PROXY": daemon.proxies.get("http-proxy", ("", ""))[0],
-                "NO_PROXY": daemon.proxies.get("no-proxy", ("", ""))[0],
-            }
-            choice = env.ProxyEnv.from_env(envmap).choose(url)
-            key = {"HTTPS_PROXY": "https-proxy", "HTTP_PROXY": "http-proxy"}.get(
-                choice.variable or "", "no-proxy"
-            )
-            source = daemon.proxies.get(key, (None, None))[1]
-            return choice.proxy, source if choice.reason in ("proxied", "no_proxy") else None
-        if unit is not None:
-            choice = env.ProxyEnv.from_env(unit.env).choose(url)
+        merged = self._daemon_env(runtime)
+        if merged is not None:
+            variables, sources, directory = merged
+            choice = env.ProxyEnv.from_env(variables).choose(url)
             if choice.reason in ("proxied", "no_proxy") and choice.variable:
-                source = unit.sources.get(choice.variable, unit.directory)
-                return choice.proxy, f"{source} Environment={choice.variable}"
+                return choice.proxy, sources.get(choice.variable, directory)
             return None, None
         if self.environment is None:
             return None, None

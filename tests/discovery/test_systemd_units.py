@@ -106,3 +106,62 @@ def test_an_unreadable_drop_in_leaves_the_daemons_proxy_unknown(tmp_path: Path) 
     assert eff.daemon_proxy_env("docker") is None
     unreadable = [f for f in eff.files() if f.path.name == "http-proxy.conf"]
     assert unreadable and unreadable[0].issues
+
+
+def _daemon_json(root: Path, proxies: dict[str, str]) -> None:
+    import json
+
+    path = root / "etc" / "docker" / "daemon.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"proxies": proxies}))
+
+
+def test_daemon_json_proxies_override_the_units_variables_one_by_one(tmp_path: Path) -> None:
+    """dockerd 23+ sets each non-empty daemon.json ``proxies`` value over the variable its
+    unit gave it (upper and lower case) and keeps the others (moby ``configureProxyEnv``):
+    the proxy dockerd probes through and the finding about a daemon without a proxy
+    must see it, not only the drop-ins."""
+    root = _root(
+        tmp_path,
+        "docker",
+        "http-proxy.conf",
+        "[Service]\nEnvironment=https_proxy=http://unit.test:3128 NO_PROXY=other.test\n",
+    )
+    _daemon_json(root, {"https-proxy": "http://json.test:3128", "no-proxy": ""})
+    eff = discover(Paths(root=root, env={}), runtimes=("docker",))
+    daemon = eff.daemon_proxy_env("docker")
+    assert daemon is not None
+    assert daemon.choose(URL).proxy == "http://json.test:3128"
+    assert daemon.choose("https://other.test/v2/").proxy is None  # the unit's NO_PROXY kept
+    proxy, source = eff._proxy("docker", URL)
+    assert proxy == "http://json.test:3128"
+    assert source is not None and "daemon.json" in source and "https-proxy" in source
+    # containerd's CRI never reads daemon.json
+    cri = discover(Paths(root=root, env={}), runtimes=("kubernetes",))
+    assert cri._proxy("kubernetes", URL) == (None, None)
+
+
+def test_daemon_json_proxies_alone_give_a_daemon_without_drop_ins_its_proxy(
+    tmp_path: Path,
+) -> None:
+    _daemon_json(tmp_path, {"https-proxy": "http://json.test:3128"})
+    eff = discover(Paths(root=tmp_path, env=SHELL), runtimes=("docker",))
+    daemon = eff.daemon_proxy_env("docker")
+    assert daemon is not None and daemon.choose(URL).proxy == "http://json.test:3128"
+
+
+def test_daemon_json_setting_every_proxy_variable_makes_an_unreadable_drop_in_moot(
+    tmp_path: Path,
+) -> None:
+    root = _root(tmp_path, "docker", "00-other.conf", '[Service]\nEnvironment="A=1"\n')
+    (root / "etc" / "systemd" / "system" / "docker.service.d" / "http-proxy.conf").mkdir()
+    _daemon_json(root, {"https-proxy": "http://json.test:3128", "http-proxy": "", "no-proxy": "x"})
+    eff = discover(Paths(root=root, env=SHELL), runtimes=("docker",))
+    assert eff.daemon_proxy_env("docker") is None  # http-proxy empty: the unit's is unknown
+    _daemon_json(
+        root,
+        {"https-proxy": "http://json.test:3128", "http-proxy": "http://j:1", "no-proxy": "x"},
+    )
+    eff = discover(Paths(root=root, env=SHELL), runtimes=("docker",))
+    daemon = eff.daemon_proxy_env("docker")
+    assert daemon is not None and daemon.choose(URL).proxy == "http://json.test:3128"
