@@ -62,8 +62,10 @@ WRONG_PASSWORD = "not-the-password"
 #: login an ``auth`` proxy wants.
 PROXY_PORT = 3128
 PROXY_URL = f"http://127.0.0.1:{PROXY_PORT}"
-PROXY_LOGIN = ("proxyuser", "proxy-pw")
-PROXY_LOGIN_URL = f"http://{PROXY_LOGIN[0]}:{PROXY_LOGIN[1]}@127.0.0.1:{PROXY_PORT}"
+#: The password has an ``@``, so its URL form is percent-encoded (``%40``), as proxy
+#: logins often are: a fix that writes it into a systemd drop-in must write ``%%40``.
+PROXY_LOGIN = ("proxyuser", "proxy@pw")
+PROXY_LOGIN_URL = f"http://{PROXY_LOGIN[0]}:proxy%40pw@127.0.0.1:{PROXY_PORT}"
 
 
 @dataclass(frozen=True)

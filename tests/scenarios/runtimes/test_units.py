@@ -30,3 +30,13 @@ def test_an_empty_assignment_resets_and_later_drop_ins_win(tmp_path: Path) -> No
     (directory / "notes.txt").write_text("[Service]\nEnvironment=Y=1\n")
     assert unit_environment(tmp_path, "docker") == {"X": "1"}
     assert unit_environment(tmp_path, "containerd") == {}
+
+
+def test_a_percent_is_a_specifier() -> None:
+    """``%%`` is one ``%``; another ``%X`` is a specifier (here an unknown one: the
+    assignment is ignored), so a percent-encoded login must be written doubled."""
+    text = (
+        "[Service]\n"
+        'Environment="HTTPS_PROXY=http://u:p%%40w@p.test:3128" "HTTP_PROXY=http://u:p%40w@q"\n'
+    )
+    assert parse_environment(text) == {"HTTPS_PROXY": "http://u:p%40w@p.test:3128"}

@@ -19,7 +19,13 @@ What is read, as systemd (v247-v252, ``src/core/load-fragment.c``
   ``Environment=`` clears the list;
 - lines ending in a backslash continue on the next; ``#`` and ``;`` start comments.
 
-Not modelled: ``EnvironmentFile=``, ``%`` specifiers (the scenarios use neither).
+- ``%`` starts a specifier (``config_parse_environ`` resolves each assignment with
+  ``unit_env_printf``): ``%%`` is one ``%``; any other ``%X`` is modelled as systemd treats
+  an unknown specifier (the assignment is logged and ignored). A valid specifier (``%a``,
+  ``%n``...) would be substituted instead: the value is wrong either way, which is what a
+  fix writing a percent-encoded proxy login must avoid.
+
+Not modelled: ``EnvironmentFile=``.
 """
 
 from __future__ import annotations
@@ -71,8 +77,27 @@ def parse_environment(text: str, into: dict[str, str] | None = None) -> dict[str
         for word in words:
             name, eq, val = word.partition("=")
             if eq and name and name.replace("_", "a").isalnum() and not name[0].isdigit():
-                env[name] = val
+                resolved = _specifiers(val)
+                if resolved is not None:
+                    env[name] = resolved
     return env
+
+
+def _specifiers(value: str) -> str | None:
+    """``value`` with ``%%`` read as ``%``; None (the assignment ignored) for any other
+    specifier."""
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        if value[i] != "%":
+            out.append(value[i])
+            i += 1
+        elif value[i + 1 : i + 2] == "%":
+            out.append("%")
+            i += 2
+        else:
+            return None
+    return "".join(out)
 
 
 def unit_environment(etc: Path, unit: str) -> dict[str, str]:
