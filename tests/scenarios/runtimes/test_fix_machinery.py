@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.harness.runtimes import runtime_marks
-from tests.scenarios.runtimes.scenario import PROXY_URL, Client
+from tests.scenarios.runtimes.scenario import PROXY_LOGIN_URL, PROXY_URL, Client
 from tests.scenarios.runtimes.table_edges import BY_ID
 from tests.scenarios.runtimes.world import Authorities, build, paths_outside_sandbox
 
@@ -67,6 +67,13 @@ HAND_FIXES: dict[tuple[str, Client], list[str]] = {
         f"{PROXY_URL} | sudo tee /etc/systemd/system/containerd.service.d/http-proxy.conf",
         "sudo systemctl daemon-reload",
         "sudo systemctl restart containerd",
+    ],
+    # ctr and podman pull in the user's shell: an export there is their fix, and the
+    # steps of a fix run as one shell session (the second step sees the first's export)
+    ("proxy-needs-login-shell", "podman"): [f"export HTTPS_PROXY='{PROXY_LOGIN_URL}'"],
+    ("proxy-needs-login-shell", "containerd"): [
+        f"export HTTPS_PROXY='{PROXY_LOGIN_URL}'",
+        f"test \"$HTTPS_PROXY\" = '{PROXY_LOGIN_URL}'",
     ],
 }
 
@@ -137,3 +144,12 @@ def test_restart_without_daemon_reload_keeps_the_old_environment(
         assert run.ok, run.log
         assert world.pull("docker").pulled
         assert set(world.proxy.requests) == {"CONNECT behind.test:443 HTTP/1.1"}
+
+
+def test_a_shell_export_never_reaches_a_daemon(authorities: Authorities) -> None:
+    """dockerd pulls with its unit's environment: the user's ``export`` changes nothing."""
+    with build(BY_ID["proxy-needs-login"], authorities) as world:
+        run = world.run_fix("docker", [f"export HTTPS_PROXY='{PROXY_LOGIN_URL}'"])
+        assert run.ok, run.log
+        assert world.shell_exports["docker"] == {"HTTPS_PROXY": PROXY_LOGIN_URL}
+        assert not world.pull("docker").pulled

@@ -207,12 +207,6 @@ def _describe(truth: PullResult) -> str:
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
 KNOWN_GAPS: dict[str, str] = {
-    "proxy-needs-login-shell": (
-        "ctr and podman take the proxy from the user's shell (HTTPS_PROXY without the "
-        "proxy's login): regdoctor's verdicts agree (proxy.error, 407), but its fixes for "
-        "them are an `export` in one shell and `systemctl edit containerd` (which changes "
-        "ctr's own environment not at all), so no printed fix is proven for them yet."
-    ),
     "tag-missing-server-fallback": (
         "containerd's resolver goes on to the next host after a 404 and reports the first "
         "error it got (remotes/docker/resolver.go Resolve): with the ca only on the [host] "

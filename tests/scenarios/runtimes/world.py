@@ -205,6 +205,9 @@ class World:
     unit_env: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the scenario's forward proxy (:mod:`.world_proxy`), its requests in ``.requests``
     proxy: Any = None
+    #: client -> the variables its fix exported in the user's shell: ctr and podman pull
+    #: in that shell's process, so their retry sees them (the daemons never do)
+    shell_exports: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def fix_registry_side(self) -> None:
         """What the registry's operator does for a fault on its side: a valid certificate
@@ -267,6 +270,7 @@ class World:
             return self._docker_pull(timeout_s, image)
         if client == "containerd":
             assert self.containerd is not None
+            self.containerd.ctr_env.update(self.shell_exports.get(client, {}))
             out = self.containerd.pull(image, timeout_s=timeout_s)
             return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
         if client == "kubernetes":
@@ -337,7 +341,9 @@ class World:
 
     def podman(self, args: list[str], *, timeout_s: float = 120.0) -> Outcome:
         return self.sandbox.run(
-            [*self._podman_argv(), *args], env=self.node_env(), timeout_s=timeout_s
+            [*self._podman_argv(), *args],
+            env=self.node_env(self.shell_exports.get("podman")),
+            timeout_s=timeout_s,
         )
 
     def _podman_argv(self) -> list[str]:
@@ -397,7 +403,9 @@ class World:
 
     def run_fix(self, runtime: Client, commands: list[str], *, timeout_s: float = 120.0) -> FixRun:
         """Run each command (a shell snippet) literally with ``bash -e``, in order; stop
-        at the first that fails."""
+        at the first that fails. The steps run as in one shell session: what a step
+        exports is exported in the later ones, and kept in :attr:`shell_exports` for the
+        client's retry (ctr and podman read the user's shell; ``export`` is their fix)."""
         workdir = self.sandbox.root / f"fix-{runtime}"
         workdir.mkdir(exist_ok=True)
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
@@ -421,13 +429,18 @@ class World:
                     f"{command}\n(not run: it names {', '.join(outside)}, outside the sandbox)",
                 )
             script = workdir / f"step-{index}.sh"
-            script.write_text(command + "\n")
+            script.write_text(_in_session(command, workdir))
             # nsenter -m resets the working directory to the namespace's root
             argv = ["sh", "-c", 'cd "$1" && exec bash -e "$2"', "sh", str(workdir), str(script)]
             code, output = self._run_with_daemons(argv, cwd=workdir, timeout_s=timeout_s)
             log.append(f"$ {command}\n{output}".rstrip())
             if code != 0:
                 return FixRun(True, False, commands, "\n".join(log), command, tuple(filled))
+            exports = self.shell_exports.setdefault(runtime, {})
+            exports.update(_exported(workdir))
+            (workdir / _SESSION).write_text(
+                "".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items())
+            )
         return FixRun(True, True, commands, "\n".join(log), filled=tuple(filled))
 
     def _run_with_daemons(self, argv: list[str], *, cwd: Path, timeout_s: float) -> tuple[int, str]:
@@ -571,6 +584,39 @@ class World:
             return False
         name = self.scenario.image
         return any(img == name or img.endswith("/" + name) for img in self.containerd.images())
+
+
+#: a fix's shell session: the variables its earlier steps exported, sourced by each step
+_SESSION = "session-exports.sh"
+#: what a shell changes by itself, not exports of the fix
+_SHELL_OWN = frozenset({"_", "PWD", "OLDPWD", "SHLVL"})
+
+
+def _in_session(command: str, workdir: Path) -> str:
+    """One step's script: the session's exports, the command, then the environment before
+    and after it (NUL-separated) for :func:`_exported`."""
+    before, after = workdir / "env-before.0", workdir / "env-after.0"
+    return (
+        f"[ -f {_SESSION} ] && . ./{_SESSION}\n"
+        f"env -0 > {shlex.quote(str(before))}\n"
+        f"{command}\n"
+        f"env -0 > {shlex.quote(str(after))}\n"
+    )
+
+
+def _exported(workdir: Path) -> dict[str, str]:
+    """The variables the last step exported or changed (its ``export``)."""
+
+    def read(name: str) -> dict[str, str]:
+        try:
+            raw = (workdir / name).read_bytes().decode(errors="replace")
+        except OSError:
+            return {}
+        pairs = (item.partition("=") for item in raw.split("\0") if "=" in item)
+        return {k: v for k, _eq, v in pairs}
+
+    before, after = read("env-before.0"), read("env-after.0")
+    return {k: v for k, v in after.items() if k not in _SHELL_OWN and before.get(k) != v}
 
 
 def paths_outside_sandbox(command: str) -> list[str]:
