@@ -187,6 +187,18 @@ DOES_NOT_FIRE = [
         'Error response from daemon: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": Get "https://auth.docker.io/token?scope=repository%3Alibrary%2Fnginx%3Apull&service=registry.docker.io": Bad Gateway',
         "the forward proxy refused CONNECT to the token server; the token server never answered",
     ),
+    (
+        "tls-unknown-authority",
+        "moby/buildkit#3638",
+        'error: listing workers for Build: failed to list workers: Unavailable: connection error: desc = "transport: authentication handshake failed: x509: certificate signed by unknown authority"',
+        "gRPC's TLS between buildctl and a remote buildkitd, not a registry's certificate",
+    ),
+    (
+        "tls-verify-error",
+        "moby/buildkit#3638",
+        'error: listing workers for Build: failed to list workers: Unavailable: connection error: desc = "transport: authentication handshake failed: x509: certificate signed by unknown authority"',
+        "gRPC's TLS between buildctl and a remote buildkitd, not a registry's certificate",
+    ),
 ]
 
 #: The same rules still fire on their own wording (lines from their match cases).
