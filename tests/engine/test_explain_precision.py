@@ -199,6 +199,18 @@ DOES_NOT_FIRE = [
         'error: listing workers for Build: failed to list workers: Unavailable: connection error: desc = "transport: authentication handshake failed: x509: certificate signed by unknown authority"',
         "gRPC's TLS between buildctl and a remote buildkitd, not a registry's certificate",
     ),
+    (
+        "http-timeout",
+        "ciiiii/cloudflare-docker-proxy#85",
+        'Failed to pull image "registry.k8s.io/ingress-nginx/controller:v1.11.2": rpc error: code = DeadlineExceeded desc = failed to pull and unpack image "registry.k8s.io/ingress-nginx/controller:v1.11.2": failed to resolve reference "registry.k8s.io/ingress-nginx/controller:v1.11.2": failed to do request: Head "https://us-west2-docker.pkg.dev/v2/k8s-artifacts-prod/images/ingress-nginx/controller/manifests/v1.11.2": dial tcp 74.125.203.82:443: i/o timeout',
+        "the dial to the address timed out (the connection never completed); DeadlineExceeded is gRPC's wrapper",
+    ),
+    (
+        "http-protocol-error",
+        "moby/moby#31779",
+        'Error response from daemon: Get https://registry-1.docker.io/v2/: malformed HTTP response "\\x15\\x03\\x01\\x00\\x02\\x02\\x16"',
+        "the 'malformed' answer is a TLS alert record: plain HTTP spoken to a TLS port",
+    ),
 ]
 
 #: The same rules still fire on their own wording (lines from their match cases).
