@@ -18,6 +18,15 @@ not even name the URL: ``Error response from daemon: read tcp 127.0.0.1:47282->
 127.0.0.1:5443: read: connection reset by peer`` (captured from the real daemon against a
 TLS registry with basic auth and no login, tests/scenarios/runtimes); a reset from a
 loopback peer with no HTTPS URL in the line is read the same way.
+
+A third: a registry's *bare* refusal, a 401 or 403 with no message of its own
+(``Head "https://ghcr.io/v2/o/app/manifests/1": unauthorized``, ``...: denied``,
+``unexpected status from HEAD request to ...: 401 Unauthorized``, a 403 from the token
+endpoint). GHCR, Quay, GitLab and others refuse a repository that does not exist exactly
+as they refuse a private one, and GHCR refuses a stale login even for a public image. A
+refusal that says *why* (``no basic auth credentials``, ``incorrect username or
+password``, ``insufficient_scope``, ECR's expired token) names its cause and is left
+alone.
 """
 
 from __future__ import annotations
@@ -54,6 +63,9 @@ _LOOPBACK_RESET = (
     r"(?i)read tcp \S+->(?P<host>127\.\d+\.\d+\.\d+|\[::1\]):(?P<port>\d+): read: "
     r"connection reset by peer"
 )
+#: the innermost link of a bare refusal: a status, a status text or an error code alone
+_BARE_401 = r"(?i)^(?:401(?: unauthorized)?|unauthorized(?:: unauthorized)?)\W*$"
+_BARE_403 = r"(?i)^(?:403(?: forbidden)?|forbidden|denied(?:: denied)?)\W*$"
 _PLATFORM = r"\b(?P<platform>(?:linux|windows|darwin)/[a-z0-9_]+(?:/v\d)?)\b"
 
 
@@ -104,6 +116,10 @@ def alternatives_for(
         ordered = (missing, private) if missing_first else (private, missing)
         command = check_command(target, user=True, platform=platform) if target else None
         return ordered, command
+    bare = _bare_refusal(category, fields.get("cause") or "")
+    if bare:
+        command = check_command(target, user=True, platform=platform) if target else None
+        return bare, command
     retry = (
         _rx(_HTTP_RETRY).search(line)
         if "http://" in line and category in ("tcp.reset", "tls.http_on_https", "other")
@@ -126,3 +142,40 @@ def alternatives_for(
             Alternative(category, "the registry really resets plain-HTTP connections"),
         ), check_command(https, platform=platform)
     return (), None
+
+
+_MISSING_TOO = Alternative(
+    "image.name_unknown",
+    "the repository does not exist under that name: GHCR, Quay, GitLab and others refuse a "
+    "repository they do not have exactly as they refuse a private one",
+)
+
+
+def _bare_refusal(category: str, cause: str) -> tuple[Alternative, ...]:
+    """The causes a 401 or 403 without a message of its own leaves open (empty for any
+    other ``cause``, the innermost link of the chain)."""
+    cause = cause.strip().strip('"')
+    if category == "auth.unauthorized" and _rx(_BARE_401).match(cause):
+        return (
+            Alternative(
+                "auth.unauthorized",
+                "the repository is private and no credential was sent, or one the registry "
+                "does not accept",
+            ),
+            _MISSING_TOO,
+        )
+    if category == "auth.denied" and _rx(_BARE_403).match(cause):
+        return (
+            Alternative(
+                "auth.denied",
+                "the repository is private, or the account used may not pull it",
+            ),
+            _MISSING_TOO,
+            Alternative(
+                "auth.token_expired",
+                "a stored login the client still sends has expired or was revoked (GHCR "
+                "refuses it even for a public image): log in again, or log out to pull a "
+                "public image anonymously",
+            ),
+        )
+    return ()

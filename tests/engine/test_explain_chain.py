@@ -150,3 +150,51 @@ def test_a_plain_error_has_no_alternatives():
     )
     assert m.alternatives == ()
     assert "alternatives" not in m.to_dict()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Error response from daemon: Head "https://ghcr.io/v2/acme/app/manifests/latest": unauthorized',
+        "Error: unexpected status from HEAD request to https://quay.example.test/v2/acme/chart/manifests/1.0: 401 Unauthorized",
+    ],
+)
+def test_a_bare_401_leaves_a_missing_repository_open(text):
+    m = lead(text)
+    assert m.category == "auth.unauthorized"
+    assert [a.category for a in m.alternatives] == ["auth.unauthorized", "image.name_unknown"]
+    assert "-u USER --password-stdin" in (m.check or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Error response from daemon: Head "https://ghcr.io/v2/acme/app/manifests/latest": denied: denied',
+        'ERROR: for web  Head "https://ghcr.io/v2/acme/app/manifests/latest": denied',
+        "Error: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://ghcr.io/token?scope=repository%3Aacme%2Fapp%3Apull&service=ghcr.io: 403 Forbidden",
+    ],
+)
+def test_a_bare_403_leaves_a_missing_repository_and_a_stale_login_open(text):
+    m = lead(text)
+    assert m.category == "auth.denied"
+    assert [a.category for a in m.alternatives] == [
+        "auth.denied",
+        "image.name_unknown",
+        "auth.token_expired",
+    ]
+    assert m.check and "ghcr.io/acme/app" in m.check
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Get https://registry-1.docker.io/v2/acme/app/manifests/1: unauthorized: incorrect username or password",
+        "Error response from daemon: Get https://r.example.test/v2/acme/app/manifests/1: no basic auth credentials",
+        "error: failed to solve: rpc error: code = Unknown desc = server message: insufficient_scope: authorization failed",
+        "Error response from daemon: pull access denied for r.example.test/app, repository does not exist or may require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.",
+    ],
+)
+def test_a_refusal_that_says_why_has_no_bare_refusal_alternatives(text):
+    m = lead(text)
+    assert "auth.token_expired" not in [a.category for a in m.alternatives]
+    assert m.category != "auth.unauthorized" or m.alternatives == ()

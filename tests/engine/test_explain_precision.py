@@ -169,6 +169,48 @@ DOES_NOT_FIRE = [
         "Error: buildx failed with: ERROR: failed to build: failed to solve: failed to fetch oauth token: unexpected status from GET request to https://auth.docker.io/token?scope=repository%3Alibrary%2Froboreg%3Apull%2Cpush&service=registry.docker.io: 401 Unauthorized: access token has insufficient scopes",
         "the token server refused the scope asked for (insufficient scopes), not the login",
     ),
+    (
+        "http-server-error",
+        "rpardini/docker-registry-proxy#136",
+        'Failed to pull image "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.1.1": rpc error: code = Unknown desc = Error response from daemon: Get "https://registry.k8s.io/v2/": Bad Gateway',
+        "a bare status text as the URL error's cause: the proxy refused CONNECT, no registry answered",
+    ),
+    (
+        "http-server-error",
+        "chobits/ngx_http_proxy_connect_module#321",
+        'Error response from daemon: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": Get "https://auth.docker.io/token?scope=repository%3Alibrary%2Fnginx%3Apull&service=registry.docker.io": Bad Gateway',
+        "the forward proxy refused CONNECT to the token server",
+    ),
+    (
+        "auth-token-server-error",
+        "chobits/ngx_http_proxy_connect_module#321",
+        'Error response from daemon: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": Get "https://auth.docker.io/token?scope=repository%3Alibrary%2Fnginx%3Apull&service=registry.docker.io": Bad Gateway',
+        "the forward proxy refused CONNECT to the token server; the token server never answered",
+    ),
+    (
+        "tls-unknown-authority",
+        "moby/buildkit#3638",
+        'error: listing workers for Build: failed to list workers: Unavailable: connection error: desc = "transport: authentication handshake failed: x509: certificate signed by unknown authority"',
+        "gRPC's TLS between buildctl and a remote buildkitd, not a registry's certificate",
+    ),
+    (
+        "tls-verify-error",
+        "moby/buildkit#3638",
+        'error: listing workers for Build: failed to list workers: Unavailable: connection error: desc = "transport: authentication handshake failed: x509: certificate signed by unknown authority"',
+        "gRPC's TLS between buildctl and a remote buildkitd, not a registry's certificate",
+    ),
+    (
+        "http-timeout",
+        "ciiiii/cloudflare-docker-proxy#85",
+        'Failed to pull image "registry.k8s.io/ingress-nginx/controller:v1.11.2": rpc error: code = DeadlineExceeded desc = failed to pull and unpack image "registry.k8s.io/ingress-nginx/controller:v1.11.2": failed to resolve reference "registry.k8s.io/ingress-nginx/controller:v1.11.2": failed to do request: Head "https://us-west2-docker.pkg.dev/v2/k8s-artifacts-prod/images/ingress-nginx/controller/manifests/v1.11.2": dial tcp 74.125.203.82:443: i/o timeout',
+        "the dial to the address timed out (the connection never completed); DeadlineExceeded is gRPC's wrapper",
+    ),
+    (
+        "http-protocol-error",
+        "moby/moby#31779",
+        'Error response from daemon: Get https://registry-1.docker.io/v2/: malformed HTTP response "\\x15\\x03\\x01\\x00\\x02\\x02\\x16"',
+        "the 'malformed' answer is a TLS alert record: plain HTTP spoken to a TLS port",
+    ),
 ]
 
 #: The same rules still fire on their own wording (lines from their match cases).
@@ -210,6 +252,14 @@ STILL_FIRES = [
     (
         "auth-token-refused",
         "failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized",
+    ),
+    (
+        "http-server-error",
+        "Error response from daemon: received unexpected HTTP status: 502 Bad Gateway",
+    ),
+    (
+        "auth-token-server-error",
+        'Get "https://auth.example.test/token?scope=repository%3Aapp%3Apull&service=registry.example.test": unexpected status code 503 Service Unavailable',
     ),
 ]
 
