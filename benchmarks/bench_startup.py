@@ -211,7 +211,8 @@ LAYERS = (
     ("+ asyncio, ssl", "import asyncio, ssl"),
     ("+ httpx, httpcore, h11 (lean)", "from regdoctor.net.lean_httpx import httpx"),
     ("+ pyOpenSSL (cryptography.x509 deferred)", "from regdoctor.net.lean_openssl import SSL"),
-    ("+ rich.text, rich.cells", "import rich.text, rich.cells"),
+    # a piped check lays its report out without Rich since issue 16 (was rich.text, rich.cells)
+    ("+ plain layout (render.plain_text, render.cells)", "import regdoctor.render.plain_text"),
     ("+ every regdoctor module the check imports", "REGDOCTOR"),
 )
 

@@ -24,25 +24,27 @@ then the configuration files (not targets: a line each, and their findings), and
 summary line at the end. Status words, marks and colours exist only here.
 Everything taken from the report goes through :func:`regdoctor.redact.secrets.redact` (or the
 given :class:`~regdoctor.redact.secrets.Redactor`), then :func:`~regdoctor.escape.safe_text`,
-and into :class:`rich.text.Text` objects: never into markup.
+and into text objects, never into markup: :class:`rich.text.Text` for Rich's Console (a
+terminal: styles), :class:`~regdoctor.render.plain_text.PlainText` for a
+:class:`~regdoctor.render.plain_console.PlainConsole` (piped: the same lines, laid out
+the same way, without importing Rich). One renderer says the same things to both.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-from rich.cells import cell_len
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, cast
 
 from regdoctor.escape import MAX_LINE, clip, safe_lines, safe_text
 from regdoctor.model import PHASES, PhaseStatus, Severity
 from regdoctor.redact.secrets import Redactor, redact
 from regdoctor.render.commands import command_lines, ordered_runtimes, paste_lines, step_groups
+from regdoctor.render.plain_console import PlainConsole
 
 if TYPE_CHECKING:
     from rich.console import Console, OverflowMethod
+    from rich.text import Text
 
     from regdoctor.model import (
         Finding,
@@ -104,7 +106,9 @@ def render_plain(
     them): each target's block starts with its name instead of repeating its line.
     """
     del context  # the context belongs to the ticket (markdown)
-    renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
+    renderer = _PlainRenderer(
+        console, verbose=verbose, redactor=redactor, plain_text=isinstance(console, PlainConsole)
+    )
     renderer.verdicts_shown = verdicts_shown
     renderer.render(report)
 
@@ -123,7 +127,12 @@ class PlainStream:
         redactor: Redactor | None = None,
         runtimes: Sequence[str] = (),
     ) -> None:
-        self._renderer = _PlainRenderer(console, verbose=verbose, redactor=redactor)
+        self._renderer = _PlainRenderer(
+            console,
+            verbose=verbose,
+            redactor=redactor,
+            plain_text=isinstance(console, PlainConsole),
+        )
         #: The runtimes the run judges: their commands first, the others folded.
         self._renderer.scope = tuple(runtimes)
         self._blocks = 0
@@ -150,9 +159,31 @@ class PlainStream:
 
 
 class _PlainRenderer:
-    def __init__(self, console: Console, *, verbose: bool, redactor: Redactor | None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        verbose: bool,
+        redactor: Redactor | None,
+        plain_text: bool = False,
+    ) -> None:
         self.console = console
         self.verbose = verbose
+        #: The lines' class: Rich's Text (styles, for Rich's Console), or with
+        #: ``plain_text`` (a PlainConsole) PlainText: the same layout, no Rich imported
+        #: (:mod:`regdoctor.render.plain_text`).
+        self.Text: type[Text]
+        self.cell_len: Callable[[str], int]
+        if plain_text:
+            from regdoctor.render.cells import cell_len
+            from regdoctor.render.plain_text import PlainText
+
+            self.Text, self.cell_len = cast("type[Text]", PlainText), cell_len
+        else:
+            from rich.cells import cell_len as rich_cell_len
+            from rich.text import Text
+
+            self.Text, self.cell_len = Text, rich_cell_len
         self.redact: Callable[[str], str] = redactor.redact if redactor is not None else redact
         encoding = (console.encoding or "").lower().replace("_", "-")
         self.unicode = encoding.startswith("utf")
@@ -169,7 +200,7 @@ class _PlainRenderer:
 
     def emit(self, line: Text | str = "") -> None:
         if isinstance(line, str):
-            line = Text(line)
+            line = self.Text(line)
         line.rstrip()
         self._lines.append(line)
 
@@ -184,12 +215,12 @@ class _PlainRenderer:
         for line in [*self._lines, None]:
             if isinstance(line, _Raw) or line is None:
                 if run:
-                    block = Text("\n").join(run)
+                    block = self.Text("\n").join(run)
                     self.console.print(block, no_wrap=True, overflow=overflow, crop=False)
                     run = []
                 if line is not None:
                     self.console.print(
-                        Text(line.text, style=line.style), soft_wrap=True, highlight=False
+                        self.Text(line.text, style=line.style), soft_wrap=True, highlight=False
                     )
             else:
                 run.append(line)
@@ -234,15 +265,15 @@ class _PlainRenderer:
         if room >= _MIN_BODY:
             wrapped = body.wrap(self.console, room, overflow="fold")
             for i, line in enumerate(wrapped):
-                self.emit(prefix + line if i == 0 else Text(" " * pad) + line)
+                self.emit(prefix + line if i == 0 else self.Text(" " * pad) + line)
             return
         self.emit(prefix)
         for line in body.wrap(self.console, max(self.width - indent, 10), overflow="fold"):
-            self.emit(Text(" " * indent) + line)
+            self.emit(self.Text(" " * indent) + line)
 
     def para(self, body: Text, *, indent: int) -> None:
         """``body`` wrapped at the console width, every line indented."""
-        self.hang(Text(" " * indent), body, indent=indent)
+        self.hang(self.Text(" " * indent), body, indent=indent)
 
     def wrap_hanging(self, body: Text, *, indent: int) -> None:
         """``body`` from column 0, its continuation lines indented by ``indent``."""
@@ -250,7 +281,7 @@ class _PlainRenderer:
             self.emit(body)
             return
         for i, line in enumerate(body.wrap(self.console, self.width - indent, overflow="fold")):
-            self.emit(line if i == 0 else Text(" " * indent) + line)
+            self.emit(line if i == 0 else self.Text(" " * indent) + line)
 
     def mark(self, look: tuple[str, str, str, str]) -> str:
         return look[0] if self.unicode else look[1]
@@ -277,7 +308,7 @@ class _PlainRenderer:
 
     def configs(self, configs: Iterable[TargetReport]) -> None:
         """A line per configuration file; the findings of those with problems."""
-        self.emit(Text("configuration files:", style="bold"))
+        self.emit(self.Text("configuration files:", style="bold"))
         for tr in configs:
             self.verdict(tr, indent=2, wrap=False)  # a path stays whole
             for finding in _ordered(tr.findings):
@@ -290,10 +321,10 @@ class _PlainRenderer:
 
         verdict = verdict_of(tr)
         look = _STATUS_LOOK.get(verdict.status, ("?", "?", verdict.status.upper(), ""))
-        prefix = Text(" " * indent)
+        prefix = self.Text(" " * indent)
         prefix.append(f"{self.mark(look)} {look[2]}", style=look[3])
         prefix.append("  ")
-        body = Text()
+        body = self.Text()
         body.append(self.clean(verdict.target), style="bold")
         body.append("  ")
         if verdict.category:
@@ -308,7 +339,7 @@ class _PlainRenderer:
 
     def target(self, tr: TargetReport) -> None:
         if self.verdicts_shown:
-            self.emit(Text(self.clean(tr.target.raw, max_chars=300), style="bold"))
+            self.emit(self.Text(self.clean(tr.target.raw, max_chars=300), style="bold"))
         else:
             self.verdict(tr)
         self.header(tr)
@@ -321,7 +352,7 @@ class _PlainRenderer:
             self.finding(finding, tr.observations)
         if self.verbose and tr.observations:
             self.emit()
-            self.emit(Text("  observations:", style="bold"))
+            self.emit(self.Text("  observations:", style="bold"))
             for index, obs in enumerate(tr.observations):
                 self.observation(index, obs)
         # Keep memory flat on long reports.
@@ -329,7 +360,7 @@ class _PlainRenderer:
 
     def header(self, tr: TargetReport) -> None:
         """Where the target was reached, and in how long (below the verdict line)."""
-        line = Text("  ")
+        line = self.Text("  ")
         endpoint = self.endpoint(tr)
         if endpoint:
             line.append(endpoint)
@@ -346,10 +377,10 @@ class _PlainRenderer:
         for (status, reason), names in groups.items():
             look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
             word = {"ok": "pulls", "warning": "pulls", "error": "fails"}.get(status, status)
-            prefix = Text("  ")
+            prefix = self.Text("  ")
             prefix.append(self.mark(look), style=look[3])
             prefix.append(" " + ", ".join(names) + ": ", style="bold")
-            body = Text()
+            body = self.Text()
             body.append(word, style=look[3])
             detail = self.clean(reason)
             if detail.startswith("pulls "):
@@ -377,7 +408,7 @@ class _PlainRenderer:
     def phase(self, phase: PhaseResult, observations: tuple[Observation, ...]) -> None:
         look = _PHASE_LOOK.get(phase.status, ("?", "?", str(phase.status), ""))
         name_w = max(6, *(len(p) for p in PHASES))
-        prefix = Text("  ")
+        prefix = self.Text("  ")
         prefix.append(self.mark(look), style=look[3])
         prefix.append(" ")
         prefix.append(self.clean(phase.name, max_chars=name_w).ljust(name_w))
@@ -385,7 +416,7 @@ class _PlainRenderer:
         prefix.append(look[2].ljust(7), style=look[3])
         prefix.append(_ms(phase.duration_ms).rjust(9), style="dim")
         prefix.append("  ")
-        body = Text()
+        body = self.Text()
         if phase.status in (PhaseStatus.SKIPPED, PhaseStatus.NOT_APPLICABLE):
             reason = self.clean(phase.reason) if phase.reason else ""
             if phase.status == PhaseStatus.SKIPPED:
@@ -407,10 +438,10 @@ class _PlainRenderer:
 
     def finding(self, f: Finding, observations: tuple[Observation, ...]) -> None:
         severity = str(f.severity)
-        head = Text("  ")
+        head = self.Text("  ")
         head.append(f"[{severity}]", style=_SEVERITY_STYLE.get(severity, ""))
         head.append(" ")
-        body = Text()
+        body = self.Text()
         body.append(self.clean(f.category, max_chars=60), style="bold")
         body.append("  ")
         body.append(self.clean(f.title))
@@ -424,20 +455,20 @@ class _PlainRenderer:
 
         explanation = self.lines_of(f.explanation, max_lines=40, max_line=_PROSE_CHARS)
         for line in explanation:
-            self.para(Text(line), indent=4)
+            self.para(self.Text(line), indent=4)
 
         seen = self.evidence_of(f, observations)
         for label, lines in seen:
-            first = Text(" " * 4)
+            first = self.Text(" " * 4)
             first.append(f"{label}:", style="dim")
             first.append(" ")
-            self.hang(first, Text(lines[0]), indent=6)
+            self.hang(first, self.Text(lines[0]), indent=6)
             for line in lines[1:]:
-                self.para(Text(line), indent=4 + len(label) + 2)
+                self.para(self.Text(line), indent=4 + len(label) + 2)
 
         for number, step in enumerate(f.remediation, start=1):
-            prefix = Text(f"    {number}. ")
-            self.hang(prefix, Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
+            prefix = self.Text(f"    {number}. ")
+            self.hang(prefix, self.Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
             self.commands(step, indent=prefix.cell_len)
 
         for ref in f.references:
@@ -447,10 +478,10 @@ class _PlainRenderer:
         """``see: URL``; a URL is never broken: when the line is too long the URL goes
         below, flush left (a terminal that folds a longer one still copies one line)."""
         url = self.clean(ref, max_chars=500)
-        if cell_len(url) + 9 <= self.width:
-            self.emit(Text("    ") + Text("see:", style="dim") + Text(" " + url))
+        if self.cell_len(url) + 9 <= self.width:
+            self.emit(self.Text("    ") + self.Text("see:", style="dim") + self.Text(" " + url))
             return
-        self.emit(Text("    ") + Text("see:", style="dim"))
+        self.emit(self.Text("    ") + self.Text("see:", style="dim"))
         self.emit_raw(url)
 
     def evidence_of(
@@ -498,14 +529,14 @@ class _PlainRenderer:
             runtimes = ordered_runtimes(r for g in folded for r in g.runtimes)
             names = ", ".join(self.clean(r, max_chars=20) for r in runtimes)
             self.hang(
-                Text(" " * indent),
-                Text(f"other runtimes: {names} (see -v)", style="dim"),
+                self.Text(" " * indent),
+                self.Text(f"other runtimes: {names} (see -v)", style="dim"),
                 indent=indent,
             )
 
     def observation(self, index: int, obs: Observation) -> None:
-        prefix = Text(f"    #{index:<3}")
-        body = Text()
+        prefix = self.Text(f"    #{index:<3}")
+        body = self.Text()
         body.append(self.clean(obs.kind, max_chars=60), style="bold")
         if obs.step:
             body.append(f" [{self.clean(obs.step, max_chars=60)}]")
@@ -521,21 +552,21 @@ class _PlainRenderer:
         detail_indent = prefix.cell_len
         if obs.source:
             self.hang(
-                Text(" " * detail_indent) + Text("source: ", style="dim"),
-                Text(self.clean(obs.source)),
+                self.Text(" " * detail_indent) + self.Text("source: ", style="dim"),
+                self.Text(self.clean(obs.source)),
             )
         errors = self.lines_of(obs.error, max_lines=_EVIDENCE_LINES)
         for i, line in enumerate(errors):
             label = "error: " if i == 0 else " " * len("error: ")
             self.hang(
-                Text(" " * detail_indent) + Text(label, style="dim"),
-                Text(line, style="red"),
+                self.Text(" " * detail_indent) + self.Text(label, style="dim"),
+                self.Text(line, style="red"),
             )
         lines = self.lines_of(obs.evidence, max_lines=_VERBOSE_EVIDENCE_LINES)
         if lines:
-            self.emit(Text(" " * detail_indent) + Text("evidence:", style="dim"))
+            self.emit(self.Text(" " * detail_indent) + self.Text("evidence:", style="dim"))
             for line in lines:
-                self.para(Text(line), indent=detail_indent + 2)
+                self.para(self.Text(line), indent=detail_indent + 2)
 
     def facts(self, facts: Mapping[str, Any] | Any) -> str:
         if not isinstance(facts, Mapping):
@@ -557,7 +588,7 @@ class _PlainRenderer:
         n = len(report.probed)
         status = report.status
         look = _STATUS_LOOK.get(status, ("?", "?", status.upper(), ""))
-        line = Text()
+        line = self.Text()
         line.append(f"{n} target{'s' if n != 1 else ''}: ", style="bold")
         line.append(f"{counts['ok']} ok", style="green" if counts["ok"] else "")
         line.append(", ")
@@ -577,7 +608,7 @@ class _PlainRenderer:
         self.wrap_hanging(line, indent=4)
         if report.deadline_hit:
             self.wrap_hanging(
-                Text("the global deadline was reached: some checks did not finish", "yellow"),
+                self.Text("the global deadline was reached: some checks did not finish", "yellow"),
                 indent=4,
             )
 

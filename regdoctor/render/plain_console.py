@@ -3,7 +3,9 @@
 ``rich.console`` is a fifth of a cold ``regdoctor explain``. Where Rich would write no
 escape sequence at all (standard output is not a terminal and nothing forces one), the
 plain renderers print through :class:`PlainConsole` instead: the same layout, from Rich's
-own ``Text.wrap``, without importing the Console. :func:`rich_would_style` and
+own ``Text.wrap`` (``explain``), or for ``check``'s report from
+:class:`~regdoctor.render.plain_text.PlainText`, which lays lines out as ``Text.wrap``
+does without importing any of Rich. :func:`rich_would_style` and
 :func:`rich_width` are Rich's own decisions (``Console.is_terminal``, ``Console.size``,
 rich 13-15), read from the environment as Rich reads them; :func:`stdout_console`
 chooses with them, for ``explain`` and for ``check``'s plain report.
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
     from rich.text import Text
+
+    from regdoctor.render.plain_text import PlainText
 
 __all__ = ["PlainConsole", "TextConsole", "rich_width", "rich_would_style", "stdout_console"]
 
@@ -96,7 +100,8 @@ class PlainConsole:
     """The calls the plain renderers make of a Console, for output Rich would not style:
     ``print`` of ``Text`` objects (never of markup strings) with ``no_wrap``,
     ``overflow``, ``crop`` and ``soft_wrap``, laid out by ``Text.wrap`` exactly as
-    ``Text.__rich_console__`` does."""
+    ``Text.__rich_console__`` does; or of :class:`~regdoctor.render.plain_text.PlainText`
+    objects (``check``'s report), laid out the same way without importing Rich."""
 
     def __init__(self, file: TextIO | None = None, width: int | None = None) -> None:
         self._file = file
@@ -112,23 +117,30 @@ class PlainConsole:
 
     def print(
         self,
-        *objects: Text,
+        *objects: Text | PlainText,
         no_wrap: bool | None = None,
         overflow: str | None = None,
         crop: bool = True,
         soft_wrap: bool = False,
         highlight: bool | None = None,  # never: the console of explain does not highlight
     ) -> None:
-        from rich.text import Text
-
         if soft_wrap:
             no_wrap, overflow, crop = True, "ignore", False
         if not objects:
             self._write("\n")
             return
-        if not all(isinstance(o, Text) for o in objects):
-            raise TypeError("PlainConsole prints Text objects only (no markup)")
-        text = Text(" ").join(objects)
+        from regdoctor.render.plain_text import PlainText
+
+        plain_texts = [o for o in objects if isinstance(o, PlainText)]
+        if len(plain_texts) == len(objects):
+            self._print_plain(plain_texts, no_wrap=no_wrap, overflow=overflow, crop=crop)
+            return
+        from rich.text import Text
+
+        texts = [o for o in objects if isinstance(o, Text)]
+        if len(texts) != len(objects):
+            raise TypeError("PlainConsole prints Text or PlainText objects only (no markup)")
+        text = Text(" ").join(texts)
         lines = text.wrap(
             self,  # type: ignore[arg-type]  # used only to justify, which "default" skips
             self.width,
@@ -141,6 +153,29 @@ class PlainConsole:
         if crop:
             from rich.cells import cell_len, set_cell_size
 
+            plain = [set_cell_size(p, self.width) if cell_len(p) > self.width else p for p in plain]
+        self._write("\n".join(plain) + "\n")
+
+    def _print_plain(
+        self,
+        objects: Sequence[PlainText],
+        *,
+        no_wrap: bool | None,
+        overflow: str | None,
+        crop: bool,
+    ) -> None:
+        """:meth:`print` of PlainText objects (:mod:`regdoctor.render.plain_text`): the
+        same steps, no Rich."""
+        from regdoctor.render.cells import cell_len, set_cell_size
+        from regdoctor.render.plain_text import PlainText
+
+        lines = (
+            PlainText(" ")
+            .join(objects)
+            .wrap(None, self.width, overflow=overflow or "fold", tab_size=8, no_wrap=bool(no_wrap))
+        )
+        plain = [line.plain for line in lines]
+        if crop:
             plain = [set_cell_size(p, self.width) if cell_len(p) > self.width else p for p in plain]
         self._write("\n".join(plain) + "\n")
 

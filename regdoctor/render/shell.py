@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from rich.cells import cell_len
+from regdoctor.render.cells import cell_len
 
 __all__ = ["heredoc_lines", "shell_words", "shell_wrap"]
 

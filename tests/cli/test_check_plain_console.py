@@ -1,16 +1,21 @@
-"""A piped ``check`` prints its plain report through a PlainConsole (no ``rich.console``):
-the same bytes Rich's Console writes there, for the reports of real checks (every
-scenario of ``tests/scenarios``, healthy and failing, and configuration files with
-problems), at several widths, with ``--verbose`` and ``--summary``; and Rich's Console is
-still chosen wherever Rich would style the output."""
+"""A piped ``check`` prints its plain report through a PlainConsole, its lines laid out
+by PlainText (no Rich at all): the same bytes Rich's Console writes there for Rich's
+Text, for the reports of real checks (every scenario of ``tests/scenarios``, healthy and
+failing, and configuration files with problems), at several widths, with ``--verbose``
+and ``--summary``; the same reports again with what servers said replaced by hostile
+text (wide characters, combining marks, a digest and a URL longer than the width, tabs,
+escape sequences: escaped as always); and Rich's Console is still chosen wherever Rich
+would style the output."""
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -71,7 +76,65 @@ def _piped(
     return out.getvalue()
 
 
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+URL = "https://registry.example.com:5000/v2/team/app/manifests/" + DIGEST + "?scope=repo:pull"
+#: What a server might say instead: every value below goes through redaction and
+#: safe_text before it is laid out, as today.
+HOSTILE = (
+    "証明書の有効期限が切れています: レジストリ.example:5000 の x509 証明書",
+    "e\u0301chec de la re\u0301solution de ca\u0327a \u0915\u093f\u0924\u093e\u092c",
+    f"manifest {DIGEST} unknown to this registry",
+    URL,
+    "denied:\trequested access\tto the resource is denied",
+    "\x1b[31mred\x1b[0m \x1b]52;c;SGVsbG8=\x07 \r overwrite \u202egnp.exe and more words",
+    "\ud55c\uad6d\uc5b4 \uff71\uff72\uff73 \uff21\uff22 fam\U0001f468\u200d\U0001f469ily \u2630",
+)
+
+
+def _hostile(report: Report) -> Report:
+    """``report`` with what its servers said (phase errors and summaries, findings'
+    titles, explanations, steps and references, observations' errors, evidence and
+    facts) replaced by :data:`HOSTILE` texts, in turn."""
+    said = itertools.cycle(HOSTILE)
+    targets = []
+    for tr in report.targets:
+        phases = tuple(
+            replace(
+                p,
+                error=next(said) if p.error else None,
+                summary=next(said) if p.summary else p.summary,
+            )
+            for p in tr.phases
+        )
+        observations = tuple(
+            replace(
+                o,
+                error=f"{next(said)}\n{next(said)}" if o.error else None,
+                evidence=f"{next(said)}\n\t{next(said)}" if o.evidence else None,
+                facts={**o.facts, "server": next(said)},
+            )
+            for o in tr.observations
+        )
+        findings = tuple(
+            replace(
+                f,
+                title=next(said),
+                explanation=f"{next(said)} {next(said)}",
+                remediation=tuple(replace(step, text=next(said)) for step in f.remediation),
+                references=(*f.references, URL),
+            )
+            for f in tr.findings
+        )
+        targets.append(replace(tr, phases=phases, observations=observations, findings=findings))
+    return replace(report, targets=tuple(targets))
+
+
 def _assert_same_bytes(report: Report, redactor: Redactor, argv: list[str]) -> None:
+    _assert_same(report, redactor, argv)
+    _assert_same(_hostile(report), redactor, argv)
+
+
+def _assert_same(report: Report, redactor: Redactor, argv: list[str]) -> None:
     for width in WIDTHS:
         for extra in ([], ["--verbose"], ["--summary"]):
             variant = [*extra, *argv]
