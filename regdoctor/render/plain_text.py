@@ -77,6 +77,10 @@ class PlainText:
             raise TypeError("Only str or PlainText can be appended to PlainText")
         return self
 
+    def stylize(self, style: object, start: int = 0, end: int | None = None) -> None:
+        """Styles are dropped: printed without style, there is nothing to mark."""
+        del style, start, end
+
     def join(self, lines: Iterable[PlainText]) -> PlainText:
         joined = PlainText()
         joined._text = self._text.join(line._text for line in lines)
