@@ -41,9 +41,7 @@ def runtimes_in_scope(
         if effective.kube is not None and effective.kube.workloads:
             found.add("kubernetes")
     if this_host:
-        from regdoctor.discovery.host import collect
+        from regdoctor.discovery.host import binaries
 
-        for runtime in collect(versions=False).runtimes:
-            if runtime.binary is not None and runtime.name in _BINARIES:
-                found.add(_BINARIES[runtime.name])
+        found.update(_BINARIES[name] for name in binaries() if name in _BINARIES)
     return tuple(r for r in ALL_RUNTIMES if r in found) or ALL_RUNTIMES

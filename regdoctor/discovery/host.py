@@ -18,7 +18,7 @@ import sys
 from regdoctor import __version__
 from regdoctor.model import HostInfo, Runtime
 
-__all__ = ["collect"]
+__all__ = ["binaries", "collect"]
 
 #: (runtime, binary, version arguments, daemon process names)
 RUNTIMES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -83,6 +83,12 @@ def _running_processes() -> set[str] | None:
     except Exception:  # psutil raises its own errors on some systems
         return None
     return names
+
+
+def binaries() -> dict[str, str]:
+    """The runtime binaries found (runtime -> path): no version asked, no process listed
+    (what a check's scope needs; psutil and a walk of every process cost tens of ms)."""
+    return {name: path for name, binary, _args, _daemons in RUNTIMES if (path := _which(binary))}
 
 
 def collect(*, versions: bool = True) -> HostInfo:
