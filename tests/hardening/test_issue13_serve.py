@@ -118,8 +118,10 @@ def test_idle_connections_do_not_starve_scrapes() -> None:
                 sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
             except OSError:
                 break
+        # starved, a scrape times out (3 s); served, it takes milliseconds (on a loaded
+        # 2-core machine up to a second: the bound tells the two apart, not the speed)
         slowest = max(_scrape(port, timeout=3) for _ in range(20))
-        assert slowest < 1.0, f"a scrape took {slowest:.2f} s"
+        assert slowest < 2.5, f"a scrape took {slowest:.2f} s"
         threads = int(Path(f"/proc/{proc.pid}/status").read_text().split("Threads:")[1].split()[0])
         assert threads < 50, f"{threads} threads for {len(sockets)} idle connections"
     finally:
