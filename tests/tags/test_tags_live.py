@@ -58,7 +58,7 @@ def test_connections_bounded_by_concurrency(testbed, tags_json):
     assert code == 0
     assert doc["resolution"]["head_requests"] == 60
     assert doc["resolution"]["connections"] == 3
-    # + the one pooled httpx connection for /v2/ and tags/list
+    # + the one pooled HTTP client connection for /v2/ and tags/list
     assert forwarder.accepted <= 3 + 1, forwarder.accepted
 
 
