@@ -58,7 +58,9 @@ _PERCENT = re.compile(r"%[A-Fa-f0-9]{2}")
 
 
 class InvalidURL(ValueError):
-    """A URL no request can be made of (no host, a port that is not a number...)."""
+    """A URL no request can be made of (a port that is not a number, a host with spaces
+    or one IDNA cannot encode...). A URL without a host is httpx's
+    ``UnsupportedProtocol``, as httpx named it."""
 
 
 class Target:
@@ -84,8 +86,10 @@ def parse_url(url: str) -> Target:
         raise InvalidURL(f"Invalid URL {url[:200]!r}: {exc}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if scheme in _DEFAULT_PORTS and not host:
-        raise InvalidURL(f"Invalid URL {url[:200]!r}: no host")
+    if scheme in _DEFAULT_PORTS and not host:  # httpx's words for it
+        raise httpcore.UnsupportedProtocol(
+            "Request URL is missing an 'http://' or 'https://' protocol."
+        )
     ascii_host = _ascii_host(host)
     if port == _DEFAULT_PORTS.get(scheme):
         port = None

@@ -166,12 +166,15 @@ def test_default_port_idna_host_and_ipv6_host_header():
     assert idna.host_header == b"xn--bcher-kva.test" == idna.url.host
 
 
-@pytest.mark.parametrize(
-    "url", ["http:///v2/", "http://[::1/v2/", "http://a b.test/", "http://r.test:99999/"]
-)
+@pytest.mark.parametrize("url", ["http://[::1/v2/", "http://a b.test/", "http://r.test:99999/"])
 def test_a_url_no_request_can_be_made_of_is_invalid(url: str):
     with pytest.raises(InvalidURL):
         parse_url(url)
+
+
+def test_a_url_without_a_host_is_httpx_s_unsupported_protocol():
+    with pytest.raises(httpcore.UnsupportedProtocol, match="missing an 'http://'"):
+        parse_url("http:///v2/")
 
 
 def test_response_headers_joined_in_lower_case_and_decoded_as_httpx_did():
