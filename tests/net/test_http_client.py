@@ -284,3 +284,37 @@ def test_failures_are_httpcore_s_with_the_names_httpx_gave():
         assert isinstance(ours, httpcore.UnsupportedProtocol | httpcore.ConnectError)
         if isinstance(ours, httpcore.UnsupportedProtocol):
             assert str(ours) == str(theirs)
+
+
+def test_through_a_forward_proxy_the_bytes_are_httpx_s():
+    """Plain HTTP through HTTP_PROXY: the proxy gets the absolute-form request line and
+    the proxy login (from the proxy URL) as httpx sent them."""
+    import ssl
+
+    async def run() -> tuple[list[bytes], list[bytes]]:
+        server, port, heads = await _serve()
+        proxy = f"http://us%40r:pa%3As@127.0.0.1:{port}"
+        url = "http://registry.test:5000/v2/a b/manifests/latest"
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        async with server:
+            client = HttpClient(
+                proxy_for=lambda _url: proxy,
+                backend_for=lambda _proxy: AsyncioBackend(),
+                ssl_context=ssl.create_default_context(),
+                timeout=5.0,
+                user_agent=UA,
+            )
+            async with client.stream("GET", url, headers=headers) as response:
+                await response.aread()
+            await client.aclose()
+            ours = list(heads)
+            heads.clear()
+            other = httpx.AsyncClient(headers={"User-Agent": UA}, trust_env=False, proxy=proxy)
+            async with other, other.stream("GET", url, headers=headers) as response:
+                await response.aread()
+        return ours, heads
+
+    ours, theirs = asyncio.run(run())
+    assert ours == theirs and len(ours) == 1
+    assert ours[0].startswith(b"GET http://registry.test:5000/v2/a%20b/manifests/latest HTTP/1.1")
+    assert b"Proxy-Authorization: Basic " + base64.b64encode(b"us@r:pa:s") in ours[0]
