@@ -32,7 +32,7 @@ CPUs). Every tree is byte-compiled first and children run without
 Then one ``python -X importtime`` run of the check per tree (as run here, and as
 installed): self time summed per package (regdoctor per subpackage), top ten. With
 ``--layers``, the installed check of this tree is built up layer by layer (the
-interpreter, asyncio and ssl, the httpx stack, pyOpenSSL, Rich's text, regdoctor's own
+interpreter, asyncio and ssl, httpcore and h11, pyOpenSSL, Rich's text, regdoctor's own
 modules, the whole check), each a fresh process, CPU medians: what its floor is made of.
 
 Exit status: 0 when this tree's median wall time **as installed** is at most 200 ms (the
@@ -209,7 +209,7 @@ def modules_imported(argv: list[str], env: dict[str, str], cwd: Path) -> int:
 LAYERS = (
     ("python -c pass (no site hooks)", ""),
     ("+ asyncio, ssl", "import asyncio, ssl"),
-    ("+ httpx, httpcore, h11 (lean)", "from regdoctor.net.lean_httpx import httpx"),
+    ("+ httpcore, h11 (lean; no httpx)", "from regdoctor.net.lean_httpcore import httpcore"),
     ("+ pyOpenSSL (cryptography.x509 deferred)", "from regdoctor.net.lean_openssl import SSL"),
     # a piped check lays its report out without Rich since issue 16 (was rich.text, rich.cells)
     ("+ plain layout (render.plain_text, render.cells)", "import regdoctor.render.plain_text"),

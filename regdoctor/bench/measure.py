@@ -221,10 +221,10 @@ async def download(
             return received, time.perf_counter() - start, ranged
         except _NotSimple:
             pass  # a redirect to blob storage, chunked encoding: the general client
-    return await _httpx_download(session, digest, limit=limit, progress=progress)
+    return await _client_download(session, digest, limit=limit, progress=progress)
 
 
-async def _httpx_download(
+async def _client_download(
     session: RepoSession,
     digest: str,
     *,
@@ -232,8 +232,6 @@ async def _httpx_download(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, float, bool]:
     """Stream one blob into a reused buffer; returns (bytes, seconds, range honoured)."""
-    from regdoctor.net.lean_httpx import httpx
-
     client = session.ctx.http_client()
     url = f"{session.base}/v2/{session.repository}/blobs/{digest}"
     headers: dict[str, str] = {}
@@ -242,7 +240,7 @@ async def _httpx_download(
     if limit is not None:
         headers["Range"] = f"bytes=0-{limit - 1}"
     origin = urlsplit(url).netloc
-    timeout = httpx.Timeout(session.ctx.options.timeout, read=session.ctx.options.timeout)
+    timeout = session.ctx.options.timeout
     start = time.perf_counter()
     received = 0
     for _ in range(MAX_REDIRECTS + 1):
@@ -345,7 +343,7 @@ async def run_bench(
                 )
             except (RuntimeError, OSError) as exc:
                 result.outcome, result.error = "error", str(exc)
-            except Exception as exc:  # httpx errors: the endpoint's result, not a crash
+            except Exception as exc:  # HTTP errors: the endpoint's result, not a crash
                 result.outcome, result.error = "error", f"{type(exc).__name__}: {exc}"
     finally:
         await network.aclose()

@@ -2,7 +2,7 @@
 ``add_arguments(parser)`` and ``run(args) -> int``.
 
 Start-up stays lean: this module imports only argparse; a subcommand's module (and
-with it httpx, dnspython, pyOpenSSL) is imported only when that subcommand runs.
+with it httpcore, dnspython, pyOpenSSL) is imported only when that subcommand runs.
 """
 
 from __future__ import annotations

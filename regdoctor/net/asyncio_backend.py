@@ -18,7 +18,7 @@ import ssl
 from collections.abc import Iterable
 from typing import Any
 
-from regdoctor.net.lean_httpx import httpcore
+from regdoctor.net.lean_httpcore import httpcore
 
 #: anyio's happy-eyeballs delay between address families (RFC 8305's recommendation)
 HAPPY_EYEBALLS_DELAY = 0.25

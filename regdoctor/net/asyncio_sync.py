@@ -6,7 +6,7 @@ whenever it runs under asyncio (``httpcore/_synchronization.py``): ``anyio.Lock(
 ``anyio.fail_after(timeout)`` and ``anyio.CancelScope(shield=True)``. The first of
 them loads anyio's whole asyncio backend (streams, sockets, TLS: about 30 modules, some
 15 ms of start-up), although regdoctor connects through its own asyncio backend
-(``net/asyncio_backend.py``). ``net/lean_httpx.py`` imports httpcore without anyio and
+(``net/asyncio_backend.py``). ``net/lean_httpcore.py`` imports httpcore without anyio and
 gives its synchronization module this namespace instead.
 
 Semantics, against anyio's asyncio backend:

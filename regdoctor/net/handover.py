@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from regdoctor.net import roundtrips
-from regdoctor.net.lean_httpx import httpcore
+from regdoctor.net.lean_httpcore import httpcore
 
 
 @asynccontextmanager

@@ -165,7 +165,7 @@ async def handshake(
     result = HandshakeResult()
     start = time.monotonic()
     try:
-        # the kept session carries httpx's HTTP/1.1: offer only that
+        # the kept session carries the HTTP client's HTTP/1.1: offer only that
         offered = (b"http/1.1",) if keep_open else (b"h2", b"http/1.1")
         shared = _client_context(trust, ca_files, client, offered)
     except Exception as exc:

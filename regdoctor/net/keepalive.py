@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 keep-alive client for the one request a tag scan makes thousands of
 times: ``HEAD /v2/NAME/manifests/TAG``.
 
-Why not httpx: httpx spends about 1 ms of CPU per request, which caps a scan at ~1,000
+Why not a general client: httpx spent about 1 ms of CPU per request, which caps a scan at ~1,000
 HEADs/s on the same 2 cores the registry needs. Why not coroutines either: a worker task
 per connection awaiting each answer costs a future, a task wake-up and a timeout per
 request. Here each connection is an :class:`asyncio.BufferedProtocol` that parses the
@@ -12,7 +12,7 @@ connection's own buffer and one ``send`` per HEAD, no task switch
 It reuses what the run's :class:`~regdoctor.net.network.Network` decided: the pinned
 addresses (``--dns-server``), the SSL context (``--ca-file``, certs.d, client
 certificate, ``--insecure``). A proxied registry is not scanned with it: the caller
-falls back to httpx, which tunnels.
+falls back to the check's HTTP client (``net/http_client.py``), which tunnels.
 
 The pool never opens more than ``size`` connections at a time; a connection is
 re-opened only when the server closed it (``Connection: close``, HTTP/1.0, or the usual

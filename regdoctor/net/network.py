@@ -1,5 +1,6 @@
 """The network a run uses: one DNS resolver, address pinning, TLS contexts and HTTP
-clients whose connections go to the addresses the DNS phase found.
+clients (``net/http_client.py``) whose connections go to the addresses the DNS phase
+found.
 
 With ``--dns-server`` nothing goes through the system resolver: HTTP connections dial
 the addresses regdoctor resolved itself (pinned per host), and hosts that were not
@@ -23,8 +24,9 @@ from regdoctor.model import Target
 from regdoctor.net import roundtrips
 from regdoctor.net.asyncio_backend import AsyncioBackend
 from regdoctor.net.handover import Handover, endpoint_key
+from regdoctor.net.http_client import HttpClient
 from regdoctor.net.idle import IdleWork
-from regdoctor.net.lean_httpx import httpcore, httpx
+from regdoctor.net.lean_httpcore import httpcore
 from regdoctor.net.trust import TrustCache
 from regdoctor.options import CheckOptions
 
@@ -229,65 +231,6 @@ class _RecordedStream(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with our network backend. httpx does not take a backend, so
-    the pool it builds is replaced by an equivalent one (httpx is pinned < 0.29)."""
-
-    def __init__(
-        self,
-        network: Network,
-        ssl_context: ssl.SSLContext,
-        proxy: str | None,
-        handover: Handover | None = None,
-    ) -> None:
-        super().__init__(verify=ssl_context, trust_env=False)
-        # through a proxy a request dials the proxy, never the connection handed over
-        backend = PinnedBackend(network, None if proxy else handover)
-        pool: Any
-        if proxy:
-            url = httpx.URL(proxy)
-            auth = (url.username, url.password) if url.username else None
-            pool = httpcore.AsyncHTTPProxy(
-                proxy_url=httpcore.URL(
-                    scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-                ),
-                proxy_auth=auth,
-                ssl_context=ssl_context,
-                max_connections=8,
-                network_backend=backend,
-            )
-        else:
-            pool = httpcore.AsyncConnectionPool(
-                ssl_context=ssl_context, max_connections=8, network_backend=backend
-            )
-        self._pool = pool
-
-
-class DispatchTransport(httpx.AsyncBaseTransport):
-    """Chooses, per request, the proxy the environment says to use for that URL
-    (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, as Go's ProxyFromEnvironment does)."""
-
-    def __init__(
-        self, network: Network, ssl_context: ssl.SSLContext, handover: Handover | None = None
-    ) -> None:
-        self._network = network
-        self._ssl_context = ssl_context
-        self._handover = handover
-        self._transports: dict[str | None, PinnedTransport] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        proxy = self._network.proxy_for(str(request.url))
-        transport = self._transports.get(proxy)
-        if transport is None:
-            transport = PinnedTransport(self._network, self._ssl_context, proxy, self._handover)
-            self._transports[proxy] = transport
-        return await transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for transport in self._transports.values():
-            await transport.aclose()
-
-
 class DeferredTrustContext(ssl.SSLContext):
     """What ``ssl.create_default_context()`` makes (TLS client, hostname checked,
     ``SSLKEYLOGFILE`` honoured), except that the system CA store is loaded on the first
@@ -327,7 +270,7 @@ class Network:
     options: CheckOptions
     pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _resolver: Resolver | None = None
-    _clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _clients: list[HttpClient] = field(default_factory=list)
     _handovers: list[Handover] = field(default_factory=list)
     _contexts: dict[Any, ssl.SSLContext] = field(default_factory=dict)
     #: the handshakes' pyOpenSSL contexts and the re-verification stores, one per trust
@@ -469,28 +412,30 @@ class Network:
             pass
         return None, None
 
-    def client_for(self, hostport: str, state: ClientState) -> httpx.AsyncClient:
+    def client_for(self, hostport: str, state: ClientState) -> HttpClient:
         """The HTTP client of one target (made once, kept in ``state.extra``)."""
         existing = state.extra.get("http_client")
-        if isinstance(existing, httpx.AsyncClient):
+        if isinstance(existing, HttpClient):
             return existing
         context = state.ssl_context
         if context is None:
             pair, _ = self.client_pair(hostport)
             context = self.ssl_context(hostport, enforced=state.verify_enforced, client_cert=pair)
-        client = httpx.AsyncClient(
-            # the connections the phases open later (a token realm's) are handed over too
-            transport=DispatchTransport(self, context, self.handover(state)),
-            follow_redirects=False,
+        # the connections the phases open later (a token realm's) are handed over too;
+        # through a proxy a request dials the proxy, never the connection handed over
+        handover = self.handover(state)
+        client = HttpClient(
+            proxy_for=self.proxy_for,
+            backend_for=lambda proxy: PinnedBackend(self, None if proxy else handover),
+            ssl_context=context,
             # the exchange's own budget (ProbeContext.http_budget) bounds each request;
             # without --timeout it is the runtimes' patience, not regdoctor's 5 s
-            timeout=httpx.Timeout(
+            timeout=(
                 self.options.timeout
                 if self.options.timeout_given
                 else max(self.options.timeout, 15.0)
             ),
-            headers={"User-Agent": f"regdoctor/{_version()}"},
-            trust_env=False,
+            user_agent=f"regdoctor/{_version()}",
         )
         state.extra["http_client"] = client
         self._clients.append(client)

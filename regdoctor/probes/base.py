@@ -19,8 +19,7 @@ from regdoctor.options import CheckOptions, Clock
 if TYPE_CHECKING:
     import ssl
 
-    import httpx
-
+    from regdoctor.net.http_client import HttpClient
     from regdoctor.net.network import Network
     from regdoctor.net.proxy import ProxyRoute
 
@@ -158,7 +157,7 @@ class ProbeContext:
         if self.options.trace is not None:
             self.options.trace(f"[{self.target.id}] {message}")
 
-    def http_client(self) -> httpx.AsyncClient:
+    def http_client(self) -> HttpClient:
         return self.network.client_for(self.target.hostport, self.state)
 
 

@@ -195,7 +195,7 @@ async def fetch(
 
 def _has_spare(ctx: ProbeContext, url: str) -> bool:
     """Whether a spare connection to the URL's endpoint is at hand (an optional request
-    then goes at once: httpx takes the idle connection, or else the spare)."""
+    then goes at once: the pool takes the idle connection, or else the spare)."""
     from urllib.parse import urlsplit
 
     if ctx.network.proxy_for(url) is not None:
@@ -242,7 +242,8 @@ async def _fetch(
     authorization: Secret | None,
     body_limit: int | None,
 ) -> Exchange:
-    from regdoctor.net.lean_httpx import httpx
+    from regdoctor.net.http_client import InvalidURL
+    from regdoctor.net.lean_httpcore import httpcore
 
     client = ctx.http_client()
     limit = body_limit if body_limit is not None else ctx.options.body_limit
@@ -266,15 +267,20 @@ async def _fetch(
     except TimeoutError:
         exchange.outcome = "timeout"
         exchange.error = f"no answer within {budget:g}s (Client.Timeout exceeded)"
-    except httpx.ProxyError as exc:
+    except httpcore.ProxyError as exc:
         exchange.outcome, exchange.error = "proxy_error", f"proxyconnect: {exc}"
-    except httpx.TimeoutException as exc:
+    except httpcore.TimeoutException as exc:
         exchange.outcome, exchange.error = "timeout", f"{type(exc).__name__}: {exc}"
-    except httpx.ConnectError as exc:
+    except httpcore.ConnectError as exc:
         exchange.outcome, exchange.error = "connect_error", str(exc) or type(exc).__name__
-    except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.ReadError) as exc:
+    except (httpcore.RemoteProtocolError, httpcore.LocalProtocolError, httpcore.ReadError) as exc:
         exchange.outcome, exchange.error = "protocol_error", _protocol_error(exc)
-    except httpx.HTTPError as exc:
+    except (
+        httpcore.NetworkError,  # WriteError, CloseError
+        httpcore.ProtocolError,
+        httpcore.UnsupportedProtocol,  # an ftp:// realm
+        InvalidURL,
+    ) as exc:  # as httpx named them: its classes bore httpcore's names and texts
         exchange.outcome, exchange.error = "error", f"{type(exc).__name__}: {exc}"
     except OSError as exc:
         exchange.outcome, exchange.error = "connect_error", f"{type(exc).__name__}: {exc}"

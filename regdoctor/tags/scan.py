@@ -169,7 +169,7 @@ class Resolution:
     get_requests: int = 0
     connections: int | None = None  # TCP connections opened (lean path)
     concurrency: int = DEFAULT_CONCURRENCY
-    client: str = "lean"  # lean, httpx (through a proxy)
+    client: str = "lean"  # lean, httpx (through a proxy: the name is kept)
     duration_ms: float = 0.0
     ratelimit: dict[str, str] = field(default_factory=dict)  # RateLimit-* of a HEAD
 
@@ -281,7 +281,7 @@ async def _resolve_lean(session: RepoSession, tags: list[str], result: Resolutio
 
 
 async def _resolve_httpx(session: RepoSession, tags: list[str], result: Resolution) -> None:
-    """Through a proxy: httpx, which tunnels; ``concurrency`` workers."""
+    """Through a proxy: the check's HTTP client, which tunnels; ``concurrency`` workers."""
     queue = iter(tags)
 
     async def worker() -> None:

@@ -3,7 +3,7 @@
 then run the auth dance with scope ``repository:NAME:pull`` through the same driver as
 ``check`` (``probes/auth.py``), so every step is an observation.
 
-The session then offers what the tags and bench code need: ``fetch`` (httpx, pinned,
+The session then offers what the tags and bench code need: ``fetch`` (the HTTP client, pinned,
 proxy-aware, bounded) and the authorization header to send.
 """
 

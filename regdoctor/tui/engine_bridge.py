@@ -2,7 +2,7 @@
 per call, each with its own :class:`~regdoctor.net.network.Network` and deadline, so a
 target can be re-run alone while the others keep their results.
 
-The network stack (httpx, dnspython, pyOpenSSL) and the rule catalog are imported and
+The network stack (httpcore, dnspython, pyOpenSSL) and the rule catalog are imported and
 loaded in a thread by :meth:`EngineChecker.warm_up`, after the first frame, so that start-up
 stays fast and the event loop never stalls on an import.
 """

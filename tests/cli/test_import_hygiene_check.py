@@ -53,7 +53,7 @@ def test_plain_check_imports_no_optional_backend(testbed: Testbed, isolate_env):
     modules, out = _modules_after(argv)
     report = json.loads(out)
     assert [t["status"] for t in report["targets"]] == ["ok"] * len(report["targets"])
-    assert "httpx" in modules  # the check did run over the network
+    assert "httpcore" in modules  # the check did run over the network
     assert not modules & set(NOT_FOR_CHECK), sorted(modules & set(NOT_FOR_CHECK))
     # JSON output needs no terminal renderer either.
     assert "rich" not in modules
@@ -201,3 +201,49 @@ def test_dataclasses_a_check_imports_have_docstrings():
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+#: httpx's client, models and what they import (the cookie jar's ``urllib.request``,
+#: ``http.client``, ``email``; ``idna``): regdoctor's requests go through httpcore
+#: directly (``net/http_client.py``).
+NOT_FOR_REQUESTS = (
+    "httpx",
+    "http.cookiejar",
+    "urllib.request",
+    "http.client",
+    "idna",
+)
+
+
+def test_check_and_tags_make_their_requests_without_httpx(testbed: Testbed, isolate_env):
+    """A healthy check (plain HTTP, then TLS with a token) and a tag scan send their
+    requests through httpcore: no httpx module, nor what httpx alone imported."""
+    plain, tls = testbed.endpoints["plain"], testbed.endpoints["tls"]
+    _mark_insecure(isolate_env.config_root, plain.hostport)
+    tls_check = ["check", "--format", "json", "--runtime", "podman"]
+    tls_check += ["--ca-file", str(testbed.ca_file), testbed.images.app.ref(tls.hostport)]
+    runs = [
+        ["check", "--format", "json", testbed.images.app.ref(plain.hostport)],
+        tls_check,
+        ["tags", f"{plain.url}/{testbed.images.app.repository}", "--format", "json"],
+    ]
+    program = PROGRAM.replace("m.split('.')[0]", "m")
+    for argv in runs:
+        _modules_after(argv)  # fills the rule cache
+        result = subprocess.run(
+            [sys.executable, "-c", program.format(argv=argv)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
+        report = json.loads(result.stdout)
+        if argv[0] == "check":
+            assert [t["status"] for t in report["targets"]] == ["ok"] * len(report["targets"])
+        else:
+            assert report["resolution"]["resolved"] >= 1
+        assert "httpcore" in modules and "h11" in modules  # requests were made
+        leaked = sorted(m for m in modules if m.split(".")[0] == "httpx")
+        leaked += sorted(modules & set(NOT_FOR_REQUESTS))
+        assert not leaked, (argv[0], leaked)

@@ -58,7 +58,7 @@ def test_connections_bounded_by_concurrency(testbed, tags_json):
     assert code == 0
     assert doc["resolution"]["head_requests"] == 60
     assert doc["resolution"]["connections"] == 3
-    # + the one pooled httpx connection for /v2/ and tags/list
+    # + the one pooled HTTP client connection for /v2/ and tags/list
     assert forwarder.accepted <= 3 + 1, forwarder.accepted
 
 
@@ -306,3 +306,29 @@ def test_same_tls_and_auth_options_as_check(testbed, tags_json, endpoint, monkey
     code, doc = tags_json(f"{ep.hostport}/{app.repository}", "--ca-file", str(testbed.ca_file))
     assert code == 2 and doc["error"]
     assert doc["findings"][0]["category"].startswith("auth.")
+
+
+def test_through_a_proxy_with_a_login_the_tags_tunnel(testbed, tags_json, monkeypatch):
+    """Through HTTPS_PROXY (a CONNECT proxy that wants a login, given in the URL as
+    Go reads it), the scan's requests tunnel through the proxy with its credentials
+    (the lean client does not tunnel: the check's HTTP client does) and resolve."""
+    from tests.harness.proxy import ConnectProxy
+
+    ep, app = testbed.endpoints["tls"], testbed.images.app
+    proxy = ConnectProxy({"registry.test": "127.0.0.1"}, mode="auth", credentials=("u@x", "p:w"))
+    proxy.start()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://u%40x:p%3Aw@127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        code, doc = tags_json(
+            f"registry.test:{ep.port}/{app.repository}", "--ca-file", str(testbed.ca_file)
+        )
+    finally:
+        proxy.stop()
+    assert code == 0, doc["findings"]
+    assert doc["resolution"]["client"] == "httpx"  # the name the output keeps
+    assert {t["tag"]: t["digest"] for t in doc["tags"]} == {app.tag: app.digest}
+    assert proxy.requests and all(
+        line == f"CONNECT registry.test:{ep.port} HTTP/1.1" for line in proxy.requests
+    )
