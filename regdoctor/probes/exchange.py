@@ -182,6 +182,9 @@ async def fetch(
     an optional probe's request waits until the critical path leaves the endpoint's
     connection idle (:class:`regdoctor.net.handover.Gate`), unless a spare connection
     is at hand."""
+    invalid = _unsplittable(url)
+    if invalid is not None:  # a hostile realm's URL: this request fails, nothing else
+        return Exchange(url=url, outcome="error", error=f"InvalidURL: {invalid}")
     gate = ctx.state.extra.get("gate")
     if not isinstance(gate, Gate):
         gate = ctx.state.extra["gate"] = Gate()
@@ -191,6 +194,18 @@ async def fetch(
         exchange = await _fetch(ctx, method, url, headers, authorization, body_limit)
     roundtrips.record(label or _label(method, url), exchange.duration_ms, host=key)
     return exchange
+
+
+def _unsplittable(url: str) -> str | None:
+    """Why ``urlsplit`` (which the proxy choice and the endpoint key use) refuses ``url``
+    (an unclosed or invalid IPv6 bracket), or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(url)
+    except ValueError as exc:
+        return f"{exc}: {safe_text(url[:200], keep_newlines=False)}"
+    return None
 
 
 def _has_spare(ctx: ProbeContext, url: str) -> bool:

@@ -102,3 +102,12 @@ def test_an_unsupported_or_invalid_url_is_an_error_not_a_crash():
     exchange = _exchange(lambda _: "http://realm.test:99999/token")
     assert exchange.outcome == "error"
     assert (exchange.error or "").startswith("InvalidURL: Invalid URL 'http://realm.test:99999")
+
+
+def test_a_url_python_cannot_split_is_an_error_not_a_crash():
+    """``urlsplit`` raises on an unclosed IPv6 bracket (a hostile realm): the proxy choice
+    and the endpoint key read the URL before the client does."""
+    for url in ("http://[::1/token", "http://::1]/token", "http://[zz]/token"):
+        exchange = _exchange(lambda _, url=url: url)
+        assert exchange.outcome == "error", exchange
+        assert (exchange.error or "").startswith("InvalidURL: "), exchange.error
