@@ -17,6 +17,9 @@ so that a load spike hits every series alike, ``--runs`` times each:
   tree on ``PYTHONPATH``, with this machine's ``site``: its ``.pth`` files and the
   editable install's finder, as a developer here runs it);
 - the same of ``--compare REF`` (exported with ``git archive``), unless ``--compare ''``;
+- the installed check of the same registry **by name** (``registry.test``, answered by a
+  loopback dnsmasq through ``--dns-server``): the IP-literal series skips the DNS phase,
+  a user's check rarely does (informational: the target is the IP-literal figure);
 - **as the README installs it**: each tree installed with ``pip install`` (not
   editable) into a fresh venv, run through its console script (``regdoctor`` on
   ``PATH``), beside that venv's ``python -c pass``. The venv has no system site
@@ -138,10 +141,12 @@ def isolated_env(root: Path, tree: Path, *, installed: bool = False) -> dict[str
     return env
 
 
-def mark_insecure(config_root: Path, hostport: str) -> None:
+def mark_insecure(config_root: Path, *hostports: str) -> None:
     conf = config_root / "etc" / "containers" / "registries.conf"
     conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text(f'[[registry]]\nlocation = "{hostport}"\ninsecure = true\n')
+    conf.write_text(
+        "".join(f'[[registry]]\nlocation = "{h}"\ninsecure = true\n\n' for h in hostports)
+    )
 
 
 def _run_child(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int, str]:
@@ -262,6 +267,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from tests.harness.content import push_test_images
+    from tests.harness.dns import DnsServer
     from tests.harness.registry import Registry, wait_all_ready
 
     py = sys.executable
@@ -278,15 +284,26 @@ def main() -> int:
         }
         registry = Registry("plain", root / "registry", root / "storage")
         registry.start()
+        # the same registry by name, through a loopback dnsmasq (--dns-server): what a
+        # name costs a check (its DNS phase: dnspython, the A and AAAA queries)
+        dns_server = DnsServer(root / "dns")
+        dns_server.start()
         try:
             wait_all_ready([registry])
+            import time
+
+            deadline = time.monotonic() + 10
+            while not dns_server.check_ready():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("dnsmasq did not answer")
             push_test_images(registry.url)
             hostport = f"127.0.0.1:{registry.port}"
+            named = f"registry.test:{registry.port}"
             envs = {name: isolated_env(root, tree) for name, tree in trees.items()}
             installed_env = {
                 name: isolated_env(root, tree, installed=True) for name, tree in trees.items()
             }
-            mark_insecure(root / "config-root", hostport)
+            mark_insecure(root / "config-root", hostport, named)
             target = f"{hostport}/team/app:1.2"
             check = [py, "-m", "regdoctor", "check", target]
             series: dict[str, tuple[list[str], dict[str, str], Path]] = {
@@ -308,6 +325,18 @@ def main() -> int:
             for name, script in scripts.items():
                 series[f"{INSTALLED}regdoctor check ({name})"] = (
                     [str(script), "check", target],
+                    installed_env[name],
+                    root,
+                )
+            for name, script in scripts.items():
+                series[f"{INSTALLED}check by name ({name})"] = (
+                    [
+                        str(script),
+                        "check",
+                        "--dns-server",
+                        dns_server.server,
+                        f"{named}/team/app:1.2",
+                    ],
                     installed_env[name],
                     root,
                 )
@@ -344,6 +373,7 @@ def main() -> int:
                 )
         finally:
             registry.stop()
+            dns_server.stop()
 
     print(f"{'series':52s} {'median ms':>10s} {'min ms':>8s} {'CPU ms':>8s}")
     for label, row in results["series"].items():
