@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from regdoctor.model import Credentials
+if TYPE_CHECKING:
+    from regdoctor.model import Credentials
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from regdoctor.discovery import containerd_hosts, docker_config, locations
-from regdoctor.model import CredentialRef
 from regdoctor.reference import dockerhub
 
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
+    from regdoctor.model import CredentialRef
 
 RUNTIMES = ("docker", "podman", "containerd", "kubernetes")
 HUB = dockerhub.DOMAIN

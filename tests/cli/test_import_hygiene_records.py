@@ -23,6 +23,8 @@ NOT_FOR_PODMAN_ONLY = (
     "regdoctor.runtime._gourl",
     "regdoctor.runtime._gojson",
     "regdoctor.runtime.timeouts",
+    "regdoctor.model.credentials",
+    "regdoctor.discovery.credentials",
 )
 
 
