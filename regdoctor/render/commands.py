@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from regdoctor.escape import safe_text
 from regdoctor.model import RemediationStep
-from regdoctor.render.shell import heredoc_lines, shell_wrap
 
 __all__ = [
     "TOOLS",
@@ -92,6 +91,8 @@ def _shared_first_lines(lines: dict[str, list[str]]) -> list[tuple[str, list[str
         bodies = [lines[n] for n in names]
         if len(names) < 2 or all(b == bodies[0] for b in bodies):
             continue  # one runtime, or the same command: merged whole anyway
+        from regdoctor.render.shell import heredoc_lines  # only for differing commands
+
         prefix = 0
         inside = heredoc_lines(bodies[0])
         for cut in range(1, min(len(b) for b in bodies) + 1):
@@ -158,6 +159,8 @@ def paste_lines(command: str, width: int | None) -> list[str]:
     lines = command_lines(command)
     if width is None:
         return lines
+    from regdoctor.render.shell import heredoc_lines, shell_wrap  # a finding's commands
+
     out: list[str] = []
     for line, in_heredoc in zip(lines, heredoc_lines(lines), strict=True):
         if in_heredoc or len(line) <= width:

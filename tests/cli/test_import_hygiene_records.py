@@ -14,8 +14,10 @@ from tests.harness import Testbed
 
 #: Never used by a healthy check of a plain-HTTP registry that only podman has in scope
 #: (no docker or containerd configuration): the other runtimes' models (with the Go URL
-#: parser and JSON quoting they need), the timeouts table, and the credential records and
-#: their discovery (an anonymous registry asks for no credentials).
+#: parser and JSON quoting they need), the timeouts table, the credential records and
+#: their discovery (an anonymous registry asks for no credentials), the certificate
+#: analysis (a plain-HTTP answer hands over no certificate) and the shell layout of a
+#: finding's commands (no finding has any).
 NOT_FOR_PODMAN_ONLY = (
     "regdoctor.runtime.docker",
     "regdoctor.runtime.docker_daemon",
@@ -25,6 +27,8 @@ NOT_FOR_PODMAN_ONLY = (
     "regdoctor.runtime.timeouts",
     "regdoctor.model.credentials",
     "regdoctor.discovery.credentials",
+    "regdoctor.probes.certs",
+    "regdoctor.render.shell",
 )
 
 
