@@ -81,3 +81,61 @@ def test_runtime_package_exports_every_name_on_first_use():
     assert where["timeout"] == "regdoctor.runtime.timeouts"
     assert where["falls_back"] == "regdoctor.runtime"
     assert set(where) <= set(listed)
+
+
+#: Patterns compiled on first use (``functools.cache``) that a healthy check of a
+#: plain-HTTP registry never needs: an error's userinfo, a TOML error's position, a
+#: ``WWW-Authenticate`` header (the registry sends none), the tags of a missing tag's
+#: listing, a digest in a manifest, a long learned secret, a tag alone, a host name
+#: (the target is an IP address), the commands of a finding and their Markdown.
+LAZY_PATTERNS = (
+    "regdoctor.cli.errors:_userinfo",
+    "regdoctor.discovery.base:_toml_where",
+    "regdoctor.net.wwwauth:_param",
+    "regdoctor.net.wwwauth:_scheme",
+    "regdoctor.probes.image:_tag_re",
+    "regdoctor.probes.manifest_body:_digest",
+    "regdoctor.redact.literals:_long_run",
+    "regdoctor.reference.grammar:_anchored_tag",
+    "regdoctor.reference.targets:_hostname",
+    "regdoctor.render.commands:_fill_in",
+    "regdoctor.render.commands:_md_live",
+    "regdoctor.render.commands:_md_line_start",
+    "regdoctor.render.commands:_code_span",
+)
+
+
+def test_healthy_check_compiles_no_pattern_it_never_uses(testbed: Testbed, isolate_env):
+    ep = testbed.endpoints["plain"]
+    _mark_insecure(isolate_env.config_root, ep.hostport)
+    argv = ["check", testbed.images.app.ref(ep.hostport)]
+    _modules_after(argv)  # fills the rule cache
+    program = (
+        "import importlib, json, sys\n"
+        "from regdoctor.cli.main import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "compiled = {}\n"
+        f"for spec in {LAZY_PATTERNS!r}:\n"
+        "    module, name = spec.split(':')\n"
+        "    if module in sys.modules:\n"
+        "        compiled[spec] = getattr(sys.modules[module], name).cache_info().currsize\n"
+        "print(json.dumps(compiled), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.startswith("✓ OK"), result.stdout + result.stderr
+    compiled = json.loads(result.stderr.strip().splitlines()[-1])
+    assert "regdoctor.reference.targets:_hostname" in compiled  # the module was imported
+    assert not {spec for spec, size in compiled.items() if size}, compiled
+
+
+def test_lazy_patterns_compile_on_first_use():
+    """Each pattern is compiled once, on first use, and is the same object after."""
+    import importlib
+
+    for spec in LAZY_PATTERNS:
+        module, name = spec.split(":")
+        function = getattr(importlib.import_module(module), name)
+        assert function() is function(), spec
+        assert function().pattern, spec
