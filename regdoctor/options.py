@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from regdoctor.model import Credentials
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckOptions:
     """Everything the user chose for a run. Immutable; shared by all targets."""
 
@@ -58,7 +58,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SchemeChoice:
     """Which runtimes in scope skip TLS verification for a host, and which go on to plain
     HTTP after an HTTPS failure of one of the ``plain_http_after`` kinds: what the TLS

@@ -180,7 +180,7 @@ def build_options(request: CheckRequest) -> CheckOptions:
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class RunPlan:
     """What a run will check: targets (registries, images and configuration files), the
     options, and the observations the configuration gives each target (by target id)."""

@@ -44,7 +44,7 @@ def reading_below(root: Path | None) -> Iterator[None]:
         _ROOT.reset(token)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Paths:
     """Where to look. ``root`` is treated as ``/``: with ``--root DIR`` every path,
     including the ones taken from the environment (``$HOME``, ``$DOCKER_CONFIG``,
@@ -95,7 +95,7 @@ class Paths:
         return self.overrides.get(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Issue:
     """One problem with one configuration file."""
 
@@ -128,7 +128,7 @@ class Issue:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class FileResult:
     """What reading one file gave: the parsed data (or None) and the problems."""
 

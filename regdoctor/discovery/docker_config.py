@@ -78,7 +78,7 @@ def normalize_containers_key(key: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AuthEntry:
     """One ``auths`` entry of the client's config.json (what it holds, never the secret)."""
 
@@ -96,7 +96,7 @@ class AuthEntry:
         return self.has_auth or self.has_password or self.has_identitytoken
 
 
-@dataclass
+@dataclass(eq=False)
 class ClientConfig:
     """The docker client's config.json: auths, credential store and helpers, proxies."""
 

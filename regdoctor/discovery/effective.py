@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # read only for a cluster's manifests: imported there
     from regdoctor.model import CredentialRef
 
 
-@dataclass
+@dataclass(eq=False)
 class Effective:
     """Every configuration source read, for the runtimes in scope."""
 

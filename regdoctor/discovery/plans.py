@@ -21,7 +21,7 @@ HUB = dockerhub.DOMAIN
 HUB_HOSTS = docker_config.HUB_NAMES
 
 
-@dataclass
+@dataclass(eq=False)
 class PlanEndpoint:
     """One endpoint a runtime tries for an image, with where every setting came from."""
 
@@ -83,7 +83,7 @@ class PlanEndpoint:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class Plan:
     """The endpoints one runtime tries for one image, in order, with notes."""
 

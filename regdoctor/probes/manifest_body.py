@@ -60,7 +60,7 @@ def _digest() -> re.Pattern[str]:
     return re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ManifestCheck:
     """``valid`` or the ``problem`` (a stable code) and a one-line ``detail``."""
 
