@@ -8,12 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from regdoctor.model import Credentials
+if TYPE_CHECKING:
+    from regdoctor.model import Credentials
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckOptions:
     """Everything the user chose for a run. Immutable; shared by all targets."""
 
@@ -57,7 +58,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SchemeChoice:
     """Which runtimes in scope skip TLS verification for a host, and which go on to plain
     HTTP after an HTTPS failure of one of the ``plain_http_after`` kinds: what the TLS

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regdoctor.check.request import DEFAULT_TARGET, NAMED_FILES, CheckRequest, UsageError
-from regdoctor.model import Credentials
 from regdoctor.options import CheckOptions
 
 if TYPE_CHECKING:  # annotations: a check that collects no context defines no ReportContext
     from regdoctor.check.pipeline import OnDone
     from regdoctor.check.routes import Routes
     from regdoctor.discovery.effective import Effective
-    from regdoctor.model import Observation, Report, ReportContext, Target
+    from regdoctor.model import Credentials, Observation, Report, ReportContext, Target
     from regdoctor.probes.base import TargetState
     from regdoctor.redact.secrets import Redactor
 
@@ -136,6 +135,8 @@ def _credentials(request: CheckRequest) -> Credentials | None:
         raise UsageError(
             "--username needs --password-stdin (passwords are never taken as arguments)"
         )
+    from regdoctor.model import Credentials
+
     return Credentials(request.username, request.password, source="--username/--password-stdin")
 
 
@@ -179,7 +180,7 @@ def build_options(request: CheckRequest) -> CheckOptions:
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class RunPlan:
     """What a run will check: targets (registries, images and configuration files), the
     options, and the observations the configuration gives each target (by target id)."""

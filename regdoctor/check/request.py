@@ -33,7 +33,7 @@ class UsageError(Exception):
     """A problem with what was asked: one line, exit code 3."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckRequest:
     """One run, as asked. Values are as given (strings); :func:`~regdoctor.check.plan.plan`
     validates them and raises :class:`UsageError` with the flag's name."""

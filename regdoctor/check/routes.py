@@ -48,7 +48,7 @@ _HTTP_AFTER = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Route:
     """What one runtime does for one target."""
 
@@ -68,7 +68,7 @@ class Route:
     hosts_ignored: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Routes:
     """The runtimes in scope and how each reaches a target (see the module docstring)."""
 

@@ -27,7 +27,7 @@ def said(text: str | None) -> Said | None:
     return Said(text) if text else None
 
 
-@dataclass
+@dataclass(eq=False)
 class Seen:
     """What the probes saw of one target, as the walk needs it."""
 

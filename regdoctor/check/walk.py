@@ -15,7 +15,7 @@ from regdoctor.model import TargetReport
 UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where this runtime looks)"
 
 
-@dataclass
+@dataclass(eq=False)
 class Walk:
     """One runtime's way through its endpoints."""
 

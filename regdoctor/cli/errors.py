@@ -4,10 +4,14 @@ exception text can quote a server, a file or a paste)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 
-_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*?:([^/@]+)@")
+
+@functools.cache
+def _userinfo() -> re.Pattern[str]:
+    return re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*?:([^/@]+)@")
 
 
 def say_error(command: str, message: object, *, args: argparse.Namespace | None = None) -> None:
@@ -23,7 +27,7 @@ def say_error(command: str, message: object, *, args: argparse.Namespace | None 
         if password is not None:
             redactor.add(password)
         for raw in getattr(args, "targets", None) or []:
-            userinfo = _USERINFO.match(str(raw))
+            userinfo = _userinfo().match(str(raw))
             if userinfo:  # a pasted https://user:password@host: the error quotes it
                 redactor.add(userinfo.group(1))
     text = safe_text(redactor.redact(str(message)), keep_newlines=False)

@@ -9,6 +9,7 @@ check goes on.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -43,7 +44,7 @@ def reading_below(root: Path | None) -> Iterator[None]:
         _ROOT.reset(token)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Paths:
     """Where to look. ``root`` is treated as ``/``: with ``--root DIR`` every path,
     including the ones taken from the environment (``$HOME``, ``$DOCKER_CONFIG``,
@@ -94,7 +95,7 @@ class Paths:
         return self.overrides.get(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Issue:
     """One problem with one configuration file."""
 
@@ -127,7 +128,7 @@ class Issue:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class FileResult:
     """What reading one file gave: the parsed data (or None) and the problems."""
 
@@ -252,7 +253,9 @@ def _json_message(exc: Any, text: str) -> str:
     return f"invalid JSON: {message}"
 
 
-_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+@functools.cache
+def _toml_where() -> re.Pattern[str]:
+    return re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def parse_toml(result: FileResult, text: str) -> Any:
@@ -262,7 +265,7 @@ def parse_toml(result: FileResult, text: str) -> Any:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
-        match = _TOML_WHERE.search(message)
+        match = _toml_where().search(message)
         line = column = None
         if match:
             line, column = int(match.group(1)), int(match.group(2))

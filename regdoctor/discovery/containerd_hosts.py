@@ -41,7 +41,7 @@ TOP_KEYS = HOST_KEYS | {"server", "host"}
 DEFAULT_CAPABILITIES = ("pull", "resolve", "push")
 
 
-@dataclass
+@dataclass(eq=False)
 class HostEntry:
     """One ``[host."..."]`` table (or the top-level ``server``) of a hosts.toml."""
 
@@ -74,7 +74,7 @@ class HostEntry:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class HostsFile:
     """One hosts.toml: the registry its directory names, its mirrors and upstream."""
 
@@ -100,7 +100,7 @@ class HostsFile:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class ContainerdConfig:
     """containerd's config.toml as far as pulls go, with the hosts.toml files found."""
 

@@ -20,8 +20,9 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from regdoctor import model
 from regdoctor.discovery.base import (
     FileResult,
     Paths,
@@ -29,8 +30,10 @@ from regdoctor.discovery.base import (
     read_json_object,
     where,
 )
-from regdoctor.model import CredentialRef
 from regdoctor.reference import dockerhub
+
+if TYPE_CHECKING:
+    from regdoctor.model import CredentialRef
 
 SOURCE = "docker_config"
 EFFECT = (
@@ -75,7 +78,7 @@ def normalize_containers_key(key: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AuthEntry:
     """One ``auths`` entry of the client's config.json (what it holds, never the secret)."""
 
@@ -93,7 +96,7 @@ class AuthEntry:
         return self.has_auth or self.has_password or self.has_identitytoken
 
 
-@dataclass
+@dataclass(eq=False)
 class ClientConfig:
     """The docker client's config.json: auths, credential store and helpers, proxies."""
 
@@ -113,9 +116,9 @@ class ClientConfig:
         file = self.file.file
         helper = self.cred_helpers.get(key)
         if helper:
-            return CredentialRef("helper", file, f'credHelpers["{key}"]', helper, key)
+            return model.CredentialRef("helper", file, f'credHelpers["{key}"]', helper, key)
         if self.creds_store:
-            return CredentialRef("store", file, "credsStore", self.creds_store, key)
+            return model.CredentialRef("store", file, "credsStore", self.creds_store, key)
         entry = self.auths.get(key)
         if entry is None:
             for candidate, value in self.auths.items():
@@ -125,7 +128,7 @@ class ClientConfig:
         if entry is None:
             return None
         origin = "identitytoken" if entry.has_identitytoken else "file"
-        return CredentialRef(origin, file, f'auths["{entry.key}"]', None, key)
+        return model.CredentialRef(origin, file, f'auths["{entry.key}"]', None, key)
 
     def _lookup_containers(self, registry: str, repository: str | None) -> CredentialRef | None:
         file = self.file.file
@@ -138,15 +141,15 @@ class ClientConfig:
         for scope in scopes:
             helper = self.cred_helpers.get(scope)
             if helper:
-                return CredentialRef("helper", file, f'credHelpers["{scope}"]', helper, scope)
+                return model.CredentialRef("helper", file, f'credHelpers["{scope}"]', helper, scope)
         normalized = {normalize_containers_key(k): e for k, e in self.auths.items()}
         for scope in scopes:
             entry = normalized.get(scope)
             if entry is not None:
                 origin = "identitytoken" if entry.has_identitytoken else "file"
-                return CredentialRef(origin, file, f'auths["{entry.key}"]', None, scope)
+                return model.CredentialRef(origin, file, f'auths["{entry.key}"]', None, scope)
         if self.creds_store:
-            return CredentialRef("store", file, "credsStore", self.creds_store, name)
+            return model.CredentialRef("store", file, "credsStore", self.creds_store, name)
         return None
 
     def near_misses(self, registry: str) -> list[str]:

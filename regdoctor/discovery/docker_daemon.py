@@ -29,7 +29,7 @@ SOURCE = "docker_daemon"
 EFFECT = "dockerd refuses to start with this file"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Mirror:
     """One ``registry-mirrors`` entry of daemon.json, as dockerd would validate it."""
 
@@ -42,7 +42,7 @@ class Mirror:
     valid: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InsecureEntry:
     """One ``insecure-registries`` entry of daemon.json (a host or a CIDR)."""
 
@@ -56,7 +56,7 @@ class InsecureEntry:
     fatal: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class DaemonConfig:
     """dockerd's daemon.json as far as pulls go: mirrors, insecure registries, proxies."""
 

@@ -27,10 +27,11 @@ from regdoctor.discovery import (
 )
 from regdoctor.discovery.base import FileResult, Paths, reading_below
 from regdoctor.discovery.plans import HUB, RUNTIMES, Plan
-from regdoctor.model import CredentialRef, Observation, Target
+from regdoctor.model import Observation, Target
 
 if TYPE_CHECKING:  # read only for a cluster's manifests: imported there
     from regdoctor.discovery import kube
+    from regdoctor.model import CredentialRef
 
 
 #: daemon.json ``proxies`` key -> the variable dockerd sets from it
@@ -41,7 +42,7 @@ _DAEMON_PROXY_VARIABLES = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class Effective:
     """Every configuration source read, for the runtimes in scope."""
 

@@ -30,7 +30,7 @@ def getenv_either(env: Mapping[str, str], name: str) -> tuple[str | None, str | 
     return None, None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NoProxyEntry:
     """One ``NO_PROXY`` entry, parsed as Go's httpproxy does."""
 
@@ -104,7 +104,7 @@ class ProxyChoice:
     reason: str  # proxied, no_proxy, loopback, none
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProxyEnv:
     """The proxy variables of one environment (a process's, or a daemon's)."""
 
@@ -177,7 +177,7 @@ class ProxyEnv:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Environment:
     """What the environment says about proxies and the TLS trust store."""
 

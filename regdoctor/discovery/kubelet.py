@@ -20,7 +20,7 @@ SOURCE = "kubelet"
 EFFECT = "the kubelet does not start with this file"
 
 
-@dataclass
+@dataclass(eq=False)
 class KubeletConfig:
     """The kubelet's settings that matter for pulls, with their sources."""
 

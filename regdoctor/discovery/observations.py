@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from regdoctor.discovery import containerd_hosts, credentials, docker_config, docker_daemon
+from regdoctor.discovery import containerd_hosts, docker_config, docker_daemon
 from regdoctor.discovery.base import FileResult, Paths
 from regdoctor.discovery.plans import HUB
 from regdoctor.model import Observation, Target
@@ -223,6 +223,9 @@ def _client_observations(
         if (name, role) in seen:
             continue
         seen.add((name, role))
+        # only for a configured helper: a check without one never resolves credentials
+        from regdoctor.discovery import credentials
+
         found = credentials.find_helper(name, paths.env)
         obs.append(
             make_observation(

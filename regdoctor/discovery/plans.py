@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from regdoctor.discovery import containerd_hosts, docker_config, locations
-from regdoctor.model import CredentialRef
 from regdoctor.reference import dockerhub
 
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
+    from regdoctor.model import CredentialRef
 
 RUNTIMES = ("docker", "podman", "containerd", "kubernetes")
 HUB = dockerhub.DOMAIN
 HUB_HOSTS = docker_config.HUB_NAMES
 
 
-@dataclass
+@dataclass(eq=False)
 class PlanEndpoint:
     """One endpoint a runtime tries for an image, with where every setting came from."""
 
@@ -83,7 +83,7 @@ class PlanEndpoint:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class Plan:
     """The endpoints one runtime tries for one image, in order, with notes."""
 

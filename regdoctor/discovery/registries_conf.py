@@ -52,7 +52,7 @@ REGISTRY_KEYS = frozenset(
 MIRROR_KEYS = frozenset({"location", "insecure", "pull-from-mirror"})
 
 
-@dataclass
+@dataclass(eq=False)
 class Endpoint:
     """A location of a ``[[registry]]`` table (itself or one of its mirrors)."""
 
@@ -70,7 +70,7 @@ class Endpoint:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class RegistryTable:
     """One ``[[registry]]`` table of registries.conf (podman, CRI-O, skopeo)."""
 
@@ -104,7 +104,7 @@ class RegistryTable:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class RegistriesConf:
     """registries.conf and its drop-ins, merged as containers/image does."""
 

@@ -34,7 +34,7 @@ DROP_INS = {
 MAX_DROP_INS = 64
 
 
-@dataclass
+@dataclass(eq=False)
 class UnitEnvironment:
     """A daemon's ``Environment=``; ``sources`` maps each variable to the drop-in (as
     the machine names it) that set it last."""

@@ -7,14 +7,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from regdoctor import model
 from regdoctor.discovery import locations
 from regdoctor.discovery.observations import make_observation
 from regdoctor.discovery.plans import PlanEndpoint, hostport_pair
 from regdoctor.discovery.plans import plan as plan_for
-from regdoctor.model import CredentialRef, Observation, Target
+from regdoctor.model import Observation, Target
 
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
+    from regdoctor.model import CredentialRef
 
 
 def check_targets(effective: Effective) -> list[Target]:
@@ -101,7 +103,7 @@ def kubelet_credential(effective: Effective, target: Target) -> CredentialRef | 
     auths = dict(containerd.legacy_auth_keys)
     if target.registry not in auths:
         return None
-    return CredentialRef(
+    return model.CredentialRef(
         "cri-config",
         containerd.file.file,
         f'registry.configs."{target.registry}".auth',

@@ -54,7 +54,7 @@ __all__ = [
 
 CACHE_NAME = "catalog-v1.pickle"
 INDEX_NAME = "explain-index-v1.marshal"
-_FORMAT = 2  # 2: remediation steps carry their checks
+_FORMAT = 3  # 2: remediation steps carry their checks; 3: the rule records have no slots
 _ENGINE_DIR = Path(__file__).resolve().parent
 _MODEL_FILES = ("categories.py", "schema.py", "parse.py", "loader.py", "template.py")
 #: What the index is built by, besides the rule model.

@@ -32,7 +32,7 @@ __all__ = [
 _MAX_RULE_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no __slots__: unpickled at each start (see engine/schema.py)
 class Catalog:
     """The rules loaded, and the files that could not be loaded."""
 

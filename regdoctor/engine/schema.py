@@ -2,6 +2,10 @@
 fields are drawn from. :mod:`regdoctor.engine.parse` validates rule files into it.
 Nothing in a rule is ever executed: conditions are data compared with a small closed
 operator set.
+
+The records have no ``__slots__``: every ``check`` unpickles some 1,500 of them from the
+rule cache (``engine/cache.py``), and a slotted dataclass is restored by a Python
+``__setstate__`` per record (about 1.4 ms in all), a plain one by the unpickler itself.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ RULE_KEYS: frozenset[str] = frozenset(
 # --------------------------------------------------------------------------- model
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FactRef:
     """An operand that names another fact of the same observation, scaled:
     ``{lt: {fact: limit, times: 0.1}}`` means "less than a tenth of ``limit``"."""
@@ -77,7 +81,7 @@ class FactRef:
         return f"{_fmt(self.times)} * {self.fact}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Comparison:
     """One operator applied to one value."""
 
@@ -105,7 +109,7 @@ class Comparison:
         return f"{name} {word} {_fmt(value)}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Check:
     """All tests on one field (``step``, ``ok``, ``phase``) or one fact."""
 
@@ -116,7 +120,7 @@ class Check:
         return " and ".join(t.describe(self.name) for t in self.tests)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Condition:
     """Met by one observation of ``kind`` whose fields and facts pass every check."""
 
@@ -131,7 +135,7 @@ class Condition:
         return f"{article} {self.kind} observation with " + ", ".join(checks)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ObservationMatch:
     """``all``: every condition is met by some observation; ``any``: at least one is;
     ``none``: no observation meets any of them."""
@@ -211,7 +215,7 @@ class TextPattern:
         return f"/{self.regex}/{flags}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TextMatchSpec:
     """Regexes over one line of a pasted error (evaluated by ``regdoctor.engine.explain``).
 
@@ -238,7 +242,7 @@ class TextMatchSpec:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Confidence:
     """How sure a rule is: when judged on live observations, and on pasted text."""
 
@@ -246,7 +250,7 @@ class Confidence:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RemediationTemplate:
     """A remediation step before its placeholders are filled: ``checks`` look (grep,
     curl, getent: safe to run any time), ``commands`` change something (the fix)."""
@@ -256,7 +260,7 @@ class RemediationTemplate:
     checks: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Rule:
     """One rule of the catalog, as its YAML file defines it (validated)."""
 
@@ -314,7 +318,7 @@ class Rule:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RuleLoadError:
     """A rule file that could not be loaded, with every problem found in it."""
 

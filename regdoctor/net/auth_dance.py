@@ -17,12 +17,15 @@ import base64
 import json
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from regdoctor.model import Credentials, Secret
+from regdoctor.model import Secret
 from regdoctor.net import wwwauth
 from regdoctor.redact import secrets as redact
+
+if TYPE_CHECKING:
+    from regdoctor.model import Credentials
 
 MAX_TOKEN_BYTES = 64 * 1024
 

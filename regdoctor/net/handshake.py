@@ -42,7 +42,7 @@ _VERIFY_TEXT = {
 _MAX_SANS = 50
 
 
-@dataclass
+@dataclass(eq=False)
 class HandshakeResult:
     """What one TLS handshake showed: protocol, chain, verification errors, alert."""
 

@@ -7,6 +7,7 @@ returned, the rest is dropped. Parameter count and length are capped.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -14,8 +15,16 @@ MAX_HEADER = 16 * 1024
 MAX_PARAMS = 32
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"  # noqa: S105 - RFC 7230 token, not a secret
-_PARAM = re.compile(rf"\s*({_TOKEN})\s*=\s*(?:\"((?:[^\"\\]|\\.)*)\"|({_TOKEN}))\s*,?", re.DOTALL)
-_SCHEME = re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
+
+
+@functools.cache
+def _param() -> re.Pattern[str]:
+    return re.compile(rf"\s*({_TOKEN})\s*=\s*(?:\"((?:[^\"\\]|\\.)*)\"|({_TOKEN}))\s*,?", re.DOTALL)
+
+
+@functools.cache
+def _scheme() -> re.Pattern[str]:
+    return re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
 
 
 @dataclass(frozen=True)
@@ -50,14 +59,14 @@ def parse(header: str | None) -> list[Challenge]:
     challenges: list[Challenge] = []
     pos = 0
     while pos < len(text) and len(challenges) < 8:
-        match = _SCHEME.match(text, pos)
+        match = _scheme().match(text, pos)
         if not match:
             break
         scheme = match.group(1).lower()
         pos = match.end()
         params: dict[str, str] = {}
         while pos < len(text):
-            param = _PARAM.match(text, pos)
+            param = _param().match(text, pos)
             if not param:
                 break
             # A new scheme starts where a token is followed by a space, not '='.

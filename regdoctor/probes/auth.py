@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
-from regdoctor.model import Credentials, Observation, PhaseStatus, Target
+from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
 from regdoctor.net.handover import PlainStream
 from regdoctor.net.handshake import HandshakeResult, confirm
@@ -20,6 +21,9 @@ from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.image import send_head_beside
 from regdoctor.probes.tcp import connect_keep
 from regdoctor.probes.tls import examine, handshake_budget
+
+if TYPE_CHECKING:
+    from regdoctor.model import Credentials
 
 #: How the dance's requests are named on the critical path.
 _LABELS = {"auth.token": "token", "auth.ping": "GET /v2/ (authenticated)"}

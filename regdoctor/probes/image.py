@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import re
 import time
@@ -82,7 +83,11 @@ def platform_matches(requested: str, available: str) -> bool:
 
 #: How many existing tags a missing one is shown with.
 NEAREST_TAGS = 5
-_TAG_RE = re.compile(r'"([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"')
+
+
+@functools.cache
+def _tag_re() -> re.Pattern[str]:
+    return re.compile(r'"([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"')
 
 
 def tags_of(exchange: Exchange) -> list[str]:
@@ -93,7 +98,7 @@ def tags_of(exchange: Exchange) -> list[str]:
         return [t for t in document["tags"] if isinstance(t, str)]
     body = exchange.body.decode("utf-8", errors="replace")
     _, found, rest = body.partition('"tags"')
-    return _TAG_RE.findall(rest) if found else []
+    return _tag_re().findall(rest) if found else []
 
 
 def nearest_tag_facts(reference: str, tags: Sequence[str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ runtimes need to fetch it).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -51,11 +52,15 @@ DEFAULT_LIMIT = 4 * 1024 * 1024
 #: Descriptors looked at per list (a manifest with 100,000 layers is still looked at
 #: in bounded time; the count is what it is).
 MAX_DESCRIPTORS = 1000
+
+
 #: ``algorithm:encoded`` (the OCI image-spec digest grammar).
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+@functools.cache
+def _digest() -> re.Pattern[str]:
+    return re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ManifestCheck:
     """``valid`` or the ``problem`` (a stable code) and a one-line ``detail``."""
 
@@ -248,7 +253,7 @@ def _descriptor(value: Any, where: str) -> str | None:
 
 
 def _is_digest(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 256 and _DIGEST.match(value) is not None
+    return isinstance(value, str) and len(value) <= 256 and _digest().match(value) is not None
 
 
 def _type(value: Any) -> str:

@@ -18,7 +18,6 @@ from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.handshake import HandshakeResult, handshake
 from regdoctor.net.proxy import ProxyRoute
 from regdoctor.probes.base import ProbeContext, first
-from regdoctor.probes.certs import MAX_SANS, describe, verify_reason
 from regdoctor.reference.targets import is_ip_literal, is_loopback
 
 
@@ -102,6 +101,9 @@ async def examine(
         )
     )
     if result.chain:
+        # a certificate is in hand (not a plain-HTTP answer): analyse it
+        from regdoctor.probes.certs import MAX_SANS, describe, verify_reason
+
         now = ctx.clock.now()
         certs = [describe(c, now) for c in result.chain]
         soonest = min(certs, key=lambda c: c["days_left"])

@@ -5,6 +5,7 @@ them first, then what its patterns recognise."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -24,7 +25,11 @@ def _hideable(value: str) -> bool:
 #: Values at least this long and without whitespace are indexed by their first
 #: characters (O(1) to add and to drop); shorter ones go to an Aho-Corasick automaton.
 _PREFIX = 16
-_LONG_RUN = re.compile(r"\S{16,}")  # _PREFIX or more
+
+
+@functools.cache
+def _long_run() -> re.Pattern[str]:
+    return re.compile(r"\S{16,}")  # _PREFIX or more
 
 
 class SecretSet:
@@ -151,7 +156,7 @@ class SecretSet:
         index = self._index
         if index:
             get = index.get
-            for run in _LONG_RUN.finditer(text):
+            for run in _long_run().finditer(text):
                 stop = run.end() - _PREFIX + 1
                 for i in range(run.start(), stop):
                     found = get(text[i : i + _PREFIX])

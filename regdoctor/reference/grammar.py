@@ -23,6 +23,7 @@ Docker Hub (``docker.io``); a Hub name with one component gets ``library/``;
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -44,7 +45,13 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}"
 _NAME = rf"(?:({_DOMAIN})/)?({_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
 _REFERENCE = re.compile(rf"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?\Z")
-_ANCHORED_TAG = re.compile(rf"{_TAG}\Z")
+
+
+@functools.cache
+def _anchored_tag() -> re.Pattern[str]:
+    return re.compile(rf"{_TAG}\Z")
+
+
 _IDENTIFIER = re.compile(r"[a-f0-9]{64}\Z")
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
@@ -193,4 +200,4 @@ def parse_any(text: str) -> ImageReference | str:
 
 
 def valid_tag(tag: str) -> bool:
-    return bool(_ANCHORED_TAG.match(tag))
+    return bool(_anchored_tag().match(tag))

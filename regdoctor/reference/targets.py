@@ -9,6 +9,7 @@ Docker Hub is dialled at ``registry-1.docker.io``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -20,11 +21,16 @@ DOCKER_HUB = dockerhub.DOMAIN
 DOCKER_HUB_HOST = dockerhub.API_HOST
 _HUB_ALIASES = dockerhub.ALIASES
 
+
 # Image references follow the distribution grammar in regdoctor/reference/grammar.py; here only
 # what decides between "a registry" and "an image" in a TARGET.
-_HOSTNAME = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z"
-)
+@functools.cache
+def _hostname() -> re.Pattern[str]:
+    return re.compile(
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z"
+    )
+
+
 MAX_REFERENCE = 1024
 
 
@@ -73,7 +79,7 @@ def _valid_host(host: str) -> bool:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(_HOSTNAME.match(host)) and len(host) <= 253
+        return bool(_hostname().match(host)) and len(host) <= 253
 
 
 def is_ip_literal(host: str) -> bool:

@@ -19,13 +19,13 @@ redactor, :func:`regdoctor.escape.safe_text` line by line).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from regdoctor.escape import safe_text
 from regdoctor.model import RemediationStep
-from regdoctor.render.shell import heredoc_lines, shell_wrap
 
 __all__ = [
     "TOOLS",
@@ -75,7 +75,9 @@ def ordered_runtimes(names: Iterable[str]) -> list[str]:
     return [t for t in TOOLS if t in names] + sorted(n for n in names if n not in TOOLS)
 
 
-_FILL_IN = re.compile(r"^[A-Z][A-Z0-9_]*=''  # fill in: ")
+@functools.cache
+def _fill_in() -> re.Pattern[str]:
+    return re.compile(r"^[A-Z][A-Z0-9_]*=''  # fill in: ")
 
 
 def _shared_first_lines(lines: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
@@ -85,13 +87,15 @@ def _shared_first_lines(lines: dict[str, list[str]]) -> list[tuple[str, list[str
     continuation or a heredoc, nor when a command sets a variable for its later lines."""
     by_first: dict[str, list[str]] = {}
     for name, body in lines.items():
-        if body and not any(_FILL_IN.match(line) for line in body):
+        if body and not any(_fill_in().match(line) for line in body):
             by_first.setdefault(body[0], []).append(name)
     shared: list[tuple[str, list[str]]] = []
     for names in by_first.values():
         bodies = [lines[n] for n in names]
         if len(names) < 2 or all(b == bodies[0] for b in bodies):
             continue  # one runtime, or the same command: merged whole anyway
+        from regdoctor.render.shell import heredoc_lines  # only for differing commands
+
         prefix = 0
         inside = heredoc_lines(bodies[0])
         for cut in range(1, min(len(b) for b in bodies) + 1):
@@ -158,6 +162,8 @@ def paste_lines(command: str, width: int | None) -> list[str]:
     lines = command_lines(command)
     if width is None:
         return lines
+    from regdoctor.render.shell import heredoc_lines, shell_wrap  # a finding's commands
+
     out: list[str] = []
     for line, in_heredoc in zip(lines, heredoc_lines(lines), strict=True):
         if in_heredoc or len(line) <= width:
@@ -171,9 +177,20 @@ def paste_lines(command: str, width: int | None) -> list[str]:
 
 # -- Markdown ---------------------------------------------------------------------------
 
-_MD_LIVE = re.compile(r"([\\\[\]<>&])")
-_MD_LINE_START = re.compile(r"^(\s*)([#+\-=>|]|\d+[.)])")
-_CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+@functools.cache
+def _md_live() -> re.Pattern[str]:
+    return re.compile(r"([\\\[\]<>&])")
+
+
+@functools.cache
+def _md_line_start() -> re.Pattern[str]:
+    return re.compile(r"^(\s*)([#+\-=>|]|\d+[.)])")
+
+
+@functools.cache
+def _code_span() -> re.Pattern[str]:
+    return re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 def md_prose(value: object, max_chars: int = 4000) -> str:
@@ -184,12 +201,12 @@ def md_prose(value: object, max_chars: int = 4000) -> str:
     text = safe_text(value, keep_newlines=False, max_chars=max_chars)
     out: list[str] = []
     pos = 0
-    for m in _CODE_SPAN.finditer(text):
-        out.append(_MD_LIVE.sub(r"\\\1", text[pos : m.start()]).replace("|", "\\|"))
+    for m in _code_span().finditer(text):
+        out.append(_md_live().sub(r"\\\1", text[pos : m.start()]).replace("|", "\\|"))
         out.append(m.group(0))
         pos = m.end()
-    out.append(_MD_LIVE.sub(r"\\\1", text[pos:]).replace("|", "\\|"))
-    return _MD_LINE_START.sub(r"\1\\\2", "".join(out))
+    out.append(_md_live().sub(r"\\\1", text[pos:]).replace("|", "\\|"))
+    return _md_line_start().sub(r"\1\\\2", "".join(out))
 
 
 def markdown_fence(lines: Sequence[str], info: str = "sh") -> list[str]:

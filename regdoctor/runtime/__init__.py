@@ -6,6 +6,10 @@ upstream file and tag it was read from. See docs/runtime-model.md.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from regdoctor.lazy_exports import lazy_exports
+
 from .common import (
     AuthLookup,
     Endpoint,
@@ -16,35 +20,82 @@ from .common import (
     Timeout,
     split_reference,
 )
-from .containerd import (
-    HostsFile,
-    containerd_endpoints,
-    containerd_falls_back,
-    cri_legacy_endpoints,
-    host_dir_candidates,
-    image_pull_progress_timeout,
-    parse_hosts_toml,
-    validate_cri_registry,
-)
-from .docker import (
-    DaemonWouldNotStart,
-    docker_cli_auth,
-    docker_endpoints,
-    docker_falls_back,
-    docker_tries_plain_http_after,
-    is_secure_index,
-    parse_insecure_registries,
-    validate_mirror,
-)
-from .docker_daemon import validate_daemon_json
-from .podman import (
-    auth_file_candidates,
-    find_registry,
-    load_registries_conf,
-    podman_endpoints,
-    podman_falls_back,
-)
-from .timeouts import TIMEOUTS, timeout
+
+if TYPE_CHECKING:
+    from .containerd import (
+        HostsFile,
+        containerd_endpoints,
+        containerd_falls_back,
+        cri_legacy_endpoints,
+        host_dir_candidates,
+        image_pull_progress_timeout,
+        parse_hosts_toml,
+        validate_cri_registry,
+    )
+    from .docker import (
+        DaemonWouldNotStart,
+        docker_cli_auth,
+        docker_endpoints,
+        docker_falls_back,
+        docker_tries_plain_http_after,
+        is_secure_index,
+        parse_insecure_registries,
+        validate_mirror,
+    )
+    from .docker_daemon import validate_daemon_json
+    from .podman import (
+        auth_file_candidates,
+        find_registry,
+        load_registries_conf,
+        podman_endpoints,
+        podman_falls_back,
+    )
+    from .timeouts import TIMEOUTS, timeout
+
+#: name -> the submodule that defines it, imported on first use (PEP 562): a check pays
+#: only for the runtimes in its scope (a podman-only host never imports the docker and
+#: containerd models, their Go URL parser, or the timeouts table).
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "HostsFile",
+            "containerd_endpoints",
+            "containerd_falls_back",
+            "cri_legacy_endpoints",
+            "host_dir_candidates",
+            "image_pull_progress_timeout",
+            "parse_hosts_toml",
+            "validate_cri_registry",
+        ),
+        "containerd",
+    ),
+    **dict.fromkeys(
+        (
+            "DaemonWouldNotStart",
+            "docker_cli_auth",
+            "docker_endpoints",
+            "docker_falls_back",
+            "docker_tries_plain_http_after",
+            "is_secure_index",
+            "parse_insecure_registries",
+            "validate_mirror",
+        ),
+        "docker",
+    ),
+    "validate_daemon_json": "docker_daemon",
+    **dict.fromkeys(
+        (
+            "auth_file_candidates",
+            "find_registry",
+            "load_registries_conf",
+            "podman_endpoints",
+            "podman_falls_back",
+        ),
+        "podman",
+    ),
+    "TIMEOUTS": "timeouts",
+    "timeout": "timeouts",
+}
 
 RUNTIMES = ("docker", "containerd", "podman")
 
@@ -53,10 +104,16 @@ def falls_back(runtime: str, kind: ErrorKind | str, *, mirror: bool = False) -> 
     """Does ``runtime`` try its next endpoint after a failure of ``kind``?"""
     k = ErrorKind(kind)
     if runtime in ("docker", "dockerd"):
+        from .docker import docker_falls_back
+
         return docker_falls_back(k, mirror=mirror)
     if runtime in ("containerd", "cri", "ctr"):
+        from .containerd import containerd_falls_back
+
         return containerd_falls_back(k)
     if runtime in ("podman", "skopeo", "crio", "cri-o"):
+        from .podman import podman_falls_back
+
         return podman_falls_back(k)
     raise ValueError(f"unknown runtime {runtime!r}")
 
@@ -97,3 +154,6 @@ __all__ = [
     "validate_daemon_json",
     "validate_mirror",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

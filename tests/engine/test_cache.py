@@ -239,3 +239,31 @@ def test_rule_files_are_found_as_rglob_finds_them(tmp_path):
         ]
         assert list(rule_files(directory)) == expected
         assert [s[0] for s in rule_file_stats(directory)] == [str(p) for p in expected]
+
+
+def test_cached_catalog_unpickles_without_a_python_call_per_record(tmp_path):
+    """The rule records restore through the unpickler itself: no Python ``__setstate__``
+    (a slotted dataclass has one) runs for each of the catalog's ~1,500 records, and the
+    records read back equal to the ones loaded from YAML."""
+    import cProfile
+    import dataclasses
+    import pstats
+
+    from regdoctor.engine import schema
+
+    load_catalog_cached(directory=tmp_path)  # writes the cache
+    profile = cProfile.Profile()
+    profile.enable()
+    cached = load_catalog_cached(directory=tmp_path)
+    profile.disable()
+    called = {name for (_file, _line, name) in pstats.Stats(profile).stats}  # type: ignore[attr-defined]
+    assert "_dataclass_setstate" not in called
+    records = [
+        obj
+        for obj in vars(schema).values()
+        if isinstance(obj, type)
+        and dataclasses.is_dataclass(obj)
+        and obj.__module__ == schema.__name__
+    ]
+    assert records and all("__setstate__" not in vars(cls) for cls in records)
+    assert cached.rules == load_catalog().rules
