@@ -21,9 +21,9 @@ PASTED = Path(__file__).resolve().parents[2] / "fixtures" / "pasted"
 WIDTHS = (40, 100)
 HOSTILE = (
     'Error response from daemon: Get "https://レジストリ.example:5000/v2/": x509: '
-    "certificate signed by unknown authority (possibly because of \"crypto/rsa: verification "
+    'certificate signed by unknown authority (possibly because of "crypto/rsa: verification '
     'error" while trying to verify candidate authority certificate "e\u0301tcd-ca")',
-    "failed to pull image \"r.example/a:b\": rpc error: code = NotFound desc = failed to "
+    'failed to pull image "r.example/a:b": rpc error: code = NotFound desc = failed to '
     "resolve reference sha256:" + "0123456789abcdef" * 4 + "\tnot found \x1b]52;c;aGk=\x07",
     "pull access denied for " + "x" * 150 + ", repository does not exist or may require "
     "'docker login': denied: requested access to the resource is denied 😀",
