@@ -307,9 +307,13 @@ EDGES += (
         certs=_ca_everywhere("tls.test:5443"),
         etc_files=_containerd_ca_hosts("tls.test:5443"),
         wrong_reference=True,
+        masked_by="tls.unknown_authority",
         expect={C: False, K: False},
         note="hosts.toml: ca only on [host]; after its 404 containerd tries the `server` "
-        "entry (no ca) and reports that one's x509 error, not the missing tag",
+        "entry (no ca) and reports that one's x509 error, not the missing tag. Both are "
+        "true: the verdict is the x509 error the runtime shows, its fix (the ca on the "
+        "`server` line too) turns the error into `not found`, and the tag regdoctor "
+        "names then pulls (it pulls even untouched: the [host] entry answers it first)",
     ),
 )
 
