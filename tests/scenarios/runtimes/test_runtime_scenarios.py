@@ -389,7 +389,9 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
 def _existing_reference(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
     """A reference the registry does not hold: no node change fixes it. regdoctor's error
     finding must name a tag the registry lists (its ``image.manifest`` observation's
-    ``tags_nearest``); the same client then pulls that tag."""
+    ``tags_nearest``); the same client then pulls that tag. When the runtime reports
+    another error first (``masked_by``: containerd's next host after the 404), that error
+    is the verdict, its fix runs first and must leave the missing tag as the error."""
     doc = verdict.document
     observed = [
         tag
