@@ -153,13 +153,16 @@ def _path_observation(
 
 
 def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str, object]:
-    """containerd: the walk failed at a hosts.toml entry whose own TLS config lacks the
-    ``ca`` another entry of the file has (each entry has its own: hosts.go
-    ConfigureHosts, v1.6.20). ``entry_ca``: that other entry's ``ca`` as the file writes
-    it; ``entry_is_server``: the entry is the file's root (``server``); ``after_not_found``:
-    containerd got there after a 404 ("trying next host", resolver.go Resolve)."""
+    """containerd: the walk failed (or, when it pulls, went on from) at a hosts.toml
+    entry whose own TLS config lacks the ``ca`` another entry of the file has (each
+    entry has its own: hosts.go ConfigureHosts, v1.6.20). ``entry_ca``: that other
+    entry's ``ca`` as the file writes it; ``entry_is_server``: the entry is the file's
+    root (``server``); ``after_not_found``: containerd got there after a 404 ("trying
+    next host", resolver.go Resolve)."""
     index = walk.untrusted_entry
-    if walk.ok or index is None or walk.failure is None or walk.failure[1] != UNTRUSTED_ENTRY:
+    if index is None or (
+        not walk.ok and (walk.failure is None or walk.failure[1] != UNTRUSTED_ENTRY)
+    ):
         return {"entry_lacks_ca": False}
     trusted = seen.trusted_at.get(runtime) or []
     ca = next(

@@ -128,7 +128,8 @@ def walk_runtime(
             return walk
         walk.fell_back.append(f"{endpoint.url}: {result[1]}")
         walk.passed_not_found = walk.passed_not_found or result[0] is Kind.NOT_FOUND
-        walk.mirror_failed = walk.mirror_failed or endpoint.mirror
+        # a hosts.toml [host] for the registry's own host:port is no mirror
+        walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not _own(endpoint, report))
     return walk
 
 

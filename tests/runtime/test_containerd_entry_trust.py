@@ -108,6 +108,23 @@ def test_a_tag_that_exists_is_pulled_from_the_host_entry(testbed: Testbed, tmp_p
     assert document["targets"][0]["runtimes"]["containerd"]["status"] == "ok"
 
 
+def test_a_host_entry_without_the_ca_of_the_server_line_is_passed_with_a_warning(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    hostport = testbed.endpoints["tls"].hostport
+    hosts = _node(tmp_path, hostport, testbed.ca_file, server_ca=True)
+    hosts.write_text(hosts.read_text().replace("  ca = ", "  # ca = "))  # [host]: no ca
+    document = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    verdict = document["targets"][0]["runtimes"]["containerd"]
+    assert verdict["status"] == "warning", verdict
+    assert verdict["category"] == "tls.unknown_authority", verdict
+    facts = _path(document, "containerd")
+    assert facts["entry_lacks_ca"] is True and facts["entry_table"] == f"https://{hostport}"
+    assert facts["mirror_failed"] is False  # the registry's own host:port is no mirror
+    rules = [f["rule"] for f in document["findings"] if "containerd" in f["runtimes"]]
+    assert "tls-hosts-entry-lacks-ca-passed" in rules and "mirror-fallback" not in rules
+
+
 def test_an_entry_without_the_ca_another_entry_has_fails_alone() -> None:
     seen = Seen(
         https="ok",

@@ -319,6 +319,26 @@ EDGES += (
 
 EDGES += (
     Scenario(
+        "hosts-ca-on-server-only",
+        "hosts.toml",
+        "tls.test:5443/team/app:1.2",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=_ca_everywhere("tls.test:5443"),
+        etc_files={
+            "containerd/certs.d/tls.test:5443/hosts.toml": 'ca = "/etc/containerd/certs.d/'
+            'tls.test:5443/ca.crt"\n'
+            + _hosts(
+                "https://tls.test:5443", "https://tls.test:5443", capabilities=["pull", "resolve"]
+            )
+        },
+        expect={C: True, K: True},
+        note="hosts.toml: ca only at the top (the `server` line), a [host] for the same "
+        "host:port without: containerd fails its handshake there (x509), goes on to the "
+        "server entry and pulls; a warning, not a mirror",
+    ),
+    Scenario(
         "platform-missing",
         "image",
         "tls.test:5443/team/armonly:1.0",
