@@ -84,3 +84,8 @@ class SchemePolicy(Protocol):
     def trust_dirs(self, target: Any) -> dict[str, list[str]]:
         """Per runtime, the directories it looks in for the CA of ``target``."""
         ...
+
+    def endpoint_trust(self, target: Any) -> dict[str, list[list[str] | None]]:
+        """Per runtime whose endpoints each have their own CA files (containerd's
+        hosts.toml entries): those files per endpoint, None where TLS is not at stake."""
+        ...

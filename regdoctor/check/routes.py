@@ -167,6 +167,32 @@ class Routes:
             if entry.ca
         }
 
+    def endpoint_trust(self, target: Target) -> dict[str, list[list[str] | None]]:
+        """containerd with a hosts.toml: per runtime in scope, for each of its endpoints
+        (in route order) the CA files of that very entry (paths on this machine), or
+        None where TLS to the target is not at stake (another host, http://,
+        ``skip_verify``). containerd gives every hosts.toml entry its own TLS config
+        (remotes/docker/config/hosts.go ConfigureHosts, v1.6.20), so after a 404 from a
+        ``[host]`` with a ``ca`` the ``server`` entry without one verifies with the
+        system store alone. Empty when no runtime has such a list."""
+        out: dict[str, list[list[str] | None]] = {}
+        effective = self.effective
+        if effective is None or target.scheme is not None:
+            return out
+        for runtime in self.runtimes:
+            if runtime not in ("containerd", "kubernetes"):
+                continue
+            route = self.route(runtime, target)
+            if route.hosts_toml is None or route.hosts_ignored is not None:
+                continue
+            out[runtime] = [
+                [str(effective.paths.at(ca)) for ca in e.ca]
+                if e.scheme == "https" and not e.skip_verify and _same_host(e.host, target)
+                else None
+                for e in route.endpoints
+            ]
+        return out
+
     def _crt_files(self, root: str, host: str) -> list[str]:
         if self.effective is None:
             return []

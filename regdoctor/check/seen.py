@@ -40,6 +40,9 @@ class Seen:
     #: per runtime: does its own trust set anchor the chain (None: not known)
     trusted_by: dict[str, bool] = field(default_factory=dict)
     trusted_with: str | None = None  # a CA file that anchors it, for another runtime
+    #: per runtime, per endpoint of its route: does that endpoint's own trust (a
+    #: hosts.toml entry's ``ca``) anchor the chain (None: TLS not at stake there)
+    trusted_at: dict[str, list[bool | None]] = field(default_factory=dict)
     went_on: str | None = None  # the scheme the later phases used (https/http/None)
     post_failure: tuple[Kind, str] | None = None  # after TLS: /v2/, auth, manifest
     tls_cut: bool = False  # the handshake was cut by regdoctor's own --timeout
@@ -109,6 +112,12 @@ def seen_of(report: TargetReport) -> Seen:
     if verify is not None and isinstance(verify.facts.get("trusted_by"), dict):
         seen.trusted_by = {str(k): bool(v) for k, v in verify.facts["trusted_by"].items()}
         seen.trusted_with = verify.facts.get("trusted_with")
+    if verify is not None and isinstance(verify.facts.get("trusted_at"), dict):
+        seen.trusted_at = {
+            str(k): [None if b is None else bool(b) for b in v]
+            for k, v in verify.facts["trusted_at"].items()
+            if isinstance(v, list)
+        }
     if phase_status(report, "tls") in FAILED and seen.went_on == "https" and seen.https == "ok":
         seen.went_on = None  # stopped at verification: nothing observed after it
     if seen.went_on is not None:

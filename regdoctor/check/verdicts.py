@@ -22,7 +22,7 @@ from pathlib import Path
 
 from regdoctor.check.routes import Route, Routes
 from regdoctor.check.seen import Kind, Said, Seen, addresses_of, seen_of
-from regdoctor.check.walk import UNTRUSTED_HERE, Walk, walk_runtime
+from regdoctor.check.walk import UNTRUSTED_ENTRY, UNTRUSTED_HERE, Walk, walk_runtime
 from regdoctor.model import (
     PHASES,
     Finding,
@@ -146,9 +146,40 @@ def _path_observation(
             "drops_port": _drops_port(walk.endpoint, target.registry) and not walk.ok,
             "ca_elsewhere": seen.trusted_with,
             "index": target.registry.removesuffix(":443"),
+            **_entry_facts(runtime, walk, seen, route),
         },
         error=error,
     )
+
+
+def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str, object]:
+    """containerd: the walk failed (or, when it pulls, went on from) at a hosts.toml
+    entry whose own TLS config lacks the ``ca`` another entry of the file has (each
+    entry has its own: hosts.go ConfigureHosts, v1.6.20). ``entry_ca``: that other
+    entry's ``ca`` as the file writes it; ``entry_is_server``: the entry is the file's
+    root (``server``); ``after_not_found``: containerd got there after a 404 ("trying
+    next host", resolver.go Resolve)."""
+    index = walk.untrusted_entry
+    if index is None or (
+        not walk.ok and (walk.failure is None or walk.failure[1] != UNTRUSTED_ENTRY)
+    ):
+        return {"entry_lacks_ca": False}
+    trusted = seen.trusted_at.get(runtime) or []
+    ca = next(
+        (e.ca[0] for e, ok in zip(route.endpoints, trusted, strict=False) if ok and e.ca),
+        None,
+    )
+    return {
+        "entry_lacks_ca": ca is not None,
+        "entry_ca": ca,
+        "entry_endpoint": route.endpoints[index].url,
+        "entry_is_server": index == len(route.endpoints) - 1,
+        # the table to add the ca to: "server" (the file's root) or the [host."URL"] key
+        "entry_table": "server"
+        if index == len(route.endpoints) - 1
+        else _root_of(route.endpoints[index].url),
+        "after_not_found": walk.passed_not_found,
+    }
 
 
 def _root_of(url: str | None) -> str | None:
@@ -270,7 +301,9 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
         # an error on the pull's path counts for a runtime that fails there; one beside
         # the path (an unhealthy Harbor component) counts for every runtime
         on_path = finding.severity is Severity.ERROR and part != "any" and named is None
-        if on_path and (walk.ok or walk.failed_part not in (part, None)):
+        if on_path and (
+            walk.ok or (walk.failed_part not in (part, None) and part not in walk.failed_parts)
+        ):
             continue
         applies.append(runtime)
     return replace(finding, runtimes=tuple(applies))

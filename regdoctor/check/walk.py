@@ -13,6 +13,10 @@ from regdoctor.model import TargetReport
 
 #: The reason of a runtime that lacks a CA another runtime has.
 UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where this runtime looks)"
+#: The reason of a containerd hosts.toml entry without the ``ca`` another entry has.
+UNTRUSTED_ENTRY = (
+    "certificate signed by unknown authority (this hosts.toml entry has no ca; another has)"
+)
 
 
 @dataclass(eq=False)
@@ -24,11 +28,16 @@ class Walk:
     failure: tuple[Kind, str] | None = None
     parts: set[str] = field(default_factory=set)  # host, https, post
     failed_part: str | None = None
+    failed_parts: set[str] = field(default_factory=set)  # of every endpoint that failed
     fell_back: list[str] = field(default_factory=list)  # "url: why" of endpoints left
     mirror_failed: bool = False  # a mirror failed and the runtime went on
     path_trap: str | None = None  # a mirror asked under a path its host does not serve
     plain_http: bool = False
     unobserved: str | None = None
+    #: the index (in the route) of an endpoint that failed only because its own
+    #: hosts.toml entry lacks the ``ca`` another entry of the file has
+    untrusted_entry: int | None = None
+    passed_not_found: bool = False  # it went on after a 404 (containerd: next host)
 
 
 def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
@@ -37,15 +46,20 @@ def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
     return endpoint_is_target(endpoint, report.target)
 
 
-def https_outcome(seen: Seen, skip_verify: bool, runtime: str = "") -> tuple[Kind, str] | None:
+def https_outcome(
+    seen: Seen, skip_verify: bool, runtime: str = "", index: int | None = None
+) -> tuple[Kind, str] | None:
     """None when HTTPS gets through (TLS, and verification unless skipped), for the
-    runtime's own trust set (its certs.d, its hosts.toml ``ca``)."""
+    runtime's own trust set (its certs.d, its hosts.toml ``ca``; with ``index``, the
+    ``ca`` of that endpoint's own hosts.toml entry)."""
     outcome = seen.https
     if outcome is None:
         return Kind.TLS, "HTTPS was not tried (http:// given)"
     if outcome == "ok":
         if skip_verify:
             return None
+        if entry_trust(seen, runtime, index) is False and seen.trusted_by.get(runtime):
+            return Kind.TLS, UNTRUSTED_ENTRY
         trusted = seen.trusted_by.get(runtime)
         authority = seen.verify_reason in ("unknown_authority", "self_signed")
         if seen.verify_ok and trusted is False:
@@ -60,6 +74,15 @@ def https_outcome(seen: Seen, skip_verify: bool, runtime: str = "") -> tuple[Kin
     if outcome in ("refused", "unreachable"):
         return Kind.CONNECT, seen.https_error or outcome
     return Kind.TLS, seen.https_error or f"TLS handshake failed ({outcome})"
+
+
+def entry_trust(seen: Seen, runtime: str, index: int | None) -> bool | None:
+    """Whether the endpoint at ``index`` of the runtime's route trusts the chain with its
+    own entry's CA files (None: not known, or not at stake)."""
+    entries = seen.trusted_at.get(runtime)
+    if index is None or entries is None or not 0 <= index < len(entries):
+        return None
+    return entries[index]
 
 
 def walk_runtime(
@@ -92,7 +115,9 @@ def walk_runtime(
                 and not model.docker_tries_plain_http_after(previous[0])
             ):
                 continue  # dockerd skips http:// once https answered over TLS
-            result = _here(endpoint, seen, walk, runtime)
+            result = _here(endpoint, seen, walk, runtime, index)
+            if result is not None and result[1] == UNTRUSTED_ENTRY:
+                walk.untrusted_entry = index
         if result is None:
             walk.ok, walk.endpoint = True, endpoint.url
             walk.plain_http = walk.plain_http or endpoint.scheme == "http"
@@ -102,7 +127,9 @@ def walk_runtime(
         if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
             return walk
         walk.fell_back.append(f"{endpoint.url}: {result[1]}")
-        walk.mirror_failed = walk.mirror_failed or endpoint.mirror
+        walk.passed_not_found = walk.passed_not_found or result[0] is Kind.NOT_FOUND
+        # a hosts.toml [host] for the registry's own host:port is no mirror
+        walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not _own(endpoint, report))
     return walk
 
 
@@ -111,16 +138,26 @@ def _model_name(runtime: str) -> str:
 
 
 def _here(
-    endpoint: model.Endpoint, seen: Seen, walk: Walk, runtime: str
+    endpoint: model.Endpoint, seen: Seen, walk: Walk, runtime: str, index: int | None = None
 ) -> tuple[Kind, str] | None:
-    """The outcome of one of the target's own endpoints; records the parts touched."""
+    """The outcome of one of the target's own endpoints; records the parts touched (and
+    every part that failed: containerd goes on after a 404 and may fail elsewhere)."""
+    result = _own_outcome(endpoint, seen, walk, runtime, index)
+    if result is not None and walk.failed_part is not None:
+        walk.failed_parts.add(walk.failed_part)
+    return result
+
+
+def _own_outcome(
+    endpoint: model.Endpoint, seen: Seen, walk: Walk, runtime: str, index: int | None
+) -> tuple[Kind, str] | None:
     walk.parts.add("host")
     if seen.host_failure is not None:
         walk.failed_part = "host"
         return seen.host_failure
     if endpoint.scheme == "https":
         walk.parts.add("https")
-        failure = https_outcome(seen, endpoint.skip_verify, runtime)
+        failure = https_outcome(seen, endpoint.skip_verify, runtime, index)
         if (
             failure is not None
             and endpoint.http_fallback

@@ -242,6 +242,7 @@ class TlsProbe:
             try:
                 trust_sets["files"] = policy.trust(target)
                 trust_sets["dirs"] = policy.trust_dirs(target)
+                trust_sets["endpoints"] = policy.endpoint_trust(target)
             except Exception:  # read again by _with_trust, where a failure surfaces as before
                 trust_sets.clear()
 
@@ -383,7 +384,9 @@ def _with_trust(
 ) -> list[Observation]:
     """``tls.verify`` with ``trusted_by``: per runtime in scope, whether its own CA files
     (certs.d, hosts.toml ``ca``) plus ``--ca-file`` and the system store anchor the
-    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it.
+    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it;
+    ``trusted_at``: per runtime whose endpoints each have their own CA files (containerd's
+    hosts.toml entries), per endpoint whether that entry's trust anchors the chain.
     ``found``: the runtimes' CA files (``files``) and folders (``dirs``) if already read."""
     from regdoctor.net.handshake import chain_trusted
 
@@ -418,11 +421,20 @@ def _with_trust(
         tried[runtime] = [f"{d}/" for d in dirs.get(runtime, [])] + [shown(f) for f in files]
     if trusted_with:
         trusted_with = shown(trusted_with)
+    per_endpoint = found["endpoints"] if "endpoints" in found else policy.endpoint_trust(ctx.target)
+    trusted_at = {
+        runtime: [
+            None if cas is None else chain_trusted(chain, [Path(f) for f in (*given, *cas)], trust)
+            for cas in endpoints
+        ]
+        for runtime, endpoints in per_endpoint.items()
+    }
     return [
         _with_facts(
             o,
             trusted_by=trusted_by,
             trusted_with=trusted_with,
+            trusted_at=trusted_at,
             ca_tried=tried,
             **_tried_facts(tried),
         )

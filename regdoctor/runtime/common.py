@@ -74,6 +74,9 @@ class Endpoint:
     http_fallback: bool = False
     headers: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    #: containerd: the ``ca`` files of this very hosts.toml entry (each host has its own
+    #: TLS config: remotes/docker/config/hosts.go ConfigureHosts, v1.6.20)
+    ca: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

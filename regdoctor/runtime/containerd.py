@@ -304,6 +304,7 @@ def containerd_endpoints(
                 http_fallback=fallback,
                 headers=e.header,
                 notes=tuple(notes),
+                ca=e.ca,
             )
         )
     return out

@@ -140,6 +140,12 @@ class Scenario:
     #: no command on the node fixes it; regdoctor must name what it does hold, and the
     #: same client must pull that.
     wrong_reference: bool = False
+    #: With ``wrong_reference``: the category of the error the runtime reports *instead*
+    #: of the missing reference (containerd goes on to its next host after a 404 and
+    #: reports that host's error). regdoctor's verdict must be that category, its node
+    #: fix must turn the runtime's error into the missing reference's
+    #: (``image.manifest_unknown``), and the tag it names must then pull.
+    masked_by: str = ""
     #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
     realm_ca: str = "ca"
     #: A forward (CONNECT) proxy in the sandbox at :data:`PROXY_URL`: ``ok`` tunnels,

@@ -307,13 +307,37 @@ EDGES += (
         certs=_ca_everywhere("tls.test:5443"),
         etc_files=_containerd_ca_hosts("tls.test:5443"),
         wrong_reference=True,
+        masked_by="tls.unknown_authority",
         expect={C: False, K: False},
         note="hosts.toml: ca only on [host]; after its 404 containerd tries the `server` "
-        "entry (no ca) and reports that one's x509 error, not the missing tag",
+        "entry (no ca) and reports that one's x509 error, not the missing tag. Both are "
+        "true: the verdict is the x509 error the runtime shows, its fix (the ca on the "
+        "`server` line too) turns the error into `not found`, and the tag regdoctor "
+        "names then pulls (it pulls even untouched: the [host] entry answers it first)",
     ),
 )
 
 EDGES += (
+    Scenario(
+        "hosts-ca-on-server-only",
+        "hosts.toml",
+        "tls.test:5443/team/app:1.2",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=_ca_everywhere("tls.test:5443"),
+        etc_files={
+            "containerd/certs.d/tls.test:5443/hosts.toml": 'ca = "/etc/containerd/certs.d/'
+            'tls.test:5443/ca.crt"\n'
+            + _hosts(
+                "https://tls.test:5443", "https://tls.test:5443", capabilities=["pull", "resolve"]
+            )
+        },
+        expect={C: True, K: True},
+        note="hosts.toml: ca only at the top (the `server` line), a [host] for the same "
+        "host:port without: containerd fails its handshake there (x509), goes on to the "
+        "server entry and pulls; a warning, not a mirror",
+    ),
     Scenario(
         "platform-missing",
         "image",

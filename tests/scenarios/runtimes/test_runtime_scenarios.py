@@ -206,15 +206,7 @@ def _describe(truth: PullResult) -> str:
 
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
-KNOWN_GAPS: dict[str, str] = {
-    "tag-missing-server-fallback": (
-        "containerd's resolver goes on to the next host after a 404 and reports the first "
-        "error it got (remotes/docker/resolver.go Resolve): with the ca only on the [host] "
-        "table, that is the `server` entry's x509 error. regdoctor probes the host:port once "
-        "with the [host]'s trust and says image.manifest_unknown; explain on ctr's text says "
-        "tls.unknown_authority. Per-endpoint trust is not modelled yet."
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
@@ -397,7 +389,9 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
 def _existing_reference(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
     """A reference the registry does not hold: no node change fixes it. regdoctor's error
     finding must name a tag the registry lists (its ``image.manifest`` observation's
-    ``tags_nearest``); the same client then pulls that tag."""
+    ``tags_nearest``); the same client then pulls that tag. When the runtime reports
+    another error first (``masked_by``: containerd's next host after the 404), that error
+    is the verdict, its fix runs first and must leave the missing tag as the error."""
     doc = verdict.document
     observed = [
         tag
@@ -416,11 +410,49 @@ def _existing_reference(world: World, client: Client, verdict: Verdict) -> tuple
             f"regdoctor's {client} error findings name none of the tags the registry lists "
             f"({observed}): {said[:300]}"
         )
+    prefix = ""
+    if world.scenario.masked_by:
+        prefix, problem = _unmask(world, client, verdict)
+        if problem:
+            return prefix, problem
     image = re.sub(r":[^:/@]+$", f":{named[0]}", world.scenario.image)
     again = world.pull(client, image=image)
     if again.pulled:
-        return f"yes (the tag it names: {named[0]})", ""
+        return f"yes ({prefix}the tag it names: {named[0]})", ""
     return "no: still fails", f"pulling the tag regdoctor names ({image}): {_describe(again)}"
+
+
+def _unmask(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
+    """The runtime reports another error than the missing reference (``masked_by``):
+    the verdict names that error, the fix for it runs, and then the same pull fails
+    with the missing reference, as ``explain`` reads the runtime's new error. Returns
+    (table cell prefix, problem or "")."""
+    masked = world.scenario.masked_by
+    if verdict.category != masked:
+        return "no: masked error unsaid", (
+            f"{client} reports {masked} before the missing tag; regdoctor's verdict is "
+            f"{verdict.category!r}"
+        )
+    commands = fix_commands(verdict.document, client)
+    if not commands:
+        return "no: no command", f"no fix for {client}'s {masked}: no remediation command"
+    run = world.run_fix(client, commands)
+    if not run.ok:
+        return "no: fix failed", (
+            f"the fix for {client} failed at:\n      {run.failed_command}\n"
+            f"    output:\n{_indent(run.log[-1500:])}"
+        )
+    again = world.pull(client)
+    if again.pulled:
+        return "no: the tag pulled", f"after the {masked} fix the missing tag pulled?! {again}"
+    category, error = explain_category(world, again.error)
+    if category != "image.manifest_unknown":
+        return "no: still " + (category or "?"), (
+            f"after regdoctor's {masked} fix, {_describe(again)}: explain says "
+            f"{category or error!r}, not image.manifest_unknown\n    fix:\n"
+            f"{_indent(run.log[-1500:])}"
+        )
+    return f"{masked} fixed, then not found; ", ""
 
 
 def _indent(text: str) -> str:
