@@ -78,7 +78,14 @@ class Target:
 def parse_url(url: str) -> Target:
     """``url`` made into a request target, with httpx's normalisation (lower-case
     scheme and host, IDNA host, default port dropped, dot segments removed, what a
-    request line may not carry percent-encoded)."""
+    request line may not carry percent-encoded). A control character anywhere is
+    refused, as httpx and Go (``net/url: invalid control character in URL``) refuse it:
+    ``urlsplit`` would silently drop a tab or a line break a server put in a realm."""
+    for index, char in enumerate(url):
+        if char < " " or char == "\x7f":
+            raise InvalidURL(
+                f"Invalid non-printable ASCII character in URL, {char!r} at position {index}."
+            )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -98,7 +105,7 @@ def parse_url(url: str) -> Target:
     path = _quote(_normalize_path(parts.path), _PATH_SAFE) or "/"
     target = path + ("?" + _quote(parts.query, _QUERY_SAFE) if parts.query else "")
     userinfo = None
-    if parts.username is not None or parts.password is not None:
+    if parts.username or parts.password:  # an empty "@" sends no login (as httpx)
         user, password = unquote(parts.username or ""), unquote(parts.password or "")
         userinfo = f"{user}:{password}".encode()
     return Target(
@@ -118,9 +125,11 @@ def _ascii_host(host: str) -> str:
         if any(c.isspace() or not c.isprintable() for c in host):
             raise InvalidURL(f"Invalid host {host[:200]!r}")
         return host
+    import idna  # IDNA 2008 with UTS 46, as httpx and Go (faß.de is xn--fa-hia.de)
+
     try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
         raise InvalidURL(f"Invalid IDNA hostname: {host[:200]!r}") from exc
 
 

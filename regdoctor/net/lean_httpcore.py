@@ -37,6 +37,7 @@ def import_lean(extra: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> None
     ``extra`` blocked, then give httpcore asyncio's primitives if anyio was blocked."""
     wanted = ("httpcore", *also)
     if all(name in sys.modules for name in wanted):
+        _asyncio_primitives()  # imported by someone else first: without anyio too
         return
     blocked = [name for name in (*OPTIONAL_EXTRAS, *extra) if name not in sys.modules]
     for name in blocked:
@@ -50,9 +51,14 @@ def import_lean(extra: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> None
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+    _asyncio_primitives()
+
+
+def _asyncio_primitives() -> None:
+    """httpcore without anyio (blocked here, or not installed): asyncio's primitives."""
     from httpcore import _synchronization
 
-    if _synchronization.anyio is None:  # anyio was blocked: asyncio's primitives instead
+    if _synchronization.anyio is None:
         from regdoctor.net import asyncio_sync
 
         _synchronization.anyio = asyncio_sync
