@@ -113,8 +113,15 @@ class Effective:
         merged = self._daemon_env(runtime)
         if merged is None:
             return None
-        variables, _sources, directory = merged
-        return env.ProxyEnv.from_env(variables, source=directory)
+        variables, sources, directory = merged
+        # the unit's drop-in directory names where a fix writes; once daemon.json sets a
+        # proxy variable, a drop-in no longer changes it: daemon.json is the source
+        daemon = self.daemon_config
+        from_json = daemon is not None and any(
+            s.startswith(str(daemon.file.path)) for s in sources.values()
+        )
+        source = str(daemon.file.path) if from_json and daemon is not None else directory
+        return env.ProxyEnv.from_env(variables, source=source)
 
     def _daemon_env(self, runtime: str) -> tuple[dict[str, str], dict[str, str], str] | None:
         """(proxy variables, where each was set, the unit's drop-in directory) of the

@@ -208,8 +208,10 @@ class DnsProbe:
         proxy = route(ctx.network.proxy_for(url), scheme)
         ctx.state.proxy = proxy
         daemon = ctx.network.proxy_env  # the pulling daemon's unit environment, if any
-        unit_dir = daemon.source if daemon is not None else None
-        if proxy is None and daemon is not None:
+        # a drop-in directory (where a fix writes), not daemon.json's proxies (which a
+        # drop-in cannot change: the fixes then edit daemon.json)
+        unit_dir = daemon.source if daemon is not None and daemon.source in _UNITS else None
+        if proxy is None and unit_dir is not None:
             shell = route(ctx.network.shell_proxy_for(url), scheme)
             if shell is not None:
                 # the shell (and regdoctor, curl, podman, ctr) would use a proxy; the

@@ -133,6 +133,12 @@ def test_daemon_json_proxies_override_the_units_variables_one_by_one(tmp_path: P
     assert daemon is not None
     assert daemon.choose(URL).proxy == "http://json.test:3128"
     assert daemon.choose("https://other.test/v2/").proxy is None  # the unit's NO_PROXY kept
+    # a drop-in no longer changes what daemon.json sets: the fixes must edit daemon.json,
+    # so the source is daemon.json, not the drop-in directory the probes name as a unit
+    assert daemon.source.endswith("/etc/docker/daemon.json")
+    from regdoctor.probes.dns import _UNITS
+
+    assert daemon.source not in _UNITS
     proxy, source = eff._proxy("docker", URL)
     assert proxy == "http://json.test:3128"
     assert source is not None and "daemon.json" in source and "https-proxy" in source
