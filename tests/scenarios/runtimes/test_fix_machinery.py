@@ -153,3 +153,15 @@ def test_a_shell_export_never_reaches_a_daemon(authorities: Authorities) -> None
         assert run.ok, run.log
         assert world.shell_exports["docker"] == {"HTTPS_PROXY": PROXY_LOGIN_URL}
         assert not world.pull("docker").pulled
+
+
+def test_a_shell_unset_reaches_the_retry(authorities: Authorities) -> None:
+    """The user's shell has the proxy without its login (407): a fix that unsets it in
+    one step and exports it with the login in the next leaves the login; one that only
+    unsets it leaves no proxy at all for podman's retry."""
+    with build(BY_ID["proxy-needs-login-shell"], authorities) as world:
+        run = world.run_fix("podman", ["unset HTTPS_PROXY", "exit 0"])
+        assert run.ok, run.log
+        assert "HTTPS_PROXY" not in world._podman_env()
+        run = world.run_fix("podman", [f"export HTTPS_PROXY='{PROXY_LOGIN_URL}'"])
+        assert run.ok and world.shell_exports["podman"] == {"HTTPS_PROXY": PROXY_LOGIN_URL}

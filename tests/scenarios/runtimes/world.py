@@ -208,6 +208,8 @@ class World:
     #: client -> the variables its fix exported in the user's shell: ctr and podman pull
     #: in that shell's process, so their retry sees them (the daemons never do)
     shell_exports: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: client -> the variables its fix unset in that shell (gone on the retry too)
+    shell_unset: dict[str, set[str]] = field(default_factory=dict)
 
     def fix_registry_side(self) -> None:
         """What the registry's operator does for a fault on its side: a valid certificate
@@ -271,6 +273,8 @@ class World:
         if client == "containerd":
             assert self.containerd is not None
             self.containerd.ctr_env.update(self.shell_exports.get(client, {}))
+            for name in self.shell_unset.get(client, ()):
+                self.containerd.ctr_env.pop(name, None)
             out = self.containerd.pull(image, timeout_s=timeout_s)
             return PullResult(client, out.ok, "" if out.ok else out.stderr.strip(), out)
         if client == "kubernetes":
@@ -342,9 +346,15 @@ class World:
     def podman(self, args: list[str], *, timeout_s: float = 120.0) -> Outcome:
         return self.sandbox.run(
             [*self._podman_argv(), *args],
-            env=self.node_env(self.shell_exports.get("podman")),
+            env=self._podman_env(),
             timeout_s=timeout_s,
         )
+
+    def _podman_env(self) -> dict[str, str]:
+        env = self.node_env(self.shell_exports.get("podman"))
+        for name in self.shell_unset.get("podman", ()):
+            env.pop(name, None)
+        return env
 
     def _podman_argv(self) -> list[str]:
         state = self.sandbox.root / "podman"
@@ -430,6 +440,8 @@ class World:
                 )
             script = workdir / f"step-{index}.sh"
             script.write_text(_in_session(command, workdir))
+            for stale in ("env-before.0", "env-after.0"):  # a step that exits early
+                (workdir / stale).unlink(missing_ok=True)  # leaves none: nothing exported
             # nsenter -m resets the working directory to the namespace's root
             argv = ["sh", "-c", 'cd "$1" && exec bash -e "$2"', "sh", str(workdir), str(script)]
             code, output = self._run_with_daemons(argv, cwd=workdir, timeout_s=timeout_s)
@@ -437,9 +449,15 @@ class World:
             if code != 0:
                 return FixRun(True, False, commands, "\n".join(log), command, tuple(filled))
             exports = self.shell_exports.setdefault(runtime, {})
-            exports.update(_exported(workdir))
+            changed, removed = _exported(workdir)
+            exports.update(changed)
+            self.shell_unset.get(runtime, set()).difference_update(changed)
+            for name in removed:  # unset: gone from the session and from the retry
+                exports.pop(name, None)
+                self.shell_unset.setdefault(runtime, set()).add(name)
             (workdir / _SESSION).write_text(
                 "".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items())
+                + "".join(f"unset {k}\n" for k in sorted(self.shell_unset.get(runtime, ())))
             )
         return FixRun(True, True, commands, "\n".join(log), filled=tuple(filled))
 
@@ -604,8 +622,9 @@ def _in_session(command: str, workdir: Path) -> str:
     )
 
 
-def _exported(workdir: Path) -> dict[str, str]:
-    """The variables the last step exported or changed (its ``export``)."""
+def _exported(workdir: Path) -> tuple[dict[str, str], set[str]]:
+    """The variables the last step exported or changed (its ``export``), and those it
+    unset; nothing when the step left no environment (it exited early)."""
 
     def read(name: str) -> dict[str, str]:
         try:
@@ -615,8 +634,11 @@ def _exported(workdir: Path) -> dict[str, str]:
         pairs = (item.partition("=") for item in raw.split("\0") if "=" in item)
         return {k: v for k, _eq, v in pairs}
 
+    if not all((workdir / name).is_file() for name in ("env-before.0", "env-after.0")):
+        return {}, set()
     before, after = read("env-before.0"), read("env-after.0")
-    return {k: v for k, v in after.items() if k not in _SHELL_OWN and before.get(k) != v}
+    changed = {k: v for k, v in after.items() if k not in _SHELL_OWN and before.get(k) != v}
+    return changed, {k for k in before if k not in after and k not in _SHELL_OWN}
 
 
 def paths_outside_sandbox(command: str) -> list[str]:
