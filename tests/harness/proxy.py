@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -117,4 +118,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.write(data)
             await writer.drain()
     finally:
-        writer.close()
+        # a tunnel still open when the proxy's loop stops is closed by the garbage
+        # collector, after the loop: nothing is left to close then
+        with contextlib.suppress(RuntimeError):
+            writer.close()
