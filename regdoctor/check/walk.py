@@ -28,7 +28,9 @@ class Walk:
     failure: tuple[Kind, str] | None = None
     parts: set[str] = field(default_factory=set)  # host, https, post
     failed_part: str | None = None
-    failed_parts: set[str] = field(default_factory=set)  # of every endpoint that failed
+    #: containerd/kubernetes: the parts of every endpoint that failed (it reports the
+    #: first non-404 error, not the last one)
+    failed_parts: set[str] = field(default_factory=set)
     fell_back: list[str] = field(default_factory=list)  # "url: why" of endpoints left
     mirror_failed: bool = False  # a mirror failed and the runtime went on
     path_trap: str | None = None  # a mirror asked under a path its host does not serve
@@ -128,8 +130,11 @@ def walk_runtime(
             return walk
         walk.fell_back.append(f"{endpoint.url}: {result[1]}")
         walk.passed_not_found = walk.passed_not_found or result[0] is Kind.NOT_FOUND
-        # a hosts.toml [host] for the registry's own host:port is no mirror
-        walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not _own(endpoint, report))
+        # a hosts.toml [host] for the registry's own host:port that fails only for the ca
+        # another entry has is tls-hosts-entry-lacks-ca-passed's, not a failed mirror
+        # (any other failure there, or a podman mirror on the same host:port, is one)
+        entry_only = walk.untrusted_entry == index and _own(endpoint, report)
+        walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not entry_only)
     return walk
 
 
@@ -140,10 +145,14 @@ def _model_name(runtime: str) -> str:
 def _here(
     endpoint: model.Endpoint, seen: Seen, walk: Walk, runtime: str, index: int | None = None
 ) -> tuple[Kind, str] | None:
-    """The outcome of one of the target's own endpoints; records the parts touched (and
-    every part that failed: containerd goes on after a 404 and may fail elsewhere)."""
+    """The outcome of one of the target's own endpoints; records the parts touched and
+    the part this endpoint failed at (None: not known). containerd goes on after a 404
+    and may fail elsewhere, and reports its first error that is not a 404: its walk
+    keeps every part that failed. dockerd and podman report their last error (moby
+    pullEndpoints lastErr), so only the last endpoint's part counts for them."""
+    walk.failed_part = None  # not the part of an endpoint before this one
     result = _own_outcome(endpoint, seen, walk, runtime, index)
-    if result is not None and walk.failed_part is not None:
+    if result is not None and walk.failed_part is not None and _model_name(runtime) == "containerd":
         walk.failed_parts.add(walk.failed_part)
     return result
 

@@ -1,0 +1,143 @@
+"""Per-runtime walks after the per-entry trust of containerd's hosts.toml: what it must
+not change for the other runtimes, and the corner cases of an entry's own ``ca``.
+Unit tests of one step (the walk, which findings apply) and checks against the real
+registries of the testbed through ``regdoctor check --root``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from regdoctor.check.routes import Route
+from regdoctor.check.seen import Kind, Seen
+from regdoctor.check.verdicts import _with_runtimes
+from regdoctor.check.walk import walk_runtime
+from regdoctor.model import Finding, Severity, TargetReport
+from regdoctor.model.target import Target
+from regdoctor.runtime.common import Endpoint
+from tests.harness.testbed import Testbed
+
+REGISTRY = "reg.test:5000"
+
+
+def _report() -> TargetReport:
+    target = Target(raw=f"{REGISTRY}/team/app:1", registry=REGISTRY, host="reg.test", port=5000)
+    return TargetReport(target, {}, (), (), (), 0.0)
+
+
+def _endpoint(scheme: str, *, mirror: bool = False) -> Endpoint:
+    return Endpoint(
+        url=f"{scheme}://{REGISTRY}/v2/",
+        scheme=scheme,
+        host=REGISTRY,
+        path_prefix="/v2",
+        mirror=mirror,
+        skip_verify=False,
+        source="test",
+    )
+
+
+def _finding(rule: str, phase: str) -> Finding:
+    return Finding(rule, "x", Severity.ERROR, "high", "t", phase, rule, "")
+
+
+def test_docker_insecure_https_failure_does_not_outrank_the_last_error() -> None:
+    """dockerd with insecure-registries: the https endpoint fails its handshake, the
+    http one answers 401. dockerd reports the last error (moby pullEndpoints lastErr):
+    an https-phase error finding does not apply to it, the auth finding does."""
+    seen = Seen(
+        https="handshake_failure",
+        https_error="remote error: tls: handshake failure",
+        went_on="http",
+        post_failure=(Kind.UNAUTHORIZED, "401 Unauthorized"),
+    )
+    route = Route("docker", (_endpoint("https", mirror=True), _endpoint("http")))
+    report = _report()
+    walk = walk_runtime("docker", route, report, seen, {})
+    assert not walk.ok and walk.failure is not None and walk.failure[0] is Kind.UNAUTHORIZED
+    assert walk.failed_part == "post"
+    tls = _with_runtimes(_finding("tls-x", "tls"), report, {"docker": walk})
+    auth = _with_runtimes(_finding("auth-x", "auth"), report, {"docker": walk})
+    assert tls.runtimes == () and auth.runtimes == ("docker",)
+
+
+def test_containerd_keeps_every_failed_part() -> None:
+    """containerd reports its first non-404 error: the https failure of a [host] before
+    the server still applies (what tls-hosts-entry-lacks-ca relies on)."""
+    seen = Seen(
+        https="handshake_failure",
+        https_error="remote error: tls: handshake failure",
+        went_on="http",
+        post_failure=(Kind.UNAUTHORIZED, "401 Unauthorized"),
+    )
+    route = Route("containerd", (_endpoint("https", mirror=True), _endpoint("http")))
+    report = _report()
+    walk = walk_runtime("containerd", route, report, seen, {})
+    tls = _with_runtimes(_finding("tls-x", "tls"), report, {"containerd": walk})
+    assert tls.runtimes == ("containerd",)
+
+
+def test_a_not_observed_endpoint_carries_no_part_of_the_one_before() -> None:
+    """An http:// [host] answers 404 (part "post"); the https server line verifies but
+    its requests were not observed: that endpoint failed at no known part, not "post"."""
+    seen = Seen(https="ok", verify_ok=True, went_on="http", post_failure=(Kind.NOT_FOUND, "404"))
+    route = Route("containerd", (_endpoint("http", mirror=True), _endpoint("https")))
+    walk = walk_runtime("containerd", route, _report(), seen, {})
+    assert walk.failure is not None and walk.failure[1] == "not observed"
+    assert walk.failed_part is None
+
+
+def _check(root: Path, runtime: str, image: str) -> dict:
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "regdoctor", "check", "--format", "json"),
+            *("--root", str(root), "--runtime", runtime, image),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return json.loads(proc.stdout)
+
+
+def _hosts_toml(root: Path, hostport: str, text: str) -> Path:
+    config = root / "etc/containerd/config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n'
+        '  config_path = "/etc/containerd/certs.d"\n'
+    )
+    hosts = root / f"etc/containerd/certs.d/{hostport}/hosts.toml"
+    hosts.parent.mkdir(parents=True, exist_ok=True)
+    hosts.write_text(text)
+    return hosts
+
+
+def _path(document: dict, runtime: str) -> dict:
+    return next(
+        o["facts"]
+        for o in document["targets"][0]["observations"]
+        if o["kind"] == "runtime.path" and o["facts"]["runtime"] == runtime
+    )
+
+
+def test_a_host_entry_failing_x509_before_a_skip_verify_server_is_a_failed_mirror(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """No entry has a ca: the [host] fails x509 (not for a ca another entry has), the
+    server line with skip_verify pulls. That is the mirror-fallback warning."""
+    hostport = testbed.endpoints["tls_untrusted"].hostport
+    _hosts_toml(
+        tmp_path,
+        hostport,
+        f'server = "https://{hostport}"\nskip_verify = true\n\n[host."https://{hostport}"]\n'
+        '  capabilities = ["pull", "resolve"]\n',
+    )
+    document = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    facts = _path(document, "containerd")
+    assert facts["mirror_failed"] is True and facts["entry_lacks_ca"] is False
+    rules = [f["rule"] for f in document["findings"] if "containerd" in f["runtimes"]]
+    assert "mirror-fallback" in rules, rules
