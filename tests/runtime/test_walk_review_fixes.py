@@ -141,3 +141,29 @@ def test_a_host_entry_failing_x509_before_a_skip_verify_server_is_a_failed_mirro
     assert facts["mirror_failed"] is True and facts["entry_lacks_ca"] is False
     rules = [f["rule"] for f in document["findings"] if "containerd" in f["runtimes"]]
     assert "mirror-fallback" in rules, rules
+
+
+def test_a_podman_mirror_on_the_registrys_own_host_port_is_still_a_mirror() -> None:
+    """registries.conf: a [[registry.mirror]] on the same host:port, verified where the
+    registry itself is insecure: the mirror fails x509 and podman goes on."""
+    seen = Seen(
+        https="ok",
+        verify_ok=False,
+        verify_reason="unknown_authority",
+        verify_error="x509: certificate signed by unknown authority",
+        trusted_by={"podman": False},
+        went_on="https",
+    )
+    insecure = Endpoint(
+        url=f"https://{REGISTRY}/v2/",
+        scheme="https",
+        host=REGISTRY,
+        path_prefix="/v2",
+        mirror=False,
+        skip_verify=True,
+        source="test",
+    )
+    route = Route("podman", (_endpoint("https", mirror=True), insecure))
+    walk = walk_runtime("podman", route, _report(), seen, {})
+    assert walk.ok and walk.fell_back
+    assert walk.mirror_failed is True
