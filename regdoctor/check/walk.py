@@ -17,6 +17,12 @@ UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where t
 UNTRUSTED_ENTRY = (
     "certificate signed by unknown authority (this hosts.toml entry has no ca; another has)"
 )
+#: The reason of a containerd hosts.toml entry whose own ``ca`` does not anchor the chain
+#: while another entry's does (a rotated CA written on one entry only).
+UNTRUSTED_ENTRY_CA = (
+    "certificate signed by unknown authority"
+    " (this hosts.toml entry's ca does not anchor the chain; another entry's does)"
+)
 
 
 @dataclass(eq=False)
@@ -37,7 +43,7 @@ class Walk:
     plain_http: bool = False
     unobserved: str | None = None
     #: the index (in the route) of an endpoint that failed only because its own
-    #: hosts.toml entry lacks the ``ca`` another entry of the file has
+    #: hosts.toml entry has no ``ca`` while another entry of the file has one that anchors
     untrusted_entry: int | None = None
     passed_not_found: bool = False  # it went on after a 404 (containerd: next host)
 
@@ -119,7 +125,10 @@ def walk_runtime(
                 continue  # dockerd skips http:// once https answered over TLS
             result = _here(endpoint, seen, walk, runtime, index)
             if result is not None and result[1] == UNTRUSTED_ENTRY:
-                walk.untrusted_entry = index
+                if endpoint.ca:  # it has one: the wrong one, not a missing one
+                    result = Kind.TLS, UNTRUSTED_ENTRY_CA
+                else:
+                    walk.untrusted_entry = index
         if result is None:
             walk.ok, walk.endpoint = True, endpoint.url
             walk.plain_http = walk.plain_http or endpoint.scheme == "http"

@@ -167,3 +167,158 @@ def test_a_podman_mirror_on_the_registrys_own_host_port_is_still_a_mirror() -> N
     walk = walk_runtime("podman", route, _report(), seen, {})
     assert walk.ok and walk.fell_back
     assert walk.mirror_failed is True
+
+
+def _ca_dir(root: Path, hostport: str) -> Path:
+    return root / f"etc/containerd/certs.d/{hostport}"
+
+
+def _fix(document: dict, rule: str, runtime: str, hosts: Path, machine_path: str) -> str:
+    """The rule's command, run against the file under the test's root (no sudo)."""
+    finding = next(f for f in document["findings"] if f["rule"] == rule)
+    command = finding["remediation"][0]["commands"][runtime]
+    return command.replace("sudo python3", sys.executable).replace(machine_path, str(hosts))
+
+
+def _run(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_an_entry_whose_own_ca_does_not_anchor_is_not_an_entry_without_ca(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """A rotated CA: [host] ca = old.crt (does not anchor), the server line new.crt. The
+    [host] has a ca: no 'has no ca', no script adding a second ca to its table."""
+    hostport = testbed.endpoints["tls"].hostport
+    d = _ca_dir(tmp_path, hostport)
+    d.mkdir(parents=True)
+    (d / "new.crt").write_bytes(testbed.ca_file.read_bytes())
+    (d / "old.crt").write_bytes(testbed.pki.untrusted_ca_file.read_bytes())
+    machine = f"/etc/containerd/certs.d/{hostport}"
+    _hosts_toml(
+        tmp_path,
+        hostport,
+        f'server = "https://{hostport}"\nca = "{machine}/new.crt"\n\n'
+        f'[host."https://{hostport}"]\n  capabilities = ["pull", "resolve"]\n'
+        f'  ca = "{machine}/old.crt"\n',
+    )
+    document = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    facts = _path(document, "containerd")
+    assert facts["outcome"] == "pulls"
+    assert facts["entry_lacks_ca"] is False
+    assert "ca does not anchor" in facts["fell_back"][0], facts["fell_back"]
+    rules = [f["rule"] for f in document["findings"] if "containerd" in f["runtimes"]]
+    assert "tls-hosts-entry-lacks-ca-passed" not in rules
+    assert "mirror-fallback" in rules, rules  # it fails there and goes on: still said
+
+
+def test_every_ca_file_of_the_other_entry_is_copied_into_the_table_as_written(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """The server line names two CA files; the [host] table (single quotes, spaces in
+    its header) has none. The fix copies both, into that table, and the file parses."""
+    hostport = testbed.endpoints["tls"].hostport
+    d = _ca_dir(tmp_path, hostport)
+    d.mkdir(parents=True)
+    (d / "ca.crt").write_bytes(testbed.ca_file.read_bytes())
+    (d / "other.crt").write_bytes(testbed.pki.untrusted_ca_file.read_bytes())
+    machine = f"/etc/containerd/certs.d/{hostport}"
+    cas = [f"{machine}/other.crt", f"{machine}/ca.crt"]
+    hosts = _hosts_toml(
+        tmp_path,
+        hostport,
+        f'server = "https://{hostport}"\nca = {json.dumps(cas)}\n\n'
+        f"[ host.'https://{hostport}' ]  # the registry itself\n"
+        '  capabilities = ["pull", "resolve"]\n',
+    )
+    document = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    facts = _path(document, "containerd")
+    assert facts["entry_lacks_ca"] is True and facts["entry_is_server"] is False
+    assert facts["entry_ca"] == ", ".join(cas)
+    assert facts["entry_table"] == f"https://{hostport}" and facts["entry_ca_table"] == "server"
+    rule = "tls-hosts-entry-lacks-ca-passed"
+    command = _fix(document, rule, "containerd", hosts, f"{machine}/hosts.toml")
+    done = _run(command)
+    assert done.returncode == 0, done.stderr
+    import tomllib
+
+    assert tomllib.loads(hosts.read_text())["host"][f"https://{hostport}"]["ca"] == cas
+    after = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    assert after["targets"][0]["runtimes"]["containerd"]["status"] == "ok"
+    # run again: the table has its ca now; the script says so and writes nothing
+    text = hosts.read_text()
+    again = _run(command)
+    assert again.returncode != 0 and "has a ca already" in again.stderr
+    assert "Traceback" not in again.stderr and hosts.read_text() == text
+
+
+def test_a_table_the_script_cannot_find_stops_it_with_a_message(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    hostport = testbed.endpoints["tls"].hostport
+    d = _ca_dir(tmp_path, hostport)
+    d.mkdir(parents=True)
+    (d / "ca.crt").write_bytes(testbed.ca_file.read_bytes())
+    machine = f"/etc/containerd/certs.d/{hostport}"
+    hosts = _hosts_toml(
+        tmp_path,
+        hostport,
+        f'server = "https://{hostport}"\nca = "{machine}/ca.crt"\n\n'
+        f'[host."https://{hostport}"]\n  capabilities = ["pull", "resolve"]\n',
+    )
+    document = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    command = _fix(
+        document, "tls-hosts-entry-lacks-ca-passed", "containerd", hosts, f"{machine}/hosts.toml"
+    )
+    # the same table, written as a dotted key the script does not edit
+    hosts.write_text(
+        f'server = "https://{hostport}"\nca = "{machine}/ca.crt"\n'
+        f'host."https://{hostport}".capabilities = ["pull", "resolve"]\n'
+    )
+    text = hosts.read_text()
+    done = _run(command)
+    assert done.returncode != 0 and "cannot find the line" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and hosts.read_text() == text
+
+
+def test_the_server_flag_is_the_root_entry_not_the_last_position() -> None:
+    """The root allows only pull: a tag's route ends at a [host], which is no server."""
+    from regdoctor.check.verdicts import _entry_facts
+    from regdoctor.runtime.containerd import containerd_endpoints
+
+    hostport = REGISTRY
+    hosts = (
+        f'server = "https://{hostport}"\ncapabilities = ["pull"]\n\n'
+        f'[host."https://{hostport}"]\n  capabilities = ["pull", "resolve"]\n'
+        '  ca = "/etc/a.crt"\n'
+        f'[host."https://{hostport}/second"]\n  capabilities = ["pull", "resolve"]\n'
+    )
+    endpoints = containerd_endpoints(hostport, hosts)
+    assert [e.root for e in endpoints] == [False, False]
+    walk = walk_runtime(
+        "containerd",
+        Route("containerd", tuple(endpoints)),
+        _report(),
+        Seen(
+            https="ok",
+            verify_ok=False,
+            verify_reason="unknown_authority",
+            trusted_by={"containerd": True},
+            trusted_at={"containerd": [True, False]},
+            went_on="https",
+            post_failure=(Kind.NOT_FOUND, "manifest unknown"),
+        ),
+        {},
+    )
+    facts = _entry_facts(
+        "containerd",
+        walk,
+        Seen(trusted_at={"containerd": [True, False]}),
+        Route("containerd", tuple(endpoints)),
+    )
+    assert facts["entry_lacks_ca"] is True
+    assert facts["entry_is_server"] is False
+    assert facts["entry_table"] == f"https://{hostport}/second"
+    assert containerd_endpoints(hostport, hosts.replace('capabilities = ["pull"]\n', ""))[-1].root
