@@ -102,6 +102,9 @@ def walk_runtime(
 ) -> Walk:
     walk = Walk()
     previous: tuple[Kind, str] | None = None
+    # containerd reports the first error that is not a 404 once every host failed
+    # (resolver.go Resolve, v1.6.20: firstErr): (failure, endpoint, part)
+    first: tuple[tuple[Kind, str], str, str | None] | None = None
     endpoints = list(route.endpoints)
     for index, endpoint in enumerate(endpoints):
         last = index == len(endpoints) - 1
@@ -136,7 +139,16 @@ def walk_runtime(
         previous = result
         walk.failure, walk.endpoint = result, endpoint.url
         if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
+            if last and first is not None and result[0] is Kind.NOT_FOUND:
+                walk.failure, walk.endpoint, walk.failed_part = first
             return walk
+        if (
+            first is None
+            and result[0] is not Kind.NOT_FOUND
+            and _model_name(runtime) == "containerd"
+        ):
+            # a mirror elsewhere failed at no part of this target
+            first = result, endpoint.url, walk.failed_part if _own(endpoint, report) else None
         walk.fell_back.append(f"{endpoint.url}: {result[1]}")
         walk.passed_not_found = walk.passed_not_found or result[0] is Kind.NOT_FOUND
         # a hosts.toml [host] for the registry's own host:port that fails only for the ca
