@@ -348,7 +348,8 @@ _KIND_CATEGORY = {
 def _verdict(runtime: str, walk: Walk, findings: Sequence[Finding], seen: Seen) -> RuntimeVerdict:
     if not walk.ok:
         kind, error = walk.failure or (Kind.SERVER_ERROR, "no endpoint to try")
-        lead = _leading(findings, runtime, Severity.ERROR)
+        # containerd reports an earlier mirror's error: that mirror's findings say why
+        lead = None if walk.failed_elsewhere else _leading(findings, runtime, Severity.ERROR)
         reason = lead.title if lead is not None else error
         if walk.unobserved:
             reason = f"{reason} (regdoctor did not observe {walk.unobserved})"

@@ -25,6 +25,10 @@ UNTRUSTED_ENTRY_CA = (
 )
 
 
+#: The part of a failure at a mirror elsewhere (no part of this target).
+_ELSEWHERE = "elsewhere"
+
+
 @dataclass(eq=False)
 class Walk:
     """One runtime's way through its endpoints."""
@@ -46,6 +50,9 @@ class Walk:
     #: hosts.toml entry has no ``ca`` while another entry of the file has one that anchors
     untrusted_entry: int | None = None
     passed_not_found: bool = False  # it went on after a 404 (containerd: next host)
+    #: containerd: the failure reported is an earlier mirror's (elsewhere: its findings
+    #: are on that mirror's own report), not one of this target's endpoints
+    failed_elsewhere: bool = False
 
 
 def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
@@ -141,14 +148,15 @@ def walk_runtime(
         if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
             if last and first is not None and result[0] is Kind.NOT_FOUND:
                 walk.failure, walk.endpoint, walk.failed_part = first
+                walk.failed_elsewhere = walk.failed_part == _ELSEWHERE
+                walk.failed_part = None if walk.failed_elsewhere else walk.failed_part
             return walk
         if (
             first is None
             and result[0] is not Kind.NOT_FOUND
             and _model_name(runtime) == "containerd"
         ):
-            # a mirror elsewhere failed at no part of this target
-            first = result, endpoint.url, walk.failed_part if _own(endpoint, report) else None
+            first = result, endpoint.url, walk.failed_part if _own(endpoint, report) else _ELSEWHERE
         walk.fell_back.append(f"{endpoint.url}: {result[1]}")
         walk.passed_not_found = walk.passed_not_found or result[0] is Kind.NOT_FOUND
         # a hosts.toml [host] for the registry's own host:port that fails only for the ca

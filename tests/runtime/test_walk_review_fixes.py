@@ -322,3 +322,28 @@ def test_the_server_flag_is_the_root_entry_not_the_last_position() -> None:
     assert facts["entry_is_server"] is False
     assert facts["entry_table"] == f"https://{hostport}/second"
     assert containerd_endpoints(hostport, hosts.replace('capabilities = ["pull"]\n', ""))[-1].root
+
+
+def test_a_dead_mirror_before_a_missing_tag_is_what_containerd_reports(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """A [host] mirror that refuses connections, then the registry answers 404: ctr and
+    the CRI report the mirror's connection error (resolver.go Resolve: firstErr)."""
+    hostport = testbed.endpoints["tls"].hostport
+    closed = testbed.endpoints["closed"].hostport
+    d = _ca_dir(tmp_path, hostport)
+    d.mkdir(parents=True)
+    (d / "ca.crt").write_bytes(testbed.ca_file.read_bytes())
+    _hosts_toml(
+        tmp_path,
+        hostport,
+        f'server = "https://{hostport}"\nca = "/etc/containerd/certs.d/{hostport}/ca.crt"\n\n'
+        f'[host."https://{closed}"]\n  capabilities = ["pull", "resolve"]\n',
+    )
+    missing = f"{hostport}/{testbed.images.app.repository}:no-such-tag"
+    document = _check(tmp_path, "containerd", missing)
+    target = next(t for t in document["targets"] if t["target"] == missing)
+    verdict = target["runtimes"]["containerd"]
+    assert verdict["status"] == "error"
+    assert verdict["endpoint"] == f"https://{closed}/v2/", verdict
+    assert verdict["category"] == "tcp.refused", verdict
