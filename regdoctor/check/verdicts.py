@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regdoctor.check.routes import Route, Routes
 from regdoctor.check.seen import Kind, Said, Seen, addresses_of, seen_of
@@ -31,6 +32,9 @@ from regdoctor.model import (
     Severity,
     TargetReport,
 )
+
+if TYPE_CHECKING:
+    from regdoctor.runtime import Endpoint
 
 __all__ = ["judge_runtimes"]
 
@@ -154,32 +158,40 @@ def _path_observation(
 
 def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str, object]:
     """containerd: the walk failed (or, when it pulls, went on from) at a hosts.toml
-    entry whose own TLS config lacks the ``ca`` another entry of the file has (each
-    entry has its own: hosts.go ConfigureHosts, v1.6.20). ``entry_ca``: that other
-    entry's ``ca`` as the file writes it; ``entry_is_server``: the entry is the file's
-    root (``server``); ``after_not_found``: containerd got there after a 404 ("trying
-    next host", resolver.go Resolve)."""
+    entry that has no ``ca`` while another entry of the file has one that anchors the
+    chain (each entry has its own TLS config: hosts.go ConfigureHosts, v1.6.20).
+    ``entry_ca``: that other entry's CA files as the file writes them (all of them),
+    ``entry_ca_table``: its table ("server": the file's root, else the ``[host]`` key);
+    ``entry_is_server``: the entry that fails is the file's root (``server``), and
+    ``entry_table`` is its table; ``after_not_found``: containerd got there after a 404
+    ("trying next host", resolver.go Resolve)."""
     index = walk.untrusted_entry
     if index is None or (
         not walk.ok and (walk.failure is None or walk.failure[1] != UNTRUSTED_ENTRY)
     ):
         return {"entry_lacks_ca": False}
+    entry = route.endpoints[index]
     trusted = seen.trusted_at.get(runtime) or []
-    ca = next(
-        (e.ca[0] for e, ok in zip(route.endpoints, trusted, strict=False) if ok and e.ca),
-        None,
-    )
+    anchor = next((e for e, ok in zip(route.endpoints, trusted, strict=False) if ok and e.ca), None)
+    if anchor is None or entry.ca:
+        return {"entry_lacks_ca": False}
     return {
-        "entry_lacks_ca": ca is not None,
-        "entry_ca": ca,
-        "entry_endpoint": route.endpoints[index].url,
-        "entry_is_server": index == len(route.endpoints) - 1,
-        # the table to add the ca to: "server" (the file's root) or the [host."URL"] key
-        "entry_table": "server"
-        if index == len(route.endpoints) - 1
-        else _root_of(route.endpoints[index].url),
+        "entry_lacks_ca": True,
+        "entry_ca": ", ".join(anchor.ca),
+        "entry_ca_table": _table_of(anchor),
+        "entry_endpoint": entry.url,
+        "entry_is_server": entry.root,
+        # the table to add the ca to: "server" (the file's root) or the [host."KEY"] key
+        "entry_table": _table_of(entry),
         "after_not_found": walk.passed_not_found,
     }
+
+
+def _table_of(endpoint: Endpoint) -> str:
+    """A hosts.toml entry's table: "server" for the file's root, else its [host] key."""
+    if endpoint.root or endpoint.hosts_key is None:
+        return "server"
+    return endpoint.hosts_key
 
 
 def _root_of(url: str | None) -> str | None:
@@ -336,7 +348,8 @@ _KIND_CATEGORY = {
 def _verdict(runtime: str, walk: Walk, findings: Sequence[Finding], seen: Seen) -> RuntimeVerdict:
     if not walk.ok:
         kind, error = walk.failure or (Kind.SERVER_ERROR, "no endpoint to try")
-        lead = _leading(findings, runtime, Severity.ERROR)
+        # containerd reports an earlier mirror's error: that mirror's findings say why
+        lead = None if walk.failed_elsewhere else _leading(findings, runtime, Severity.ERROR)
         reason = lead.title if lead is not None else error
         if walk.unobserved:
             reason = f"{reason} (regdoctor did not observe {walk.unobserved})"

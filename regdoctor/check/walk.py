@@ -17,6 +17,16 @@ UNTRUSTED_HERE = "certificate signed by unknown authority (its CA is not where t
 UNTRUSTED_ENTRY = (
     "certificate signed by unknown authority (this hosts.toml entry has no ca; another has)"
 )
+#: The reason of a containerd hosts.toml entry whose own ``ca`` does not anchor the chain
+#: while another entry's does (a rotated CA written on one entry only).
+UNTRUSTED_ENTRY_CA = (
+    "certificate signed by unknown authority"
+    " (this hosts.toml entry's ca does not anchor the chain; another entry's does)"
+)
+
+
+#: The part of a failure at a mirror elsewhere (no part of this target).
+_ELSEWHERE = "elsewhere"
 
 
 @dataclass(eq=False)
@@ -28,16 +38,21 @@ class Walk:
     failure: tuple[Kind, str] | None = None
     parts: set[str] = field(default_factory=set)  # host, https, post
     failed_part: str | None = None
-    failed_parts: set[str] = field(default_factory=set)  # of every endpoint that failed
+    #: containerd/kubernetes: the parts of every endpoint that failed (it reports the
+    #: first non-404 error, not the last one)
+    failed_parts: set[str] = field(default_factory=set)
     fell_back: list[str] = field(default_factory=list)  # "url: why" of endpoints left
     mirror_failed: bool = False  # a mirror failed and the runtime went on
     path_trap: str | None = None  # a mirror asked under a path its host does not serve
     plain_http: bool = False
     unobserved: str | None = None
     #: the index (in the route) of an endpoint that failed only because its own
-    #: hosts.toml entry lacks the ``ca`` another entry of the file has
+    #: hosts.toml entry has no ``ca`` while another entry of the file has one that anchors
     untrusted_entry: int | None = None
     passed_not_found: bool = False  # it went on after a 404 (containerd: next host)
+    #: containerd: the failure reported is an earlier mirror's (elsewhere: its findings
+    #: are on that mirror's own report), not one of this target's endpoints
+    failed_elsewhere: bool = False
 
 
 def _own(endpoint: model.Endpoint, report: TargetReport) -> bool:
@@ -94,6 +109,9 @@ def walk_runtime(
 ) -> Walk:
     walk = Walk()
     previous: tuple[Kind, str] | None = None
+    # containerd reports the first error that is not a 404 once every host failed
+    # (resolver.go Resolve, v1.6.20: firstErr): (failure, endpoint, part)
+    first: tuple[tuple[Kind, str], str, str | None] | None = None
     endpoints = list(route.endpoints)
     for index, endpoint in enumerate(endpoints):
         last = index == len(endpoints) - 1
@@ -117,7 +135,10 @@ def walk_runtime(
                 continue  # dockerd skips http:// once https answered over TLS
             result = _here(endpoint, seen, walk, runtime, index)
             if result is not None and result[1] == UNTRUSTED_ENTRY:
-                walk.untrusted_entry = index
+                if endpoint.ca:  # it has one: the wrong one, not a missing one
+                    result = Kind.TLS, UNTRUSTED_ENTRY_CA
+                else:
+                    walk.untrusted_entry = index
         if result is None:
             walk.ok, walk.endpoint = True, endpoint.url
             walk.plain_http = walk.plain_http or endpoint.scheme == "http"
@@ -125,11 +146,24 @@ def walk_runtime(
         previous = result
         walk.failure, walk.endpoint = result, endpoint.url
         if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
+            if last and first is not None and result[0] is Kind.NOT_FOUND:
+                walk.failure, walk.endpoint, walk.failed_part = first
+                walk.failed_elsewhere = walk.failed_part == _ELSEWHERE
+                walk.failed_part = None if walk.failed_elsewhere else walk.failed_part
             return walk
+        if (
+            first is None
+            and result[0] is not Kind.NOT_FOUND
+            and _model_name(runtime) == "containerd"
+        ):
+            first = result, endpoint.url, walk.failed_part if _own(endpoint, report) else _ELSEWHERE
         walk.fell_back.append(f"{endpoint.url}: {result[1]}")
         walk.passed_not_found = walk.passed_not_found or result[0] is Kind.NOT_FOUND
-        # a hosts.toml [host] for the registry's own host:port is no mirror
-        walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not _own(endpoint, report))
+        # a hosts.toml [host] for the registry's own host:port that fails only for the ca
+        # another entry has is tls-hosts-entry-lacks-ca-passed's, not a failed mirror
+        # (any other failure there, or a podman mirror on the same host:port, is one)
+        entry_only = walk.untrusted_entry == index and _own(endpoint, report)
+        walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not entry_only)
     return walk
 
 
@@ -140,10 +174,14 @@ def _model_name(runtime: str) -> str:
 def _here(
     endpoint: model.Endpoint, seen: Seen, walk: Walk, runtime: str, index: int | None = None
 ) -> tuple[Kind, str] | None:
-    """The outcome of one of the target's own endpoints; records the parts touched (and
-    every part that failed: containerd goes on after a 404 and may fail elsewhere)."""
+    """The outcome of one of the target's own endpoints; records the parts touched and
+    the part this endpoint failed at (None: not known). containerd goes on after a 404
+    and may fail elsewhere, and reports its first error that is not a 404: its walk
+    keeps every part that failed. dockerd and podman report their last error (moby
+    pullEndpoints lastErr), so only the last endpoint's part counts for them."""
+    walk.failed_part = None  # not the part of an endpoint before this one
     result = _own_outcome(endpoint, seen, walk, runtime, index)
-    if result is not None and walk.failed_part is not None:
+    if result is not None and walk.failed_part is not None and _model_name(runtime) == "containerd":
         walk.failed_parts.add(walk.failed_part)
     return result
 

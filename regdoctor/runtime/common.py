@@ -77,6 +77,11 @@ class Endpoint:
     #: containerd: the ``ca`` files of this very hosts.toml entry (each host has its own
     #: TLS config: remotes/docker/config/hosts.go ConfigureHosts, v1.6.20)
     ca: tuple[str, ...] = ()
+    #: containerd: this endpoint is the hosts.toml root entry (the ``server`` line and
+    #: the file's top-level keys; parseHostsFile appends it last), not a ``[host]`` table
+    root: bool = False
+    #: containerd: the ``[host."KEY"]`` key of this endpoint's table, as the file writes it
+    hosts_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import _gourl
@@ -46,6 +46,8 @@ class HostEntry:
     ca: tuple[str, ...] = ()
     client: tuple[tuple[str, str], ...] = ()
     header: tuple[tuple[str, str], ...] = ()
+    #: the ``[host."KEY"]`` table's key as the file writes it; None: the file's root
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def parse_hosts_toml(
             return ignored("invalid `host` tree")
         host_tables = {}
     try:
-        hosts = [_parse_host(name, conf) for name, conf in host_tables.items()]
+        hosts = [replace(_parse_host(name, conf), key=name) for name, conf in host_tables.items()]
         root = {k: v for k, v in data.items() if k not in ("host", "server")}
         hosts.append(_parse_host(str(data.get("server", "")), root))
     except ValueError as exc:
@@ -305,6 +307,8 @@ def containerd_endpoints(
                 headers=e.header,
                 notes=tuple(notes),
                 ca=e.ca,
+                root=i == n - 1,
+                hosts_key=e.key,
             )
         )
     return out

@@ -137,3 +137,26 @@ def test_an_entry_without_the_ca_another_entry_has_fails_alone() -> None:
     assert https_outcome(seen, False, "containerd", 1) == (Kind.TLS, UNTRUSTED_ENTRY)
     assert https_outcome(seen, True, "containerd", 1) is None  # skip_verify on that entry
     assert https_outcome(seen, False, "containerd") is None  # no index: the file's trust
+
+
+@pytest.mark.parametrize("runtime", ["containerd", "kubernetes"])
+def test_a_missing_tag_after_the_host_entry_without_the_ca_reports_its_x509(
+    testbed: Testbed, tmp_path: Path, runtime: str
+) -> None:
+    """The ca only on the server line, a tag nobody has: the [host] fails x509, the
+    server answers 404; containerd reports its first non-404 error (resolver.go
+    Resolve firstErr), the x509 of the [host], not the 404."""
+    hostport = testbed.endpoints["tls"].hostport
+    hosts = _node(tmp_path, hostport, testbed.ca_file, server_ca=True)
+    hosts.write_text(hosts.read_text().replace("  ca = ", "  # ca = "))  # [host]: no ca
+    missing = f"{hostport}/{testbed.images.app.repository}:no-such-tag"
+    document = _check(tmp_path, runtime, missing)
+    verdict = document["targets"][0]["runtimes"][runtime]
+    assert verdict["status"] == "error"
+    assert verdict["category"] == "tls.unknown_authority", verdict
+    facts = _path(document, runtime)
+    assert facts["entry_lacks_ca"] is True and facts["entry_is_server"] is False
+    assert facts["after_not_found"] is False
+    assert facts["entry_table"] == f"https://{hostport}"
+    mine = {f["rule"] for f in document["findings"] if runtime in f["runtimes"]}
+    assert {"tls-hosts-entry-lacks-ca", "image-manifest-unknown"} <= mine, mine

@@ -339,6 +339,28 @@ EDGES += (
         "server entry and pulls; a warning, not a mirror",
     ),
     Scenario(
+        "hosts-ca-on-server-only-tag-missing",
+        "image",
+        "tls.test:5443/team/app:1.3",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=_ca_everywhere("tls.test:5443"),
+        etc_files={
+            "containerd/certs.d/tls.test:5443/hosts.toml": 'ca = "/etc/containerd/certs.d/'
+            'tls.test:5443/ca.crt"\n'
+            + _hosts(
+                "https://tls.test:5443", "https://tls.test:5443", capabilities=["pull", "resolve"]
+            )
+        },
+        wrong_reference=True,
+        masked_by="tls.unknown_authority",
+        expect={C: False, K: False},
+        note="hosts-ca-on-server-only with a tag nobody has: the [host] fails x509 first, "
+        "the server entry answers 404; containerd reports its first non-404 error (the "
+        "x509), not the missing tag. Its fix (the ca on the [host] too) leaves the 404",
+    ),
+    Scenario(
         "platform-missing",
         "image",
         "tls.test:5443/team/armonly:1.0",
