@@ -113,20 +113,15 @@ class Effective:
         merged = self._daemon_env(runtime)
         if merged is None:
             return None
-        variables, sources, directory = merged
-        # the unit's drop-in directory names where a fix writes; once daemon.json sets a
-        # proxy variable, a drop-in no longer changes it: daemon.json is the source
-        daemon = self.daemon_config
-        from_json = daemon is not None and any(
-            s.startswith(str(daemon.file.path)) for s in sources.values()
-        )
-        source = str(daemon.file.path) if from_json and daemon is not None else directory
-        return env.ProxyEnv.from_env(variables, source=source)
+        variables, _sources, fixed_in = merged
+        return env.ProxyEnv.from_env(variables, source=fixed_in)
 
     def _daemon_env(self, runtime: str) -> tuple[dict[str, str], dict[str, str], str] | None:
-        """(proxy variables, where each was set, the unit's drop-in directory) of the
-        daemon that pulls for ``runtime``; None when it pulls in the user's process or
-        when a drop-in could not be read and daemon.json does not set all three.
+        """(proxy variables, where each was set, where a fix changes them) of the daemon
+        that pulls for ``runtime``; None when it pulls in the user's process or when a
+        drop-in could not be read and daemon.json does not set all three. A fix changes
+        them in the unit's drop-in directory, or, once daemon.json sets one (a drop-in
+        no longer changes that one), in daemon.json.
 
         dockerd (23 and later) sets each non-empty ``proxies`` value of daemon.json over
         the variable of its environment, upper and lower case alike, and leaves the
@@ -152,15 +147,16 @@ class Effective:
             for variant in (name, name.lower()):
                 variables[variant] = value
                 sources[variant] = where
-        return variables, sources, unit.directory
+        fixed_in = str(daemon.file.path) if overrides and daemon is not None else unit.directory
+        return variables, sources, fixed_in
 
     def _proxy(self, runtime: str, url: str) -> tuple[str | None, str | None]:
         merged = self._daemon_env(runtime)
         if merged is not None:
-            variables, sources, directory = merged
+            variables, sources, fixed_in = merged
             choice = env.ProxyEnv.from_env(variables).choose(url)
             if choice.reason in ("proxied", "no_proxy") and choice.variable:
-                return choice.proxy, sources.get(choice.variable, directory)
+                return choice.proxy, sources.get(choice.variable, fixed_in)
             return None, None
         if self.environment is None:
             return None, None

@@ -182,9 +182,15 @@ async def fetch(
     an optional probe's request waits until the critical path leaves the endpoint's
     connection idle (:class:`regdoctor.net.handover.Gate`), unless a spare connection
     is at hand."""
-    invalid = _unsplittable(url)
-    if invalid is not None:  # a hostile realm's URL: this request fails, nothing else
-        return Exchange(url=url, outcome="error", error=f"InvalidURL: {invalid}")
+    from regdoctor.net.http_client import InvalidURL, parse_url
+    from regdoctor.net.lean_httpcore import httpcore
+
+    try:  # the proxy choice and the endpoint key split the URL before the client does
+        parse_url(url)
+    except InvalidURL as exc:  # a hostile realm's URL: this request fails, nothing else
+        return Exchange(url=url, outcome="error", error=f"InvalidURL: {exc}")
+    except httpcore.UnsupportedProtocol:
+        pass  # no host, ftp://: the client says so as the exchange's error, as before
     gate = ctx.state.extra.get("gate")
     if not isinstance(gate, Gate):
         gate = ctx.state.extra["gate"] = Gate()
@@ -194,18 +200,6 @@ async def fetch(
         exchange = await _fetch(ctx, method, url, headers, authorization, body_limit)
     roundtrips.record(label or _label(method, url), exchange.duration_ms, host=key)
     return exchange
-
-
-def _unsplittable(url: str) -> str | None:
-    """Why ``urlsplit`` (which the proxy choice and the endpoint key use) refuses ``url``
-    (an unclosed or invalid IPv6 bracket), or None."""
-    from urllib.parse import urlsplit
-
-    try:
-        urlsplit(url)
-    except ValueError as exc:
-        return f"{exc}: {safe_text(url[:200], keep_newlines=False)}"
-    return None
 
 
 def _has_spare(ctx: ProbeContext, url: str) -> bool:
