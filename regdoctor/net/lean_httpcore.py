@@ -17,11 +17,12 @@ Both are written as ``try: import X except ImportError: fallback``. While httpco
 first imported, ``sys.modules[X] = None`` makes that import raise ``ImportError``, so
 httpcore takes its own documented fallback (trio support off). The blocks are lifted
 right after, so anything else in the process can still import trio or anyio. If
-httpcore was already imported (by a test, or an embedding program), nothing changes.
+httpcore was already imported (by a test, or an embedding program), it is left as it is,
+except that without anyio it is given asyncio's primitives too.
 
 regdoctor's HTTP client (``net/http_client.py``) is built on httpcore directly: httpx
 (its client, models, cookie jar, ``urllib.request``, ``email``...) is not imported by a
-run; ``net/lean_httpx.py`` remains for code that still wants it.
+run (httpx is only a test dependency, for comparing request bytes).
 """
 
 from __future__ import annotations
@@ -32,25 +33,19 @@ import sys
 OPTIONAL_EXTRAS = ("trio", "anyio")
 
 
-def import_lean(extra: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> None:
-    """Import httpcore (and the modules ``also`` names) with ``OPTIONAL_EXTRAS`` and
-    ``extra`` blocked, then give httpcore asyncio's primitives if anyio was blocked."""
-    wanted = ("httpcore", *also)
-    if all(name in sys.modules for name in wanted):
-        _asyncio_primitives()  # imported by someone else first: without anyio too
-        return
-    blocked = [name for name in (*OPTIONAL_EXTRAS, *extra) if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
-    try:
-        import importlib
-
-        for name in wanted:
-            importlib.import_module(name)
-    finally:
+def import_lean() -> None:
+    """Import httpcore with ``OPTIONAL_EXTRAS`` blocked, then give it asyncio's
+    primitives if anyio was blocked (or is not installed)."""
+    if "httpcore" not in sys.modules:
+        blocked = [name for name in OPTIONAL_EXTRAS if name not in sys.modules]
         for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
+            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+        try:
+            import httpcore  # noqa: F401
+        finally:
+            for name in blocked:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
     _asyncio_primitives()
 
 

@@ -153,19 +153,22 @@ def test_lean_openssl_defers_only_cryptography_x509():
     assert result.stdout.strip() == "CN=r.test", result.stderr
 
 
-def test_lean_httpx_lifts_its_blocks():
-    """The blocks hold only while httpx is first imported: trio stays importable."""
+def test_lean_httpcore_lifts_its_blocks():
+    """The blocks hold only while httpcore is first imported: trio and anyio stay
+    importable, and httpcore's pool runs on asyncio's primitives."""
     program = (
         "import sys, importlib.util\n"
-        "from regdoctor.net.lean_httpx import OPTIONAL_EXTRAS, httpx, httpcore\n"
-        "assert 'trio' not in sys.modules and 'httpx._main' not in sys.modules\n"
+        "from regdoctor.net.lean_httpcore import OPTIONAL_EXTRAS, httpcore\n"
+        "from httpcore import _synchronization\n"
+        "from regdoctor.net import asyncio_sync\n"
         "assert all(name not in sys.modules for name in OPTIONAL_EXTRAS)\n"
-        "print(callable(httpx.main), importlib.util.find_spec('trio') is not None)\n"
+        "assert _synchronization.anyio is asyncio_sync\n"
+        "print(all(sys.modules.get(n, 0) is not None for n in OPTIONAL_EXTRAS))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.split() == ["True", "True"]
+    assert result.stdout.split() == ["True"]
 
 
 def test_tags_json_imports_no_terminal_renderer(testbed: Testbed, isolate_env):

@@ -13,7 +13,7 @@ import pytest
 
 from regdoctor.net import asyncio_sync
 from regdoctor.net.asyncio_backend import AsyncioBackend
-from regdoctor.net.lean_httpx import httpcore
+from regdoctor.net.lean_httpcore import httpcore
 from tests.harness import Testbed
 
 
@@ -149,7 +149,7 @@ def test_event_wait_with_a_timeout_is_httpcores_pool_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """(pytest's anyio plugin has imported anyio in this process, so httpcore kept it:
-    the primitives are put in place here as lean_httpx does in a fresh process.)"""
+    the primitives are put in place here as lean_httpcore does in a fresh process.)"""
     from httpcore import _synchronization
     from httpcore._synchronization import AsyncEvent
 
@@ -173,7 +173,7 @@ def test_httpcore_is_imported_without_anyio() -> None:
     this backend, and anyio is never imported (it stays importable)."""
     program = (
         "import asyncio, sys, importlib.util\n"
-        "from regdoctor.net.lean_httpx import httpcore\n"
+        "from regdoctor.net.lean_httpcore import httpcore\n"
         "from httpcore import _synchronization\n"
         "from regdoctor.net import asyncio_sync\n"
         "assert _synchronization.anyio is asyncio_sync\n"
