@@ -312,9 +312,16 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
             continue
         # an error on the pull's path counts for a runtime that fails there; one beside
         # the path (an unhealthy Harbor component) counts for every runtime
-        on_path = finding.severity is Severity.ERROR and part != "any" and named is None
-        if on_path and (
-            walk.ok or (walk.failed_part not in (part, None) and part not in walk.failed_parts)
+        on_path = finding.severity is Severity.ERROR and part != "any"
+        if on_path and walk.ok:
+            # the runtime's walk pulls (a later hosts.toml entry, a fallback): an error on
+            # its path is not what stops it, whichever configuration the finding cites
+            continue
+        if (
+            on_path
+            and named is None
+            and walk.failed_part not in (part, None)
+            and part not in walk.failed_parts
         ):
             continue
         applies.append(runtime)

@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from regdoctor.check.routes import Route
 from regdoctor.check.seen import Kind, Seen
 from regdoctor.check.verdicts import _with_runtimes
@@ -145,12 +143,6 @@ def test_a_host_entry_failing_x509_before_a_skip_verify_server_is_a_failed_mirro
     assert "mirror-fallback" in rules, rules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: tls-unknown-authority names containerd through the hosts.toml "
-    "observation it cites, so _with_runtimes applies it although the walk pulled (the "
-    "server line with skip_verify): the verdict is an error where ctr pulls",
-)
 def test_a_host_entry_failing_x509_before_a_skip_verify_server_is_not_an_error(
     testbed: Testbed, tmp_path: Path
 ) -> None:
