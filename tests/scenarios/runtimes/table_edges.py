@@ -128,6 +128,28 @@ EDGES += (
         note="[host] skip_verify = true: the untrusted certificate is accepted",
     ),
     Scenario(
+        "containerd-host-x509-before-skip-verify-server",
+        "hosts.toml",
+        f"untrusted.test/{APP}",
+        (C, K),
+        (UNTRUSTED,),
+        UNTRUSTED_NAMES,
+        etc_files={
+            "containerd/certs.d/untrusted.test/hosts.toml": (
+                'server = "https://untrusted.test"\nskip_verify = true\n\n'
+                + _hosts(
+                    "https://untrusted.test",
+                    "https://untrusted.test",
+                    capabilities=["pull", "resolve"],
+                ).split("\n", 2)[2]
+            )
+        },
+        fix_ca="other_ca",
+        expect={C: True, K: True},
+        note="the [host] entry (no skip_verify) fails x509, the server line's own entry "
+        "(skip_verify) is tried next and pulls",
+    ),
+    Scenario(
         "containerd-hosts-ca-not-the-issuer",
         "hosts.toml",
         f"tls.test:5443/{APP}",
