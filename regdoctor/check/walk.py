@@ -109,8 +109,9 @@ def walk_runtime(
 ) -> Walk:
     walk = Walk()
     previous: tuple[Kind, str] | None = None
-    # containerd reports the first error that is not a 404 once every host failed
-    # (resolver.go Resolve, v1.6.20: firstErr): (failure, endpoint, part)
+    # containerd reports the first error that is not a 404 once every host failed,
+    # whatever the later hosts answered (resolver.go Resolve, v1.6.20: firstErr):
+    # (failure, endpoint, part)
     first: tuple[tuple[Kind, str], str, str | None] | None = None
     endpoints = list(route.endpoints)
     for index, endpoint in enumerate(endpoints):
@@ -146,7 +147,7 @@ def walk_runtime(
         previous = result
         walk.failure, walk.endpoint = result, endpoint.url
         if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
-            if last and first is not None and result[0] is Kind.NOT_FOUND:
+            if last and first is not None:
                 walk.failure, walk.endpoint, walk.failed_part = first
                 walk.failed_elsewhere = walk.failed_part == _ELSEWHERE
                 walk.failed_part = None if walk.failed_elsewhere else walk.failed_part

@@ -368,3 +368,32 @@ def test_a_dead_mirror_before_a_missing_tag_is_what_containerd_reports(
     assert verdict["status"] == "error"
     assert verdict["endpoint"] == f"https://{closed}/v2/", verdict
     assert verdict["category"] == "tcp.refused", verdict
+
+
+def test_a_dead_mirror_before_an_untrusted_registry_is_what_containerd_reports(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """A [host] mirror that refuses connections, then the registry's own certificate
+    fails x509: containerd reports the mirror's error (its first, not its last: resolver.go
+    Resolve, firstErr), and the registry's x509 stays an error finding for it (both must
+    be fixed before it pulls; the runtime table's containerd-dead-mirror-then-x509)."""
+    hostport = testbed.endpoints["tls_untrusted"].hostport
+    closed = testbed.endpoints["closed"].hostport
+    _hosts_toml(
+        tmp_path,
+        hostport,
+        f'server = "https://{hostport}"\n\n[host."https://{closed}"]\n'
+        '  capabilities = ["pull", "resolve"]\n',
+    )
+    document = _check(tmp_path, "containerd", testbed.images.app.ref(hostport))
+    target = next(t for t in document["targets"] if t["target"].startswith(hostport))
+    verdict = target["runtimes"]["containerd"]
+    assert verdict["status"] == "error"
+    assert verdict["endpoint"] == f"https://{closed}/v2/", verdict
+    assert verdict["category"] == "tcp.refused", verdict
+    errors = {
+        f["category"]
+        for f in document["findings"]
+        if "containerd" in f["runtimes"] and f["severity"] == "error"
+    }
+    assert "tls.unknown_authority" in errors, errors

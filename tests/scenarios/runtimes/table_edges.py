@@ -150,6 +150,23 @@ EDGES += (
         "(skip_verify) is tried next and pulls",
     ),
     Scenario(
+        "containerd-dead-mirror-then-x509",
+        "hosts.toml",
+        f"untrusted.test/{APP}",
+        (C, K),
+        (UNTRUSTED, Registry("mirror", MIRROR_IP, 443, "none")),
+        {**UNTRUSTED_NAMES, "mirror.test": MIRROR_IP},
+        etc_files={
+            "containerd/certs.d/untrusted.test/hosts.toml": _hosts(
+                "https://untrusted.test", "https://mirror.test", capabilities=["pull", "resolve"]
+            )
+        },
+        fix_ca="other_ca",
+        expect={C: False, K: False},
+        note="a [host] mirror that refuses connections, then the registry fails x509: "
+        "containerd reports its first error (the mirror's), and only both fixes make it pull",
+    ),
+    Scenario(
         "containerd-hosts-ca-not-the-issuer",
         "hosts.toml",
         f"tls.test:5443/{APP}",
