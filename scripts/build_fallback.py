@@ -22,6 +22,9 @@ score: the mean of (a) the share of pastes with a real cause that get the right 
 and (b) the share of pastes labelled ``other`` (look-alikes, texts that are no registry
 error) that stay unanswered. That weighs a wrong answer on a look-alike as much as a
 missed one on a real error: on the fallback path, which texts are which is not known.
+Only thresholds that leave at least ``MIN_ABSTAIN_OTHER`` (90 %) of the ``other`` pastes
+unanswered are eligible: a guess must stay rare where the text is no registry error, and
+with 29 such pastes one text more or less would otherwise move the threshold.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ TEMPLATES = ROOT / "fixtures" / "client-messages"
 FOLDS = 10
 SEED = 15
 THRESHOLDS = [t / 100 for t in range(20, 91, 5)]
+#: The least share of ``other`` pastes a threshold must leave unanswered to be chosen.
+MIN_ABSTAIN_OTHER = 0.9
 _VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]|\{[^{}]*\}")
 QUOTE_CHARS = 200
 
@@ -175,7 +180,8 @@ def build() -> dict[str, Any]:
     templates, pastes = template_docs(), paste_docs()
     results = cross_validate(templates, pastes)
     table = [score(results, t) for t in THRESHOLDS]
-    best = max(table, key=lambda row: (row["balanced"], row["threshold"]))
+    eligible = [row for row in table if row["abstain_other"] >= MIN_ABSTAIN_OTHER]
+    best = max(eligible, key=lambda row: (row["balanced"], row["threshold"]))
     return {
         "about": "Built by scripts/build_fallback.py; read by regdoctor/engine/fallback.py.",
         "inputs_sha256": inputs_digest(),

@@ -169,8 +169,11 @@ def test_the_threshold_was_chosen_by_cross_validation_on_tuned_text():
     data = json.loads((ROOT / "regdoctor" / "engine" / "fallback-index.json").read_text())
     cv = data["cross_validation"]
     assert data["threshold"] == cv["chosen"]["threshold"]
-    assert cv["chosen"]["balanced"] == max(row["balanced"] for row in cv["table"])
+    # the best balanced score among thresholds that leave 90 % of `other` unanswered
     assert cv["chosen"]["abstain_other"] >= 0.9
+    assert cv["chosen"]["balanced"] == max(
+        row["balanced"] for row in cv["table"] if row["abstain_other"] >= 0.9
+    )
     # every mapped template of every client version (one per distinct text), every paste
     mapped = sum(
         1
@@ -179,7 +182,7 @@ def test_the_threshold_was_chosen_by_cross_validation_on_tuned_text():
         if row.get("category")
     )
     assert mapped >= 200
-    assert data["counts"] == {"template": mapped, "paste": 587}
+    assert data["counts"] == {"template": mapped, "paste": 638}
     assert all(not d["source"].endswith("heldout") for d in data["docs"])
 
 
