@@ -37,7 +37,7 @@ from regdoctor.probes.dns import DnsProbe
 from regdoctor.probes.harbor import HarborProbe
 from regdoctor.probes.http_ping import HttpPingProbe
 from regdoctor.probes.image import ImageProbe, drop_head_beside
-from regdoctor.probes.tcp import TcpProbe
+from regdoctor.probes.tcp import EARLY_KEY, TcpProbe
 from regdoctor.probes.tls import TlsProbe
 
 if TYPE_CHECKING:
@@ -134,6 +134,9 @@ async def check_target(
         leftover = state.extra.pop("tcp_socket", None)
         if leftover is not None:
             leftover.close()  # no phase took the TCP phase's connection
+        early = state.extra.pop(EARLY_KEY, None)
+        if early is not None:
+            early.close()  # a TCP phase started on the system's answer, never taken
         await drop_head_beside(state)  # a HEAD sent beside an auth phase that failed
     phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
     phases.extend(results[probe.id] for probe in PROBES)

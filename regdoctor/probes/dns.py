@@ -5,6 +5,11 @@ NODATA, SERVFAIL, a timeout and an unreachable resolver are kept apart because e
 has another fix. What /etc/hosts (or, without ``--dns-server``, the system's
 getaddrinfo) says is reported when it differs from DNS: that is where "works with
 curl, fails in the pod" often hides.
+
+Without ``--dns-server`` the system's answer (what a runtime dials) starts the TCP
+phase while dnspython's queries are still out, and dnspython is imported in a worker
+thread: neither its import nor its queries lie on the critical path when the system
+answered (:func:`_lookups`, ``probes/tcp.py`` ``EarlyConnect``).
 """
 
 from __future__ import annotations
@@ -36,9 +41,13 @@ def combine(a: Lookup, aaaa: Lookup) -> str:
     return "nodata" if "nodata" in outcomes else "error"
 
 
-async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observation]:
+async def resolve_name(
+    ctx: ProbeContext, name: str, role: str, *, connect_port: int | None = None
+) -> list[Observation]:
     """Resolve ``name`` and return the observations; pins the addresses found so that
-    every later connection to ``name`` goes to them."""
+    every later connection to ``name`` goes to them. With ``connect_port`` (the DNS
+    phase) and without ``--dns-server``, the TCP phase to that port starts on the
+    system's answer, beside dnspython's queries (:func:`_lookups`)."""
     host = name.strip("[]")
     if is_ip(host):
         return [
@@ -61,16 +70,22 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
         ]
     from regdoctor.net import roundtrips
 
-    resolver = ctx.network.resolver
     budget = ctx.budget()
     start = time.monotonic()
-    # A, AAAA and the system's own view (hosts file, getaddrinfo) at once: one wait
-    a, aaaa, (system_source, system_addresses) = await asyncio.gather(
-        resolver.query(host, "A", budget),
-        resolver.query(host, "AAAA", budget),
-        _system_lookup(ctx, host),
-    )
-    roundtrips.record("dns A+AAAA", (time.monotonic() - start) * 1000, host=host)
+    if ctx.options.dns_server is None:
+        a, aaaa, system_source, system_addresses = await _lookups(
+            ctx, host, role, budget, connect_port
+        )
+    else:
+        # A, AAAA and the hosts file at once: one wait
+        resolver = ctx.network.resolver
+        a, aaaa, (system_source, system_addresses) = await asyncio.gather(
+            resolver.query(host, "A", budget),
+            resolver.query(host, "AAAA", budget),
+            _system_lookup(ctx, host),
+        )
+        roundtrips.record("dns A+AAAA", (time.monotonic() - start) * 1000, host=host)
+    resolver = ctx.network.resolver
     outcome = combine(a, aaaa)
     addresses = list(a.addresses) + list(aaaa.addresses)
     error = None
@@ -102,6 +117,50 @@ async def resolve_name(ctx: ProbeContext, name: str, role: str) -> list[Observat
     if effective:
         ctx.network.pin(host, effective)
     return observations
+
+
+async def _lookups(
+    ctx: ProbeContext, host: str, role: str, budget: float, connect_port: int | None
+) -> tuple[Lookup, Lookup, str | None, list[str] | None]:
+    """Without ``--dns-server``: dnspython's A and AAAA (imported in a worker thread,
+    ~45 ms of CPU) and the system's view (the hosts file, else getaddrinfo in the
+    loop's executor) at once. With ``connect_port``, the system's answer starts the
+    TCP phase (:class:`~regdoctor.probes.tcp.EarlyConnect`) while dnspython's are
+    still out: a runtime dials what the hosts file or the system's resolver says, and
+    dnspython's answer, needed for the observations (an rcode when the name fails, a
+    difference between DNS and the system's view), comes beside the connect. When the
+    system finds nothing, the DNS phase waits for dnspython as it always did."""
+    from regdoctor.net import roundtrips
+    from regdoctor.probes.tcp import EARLY_KEY, EarlyConnect
+
+    start = time.monotonic()
+    queries = asyncio.create_task(_dnspython(ctx, host, budget))
+    early: EarlyConnect | None = None
+    try:
+        system_source, system_addresses = await _system_lookup(ctx, host)
+        if system_addresses and connect_port is not None:
+            if system_source == "getaddrinfo":  # a lookup on the link (a hosts file is not)
+                roundtrips.record("dns getaddrinfo", (time.monotonic() - start) * 1000, host=host)
+            early = EarlyConnect(ctx, system_addresses, connect_port, role)
+            ctx.state.extra[EARLY_KEY] = early
+        a, aaaa, sent = await queries
+    finally:
+        queries.cancel()  # done: a no-op; else this wait was cancelled or failed
+    if early is None:
+        roundtrips.record("dns A+AAAA", (time.monotonic() - start) * 1000, host=host)
+    else:
+        early.dns_answered(host, sent)  # the TCP phase records what the path waited for
+    return a, aaaa, system_source, system_addresses
+
+
+async def _dnspython(ctx: ProbeContext, host: str, budget: float) -> tuple[Lookup, Lookup, float]:
+    """A and AAAA through dnspython, asked together, and when they went out."""
+    resolver = await ctx.network.prepare_resolver()
+    sent = time.monotonic()
+    a, aaaa = await asyncio.gather(
+        resolver.query(host, "A", budget), resolver.query(host, "AAAA", budget)
+    )
+    return a, aaaa, sent
 
 
 def effective_addresses(observations: list[Observation]) -> list[str]:
@@ -251,9 +310,11 @@ class DnsProbe:
                 },
                 source=proxy.env,
             )
-            observations = await resolve_name(ctx, proxy.host, "proxy")
+            observations = await resolve_name(ctx, proxy.host, "proxy", connect_port=proxy.port)
         else:
-            observations = await resolve_name(ctx, target.host, "registry")
+            observations = await resolve_name(
+                ctx, target.host, "registry", connect_port=target.port
+            )
         for observation in observations:
             yield observation
         answer = observations[0]

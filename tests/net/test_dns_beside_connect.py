@@ -1,0 +1,222 @@
+"""Without ``--dns-server``, the system's answer (the hosts file, else getaddrinfo)
+starts the TCP phase while dnspython's A and AAAA queries are still out; the DNS
+observations, facts and verdicts are those of a check that waited for dnspython.
+
+dnspython asks a DNS server the test starts on loopback that delays every answer (the
+resolver is given to the run's ``Network``: without ``--dns-server`` it would read this
+machine's resolv.conf, whose server is not on loopback). The system's view comes from a
+hosts file below the config root; where getaddrinfo's answer is needed, the test
+replaces that one lookup (the system resolver is not on loopback either)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from regdoctor.check.pipeline import check_target
+from regdoctor.model import PhaseStatus, TargetReport
+from regdoctor.net.network import Network, Resolver
+from regdoctor.options import CheckOptions, SystemClock
+from regdoctor.probes import dns as dns_probe
+from regdoctor.reference.targets import parse_target
+from tests.harness.slow_dns import SlowDns
+from tests.harness.tcp_forward import Forwarder
+from tests.harness.testbed import Testbed
+
+DELAY_S = 0.5
+
+
+@pytest.fixture
+def slow_dns() -> Iterator[SlowDns]:
+    server = SlowDns(DELAY_S).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def relay(testbed: Testbed) -> Iterator[Forwarder]:
+    forwarder = Forwarder(testbed.endpoints["plain"].port)
+    yield forwarder
+    forwarder.close()
+
+
+def _check(ref: str, root: Path, dns: SlowDns) -> TargetReport:
+    """One target's check in process, as ``check`` runs it, without ``--dns-server``."""
+    options = CheckOptions(timeout=3.0, deadline=15.0, config_root=root)
+    network = Network(options)
+    network._resolver = Resolver(dns.server, options.timeout)  # instead of resolv.conf's
+
+    async def run() -> TargetReport:
+        try:
+            clock = SystemClock()
+            return await check_target(
+                parse_target(ref), options, network, clock, clock.monotonic() + 15.0
+            )
+        finally:
+            await network.aclose()
+
+    return asyncio.run(run())
+
+
+def _hosts(root: Path, text: str) -> None:
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / "hosts").write_text(text)
+
+
+def _path(report: TargetReport) -> list[str]:
+    return [step.what for step in report.critical_path]
+
+
+def _kinds(report: TargetReport, kind: str) -> list[dict[str, object]]:
+    return [dict(o.facts) for o in report.observations if o.kind == kind]
+
+
+def _phases(report: TargetReport) -> dict[str, PhaseStatus]:
+    return {p.name: p.status for p in report.phases}
+
+
+def _healthy(report: TargetReport) -> None:
+    manifest = next(o for o in report.observations if o.kind == "image.manifest")
+    assert manifest.ok, manifest
+    assert all(f.severity.value != "error" for f in report.findings)
+
+
+def test_the_tcp_phase_starts_on_the_hosts_file_before_dnspython_answers(
+    testbed: Testbed, relay: Forwarder, slow_dns: SlowDns, tmp_path: Path
+) -> None:
+    _hosts(tmp_path, "127.0.0.1 app.slow.test\n")
+    image = testbed.images.app.ref(f"app.slow.test:{relay.port}")
+    report = _check(f"http://{image}", tmp_path, slow_dns)
+    _healthy(report)
+    # the registry accepted the TCP phase's connection before the DNS server answered
+    asked = min(at for at, _, _ in slow_dns.queries)
+    assert relay.accepted_at[0] < asked + DELAY_S
+    # ... and the observations are those of a check that waited for the answer
+    (answer,) = _kinds(report, "dns.answer")
+    assert answer["outcome"] == "answer" and answer["addresses"] == ["127.0.0.1"]
+    assert answer["a"] == "answer" and answer["aaaa"] == "nodata"
+    assert _kinds(report, "dns.system") == []  # the hosts file says what DNS says
+    (connect,) = _kinds(report, "tcp.connect")
+    assert connect["outcome"] == "connected" and connect["address"] == "127.0.0.1"
+    assert _phases(report)["dns"] is PhaseStatus.OK
+    assert _phases(report)["tcp"] is PhaseStatus.OK
+    # the critical path: the connect, then the rest of the wait for dnspython (on the
+    # link: a round trip), then the requests over the connection the TCP phase opened
+    assert _path(report) == [
+        "tcp connect",
+        "dns A+AAAA (beside tcp connect)",
+        "GET /v2/",
+        "HEAD manifest",
+    ]
+    beside = report.critical_path[1]
+    assert beside.round_trips == 1 and beside.host == "app.slow.test"
+    # the TCP phase's time is its connect's, not its wait on the DNS phase
+    tcp = next(p for p in report.phases if p.name == "tcp")
+    assert tcp.duration_ms < DELAY_S * 1000 / 2
+    assert relay.accepted == 2  # the TCP phase's connection and Harbor's spare
+
+
+def test_when_dns_names_other_addresses_than_getaddrinfo_the_connect_is_redone(
+    testbed: Testbed,
+    relay: Forwarder,
+    slow_dns: SlowDns,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The system resolver said 127.0.0.2 (nothing listens there), DNS 127.0.0.1: a
+    runtime dials what DNS says, so the TCP phase does, as before; the connection
+    started on getaddrinfo's answer is dropped, and its refusal is not observed."""
+
+    async def getaddrinfo(host: str, timeout: float) -> list[str]:
+        assert host == "app.slow.test"
+        return ["127.0.0.2"]
+
+    monkeypatch.setattr(dns_probe, "_getaddrinfo", getaddrinfo)
+    image = testbed.images.app.ref(f"app.slow.test:{relay.port}")
+    report = _check(f"http://{image}", tmp_path, slow_dns)
+    _healthy(report)
+    (system,) = _kinds(report, "dns.system")
+    assert system["source"] == "getaddrinfo"
+    assert system["addresses"] == ["127.0.0.2"] and system["dns_addresses"] == ["127.0.0.1"]
+    assert [(c["address"], c["outcome"]) for c in _kinds(report, "tcp.connect")] == [
+        ("127.0.0.1", "connected")
+    ]
+    assert _phases(report)["dns"] is PhaseStatus.WARN
+    assert _phases(report)["tcp"] is PhaseStatus.OK
+    assert _path(report) == [
+        "dns getaddrinfo",
+        "dns A+AAAA",
+        "tcp connect",
+        "GET /v2/",
+        "HEAD manifest",
+    ]
+    assert relay.accepted == 2  # the redone connection and Harbor's spare
+
+
+def test_when_the_system_finds_nothing_the_dns_phase_waits_for_dnspython(
+    testbed: Testbed,
+    relay: Forwarder,
+    slow_dns: SlowDns,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def getaddrinfo(host: str, timeout: float) -> list[str]:
+        return []  # what a failed lookup gives
+
+    monkeypatch.setattr(dns_probe, "_getaddrinfo", getaddrinfo)
+    image = testbed.images.app.ref(f"app.slow.test:{relay.port}")
+    report = _check(f"http://{image}", tmp_path, slow_dns)
+    _healthy(report)
+    answered = min(at for at, _, _ in slow_dns.queries) + DELAY_S
+    assert relay.accepted_at[0] >= answered
+    assert _path(report)[:2] == ["dns A+AAAA", "tcp connect"]
+    (system,) = _kinds(report, "dns.system")  # as before: getaddrinfo found nothing
+    assert system["addresses"] == [] and system["source"] == "getaddrinfo"
+
+
+def test_a_failing_name_keeps_its_rcode_and_closes_the_early_connection(
+    testbed: Testbed,
+    relay: Forwarder,
+    slow_dns: SlowDns,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """getaddrinfo answered, DNS says NXDOMAIN: DNS is what a runtime dials, so the
+    DNS phase fails with the rcode, and the connection started early is closed."""
+
+    async def getaddrinfo(host: str, timeout: float) -> list[str]:
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(dns_probe, "_getaddrinfo", getaddrinfo)
+    report = _check(f"http://gone.invalid:{relay.port}", tmp_path, slow_dns)
+    (answer,) = _kinds(report, "dns.answer")
+    assert answer["outcome"] == "nxdomain" and answer["rcode"] == "NXDOMAIN"
+    assert _phases(report)["dns"] is PhaseStatus.FAILED
+    assert _phases(report)["tcp"] is PhaseStatus.SKIPPED
+    assert _kinds(report, "tcp.connect") == []
+    # what the rules concluded on these observations before (getaddrinfo's answer is
+    # kept as the system's view that differs)
+    assert [f.rule for f in report.findings] == ["dns-system-differs"]
+
+
+def test_with_a_hosts_entry_a_failing_dns_name_is_still_reported(
+    testbed: Testbed, relay: Forwarder, slow_dns: SlowDns, tmp_path: Path
+) -> None:
+    """/etc/hosts wins (the runtime dials it): the connection started on it is the TCP
+    phase's; DNS's NXDOMAIN is still observed, with its rcode, as the difference."""
+    _hosts(tmp_path, "127.0.0.1 pinned.invalid\n")
+    image = testbed.images.app.ref(f"pinned.invalid:{relay.port}")
+    started = time.monotonic()
+    report = _check(f"http://{image}", tmp_path, slow_dns)
+    _healthy(report)
+    assert relay.accepted_at[0] < started + DELAY_S
+    (answer,) = _kinds(report, "dns.answer")
+    assert answer["outcome"] == "nxdomain" and answer["rcode"] == "NXDOMAIN"
+    (system,) = _kinds(report, "dns.system")
+    assert system["addresses"] == ["127.0.0.1"] and system["dns_addresses"] == []
+    assert _phases(report)["dns"] is PhaseStatus.WARN
+    assert _path(report)[0] == "tcp connect"
