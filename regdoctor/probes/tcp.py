@@ -105,145 +105,19 @@ async def connect_keep(
     from regdoctor.net import roundtrips
 
     start = time.monotonic()
-    observations, kept = await _connect_each(ctx, addresses, port, role)
-    if addresses:
-        roundtrips.record(
-            "tcp connect", (time.monotonic() - start) * 1000, host=_endpoint(addresses, port)
-        )
-    return observations, _first_kept(kept)
-
-
-async def _connect_each(
-    ctx: ProbeContext,
-    addresses: list[str],
-    port: int,
-    role: str,
-    kept: list[list[socket.socket]] | None = None,
-) -> tuple[list[Observation], list[list[socket.socket]]]:
-    """Connect to every address at once; per address, its observation and the socket
-    that connected (kept open, in ``kept`` when given: a caller that cancels this can
-    still close them)."""
-    kept = kept if kept is not None else [[] for _ in addresses]
+    kept: list[list[socket.socket]] = [[] for _ in addresses]
     observations = list(
         await asyncio.gather(
             *(connect(ctx, a, port, role, keep=k) for a, k in zip(addresses, kept, strict=True))
         )
     )
-    return observations, kept
-
-
-def _endpoint(addresses: list[str], port: int) -> str:
-    return _join(addresses[0], port) if len(addresses) == 1 else f"*:{port}"
-
-
-def _first_kept(kept: list[list[socket.socket]]) -> socket.socket | None:
-    """The socket of the first address (in the phase's order) that connected; the
-    others are closed."""
+    if addresses:
+        host = _join(addresses[0], port) if len(addresses) == 1 else f"*:{port}"
+        roundtrips.record("tcp connect", (time.monotonic() - start) * 1000, host=host)
     sockets = [s for group in kept for s in group]
     for extra in sockets[1:]:
         extra.close()
-    return sockets[0] if sockets else None
-
-
-#: where the DNS phase leaves a TCP phase it started early (``TargetState.extra``)
-EARLY_KEY = "tcp_early"
-
-
-class EarlyConnect:
-    """The TCP phase, started by the DNS phase on the system's answer (the hosts file
-    or getaddrinfo, without ``--dns-server``) while dnspython's A and AAAA queries are
-    still out: the connect's round trip overlaps them instead of following them.
-
-    The TCP phase takes it when the addresses the DNS phase settled on
-    (:func:`regdoctor.probes.dns.effective_addresses`) are the ones it dialled: the
-    same observations, in the phase's order, and the same connection kept. Otherwise
-    (DNS named other addresses than getaddrinfo: rare) it is dropped and the TCP phase
-    connects as it always did. Its task runs off the critical path (nothing it does is
-    recorded there); :meth:`take` records what the path waited for."""
-
-    def __init__(self, ctx: ProbeContext, addresses: list[str], port: int, role: str) -> None:
-        import contextvars
-
-        from regdoctor.net import roundtrips
-
-        self.addresses = list(addresses)
-        self.port = port
-        self.role = role
-        self.started = time.monotonic()
-        self.connected_at: float | None = None
-        #: when dnspython's answer came, and when its queries went out (after the import)
-        self.dns_done: float | None = None
-        self.dns_sent: float | None = None
-        self.name: str | None = None
-        #: the connect's own time: the TCP phase's duration when it is taken
-        self.phase_ms = 0.0
-        self._kept: list[list[socket.socket]] = [[] for _ in self.addresses]
-        context = contextvars.copy_context()
-        context.run(roundtrips.off_path)
-        self._task = asyncio.create_task(self._run(ctx), context=context)
-
-    async def _run(self, ctx: ProbeContext) -> list[Observation]:
-        observations, _ = await _connect_each(ctx, self.addresses, self.port, self.role, self._kept)
-        self.connected_at = time.monotonic()
-        return observations
-
-    def dns_answered(self, name: str, sent: float) -> None:
-        """dnspython's answer is in (its queries went out at ``sent``)."""
-        self.name, self.dns_sent, self.dns_done = name, sent, time.monotonic()
-
-    async def take(
-        self, addresses: list[str], port: int, role: str
-    ) -> tuple[list[Observation], socket.socket | None] | None:
-        """The observations (in the order of ``addresses``) and the connection kept, or
-        None (closed) when it dialled other addresses."""
-        from regdoctor.net import roundtrips
-
-        if port != self.port or role != self.role or sorted(addresses) != sorted(self.addresses):
-            self.close()
-            if self.dns_done is not None:
-                # the path waited for dnspython's answer, then dials what it said
-                roundtrips.record(
-                    "dns A+AAAA", (self.dns_done - self.started) * 1000, host=self.name
-                )
-            return None
-
-        try:
-            observations = await self._task
-        except BaseException:
-            self.close()
-            raise
-        assert self.connected_at is not None
-        # the phase's order: each address takes the first unused result dialled for it
-        unused = list(range(len(self.addresses)))
-        order = []
-        for address in addresses:
-            index = next(i for i in unused if self.addresses[i] == address)
-            unused.remove(index)
-            order.append(index)
-        connect_ms = (self.connected_at - self.started) * 1000
-        roundtrips.record("tcp connect", connect_ms, host=_endpoint(addresses, port))
-        if self.dns_done is not None and self.dns_done > self.connected_at:
-            # the path waited for dnspython after the connect: its import (CPU) and,
-            # if they were still out, its queries (a round trip when most of it was)
-            waited = (self.dns_done - self.connected_at) * 1000
-            sent = self.dns_sent if self.dns_sent is not None else self.started
-            on_link = self.dns_done - max(sent, self.connected_at)
-            roundtrips.record(
-                "dns A+AAAA (beside tcp connect)",
-                waited,
-                round_trips=1 if on_link > (self.dns_done - sent) / 2 else 0,
-                host=self.name,
-            )
-        self.phase_ms = connect_ms
-        return [observations[i] for i in order], _first_kept([self._kept[i] for i in order])
-
-    def close(self) -> None:
-        """Cancel the connects and close what connected (no phase took it)."""
-        self._task.cancel()
-        for group in self._kept:
-            for sock in group:
-                sock.close()
-            group.clear()
+    return observations, (sockets[0] if sockets else None)
 
 
 def _open_spares(ctx: ProbeContext, sock: socket.socket) -> None:
@@ -284,16 +158,7 @@ class TcpProbe:
         proxy = ctx.state.proxy
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
-        early = ctx.state.extra.pop(EARLY_KEY, None)
-        taken = None
-        if isinstance(early, EarlyConnect):
-            taken = await early.take(ctx.state.addresses, port, role)
-        if taken is not None:
-            observations, sock = taken
-            # the phase is the connect, not the rest of its wait on the DNS phase
-            ctx.state.extra.setdefault("phase_ms", {})["tcp"] = early.phase_ms
-        else:
-            observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
+        observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
         if sock is not None and proxy is None:
             # the TLS (or HTTP) phase continues on it; the pipeline closes it if not
             ctx.state.extra["tcp_socket"] = sock
