@@ -6,10 +6,10 @@ has another fix. What /etc/hosts (or, without ``--dns-server``, the system's
 getaddrinfo) says is reported when it differs from DNS: that is where "works with
 curl, fails in the pod" often hides.
 
-Without ``--dns-server`` the system's answer (what a runtime dials) starts the TCP
-phase while dnspython's queries are still out, and dnspython is imported in a worker
-thread: neither its import nor its queries lie on the critical path when the system
-answered (:func:`_lookups`, ``probes/tcp.py`` ``EarlyConnect``).
+Without ``--dns-server`` the system's answer (what a runtime dials) decides the phase and
+the check goes on with it; dnspython (imported in a worker thread) and its queries are
+off the critical path, and its observations are completed before the rules judge
+(:class:`PendingDns`).
 """
 
 from __future__ import annotations
