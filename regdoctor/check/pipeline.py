@@ -204,11 +204,12 @@ async def _complete_dns(ctx: ProbeContext, results: dict[str, PhaseResult]) -> b
     state.observations[pending.index : pending.index] = observations
     DnsProbe.settle(ctx, observations)
     status, error = state.verdicts["dns"]
+    # its duration stays the phase's own wait (the system's lookup); the answer's is
+    # dnspython's queries'
     results["dns"] = replace(
         results["dns"],
         status=status,
         error=error,
-        duration_ms=observations[0].duration_ms,
         summary=_summary(DNS, [o for o in state.observations if o.phase == "dns"]),
     )
     return True

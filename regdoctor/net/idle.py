@@ -37,15 +37,17 @@ class IdleWork:
     def started(self) -> bool:
         return self._executor is not None or self._closed
 
-    def add(self, job: Callable[[], object]) -> None:
-        """Do ``job`` in the background: now if the worker runs, else once it starts."""
+    def add(self, job: Callable[[], object], *, first: bool = False) -> bool:
+        """Do ``job`` in the background: now if the worker runs, else once it starts
+        (``first``: before the jobs already waiting). False when closed (not done)."""
         with self._lock:
             if self._closed:
-                return
+                return False
             if self._executor is None:
-                self._pending.append(job)
+                self._pending.insert(0 if first else len(self._pending), job)
             else:
                 self._submit(job)
+            return True
 
     def start(self) -> None:
         """A request is on the link: start the worker (once) on the pending jobs."""

@@ -136,10 +136,13 @@ def _answer(
     return observations
 
 
-async def _dnspython(ctx: ProbeContext, host: str, budget: float) -> tuple[Lookup, Lookup, float]:
+async def _dnspython(
+    ctx: ProbeContext, host: str, budget: float, *, when_idle: bool = False
+) -> tuple[Lookup, Lookup, float]:
     """A and AAAA through dnspython, asked together (dnspython imported in a worker
-    thread on first use), and when they went out."""
-    resolver = await ctx.network.prepare_resolver()
+    thread on first use; ``when_idle``: once the check waits on the network), and when
+    they went out."""
+    resolver = await ctx.network.prepare_resolver(when_idle=when_idle)
     sent = time.monotonic()
     a, aaaa = await asyncio.gather(
         resolver.query(host, "A", budget), resolver.query(host, "AAAA", budget)
@@ -202,6 +205,7 @@ class PendingDns:
         from regdoctor.net import roundtrips
 
         waited_from = time.monotonic()
+        ctx.network.idle.start()  # no request went out (a failed phase): dnspython now
         try:
             a, aaaa, sent = await self._task
         except Exception:  # a crash: the redone check observes it as it always did
@@ -217,10 +221,10 @@ class PendingDns:
                 round_trips=1 if on_link > (end - sent) / 2 else 0,
                 host=self.host,
             )
+        # the answer's duration: its queries' (the phase's is the system's lookup)
         observations = _answer(
-            ctx, self.host, self.role, a, aaaa, self.source, self.system_addresses,
-            self.start, end,
-        )  # fmt: skip
+            ctx, self.host, self.role, a, aaaa, self.source, self.system_addresses, sent, end
+        )
         if effective_addresses(observations) != self.addresses:
             return None
         return observations
@@ -241,13 +245,15 @@ async def resolve_beside(ctx: ProbeContext, name: str, role: str) -> list[Observ
 
     budget = ctx.budget()
     start = time.monotonic()
-    queries = asyncio.create_task(_dnspython(ctx, host, budget))
+    # dnspython's import waits for the run's idle work (the first request on the link)
+    queries = asyncio.create_task(_dnspython(ctx, host, budget, when_idle=True))
     try:
         system_source, system_addresses = await _system_lookup(ctx, host)
         if system_addresses and system_source is not None:
             if system_source == "getaddrinfo":  # a lookup on the link (a hosts file is not)
                 roundtrips.record("dns getaddrinfo", (time.monotonic() - start) * 1000, host=host)
             return PendingDns(ctx, queries, host, role, start, system_source, system_addresses)
+        ctx.network.idle.start()  # nothing else to go on: dnspython now
         a, aaaa, _ = await queries
     except BaseException:
         queries.cancel()

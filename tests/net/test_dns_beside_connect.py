@@ -12,6 +12,7 @@ replaces that one lookup (the system resolver is not on loopback either)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,9 +117,12 @@ def test_the_check_goes_on_with_the_hosts_file_before_dnspython_answers(
     ]
     beside = report.critical_path[-1]
     assert beside.round_trips == 1 and beside.host == "app.slow.test"
-    # the DNS phase's time is dnspython's, as before (its answer's)
+    # the DNS phase's time is its own wait (a hosts file: none); the answer's is the
+    # queries'
     dns = next(p for p in report.phases if p.name == "dns")
-    assert dns.duration_ms is not None and dns.duration_ms >= DELAY_S * 1000
+    assert dns.duration_ms is not None and dns.duration_ms < DELAY_S * 1000 / 2
+    answered = next(o for o in report.observations if o.kind == "dns.answer")
+    assert answered.duration_ms is not None and answered.duration_ms >= DELAY_S * 1000
     assert relay.accepted == 2  # the TCP phase's connection and Harbor's spare
 
 
@@ -229,3 +233,35 @@ def test_with_a_hosts_entry_a_failing_dns_name_is_still_reported(
     kinds = [o.kind for o in report.observations]
     # the DNS phase's observations come first, where it would have made them
     assert kinds[:3] == ["dns.answer", "dns.system", "tcp.connect"]
+
+
+def test_dnspython_is_made_in_the_idle_worker_once_the_check_waits(
+    slow_dns: SlowDns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DNS phase's dnspython resolver (its import, ~45 ms of CPU) is made by the
+    run's idle worker (net/idle.py), which begins once a request is on the link, not
+    by the event loop's thread nor before."""
+    threads: list[str] = []
+    real = Resolver.prepare
+
+    def prepare() -> None:
+        threads.append(threading.current_thread().name)
+        real()
+
+    monkeypatch.setattr(Resolver, "prepare", staticmethod(prepare))
+    network = Network(CheckOptions(dns_server=slow_dns.server, timeout=3.0))
+
+    async def run() -> tuple[bool, Resolver]:
+        made = asyncio.create_task(network.prepare_resolver(when_idle=True))
+        done, _ = await asyncio.wait({made}, timeout=0.2)
+        waited = not done  # no request on the link yet: not made
+        network.idle.start()
+        return waited, await made
+
+    try:
+        waited, resolver = asyncio.run(run())
+    finally:
+        network.idle.close()
+    assert waited
+    assert resolver is network.resolver and resolver.label == f"127.0.0.1:{slow_dns.port}"
+    assert len(threads) == 1 and threads[0].startswith("regdoctor-idle")
