@@ -4,8 +4,8 @@ Some work a check needs later costs CPU the first time: importing the rule engin
 reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
 token's scope after the token request), compiling the redaction patterns, importing
 dnspython (whose answer the DNS phase, decided on the system's lookup, awaits only before
-the verdict: it goes first). Done when it
-is due, each sits on the critical path between two requests or after the last one. The
+the verdict: it goes first). Done when it is due, each sits on the critical path
+between two requests or after the last one. The
 run registers it here instead, and the first request written on the link starts one
 worker thread that does it while the event loop only waits for the answer (over TLS
 that is ``GET /v2/``, after the chain's analysis, the run's largest burst of CPU).
