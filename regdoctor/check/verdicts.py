@@ -263,8 +263,11 @@ def _part_of(finding: Finding, report: TargetReport) -> str:
     return "any"
 
 
-def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
-    """The runtimes a finding on configuration observations names, if it names any."""
+def _config_runtimes(
+    finding: Finding, report: TargetReport, *, target_default: bool = True
+) -> set[str] | None:
+    """The runtimes a finding on configuration observations names, if it names any
+    (``target_default``: else the runtime whose configuration the target came from)."""
     named = {
         str(report.observations[i].facts.get("runtime"))
         for i in finding.observations
@@ -285,7 +288,7 @@ def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
         # the narrower statement wins: a config.toml table only the CRI plugin reads
         # names runtime "containerd" (the file's owner) and runtimes ["kubernetes"]
         return listed_any
-    if report.target.runtime and not named:
+    if target_default and report.target.runtime and not named:
         named = {report.target.runtime}
     return named or None
 
@@ -299,6 +302,10 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
     if on_paths:
         return replace(finding, runtimes=tuple(r for r in _ORDER if r in on_paths))
     named = _config_runtimes(finding, report)
+    # what the finding's own observations cite (not only the configuration the target
+    # came from, an insecure-registries entry): a finding that cites none is judged by
+    # the part of the walk where the runtime failed
+    cited = _config_runtimes(finding, report, target_default=False)
     part = _part_of(finding, report)
     applies = []
     for runtime, walk in walks.items():
@@ -319,7 +326,7 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
             continue
         if (
             on_path
-            and named is None
+            and cited is None
             and walk.failed_part not in (part, None)
             and part not in walk.failed_parts
         ):

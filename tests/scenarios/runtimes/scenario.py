@@ -148,10 +148,13 @@ class Scenario:
     masked_by: str = ""
     #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
     realm_ca: str = "ca"
-    #: A forward (CONNECT) proxy in the sandbox at :data:`PROXY_URL`: ``ok`` tunnels,
-    #: ``auth`` answers 407 without :data:`PROXY_LOGIN`. It tunnels only to loopback; the
-    #: names in ``proxy_names`` only it resolves (the node's DNS does not know them).
-    proxy: Literal["", "ok", "auth"] = ""
+    #: A forward proxy in the sandbox at :data:`PROXY_URL` (CONNECT for https, absolute
+    #: form ``GET http://...`` for plain HTTP): ``ok`` tunnels and forwards, ``auth``
+    #: answers 407 without :data:`PROXY_LOGIN`, ``error_page`` answers every request with
+    #: a 403 HTML page of its own (squid's ERR_ACCESS_DENIED shape). It connects only to
+    #: loopback; the names in ``proxy_names`` only it resolves (the node's DNS does not
+    #: know them).
+    proxy: Literal["", "ok", "auth", "error_page"] = ""
     proxy_names: Mapping[str, str] = field(default_factory=dict)
     #: The user's shell environment (``HTTPS_PROXY``...): podman, ctr and regdoctor run
     #: with it, fix commands too; the daemons do not (theirs is their unit's drop-ins,
