@@ -160,6 +160,13 @@ class Scenario:
     #: with it, fix commands too; the daemons do not (theirs is their unit's drop-ins,
     #: ``etc_files["systemd/system/docker.service.d/..."]``).
     user_env: Mapping[str, str] = field(default_factory=dict)
+    #: Where the client's error text alone cannot name what check saw (ctr's bare
+    #: ``403 Forbidden`` for a proxy's page reads as a registry's refusal): the category
+    #: ``regdoctor explain`` must give that text instead of check's.
+    explain_text_only: Mapping[Client, str] = field(default_factory=dict)
+    #: The rule whose finding must be check's only error for every client that failed
+    #: (so that its fix is the one the re-pull proves).
+    rule: str = ""
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

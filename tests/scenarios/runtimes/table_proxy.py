@@ -132,6 +132,7 @@ PROXY_SCENARIOS: tuple[Scenario, ...] = (
         user_env=BOTH_PROXY,
         hub_trusted=True,
         expect={D: False, C: False, K: False, P: False},
+        rule="http-proxy-auth-required",
         note="(e) a plain-HTTP registry only through the proxy, which wants a login: "
         "GET http://behind.test:5000/v2/ is answered 407 (http-proxy-auth-required); "
         "the daemons' drop-ins and the shell set HTTP_PROXY and HTTPS_PROXY without one",
@@ -149,6 +150,11 @@ PROXY_SCENARIOS: tuple[Scenario, ...] = (
         user_env=BOTH_PROXY,
         hub_trusted=True,
         expect={D: False, C: False, K: False, P: False},
+        # ctr and the CRI HEAD the manifest: the page's body is never read, and they
+        # print the bare status, as for a registry's own 403; podman's ping prints the
+        # status only. docker prints the page ("invalid character '<'"): proxy.error.
+        explain_text_only={C: "auth.denied", K: "auth.denied", P: "other"},
+        rule="http-proxy-error-page",
         note="(f) a plain-HTTP registry the node reaches directly; the proxy answers "
         "every request with its own 403 HTML page (http-proxy-error-page); the "
         "fix is NO_PROXY",
