@@ -397,3 +397,37 @@ def test_a_dead_mirror_before_an_untrusted_registry_is_what_containerd_reports(
         if "containerd" in f["runtimes"] and f["severity"] == "error"
     }
     assert "tls.unknown_authority" in errors, errors
+
+
+def test_a_refused_connect_before_plain_http_is_not_the_error_of_a_configured_target() -> None:
+    """dockerd with insecure-registries behind a proxy that wants a login: the CONNECT of
+    the https endpoint is refused (407), dockerd goes on to http://, and the proxy's 407
+    to that request is the error it prints. The target came from daemon.json (its
+    runtime is docker), but the tunnel's finding cites no configuration: it is not on
+    the part where docker failed, and the finding that is leads the report."""
+    from dataclasses import replace
+
+    from regdoctor.check.verdicts import _lead_on_a_path
+
+    seen = Seen(
+        https="proxy_refused",
+        https_error="proxyconnect: the proxy answered 'HTTP/1.1 407'",
+        went_on="http",
+        post_failure=(Kind.SERVER_ERROR, "407 Proxy Authentication Required"),
+    )
+    route = Route("docker", (_endpoint("https", mirror=True), _endpoint("http")))
+    report = _report()
+    report = replace(report, target=replace(report.target, runtime="docker"))
+    walk = walk_runtime("docker", route, report, seen, {})
+    assert walk.failed_part == "post"
+    tunnel = replace(_finding("proxy-tunnel-refused", "tcp"), leading=True)
+    tunnel = _with_runtimes(tunnel, report, {"docker": walk})
+    login = _with_runtimes(_finding("http-proxy-auth-required", "http"), report, {"docker": walk})
+    assert tunnel.runtimes == () and login.runtimes == ("docker",)
+    ordered = _lead_on_a_path([tunnel, login])
+    assert [(f.rule, f.leading) for f in ordered] == [
+        ("http-proxy-auth-required", True),
+        ("proxy-tunnel-refused", False),
+    ]
+    # an error on no path stays in the lead when no error is on one
+    assert _lead_on_a_path([tunnel]) == [tunnel]
