@@ -268,9 +268,11 @@ def _stopped_reason(runtime: str, route: Route) -> str:
 
 
 def _part_of(finding: Finding, report: TargetReport) -> str:
-    phases = {
-        report.observations[i].phase for i in finding.observations if i < len(report.observations)
-    }
+    cited = [report.observations[i] for i in finding.observations if i < len(report.observations)]
+    if any(o.facts.get("role") == "realm" for o in cited):
+        # the token server's connection and certificate: the auth step, after /v2/
+        return "post"
+    phases = {o.phase for o in cited}
     phases = phases or {finding.phase}
     if phases & _POST_PHASES:
         return "post"

@@ -431,3 +431,24 @@ def test_a_refused_connect_before_plain_http_is_not_the_error_of_a_configured_ta
     ]
     # an error on no path stays in the lead when no error is on one
     assert _lead_on_a_path([tunnel]) == [tunnel]
+
+
+def test_the_token_server_s_certificate_is_part_of_the_auth_step() -> None:
+    """A finding on the realm's TLS (phase tls, role realm) is where the walk failed
+    after /v2/ (part "post"): it applies to docker, whose token request failed, also when
+    the target came from docker's configuration."""
+    from dataclasses import replace
+
+    from regdoctor.model import Observation
+
+    realm = Observation(
+        kind="tls.verify", target=REGISTRY, ok=False, phase="tls", facts={"role": "realm"}
+    )
+    seen = Seen(https="ok", verify_ok=True, went_on="https", post_failure=(Kind.TLS, "x509"))
+    route = Route("docker", (_endpoint("https"),))
+    report = replace(_report(), observations=(realm,))
+    report = replace(report, target=replace(report.target, runtime="docker"))
+    walk = walk_runtime("docker", route, report, seen, {})
+    assert walk.failed_part == "post"
+    finding = replace(_finding("tls-realm-unknown-authority", "tls"), observations=(0,))
+    assert _with_runtimes(finding, report, {"docker": walk}).runtimes == ("docker",)
