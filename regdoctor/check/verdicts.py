@@ -94,7 +94,7 @@ def _judge(
     findings = evaluate(
         catalog(rule_dirs), judged.target, judged.observations, runtimes=routes.runtimes
     )
-    findings = _lead_on_a_path([_with_runtimes(f, judged, walks) for f in findings])
+    findings = [_with_runtimes(f, judged, walks) for f in findings]
     for runtime, walk in walks.items():
         verdicts[runtime] = _verdict(runtime, walk, findings, seen)
     for runtime, verdict in list(verdicts.items()):
@@ -103,24 +103,6 @@ def _judge(
             verdicts[runtime] = replace(verdict, category=lead.category)
     ordered = {r: verdicts[r] for r in routes.runtimes if r in verdicts}
     return replace(judged, findings=tuple(findings), runtimes=ordered)
-
-
-def _lead_on_a_path(findings: list[Finding]) -> list[Finding]:
-    """The leading finding is an error on no runtime's path (a CONNECT refused before
-    every runtime went on to plain HTTP, where the proxy's 407 stopped them): the first
-    error that stops a runtime leads instead."""
-    if not findings or not findings[0].leading or findings[0].runtimes:
-        return findings
-    if findings[0].severity is not Severity.ERROR:
-        return findings
-    better = next(
-        (i for i, f in enumerate(findings) if f.severity is Severity.ERROR and f.runtimes), None
-    )
-    if better is None:
-        return findings
-    lead = replace(findings.pop(better), leading=True)
-    findings[0] = replace(findings[0], leading=False)
-    return [lead, *findings]
 
 
 def _path_observation(

@@ -404,10 +404,8 @@ def test_a_refused_connect_before_plain_http_is_not_the_error_of_a_configured_ta
     the https endpoint is refused (407), dockerd goes on to http://, and the proxy's 407
     to that request is the error it prints. The target came from daemon.json (its
     runtime is docker), but the tunnel's finding cites no configuration: it is not on
-    the part where docker failed, and the finding that is leads the report."""
+    the part where docker failed; the proxy's 407 to the plain request is."""
     from dataclasses import replace
-
-    from regdoctor.check.verdicts import _lead_on_a_path
 
     seen = Seen(
         https="proxy_refused",
@@ -420,17 +418,9 @@ def test_a_refused_connect_before_plain_http_is_not_the_error_of_a_configured_ta
     report = replace(report, target=replace(report.target, runtime="docker"))
     walk = walk_runtime("docker", route, report, seen, {})
     assert walk.failed_part == "post"
-    tunnel = replace(_finding("proxy-tunnel-refused", "tcp"), leading=True)
-    tunnel = _with_runtimes(tunnel, report, {"docker": walk})
+    tunnel = _with_runtimes(_finding("proxy-tunnel-refused", "tcp"), report, {"docker": walk})
     login = _with_runtimes(_finding("http-proxy-auth-required", "http"), report, {"docker": walk})
     assert tunnel.runtimes == () and login.runtimes == ("docker",)
-    ordered = _lead_on_a_path([tunnel, login])
-    assert [(f.rule, f.leading) for f in ordered] == [
-        ("http-proxy-auth-required", True),
-        ("proxy-tunnel-refused", False),
-    ]
-    # an error on no path stays in the lead when no error is on one
-    assert _lead_on_a_path([tunnel]) == [tunnel]
 
 
 def test_the_token_server_s_certificate_is_part_of_the_auth_step() -> None:
