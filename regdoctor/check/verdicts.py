@@ -250,9 +250,11 @@ def _stopped_reason(runtime: str, route: Route) -> str:
 
 
 def _part_of(finding: Finding, report: TargetReport) -> str:
-    phases = {
-        report.observations[i].phase for i in finding.observations if i < len(report.observations)
-    }
+    cited = [report.observations[i] for i in finding.observations if i < len(report.observations)]
+    if any(o.facts.get("role") == "realm" for o in cited):
+        # the token server's connection and certificate: the auth step, after /v2/
+        return "post"
+    phases = {o.phase for o in cited}
     phases = phases or {finding.phase}
     if phases & _POST_PHASES:
         return "post"
@@ -263,8 +265,11 @@ def _part_of(finding: Finding, report: TargetReport) -> str:
     return "any"
 
 
-def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
-    """The runtimes a finding on configuration observations names, if it names any."""
+def _config_runtimes(
+    finding: Finding, report: TargetReport, *, target_default: bool = True
+) -> set[str] | None:
+    """The runtimes a finding on configuration observations names, if it names any
+    (``target_default``: else the runtime whose configuration the target came from)."""
     named = {
         str(report.observations[i].facts.get("runtime"))
         for i in finding.observations
@@ -285,7 +290,7 @@ def _config_runtimes(finding: Finding, report: TargetReport) -> set[str] | None:
         # the narrower statement wins: a config.toml table only the CRI plugin reads
         # names runtime "containerd" (the file's owner) and runtimes ["kubernetes"]
         return listed_any
-    if report.target.runtime and not named:
+    if target_default and report.target.runtime and not named:
         named = {report.target.runtime}
     return named or None
 
@@ -299,6 +304,10 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
     if on_paths:
         return replace(finding, runtimes=tuple(r for r in _ORDER if r in on_paths))
     named = _config_runtimes(finding, report)
+    # what the finding's own observations cite (not only the configuration the target
+    # came from, an insecure-registries entry): a finding that cites none is judged by
+    # the part of the walk where the runtime failed
+    cited = _config_runtimes(finding, report, target_default=False)
     part = _part_of(finding, report)
     applies = []
     for runtime, walk in walks.items():
@@ -319,7 +328,7 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
             continue
         if (
             on_path
-            and named is None
+            and cited is None
             and walk.failed_part not in (part, None)
             and part not in walk.failed_parts
         ):

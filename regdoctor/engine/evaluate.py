@@ -128,7 +128,9 @@ def build_context(
     proxy = next((o for o in observations if getattr(o, "kind", None) == "proxy.configured"), None)
     proxy_facts = _facts(proxy) if proxy is not None else {}
     context["via_proxy"] = proxy_facts.get("proxy_hostport") or None
-    context["via_proxy_env"] = proxy_facts.get("env") or None
+    context["via_proxy_env"] = (
+        _request_proxy_env(observations, ordered) or proxy_facts.get("env") or None
+    )
     # the daemon's unit drop-in directory that set it (a fix edits the unit there)
     context["via_proxy_unit"] = proxy_facts.get("unit_dir") or None
     context["via_proxy_unit_name"] = proxy_facts.get("unit") or None
@@ -141,6 +143,22 @@ def build_context(
     endpoint_facts = _facts(endpoint) if endpoint is not None else {}
     context["pod_secret_unmatched"] = endpoint_facts.get("pod_secret_unmatched") or None
     return context
+
+
+def _request_proxy_env(observations: Sequence[Observation], ordered: Sequence[int]) -> str | None:
+    """The variable that chose the proxy for the triggering request: Go's
+    ProxyFromEnvironment takes HTTP_PROXY for an http:// URL, HTTPS_PROXY for https://.
+    The DNS phase names the one for the first attempt (https); a request that went on
+    to an insecure registry's http:// went through HTTP_PROXY's proxy."""
+    for i in ordered:
+        facts = _facts(observations[i])
+        url = facts.get("url")
+        if getattr(observations[i], "kind", None) == "http.response" and facts.get("proxy"):
+            if isinstance(url, str) and url.lower().startswith("http://"):
+                return "HTTP_PROXY"
+            if isinstance(url, str) and url.lower().startswith("https://"):
+                return "HTTPS_PROXY"
+    return None
 
 
 def _phase_index(phase: str) -> int:

@@ -359,6 +359,10 @@ _OUTCOME_KIND = {
     "reset": "tls",
     "refused": "connect",
     "unreachable": "connect",
+    # a proxy that did not open the tunnel (CONNECT answered 407, 403, 502...): to Go
+    # clients a dial error ("proxyconnect"), after which dockerd and podman go on to an
+    # insecure registry's http://, which the proxy forwards in absolute form
+    "proxy_refused": "connect",
 }
 _FALLBACK_OUTCOMES = frozenset(_OUTCOME_KIND)
 #: How long the runtimes wait for a TLS handshake (Go's http.Transport

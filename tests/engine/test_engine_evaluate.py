@@ -296,3 +296,31 @@ def test_the_proxy_in_the_path_is_named_by_host_and_port(tmp_path):
     assert finding.explanation == "missing. Through 192.0.2.3:3128 (HTTPS_PROXY)."
     (finding,) = evaluate(catalog, t, [manifest])
     assert finding.explanation == "missing."
+
+
+def test_the_proxy_variable_is_the_one_for_the_request_s_scheme(tmp_path):
+    """``via_proxy_env``: the DNS phase names HTTPS_PROXY (the first attempt is https),
+    but a 407 to the plain-HTTP request an insecure registry's pull went on to came
+    through HTTP_PROXY's proxy: Go's ProxyFromEnvironment picks by the URL's scheme, and
+    a fix must put the login there."""
+    catalog = catalog_of(
+        tmp_path,
+        {
+            "id": "ctx",
+            "title": "t",
+            "explanation": "via {via_proxy_env}",
+            "match": {
+                "observations": {"all": [{"kind": "http.response", "facts": {"status": 407}}]}
+            },
+        },
+    )
+    proxy = obs("proxy.configured", env="HTTPS_PROXY", proxy_hostport="192.0.2.3:3128")
+
+    def answer(url: str) -> Observation:
+        return obs("http.response", ok=False, url=url, status=407, proxy="http://192.0.2.3:3128")
+
+    t = target("registry.test:5000/team/app:1.0")
+    (finding,) = evaluate(catalog, t, [proxy, answer("http://registry.test:5000/v2/")])
+    assert finding.explanation == "via HTTP_PROXY"
+    (finding,) = evaluate(catalog, t, [proxy, answer("https://registry.test:5000/v2/")])
+    assert finding.explanation == "via HTTPS_PROXY"

@@ -397,3 +397,48 @@ def test_a_dead_mirror_before_an_untrusted_registry_is_what_containerd_reports(
         if "containerd" in f["runtimes"] and f["severity"] == "error"
     }
     assert "tls.unknown_authority" in errors, errors
+
+
+def test_a_refused_connect_before_plain_http_is_not_the_error_of_a_configured_target() -> None:
+    """dockerd with insecure-registries behind a proxy that wants a login: the CONNECT of
+    the https endpoint is refused (407), dockerd goes on to http://, and the proxy's 407
+    to that request is the error it prints. The target came from daemon.json (its
+    runtime is docker), but the tunnel's finding cites no configuration: it is not on
+    the part where docker failed; the proxy's 407 to the plain request is."""
+    from dataclasses import replace
+
+    seen = Seen(
+        https="proxy_refused",
+        https_error="proxyconnect: the proxy answered 'HTTP/1.1 407'",
+        went_on="http",
+        post_failure=(Kind.SERVER_ERROR, "407 Proxy Authentication Required"),
+    )
+    route = Route("docker", (_endpoint("https", mirror=True), _endpoint("http")))
+    report = _report()
+    report = replace(report, target=replace(report.target, runtime="docker"))
+    walk = walk_runtime("docker", route, report, seen, {})
+    assert walk.failed_part == "post"
+    tunnel = _with_runtimes(_finding("proxy-tunnel-refused", "tcp"), report, {"docker": walk})
+    login = _with_runtimes(_finding("http-proxy-auth-required", "http"), report, {"docker": walk})
+    assert tunnel.runtimes == () and login.runtimes == ("docker",)
+
+
+def test_the_token_server_s_certificate_is_part_of_the_auth_step() -> None:
+    """A finding on the realm's TLS (phase tls, role realm) is where the walk failed
+    after /v2/ (part "post"): it applies to docker, whose token request failed, also when
+    the target came from docker's configuration."""
+    from dataclasses import replace
+
+    from regdoctor.model import Observation
+
+    realm = Observation(
+        kind="tls.verify", target=REGISTRY, ok=False, phase="tls", facts={"role": "realm"}
+    )
+    seen = Seen(https="ok", verify_ok=True, went_on="https", post_failure=(Kind.TLS, "x509"))
+    route = Route("docker", (_endpoint("https"),))
+    report = replace(_report(), observations=(realm,))
+    report = replace(report, target=replace(report.target, runtime="docker"))
+    walk = walk_runtime("docker", route, report, seen, {})
+    assert walk.failed_part == "post"
+    finding = replace(_finding("tls-realm-unknown-authority", "tls"), observations=(0,))
+    assert _with_runtimes(finding, report, {"docker": walk}).runtimes == ("docker",)

@@ -202,3 +202,60 @@ def test_a_daemon_proxy_login_from_its_drop_in_is_never_printed(testbed, monkeyp
     # ... and its password never printed (the user name may be, as for registries)
     for text in outputs:
         assert secret not in text
+
+
+def _plain_target(testbed: Testbed) -> str:
+    return f"registry.test:{testbed.endpoints['plain'].port}/team/app:1.2"
+
+
+def _podman_commands(finding: dict) -> str:
+    return "\n".join(
+        (step.get("commands") or {}).get("podman", "") for step in finding["remediation"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "rule", "sent"),
+    [
+        ("auth", "http-proxy-auth-required", 'export HTTP_PROXY="${PROXY_URL:?'),
+        ("error_page", "http-proxy-error-page", 'export NO_PROXY="registry.test'),
+    ],
+)
+def test_plain_http_registry_through_the_proxy(testbed, monkeypatch, mode, rule, sent):
+    """An insecure (plain-HTTP) registry through a proxy: after the refused CONNECT the
+    runtimes go on to http://, which the proxy gets in absolute form (``GET
+    http://registry.test:PORT/v2/``) and answers itself: 407, or its own HTML page.
+    regdoctor goes on too, names that answer, and its fix is for HTTP_PROXY, the
+    variable Go clients read for an http:// URL (not HTTPS_PROXY). skopeo agrees."""
+    credentials = ("pxuser", "pxs3cret-Zq9") if mode == "auth" else None
+    proxy = ConnectProxy({"registry.test": "127.0.0.1"}, mode, credentials).start()
+    try:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+            monkeypatch.setenv(name, proxy.url)
+        result = regdoctor("--insecure", "--dns-server", testbed.dns_server, _plain_target(testbed))
+        assert result.code == 2
+        # podman's error is the proxy's answer to http:// (the refused CONNECT before it
+        # may lead the report: the same proxy, on no runtime's path)
+        errors = [f for f in result.findings if f["severity"] == "error" and f["runtimes"]]
+        assert [f["rule"] for f in errors] == [rule], [
+            (f["rule"], f["runtimes"]) for f in result.findings
+        ]
+        verdict = result.document["targets"][0]["runtimes"]["podman"]
+        assert verdict["status"] == "error" and verdict["reason"] == errors[0]["title"]
+        assert sent in _podman_commands(errors[0])
+        plain = f"GET http://registry.test:{testbed.endpoints['plain'].port}/v2/ HTTP/1.1"
+        assert plain in proxy.requests
+        code, _ = run_skopeo_inspect(
+            _plain_target(testbed), tls_verify=False, timeout_s=5,
+            env_extra={"HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url},
+        )  # fmt: skip
+        assert code != 0
+        if credentials is not None:  # the login in HTTP_PROXY alone: skopeo pulls
+            login = f"http://pxuser:pxs3cret-Zq9@127.0.0.1:{proxy.port}"
+            code, err = run_skopeo_inspect(
+                _plain_target(testbed), tls_verify=False, timeout_s=5,
+                env_extra={"HTTP_PROXY": login, "HTTPS_PROXY": proxy.url},
+            )  # fmt: skip
+            assert code == 0, err
+    finally:
+        proxy.stop()

@@ -148,15 +148,25 @@ class Scenario:
     masked_by: str = ""
     #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
     realm_ca: str = "ca"
-    #: A forward (CONNECT) proxy in the sandbox at :data:`PROXY_URL`: ``ok`` tunnels,
-    #: ``auth`` answers 407 without :data:`PROXY_LOGIN`. It tunnels only to loopback; the
-    #: names in ``proxy_names`` only it resolves (the node's DNS does not know them).
-    proxy: Literal["", "ok", "auth"] = ""
+    #: A forward proxy in the sandbox at :data:`PROXY_URL` (CONNECT for https, absolute
+    #: form ``GET http://...`` for plain HTTP): ``ok`` tunnels and forwards, ``auth``
+    #: answers 407 without :data:`PROXY_LOGIN`, ``error_page`` answers every request with
+    #: a 403 HTML page of its own (squid's ERR_ACCESS_DENIED shape). It connects only to
+    #: loopback; the names in ``proxy_names`` only it resolves (the node's DNS does not
+    #: know them).
+    proxy: Literal["", "ok", "auth", "error_page"] = ""
     proxy_names: Mapping[str, str] = field(default_factory=dict)
     #: The user's shell environment (``HTTPS_PROXY``...): podman, ctr and regdoctor run
     #: with it, fix commands too; the daemons do not (theirs is their unit's drop-ins,
     #: ``etc_files["systemd/system/docker.service.d/..."]``).
     user_env: Mapping[str, str] = field(default_factory=dict)
+    #: Where the client's error text alone cannot name what check saw (ctr's bare
+    #: ``403 Forbidden`` for a proxy's page reads as a registry's refusal): the category
+    #: ``regdoctor explain`` must give that text instead of check's.
+    explain_text_only: Mapping[Client, str] = field(default_factory=dict)
+    #: The rule whose finding must be check's only error for every client that failed
+    #: (so that its fix is the one the re-pull proves).
+    rule: str = ""
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

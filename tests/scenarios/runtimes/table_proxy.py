@@ -9,7 +9,7 @@ node's DNS at a namespace address the proxy cannot reach (it answers CONNECT 502
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import PROXY_LOGIN_URL, PROXY_URL, Registry, Scenario
-from tests.scenarios.runtimes.table import C, D, K, P
+from tests.scenarios.runtimes.table import C, D, K, P, _hosts
 
 BEHIND = Registry("behind", "127.0.0.5", 443, "tls")
 BEHIND_NAMES = {"behind.test": "127.0.0.5"}
@@ -18,6 +18,27 @@ DIRECT = Registry("direct", DIRECT_IP, 443, "tls")
 DOCKER_DROP_IN = "systemd/system/docker.service.d/http-proxy.conf"
 CONTAINERD_DROP_IN = "systemd/system/containerd.service.d/http-proxy.conf"
 SHELL_PROXY = {"HTTPS_PROXY": PROXY_URL}
+#: plain-HTTP registries: one only the proxy reaches, one the node reaches directly
+BEHIND_PLAIN = Registry("behind_plain", "127.0.0.6", 5000, "plain")
+BEHIND_PLAIN_NAMES = {"behind.test": "127.0.0.6"}
+REACH_IP = "198.18.0.71"
+REACH_PLAIN = Registry("reach", REACH_IP, 5000, "plain")
+#: what proxy set-ups usually write: both variables (a plain-HTTP registry is proxied by
+#: HTTP_PROXY, an https one by HTTPS_PROXY)
+BOTH_PROXY = {"HTTP_PROXY": PROXY_URL, "HTTPS_PROXY": PROXY_URL}
+
+
+def plain_registry(hostport: str) -> dict[str, str]:
+    """Each runtime told that ``hostport`` speaks plain HTTP, in its own way (dockerd:
+    daemon.json ``insecure-registries``, given by the scenario; containerd's ctr and CRI:
+    hosts.toml ``server = "http://..."``; podman: registries.conf ``insecure = true``)."""
+    url = f"http://{hostport}"
+    return {
+        f"containerd/certs.d/{hostport}/hosts.toml": _hosts(
+            url, url, capabilities=["pull", "resolve"]
+        ),
+        "containers/registries.conf": (f'[[registry]]\nlocation = "{hostport}"\ninsecure = true\n'),
+    }
 
 
 def drop_in(**env: str) -> str:
@@ -97,5 +118,45 @@ PROXY_SCENARIOS: tuple[Scenario, ...] = (
         expect={C: True, P: True},
         note="(d) podman and ctr read HTTPS_PROXY (with the proxy's login) from their "
         "own environment",
+    ),
+    Scenario(
+        "proxy-plain-needs-login",
+        "proxy",
+        "behind.test:5000/team/app:1.2",
+        (D, C, K, P),
+        registries=(BEHIND_PLAIN,),
+        proxy="auth",
+        proxy_names=BEHIND_PLAIN_NAMES,
+        daemon_json={"insecure-registries": ["behind.test:5000"]},
+        etc_files={**_both(drop_in(**BOTH_PROXY)), **plain_registry("behind.test:5000")},
+        user_env=BOTH_PROXY,
+        hub_trusted=True,
+        expect={D: False, C: False, K: False, P: False},
+        rule="http-proxy-auth-required",
+        note="(e) a plain-HTTP registry only through the proxy, which wants a login: "
+        "GET http://behind.test:5000/v2/ is answered 407 (http-proxy-auth-required); "
+        "the daemons' drop-ins and the shell set HTTP_PROXY and HTTPS_PROXY without one",
+    ),
+    Scenario(
+        "proxy-plain-error-page",
+        "proxy",
+        "reach.test:5000/team/app:1.2",
+        (D, C, K, P),
+        registries=(REACH_PLAIN,),
+        names={"reach.test": REACH_IP},
+        proxy="error_page",
+        daemon_json={"insecure-registries": ["reach.test:5000"]},
+        etc_files={**_both(drop_in(**BOTH_PROXY)), **plain_registry("reach.test:5000")},
+        user_env=BOTH_PROXY,
+        hub_trusted=True,
+        expect={D: False, C: False, K: False, P: False},
+        # ctr and the CRI HEAD the manifest: the page's body is never read, and they
+        # print the bare status, as for a registry's own 403; podman's ping prints the
+        # status only. docker prints the page ("invalid character '<'"): proxy.error.
+        explain_text_only={C: "auth.denied", K: "auth.denied", P: "other"},
+        rule="http-proxy-error-page",
+        note="(f) a plain-HTTP registry the node reaches directly; the proxy answers "
+        "every request with its own 403 HTML page (http-proxy-error-page); the "
+        "fix is NO_PROXY",
     ),
 )

@@ -249,11 +249,29 @@ def test_runtime_scenario(scenario: Scenario, authorities: Authorities, results:
                 for rule, runtime, command in document_commands(verdict.document):
                     for bad in command_problems(command):
                         problems.append(f"[{client}] {rule} command for {runtime}: {bad}")
+            if not result.pulled and scenario.rule and not verdict.problem:
+                errors = [
+                    f.get("rule")
+                    for f in runtime_findings(verdict.document, client)
+                    if f.get("severity") == "error"
+                ]
+                if errors != [scenario.rule]:
+                    problems.append(
+                        f"[{client}] check's error findings are {errors}, not [{scenario.rule!r}]"
+                    )
             if not result.pulled:
                 category, error = explain_category(world, result.error)
                 explained[client] = category
+                text_only = scenario.explain_text_only.get(client)
                 if error:
                     problems.append(f"[{client}] {error}")
+                elif text_only is not None:
+                    if category != text_only:
+                        problems.append(
+                            f"[{client}] `regdoctor explain` on the {client} error names "
+                            f"{category!r}; the text alone reads as {text_only!r}"
+                            f"\n    error text: {result.error[:300]}"
+                        )
                 elif verdict.category and not explained_alike(category, verdict, client):
                     problems.append(
                         f"[{client}] `regdoctor explain` on the {client} error names "
