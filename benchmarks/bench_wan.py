@@ -308,13 +308,6 @@ def phase_durations(text: str) -> dict[str, float]:
     return {**phases, "in-process total": round(report["duration_ms"], 1)}
 
 
-def critical_path(text: str) -> list[str]:
-    """regdoctor's critical path (JSON ``timing``): each wait, its ms and round trips."""
-    report = json.loads(text[: text.rindex("}") + 1])
-    steps = report["targets"][0].get("timing", {}).get("critical_path", [])
-    return [f"{s['what']} {s['ms']:.0f}ms/{s['round_trips']}" for s in steps]
-
-
 def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) -> dict[str, Any]:
     proxy.rtt_s = rtt_ms / 1000
     rows: dict[str, Any] = {}
@@ -329,7 +322,6 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
         rows[command.label] = {"walls": [], "cpus": [], "connections": proxy.connections - before}
         if command.label.startswith("regdoctor"):
             rows[command.label]["phases_ms"] = phase_durations(text)
-            rows[command.label]["critical_path"] = critical_path(text)
     in_process: dict[str, list[float]] = {c.label: [] for c in cmds}
     spans: dict[str, list[float]] = {c.label: [] for c in cmds}
     for _ in range(runs):
@@ -399,9 +391,6 @@ def print_table(results: dict[str, Any]) -> None:
             if "phases_ms" in row:
                 phases = ", ".join(f"{k} {v:g}" for k, v in row["phases_ms"].items())
                 print(f"{'':7s}  (warm-up phases, ms: {phases})")
-            if row.get("critical_path"):
-                path = ", ".join(row["critical_path"])
-                print(f"{'':7s}  (warm-up critical path, ms/round trips: {path})")
         if load:
             print(f"{'':7s}  (1-min load average before and after: {load[0]}, {load[1]})")
 

@@ -31,7 +31,6 @@ from regdoctor.model import (
 from regdoctor.net import roundtrips
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, Clock, SystemClock
-from regdoctor.probes import dns as dns_probe
 from regdoctor.probes.auth import AuthProbe
 from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
@@ -46,9 +45,8 @@ if TYPE_CHECKING:
 
 #: The probes, in the order a pull goes through the phases. Explicit, not discovered.
 #: One with ``background = True`` (Harbor) runs beside the ones after it.
-DNS = DnsProbe()
 PROBES: tuple[Probe, ...] = (
-    DNS,
+    DnsProbe(),
     TcpProbe(),
     TlsProbe(),
     HttpPingProbe(),
@@ -132,18 +130,11 @@ async def check_target(
     try:
         with roundtrips.critical_path(path):
             results = await _run_probes(ctx)
-            if not await _complete_dns(ctx, results):
-                # rare: DNS settled on other addresses than the system's lookup, which
-                # the later phases dialled: the check again, waiting for DNS as before
-                await _release(state)
-                _reset(state, preset)
-                state.extra[dns_probe.WAIT_KEY] = True
-                results = await _run_probes(ctx)
     finally:
-        pending = state.extra.pop(dns_probe.PENDING_KEY, None)
-        if pending is not None:
-            pending.cancel()  # the check was cut before dnspython answered
-        await _release(state)
+        leftover = state.extra.pop("tcp_socket", None)
+        if leftover is not None:
+            leftover.close()  # no phase took the TCP phase's connection
+        await drop_head_beside(state)  # a HEAD sent beside an auth phase that failed
     phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
     phases.extend(results[probe.id] for probe in PROBES)
     if path:
@@ -188,47 +179,6 @@ async def check_target(
         duration_ms=round((clock.monotonic() - start) * 1000, 2),
         critical_path=tuple(path),
     )
-
-
-async def _complete_dns(ctx: ProbeContext, results: dict[str, PhaseResult]) -> bool:
-    """Complete a DNS phase decided on the system's answer (``probes/dns.py``
-    ``PendingDns``) with dnspython's: its observations where the phase made its own, its
-    verdict and its time. False when the check is to be redone."""
-    state = ctx.state
-    pending = state.extra.pop(dns_probe.PENDING_KEY, None)
-    if not isinstance(pending, dns_probe.PendingDns):
-        return True
-    observations = await pending.complete(ctx)
-    if observations is None:
-        return False
-    state.observations[pending.index : pending.index] = observations
-    DnsProbe.settle(ctx, observations)
-    status, error = state.verdicts["dns"]
-    # its duration stays the phase's own wait (the system's lookup); the answer's is
-    # dnspython's queries'
-    results["dns"] = replace(
-        results["dns"],
-        status=status,
-        error=error,
-        summary=_summary(DNS, [o for o in state.observations if o.phase == "dns"]),
-    )
-    return True
-
-
-async def _release(state: TargetState) -> None:
-    """Close what an attempt left open."""
-    leftover = state.extra.pop("tcp_socket", None)
-    if leftover is not None:
-        leftover.close()  # no phase took the TCP phase's connection
-    await drop_head_beside(state)  # a HEAD sent beside an auth phase that failed
-
-
-def _reset(state: TargetState, preset: Sequence[Observation]) -> None:
-    """The state as a check begins (its HTTP clients and connections are the network's,
-    closed at the end of the run)."""
-    fresh = TargetState(target=state.target)
-    fresh.observations.extend(preset)
-    state.__dict__.update(fresh.__dict__)
 
 
 def prepare_judgement(rule_dirs: Sequence[Path]) -> None:

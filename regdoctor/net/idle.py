@@ -2,10 +2,8 @@
 
 Some work a check needs later costs CPU the first time: importing the rule engine and
 reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
-token's scope after the token request), compiling the redaction patterns, importing
-dnspython (whose answer the DNS phase, decided on the system's lookup, awaits only before
-the verdict: it goes first). Done when it is due, each sits on the critical path
-between two requests or after the last one. The
+token's scope after the token request), compiling the redaction patterns. Done when it
+is due, each sits on the critical path between two requests or after the last one. The
 run registers it here instead, and the first request written on the link starts one
 worker thread that does it while the event loop only waits for the answer (over TLS
 that is ``GET /v2/``, after the chain's analysis, the run's largest burst of CPU).
@@ -39,17 +37,15 @@ class IdleWork:
     def started(self) -> bool:
         return self._executor is not None or self._closed
 
-    def add(self, job: Callable[[], object], *, first: bool = False) -> bool:
-        """Do ``job`` in the background: now if the worker runs, else once it starts
-        (``first``: before the jobs already waiting). False when closed (not done)."""
+    def add(self, job: Callable[[], object]) -> None:
+        """Do ``job`` in the background: now if the worker runs, else once it starts."""
         with self._lock:
             if self._closed:
-                return False
+                return
             if self._executor is None:
-                self._pending.insert(0 if first else len(self._pending), job)
+                self._pending.append(job)
             else:
                 self._submit(job)
-            return True
 
     def start(self) -> None:
         """A request is on the link: start the worker (once) on the pending jobs."""

@@ -86,21 +86,6 @@ class Resolver:
         self._resolver.lifetime = timeout
         self._resolver.timeout = timeout
 
-    @staticmethod
-    def prepare() -> None:
-        """Import what a query and its answer import on first use: dnspython's asyncio
-        backend and the A, AAAA and CNAME record classes (~10 ms of CPU on top of the
-        ~35 ms of ``dns.asyncresolver``, which the resolver's construction imports).
-        Thread-safe: the DNS phase calls it in a worker thread
-        (:meth:`Network.prepare_resolver`)."""
-        import dns._asyncio_backend  # what dns.asyncbackend picks for asyncio
-        import dns.rdata
-        import dns.rdataclass
-        import dns.rdatatype
-
-        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.CNAME):
-            dns.rdata.get_rdata_class(dns.rdataclass.IN, rdtype)
-
     async def query(self, name: str, rdtype: str, timeout: float) -> Lookup:
         import time
 
@@ -318,51 +303,6 @@ class Network:
         if self._resolver is None:
             self._resolver = Resolver(self.options.dns_server, self.options.timeout)
         return self._resolver
-
-    async def prepare_resolver(self, *, when_idle: bool = False) -> Resolver:
-        """The resolver, with dnspython imported in a worker thread: its ~45 ms of CPU
-        (import, first query) do not block the event loop. ``when_idle``: as the first
-        job of the run's idle work (net/idle.py), which begins once a request is on the
-        link (or :meth:`IdleWork.start`), so that it runs while the event loop waits
-        instead of competing with it for the GIL."""
-        if self._resolver is None:
-            import asyncio
-
-            loop = asyncio.get_running_loop()
-
-            def make() -> None:
-                Resolver.prepare()
-                _ = self.resolver  # reads resolv.conf; two racing threads make equal ones
-
-            if not when_idle:
-                await loop.run_in_executor(None, make)
-                return self.resolver
-            made: asyncio.Future[None] = loop.create_future()
-
-            def settle(error: BaseException | None) -> None:
-                if made.done():
-                    return
-                if error is None:
-                    made.set_result(None)
-                else:
-                    made.set_exception(error)
-
-            def job() -> None:
-                error: BaseException | None = None
-                try:
-                    make()
-                except Exception as exc:
-                    error = exc
-                try:
-                    loop.call_soon_threadsafe(settle, error)
-                except RuntimeError:  # the loop is closed: nobody waits
-                    pass
-
-            if self.idle.add(job, first=True):
-                await made
-            else:
-                await loop.run_in_executor(None, make)
-        return self.resolver
 
     def pin(self, host: str, addresses: Iterable[str]) -> None:
         self.pins[host.lower()] = tuple(addresses)

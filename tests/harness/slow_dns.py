@@ -17,13 +17,12 @@ import dns.rrset
 
 
 class SlowDns:
-    def __init__(self, delay_s: float, address: str = "127.0.0.1", port: int = 0) -> None:
-        """``port``: 53 for a sandbox's resolv.conf (made in its network namespace)."""
+    def __init__(self, delay_s: float, address: str = "127.0.0.1") -> None:
         self.delay_s = delay_s
         self.address = address
         self.queries: list[tuple[float, str, str]] = []  # (monotonic, name, type)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind(("127.0.0.1", port))  # bound: ready before start() returns
+        self._sock.bind(("127.0.0.1", 0))  # bound: ready before start() returns
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 
 class Forwarder:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.accepted = 0
-        self.accepted_at: list[float] = []  # time.monotonic() of each accept
         self.enabled = True
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -34,7 +32,6 @@ class Forwarder:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            self.accepted_at.append(time.monotonic())
             self.accepted += 1
             if not self.enabled:
                 client.close()

@@ -91,19 +91,3 @@ def test_a_request_trace_line_is_built_only_for_a_trace(
         assert shown and any("GET" in line for line in lines)
     else:
         assert shown == []
-
-
-def test_a_job_added_first_runs_before_the_waiting_ones() -> None:
-    """dnspython's import (the DNS phase's answer is awaited before the rules judge)
-    goes before the judgement's preparation; a closed worker says it did not take one."""
-    done: list[str] = []
-    finished = threading.Event()
-    idle = IdleWork()
-    assert idle.add(lambda: done.append("judgement"))
-    assert idle.add(lambda: done.append("dnspython"), first=True)
-    assert idle.add(finished.set)
-    idle.start()
-    assert finished.wait(10)
-    assert done == ["dnspython", "judgement"]
-    idle.close()
-    assert idle.add(lambda: done.append("late"), first=True) is False
