@@ -322,7 +322,7 @@ class HttpClient:
                 "timeout": {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds},
             },
         )
-        response = await pool.handle_async_request(request)
+        response = await _send(pool, request)
         try:
             yield Response(response)
         finally:
@@ -332,3 +332,31 @@ class HttpClient:
         for pool in self._pools.values():
             await pool.aclose()
         self._pools.clear()
+
+
+#: Requests Go's Transport may send again (no body here: ``Request.isReplayable``).
+_REPLAYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
+#: httpcore's words for an end of stream before the first byte of the answer.
+_CLOSED_IDLE = "Server disconnected without sending a response."
+
+
+async def _send(pool: Any, request: httpcore.Request) -> httpcore.Response:
+    """Send ``request``; once more, on a new connection, when it went out on a kept-alive
+    connection that failed before the first byte of the answer (the server had closed
+    it, or closed it on seeing the request). Go's Transport does the same for a
+    replayable request on a reused connection (net/http transport.go
+    ``shouldRetryRequest``: nothing written, the server closed the idle connection, or a
+    read failed before the first response byte), so docker, containerd and podman do not
+    fail there, and the check must not either."""
+    reused = request.method in _REPLAYABLE and any(
+        c.is_idle() and c.can_handle_request(request.url.origin) for c in pool.connections
+    )
+    try:
+        return await pool.handle_async_request(request)
+    except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError) as exc:
+        before_answer = not isinstance(exc, httpcore.RemoteProtocolError) or (
+            str(exc) == _CLOSED_IDLE
+        )
+        if not (reused and before_answer):
+            raise
+    return await pool.handle_async_request(request)

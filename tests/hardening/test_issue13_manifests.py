@@ -80,7 +80,9 @@ def test_an_endless_manifest_body(serve) -> None:  # type: ignore[no-untyped-def
             b"Content-Type: " + hostile.MANIFEST_TYPE.encode() + b"\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        if not conn.send(head):
+        if not conn.send(head) or request.method == "HEAD":
+            # a HEAD gets the head only (a body after it would be read as the answer to
+            # the next request on the connection, or make it unusable: a race)
             return
         chunk = b"10000\r\n" + b'{"schemaVersion": 2' + b" " * (0x10000 - 19) + b"\r\n"
         deadline = time.monotonic() + 20

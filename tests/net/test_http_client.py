@@ -337,3 +337,120 @@ def test_an_empty_login_in_a_realm_sends_no_authorization():
     assert parse_url("https://@auth.test/token").userinfo is None
     assert parse_url("https://:@auth.test/token").userinfo is None
     assert parse_url("https://u:@auth.test/token").userinfo == b"u:"
+
+
+async def _closing_after_first(reset: bool) -> tuple[asyncio.Server, int, list[str]]:
+    """A keep-alive server whose first connection answers one request, then reads the
+    next and closes (``reset``: with an RST) before any byte of an answer; every later
+    connection answers as usual. Records (connection number, request line)."""
+    seen: list[str] = []
+    count = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal count
+        count += 1
+        number = count
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                seen.append(f"{number} {head.split(b' ')[0].decode()}")
+                if number == 1 and len([s for s in seen if s.startswith("1 ")]) == 2:
+                    if reset:
+                        import socket
+                        import struct
+
+                        sock = writer.get_extra_info("socket")
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                    writer.close()
+                    return
+                writer.write(
+                    DEFAULT_ANSWER if not head.startswith(b"HEAD") else DEFAULT_ANSWER[:-2]
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], seen
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["eof", "reset"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_kept_alive_connection_closed_before_the_answer_is_retried_once_as_go_does(
+    method: str, reset: bool
+):
+    """Go's Transport sends a GET or HEAD again on a new connection when the reused one
+    ends (EOF or a reset) before the first byte of the answer; so does the check, where
+    it used to report a broken connection that no runtime sees."""
+
+    async def run() -> tuple[list[int], list[str]]:
+        server, port, seen = await _closing_after_first(reset)
+        statuses = []
+        async with server:
+            client = _client()
+            try:
+                for _ in range(2):
+                    async with client.stream(method, f"http://127.0.0.1:{port}/v2/") as response:
+                        statuses.append(response.status_code)
+                        await response.aread()
+            finally:
+                await client.aclose()
+        return statuses, seen
+
+    statuses, seen = asyncio.run(run())
+    assert statuses == [200, 200]
+    assert seen == [f"1 {method}", f"1 {method}", f"2 {method}"]
+
+
+def test_a_first_request_on_a_new_connection_is_not_retried():
+    """Only a reused connection: a server that closes a fresh connection without an
+    answer fails the request, once, as it fails Go's."""
+
+    async def run() -> tuple[Exception | None, int]:
+        heads: list[bytes] = []
+
+        async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            heads.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.close()
+
+        server = await asyncio.start_server(mute, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            client = _client()
+            try:
+                async with client.stream("GET", f"http://127.0.0.1:{port}/v2/"):
+                    pass
+            except httpcore.RemoteProtocolError as exc:
+                return exc, len(heads)
+            finally:
+                await client.aclose()
+        return None, len(heads)
+
+    error, requests = asyncio.run(run())
+    assert isinstance(error, httpcore.RemoteProtocolError)
+    assert requests == 1
+
+
+def test_a_post_on_a_reused_connection_is_not_sent_again():
+    """A POST (a token request with a body) is not replayable: its failure stands."""
+
+    async def run() -> tuple[list[str], Exception | None]:
+        server, port, seen = await _closing_after_first(reset=False)
+        error = None
+        async with server:
+            client = _client()
+            try:
+                for _ in range(2):
+                    async with client.stream("POST", f"http://127.0.0.1:{port}/token") as r:
+                        await r.aread()
+            except httpcore.RemoteProtocolError as exc:
+                error = exc
+            finally:
+                await client.aclose()
+        return seen, error
+
+    seen, error = asyncio.run(run())
+    assert isinstance(error, httpcore.RemoteProtocolError)
+    assert seen == ["1 POST", "1 POST"]
