@@ -103,6 +103,19 @@ def test_no_step_checks_for_one_runtime_and_fixes_for_another() -> None:
     assert not mixed, mixed
 
 
+def test_no_containerd_fix_logs_in_with_another_tool() -> None:
+    """ctr reads no credential file (containerd v1.6.20 cmd/ctr/commands/resolver.go
+    GetResolver: only ``--user``): ``nerdctl login`` or ``docker login`` writes a file
+    ctr never reads, so its fix is the pull with ``--user`` (scenario
+    ``creds-token-realm-other-host``: ``nerdctl login`` was the fix, and failed)."""
+    wrong = [
+        f"{rule_id} step {index}"
+        for rule_id, index, step in _steps()
+        if re.search(r"\b(nerdctl|docker|podman) login\b", step.commands.get("containerd", ""))
+    ]
+    assert not wrong, wrong
+
+
 def test_commands_fix_and_checks_look() -> None:
     looking = {
         (rule_id, index, runtime)

@@ -111,6 +111,15 @@ class Scenario:
     the harness client pair ``"client_cert"`` / ``"client_key"``."""
     docker_config: Mapping[str, Any] | None = None
     """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
+    node_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """More JSON files of the node user (an absolute path below ``/home/node`` or
+    ``/run/containers``: podman's ``auth.json`` files)."""
+    cred_helpers: Mapping[str, Literal["keychain", "answers"]] = field(default_factory=dict)
+    """Credential helpers ``docker-credential-<name>`` on every PATH of the node (the
+    clients', regdoctor's, the fix's): ``keychain`` keeps what ``store`` is given in a
+    file below ``$HOME`` and, empty, answers ``get`` with exit 1 and "credentials not
+    found in native keychain" (a real keychain helper with nothing stored);
+    ``answers`` gives USERNAME/PASSWORD for every server."""
     hub_trusted: bool = False
     """Add the harness CA to the sandbox's system store (the fake Docker Hub's trust)."""
     slow: bool = False

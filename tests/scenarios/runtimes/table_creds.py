@@ -1,0 +1,108 @@
+"""Credentials per runtime: which file and which entry each client really uses.
+
+podman reads its auth files in order (``/run/containers/0/auth.json`` for root, then
+``$HOME/.config/containers/auth.json``, then ``~/.docker/config.json``) and stops at the
+first that has an entry for the image; the docker CLI reads only its config.json, where
+``credHelpers[host]`` beats ``credsStore``, which beats ``auths``. Credential helpers are
+real programs on the node's PATH (:func:`.world.cred_helper`).
+"""
+
+from __future__ import annotations
+
+from tests.scenarios.runtimes.scenario import PASSWORD, USERNAME, WRONG_PASSWORD, Registry, Scenario
+from tests.scenarios.runtimes.table import (
+    APP,
+    SECURE_IP,
+    SECURE_NAMES,
+    C,
+    D,
+    P,
+    _auth,
+    _ca_everywhere,
+    _containerd_ca_hosts,
+    _secure_tls,
+)
+
+RIGHT = {"auth": _auth(USERNAME, PASSWORD)}
+WRONG = {"auth": _auth(USERNAME, WRONG_PASSWORD)}
+IMAGE = f"secure.test/{APP}"
+
+CREDS_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "creds-podman-authfile-first-wins",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"auths": {"secure.test": RIGHT}},
+        node_files={"/run/containers/0/auth.json": {"auths": {"secure.test": WRONG}}},
+        expect={D: True, P: False},
+        note="podman's own auth.json (an old login, wrong password) comes before "
+        "~/.docker/config.json (the right one): podman stops at the first entry, docker "
+        "never reads auth.json",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-auths-key-url-v1",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"auths": {"https://secure.test/v1/": RIGHT}},
+        expect={D: True, P: True},
+        note="an auths key written as a URL with /v1/ (old docker login): both clients "
+        "strip the scheme and path",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-auths-key-other-namespace",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"auths": {"secure.test/other": RIGHT}},
+        expect={D: True, P: False},
+        note="an auths key with a repository path (secure.test/other): docker keys by "
+        "host and uses it; podman matches the path against the image's (team/app) and "
+        "does not",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-store-empty-beside-auths",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"credsStore": "keychain", "auths": {"secure.test": RIGHT}},
+        cred_helpers={"keychain": "keychain"},
+        expect={D: False, P: True},
+        note="credsStore's helper exists and answers 'credentials not found in native "
+        "keychain' (exit 1); the password is in auths: docker asks only the store, "
+        "podman ignores credsStore and uses auths",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-helper-beside-store",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"credsStore": "keychain", "credHelpers": {"secure.test": "answers"}},
+        cred_helpers={"keychain": "keychain", "answers": "answers"},
+        expect={D: True, P: True},
+        note="credHelpers names a helper that answers for secure.test beside an empty "
+        "credsStore: the host's helper wins for both clients",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-token-realm-other-host",
+        "credentials",
+        IMAGE,
+        (D, C, P),
+        (Registry("secure", SECURE_IP, 443, "token_private"),),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": RIGHT}},
+        expect={D: True, C: False, P: True},
+        note="login stored for secure.test, token realm on auth.test (private "
+        "repository): docker and podman send the registry's credentials to the realm; "
+        "ctr has no credential store and needs --user",
+    ),
+)
