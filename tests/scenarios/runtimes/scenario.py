@@ -27,6 +27,9 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
 #: ``token_private``: realm ``.../private``: anonymous tokens grant nothing (a private
 #: repository: the manifest is refused), USERNAME/PASSWORD get a full one;
+#: ``token_scoped``: realm ``.../scoped``: ``token_private``, and the account
+#: ``token_server.READER`` logs in but may pull nothing (the right password for the wrong
+#: account: 401 insufficient_scope);
 #: ``token_ratelimit``: behind an HTTPS front that answers a manifest request made with
 #: an anonymous token 429 TOOMANYREQUESTS (Docker Hub's rate limit); USERNAME/PASSWORD
 #: pull;
@@ -42,6 +45,7 @@ RegistryKind = Literal[
     "token",
     "token_http",
     "token_private",
+    "token_scoped",
     "token_ratelimit",
     "mtls",
     "none",

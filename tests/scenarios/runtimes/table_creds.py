@@ -9,6 +9,7 @@ real programs on the node's PATH (:func:`.world.cred_helper`).
 
 from __future__ import annotations
 
+from tests.harness.token_server import READER
 from tests.scenarios.runtimes.scenario import PASSWORD, USERNAME, WRONG_PASSWORD, Registry, Scenario
 from tests.scenarios.runtimes.table import (
     APP,
@@ -16,6 +17,7 @@ from tests.scenarios.runtimes.table import (
     SECURE_NAMES,
     C,
     D,
+    K,
     P,
     _auth,
     _ca_everywhere,
@@ -26,6 +28,7 @@ from tests.scenarios.runtimes.table import (
 RIGHT = {"auth": _auth(USERNAME, PASSWORD)}
 WRONG = {"auth": _auth(USERNAME, WRONG_PASSWORD)}
 IMAGE = f"secure.test/{APP}"
+READER_LOGIN = {"auth": _auth(*READER)}
 
 CREDS_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -104,5 +107,37 @@ CREDS_SCENARIOS: tuple[Scenario, ...] = (
         note="login stored for secure.test, token realm on auth.test (private "
         "repository): docker and podman send the registry's credentials to the realm; "
         "ctr has no credential store and needs --user",
+    ),
+    Scenario(
+        "creds-podman-registry-auth-file-falls-through",
+        "credentials",
+        IMAGE,
+        (D, P),
+        user_env={"REGISTRY_AUTH_FILE": "/home/node/ci/auth.json"},
+        node_files={
+            "/home/node/ci/auth.json": {"auths": {"other.test": RIGHT}},
+            "/home/node/.config/containers/auth.json": {"auths": {"secure.test": RIGHT}},
+        },
+        expect={D: False, P: True},
+        note="REGISTRY_AUTH_FILE names a file without an entry for the registry: podman "
+        "goes on to ~/.config/containers/auth.json, which has one; docker has no login",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-right-login-wrong-scope",
+        "credentials",
+        IMAGE,
+        (D, C, K, P),
+        (Registry("secure", SECURE_IP, 443, "token_scoped"),),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": READER_LOGIN}},
+        pull_secret=READER,
+        expect={D: False, C: False, K: False, P: False},
+        note="a login that the token server accepts, for an account that may not pull "
+        "team/app (insufficient_scope); ctr has none at all; the fix logs in with the "
+        "account that may",
     ),
 )

@@ -92,6 +92,7 @@ TOKEN_KINDS = {
     "token": "token",
     "token_http": "token",
     "token_private": "private",
+    "token_scoped": "scoped",
     "token_ratelimit": "ratelimit",
 }
 #: The token realm's host (the sandbox's 127.0.0.1) for ``token`` registries.
