@@ -22,6 +22,7 @@ from tests.scenarios.runtimes.table import (
     _auth,
     _ca_everywhere,
     _containerd_ca_hosts,
+    _cri_config,
     _secure_tls,
 )
 
@@ -139,5 +140,61 @@ CREDS_SCENARIOS: tuple[Scenario, ...] = (
         note="a login that the token server accepts, for an account that may not pull "
         "team/app (insufficient_scope); ctr has none at all; the fix logs in with the "
         "account that may",
+    ),
+    Scenario(
+        "cri-pull-secret-beats-configs-auth",
+        "credentials",
+        IMAGE,
+        (K,),
+        pull_secret=(USERNAME, WRONG_PASSWORD),
+        expect={K: False},
+        note="config.toml's registry.configs.<host>.auth is right, the pod's "
+        "imagePullSecret wrong: the CRI sends the secret (configs only when the kubelet "
+        "passes no AuthConfig), so the fix is the secret",
+        **_secure_tls(
+            auth=True,
+            config=_cri_config(config_path=True, auth=("secure.test", USERNAME, PASSWORD)),
+        ),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "cri-pull-secret-over-wrong-configs-auth",
+        "credentials",
+        IMAGE,
+        (K,),
+        pull_secret=(USERNAME, PASSWORD),
+        expect={K: True},
+        note="the reverse: configs.<host>.auth has a wrong password, the imagePullSecret "
+        "the right one: the CRI pulls with the secret",
+        **_secure_tls(
+            auth=True,
+            config=_cri_config(config_path=True, auth=("secure.test", USERNAME, WRONG_PASSWORD)),
+        ),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-store-answers-podman-ignores",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"credsStore": "answers"},
+        cred_helpers={"answers": "answers"},
+        expect={D: True, P: False},
+        note="the login lives only in credsStore's helper (as after docker login with a "
+        "desktop or pass store): docker pulls, podman never asks credsStore",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-podman-xdg-runtime-dir",
+        "credentials",
+        IMAGE,
+        (P,),
+        user_env={"XDG_RUNTIME_DIR": "/run/containers/user"},
+        node_files={
+            "/run/containers/user/containers/auth.json": {"auths": {"secure.test": RIGHT}},
+            "/run/containers/0/auth.json": {"auths": {"secure.test": WRONG}},
+        },
+        expect={P: True},
+        note="XDG_RUNTIME_DIR set: podman's first file is $XDG_RUNTIME_DIR/containers/"
+        "auth.json, and root's /run/containers/0/auth.json (wrong password) is not read",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
