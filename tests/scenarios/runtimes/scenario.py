@@ -118,12 +118,15 @@ class Scenario:
     node_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """More JSON files of the node user (an absolute path below ``/home/node`` or
     ``/run/containers``: podman's ``auth.json`` files)."""
-    cred_helpers: Mapping[str, Literal["keychain", "answers"]] = field(default_factory=dict)
+    cred_helpers: Mapping[str, Literal["keychain", "answers", "locked"]] = field(
+        default_factory=dict
+    )
     """Credential helpers ``docker-credential-<name>`` on every PATH of the node (the
     clients', regdoctor's, the fix's): ``keychain`` keeps what ``store`` is given in a
     file below ``$HOME`` and, empty, answers ``get`` with exit 1 and "credentials not
     found in native keychain" (a real keychain helper with nothing stored);
-    ``answers`` gives USERNAME/PASSWORD for every server."""
+    ``answers`` gives USERNAME/PASSWORD for every server; ``locked`` fails every
+    action with exit 1 and "the keyring is locked" (not "not found")."""
     hub_trusted: bool = False
     """Add the harness CA to the sandbox's system store (the fake Docker Hub's trust)."""
     slow: bool = False

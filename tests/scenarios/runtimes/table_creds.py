@@ -197,4 +197,17 @@ CREDS_SCENARIOS: tuple[Scenario, ...] = (
         "auth.json, and root's /run/containers/0/auth.json (wrong password) is not read",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
+    Scenario(
+        "creds-helper-locked-anonymous",
+        "credentials",
+        IMAGE,
+        (D, P),
+        docker_config={"credHelpers": {"secure.test": "locked"}},
+        cred_helpers={"locked": "locked"},
+        expect={D: True, P: False},
+        note="credHelpers names a helper that exists and fails (exit 1, not 'credentials "
+        "not found') for a registry that needs no login: docker ignores the error and "
+        "pulls anonymously, podman stops at it",
+        **_secure_tls(auth=False),  # type: ignore[arg-type]
+    ),
 )

@@ -698,7 +698,8 @@ exit 1
 def cred_helper(name: str, kind: str) -> str:
     """A ``docker-credential-<name>`` (docker-credential-helpers' protocol: ``get`` reads
     the server on stdin; errors go to stdout with exit 1). ``keychain``: a file below
-    $HOME holds what ``store`` gave; ``answers``: USERNAME/PASSWORD for every server."""
+    $HOME holds what ``store`` gave; ``answers``: USERNAME/PASSWORD for every server;
+    ``locked``: every action fails (exit 1, "the keyring is locked")."""
     return f"""#!{sys.executable} -I
 import json, os, sys
 action = sys.argv[1] if len(sys.argv) > 1 else ""
@@ -712,6 +713,9 @@ except (OSError, ValueError):
 def save():
     with open(path, "w") as f:
         json.dump(items, f)
+if {kind!r} == "locked":
+    print("error: the keyring is locked")
+    sys.exit(1)
 if action == "get":
     server = data.strip()
     if {kind!r} == "answers":
