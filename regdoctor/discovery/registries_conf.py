@@ -161,11 +161,18 @@ def candidate_files(paths: Paths) -> list[Path]:
 def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
     """podman's auth.json files, in the order it reads them (containers/image v5.23.1
     pkg/docker/config/config.go getAuthFilePaths, getPathToAuthWithOS): the first is
-    ``--authfile`` / ``REGISTRY_AUTH_FILE``, else ``$XDG_RUNTIME_DIR/containers/auth.json``,
+    ``--authfile`` / ``REGISTRY_AUTH_FILE``, else ``$DOCKER_CONFIG/config.json`` (podman's
+    default ``--authfile``: containers/common v0.50.1 pkg/auth GetDefaultAuthFile; scenario
+    ``creds-podman-docker-config-env``), else ``$XDG_RUNTIME_DIR/containers/auth.json``,
     else ``/run/containers/<uid>/auth.json`` (root's login file); then always
     ``$XDG_CONFIG_HOME/containers/auth.json``. (``~/.docker/config.json`` comes after
     them: :meth:`Effective.credential_for`.)"""
-    first = paths.override("auth_file") or paths.env_path("REGISTRY_AUTH_FILE")
+    docker_config = paths.env_path("DOCKER_CONFIG")
+    first = (
+        paths.override("auth_file")
+        or paths.env_path("REGISTRY_AUTH_FILE")
+        or (docker_config / "config.json" if docker_config is not None else None)
+    )
     if first is None:
         first = paths.env_path("XDG_RUNTIME_DIR")
         if first is not None:

@@ -49,6 +49,16 @@ def test_registry_auth_file_replaces_only_the_first(tmp_path: Path) -> None:
     assert files == [tmp_path / "ci/auth.json", tmp_path / "home/node/.config/containers/auth.json"]
 
 
+def test_docker_config_env_is_podmans_default_authfile(tmp_path: Path) -> None:
+    """``creds-podman-docker-config-env``: with DOCKER_CONFIG set, podman 4.3 reads
+    $DOCKER_CONFIG/config.json first and never /run/containers/0/auth.json."""
+    files = registries_conf.auth_file_paths(_paths(tmp_path, DOCKER_CONFIG="/cfg"), uid=0)
+    assert files == [
+        tmp_path / "cfg/config.json",
+        tmp_path / "home/node/.config/containers/auth.json",
+    ]
+
+
 def test_podman_stops_at_the_first_file_with_an_entry(tmp_path: Path) -> None:
     """``creds-podman-authfile-first-wins``: the old login in /run/containers/0 wins
     over the right password in ~/.docker/config.json; docker reads only the latter."""

@@ -210,4 +210,18 @@ CREDS_SCENARIOS: tuple[Scenario, ...] = (
         "pulls anonymously, podman stops at it",
         **_secure_tls(auth=False),  # type: ignore[arg-type]
     ),
+    Scenario(
+        "creds-podman-docker-config-env",
+        "credentials",
+        IMAGE,
+        (D, P),
+        user_env={"DOCKER_CONFIG": "/home/node/.docker"},
+        docker_config={"auths": {"secure.test": RIGHT}},
+        node_files={"/run/containers/0/auth.json": {"auths": {"secure.test": WRONG}}},
+        expect={D: True},
+        note="DOCKER_CONFIG set in the shell, root's old podman login in "
+        "/run/containers/0/auth.json: whether podman's default --authfile becomes "
+        "$DOCKER_CONFIG/config.json (containers/common GetDefaultAuthFile) decides",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
 )
