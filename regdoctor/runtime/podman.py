@@ -254,8 +254,9 @@ def auth_file_candidates(
 
     podman's --authfile / REGISTRY_AUTH_FILE (else $DOCKER_CONFIG/config.json: podman's
     default --authfile, containers/common v0.50.1 GetDefaultAuthFile) become
-    sys.AuthFilePath and replace the first entry; otherwise ${XDG_RUNTIME_DIR}/containers/auth.json (error if that dir is
-    set but missing: only a warning, pull continues) or /run/containers/<uid>/auth.json,
+    sys.AuthFilePath and replace the first entry; otherwise
+    ${XDG_RUNTIME_DIR}/containers/auth.json (error if that dir is set but missing: only a
+    warning, pull continues) or /run/containers/<uid>/auth.json,
     then ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then $DOCKER_CONFIG/config.json
     or ~/.docker/config.json, then ~/.dockercfg. credHelpers in those files are honoured;
     registries.conf ``credential-helpers`` may add external helpers.
