@@ -10,8 +10,9 @@ what came before (``[[registry]]`` tables by ``prefix``, top-level keys by name)
 
 For an image, the ``[[registry]]`` with the longest matching ``prefix`` decides: its
 mirrors are tried in order, then its ``location``; ``blocked = true`` refuses the pull.
-Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else
-``$XDG_RUNTIME_DIR/containers/auth.json``, else ``/run/containers/<uid>/auth.json``; then
+Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else (podman)
+``$DOCKER_CONFIG/config.json``, else ``$XDG_RUNTIME_DIR/containers/auth.json``, else
+``/run/containers/<uid>/auth.json``; then
 ``$XDG_CONFIG_HOME/containers/auth.json``, then Docker's ``config.json``.
 """
 
