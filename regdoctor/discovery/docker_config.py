@@ -66,7 +66,9 @@ def normalize_containers_key(key: str) -> str:
     text = key
     for prefix in ("http://", "https://"):
         if text.lower().startswith(prefix):
-            text = text[len(prefix) :]
+            # normalizeAuthFileKey (v5.23.1): a key with a scheme is a URL, its path is
+            # dropped (``https://host/v1/`` -> ``host``); one without keeps its namespace
+            text = text[len(prefix) :].split("/", 1)[0]
             break
     text = text.rstrip("/")
     if text in (f"{dockerhub.LEGACY_DOMAIN}/v1", dockerhub.LEGACY_DOMAIN, dockerhub.API_HOST):
@@ -111,7 +113,7 @@ class ClientConfig:
         """Where the credential for ``registry`` comes from, as this file's owner
         (docker CLI, or containers/image for auth.json) would look it up."""
         if self.kind == "containers":
-            return self._lookup_containers(registry, repository)
+            return self.lookup_containers(registry, repository)
         key = server_key(registry)
         file = self.file.file
         helper = self.cred_helpers.get(key)
@@ -130,7 +132,14 @@ class ClientConfig:
         origin = "identitytoken" if entry.has_identitytoken else "file"
         return model.CredentialRef(origin, file, f'auths["{entry.key}"]', None, key)
 
-    def _lookup_containers(self, registry: str, repository: str | None) -> CredentialRef | None:
+    def lookup_containers(
+        self, registry: str, repository: str | None = None
+    ) -> CredentialRef | None:
+        """The entry containers/image (podman) uses in this file, auth.json or Docker's
+        config.json alike (v5.23.1 pkg/docker/config/config.go findCredentialsInFile):
+        ``credHelpers`` for the registry, then ``auths`` keys for the repository and each
+        parent namespace, then the registry; ``credsStore`` is never read (its
+        ``dockerConfigFile`` has only ``auths`` and ``credHelpers``)."""
         file = self.file.file
         name = dockerhub.DOMAIN if registry in HUB_NAMES else registry
         scopes = []
@@ -148,8 +157,6 @@ class ClientConfig:
             if entry is not None:
                 origin = "identitytoken" if entry.has_identitytoken else "file"
                 return model.CredentialRef(origin, file, f'auths["{entry.key}"]', None, scope)
-        if self.creds_store:
-            return model.CredentialRef("store", file, "credsStore", self.creds_store, name)
         return None
 
     def near_misses(self, registry: str) -> list[str]:

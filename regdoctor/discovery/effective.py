@@ -94,11 +94,22 @@ class Effective:
     def credential_for(
         self, runtime: str, registry: str, repository: str | None = None
     ) -> CredentialRef | None:
-        if runtime in ("podman",) and self.containers is not None:
-            for auth in self.containers.auth_files:
-                ref = auth.lookup(registry, repository)
+        if runtime == "containerd":
+            # ctr reads no credential file: only --user (containerd v1.6.20
+            # cmd/ctr/commands/resolver.go GetResolver); the CRI's come from the kubelet
+            return None
+        if runtime == "podman":
+            # containers/image v5.23.1 getAuthFilePaths: its auth.json files, then
+            # Docker's config.json read by its own rules (namespaced keys, credHelpers,
+            # no credsStore); the first file with an entry wins
+            files = list(self.containers.auth_files) if self.containers is not None else []
+            if self.client is not None and self.client.file.parsed:
+                files.append(self.client)
+            for auth in files:
+                ref = auth.lookup_containers(registry, repository)
                 if ref is not None:
                     return ref
+            return None
         if self.client is not None and self.client.file.parsed:
             return self.client.lookup(registry, repository)
         return None

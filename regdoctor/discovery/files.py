@@ -203,6 +203,9 @@ def config_sources(
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         user(f"{runtime_dir}/containers/auth.json", "containers-auth", "$XDG_RUNTIME_DIR")
+    else:  # containers/image getPathToAuthWithOS: root's podman login file
+        run_auth = f"/run/containers/{os.getuid()}/auth.json"
+        user(run_auth, "containers-auth", "no $XDG_RUNTIME_DIR")
     user(f"{home}/.config/containers/auth.json", "containers-auth", "$HOME/.config")
     system(locations.KUBELET_CREDENTIALS, "kubelet-credentials")
     found(f"{locations.KUBERNETES_PULL_SECRETS}/*.yaml", "k8s-secret")

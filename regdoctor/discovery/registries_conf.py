@@ -10,13 +10,15 @@ what came before (``[[registry]]`` tables by ``prefix``, top-level keys by name)
 
 For an image, the ``[[registry]]`` with the longest matching ``prefix`` decides: its
 mirrors are tried in order, then its ``location``; ``blocked = true`` refuses the pull.
-Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else
-``$XDG_RUNTIME_DIR/containers/auth.json`` and ``$XDG_CONFIG_HOME/containers/auth.json``,
-then Docker's ``config.json``.
+Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else (podman)
+``$DOCKER_CONFIG/config.json``, else ``$XDG_RUNTIME_DIR/containers/auth.json``, else
+``/run/containers/<uid>/auth.json``; then
+``$XDG_CONFIG_HOME/containers/auth.json``, then Docker's ``config.json``.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,16 +159,29 @@ def candidate_files(paths: Paths) -> list[Path]:
     return files
 
 
-def auth_file_paths(paths: Paths) -> list[Path]:
-    explicit = paths.override("auth_file") or paths.env_path("REGISTRY_AUTH_FILE")
-    if explicit is not None:
-        return [explicit]
-    out = []
-    runtime = paths.env_path("XDG_RUNTIME_DIR")
-    if runtime is not None:
-        out.append(runtime / "containers" / "auth.json")
-    out.append(paths.xdg_config_home() / "containers" / "auth.json")
-    return out
+def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
+    """podman's auth.json files, in the order it reads them (containers/image v5.23.1
+    pkg/docker/config/config.go getAuthFilePaths, getPathToAuthWithOS): the first is
+    ``--authfile`` / ``REGISTRY_AUTH_FILE``, else ``$DOCKER_CONFIG/config.json`` (podman's
+    default ``--authfile``: containers/common v0.50.1 pkg/auth GetDefaultAuthFile; scenario
+    ``creds-podman-docker-config-env``), else ``$XDG_RUNTIME_DIR/containers/auth.json``,
+    else ``/run/containers/<uid>/auth.json`` (root's login file); then always
+    ``$XDG_CONFIG_HOME/containers/auth.json``. (``~/.docker/config.json`` comes after
+    them: :meth:`Effective.credential_for`.)"""
+    docker_config = paths.env_path("DOCKER_CONFIG")
+    first = (
+        paths.override("auth_file")
+        or paths.env_path("REGISTRY_AUTH_FILE")
+        or (docker_config / "config.json" if docker_config is not None else None)
+    )
+    if first is None:
+        first = paths.env_path("XDG_RUNTIME_DIR")
+        if first is not None:
+            first = first / "containers" / "auth.json"
+        else:
+            number = os.getuid() if uid is None else uid
+            first = paths.at(f"/run/containers/{number}/auth.json")
+    return [first, paths.xdg_config_home() / "containers" / "auth.json"]
 
 
 def discover(paths: Paths) -> RegistriesConf | None:

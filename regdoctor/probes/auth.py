@@ -169,6 +169,16 @@ async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials
     return observation, resolution.credentials
 
 
+def _asked_up_front(target: Target) -> bool:
+    """podman resolves a credHelpers entry before it sends anything, and a helper error
+    other than "credentials not found" fails the pull (containers/image v5.23.1
+    docker/docker_client.go newDockerClientFromRef: GetCredentialsForRef, "getting
+    username and password"); docker ignores it (docker/cli v20.10.24
+    cli/command/registry.go ResolveAuthConfig drops GetAuthConfig's error)."""
+    ref = target.credential
+    return target.runtime == "podman" and ref is not None and ref.origin == "helper"
+
+
 class AuthProbe:
     id = "auth"
     needs: tuple[str, ...] = ("http",)
@@ -194,10 +204,12 @@ class AuthProbe:
         if (
             credentials is None
             and target.credential is not None
-            and (challenge is None or challenge.status == 401)
+            and (challenge is None or challenge.status == 401 or _asked_up_front(target))
         ):
             # The configuration names a credential and the registry asks for one: only
             # now is the secret fetched (a credential helper may prompt, or be slow).
+            # podman asks its helper before any request, whether the registry wants a
+            # login or not: a helper that fails stops even an anonymous pull.
             observation, credentials = await fetch_credentials(ctx)
             yield observation
         generator = auth_dance.dance(

@@ -252,14 +252,19 @@ def auth_file_candidates(
 ) -> AuthLookup:
     """Credential files containers/image reads, first match wins (getAuthFilePaths).
 
-    podman's --authfile / REGISTRY_AUTH_FILE become sys.AuthFilePath and replace the
-    first entry; otherwise ${XDG_RUNTIME_DIR}/containers/auth.json (error if that dir is
-    set but missing: only a warning, pull continues) or /run/containers/<uid>/auth.json,
+    podman's --authfile / REGISTRY_AUTH_FILE (else $DOCKER_CONFIG/config.json: podman's
+    default --authfile, containers/common v0.50.1 GetDefaultAuthFile) become
+    sys.AuthFilePath and replace the first entry; otherwise
+    ${XDG_RUNTIME_DIR}/containers/auth.json (error if that dir is set but missing: only a
+    warning, pull continues) or /run/containers/<uid>/auth.json,
     then ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then $DOCKER_CONFIG/config.json
     or ~/.docker/config.json, then ~/.dockercfg. credHelpers in those files are honoured;
     registries.conf ``credential-helpers`` may add external helpers.
     """
     first = auth_file or env.get("REGISTRY_AUTH_FILE", "")
+    if not first and env.get("DOCKER_CONFIG"):
+        # podman's default --authfile (containers/common v0.50.1 GetDefaultAuthFile)
+        first = f"{env['DOCKER_CONFIG']}/config.json"
     if not first:
         rt = env.get("XDG_RUNTIME_DIR", "")
         first = f"{rt}/containers/auth.json" if rt else f"/run/containers/{uid}/auth.json"

@@ -15,6 +15,9 @@ live in the token step, so one server serves them all, chosen by URL path:
 ``/ratelimit`` anonymous requests get a pull token (subject ""), the right
               credentials one in the user's name: the rate-limiting front
               (``tests/harness/ratelimit_proxy.py``) tells them apart
+``/scoped``   ``/private`` with a second account, :data:`READER`: a valid login
+              whose tokens grant nothing (the right password, the wrong account
+              for the repository: the registry answers 401 insufficient_scope)
 ========== ==============================================================
 
 Tokens are ES256 JWTs; distribution 2.8 finds the verification key through the header
@@ -51,7 +54,19 @@ SERVICE = "regdoctor-testbed-registry"
 ISSUER = "regdoctor-testbed-token-issuer"
 WRONG_AUDIENCE = "some-other-registry"
 TOKEN_TTL_S = 300
-MODES = ("token", "refuse", "error", "badjson", "wrongaud", "less", "private", "ratelimit")
+MODES = (
+    "token",
+    "refuse",
+    "error",
+    "badjson",
+    "wrongaud",
+    "less",
+    "private",
+    "ratelimit",
+    "scoped",
+)
+#: ``/scoped``'s second account: it logs in, and may pull nothing.
+READER = ("reader", "reader-pw")
 
 REFUSE_BODY = {
     "errors": [
@@ -309,15 +324,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(503, b"503 Service Unavailable\n", "text/plain")
         if mode == "badjson":
             return self._send(200, b"{not json", "application/json")
-        if user is None and not owner.allow_anonymous and mode not in ("private", "ratelimit"):
+        open_modes = ("private", "ratelimit", "scoped")
+        if user is None and not owner.allow_anonymous and mode not in open_modes:
             return self._send_json(401, BAD_CREDENTIALS_BODY)
-        if user is not None and (user, password) != (owner.username, owner.password):
+        logins = {(owner.username, owner.password)} | ({READER} if mode == "scoped" else set())
+        if user is not None and (user, password) not in logins:
             return self._send_json(401, BAD_CREDENTIALS_BODY)
         scopes = params.get("scope", [])
         if user is None:
             scopes = [_pull_only(s) for s in scopes]
         audience = WRONG_AUDIENCE if mode == "wrongaud" else SERVICE
         grant = mode != "less" and not (mode == "private" and user is None)
+        grant = grant and not (mode == "scoped" and user != owner.username)
         token = owner.issue(user or "", scopes, audience, grant=grant)
         return self._send_json(200, _token_body(token))
 

@@ -103,6 +103,32 @@ def test_no_step_checks_for_one_runtime_and_fixes_for_another() -> None:
     assert not mixed, mixed
 
 
+def test_no_containerd_fix_logs_in_with_another_tool() -> None:
+    """ctr reads no credential file (containerd v1.6.20 cmd/ctr/commands/resolver.go
+    GetResolver: only ``--user``): ``nerdctl login`` or ``docker login`` writes a file
+    ctr never reads, so its fix is the pull with ``--user`` (scenario
+    ``creds-token-realm-other-host``: ``nerdctl login`` was the fix, and failed)."""
+    wrong = [
+        f"{rule_id} step {index}"
+        for rule_id, index, step in _steps()
+        if re.search(r"\b(nerdctl|docker|podman) login\b", step.commands.get("containerd", ""))
+    ]
+    assert not wrong, wrong
+
+
+def test_a_refused_account_is_not_logged_in_again() -> None:
+    """image-access-denied: the stored login works but may not pull. A bare ``docker
+    login`` / ``podman login`` re-uses it ("Authenticating with existing credentials",
+    "Already logged in") and the pull is denied again (scenario
+    ``creds-right-login-wrong-scope``); the fix names the account, and for the kubelet
+    replaces the pull secret's."""
+    step = RULES["image-access-denied"].remediation[0]
+    for runtime in ("docker", "podman"):
+        assert f'{runtime} login -u "$REGISTRY_USERNAME" --password-stdin' in step.commands[runtime]
+    assert "kubectl delete secret regcred" in step.commands["kubernetes"]
+    assert '--docker-username="$REGISTRY_USERNAME"' in step.commands["kubernetes"]
+
+
 def test_commands_fix_and_checks_look() -> None:
     looking = {
         (rule_id, index, runtime)

@@ -87,6 +87,14 @@ def test_auth_files_order():
     a = auth_file_candidates({"REGISTRY_AUTH_FILE": "/tmp/a.json"}, "/root", 0)
     assert a.candidates[0] == "/tmp/a.json"
     assert auth_file_candidates({}, "/root", 0).candidates[0] == "/run/containers/0/auth.json"
+    # podman 4.3's default --authfile is $DOCKER_CONFIG/config.json (scenario
+    # creds-podman-docker-config-env): /run/containers/0/auth.json is then not read
+    a = auth_file_candidates({"DOCKER_CONFIG": "/cfg"}, "/root", 0)
+    assert a.candidates[:3] == (
+        "/cfg/config.json",
+        "/root/.config/containers/auth.json",
+        "/cfg/config.json",
+    )
 
 
 def test_falls_back_dispatch():

@@ -27,6 +27,9 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``token_http``: the same with a plain-HTTP realm ``http://auth.test:PORT/token``;
 #: ``token_private``: realm ``.../private``: anonymous tokens grant nothing (a private
 #: repository: the manifest is refused), USERNAME/PASSWORD get a full one;
+#: ``token_scoped``: realm ``.../scoped``: ``token_private``, and the account
+#: ``token_server.READER`` logs in but may pull nothing (the right password for the wrong
+#: account: 401 insufficient_scope);
 #: ``token_ratelimit``: behind an HTTPS front that answers a manifest request made with
 #: an anonymous token 429 TOOMANYREQUESTS (Docker Hub's rate limit); USERNAME/PASSWORD
 #: pull;
@@ -42,6 +45,7 @@ RegistryKind = Literal[
     "token",
     "token_http",
     "token_private",
+    "token_scoped",
     "token_ratelimit",
     "mtls",
     "none",
@@ -111,6 +115,18 @@ class Scenario:
     the harness client pair ``"client_cert"`` / ``"client_key"``."""
     docker_config: Mapping[str, Any] | None = None
     """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
+    node_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """More JSON files of the node user (an absolute path below ``/home/node`` or
+    ``/run/containers``: podman's ``auth.json`` files)."""
+    cred_helpers: Mapping[str, Literal["keychain", "answers", "locked"]] = field(
+        default_factory=dict
+    )
+    """Credential helpers ``docker-credential-<name>`` on every PATH of the node (the
+    clients', regdoctor's, the fix's): ``keychain`` keeps what ``store`` is given in a
+    file below ``$HOME`` and, empty, answers ``get`` with exit 1 and "credentials not
+    found in native keychain" (a real keychain helper with nothing stored);
+    ``answers`` gives USERNAME/PASSWORD for every server; ``locked`` fails every
+    action with exit 1 and "the keyring is locked" (not "not found")."""
     hub_trusted: bool = False
     """Add the harness CA to the sandbox's system store (the fake Docker Hub's trust)."""
     slow: bool = False

@@ -37,6 +37,7 @@ from tests.scenarios.runtimes.table import (
     _hosts,
     _secure_tls,
 )
+from tests.scenarios.runtimes.table_creds import CREDS_SCENARIOS
 from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
 
 EDGES: tuple[Scenario, ...] = (
@@ -414,6 +415,6 @@ EDGES += (
     ),
 )
 
-SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES + PROXY_SCENARIOS
+SCENARIOS: tuple[Scenario, ...] = table.SCENARIOS + EDGES + PROXY_SCENARIOS + CREDS_SCENARIOS
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

@@ -92,6 +92,7 @@ TOKEN_KINDS = {
     "token": "token",
     "token_http": "token",
     "token_private": "private",
+    "token_scoped": "scoped",
     "token_ratelimit": "ratelimit",
 }
 #: The token realm's host (the sandbox's 127.0.0.1) for ``token`` registries.
@@ -254,9 +255,15 @@ class World:
 
     # -- environment -------------------------------------------------------------------
 
+    @property
+    def path(self) -> str:
+        """The node's PATH: the system's, then the scenario's credential helpers."""
+        helpers = self.sandbox.root / "helpers"
+        return f"{SAFE_PATH}:{helpers}" if self.scenario.cred_helpers else SAFE_PATH
+
     def node_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = self.sandbox.env(home=self.sandbox.root / "tmp")
-        env.update({"HOME": NODE_HOME, "PATH": SAFE_PATH})
+        env.update({"HOME": NODE_HOME, "PATH": self.path})
         env.update(self.scenario.user_env)  # the user's shell (a proxy podman reads)
         env.update(extra or {})
         return env
@@ -288,7 +295,7 @@ class World:
         up = dockerd.proc is not None and dockerd.proc.poll() is None
         out = dockerd.docker(
             ["pull", image],
-            env={"HOME": NODE_HOME, "DOCKER_CONFIG": f"{NODE_HOME}/.docker", "PATH": SAFE_PATH},
+            env={"HOME": NODE_HOME, "DOCKER_CONFIG": f"{NODE_HOME}/.docker", "PATH": self.path},
             timeout_s=timeout_s,
         )
         if up:
@@ -466,7 +473,7 @@ class World:
         from this (the main) thread: daemons are only ever started from here."""
         env = self.node_env(
             {
-                "PATH": f"{self.bindir}:{SAFE_PATH}",
+                "PATH": f"{self.bindir}:{self.path}",
                 "REGISTRY_USERNAME": USERNAME,
                 "REGISTRY_PASSWORD": PASSWORD,
                 "RDS_SPOOL": str(self.spool),
@@ -688,6 +695,50 @@ exit 1
 """
 
 
+def cred_helper(name: str, kind: str) -> str:
+    """A ``docker-credential-<name>`` (docker-credential-helpers' protocol: ``get`` reads
+    the server on stdin; errors go to stdout with exit 1). ``keychain``: a file below
+    $HOME holds what ``store`` gave; ``answers``: USERNAME/PASSWORD for every server;
+    ``locked``: every action fails (exit 1, "the keyring is locked")."""
+    return f"""#!{sys.executable} -I
+import json, os, sys
+action = sys.argv[1] if len(sys.argv) > 1 else ""
+data = sys.stdin.read()
+path = os.path.join(os.environ.get("HOME", "/"), ".keychain-{name}.json")
+try:
+    with open(path) as f:
+        items = json.load(f)
+except (OSError, ValueError):
+    items = {{}}
+def save():
+    with open(path, "w") as f:
+        json.dump(items, f)
+if {kind!r} == "locked":
+    print("error: the keyring is locked")
+    sys.exit(1)
+if action == "get":
+    server = data.strip()
+    if {kind!r} == "answers":
+        items[server] = {{"ServerURL": server, "Username": {USERNAME!r}, "Secret": {PASSWORD!r}}}
+    if server not in items:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    print(json.dumps(items[server]))
+elif action == "store":
+    entry = json.loads(data)
+    items[entry["ServerURL"]] = entry
+    save()
+elif action == "erase":
+    items.pop(data.strip(), None)
+    save()
+elif action == "list":
+    print(json.dumps({{k: v.get("Username", "") for k, v in items.items()}}))
+else:
+    print("unknown action: " + action)
+    sys.exit(1)
+"""
+
+
 def _write_exec(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -809,6 +860,16 @@ def _node_files(world: World) -> None:
         raise RuntimeError(f"binding the node's home: {out.stderr}")
     if sc.docker_config is not None:
         (home / ".docker" / "config.json").write_text(json.dumps(sc.docker_config, indent=2))
+    for absolute, content in sc.node_files.items():
+        assert absolute.startswith((f"{NODE_HOME}/", "/run/containers/")), absolute
+        target = sb.config_root / absolute.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(content, indent=2))
+    if sc.cred_helpers:
+        helpers = sb.root / "helpers"
+        helpers.mkdir()
+        for name, kind in sc.cred_helpers.items():
+            _write_exec(helpers / f"docker-credential-{name}", cred_helper(name, kind))
     if sc.containerd_config:
         sb.write_etc("containerd/config.toml", CONTAINERD_CONFIG_TOML)
     if sc.hub_trusted:

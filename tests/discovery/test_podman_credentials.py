@@ -1,0 +1,101 @@
+"""Which credential entry each runtime uses, per file, as the real clients do (the
+runtime table's ``creds-*`` scenarios are the live proof; these pin each rule).
+
+podman: containers/image v5.23.1 pkg/docker/config/config.go (getAuthFilePaths,
+getPathToAuthWithOS, findCredentialsInFile, normalizeAuthFileKey); ctr: containerd
+v1.6.20 cmd/ctr/commands/resolver.go (only ``--user``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+from regdoctor.discovery import registries_conf
+from regdoctor.discovery.base import Paths
+from regdoctor.discovery.docker_config import normalize_containers_key
+from regdoctor.discovery.effective import discover
+
+HOME = "/home/node"
+
+
+def _auth(password: str) -> dict[str, str]:
+    return {"auth": base64.b64encode(f"tester:{password}".encode()).decode()}
+
+
+def _write(root: Path, path: str, content: object) -> None:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(content))
+
+
+def _paths(root: Path, **env: str) -> Paths:
+    return Paths(root=root, env={"HOME": HOME, **env})
+
+
+def test_root_login_file_is_read_without_xdg_runtime_dir(tmp_path: Path) -> None:
+    files = registries_conf.auth_file_paths(_paths(tmp_path), uid=0)
+    assert files == [
+        tmp_path / "run/containers/0/auth.json",
+        tmp_path / "home/node/.config/containers/auth.json",
+    ]
+
+
+def test_registry_auth_file_replaces_only_the_first(tmp_path: Path) -> None:
+    env = {"REGISTRY_AUTH_FILE": "/ci/auth.json", "XDG_RUNTIME_DIR": "/run/user/0"}
+    files = registries_conf.auth_file_paths(_paths(tmp_path, **env), uid=0)
+    assert files == [tmp_path / "ci/auth.json", tmp_path / "home/node/.config/containers/auth.json"]
+
+
+def test_docker_config_env_is_podmans_default_authfile(tmp_path: Path) -> None:
+    """``creds-podman-docker-config-env``: with DOCKER_CONFIG set, podman 4.3 reads
+    $DOCKER_CONFIG/config.json first and never /run/containers/0/auth.json."""
+    files = registries_conf.auth_file_paths(_paths(tmp_path, DOCKER_CONFIG="/cfg"), uid=0)
+    assert files == [
+        tmp_path / "cfg/config.json",
+        tmp_path / "home/node/.config/containers/auth.json",
+    ]
+
+
+def test_podman_stops_at_the_first_file_with_an_entry(tmp_path: Path) -> None:
+    """``creds-podman-authfile-first-wins``: the old login in /run/containers/0 wins
+    over the right password in ~/.docker/config.json; docker reads only the latter."""
+    _write(
+        tmp_path, f"/run/containers/{os.getuid()}/auth.json", {"auths": {"r.test": _auth("old")}}
+    )
+    _write(tmp_path, f"{HOME}/.docker/config.json", {"auths": {"r.test": _auth("right")}})
+    eff = discover(_paths(tmp_path), runtimes=("docker", "podman"))
+    podman = eff.credential_for("podman", "r.test", "team/app")
+    docker = eff.credential_for("docker", "r.test", "team/app")
+    assert podman is not None and podman.file.endswith(f"/run/containers/{os.getuid()}/auth.json")
+    assert docker is not None and docker.file.endswith("/.docker/config.json")
+
+
+def test_podman_reads_docker_config_by_its_own_rules(tmp_path: Path) -> None:
+    """``creds-auths-key-other-namespace`` and ``creds-store-empty-beside-auths``: a key
+    with another repository path is docker's (by host) but not podman's; credsStore is
+    docker's only, podman takes auths."""
+    config = {
+        "credsStore": "keychain",
+        "auths": {"r.test": _auth("pw"), "o.test/other": _auth("pw")},
+    }
+    _write(tmp_path, f"{HOME}/.docker/config.json", config)
+    eff = discover(_paths(tmp_path), runtimes=("docker", "podman", "containerd"))
+    assert eff.credential_for("docker", "o.test", "team/app") is not None
+    assert eff.credential_for("podman", "o.test", "team/app") is None
+    assert eff.credential_for("podman", "o.test", "other/app") is not None
+    docker = eff.credential_for("docker", "r.test", "team/app")
+    podman = eff.credential_for("podman", "r.test", "team/app")
+    assert docker is not None and docker.origin == "store"
+    assert podman is not None and podman.origin == "file" and podman.key == 'auths["r.test"]'
+    # ctr reads no credential file at all
+    assert eff.credential_for("containerd", "r.test", "team/app") is None
+
+
+def test_a_url_key_loses_its_path_for_podman() -> None:
+    assert normalize_containers_key("https://secure.test/v1/") == "secure.test"
+    assert normalize_containers_key("http://secure.test:5000/team") == "secure.test:5000"
+    assert normalize_containers_key("secure.test/team") == "secure.test/team"
+    assert normalize_containers_key("https://index.docker.io/v1/") == "docker.io"
