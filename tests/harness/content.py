@@ -105,7 +105,9 @@ def single_arch_blobs(arch: str, cmd: str, oci: bool) -> tuple[bytes, bytes, byt
     layer, diff_id = make_layer({cmd.lstrip("/"): f"#!/bin/sh\necho {cmd} {arch}\n".encode()})
     config = make_config(arch, diff_id, cmd, variant="v8" if arch == "arm64" else None)
     manifest_type, config_type, layer_type = (
-        (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER) if oci else (DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER)
+        (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER)
+        if oci
+        else (DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER)
     )
     body = canonical_json(
         {

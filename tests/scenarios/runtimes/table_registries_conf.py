@@ -56,6 +56,21 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         "the CA must go to that host's certs.d",
     ),
     Scenario(
+        "podman-prefix-remap-path",
+        "registries.conf",
+        "alias.test/apps/app:1.2",
+        (P,),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs=TLS_CA,
+        etc_files={
+            CONF: '[[registry]]\nprefix = "alias.test/apps"\nlocation = "tls.test:5443/team"\n'
+        },
+        expect={P: True},
+        note="the same remap with tls.test:5443's CA installed: podman pulls "
+        "tls.test:5443/team/app:1.2 (the repository is rewritten, not only the host)",
+    ),
+    Scenario(
         "podman-wildcard-mirror-primary-down",
         "registries.conf",
         f"reg.corp.test/{APP}",
@@ -125,8 +140,7 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         },
         fix_ca="other_ca",
         expect={P: False},
-        note="mirror-by-digest-only = true on the [[registry]]: a pull by tag skips every "
-        "mirror",
+        note="mirror-by-digest-only = true on the [[registry]]: a pull by tag skips every mirror",
     ),
     Scenario(
         "podman-insecure-mirror-untrusted-primary",

@@ -211,8 +211,6 @@ KNOWN_GAPS: dict[str, str] = {
     "podman, not through unqualified-search-registries and short-name-mode",
     "podman-short-name-permissive-first-down": "check resolves a short name as docker.io "
     "for podman, not through unqualified-search-registries",
-    "podman-dropin-overrides-insecure": "the insecure fix appends to registries.conf, "
-    "which the registries.conf.d drop-in overrides",
 }
 
 
