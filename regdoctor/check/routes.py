@@ -481,10 +481,19 @@ class Routes:
             elif target.tag:
                 reference += f":{target.tag}"
             name = reference
+        image = _qualified(name)
+        candidates: tuple[str, ...] = (image,)
+        short = _short_name(target)
+        if short is not None:
+            # podman does not assume docker.io: an alias or the search registries
+            resolved = model.resolve_short_name(short, conf)
+            if resolved.error:
+                return self._short_name_stop(target, resolved)
+            image, candidates = short, resolved.candidates
         try:
-            endpoints = model.podman_endpoints(_qualified(name), conf)
+            endpoints = model.podman_endpoints(image, conf)
         except ValueError as exc:
-            prefix = _blocked_prefix(conf, _qualified(name))
+            prefix = next(filter(None, (_blocked_prefix(conf, c) for c in candidates)), None)
             if prefix is None:
                 raise
             # containers/image refuses before any request (docker_image_src.go
@@ -498,6 +507,39 @@ class Routes:
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
+
+    def _short_name_stop(self, target: Target, resolved: Any) -> Route:
+        """podman refuses a short name before any request (shortnames.Resolve): no
+        search registries, or several and ``short-name-mode = "enforcing"`` without a
+        TTY. The fix is an alias: to the first search registry, or (none) to Docker Hub,
+        where docker would pull it."""
+        key = "short-name-mode" if resolved.candidates else "unqualified-search-registries"
+        if resolved.candidates:
+            value = model.split_reference(resolved.candidates[0])
+            good = f"{value.domain}/{value.path}"
+        else:
+            good = f"{dockerhub.DOMAIN}/{target.repository}"
+        return Route(
+            "podman",
+            stopped=resolved.error,
+            stopped_source=self._setting_file(key),
+            fix=("short-name", resolved.name, good),
+        )
+
+    def _setting_file(self, key: str) -> str | None:
+        """The last registries.conf (or drop-in) that sets top-level ``key``, else the
+        first file read (the main registries.conf)."""
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        files = effective.containers.files
+        found = None
+        for result in files:
+            if isinstance(result.data, dict) and key in result.data:
+                found = effective.paths.shown(result.file)
+        if found is None and files:
+            found = effective.paths.shown(files[0].file)
+        return found
 
     def _blocking_file(self, prefix: str) -> str | None:
         """The last registries.conf (or drop-in) whose [[registry]] ``prefix`` sets
@@ -586,6 +628,15 @@ def _index_name(target: Target) -> str:
     if dockerhub.is_hub(target.registry) and target.registry != dockerhub.API_HOST:
         return dockerhub.DOMAIN
     return target.registry
+
+
+def _short_name(target: Target) -> str | None:
+    """The image as the user wrote it when that is a short name (no registry part):
+    ``team/app:1.2``, ``nginx``."""
+    raw = target.raw.strip()
+    if not target.repository or "://" in raw or target.mirror_of:
+        return None
+    return None if model.split_reference(raw).qualified else raw
 
 
 def _qualified(name: str) -> str:

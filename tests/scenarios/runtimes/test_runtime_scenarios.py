@@ -206,12 +206,7 @@ def _describe(truth: PullResult) -> str:
 
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
-KNOWN_GAPS: dict[str, str] = {
-    "podman-short-name-enforcing-no-tty": "check resolves a short name as docker.io for "
-    "podman, not through unqualified-search-registries and short-name-mode",
-    "podman-short-name-permissive-first-down": "check resolves a short name as docker.io "
-    "for podman, not through unqualified-search-registries",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
