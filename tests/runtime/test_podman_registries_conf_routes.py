@@ -97,3 +97,81 @@ def test_the_insecure_fix_wins_over_a_drop_in(tmp_path: Path) -> None:
         # the main file is untouched: no second table for the same location there (which
         # containers/image refuses when the insecure flags differ)
         assert (root / "etc/containers/registries.conf").read_text().count("[[registry]]") == 1
+
+
+# -- short names (pkg/shortnames/shortnames.go Resolve, v5.23.1) ---------------------------
+
+
+def test_a_short_name_resolves_like_containers_image() -> None:
+    from regdoctor.runtime import resolve_short_name
+
+    two = {"unqualified-search-registries": ["a.test", "b.test:5000"]}
+    permissive = resolve_short_name("team/app:1.2", two)
+    assert permissive.mode == "permissive"  # the default
+    assert permissive.candidates == ("a.test/team/app:1.2", "b.test:5000/team/app:1.2")
+    assert not permissive.error
+    enforcing = resolve_short_name("team/app:1.2", {**two, "short-name-mode": "enforcing"})
+    assert enforcing.error == "short-name resolution enforced but cannot prompt without a TTY"
+    one = resolve_short_name(
+        "app", {"unqualified-search-registries": ["a.test"], "short-name-mode": "enforcing"}
+    )
+    assert (one.candidates, one.error) == (("a.test/app",), "")
+    disabled = resolve_short_name("app", {**two, "short-name-mode": "disabled"})
+    assert len(disabled.candidates) == 2 and not disabled.error
+    alias = resolve_short_name(
+        "team/app@sha256:" + "b" * 64,
+        {**two, "short-name-mode": "enforcing", "aliases": {"team/app": "c.test/lib/app"}},
+    )
+    assert alias.candidates == ("c.test/lib/app@sha256:" + "b" * 64,)
+    assert (alias.via, alias.error) == ("alias", "")
+    none = resolve_short_name("team/app:1.2", {})
+    assert none.candidates == () and "no unqualified-search registries" in none.error
+
+
+def test_check_follows_the_search_registries_not_docker_io(tmp_path: Path) -> None:
+    """podman-short-name-permissive-first-down: the search registries in order."""
+    routes = _routes(
+        tmp_path, {"registries.conf": 'unqualified-search-registries = ["a.test", "b.test"]\n'}
+    )
+    route = routes.route("podman", parse_target("team/app:1.2"))
+    assert route.stopped is None
+    assert [(e.host, e.repository) for e in route.endpoints] == [
+        ("a.test", "team/app"),
+        ("b.test", "team/app"),
+    ]
+    # a qualified docker.io name is still Docker Hub
+    hub = routes.route("podman", parse_target("docker.io/team/app:1.2"))
+    assert [e.host for e in hub.endpoints] == ["registry-1.docker.io"]
+
+
+def test_enforcing_without_a_tty_stops_with_an_alias_fix(tmp_path: Path) -> None:
+    """podman-short-name-enforcing-no-tty; the mode set by a drop-in is named."""
+    routes = _routes(
+        tmp_path,
+        {
+            "registries.conf": 'unqualified-search-registries = ["a.test:5443", "b.test"]\n',
+            "registries.conf.d/10-mode.conf": 'short-name-mode = "enforcing"\n',
+        },
+    )
+    route = routes.route("podman", parse_target("team/app:1.2"))
+    assert route.stopped == "short-name resolution enforced but cannot prompt without a TTY"
+    assert route.stopped_source == "/etc/containers/registries.conf.d/10-mode.conf"
+    assert route.fix == ("short-name", "team/app", "a.test:5443/team/app")
+
+
+def test_no_search_registries_stops_with_a_docker_hub_alias(tmp_path: Path) -> None:
+    routes = _routes(tmp_path, {"registries.conf": "# nothing\n"})
+    route = routes.route("podman", parse_target("nginx"))
+    assert route.stopped is not None and "no unqualified-search registries" in route.stopped
+    assert route.stopped_source == "/etc/containers/registries.conf"
+    assert route.fix == ("short-name", "nginx", "docker.io/library/nginx")
+    # docker keeps assuming docker.io
+    assert not routes_for_docker_stop(tmp_path)
+
+
+def routes_for_docker_stop(root: Path) -> bool:
+    effective = discover(paths_from(root, {}), runtimes=("docker", "podman"))
+    docker = Routes(runtimes=("docker",), effective=effective).route(
+        "docker", parse_target("nginx")
+    )
+    return docker.stopped is not None

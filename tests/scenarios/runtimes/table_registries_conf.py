@@ -12,6 +12,8 @@ from tests.harness.content import sha256_digest, single_arch_blobs
 from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
 from tests.scenarios.runtimes.table import (
     APP,
+    HUB_NAMES,
+    HUB_REG,
     NS_PLAIN,
     PLAIN_NAMES,
     SECURE_IP,
@@ -188,6 +190,20 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         expect={P: True},
         note="permissive without a TTY tries the search registries in order: the first is "
         "down, the second pulls",
+    ),
+    Scenario(
+        "podman-short-name-no-search-registries",
+        "registries.conf",
+        APP,
+        (P,),
+        (HUB_REG,),
+        HUB_NAMES,
+        hub_trusted=True,
+        etc_files={CONF: "# no unqualified-search-registries, no aliases\n"},
+        expect={P: False},
+        note="a short name and no search registries (Debian's registries.conf): podman "
+        "does not assume docker.io as docker does and stops before any request; the "
+        "alias fix sends it to Docker Hub",
     ),
     Scenario(
         "podman-dropin-overrides-insecure",
