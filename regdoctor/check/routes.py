@@ -483,7 +483,9 @@ class Routes:
             name = reference
         image = _qualified(name)
         candidates: tuple[str, ...] = (image,)
-        short = _short_name(target)
+        # only with the registries.conf files read (--no-config knows nothing of them)
+        read = self.effective is not None and self.effective.containers is not None
+        short = _short_name(target) if read else None
         if short is not None:
             # podman does not assume docker.io: an alias or the search registries
             resolved = model.resolve_short_name(short, conf)

@@ -175,3 +175,53 @@ def routes_for_docker_stop(root: Path) -> bool:
         "docker", parse_target("nginx")
     )
     return docker.stopped is not None
+
+
+def test_without_the_files_read_a_short_name_stays_docker_io() -> None:
+    """--no-config: regdoctor does not know podman's files, so it does not guess a stop."""
+    route = Routes(runtimes=("podman",), effective=None).route("podman", parse_target("nginx"))
+    assert route.stopped is None
+    assert [e.host for e in route.endpoints] == ["registry-1.docker.io"]
+
+
+# -- `regdoctor config IMAGE` for podman (discovery/plans.py) --------------------------------
+
+
+def _plan(root: Path, files: dict[str, str], image: str) -> dict:
+    from regdoctor.discovery.plans import plan
+
+    for name, text in files.items():
+        path = root / "etc/containers" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    effective = discover(paths_from(root, {}), runtimes=("podman",))
+    return plan(effective, image, "podman").to_dict()
+
+
+def test_config_dials_the_image_host_for_a_wildcard_prefix(tmp_path: Path) -> None:
+    """podman-wildcard-mirror-primary-down: prefix *.corp.test without a location."""
+    out = _plan(
+        tmp_path,
+        {
+            "registries.conf": '[[registry]]\nprefix = "*.corp.test"\n\n'
+            '[[registry.mirror]]\nlocation = "tls.test:5443"\n'
+        },
+        "reg.corp.test/team/app:1.2",
+    )
+    assert [e["url"] for e in out["endpoints"]] == [
+        "https://tls.test:5443",
+        "https://reg.corp.test",
+    ]
+
+
+def test_config_resolves_a_short_name_as_podman(tmp_path: Path) -> None:
+    conf = 'unqualified-search-registries = ["a.test", "b.test:5000"]\n'
+    out = _plan(tmp_path / "search", {"registries.conf": conf}, "team/app:1.2")
+    assert [e["url"] for e in out["endpoints"]] == ["https://a.test", "https://b.test:5000"]
+    stopped = _plan(
+        tmp_path / "enforcing",
+        {"registries.conf": conf + 'short-name-mode = "enforcing"\n'},
+        "team/app:1.2",
+    )
+    assert stopped["endpoints"] == []
+    assert any("cannot prompt without a TTY" in n for n in stopped["notes"])
