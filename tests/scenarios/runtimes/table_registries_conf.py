@@ -19,6 +19,9 @@ from tests.scenarios.runtimes.table import (
     SECURE_IP,
     TLS_IP,
     TLS_REG,
+    C,
+    D,
+    K,
     P,
 )
 
@@ -71,6 +74,22 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         expect={P: True},
         note="the same remap with tls.test:5443's CA installed: podman pulls "
         "tls.test:5443/team/app:1.2 (the repository is rewritten, not only the host)",
+    ),
+    Scenario(
+        "podman-mirror-location-path",
+        "registries.conf",
+        "secure.test/apps/app:1.2",
+        (P,),
+        (Registry("secure", SECURE_IP, 443, "none"), TLS_REG),
+        SECURE_AND_TLS,
+        certs=TLS_CA,
+        etc_files={
+            CONF: '[[registry]]\nprefix = "secure.test/apps"\nlocation = "secure.test/apps"\n\n'
+            '[[registry.mirror]]\nlocation = "tls.test:5443/team"\n'
+        },
+        expect={P: True},
+        note="a mirror location with a path: secure.test/apps/app:1.2 comes from the mirror "
+        "as tls.test:5443/team/app:1.2; the registry itself is down",
     ),
     Scenario(
         "podman-wildcard-mirror-primary-down",
@@ -195,15 +214,27 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         "podman-short-name-no-search-registries",
         "registries.conf",
         APP,
-        (P,),
+        (D, K, P),
         (HUB_REG,),
         HUB_NAMES,
         hub_trusted=True,
         etc_files={CONF: "# no unqualified-search-registries, no aliases\n"},
         expect={P: False},
         note="a short name and no search registries (Debian's registries.conf): podman "
-        "does not assume docker.io as docker does and stops before any request; the "
-        "alias fix sends it to Docker Hub",
+        "does not assume docker.io as docker and the CRI do, and stops before any "
+        "request; the alias fix sends it to Docker Hub",
+    ),
+    Scenario(
+        "ctr-short-name",
+        "short-name",
+        APP,
+        (C,),
+        (HUB_REG,),
+        HUB_NAMES,
+        hub_trusted=True,
+        expect={C: False},
+        note="ctr does not complete a short name: team/app:1.2 is host team, repository "
+        "app (it dials https://team/v2/app/manifests/1.2); only the full name pulls",
     ),
     Scenario(
         "podman-dropin-overrides-insecure",

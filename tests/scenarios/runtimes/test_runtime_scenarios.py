@@ -206,7 +206,11 @@ def _describe(truth: PullResult) -> str:
 
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
-KNOWN_GAPS: dict[str, str] = {}
+KNOWN_GAPS: dict[str, str] = {
+    "ctr-short-name": "check models ctr as completing a short name to docker.io (it says "
+    "ok); ctr reads team/app:1.2 as host team. No node command fixes it: the fix is the "
+    "full name, which the table can only verify for a missing tag (wrong_reference)",
+}
 
 
 def _params() -> list[Any]:
