@@ -225,3 +225,47 @@ def test_config_resolves_a_short_name_as_podman(tmp_path: Path) -> None:
     )
     assert stopped["endpoints"] == []
     assert any("cannot prompt without a TTY" in n for n in stopped["notes"])
+
+
+# -- the verdict's category when the pull fails at another host -----------------------------
+
+
+def test_a_failure_at_the_remapped_location_takes_that_host_s_category() -> None:
+    """podman-prefix-remap-path-untrusted: podman fails x509 at tls.test:5443 (the
+    location), a host with its own report; alias.test's report has no finding for podman.
+    The verdict said tls.handshake (the kind only); that host's finding says why."""
+    from dataclasses import replace
+
+    from regdoctor.check.verdicts import _category_from_elsewhere
+    from regdoctor.model import Finding, RuntimeVerdict, Severity, TargetReport
+    from regdoctor.model.target import Target
+
+    def report(registry: str, *findings: Finding, **runtimes: RuntimeVerdict) -> TargetReport:
+        host = registry.split(":")[0]
+        target = Target(raw=f"{registry}/team/app:1.2", registry=registry, host=host, port=443)
+        return TargetReport(target, {}, (), (), findings, 0.0, runtimes=runtimes)
+
+    x509 = replace(
+        Finding(
+            "tls-unknown-authority",
+            "tls.unknown_authority",
+            Severity.ERROR,
+            "high",
+            "t",
+            "tls",
+            "t",
+            "",
+        ),
+        runtimes=("podman",),
+    )
+    failed = RuntimeVerdict("podman", "error", "x509", "https://tls.test:5443/v2/", "tls.handshake")
+    primary = report("alias.test", podman=failed)
+    location = report("tls.test:5443", x509)
+    judged = _category_from_elsewhere(primary, [primary, location])
+    assert judged.runtimes["podman"].category == "tls.unknown_authority"
+    # its own finding for the runtime keeps the verdict as it was
+    own = replace(x509, category="tls.expired")
+    mine = report("alias.test", own, podman=failed)
+    assert _category_from_elsewhere(mine, [mine, location]).runtimes["podman"].category == (
+        "tls.handshake"
+    )
