@@ -237,6 +237,25 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         "app (it dials https://team/v2/app/manifests/1.2); only the full name pulls",
     ),
     Scenario(
+        "podman-dropin-search-registries",
+        "registries.conf",
+        APP,
+        (P,),
+        (NS_PLAIN, TLS_REG),
+        {**PLAIN_NAMES, **TLS_NAMES},
+        certs=TLS_CA,
+        etc_files={
+            CONF: 'unqualified-search-registries = ["plain.test:5000", "tls.test:5443"]\n'
+            'short-name-mode = "enforcing"\n',
+            "containers/registries.conf.d/50-search.conf": (
+                'unqualified-search-registries = ["tls.test:5443"]\n'
+            ),
+        },
+        expect={P: True},
+        note="a drop-in replaces unqualified-search-registries with one registry: one "
+        "candidate is no ambiguity, so enforcing mode pulls without a TTY",
+    ),
+    Scenario(
         "podman-dropin-overrides-insecure",
         "registries.conf",
         f"plain.test:5000/{APP}",
