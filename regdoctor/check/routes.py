@@ -66,6 +66,10 @@ class Route:
     #: why containerd ignores it when it does (then it behaves as if there were none).
     hosts_toml: str | None = None
     hosts_ignored: str | None = None
+    #: ctr and a short name: the name as written, and the full name it needs
+    #: (ctr reads the first component as the host, :func:`_ctr_reading`).
+    short_name: str | None = None
+    full_name: str | None = None
 
 
 @dataclass(eq=False)
@@ -248,7 +252,14 @@ class Routes:
         if runtime == "docker":
             return self._docker(host, repository, addresses)
         if runtime in ("containerd", "kubernetes"):
-            return self._containerd(runtime, host, target, repository)
+            read_as = _ctr_reading(target) if runtime == "containerd" else None
+            if read_as is None:
+                return self._containerd(runtime, host, target, repository)
+            from dataclasses import replace
+
+            route = self._containerd(runtime, read_as[0], target, read_as[1])
+            short = target.raw.strip()
+            return replace(route, short_name=short, full_name=f"{dockerhub.DOMAIN}/{short}")
         if runtime == "podman":
             return self._podman(target)
         raise ValueError(f"unknown runtime {runtime!r}")
@@ -639,6 +650,19 @@ def _short_name(target: Target) -> str | None:
     if not target.repository or "://" in raw or target.mirror_of:
         return None
     return None if model.split_reference(raw).qualified else raw
+
+
+def _ctr_reading(target: Target) -> tuple[str, str] | None:
+    """How ctr reads a short name with a ``/``: it does not complete it to docker.io
+    (containerd's reference.Parse), so the first component is the host: ``team/app:1.2``
+    is host ``team``, repository ``app`` (measured: ``Head "https://team/v2/app/..."``).
+    The CRI normalizes like docker (the kubelet passes docker.io/team/app)."""
+    short = _short_name(target)
+    if short is None or "/" not in short:
+        return None
+    ref = model.split_reference(short)
+    host, _, repository = ref.path.partition("/")
+    return host, repository
 
 
 def _qualified(name: str) -> str:

@@ -171,6 +171,8 @@ def _path_observation(
             "tls_cut": seen.tls_cut,
             "hosts_toml": route.hosts_toml,
             "hosts_ignored": route.hosts_ignored,
+            "short_name": route.short_name,
+            "full_name": route.full_name,
             "lacks_ca": bool(
                 walk.failure
                 and walk.failure[1] == UNTRUSTED_HERE

@@ -269,3 +269,36 @@ def test_a_failure_at_the_remapped_location_takes_that_host_s_category() -> None
     assert _category_from_elsewhere(mine, [mine, location]).runtimes["podman"].category == (
         "tls.handshake"
     )
+
+
+# -- ctr and short names ------------------------------------------------------------------
+
+
+def test_ctr_reads_the_first_component_of_a_short_name_as_the_host() -> None:
+    """ctr-short-name: ctr dials https://team/v2/app/... for team/app:1.2; the CRI and
+    docker complete the name to docker.io."""
+    routes = Routes(runtimes=("containerd", "kubernetes", "docker"), effective=None)
+    target = parse_target("team/app:1.2")
+    ctr = routes.route("containerd", target)
+    assert [(e.host, e.repository) for e in ctr.endpoints] == [("team", "app")]
+    assert (ctr.short_name, ctr.full_name) == ("team/app:1.2", "docker.io/team/app:1.2")
+    cri = routes.route("kubernetes", target)
+    assert [e.host for e in cri.endpoints] == ["registry-1.docker.io"]
+    assert cri.short_name is None
+    full = routes.route("containerd", parse_target("docker.io/team/app:1.2"))
+    assert [e.host for e in full.endpoints] == ["registry-1.docker.io"]
+    assert full.short_name is None
+
+
+def test_a_host_without_a_dot_is_found_under_its_port() -> None:
+    """parse_target keeps :443 on a name without a dot (https://team/... is team:443):
+    the walk finds that report for the endpoint host team."""
+    from regdoctor.check.walk import elsewhere
+    from regdoctor.model import TargetReport
+    from regdoctor.runtime.common import Endpoint
+
+    target = parse_target("https://team/app:1.2")
+    report = TargetReport(target, {}, (), (), (), 0.0)
+    endpoint = Endpoint("https://team/v2/", "https", "team", "/v2", False, False, "test")
+    checked, _failure = elsewhere(endpoint, {target.registry: report})
+    assert target.registry == "team:443" and checked

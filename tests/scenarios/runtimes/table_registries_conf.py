@@ -232,6 +232,7 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         (HUB_REG,),
         HUB_NAMES,
         hub_trusted=True,
+        full_name=f"docker.io/{APP}",
         expect={C: False},
         note="ctr does not complete a short name: team/app:1.2 is host team, repository "
         "app (it dials https://team/v2/app/manifests/1.2); only the full name pulls",
