@@ -313,7 +313,10 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
             for endpoint in routes.route(runtime, target).endpoints:
                 if endpoint.host == "" or endpoint_is_target(endpoint, target):
                     continue
-                raw = f"{endpoint.scheme}://{endpoint.host}/{target.repository}{reference}"
+                # the repository as sent there: a registries.conf ``location`` with a
+                # path rewrites it (alias.test/apps/app -> mirror.test/lib/app)
+                repository = endpoint.repository or target.repository
+                raw = f"{endpoint.scheme}://{endpoint.host}/{repository}{reference}"
                 if endpoint.path_prefix.rstrip("/") != "/v2":
                     # the runtime's API root is under a path regdoctor does not request
                     # there: check the host's own /v2/, the verdicts weigh the two

@@ -66,6 +66,10 @@ class Route:
     #: why containerd ignores it when it does (then it behaves as if there were none).
     hosts_toml: str | None = None
     hosts_ignored: str | None = None
+    #: ctr and a short name: the name as written, and the full name it needs
+    #: (ctr reads the first component as the host, :func:`_ctr_reading`).
+    short_name: str | None = None
+    full_name: str | None = None
 
 
 @dataclass(eq=False)
@@ -248,7 +252,14 @@ class Routes:
         if runtime == "docker":
             return self._docker(host, repository, addresses)
         if runtime in ("containerd", "kubernetes"):
-            return self._containerd(runtime, host, target, repository)
+            read_as = _ctr_reading(target) if runtime == "containerd" else None
+            if read_as is None:
+                return self._containerd(runtime, host, target, repository)
+            from dataclasses import replace
+
+            route = self._containerd(runtime, read_as[0], target, read_as[1])
+            short = target.raw.strip()
+            return replace(route, short_name=short, full_name=f"{dockerhub.DOMAIN}/{short}")
         if runtime == "podman":
             return self._podman(target)
         raise ValueError(f"unknown runtime {runtime!r}")
@@ -481,10 +492,21 @@ class Routes:
             elif target.tag:
                 reference += f":{target.tag}"
             name = reference
+        image = _qualified(name)
+        candidates: tuple[str, ...] = (image,)
+        # only with the registries.conf files read (--no-config knows nothing of them)
+        read = self.effective is not None and self.effective.containers is not None
+        short = _short_name(target) if read else None
+        if short is not None:
+            # podman does not assume docker.io: an alias or the search registries
+            resolved = model.resolve_short_name(short, conf)
+            if resolved.error:
+                return self._short_name_stop(target, resolved)
+            image, candidates = short, resolved.candidates
         try:
-            endpoints = model.podman_endpoints(_qualified(name), conf)
+            endpoints = model.podman_endpoints(image, conf)
         except ValueError as exc:
-            prefix = _blocked_prefix(conf, _qualified(name))
+            prefix = next(filter(None, (_blocked_prefix(conf, c) for c in candidates)), None)
             if prefix is None:
                 raise
             # containers/image refuses before any request (docker_image_src.go
@@ -498,6 +520,39 @@ class Routes:
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
+
+    def _short_name_stop(self, target: Target, resolved: Any) -> Route:
+        """podman refuses a short name before any request (shortnames.Resolve): no
+        search registries, or several and ``short-name-mode = "enforcing"`` without a
+        TTY. The fix is an alias: to the first search registry, or (none) to Docker Hub,
+        where docker would pull it."""
+        key = "short-name-mode" if resolved.candidates else "unqualified-search-registries"
+        if resolved.candidates:
+            value = model.split_reference(resolved.candidates[0])
+            good = f"{value.domain}/{value.path}"
+        else:
+            good = f"{dockerhub.DOMAIN}/{target.repository}"
+        return Route(
+            "podman",
+            stopped=resolved.error,
+            stopped_source=self._setting_file(key),
+            fix=("short-name", resolved.name, good),
+        )
+
+    def _setting_file(self, key: str) -> str | None:
+        """The last registries.conf (or drop-in) that sets top-level ``key``, else the
+        first file read (the main registries.conf)."""
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        files = effective.containers.files
+        found = None
+        for result in files:
+            if isinstance(result.data, dict) and key in result.data:
+                found = effective.paths.shown(result.file)
+        if found is None and files:
+            found = effective.paths.shown(files[0].file)
+        return found
 
     def _blocking_file(self, prefix: str) -> str | None:
         """The last registries.conf (or drop-in) whose [[registry]] ``prefix`` sets
@@ -586,6 +641,28 @@ def _index_name(target: Target) -> str:
     if dockerhub.is_hub(target.registry) and target.registry != dockerhub.API_HOST:
         return dockerhub.DOMAIN
     return target.registry
+
+
+def _short_name(target: Target) -> str | None:
+    """The image as the user wrote it when that is a short name (no registry part):
+    ``team/app:1.2``, ``nginx``."""
+    raw = target.raw.strip()
+    if not target.repository or "://" in raw or target.mirror_of:
+        return None
+    return None if model.split_reference(raw).qualified else raw
+
+
+def _ctr_reading(target: Target) -> tuple[str, str] | None:
+    """How ctr reads a short name with a ``/``: it does not complete it to docker.io
+    (containerd's reference.Parse), so the first component is the host: ``team/app:1.2``
+    is host ``team``, repository ``app`` (measured: ``Head "https://team/v2/app/..."``).
+    The CRI normalizes like docker (the kubelet passes docker.io/team/app)."""
+    short = _short_name(target)
+    if short is None or "/" not in short:
+        return None
+    ref = model.split_reference(short)
+    host, _, repository = ref.path.partition("/")
+    return host, repository
 
 
 def _qualified(name: str) -> str:

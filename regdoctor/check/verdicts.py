@@ -56,7 +56,40 @@ def judge_runtimes(
             # a mirror checked with the image (not only as a registry) says more
             if known is None or (report.target.repository and not known.target.repository):
                 by_host[report.target.registry] = report
-    return [_judge(report, routes, by_host, rule_dirs) for report in reports]
+    judged = [_judge(report, routes, by_host, rule_dirs) for report in reports]
+    return [_category_from_elsewhere(report, judged) for report in judged]
+
+
+def _category_from_elsewhere(report: TargetReport, judged: Sequence[TargetReport]) -> TargetReport:
+    """A runtime whose pull fails at another host than the target's own (podman's
+    registries.conf ``location`` elsewhere, its last search registry) and that has no
+    error finding here: the category is that host's report's leading error finding for
+    it (x509 unknown authority), not only the kind of failure (a TLS failure)."""
+    from urllib.parse import urlsplit
+
+    changed = {}
+    for runtime, verdict in report.runtimes.items():
+        if verdict.status != "error" or not verdict.endpoint:
+            continue
+        if _leading(report.findings, runtime, Severity.ERROR) is not None:
+            continue
+        host = urlsplit(verdict.endpoint).netloc
+        if host in (report.target.registry, report.target.host):
+            continue
+        other = next(
+            (
+                r
+                for r in judged
+                if r is not report
+                and r.target.kind == "registry"
+                and r.target.registry in (host, host.removesuffix(":443"))
+            ),
+            None,
+        )
+        lead = _leading(other.findings, runtime, Severity.ERROR) if other is not None else None
+        if lead is not None:
+            changed[runtime] = replace(verdict, category=lead.category)
+    return replace(report, runtimes={**report.runtimes, **changed}) if changed else report
 
 
 def _judge(
@@ -138,6 +171,8 @@ def _path_observation(
             "tls_cut": seen.tls_cut,
             "hosts_toml": route.hosts_toml,
             "hosts_ignored": route.hosts_ignored,
+            "short_name": route.short_name,
+            "full_name": route.full_name,
             "lacks_ca": bool(
                 walk.failure
                 and walk.failure[1] == UNTRUSTED_HERE

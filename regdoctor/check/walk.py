@@ -247,6 +247,8 @@ def elsewhere(
     """A mirror's outcome, from its own report in this run: (checked, failure)."""
     host = endpoint.host
     report = by_host.get(host) or by_host.get(host.removesuffix(":443"))
+    if report is None and ":" not in host:
+        report = by_host.get(f"{host}:443")  # a name without a dot keeps its port
     if report is None:
         return False, None
     for name in ("dns", "tcp", "tls", "http", "image"):

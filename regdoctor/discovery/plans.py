@@ -113,7 +113,9 @@ def plan(effective: Effective, image: str, runtime: str) -> Plan:
     if runtime == "docker":
         _plan_docker(effective, plan, registry, repository)
     elif runtime == "podman":
-        _plan_podman(effective, plan, registry, repository, target.digest is not None)
+        names = _podman_names(effective, plan, image, registry, repository)
+        for host, path in names:
+            _plan_podman(effective, plan, host, path, target.digest is not None)
     elif runtime == "containerd":
         _plan_containerd(effective, plan, registry, repository)
     elif runtime == "kubernetes":
@@ -180,6 +182,49 @@ def _plan_docker(effective: Effective, plan: Plan, registry: str, repository: st
         endpoint.credential = effective.credential_for("docker", registry, repository)
 
 
+def _podman_names(
+    effective, plan: Plan, image: str, registry: str, repository: str | None
+) -> list[tuple[str, str | None]]:
+    """The (registry, repository) pairs podman pulls ``image`` from: a short name goes
+    to its alias, else to each unqualified-search registry in order, never to docker.io
+    by itself (containers/image v5.23.1 pkg/shortnames Resolve); it may stop there."""
+    from regdoctor.runtime import resolve_short_name, split_reference
+
+    conf = effective.containers
+    text = image.strip()
+    if conf is None or not repository or "://" in text or split_reference(text).qualified:
+        return [(registry, repository)]
+    settings: dict[str, Any] = {
+        "unqualified-search-registries": conf.unqualified_search,
+        "aliases": {name: value for name, (value, _src) in conf.aliases.items()},
+    }
+    if conf.short_name_mode:
+        settings["short-name-mode"] = conf.short_name_mode
+    resolved = resolve_short_name(text, settings)
+    if resolved.via == "alias":
+        plan.notes.append(
+            f"short name: alias {resolved.name!r} = {resolved.candidates[0]!r} "
+            f"({conf.aliases[resolved.name][1]})"
+        )
+    else:
+        where = f" ({conf.unqualified_source})" if conf.unqualified_source else ""
+        plan.notes.append(
+            "short name: unqualified-search-registries "
+            f"{', '.join(conf.unqualified_search) or '(none)'}{where}, "
+            f"short-name-mode {resolved.mode}"
+        )
+    if resolved.error:
+        plan.notes.append(f"podman refuses before any request: {resolved.error}")
+        if resolved.candidates:
+            plan.notes.append("(in a terminal podman asks which search registry to use)")
+        return []
+    out: list[tuple[str, str | None]] = []
+    for candidate in resolved.candidates:
+        ref = split_reference(candidate)
+        out.append((ref.domain, ref.path))
+    return out
+
+
 def _plan_podman(
     effective, plan: Plan, registry: str, repository: str | None, by_digest: bool
 ) -> None:
@@ -203,6 +248,9 @@ def _plan_podman(
                 endpoint.used, endpoint.note = False, "tag-only mirror: not used for digests"
             plan.endpoints.append(endpoint)
         location = table.location.rstrip("/")
+        if table.prefix.startswith("*.") and location == table.prefix:
+            # a wildcard prefix without a location: the image's own host
+            location = registry
         if location == HUB or location.startswith(HUB + "/"):
             # containers/image dials Docker Hub at registry-1.docker.io
             location = dockerhub.API_HOST + location[len(HUB) :]

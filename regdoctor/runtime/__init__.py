@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         load_registries_conf,
         podman_endpoints,
         podman_falls_back,
+        resolve_short_name,
     )
     from .timeouts import TIMEOUTS, timeout
 
@@ -90,6 +91,7 @@ _EXPORTS: dict[str, str] = {
             "load_registries_conf",
             "podman_endpoints",
             "podman_falls_back",
+            "resolve_short_name",
         ),
         "podman",
     ),
@@ -148,6 +150,7 @@ __all__ = [
     "parse_insecure_registries",
     "podman_endpoints",
     "podman_falls_back",
+    "resolve_short_name",
     "split_reference",
     "timeout",
     "validate_cri_registry",

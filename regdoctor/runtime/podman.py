@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .common import (
@@ -206,14 +207,11 @@ def podman_endpoints(
     first, sep, _ = image_ref.partition("/")
     qualified = bool(sep) and ("." in first or ":" in first or first == "localhost")
     if not qualified:
-        alias = (conf.get("aliases") or {}).get(image_ref.split(":")[0].split("@")[0])
-        candidates = (
-            [alias]
-            if alias
-            else [f"{r}/{image_ref}" for r in conf.get("unqualified-search-registries", []) or []]
-        )
+        short = resolve_short_name(image_ref, conf)
+        if short.error:
+            raise ValueError(short.error)
         out: list[Endpoint] = []
-        for c in candidates:
+        for c in short.candidates:
             out += podman_endpoints(c, conf)
         return out
     ref = split_reference(image_ref)
@@ -240,6 +238,72 @@ def podman_endpoints(
         _endpoint(_rewrite(ref, reg["prefix"], reg["location"]), bool(reg.get("insecure")), False)
     )
     return out
+
+
+SRC_SHORT = "containers/image v5.23.1: pkg/shortnames/shortnames.go Resolve"
+#: GetShortNameMode's default when registries.conf sets none (v5.23.1
+#: pkg/sysregistriesv2/shortnames.go: defaultShortNameMode)
+DEFAULT_SHORT_NAME_MODE = "permissive"
+
+
+@dataclass(frozen=True)
+class ShortName:
+    """How containers/image resolves a short name for a pull (shortnames.Resolve)."""
+
+    name: str  # the short name without tag or digest (what an alias is keyed by)
+    candidates: tuple[str, ...]  # fully qualified references, tried in order
+    mode: str
+    via: str  # "alias" or "search"
+    #: the error podman stops with before any request ("" when it pulls)
+    error: str = ""
+
+
+def _trim(name: str) -> tuple[str, str]:
+    """(repository, ":tag" / "@digest" suffix) of a short name."""
+    suffix = ""
+    if "@" in name:
+        name, digest = name.split("@", 1)
+        suffix = "@" + digest
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name, suffix = name[:colon], name[colon:] + suffix
+    return name, suffix
+
+
+def resolve_short_name(name: str, conf: Mapping[str, Any]) -> ShortName:
+    """``Resolve`` of v5.23.1 for a pull without a terminal (podman in a script, a
+    unit, CI): an alias (``[aliases]``, keyed by the name without tag or digest) is the
+    only candidate; otherwise each ``unqualified-search-registries`` entry in order (none:
+    an error). ``disabled`` or one candidate: those. Several candidates and no TTY:
+    ``permissive`` (the default) tries them all in order, ``enforcing`` refuses ("cannot
+    prompt without a TTY"). (With a terminal podman prompts instead: not modelled.)"""
+    mode = str(conf.get("short-name-mode") or DEFAULT_SHORT_NAME_MODE)
+    repository, suffix = _trim(name)
+    if mode not in ("disabled", "permissive", "enforcing"):
+        return ShortName(repository, (), mode, "", f"unsupported short-name mode ({mode})")
+    alias = (conf.get("aliases") or {}).get(repository)
+    if alias:
+        return ShortName(repository, (f"{alias}{suffix}",), mode, "alias")
+    search = [str(r) for r in conf.get("unqualified-search-registries") or []]
+    if not search:
+        return ShortName(
+            repository,
+            (),
+            mode,
+            "search",
+            f'short-name "{name}" did not resolve to an alias and no unqualified-search '
+            "registries are defined",
+        )
+    candidates = tuple(f"{r}/{name}" for r in search)
+    if mode == "enforcing" and len(candidates) > 1:
+        return ShortName(
+            repository,
+            candidates,
+            mode,
+            "search",
+            "short-name resolution enforced but cannot prompt without a TTY",
+        )
+    return ShortName(repository, candidates, mode, "search")
 
 
 def podman_falls_back(kind: ErrorKind) -> bool:

@@ -313,6 +313,12 @@ def test_podman_dials_docker_hub_at_registry_1():
     from regdoctor.discovery.effective import discover, paths_from
 
     root = Path(__file__).resolve().parents[2] / "fixtures/config/healthy"
-    plan = discover(paths_from(root, {"HOME": "/root"})).plan("nginx", "podman")
+    effective = discover(paths_from(root, {"HOME": "/root"}))
+    plan = effective.plan("docker.io/library/nginx", "podman")
     upstream = [e for e in plan.endpoints if e.role == "upstream"]
     assert [e.url for e in upstream] == ["https://registry-1.docker.io"]
+    # the short name "nginx" is not docker.io for podman: this fixture has two search
+    # registries and short-name-mode "enforcing", so without a terminal it refuses
+    short = effective.plan("nginx", "podman")
+    assert short.endpoints == []
+    assert any("cannot prompt without a TTY" in note for note in short.notes)

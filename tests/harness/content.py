@@ -99,6 +99,27 @@ def make_config(arch: str, diff_id: str, cmd: str, variant: str | None = None) -
     return canonical_json(config)
 
 
+def single_arch_blobs(arch: str, cmd: str, oci: bool) -> tuple[bytes, bytes, bytes]:
+    """(layer, config, manifest) of the one-layer image :meth:`Pusher.single_arch` pushes:
+    deterministic, so a scenario can name its digest before anything is pushed."""
+    layer, diff_id = make_layer({cmd.lstrip("/"): f"#!/bin/sh\necho {cmd} {arch}\n".encode()})
+    config = make_config(arch, diff_id, cmd, variant="v8" if arch == "arm64" else None)
+    manifest_type, config_type, layer_type = (
+        (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER)
+        if oci
+        else (DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER)
+    )
+    body = canonical_json(
+        {
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": _descriptor(config_type, config),
+            "layers": [_descriptor(layer_type, layer)],
+        }
+    )
+    return layer, config, body
+
+
 def _descriptor(media_type: str, blob: bytes) -> dict[str, Any]:
     return {"mediaType": media_type, "size": len(blob), "digest": sha256_digest(blob)}
 
@@ -152,23 +173,10 @@ class Pusher:
 
         Returns (manifest digest, manifest bytes).
         """
-        layer, diff_id = make_layer({cmd.lstrip("/"): f"#!/bin/sh\necho {cmd} {arch}\n".encode()})
-        config = make_config(arch, diff_id, cmd, variant="v8" if arch == "arm64" else None)
+        layer, config, body = single_arch_blobs(arch, cmd, oci)
         self.blob(repository, layer)
         self.blob(repository, config)
-        manifest_type, config_type, layer_type = (
-            (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER)
-            if oci
-            else (DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER)
-        )
-        body = canonical_json(
-            {
-                "schemaVersion": 2,
-                "mediaType": manifest_type,
-                "config": _descriptor(config_type, config),
-                "layers": [_descriptor(layer_type, layer)],
-            }
-        )
+        manifest_type = OCI_MANIFEST if oci else DOCKER_MANIFEST
         reference = reference or sha256_digest(body)
         return self.manifest(repository, reference, body, manifest_type), body
 

@@ -162,6 +162,10 @@ class Scenario:
     #: fix must turn the runtime's error into the missing reference's
     #: (``image.manifest_unknown``), and the tag it names must then pull.
     masked_by: str = ""
+    #: The image reference is not one this client can pull as written (ctr and a short
+    #: name): no command on the node fixes it; regdoctor's error finding must name this
+    #: full reference, and the same client must pull it.
+    full_name: str = ""
     #: Which CA signed the token server's certificate (``other_ca``: one nobody trusts).
     realm_ca: str = "ca"
     #: A forward proxy in the sandbox at :data:`PROXY_URL` (CONNECT for https, absolute

@@ -387,6 +387,8 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
         return "no: still fails", f"after renewing the certificate, {_describe(again)}"
     if world.scenario.wrong_reference:
         return _existing_reference(world, client, verdict)
+    if world.scenario.full_name:
+        return _full_name(world, client, verdict)
     commands = fix_commands(verdict.document, client)
     if not commands:
         return "no: no command", f"no fix for {client}: no remediation command applies to it"
@@ -402,6 +404,28 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
     return "no: still fails", (
         f"after regdoctor's fix, {_describe(again)}\n    fix:\n{_indent(run.log[-1500:])}"
     )
+
+
+def _full_name(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
+    """A reference the client cannot pull as written (ctr and a short name): regdoctor's
+    error finding for the client must name the full reference, which the client pulls."""
+    name = world.scenario.full_name
+    said = " ".join(
+        " ".join(
+            [f.get("title", ""), f.get("explanation", "")]
+            + [step.get("text", "") for step in f.get("remediation") or []]
+        )
+        for f in runtime_findings(verdict.document, client)
+        if f.get("severity") == "error"
+    )
+    if not re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w/-])", said):
+        return "no: full name unsaid", (
+            f"regdoctor's {client} error findings do not name {name}: {said[:300]}"
+        )
+    again = world.pull(client, image=name)
+    if again.pulled:
+        return f"yes (the full name it names: {name})", ""
+    return "no: still fails", f"pulling the full name regdoctor names ({name}): {_describe(again)}"
 
 
 def _existing_reference(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
