@@ -212,6 +212,13 @@ def podman_endpoints(
             raise ValueError(short.error)
         out: list[Endpoint] = []
         for c in short.candidates:
+            # a candidate is fully qualified (reference.ParseNormalizedNamed): a search
+            # registry or an alias without a dot names a docker.io repository
+            host, sep, _ = c.partition("/")
+            if not sep:
+                c = f"docker.io/library/{c}"
+            elif not ("." in host or ":" in host or host == "localhost"):
+                c = f"docker.io/{c}"
             out += podman_endpoints(c, conf)
         return out
     ref = split_reference(image_ref)
@@ -281,10 +288,16 @@ def resolve_short_name(name: str, conf: Mapping[str, Any]) -> ShortName:
     repository, suffix = _trim(name)
     if mode not in ("disabled", "permissive", "enforcing"):
         return ShortName(repository, (), mode, "", f"unsupported short-name mode ({mode})")
-    alias = (conf.get("aliases") or {}).get(repository)
+    aliases = conf.get("aliases") or {}
+    listed = conf.get("unqualified-search-registries") or []
+    if not isinstance(aliases, Mapping) or not isinstance(listed, list):
+        # podman refuses such a registries.conf before any pull (a TOML type error)
+        bad = "aliases" if not isinstance(aliases, Mapping) else "unqualified-search-registries"
+        return ShortName(repository, (), mode, "", f"registries.conf: invalid {bad}")
+    alias = aliases.get(repository)
     if alias:
         return ShortName(repository, (f"{alias}{suffix}",), mode, "alias")
-    search = [str(r) for r in conf.get("unqualified-search-registries") or []]
+    search = [str(r) for r in listed]
     if not search:
         return ShortName(
             repository,

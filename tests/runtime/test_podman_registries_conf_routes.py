@@ -302,3 +302,31 @@ def test_a_host_without_a_dot_is_found_under_its_port() -> None:
     endpoint = Endpoint("https://team/v2/", "https", "team", "/v2", False, False, "test")
     checked, _failure = elsewhere(endpoint, {target.registry: report})
     assert target.registry == "team:443" and checked
+
+
+def test_registries_conf_values_of_the_wrong_shape_do_not_crash_the_check(
+    tmp_path: Path,
+) -> None:
+    """A search-registries string (brackets forgotten), aliases that are not a table, a
+    dotless search registry and an alias to itself: podman refuses or normalises them;
+    check used to recurse for ever or raise AttributeError on them."""
+    for text in (
+        'unqualified-search-registries = "quay.io"\n',
+        'aliases = "x"\n',
+    ):
+        routes = _routes(tmp_path / str(abs(hash(text))), {"registries.conf": text})
+        route = routes.route("podman", parse_target("nginx"))
+        assert route.stopped is not None, text
+    # "registry" names a docker.io namespace (reference.ParseNormalizedNamed)
+    routes = _routes(
+        tmp_path / "dotless", {"registries.conf": 'unqualified-search-registries = ["registry"]\n'}
+    )
+    route = routes.route("podman", parse_target("nginx"))
+    assert [(e.host, e.repository) for e in route.endpoints] == [
+        ("registry-1.docker.io", "registry/nginx")
+    ]
+    routes = _routes(tmp_path / "self", {"registries.conf": '[aliases]\n"app" = "app"\n'})
+    route = routes.route("podman", parse_target("app:v1"))
+    assert [(e.host, e.repository) for e in route.endpoints] == [
+        ("registry-1.docker.io", "library/app")
+    ]
