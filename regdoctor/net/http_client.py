@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import re
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -348,9 +349,13 @@ async def _send(pool: Any, request: httpcore.Request) -> httpcore.Response:
     ``shouldRetryRequest``: nothing written, the server closed the idle connection, or a
     read failed before the first response byte), so docker, containerd and podman do not
     fail there, and the check must not either."""
+    # an idle connection for the origin that is open (httpcore counts one that failed
+    # to connect as idle and closed): the request goes out on it
     reused = request.method in _REPLAYABLE and any(
-        c.is_idle() and c.can_handle_request(request.url.origin) for c in pool.connections
+        c.is_idle() and not c.is_closed() and c.can_handle_request(request.url.origin)
+        for c in pool.connections
     )
+    start = time.monotonic()
     try:
         return await pool.handle_async_request(request)
     except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError) as exc:
@@ -359,4 +364,9 @@ async def _send(pool: Any, request: httpcore.Request) -> httpcore.Response:
         )
         if not (reused and before_answer):
             raise
+        # both attempts within the one timeout, as Go's context deadline covers both
+        limits = request.extensions.get("timeout") or {}
+        left = max(0.001, float(limits.get("read") or 0) - (time.monotonic() - start))
+        if limits:
+            request.extensions["timeout"] = {name: left for name in limits}
     return await pool.handle_async_request(request)
