@@ -252,6 +252,9 @@ class Routes:
         if runtime == "docker":
             return self._docker(host, repository, addresses)
         if runtime in ("containerd", "kubernetes"):
+            refused = _ctr_refuses(target) if runtime == "containerd" else None
+            if refused is not None:
+                return refused
             read_as = _ctr_reading(target) if runtime == "containerd" else None
             if read_as is None:
                 return self._containerd(runtime, host, target, repository)
@@ -259,7 +262,7 @@ class Routes:
 
             route = self._containerd(runtime, read_as[0], target, read_as[1])
             short = target.raw.strip()
-            return replace(route, short_name=short, full_name=f"{dockerhub.DOMAIN}/{short}")
+            return replace(route, short_name=short, full_name=_ctr_full_name(short))
         if runtime == "podman":
             return self._podman(target)
         raise ValueError(f"unknown runtime {runtime!r}")
@@ -663,6 +666,43 @@ def _ctr_reading(target: Target) -> tuple[str, str] | None:
     ref = model.split_reference(short)
     host, _, repository = ref.path.partition("/")
     return host, repository
+
+
+def _ctr_full_name(short: str) -> str:
+    """The full name ctr pulls for a short name: docker.io (and library/ for one
+    component), and a tag (ctr has no default tag: without one it refuses, "object
+    required")."""
+    ref = model.split_reference(short)
+    suffix = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
+    return f"{ref.domain}/{ref.path}{suffix or ':latest'}"
+
+
+def _ctr_refuses(target: Target) -> Route | None:
+    """ctr refuses a one-component short name before any request: containerd's
+    reference.Parse reads it as ``dummy://NAME`` (reference/reference.go, v1.6.20), so
+    ``nginx`` is a host without an object ("object required", remotes/docker/resolver.go
+    Resolve) and in ``nginx:1.25`` or ``nginx@sha256:...`` what follows the colon is an
+    invalid port (Go's url.Parse)."""
+    short = _short_name(target)
+    if short is None or "/" in short:
+        return None
+    host = short.split("@", 1)[1] if "@" in short else short
+    if ":" in host:
+        port = host.rsplit(":", 1)[1]
+        stopped = (
+            f'failed to resolve reference "{short}": '
+            f'parse "dummy://{short}": invalid port ":{port}" after host'
+        )
+    else:
+        stopped = f'failed to resolve reference "{short}": object required'
+    full = _ctr_full_name(short)
+    return Route(
+        "containerd",
+        stopped=stopped,
+        fix=("ctr-short-name", short, full),
+        short_name=short,
+        full_name=full,
+    )
 
 
 def _qualified(name: str) -> str:

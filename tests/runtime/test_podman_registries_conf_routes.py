@@ -330,3 +330,23 @@ def test_registries_conf_values_of_the_wrong_shape_do_not_crash_the_check(
     assert [(e.host, e.repository) for e in route.endpoints] == [
         ("registry-1.docker.io", "library/app")
     ]
+
+
+def test_ctr_refuses_a_one_component_short_name_before_any_request() -> None:
+    """ctr-single-name: containerd's reference.Parse reads nginx:latest as
+    dummy://nginx:latest (an invalid port) and nginx as a host with no object; the CRI
+    normalises it. A short name without a tag gets :latest in the full name ctr needs."""
+    routes = Routes(runtimes=("containerd", "kubernetes"), effective=None)
+    tagged = routes.route("containerd", parse_target("nginx:latest"))
+    assert tagged.endpoints == ()
+    assert tagged.stopped == (
+        'failed to resolve reference "nginx:latest": '
+        'parse "dummy://nginx:latest": invalid port ":latest" after host'
+    )
+    assert tagged.fix == ("ctr-short-name", "nginx:latest", "docker.io/library/nginx:latest")
+    bare = routes.route("containerd", parse_target("nginx"))
+    assert bare.stopped == 'failed to resolve reference "nginx": object required'
+    assert bare.full_name == "docker.io/library/nginx:latest"
+    assert routes.route("kubernetes", parse_target("nginx")).stopped is None
+    untagged = routes.route("containerd", parse_target("team/app"))
+    assert untagged.full_name == "docker.io/team/app:latest"

@@ -238,6 +238,19 @@ REGISTRIES_CONF_SCENARIOS: tuple[Scenario, ...] = (
         "app (it dials https://team/v2/app/manifests/1.2); only the full name pulls",
     ),
     Scenario(
+        "ctr-single-name",
+        "short-name",
+        "nginx:latest",
+        (C,),
+        (HUB_REG,),
+        HUB_NAMES,
+        hub_trusted=True,
+        full_name="docker.io/library/nginx:latest",
+        expect={C: False},
+        note="ctr reads nginx:latest as dummy://nginx:latest: an invalid port, refused "
+        "before any request; only the full name pulls",
+    ),
+    Scenario(
         "podman-dropin-search-registries",
         "registries.conf",
         APP,
