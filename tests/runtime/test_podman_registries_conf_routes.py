@@ -350,3 +350,19 @@ def test_ctr_refuses_a_one_component_short_name_before_any_request() -> None:
     assert routes.route("kubernetes", parse_target("nginx")).stopped is None
     untagged = routes.route("containerd", parse_target("team/app"))
     assert untagged.full_name == "docker.io/team/app:latest"
+
+
+def test_aliases_of_several_files_merge_per_name(tmp_path: Path) -> None:
+    """A drop-in's [aliases] adds to the main file's (and wins per name), as
+    containers/image merges them: it does not replace the whole table."""
+    routes = _routes(
+        tmp_path,
+        {
+            "registries.conf": '[aliases]\n"web" = "a.test/lib/web"\n"app" = "a.test/team/app"\n',
+            "registries.conf.d/zz-app.conf": '[aliases]\n"app" = "b.test/team/app"\n',
+        },
+    )
+    web = routes.route("podman", parse_target("web:v1"))
+    assert [(e.host, e.repository) for e in web.endpoints] == [("a.test", "lib/web")]
+    app = routes.route("podman", parse_target("app:v1"))
+    assert [(e.host, e.repository) for e in app.endpoints] == [("b.test", "team/app")]
