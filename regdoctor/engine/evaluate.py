@@ -127,10 +127,12 @@ def build_context(
     # environment's proxy applies): host:port only, so no credential can be shown
     proxy = next((o for o in observations if getattr(o, "kind", None) == "proxy.configured"), None)
     proxy_facts = _facts(proxy) if proxy is not None else {}
-    context["via_proxy"] = proxy_facts.get("proxy_hostport") or None
-    context["via_proxy_env"] = (
-        _request_proxy_env(observations, ordered) or proxy_facts.get("env") or None
-    )
+    # the triggering request's own proxy and variable when it went through one (an
+    # insecure registry's http:// goes through HTTP_PROXY's, which may be another proxy
+    # than HTTPS_PROXY's, the one the DNS phase named): the two always go together
+    request_env, request_proxy = _request_proxy(observations, ordered)
+    context["via_proxy"] = request_proxy or proxy_facts.get("proxy_hostport") or None
+    context["via_proxy_env"] = request_env or proxy_facts.get("env") or None
     # the daemon's unit drop-in directory that set it (a fix edits the unit there)
     context["via_proxy_unit"] = proxy_facts.get("unit_dir") or None
     context["via_proxy_unit_name"] = proxy_facts.get("unit") or None
@@ -145,20 +147,35 @@ def build_context(
     return context
 
 
-def _request_proxy_env(observations: Sequence[Observation], ordered: Sequence[int]) -> str | None:
-    """The variable that chose the proxy for the triggering request: Go's
-    ProxyFromEnvironment takes HTTP_PROXY for an http:// URL, HTTPS_PROXY for https://.
-    The DNS phase names the one for the first attempt (https); a request that went on
-    to an insecure registry's http:// went through HTTP_PROXY's proxy."""
+def _request_proxy(
+    observations: Sequence[Observation], ordered: Sequence[int]
+) -> tuple[str | None, str | None]:
+    """The variable that chose the proxy for the triggering request, and that proxy's
+    host:port: Go's ProxyFromEnvironment takes HTTP_PROXY for an http:// URL,
+    HTTPS_PROXY for https://. The DNS phase names the one for the first attempt (https);
+    a request that went on to an insecure registry's http:// went through HTTP_PROXY's
+    proxy. (None, None) when no request of the finding went through a proxy."""
+    from urllib.parse import urlsplit
+
     for i in ordered:
         facts = _facts(observations[i])
-        url = facts.get("url")
-        if getattr(observations[i], "kind", None) == "http.response" and facts.get("proxy"):
-            if isinstance(url, str) and url.lower().startswith("http://"):
-                return "HTTP_PROXY"
-            if isinstance(url, str) and url.lower().startswith("https://"):
-                return "HTTPS_PROXY"
-    return None
+        url, proxy = facts.get("url"), facts.get("proxy")
+        if getattr(observations[i], "kind", None) != "http.response" or not proxy:
+            continue
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            continue
+        env = "HTTP_PROXY" if url.lower().startswith("http://") else "HTTPS_PROXY"
+        try:  # host:port only: the fact is redacted, and no credential may be shown
+            parts = urlsplit(str(proxy))
+            host = parts.hostname
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+            if host and ":" in host:
+                host = f"[{host}]"
+            hostport = f"{host}:{port}" if host and port else None
+        except ValueError:
+            hostport = None
+        return env, hostport
+    return None, None
 
 
 def _phase_index(phase: str) -> int:

@@ -324,3 +324,31 @@ def test_the_proxy_variable_is_the_one_for_the_request_s_scheme(tmp_path):
     assert finding.explanation == "via HTTP_PROXY"
     (finding,) = evaluate(catalog, t, [proxy, answer("https://registry.test:5000/v2/")])
     assert finding.explanation == "via HTTPS_PROXY"
+
+
+def test_the_proxy_named_is_the_one_the_request_went_through(tmp_path):
+    """HTTPS_PROXY and HTTP_PROXY name two proxies: the 407 to the plain-HTTP request
+    came from HTTP_PROXY's, so the fix names that proxy with that variable (never the
+    other proxy's host under HTTP_PROXY), by host and port only."""
+    catalog = catalog_of(
+        tmp_path,
+        {
+            "id": "ctx",
+            "title": "t",
+            "explanation": "{via_proxy} from {via_proxy_env}",
+            "match": {
+                "observations": {"all": [{"kind": "http.response", "facts": {"status": 407}}]}
+            },
+        },
+    )
+    proxy = obs("proxy.configured", env="HTTPS_PROXY", proxy_hostport="192.0.2.3:3128")
+    answer = obs(
+        "http.response",
+        ok=False,
+        url="http://registry.test:5000/v2/",
+        status=407,
+        proxy="http://user:****@198.51.100.4:8080",
+    )
+    t = target("registry.test:5000/team/app:1.0")
+    (finding,) = evaluate(catalog, t, [proxy, answer])
+    assert finding.explanation == "198.51.100.4:8080 from HTTP_PROXY"
