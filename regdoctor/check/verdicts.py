@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING
 
 from regdoctor.check.routes import Route, Routes
 from regdoctor.check.seen import Kind, Said, Seen, addresses_of, seen_of
-from regdoctor.check.walk import UNTRUSTED_ENTRY, UNTRUSTED_HERE, Walk, walk_runtime
+from regdoctor.check.walk import (
+    UNTRUSTED_ENTRY,
+    UNTRUSTED_HERE,
+    Walk,
+    report_for_host,
+    walk_runtime,
+)
 from regdoctor.model import (
     PHASES,
     Finding,
@@ -76,16 +82,10 @@ def _category_from_elsewhere(report: TargetReport, judged: Sequence[TargetReport
         host = urlsplit(verdict.endpoint).netloc
         if host in (report.target.registry, report.target.host):
             continue
-        other = next(
-            (
-                r
-                for r in judged
-                if r is not report
-                and r.target.kind == "registry"
-                and r.target.registry in (host, host.removesuffix(":443"))
-            ),
-            None,
-        )
+        others = {
+            r.target.registry: r for r in judged if r is not report and r.target.kind == "registry"
+        }
+        other = report_for_host(host, others)
         lead = _leading(other.findings, runtime, Severity.ERROR) if other is not None else None
         if lead is not None:
             changed[runtime] = replace(verdict, category=lead.category)

@@ -4,6 +4,7 @@ the runtime model says the runtime does (:func:`regdoctor.runtime.falls_back`)."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from regdoctor import runtime as model
@@ -241,14 +242,21 @@ def _post(seen: Seen, walk: Walk) -> tuple[Kind, str] | None:
     return None
 
 
+def report_for_host(host: str, by_host: Mapping[str, TargetReport]) -> TargetReport | None:
+    """The report of ``host`` (``host[:port]`` as an endpoint names it) in this run, by
+    its registry key: with or without :443, and a name without a dot, which keeps its
+    port (``team:443``)."""
+    report = by_host.get(host) or by_host.get(host.removesuffix(":443"))
+    if report is None and ":" not in host:
+        report = by_host.get(f"{host}:443")
+    return report
+
+
 def elsewhere(
     endpoint: model.Endpoint, by_host: dict[str, TargetReport]
 ) -> tuple[bool, tuple[Kind, str] | None]:
     """A mirror's outcome, from its own report in this run: (checked, failure)."""
-    host = endpoint.host
-    report = by_host.get(host) or by_host.get(host.removesuffix(":443"))
-    if report is None and ":" not in host:
-        report = by_host.get(f"{host}:443")  # a name without a dot keeps its port
+    report = report_for_host(endpoint.host, by_host)
     if report is None:
         return False, None
     for name in ("dns", "tcp", "tls", "http", "image"):
