@@ -592,15 +592,12 @@ class Routes:
                         if isinstance(table, dict):
                             prefix = str(table.get("prefix") or table.get("location") or "")
                             tables[prefix] = table
-                elif key == "aliases" and isinstance(value, dict):
-                    # alias tables merge per name, a later file's entry winning
-                    # (sysregistriesv2 updateWithConfigurationFrom)
-                    aliases = merged.get("aliases")
-                    merged["aliases"] = {**(aliases if isinstance(aliases, dict) else {}), **value}
                 else:
                     merged[key] = value
         if tables:
             merged["registry"] = list(tables.values())
+        # short names as discovery merged and checked them (aliases per name)
+        merged.update(effective.containers.short_name_settings())
         return merged
 
 

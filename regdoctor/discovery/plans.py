@@ -194,13 +194,7 @@ def _podman_names(
     text = image.strip()
     if conf is None or not repository or "://" in text or split_reference(text).qualified:
         return [(registry, repository)]
-    settings: dict[str, Any] = {
-        "unqualified-search-registries": conf.unqualified_search,
-        "aliases": {name: value for name, (value, _src) in conf.aliases.items()},
-    }
-    if conf.short_name_mode:
-        settings["short-name-mode"] = conf.short_name_mode
-    resolved = resolve_short_name(text, settings)
+    resolved = resolve_short_name(text, conf.short_name_settings())
     if resolved.via == "alias":
         plan.notes.append(
             f"short name: alias {resolved.name!r} = {resolved.candidates[0]!r} "

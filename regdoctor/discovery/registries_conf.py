@@ -118,6 +118,16 @@ class RegistriesConf:
     registries: dict[str, RegistryTable] = field(default_factory=dict)
     auth_files: list[docker_config.ClientConfig] = field(default_factory=list)
 
+    def short_name_settings(self) -> dict[str, Any]:
+        """What short-name resolution reads (``runtime.podman.resolve_short_name``), as
+        every file read merges them: aliases per name, the last search list and mode;
+        values of the wrong type are left out (the files' issues say so)."""
+        return {
+            "unqualified-search-registries": list(self.unqualified_search),
+            "aliases": {name: value for name, (value, _src) in self.aliases.items()},
+            "short-name-mode": self.short_name_mode,
+        }
+
     def table_for(self, name: str) -> RegistryTable | None:
         """The [[registry]] with the longest prefix matching ``registry/repository``."""
         best: RegistryTable | None = None
