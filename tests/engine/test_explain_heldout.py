@@ -16,7 +16,11 @@ split before any rule) scored 19/23 before the round's rules (91 of 102, 89.2 %,
 and 19/23 after; with heldout.yaml at 25/26, 92 of 102 (90.2 %) in all. heldout-7.yaml (a
 seventh collection of 73 pastes, 22 held out, split before any rule) scored 21/22 before
 the round's rules (114 of 124, 91.9 %, in all; the earlier files 93/102 by then) and the
-same after, every file as before. The bar below is the measured figure rounded down, not
+same after, every file as before. A blind audit of the held-out labels (2026-12-07,
+fixtures/pasted/README.md: a second reader labelled the 124 texts without their labels or
+explain's answers and agreed on 117; an adjudicator, not told which label was the
+original, decided the 7 others; 3 relabelled) moved the figure to 116 of 124 (93.5 %),
+rules unchanged. The bar below is the measured figure rounded down, not
 the target, and must not be raised by writing rules for these texts (that would spend the
 split)."""
 
@@ -30,7 +34,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.91  # 114/124 = 0.919, measured
+FLOOR = 0.93  # 116/124 = 0.935, measured after the blind label audit
 TARGET = 0.95
 
 
