@@ -400,13 +400,31 @@ async def run_check(
             if on_done is not None:
                 on_done(report)
 
+    # A configuration target probes nothing: it is judged once no target is probing
+    # any more, not before the first packet (reading the rule catalog for it would
+    # delay every target's first request; the catalog is read by the idle work while
+    # the first request is on the link, net/idle.py).
+    probing = sum(1 for target in targets if target.kind != "config")
+    probed_all = asyncio.Event()
+    if not probing:
+        probed_all.set()
+
     async def one(index: int, target: Target) -> None:
+        nonlocal probing
         state = TargetState(target=target)
         if states is not None:
             states[target.id] = state
-        report = await check_target(
-            target, options, network, clock, deadline_at, preset.get(target.id, ()), state
-        )
+        if target.kind == "config":
+            await probed_all.wait()
+        try:
+            report = await check_target(
+                target, options, network, clock, deadline_at, preset.get(target.id, ()), state
+            )
+        finally:
+            if target.kind != "config":
+                probing -= 1
+                if not probing:
+                    probed_all.set()
         finished(index, report)
 
     try:

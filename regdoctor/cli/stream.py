@@ -89,11 +89,9 @@ def run_streamed(
         err = Console(stderr=True, highlight=False)
         status_console = err if interactive(err) else None
     import regdoctor.check.pipeline  # noqa: F401  # the run's modules, imported still paused
-    from regdoctor.check.catalog import catalog
     from regdoctor.cli import startup
 
-    catalog(run_plan.options.rule_dirs)  # every target is judged with it: loaded still paused
-
+    # the rule catalog is read once the first request is on the link (check/pipeline.py)
     startup.resume()  # the run's own garbage is collected as usual
     report = asyncio.run(_drive(run_plan, command, on_target, status_console, redactor))
     return report, redactor

@@ -1,18 +1,21 @@
 """First-use work done while the network is awaited.
 
 Some work a check needs later costs CPU the first time: importing the rule engine and
-reading the rule catalog (for the verdict at the end), importing PyJWT (to read the
+reading the rule catalog (for the verdicts at the end, and for the configuration
+targets, which are judged once the probing is over), importing PyJWT (to read the
 token's scope after the token request), compiling the redaction patterns. Done when it
-is due, each sits on the critical path between two requests or after the last one. The
-run registers it here instead, and the first request written on the link starts one
-worker thread that does it while the event loop only waits for the answer (over TLS
-that is ``GET /v2/``, after the chain's analysis, the run's largest burst of CPU).
-What the check then asks for is already imported or loaded (the catalog behind its
-own lock), so nothing changes but when the CPU is spent.
+is due, each sits on the critical path before the first packet, between two requests or
+after the last one. The run registers it here instead, and the first bytes written on
+the link (the TLS phase's ClientHello, or the first HTTP request of a plain-HTTP
+target) start one worker thread that does it while the event loop only waits for the
+answer. What the check then asks for is already imported or loaded (the catalog behind
+its own lock), so nothing changes but when the CPU is spent.
 
-The worker holds the GIL while it imports: a burst of the event loop that comes before
-the worker is done (a round trip shorter than its ~35 ms, or a loaded machine) is
-stretched by the rest.
+The worker holds the GIL while it imports or reads the catalog (one ``pickle`` load of
+a few ms): a burst of the event loop that comes before the worker is done (a round trip
+shorter than its ~30 ms, as on loopback, or a loaded machine) is stretched by the rest,
+and so is the phase it falls in. On a link with round trips of 30 ms or more it costs
+nothing.
 """
 
 from __future__ import annotations

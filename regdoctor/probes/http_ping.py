@@ -41,6 +41,7 @@ async def speaks_tls(ctx: ProbeContext, address: str, port: int) -> bool:
             try:
                 writer.write(b"GET /v2/ HTTP/1.0\r\n\r\n")
                 await writer.drain()
+                ctx.network.idle.start()  # the loop only waits now (net/idle.py)
                 head = await reader.read(8)
             finally:
                 writer.close()

@@ -45,6 +45,12 @@ async def examine(
     hostport = _hostport(host, port)
     client, client_source = ctx.network.client_pair(hostport)
     ca_files = ctx.network.ca_files(hostport)
+
+    def flight() -> None:
+        ctx.network.idle.start()  # the loop only waits now (net/idle.py)
+        if in_flight is not None:
+            in_flight()
+
     result = await handshake(
         host,
         address,
@@ -56,7 +62,7 @@ async def examine(
         sock=sock,
         keep_open=sock is not None,
         trust=ctx.network.trust,
-        in_flight=in_flight,
+        in_flight=flight,
     )
     # TLS 1.2 takes two flights; 1.3 one; a refused or plain-HTTP answer ends at the first
     tls_trips = 2 if result.outcome == "ok" and result.protocol != "TLSv1.3" else 1

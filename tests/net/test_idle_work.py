@@ -91,3 +91,71 @@ def test_a_request_trace_line_is_built_only_for_a_trace(
         assert shown and any("GET" in line for line in lines)
     else:
         assert shown == []
+
+
+def test_the_idle_work_starts_while_the_clienthello_is_in_flight(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch, plain_link: SlowLink
+) -> None:
+    # a name without a scheme: the TLS attempt (the check's first bytes on the link)
+    # comes before any HTTP request, and the catalog is read during its round trips
+    calls: list[tuple[float, str]] = []
+    sent: list[float] = []
+    real_catalog, real_fetch = pipeline.catalog, exchange.fetch
+
+    def catalog(rule_dirs: tuple[Path, ...] = ()) -> Catalog:
+        calls.append((time.monotonic(), threading.current_thread().name))
+        return real_catalog(rule_dirs)
+
+    async def fetch(*args: object, **kwargs: object) -> exchange.Exchange:
+        sent.append(time.monotonic())
+        return await real_fetch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "catalog", catalog)
+    monkeypatch.setattr(exchange, "fetch", fetch)
+    for module in ("regdoctor.probes.http_ping", "regdoctor.probes.image"):
+        monkeypatch.setattr(f"{module}.fetch", fetch)
+    image = testbed.images.app.ref(f"127.0.0.1:{plain_link.port}")
+    (target,) = run_report([image], insecure=True).targets
+    assert target.status == "ok", target.findings
+    tls = next(o for o in target.observations if o.kind == "tls.handshake")
+    assert tls.facts["outcome"] == "plain_http"
+    first_at, first_thread = calls[0]
+    assert first_thread.startswith("regdoctor-idle"), calls
+    # before the first HTTP request: during the TLS attempt's round trips (>= 2 here)
+    assert sent and first_at < sent[0] - RTT_S, (first_at, sent[0])
+
+
+def test_a_configuration_target_is_judged_after_the_probing_not_before_it(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch, plain_link: SlowLink
+) -> None:
+    import asyncio
+
+    from regdoctor.discovery.observations import config_target, make_observation
+    from regdoctor.options import CheckOptions
+    from regdoctor.reference.targets import parse_target
+
+    judged: list[tuple[str, float]] = []
+    real = pipeline._config_report
+
+    def config_report(target, observations, rule_dirs):  # type: ignore[no-untyped-def]
+        judged.append((target.raw, time.monotonic()))
+        return real(target, observations, rule_dirs)
+
+    monkeypatch.setattr(pipeline, "_config_report", config_report)
+    config = config_target("/etc/docker/daemon.json", "docker")
+    seen = make_observation(config, "config.file", True, {"path": "/etc/docker/daemon.json"})
+    registry = parse_target(f"http://{testbed.images.app.ref(f'127.0.0.1:{plain_link.port}')}")
+    done: list[str] = []
+    started = time.monotonic()
+    report = asyncio.run(
+        pipeline.run_check(
+            [config, registry],
+            CheckOptions(timeout=5.0, deadline=20.0),
+            preset={config.id: [seen]},
+            on_done=lambda r: done.append(r.target.kind),
+        )
+    )
+    assert [t.target.kind for t in report.targets] == ["config", "registry"]  # target order
+    assert done == ["registry", "config"]
+    # not before the first packet: the registry's probes (several round trips) came first
+    assert judged and judged[0][1] - started > 2 * RTT_S, judged
