@@ -5,6 +5,7 @@ in one run, at 50 and 150 ms round trip.
 Run from the repository root, as root (network namespaces)::
 
     PYTHONPATH=. python benchmarks/bench_wan.py [--runs 7] [--rtt-ms 50 150] [--json F]
+                                                [--compare REF]
 
 Two network namespaces joined by a veth pair, a delaying TCP proxy in the registry's
 namespace (``benchmarks/wan.py``: this kernel has no netem), and inside that namespace
@@ -21,6 +22,11 @@ Names (``wan.registry.test``, ``auth.registry.test``) resolve through a dnsmasq 
 ``/etc/resolv.conf`` (a private mount namespace; ``/etc/hosts`` there names localhost
 only). Every command runs through the same wrapper (``nsenter`` + ``unshare`` + ``sh``);
 its cost is the ``wrapper floor`` row.
+
+With ``--compare REF`` (a commit, exported with ``git archive``), that tree's check runs
+too, interleaved with the others (``regdoctor check (REF), ...`` rows, with their own
+ratio): a change's effect measured side by side, which a loaded machine spoils less
+than two runs.
 
 For each round trip: one warm-up and health check of every command, then ``--runs``
 rounds, interleaved (floor, regdoctor, skopeo per variant), medians, and the ratio
@@ -193,7 +199,7 @@ def start_peers(root: Path, pair: NetnsPair, password: str) -> tuple[list[Any], 
     return processes, token, pki.ca_file
 
 
-def regdoctor_env(root: Path) -> dict[str, str]:
+def regdoctor_env(root: Path, tree: Path = REPO) -> dict[str, str]:
     home = root / "rd-home"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -205,7 +211,7 @@ def regdoctor_env(root: Path) -> dict[str, str]:
         "XDG_RUNTIME_DIR": str(home / "run"),
         "REGISTRY_AUTH_FILE": str(home / "run" / "auth.json"),
         "REGDOCTOR_CONFIG_ROOT": str(root / "rd-config-root"),
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(tree),
         "NO_COLOR": "1",
     }
     for key in ("DOCKER_CONFIG", "XDG_RUNTIME_DIR", "REGDOCTOR_CONFIG_ROOT"):
@@ -213,7 +219,9 @@ def regdoctor_env(root: Path) -> dict[str, str]:
     return env
 
 
-def commands(root: Path, pair: NetnsPair, ca_file: Path, password: str) -> list[Command]:
+def commands(
+    root: Path, pair: NetnsPair, ca_file: Path, password: str, compare: tuple[str, Path] | None
+) -> list[Command]:
     from tests.harness import procs
     from tests.harness.skopeo import skopeo_argv
 
@@ -253,6 +261,10 @@ def commands(root: Path, pair: NetnsPair, ca_file: Path, password: str) -> list[
             },
         )
         out.append(Command(f"regdoctor check, {variant}", variant, rd, rd_env, stdin))
+        if compare is not None:
+            ref, tree = compare
+            env = regdoctor_env(root, tree)
+            out.append(Command(f"regdoctor check ({ref}), {variant}", variant, rd, env, stdin))
         out.append(Command(f"skopeo inspect --raw, {variant}", variant, skopeo, sk_env))
     for command in out:
         command.argv = pair.client_argv(command.argv, etc)
@@ -349,13 +361,15 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
             row["link_span_median_ms"] = round(statistics.median(spans[label]), 1)
             row["link_span_rtts"] = round(row["link_span_median_ms"] / rtt_ms, 2)
     for variant in ("plain", "tls_token"):
-        rd_row = rows[f"regdoctor check, {variant}"]
         sk_row = rows[f"skopeo inspect --raw, {variant}"]
-        rd_row["ratio"] = round(rd_row["median_ms"] / sk_row["median_ms"], 2)
-        if "link_span_median_ms" in rd_row and "link_span_median_ms" in sk_row:
-            rd_row["link_span_ratio"] = round(
-                rd_row["link_span_median_ms"] / sk_row["link_span_median_ms"], 2
-            )
+        for label, rd_row in rows.items():
+            if not (label.startswith("regdoctor check") and label.endswith(f", {variant}")):
+                continue
+            rd_row["ratio"] = round(rd_row["median_ms"] / sk_row["median_ms"], 2)
+            if "link_span_median_ms" in rd_row and "link_span_median_ms" in sk_row:
+                rd_row["link_span_ratio"] = round(
+                    rd_row["link_span_median_ms"] / sk_row["link_span_median_ms"], 2
+                )
     return rows
 
 
@@ -400,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rtt-ms", type=float, nargs="+", default=[50.0, 150.0])
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--compare", metavar="REF", help="also run this commit's check, interleaved (no target)"
+    )
     args = parser.parse_args(argv)
     missing = tools_missing()
     if missing:
@@ -422,7 +439,14 @@ def main(argv: list[str] | None = None) -> int:
                  TOKEN_PORT: token.port},
             )  # fmt: skip
             proxy.start()
-            cmds = commands(root, pair, ca_file, password)
+            compare = None
+            if args.compare:
+                from bench_startup import export_tree
+
+                tree = export_tree(args.compare, root / "compare")
+                compileall.compile_dir(tree / "regdoctor", quiet=1)
+                compare = (args.compare, tree)
+            cmds = commands(root, pair, ca_file, password, compare)
             for rtt in args.rtt_ms:
                 load = os.getloadavg()[0]
                 results["rtt"][f"{rtt:g}"] = measure(cmds, proxy, rtt, args.runs)
@@ -448,7 +472,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{rtt} ms {label}"
         for rtt, rows in results["rtt"].items()
         for label, row in rows.items()
-        if "ratio" in row and int(float(rtt)) in TARGETS and row["ratio"] > TARGETS[int(float(rtt))]
+        if "ratio" in row
+        and label.startswith("regdoctor check,")  # this tree's, not --compare's
+        and int(float(rtt)) in TARGETS
+        and row["ratio"] > TARGETS[int(float(rtt))]
     ]
     return 1 if missed else 0
 
