@@ -221,7 +221,7 @@ async def handshake(
             result.chain = [c.to_cryptography() for c in result.peer_chain]
             result.client_cert_requested = bool(conn.get_client_ca_list())
             if keep_open and result.alpn in (None, "http/1.1"):
-                from regdoctor.net.handover import TlsStream
+                from regdoctor.net.streams import TlsStream
 
                 result.stream = TlsStream(conn, reader, writer, result.alpn, alert_error)
                 return result

@@ -5,6 +5,12 @@ found.
 With ``--dns-server`` nothing goes through the system resolver: HTTP connections dial
 the addresses regdoctor resolved itself (pinned per host), and hosts that were not
 pinned (a token realm, a redirect) are resolved through the same server.
+
+Making a :class:`Network` and resolving and connecting through it import no httpcore:
+the HTTP client and its backend (``net/http_client.py``, ``net/pinned.py``,
+``net/streams.py``) are imported by the run's idle work once the first bytes are on the
+link (:func:`prepare_requests`, net/idle.py), so that they delay neither the first packet
+nor, on a slow link, the first request.
 """
 
 from __future__ import annotations
@@ -22,16 +28,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from regdoctor.discovery import locations
 from regdoctor.model import Target
 from regdoctor.net import roundtrips
-from regdoctor.net.asyncio_backend import AsyncioBackend
-from regdoctor.net.handover import Handover, endpoint_key
-from regdoctor.net.http_client import HttpClient
+from regdoctor.net.handover import Handover
 from regdoctor.net.idle import IdleWork
-from regdoctor.net.lean_httpcore import httpcore
 from regdoctor.net.trust import TrustCache
 from regdoctor.options import CheckOptions
 
 if TYPE_CHECKING:
     from regdoctor.discovery.env import ProxyEnv
+    from regdoctor.net.http_client import HttpClient
 
 
 class ClientState(Protocol):
@@ -136,101 +140,6 @@ def _timeout_or_unreachable(exc: Exception) -> str:
     return "timeout"
 
 
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that dials the addresses regdoctor resolved.
-
-    The TLS server name stays the host name (httpcore passes it to ``start_tls``);
-    only the TCP destination is replaced."""
-
-    def __init__(self, network: Network, handover: Handover | None = None) -> None:
-        self._network = network
-        self._handover = handover
-        self._inner = AsyncioBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        if self._handover is not None:
-            ready = self._handover.take(host, port)
-            if ready is not None:  # the connection the TCP (and TLS) phase opened
-                return ready
-            spare = await self._handover.take_spare(host, port)
-            if spare is not None:  # connected beside the TCP phase's (net/handover.py)
-                return spare
-        addresses = await self._network.addresses_for(host, timeout or 5.0)
-        last: Exception | None = None
-        endpoint = endpoint_key(host, port)
-        for address in addresses:
-            start = time.monotonic()
-            try:
-                stream = await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-                continue
-            # a request that has to dial: visible on the critical path (a regression
-            # when the phases' connection should have been reused)
-            roundtrips.record(
-                "tcp connect (new connection)", (time.monotonic() - start) * 1000, host=endpoint
-            )
-            return _RecordedStream(stream, endpoint)
-        if last is not None:
-            raise last
-        raise httpcore.ConnectError(f"no address for {host}")
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - not used
-        return await self._inner.connect_unix_socket(path, timeout, socket_options)
-
-    async def sleep(self, seconds: float) -> None:  # pragma: no cover - not used
-        await self._inner.sleep(seconds)
-
-
-class _RecordedStream(httpcore.AsyncNetworkStream):
-    """A dialled stream whose TLS handshake is recorded on the critical path."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream, endpoint: str) -> None:
-        self._inner = inner
-        self._endpoint = endpoint
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        start = time.monotonic()
-        stream = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        ssl_object = stream.get_extra_info("ssl_object")
-        version = ssl_object.version() if ssl_object is not None else None
-        roundtrips.record(
-            "tls handshake (new connection)",
-            (time.monotonic() - start) * 1000,
-            round_trips=1 if version == "TLSv1.3" else 2,
-            host=self._endpoint,
-        )
-        return stream
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
 class DeferredTrustContext(ssl.SSLContext):
     """What ``ssl.create_default_context()`` makes (TLS client, hostname checked,
     ``SSLKEYLOGFILE`` honoured), except that the system CA store is loaded on the first
@@ -276,7 +185,8 @@ class Network:
     #: the handshakes' pyOpenSSL contexts and the re-verification stores, one per trust
     #: set, their system store read in a worker thread (net/trust.py)
     trust: TrustCache = field(default_factory=TrustCache)
-    #: first-use work done while a request is on the link (net/idle.py)
+    #: first-use work done while a request is on the link (net/idle.py); its first
+    #: job imports what the first HTTP request needs (:func:`prepare_requests`)
     idle: IdleWork = field(default_factory=IdleWork)
 
     #: hostport -> (CA files, client cert, client key, source) from the configuration
@@ -286,6 +196,9 @@ class Network:
     #: The proxy variables of the process that pulls, when it is not this one (a
     #: daemon's systemd environment, for ``--runtime docker`` or ``kubernetes``).
     proxy_env: ProxyEnv | None = None
+
+    def __post_init__(self) -> None:
+        self.idle.add(prepare_requests)
 
     def configure(self, hostport: str, target: Target) -> None:
         """Remember the TLS material the effective configuration names for a target."""
@@ -325,6 +238,8 @@ class Network:
         roundtrips.record("dns A+AAAA", (time.monotonic() - start) * 1000, host=host)
         found = [address for lookup in lookups for address in lookup.addresses]
         if not found:
+            from regdoctor.net.lean_httpcore import httpcore
+
             raise httpcore.ConnectError(f"{host}: no address (via {self.resolver.label})")
         return tuple(found)
 
@@ -414,6 +329,9 @@ class Network:
 
     def client_for(self, hostport: str, state: ClientState) -> HttpClient:
         """The HTTP client of one target (made once, kept in ``state.extra``)."""
+        from regdoctor.net.http_client import HttpClient
+        from regdoctor.net.pinned import PinnedBackend
+
         existing = state.extra.get("http_client")
         if isinstance(existing, HttpClient):
             return existing
@@ -463,6 +381,22 @@ class Network:
         self._handovers.clear()
         self.trust.close()
         self.idle.close()
+
+
+def prepare_requests() -> None:
+    """Import what the first HTTP request and its answer need (httpcore and h11, the
+    client, its backend and streams; email's date parser for the ``Date`` header): run
+    by the idle worker while a TLS ClientHello is in flight (a plain-HTTP target's first
+    request imports them itself)."""
+    import importlib
+
+    for module in (
+        "regdoctor.net.http_client",
+        "regdoctor.net.pinned",
+        "regdoctor.net.streams",
+        "email.utils",
+    ):
+        importlib.import_module(module)
 
 
 def _version() -> str:

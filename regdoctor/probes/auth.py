@@ -12,7 +12,6 @@ from urllib.parse import SplitResult, urlsplit
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
-from regdoctor.net.handover import PlainStream
 from regdoctor.net.handshake import HandshakeResult, confirm
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.dns import effective_addresses, resolve_name
@@ -65,6 +64,8 @@ async def check_realm_host(
         return observations, connects[0].error
     ctx.network.pin(host, connected)
     if parts.scheme != "https":
+        from regdoctor.net.streams import PlainStream
+
         reader, writer = await asyncio.open_connection(sock=sock)
         ctx.network.handover(ctx.state).put(host, port, PlainStream(reader, writer))
         return observations, None

@@ -9,7 +9,6 @@ import json
 import time
 import zlib
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import Any
 
@@ -458,6 +457,8 @@ def _location(exchange: Exchange) -> str | None:
 def _clock_facts(ctx: ProbeContext, date: str | None) -> dict[str, Any]:
     if not date:
         return {"server_date": None, "clock_skew_s": None, "clock_skew_abs_s": None}
+    from email.utils import parsedate_to_datetime
+
     try:
         server = parsedate_to_datetime(date)
     except (TypeError, ValueError, IndexError):

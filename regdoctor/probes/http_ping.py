@@ -58,7 +58,7 @@ async def _hand_over_plain(ctx: ProbeContext, url: str) -> None:
     if not url.startswith("http://") or ctx.state.proxy is not None:
         sock.close()
         return
-    from regdoctor.net.handover import PlainStream
+    from regdoctor.net.streams import PlainStream
 
     reader, writer = await asyncio.open_connection(sock=sock)
     stream = PlainStream(reader, writer)
