@@ -10,14 +10,21 @@ import sys
 from tests.harness import Testbed
 
 PROGRAM = """
-import gc, json, sys
+import gc, json, os, sys
 counts = []
 gc.callbacks.append(lambda phase, info: phase == "stop" and counts.append(info["generation"]))
+def report(code):
+    print(json.dumps([code, len(counts), gc.get_freeze_count(), gc.isenabled()]), file=sys.stderr)
+_exit = os._exit
+def exit_at_once(code):  # check as its own process ends itself (EXIT_AT_ONCE)
+    report(code)
+    sys.stderr.flush()
+    _exit(code)
+os._exit = exit_at_once
 {before}
 from regdoctor.cli.main import main
 sys.argv = ["regdoctor", *{argv!r}]
-code = main({call})
-print(json.dumps([code, len(counts), gc.get_freeze_count(), gc.isenabled()]), file=sys.stderr)
+report(main({call}))
 """
 
 
