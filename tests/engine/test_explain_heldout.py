@@ -16,7 +16,10 @@ split before any rule) scored 19/23 before the round's rules (91 of 102, 89.2 %,
 and 19/23 after; with heldout.yaml at 25/26, 92 of 102 (90.2 %) in all. heldout-7.yaml (a
 seventh collection of 73 pastes, 22 held out, split before any rule) scored 21/22 before
 the round's rules (114 of 124, 91.9 %, in all; the earlier files 93/102 by then) and the
-same after, every file as before. The bar below is the measured figure rounded down, not
+same after, every file as before. heldout-8.yaml (an eighth collection of 68 pastes, 21
+held out, split before any rule) scored 20/21 before the round's rules (134 of 145,
+92.4 %, in all) and 20/21 after, with heldout.yaml at 24/26 (was 25/26): 133 of 145
+(91.7 %) in all. The bar below is the measured figure rounded down, not
 the target, and must not be raised by writing rules for these texts (that would spend the
 split)."""
 
@@ -30,7 +33,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.91  # 114/124 = 0.919, measured
+FLOOR = 0.91  # 133/145 = 0.917, measured
 TARGET = 0.95
 
 
@@ -39,7 +42,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 124
+    assert len(entries) >= 145
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries
