@@ -20,7 +20,11 @@ same after, every file as before. A blind audit of the held-out labels (2026-12-
 fixtures/pasted/README.md: a second reader labelled the 124 texts without their labels or
 explain's answers and agreed on 117; an adjudicator, not told which label was the
 original, decided the 7 others; 3 relabelled) moved the figure to 116 of 124 (93.5 %),
-rules unchanged. The bar below is the measured figure rounded down, not
+rules unchanged. heldout-8.yaml (an eighth collection of 68 pastes, 21 held out, split
+before any rule, labelled under the written rule) scored 20/21 before the round's rules
+(134 of 145, 92.4 %, in all, with the old labels) and 20/21 after, with heldout.yaml at
+24/26 (was 25/26): 133 of 145 (91.7 %) with the old labels, 135 of 145 (93.1 %) with the
+audited ones. The bar below is the measured figure rounded down, not
 the target, and must not be raised by writing rules for these texts (that would spend the
 split)."""
 
@@ -34,7 +38,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.93  # 116/124 = 0.935, measured after the blind label audit
+FLOOR = 0.93  # 135/145 = 0.931, measured (audited labels, eighth round merged)
 TARGET = 0.95
 
 
@@ -43,7 +47,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 124
+    assert len(entries) >= 145
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries
