@@ -12,7 +12,7 @@ of the request that failed, the leading finding, and only the hosts a runtime co
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import PROXY_URL, Scenario
-from tests.scenarios.runtimes.table import ALL, APP, P, TLS_REG
+from tests.scenarios.runtimes.table import ALL, APP, TLS_REG, P
 from tests.scenarios.runtimes.table_proxy import (
     BEHIND_PLAIN,
     BEHIND_PLAIN_NAMES,
