@@ -406,7 +406,7 @@ async def run_check(
             states[target.id] = state
         elsewhere = uncontacted(target, routes) if routes is not None else None
         if elsewhere is not None:
-            report = _not_contacted(target, elsewhere, preset.get(target.id, ()), options)
+            report = not_contacted(target, elsewhere, preset.get(target.id, ()), options)
         else:
             report = await check_target(
                 target, options, network, clock, deadline_at, preset.get(target.id, ()), state
@@ -457,7 +457,7 @@ def uncontacted(target: Target, routes: Routes) -> str | None:
     return f"no runtime in scope contacts {target.hostport}: " + "; ".join(going)
 
 
-def _not_contacted(
+def not_contacted(
     target: Target, reason: str, preset: Sequence[Observation], options: CheckOptions
 ) -> TargetReport:
     """The report of an image whose own host no runtime contacts: its probes are not

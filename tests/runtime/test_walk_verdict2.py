@@ -177,3 +177,20 @@ def test_an_alias_elsewhere_leaves_the_image_host_unprobed() -> None:
     assert uncontacted(target, _Routes(podman=alias, docker=own)) is None  # type: ignore[arg-type]
     stopped = Route("podman", stopped="short-name did not resolve")
     assert uncontacted(target, _Routes(podman=stopped)) is None  # type: ignore[arg-type]
+
+
+def test_the_tui_checker_skips_a_host_no_runtime_contacts() -> None:
+    """The TUI checks target by target (tui/engine_bridge.py): the same skip as check."""
+    import asyncio
+
+    from regdoctor.model import PhaseStatus
+    from regdoctor.options import CheckOptions
+    from regdoctor.tui.engine_bridge import EngineChecker
+
+    target = _report("registry-1.docker.io").target
+    alias = Route("podman", (_endpoint("https", "tls.test:5443"),))
+    checker = EngineChecker(CheckOptions(timeout=0.5, deadline=1.0), routes=_Routes(podman=alias))  # type: ignore[arg-type]
+    report = asyncio.run(checker(target))
+    # no probe ran (only the verdict's own runtime.path: podman's walk to tls.test)
+    assert [o.kind for o in report.observations] == ["runtime.path"]
+    assert {p.status for p in report.phases} == {PhaseStatus.SKIPPED}
