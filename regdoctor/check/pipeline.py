@@ -400,11 +400,18 @@ async def run_check(
             if on_done is not None:
                 on_done(report)
 
-    # A configuration target probes nothing: it is judged once no target is probing
-    # any more, not before the first packet (reading the rule catalog for it would
-    # delay every target's first request; the catalog is read by the idle work while
-    # the first request is on the link, net/idle.py).
-    probing = sum(1 for target in targets if target.kind != "config")
+    # A configuration target probes nothing (nor does an image whose own host no
+    # runtime contacts): it is judged once no target is probing any more, not before
+    # the first packet (reading the rule catalog for it would delay
+    # every target's first request; the catalog is read by the idle work while the
+    # first request is on the link, net/idle.py).
+    not_probed = [uncontacted(target, routes) if routes is not None else None for target in targets]
+    probes_run = {
+        index
+        for index, target in enumerate(targets)
+        if target.kind != "config" and not_probed[index] is None
+    }
+    probing = len(probes_run)
     probed_all = asyncio.Event()
     if not probing:
         probed_all.set()
@@ -414,14 +421,18 @@ async def run_check(
         state = TargetState(target=target)
         if states is not None:
             states[target.id] = state
-        if target.kind == "config":
-            await probed_all.wait()
+        elsewhere = not_probed[index]
+        if elsewhere is not None or target.kind == "config":
+            await probed_all.wait()  # nothing to probe: judged once the probing is over
         try:
-            report = await check_target(
-                target, options, network, clock, deadline_at, preset.get(target.id, ()), state
-            )
+            if elsewhere is not None:
+                report = not_contacted(target, elsewhere, preset.get(target.id, ()), options)
+            else:
+                report = await check_target(
+                    target, options, network, clock, deadline_at, preset.get(target.id, ()), state
+                )
         finally:
-            if target.kind != "config":
+            if index in probes_run:
                 probing -= 1
                 if not probing:
                     probed_all.set()
@@ -440,6 +451,54 @@ async def run_check(
         command=command,
         deadline=options.deadline,
         runtimes=routes.runtimes if routes is not None else (),
+    )
+
+
+def uncontacted(target: Target, routes: Routes) -> str | None:
+    """Why no runtime in scope contacts the image's own host, or None when one does
+    (or the target is not an image's registry). A podman short-name alias or
+    search registries, a registries.conf ``location`` elsewhere: podman never looks the
+    image's own host up (not even in DNS), so neither does the check; the hosts it does
+    contact are targets of their own (:func:`regdoctor.check.plan.mirrored`). Only when
+    some runtime pulls from elsewhere: a runtime that stops before any request (a
+    refused short name) leaves the target probed as before."""
+    from regdoctor.check.routes import endpoint_is_target
+
+    if target.kind != "registry" or target.scheme is not None or target.mirror_of:
+        return None
+    if not target.repository:
+        return None
+    going: list[str] = []
+    for runtime in routes.runtimes:
+        route = routes.route(runtime, target)
+        if route.stopped is not None:
+            continue
+        if not route.endpoints or any(endpoint_is_target(e, target) for e in route.endpoints):
+            return None
+        hosts = ", ".join(dict.fromkeys(e.host for e in route.endpoints))
+        going.append(f"{runtime} pulls it from {hosts}")
+    if not going:
+        return None
+    return f"no runtime in scope contacts {target.hostport}: " + "; ".join(going)
+
+
+def not_contacted(
+    target: Target, reason: str, preset: Sequence[Observation], options: CheckOptions
+) -> TargetReport:
+    """The report of an image whose own host no runtime contacts: its probes are not
+    run (the verdicts read the hosts the runtimes do contact)."""
+    from regdoctor.engine import evaluate
+
+    phases = [_config_phase(preset)] if preset else []
+    phases += [PhaseResult(p.id, PhaseStatus.SKIPPED, reason=reason) for p in PROBES]
+    observations = tuple(preset)
+    return TargetReport(
+        target=target,
+        endpoint={"scheme": None, "host": target.host, "port": target.port},
+        phases=tuple(phases),
+        observations=observations,
+        findings=tuple(evaluate(catalog(options.rule_dirs), target, observations)),
+        duration_ms=0.0,
     )
 
 

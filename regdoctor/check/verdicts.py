@@ -63,7 +63,41 @@ def judge_runtimes(
             if known is None or (report.target.repository and not known.target.repository):
                 by_host[report.target.registry] = report
     judged = [_judge(report, routes, by_host, rule_dirs) for report in reports]
+    judged = [_gone_on_from(report, judged) for report in judged]
     return [_category_from_elsewhere(report, judged) for report in judged]
+
+
+def _gone_on_from(report: TargetReport, judged: Sequence[TargetReport]) -> TargetReport:
+    """A mirror (a registries.conf search registry, a daemon.json mirror) that fails for
+    a runtime which then goes on and pulls the image: its error findings are the
+    mirror's, not what stops that runtime, so they do not list it (podman tries the
+    next search registry after any error: containers/common libimage/pull.go
+    copySingleImageFromRegistry, v0.50; dockerd its next endpoint: distribution/pull.go
+    Pull, v20.10). The warnings that say it went on (mirror-fallback) still do."""
+    target = report.target
+    if not target.mirror_of:
+        return report
+    pulls = {
+        runtime
+        for other in judged
+        if not other.target.mirror_of
+        and other.target.registry == target.mirror_of
+        and other.target.repository == target.repository
+        and other.target.reference == target.reference
+        for runtime, verdict in other.runtimes.items()
+        if verdict.status != "error"
+    }
+    if not pulls:
+        return report
+    findings = [
+        replace(f, runtimes=tuple(r for r in f.runtimes if r not in pulls))
+        if f.severity is Severity.ERROR
+        else f
+        for f in report.findings
+    ]
+    if findings == list(report.findings):
+        return report
+    return replace(report, findings=tuple(_lead_on_paths(findings)))
 
 
 def _category_from_elsewhere(report: TargetReport, judged: Sequence[TargetReport]) -> TargetReport:
@@ -127,7 +161,7 @@ def _judge(
     findings = evaluate(
         catalog(rule_dirs), judged.target, judged.observations, runtimes=routes.runtimes
     )
-    findings = [_with_runtimes(f, judged, walks) for f in findings]
+    findings = _lead_on_paths([_with_runtimes(f, judged, walks) for f in findings])
     for runtime, walk in walks.items():
         verdicts[runtime] = _verdict(runtime, walk, findings, seen)
     for runtime, verdict in list(verdicts.items()):
@@ -366,10 +400,25 @@ def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk
             and cited is None
             and walk.failed_part not in (part, None)
             and part not in walk.failed_parts
+            # the handshake failed at a TLS server and the http:// retry met its TLS
+            # port (dockerd's loopback fallback): the https:// failure is the one to fix
+            and not (part == "https" and walk.tls_server_failed)
         ):
             continue
         applies.append(runtime)
     return replace(finding, runtimes=tuple(applies))
+
+
+def _lead_on_paths(findings: list[Finding]) -> list[Finding]:
+    """The leading finding is the first that applies to a runtime in scope: one that
+    applies to none (a refused tunnel the runtimes go on from, to http:// through the
+    proxy) is true but not why any pull fails, so it does not lead. None applies to a
+    runtime: nothing leads."""
+    lead = next((f for f in findings if f.leading), None)
+    if lead is None or lead.runtimes:
+        return findings
+    new = next((f for f in findings if f.runtimes and f.severity is not Severity.INFO), None)
+    return [replace(f, leading=f is new) if f is new or f.leading else f for f in findings]
 
 
 def _leading(findings: Sequence[Finding], runtime: str, severity: Severity) -> Finding | None:

@@ -51,6 +51,14 @@ class Walk:
     #: hosts.toml entry has no ``ca`` while another entry of the file has one that anchors
     untrusted_entry: int | None = None
     passed_not_found: bool = False  # it went on after a 404 (containerd: next host)
+    #: the current endpoint's outcome is its http:// retry's (podman's insecure
+    #: registry: containers/image pings http:// after any https:// error), so the
+    #: request that pulled or failed is the http:// one
+    plain_retry: bool = False
+    #: the TLS handshake with the target's own host failed at a TLS server (an alert: a
+    #: client certificate it wants) before the runtime went on to http:// there: the
+    #: http:// retry meets a TLS port, so the https:// failure is what to fix
+    tls_server_failed: bool = False
     #: containerd: the failure reported is an earlier mirror's (elsewhere: its findings
     #: are on that mirror's own report), not one of this target's endpoints
     failed_elsewhere: bool = False
@@ -89,6 +97,10 @@ def https_outcome(
         return Kind.TIMEOUT, seen.https_error or "TLS handshake timeout"
     if outcome in ("refused", "unreachable"):
         return Kind.CONNECT, seen.https_error or outcome
+    if outcome == "unresolved":
+        # https:// goes direct and the name does not resolve here; http:// would go
+        # through HTTP_PROXY (probes/dns.py)
+        return Kind.DNS, seen.https_error or "no such host"
     return Kind.TLS, seen.https_error or f"TLS handshake failed ({outcome})"
 
 
@@ -141,12 +153,14 @@ def walk_runtime(
                     result = Kind.TLS, UNTRUSTED_ENTRY_CA
                 else:
                     walk.untrusted_entry = index
+        url = _as_http(endpoint.url) if walk.plain_retry else endpoint.url
+        walk.plain_retry = False
         if result is None:
-            walk.ok, walk.endpoint = True, endpoint.url
+            walk.ok, walk.endpoint = True, url
             walk.plain_http = walk.plain_http or endpoint.scheme == "http"
             return walk
         previous = result
-        walk.failure, walk.endpoint = result, endpoint.url
+        walk.failure, walk.endpoint = result, url
         if last or not model.falls_back(_model_name(runtime), result[0], mirror=endpoint.mirror):
             if last and first is not None:
                 walk.failure, walk.endpoint, walk.failed_part = first
@@ -167,6 +181,13 @@ def walk_runtime(
         entry_only = walk.untrusted_entry == index and _own(endpoint, report)
         walk.mirror_failed = walk.mirror_failed or (endpoint.mirror and not entry_only)
     return walk
+
+
+def _as_http(url: str) -> str:
+    """The same endpoint over plain HTTP (host, port and path kept: containers/image
+    retries ``http://`` + the registry's host:port, docker_client.go
+    detectPropertiesHelper, v5.23.1)."""
+    return "http://" + url.partition("://")[2] if url.startswith("https://") else url
 
 
 def _model_name(runtime: str) -> str:
@@ -198,6 +219,8 @@ def _own_outcome(
     if endpoint.scheme == "https":
         walk.parts.add("https")
         failure = https_outcome(seen, endpoint.skip_verify, runtime, index)
+        if failure is not None and failure[0] is Kind.TLS and seen.https in ("alert", "failed"):
+            walk.tls_server_failed = True
         if (
             failure is not None
             and endpoint.http_fallback
@@ -206,13 +229,17 @@ def _own_outcome(
                 Kind.TLS,
                 Kind.HTTP_ON_HTTPS,
                 Kind.CONNECT,
+                # containers/image pings http:// after any https:// error, a DNS one too
+                # (docker_client.go detectPropertiesHelper, v5.23.1)
+                Kind.DNS,
             )
         ):
             plain = _plain(seen, walk)
             if plain is None or seen.went_on == "http":
+                walk.plain_retry = True
                 return plain
         if failure is not None:
-            walk.failed_part = "https"
+            walk.failed_part = "host" if failure[0] is Kind.DNS else "https"
             return failure
         if seen.went_on != "https":
             walk.unobserved = "the requests after the TLS handshake"

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+#: ``TargetState.extra`` key: the registry's name did not resolve here, and the check
+#: goes on to http:// through ``HTTP_PROXY`` (the error of the lookup; probes/dns.py).
+UNRESOLVED = "https_unresolved"
+
+
 @dataclass(frozen=True, slots=True)
 class Wait:
     """One network wait in progress: what (``"tcp 127.0.0.1:5000"``), since when

@@ -14,11 +14,15 @@ import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regdoctor.discovery import locations
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.network import Lookup, is_ip
-from regdoctor.probes.base import ProbeContext, failure_summary, first
+from regdoctor.probes.base import UNRESOLVED, ProbeContext, failure_summary, first
+
+if TYPE_CHECKING:
+    from regdoctor.net.proxy import ProxyRoute
 
 _FAILURE_ORDER = ("nxdomain", "servfail", "refused", "unreachable", "timeout", "error")
 
@@ -229,6 +233,20 @@ class DnsProbe:
                     },
                     source=unit_dir,
                 )
+        if proxy is None:
+            observations = await resolve_name(ctx, target.host, "registry")
+            plain = _plain_proxy(ctx, observations)
+            if plain is None:
+                for observation in observations:
+                    yield observation
+                self._settle(ctx, observations)
+                return
+            # the name does not resolve here, and http:// goes through HTTP_PROXY, which
+            # the runtimes in scope go on to after the https:// attempt fails in DNS
+            for observation in observations:
+                yield observation
+            ctx.state.extra[UNRESOLVED] = observations[0].error or "no address"
+            proxy = ctx.state.proxy = plain
         if proxy is not None:
             # A proxied pull never resolves the registry: it resolves the proxy.
             yield ctx.observe(
@@ -252,10 +270,20 @@ class DnsProbe:
                 source=proxy.env,
             )
             observations = await resolve_name(ctx, proxy.host, "proxy")
-        else:
-            observations = await resolve_name(ctx, target.host, "registry")
         for observation in observations:
             yield observation
+        self._settle(ctx, observations)
+        unresolved = ctx.state.extra.get(UNRESOLVED)
+        if unresolved is not None and ctx.state.addresses:
+            ctx.state.verdict(
+                "dns",
+                PhaseStatus.WARN,
+                f"{target.host} does not resolve here ({unresolved}); http:// goes through "
+                f"the proxy {proxy.hostport if proxy else ''} ({proxy.env if proxy else ''})",
+            )
+
+    @staticmethod
+    def _settle(ctx: ProbeContext, observations: list[Observation]) -> None:
         answer = observations[0]
         ctx.state.addresses = effective_addresses(observations)
         if not ctx.state.addresses:
@@ -264,6 +292,27 @@ class DnsProbe:
             ctx.state.verdict("dns", PhaseStatus.WARN, "the system lookup differs from DNS")
         else:
             ctx.state.verdict("dns", PhaseStatus.OK)
+
+
+def _plain_proxy(ctx: ProbeContext, observations: list[Observation]) -> ProxyRoute | None:
+    """The ``HTTP_PROXY`` route of the target's http:// URL when its name did not resolve
+    here and a runtime in scope goes on to http:// after that (dockerd and podman for
+    an insecure registry, after any https:// error: moby distribution/pull.go Pull and
+    registry.go NewV2Repository (a fallbackError), v20.10; containers/image
+    docker_client.go detectPropertiesHelper, v5.23.1; containerd's ``server =
+    "http://..."`` goes there at once). Go's ProxyFromEnvironment sends that request to
+    the proxy, which resolves the name itself: the node's DNS is not asked. Else None."""
+    from regdoctor.net.proxy import route
+    from regdoctor.probes.tls import scheme_policy
+
+    target = ctx.target
+    if target.scheme is not None or effective_addresses(observations):
+        return None
+    proxy = route(ctx.network.proxy_for(f"http://{target.hostport}/v2/"), "http")
+    if proxy is None:
+        return None
+    _enforced, _observed, fallback, after = scheme_policy(ctx)
+    return proxy if fallback and "unresolved" in after else None
 
 
 #: a drop-in directory -> the systemd unit it belongs to

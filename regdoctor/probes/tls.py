@@ -17,7 +17,7 @@ from typing import Any
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.handshake import HandshakeResult, handshake
 from regdoctor.net.proxy import ProxyRoute
-from regdoctor.probes.base import ProbeContext, first
+from regdoctor.probes.base import UNRESOLVED, ProbeContext, first
 from regdoctor.reference.targets import is_ip_literal, is_loopback
 
 
@@ -234,6 +234,34 @@ class TlsProbe:
             state.scheme = "http"
             state.verdict("tls", PhaseStatus.NOT_APPLICABLE, "http:// given: TLS not used")
             return
+        unresolved = state.extra.pop(UNRESOLVED, None)
+        if unresolved is not None:
+            # the https:// attempt ends in the node's DNS (it goes direct: no
+            # HTTPS_PROXY); the runtimes go on to http:// through HTTP_PROXY (probes/dns.py)
+            yield ctx.observe(
+                "tls.handshake",
+                ok=True,
+                phase="tls",
+                facts={
+                    "host": target.host,
+                    "address": None,
+                    "port": target.port,
+                    "role": "registry",
+                    "outcome": "unresolved",
+                    "proxy": None,
+                    "scheme_decision": "http",
+                    "fallback_allowed": True,
+                },
+                error=str(unresolved),
+            )
+            state.scheme = "http"
+            state.verdict(
+                "tls",
+                PhaseStatus.WARN,
+                f"https:// goes direct and {target.host} does not resolve here; "
+                "falling back to http:// through the proxy",
+            )
+            return
         assert state.address is not None
         budget = handshake_budget(ctx)
         sock = state.extra.pop("tcp_socket", None) if state.proxy is None else None
@@ -369,6 +397,9 @@ _OUTCOME_KIND = {
     # clients a dial error ("proxyconnect"), after which dockerd and podman go on to an
     # insecure registry's http://, which the proxy forwards in absolute form
     "proxy_refused": "connect",
+    # the registry's name does not resolve here and http:// goes through HTTP_PROXY
+    # (probes/dns.py): after a DNS error dockerd and podman go on to http://
+    "unresolved": "dns",
 }
 _FALLBACK_OUTCOMES = frozenset(_OUTCOME_KIND)
 #: How long the runtimes wait for a TLS handshake (Go's http.Transport

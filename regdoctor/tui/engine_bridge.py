@@ -65,10 +65,14 @@ class EngineChecker:
 
     async def __call__(self, target: Target) -> TargetReport:
         await self.warm_up()
-        from regdoctor.check.pipeline import check_target
+        from regdoctor.check.pipeline import check_target, not_contacted, uncontacted
         from regdoctor.net.network import Network
         from regdoctor.options import SystemClock
 
+        elsewhere = uncontacted(target, self.routes) if self.routes is not None else None
+        if elsewhere is not None:  # as check does: no runtime in scope contacts its host
+            preset = self.preset.get(target.id, ())
+            return self.judge(not_contacted(target, elsewhere, preset, self.options))
         clock = self.clock or SystemClock()
         network = Network(self.options)
         if target.kind == "registry":

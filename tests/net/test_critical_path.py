@@ -96,34 +96,72 @@ def test_tls_image_check_is_five_round_trips_on_one_connection(
 
 @pytest.mark.parametrize("relay", ["token"], indirect=True)
 def test_token_check_is_seven_round_trips_and_one_registry_connection(
-    testbed: Testbed, isolate_env: object, relay: Forwarder
+    testbed: Testbed, isolate_env: object, relay: Forwarder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The manifest HEAD goes out beside the authenticated GET /v2/ unless the Harbor
+    probe's optional request holds the registry's connection at that moment
+    (send_head_beside: a third connection would cost more than the round trip saved).
+    Whether it does is the scheduler's (under load the Harbor request, sent while the
+    token is fetched from the realm, may still be in flight), so the test records what
+    the HEAD found when it was about to go and asserts the path that follows from it,
+    instead of assuming a quiet machine (it failed ~1 run in 5 under load)."""
+    from regdoctor.net.handover import Gate
+    from regdoctor.probes import auth, harbor
+    from regdoctor.probes.exchange import origin
+
+    seen: dict[str, object] = {}
+    send = auth.send_head_beside
+
+    def send_recorded(ctx, authorization):  # type: ignore[no-untyped-def]
+        gate = ctx.state.extra.get("gate")
+        target = ctx.target
+        url = f"http://{target.hostport}/v2/"
+        seen["harbor_in_flight"] = isinstance(gate, Gate) and gate.optional_in_flight(origin(url))
+        seen["spare"] = ctx.network.handover(ctx.state).has_spare(target.host, target.port)
+        return send(ctx, authorization)
+
+    fetch = harbor.fetch
+
+    async def harbor_fetch(ctx, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.setdefault("harbor_started_after", [o.kind for o in ctx.state.observations])
+        return await fetch(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(auth, "send_head_beside", send_recorded)
+    monkeypatch.setattr(harbor, "fetch", harbor_fetch)
     # by address (no DNS wait): the realm is another host (its own TCP and TLS waits)
     image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
     credentials = Credentials(USERNAME, Secret(PASSWORD), "--username")
     report = run_report([f"http://{image}"], ca_file=testbed.ca_file, credentials=credentials)
     target = _only(report)
     _healthy(target)
-    assert _path(target) == [
+    path = _path(target)
+    assert path[:6] == [
         "tcp connect",
         "GET /v2/",
         "tcp connect",  # the token realm
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        # sent with the authenticated ping (they do not depend on each other)
-        "HEAD manifest (beside the authenticated GET /v2/)",
     ]
-    assert target.round_trips <= 7
+    assert seen["spare"] is True, seen  # the spare connection was at hand
+    if seen["harbor_in_flight"]:
+        # the Harbor request held the registry's connection: the HEAD waited for it
+        assert path[6:] == ["HEAD manifest"], path
+        assert target.round_trips <= 8
+    else:
+        # sent with the authenticated ping (they do not depend on each other)
+        assert path[6:] == ["HEAD manifest (beside the authenticated GET /v2/)"], path
+        assert target.round_trips <= 7
     assert relay.accepted == 2  # the TCP phase's and the spare (http:// given: no fallback)
     tokens = [o for o in target.observations if o.step == "auth.token"]
     assert len(tokens) == 1  # once per scope
-    # the Harbor probe ran beside the auth phase, on the registry's idle connection
-    # while the token was fetched from the realm, not after the image phase (its answer
-    # is observed before the manifest's; before the token's too on a quiet machine, but
-    # that race is the scheduler's under load, not the pipeline's)
-    kinds = [o.kind for o in target.observations]
-    assert kinds.index("harbor.systeminfo") < kinds.index("image.manifest")
+    # the Harbor probe ran beside the auth phase (it started before any of the auth and
+    # image phases' observations: while the token was fetched), not after the image
+    # phase; when its answer is observed is the scheduler's
+    started_after = seen["harbor_started_after"]
+    assert isinstance(started_after, list)
+    assert "auth.result" not in started_after and "image.manifest" not in started_after
+    assert "harbor.systeminfo" in [o.kind for o in target.observations]
 
 
 def test_a_and_aaaa_are_asked_together(testbed: Testbed, isolate_env: object) -> None:

@@ -234,13 +234,16 @@ def test_plain_http_registry_through_the_proxy(testbed, monkeypatch, mode, rule,
             monkeypatch.setenv(name, proxy.url)
         result = regdoctor("--insecure", "--dns-server", testbed.dns_server, _plain_target(testbed))
         assert result.code == 2
-        # podman's error is the proxy's answer to http:// (the refused CONNECT before it
-        # may lead the report: the same proxy, on no runtime's path)
+        # podman's error is the proxy's answer to http://; the refused CONNECT before it
+        # is on no runtime's path, so it does not lead the report
         errors = [f for f in result.findings if f["severity"] == "error" and f["runtimes"]]
         assert [f["rule"] for f in errors] == [rule], [
             (f["rule"], f["runtimes"]) for f in result.findings
         ]
+        assert result.leading is not None and result.leading["rule"] == rule
         verdict = result.document["targets"][0]["runtimes"]["podman"]
+        port = testbed.endpoints["plain"].port
+        assert verdict["endpoint"] == f"http://registry.test:{port}/v2/"  # its retry's
         assert verdict["status"] == "error" and verdict["reason"] == errors[0]["title"]
         assert sent in _podman_commands(errors[0])
         plain = f"GET http://registry.test:{testbed.endpoints['plain'].port}/v2/ HTTP/1.1"
@@ -257,5 +260,49 @@ def test_plain_http_registry_through_the_proxy(testbed, monkeypatch, mode, rule,
                 env_extra={"HTTP_PROXY": login, "HTTPS_PROXY": proxy.url},
             )  # fmt: skip
             assert code == 0, err
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.parametrize("mode", ["ok", "auth"])
+def test_http_proxy_alone_and_a_name_only_the_proxy_resolves(testbed, monkeypatch, mode):
+    """HTTP_PROXY alone (no HTTPS_PROXY) and an insecure registry whose name only the
+    proxy knows (the node's DNS: NXDOMAIN). The https:// attempt goes direct and fails
+    in DNS; dockerd and podman go on to http://, which Go sends through HTTP_PROXY: the
+    check goes there too (it used to stop at DNS). The verdict's endpoint is that
+    http:// URL, and the leading finding one that applies to the runtime. skopeo agrees.
+    (podman: the shell's proxy; dockerd's comes from its unit, tests/scenarios/runtimes
+    ``proxy-http-only-*``.)"""
+    runtime = "podman"
+    credentials = ("pxuser", "pxs3cret-Zq9") if mode == "auth" else None
+    proxy = ConnectProxy({"behind.test": "127.0.0.1"}, mode, credentials).start()
+    port = testbed.endpoints["plain"].port
+    target = f"behind.test:{port}/team/app:1.2"
+    try:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("HTTPS_PROXY", raising=False)
+        result = regdoctor(
+            "--runtime", runtime, "--insecure", "--dns-server", testbed.dns_server, target
+        )
+        verdict = result.document["targets"][0]["runtimes"][runtime]
+        assert verdict["endpoint"] == f"http://behind.test:{port}/v2/", verdict
+        assert f"GET http://behind.test:{port}/v2/ HTTP/1.1" in proxy.requests
+        leading = [f for f in result.findings if f["leading"]]
+        assert all(f["runtimes"] for f in leading), leading
+        code, _ = run_skopeo_inspect(
+            target, tls_verify=False, timeout_s=5, env_extra={"HTTP_PROXY": proxy.url}
+        )
+        if mode == "ok":
+            assert result.code == 0 and verdict["status"] == "ok", result.findings
+            assert code == 0
+        else:
+            assert verdict["status"] == "error" and verdict["category"] == "proxy.error"
+            mine = [
+                f["rule"]
+                for f in result.findings
+                if f["severity"] == "error" and runtime in f["runtimes"]
+            ]
+            assert mine == ["http-proxy-auth-required"], mine
+            assert code != 0
     finally:
         proxy.stop()

@@ -187,6 +187,13 @@ class Scenario:
     #: The rule whose finding must be check's only error for every client that failed
     #: (so that its fix is the one the re-pull proves).
     rule: str = ""
+    #: The endpoint each client's verdict must name (the URL of the request the runtime
+    #: pulls with, or fails at: ``http://`` after a fallback, not the ``https://`` tried
+    #: first).
+    endpoints: Mapping[Client, str] = field(default_factory=dict)
+    #: Hosts no runtime in the scenario contacts (the image's own host when a podman
+    #: alias sends it elsewhere): check must not look them up nor judge them.
+    uncontacted: tuple[str, ...] = ()
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

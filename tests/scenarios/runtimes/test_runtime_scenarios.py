@@ -323,23 +323,56 @@ def _compare(scenario: Scenario, client: Client, truth: PullResult, verdict: Ver
             f"[{client}] regdoctor says {verdict.status} "
             f"({verdict.category or '-'}: {verdict.reason}), but {_describe(truth)}"
         )
+    doc = verdict.document
     if verdict.status in ("ok", "warning"):
-        # the image's own findings and the configuration files' (a mirror is a target
-        # of its own: its errors are its verdict's, not the image's)
-        doc = verdict.document
-        own = [
-            *((doc.get("targets") or [{}])[0].get("findings") or []),
-            *(f for c in doc.get("configs") or [] for f in c.get("findings") or []),
-        ]
+        # every finding of the run: the image's, the configuration files', and those of
+        # the mirrors and search registries it goes on from (a mirror that fails is a
+        # target of its own, but the runtime that goes on and pulls is not broken by it)
         errors = [
             f["rule"]
-            for f in own
+            for f in doc.get("findings") or []
             if f.get("severity") == "error" and client in (f.get("runtimes") or [])
         ]
         if errors:
             problems.append(
                 f"[{client}] status {verdict.status}, yet error findings list {client}: "
                 f"{errors} (an error finding must apply only to the routes it breaks)"
+            )
+    # a target's leading finding is one that applies to a runtime in scope (the check
+    # runs with --runtime CLIENT): never one no runtime meets
+    for target in doc.get("targets") or []:
+        for f in target.get("findings") or []:
+            if f.get("leading") and not f.get("runtimes"):
+                problems.append(
+                    f"[{client}] the leading finding of {target.get('target')} is "
+                    f"{f.get('rule')!r}, which applies to no runtime"
+                )
+    endpoint = scenario.endpoints.get(client)
+    if endpoint is not None and verdict.status in ("ok", "warning", "error"):
+        said = ((doc.get("targets") or [{}])[0].get("runtimes") or {}).get(client) or {}
+        if said.get("endpoint") != endpoint:
+            problems.append(
+                f"[{client}] the verdict's endpoint is {said.get('endpoint')!r}; {client} "
+                f"pulls or fails at {endpoint!r}"
+            )
+    for host in scenario.uncontacted:
+        looked_up = [
+            o.get("facts", {}).get("name")
+            for t in doc.get("targets") or []
+            for o in t.get("observations") or []
+            if o.get("kind") == "dns.answer" and o.get("facts", {}).get("name") == host
+        ]
+        judged = [
+            f["rule"]
+            for t in doc.get("targets") or []
+            if host in ((t.get("spec") or {}).get("host"), (t.get("spec") or {}).get("registry"))
+            for f in t.get("findings") or []
+            if f.get("severity") != "info"
+        ]
+        if looked_up or judged:
+            problems.append(
+                f"[{client}] {host} is contacted by no runtime, yet check looked it up "
+                f"({len(looked_up)} answers) or judged it ({judged})"
             )
     if scenario.slow and truth.pulled:
         found = runtime_findings(verdict.document, client)
