@@ -91,6 +91,9 @@ class Command:
     argv: list[str]
     env: dict[str, str]
     stdin: bytes | None = None
+    #: where it runs: ``python -m`` puts the working directory first on ``sys.path``, so
+    #: a --compare tree's check runs from that tree
+    cwd: Path = REPO
 
 
 def tools_missing() -> list[str]:
@@ -207,7 +210,9 @@ def regdoctor_env(root: Path, tree: Path = REPO) -> dict[str, str]:
         "HOME": str(home),
         "DOCKER_CONFIG": str(home / ".docker"),
         "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
+        # one rule cache per tree: two trees' catalogs would replace each other's
+        # cache file on every run and each would compile its rules every time
+        "XDG_CACHE_HOME": str(home / (".cache" if tree == REPO else f".cache-{tree.name}")),
         "XDG_RUNTIME_DIR": str(home / "run"),
         "REGISTRY_AUTH_FILE": str(home / "run" / "auth.json"),
         "REGDOCTOR_CONFIG_ROOT": str(root / "rd-config-root"),
@@ -264,7 +269,9 @@ def commands(
         if compare is not None:
             ref, tree = compare
             env = regdoctor_env(root, tree)
-            out.append(Command(f"regdoctor check ({ref}), {variant}", variant, rd, env, stdin))
+            out.append(
+                Command(f"regdoctor check ({ref}), {variant}", variant, rd, env, stdin, tree)
+            )
         out.append(Command(f"skopeo inspect --raw, {variant}", variant, skopeo, sk_env))
     for command in out:
         command.argv = pair.client_argv(command.argv, etc)
@@ -282,7 +289,7 @@ def run_once(command: Command) -> tuple[float, int, str, float]:
         command.argv,
         input=command.stdin,
         env=command.env,
-        cwd=REPO,
+        cwd=command.cwd,
         capture_output=True,
         timeout=120,
         check=False,
