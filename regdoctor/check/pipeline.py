@@ -401,10 +401,10 @@ async def run_check(
                 on_done(report)
 
     # A configuration target probes nothing (nor does an image whose own host no
-    # runtime contacts): it is judged once no target is probing any more, not before
-    # the first packet (reading the rule catalog for it would delay
-    # every target's first request; the catalog is read by the idle work while the
-    # first request is on the link, net/idle.py).
+    # runtime contacts): it is judged once the first request is on the link, or once
+    # no target is left to send one, not before the first packet (reading the rule
+    # catalog for it would delay every target's first request). The catalog is read by
+    # the idle work meanwhile (net/idle.py); the loop waits for it in a thread.
     not_probed = [uncontacted(target, routes) if routes is not None else None for target in targets]
     probes_run = {
         index
@@ -412,30 +412,38 @@ async def run_check(
         if target.kind != "config" and not_probed[index] is None
     }
     probing = len(probes_run)
-    probed_all = asyncio.Event()
+    judge_now = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    network.idle.when_started(lambda: loop.call_soon_threadsafe(judge_now.set))
     if not probing:
-        probed_all.set()
+        judge_now.set()
+
+    async def judged_alone(target: Target, elsewhere: str | None) -> TargetReport:
+        await judge_now.wait()
+        try:
+            await asyncio.to_thread(catalog, options.rule_dirs)  # loaded: a dict lookup
+        except RuntimeError:  # no thread to be had: read below, on the loop
+            pass
+        if elsewhere is not None:
+            return not_contacted(target, elsewhere, preset.get(target.id, ()), options)
+        return _config_report(target, preset.get(target.id, ()), options.rule_dirs)
 
     async def one(index: int, target: Target) -> None:
         nonlocal probing
         state = TargetState(target=target)
         if states is not None:
             states[target.id] = state
-        elsewhere = not_probed[index]
-        if elsewhere is not None or target.kind == "config":
-            await probed_all.wait()  # nothing to probe: judged once the probing is over
+        if index not in probes_run:
+            finished(index, await judged_alone(target, not_probed[index]))
+            return
         try:
-            if elsewhere is not None:
-                report = not_contacted(target, elsewhere, preset.get(target.id, ()), options)
-            else:
-                report = await check_target(
-                    target, options, network, clock, deadline_at, preset.get(target.id, ()), state
-                )
+            report = await check_target(
+                target, options, network, clock, deadline_at, preset.get(target.id, ()), state
+            )
         finally:
-            if index in probes_run:
-                probing -= 1
-                if not probing:
-                    probed_all.set()
+            probing -= 1
+            if not probing:
+                judge_now.set()
         finished(index, report)
 
     try:

@@ -90,8 +90,16 @@ def run_streamed(
         status_console = err if interactive(err) else None
     import regdoctor.check.pipeline  # noqa: F401  # the run's modules, imported still paused
     from regdoctor.cli import startup
+    from regdoctor.engine.cache import catalog_cache_present
 
-    # the rule catalog is read once the first request is on the link (check/pipeline.py)
+    # The rule catalog is read by the idle worker once the first request is on the link
+    # (check/pipeline.py): a few ms from its cache. Without a cache file (a first run, a
+    # read-only home, REGDOCTOR_NO_CACHE) the rules are parsed (~90 ms of CPU): that is
+    # done now, still paused, not beside the first phases, whose timings it would stretch.
+    if not catalog_cache_present(run_plan.options.rule_dirs):
+        from regdoctor.check.catalog import catalog
+
+        catalog(run_plan.options.rule_dirs)
     startup.resume()  # the run's own garbage is collected as usual
     report = asyncio.run(_drive(run_plan, command, on_target, status_console, redactor))
     return report, redactor

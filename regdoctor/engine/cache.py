@@ -48,6 +48,7 @@ __all__ = [
     "INDEX_NAME",
     "cache_dir",
     "cache_key",
+    "catalog_cache_present",
     "load_catalog_cached",
     "load_index_cached",
 ]
@@ -176,6 +177,29 @@ def _file_name(base: str, extra_dirs: Sequence[Path], bundled: bool) -> str:
     return f"{stem}-{zlib.crc32(sources):08x}{dot}{suffix}"
 
 
+def _catalog_path(
+    extra_dirs: Sequence[Path], bundled: bool, directory: Path | None, text_only: bool
+) -> Path:
+    if bundled and not extra_dirs:
+        name = CACHE_NAME
+    else:
+        sources = repr((bundled, [str(d) for d in extra_dirs])).encode("utf-8", "replace")
+        name = f"catalog-{zlib.crc32(sources):08x}.pickle"
+    if text_only:
+        name = name.replace("catalog-", "text-catalog-", 1)
+    return (directory or cache_dir()) / name
+
+
+def catalog_cache_present(extra_dirs: Sequence[Path] = ()) -> bool:
+    """Whether :func:`load_catalog_cached` has a cache file of its own to read for
+    ``extra_dirs`` (one stat; whether it is current is learnt only by reading it). Not
+    with ``REGDOCTOR_NO_CACHE``, nor when no cache could be written (a read-only home):
+    then every load parses the rules."""
+    if os.environ.get("REGDOCTOR_NO_CACHE"):
+        return False
+    return _trusted(_catalog_path(extra_dirs, True, None, False))
+
+
 def load_catalog_cached(
     extra_dirs: Sequence[Path] = (),
     *,
@@ -197,14 +221,7 @@ def load_catalog_cached(
     except OSError:
         catalog = load_catalog(extra_dirs, bundled=bundled)
         return _text_only(catalog) if text_only else catalog
-    if bundled and not extra_dirs:
-        name = CACHE_NAME
-    else:
-        sources = repr((bundled, [str(d) for d in extra_dirs])).encode("utf-8", "replace")
-        name = f"catalog-{zlib.crc32(sources):08x}.pickle"
-    if text_only:
-        name = name.replace("catalog-", "text-catalog-", 1)
-    path = (directory or cache_dir()) / name
+    path = _catalog_path(extra_dirs, bundled, directory, text_only)
     cached = _read(path, key)
     if cached is not None:
         return cached

@@ -33,34 +33,59 @@ class IdleWork:
         self._pending: list[Callable[[], object]] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
+        self._started = False
+        self._on_start: list[Callable[[], object]] = []
         #: how many jobs were handed to the worker (tests)
         self.started_jobs = 0
 
     @property
     def started(self) -> bool:
-        return self._executor is not None or self._closed
+        return self._started or self._closed
 
     def add(self, job: Callable[[], object]) -> None:
         """Do ``job`` in the background: now if the worker runs, else once it starts."""
         with self._lock:
             if self._closed:
                 return
-            if self._executor is None:
+            if not self._started:
                 self._pending.append(job)
-            else:
-                self._submit(job)
+            elif self._executor is not None:  # None: no thread could be started
+                try:
+                    self._submit(job)
+                except RuntimeError:  # the interpreter is shutting down
+                    pass
+
+    def when_started(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (in the thread that calls :meth:`start`) once the first
+        request is on the link: now if it is already."""
+        with self._lock:
+            if not self._started:
+                self._on_start.append(callback)
+                return
+        callback()
 
     def start(self) -> None:
-        """A request is on the link: start the worker (once) on the pending jobs."""
+        """A request is on the link: start the worker (once) on the pending jobs. If no
+        thread can be started (a pids limit, interpreter shutdown) the jobs are dropped:
+        they only prepare, and their work is done when it is due."""
         with self._lock:
-            if self._executor is not None or self._closed:
+            if self._started or self._closed:
                 return
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="regdoctor-idle"
-            )
+            self._started = True
+            callbacks, self._on_start = self._on_start, []
             pending, self._pending = self._pending, []
-            for job in pending:
-                self._submit(job)
+            try:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="regdoctor-idle"
+                )
+                for job in pending:
+                    self._submit(job)
+            except RuntimeError:
+                executor, self._executor = self._executor, None
+                if executor is not None:
+                    executor.shutdown(wait=False, cancel_futures=True)
+        for callback in callbacks:
+            callback()
 
     def _submit(self, job: Callable[[], object]) -> None:
         assert self._executor is not None
@@ -72,6 +97,7 @@ class IdleWork:
         with self._lock:
             self._closed = True
             self._pending.clear()
+            self._on_start.clear()
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)

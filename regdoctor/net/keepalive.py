@@ -328,7 +328,7 @@ class HeadPool(Generic[T]):
                 item = self.take()
 
     async def _open(self, connection: _Connection[T]) -> None:
-        import httpcore  # loaded already: the network module's
+        from regdoctor.net.lean_httpcore import httpcore
 
         try:
             addresses = await self.network.addresses_for(self.host, self.timeout)

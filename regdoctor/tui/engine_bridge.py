@@ -26,11 +26,15 @@ Checker = Callable[[Target], Awaitable[TargetReport]]
 
 
 def _import_engine(rule_dirs: Sequence[Path]) -> None:
-    # Import the network stack and load the catalog now (YAML parsing and validation)
-    # rather than inside the first check on the event loop; it is kept for later checks.
+    # Import the network stack (its HTTP client too: a check imports that only once its
+    # first bytes are on the link) and load the catalog now (YAML parsing and
+    # validation) rather than inside the first check on the event loop; it is kept for
+    # later checks.
     import regdoctor.check.pipeline  # noqa: F401
     from regdoctor.check.catalog import catalog
+    from regdoctor.net.network import prepare_requests
 
+    prepare_requests()
     catalog(rule_dirs)
 
 

@@ -50,7 +50,7 @@ def test_a_check_freezes_its_start_up_and_collects_during_the_run(testbed: Testb
     code, collections, frozen, enabled = _run(argv)
     assert code == 0
     assert enabled  # on again when check returns
-    assert frozen > 10_000  # the modules, classes and catalog made at start-up
+    assert frozen > 10_000  # the modules and classes made at start-up
     # the run itself is collected as usual; start-up (about 90 collections) was not
     no_pause = "import regdoctor.cli.startup as s; s.pause = lambda: None"
     _code, unpaused, _frozen, _enabled = _run(argv, no_pause)

@@ -125,7 +125,7 @@ def test_the_idle_work_starts_while_the_clienthello_is_in_flight(
     assert sent and first_at < sent[0] - RTT_S, (first_at, sent[0])
 
 
-def test_a_configuration_target_is_judged_after_the_probing_not_before_it(
+def test_a_configuration_target_is_judged_once_the_first_request_is_out(
     testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch, plain_link: SlowLink
 ) -> None:
     import asyncio
@@ -134,28 +134,56 @@ def test_a_configuration_target_is_judged_after_the_probing_not_before_it(
     from regdoctor.options import CheckOptions
     from regdoctor.reference.targets import parse_target
 
-    judged: list[tuple[str, float]] = []
-    real = pipeline._config_report
+    judged: list[tuple[float, str]] = []
+    sent: list[float] = []
+    real_report, real_fetch = pipeline._config_report, exchange.fetch
 
     def config_report(target, observations, rule_dirs):  # type: ignore[no-untyped-def]
-        judged.append((target.raw, time.monotonic()))
-        return real(target, observations, rule_dirs)
+        judged.append((time.monotonic(), threading.current_thread().name))
+        return real_report(target, observations, rule_dirs)
+
+    async def fetch(*args: object, **kwargs: object) -> exchange.Exchange:
+        sent.append(time.monotonic())
+        return await real_fetch(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "_config_report", config_report)
+    for module in ("regdoctor.probes.exchange", "regdoctor.probes.http_ping"):
+        monkeypatch.setattr(f"{module}.fetch", fetch)
     config = config_target("/etc/docker/daemon.json", "docker")
     seen = make_observation(config, "config.file", True, {"path": "/etc/docker/daemon.json"})
     registry = parse_target(f"http://{testbed.images.app.ref(f'127.0.0.1:{plain_link.port}')}")
-    done: list[str] = []
-    started = time.monotonic()
+    done: list[tuple[str, float]] = []
     report = asyncio.run(
         pipeline.run_check(
             [config, registry],
             CheckOptions(timeout=5.0, deadline=20.0),
             preset={config.id: [seen]},
-            on_done=lambda r: done.append(r.target.kind),
+            on_done=lambda r: done.append((r.target.kind, time.monotonic())),
         )
     )
     assert [t.target.kind for t in report.targets] == ["config", "registry"]  # target order
-    assert done == ["registry", "config"]
-    # not before the first packet: the registry's probes (several round trips) came first
-    assert judged and judged[0][1] - started > 2 * RTT_S, judged
+    assert report.targets[0].phases[0].name == "config"
+    ((judged_at, thread),) = judged
+    # not before the first packet: after the first request was sent ...
+    assert sent and judged_at >= sent[0], (judged_at, sent)
+    # ... but while it was on the link, not after the registry's last answer
+    assert thread == "MainThread"
+    assert dict(done)["config"] < dict(done)["registry"] - RTT_S, done
+
+
+def test_idle_work_without_a_thread_drops_its_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    def no_thread(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", no_thread)
+    told: list[str] = []
+    idle = IdleWork()
+    idle.add(lambda: told.append("job"))
+    idle.when_started(lambda: told.append("started"))
+    idle.start()  # no exception: the jobs only prepare
+    idle.add(lambda: told.append("late job"))
+    idle.when_started(lambda: told.append("late callback"))
+    assert told == ["started", "late callback"] and idle.started
+    idle.close()
