@@ -1,9 +1,11 @@
 """Podman, CRI-O, skopeo, buildah: ``registries.conf`` (v2 TOML) and its drop-ins, and
 the auth files they read.
 
-Files, per containers-registries.conf(5): ``$HOME/.config/containers/registries.conf``
-when it exists *replaces* ``/etc/containers/registries.conf`` (``--registries-conf`` and
-``CONTAINERS_REGISTRIES_CONF`` replace both); then the drop-ins
+Files (containers/image v5.23.1 newConfigWrapperWithHomeDir): ``$HOME/.config/containers/
+registries.conf`` when it exists *replaces* ``/etc/containers/registries.conf`` and
+``/etc/containers/registries.conf.d`` (then only ``$HOME/.config/containers/
+registries.conf.d/*.conf`` follow it); ``--registries-conf`` and
+``CONTAINERS_REGISTRIES_CONF`` replace the main file only. Otherwise the drop-ins
 ``/etc/containers/registries.conf.d/*.conf`` and
 ``$HOME/.config/containers/registries.conf.d/*.conf`` in name order, each overriding
 what came before (``[[registry]]`` tables by ``prefix``, top-level keys by name).
@@ -149,19 +151,28 @@ class RegistriesConf:
 
 
 def candidate_files(paths: Paths) -> list[Path]:
-    override = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
-    user = paths.xdg_config_home() / "containers" / "registries.conf"
-    if override is not None:
-        main = override
-    elif paths.within(user).is_file():
-        main = user
-    else:
+    """registries.conf and its drop-ins in the order containers/image v5.23.1 reads them
+    (pkg/sysregistriesv2 newConfigWrapperWithHomeDir, dropInConfigs). The user's files
+    are below ``$HOME/.config`` (homedir.Get: ``$HOME``, not ``$XDG_CONFIG_HOME``), for
+    root too. ``CONTAINERS_REGISTRIES_CONF`` replaces the main file and keeps both drop-in
+    directories; otherwise an existing ``$HOME/.config/containers/registries.conf`` is the
+    main file and *only* ``$HOME/.config/containers/registries.conf.d`` follows it (neither
+    /etc/containers/registries.conf nor /etc/containers/registries.conf.d is read);
+    otherwise /etc/containers/registries.conf, then each directory's ``*.conf`` in name
+    order, /etc's first."""
+    user_dir = paths.home() / ".config" / "containers"
+    main = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
+    directories = [
+        paths.at(locations.REGISTRIES_CONF_D),
+        paths.within(user_dir / "registries.conf.d"),
+    ]
+    if main is None and paths.within(user_dir / "registries.conf").is_file():
+        main = paths.within(user_dir / "registries.conf")
+        directories = directories[1:]
+    elif main is None:
         main = paths.at(locations.REGISTRIES_CONF)
     files = [main]
-    for directory in (
-        paths.at(locations.REGISTRIES_CONF_D),
-        paths.within(paths.xdg_config_home() / "containers" / "registries.conf.d"),
-    ):
+    for directory in directories:
         try:
             files.extend(sorted(p for p in directory.glob("*.conf") if paths.within(p).is_file()))
         except OSError:

@@ -265,6 +265,59 @@ def test_user_registries_conf_replaces_system_one(tmp_path: Path) -> None:
     assert conf is not None and conf.unqualified_search == ["user"]
 
 
+def _user_conf_with_etc_dropin(tmp_path: Path) -> None:
+    write(tmp_path / "etc/containers/registries.conf", 'unqualified-search-registries = ["sys"]\n')
+    write(
+        tmp_path / "etc/containers/registries.conf.d/50-plain.conf",
+        '[[registry]]\nlocation = "plain.test:5000"\ninsecure = true\n',
+    )
+    write(tmp_path / "home/u/.config/containers/registries.conf", 'short-name-mode = "enforcing"\n')
+    write(
+        tmp_path / "home/u/.config/containers/registries.conf.d/10-user.conf",
+        '[aliases]\n"team/app" = "user.test/team/app"\n',
+    )
+
+
+def test_user_registries_conf_hides_the_system_drop_ins(tmp_path: Path) -> None:
+    """containers/image v5.23.1 newConfigWrapperWithHomeDir: with the user's
+    registries.conf only the user's registries.conf.d follows it (runtime table scenario
+    podman-user-conf-hides-etc-dropins)."""
+    _user_conf_with_etc_dropin(tmp_path)
+    paths = Paths(root=tmp_path, env={"HOME": "/home/u", "XDG_CONFIG_HOME": "/home/u/xdg"})
+    conf = registries_conf.discover(paths)
+    assert conf is not None
+    assert [paths.shown(f.path) for f in conf.files] == [
+        "/home/u/.config/containers/registries.conf",
+        "/home/u/.config/containers/registries.conf.d/10-user.conf",
+    ]
+    assert conf.table_for("plain.test:5000/team/app") is None
+    assert conf.unqualified_search == [] and conf.short_name_mode == "enforcing"
+    assert conf.short_name_settings()["aliases"] == {"team/app": "user.test/team/app"}
+
+
+def test_user_registries_conf_is_below_home_not_xdg_config_home(tmp_path: Path) -> None:
+    """homedir.Get is $HOME: a registries.conf below $XDG_CONFIG_HOME is not read."""
+    write(tmp_path / "etc/containers/registries.conf", 'unqualified-search-registries = ["sys"]\n')
+    write(
+        tmp_path / "home/u/xdg/containers/registries.conf",
+        'unqualified-search-registries = ["xdg"]\n',
+    )
+    paths = Paths(root=tmp_path, env={"HOME": "/home/u", "XDG_CONFIG_HOME": "/home/u/xdg"})
+    conf = registries_conf.discover(paths)
+    assert conf is not None and conf.unqualified_search == ["sys"]
+
+
+def test_containers_registries_conf_keeps_both_drop_in_directories(tmp_path: Path) -> None:
+    _user_conf_with_etc_dropin(tmp_path)
+    write(tmp_path / "opt/registries.conf", 'unqualified-search-registries = ["env"]\n')
+    env = {"HOME": "/home/u", "CONTAINERS_REGISTRIES_CONF": "/opt/registries.conf"}
+    conf = registries_conf.discover(Paths(root=tmp_path, env=env))
+    assert conf is not None and conf.unqualified_search == ["env"]
+    table = conf.table_for("plain.test:5000/team/app")
+    assert table is not None and table.insecure
+    assert "team/app" in conf.aliases
+
+
 # ---------------------------------------------------------------- kubernetes
 
 

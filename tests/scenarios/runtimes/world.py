@@ -864,7 +864,7 @@ def _node_files(world: World) -> None:
         assert absolute.startswith((f"{NODE_HOME}/", "/run/containers/")), absolute
         target = sb.config_root / absolute.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(content, indent=2))
+        target.write_text(content if isinstance(content, str) else json.dumps(content, indent=2))
     if sc.cred_helpers:
         helpers = sb.root / "helpers"
         helpers.mkdir()

@@ -1,0 +1,85 @@
+"""podman's registries.conf files as containers/image v5.23.1 chooses them, and fixes that
+must write where podman reads and keep what the entry already says:
+
+- the user's ``$HOME/.config/containers/registries.conf`` replaces
+  ``/etc/containers/registries.conf`` *and* ``/etc/containers/registries.conf.d``
+  (pkg/sysregistriesv2 newConfigWrapperWithHomeDir: only
+  ``$HOME/.config/containers/registries.conf.d`` is read after it), also for root
+  (the table's podman runs as root with ``HOME=/home/node``);
+- the insecure drop-in replaces the whole ``[[registry]]`` table of its prefix
+  (updateWithConfigurationFrom), so it must carry the entry's ``location`` and mirrors.
+"""
+
+from __future__ import annotations
+
+from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
+from tests.scenarios.runtimes.table import (
+    APP,
+    HUB_NAMES,
+    HUB_REG,
+    NS_PLAIN,
+    PLAIN_NAMES,
+    P,
+)
+
+USER_CONF = "/home/node/.config/containers/registries.conf"
+#: a trusted mirror whose storage lacks team/app (it holds an older nginx): podman asks it
+#: first (its log shows the request), gets "manifest unknown", and goes on
+STALE_MIRROR = Registry("mirror", MIRROR_IP, 5000, "tls", "stale")
+
+PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "podman-user-conf-hides-etc-dropins",
+        "registries.conf",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containers/registries.conf.d/50-plain.conf": (
+                '[[registry]]\nlocation = "plain.test:5000"\ninsecure = true\n'
+            ),
+        },
+        node_files={USER_CONF: 'unqualified-search-registries = ["docker.io"]\n'},
+        expect={P: False},
+        note="a drop-in in /etc marks the plain-HTTP registry insecure, but the user has "
+        "~/.config/containers/registries.conf: podman then reads no /etc drop-in (https "
+        "fails); the fix must go to ~/.config/containers/registries.conf.d",
+    ),
+    Scenario(
+        "podman-user-conf-alias-fix",
+        "registries.conf",
+        APP,
+        (P,),
+        (HUB_REG,),
+        HUB_NAMES,
+        hub_trusted=True,
+        etc_files={"containers/registries.conf": 'unqualified-search-registries = ["docker.io"]\n'},
+        node_files={USER_CONF: 'short-name-mode = "enforcing"\n'},
+        expect={P: False},
+        note="/etc/containers/registries.conf has docker.io to search, but the user's own "
+        "registries.conf replaces it (none): podman refuses the short name; an alias "
+        "drop-in in /etc/containers/registries.conf.d is not read, the user's is",
+    ),
+    Scenario(
+        "podman-insecure-fix-keeps-location-mirror",
+        "registries.conf",
+        "plain.test:5000/app:1.2",
+        (P,),
+        (NS_PLAIN, STALE_MIRROR),
+        {**PLAIN_NAMES, "mirror.test": MIRROR_IP},
+        certs={"containers/certs.d/mirror.test:5000/ca.crt": "ca"},
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nprefix = "plain.test:5000"\nlocation = "plain.test:5000/team"\n'
+                '\n[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+            ),
+        },
+        expect={P: False},
+        note="plain.test:5000/app is served from plain.test:5000/team (a location with a "
+        "path) behind a mirror that lacks it: podman asks the mirror, then https at the "
+        "plain-HTTP registry fails. The insecure drop-in replaces the whole table: without "
+        "the location podman asks plain.test:5000/app (not there); the mirror must stay "
+        "(test_podman2_fix_keeps_mirror reads its log)",
+    ),
+)
