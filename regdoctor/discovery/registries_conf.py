@@ -20,7 +20,6 @@ Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else (podman)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +199,7 @@ def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
         if first is not None:
             first = first / "containers" / "auth.json"
         else:
-            number = os.getuid() if uid is None else uid
+            number = paths.uid() if uid is None else uid
             first = paths.at(f"/run/containers/{number}/auth.json")
     return [first, paths.xdg_config_home() / "containers" / "auth.json"]
 

@@ -13,6 +13,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from regdoctor.discovery import registries_conf
 from regdoctor.discovery.base import Paths
 from regdoctor.discovery.docker_config import normalize_containers_key
@@ -99,3 +101,22 @@ def test_a_url_key_loses_its_path_for_podman() -> None:
     assert normalize_containers_key("http://secure.test:5000/team") == "secure.test:5000"
     assert normalize_containers_key("secure.test/team") == "secure.test/team"
     assert normalize_containers_key("https://index.docker.io/v1/") == "docker.io"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives $HOME to another uid (chown)")
+def test_run_containers_uid_is_the_examined_users(tmp_path: Path) -> None:
+    """``/run/containers/<uid>/auth.json`` is that of the user whose configuration is
+    examined (the owner of ``$HOME`` below ``--root``), not regdoctor's own uid: on the
+    other machine the user is 1234, and its login file there is found."""
+    home = tmp_path / HOME.lstrip("/")
+    home.mkdir(parents=True)
+    os.chown(home, 1234, 1234)
+    _write(tmp_path, "/run/containers/1234/auth.json", {"auths": {"r.test": _auth("pw")}})
+    _write(tmp_path, f"/run/containers/{os.getuid()}/auth.json", {"auths": {}})
+    files = registries_conf.auth_file_paths(_paths(tmp_path))
+    assert files[0] == tmp_path / "run/containers/1234/auth.json"
+    from regdoctor.discovery.files import config_sources
+
+    shown = [s.display for s in config_sources(tmp_path, {"HOME": HOME})]
+    assert "/run/containers/1234/auth.json" in shown
+    assert f"/run/containers/{os.getuid()}/auth.json" not in shown
