@@ -485,6 +485,9 @@ class Routes:
         return None, None
 
     def _podman(self, target: Target) -> Route:
+        refused = self._invalid_alias()
+        if refused is not None:
+            return refused
         conf = self._registries_conf()
         # a registry without an image: its endpoints for any repository of it
         name = f"{target.registry}/{_ANY_REPOSITORY}"
@@ -523,6 +526,42 @@ class Routes:
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
+
+    def _invalid_alias(self) -> Route | None:
+        """An ``[aliases]`` entry containers/image refuses makes podman refuse the whole
+        file, and so every pull, of any image (v5.23.1 loadConfigFile: "validating
+        short-name aliases: invalid alias ..."). The fix rewrites the entry: a value
+        without a registry to the Docker Hub name ``reference.ParseNormalizedNamed``
+        gives it, anything else commented out."""
+        from regdoctor.reference.grammar import ReferenceSyntaxError, parse_normalized
+
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        for result in effective.containers.files:
+            aliases = result.data.get("aliases") if isinstance(result.data, dict) else None
+            if not isinstance(aliases, dict):
+                continue
+            for name, value in aliases.items():
+                problem = model.alias_problem(name, value) if isinstance(value, str) else None
+                if problem is None:
+                    continue
+                good = ""
+                if problem.endswith("must contain registry and repository"):
+                    try:
+                        good = parse_normalized(value).name
+                    except ReferenceSyntaxError:
+                        good = ""
+                shown = effective.paths.shown(result.file)
+                main = result is effective.containers.files[0]
+                which = "registries configuration" if main else "drop-in registries configuration"
+                return Route(
+                    "podman",
+                    stopped=f'loading {which} "{shown}": validating short-name aliases: {problem}',
+                    stopped_source=shown,
+                    fix=("alias-invalid", name, good),
+                )
+        return None
 
     def _short_name_stop(self, target: Target, resolved: Any) -> Route:
         """podman refuses a short name before any request (shortnames.Resolve): no

@@ -267,11 +267,20 @@ def load_into(conf: RegistriesConf, path: Path) -> FileResult:
         if not isinstance(aliases, dict):
             result.issue("must be a table", key="aliases")
         else:
+            from regdoctor.runtime.podman import alias_problem
+
             for name, value in aliases.items():
-                if isinstance(value, str):
-                    conf.aliases[name] = (value, where(result, "aliases", name))
-                else:
+                if not isinstance(value, str):
                     result.issue("must be a string", key=f'aliases."{name}"')
+                    continue
+                problem = alias_problem(name, value)
+                if problem is not None:
+                    # containers/image refuses the file: no pull at all, of any image
+                    result.issue(
+                        f"validating short-name aliases: {problem}", key=f'aliases."{name}"'
+                    )
+                    continue
+                conf.aliases[name] = (value, where(result, "aliases", name))
     tables = data.get("registry")
     if tables is not None:
         if not isinstance(tables, list):

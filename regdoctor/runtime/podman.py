@@ -319,6 +319,42 @@ def resolve_short_name(name: str, conf: Mapping[str, Any]) -> ShortName:
     return ShortName(repository, candidates, mode, "search")
 
 
+def _registry_like(domain: str) -> bool:
+    return any(c in domain for c in ".:") or domain == "localhost"
+
+
+def alias_problem(name: str, value: str) -> str | None:
+    """Why containers/image refuses the ``[aliases]`` entry ``name = value`` (v5.23.1
+    pkg/sysregistriesv2/shortnames.go newShortNameAliasCache: validateShortName,
+    parseShortNameValue), or None. A refused entry makes every pull fail, of any image
+    ("validating short-name aliases: ..."). An empty value resets the name (allowed)."""
+    from regdoctor.reference.grammar import ReferenceSyntaxError, parse
+
+    try:
+        short = parse(name)
+    except ReferenceSyntaxError as exc:
+        return f"cannot parse short name: {name!r}: {exc}"
+    if short.digest:
+        return f'invalid short name "{name}": must not contain digest'
+    if short.tag:
+        return f'invalid short name "{name}": must not contain tag'
+    if _registry_like(short.domain):
+        return f'invalid short name "{name}": must not contain registry'
+    if value == "":
+        return None
+    try:
+        ref = parse(value)
+    except ReferenceSyntaxError as exc:
+        return f'parsing alias "{value}": {exc}'
+    if ref.digest:
+        return f'invalid alias "{value}": must not contain digest'
+    if ref.tag:
+        return f'invalid alias "{value}": must not contain tag'
+    if not _registry_like(ref.domain):
+        return f'invalid alias "{value}": must contain registry and repository'
+    return None
+
+
 def podman_falls_back(kind: ErrorKind) -> bool:
     """newImageSource (v5.23.1): any error from one pull source moves to the next."""
     return kind is not ErrorKind.CANCELLED

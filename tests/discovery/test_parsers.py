@@ -375,3 +375,20 @@ def test_podman_dials_docker_hub_at_registry_1():
     short = effective.plan("nginx", "podman")
     assert short.endpoints == []
     assert any("cannot prompt without a TTY" in note for note in short.notes)
+
+
+def test_an_alias_without_a_registry_is_a_fatal_issue(tmp_path: Path) -> None:
+    """containers/image v5.23.1 refuses the file (runtime table scenario
+    podman-alias-not-fully-qualified); the alias is not used."""
+    write(
+        tmp_path / "etc/containers/registries.conf",
+        '[aliases]\n"app" = "team/app"\n"ok" = "quay.io/ok"\n',
+    )
+    conf = registries_conf.discover(Paths(root=tmp_path, env={"HOME": "/root"}))
+    assert conf is not None
+    [issue] = conf.files[0].issues
+    assert issue.fatal and issue.message == (
+        'validating short-name aliases: invalid alias "team/app": must contain registry and '
+        "repository"
+    )
+    assert list(conf.aliases) == ["ok"]

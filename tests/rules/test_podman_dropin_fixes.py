@@ -40,12 +40,15 @@ def _podman_command(rule_id: str) -> str:
     return steps[0].commands["podman"]
 
 
-def _run(command: str, home: Path) -> subprocess.CompletedProcess[str]:
+def _run(command: str, home: Path, *, sudo: bool = False) -> subprocess.CompletedProcess[str]:
+    """``command`` with bash in ``home``; ``sudo`` fails unless ``sudo`` (then it runs the
+    command as it is)."""
     bindir = home.parent / "bin"
     bindir.mkdir(exist_ok=True)
-    sudo = bindir / "sudo"
-    sudo.write_text('#!/bin/sh\necho "sudo $*: not in this test" >&2\nexit 1\n')
-    sudo.chmod(0o755)
+    shim = bindir / "sudo"
+    fails = 'echo "sudo $*: not in this test" >&2\nexit 1\n'
+    shim.write_text("#!/bin/sh\n" + ('exec "$@"\n' if sudo else fails))
+    shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "CONTAINERS_REGISTRIES_CONF"}
     env.update(HOME=str(home), PATH=f"{bindir}:{env['PATH']}")
     return subprocess.run(
@@ -110,3 +113,28 @@ def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     written = home / ".config/containers/registries.conf.d/zz-regdoctor-alias-team-app.conf"
     assert tomllib.loads(written.read_text()) == {"aliases": {"team/app": "docker.io/team/app"}}
+
+
+def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(tmp_path: Path) -> None:
+    """config-podman-alias-invalid: the refused file itself is edited (a drop-in cannot
+    help: containers/image refuses the file before merging it)."""
+    home = _home(tmp_path)
+    conf = tmp_path / "50-aliases.conf"
+    text = (
+        '# site aliases\n[aliases]\n"app" = "team/app"\n"db" = "quay.io/db:1"\nok = "a.test/ok"\n'
+    )
+    for bad, good, line in (
+        ("app", "docker.io/team/app", '"app" = "docker.io/team/app"\n'),
+        ("db", "", '# "db" = "quay.io/db:1"\n'),
+    ):
+        conf.write_text(text)
+        command = render_command(
+            _podman_command("config-podman-alias-invalid"),
+            {"file": str(conf), "fix_bad": bad, "fix_good": good},
+        )
+        run = _run(command, home, sudo=True)
+        assert run.returncode == 0, run.stderr
+        after = conf.read_text()
+        assert line in after and after.count("\n") == text.count("\n")
+        assert "# site aliases" in after and 'ok = "a.test/ok"' in after
+        tomllib.loads(after)

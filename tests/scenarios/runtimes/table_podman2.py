@@ -82,4 +82,24 @@ PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
         "the location podman asks plain.test:5000/app (not there); the mirror must stay "
         "(test_podman2_fix_keeps_mirror reads its log)",
     ),
+    Scenario(
+        "podman-alias-not-fully-qualified",
+        "registries.conf",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nlocation = "plain.test:5000"\ninsecure = true\n'
+            ),
+            "containers/registries.conf.d/50-aliases.conf": (
+                '[aliases]\n"app" = "team/app"\n'
+            ),
+        },
+        expect={P: False},
+        note="an alias whose value names no registry (\"team/app\"): podman refuses the "
+        "whole configuration, so even a fully qualified image from an insecure registry "
+        "that pulls without the alias fails",
+    ),
 )
