@@ -211,6 +211,7 @@ def podman_endpoints(
         if short.error:
             raise ValueError(short.error)
         out: list[Endpoint] = []
+        refused: list[ValueError] = []
         for c in short.candidates:
             # a candidate is fully qualified (reference.ParseNormalizedNamed): a search
             # registry or an alias without a dot names a docker.io repository
@@ -219,7 +220,15 @@ def podman_endpoints(
                 c = f"docker.io/library/{c}"
             elif not ("." in host or ":" in host or host == "localhost"):
                 c = f"docker.io/{c}"
-            out += podman_endpoints(c, conf)
+            try:
+                out += podman_endpoints(c, conf)
+            except ValueError as exc:
+                # a blocked candidate fails alone: podman goes on to the next one
+                # (containers/common v0.50.1 libimage pullSimpleImage keeps each
+                # candidate's error and continues)
+                refused.append(exc)
+        if not out and refused:
+            raise refused[0]
         return out
     ref = split_reference(image_ref)
     reg = find_registry(conf, ref.name)

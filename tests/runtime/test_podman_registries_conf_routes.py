@@ -400,3 +400,22 @@ def test_aliases_of_several_files_merge_per_name(tmp_path: Path) -> None:
     assert [(e.host, e.repository) for e in web.endpoints] == [("a.test", "lib/web")]
     app = routes.route("podman", parse_target("app:v1"))
     assert [(e.host, e.repository) for e in app.endpoints] == [("b.test", "team/app")]
+
+
+def test_a_blocked_search_registry_is_skipped_for_the_next_candidate() -> None:
+    """podman-short-name-blocked-search-registry: podman's pull of a blocked candidate
+    fails alone and it goes on (containers/common v0.50.1 libimage pullSimpleImage); only
+    when every candidate is blocked is the short name refused."""
+    import pytest
+
+    from regdoctor.runtime import podman_endpoints
+
+    conf = (
+        'unqualified-search-registries = ["secure.test", "tls.test:5443"]\n'
+        '[[registry]]\nlocation = "secure.test"\nblocked = true\n'
+    )
+    endpoints = podman_endpoints("team/app:1.2", conf)
+    assert [(e.host, e.repository) for e in endpoints] == [("tls.test:5443", "team/app")]
+    every = conf + '[[registry]]\nlocation = "tls.test:5443"\nblocked = true\n'
+    with pytest.raises(ValueError, match=r"registry secure\.test is blocked"):
+        podman_endpoints("team/app:1.2", every)

@@ -19,12 +19,17 @@ from tests.scenarios.runtimes.table import (
     HUB_REG,
     NS_PLAIN,
     PLAIN_NAMES,
+    SECURE_IP,
+    TLS_IP,
+    TLS_REG,
     P,
 )
 
 USER_CONF = "/home/node/.config/containers/registries.conf"
 #: a trusted mirror whose storage lacks team/app (it holds an older nginx): podman asks it
 #: first (its log shows the request), gets "manifest unknown", and goes on
+TLS_NAMES = {"tls.test": TLS_IP}
+TLS_CA = {"containers/certs.d/tls.test:5443/ca.crt": "ca"}
 STALE_MIRROR = Registry("mirror", MIRROR_IP, 5000, "tls", "stale")
 
 PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
@@ -93,13 +98,32 @@ PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
             "containers/registries.conf": (
                 '[[registry]]\nlocation = "plain.test:5000"\ninsecure = true\n'
             ),
-            "containers/registries.conf.d/50-aliases.conf": (
-                '[aliases]\n"app" = "team/app"\n'
-            ),
+            "containers/registries.conf.d/50-aliases.conf": ('[aliases]\n"app" = "team/app"\n'),
         },
         expect={P: False},
-        note="an alias whose value names no registry (\"team/app\"): podman refuses the "
+        note='an alias whose value names no registry ("team/app"): podman refuses the '
         "whole configuration, so even a fully qualified image from an insecure registry "
         "that pulls without the alias fails",
+    ),
+    Scenario(
+        "podman-short-name-blocked-search-registry",
+        "registries.conf",
+        APP,
+        (P,),
+        (Registry("secure", SECURE_IP, 443, "none"), TLS_REG),
+        {"secure.test": SECURE_IP, **TLS_NAMES},
+        certs=TLS_CA,
+        etc_files={
+            "containers/registries.conf": (
+                'unqualified-search-registries = ["secure.test", "tls.test:5443"]\n'
+                'short-name-mode = "permissive"\n\n'
+                '[[registry]]\nlocation = "secure.test"\nblocked = true\n'
+            ),
+        },
+        expect={P: True},
+        note="the first search registry is blocked: podman's pull of that candidate fails "
+        '("registry secure.test is blocked") and it goes on to the next, which pulls '
+        "(containers/common v0.50.1 libimage pull: every candidate's error is kept, the "
+        "loop continues)",
     ),
 )
