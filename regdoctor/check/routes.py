@@ -539,6 +539,8 @@ class Routes:
         if effective is None or effective.containers is None:
             return None
         for result in effective.containers.files:
+            if result.source != "registries_conf":  # the saved aliases fail short names only
+                continue
             aliases = result.data.get("aliases") if isinstance(result.data, dict) else None
             if not isinstance(aliases, dict):
                 continue

@@ -53,6 +53,9 @@ REGISTRY_KEYS = frozenset(
     }
 )
 MIRROR_KEYS = frozenset({"location", "insecure", "pull-from-mirror"})
+ALIAS_CACHE = "/var/cache/containers/short-name-aliases.conf"
+ALIAS_CACHE_SOURCE = "short_name_aliases"
+ALIAS_CACHE_EFFECT = "podman refuses every short name while this file does not load"
 
 
 @dataclass(eq=False)
@@ -204,10 +207,53 @@ def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
     return [first, paths.xdg_config_home() / "containers" / "auth.json"]
 
 
+def alias_cache_path(paths: Paths) -> Path:
+    """podman's saved short-name aliases (what a user picked at a prompt), read before
+    every registries.conf alias (containers/image v5.23.1 pkg/sysregistriesv2
+    shortNameAliasesConfPath, ResolveShortNameAlias): root's
+    ``/var/cache/containers/short-name-aliases.conf``, a user's
+    ``${XDG_CACHE_HOME:-$HOME/.cache}/containers/short-name-aliases.conf``."""
+    if paths.uid() == 0:
+        return paths.at(ALIAS_CACHE)
+    cache = paths.env_path("XDG_CACHE_HOME") or paths.home() / ".cache"
+    return paths.within(cache / "containers" / "short-name-aliases.conf")
+
+
+def load_alias_cache(conf: RegistriesConf, path: Path) -> None:
+    """The saved aliases win over registries.conf's, name by name; an empty value there
+    sends the name to the search registries. A file containers/image cannot load fails
+    every short-name pull ("loading short-name aliases config file ..."), not the others."""
+    result = FileResult(path, ALIAS_CACHE_SOURCE, "podman", "toml", effect=ALIAS_CACHE_EFFECT)
+    text = read_text(result)
+    if text is None:
+        if result.exists:
+            conf.files.append(result)
+        return
+    conf.files.append(result)
+    data = parse_toml(result, text)
+    aliases = data.get("aliases") if data is not None else None
+    if data is None or aliases is None:
+        return
+    result.data = data
+    from regdoctor.runtime.podman import alias_problem
+
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        result.issue("must be a table of strings", key="aliases", fatal=False)
+        return
+    problems = [alias_problem(name, value) for name, value in aliases.items()]
+    refused = [p for p in problems if p is not None]
+    if refused:
+        result.issue(f"{ALIAS_CACHE_EFFECT}: {refused[0]}", key="aliases", fatal=False)
+        return
+    for name, value in aliases.items():
+        conf.aliases[name] = (value, where(result, "aliases", name))
+
+
 def discover(paths: Paths) -> RegistriesConf | None:
     conf = RegistriesConf()
     for path in candidate_files(paths):
         load_into(conf, path)
+    load_alias_cache(conf, alias_cache_path(paths))
     for path in auth_file_paths(paths):
         auth = docker_config.load(path, kind="containers")
         if auth.file.exists:

@@ -5,6 +5,7 @@ pull secret matching, and --root re-rooting."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -392,3 +393,45 @@ def test_an_alias_without_a_registry_is_a_fatal_issue(tmp_path: Path) -> None:
         "repository"
     )
     assert list(conf.aliases) == ["ok"]
+
+
+def test_saved_short_name_aliases_win_over_registries_conf(tmp_path: Path) -> None:
+    """containers/image v5.23.1 ResolveShortNameAlias: root podman's
+    /var/cache/containers/short-name-aliases.conf first (runtime table scenario
+    podman-short-name-saved-alias); an empty value there sends the name to the search
+    registries."""
+    write(
+        tmp_path / "etc/containers/registries.conf",
+        '[aliases]\n"team/app" = "a.test/team/app"\n"db" = "a.test/db"\n"x" = "a.test/x"\n',
+    )
+    write(
+        tmp_path / "var/cache/containers/short-name-aliases.conf",
+        '[aliases]\n"team/app" = "b.test/team/app"\n"db" = ""\n',
+    )
+    (tmp_path / "root").mkdir()
+    conf = registries_conf.discover(Paths(root=tmp_path, env={"HOME": "/root"}))
+    assert conf is not None
+    assert conf.short_name_settings()["aliases"] == {
+        "team/app": "b.test/team/app",
+        "db": "",
+        "x": "a.test/x",
+    }
+    assert conf.aliases["team/app"][1].startswith(str(tmp_path / "var/cache/containers"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives $HOME to another uid (chown)")
+def test_a_users_saved_aliases_are_below_xdg_cache_home(tmp_path: Path) -> None:
+    home = tmp_path / "home/u"
+    home.mkdir(parents=True)
+    os.chown(home, 1234, 1234)
+    write(
+        tmp_path / "home/u/xdg-cache/containers/short-name-aliases.conf",
+        '[aliases]\n"app" = "c.test/app"\n',
+    )
+    write(
+        tmp_path / "var/cache/containers/short-name-aliases.conf",
+        '[aliases]\n"app" = "root.test/app"\n',
+    )
+    env = {"HOME": "/home/u", "XDG_CACHE_HOME": "/home/u/xdg-cache"}
+    conf = registries_conf.discover(Paths(root=tmp_path, env=env))
+    assert conf is not None and conf.short_name_settings()["aliases"] == {"app": "c.test/app"}

@@ -116,9 +116,10 @@ class Scenario:
     docker_config: Mapping[str, Any] | None = None
     """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
     node_files: Mapping[str, Mapping[str, Any] | str] = field(default_factory=dict)
-    """More files of the node user (an absolute path below ``/home/node`` or
-    ``/run/containers``): JSON (podman's ``auth.json`` files), or a text as it is (the
-    user's ``~/.config/containers/registries.conf``)."""
+    """More files of the node user (an absolute path below ``/home/node``,
+    ``/run/containers`` or ``/var/cache/containers``): JSON (podman's ``auth.json``
+    files), or a text as it is (the user's ``~/.config/containers/registries.conf``, root
+    podman's saved ``short-name-aliases.conf``)."""
     cred_helpers: Mapping[str, Literal["keychain", "answers", "locked"]] = field(
         default_factory=dict
     )

@@ -126,4 +126,29 @@ PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
         "(containers/common v0.50.1 libimage pull: every candidate's error is kept, the "
         "loop continues)",
     ),
+    Scenario(
+        "podman-short-name-saved-alias",
+        "registries.conf",
+        APP,
+        (P,),
+        (NS_PLAIN, TLS_REG),
+        {**PLAIN_NAMES, **TLS_NAMES},
+        certs=TLS_CA,
+        etc_files={
+            "containers/registries.conf": (
+                'unqualified-search-registries = ["plain.test:5000", "tls.test:5443"]\n'
+                'short-name-mode = "enforcing"\n'
+            ),
+        },
+        node_files={
+            "/var/cache/containers/short-name-aliases.conf": (
+                '[aliases]\n"team/app" = "tls.test:5443/team/app"\n'
+            )
+        },
+        expect={P: True},
+        note="two search registries and enforcing mode would refuse without a TTY, but a "
+        "user once picked tls.test:5443 at the prompt: root podman saved it in "
+        "/var/cache/containers/short-name-aliases.conf, which wins over registries.conf, "
+        "and pulls from there without asking",
+    ),
 )
