@@ -120,3 +120,24 @@ def test_run_containers_uid_is_the_examined_users(tmp_path: Path) -> None:
     shown = [s.display for s in config_sources(tmp_path, {"HOME": HOME})]
     assert "/run/containers/1234/auth.json" in shown
     assert f"/run/containers/{os.getuid()}/auth.json" not in shown
+
+
+def test_legacy_dockercfg_docker_without_config_json_podman_always(tmp_path: Path) -> None:
+    """~/.dockercfg (top-level registry keys): the docker CLI 20.10 reads it only when
+    config.json does not exist (cli/config Load); podman reads it last, keyed by registry
+    (containers/image v5.23.1 legacyFormat). Runtime table: creds-legacy-dockercfg-*."""
+    from regdoctor.discovery.credentials import resolve
+
+    _write(tmp_path, f"{HOME}/.dockercfg", {"https://secure.test/v1/": _auth("pw")})
+    only = discover(_paths(tmp_path), runtimes=("docker", "podman"))
+    for runtime in ("docker", "podman"):
+        ref = only.credential_for(runtime, "secure.test", "team/app")
+        assert ref is not None and ref.file.endswith("/.dockercfg"), runtime
+        found = resolve(ref, root=tmp_path)
+        assert found.ok and found.credentials is not None
+        assert found.credentials.password.reveal() == "pw"
+    _write(tmp_path, f"{HOME}/.docker/config.json", {"auths": {}})
+    beside = discover(_paths(tmp_path), runtimes=("docker", "podman"))
+    assert beside.credential_for("docker", "secure.test", "team/app") is None
+    podman = beside.credential_for("podman", "secure.test", "team/app")
+    assert podman is not None and podman.file.endswith("/.dockercfg")

@@ -12,7 +12,7 @@ must write where podman reads and keep what the entry already says:
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
+from tests.scenarios.runtimes.scenario import MIRROR_IP, PASSWORD, USERNAME, Registry, Scenario
 from tests.scenarios.runtimes.table import (
     APP,
     HUB_NAMES,
@@ -22,9 +22,15 @@ from tests.scenarios.runtimes.table import (
     SECURE_IP,
     TLS_IP,
     TLS_REG,
+    D,
     P,
+    _auth,
+    _secure_tls,
 )
+from tests.scenarios.runtimes.world import NODE_HOME
 
+#: ~/.dockercfg: the pre-1.7 format, registry keys at the top level
+LEGACY_LOGIN = {"secure.test": {"auth": _auth(USERNAME, PASSWORD), "email": ""}}
 USER_CONF = "/home/node/.config/containers/registries.conf"
 #: a trusted mirror whose storage lacks team/app (it holds an older nginx): podman asks it
 #: first (its log shows the request), gets "manifest unknown", and goes on
@@ -150,5 +156,30 @@ PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
         "user once picked tls.test:5443 at the prompt: root podman saved it in "
         "/var/cache/containers/short-name-aliases.conf, which wins over registries.conf, "
         "and pulls from there without asking",
+    ),
+    Scenario(
+        "creds-legacy-dockercfg-only",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, P),
+        node_files={f"{NODE_HOME}/.dockercfg": LEGACY_LOGIN},
+        expect={D: True, P: True},
+        note="only the legacy ~/.dockercfg (no ~/.docker/config.json): the docker CLI "
+        "20.10 reads it when config.json does not exist (cli/config Load), podman always "
+        "reads it last (containers/image getAuthFilePaths, legacyFormat)",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "creds-legacy-dockercfg-beside-config-json",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, P),
+        docker_config={"auths": {}},
+        node_files={f"{NODE_HOME}/.dockercfg": LEGACY_LOGIN},
+        expect={D: False, P: True},
+        note="~/.dockercfg has the login and ~/.docker/config.json exists without it: the "
+        "docker CLI reads only config.json and sends no credentials; podman finds the "
+        "login in ~/.dockercfg",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
