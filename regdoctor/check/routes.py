@@ -248,7 +248,7 @@ class Routes:
         host = _index_name(target)
         repository = target.repository or ""
         if target.scheme is not None:  # https:// or http:// pinned on the command line
-            return Route(runtime, (_pinned(target),))
+            return Route(runtime, (_pinned(target, runtime),))
         if runtime == "docker":
             return self._docker(host, repository, addresses)
         if runtime in ("containerd", "kubernetes"):
@@ -774,8 +774,19 @@ def endpoint_is_target(endpoint: model.Endpoint, target: Target) -> bool:
     return _same_host(endpoint.host, target)
 
 
-def _pinned(target: Target) -> model.Endpoint:
+def _pinned(target: Target, runtime: str = "") -> model.Endpoint:
     scheme = target.scheme or "https"
+    # podman's mirror with ``insecure = true`` (the mirror targets check adds): after a
+    # failed https ping it goes on over http there, as for any insecure endpoint
+    # (containers/image v5.23.1 detectPropertiesHelper); docker never retries a mirror
+    # over http
+    fallback = (
+        scheme == "https"
+        and target.insecure
+        and target.mirror_of is not None
+        and runtime == "podman"
+        and target.runtime == "podman"
+    )
     return model.Endpoint(
         url=f"{scheme}://{target.registry}/v2/",
         scheme=scheme,
@@ -784,6 +795,7 @@ def _pinned(target: Target) -> model.Endpoint:
         mirror=False,
         skip_verify=target.insecure,
         source="the scheme given on the command line",
+        http_fallback=fallback,
     )
 
 

@@ -419,3 +419,39 @@ def test_a_blocked_search_registry_is_skipped_for_the_next_candidate() -> None:
     every = conf + '[[registry]]\nlocation = "tls.test:5443"\nblocked = true\n'
     with pytest.raises(ValueError, match=r"registry secure\.test is blocked"):
         podman_endpoints("team/app:1.2", every)
+
+
+def test_an_insecure_podman_mirror_is_probed_with_its_http_fallback(tmp_path: Path) -> None:
+    """podman-insecure-plain-http-mirror: podman goes on over http at a mirror with
+    ``insecure = true`` after the https ping fails (containers/image v5.23.1
+    detectPropertiesHelper); the mirror target check adds is pinned to https, and its
+    route and the probe's scheme choice must still allow that fallback."""
+    from regdoctor.probes.tls import scheme_policy
+
+    routes = _routes(
+        tmp_path,
+        {
+            "registries.conf": '[[registry]]\nlocation = "secure.test"\n\n'
+            '[[registry.mirror]]\nlocation = "mirror.test:5000"\ninsecure = true\n'
+        },
+    )
+    target = parse_target("secure.test/team/app:1.2")
+    [mirror] = [t for t in mirrored([target], routes) if t is not target]
+    [endpoint] = routes.route("podman", mirror).endpoints
+    assert endpoint.skip_verify and endpoint.http_fallback
+    assert routes.schemes(mirror, ()).plain_http == ("podman",)
+
+    class Options:
+        schemes = routes
+
+    class State:
+        addresses = ()
+        proxy = None
+
+    class Ctx:
+        options = Options()
+        state = State()
+
+    Ctx.target = mirror  # type: ignore[attr-defined]
+    _enforced, _observed, fallback, _after = scheme_policy(Ctx())  # type: ignore[arg-type]
+    assert fallback

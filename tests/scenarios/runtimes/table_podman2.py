@@ -182,4 +182,21 @@ PODMAN2_SCENARIOS: tuple[Scenario, ...] = (
         "login in ~/.dockercfg",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
+    Scenario(
+        "podman-insecure-plain-http-mirror",
+        "registries.conf",
+        f"secure.test/{APP}",
+        (P,),
+        (Registry("secure", SECURE_IP, 443, "none"), Registry("mirror", MIRROR_IP, 5000)),
+        {"secure.test": SECURE_IP, "mirror.test": MIRROR_IP},
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nlocation = "secure.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test:5000"\ninsecure = true\n'
+            ),
+        },
+        expect={P: True},
+        note="a plain-HTTP mirror marked insecure: podman's https ping fails and it goes on "
+        "over http there (detectPropertiesHelper), and pulls; the registry itself is down",
+    ),
 )
