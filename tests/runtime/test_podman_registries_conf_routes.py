@@ -455,3 +455,19 @@ def test_an_insecure_podman_mirror_is_probed_with_its_http_fallback(tmp_path: Pa
     Ctx.target = mirror  # type: ignore[attr-defined]
     _enforced, _observed, fallback, _after = scheme_policy(Ctx())  # type: ignore[arg-type]
     assert fallback
+
+
+def test_an_empty_alias_in_a_later_file_resets_it(tmp_path: Path) -> None:
+    """An alias set to "" in a drop-in resets the main file's (v5.23.1
+    newShortNameAliasCache: a nil alias), and the name goes to the search registries;
+    regdoctor already agreed (no behaviour change, a guard)."""
+    routes = _routes(
+        tmp_path,
+        {
+            "registries.conf": 'unqualified-search-registries = ["tls.test:5443"]\n'
+            '[aliases]\n"team/app" = "quay.io/team/app"\n',
+            "registries.conf.d/50-reset.conf": '[aliases]\n"team/app" = ""\n',
+        },
+    )
+    route = routes.route("podman", parse_target("team/app:1.2"))
+    assert [(e.host, e.repository) for e in route.endpoints] == [("tls.test:5443", "team/app")]
