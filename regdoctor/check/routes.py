@@ -248,7 +248,7 @@ class Routes:
         host = _index_name(target)
         repository = target.repository or ""
         if target.scheme is not None:  # https:// or http:// pinned on the command line
-            return Route(runtime, (_pinned(target),))
+            return Route(runtime, (_pinned(target, runtime),))
         if runtime == "docker":
             return self._docker(host, repository, addresses)
         if runtime in ("containerd", "kubernetes"):
@@ -485,6 +485,9 @@ class Routes:
         return None, None
 
     def _podman(self, target: Target) -> Route:
+        refused = self._invalid_alias()
+        if refused is not None:
+            return refused
         conf = self._registries_conf()
         # a registry without an image: its endpoints for any repository of it
         name = f"{target.registry}/{_ANY_REPOSITORY}"
@@ -523,6 +526,44 @@ class Routes:
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
+
+    def _invalid_alias(self) -> Route | None:
+        """An ``[aliases]`` entry containers/image refuses makes podman refuse the whole
+        file, and so every pull, of any image (v5.23.1 loadConfigFile: "validating
+        short-name aliases: invalid alias ..."). The fix rewrites the entry: a value
+        without a registry to the Docker Hub name ``reference.ParseNormalizedNamed``
+        gives it, anything else commented out."""
+        from regdoctor.reference.grammar import ReferenceSyntaxError, parse_normalized
+
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        for result in effective.containers.files:
+            if result.source != "registries_conf":  # the saved aliases fail short names only
+                continue
+            aliases = result.data.get("aliases") if isinstance(result.data, dict) else None
+            if not isinstance(aliases, dict):
+                continue
+            for name, value in aliases.items():
+                problem = model.alias_problem(name, value) if isinstance(value, str) else None
+                if problem is None:
+                    continue
+                good = ""
+                if problem.endswith("must contain registry and repository"):
+                    try:
+                        good = parse_normalized(value).name
+                    except ReferenceSyntaxError:
+                        good = ""
+                shown = effective.paths.shown(result.file)
+                main = result is effective.containers.files[0]
+                which = "registries configuration" if main else "drop-in registries configuration"
+                return Route(
+                    "podman",
+                    stopped=f'loading {which} "{shown}": validating short-name aliases: {problem}',
+                    stopped_source=shown,
+                    fix=("alias-invalid", name, good),
+                )
+        return None
 
     def _short_name_stop(self, target: Target, resolved: Any) -> Route:
         """podman refuses a short name before any request (shortnames.Resolve): no
@@ -733,8 +774,19 @@ def endpoint_is_target(endpoint: model.Endpoint, target: Target) -> bool:
     return _same_host(endpoint.host, target)
 
 
-def _pinned(target: Target) -> model.Endpoint:
+def _pinned(target: Target, runtime: str = "") -> model.Endpoint:
     scheme = target.scheme or "https"
+    # podman's mirror with ``insecure = true`` (the mirror targets check adds): after a
+    # failed https ping it goes on over http there, as for any insecure endpoint
+    # (containers/image v5.23.1 detectPropertiesHelper); docker never retries a mirror
+    # over http
+    fallback = (
+        scheme == "https"
+        and target.insecure
+        and target.mirror_of is not None
+        and runtime == "podman"
+        and target.runtime == "podman"
+    )
     return model.Endpoint(
         url=f"{scheme}://{target.registry}/v2/",
         scheme=scheme,
@@ -743,6 +795,7 @@ def _pinned(target: Target) -> model.Endpoint:
         mirror=False,
         skip_verify=target.insecure,
         source="the scheme given on the command line",
+        http_fallback=fallback,
     )
 
 

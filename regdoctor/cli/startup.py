@@ -3,8 +3,9 @@
 A check imports some 400 modules and builds its plan before its first packet: hundreds of
 thousands of objects that live as long as the process (modules, classes, functions; the
 rule catalog too when it has no cache file to be read from: with one, the idle worker
-reads it during the run, net/idle.py, as it imports the HTTP stack). Python's collector walks them again and again meanwhile (about ninety
-collections, 10-20 ms of a start of ~250 ms here) and finds almost nothing to free. So
+reads it during the run, net/idle.py, as it imports the HTTP stack). Python's collector
+walks them again and again meanwhile (about ninety collections, 10-20 ms of a start of
+~250 ms here) and finds almost nothing to free. So
 :func:`pause` stops it for that phase, and :func:`resume` moves everything made so far
 into the permanent generation (``gc.freeze``: never walked again) and restarts it for
 the run, whose own cycles (tasks, exceptions) it collects as usual. A collector that

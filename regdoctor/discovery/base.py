@@ -84,6 +84,16 @@ class Paths:
     def home(self) -> Path:
         return self.at(self.env.get("HOME") or "/root")
 
+    def uid(self) -> int:
+        """The uid of the user whose configuration is examined (podman's
+        ``/run/containers/<uid>/auth.json``): the owner of ``$HOME`` as this tree has it
+        (with ``--root``, another machine's number; under ``sudo -E``, the user's, not
+        root's), else this process's."""
+        try:
+            return self.home().stat().st_uid
+        except OSError:
+            return os.getuid()
+
     def env_path(self, name: str) -> Path | None:
         value = self.env.get(name)
         return self.at(value) if value else None

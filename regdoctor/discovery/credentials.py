@@ -288,7 +288,8 @@ def _from_file(ref: CredentialRef, root: Path | None = None) -> Resolution:
     try:
         data = json.loads(read_within_root(root, Path(ref.file)).decode("utf-8"))
         key = ref.key.split('"')[1] if '"' in ref.key else ref.key
-        entry = data["auths"][key]
+        # ``["key"]``: ~/.dockercfg, whose registry keys are at the top level
+        entry = (data if ref.key.startswith("[") else data["auths"])[key]
         auth = entry.get("auth") or ""
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return Resolution(ref, "entry_missing", error=f"{ref.source} is no longer readable")

@@ -40,6 +40,7 @@ EFFECT = (
     "the docker CLI ignores the whole file (WARNING: Error loading config file) "
     "and pulls without credentials"
 )
+LEGACY_EFFECT = "the docker CLI and podman cannot read the credentials in it"
 INDEX_SERVER = dockerhub.CONFIG_KEY
 HUB_NAMES = dockerhub.ALIASES
 
@@ -108,6 +109,8 @@ class ClientConfig:
     cred_helpers: dict[str, str] = field(default_factory=dict)
     proxies: dict[str, str] = field(default_factory=dict)
     kind: str = "docker"  # docker (config.json) or containers (auth.json)
+    #: ``~/.dockercfg``: the pre-1.7 format, registry keys at the top level
+    legacy: bool = False
 
     def lookup(self, registry: str, repository: str | None = None) -> CredentialRef | None:
         """Where the credential for ``registry`` comes from, as this file's owner
@@ -130,7 +133,8 @@ class ClientConfig:
         if entry is None:
             return None
         origin = "identitytoken" if entry.has_identitytoken else "file"
-        return model.CredentialRef(origin, file, f'auths["{entry.key}"]', None, key)
+        label = f'["{entry.key}"]' if self.legacy else f'auths["{entry.key}"]'
+        return model.CredentialRef(origin, file, label, None, key)
 
     def lookup_containers(
         self, registry: str, repository: str | None = None
@@ -143,6 +147,15 @@ class ClientConfig:
         file = self.file.file
         name = dockerhub.DOMAIN if registry in HUB_NAMES else registry
         scopes = []
+        if self.legacy:
+            # legacyFormat: the registry's key only, any path of a key dropped
+            normalized = {
+                normalize_containers_key(k).split("/", 1)[0]: e for k, e in self.auths.items()
+            }
+            entry = normalized.get(name)
+            if entry is None:
+                return None
+            return model.CredentialRef("file", file, f'["{entry.key}"]', None, name)
         if repository:
             parts = repository.split("/")
             scopes = [f"{name}/{'/'.join(parts[:n])}" for n in range(len(parts), 0, -1)]
@@ -220,6 +233,33 @@ def config_path(paths: Paths) -> Path:
 def discover(paths: Paths) -> ClientConfig | None:
     config = load(config_path(paths))
     return config if config.file.exists else None
+
+
+def legacy_path(paths: Paths) -> Path:
+    """``~/.dockercfg`` (both clients take ``$HOME``)."""
+    return paths.within(paths.home() / ".dockercfg")
+
+
+def discover_legacy(paths: Paths) -> ClientConfig | None:
+    config = load_legacy(legacy_path(paths))
+    return config if config.file.exists else None
+
+
+def load_legacy(path: Path) -> ClientConfig:
+    """``~/.dockercfg``: ``{"registry": {"auth": ..., "email": ...}}``. The docker CLI
+    (20.10 cli/config Load, LegacyLoadFromReader) reads it only when config.json does not
+    exist; podman (containers/image v5.23.1 getAuthFilePaths, ``legacyFormat``) reads it
+    last, after Docker's config.json, keyed by registry only."""
+    result = FileResult(path, SOURCE, "docker", "json", effect=LEGACY_EFFECT)
+    config = ClientConfig(result, legacy=True)
+    data = read_json_object(result)
+    if data is None:
+        return config
+    for key, value in data.items():
+        entry = _auth_entry(result, key, value)
+        if entry is not None:
+            config.auths[key] = entry
+    return config
 
 
 def load(path: Path, *, kind: str = "docker") -> ClientConfig:

@@ -50,6 +50,8 @@ class Effective:
     runtimes: tuple[str, ...] = RUNTIMES
     daemon: list[docker_daemon.DaemonConfig] = field(default_factory=list)
     client: docker_config.ClientConfig | None = None
+    #: ``~/.dockercfg`` (legacy format), when it exists
+    legacy_client: docker_config.ClientConfig | None = None
     containers: registries_conf.RegistriesConf | None = None
     containerd: containerd_hosts.ContainerdConfig | None = None
     kube: kube.KubeManifests | None = None
@@ -70,6 +72,8 @@ class Effective:
         out: list[FileResult] = [d.file for d in self.daemon]
         if self.client is not None:
             out.append(self.client.file)
+        if self.legacy_client is not None:
+            out.append(self.legacy_client.file)
         if self.containers is not None:
             out.extend(self.containers.files)
             out.extend(a.file for a in self.containers.auth_files)
@@ -103,16 +107,25 @@ class Effective:
             # Docker's config.json read by its own rules (namespaced keys, credHelpers,
             # no credsStore); the first file with an entry wins
             files = list(self.containers.auth_files) if self.containers is not None else []
-            if self.client is not None and self.client.file.parsed:
-                files.append(self.client)
+            # then ~/.dockercfg (legacyFormat), always
+            for other in (self.client, self.legacy_client):
+                if other is not None and other.file.parsed:
+                    files.append(other)
             for auth in files:
                 ref = auth.lookup_containers(registry, repository)
                 if ref is not None:
                     return ref
             return None
-        if self.client is not None and self.client.file.parsed:
-            return self.client.lookup(registry, repository)
+        client = self.docker_client
+        if client is not None and client.file.parsed:
+            return client.lookup(registry, repository)
         return None
+
+    @property
+    def docker_client(self) -> docker_config.ClientConfig | None:
+        """The file the docker CLI takes its logins from: config.json, or when that does
+        not exist ``~/.dockercfg`` (docker/cli v20.10 cli/config Load)."""
+        return self.client if self.client is not None else self.legacy_client
 
     # ------------------------------------------------------------------ proxies
 
@@ -194,8 +207,8 @@ class Effective:
                 for entry in daemon.insecure:
                     if entry.network is None and entry.host and not entry.path and not entry.fatal:
                         out.append(("docker", entry.host, entry.source))
-            if self.client is not None:
-                out.extend(("docker", r, s) for r, s in self.client.registries())
+            if self.docker_client is not None:
+                out.extend(("docker", r, s) for r, s in self.docker_client.registries())
         if "podman" in self.runtimes and self.containers is not None:
             for table in self.containers.registries.values():
                 if "*" not in table.prefix:
@@ -287,6 +300,7 @@ def _discover(
             eff.units[runtime] = unit
     if "docker" in chosen or "podman" in chosen or "containerd" in chosen:
         eff.client = docker_config.discover(paths)
+        eff.legacy_client = docker_config.discover_legacy(paths)
     if "docker" in chosen:
         eff.daemon = docker_daemon.discover(paths)
     if "podman" in chosen or "kubernetes" in chosen:

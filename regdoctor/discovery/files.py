@@ -204,7 +204,12 @@ def config_sources(
     if runtime_dir:
         user(f"{runtime_dir}/containers/auth.json", "containers-auth", "$XDG_RUNTIME_DIR")
     else:  # containers/image getPathToAuthWithOS: root's podman login file
-        run_auth = f"/run/containers/{os.getuid()}/auth.json"
+        # the uid of the user whose files these are (their $HOME's owner below the root),
+        # not regdoctor's own (--root, sudo)
+        from regdoctor.discovery.base import Paths
+
+        uid = Paths(root=root, env={**env, "HOME": str(home)}).uid()
+        run_auth = f"/run/containers/{uid}/auth.json"
         user(run_auth, "containers-auth", "no $XDG_RUNTIME_DIR")
     user(f"{home}/.config/containers/auth.json", "containers-auth", "$HOME/.config")
     system(locations.KUBELET_CREDENTIALS, "kubelet-credentials")

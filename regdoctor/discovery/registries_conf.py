@@ -1,9 +1,11 @@
 """Podman, CRI-O, skopeo, buildah: ``registries.conf`` (v2 TOML) and its drop-ins, and
 the auth files they read.
 
-Files, per containers-registries.conf(5): ``$HOME/.config/containers/registries.conf``
-when it exists *replaces* ``/etc/containers/registries.conf`` (``--registries-conf`` and
-``CONTAINERS_REGISTRIES_CONF`` replace both); then the drop-ins
+Files (containers/image v5.23.1 newConfigWrapperWithHomeDir): ``$HOME/.config/containers/
+registries.conf`` when it exists *replaces* ``/etc/containers/registries.conf`` and
+``/etc/containers/registries.conf.d`` (then only ``$HOME/.config/containers/
+registries.conf.d/*.conf`` follow it); ``--registries-conf`` and
+``CONTAINERS_REGISTRIES_CONF`` replace the main file only. Otherwise the drop-ins
 ``/etc/containers/registries.conf.d/*.conf`` and
 ``$HOME/.config/containers/registries.conf.d/*.conf`` in name order, each overriding
 what came before (``[[registry]]`` tables by ``prefix``, top-level keys by name).
@@ -18,7 +20,6 @@ Auth files (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``, else (podman)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ REGISTRY_KEYS = frozenset(
     }
 )
 MIRROR_KEYS = frozenset({"location", "insecure", "pull-from-mirror"})
+ALIAS_CACHE = "/var/cache/containers/short-name-aliases.conf"
+ALIAS_CACHE_SOURCE = "short_name_aliases"
+ALIAS_CACHE_EFFECT = "podman refuses every short name while this file does not load"
 
 
 @dataclass(eq=False)
@@ -149,19 +153,28 @@ class RegistriesConf:
 
 
 def candidate_files(paths: Paths) -> list[Path]:
-    override = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
-    user = paths.xdg_config_home() / "containers" / "registries.conf"
-    if override is not None:
-        main = override
-    elif paths.within(user).is_file():
-        main = user
-    else:
+    """registries.conf and its drop-ins in the order containers/image v5.23.1 reads them
+    (pkg/sysregistriesv2 newConfigWrapperWithHomeDir, dropInConfigs). The user's files
+    are below ``$HOME/.config`` (homedir.Get: ``$HOME``, not ``$XDG_CONFIG_HOME``), for
+    root too. ``CONTAINERS_REGISTRIES_CONF`` replaces the main file and keeps both drop-in
+    directories; otherwise an existing ``$HOME/.config/containers/registries.conf`` is the
+    main file and *only* ``$HOME/.config/containers/registries.conf.d`` follows it (neither
+    /etc/containers/registries.conf nor /etc/containers/registries.conf.d is read);
+    otherwise /etc/containers/registries.conf, then each directory's ``*.conf`` in name
+    order, /etc's first."""
+    user_dir = paths.home() / ".config" / "containers"
+    main = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
+    directories = [
+        paths.at(locations.REGISTRIES_CONF_D),
+        paths.within(user_dir / "registries.conf.d"),
+    ]
+    if main is None and paths.within(user_dir / "registries.conf").is_file():
+        main = paths.within(user_dir / "registries.conf")
+        directories = directories[1:]
+    elif main is None:
         main = paths.at(locations.REGISTRIES_CONF)
     files = [main]
-    for directory in (
-        paths.at(locations.REGISTRIES_CONF_D),
-        paths.within(paths.xdg_config_home() / "containers" / "registries.conf.d"),
-    ):
+    for directory in directories:
         try:
             files.extend(sorted(p for p in directory.glob("*.conf") if paths.within(p).is_file()))
         except OSError:
@@ -189,15 +202,58 @@ def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
         if first is not None:
             first = first / "containers" / "auth.json"
         else:
-            number = os.getuid() if uid is None else uid
+            number = paths.uid() if uid is None else uid
             first = paths.at(f"/run/containers/{number}/auth.json")
     return [first, paths.xdg_config_home() / "containers" / "auth.json"]
+
+
+def alias_cache_path(paths: Paths) -> Path:
+    """podman's saved short-name aliases (what a user picked at a prompt), read before
+    every registries.conf alias (containers/image v5.23.1 pkg/sysregistriesv2
+    shortNameAliasesConfPath, ResolveShortNameAlias): root's
+    ``/var/cache/containers/short-name-aliases.conf``, a user's
+    ``${XDG_CACHE_HOME:-$HOME/.cache}/containers/short-name-aliases.conf``."""
+    if paths.uid() == 0:
+        return paths.at(ALIAS_CACHE)
+    cache = paths.env_path("XDG_CACHE_HOME") or paths.home() / ".cache"
+    return paths.within(cache / "containers" / "short-name-aliases.conf")
+
+
+def load_alias_cache(conf: RegistriesConf, path: Path) -> None:
+    """The saved aliases win over registries.conf's, name by name; an empty value there
+    sends the name to the search registries. A file containers/image cannot load fails
+    every short-name pull ("loading short-name aliases config file ..."), not the others."""
+    result = FileResult(path, ALIAS_CACHE_SOURCE, "podman", "toml", effect=ALIAS_CACHE_EFFECT)
+    text = read_text(result)
+    if text is None:
+        if result.exists:
+            conf.files.append(result)
+        return
+    conf.files.append(result)
+    data = parse_toml(result, text)
+    aliases = data.get("aliases") if data is not None else None
+    if data is None or aliases is None:
+        return
+    result.data = data
+    from regdoctor.runtime.podman import alias_problem
+
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        result.issue("must be a table of strings", key="aliases", fatal=False)
+        return
+    problems = [alias_problem(name, value) for name, value in aliases.items()]
+    refused = [p for p in problems if p is not None]
+    if refused:
+        result.issue(f"{ALIAS_CACHE_EFFECT}: {refused[0]}", key="aliases", fatal=False)
+        return
+    for name, value in aliases.items():
+        conf.aliases[name] = (value, where(result, "aliases", name))
 
 
 def discover(paths: Paths) -> RegistriesConf | None:
     conf = RegistriesConf()
     for path in candidate_files(paths):
         load_into(conf, path)
+    load_alias_cache(conf, alias_cache_path(paths))
     for path in auth_file_paths(paths):
         auth = docker_config.load(path, kind="containers")
         if auth.file.exists:
@@ -257,11 +313,20 @@ def load_into(conf: RegistriesConf, path: Path) -> FileResult:
         if not isinstance(aliases, dict):
             result.issue("must be a table", key="aliases")
         else:
+            from regdoctor.runtime.podman import alias_problem
+
             for name, value in aliases.items():
-                if isinstance(value, str):
-                    conf.aliases[name] = (value, where(result, "aliases", name))
-                else:
+                if not isinstance(value, str):
                     result.issue("must be a string", key=f'aliases."{name}"')
+                    continue
+                problem = alias_problem(name, value)
+                if problem is not None:
+                    # containers/image refuses the file: no pull at all, of any image
+                    result.issue(
+                        f"validating short-name aliases: {problem}", key=f'aliases."{name}"'
+                    )
+                    continue
+                conf.aliases[name] = (value, where(result, "aliases", name))
     tables = data.get("registry")
     if tables is not None:
         if not isinstance(tables, list):

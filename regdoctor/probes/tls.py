@@ -377,7 +377,9 @@ def scheme_policy(ctx: ProbeContext) -> tuple[bool, bool, bool, frozenset[str]]:
     return (
         not (target.insecure or choice.skip_verify),
         bool(choice.verify) or not target.insecure,
-        target.scheme is None and bool(choice.plain_http),
+        # a mirror check adds is pinned to https, and its runtime's route says whether
+        # it goes on over http there (podman's insecure mirror)
+        (target.scheme is None or target.mirror_of is not None) and bool(choice.plain_http),
         frozenset(
             outcome for outcome, kind in _OUTCOME_KIND.items() if kind in choice.plain_http_after
         ),

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from .docker_daemon import validate_daemon_json
     from .podman import (
+        alias_problem,
         auth_file_candidates,
         find_registry,
         load_registries_conf,
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "validate_daemon_json": "docker_daemon",
     **dict.fromkeys(
         (
+            "alias_problem",
             "auth_file_candidates",
             "find_registry",
             "load_registries_conf",
@@ -132,6 +134,7 @@ __all__ = [
     "Problem",
     "Severity",
     "Timeout",
+    "alias_problem",
     "auth_file_candidates",
     "containerd_endpoints",
     "containerd_falls_back",

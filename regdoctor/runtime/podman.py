@@ -211,6 +211,7 @@ def podman_endpoints(
         if short.error:
             raise ValueError(short.error)
         out: list[Endpoint] = []
+        refused: list[ValueError] = []
         for c in short.candidates:
             # a candidate is fully qualified (reference.ParseNormalizedNamed): a search
             # registry or an alias without a dot names a docker.io repository
@@ -219,7 +220,15 @@ def podman_endpoints(
                 c = f"docker.io/library/{c}"
             elif not ("." in host or ":" in host or host == "localhost"):
                 c = f"docker.io/{c}"
-            out += podman_endpoints(c, conf)
+            try:
+                out += podman_endpoints(c, conf)
+            except ValueError as exc:
+                # a blocked candidate fails alone: podman goes on to the next one
+                # (containers/common v0.50.1 libimage pullSimpleImage keeps each
+                # candidate's error and continues)
+                refused.append(exc)
+        if not out and refused:
+            raise refused[0]
         return out
     ref = split_reference(image_ref)
     reg = find_registry(conf, ref.name)
@@ -317,6 +326,42 @@ def resolve_short_name(name: str, conf: Mapping[str, Any]) -> ShortName:
             "short-name resolution enforced but cannot prompt without a TTY",
         )
     return ShortName(repository, candidates, mode, "search")
+
+
+def _registry_like(domain: str) -> bool:
+    return any(c in domain for c in ".:") or domain == "localhost"
+
+
+def alias_problem(name: str, value: str) -> str | None:
+    """Why containers/image refuses the ``[aliases]`` entry ``name = value`` (v5.23.1
+    pkg/sysregistriesv2/shortnames.go newShortNameAliasCache: validateShortName,
+    parseShortNameValue), or None. A refused entry makes every pull fail, of any image
+    ("validating short-name aliases: ..."). An empty value resets the name (allowed)."""
+    from regdoctor.reference.grammar import ReferenceSyntaxError, parse
+
+    try:
+        short = parse(name)
+    except ReferenceSyntaxError as exc:
+        return f"cannot parse short name: {name!r}: {exc}"
+    if short.digest:
+        return f'invalid short name "{name}": must not contain digest'
+    if short.tag:
+        return f'invalid short name "{name}": must not contain tag'
+    if _registry_like(short.domain):
+        return f'invalid short name "{name}": must not contain registry'
+    if value == "":
+        return None
+    try:
+        ref = parse(value)
+    except ReferenceSyntaxError as exc:
+        return f'parsing alias "{value}": {exc}'
+    if ref.digest:
+        return f'invalid alias "{value}": must not contain digest'
+    if ref.tag:
+        return f'invalid alias "{value}": must not contain tag'
+    if not _registry_like(ref.domain):
+        return f'invalid alias "{value}": must contain registry and repository'
+    return None
 
 
 def podman_falls_back(kind: ErrorKind) -> bool:

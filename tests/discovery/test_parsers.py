@@ -5,6 +5,7 @@ pull secret matching, and --root re-rooting."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -265,6 +266,59 @@ def test_user_registries_conf_replaces_system_one(tmp_path: Path) -> None:
     assert conf is not None and conf.unqualified_search == ["user"]
 
 
+def _user_conf_with_etc_dropin(tmp_path: Path) -> None:
+    write(tmp_path / "etc/containers/registries.conf", 'unqualified-search-registries = ["sys"]\n')
+    write(
+        tmp_path / "etc/containers/registries.conf.d/50-plain.conf",
+        '[[registry]]\nlocation = "plain.test:5000"\ninsecure = true\n',
+    )
+    write(tmp_path / "home/u/.config/containers/registries.conf", 'short-name-mode = "enforcing"\n')
+    write(
+        tmp_path / "home/u/.config/containers/registries.conf.d/10-user.conf",
+        '[aliases]\n"team/app" = "user.test/team/app"\n',
+    )
+
+
+def test_user_registries_conf_hides_the_system_drop_ins(tmp_path: Path) -> None:
+    """containers/image v5.23.1 newConfigWrapperWithHomeDir: with the user's
+    registries.conf only the user's registries.conf.d follows it (runtime table scenario
+    podman-user-conf-hides-etc-dropins)."""
+    _user_conf_with_etc_dropin(tmp_path)
+    paths = Paths(root=tmp_path, env={"HOME": "/home/u", "XDG_CONFIG_HOME": "/home/u/xdg"})
+    conf = registries_conf.discover(paths)
+    assert conf is not None
+    assert [paths.shown(f.path) for f in conf.files] == [
+        "/home/u/.config/containers/registries.conf",
+        "/home/u/.config/containers/registries.conf.d/10-user.conf",
+    ]
+    assert conf.table_for("plain.test:5000/team/app") is None
+    assert conf.unqualified_search == [] and conf.short_name_mode == "enforcing"
+    assert conf.short_name_settings()["aliases"] == {"team/app": "user.test/team/app"}
+
+
+def test_user_registries_conf_is_below_home_not_xdg_config_home(tmp_path: Path) -> None:
+    """homedir.Get is $HOME: a registries.conf below $XDG_CONFIG_HOME is not read."""
+    write(tmp_path / "etc/containers/registries.conf", 'unqualified-search-registries = ["sys"]\n')
+    write(
+        tmp_path / "home/u/xdg/containers/registries.conf",
+        'unqualified-search-registries = ["xdg"]\n',
+    )
+    paths = Paths(root=tmp_path, env={"HOME": "/home/u", "XDG_CONFIG_HOME": "/home/u/xdg"})
+    conf = registries_conf.discover(paths)
+    assert conf is not None and conf.unqualified_search == ["sys"]
+
+
+def test_containers_registries_conf_keeps_both_drop_in_directories(tmp_path: Path) -> None:
+    _user_conf_with_etc_dropin(tmp_path)
+    write(tmp_path / "opt/registries.conf", 'unqualified-search-registries = ["env"]\n')
+    env = {"HOME": "/home/u", "CONTAINERS_REGISTRIES_CONF": "/opt/registries.conf"}
+    conf = registries_conf.discover(Paths(root=tmp_path, env=env))
+    assert conf is not None and conf.unqualified_search == ["env"]
+    table = conf.table_for("plain.test:5000/team/app")
+    assert table is not None and table.insecure
+    assert "team/app" in conf.aliases
+
+
 # ---------------------------------------------------------------- kubernetes
 
 
@@ -322,3 +376,62 @@ def test_podman_dials_docker_hub_at_registry_1():
     short = effective.plan("nginx", "podman")
     assert short.endpoints == []
     assert any("cannot prompt without a TTY" in note for note in short.notes)
+
+
+def test_an_alias_without_a_registry_is_a_fatal_issue(tmp_path: Path) -> None:
+    """containers/image v5.23.1 refuses the file (runtime table scenario
+    podman-alias-not-fully-qualified); the alias is not used."""
+    write(
+        tmp_path / "etc/containers/registries.conf",
+        '[aliases]\n"app" = "team/app"\n"ok" = "quay.io/ok"\n',
+    )
+    conf = registries_conf.discover(Paths(root=tmp_path, env={"HOME": "/root"}))
+    assert conf is not None
+    [issue] = conf.files[0].issues
+    assert issue.fatal and issue.message == (
+        'validating short-name aliases: invalid alias "team/app": must contain registry and '
+        "repository"
+    )
+    assert list(conf.aliases) == ["ok"]
+
+
+def test_saved_short_name_aliases_win_over_registries_conf(tmp_path: Path) -> None:
+    """containers/image v5.23.1 ResolveShortNameAlias: root podman's
+    /var/cache/containers/short-name-aliases.conf first (runtime table scenario
+    podman-short-name-saved-alias); an empty value there sends the name to the search
+    registries."""
+    write(
+        tmp_path / "etc/containers/registries.conf",
+        '[aliases]\n"team/app" = "a.test/team/app"\n"db" = "a.test/db"\n"x" = "a.test/x"\n',
+    )
+    write(
+        tmp_path / "var/cache/containers/short-name-aliases.conf",
+        '[aliases]\n"team/app" = "b.test/team/app"\n"db" = ""\n',
+    )
+    (tmp_path / "root").mkdir()
+    conf = registries_conf.discover(Paths(root=tmp_path, env={"HOME": "/root"}))
+    assert conf is not None
+    assert conf.short_name_settings()["aliases"] == {
+        "team/app": "b.test/team/app",
+        "db": "",
+        "x": "a.test/x",
+    }
+    assert conf.aliases["team/app"][1].startswith(str(tmp_path / "var/cache/containers"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives $HOME to another uid (chown)")
+def test_a_users_saved_aliases_are_below_xdg_cache_home(tmp_path: Path) -> None:
+    home = tmp_path / "home/u"
+    home.mkdir(parents=True)
+    os.chown(home, 1234, 1234)
+    write(
+        tmp_path / "home/u/xdg-cache/containers/short-name-aliases.conf",
+        '[aliases]\n"app" = "c.test/app"\n',
+    )
+    write(
+        tmp_path / "var/cache/containers/short-name-aliases.conf",
+        '[aliases]\n"app" = "root.test/app"\n',
+    )
+    env = {"HOME": "/home/u", "XDG_CACHE_HOME": "/home/u/xdg-cache"}
+    conf = registries_conf.discover(Paths(root=tmp_path, env=env))
+    assert conf is not None and conf.short_name_settings()["aliases"] == {"app": "c.test/app"}

@@ -13,6 +13,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from regdoctor.discovery import registries_conf
 from regdoctor.discovery.base import Paths
 from regdoctor.discovery.docker_config import normalize_containers_key
@@ -99,3 +101,43 @@ def test_a_url_key_loses_its_path_for_podman() -> None:
     assert normalize_containers_key("http://secure.test:5000/team") == "secure.test:5000"
     assert normalize_containers_key("secure.test/team") == "secure.test/team"
     assert normalize_containers_key("https://index.docker.io/v1/") == "docker.io"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives $HOME to another uid (chown)")
+def test_run_containers_uid_is_the_examined_users(tmp_path: Path) -> None:
+    """``/run/containers/<uid>/auth.json`` is that of the user whose configuration is
+    examined (the owner of ``$HOME`` below ``--root``), not regdoctor's own uid: on the
+    other machine the user is 1234, and its login file there is found."""
+    home = tmp_path / HOME.lstrip("/")
+    home.mkdir(parents=True)
+    os.chown(home, 1234, 1234)
+    _write(tmp_path, "/run/containers/1234/auth.json", {"auths": {"r.test": _auth("pw")}})
+    _write(tmp_path, f"/run/containers/{os.getuid()}/auth.json", {"auths": {}})
+    files = registries_conf.auth_file_paths(_paths(tmp_path))
+    assert files[0] == tmp_path / "run/containers/1234/auth.json"
+    from regdoctor.discovery.files import config_sources
+
+    shown = [s.display for s in config_sources(tmp_path, {"HOME": HOME})]
+    assert "/run/containers/1234/auth.json" in shown
+    assert f"/run/containers/{os.getuid()}/auth.json" not in shown
+
+
+def test_legacy_dockercfg_docker_without_config_json_podman_always(tmp_path: Path) -> None:
+    """~/.dockercfg (top-level registry keys): the docker CLI 20.10 reads it only when
+    config.json does not exist (cli/config Load); podman reads it last, keyed by registry
+    (containers/image v5.23.1 legacyFormat). Runtime table: creds-legacy-dockercfg-*."""
+    from regdoctor.discovery.credentials import resolve
+
+    _write(tmp_path, f"{HOME}/.dockercfg", {"https://secure.test/v1/": _auth("pw")})
+    only = discover(_paths(tmp_path), runtimes=("docker", "podman"))
+    for runtime in ("docker", "podman"):
+        ref = only.credential_for(runtime, "secure.test", "team/app")
+        assert ref is not None and ref.file.endswith("/.dockercfg"), runtime
+        found = resolve(ref, root=tmp_path)
+        assert found.ok and found.credentials is not None
+        assert found.credentials.password.reveal() == "pw"
+    _write(tmp_path, f"{HOME}/.docker/config.json", {"auths": {}})
+    beside = discover(_paths(tmp_path), runtimes=("docker", "podman"))
+    assert beside.credential_for("docker", "secure.test", "team/app") is None
+    podman = beside.credential_for("podman", "secure.test", "team/app")
+    assert podman is not None and podman.file.endswith("/.dockercfg")

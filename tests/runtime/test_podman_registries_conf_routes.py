@@ -3,6 +3,7 @@ tests/scenarios/runtimes (table_registries_conf.py), one step at a time."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -89,9 +90,15 @@ def test_the_insecure_fix_wins_over_a_drop_in(tmp_path: Path) -> None:
             '[[registry]]\nlocation = "plain.test:5000"\n'
         )
         assert not _effective_insecure(root)
-        command = _podman_insecure_fix(rule).replace("/etc/", f"{root}/etc/")
-        command = command.replace("sudo ", "")
-        done = subprocess.run(["bash", "-e", "-c", command], capture_output=True, text=True)
+        command = _podman_insecure_fix(rule).replace('"/etc/', f'"{root}/etc/')
+        # a sudo that runs the command as it is; a $HOME without registries.conf
+        (root / "bin").mkdir()
+        (root / "bin/sudo").write_text('#!/bin/sh\nexec "$@"\n')
+        (root / "bin/sudo").chmod(0o755)
+        env = {"PATH": f"{root}/bin:{os.environ['PATH']}", "HOME": str(root / "home")}
+        done = subprocess.run(
+            ["bash", "-e", "-c", command], capture_output=True, text=True, env=env, check=False
+        )
         assert done.returncode == 0, done.stderr
         assert _effective_insecure(root)
         # the main file is untouched: no second table for the same location there (which
@@ -325,11 +332,38 @@ def test_registries_conf_values_of_the_wrong_shape_do_not_crash_the_check(
     assert [(e.host, e.repository) for e in route.endpoints] == [
         ("registry-1.docker.io", "registry/nginx")
     ]
+    # an alias to itself names no registry: containers/image refuses the file (runtime
+    # table: podman-alias-not-fully-qualified), for this image and every other
     routes = _routes(tmp_path / "self", {"registries.conf": '[aliases]\n"app" = "app"\n'})
-    route = routes.route("podman", parse_target("app:v1"))
-    assert [(e.host, e.repository) for e in route.endpoints] == [
-        ("registry-1.docker.io", "library/app")
-    ]
+    for image in ("app:v1", "plain.test:5000/team/app:1.2"):
+        route = routes.route("podman", parse_target(image))
+        assert route.endpoints == () and route.fix == (
+            "alias-invalid",
+            "app",
+            "docker.io/library/app",
+        )
+        assert route.stopped == (
+            'loading registries configuration "/etc/containers/registries.conf": validating '
+            'short-name aliases: invalid alias "app": must contain registry and repository'
+        )
+
+
+def test_alias_problems_are_those_containers_image_refuses() -> None:
+    """v5.23.1 newShortNameAliasCache: validateShortName, parseShortNameValue."""
+    from regdoctor.runtime import alias_problem
+
+    assert alias_problem("team/app", "docker.io/team/app") is None
+    assert alias_problem("app", "localhost/app") is None
+    assert alias_problem("app", "") is None  # resets an earlier file's alias
+    refused = {
+        ("app", "team/app"): 'invalid alias "team/app": must contain registry and repository',
+        ("app", "quay.io/app:1"): 'invalid alias "quay.io/app:1": must not contain tag',
+        ("quay.io/app", "quay.io/app"): 'invalid short name "quay.io/app": must not contain '
+        "registry",
+        ("app:1", "quay.io/app"): 'invalid short name "app:1": must not contain tag',
+    }
+    for (name, value), problem in refused.items():
+        assert alias_problem(name, value) == problem
 
 
 def test_ctr_refuses_a_one_component_short_name_before_any_request() -> None:
@@ -366,3 +400,74 @@ def test_aliases_of_several_files_merge_per_name(tmp_path: Path) -> None:
     assert [(e.host, e.repository) for e in web.endpoints] == [("a.test", "lib/web")]
     app = routes.route("podman", parse_target("app:v1"))
     assert [(e.host, e.repository) for e in app.endpoints] == [("b.test", "team/app")]
+
+
+def test_a_blocked_search_registry_is_skipped_for_the_next_candidate() -> None:
+    """podman-short-name-blocked-search-registry: podman's pull of a blocked candidate
+    fails alone and it goes on (containers/common v0.50.1 libimage pullSimpleImage); only
+    when every candidate is blocked is the short name refused."""
+    import pytest
+
+    from regdoctor.runtime import podman_endpoints
+
+    conf = (
+        'unqualified-search-registries = ["secure.test", "tls.test:5443"]\n'
+        '[[registry]]\nlocation = "secure.test"\nblocked = true\n'
+    )
+    endpoints = podman_endpoints("team/app:1.2", conf)
+    assert [(e.host, e.repository) for e in endpoints] == [("tls.test:5443", "team/app")]
+    every = conf + '[[registry]]\nlocation = "tls.test:5443"\nblocked = true\n'
+    with pytest.raises(ValueError, match=r"registry secure\.test is blocked"):
+        podman_endpoints("team/app:1.2", every)
+
+
+def test_an_insecure_podman_mirror_is_probed_with_its_http_fallback(tmp_path: Path) -> None:
+    """podman-insecure-plain-http-mirror: podman goes on over http at a mirror with
+    ``insecure = true`` after the https ping fails (containers/image v5.23.1
+    detectPropertiesHelper); the mirror target check adds is pinned to https, and its
+    route and the probe's scheme choice must still allow that fallback."""
+    from regdoctor.probes.tls import scheme_policy
+
+    routes = _routes(
+        tmp_path,
+        {
+            "registries.conf": '[[registry]]\nlocation = "secure.test"\n\n'
+            '[[registry.mirror]]\nlocation = "mirror.test:5000"\ninsecure = true\n'
+        },
+    )
+    target = parse_target("secure.test/team/app:1.2")
+    [mirror] = [t for t in mirrored([target], routes) if t is not target]
+    [endpoint] = routes.route("podman", mirror).endpoints
+    assert endpoint.skip_verify and endpoint.http_fallback
+    assert routes.schemes(mirror, ()).plain_http == ("podman",)
+
+    class Options:
+        schemes = routes
+
+    class State:
+        addresses = ()
+        proxy = None
+
+    class Ctx:
+        options = Options()
+        state = State()
+
+    Ctx.target = mirror  # type: ignore[attr-defined]
+    _enforced, _observed, fallback, _after = scheme_policy(Ctx())  # type: ignore[arg-type]
+    assert fallback
+
+
+def test_an_empty_alias_in_a_later_file_resets_it(tmp_path: Path) -> None:
+    """An alias set to "" in a drop-in resets the main file's (v5.23.1
+    newShortNameAliasCache: a nil alias), and the name goes to the search registries;
+    regdoctor already agreed (no behaviour change, a guard)."""
+    routes = _routes(
+        tmp_path,
+        {
+            "registries.conf": 'unqualified-search-registries = ["tls.test:5443"]\n'
+            '[aliases]\n"team/app" = "quay.io/team/app"\n',
+            "registries.conf.d/50-reset.conf": '[aliases]\n"team/app" = ""\n',
+        },
+    )
+    route = routes.route("podman", parse_target("team/app:1.2"))
+    assert [(e.host, e.repository) for e in route.endpoints] == [("tls.test:5443", "team/app")]

@@ -115,9 +115,11 @@ class Scenario:
     the harness client pair ``"client_cert"`` / ``"client_key"``."""
     docker_config: Mapping[str, Any] | None = None
     """The node user's ``~/.docker/config.json`` (``$HOME=/home/node``)."""
-    node_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """More JSON files of the node user (an absolute path below ``/home/node`` or
-    ``/run/containers``: podman's ``auth.json`` files)."""
+    node_files: Mapping[str, Mapping[str, Any] | str] = field(default_factory=dict)
+    """More files of the node user (an absolute path below ``/home/node``,
+    ``/run/containers`` or ``/var/cache/containers``): JSON (podman's ``auth.json``
+    files), or a text as it is (the user's ``~/.config/containers/registries.conf``, root
+    podman's saved ``short-name-aliases.conf``)."""
     cred_helpers: Mapping[str, Literal["keychain", "answers", "locked"]] = field(
         default_factory=dict
     )

@@ -851,9 +851,14 @@ def _node_files(world: World) -> None:
     (home / ".docker").mkdir(parents=True)
     run_containers = sb.config_root / "run" / "containers"
     run_containers.mkdir(parents=True)
+    # root podman's saved short-name aliases: the sandbox's, never the host's
+    alias_cache = sb.config_root / "var" / "cache" / "containers"
+    alias_cache.mkdir(parents=True)
     mounts = (
         f"mkdir -p /run/containers && mount --bind {shlex.quote(str(run_containers))} "
-        f"/run/containers && mount --bind {shlex.quote(str(home.parent))} /home"
+        f"/run/containers && mount --bind {shlex.quote(str(home.parent))} /home && "
+        f"mkdir -p /var/cache/containers && "
+        f"mount --bind {shlex.quote(str(alias_cache))} /var/cache/containers"
     )
     out = sb.run(["sh", "-ec", mounts])
     if not out.ok:
@@ -861,10 +866,10 @@ def _node_files(world: World) -> None:
     if sc.docker_config is not None:
         (home / ".docker" / "config.json").write_text(json.dumps(sc.docker_config, indent=2))
     for absolute, content in sc.node_files.items():
-        assert absolute.startswith((f"{NODE_HOME}/", "/run/containers/")), absolute
+        assert absolute.startswith((f"{NODE_HOME}/", "/run/containers/", "/var/cache/containers/"))
         target = sb.config_root / absolute.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(content, indent=2))
+        target.write_text(content if isinstance(content, str) else json.dumps(content, indent=2))
     if sc.cred_helpers:
         helpers = sb.root / "helpers"
         helpers.mkdir()

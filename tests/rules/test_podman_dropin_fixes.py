@@ -1,0 +1,140 @@
+"""podman's registries.conf.d fixes write where podman reads and keep what the entry says.
+
+containers/image v5.23.1 (pkg/sysregistriesv2 newConfigWrapperWithHomeDir): with
+``$HOME/.config/containers/registries.conf`` present, neither /etc/containers/
+registries.conf nor /etc/containers/registries.conf.d is read, only
+``$HOME/.config/containers/registries.conf.d``; a drop-in's ``[[registry]]`` replaces
+the whole table with its prefix (updateWithConfigurationFrom). The rules' podman
+commands run here in a scratch ``$HOME`` that has the user's registries.conf (so
+nothing below /etc is read or written: a ``sudo`` that fails is first on PATH).
+The /etc side runs in the runtime table (scenario
+``podman-insecure-fix-keeps-location-mirror``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from regdoctor.engine import load_catalog
+from regdoctor.engine.command_template import render_command
+
+RULES = {rule.id: rule for rule in load_catalog().rules}
+USER_CONF = (
+    'unqualified-search-registries = ["docker.io"]\n\n'
+    '[[registry]]\nprefix = "plain.test:5000"\nlocation = "plain.test:5000/team"\n'
+    "blocked = false\n\n"
+    '[[registry.mirror]]\nlocation = "mirror.test:5000"\npull-from-mirror = "digest-only"\n'
+    "\n"
+    '[[registry]]\nlocation = "other.test"\n'
+)
+
+
+def _podman_command(rule_id: str) -> str:
+    steps = [s for s in RULES[rule_id].remediation if "podman" in s.commands]
+    assert steps, rule_id
+    return steps[0].commands["podman"]
+
+
+def _run(command: str, home: Path, *, sudo: bool = False) -> subprocess.CompletedProcess[str]:
+    """``command`` with bash in ``home``; ``sudo`` fails unless ``sudo`` (then it runs the
+    command as it is)."""
+    bindir = home.parent / "bin"
+    bindir.mkdir(exist_ok=True)
+    shim = bindir / "sudo"
+    fails = 'echo "sudo $*: not in this test" >&2\nexit 1\n'
+    shim.write_text("#!/bin/sh\n" + ('exec "$@"\n' if sudo else fails))
+    shim.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "CONTAINERS_REGISTRIES_CONF"}
+    env.update(HOME=str(home), PATH=f"{bindir}:{env['PATH']}")
+    return subprocess.run(
+        ["bash", "-e", "-c", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=home,
+    )
+
+
+def _home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    (home / ".config" / "containers").mkdir(parents=True)
+    (home / ".config" / "containers" / "registries.conf").write_text(USER_CONF)
+    return home
+
+
+@pytest.mark.parametrize("rule_id", ["tls-plain-http", "tls-http-response-to-https"])
+def test_insecure_drop_in_keeps_the_table_and_goes_where_podman_reads(
+    rule_id: str, tmp_path: Path
+) -> None:
+    home = _home(tmp_path)
+    command = render_command(_podman_command(rule_id), {"registry": "plain.test:5000"})
+    run = _run(command, home)
+    assert run.returncode == 0, run.stderr
+    dropins = home / ".config" / "containers" / "registries.conf.d"
+    [written] = list(dropins.glob("*.conf"))
+    assert written.name == "zz-regdoctor-plain.test:5000.conf"
+    tables = tomllib.loads(written.read_text())["registry"]
+    assert tables == [
+        {
+            "prefix": "plain.test:5000",
+            "location": "plain.test:5000/team",
+            "blocked": False,
+            "insecure": True,
+            "mirror": [{"location": "mirror.test:5000", "pull-from-mirror": "digest-only"}],
+        }
+    ]
+
+
+def test_insecure_drop_in_for_a_registry_without_a_table(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    command = render_command(_podman_command("tls-plain-http"), {"registry": "new.test:5000"})
+    run = _run(command, home)
+    assert run.returncode == 0, run.stderr
+    written = home / ".config/containers/registries.conf.d/zz-regdoctor-new.test:5000.conf"
+    assert tomllib.loads(written.read_text()) == {
+        "registry": [{"location": "new.test:5000", "insecure": True}]
+    }
+
+
+def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    command = render_command(
+        _podman_command("config-podman-short-name"),
+        {"fix_bad": "team/app", "fix_good": "docker.io/team/app"},
+    )
+    run = _run(command, home)
+    assert run.returncode == 0, run.stderr
+    written = home / ".config/containers/registries.conf.d/zz-regdoctor-alias-team-app.conf"
+    assert tomllib.loads(written.read_text()) == {"aliases": {"team/app": "docker.io/team/app"}}
+
+
+def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(tmp_path: Path) -> None:
+    """config-podman-alias-invalid: the refused file itself is edited (a drop-in cannot
+    help: containers/image refuses the file before merging it)."""
+    home = _home(tmp_path)
+    conf = tmp_path / "50-aliases.conf"
+    text = (
+        '# site aliases\n[aliases]\n"app" = "team/app"\n"db" = "quay.io/db:1"\nok = "a.test/ok"\n'
+    )
+    for bad, good, line in (
+        ("app", "docker.io/team/app", '"app" = "docker.io/team/app"\n'),
+        ("db", "", '# "db" = "quay.io/db:1"\n'),
+    ):
+        conf.write_text(text)
+        command = render_command(
+            _podman_command("config-podman-alias-invalid"),
+            {"file": str(conf), "fix_bad": bad, "fix_good": good},
+        )
+        run = _run(command, home, sudo=True)
+        assert run.returncode == 0, run.stderr
+        after = conf.read_text()
+        assert line in after and after.count("\n") == text.count("\n")
+        assert "# site aliases" in after and 'ok = "a.test/ok"' in after
+        tomllib.loads(after)
