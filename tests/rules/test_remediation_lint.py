@@ -125,8 +125,12 @@ def test_a_refused_account_is_not_logged_in_again() -> None:
     step = RULES["image-access-denied"].remediation[0]
     for runtime in ("docker", "podman"):
         assert f'{runtime} login -u "$REGISTRY_USERNAME" --password-stdin' in step.commands[runtime]
-    assert "kubectl delete secret regcred" in step.commands["kubernetes"]
-    assert '--docker-username="$REGISTRY_USERNAME"' in step.commands["kubernetes"]
+    # the pod's own secret ({secret}: from the manifests, else a fill-in), never a
+    # guessed name deleted; the password by environment, not on the command line
+    assert "kubectl get secret {secret} " in step.commands["kubernetes"]
+    assert "delete" not in step.commands["kubernetes"]
+    assert "regcred" not in step.commands["kubernetes"] + step.checks["kubernetes"]
+    assert 'REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3' in step.commands["kubernetes"]
 
 
 def test_commands_fix_and_checks_look() -> None:

@@ -48,16 +48,16 @@ def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
 
 def write_state(path: Path, scenario: Scenario) -> None:
     """The API objects before any fix: the pod ``default/app`` and, when the scenario
-    has one, its imagePullSecret ``regcred``."""
+    has one, its imagePullSecret (``regcred`` unless the scenario names another)."""
     state: dict[str, Any] = {"pods": {"default/app": []}}
     if scenario.pull_secret is not None:
         user, password = scenario.pull_secret
         state["secrets"] = {
-            "default/regcred": {
+            f"default/{scenario.pull_secret_name}": {
                 "auths": {secret_key(scenario): {"username": user, "password": password}}
             }
         }
-        state["pods"]["default/app"] = ["regcred"]
+        state["pods"]["default/app"] = [scenario.pull_secret_name]
     path.write_text(json.dumps(state))
 
 
@@ -102,11 +102,11 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
     config = {"auths": {secret_key(scenario): {"auth": pair}}}
     encoded = base64.b64encode(json.dumps(config).encode()).decode()
     path.write_text(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {scenario.pull_secret_name}\n"
         "type: kubernetes.io/dockerconfigjson\n"
         f"data:\n  .dockerconfigjson: {encoded}\n"
         "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
-        "  imagePullSecrets:\n  - name: regcred\n"
+        f"  imagePullSecrets:\n  - name: {scenario.pull_secret_name}\n"
         f"  containers:\n  - name: app\n    image: {scenario.image}\n"
     )
     return path

@@ -665,6 +665,7 @@ def paths_outside_sandbox(command: str) -> list[str]:
 
 # -- building ---------------------------------------------------------------------------
 
+
 def _no_secret_in_argv(program: str) -> str:
     """A shim's first line: a command line that holds the password fails (``ps``, the
     audit log and sudo's log show argv to every user; a fix passes it on stdin)."""
