@@ -15,11 +15,16 @@ from tests.scenarios.runtimes.table import (
     SECURE_IP,
     SECURE_NAMES,
     K,
+    P,
     _ca_everywhere,
     _containerd_ca_hosts,
+    _secure_tls,
 )
 
 IMAGE = f"secure.test/{APP}"
+#: an auth file whose name a shell and Python both need quoted
+QUOTED_AUTH_FILE = """/home/node/ci's "auth".json"""
+LOCKED = {"credHelpers": {"secure.test": "locked"}}
 
 FIXCMD_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -38,5 +43,32 @@ FIXCMD_SCENARIOS: tuple[Scenario, ...] = (
         note="the pod's imagePullSecret team-pull holds an account that may not pull "
         "team/app: the fix gives that secret's entry an account that may (a fix that "
         "deletes regcred, a name the pod does not use, fails or changes nothing)",
+    ),
+    Scenario(
+        "fixcmd-helper-failed-root-auth-json",
+        "credentials",
+        IMAGE,
+        (P,),
+        node_files={"/run/containers/0/auth.json": LOCKED},
+        cred_helpers={"locked": "locked"},
+        expect={P: False},
+        note="root's podman auth file (/run/containers/0/auth.json, mode 0600) names a "
+        "credHelpers helper that fails: podman stops at it; the fix removes the entry "
+        "as root",
+        **_secure_tls(auth=False),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "fixcmd-helper-failed-quoted-path",
+        "credentials",
+        IMAGE,
+        (P,),
+        user_env={"REGISTRY_AUTH_FILE": QUOTED_AUTH_FILE},
+        node_files={QUOTED_AUTH_FILE: LOCKED},
+        cred_helpers={"locked": "locked"},
+        expect={P: False},
+        note="REGISTRY_AUTH_FILE names a file with a quote in its name, whose credHelpers "
+        "helper fails: the fix passes the path to its script as data (pasted into "
+        "Python source, the quote ends the string)",
+        **_secure_tls(auth=False),  # type: ignore[arg-type]
     ),
 )
