@@ -133,6 +133,20 @@ def test_a_refused_account_is_not_logged_in_again() -> None:
     assert 'REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3' in step.commands["kubernetes"]
 
 
+def test_no_fix_deletes_a_secret_it_guessed() -> None:
+    """A pull secret is deleted or edited only by the name the pod uses ({secret}: from
+    the manifests, else a fill-in), never a guessed ``regcred`` (scenarios
+    fixcmd-denied-pod-secret-named, fixcmd-rejected-pod-secret-named: the pod's secret is
+    team-pull, and ``kubectl delete secret regcred`` failed or changed nothing)."""
+    wrong = [
+        f"{rule_id} step {index}"
+        for rule_id, index, step in _steps()
+        for command in step.commands.values()
+        if re.search(r"kubectl (?:delete|get|edit|patch) secret (?!\{secret\})", command)
+    ]
+    assert not wrong, wrong
+
+
 def test_commands_fix_and_checks_look() -> None:
     looking = {
         (rule_id, index, runtime)
@@ -376,7 +390,8 @@ def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
         for rule_id, _, step in _steps()
         if "kubectl patch serviceaccount" in step.commands.get("kubernetes", "")
     }
-    assert len(patches) >= 8
+    # image-access-denied and auth-rejected-credentials edit the pod's own secret instead
+    assert len(patches) >= 7
     for rule_id, patch in patches.items():
         for before, after in (
             (["other"], ["other", "regcred"]),

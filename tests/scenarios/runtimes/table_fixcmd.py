@@ -9,7 +9,7 @@ that holds the password, and a fix that prints it fails (:mod:`.test_runtime_sce
 from __future__ import annotations
 
 from tests.harness.token_server import READER
-from tests.scenarios.runtimes.scenario import Registry, Scenario
+from tests.scenarios.runtimes.scenario import USERNAME, WRONG_PASSWORD, Registry, Scenario
 from tests.scenarios.runtimes.table import (
     APP,
     SECURE_IP,
@@ -70,5 +70,18 @@ FIXCMD_SCENARIOS: tuple[Scenario, ...] = (
         "helper fails: the fix passes the path to its script as data (pasted into "
         "Python source, the quote ends the string)",
         **_secure_tls(auth=False),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "fixcmd-rejected-pod-secret-named",
+        "credentials",
+        IMAGE,
+        (K,),
+        pull_secret=(USERNAME, WRONG_PASSWORD),
+        pull_secret_name="team-pull",
+        expect={K: False},
+        note="the pod's imagePullSecret team-pull has a wrong password: the fix gives that "
+        "secret's entry the right one (deleting regcred, a name the pod does not use, "
+        "fails; a new regcred is not the pod's)",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
