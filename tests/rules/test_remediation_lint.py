@@ -133,6 +133,51 @@ def test_a_refused_account_is_not_logged_in_again() -> None:
     assert 'REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3' in step.commands["kubernetes"]
 
 
+def _password_on_a_command_line(command: str) -> list[str]:
+    """The simple commands that take ``$REGISTRY_PASSWORD`` (or a fill-in secret) as an
+    argument of a program (argv: ``ps``, the audit log and sudo's log show it to every
+    user). Allowed: the ``printf`` builtin (no process gets it) and an environment
+    assignment (``REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3 ...``)."""
+    found = []
+    for match in re.finditer(r"\$\{?REGISTRY_PASSWORD\b", command):
+        before = command[: match.start()]
+        if before.endswith('REGISTRY_PASSWORD="'):
+            continue
+        ends = [before.rfind(s) + len(s) for s in ("\n", "|", ";", "&&", "$(") if s in before]
+        segment = before[max(ends, default=0) :].strip()
+        if not segment.startswith("printf "):
+            found.append(segment + match.group(0))
+    return found
+
+
+def test_no_fix_puts_the_password_on_a_command_line() -> None:
+    """ctr's --user "USER:PASSWORD" and kubectl's --docker-password=... put it in argv;
+    the fixes pass it on stdin (ctr under script(1), kubectl --from-file=/dev/stdin). The
+    runtime table's shims refuse such a command line."""
+    wrong = {
+        f"{rule_id} step {index} [{runtime}]": found
+        for rule_id, index, step in _steps()
+        for runtime, command in {**step.commands, **step.checks}.items()
+        if (found := _password_on_a_command_line(command))
+    }
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    ("command", "bad"),
+    [
+        ('sudo ctr images pull --user "$REGISTRY_USERNAME:$REGISTRY_PASSWORD" x', True),
+        ('kubectl create secret docker-registry r --docker-password="$REGISTRY_PASSWORD"', True),
+        ("curl -u user:${REGISTRY_PASSWORD} https://r.test/v2/", True),
+        ("printf '%s\\n' \"$REGISTRY_PASSWORD\" | docker login --password-stdin r.test", False),
+        ('x | REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3 -c "..."', False),
+        ("printf '%s' \"$(printf '%s:%s' u \"$REGISTRY_PASSWORD\" | base64 -w0)\" | k", False),
+    ],
+)
+def test_what_puts_the_password_on_a_command_line(command: str, bad: bool) -> None:
+    assert bool(_password_on_a_command_line(command)) is bad
+
+
 def test_no_fix_deletes_a_secret_it_guessed() -> None:
     """A pull secret is deleted or edited only by the name the pod uses ({secret}: from
     the manifests, else a fill-in), never a guessed ``regcred`` (scenarios
@@ -383,7 +428,7 @@ def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
 
     shim = tmp_path / "bin" / "kubectl"
     shim.parent.mkdir()
-    shim.write_text(KUBECTL.replace("PYTHON", sys.executable))
+    shim.write_text(KUBECTL.replace("PYTHON", sys.executable).replace("@PASSWORD@", repr("\x00")))
     shim.chmod(0o755)
     patches = {
         rule_id: _service_account_patch(step.commands["kubernetes"])

@@ -132,7 +132,21 @@ def secret_object(namespace, name, auths):
     }
 
 
+def dockerconfig_auths(config):
+    # {server: {username, password}} of a .dockerconfigjson (its "auth" decoded)
+    auths = {}
+    for server, entry in config.get("auths", {}).items():
+        if "username" not in entry and entry.get("auth"):
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            entry = {"username": user, "password": password}
+        auths[server] = {"username": entry["username"], "password": entry["password"]}
+    return auths
+
+
 args = sys.argv[1:]
+if any(@PASSWORD@ in a for a in args):
+    print("kubectl shim: the password is in the command line (ps shows it)", file=sys.stderr)
+    sys.exit(97)
 namespace = "default"
 rest = []
 i = 0
@@ -158,18 +172,27 @@ if words[:2] == ["delete", "secret"] and len(words) == 3:
         sys.exit(1)
     print('secret "' + words[2] + '" deleted')
 elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
-    server = flags.get("docker-server", "https://index.docker.io/v1/")
-    entry = {"username": flags["docker-username"], "password": flags["docker-password"]}
+    if "from-file" in flags:
+        # --from-file=.dockerconfigjson=PATH (/dev/stdin: the password never in argv)
+        key, _, source = flags["from-file"].partition("=")
+        if key != ".dockerconfigjson":
+            print("kubectl shim: --from-file takes .dockerconfigjson=PATH", file=sys.stderr)
+            sys.exit(1)
+        auths = dockerconfig_auths(json.load(open(source)))
+    else:
+        server = flags.get("docker-server", "https://index.docker.io/v1/")
+        auths = {server: {"username": flags["docker-username"],
+                          "password": flags["docker-password"]}}
     if flags.get("dry-run") == "client":
         # what -o json|yaml prints: the Secret, for `kubectl apply -f -`
-        print(json.dumps(secret_object(namespace, words[3], {server: entry})))
+        print(json.dumps(secret_object(namespace, words[3], auths)))
         sys.exit(0)
     name = namespace + "/" + words[3]
     if name in state.get("secrets", {}):
         print('error: failed to create secret secrets "' + words[3] + '" already exists',
               file=sys.stderr)
         sys.exit(1)
-    state.setdefault("secrets", {})[name] = {"auths": {server: entry}}
+    state.setdefault("secrets", {})[name] = {"auths": auths}
     print("secret/" + words[3] + " created")
 elif words[:2] == ["get", "secret"] and len(words) == 3:
     secret = state.get("secrets", {}).get(namespace + "/" + words[2])
@@ -187,13 +210,7 @@ elif words == ["apply"] and "-f" in rest and rest[rest.index("-f") + 1] == "-":
         print("kubectl shim: apply supports docker-registry Secrets only", file=sys.stderr)
         sys.exit(1)
     meta = obj["metadata"]
-    config = json.loads(base64.b64decode(obj["data"][".dockerconfigjson"]))
-    auths = {}
-    for server, entry in config.get("auths", {}).items():
-        if "username" not in entry and entry.get("auth"):
-            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            entry = {"username": user, "password": password}
-        auths[server] = {"username": entry["username"], "password": entry["password"]}
+    auths = dockerconfig_auths(json.loads(base64.b64decode(obj["data"][".dockerconfigjson"])))
     name = meta.get("namespace", namespace) + "/" + meta["name"]
     known = name in state.get("secrets", {})
     state.setdefault("secrets", {})[name] = {"auths": auths}

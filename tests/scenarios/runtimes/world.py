@@ -901,7 +901,8 @@ def _node_files(world: World) -> None:
         ("ctr", CTR_BIN),
     ):
         _write_exec(world.bindir / name, f'#!/bin/sh\n{_no_secret_in_argv(name)}exec {argv} "$@"\n')
-    _write_exec(world.bindir / "kubectl", kube.KUBECTL.replace("PYTHON", sys.executable))
+    kubectl = kube.KUBECTL.replace("PYTHON", sys.executable).replace("@PASSWORD@", repr(PASSWORD))
+    _write_exec(world.bindir / "kubectl", kubectl)
 
 
 def _token_auth(world: World) -> None:
