@@ -353,7 +353,7 @@ def test_explain_fits_its_advice_too() -> None:
     assert "check that 45203 is the registry's" in shown
 
 
-_CREATES_PULL_SECRET = re.compile(r"kubectl create secret docker-registry (\S+)")
+_CREATES_PULL_SECRET = re.compile(r"kubectl create secret (?:docker-registry|generic) (\S+)")
 
 
 def pull_secrets_left_unreferenced(command: str) -> list[str]:
@@ -385,6 +385,11 @@ def pull_secrets_left_unreferenced(command: str) -> list[str]:
             ["other"],
         ),
         ("kubectl create secret docker-registry {secret} -n {namespace}", []),
+        (
+            "printf x | kubectl create secret generic regcred -n ns"
+            " --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=/dev/stdin",
+            ["regcred"],
+        ),
     ],
 )
 def test_the_pull_secret_lint(command: str, left: list[str]) -> None:

@@ -171,12 +171,19 @@ if words[:2] == ["delete", "secret"] and len(words) == 3:
         print('Error from server (NotFound): secrets "' + words[2] + '" not found', file=sys.stderr)
         sys.exit(1)
     print('secret "' + words[2] + '" deleted')
-elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
-    if "from-file" in flags:
-        # --from-file=.dockerconfigjson=PATH (/dev/stdin: the password never in argv)
-        key, _, source = flags["from-file"].partition("=")
-        if key != ".dockerconfigjson":
-            print("kubectl shim: --from-file takes .dockerconfigjson=PATH", file=sys.stderr)
+elif words[:2] == ["create", "secret"] and len(words) == 4 and words[2] in (
+    "docker-registry",
+    "generic",
+):
+    if words[2] == "generic" or "from-file" in flags:
+        # generic --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=PATH
+        # (PATH /dev/stdin: the password never in argv)
+        key, _, source = flags.get("from-file", "").partition("=")
+        if key != ".dockerconfigjson" or (
+            words[2] == "generic" and flags.get("type") != "kubernetes.io/dockerconfigjson"
+        ):
+            print("kubectl shim: only --type=kubernetes.io/dockerconfigjson "
+                  "--from-file=.dockerconfigjson=PATH", file=sys.stderr)
             sys.exit(1)
         auths = dockerconfig_auths(json.load(open(source)))
     else:
