@@ -1,7 +1,10 @@
 """Fix commands take what a file or server says as data, never as code, and write a
-file of root's as root: config-credential-helper-failed's podman command run for real
-(bash, python3) on auth files whose names a shell or Python would misread, as root and
-as an unprivileged user (``setpriv``) with a ``sudo`` that records it was asked."""
+file of root's as root: the credential-file fixes (a credHelpers entry or credsStore
+removed) run for real (bash, python3) on auth files whose names a shell or Python would
+misread, as root and as an unprivileged user (``setpriv``) with a ``sudo`` that records
+it was asked. Scenarios fixcmd-helper-failed-quoted-path,
+fixcmd-helper-missing-quoted-path and fixcmd-helper-failed-root-auth-json run them
+against podman."""
 
 from __future__ import annotations
 
@@ -18,19 +21,48 @@ from regdoctor.engine.command_template import render_command
 
 RULES = {rule.id: rule for rule in load_catalog().rules}
 NOBODY = 65534
+ENTRY_REMOVED = {"other.test": "pass"}
+#: (rule, step, the template name of the credHelpers entry or None for credsStore)
+FIXES = [
+    ("config-credential-helper-failed", 1, "server"),
+    ("config-credential-helper-missing", 0, "entry"),
+    ("auth-credential-helper-missing", 0, "server"),
+    ("config-credential-store-missing", 0, None),
+    ("auth-credential-store-missing", 0, None),
+]
+CASES = [
+    (rule, step, key, runtime)
+    for rule, step, key in FIXES
+    for runtime in ("docker", "podman")
+    if runtime in RULES[rule].remediation[step].commands
+]
 
 
-def _podman_fix(machine_file: Path, server: str = "secure.test") -> str:
-    template = RULES["config-credential-helper-failed"].remediation[1].commands["podman"]
-    return render_command(template, {"machine_file": str(machine_file), "server": server})
+def _fix(rule: str, step: int, key: str | None, runtime: str, file: Path, server: str) -> str:
+    template = RULES[rule].remediation[step].commands[runtime]
+    # the file edit only (a login that follows it is not this test's)
+    template = template.split("\n# the pull's user and password")[0]
+    context = {"machine_file": str(file), "registry": "secure.test"}
+    if key is not None:
+        context[key] = server
+    return render_command(template, context)
 
 
 def _auth_file(path: Path) -> None:
     config = {
         "auths": {"other.test": {"auth": "dTpw"}},
+        "credsStore": "desktop",
         "credHelpers": {"secure.test": "locked", "other.test": "pass"},
     }
     path.write_text(json.dumps(config))
+
+
+def _changed(key: str | None, path: Path) -> bool:
+    config = json.loads(path.read_text())
+    assert config["auths"] == {"other.test": {"auth": "dTpw"}}  # nothing else changes
+    if key is None:
+        return "credsStore" not in config
+    return config["credHelpers"] == ENTRY_REMOVED
 
 
 def _run(command: str, cwd: Path, *, user: int | None = None, path: str = "") -> None:
@@ -42,6 +74,7 @@ def _run(command: str, cwd: Path, *, user: int | None = None, path: str = "") ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize(("rule", "step", "key", "runtime"), CASES)
 @pytest.mark.parametrize(
     "name",
     [
@@ -51,34 +84,33 @@ def _run(command: str, cwd: Path, *, user: int | None = None, path: str = "") ->
         "line\\nbreak.json",
     ],
 )
-def test_the_podman_helper_fix_takes_the_path_as_data(tmp_path, name):
+def test_the_path_is_data(tmp_path, rule, step, key, runtime, name):
     file = tmp_path / name
     _auth_file(file)
-    _run(_podman_fix(file), tmp_path)
-    config = json.loads(file.read_text())
-    assert config["credHelpers"] == {"other.test": "pass"}  # exactly that entry removed
-    assert config["auths"] == {"other.test": {"auth": "dTpw"}}
+    _run(_fix(rule, step, key, runtime, file, "secure.test"), tmp_path)
+    assert _changed(key, file)
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing else ran
 
 
-def test_a_registry_name_is_data_too(tmp_path):
+@pytest.mark.parametrize(("rule", "step", "key", "runtime"), [c for c in CASES if c[2]])
+def test_the_entry_is_data_too(tmp_path, rule, step, key, runtime):
     file = tmp_path / "auth.json"
     _auth_file(file)
-    _run(_podman_fix(file, server='secure.test", "x'), tmp_path)
-    assert json.loads(file.read_text())["credHelpers"] == {
-        "secure.test": "locked",
-        "other.test": "pass",
-    }
+    _run(_fix(rule, step, key, runtime, file, 'secure.test", "other.test'), tmp_path)
+    assert not _changed(key, file)  # no entry of that name: nothing removed
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own a file and drop to nobody")
-def test_root_s_auth_file_is_written_as_root_and_the_user_s_without_sudo():
+@pytest.mark.parametrize(("rule", "step", "key", "runtime"), CASES)
+def test_root_s_file_is_written_as_root_and_the_user_s_without_sudo(rule, step, key, runtime):
     # pytest's tmp_path is below a 0700 directory nobody cannot enter
     with tempfile.TemporaryDirectory() as directory:
-        _as_nobody(Path(directory))
+        _as_nobody(
+            Path(directory), lambda file: _fix(rule, step, key, runtime, file, "secure.test")
+        )
 
 
-def _as_nobody(tmp_path: Path) -> None:
+def _as_nobody(tmp_path: Path, fix) -> None:
     bindir = tmp_path / "bin"
     bindir.mkdir()
     asked = tmp_path / "sudo-asked"
@@ -94,7 +126,7 @@ def _as_nobody(tmp_path: Path) -> None:
     root_file = root_dir / "auth.json"
     _auth_file(root_file)
     root_file.chmod(0o600)
-    _run(_podman_fix(root_file), tmp_path, user=NOBODY, path=str(bindir))
+    _run(fix(root_file), tmp_path, user=NOBODY, path=str(bindir))
     assert asked.read_text() == "python3\n"
     # the user's own file: written without sudo
     home = tmp_path / "home"
@@ -104,6 +136,6 @@ def _as_nobody(tmp_path: Path) -> None:
     os.chown(home, NOBODY, NOBODY)
     os.chown(user_file, NOBODY, NOBODY)
     asked.write_text("")
-    _run(_podman_fix(user_file), tmp_path, user=NOBODY, path=str(bindir))
+    _run(fix(user_file), tmp_path, user=NOBODY, path=str(bindir))
     assert asked.read_text() == ""
-    assert json.loads(user_file.read_text())["credHelpers"] == {"other.test": "pass"}
+    assert json.loads(user_file.read_text())["auths"]  # written in place, as the user

@@ -84,4 +84,17 @@ FIXCMD_SCENARIOS: tuple[Scenario, ...] = (
         "fails; a new regcred is not the pod's)",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
+    Scenario(
+        "fixcmd-helper-missing-quoted-path",
+        "credentials",
+        IMAGE,
+        (P,),
+        user_env={"REGISTRY_AUTH_FILE": QUOTED_AUTH_FILE},
+        node_files={QUOTED_AUTH_FILE: {"credHelpers": {"secure.test": "nosuch"}}},
+        expect={P: False},
+        note="REGISTRY_AUTH_FILE (a quote in its name) names a credHelpers helper that is "
+        "not installed, for a registry that wants a login: the fix removes the entry, "
+        "its script taking the path as data, and logs in",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
 )
