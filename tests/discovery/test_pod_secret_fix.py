@@ -81,3 +81,41 @@ def test_no_output_format_shows_the_pull_secret_s_password(testbed, tmp_path):
         assert "image-access-denied" in output or "denied" in output.lower(), fmt
         assert PASSWORD not in output, fmt
         assert pair not in output, fmt
+
+
+def test_no_output_format_shows_a_rejected_login_s_password(testbed, tmp_path):
+    """--password-stdin with a wrong password (the real basic-auth registry refuses it):
+    every runtime's login fix (ctr's under script, kubectl's from stdin) and every
+    format keep the password out."""
+    wrong = "Wr0ng-pw-5ecret"
+    endpoint = testbed.endpoints["tls_basic"]
+    image = testbed.images.app.ref(endpoint.hostport)
+    (tmp_path / "root").mkdir()
+    pair = base64.b64encode(f"{USERNAME}:{wrong}".encode()).decode()
+    for fmt in ("json", "plain", "markdown"):
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "regdoctor", "check", "--format", fmt),
+                *("--root", str(tmp_path / "root"), "--ca-file", str(testbed.ca_file)),
+                *("--runtime", "all"),
+                *("--username", USERNAME, "--password-stdin", image),
+            ],
+            input=wrong + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 2, output
+        if fmt == "json":
+            (finding,) = [
+                f
+                for f in json.loads(proc.stdout)["findings"]
+                if f["rule"] == "auth-rejected-credentials"
+            ]
+            commands = finding["remediation"][0]["commands"]
+            assert "script -qe -E never" in commands["containerd"]
+            assert "--from-file" not in commands["kubernetes"]  # the pod's secret is edited
+        assert wrong not in output, fmt
+        assert pair not in output, fmt

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -139,3 +140,54 @@ def _as_nobody(tmp_path: Path, fix) -> None:
     _run(fix(user_file), tmp_path, user=NOBODY, path=str(bindir))
     assert asked.read_text() == ""
     assert json.loads(user_file.read_text())["auths"]  # written in place, as the user
+
+
+# -- the lint: no value pasted into a script's code ------------------------------------
+
+#: names whose values the reference grammar limits to host[:port] characters (no quote,
+#: backslash or newline): pasted into a Python string they stay that string
+GRAMMAR_SAFE = frozenset({"registry", "host", "port", "hostport"})
+_PROGRAM = re.compile(
+    r"python3 (?:-c '(?P<c>[^']*)'|-(?P<args>[^<\n]*)<<'EOF'\n(?P<body>.*?)\n\s*EOF\n)", re.S
+)
+
+
+def pasted_into_code(command: str) -> list[str]:
+    """The placeholders inside the program text of a ``python3 -c '...'`` or a
+    ``python3 - <<'EOF'`` heredoc (a quoted heredoc and single quotes are read literally:
+    the value becomes code)."""
+    found = []
+    for match in _PROGRAM.finditer(command):
+        program = match.group("c") if match.group("c") is not None else match.group("body")
+        names = re.findall(r"(?<!\{)\{([a-z_]+)\}(?!\})", program)
+        found += [name for name in names if name not in GRAMMAR_SAFE]
+    return found
+
+
+def test_no_fix_pastes_a_value_into_a_script() -> None:
+    """A value from a file or a server (a path, a table name, a daemon.json entry) goes
+    to the script as an argument (``python3 - "$file" <<'EOF'`` and ``sys.argv``), never
+    into its source, where a quote ends the string and the rest runs as code."""
+    wrong = {
+        f"{rule.id} step {index} [{runtime}]": found
+        for rule in RULES.values()
+        for index, step in enumerate(rule.remediation)
+        for runtime, command in {**step.commands, **step.checks}.items()
+        if (found := pasted_into_code(command))
+    }
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    ("command", "found"),
+    [
+        ("python3 - <<'EOF'\npath = pathlib.Path(\"{file}\")\nEOF\n", ["file"]),
+        ("python3 - {file} <<'EOF'\npath = pathlib.Path(sys.argv[1])\nEOF\n", []),
+        ("python3 -c 'print(\"{entry}\")' x", ["entry"]),
+        ("python3 -c 'import sys; print(sys.argv[1])' {entry}", []),
+        ("sudo python3 - <<'EOF'\nd = pathlib.Path(\"/etc/x/{registry}\")\nEOF\n", []),
+        ("python3 - <<'EOF'\nconfig = {{}}\nEOF\n", []),
+    ],
+)
+def test_what_pastes_a_value_into_a_script(command: str, found: list[str]) -> None:
+    assert pasted_into_code(command) == found

@@ -12,8 +12,11 @@ from tests.harness.token_server import READER
 from tests.scenarios.runtimes.scenario import USERNAME, WRONG_PASSWORD, Registry, Scenario
 from tests.scenarios.runtimes.table import (
     APP,
+    HUB_NAMES,
+    LOOPBACK_PLAIN,
     SECURE_IP,
     SECURE_NAMES,
+    D,
     K,
     P,
     _ca_everywhere,
@@ -96,5 +99,18 @@ FIXCMD_SCENARIOS: tuple[Scenario, ...] = (
         "not installed, for a registry that wants a login: the fix removes the entry, "
         "its script taking the path as data, and logs in",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "fixcmd-daemon-mirror-quoted",
+        "daemon",
+        f"127.0.0.1:5000/{APP}",
+        (D,),
+        (LOOPBACK_PLAIN,),
+        HUB_NAMES,
+        daemon_json={"registry-mirrors": ['https://mirror.test/c"ache']},
+        expect={D: False},
+        note="a daemon.json mirror with a path (dockerd 20.10 will not start) and a quote "
+        "in it: the fix's script takes the entry as data (pasted into Python source, the "
+        "quote ended the string)",
     ),
 )
