@@ -182,12 +182,18 @@ def test_no_fix_deletes_a_secret_it_guessed() -> None:
     """A pull secret is deleted or edited only by the name the pod uses ({secret}: from
     the manifests, else a fill-in), never a guessed ``regcred`` (scenarios
     fixcmd-denied-pod-secret-named, fixcmd-rejected-pod-secret-named: the pod's secret is
-    team-pull, and ``kubectl delete secret regcred`` failed or changed nothing)."""
+    team-pull, and ``kubectl delete secret regcred`` failed or changed nothing; an
+    ``apply`` of a new ``regcred`` would overwrite whatever Secret has that name)."""
     wrong = [
         f"{rule_id} step {index}"
         for rule_id, index, step in _steps()
         for command in step.commands.values()
         if re.search(r"kubectl (?:delete|get|edit|patch) secret (?!\{secret\})", command)
+        # create --dry-run | apply overwrites a Secret of that name, whatever it held
+        or re.search(
+            r"kubectl create secret \S+ (?!\{secret\})\S+[^\n]*--dry-run[^\n]*\| kubectl apply",
+            command,
+        )
     ]
     assert not wrong, wrong
 
@@ -440,8 +446,9 @@ def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
         for rule_id, _, step in _steps()
         if "kubectl patch serviceaccount" in step.commands.get("kubernetes", "")
     }
-    # image-access-denied and auth-rejected-credentials edit the pod's own secret instead
-    assert len(patches) >= 7
+    # image-access-denied, auth-rejected-credentials and auth-token-expired edit the
+    # pod's own secret instead
+    assert len(patches) >= 6
     for rule_id, patch in patches.items():
         for before, after in (
             (["other"], ["other", "regcred"]),
