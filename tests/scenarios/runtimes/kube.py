@@ -1,7 +1,7 @@
 """The Kubernetes API side of the ``kubernetes`` client: the pod ``default/app`` and its
 pull secrets, as JSON (``kube-state.json`` in the sandbox), which
 
-- the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry``,
+- the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry|generic``,
   ``delete secret``, ``patch serviceaccount default [--type=json] -p PATCH``; anything
   else fails);
 - the scenario's CRI pull reads, to pass what the kubelet would as ``AuthConfig``

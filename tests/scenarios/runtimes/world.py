@@ -28,8 +28,10 @@ that signed the registry's certificate, for "install the CA" fixes), with
   to start, as systemd does;
 - ``docker``, ``podman``, ``ctr``: the Debian binaries, pointed at the sandbox's daemons
   and storage;
-- ``kubectl``: ``create secret docker-registry``, ``delete secret``, ``patch
-  serviceaccount default -p JSON`` on ``kube-state.json``; anything else fails.
+- ``kubectl``: ``create secret docker-registry|generic`` (``--from-file``), ``delete
+  secret``, ``patch serviceaccount default -p JSON`` on ``kube-state.json``; anything
+  else fails, and so does a command line that holds the password (as for ``sudo``,
+  ``ctr``, ``docker`` and ``podman``).
 """
 
 from __future__ import annotations
