@@ -346,6 +346,12 @@ def credential_ref(check: PullCheck, secrets: list[KubeSecret]) -> CredentialRef
     return None
 
 
+def secret_for(ref: CredentialRef) -> KubeSecret | None:
+    """The pull secret read in this process that ``ref`` points into (its name and
+    namespace: a fix edits that Secret), None for another kind of reference."""
+    return _LOADED.get(ref.file) if ref.origin == "k8s-secret" else None
+
+
 def entry_for(ref: CredentialRef) -> dict[str, Any] | None:
     secret = _LOADED.get(ref.file)
     if secret is None or ref.server is None or ref.server not in secret.entries:

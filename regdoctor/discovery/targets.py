@@ -203,6 +203,11 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
     """``config.endpoint``: the settings a target got from the configuration."""
     if target.runtime is None and target.credential is None and not target.provenance:
         return None
+    pod_secret = None
+    if target.credential is not None and target.credential.origin == "k8s-secret":
+        from regdoctor.discovery import kube
+
+        pod_secret = kube.secret_for(target.credential)
     return make_observation(
         target,
         "config.endpoint",
@@ -218,6 +223,13 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
             "credential_source": target.credential.source if target.credential else None,
             "sources": [f"{k}: {v}" for k, v in target.provenance],
             "pod_secret_unmatched": dict(target.provenance).get(SKIPPED_PULL_KEY),
+            # the imagePullSecret (and its entry) the kubelet authenticates with: a fix
+            # edits that Secret, whatever its name
+            "pod_secret": pod_secret.name if pod_secret else None,
+            "pod_secret_namespace": pod_secret.namespace if pod_secret else None,
+            "pod_secret_key": target.credential.server
+            if pod_secret and target.credential
+            else None,
         },
         source=target.source,
     )

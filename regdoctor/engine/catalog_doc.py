@@ -111,6 +111,10 @@ They nest. `NAME` is any fact or target name, and:
   does not match to the image (another port, host or path): its name. A Kubernetes fix
   then adds an entry to it (`k8s-pull-secret-no-entry`) instead of creating a secret of
   that name, which the API server refuses ("already exists");
+- `pod_secret_key`: the key of the entry of the pod's imagePullSecret that the kubelet
+  authenticates with (from `--kube-manifests`). That Secret also fills `{secret}` and
+  `{namespace}` when nothing else does, so a fix that replaces the account edits the
+  Secret the pod uses, at that entry, instead of a guessed name;
 - `runtime_docker`, `runtime_podman`, `runtime_containerd`, `runtime_kubernetes`: the
   run judges that runtime (found on this host, or chosen with `--runtime`).
 

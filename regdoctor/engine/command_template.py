@@ -45,7 +45,10 @@ VARIABLE_HELP: Mapping[str, str] = {
     "url": "the URL that failed (https://...)",
     "address": "the IP address that was dialled",
     "proxy": "the proxy URL (http://host:port)",
-    "secret": "the image pull secret's name",
+    "secret": (
+        "the name of the pull secret the pod uses "
+        "(kubectl get pod POD -o jsonpath='{.spec.imagePullSecrets[*].name}')"
+    ),
     "namespace": "the Kubernetes namespace",
     "helper": "the credential helper (the part after docker-credential-)",
     "path": "the file's path",

@@ -144,6 +144,14 @@ def build_context(
     )
     endpoint_facts = _facts(endpoint) if endpoint is not None else {}
     context["pod_secret_unmatched"] = endpoint_facts.get("pod_secret_unmatched") or None
+    # the imagePullSecret the kubelet authenticates with (from the manifests): a fix
+    # that replaces its account names that Secret, its namespace and its entry's key
+    if endpoint_facts.get("pod_secret"):
+        if context.get("secret") is None:
+            context["secret"] = endpoint_facts["pod_secret"]
+        if context.get("namespace") is None:
+            context["namespace"] = endpoint_facts.get("pod_secret_namespace")
+    context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
     return context
 
 

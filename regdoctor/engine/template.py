@@ -73,6 +73,8 @@ ENGINE_NAMES: tuple[str, ...] = (
     "via_proxy_unit_name",
     # the pod names an imagePullSecret whose key the kubelet skips for this image
     "pod_secret_unmatched",
+    # the key of the pull secret's entry the kubelet authenticates with
+    "pod_secret_key",
 )
 #: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
 #: the target names it can also derive (registry, host, port, image...).

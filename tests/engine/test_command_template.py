@@ -150,3 +150,13 @@ def test_conditionals_see_the_runtimes_the_run_judges(tmp_path):
     assert found[("docker",)].remediation[0].text == "Fix it."
     assert found[("docker", "kubernetes")].remediation[0].text == "Fix it. On every node, too."
     assert found[("docker",)].remediation[0].checks == {"docker": "getent ahosts registry.test"}
+
+
+def test_an_unknown_pull_secret_is_a_fill_in_that_says_where_to_find_it():
+    """image-access-denied from a pasted kubelet error: the Secret is not known, so the
+    fix names none (never a guessed regcred): the user fills in the pod's own."""
+    command = render_command("kubectl get secret {secret} -n default -o json", {})
+    first, second = command.splitlines()
+    assert first.startswith("SECRET=''  # fill in: the name of the pull secret the pod uses")
+    assert ".spec.imagePullSecrets" in first
+    assert second == "kubectl get secret ${SECRET:?} -n default -o json"

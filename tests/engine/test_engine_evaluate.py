@@ -352,3 +352,30 @@ def test_the_proxy_named_is_the_one_the_request_went_through(tmp_path):
     t = target("registry.test:5000/team/app:1.0")
     (finding,) = evaluate(catalog, t, [proxy, answer])
     assert finding.explanation == "198.51.100.4:8080 from HTTP_PROXY"
+
+
+def test_the_pod_s_pull_secret_fills_secret_and_namespace(tmp_path):
+    """``config.endpoint``'s pod_secret (the Secret the kubelet authenticates with) fills
+    ``{secret}`` and ``{namespace}``, and ``pod_secret_key`` names its entry; a
+    triggering fact of the same name wins (a k8s.pull_secret finding's own secret)."""
+    catalog = catalog_of(
+        tmp_path,
+        {
+            "id": "ctx",
+            "title": "t",
+            "explanation": "{secret} in {namespace} at {pod_secret_key}.",
+            "match": {"observations": {"all": [{"kind": "image.manifest", "ok": False}]}},
+        },
+    )
+    t = target("registry.test:5000/team/app:1.0", repository="team/app", tag="1.0")
+    endpoint = obs(
+        "config.endpoint",
+        pod_secret="team-pull",
+        pod_secret_namespace="ci",
+        pod_secret_key="https://registry.test:5000/v1/",
+    )
+    (finding,) = evaluate(catalog, t, [endpoint, obs("image.manifest", ok=False)])
+    assert finding.explanation == "team-pull in ci at https://registry.test:5000/v1/."
+    manifest = obs("image.manifest", ok=False, secret="own", namespace="shop")
+    (finding,) = evaluate(catalog, t, [endpoint, manifest])
+    assert finding.explanation.startswith("own in shop at ")

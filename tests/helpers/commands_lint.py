@@ -176,6 +176,12 @@ def _segment_looks(segment: str) -> bool:
         _ASSIGNMENT.match(words[0]) or words[0] in ("sudo", "!", "then", "do", "else", "exec")
     ):
         words = words[1:]
+    if words[:1] == ["env"] and len(words) > 1:  # env VAR=value CMD: CMD is what runs
+        rest = [w for w in words[1:] if not w.startswith("-")]
+        while rest and _ASSIGNMENT.match(rest[0]):
+            rest = rest[1:]
+        if rest:
+            return _segment_looks(" ".join(rest))
     if not words or words[0] in ("fi", "done", "}", "{", ")", "if", "for", "while", "EOF"):
         return True
     program = words[0].rsplit("/", 1)[-1]

@@ -125,8 +125,77 @@ def test_a_refused_account_is_not_logged_in_again() -> None:
     step = RULES["image-access-denied"].remediation[0]
     for runtime in ("docker", "podman"):
         assert f'{runtime} login -u "$REGISTRY_USERNAME" --password-stdin' in step.commands[runtime]
-    assert "kubectl delete secret regcred" in step.commands["kubernetes"]
-    assert '--docker-username="$REGISTRY_USERNAME"' in step.commands["kubernetes"]
+    # the pod's own secret ({secret}: from the manifests, else a fill-in), never a
+    # guessed name deleted; the password by environment, not on the command line
+    assert "kubectl get secret {secret} " in step.commands["kubernetes"]
+    assert "delete" not in step.commands["kubernetes"]
+    assert "regcred" not in step.commands["kubernetes"] + step.checks["kubernetes"]
+    assert 'REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3' in step.commands["kubernetes"]
+
+
+def _password_on_a_command_line(command: str) -> list[str]:
+    """The simple commands that take ``$REGISTRY_PASSWORD`` (or a fill-in secret) as an
+    argument of a program (argv: ``ps``, the audit log and sudo's log show it to every
+    user). Allowed: the ``printf`` builtin (no process gets it) and an environment
+    assignment (``REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3 ...``)."""
+    found = []
+    for match in re.finditer(r"\$\{?REGISTRY_PASSWORD\b", command):
+        before = command[: match.start()]
+        if before.endswith('REGISTRY_PASSWORD="'):
+            continue
+        ends = [before.rfind(s) + len(s) for s in ("\n", "|", ";", "&&", "$(") if s in before]
+        segment = before[max(ends, default=0) :].strip()
+        if not segment.startswith("printf "):
+            found.append(segment + match.group(0))
+    return found
+
+
+def test_no_fix_puts_the_password_on_a_command_line() -> None:
+    """ctr's --user "USER:PASSWORD" and kubectl's --docker-password=... put it in argv;
+    the fixes pass it on stdin (ctr under script(1), kubectl --from-file=/dev/stdin). The
+    runtime table's shims refuse such a command line."""
+    wrong = {
+        f"{rule_id} step {index} [{runtime}]": found
+        for rule_id, index, step in _steps()
+        for runtime, command in {**step.commands, **step.checks}.items()
+        if (found := _password_on_a_command_line(command))
+    }
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    ("command", "bad"),
+    [
+        ('sudo ctr images pull --user "$REGISTRY_USERNAME:$REGISTRY_PASSWORD" x', True),
+        ('kubectl create secret docker-registry r --docker-password="$REGISTRY_PASSWORD"', True),
+        ("curl -u user:${REGISTRY_PASSWORD} https://r.test/v2/", True),
+        ("printf '%s\\n' \"$REGISTRY_PASSWORD\" | docker login --password-stdin r.test", False),
+        ('x | REGISTRY_PASSWORD="$REGISTRY_PASSWORD" python3 -c "..."', False),
+        ("printf '%s' \"$(printf '%s:%s' u \"$REGISTRY_PASSWORD\" | base64 -w0)\" | k", False),
+    ],
+)
+def test_what_puts_the_password_on_a_command_line(command: str, bad: bool) -> None:
+    assert bool(_password_on_a_command_line(command)) is bad
+
+
+def test_no_fix_deletes_a_secret_it_guessed() -> None:
+    """A pull secret is deleted or edited only by the name the pod uses ({secret}: from
+    the manifests, else a fill-in), never a guessed ``regcred`` (scenarios
+    fixcmd-denied-pod-secret-named, fixcmd-rejected-pod-secret-named: the pod's secret is
+    team-pull, and ``kubectl delete secret regcred`` failed or changed nothing; an
+    ``apply`` of a new ``regcred`` would overwrite whatever Secret has that name)."""
+    wrong = [
+        f"{rule_id} step {index}"
+        for rule_id, index, step in _steps()
+        for command in step.commands.values()
+        if re.search(r"kubectl (?:delete|get|edit|patch) secret (?!\{secret\})", command)
+        # create --dry-run | apply overwrites a Secret of that name, whatever it held
+        or re.search(
+            r"kubectl create secret \S+ (?!\{secret\})\S+[^\n]*--dry-run[^\n]*\| kubectl apply",
+            command,
+        )
+    ]
+    assert not wrong, wrong
 
 
 def test_commands_fix_and_checks_look() -> None:
@@ -162,6 +231,9 @@ def test_commands_fix_and_checks_look() -> None:
         ("sudo timedatectl set-ntp true", False),
         ("docker login registry.test", False),
         ("sudo ctr images pull --user u:p registry.test/app:1", False),
+        ("printf x | sudo env U=u script -qe -E never -c 'ctr images pull' /dev/null", False),
+        ("env | grep -i proxy", True),
+        ("sudo env HOME=/x docker info", True),
         ("docker buildx build --platform linux/arm64 --push .", False),
         ("echo x | sudo tee /etc/docker/daemon.json", False),
         ("echo '{}' > /etc/docker/daemon.json", False),
@@ -287,7 +359,7 @@ def test_explain_fits_its_advice_too() -> None:
     assert "check that 45203 is the registry's" in shown
 
 
-_CREATES_PULL_SECRET = re.compile(r"kubectl create secret docker-registry (\S+)")
+_CREATES_PULL_SECRET = re.compile(r"kubectl create secret (?:docker-registry|generic) (\S+)")
 
 
 def pull_secrets_left_unreferenced(command: str) -> list[str]:
@@ -319,6 +391,11 @@ def pull_secrets_left_unreferenced(command: str) -> list[str]:
             ["other"],
         ),
         ("kubectl create secret docker-registry {secret} -n {namespace}", []),
+        (
+            "printf x | kubectl create secret generic regcred -n ns"
+            " --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=/dev/stdin",
+            ["regcred"],
+        ),
     ],
 )
 def test_the_pull_secret_lint(command: str, left: list[str]) -> None:
@@ -362,14 +439,16 @@ def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
 
     shim = tmp_path / "bin" / "kubectl"
     shim.parent.mkdir()
-    shim.write_text(KUBECTL.replace("PYTHON", sys.executable))
+    shim.write_text(KUBECTL.replace("PYTHON", sys.executable).replace("@PASSWORD@", repr("\x00")))
     shim.chmod(0o755)
     patches = {
         rule_id: _service_account_patch(step.commands["kubernetes"])
         for rule_id, _, step in _steps()
         if "kubectl patch serviceaccount" in step.commands.get("kubernetes", "")
     }
-    assert len(patches) >= 8
+    # image-access-denied, auth-rejected-credentials and auth-token-expired edit the
+    # pod's own secret instead
+    assert len(patches) >= 6
     for rule_id, patch in patches.items():
         for before, after in (
             (["other"], ["other", "regcred"]),

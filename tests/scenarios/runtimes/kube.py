@@ -1,7 +1,7 @@
 """The Kubernetes API side of the ``kubernetes`` client: the pod ``default/app`` and its
 pull secrets, as JSON (``kube-state.json`` in the sandbox), which
 
-- the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry``,
+- the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry|generic``,
   ``delete secret``, ``patch serviceaccount default [--type=json] -p PATCH``; anything
   else fails);
 - the scenario's CRI pull reads, to pass what the kubelet would as ``AuthConfig``
@@ -48,16 +48,16 @@ def fill_in(command: str) -> tuple[str, tuple[str, ...]]:
 
 def write_state(path: Path, scenario: Scenario) -> None:
     """The API objects before any fix: the pod ``default/app`` and, when the scenario
-    has one, its imagePullSecret ``regcred``."""
+    has one, its imagePullSecret (``regcred`` unless the scenario names another)."""
     state: dict[str, Any] = {"pods": {"default/app": []}}
     if scenario.pull_secret is not None:
         user, password = scenario.pull_secret
         state["secrets"] = {
-            "default/regcred": {
+            f"default/{scenario.pull_secret_name}": {
                 "auths": {secret_key(scenario): {"username": user, "password": password}}
             }
         }
-        state["pods"]["default/app"] = ["regcred"]
+        state["pods"]["default/app"] = [scenario.pull_secret_name]
     path.write_text(json.dumps(state))
 
 
@@ -102,11 +102,11 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
     config = {"auths": {secret_key(scenario): {"auth": pair}}}
     encoded = base64.b64encode(json.dumps(config).encode()).decode()
     path.write_text(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {scenario.pull_secret_name}\n"
         "type: kubernetes.io/dockerconfigjson\n"
         f"data:\n  .dockerconfigjson: {encoded}\n"
         "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
-        "  imagePullSecrets:\n  - name: regcred\n"
+        f"  imagePullSecrets:\n  - name: {scenario.pull_secret_name}\n"
         f"  containers:\n  - name: app\n    image: {scenario.image}\n"
     )
     return path
@@ -132,7 +132,21 @@ def secret_object(namespace, name, auths):
     }
 
 
+def dockerconfig_auths(config):
+    # {server: {username, password}} of a .dockerconfigjson (its "auth" decoded)
+    auths = {}
+    for server, entry in config.get("auths", {}).items():
+        if "username" not in entry and entry.get("auth"):
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            entry = {"username": user, "password": password}
+        auths[server] = {"username": entry["username"], "password": entry["password"]}
+    return auths
+
+
 args = sys.argv[1:]
+if any(@PASSWORD@ in a for a in args):
+    print("kubectl shim: the password is in the command line (ps shows it)", file=sys.stderr)
+    sys.exit(97)
 namespace = "default"
 rest = []
 i = 0
@@ -157,19 +171,35 @@ if words[:2] == ["delete", "secret"] and len(words) == 3:
         print('Error from server (NotFound): secrets "' + words[2] + '" not found', file=sys.stderr)
         sys.exit(1)
     print('secret "' + words[2] + '" deleted')
-elif words[:3] == ["create", "secret", "docker-registry"] and len(words) == 4:
-    server = flags.get("docker-server", "https://index.docker.io/v1/")
-    entry = {"username": flags["docker-username"], "password": flags["docker-password"]}
+elif words[:2] == ["create", "secret"] and len(words) == 4 and words[2] in (
+    "docker-registry",
+    "generic",
+):
+    if words[2] == "generic" or "from-file" in flags:
+        # generic --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=PATH
+        # (PATH /dev/stdin: the password never in argv)
+        key, _, source = flags.get("from-file", "").partition("=")
+        if key != ".dockerconfigjson" or (
+            words[2] == "generic" and flags.get("type") != "kubernetes.io/dockerconfigjson"
+        ):
+            print("kubectl shim: only --type=kubernetes.io/dockerconfigjson "
+                  "--from-file=.dockerconfigjson=PATH", file=sys.stderr)
+            sys.exit(1)
+        auths = dockerconfig_auths(json.load(open(source)))
+    else:
+        server = flags.get("docker-server", "https://index.docker.io/v1/")
+        auths = {server: {"username": flags["docker-username"],
+                          "password": flags["docker-password"]}}
     if flags.get("dry-run") == "client":
         # what -o json|yaml prints: the Secret, for `kubectl apply -f -`
-        print(json.dumps(secret_object(namespace, words[3], {server: entry})))
+        print(json.dumps(secret_object(namespace, words[3], auths)))
         sys.exit(0)
     name = namespace + "/" + words[3]
     if name in state.get("secrets", {}):
         print('error: failed to create secret secrets "' + words[3] + '" already exists',
               file=sys.stderr)
         sys.exit(1)
-    state.setdefault("secrets", {})[name] = {"auths": {server: entry}}
+    state.setdefault("secrets", {})[name] = {"auths": auths}
     print("secret/" + words[3] + " created")
 elif words[:2] == ["get", "secret"] and len(words) == 3:
     secret = state.get("secrets", {}).get(namespace + "/" + words[2])
@@ -187,13 +217,7 @@ elif words == ["apply"] and "-f" in rest and rest[rest.index("-f") + 1] == "-":
         print("kubectl shim: apply supports docker-registry Secrets only", file=sys.stderr)
         sys.exit(1)
     meta = obj["metadata"]
-    config = json.loads(base64.b64decode(obj["data"][".dockerconfigjson"]))
-    auths = {}
-    for server, entry in config.get("auths", {}).items():
-        if "username" not in entry and entry.get("auth"):
-            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            entry = {"username": user, "password": password}
-        auths[server] = {"username": entry["username"], "password": entry["password"]}
+    auths = dockerconfig_auths(json.loads(base64.b64decode(obj["data"][".dockerconfigjson"])))
     name = meta.get("namespace", namespace) + "/" + meta["name"]
     known = name in state.get("secrets", {})
     state.setdefault("secrets", {})[name] = {"auths": auths}

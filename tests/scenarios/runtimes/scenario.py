@@ -146,6 +146,8 @@ class Scenario:
     pull_secret_key: str | None = None
     """The pull secret's ``auths`` key when it is not the image's registry (a URL, a
     host:port): the kubelet matches it to the image as its keyring does."""
+    pull_secret_name: str = "regcred"
+    """The name of the pod's imagePullSecret (a fix must name the one the pod uses)."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True

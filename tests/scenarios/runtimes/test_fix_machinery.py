@@ -40,8 +40,10 @@ HAND_FIXES: dict[tuple[str, Client], list[str]] = {
         "secure.test"
     ],
     ("basic-auth-no-login", "containerd"): [
-        "ctr images pull --hosts-dir /etc/containerd/certs.d "
-        '--user "$REGISTRY_USERNAME:$REGISTRY_PASSWORD" secure.test/team/app:1.2'
+        # the password on script's stdin, its pty's echo off: ctr reads it from there
+        'sudo env REGISTRY_USERNAME="$REGISTRY_USERNAME" script -qe -E never -c '
+        "'ctr images pull --hosts-dir /etc/containerd/certs.d "
+        '--user "$REGISTRY_USERNAME" secure.test/team/app:1.2\' /dev/null'
     ],
     ("tls-untrusted", "docker"): [
         "sudo mkdir -p /etc/docker/certs.d/untrusted.test\n"

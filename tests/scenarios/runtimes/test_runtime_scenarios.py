@@ -36,7 +36,7 @@ import pytest
 from tests.harness.runtimes import runtime_marks
 from tests.helpers.commands_lint import command_problems, document_commands
 from tests.scenarios.runtimes.conftest import Row
-from tests.scenarios.runtimes.scenario import Client, Scenario
+from tests.scenarios.runtimes.scenario import PASSWORD, Client, Scenario
 from tests.scenarios.runtimes.table_edges import SCENARIOS
 from tests.scenarios.runtimes.world import Authorities, PullResult, World, build
 
@@ -431,6 +431,8 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
             f"the fix for {client} failed at:\n      {run.failed_command}\n"
             f"    output:\n{_indent(run.log[-1500:])}"
         )
+    if PASSWORD in run.log:  # what the fix prints reaches the terminal and its scrollback
+        return "no: fix showed the password", f"the fix for {client} printed the password"
     again = world.pull(client)
     if again.pulled or world.fix_pulled_inline(client):
         return ("yes (filled in " + ", ".join(run.filled) + ")" if run.filled else "yes"), ""
@@ -517,6 +519,8 @@ def _unmask(world: World, client: Client, verdict: Verdict) -> tuple[str, str]:
             f"the fix for {client} failed at:\n      {run.failed_command}\n"
             f"    output:\n{_indent(run.log[-1500:])}"
         )
+    if PASSWORD in run.log:  # what the fix prints reaches the terminal and its scrollback
+        return "no: fix showed the password", f"the fix for {client} printed the password"
     again = world.pull(client)
     if again.pulled:
         return "no: the tag pulled", f"after the {masked} fix the missing tag pulled?! {again}"

@@ -28,8 +28,10 @@ that signed the registry's certificate, for "install the CA" fixes), with
   to start, as systemd does;
 - ``docker``, ``podman``, ``ctr``: the Debian binaries, pointed at the sandbox's daemons
   and storage;
-- ``kubectl``: ``create secret docker-registry``, ``delete secret``, ``patch
-  serviceaccount default -p JSON`` on ``kube-state.json``; anything else fails.
+- ``kubectl``: ``create secret docker-registry|generic`` (``--from-file``), ``delete
+  secret``, ``patch serviceaccount default -p JSON`` on ``kube-state.json``; anything
+  else fails, and so does a command line that holds the password (as for ``sudo``,
+  ``ctr``, ``docker`` and ``podman``).
 """
 
 from __future__ import annotations
@@ -665,8 +667,19 @@ def paths_outside_sandbox(command: str) -> list[str]:
 
 # -- building ---------------------------------------------------------------------------
 
+
+def _no_secret_in_argv(program: str) -> str:
+    """A shim's first line: a command line that holds the password fails (``ps``, the
+    audit log and sudo's log show argv to every user; a fix passes it on stdin)."""
+    return (
+        f'for a in "$@"; do case "$a" in *{shlex.quote(PASSWORD)}*) echo "{program} shim: '
+        'the password is in the command line (ps shows it)" >&2; exit 97;; esac; done\n'
+    )
+
+
 _SUDO = """#!/bin/bash
 # sudo shim: the fix already runs as root in the sandbox
+# GUARD
 while [ $# -gt 0 ]; do
   case "$1" in
     -u|-g|-C|-D|-h|-p|-r|-t|-U) shift 2 ;;
@@ -887,13 +900,16 @@ def _node_files(world: World) -> None:
     world.bindir.mkdir()
     world.spool = sb.root / "systemctl-spool"
     world.spool.mkdir()
-    _write_exec(world.bindir / "sudo", _SUDO)
+    _write_exec(world.bindir / "sudo", _SUDO.replace("# GUARD\n", _no_secret_in_argv("sudo")))
     _write_exec(world.bindir / "systemctl", _SYSTEMCTL)
-    _write_exec(world.bindir / "docker", f'#!/bin/sh\nexec {DOCKER_BIN} "$@"\n')
-    podman = " ".join(shlex.quote(a) for a in world._podman_argv())
-    _write_exec(world.bindir / "podman", f'#!/bin/sh\nexec {podman} "$@"\n')
-    _write_exec(world.bindir / "ctr", f'#!/bin/sh\nexec {CTR_BIN} "$@"\n')
-    _write_exec(world.bindir / "kubectl", kube.KUBECTL.replace("PYTHON", sys.executable))
+    for name, argv in (
+        ("docker", DOCKER_BIN),
+        ("podman", " ".join(shlex.quote(a) for a in world._podman_argv())),
+        ("ctr", CTR_BIN),
+    ):
+        _write_exec(world.bindir / name, f'#!/bin/sh\n{_no_secret_in_argv(name)}exec {argv} "$@"\n')
+    kubectl = kube.KUBECTL.replace("PYTHON", sys.executable).replace("@PASSWORD@", repr(PASSWORD))
+    _write_exec(world.bindir / "kubectl", kubectl)
 
 
 def _token_auth(world: World) -> None:
