@@ -196,8 +196,15 @@ def import_profile(
 
 
 def modules_imported(argv: list[str], env: dict[str, str], cwd: Path) -> int:
+    # check as its own process ends with os._exit once its report is out (EXIT_AT_ONCE):
+    # the count is printed there, or after main() returns (a tree without it)
     program = (
-        "import sys, runpy\n"
+        "import os, sys, runpy\n"
+        "_exit = os._exit\n"
+        "def counted(code):\n"
+        "    print(len(sys.modules), file=sys.stderr, flush=True)\n"
+        "    _exit(code)\n"
+        "os._exit = counted\n"
         f"sys.argv = {['regdoctor', *argv[3:]]!r}\n"
         "try:\n    runpy.run_module('regdoctor', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
