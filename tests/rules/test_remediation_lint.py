@@ -464,3 +464,61 @@ def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
             assert run.returncode == 0, (rule_id, run.stderr)
             got = json.loads(state.read_text())["serviceaccounts"]["default/default"]
             assert got == after, (rule_id, before, got)
+
+
+def test_a_pull_secret_is_never_built_from_empty_credentials() -> None:
+    """A Secret built from unset ``REGISTRY_USERNAME``/``REGISTRY_PASSWORD`` would hold
+    ``":"`` and kubectl would take it (exit 0): the kubelet then pulls with no valid
+    login and nothing says why. Every fix that builds one stops first when either is
+    unset or empty, and encodes with a base64 that any platform has (no GNU ``-w0``: on
+    macOS it fails inside ``$(...)`` and an empty ``auth`` is written)."""
+    unguarded, gnu_only = [], []
+    for rule_id, index, step in _steps():
+        for runtime, command in step.commands.items():
+            if "base64 -w0" in command:
+                gnu_only.append(f"{rule_id} step {index} {runtime}")
+            builds = "--from-file=.dockerconfigjson=/dev/stdin" in command and "printf" in command
+            edits = 'os.environ["REGISTRY_PASSWORD"]' in command
+            if builds and ': "${{REGISTRY_USERNAME:?' not in command:  # the template's ${{
+                unguarded.append(f"{rule_id} step {index} {runtime}")
+            if edits and "no user name or password: nothing changed" not in command:
+                unguarded.append(f"{rule_id} step {index} {runtime} (python)")
+    assert not unguarded, unguarded
+    assert not gnu_only, gnu_only
+
+
+@pytest.mark.parametrize("credentials", [{}, {"REGISTRY_USERNAME": "ci"}, "set"])
+def test_the_secret_build_runs_only_with_both_credentials(tmp_path: Any, credentials: Any) -> None:
+    """The shell line of ``k8s-pull-secret-missing`` as rendered, run by bash with a
+    ``kubectl`` that records its stdin: nothing reaches kubectl without both values, and
+    with them the Secret holds exactly ``user:password`` (quotes, ``%`` and all)."""
+    import base64
+    import json
+    import subprocess
+
+    from regdoctor.engine.command_template import render_command
+
+    step = RULES["k8s-pull-secret-missing"].remediation[0].commands["kubernetes"]
+    line = next(x for x in step.splitlines() if "--from-file=.dockerconfigjson" in x)
+    command = render_command(
+        line, {"pull_registry": "registry.test:5000", "secret": "team-pull", "namespace": "ci"}
+    )
+    fake = tmp_path / "kubectl"
+    fake.write_text(f'#!/bin/sh\ncat > "{tmp_path}/stdin"\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    password = "s3cr%et\"'\\x"
+    if credentials == "set":
+        env.update(REGISTRY_USERNAME="ci", REGISTRY_PASSWORD=password)
+    else:
+        env.update(credentials)
+    proc = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
+    written = (tmp_path / "stdin").read_text() if (tmp_path / "stdin").exists() else None
+    if credentials != "set":
+        assert proc.returncode != 0 and written is None, (proc, written)
+        assert "set it first" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    auth = json.loads(written or "")["auths"]["registry.test:5000"]["auth"]
+    assert base64.b64decode(auth).decode() == f"ci:{password}"
+    assert password not in command  # the command itself holds no secret
