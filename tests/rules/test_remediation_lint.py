@@ -489,7 +489,7 @@ def test_a_pull_secret_is_never_built_from_empty_credentials() -> None:
 
 @pytest.mark.parametrize("credentials", [{}, {"REGISTRY_USERNAME": "ci"}, "set"])
 def test_the_secret_build_runs_only_with_both_credentials(tmp_path: Any, credentials: Any) -> None:
-    """The shell line of ``k8s-pull-secret-missing`` as rendered, run by bash with a
+    """The fix of ``k8s-pull-secret-missing`` as rendered, run by bash with a
     ``kubectl`` that records its stdin: nothing reaches kubectl without both values, and
     with them the Secret holds exactly ``user:password`` (quotes, ``%`` and all)."""
     import base64
@@ -499,10 +499,9 @@ def test_the_secret_build_runs_only_with_both_credentials(tmp_path: Any, credent
     from regdoctor.engine.command_template import render_command
 
     step = RULES["k8s-pull-secret-missing"].remediation[0].commands["kubernetes"]
-    line = next(x for x in step.splitlines() if "--from-file=.dockerconfigjson" in x)
-    command = render_command(
-        line, {"pull_registry": "registry.test:5000", "secret": "team-pull", "namespace": "ci"}
-    )
+    context = {"pull_registry": "registry.test:5000", "secret": "team-pull", "namespace": "ci"}
+    # no other namespace has the Secret: the fix creates it
+    command = render_command(step, {**context, "secret_namespaces": []})
     fake = tmp_path / "kubectl"
     fake.write_text(f'#!/bin/sh\ncat > "{tmp_path}/stdin"\n')
     fake.chmod(0o755)
@@ -522,3 +521,43 @@ def test_the_secret_build_runs_only_with_both_credentials(tmp_path: Any, credent
     auth = json.loads(written or "")["auths"]["registry.test:5000"]["auth"]
     assert base64.b64decode(auth).decode() == f"ci:{password}"
     assert password not in command  # the command itself holds no secret
+
+
+def test_a_secret_copied_from_another_namespace_loses_the_metadata_of_that_one(
+    tmp_path: Any,
+) -> None:
+    """``k8s-pull-secret-missing`` when the Secret is in another namespace: the copy
+    applied must not carry that namespace's ``resourceVersion`` or ``uid`` (the API
+    server refuses to create an object with a resourceVersion), and it is a copy, not a
+    second Secret built from credentials as well."""
+    import json
+    import subprocess
+
+    from regdoctor.engine.command_template import render_command
+
+    step = RULES["k8s-pull-secret-missing"].remediation[0].commands["kubernetes"]
+    context = {"pull_registry": "registry.test:5000", "secret": "team-pull", "namespace": "ci"}
+    command = render_command(step, {**context, "secret_namespaces": ["build"]})
+    assert "kubectl create" not in command and "REGISTRY_PASSWORD" not in command
+    original = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "team-pull", "namespace": "build", "resourceVersion": "7",
+                     "uid": "u-1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "data": {".dockerconfigjson": "e30="},
+    }  # fmt: skip
+    (tmp_path / "secret.json").write_text(json.dumps(original))
+    fake = tmp_path / "kubectl"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = get ]; then cat "{tmp_path}/secret.json"; '
+        f'else cat > "{tmp_path}/applied"; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "SECRET_NAMESPACE": "build"}
+    script = command.replace("SECRET_NAMESPACE=''", ": ")  # the fill-in, filled
+    proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    applied = json.loads((tmp_path / "applied").read_text())
+    assert applied["metadata"] == {"name": "team-pull", "namespace": "ci"}
+    assert applied["data"] == original["data"] and applied["type"] == original["type"]
