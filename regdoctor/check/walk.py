@@ -224,14 +224,12 @@ def _own_outcome(
         if (
             failure is not None
             and endpoint.http_fallback
-            and failure[0]
-            in (
-                Kind.TLS,
-                Kind.HTTP_ON_HTTPS,
-                Kind.CONNECT,
+            and (
+                failure[0] in (Kind.TLS, Kind.HTTP_ON_HTTPS, Kind.CONNECT)
                 # containers/image pings http:// after any https:// error, a DNS one too
-                # (docker_client.go detectPropertiesHelper, v5.23.1)
-                Kind.DNS,
+                # (docker_client.go detectPropertiesHelper, v5.23.1); containerd's
+                # HTTPFallback never retries after a DNS error (docs/runtime-model.md)
+                or (failure[0] is Kind.DNS and runtime == "podman")
             )
         ):
             plain = _plain(seen, walk)

@@ -63,6 +63,18 @@ def test_podman_goes_on_to_http_after_a_dns_error_and_names_that_url() -> None:
     assert walk.ok and walk.endpoint == f"http://{REGISTRY}/v2/"
 
 
+def test_containerd_does_not_go_on_to_http_after_a_dns_error() -> None:
+    """containerd's HTTPFallback retries over http:// after an HTTP answer, a TLS
+    handshake timeout or a refused connection, never after a DNS error (review of
+    session 8: the walk retried for every endpoint with a fallback): ctr and the CRI
+    fail with "lookup ...: no such host"."""
+    for runtime in ("containerd", "kubernetes"):
+        route = Route(runtime, (_endpoint("https", skip_verify=True, http_fallback=True),))
+        walk = walk_runtime(runtime, route, _report(), UNRESOLVED, {})
+        assert not walk.ok and walk.failure is not None and walk.failure[0] is Kind.DNS
+        assert walk.failed_part == "host"
+
+
 def test_docker_fails_in_dns_without_http_and_goes_on_with_it() -> None:
     """docker without insecure-registries: https:// only, which ends in the node's DNS
     (the DNS finding is its); with it, dockerd goes on to http:// (moby
