@@ -169,7 +169,13 @@ class ClientConfig:
             entry = normalized.get(scope)
             if entry is not None:
                 origin = "identitytoken" if entry.has_identitytoken else "file"
-                return model.CredentialRef(origin, file, f'auths["{entry.key}"]', None, scope)
+                return model.CredentialRef(
+                    origin,
+                    file,
+                    (f'["{entry.key}"]' if self.legacy else f'auths["{entry.key}"]'),
+                    None,
+                    scope,
+                )
         return None
 
     def near_misses(self, registry: str) -> list[str]:
@@ -256,7 +262,7 @@ def load_legacy(path: Path) -> ClientConfig:
     if data is None:
         return config
     for key, value in data.items():
-        entry = _auth_entry(result, key, value)
+        entry = _auth_entry(result, key, value, legacy=True)
         if entry is not None:
             config.auths[key] = entry
     return config
@@ -304,17 +310,21 @@ def _helper_name_ok(name: str) -> bool:
     return bool(name) and all(ch.isalnum() or ch in "-_." for ch in name) and name[0] != "-"
 
 
-def _auth_entry(result: FileResult, key: str, value: Any) -> AuthEntry | None:
+def _auth_entry(
+    result: FileResult, key: str, value: Any, *, legacy: bool = False
+) -> AuthEntry | None:
+    """One entry of ``auths`` (or, ``legacy``, of ``~/.dockercfg``'s top level)."""
+    label = f'["{key}"]' if legacy else f'auths["{key}"]'
     if not isinstance(value, dict):
-        result.issue("must be an object", key=f'auths["{key}"]')
+        result.issue("must be an object", key=label)
         return None
-    source = where(result, "auths", key)
+    source = where(result, key) if legacy else where(result, "auths", key)
     auth = value.get("auth")
     has_auth = isinstance(auth, str) and bool(auth)
     decodes = True
     username = value.get("username") if isinstance(value.get("username"), str) else None
     if auth is not None and not isinstance(auth, str):
-        result.issue("must be a string", key=f'auths["{key}"].auth')
+        result.issue("must be a string", key=f"{label}.auth")
         has_auth = False
     if has_auth:
         decoded = decode_auth(str(auth))
@@ -322,13 +332,13 @@ def _auth_entry(result: FileResult, key: str, value: Any) -> AuthEntry | None:
             decodes = False
             result.issue(
                 "is not base64 of 'user:password' (docker: invalid auth configuration file)",
-                key=f'auths["{key}"].auth',
+                key=f"{label}.auth",
             )
         else:
             username = decoded
     for name in ("identitytoken", "registrytoken"):
         if name in value and not isinstance(value[name], str):
-            result.issue("must be a string", key=f'auths["{key}"].{name}')
+            result.issue("must be a string", key=f"{label}.{name}")
     return AuthEntry(
         key=key,
         source=source,

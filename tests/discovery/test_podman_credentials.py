@@ -141,3 +141,15 @@ def test_legacy_dockercfg_docker_without_config_json_podman_always(tmp_path: Pat
     assert beside.credential_for("docker", "secure.test", "team/app") is None
     podman = beside.credential_for("podman", "secure.test", "team/app")
     assert podman is not None and podman.file.endswith("/.dockercfg")
+
+
+def test_legacy_dockercfg_issues_name_its_own_keys(tmp_path: Path) -> None:
+    """~/.dockercfg has no ``auths``: an entry that is wrong is named by its top-level key
+    (``["r.test"]``), not as ``auths["r.test"]``, a key that file does not have."""
+    from regdoctor.discovery.docker_config import load_legacy
+
+    path = tmp_path / "dockercfg"
+    path.write_text(json.dumps({"bad.test": "x", "r.test": {"auth": 5}}))
+    config = load_legacy(path)
+    keys = sorted(str(issue.key) for issue in config.file.issues)
+    assert keys == ['["bad.test"]', '["r.test"].auth'], keys

@@ -561,3 +561,17 @@ def test_a_secret_copied_from_another_namespace_loses_the_metadata_of_that_one(
     applied = json.loads((tmp_path / "applied").read_text())
     assert applied["metadata"] == {"name": "team-pull", "namespace": "ci"}
     assert applied["data"] == original["data"] and applied["type"] == original["type"]
+
+
+def test_no_step_prints_a_whole_pull_secret() -> None:
+    """A pull secret's ``.dockerconfigjson`` holds passwords: a step that shows it
+    decodes it to the registry and account of each entry, never to the terminal whole
+    (``kubectl get secret ... | base64 -d`` alone)."""
+    whole = [
+        f"{rule_id} step {index} {runtime}"
+        for rule_id, index, step in _steps()
+        for runtime, command in [*step.commands.items(), *step.checks.items()]
+        for line in command.splitlines()
+        if "dockerconfigjson" in line and line.rstrip().endswith("base64 -d")
+    ]
+    assert not whole, whole
