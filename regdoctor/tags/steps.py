@@ -43,6 +43,8 @@ async def list_and_resolve(scan: Scan) -> bool:
     scan.selected = sorted(
         t for t in listing.tags if options.match is None or fnmatch.fnmatchcase(t, options.match)
     )
+    if scan.background is not None:  # what the scan's end needs, done while it waits
+        scan.background.start()
     resolution = await resolve_tags(
         scan.result.session, scan.selected, concurrency=options.concurrency
     )

@@ -1,12 +1,13 @@
-"""A tag scan does in a thread, while its session, listing and HEADs wait on the
-network, what only its end needs (``tags.command._Background``): the configured mirrors
-(discovery), then the rule catalog. The judging finds the catalog loaded; a load that
-fails there is done again by the judging, which raises its error; a discovery that
-raises raises where the mirrors are needed."""
+"""A tag scan does in a thread, while its HEADs wait on the network, what only its end
+needs (``tags.command._Background``): the configured mirrors (discovery), then the rule
+catalog. The thread starts with the HEADs, not before the first request. The judging
+finds the catalog loaded; a load that fails there is done again by the judging, which
+raises its error; a discovery that raises raises where the mirrors are needed."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from typing import Any
 
@@ -30,6 +31,8 @@ def fresh_catalogs(monkeypatch: pytest.MonkeyPatch) -> dict[Any, Any]:
 def test_the_catalog_is_loaded_in_the_background(fresh_catalogs):
     background = _Background((), None)
     assert background.thread.daemon
+    background.start()
+    background.start()  # once
     background.thread.join(timeout=60)
     assert not background.thread.is_alive()
     assert list(fresh_catalogs) == [()]
@@ -45,7 +48,9 @@ def test_a_failed_preload_is_reported_by_the_judging(fresh_catalogs, monkeypatch
     monkeypatch.setattr(cache, "load_catalog_cached", broken)
     uncaught: list[object] = []
     monkeypatch.setattr(threading, "excepthook", uncaught.append)
-    _Background((), None).thread.join(timeout=60)
+    failing = _Background((), None)
+    failing.start()
+    failing.thread.join(timeout=60)
     assert uncaught == [] and fresh_catalogs == {}
     with pytest.raises(ValueError, match="broken cache"):
         _Subjects(()).reports()
@@ -57,6 +62,7 @@ def test_the_discovery_runs_in_the_background_and_its_error_reaches_the_scan(
     uncaught: list[object] = []
     monkeypatch.setattr(threading, "excepthook", uncaught.append)
     found = _Background((), lambda: ["http://mirror.test:5000"])
+    # asked for before the steps started it: it starts then
     assert asyncio.run(found.mirrors()) == ["http://mirror.test:5000"]
 
     def broken() -> list[str]:
@@ -67,6 +73,52 @@ def test_the_discovery_runs_in_the_background_and_its_error_reaches_the_scan(
         asyncio.run(failed.mirrors())
     failed.thread.join(timeout=60)
     assert uncaught == [] and list(fresh_catalogs) == [()]  # the catalog still loaded
+
+
+def test_the_thread_starts_with_the_heads_not_before_the_first_request(
+    testbed, fresh_catalogs, monkeypatch, tags_json
+):
+    """Its CPU, holding the GIL, delayed the first request by as much: it now starts
+    once the session is open and the listing done, and the switch interval is short
+    while it runs, then restored."""
+    from regdoctor.tags import command, steps
+    from tests.harness.populate import populate
+
+    plain = testbed.endpoints["plain"]
+    populate(plain.url, "tags/late-background", tags=6, manifests=2)
+    events: list[str] = []
+    intervals: list[float] = []
+    open_session, list_tags = command.open_session, steps.list_tags
+    start, do_work = _Background.start, _Background._work
+
+    async def opening(*args, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("session")
+        return await open_session(*args, **kwargs)
+
+    async def listing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = await list_tags(*args, **kwargs)
+        events.append("listed")
+        return found
+
+    def starting(self):  # type: ignore[no-untyped-def]
+        events.append("background")
+        start(self)
+
+    def work(self):  # type: ignore[no-untyped-def]
+        intervals.append(sys.getswitchinterval())
+        do_work(self)
+
+    monkeypatch.setattr(command, "open_session", opening)
+    monkeypatch.setattr(steps, "list_tags", listing)
+    monkeypatch.setattr(_Background, "start", starting)
+    monkeypatch.setattr(_Background, "_work", work)
+    before = sys.getswitchinterval()
+    code, doc = tags_json(f"{plain.hostport}/tags/late-background")
+    assert code == 0, doc["findings"]
+    assert len(doc["tags"]) == 6
+    assert events[:3] == ["session", "listed", "background"], events
+    assert intervals == [command.SWITCH_INTERVAL]
+    assert sys.getswitchinterval() == before
 
 
 def _options(*argv: str):  # type: ignore[no-untyped-def]
