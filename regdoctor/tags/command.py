@@ -11,11 +11,8 @@ in a deployment file. A subject is a :class:`~regdoctor.model.TargetReport`.
 from __future__ import annotations
 
 import asyncio
-import sys
-import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +25,7 @@ from regdoctor.probes.image import INDEX_TYPES, MANIFEST_LIMIT, platforms_of_ind
 from regdoctor.reference.targets import InvalidReference, parse_target
 from regdoctor.tags import state as state_file
 from regdoctor.tags import steps
+from regdoctor.tags.background import Background
 from regdoctor.tags.policy import TagPolicy
 from regdoctor.tags.scan import (
     DEFAULT_CONCURRENCY,
@@ -38,9 +36,6 @@ from regdoctor.tags.scan import (
     resolve_tags,
 )
 from regdoctor.tags.session import RepoSession, open_session
-
-#: The interpreter's switch interval while the background thread runs (seconds).
-SWITCH_INTERVAL = 0.0005
 
 
 @dataclass
@@ -59,7 +54,7 @@ class Scan:
     digests: dict[str, str] = field(default_factory=dict)
     images: list[str] = field(default_factory=list)
     #: started by the steps when the HEADs start (``None``: nothing to start)
-    background: _Background | None = None
+    background: Background | None = None
 
     @property
     def base(self) -> Target:
@@ -183,71 +178,6 @@ class _Subjects:
         return reports
 
 
-class _Background:
-    """What the end of a scan needs but its network does not, done in a thread while the
-    HEADs wait on the network: the configured mirrors (a discovery of the runtimes'
-    configuration) first, then the rule catalog (engine imports, unpickling). The thread
-    imports only discovery's and the engine's modules, none of which the scan imports
-    meanwhile.
-
-    It starts when the HEADs do (:meth:`start`, from the scan's steps), not before the
-    session: its ~40 ms of CPU, holding the GIL, then delayed the first request by about
-    as much, on a machine whose other core was idle until the registry had something to
-    answer; during the HEADs it shares the CPU with a registry that is busy anyway.
-    While it runs, the interpreter's switch interval is 0.5 ms instead of 5 ms, so that
-    the event loop, woken by an answer, takes the GIL back at once and sends the next
-    request instead of leaving the connection idle.
-
-    The catalog is kept by ``catalog()`` (which waits on its lock while a load is under
-    way): a load that fails here is done again by :meth:`_Subjects.reports`, which raises
-    its error as before. A discovery that raises raises from :meth:`mirrors`."""
-
-    def __init__(
-        self, rule_dirs: tuple[Path, ...], discover: Callable[[], list[str]] | None
-    ) -> None:
-        self._mirrors: Future[list[str]] = Future()
-        self._discover = discover
-        self._rule_dirs = rule_dirs
-        self.thread = threading.Thread(target=self._run, name="regdoctor-background", daemon=True)
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        """Start the thread (once; later calls do nothing)."""
-        with self._lock:
-            if self.thread.ident is None:
-                self.thread.start()
-
-    def _run(self) -> None:
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-        try:
-            self._work()
-        finally:
-            sys.setswitchinterval(interval)
-
-    def _work(self) -> None:
-        if self._discover is not None:
-            try:
-                self._mirrors.set_result(self._discover())
-            except BaseException as exc:  # handed to the scan, raised there
-                self._mirrors.set_exception(exc)
-        else:
-            self._mirrors.set_result([])
-        try:
-            from regdoctor.check.catalog import catalog
-            from regdoctor.engine import evaluate
-
-            del evaluate
-            catalog(self._rule_dirs)
-        except Exception:  # reported by reports(), where it is loaded again
-            return
-
-    async def mirrors(self) -> list[str]:
-        """The configured mirrors, once the discovery is done."""
-        self.start()
-        return await asyncio.wrap_future(self._mirrors)
-
-
 def _observation(
     target: Target, kind: str, *, ok: bool, facts: dict[str, Any], error: str | None = None
 ) -> Observation:
@@ -273,7 +203,7 @@ async def run_tags(
     )
     network = Network(check)
     subjects = _Subjects(check.rule_dirs)
-    background = _Background(check.rule_dirs, options.configured_mirrors)
+    background = Background(check.rule_dirs, options.configured_mirrors)
     try:
         session = await open_session(base, check, network, clock=clock, deadline_at=deadline_at)
         result = TagsResult(base, session, None, None, [], started_at=started_at)
@@ -296,7 +226,7 @@ async def _scan(
     subjects: _Subjects,
     clock: Any,
     deadline_at: float,
-    background: _Background,
+    background: Background,
 ) -> None:
     """List and resolve the tags, then let each option add its observations."""
     scan = Scan(result, options, check, network, subjects, clock, deadline_at)

@@ -1,5 +1,5 @@
 """A tag scan does in a thread, while its HEADs wait on the network, what only its end
-needs (``tags.command._Background``): the configured mirrors (discovery), then the rule
+needs (``tags.background.Background``): the configured mirrors (discovery), then the rule
 catalog. The thread starts with the HEADs, not before the first request. The judging
 finds the catalog loaded; a load that fails there is done again by the judging, which
 raises its error; a discovery that raises raises where the mirrors are needed."""
@@ -18,7 +18,8 @@ from regdoctor.cli.main import build_parser
 from regdoctor.cli.request import request_from_args
 from regdoctor.cli.tags import _tags_options
 from regdoctor.engine import cache
-from regdoctor.tags.command import _Background, _Subjects
+from regdoctor.tags.background import Background
+from regdoctor.tags.command import _Subjects
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def fresh_catalogs(monkeypatch: pytest.MonkeyPatch) -> dict[Any, Any]:
 
 
 def test_the_catalog_is_loaded_in_the_background(fresh_catalogs):
-    background = _Background((), None)
+    background = Background((), None)
     assert background.thread.daemon
     background.start()
     background.start()  # once
@@ -48,7 +49,7 @@ def test_a_failed_preload_is_reported_by_the_judging(fresh_catalogs, monkeypatch
     monkeypatch.setattr(cache, "load_catalog_cached", broken)
     uncaught: list[object] = []
     monkeypatch.setattr(threading, "excepthook", uncaught.append)
-    failing = _Background((), None)
+    failing = Background((), None)
     failing.start()
     failing.thread.join(timeout=60)
     assert uncaught == [] and fresh_catalogs == {}
@@ -61,14 +62,14 @@ def test_the_discovery_runs_in_the_background_and_its_error_reaches_the_scan(
 ):
     uncaught: list[object] = []
     monkeypatch.setattr(threading, "excepthook", uncaught.append)
-    found = _Background((), lambda: ["http://mirror.test:5000"])
+    found = Background((), lambda: ["http://mirror.test:5000"])
     # asked for before the steps started it: it starts then
     assert asyncio.run(found.mirrors()) == ["http://mirror.test:5000"]
 
     def broken() -> list[str]:
         raise RuntimeError("discovery bug")
 
-    failed = _Background((), broken)
+    failed = Background((), broken)
     with pytest.raises(RuntimeError, match="discovery bug"):
         asyncio.run(failed.mirrors())
     failed.thread.join(timeout=60)
@@ -81,7 +82,7 @@ def test_the_thread_starts_with_the_heads_not_before_the_first_request(
     """Its CPU, holding the GIL, delayed the first request by as much: it now starts
     once the session is open and the listing done, and the switch interval is short
     while it runs, then restored."""
-    from regdoctor.tags import command, steps
+    from regdoctor.tags import background, command, steps
     from tests.harness.populate import populate
 
     plain = testbed.endpoints["plain"]
@@ -89,7 +90,7 @@ def test_the_thread_starts_with_the_heads_not_before_the_first_request(
     events: list[str] = []
     intervals: list[float] = []
     open_session, list_tags = command.open_session, steps.list_tags
-    start, do_work = _Background.start, _Background._work
+    start, do_work = Background.start, Background._work
 
     async def opening(*args, **kwargs):  # type: ignore[no-untyped-def]
         events.append("session")
@@ -110,14 +111,14 @@ def test_the_thread_starts_with_the_heads_not_before_the_first_request(
 
     monkeypatch.setattr(command, "open_session", opening)
     monkeypatch.setattr(steps, "list_tags", listing)
-    monkeypatch.setattr(_Background, "start", starting)
-    monkeypatch.setattr(_Background, "_work", work)
+    monkeypatch.setattr(Background, "start", starting)
+    monkeypatch.setattr(Background, "_work", work)
     before = sys.getswitchinterval()
     code, doc = tags_json(f"{plain.hostport}/tags/late-background")
     assert code == 0, doc["findings"]
     assert len(doc["tags"]) == 6
     assert events[:3] == ["session", "listed", "background"], events
-    assert intervals == [command.SWITCH_INTERVAL]
+    assert intervals == [background.SWITCH_INTERVAL]
     assert sys.getswitchinterval() == before
 
 
