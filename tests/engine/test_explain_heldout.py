@@ -24,7 +24,10 @@ rules unchanged. heldout-8.yaml (an eighth collection of 68 pastes, 21 held out,
 before any rule, labelled under the written rule) scored 20/21 before the round's rules
 (134 of 145, 92.4 %, in all, with the old labels) and 20/21 after, with heldout.yaml at
 24/26 (was 25/26): 133 of 145 (91.7 %) with the old labels, 135 of 145 (93.1 %) with the
-audited ones. The bar below is the measured figure rounded down, not
+audited ones. heldout-9.yaml (a ninth collection of 65 pastes, 20 held out, split before
+any rule) scored 20/20 before the round's rules (155 of 165, 93.9 %, in all) and 20/20
+after, every file as before: 155 of 165 (93.9 %). The bar below is the measured figure
+rounded down, not
 the target, and must not be raised by writing rules for these texts (that would spend the
 split)."""
 
@@ -38,7 +41,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.93  # 135/145 = 0.931, measured (audited labels, eighth round merged)
+FLOOR = 0.93  # 155/165 = 0.939, measured (ninth round; 135/145 = 0.931 before it)
 TARGET = 0.95
 
 
@@ -47,7 +50,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 145
+    assert len(entries) >= 165
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries
