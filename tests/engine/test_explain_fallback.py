@@ -183,7 +183,38 @@ def test_the_threshold_was_chosen_by_cross_validation_on_tuned_text():
     )
     assert mapped >= 200
     assert data["counts"] == {"template": mapped, "paste": 730}
-    assert all(not d["source"].endswith("heldout") for d in data["docs"])
+
+
+def _term_key(terms: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(terms.items()))
+
+
+def _entries(folder: Path) -> list[dict[str, object]]:
+    return [
+        entry
+        for path in sorted(folder.glob("*.yaml"))
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
+    ]
+
+
+def test_the_index_holds_the_tuned_pastes_and_no_held_out_one():
+    """The pastes in the index are exactly the tuned corpus's (as term bags, the index
+    keeps no id), and no held-out text's term bag is among them unless a tuned paste has
+    the same one. Nothing of a held-out entry is printed: only counts."""
+    from collections import Counter
+
+    data = json.loads((ROOT / "regdoctor" / "engine" / "fallback-index.json").read_text())
+    indexed = Counter(_term_key(d["terms"]) for d in data["docs"] if d["kind"] == "paste")
+    tuned_entries = _entries(ROOT / "fixtures" / "pasted")
+    tuned = Counter(_term_key(dict(tokens(str(e["text"]).splitlines()))) for e in tuned_entries)
+    assert indexed == tuned, "the index's pastes are not the tuned corpus (rebuild it)"
+    held_out = [
+        _term_key(dict(tokens(str(e["text"]).splitlines())))
+        for e in _entries(ROOT / "fixtures" / "pasted" / "heldout")
+    ]
+    assert held_out
+    leaked = sum(1 for key in held_out if key in indexed and key not in tuned)
+    assert leaked == 0, f"{leaked} held-out text(s) in the fallback index"
 
 
 def test_the_index_is_current():
