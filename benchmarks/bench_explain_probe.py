@@ -15,7 +15,8 @@ Run from the repository root::
     PYTHONPATH=. python benchmarks/bench_explain_probe.py --rules DIR   # another rules/
 
 A family is a set of causes crossed with a set of wrappers; a text is right when the
-leading match names the cause's category. Misses are reported, not asserted: the probe is
+leading match names the cause's category. The look-alikes family holds texts that resemble
+a registry's answer without being one: right when the lead names what they really say. Misses are reported, not asserted: the probe is
 a search for wordings the rules do not read yet, to be fixed from the client's source.
 """
 
@@ -364,6 +365,21 @@ SINGLES: dict[str, str] = {
     "Not Found": "image.name_unknown",
     f'Error: GET "https://{H}/v2/team/app/blobs/{DIGEST}": response status code 404: Not Found': "image.blob_integrity",
 }
+#: Look-alikes: a wrapper or a path that resembles a registry's answer but is not one (the
+#: review of round 9 found the first two read as a registry 5xx, the 404s of other hosts'
+#: files as a missing manifest or repository): right when the lead names what the text
+#: really says (the inner cause, or nothing: ``other``)
+LOOKALIKES: dict[str, str] = {
+    f'    Status 500: Get "{PING}": dial tcp 192.0.2.1:443: connect: connection refused': "tcp.refused",
+    f'12:00:01.234 [main] ERROR tc.app - Status 500: Get "{PING}": dial tcp 192.0.2.1:443: '
+    "i/o timeout": "tcp.timeout",
+    f'\tStatus 500: {{"message":"Get \\"{PING}\\": dial tcp: lookup {H}: no such host"}}': "dns.nxdomain",
+    'Error: GET "https://git.example.test/acme/deploy/raw/main/manifests/app.yaml": response '
+    "status code 404: Not Found": "other",
+    "GET https://git.example.test/acme/manifests/app.yaml: unexpected status code 404 Not Found": "other",
+    'Error: GET "https://git.example.test/api/v4/projects/1/packages/tags/list": response '
+    "status code 404: Not Found": "other",
+}
 #: distribution's API descriptors (registry/api/v2/descriptors.go, v2.0-v3.1) as messages
 DESCRIPTORS = {
     "The named manifest is not known to the registry.": "image.manifest_unknown",
@@ -406,6 +422,8 @@ def families() -> Iterator[tuple[str, str, str, str]]:
         yield "distribution descriptors", wrap(d), cat, f"{name}: {d}"
     for text, cat in SINGLES.items():
         yield "single wordings", text, cat, text[:100]
+    for text, cat in LOOKALIKES.items():
+        yield "look-alikes", text, cat, text[:100]
 
 
 def main(argv: list[str] | None = None) -> int:
