@@ -6,7 +6,8 @@ names. No pasted text is used (neither the tuned corpus nor the held-out split):
 wording here is a format string of a client or registry (moby, docker/distribution's
 client, containerd, containers/image, CRI-O, buildkit, go-containerregistry, oras-go v2,
 docker-java, bollard, docker-py, dockerode, the credential helpers, distribution's API
-descriptors) filled with documentation names and addresses (``*.test``, RFC 5737).
+descriptors, Harbor's NOT_FOUND messages, trivy's list of image sources) filled with
+documentation names and addresses (``*.test``, RFC 5737).
 
 Run from the repository root::
 
@@ -400,6 +401,88 @@ DESCRIPTOR_WRAPPERS: dict[str, Wrap] = {
     "containers/image": lambda d: f"Error: reading manifest 1.0 in {H}/team/app: {d}",
 }
 
+#: Harbor's own NOT_FOUND messages (src/controller/artifact/controller.go, v2.0+; the
+#: repository's from src/controller/repository), which clients print after their code
+HARBOR_NOT_FOUND = {
+    "artifact team/app:1.0 not found": "image.manifest_unknown",
+    f"artifact team/app@{DIGEST} not found": "image.manifest_unknown",
+    "repository team/app not found": "image.name_unknown",
+}
+HARBOR_WRAPPERS: dict[str, Wrap] = {
+    "docker": lambda m: f"Error response from daemon: unknown: {m}",
+    "podman": lambda m: (
+        f"Error: initializing source docker://{REF}: reading manifest 1.0 in {H}/team/app: "
+        f"unknown: {m}"
+    ),
+    "CRI-O": lambda m: (
+        f'Failed to pull image "{REF}": rpc error: code = Unknown desc = reading manifest 1.0 '
+        f"in {H}/team/app: unknown: {m}"
+    ),
+    "go-containerregistry": lambda m: f"GET {MAN}: NOT_FOUND: {m}",
+    "oras-go v2": lambda m: f'Error: failed to perform "FetchReference" on source: not_found: {m}',
+    "JSON body": lambda m: '404 {"errors":[{"code":"NOT_FOUND","message":"' + m + '"}]}',
+}
+#: trivy's image sources (pkg/fanal/image: docker, containerd, podman, then the registry):
+#: when all fail it lists each one's error; the registry's is why the scan failed
+TRIVY_REMOTE: dict[str, str] = {
+    **{f'GET "{PING}": {c}': cat for c, cat in NETWORK.items()},
+    **{f"GET {MAN}: unexpected status code {s} {t}": cat for s, (t, cat) in STATUS.items()},
+    f"GET {MAN}: UNAUTHORIZED: authentication required; [map[Action:pull Class: "
+    "Name:team/app Type:repository]]": "auth.unauthorized",
+    f"GET {MAN}: MANIFEST_UNKNOWN: manifest unknown; map[Tag:1.0]": "image.manifest_unknown",
+    f"GET {MAN}: DENIED: requested access to the resource is denied": "auth.denied",
+}
+TRIVY_LISTS: dict[str, Wrap] = {
+    "trivy 0.47+": lambda c: (
+        "FATAL\timage scan error: scan error: unable to initialize a scanner: unable to "
+        "initialize an image scanner: 4 errors occurred:\n"
+        f"\t* docker error: unable to inspect the image ({REF}): Cannot connect to the Docker "
+        "daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"
+        "\t* containerd error: containerd socket not found: /run/containerd/containerd.sock\n"
+        "\t* podman error: unable to initialize Podman client: no podman socket found: stat "
+        "podman/podman.sock: no such file or directory\n"
+        f"\t* remote error: {c}\n"
+    ),
+    "trivy 0.47+, containerd socket refused": lambda c: (
+        "FATAL\timage scan error: scan error: unable to initialize a scanner: unable to "
+        "initialize an image scanner: 4 errors occurred:\n"
+        f"\t* docker error: unable to inspect the image ({REF}): Error response from daemon: "
+        f"No such image: {REF}\n"
+        "\t* containerd error: failed to initialize a containerd client: failed to dial "
+        '"/run/containerd/containerd.sock": connection error: desc = "transport: error while '
+        'dialing: dial unix /run/containerd/containerd.sock: connect: permission denied"\n'
+        "\t* podman error: unable to initialize Podman client: no podman socket found: stat "
+        "podman/podman.sock: no such file or directory\n"
+        f"\t* remote error: {c}\n"
+    ),
+    "trivy <0.47": lambda c: (
+        "FATAL\tscan error: unable to initialize a scanner: unable to initialize a docker "
+        "scanner: 4 errors occurred:\n"
+        f"\t* unable to inspect the image ({REF}): Cannot connect to the Docker daemon at "
+        "unix:///var/run/docker.sock. Is the docker daemon running?\n"
+        "\t* containerd socket not found: /run/containerd/containerd.sock\n"
+        "\t* unable to initialize Podman client: no podman socket found: stat "
+        "podman/podman.sock: no such file or directory\n"
+        f"\t* {c}\n"
+    ),
+    "trivy-operator (one JSON line)": lambda c: json.dumps(
+        {
+            "level": "error",
+            "logger": "reconciler.scan job",
+            "msg": "Scan job container",
+            "status.message": (
+                "FATAL\timage scan error: scan error: unable to initialize a scanner: unable "
+                "to initialize a docker scanner: 4 errors occurred:\n"
+                f"\t* unable to inspect the image ({REF}): Cannot connect to the Docker daemon "
+                "at unix:///var/run/docker.sock. Is the docker daemon running?\n"
+                "\t* containerd socket not found: /run/containerd/containerd.sock\n"
+                "\t* unable to initialize Podman client: no podman socket found: stat "
+                f"podman/podman.sock: no such file or directory\n\t* {c}\n"
+            ),
+        }
+    ),
+}
+
 
 def families() -> Iterator[tuple[str, str, str, str]]:
     """(family, text, expected category, what it is) for every probe text."""
@@ -422,6 +505,12 @@ def families() -> Iterator[tuple[str, str, str, str]]:
         yield "distribution descriptors", wrap(d), cat, f"{name}: {d}"
     for text, cat in SINGLES.items():
         yield "single wordings", text, cat, text[:100]
+    for (m, cat), (name, wrap) in itertools.product(
+        HARBOR_NOT_FOUND.items(), HARBOR_WRAPPERS.items()
+    ):
+        yield "Harbor NOT_FOUND x clients", wrap(m), cat, f"{name}: {m}"
+    for (c, cat), (name, wrap) in itertools.product(TRIVY_REMOTE.items(), TRIVY_LISTS.items()):
+        yield "trivy sources x registry answers", wrap(c), cat, f"{name}: {c}"
     for text, cat in LOOKALIKES.items():
         yield "look-alikes", text, cat, text[:100]
 

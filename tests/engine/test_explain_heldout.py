@@ -26,10 +26,11 @@ before any rule, labelled under the written rule) scored 20/21 before the round'
 24/26 (was 25/26): 133 of 145 (91.7 %) with the old labels, 135 of 145 (93.1 %) with the
 audited ones. heldout-9.yaml (a ninth collection of 65 pastes, 20 held out, split before
 any rule) scored 20/20 before the round's rules (155 of 165, 93.9 %, in all) and 20/20
-after, every file as before: 155 of 165 (93.9 %). The bar below is the measured figure
-rounded down, not
-the target, and must not be raised by writing rules for these texts (that would spend the
-split)."""
+after, every file as before: 155 of 165 (93.9 %). heldout-10.yaml (a tenth collection of 101
+pastes, 31 held out, split before any rule) scored 27/31 before the round's rules (182 of 196,
+92.9 %, in all) and 27/31 after, with heldout.yaml at 26/26 (was 25/26): 183 of 196 (93.4 %).
+The bar below is the measured figure rounded down, not the target, and must not be raised
+by writing rules for these texts (that would spend the split)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.93  # 155/165 = 0.939, measured (ninth round; 135/145 = 0.931 before it)
+FLOOR = 0.93  # 183/196 = 0.934, measured (tenth round; 155/165 = 0.939 before it)
 TARGET = 0.95
 
 
@@ -50,7 +51,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 165
+    assert len(entries) >= 196
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries
