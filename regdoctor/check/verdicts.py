@@ -36,6 +36,7 @@ from regdoctor.model import (
     Observation,
     RuntimeVerdict,
     Severity,
+    Target,
     TargetReport,
 )
 
@@ -80,10 +81,7 @@ def _gone_on_from(report: TargetReport, judged: Sequence[TargetReport]) -> Targe
     pulls = {
         runtime
         for other in judged
-        if not other.target.mirror_of
-        and other.target.registry == target.mirror_of
-        and other.target.repository == target.repository
-        and other.target.reference == target.reference
+        if not other.target.mirror_of and _serves(target, other.target)
         for runtime, verdict in other.runtimes.items()
         if verdict.status != "error"
     }
@@ -98,6 +96,23 @@ def _gone_on_from(report: TargetReport, judged: Sequence[TargetReport]) -> Targe
     if findings == list(report.findings):
         return report
     return replace(report, findings=tuple(_lead_on_paths(findings)))
+
+
+def _serves(mirror: Target, image: Target) -> bool:
+    """``mirror`` is a place a runtime pulls ``image`` from. The plan records the images
+    a mirror or search registry serves (``mirror_for``): a search registry's repository
+    is the short name completed there (``nginx`` at secure.test is secure.test/nginx,
+    the image docker.io/library/nginx: containers/image docker/reference adds
+    ``library/`` for docker.io only), so the repositories need not be equal. A mirror
+    target made elsewhere (without ``mirror_for``) is matched by registry, repository and
+    reference."""
+    if mirror.mirror_for:
+        return image.id in mirror.mirror_for
+    return (
+        image.registry == mirror.mirror_of
+        and image.repository == mirror.repository
+        and image.reference == mirror.reference
+    )
 
 
 def _category_from_elsewhere(report: TargetReport, judged: Sequence[TargetReport]) -> TargetReport:

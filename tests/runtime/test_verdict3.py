@@ -1,0 +1,98 @@
+"""Verdicts that disagreed with the runtimes (review of session 9): unit tests of one step
+each. The real clients' agreement is tests/scenarios/runtimes/table_verdict3.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from regdoctor.check.plan import mirrored
+from regdoctor.check.routes import Routes
+from regdoctor.check.verdicts import _gone_on_from
+from regdoctor.discovery.effective import discover, paths_from
+from regdoctor.model import Finding, RuntimeVerdict, Severity, TargetReport
+from regdoctor.reference.targets import parse_target
+
+
+def _routes(root: Path, conf: str) -> Routes:
+    path = root / "etc/containers/registries.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(conf)
+    effective = discover(paths_from(root, {}), runtimes=("podman",))
+    return Routes(runtimes=("podman",), effective=effective)
+
+
+def _finding(rule: str, severity: Severity = Severity.ERROR) -> Finding:
+    return replace(Finding(rule, "x", severity, "high", "t", "tcp", rule, ""), runtimes=("podman",))
+
+
+# -- a search registry serves a short name under another repository ----------------------
+
+
+def test_a_search_registry_records_the_image_it_serves(tmp_path: Path) -> None:
+    """podman-short-name-single-component-next-search: ``nginx`` is secure.test/nginx at
+    the first search registry, the image target docker.io/library/nginx."""
+    routes = _routes(tmp_path, 'unqualified-search-registries = ["secure.test", "docker.io"]\n')
+    image = parse_target("nginx:latest")
+    [search] = [t for t in mirrored([image], routes) if t is not image]
+    assert (search.host, search.repository, image.repository) == (
+        "secure.test",
+        "nginx",
+        "library/nginx",
+    )
+    assert search.mirror_for == (image.id,)
+
+
+def test_a_mirror_shared_by_two_images_records_both(tmp_path: Path) -> None:
+    conf = "".join(
+        f'[[registry]]\nlocation = "{host}"\n\n[[registry.mirror]]\nlocation = "m.test"\n\n'
+        for host in ("a.test", "b.test")
+    )
+    routes = _routes(tmp_path, conf)
+    a, b = parse_target("a.test/team/app:1.2"), parse_target("b.test/team/app:1.2")
+    [mirror] = [t for t in mirrored([a, b], routes) if t not in (a, b)]
+    assert mirror.host == "m.test" and mirror.mirror_for == (a.id, b.id)
+
+
+def _search_pair(image_status: str) -> tuple[TargetReport, TargetReport]:
+    image = parse_target("nginx:latest")
+    image_report = TargetReport(
+        image,
+        {},
+        (),
+        (),
+        (),
+        0.0,
+        runtimes={"podman": RuntimeVerdict("podman", image_status, "r", None)},
+    )
+    search = replace(
+        parse_target("https://secure.test/nginx:latest"),
+        mirror_of="docker.io",
+        runtime="podman",
+        mirror_for=(image.id,),
+    )
+    findings = (
+        replace(_finding("tcp-refused"), leading=True),
+        _finding("mirror-unreachable", Severity.WARNING),
+    )
+    return image_report, replace(TargetReport(search, {}, (), (), (), 0.0), findings=findings)
+
+
+def test_a_search_registry_with_another_repository_drops_the_runtime_that_pulls() -> None:
+    image, search = _search_pair("ok")
+    refused, fallback = _gone_on_from(search, [image, search]).findings
+    assert refused.runtimes == () and not refused.leading
+    assert fallback.runtimes == ("podman",)
+
+
+def test_it_keeps_the_runtime_when_the_image_fails_too() -> None:
+    image, search = _search_pair("error")
+    assert _gone_on_from(search, [image, search]) is search
+
+
+def test_it_is_not_matched_to_an_image_it_does_not_serve() -> None:
+    """Another image of the same registry that pulls says nothing about this one."""
+    image, search = _search_pair("ok")
+    other = replace(image, target=parse_target("docker.io/library/redis:latest"))
+    stranger = replace(search, target=replace(search.target, mirror_for=(other.target.id,)))
+    assert _gone_on_from(stranger, [image, stranger]) is stranger
