@@ -228,9 +228,11 @@ def load_alias_cache(conf: RegistriesConf, path: Path) -> None:
     if text is None:
         if result.exists:
             conf.files.append(result)
+            _short_names_only(result)
         return
     conf.files.append(result)
     data = parse_toml(result, text)
+    _short_names_only(result)
     aliases = data.get("aliases") if data is not None else None
     if data is None or aliases is None:
         return
@@ -247,6 +249,16 @@ def load_alias_cache(conf: RegistriesConf, path: Path) -> None:
         return
     for name, value in aliases.items():
         conf.aliases[name] = (value, where(result, "aliases", name))
+
+
+def _short_names_only(result: FileResult) -> None:
+    """A saved-alias file podman cannot load fails short names only (the route of a
+    short name is stopped, ``Routes``): a fully qualified pull never reads it
+    (containers/image v5.23.1 pkg/shortnames Resolve returns a qualified name at once),
+    so its problems are not the file's refusal by podman as a whole (not ``fatal``)."""
+    from dataclasses import replace
+
+    result.issues[:] = [replace(issue, fatal=False) for issue in result.issues]
 
 
 def discover(paths: Paths) -> RegistriesConf | None:

@@ -96,3 +96,55 @@ def test_it_is_not_matched_to_an_image_it_does_not_serve() -> None:
     other = replace(image, target=parse_target("docker.io/library/redis:latest"))
     stranger = replace(search, target=replace(search.target, mirror_for=(other.target.id,)))
     assert _gone_on_from(stranger, [image, stranger]) is stranger
+
+
+# -- a saved short-name alias file podman cannot load ------------------------------------
+
+SEARCH_ONE = 'unqualified-search-registries = ["tls.test:5443"]\n'
+
+
+def _with_cache(root: Path, text: str) -> Routes:
+    cache = root / "var/cache/containers/short-name-aliases.conf"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(text)
+    return _routes(root, SEARCH_ONE)
+
+
+def test_a_malformed_alias_cache_stops_short_names_only(tmp_path: Path) -> None:
+    """podman-saved-alias-cache-malformed / -qualified: podman 4.3.1 fails the short name
+    with 'loading short-name aliases config file ...' and pulls the qualified name."""
+    routes = _with_cache(tmp_path, '[aliases]\n"team/app" = "tls.test:5443/team/app\n')
+    short = routes.route("podman", parse_target("team/app:1.2"))
+    assert short.stopped is not None
+    assert short.stopped.startswith(
+        'loading short-name aliases config file "/var/cache/containers/short-name-aliases.conf": '
+    )
+    assert short.stopped_source == "/var/cache/containers/short-name-aliases.conf"
+    assert short.fix == ("alias-cache-invalid", "", "")
+    qualified = routes.route("podman", parse_target("tls.test:5443/team/app:1.2"))
+    assert qualified.stopped is None and [e.host for e in qualified.endpoints] == ["tls.test:5443"]
+
+
+def test_an_invalid_saved_alias_stops_every_short_name(tmp_path: Path) -> None:
+    """podman-saved-alias-cache-invalid-alias: the whole file is refused, so another
+    short name than the bad alias's fails as well."""
+    routes = _with_cache(tmp_path, '[aliases]\n"team/app" = "team/app"\n')
+    for name in ("team/app:1.2", "nginx:latest"):
+        route = routes.route("podman", parse_target(name))
+        assert route.stopped is not None and "must contain registry and repository" in route.stopped
+
+
+def test_the_cache_file_problems_are_not_the_refusal_of_podman_as_a_whole(tmp_path: Path) -> None:
+    """A fully qualified pull never reads the file: its problems are warnings (no
+    config-invalid error listing podman when it pulls)."""
+    _with_cache(tmp_path, '[aliases]\n"team/app" = "tls.test:5443/team/app\n')
+    effective = discover(paths_from(tmp_path, {}), runtimes=("podman",))
+    assert effective.containers is not None
+    [cache] = [f for f in effective.containers.files if f.source == "short_name_aliases"]
+    assert cache.issues and not any(i.fatal for i in cache.issues)
+
+
+def test_a_good_alias_cache_leaves_the_short_name_route(tmp_path: Path) -> None:
+    routes = _with_cache(tmp_path, '[aliases]\n"team/app" = "tls.test:5443/team/app"\n')
+    route = routes.route("podman", parse_target("team/app:1.2"))
+    assert route.stopped is None and [e.host for e in route.endpoints] == ["tls.test:5443"]
