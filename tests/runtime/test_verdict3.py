@@ -148,3 +148,24 @@ def test_a_good_alias_cache_leaves_the_short_name_route(tmp_path: Path) -> None:
     routes = _with_cache(tmp_path, '[aliases]\n"team/app" = "tls.test:5443/team/app"\n')
     route = routes.route("podman", parse_target("team/app:1.2"))
     assert route.stopped is None and [e.host for e in route.endpoints] == ["tls.test:5443"]
+
+
+# -- an http:// request to a registry named without a port goes to port 80 ---------------
+
+
+def _ctx(image: str, scheme: str | None) -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(target=parse_target(image), state=SimpleNamespace(scheme=scheme))
+
+
+def test_the_http_url_of_a_registry_named_without_a_port_has_none() -> None:
+    """proxy-plain-no-port: dockerd, containerd and podman request
+    http://behind.test/v2/ (port 80); the probe asked the proxy for behind.test:443."""
+    from regdoctor.probes.http_ping import base_url
+
+    assert base_url(_ctx("behind.test/team/app:1.2", "http")) == "http://behind.test"  # type: ignore[arg-type]
+    assert base_url(_ctx("behind.test/team/app:1.2", "https")) == "https://behind.test"  # type: ignore[arg-type]
+    assert base_url(_ctx("behind.test:5000/team/app:1.2", "http")) == "http://behind.test:5000"  # type: ignore[arg-type]
+    assert base_url(_ctx("behind.test:443/team/app:1.2", "http")) == "http://behind.test:443"  # type: ignore[arg-type]
+    assert base_url(_ctx("[::1]:5000/team/app:1.2", "http")) == "http://[::1]:5000"  # type: ignore[arg-type]

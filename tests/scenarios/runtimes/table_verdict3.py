@@ -12,15 +12,30 @@ client as the oracle:
   refuses every short name (v5.23.1 pkg/sysregistriesv2 ResolveShortNameAlias:
   "loading short-name aliases config file ..."), a fully qualified name never reads the
   file; the fix moves it aside.
+- an insecure registry named without a port (``behind.test``), plain HTTP on port 80:
+  every runtime's http:// URL has no port (port 80); through ``HTTP_PROXY`` the check
+  asked the proxy for ``http://behind.test:443/v2/`` (the proxy's 502 read as the
+  registry's failure). Reached directly, check still dials only 443 (a known gap,
+  ``plain-no-port-direct``, strict xfail).
 """
 
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import Registry, Scenario
-from tests.scenarios.runtimes.table import APP, HUB_NAMES, HUB_REG, SECURE_IP, TLS_REG, P
+from tests.scenarios.runtimes.table import ALL, APP, HUB_NAMES, HUB_REG, SECURE_IP, TLS_REG, P
 from tests.scenarios.runtimes.table_podman2 import TLS_CA, TLS_NAMES
+from tests.scenarios.runtimes.table_proxy import BOTH_PROXY, _both, drop_in, plain_registry
 
 DEAD_SECURE = Registry("secure", SECURE_IP, 443, "none")
+#: a plain-HTTP registry on port 80, named without a port, known only to the proxy
+BEHIND_80 = Registry("behind80", "127.0.0.7", 80, "plain")
+BEHIND_80_NAMES = {"behind.test": "127.0.0.7"}
+#: each runtime told behind.test speaks plain HTTP, the daemons and the shell proxied
+PLAIN_80_NODE = {
+    "daemon_json": {"insecure-registries": ["behind.test"]},
+    "etc_files": {**_both(drop_in(**BOTH_PROXY)), **plain_registry("behind.test")},
+    "user_env": BOTH_PROXY,
+}
 #: root podman's saved short-name aliases (the sandbox's own /var/cache)
 ALIAS_CACHE = "/var/cache/containers/short-name-aliases.conf"
 #: one search registry that serves team/app: without the cache podman pulls the short name
@@ -87,5 +102,53 @@ VERDICT3_SCENARIOS: tuple[Scenario, ...] = (
         node_files={ALIAS_CACHE: '[aliases]\n"team/app" = "tls.test:5443/team/app\n'},
         expect={P: True},
         note="the same broken file and a fully qualified name: podman never reads it",
+    ),
+    Scenario(
+        "proxy-plain-no-port",
+        "proxy",
+        f"behind.test/{APP}",
+        ALL,
+        registries=(BEHIND_80,),
+        proxy="ok",
+        proxy_names=BEHIND_80_NAMES,
+        hub_trusted=True,
+        expect=dict.fromkeys(ALL, True),
+        endpoints=dict.fromkeys(ALL, "http://behind.test/v2/"),
+        note="an insecure registry named without a port, only through the proxy: every "
+        "runtime's http:// request is GET http://behind.test/v2/ (port 80) through "
+        "HTTP_PROXY, and pulls",
+        **PLAIN_80_NODE,  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "proxy-plain-no-port-needs-login",
+        "proxy",
+        f"behind.test/{APP}",
+        ALL,
+        registries=(BEHIND_80,),
+        proxy="auth",
+        proxy_names=BEHIND_80_NAMES,
+        hub_trusted=True,
+        expect=dict.fromkeys(ALL, False),
+        endpoints=dict.fromkeys(ALL, "http://behind.test/v2/"),
+        rule="http-proxy-auth-required",
+        note="the same with a proxy that wants a login: the 407 answers GET "
+        "http://behind.test/v2/; the HTTP_PROXY login fix pulls on all four",
+        **PLAIN_80_NODE,  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "plain-no-port-direct",
+        "scheme",
+        f"plain80.test/{APP}",
+        ALL,
+        registries=(Registry("plain80", "198.18.0.21", 80, "plain"),),
+        names={"plain80.test": "198.18.0.21"},
+        daemon_json={"insecure-registries": ["plain80.test"]},
+        etc_files=plain_registry("plain80.test"),
+        hub_trusted=True,
+        expect=dict.fromkeys(ALL, True),
+        endpoints=dict.fromkeys(ALL, "http://plain80.test/v2/"),
+        note="the same registry reached directly: https:// to port 443 is refused, "
+        "dockerd and podman go on to http://plain80.test/v2/ (port 80), ctr and the CRI "
+        "go there at once",
     ),
 )
