@@ -169,3 +169,45 @@ def test_the_http_url_of_a_registry_named_without_a_port_has_none() -> None:
     assert base_url(_ctx("behind.test:5000/team/app:1.2", "http")) == "http://behind.test:5000"  # type: ignore[arg-type]
     assert base_url(_ctx("behind.test:443/team/app:1.2", "http")) == "http://behind.test:443"  # type: ignore[arg-type]
     assert base_url(_ctx("[::1]:5000/team/app:1.2", "http")) == "http://[::1]:5000"  # type: ignore[arg-type]
+
+
+# -- an error finding no runtime in scope meets is a warning ------------------------------
+
+
+class _Scope:
+    def __init__(self, *runtimes: str) -> None:
+        self.runtimes = runtimes
+
+
+def test_an_error_on_no_runtimes_path_is_a_warning() -> None:
+    """proxy-http-only-unresolved: the node's NXDOMAIN for a name every runtime reaches
+    through HTTP_PROXY was an error finding with no runtime (summary errors 1)."""
+    from regdoctor.check.verdicts import _on_no_path
+
+    nxdomain = replace(_finding("dns-nxdomain"), runtimes=())
+    refused = _finding("tcp-refused")  # lists podman
+    report = replace(
+        TargetReport(parse_target("behind.test:5000/team/app:1.2"), {}, (), (), (), 0.0),
+        findings=(nxdomain, refused),
+    )
+    judged = _on_no_path(report, _Scope("podman"))  # type: ignore[arg-type]
+    assert [f.severity for f in judged.findings] == [Severity.WARNING, Severity.ERROR]
+    # without runtimes in scope (a library caller) the rule's severity stands
+    assert _on_no_path(report, _Scope()) is report  # type: ignore[arg-type]
+
+
+def test_a_search_registry_the_runtime_goes_on_from_is_a_warning_for_it() -> None:
+    """podman-short-name-permissive-first-down: podman pulls, the run exited 2 because
+    the first search registry's podman verdict was an error."""
+    image, search = _search_pair("ok")
+    search = replace(
+        search, runtimes={"podman": RuntimeVerdict("podman", "error", "refused", None)}
+    )
+    judged = _gone_on_from(search, [image, search])
+    assert judged.runtimes["podman"].status == "warning"
+    assert judged.status == "warning"
+    image, search = _search_pair("error")
+    failing = replace(
+        search, runtimes={"podman": RuntimeVerdict("podman", "error", "refused", None)}
+    )
+    assert _gone_on_from(failing, [image, failing]).runtimes["podman"].status == "error"
