@@ -211,3 +211,13 @@ def test_a_search_registry_the_runtime_goes_on_from_is_a_warning_for_it() -> Non
         search, runtimes={"podman": RuntimeVerdict("podman", "error", "refused", None)}
     )
     assert _gone_on_from(failing, [image, failing]).runtimes["podman"].status == "error"
+
+
+def test_rootless_podman_without_xdg_runtime_dir_reads_run_user() -> None:
+    """podman v4 libpod SetXdgDirs: rootless podman sets XDG_RUNTIME_DIR=/run/user/<uid>
+    before containers/image looks for its login file; only root reads /run/containers/0."""
+    from regdoctor.runtime import auth_file_candidates
+
+    rootless = auth_file_candidates({}, "/home/u", 1000).candidates[0]
+    assert rootless == "/run/user/1000/containers/auth.json"
+    assert auth_file_candidates({}, "/root", 0).candidates[0] == "/run/containers/0/auth.json"
