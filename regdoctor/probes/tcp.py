@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.probes.base import ProbeContext, failure_summary, first
+from regdoctor.probes.base import HTTPS_PORT_FAILED, ProbeContext, failure_summary, first
 
 _OUTCOME_BY_ERRNO = {
     errno.ECONNREFUSED: "refused",
@@ -120,6 +120,24 @@ async def connect_keep(
     return observations, (sockets[0] if sockets else None)
 
 
+def _http_port_next(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
+    """Port 443 of a registry named without a port did not connect, and the runtimes in
+    scope go on to http:// after that: there they dial port 80 (moby 20.10 registry
+    endpoints ``http://`` + the index name; containers/image v5.23.1 docker_client.go
+    ``%s://%s/v2/``; hosts.toml ``server = "http://host"``), so the check does too."""
+    from regdoctor.probes.http_ping import names_port
+    from regdoctor.probes.tls import scheme_policy
+
+    target = ctx.target
+    if ctx.state.proxy is not None or target.scheme is not None or target.port != 443:
+        return False
+    if names_port(target.registry) or not failed:
+        return False
+    _enforced, _observed, fallback, after = scheme_policy(ctx)
+    outcomes = {str(o.facts.get("outcome")) for o in failed}
+    return fallback and bool(outcomes) and outcomes <= set(after)
+
+
 def _open_spares(ctx: ProbeContext, sock: socket.socket) -> None:
     """Speculative connections beside the TCP phase's, to the address that answered
     (``regdoctor.net.handover``): one for the optional probes (Harbor), which then
@@ -159,6 +177,17 @@ class TcpProbe:
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
         observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
+        if sock is None and _http_port_next(ctx, observations):
+            # the runtimes go on to http://host/v2/: port 80 (probes/http_ping.py)
+            at_80, sock = await connect_keep(ctx, ctx.state.addresses, 80, role)
+            if sock is not None:
+                # the http:// requests open their own connection to :80; the failure at
+                # 443 is the TLS phase's observation (the https:// attempt), not a
+                # refusing address of the registry's (tcp-partial-refused)
+                sock.close()
+                ctx.state.extra[HTTPS_PORT_FAILED] = observations[0].error or "refused"
+                observations = at_80
+                sock = None
         if sock is not None and proxy is None:
             # the TLS (or HTTP) phase continues on it; the pipeline closes it if not
             ctx.state.extra["tcp_socket"] = sock

@@ -221,3 +221,33 @@ def test_rootless_podman_without_xdg_runtime_dir_reads_run_user() -> None:
     rootless = auth_file_candidates({}, "/home/u", 1000).candidates[0]
     assert rootless == "/run/user/1000/containers/auth.json"
     assert auth_file_candidates({}, "/root", 0).candidates[0] == "/run/containers/0/auth.json"
+
+
+def test_port_80_is_dialled_only_where_the_runtimes_go_on_to_http() -> None:
+    """plain-no-port-direct: a registry named without a port whose 443 is refused, and
+    runtimes that go on to http:// (port 80); not with a port named, a pinned scheme, a
+    proxy, nor when no runtime in scope goes on (plain-no-port-docker-not-told)."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from regdoctor.model import Observation
+    from regdoctor.probes import tcp
+
+    refused = Observation("tcp.connect", "t", True, "tcp", facts={"outcome": "refused"})
+    timeout = Observation("tcp.connect", "t", True, "tcp", facts={"outcome": "timeout"})
+
+    def ctx(image: str, fallback: bool = True, proxy: object = None) -> object:
+        policy = (True, True, fallback, frozenset({"refused", "unreachable"}))
+        state = SimpleNamespace(proxy=proxy)
+        return SimpleNamespace(target=parse_target(image), state=state, policy=policy)
+
+    def goes(c: object, failed: list[Observation]) -> bool:
+        with mock.patch("regdoctor.probes.tls.scheme_policy", lambda _c: _c.policy):
+            return tcp._http_port_next(c, failed)  # type: ignore[arg-type]
+
+    assert goes(ctx("plain80.test/team/app:1.2"), [refused])
+    assert not goes(ctx("plain80.test:5000/team/app:1.2"), [refused])
+    assert not goes(ctx("https://plain80.test/team/app:1.2"), [refused])
+    assert not goes(ctx("plain80.test/team/app:1.2", fallback=False), [refused])
+    assert not goes(ctx("plain80.test/team/app:1.2", proxy=object()), [refused])
+    assert not goes(ctx("plain80.test/team/app:1.2"), [timeout])

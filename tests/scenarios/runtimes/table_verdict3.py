@@ -15,14 +15,26 @@ client as the oracle:
 - an insecure registry named without a port (``behind.test``), plain HTTP on port 80:
   every runtime's http:// URL has no port (port 80); through ``HTTP_PROXY`` the check
   asked the proxy for ``http://behind.test:443/v2/`` (the proxy's 502 read as the
-  registry's failure). Reached directly, check still dials only 443 (a known gap,
-  ``plain-no-port-direct``, strict xfail).
+  registry's failure). Reached directly, check dialled only port 443 and said every
+  runtime failed (``plain-no-port-direct``); without ``insecure-registries`` dockerd
+  does stop at 443 (``plain-no-port-docker-not-told``).
 """
 
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import Registry, Scenario
-from tests.scenarios.runtimes.table import ALL, APP, HUB_NAMES, HUB_REG, SECURE_IP, TLS_REG, P
+from tests.scenarios.runtimes.table import (
+    ALL,
+    APP,
+    HUB_NAMES,
+    HUB_REG,
+    SECURE_IP,
+    TLS_REG,
+    C,
+    D,
+    K,
+    P,
+)
 from tests.scenarios.runtimes.table_podman2 import TLS_CA, TLS_NAMES
 from tests.scenarios.runtimes.table_proxy import BOTH_PROXY, _both, drop_in, plain_registry
 
@@ -36,6 +48,9 @@ PLAIN_80_NODE = {
     "etc_files": {**_both(drop_in(**BOTH_PROXY)), **plain_registry("behind.test")},
     "user_env": BOTH_PROXY,
 }
+#: the same kind of registry reached directly (the node's DNS knows it)
+PLAIN_80 = Registry("plain80", "198.18.0.21", 80, "plain")
+PLAIN_80_NAMES = {"plain80.test": "198.18.0.21"}
 #: root podman's saved short-name aliases (the sandbox's own /var/cache)
 ALIAS_CACHE = "/var/cache/containers/short-name-aliases.conf"
 #: one search registry that serves team/app: without the cache podman pulls the short name
@@ -136,12 +151,25 @@ VERDICT3_SCENARIOS: tuple[Scenario, ...] = (
         **PLAIN_80_NODE,  # type: ignore[arg-type]
     ),
     Scenario(
+        "plain-no-port-docker-not-told",
+        "scheme",
+        f"plain80.test/{APP}",
+        ALL,
+        registries=(PLAIN_80,),
+        names=PLAIN_80_NAMES,
+        etc_files=plain_registry("plain80.test"),
+        hub_trusted=True,
+        expect={D: False, C: True, K: True, P: True},
+        note="the same without daemon.json insecure-registries: dockerd stops at the "
+        "refused https:// port 443 and never tries http://; the others pull from port 80",
+    ),
+    Scenario(
         "plain-no-port-direct",
         "scheme",
         f"plain80.test/{APP}",
         ALL,
-        registries=(Registry("plain80", "198.18.0.21", 80, "plain"),),
-        names={"plain80.test": "198.18.0.21"},
+        registries=(PLAIN_80,),
+        names=PLAIN_80_NAMES,
         daemon_json={"insecure-registries": ["plain80.test"]},
         etc_files=plain_registry("plain80.test"),
         hub_trusted=True,
