@@ -251,3 +251,24 @@ def test_port_80_is_dialled_only_where_the_runtimes_go_on_to_http() -> None:
     assert not goes(ctx("plain80.test/team/app:1.2", fallback=False), [refused])
     assert not goes(ctx("plain80.test/team/app:1.2", proxy=object()), [refused])
     assert not goes(ctx("plain80.test/team/app:1.2"), [timeout])
+
+
+def test_port_80_is_looked_at_for_a_fix_only_after_443_refused_direct() -> None:
+    """plain-no-port-docker-not-told: dockerd not told the registry is insecure stops at
+    443; what answers on port 80 says that marking it insecure helps."""
+    from types import SimpleNamespace
+
+    from regdoctor.model import Observation
+    from regdoctor.probes import tcp
+
+    refused = Observation("tcp.connect", "t", False, "tcp", facts={"outcome": "refused"})
+    timeout = Observation("tcp.connect", "t", False, "tcp", facts={"outcome": "timeout"})
+
+    def looks(image: str, failed: list[Observation], proxy: object = None) -> bool:
+        c = SimpleNamespace(target=parse_target(image), state=SimpleNamespace(proxy=proxy))
+        return tcp._plain_port_worth_a_look(c, failed)  # type: ignore[arg-type]
+
+    assert looks("plain80.test/team/app:1.2", [refused])
+    assert not looks("plain80.test/team/app:1.2", [refused, timeout])
+    assert not looks("plain80.test:5000/team/app:1.2", [refused])
+    assert not looks("plain80.test/team/app:1.2", [refused], proxy=object())

@@ -17,7 +17,8 @@ client as the oracle:
   asked the proxy for ``http://behind.test:443/v2/`` (the proxy's 502 read as the
   registry's failure). Reached directly, check dialled only port 443 and said every
   runtime failed (``plain-no-port-direct``); without ``insecure-registries`` dockerd
-  does stop at 443 (``plain-no-port-docker-not-told``).
+  does stop at 443 (``plain-no-port-docker-not-told``), and check, seeing a registry on
+  port 80, gives the fix that marks it insecure.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ VERDICT3_SCENARIOS: tuple[Scenario, ...] = (
         etc_files=plain_registry("plain80.test"),
         hub_trusted=True,
         expect={D: False, C: True, K: True, P: True},
+        rule="tcp-refused-plain-http-80",
         note="the same without daemon.json insecure-registries: dockerd stops at the "
         "refused https:// port 443 and never tries http://; the others pull from port 80",
     ),

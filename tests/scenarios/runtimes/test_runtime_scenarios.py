@@ -206,11 +206,7 @@ def _describe(truth: PullResult) -> str:
 
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
-KNOWN_GAPS: dict[str, str] = {
-    "plain-no-port-docker-not-told": "dockerd (not told the registry is insecure) stops at "
-    "the refused port 443, as check says, but check never looks at port 80, so it offers "
-    "no fix (daemon.json insecure-registries)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
