@@ -152,6 +152,10 @@ def _plain_port_worth_a_look(ctx: ProbeContext, failed: Sequence[Observation]) -
     return all(o.facts.get("outcome") == "refused" for o in failed)
 
 
+#: How long the look at port 80 may take (connect and answer), after a refused 443.
+_PLAIN_PORT_WAIT_S = 2.0
+
+
 async def _plain_registry_at_80(ctx: ProbeContext) -> Observation | None:
     """``GET /v2/`` over plain HTTP on port 80 of the first address: an
     ``http.plain_port`` observation when something answers there (``is_registry``: a
@@ -162,7 +166,9 @@ async def _plain_registry_at_80(ctx: ProbeContext) -> Observation | None:
         return None
     start = time.monotonic()
     try:
-        async with asyncio.timeout(ctx.budget()):
+        # the host answered at 443 at once (refused): a registry on port 80 answers
+        # within a round trip; a port 80 that drops packets must not hold the check
+        async with asyncio.timeout(min(ctx.budget(), _PLAIN_PORT_WAIT_S)):
             reader, writer = await asyncio.open_connection(address, 80)
             try:
                 host = f"[{target.host}]" if ":" in target.host else target.host
