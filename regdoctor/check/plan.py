@@ -303,6 +303,7 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
 
     out = list(targets)
     seen = {t.raw for t in targets}
+    at: dict[str, int] = {}  # raw -> index in out of the mirror targets
     for target in targets:
         if target.kind != "registry" or not target.repository or target.mirror_of:
             continue
@@ -321,6 +322,11 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
                     # the runtime's API root is under a path regdoctor does not request
                     # there: check the host's own /v2/, the verdicts weigh the two
                     raw = f"{endpoint.scheme}://{endpoint.host}"
+                if raw in at:
+                    known = out[at[raw]]
+                    if target.id not in known.mirror_for:
+                        out[at[raw]] = replace(known, mirror_for=(*known.mirror_for, target.id))
+                    continue
                 if raw in seen:
                     continue
                 try:
@@ -328,10 +334,12 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
                 except InvalidReference:
                     continue
                 seen.add(raw)
+                at[raw] = len(out)
                 out.append(
                     replace(
                         mirror,
                         mirror_of=target.registry,
+                        mirror_for=(target.id,),
                         runtime=runtime,
                         source=f"{runtime} mirror of {target.registry} ({endpoint.source})",
                         ca_files=tuple(cas.get(endpoint.host, ())),

@@ -504,6 +504,9 @@ class Routes:
         read = self.effective is not None and self.effective.containers is not None
         short = _short_name(target) if read else None
         if short is not None:
+            broken = self._alias_cache_refused()
+            if broken is not None:
+                return broken
             # podman does not assume docker.io: an alias or the search registries
             resolved = model.resolve_short_name(short, conf)
             if resolved.error:
@@ -563,6 +566,31 @@ class Routes:
                     stopped_source=shown,
                     fix=("alias-invalid", name, good),
                 )
+        return None
+
+    def _alias_cache_refused(self) -> Route | None:
+        """A saved short-name alias file (``short-name-aliases.conf``) containers/image
+        cannot load stops every short name before any request, whatever the name
+        (v5.23.1 pkg/sysregistriesv2 ResolveShortNameAlias loads it first and returns
+        ``loading short-name aliases config file "...": ...``: TOML it cannot decode, an
+        alias it refuses, a file it cannot read); measured with podman 4.3.1 (scenarios
+        ``podman-saved-alias-cache-*``). The fix moves the file aside."""
+        from regdoctor.discovery.registries_conf import ALIAS_CACHE_SOURCE
+
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        for result in effective.containers.files:
+            if result.source != ALIAS_CACHE_SOURCE or not result.issues:
+                continue
+            shown = effective.paths.shown(result.file)
+            return Route(
+                "podman",
+                stopped=f'loading short-name aliases config file "{shown}": '
+                f"{result.issues[0].located()}",
+                stopped_source=shown,
+                fix=("alias-cache-invalid", "", ""),
+            )
         return None
 
     def _short_name_stop(self, target: Target, resolved: Any) -> Route:

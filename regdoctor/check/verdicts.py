@@ -36,6 +36,7 @@ from regdoctor.model import (
     Observation,
     RuntimeVerdict,
     Severity,
+    Target,
     TargetReport,
 )
 
@@ -64,7 +65,29 @@ def judge_runtimes(
                 by_host[report.target.registry] = report
     judged = [_judge(report, routes, by_host, rule_dirs) for report in reports]
     judged = [_gone_on_from(report, judged) for report in judged]
-    return [_category_from_elsewhere(report, judged) for report in judged]
+    judged = [_category_from_elsewhere(report, judged) for report in judged]
+    return [_on_no_path(report, routes) for report in judged]
+
+
+def _on_no_path(report: TargetReport, routes: Routes) -> TargetReport:
+    """An error finding that applies to no runtime in scope (a name the node does not
+    resolve that every runtime reaches through its proxy, a search registry podman goes
+    on from, a CA regdoctor lacks that the runtime has) is true, but it is not what stops
+    any pull: it is a warning, so that the summary's counts, the exit code (through a
+    configuration target's status), the text, JSON, Markdown, JUnit and metrics outputs
+    all say so alike. Without runtimes in scope (a library caller), the rule's severity
+    stands."""
+    if not routes.runtimes:
+        return report
+    findings = tuple(
+        replace(f, severity=Severity.WARNING)
+        if f.severity is Severity.ERROR and not f.runtimes
+        else f
+        for f in report.findings
+    )
+    if findings == report.findings:
+        return report
+    return replace(report, findings=findings)
 
 
 def _gone_on_from(report: TargetReport, judged: Sequence[TargetReport]) -> TargetReport:
@@ -80,10 +103,7 @@ def _gone_on_from(report: TargetReport, judged: Sequence[TargetReport]) -> Targe
     pulls = {
         runtime
         for other in judged
-        if not other.target.mirror_of
-        and other.target.registry == target.mirror_of
-        and other.target.repository == target.repository
-        and other.target.reference == target.reference
+        if not other.target.mirror_of and _serves(target, other.target)
         for runtime, verdict in other.runtimes.items()
         if verdict.status != "error"
     }
@@ -95,9 +115,34 @@ def _gone_on_from(report: TargetReport, judged: Sequence[TargetReport]) -> Targe
         else f
         for f in report.findings
     ]
-    if findings == list(report.findings):
+    # the runtime fails here but pulls the image: this mirror's failure is a warning
+    # for it (the mirror-fallback warning lists it), not a failed pull
+    verdicts = {
+        runtime: replace(verdict, status="warning")
+        if runtime in pulls and verdict.status == "error"
+        else verdict
+        for runtime, verdict in report.runtimes.items()
+    }
+    if findings == list(report.findings) and verdicts == dict(report.runtimes):
         return report
-    return replace(report, findings=tuple(_lead_on_paths(findings)))
+    return replace(report, findings=tuple(_lead_on_paths(findings)), runtimes=verdicts)
+
+
+def _serves(mirror: Target, image: Target) -> bool:
+    """``mirror`` is a place a runtime pulls ``image`` from. The plan records the images
+    a mirror or search registry serves (``mirror_for``): a search registry's repository
+    is the short name completed there (``nginx`` at secure.test is secure.test/nginx,
+    the image docker.io/library/nginx: containers/image docker/reference adds
+    ``library/`` for docker.io only), so the repositories need not be equal. A mirror
+    target made elsewhere (without ``mirror_for``) is matched by registry, repository and
+    reference."""
+    if mirror.mirror_for:
+        return image.id in mirror.mirror_for
+    return (
+        image.registry == mirror.mirror_of
+        and image.repository == mirror.repository
+        and image.reference == mirror.reference
+    )
 
 
 def _category_from_elsewhere(report: TargetReport, judged: Sequence[TargetReport]) -> TargetReport:

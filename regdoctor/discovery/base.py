@@ -94,6 +94,18 @@ class Paths:
         except OSError:
             return os.getuid()
 
+    def uid_guessed(self) -> bool:
+        """Whether :meth:`uid` is a guess: podman takes the uid it runs as
+        (containers/image getPathToAuthWithOS ``os.Getuid()``), which regdoctor cannot
+        know. It is this process's own when checking this machine and ``$HOME`` is this
+        user's; with ``--root``, under ``sudo -E`` (another user's ``$HOME``) or without
+        a ``$HOME``, it is the owner of ``$HOME``, or this process's uid: a guess."""
+        try:
+            owner = self.home().stat().st_uid
+        except OSError:
+            return True
+        return str(self.root) not in ("/", "") or owner != os.getuid()
+
     def env_path(self, name: str) -> Path | None:
         value = self.env.get(name)
         return self.at(value) if value else None

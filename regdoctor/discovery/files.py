@@ -203,14 +203,15 @@ def config_sources(
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         user(f"{runtime_dir}/containers/auth.json", "containers-auth", "$XDG_RUNTIME_DIR")
-    else:  # containers/image getPathToAuthWithOS: root's podman login file
+    else:  # containers/image getPathToAuthWithOS, podman's SetXdgDirs
         # the uid of the user whose files these are (their $HOME's owner below the root),
-        # not regdoctor's own (--root, sudo)
+        # not regdoctor's own (--root, sudo): the reason says when that is a guess
         from regdoctor.discovery.base import Paths
+        from regdoctor.discovery.registries_conf import login_file_without_runtime_dir
 
-        uid = Paths(root=root, env={**env, "HOME": str(home)}).uid()
-        run_auth = f"/run/containers/{uid}/auth.json"
-        user(run_auth, "containers-auth", "no $XDG_RUNTIME_DIR")
+        paths = Paths(root=root, env={**env, "HOME": str(home)})
+        run_auth, why = login_file_without_runtime_dir(paths)
+        user(paths.shown(run_auth), "containers-auth", f"no $XDG_RUNTIME_DIR: {why}")
     user(f"{home}/.config/containers/auth.json", "containers-auth", "$HOME/.config")
     system(locations.KUBELET_CREDENTIALS, "kubelet-credentials")
     found(f"{locations.KUBERNETES_PULL_SECRETS}/*.yaml", "k8s-secret")

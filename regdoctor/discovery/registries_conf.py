@@ -188,7 +188,8 @@ def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
     ``--authfile`` / ``REGISTRY_AUTH_FILE``, else ``$DOCKER_CONFIG/config.json`` (podman's
     default ``--authfile``: containers/common v0.50.1 pkg/auth GetDefaultAuthFile; scenario
     ``creds-podman-docker-config-env``), else ``$XDG_RUNTIME_DIR/containers/auth.json``,
-    else ``/run/containers/<uid>/auth.json`` (root's login file); then always
+    else root's ``/run/containers/0/auth.json`` or a rootless user's runtime directory
+    (:func:`login_file_without_runtime_dir`); then always
     ``$XDG_CONFIG_HOME/containers/auth.json``. (``~/.docker/config.json`` comes after
     them: :meth:`Effective.credential_for`.)"""
     docker_config = paths.env_path("DOCKER_CONFIG")
@@ -202,9 +203,44 @@ def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:
         if first is not None:
             first = first / "containers" / "auth.json"
         else:
-            number = paths.uid() if uid is None else uid
-            first = paths.at(f"/run/containers/{number}/auth.json")
+            first, _why = login_file_without_runtime_dir(paths, uid)
     return [first, paths.xdg_config_home() / "containers" / "auth.json"]
+
+
+def login_file_without_runtime_dir(paths: Paths, uid: int | None = None) -> tuple[Path, str]:
+    """podman's login file when ``$XDG_RUNTIME_DIR`` is not set, and why (which uid,
+    and whether it is a guess: :meth:`Paths.uid_guessed`).
+
+    Root podman reads ``/run/containers/0/auth.json`` (containers/image v5.23.1
+    getPathToAuthWithOS: ``/run/containers/<os.Getuid()>``). Rootless podman never
+    does: before any pull it sets ``XDG_RUNTIME_DIR`` itself (podman v4 libpod
+    SetXdgDirs, pkg/util GetRuntimeDir): ``/run/user/<uid>`` when that is a directory
+    the user owns with mode 0700, else ``$TMPDIR/podman-run-<uid>`` (``/tmp`` without
+    ``TMPDIR``; podman creates it), else ``$HOME/rundir``; the login file is
+    ``containers/auth.json`` there."""
+    import stat
+
+    number = paths.uid() if uid is None else uid
+    guessed = uid is None and paths.uid_guessed()
+    who = f"uid {number}"
+    if guessed:
+        who += " (the owner of $HOME: a guess, podman uses the uid it runs as)"
+    if number == 0:
+        return paths.at("/run/containers/0/auth.json"), f"root podman, {who}"
+    run_user = paths.at(f"/run/user/{number}")
+    try:
+        st = run_user.stat()
+        usable = stat.S_ISDIR(st.st_mode) and st.st_uid == number and st.st_mode & 0o700 == 0o700
+    except OSError:
+        usable = False
+    if usable:
+        where = f"/run/user/{number}"
+    else:
+        # Go's os.TempDir on the examined machine: a path named, not a file made here
+        tmp = paths.env.get("TMPDIR") or "/tmp"  # noqa: S108
+        where = f"{tmp.rstrip('/')}/podman-run-{number}"
+    why = f"rootless podman sets XDG_RUNTIME_DIR={where}, {who}"
+    return paths.at(where) / "containers" / "auth.json", why
 
 
 def alias_cache_path(paths: Paths) -> Path:
@@ -228,9 +264,11 @@ def load_alias_cache(conf: RegistriesConf, path: Path) -> None:
     if text is None:
         if result.exists:
             conf.files.append(result)
+            _short_names_only(result)
         return
     conf.files.append(result)
     data = parse_toml(result, text)
+    _short_names_only(result)
     aliases = data.get("aliases") if data is not None else None
     if data is None or aliases is None:
         return
@@ -247,6 +285,16 @@ def load_alias_cache(conf: RegistriesConf, path: Path) -> None:
         return
     for name, value in aliases.items():
         conf.aliases[name] = (value, where(result, "aliases", name))
+
+
+def _short_names_only(result: FileResult) -> None:
+    """A saved-alias file podman cannot load fails short names only (the route of a
+    short name is stopped, ``Routes``): a fully qualified pull never reads it
+    (containers/image v5.23.1 pkg/shortnames Resolve returns a qualified name at once),
+    so its problems are not the file's refusal by podman as a whole (not ``fatal``)."""
+    from dataclasses import replace
+
+    result.issues[:] = [replace(issue, fatal=False) for issue in result.issues]
 
 
 def discover(paths: Paths) -> RegistriesConf | None:

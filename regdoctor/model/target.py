@@ -31,6 +31,10 @@ class Target:
     kind: str = "registry"  # "registry", or "config": a configuration file judged alone
     runtime: str | None = None  # docker, podman, containerd, kubernetes
     mirror_of: str | None = None  # the registry this endpoint mirrors
+    # the ids of the image targets this mirror or search registry serves (one raw
+    # reference may serve several images: ``app`` at quay.test is quay.test/app, the
+    # image is docker.io/library/app); not serialized
+    mirror_for: tuple[str, ...] = ()
     ca_files: tuple[str, ...] = ()
     client_cert: str | None = None
     client_key: str | None = None

@@ -29,6 +29,9 @@ T = TypeVar("T")
 #: ``TargetState.extra`` key: the registry's name did not resolve here, and the check
 #: goes on to http:// through ``HTTP_PROXY`` (the error of the lookup; probes/dns.py).
 UNRESOLVED = "https_unresolved"
+#: ``TargetState.extra`` key: port 443 of a registry named without a port did not
+#: connect, and its http:// port 80 did (the error at 443; probes/tcp.py).
+HTTPS_PORT_FAILED = "https_port_failed"
 
 
 @dataclass(frozen=True, slots=True)

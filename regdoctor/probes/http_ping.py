@@ -21,7 +21,19 @@ def base_url(ctx: ProbeContext) -> str:
     default = 443 if scheme == "https" else 80
     host = f"[{target.host}]" if ":" in target.host else target.host
     port = "" if target.port == default else f":{target.port}"
+    if scheme == "http" and not names_port(target.registry):
+        # a registry named without a port: the runtimes' http:// URL has none either
+        # (moby registry/endpoint_v2.go ``http://`` + the index name; containers/image
+        # docker_client.go ``%s://%s/v2/``; hosts.toml ``server = "http://host"``), so
+        # port 80, not the 443 the https:// attempt dialled
+        port = ""
     return f"{scheme}://{host}{port}"
+
+
+def names_port(registry: str) -> bool:
+    """``registry`` (``host``, ``host:5000``, ``[::1]:5000``) names a port."""
+    tail = registry.rsplit("]", 1)[-1]
+    return ":" in tail and tail.rsplit(":", 1)[1].isdigit()
 
 
 def looks_like_registry(exchange: Exchange) -> bool:
@@ -55,7 +67,7 @@ async def _hand_over_plain(ctx: ProbeContext, url: str) -> None:
     sock = ctx.state.extra.pop("tcp_socket", None)
     if sock is None:
         return
-    if not url.startswith("http://") or ctx.state.proxy is not None:
+    if not url.startswith("http://") or ctx.state.proxy is not None or url != _same_port(ctx):
         sock.close()
         return
     from regdoctor.net.streams import PlainStream
@@ -63,6 +75,15 @@ async def _hand_over_plain(ctx: ProbeContext, url: str) -> None:
     reader, writer = await asyncio.open_connection(sock=sock)
     stream = PlainStream(reader, writer)
     ctx.network.handover(ctx.state).put(ctx.target.host, ctx.target.port, stream)
+
+
+def _same_port(ctx: ProbeContext) -> str:
+    """The http:// /v2/ URL on the port the TCP phase dialled (its connection can carry
+    the request only there)."""
+    target = ctx.target
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    port = "" if target.port == 80 else f":{target.port}"
+    return f"http://{host}{port}/v2/"
 
 
 class HttpPingProbe:

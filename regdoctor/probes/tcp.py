@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from regdoctor.model import Observation, PhaseStatus, Target
-from regdoctor.probes.base import ProbeContext, failure_summary, first
+from regdoctor.probes.base import HTTPS_PORT_FAILED, ProbeContext, failure_summary, first
 
 _OUTCOME_BY_ERRNO = {
     errno.ECONNREFUSED: "refused",
@@ -120,6 +120,89 @@ async def connect_keep(
     return observations, (sockets[0] if sockets else None)
 
 
+def _http_port_next(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
+    """Port 443 of a registry named without a port did not connect, and the runtimes in
+    scope go on to http:// after that: there they dial port 80 (moby 20.10 registry
+    endpoints ``http://`` + the index name; containers/image v5.23.1 docker_client.go
+    ``%s://%s/v2/``; hosts.toml ``server = "http://host"``), so the check does too."""
+    from regdoctor.probes.http_ping import names_port
+    from regdoctor.probes.tls import scheme_policy
+
+    target = ctx.target
+    if ctx.state.proxy is not None or target.scheme is not None or target.port != 443:
+        return False
+    if names_port(target.registry) or not failed:
+        return False
+    _enforced, _observed, fallback, after = scheme_policy(ctx)
+    outcomes = {str(o.facts.get("outcome")) for o in failed}
+    return fallback and bool(outcomes) and outcomes <= set(after)
+
+
+def _plain_port_worth_a_look(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
+    """Port 443 of a registry named without a port refused every address, and the
+    check goes direct: a plain-HTTP registry on port 80 is what a runtime would reach if
+    it were told the registry is insecure."""
+    from regdoctor.probes.http_ping import names_port
+
+    target = ctx.target
+    if ctx.state.proxy is not None or target.scheme is not None or target.port != 443:
+        return False
+    if names_port(target.registry) or not failed:
+        return False
+    return all(o.facts.get("outcome") == "refused" for o in failed)
+
+
+#: How long the look at port 80 may take (connect and answer), after a refused 443.
+_PLAIN_PORT_WAIT_S = 2.0
+
+
+async def _plain_registry_at_80(ctx: ProbeContext) -> Observation | None:
+    """``GET /v2/`` over plain HTTP on port 80 of the first address: an
+    ``http.plain_port`` observation when something answers there (``is_registry``: a
+    Docker-Distribution-Api-Version header, or a 401 with a challenge)."""
+    target = ctx.target
+    address = ctx.state.addresses[0] if ctx.state.addresses else None
+    if address is None:
+        return None
+    start = time.monotonic()
+    try:
+        # the host answered at 443 at once (refused): a registry on port 80 answers
+        # within a round trip; a port 80 that drops packets must not hold the check
+        async with asyncio.timeout(min(ctx.budget(), _PLAIN_PORT_WAIT_S)):
+            reader, writer = await asyncio.open_connection(address, 80)
+            try:
+                host = f"[{target.host}]" if ":" in target.host else target.host
+                writer.write(f"GET /v2/ HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii"))
+                await writer.drain()
+                head = await reader.read(4096)
+            finally:
+                writer.close()
+    except (OSError, TimeoutError, UnicodeError):
+        return None
+    lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        return None
+    status = int(parts[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    is_registry = "docker-distribution-api-version" in headers or (
+        status == 401 and "www-authenticate" in headers
+    )
+    return ctx.observe(
+        "http.plain_port",
+        ok=True,
+        phase="tcp",
+        facts={
+            "host": target.host,
+            "address": address,
+            "port": 80,
+            "status": status,
+            "is_registry": is_registry,
+        },
+        duration_ms=(time.monotonic() - start) * 1000,
+    )
+
+
 def _open_spares(ctx: ProbeContext, sock: socket.socket) -> None:
     """Speculative connections beside the TCP phase's, to the address that answered
     (``regdoctor.net.handover``): one for the optional probes (Harbor), which then
@@ -159,6 +242,29 @@ class TcpProbe:
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
         observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
+        if sock is None and _http_port_next(ctx, observations):
+            # the runtimes go on to http://host/v2/: port 80 (probes/http_ping.py)
+            at_80, sock = await connect_keep(ctx, ctx.state.addresses, 80, role)
+            if sock is not None:
+                # the http:// requests open their own connection to :80; the failure at
+                # 443 is the TLS phase's observation (the https:// attempt), not a
+                # refusing address of the registry's (tcp-partial-refused)
+                sock.close()
+                ctx.state.extra[HTTPS_PORT_FAILED] = observations[0].error or "refused"
+                observations = at_80
+                sock = None
+        elif sock is None and _plain_port_worth_a_look(ctx, observations):
+            # no runtime in scope goes on to http://, so none dials port 80; what answers
+            # there says which fix helps (mark it insecure: rule tcp-refused-plain-http-80)
+            for observation in observations:
+                yield observation
+            plain = await _plain_registry_at_80(ctx)
+            if plain is not None:
+                yield plain
+            ctx.state.verdict(
+                "tcp", PhaseStatus.FAILED, observations[0].error if observations else None
+            )
+            return
         if sock is not None and proxy is None:
             # the TLS (or HTTP) phase continues on it; the pipeline closes it if not
             ctx.state.extra["tcp_socket"] = sock

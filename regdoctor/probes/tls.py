@@ -17,7 +17,7 @@ from typing import Any
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net.handshake import HandshakeResult, handshake
 from regdoctor.net.proxy import ProxyRoute
-from regdoctor.probes.base import UNRESOLVED, ProbeContext, first
+from regdoctor.probes.base import HTTPS_PORT_FAILED, UNRESOLVED, ProbeContext, first
 from regdoctor.reference.targets import is_ip_literal, is_loopback
 
 
@@ -233,6 +233,34 @@ class TlsProbe:
         if target.scheme == "http":
             state.scheme = "http"
             state.verdict("tls", PhaseStatus.NOT_APPLICABLE, "http:// given: TLS not used")
+            return
+        port_failed = state.extra.pop(HTTPS_PORT_FAILED, None)
+        if port_failed is not None:
+            # port 443 did not connect; port 80 did, where the runtimes go on to http://
+            # (probes/tcp.py)
+            yield ctx.observe(
+                "tls.handshake",
+                ok=True,
+                phase="tls",
+                facts={
+                    "host": target.host,
+                    "address": state.address,
+                    "port": target.port,
+                    "role": "registry",
+                    "outcome": "refused",
+                    "proxy": None,
+                    "scheme_decision": "http",
+                    "fallback_allowed": True,
+                },
+                error=str(port_failed),
+            )
+            state.scheme = "http"
+            state.verdict(
+                "tls",
+                PhaseStatus.WARN,
+                f"https:// on port {target.port} does not connect; falling back to "
+                "http:// on port 80",
+            )
             return
         unresolved = state.extra.pop(UNRESOLVED, None)
         if unresolved is not None:

@@ -378,7 +378,8 @@ def auth_file_candidates(
     default --authfile, containers/common v0.50.1 GetDefaultAuthFile) become
     sys.AuthFilePath and replace the first entry; otherwise
     ${XDG_RUNTIME_DIR}/containers/auth.json (error if that dir is set but missing: only a
-    warning, pull continues) or /run/containers/<uid>/auth.json,
+    warning, pull continues) or root's /run/containers/0/auth.json (rootless podman sets
+    XDG_RUNTIME_DIR itself, to /run/user/<uid> as a rule),
     then ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then $DOCKER_CONFIG/config.json
     or ~/.docker/config.json, then ~/.dockercfg. credHelpers in those files are honoured;
     registries.conf ``credential-helpers`` may add external helpers.
@@ -388,8 +389,10 @@ def auth_file_candidates(
         # podman's default --authfile (containers/common v0.50.1 GetDefaultAuthFile)
         first = f"{env['DOCKER_CONFIG']}/config.json"
     if not first:
-        rt = env.get("XDG_RUNTIME_DIR", "")
-        first = f"{rt}/containers/auth.json" if rt else f"/run/containers/{uid}/auth.json"
+        # without XDG_RUNTIME_DIR: root's /run/containers/0; rootless podman sets it
+        # itself first (libpod SetXdgDirs): /run/user/<uid> (else $TMPDIR/podman-run-<uid>)
+        rt = env.get("XDG_RUNTIME_DIR", "") or (f"/run/user/{uid}" if uid != 0 else "")
+        first = f"{rt}/containers/auth.json" if rt else "/run/containers/0/auth.json"
     xdg = env.get("XDG_CONFIG_HOME") or f"{home}/.config"
     docker = (
         f"{env['DOCKER_CONFIG']}/config.json"

@@ -104,22 +104,49 @@ def test_a_url_key_loses_its_path_for_podman() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="gives $HOME to another uid (chown)")
-def test_run_containers_uid_is_the_examined_users(tmp_path: Path) -> None:
-    """``/run/containers/<uid>/auth.json`` is that of the user whose configuration is
-    examined (the owner of ``$HOME`` below ``--root``), not regdoctor's own uid: on the
-    other machine the user is 1234, and its login file there is found."""
+def test_a_rootless_users_login_file_is_in_the_runtime_dir_podman_sets(tmp_path: Path) -> None:
+    """Without ``$XDG_RUNTIME_DIR`` rootless podman sets it itself before any pull
+    (podman v4 libpod SetXdgDirs, pkg/util GetRuntimeDir): ``/run/user/<uid>`` when the
+    user owns it with mode 0700, else ``$TMPDIR/podman-run-<uid>``; it never reads
+    ``/run/containers/<uid>`` (only root's ``/run/containers/0``). The uid is the
+    examined user's (the owner of ``$HOME`` below ``--root``), and the reason says that
+    this is a guess (podman uses the uid it runs as)."""
+    from regdoctor.discovery.files import config_sources
+
     home = tmp_path / HOME.lstrip("/")
     home.mkdir(parents=True)
     os.chown(home, 1234, 1234)
     _write(tmp_path, "/run/containers/1234/auth.json", {"auths": {"r.test": _auth("pw")}})
-    _write(tmp_path, f"/run/containers/{os.getuid()}/auth.json", {"auths": {}})
     files = registries_conf.auth_file_paths(_paths(tmp_path))
-    assert files[0] == tmp_path / "run/containers/1234/auth.json"
-    from regdoctor.discovery.files import config_sources
+    assert files[0] == tmp_path / "tmp/podman-run-1234/containers/auth.json"
+    _, why = registries_conf.login_file_without_runtime_dir(_paths(tmp_path, TMPDIR="/var/tmp"))
+    assert "podman-run-1234" in why and "/var/tmp" in why
+    assert "uid 1234" in why and "a guess" in why
+    run_user = tmp_path / "run/user/1234"
+    run_user.mkdir(parents=True, mode=0o700)
+    os.chown(run_user, 1234, 1234)
+    files = registries_conf.auth_file_paths(_paths(tmp_path))
+    assert files[0] == run_user / "containers/auth.json"
+    sources = {s.display: s.provenance for s in config_sources(tmp_path, {"HOME": HOME})}
+    assert "/run/user/1234/containers/auth.json" in sources
+    assert "a guess" in sources["/run/user/1234/containers/auth.json"]
+    assert not any(d.startswith("/run/containers/") for d in sources)
+    # owned by another user: podman does not take it
+    os.chown(run_user, 4321, 4321)
+    assert registries_conf.auth_file_paths(_paths(tmp_path))[0] == (
+        tmp_path / "tmp/podman-run-1234/containers/auth.json"
+    )
 
-    shown = [s.display for s in config_sources(tmp_path, {"HOME": HOME})]
-    assert "/run/containers/1234/auth.json" in shown
-    assert f"/run/containers/{os.getuid()}/auth.json" not in shown
+
+def test_root_reads_run_containers_0_and_this_users_uid_is_no_guess(tmp_path: Path) -> None:
+    path, why = registries_conf.login_file_without_runtime_dir(_paths(tmp_path), uid=0)
+    assert path == tmp_path / "run/containers/0/auth.json" and "root podman" in why
+    assert "guess" not in why
+    # this machine, this user's own $HOME: the uid is known
+    live = Paths(env={"HOME": str(Path.home())})
+    assert not live.uid_guessed() or Path.home().stat().st_uid != os.getuid()
+    # another tree (--root), or no $HOME there: a guess
+    assert _paths(tmp_path).uid_guessed()
 
 
 def test_legacy_dockercfg_docker_without_config_json_podman_always(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from tests.scenarios.runtimes.table_podman2 import PODMAN2_SCENARIOS
 from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
 from tests.scenarios.runtimes.table_registries_conf import REGISTRIES_CONF_SCENARIOS
 from tests.scenarios.runtimes.table_verdict2 import VERDICT2_SCENARIOS
+from tests.scenarios.runtimes.table_verdict3 import VERDICT3_SCENARIOS
 
 EDGES: tuple[Scenario, ...] = (
     # -- the kubelet's keyring: which pull secret entry an image gets ----------------------
@@ -428,6 +429,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + VERDICT2_SCENARIOS
     + PODMAN2_SCENARIOS
     + FIXCMD_SCENARIOS
+    + VERDICT3_SCENARIOS
 )
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

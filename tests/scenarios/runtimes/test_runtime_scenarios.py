@@ -347,6 +347,17 @@ def _compare(scenario: Scenario, client: Client, truth: PullResult, verdict: Ver
                     f"[{client}] the leading finding of {target.get('target')} is "
                     f"{f.get('rule')!r}, which applies to no runtime"
                 )
+    # a finding no runtime in scope meets is not what stops a pull: never an error, and
+    # a run where the client pulls does not exit 2 (errors)
+    for target in [*(doc.get("targets") or []), *(doc.get("configs") or [])]:
+        for f in target.get("findings") or []:
+            if f.get("severity") == "error" and not f.get("runtimes"):
+                problems.append(
+                    f"[{client}] {f.get('rule')!r} of {target.get('target')} is an error "
+                    "that applies to no runtime"
+                )
+    if truth.pulled and doc.get("exit_code") == 2:
+        problems.append(f"[{client}] check exits 2 (errors), but {client} pulled")
     endpoint = scenario.endpoints.get(client)
     if endpoint is not None and verdict.status in ("ok", "warning", "error"):
         said = ((doc.get("targets") or [{}])[0].get("runtimes") or {}).get(client) or {}

@@ -117,6 +117,7 @@ FIX_PATH_PREFIXES = (
     "/etc/ssl/certs/ca-certificates.crt",
     NODE_HOME,
     "/run/containers",
+    "/var/cache/containers",  # bind-mounted from the sandbox (podman's saved aliases)
     "/dev/null",
     "/dev/stdin",
     "/dev/tcp/",  # bash's own connect test: no file
