@@ -433,7 +433,7 @@ TRIVY_REMOTE: dict[str, str] = {
     f"GET {MAN}: DENIED: requested access to the resource is denied": "auth.denied",
 }
 TRIVY_LISTS: dict[str, Wrap] = {
-    "trivy 0.47+": lambda c: (
+    "trivy 0.48+": lambda c: (
         "FATAL\timage scan error: scan error: unable to initialize a scanner: unable to "
         "initialize an image scanner: 4 errors occurred:\n"
         f"\t* docker error: unable to inspect the image ({REF}): Cannot connect to the Docker "
@@ -443,7 +443,7 @@ TRIVY_LISTS: dict[str, Wrap] = {
         "podman/podman.sock: no such file or directory\n"
         f"\t* remote error: {c}\n"
     ),
-    "trivy 0.47+, containerd socket refused": lambda c: (
+    "trivy 0.48+, containerd socket refused": lambda c: (
         "FATAL\timage scan error: scan error: unable to initialize a scanner: unable to "
         "initialize an image scanner: 4 errors occurred:\n"
         f"\t* docker error: unable to inspect the image ({REF}): Error response from daemon: "
@@ -455,7 +455,7 @@ TRIVY_LISTS: dict[str, Wrap] = {
         "podman/podman.sock: no such file or directory\n"
         f"\t* remote error: {c}\n"
     ),
-    "trivy <0.47": lambda c: (
+    "trivy <0.48": lambda c: (
         "FATAL\tscan error: unable to initialize a scanner: unable to initialize a docker "
         "scanner: 4 errors occurred:\n"
         f"\t* unable to inspect the image ({REF}): Cannot connect to the Docker daemon at "
