@@ -69,6 +69,8 @@ class SchemeChoice:
     verify: tuple[str, ...] = ()
     plain_http: tuple[str, ...] = ()
     plain_http_after: tuple[str, ...] = ()
+    #: The runtimes in scope (empty: not known, as Docker does without a scope).
+    scope: tuple[str, ...] = ()
 
 
 class SchemePolicy(Protocol):

@@ -35,7 +35,7 @@ from regdoctor.probes.auth import AuthProbe
 from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
 from regdoctor.probes.harbor import HarborProbe
-from regdoctor.probes.http_ping import HttpPingProbe
+from regdoctor.probes.http_ping import HttpPingProbe, names_port
 from regdoctor.probes.image import ImageProbe, drop_head_beside
 from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
@@ -161,7 +161,7 @@ async def check_target(
     endpoint = {
         "scheme": state.scheme,
         "host": target.host,
-        "port": target.port,
+        "port": endpoint_port(target, state.scheme),
         "address": state.address,
         "addresses": state.addresses,
         "fallback_allowed": state.fallback_allowed,
@@ -543,3 +543,12 @@ def check(
     preset: Mapping[str, Sequence[Observation]] | None = None,
 ) -> Report:
     return asyncio.run(run_check(targets, options, command=command, preset=preset))
+
+
+def endpoint_port(target: Target, scheme: str | None) -> int:
+    """The port the report's endpoint names: the target's, except port 80 for the
+    http:// of a registry named without a port (``probes/http_ping.base_url``), where
+    the https:// attempt dialled 443."""
+    if scheme == "http" and target.port == 443 and not names_port(target.registry):
+        return 80
+    return target.port

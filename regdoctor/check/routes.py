@@ -108,6 +108,7 @@ class Routes:
             verify=tuple(verify),
             plain_http=tuple(http),
             plain_http_after=tuple(sorted(str(k) for k in _HTTP_AFTER)),
+            scope=tuple(self.runtimes),
         )
 
     def trust(self, target: Target) -> dict[str, list[str]]:

@@ -217,7 +217,8 @@ def login_file_without_runtime_dir(paths: Paths, uid: int | None = None) -> tupl
     SetXdgDirs, pkg/util GetRuntimeDir): ``/run/user/<uid>`` when that is a directory
     the user owns with mode 0700, else ``$TMPDIR/podman-run-<uid>`` (``/tmp`` without
     ``TMPDIR``; podman creates it), else ``$HOME/rundir``; the login file is
-    ``containers/auth.json`` there."""
+    ``containers/auth.json`` there. The last, which podman uses only when it cannot make
+    the temporary directory, is not modelled."""
     import stat
 
     number = paths.uid() if uid is None else uid

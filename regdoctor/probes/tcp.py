@@ -135,28 +135,54 @@ def _http_port_next(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
         return False
     _enforced, _observed, fallback, after = scheme_policy(ctx)
     outcomes = {str(o.facts.get("outcome")) for o in failed}
-    return fallback and bool(outcomes) and outcomes <= set(after)
+    if not (fallback and bool(outcomes) and outcomes <= set(after)):
+        return False
+    # Only when every runtime in scope goes on: the observations of port 443 are then
+    # the TLS phase's (the https:// attempt), and none is left for a runtime that stops
+    # there (its tcp-refused and fix). With a runtime in scope that stops at 443 (docker
+    # told the registry is insecure, containerd not), port 443's failure is kept for it.
+    policy = ctx.options.schemes
+    if policy is None:
+        return True
+    choice = policy.schemes(target, ctx.state.addresses)
+    return set(choice.plain_http) >= set(choice.scope)
 
 
 def _plain_port_worth_a_look(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
     """Port 443 of a registry named without a port refused every address, and the
     check goes direct: a plain-HTTP registry on port 80 is what a runtime would reach if
-    it were told the registry is insecure."""
+    it were told the registry is insecure. Not Docker Hub's hosts: no runtime is told
+    they are insecure (dockerd refuses to start so: moby registry/config.go)."""
     from regdoctor.probes.http_ping import names_port
+    from regdoctor.reference.dockerhub import is_hub
 
     target = ctx.target
     if ctx.state.proxy is not None or target.scheme is not None or target.port != 443:
         return False
-    if names_port(target.registry) or not failed:
+    if names_port(target.registry) or not failed or is_hub(target.host):
         return False
     return all(o.facts.get("outcome") == "refused" for o in failed)
 
 
-#: How long the look at port 80 may take (connect and answer), after a refused 443.
+#: How long the look at port 80 may take (connect and answer), after a refused 443: at
+#: most this, and at least :data:`_PLAIN_PORT_MIN_S`, else ten times the time port 443
+#: took to refuse (a round trip): a registry on port 80 of a host that answered at once
+#: answers within a few round trips; a port 80 that accepts and says nothing, or drops
+#: packets, must not hold the check of a registry that is simply down.
 _PLAIN_PORT_WAIT_S = 2.0
+_PLAIN_PORT_MIN_S = 0.3
+#: The most of an answer's head read from port 80.
+_PLAIN_PORT_HEAD = 8192
 
 
-async def _plain_registry_at_80(ctx: ProbeContext) -> Observation | None:
+def _plain_port_wait(refused: Sequence[Observation]) -> float:
+    rtt = max((float(o.duration_ms or 0.0) for o in refused), default=0.0) / 1000
+    return min(_PLAIN_PORT_WAIT_S, max(_PLAIN_PORT_MIN_S, 10 * rtt))
+
+
+async def _plain_registry_at_80(
+    ctx: ProbeContext, refused: Sequence[Observation]
+) -> Observation | None:
     """``GET /v2/`` over plain HTTP on port 80 of the first address: an
     ``http.plain_port`` observation when something answers there (``is_registry``: a
     Docker-Distribution-Api-Version header, or a 401 with a challenge)."""
@@ -168,16 +194,22 @@ async def _plain_registry_at_80(ctx: ProbeContext) -> Observation | None:
     try:
         # the host answered at 443 at once (refused): a registry on port 80 answers
         # within a round trip; a port 80 that drops packets must not hold the check
-        async with asyncio.timeout(min(ctx.budget(), _PLAIN_PORT_WAIT_S)):
-            reader, writer = await asyncio.open_connection(address, 80)
+        async with asyncio.timeout(min(ctx.budget(), _plain_port_wait(refused))):
+            reader, writer = await asyncio.open_connection(address, 80, limit=_PLAIN_PORT_HEAD)
             try:
                 host = f"[{target.host}]" if ":" in target.host else target.host
                 writer.write(f"GET /v2/ HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii"))
                 await writer.drain()
-                head = await reader.read(4096)
+                head = await reader.readuntil(b"\r\n\r\n")
             finally:
                 writer.close()
-    except (OSError, TimeoutError, UnicodeError):
+    except (
+        OSError,
+        TimeoutError,
+        UnicodeError,
+        asyncio.IncompleteReadError,
+        asyncio.LimitOverrunError,
+    ):
         return None
     lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
@@ -245,20 +277,20 @@ class TcpProbe:
         if sock is None and _http_port_next(ctx, observations):
             # the runtimes go on to http://host/v2/: port 80 (probes/http_ping.py)
             at_80, sock = await connect_keep(ctx, ctx.state.addresses, 80, role)
+            # the failure at 443 is the TLS phase's observation (the https:// attempt),
+            # not a refusing address of the registry's (tcp-partial-refused); what port
+            # 80 did is what the runtimes meet, connected or not
+            ctx.state.extra[HTTPS_PORT_FAILED] = observations[0].error or "refused"
+            observations = at_80
             if sock is not None:
-                # the http:// requests open their own connection to :80; the failure at
-                # 443 is the TLS phase's observation (the https:// attempt), not a
-                # refusing address of the registry's (tcp-partial-refused)
-                sock.close()
-                ctx.state.extra[HTTPS_PORT_FAILED] = observations[0].error or "refused"
-                observations = at_80
+                sock.close()  # the http:// requests open their own connection to :80
                 sock = None
         elif sock is None and _plain_port_worth_a_look(ctx, observations):
             # no runtime in scope goes on to http://, so none dials port 80; what answers
             # there says which fix helps (mark it insecure: rule tcp-refused-plain-http-80)
             for observation in observations:
                 yield observation
-            plain = await _plain_registry_at_80(ctx)
+            plain = await _plain_registry_at_80(ctx, observations)
             if plain is not None:
                 yield plain
             ctx.state.verdict(

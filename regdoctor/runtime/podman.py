@@ -379,7 +379,9 @@ def auth_file_candidates(
     sys.AuthFilePath and replace the first entry; otherwise
     ${XDG_RUNTIME_DIR}/containers/auth.json (error if that dir is set but missing: only a
     warning, pull continues) or root's /run/containers/0/auth.json (rootless podman sets
-    XDG_RUNTIME_DIR itself, to /run/user/<uid> as a rule),
+    XDG_RUNTIME_DIR itself, to /run/user/<uid> as a rule: this model assumes that one;
+    discovery's login_file_without_runtime_dir looks at the examined machine, where
+    podman's $TMPDIR/podman-run-<uid> is used when /run/user/<uid> is not the user's),
     then ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then $DOCKER_CONFIG/config.json
     or ~/.docker/config.json, then ~/.dockercfg. credHelpers in those files are honoured;
     registries.conf ``credential-helpers`` may add external helpers.
