@@ -89,7 +89,8 @@ def test_check_new_drops_heldout_matches_by_text_and_thread(tmp_path):
         "    source: example/fresh#1\n",
         encoding="utf-8",
     )
-    messages, drop = count.check_new(new, [HELD])
+    messages, drop, unread = count.check_new(new, [HELD])
+    assert unread == []
     assert drop == ["same-text", "same-thread"]
     assert [m.split(": ", 1)[1] for m in messages] == [
         "duplicates a held-out entry (text) - dropped",
@@ -99,3 +100,13 @@ def test_check_new_drops_heldout_matches_by_text_and_thread(tmp_path):
     count.drop_entries(new, drop)
     kept = new.read_text(encoding="utf-8")
     assert "id: fresh" in kept and "same-text" not in kept and "same-thread" not in kept
+
+
+def test_a_candidate_file_that_does_not_parse_fails_the_check(tmp_path, capsys):
+    """A round's batch with a YAML indentation error was reported as "0 candidate(s)
+    dropped" (its candidates never read): the check now fails and says so."""
+    bad = tmp_path / "candidates.yaml"
+    bad.write_text("entries:\n  - id: x\n   text: bad\n", encoding="utf-8")
+    assert count.main(["--check-new", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "YAML error" in err and "not checked" in err
