@@ -107,6 +107,6 @@ def test_a_candidate_file_that_does_not_parse_fails_the_check(tmp_path, capsys):
     dropped" (its candidates never read): the check now fails and says so."""
     bad = tmp_path / "candidates.yaml"
     bad.write_text("entries:\n  - id: x\n   text: bad\n", encoding="utf-8")
-    assert count.main(["--check-new", str(bad)]) == 2
+    assert count_module().main(["--check-new", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "YAML error" in err and "not checked" in err
