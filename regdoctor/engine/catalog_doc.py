@@ -75,10 +75,11 @@ known becomes a shell variable the command sets on its first line, never `<name>
 
 ```sh
 REGISTRY=''  # fill in: the registry, as in image references (host[:port])
-docker login ${REGISTRY:?}
+docker login "${REGISTRY:?}"
 ```
 
-(run unfilled, it stops with "REGISTRY: parameter null or not set"). A quoted heredoc
+(run unfilled, it stops with "REGISTRY: parameter null or not set"; bare, the variable is
+double-quoted, so the value filled in is one word, never split or globbed). A quoted heredoc
 (`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped.
 Every command of every rule, filled from the rule's own cases, must pass `bash -n`
 (`tests/rules/test_remediation_lint.py`).

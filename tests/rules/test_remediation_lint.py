@@ -575,3 +575,23 @@ def test_no_step_prints_a_whole_pull_secret() -> None:
         if "dockerconfigjson" in line and line.rstrip().endswith("base64 -d")
     ]
     assert not whole, whole
+
+
+# -- values not known -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_commands_with_nothing_known_quote_their_variables(rule_id: str) -> None:
+    """Rendered with no value known (a pasted error names little), every placeholder is a
+    fill-in variable, and where it stands bare it is double-quoted: ``"${REGISTRY:?}"``,
+    never ``${REGISTRY:?}`` (the shell splits and globs what the user fills in)."""
+    from regdoctor.engine.command_template import render_command
+
+    bad: dict[str, list[str]] = {}
+    for index, step in enumerate(RULES[rule_id].remediation):
+        for kind, commands in (("commands", step.commands), ("checks", step.checks)):
+            for runtime, template in commands.items():
+                command = render_command(template, {})
+                if problems := command_problems(command):
+                    bad[f"{index} {kind} [{runtime}]: {command!r}"] = problems
+    assert not bad, bad
