@@ -67,6 +67,10 @@ VARIABLE_HELP: Mapping[str, str] = {
     "container": "the container's name in the pod",
     "mirror": "the mirror (host:port)",
     "secret_namespace": "the namespace that has the secret",
+    "new_secret": (
+        "a name for the new pull secret, one no Secret of the namespace has "
+        "(kubectl get secrets -n NAMESPACE)"
+    ),
 }
 
 

@@ -311,6 +311,7 @@ USER_NAMES: tuple[str, ...] = (
     "container",
     "mirror",
     "secret_namespace",
+    "new_secret",
 )
 
 
