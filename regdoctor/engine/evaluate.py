@@ -151,6 +151,13 @@ def build_context(
             context["secret"] = endpoint_facts["pod_secret"]
         if context.get("namespace") is None:
             context["namespace"] = endpoint_facts.get("pod_secret_namespace")
+    elif context["pod_secret_unmatched"]:
+        # no entry the kubelet uses: a fix adds one to that Secret (the pod's own; the
+        # service account's are not passed for a pod that names any)
+        if context.get("secret") is None:
+            context["secret"] = context["pod_secret_unmatched"]
+        if context.get("namespace") is None:
+            context["namespace"] = endpoint_facts.get("pod_secret_unmatched_namespace")
     context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
     return context
 
