@@ -159,6 +159,21 @@ def build_context(
         if context.get("namespace") is None:
             context["namespace"] = endpoint_facts.get("pod_secret_unmatched_namespace")
     context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
+    # podman's failing endpoint with the registries.conf drop-in that marks it insecure
+    # (check's runtime.path): any rule's podman fix for plain HTTP writes that drop-in
+    podman = next(
+        (
+            o
+            for o in observations
+            if getattr(o, "kind", None) == "runtime.path"
+            and _facts(o).get("runtime") == "podman"
+            and _facts(o).get("podman_dropin")
+        ),
+        None,
+    )
+    for name, value in (_facts(podman) if podman is not None else {}).items():
+        if name.startswith("podman_dropin") and context.get(name) is None:
+            context[name] = value
     return context
 
 

@@ -69,17 +69,34 @@ def _home(tmp_path: Path) -> Path:
     return home
 
 
+def _dropin_facts(home: Path) -> dict[str, object]:
+    """What check computes from the files it read (here: the scratch ``$HOME``'s)."""
+    from regdoctor.check.routes import Routes
+    from regdoctor.discovery.effective import discover, paths_from
+    from regdoctor.reference.targets import parse_target
+
+    effective = discover(paths_from(Path("/"), {"HOME": str(home)}), runtimes=("podman",))
+    routes = Routes(runtimes=("podman",), effective=effective)
+    return routes.podman_insecure_fix(parse_target("plain.test:5000/app:1.2"), "plain.test:5000")
+
+
 @pytest.mark.parametrize("rule_id", ["tls-plain-http", "tls-http-response-to-https"])
 def test_insecure_drop_in_keeps_the_table_and_goes_where_podman_reads(
     rule_id: str, tmp_path: Path
 ) -> None:
+    """The drop-in check computed (no TOML parser on the node), written by the rule's
+    podman command: in the user's directory, the table with all its keys, twice over the
+    same file (idempotent)."""
     home = _home(tmp_path)
-    command = render_command(_podman_command(rule_id), {"registry": "plain.test:5000"})
-    run = _run(command, home)
-    assert run.returncode == 0, run.stderr
+    facts = _dropin_facts(home)
+    command = render_command(_podman_command(rule_id), {"registry": "plain.test:5000", **facts})
+    assert "python" not in command and "tomllib" not in command
+    for _ in range(2):
+        run = _run(command, home)
+        assert run.returncode == 0, run.stderr
     dropins = home / ".config" / "containers" / "registries.conf.d"
     [written] = list(dropins.glob("*.conf"))
-    assert written.name == "zz-regdoctor-plain.test:5000.conf"
+    assert written.name == "zz-regdoctor-insecure-plain.test-5000.conf"
     tables = tomllib.loads(written.read_text())["registry"]
     assert tables == [
         {
@@ -93,14 +110,25 @@ def test_insecure_drop_in_keeps_the_table_and_goes_where_podman_reads(
 
 
 def test_insecure_drop_in_for_a_registry_without_a_table(tmp_path: Path) -> None:
+    """Nothing known (a pasted error): a new table, in the user's directory."""
     home = _home(tmp_path)
     command = render_command(_podman_command("tls-plain-http"), {"registry": "new.test:5000"})
     run = _run(command, home)
     assert run.returncode == 0, run.stderr
-    written = home / ".config/containers/registries.conf.d/zz-regdoctor-new.test:5000.conf"
+    written = home / ".config/containers/registries.conf.d/zz-regdoctor-insecure.conf"
     assert tomllib.loads(written.read_text()) == {
         "registry": [{"location": "new.test:5000", "insecure": True}]
     }
+
+
+def test_insecure_fix_without_facts_leaves_a_named_table_alone(tmp_path: Path) -> None:
+    """Nothing known and a file names the registry: the fix stops rather than write a
+    table that would replace (or be shadowed by) that one."""
+    home = _home(tmp_path)
+    command = render_command(_podman_command("tls-plain-http"), {"registry": "plain.test:5000"})
+    run = _run(command, home)
+    assert run.returncode != 0 and "set insecure = true in its table" in run.stderr
+    assert not (home / ".config/containers/registries.conf.d").exists()
 
 
 def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
