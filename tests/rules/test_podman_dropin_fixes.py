@@ -40,9 +40,12 @@ def _podman_command(rule_id: str) -> str:
     return steps[0].commands["podman"]
 
 
-def _run(command: str, home: Path, *, sudo: bool = False) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: str, home: Path, *, sudo: bool = False, old_python: bool = False
+) -> subprocess.CompletedProcess[str]:
     """``command`` with bash in ``home``; ``sudo`` fails unless ``sudo`` (then it runs the
-    command as it is)."""
+    command as it is); ``old_python``: ``import tomllib`` (and ``tomli``) fails, as on a
+    node with a python3 older than 3.11."""
     bindir = home.parent / "bin"
     bindir.mkdir(exist_ok=True)
     shim = bindir / "sudo"
@@ -51,6 +54,12 @@ def _run(command: str, home: Path, *, sudo: bool = False) -> subprocess.Complete
     shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "CONTAINERS_REGISTRIES_CONF"}
     env.update(HOME=str(home), PATH=f"{bindir}:{env['PATH']}")
+    if old_python:
+        stubs = home.parent / "old-python"
+        stubs.mkdir(exist_ok=True)
+        for module in ("tomllib", "tomli"):
+            (stubs / f"{module}.py").write_text(f"raise ImportError('No module named {module}')\n")
+        env["PYTHONPATH"] = str(stubs)
     return subprocess.run(
         ["bash", "-e", "-c", command],
         env=env,
@@ -143,9 +152,13 @@ def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
     assert tomllib.loads(written.read_text()) == {"aliases": {"team/app": "docker.io/team/app"}}
 
 
-def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("old_python", [False, True])
+def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(
+    tmp_path: Path, old_python: bool
+) -> None:
     """config-podman-alias-invalid: the refused file itself is edited (a drop-in cannot
-    help: containers/image refuses the file before merging it)."""
+    help: containers/image refuses the file before merging it); with a python3 older
+    than 3.11 too (no tomllib: the script imported it and stopped)."""
     home = _home(tmp_path)
     conf = tmp_path / "50-aliases.conf"
     text = (
@@ -160,9 +173,32 @@ def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(tmp_path: Path) ->
             _podman_command("config-podman-alias-invalid"),
             {"file": str(conf), "fix_bad": bad, "fix_good": good},
         )
-        run = _run(command, home, sudo=True)
+        run = _run(command, home, sudo=True, old_python=old_python)
         assert run.returncode == 0, run.stderr
         after = conf.read_text()
         assert line in after and after.count("\n") == text.count("\n")
         assert "# site aliases" in after and 'ok = "a.test/ok"' in after
         tomllib.loads(after)
+
+
+@pytest.mark.parametrize("old_python", [False, True])
+def test_blocked_fix_removes_only_that_tables_flag(tmp_path: Path, old_python: bool) -> None:
+    """config-podman-registry-blocked, with and without tomllib on the node."""
+    home = _home(tmp_path)
+    conf = tmp_path / "registries.conf"
+    text = (
+        '[[registry]]\nlocation = "plain.test:5000"\nblocked = true\n\n'
+        '[[registry]]\nlocation = "other.test"\nblocked = true\n'
+    )
+    conf.write_text(text)
+    command = render_command(
+        _podman_command("config-podman-registry-blocked"),
+        {"file": str(conf), "fix_bad": "plain.test:5000"},
+    )
+    run = _run(command, home, sudo=True, old_python=old_python)
+    assert run.returncode == 0, run.stderr
+    after = tomllib.loads(conf.read_text())["registry"]
+    assert after == [
+        {"location": "plain.test:5000"},
+        {"location": "other.test", "blocked": True},
+    ]
