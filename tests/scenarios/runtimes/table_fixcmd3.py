@@ -23,6 +23,7 @@ from tests.scenarios.runtimes.table import (
     K,
     P,
     _ca_everywhere,
+    _cri_config,
     _containerd_ca_hosts,
     _secure_tls,
 )
@@ -156,5 +157,23 @@ FIXCMD3_SCENARIOS: tuple[Scenario, ...] = (
         "stops before any request, 'rewriting reference: invalid reference format' "
         "(rewriteReference appends what follows the wildcard's match, ':5000/team/app', "
         "to the mirror's location); regdoctor's model does not know it",
+    ),
+    Scenario(
+        "fixcmd3-cri-config-path-old-python",
+        "cri",
+        f"plain.test:5000/{APP}",
+        (K,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containerd/config.toml": _cri_config(config_path=False).replace(
+                "registry]\n", 'registry]\n  config_path = ""  # set by the fix\n'
+            ),
+        },
+        **OLD_PYTHON,  # type: ignore[arg-type]
+        expect={K: False},
+        note="a plain-HTTP registry for the kubelet, config_path empty (with a comment) on a "
+        "node whose python3 has no tomllib: the fix writes hosts.toml and sets config_path "
+        "reading config.toml without a TOML library (it stopped at import tomllib)",
     ),
 )
