@@ -23,8 +23,8 @@ from tests.scenarios.runtimes.table import (
     K,
     P,
     _ca_everywhere,
-    _cri_config,
     _containerd_ca_hosts,
+    _cri_config,
     _secure_tls,
 )
 
