@@ -245,6 +245,11 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
             "pod_secret_key": target.credential.server
             if pod_secret and target.credential
             else None,
+            # the CRI's own registry.configs."<host>".auth in config.toml (no pull
+            # secret): a fix edits that table, the file as the machine names it
+            "cri_auth_file": effective.paths.shown(target.credential.file)
+            if target.credential is not None and target.credential.origin == "cri-config"
+            else None,
         },
         source=target.source,
     )

@@ -159,6 +159,8 @@ def build_context(
         if context.get("namespace") is None:
             context["namespace"] = endpoint_facts.get("pod_secret_unmatched_namespace")
     context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
+    # the kubelet's credentials are the CRI plugin's own (config.toml): its fix edits them
+    context["cri_auth_file"] = endpoint_facts.get("cri_auth_file") or None
     # podman's failing endpoint with the registries.conf drop-in that marks it insecure
     # (check's runtime.path): any rule's podman fix for plain HTTP writes that drop-in
     podman = next(

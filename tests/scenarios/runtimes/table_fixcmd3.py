@@ -13,7 +13,13 @@
 from __future__ import annotations
 
 from tests.harness.token_server import LIMITED
-from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
+from tests.scenarios.runtimes.scenario import (
+    MIRROR_IP,
+    USERNAME,
+    WRONG_PASSWORD,
+    Registry,
+    Scenario,
+)
 from tests.scenarios.runtimes.table import (
     APP,
     NS_PLAIN,
@@ -175,5 +181,19 @@ FIXCMD3_SCENARIOS: tuple[Scenario, ...] = (
         note="a plain-HTTP registry for the kubelet, config_path empty (with a comment) on a "
         "node whose python3 has no tomllib: the fix writes hosts.toml and sets config_path "
         "reading config.toml without a TOML library (it stopped at import tomllib)",
+    ),
+    Scenario(
+        "fixcmd3-cri-configs-auth-wrong",
+        "credentials",
+        IMAGE,
+        (K,),
+        expect={K: False},
+        note="the CRI's own registry.configs.<host>.auth in config.toml has a wrong "
+        "password and the pod names no pull secret: the fix gives that table the right "
+        "one (there is no pod secret to edit)",
+        **_secure_tls(
+            auth=True,
+            config=_cri_config(config_path=True, auth=("secure.test", USERNAME, WRONG_PASSWORD)),
+        ),  # type: ignore[arg-type]
     ),
 )
