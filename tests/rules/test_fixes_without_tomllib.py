@@ -138,3 +138,23 @@ def test_an_entry_gets_the_servers_ca_without_tomllib(tmp_path: Path) -> None:
     after = tomllib.loads(hosts.read_text())
     assert after["host"]["https://tls.test:5443"]["ca"] == after["ca"]
     assert re.sub(r"\n  ca = .*\n", "\n", hosts.read_text()) == text
+
+
+def test_no_fix_reads_as_a_secret_to_the_redactor() -> None:
+    """Every output redacts text that looks like a secret (``password = ...``): a fix
+    whose own code reads so reaches the user mangled (``user, password = ****``, a
+    SyntaxError when pasted; the first config.toml auth fix did)."""
+    from regdoctor.redact.secrets import redact
+
+    def code(command: str) -> list[str]:  # comments may show user:password@ examples
+        return [line.split("#")[0] for line in command.splitlines()]
+
+    context = {**CONTEXT, "cri_auth_file": "/etc/containerd/config.toml", "secret": "s"}
+    mangled = [
+        f"{rule_id} [{runtime}]"
+        for rule_id, rule in sorted(RULES.items())
+        for step in rule.remediation
+        for runtime, template in [*step.commands.items(), *step.checks.items()]
+        if code(redact(command := render_command(template, context))) != code(command)
+    ]
+    assert not mangled, mangled
