@@ -531,6 +531,17 @@ class Routes:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
 
+    def podman_insecure_fix(self, target: Target, host: str) -> dict[str, Any]:
+        """Facts of the drop-in that lets podman reach ``host`` over plain HTTP for the
+        image of ``target`` (a fully qualified name; a short name resolves elsewhere):
+        :func:`regdoctor.check.podman_dropin.insecure_dropin`."""
+        if _short_name(target) is not None:
+            return {}
+        from regdoctor.check.podman_dropin import insecure_dropin
+
+        name = f"{target.registry}/{target.repository or _ANY_REPOSITORY}"
+        return insecure_dropin(self.effective, _qualified(name), host)
+
     def _invalid_alias(self) -> Route | None:
         """An ``[aliases]`` entry containers/image refuses makes podman refuse the whole
         file, and so every pull, of any image (v5.23.1 loadConfigFile: "validating

@@ -196,7 +196,10 @@ def _judge(
             paths.append(_stopped_observation(report, runtime, route))
             continue
         walks[runtime] = walk_runtime(runtime, route, report, seen, by_host)
-        paths.append(_path_observation(report, runtime, walks[runtime], seen, route))
+        path = _path_observation(report, runtime, walks[runtime], seen, route)
+        if runtime == "podman" and not walks[runtime].ok:
+            path = _with_podman_fix(path, report, routes, by_host)
+        paths.append(path)
     # The rules judge the runtimes' paths too (runtime.path observations): a fix that
     # only one runtime needs comes from a rule about that runtime.
     from regdoctor.check.catalog import catalog
@@ -268,6 +271,27 @@ def _path_observation(
         },
         error=error,
     )
+
+
+def _with_podman_fix(
+    path: Observation, report: TargetReport, routes: Routes, by_host: dict[str, TargetReport]
+) -> Observation:
+    """podman's failing endpoint with the registries.conf drop-in that marks it insecure
+    (the table podman uses for the image, or the mirror's own entry): a mirror target
+    is looked up with its registry's image."""
+    host = path.facts.get("endpoint_host")
+    if not isinstance(host, str):
+        return path
+    target = report.target
+    if target.mirror_of:
+        upstream = report_for_host(target.mirror_of, by_host)
+        target = (
+            upstream.target
+            if upstream is not None
+            else replace(target, registry=target.mirror_of, repository=None, tag=None, digest=None)
+        )
+    facts = routes.podman_insecure_fix(target, host)
+    return replace(path, facts={**path.facts, **facts}) if facts else path
 
 
 def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str, object]:

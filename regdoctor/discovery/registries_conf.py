@@ -164,13 +164,9 @@ def candidate_files(paths: Paths) -> list[Path]:
     order, /etc's first."""
     user_dir = paths.home() / ".config" / "containers"
     main = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
-    directories = [
-        paths.at(locations.REGISTRIES_CONF_D),
-        paths.within(user_dir / "registries.conf.d"),
-    ]
-    if main is None and paths.within(user_dir / "registries.conf").is_file():
+    directories = dropin_dirs(paths)
+    if main is None and len(directories) == 1:
         main = paths.within(user_dir / "registries.conf")
-        directories = directories[1:]
     elif main is None:
         main = paths.at(locations.REGISTRIES_CONF)
     files = [main]
@@ -180,6 +176,21 @@ def candidate_files(paths: Paths) -> list[Path]:
         except OSError:
             continue
     return files
+
+
+def dropin_dirs(paths: Paths) -> list[Path]:
+    """The drop-in directories containers/image reads, in order (see
+    :func:`candidate_files`): ``/etc/containers/registries.conf.d`` then the user's, or
+    only the user's when ``$HOME/.config/containers/registries.conf`` is the main file."""
+    user_dir = paths.home() / ".config" / "containers"
+    directories = [
+        paths.at(locations.REGISTRIES_CONF_D),
+        paths.within(user_dir / "registries.conf.d"),
+    ]
+    main = paths.override("registries_conf") or paths.env_path("CONTAINERS_REGISTRIES_CONF")
+    if main is None and paths.within(user_dir / "registries.conf").is_file():
+        return directories[1:]
+    return directories
 
 
 def auth_file_paths(paths: Paths, uid: int | None = None) -> list[Path]:

@@ -45,8 +45,14 @@ def check_targets(effective: Effective) -> list[Target]:
     return list(targets.values())
 
 
-#: provenance key: the imagePullSecret the pod names whose key the kubelet skips
+#: provenance keys: the imagePullSecret the pod names whose entries the kubelet skips
+#: for the image, and its namespace
 SKIPPED_PULL_KEY = "pull_secret_unmatched"
+SKIPPED_PULL_NAMESPACE_KEY = "pull_secret_unmatched_namespace"
+
+
+def _skipped(skipped: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    return ((SKIPPED_PULL_KEY, skipped[0]), (SKIPPED_PULL_NAMESPACE_KEY, skipped[1]))
 
 
 def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Target:
@@ -65,20 +71,26 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
             return replace(target, credential=ref, provenance=provenance)
     skipped = unmatched_secret(effective, registry)
     if skipped is not None:
-        return replace(target, provenance=(*target.provenance, (SKIPPED_PULL_KEY, skipped)))
+        return replace(target, provenance=(*target.provenance, *_skipped(skipped)))
     return target
 
 
-def unmatched_secret(effective: Effective, registry: str) -> str | None:
-    """The imagePullSecret a workload names for an image of ``registry`` whose key the
-    kubelet does not match to it (host, port or path differ): a fix adds an entry to
-    that secret, never a second secret of that name (``config.endpoint`` fact
-    ``pod_secret_unmatched``)."""
+def unmatched_secret(effective: Effective, registry: str) -> tuple[str, str] | None:
+    """The imagePullSecret (name, namespace) a workload names for an image of
+    ``registry`` that the kubelet does not use for it: its keys differ in host, port or
+    path (``key_not_matched``), or it has no entry for the registry at all
+    (``no_entry``). The kubelet then passes none of the service account's secrets
+    either (it uses those only for a pod that names none), so a fix adds an entry to
+    that secret, never a second secret of that name nor one on the service account
+    (``config.endpoint`` facts ``pod_secret_unmatched``,
+    ``pod_secret_unmatched_namespace``)."""
     if effective.kube is None:
         return None
-    for check in effective.kube.checks:
-        if check.registry == registry and check.problem == "key_not_matched":
-            return check.secret
+    checks = [c for c in effective.kube.checks if c.registry == registry]
+    for problem in ("key_not_matched", "no_entry"):
+        for check in checks:
+            if check.problem == problem:
+                return check.secret, check.namespace
     return None
 
 
@@ -177,7 +189,7 @@ def apply(effective: Effective, target: Target) -> Target:
             provenance = settings.provenance
             skipped = unmatched_secret(effective, target.registry) if credential is None else None
             if runtime == "kubernetes" and skipped is not None:
-                provenance = (*provenance, (SKIPPED_PULL_KEY, skipped))
+                provenance = (*provenance, *_skipped(skipped))
             if not (
                 settings.insecure
                 or settings.ca_files
@@ -223,12 +235,20 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
             "credential_source": target.credential.source if target.credential else None,
             "sources": [f"{k}: {v}" for k, v in target.provenance],
             "pod_secret_unmatched": dict(target.provenance).get(SKIPPED_PULL_KEY),
+            "pod_secret_unmatched_namespace": dict(target.provenance).get(
+                SKIPPED_PULL_NAMESPACE_KEY
+            ),
             # the imagePullSecret (and its entry) the kubelet authenticates with: a fix
             # edits that Secret, whatever its name
             "pod_secret": pod_secret.name if pod_secret else None,
             "pod_secret_namespace": pod_secret.namespace if pod_secret else None,
             "pod_secret_key": target.credential.server
             if pod_secret and target.credential
+            else None,
+            # the CRI's own registry.configs."<host>".auth in config.toml (no pull
+            # secret): a fix edits that table, the file as the machine names it
+            "cri_auth_file": effective.paths.shown(target.credential.file)
+            if target.credential is not None and target.credential.origin == "cri-config"
             else None,
         },
         source=target.source,

@@ -75,10 +75,11 @@ known becomes a shell variable the command sets on its first line, never `<name>
 
 ```sh
 REGISTRY=''  # fill in: the registry, as in image references (host[:port])
-docker login ${REGISTRY:?}
+docker login "${REGISTRY:?}"
 ```
 
-(run unfilled, it stops with "REGISTRY: parameter null or not set"). A quoted heredoc
+(run unfilled, it stops with "REGISTRY: parameter null or not set"; bare, the variable is
+double-quoted, so the value filled in is one word, never split or globbed). A quoted heredoc
 (`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped.
 Every command of every rule, filled from the rule's own cases, must pass `bash -n`
 (`tests/rules/test_remediation_lint.py`).
@@ -107,10 +108,13 @@ They nest. `NAME` is any fact or target name, and:
   it (`HTTPS_PROXY`). Every error or warning about a request (tcp, tls, http, auth,
   image) ends with `{if via_proxy} The request went through the proxy {via_proxy}
   (from {via_proxy_env}).{end}`;
-- `pod_secret_unmatched`: the workload names an imagePullSecret whose key the kubelet
-  does not match to the image (another port, host or path): its name. A Kubernetes fix
-  then adds an entry to it (`k8s-pull-secret-no-entry`) instead of creating a secret of
-  that name, which the API server refuses ("already exists");
+- `pod_secret_unmatched`: the workload names an imagePullSecret that the kubelet does
+  not use for the image (its keys differ in port, host or path, or it has no entry for
+  the registry): its name. The kubelet then passes none of the service account's
+  secrets either, so a Kubernetes fix adds an entry to it (it also fills `{secret}`, and
+  `{namespace}` from `pod_secret_unmatched_namespace`) instead of creating a secret of
+  that name (which the API server refuses: "already exists") or one on the service
+  account;
 - `pod_secret_key`: the key of the entry of the pod's imagePullSecret that the kubelet
   authenticates with (from `--kube-manifests`). That Secret also fills `{secret}` and
   `{namespace}` when nothing else does, so a fix that replaces the account edits the

@@ -5,12 +5,14 @@ A rule's command is a template (:mod:`regdoctor.engine.template`). A value a ser
 paste supplied is data, so it is written in the form the shell reads back as that same
 text wherever the placeholder sits: bare (``shlex.quote`` unless it is plainly safe),
 inside single quotes, double quotes, a heredoc body or a comment. A value that is not
-known becomes a shell variable (``{registry}`` -> ``${REGISTRY:?}``) that a first line
-of the command sets (``REGISTRY=''  # fill in: ...``): the command never holds ``?`` or
-``<registry>`` (which the shell reads as a redirection), and run before the variable is
-filled in, it stops with "REGISTRY: parameter null or not set" instead of acting on an
-empty name. A quoted heredoc (``<<'EOF'``) whose body needs such a variable is turned
-into an unquoted one, with the body's other ``$``, backquotes and backslashes escaped.
+known becomes a shell variable (``{registry}`` -> ``"${REGISTRY:?}"``, in double quotes
+where it stands bare: the value filled in is one word, never split or globbed) that a
+first line of the command sets (``REGISTRY=''  # fill in: ...``): the command never
+holds ``?`` or ``<registry>`` (which the shell reads as a redirection), and run before
+the variable is filled in, it stops with "REGISTRY: parameter null or not set" instead
+of acting on an empty name. A quoted heredoc (``<<'EOF'``) whose body needs such a
+variable is turned into an unquoted one, with the body's other ``$``, backquotes and
+backslashes escaped.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ VARIABLE_HELP: Mapping[str, str] = {
     "container": "the container's name in the pod",
     "mirror": "the mirror (host:port)",
     "secret_namespace": "the namespace that has the secret",
+    "new_secret": (
+        "a name for the new pull secret, one no Secret of the namespace has "
+        "(kubectl get secrets -n NAMESPACE)"
+    ),
 }
 
 
@@ -184,7 +190,10 @@ def _unknown(variable: str, state: str) -> str:
     expansion = "${" + variable + ":?}"
     if state == "single":
         return f"'\"{expansion}\"'"
-    return expansion
+    if state == "plain":
+        # quoted: a filled-in value with a space or a glob character stays one word
+        return f'"{expansion}"'
+    return expansion  # inside "...", a heredoc: the shell neither splits nor globs
 
 
 def render_command(template: str, context: Mapping[str, Any]) -> str:

@@ -151,7 +151,31 @@ def build_context(
             context["secret"] = endpoint_facts["pod_secret"]
         if context.get("namespace") is None:
             context["namespace"] = endpoint_facts.get("pod_secret_namespace")
+    elif context["pod_secret_unmatched"]:
+        # no entry the kubelet uses: a fix adds one to that Secret (the pod's own; the
+        # service account's are not passed for a pod that names any)
+        if context.get("secret") is None:
+            context["secret"] = context["pod_secret_unmatched"]
+        if context.get("namespace") is None:
+            context["namespace"] = endpoint_facts.get("pod_secret_unmatched_namespace")
     context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
+    # the kubelet's credentials are the CRI plugin's own (config.toml): its fix edits them
+    context["cri_auth_file"] = endpoint_facts.get("cri_auth_file") or None
+    # podman's failing endpoint with the registries.conf drop-in that marks it insecure
+    # (check's runtime.path): any rule's podman fix for plain HTTP writes that drop-in
+    podman = next(
+        (
+            o
+            for o in observations
+            if getattr(o, "kind", None) == "runtime.path"
+            and _facts(o).get("runtime") == "podman"
+            and _facts(o).get("podman_dropin")
+        ),
+        None,
+    )
+    for name, value in (_facts(podman) if podman is not None else {}).items():
+        if name.startswith("podman_dropin") and context.get(name) is None:
+            context[name] = value
     return context
 
 

@@ -75,6 +75,8 @@ ENGINE_NAMES: tuple[str, ...] = (
     "pod_secret_unmatched",
     # the key of the pull secret's entry the kubelet authenticates with
     "pod_secret_key",
+    # config.toml, when the kubelet's credentials are its registry.configs auth
+    "cri_auth_file",
 )
 #: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
 #: the target names it can also derive (registry, host, port, image...).
@@ -311,6 +313,7 @@ USER_NAMES: tuple[str, ...] = (
     "container",
     "mirror",
     "secret_namespace",
+    "new_secret",
 )
 
 

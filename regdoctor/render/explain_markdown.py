@@ -125,7 +125,7 @@ def render_explain_markdown(
             out += markdown_remediation(
                 m.remediation,
                 clean_prose=lambda text: " ".join(text.split()),
-                clean_command=lambda command: safe_text(command, max_chars=4000),
+                clean_command=lambda command: safe_text(command, max_chars=16000),  # never cut
             )
         if m.references:
             out.append("See: " + ", ".join(md_code(r) for r in m.references))

@@ -67,6 +67,9 @@ _WORDS = {"ok": "ok", "warning": "warning", "error": "error"}
 _TOOLS = ("docker", "podman", "containerd", "kubernetes")
 _CELL_CHARS = 160
 _PROSE_CHARS = 3000
+#: A fix command is never cut (a cut script pasted runs half of it): a bound only
+#: against a runaway value.
+_COMMAND_CHARS = 16000
 _EVIDENCE_CHARS = 1500
 
 
@@ -381,7 +384,7 @@ class _Markdown:
                 finding.remediation,
                 scope=self.scope,
                 clean_prose=lambda text: self.clean(text, _PROSE_CHARS),
-                clean_command=lambda command: self.block(command, _PROSE_CHARS),
+                clean_command=lambda command: self.block(command, _COMMAND_CHARS),
                 fold=not self.verbose,
                 drop_others=self.drop_others,
             )

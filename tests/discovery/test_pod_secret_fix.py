@@ -119,3 +119,47 @@ def test_no_output_format_shows_a_rejected_login_s_password(testbed, tmp_path):
             assert "--from-file" not in commands["kubernetes"]  # the pod's secret is edited
         assert wrong not in output, fmt
         assert pair not in output, fmt
+
+
+def test_a_pod_secret_without_the_registry_gets_the_entry(testbed, tmp_path):
+    """The workload's imagePullSecret ``team-pull`` (namespace ``ci``) has an entry for
+    another registry only: the kubelet pulls anonymously and passes none of the service
+    account's secrets (the pod names its own), so the credentials fix adds the entry to
+    team-pull, in ci (``pod_secret_unmatched`` now covers ``no_entry``), instead of a new
+    Secret on the service account. The other entry's password shows in no format."""
+    endpoint = testbed.endpoints["tls_basic"]
+    image = testbed.images.app.ref(endpoint.hostport)
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "deploy.yaml").write_text(DEPLOYMENT.format(image=image))
+    (manifests / "secret.yaml").write_text(_secret("other.test"))
+    (tmp_path / "root").mkdir()
+    pair = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    for fmt in ("json", "plain", "markdown"):
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "regdoctor", "check", "--format", fmt),
+                *("--root", str(tmp_path / "root"), "--runtime", "kubernetes"),
+                *("--kube-manifests", str(manifests), "--ca-file", str(testbed.ca_file)),
+                image,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 2, output
+        assert PASSWORD not in output and pair not in output, fmt
+        if fmt != "json":
+            continue
+        (finding,) = [
+            f
+            for f in json.loads(proc.stdout)["findings"]
+            if f["rule"] == "auth-missing-credentials"
+        ]
+        command = finding["remediation"][0]["commands"]["kubernetes"]
+        assert "kubectl get secret team-pull -n ci -o json" in command, command
+        assert f"' {endpoint.hostport} | kubectl apply -f -" in command, command
+        assert "kubectl create" not in command and "serviceaccount" not in command
+        assert "NEW_SECRET" not in command and "NAMESPACE" not in command

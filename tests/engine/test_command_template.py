@@ -57,7 +57,7 @@ def test_a_comment_keeps_the_value_on_its_line():
 @pytest.mark.parametrize(
     ("template", "variable", "expected"),
     [
-        ("docker login {registry}", "REGISTRY", "docker login ${REGISTRY:?}"),
+        ("docker login {registry}", "REGISTRY", 'docker login "${REGISTRY:?}"'),
         ("grep -n '{host}' f", "HOST", "grep -n ''\"${HOST:?}\"'' f"),
         ('curl "https://{hostport}/v2/"', "HOSTPORT", 'curl "https://${HOSTPORT:?}/v2/"'),
         ("# see {registry}\ntrue", "REGISTRY", "# see $REGISTRY\ntrue"),
@@ -159,4 +159,15 @@ def test_an_unknown_pull_secret_is_a_fill_in_that_says_where_to_find_it():
     first, second = command.splitlines()
     assert first.startswith("SECRET=''  # fill in: the name of the pull secret the pod uses")
     assert ".spec.imagePullSecrets" in first
-    assert second == "kubectl get secret ${SECRET:?} -n default -o json"
+    assert second == 'kubectl get secret "${SECRET:?}" -n default -o json'
+
+
+def test_a_filled_in_variable_with_a_space_or_a_glob_stays_one_word(tmp_path):
+    """Bare, the fill-in is double-quoted: the value the user sets is one argument, never
+    split at its space nor matched as a glob against the working directory's files."""
+    (tmp_path / "one.txt").write_text("")
+    command = render_command("cd {d} && printf '[%s]\\n' {registry}", {"d": str(tmp_path)})
+    assert '"${REGISTRY:?}"' in command
+    filled = command.replace("=''", "='a b *.txt'", 1)
+    result = bash(filled)
+    assert result.stdout == "[a b *.txt]\n", filled

@@ -379,3 +379,26 @@ def test_the_pod_s_pull_secret_fills_secret_and_namespace(tmp_path):
     manifest = obs("image.manifest", ok=False, secret="own", namespace="shop")
     (finding,) = evaluate(catalog, t, [endpoint, manifest])
     assert finding.explanation.startswith("own in shop at ")
+
+
+def test_a_pod_secret_the_kubelet_skips_fills_secret_and_namespace(tmp_path):
+    """``pod_secret_unmatched`` (the pod names a Secret with no entry the kubelet uses
+    for the image) fills ``{secret}`` and ``{namespace}`` when nothing else does: the
+    fix adds the entry to the pod's own Secret; ``pod_secret_key`` stays unset."""
+    catalog = catalog_of(
+        tmp_path,
+        {
+            "id": "ctx",
+            "title": "t",
+            "explanation": "{secret} in {namespace}{if pod_secret_key} at {pod_secret_key}{end}.",
+            "match": {"observations": {"all": [{"kind": "image.manifest", "ok": False}]}},
+        },
+    )
+    t = target("registry.test:5000/team/app:1.0", repository="team/app", tag="1.0")
+    endpoint = obs(
+        "config.endpoint",
+        pod_secret_unmatched="team-pull",
+        pod_secret_unmatched_namespace="ci",
+    )
+    (finding,) = evaluate(catalog, t, [endpoint, obs("image.manifest", ok=False)])
+    assert finding.explanation == "team-pull in ci."

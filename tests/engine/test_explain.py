@@ -238,7 +238,7 @@ def test_unknown_values_are_shell_variables_in_commands(tmp_path):
     m = lead("it broke", catalog)
     assert m.remediation[0].commands["docker"] == (
         "REGISTRY=''  # fill in: the registry, as in image references (host[:port])"
-        "\ndocker login ${REGISTRY:?}"
+        '\ndocker login "${REGISTRY:?}"'
     )
     assert m.title == "Rule <rule_id> on the registry"
     assert m.check is None

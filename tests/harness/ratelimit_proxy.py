@@ -4,7 +4,8 @@ another address), except a manifest request whose bearer token was issued to nob
 (the token server's ``/ratelimit`` realm gives anonymous clients a token with subject
 ``""``): that one gets Docker Hub's answer, 429 with ``TOOMANYREQUESTS`` and the
 ``ratelimit-*`` headers (and ``Retry-After: 0``, so that podman's retries of a 429 take
-no time). Pulls with credentials go through.
+no time). Pulls with credentials go through, except those of the account
+``token_server.LIMITED`` (over its own limit).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from tests.harness.pki import CertKey
 from tests.harness.sandbox import Sandbox
+from tests.harness.token_server import LIMITED
 
 MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")
 RATE_LIMITED = {
@@ -84,7 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         front = self.server.front
         path = self.path.split("?", 1)[0]
-        if MANIFEST.match(path) and token_subject(self.headers.get("Authorization", "")) == "":
+        subject = token_subject(self.headers.get("Authorization", ""))
+        if MANIFEST.match(path) and subject in ("", LIMITED[0]):
             front.limited += 1
             body = json.dumps(RATE_LIMITED).encode()
             self.send_response(429)

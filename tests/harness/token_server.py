@@ -14,7 +14,8 @@ live in the token step, so one server serves them all, chosen by URL path:
               the right credentials a full one
 ``/ratelimit`` anonymous requests get a pull token (subject ""), the right
               credentials one in the user's name: the rate-limiting front
-              (``tests/harness/ratelimit_proxy.py``) tells them apart
+              (``tests/harness/ratelimit_proxy.py``) tells them apart; the second
+              account :data:`LIMITED` logs in, and its pulls are limited too
 ``/scoped``   ``/private`` with a second account, :data:`READER`: a valid login
               whose tokens grant nothing (the right password, the wrong account
               for the repository: the registry answers 401 insufficient_scope)
@@ -67,6 +68,9 @@ MODES = (
 )
 #: ``/scoped``'s second account: it logs in, and may pull nothing.
 READER = ("reader", "reader-pw")
+#: ``/ratelimit``'s second account: it logs in, and the front limits its pulls as it
+#: does anonymous ones (an account over its own limit).
+LIMITED = ("limited", "limited-pw")
 
 REFUSE_BODY = {
     "errors": [
@@ -327,7 +331,10 @@ class _Handler(BaseHTTPRequestHandler):
         open_modes = ("private", "ratelimit", "scoped")
         if user is None and not owner.allow_anonymous and mode not in open_modes:
             return self._send_json(401, BAD_CREDENTIALS_BODY)
-        logins = {(owner.username, owner.password)} | ({READER} if mode == "scoped" else set())
+        logins = {(owner.username, owner.password)} | {
+            "scoped": {READER},
+            "ratelimit": {LIMITED},
+        }.get(mode, set())
         if user is not None and (user, password) not in logins:
             return self._send_json(401, BAD_CREDENTIALS_BODY)
         scopes = params.get("scope", [])

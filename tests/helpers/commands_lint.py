@@ -19,8 +19,49 @@ WORD_PLACEHOLDER = re.compile(
 )
 
 
+_HEREDOC_OPENER = re.compile(r"<<-?[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_]+))")
+
+
+def unquoted_variables(command: str) -> list[str]:
+    """The ``${NAME:?}`` of unknown values that stand outside double quotes (and outside
+    heredoc bodies and comments), where the shell splits and globs what is filled in."""
+    found: list[str] = []
+    lines = command.split("\n")
+    i = 0
+    while i < len(lines):
+        line, quote, delimiters = lines[i], "", []
+        j = 0
+        while j < len(line):
+            ch = line[j]
+            if quote == "'":
+                quote = "" if ch == "'" else quote
+            elif ch == "\\":
+                j += 1
+            elif quote == '"':
+                quote = "" if ch == '"' else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#" and (j == 0 or line[j - 1] in " \t;&|("):
+                break
+            elif line.startswith("${", j) and (m := re.match(r"\$\{(\w+):\?\}", line[j:])):
+                found.append(m.group(0))
+            elif (m := _HEREDOC_OPENER.match(line, j)) and not line.startswith("<<<", j):
+                delimiters.append(m.group(1) or m.group(2) or m.group(3))
+                j = m.end()
+                continue
+            j += 1
+        i += 1
+        for delimiter in delimiters:  # skip the bodies, in order
+            while i < len(lines) and lines[i].lstrip("\t") != delimiter:
+                i += 1
+            i += 1
+    return found
+
+
 def command_problems(command: str) -> list[str]:
     problems = []
+    if unquoted := unquoted_variables(command):
+        problems.append(f"unquoted {unquoted[0]} (the value filled in is split and globbed)")
     if m := ANGLE_PLACEHOLDER.search(command):
         problems.append(f"placeholder {m.group(0)}")
     if QUESTION_PLACEHOLDER.search(command):

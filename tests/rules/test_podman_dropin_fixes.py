@@ -40,9 +40,12 @@ def _podman_command(rule_id: str) -> str:
     return steps[0].commands["podman"]
 
 
-def _run(command: str, home: Path, *, sudo: bool = False) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: str, home: Path, *, sudo: bool = False, old_python: bool = False
+) -> subprocess.CompletedProcess[str]:
     """``command`` with bash in ``home``; ``sudo`` fails unless ``sudo`` (then it runs the
-    command as it is)."""
+    command as it is); ``old_python``: ``import tomllib`` (and ``tomli``) fails, as on a
+    node with a python3 older than 3.11."""
     bindir = home.parent / "bin"
     bindir.mkdir(exist_ok=True)
     shim = bindir / "sudo"
@@ -51,6 +54,12 @@ def _run(command: str, home: Path, *, sudo: bool = False) -> subprocess.Complete
     shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "CONTAINERS_REGISTRIES_CONF"}
     env.update(HOME=str(home), PATH=f"{bindir}:{env['PATH']}")
+    if old_python:
+        stubs = home.parent / "old-python"
+        stubs.mkdir(exist_ok=True)
+        for module in ("tomllib", "tomli"):
+            (stubs / f"{module}.py").write_text(f"raise ImportError('No module named {module}')\n")
+        env["PYTHONPATH"] = str(stubs)
     return subprocess.run(
         ["bash", "-e", "-c", command],
         env=env,
@@ -69,17 +78,34 @@ def _home(tmp_path: Path) -> Path:
     return home
 
 
+def _dropin_facts(home: Path) -> dict[str, object]:
+    """What check computes from the files it read (here: the scratch ``$HOME``'s)."""
+    from regdoctor.check.routes import Routes
+    from regdoctor.discovery.effective import discover, paths_from
+    from regdoctor.reference.targets import parse_target
+
+    effective = discover(paths_from(Path("/"), {"HOME": str(home)}), runtimes=("podman",))
+    routes = Routes(runtimes=("podman",), effective=effective)
+    return routes.podman_insecure_fix(parse_target("plain.test:5000/app:1.2"), "plain.test:5000")
+
+
 @pytest.mark.parametrize("rule_id", ["tls-plain-http", "tls-http-response-to-https"])
 def test_insecure_drop_in_keeps_the_table_and_goes_where_podman_reads(
     rule_id: str, tmp_path: Path
 ) -> None:
+    """The drop-in check computed (no TOML parser on the node), written by the rule's
+    podman command: in the user's directory, the table with all its keys, twice over the
+    same file (idempotent)."""
     home = _home(tmp_path)
-    command = render_command(_podman_command(rule_id), {"registry": "plain.test:5000"})
-    run = _run(command, home)
-    assert run.returncode == 0, run.stderr
+    facts = _dropin_facts(home)
+    command = render_command(_podman_command(rule_id), {"registry": "plain.test:5000", **facts})
+    assert "python" not in command and "tomllib" not in command
+    for _ in range(2):
+        run = _run(command, home)
+        assert run.returncode == 0, run.stderr
     dropins = home / ".config" / "containers" / "registries.conf.d"
     [written] = list(dropins.glob("*.conf"))
-    assert written.name == "zz-regdoctor-plain.test:5000.conf"
+    assert written.name == "zz-regdoctor-insecure-plain.test-5000.conf"
     tables = tomllib.loads(written.read_text())["registry"]
     assert tables == [
         {
@@ -93,14 +119,25 @@ def test_insecure_drop_in_keeps_the_table_and_goes_where_podman_reads(
 
 
 def test_insecure_drop_in_for_a_registry_without_a_table(tmp_path: Path) -> None:
+    """Nothing known (a pasted error): a new table, in the user's directory."""
     home = _home(tmp_path)
     command = render_command(_podman_command("tls-plain-http"), {"registry": "new.test:5000"})
     run = _run(command, home)
     assert run.returncode == 0, run.stderr
-    written = home / ".config/containers/registries.conf.d/zz-regdoctor-new.test:5000.conf"
+    written = home / ".config/containers/registries.conf.d/zz-regdoctor-insecure.conf"
     assert tomllib.loads(written.read_text()) == {
         "registry": [{"location": "new.test:5000", "insecure": True}]
     }
+
+
+def test_insecure_fix_without_facts_leaves_a_named_table_alone(tmp_path: Path) -> None:
+    """Nothing known and a file names the registry: the fix stops rather than write a
+    table that would replace (or be shadowed by) that one."""
+    home = _home(tmp_path)
+    command = render_command(_podman_command("tls-plain-http"), {"registry": "plain.test:5000"})
+    run = _run(command, home)
+    assert run.returncode != 0 and "set insecure = true in its table" in run.stderr
+    assert not (home / ".config/containers/registries.conf.d").exists()
 
 
 def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
@@ -115,9 +152,13 @@ def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
     assert tomllib.loads(written.read_text()) == {"aliases": {"team/app": "docker.io/team/app"}}
 
 
-def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("old_python", [False, True])
+def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(
+    tmp_path: Path, old_python: bool
+) -> None:
     """config-podman-alias-invalid: the refused file itself is edited (a drop-in cannot
-    help: containers/image refuses the file before merging it)."""
+    help: containers/image refuses the file before merging it); with a python3 older
+    than 3.11 too (no tomllib: the script imported it and stopped)."""
     home = _home(tmp_path)
     conf = tmp_path / "50-aliases.conf"
     text = (
@@ -132,9 +173,32 @@ def test_invalid_alias_fix_rewrites_or_comments_out_the_entry(tmp_path: Path) ->
             _podman_command("config-podman-alias-invalid"),
             {"file": str(conf), "fix_bad": bad, "fix_good": good},
         )
-        run = _run(command, home, sudo=True)
+        run = _run(command, home, sudo=True, old_python=old_python)
         assert run.returncode == 0, run.stderr
         after = conf.read_text()
         assert line in after and after.count("\n") == text.count("\n")
         assert "# site aliases" in after and 'ok = "a.test/ok"' in after
         tomllib.loads(after)
+
+
+@pytest.mark.parametrize("old_python", [False, True])
+def test_blocked_fix_removes_only_that_tables_flag(tmp_path: Path, old_python: bool) -> None:
+    """config-podman-registry-blocked, with and without tomllib on the node."""
+    home = _home(tmp_path)
+    conf = tmp_path / "registries.conf"
+    text = (
+        '[[registry]]\nlocation = "plain.test:5000"\nblocked = true\n\n'
+        '[[registry]]\nlocation = "other.test"\nblocked = true\n'
+    )
+    conf.write_text(text)
+    command = render_command(
+        _podman_command("config-podman-registry-blocked"),
+        {"file": str(conf), "fix_bad": "plain.test:5000"},
+    )
+    run = _run(command, home, sudo=True, old_python=old_python)
+    assert run.returncode == 0, run.stderr
+    after = tomllib.loads(conf.read_text())["registry"]
+    assert after == [
+        {"location": "plain.test:5000"},
+        {"location": "other.test", "blocked": True},
+    ]

@@ -422,7 +422,8 @@ def _service_account_patch(command: str) -> str:
     while lines[end].rstrip().endswith("\\"):
         end += 1
     text = "\n".join(lines[start : end + 1])
-    return text.replace("{namespace}", "default").replace("{{", "{").replace("}}", "}")
+    text = text.replace("{namespace}", "default").replace("{new_secret}", "regcred")
+    return text.replace("{{", "{").replace("}}", "}")
 
 
 def test_service_account_patches_keep_the_other_pull_secrets(tmp_path) -> None:
@@ -575,3 +576,128 @@ def test_no_step_prints_a_whole_pull_secret() -> None:
         if "dockerconfigjson" in line and line.rstrip().endswith("base64 -d")
     ]
     assert not whole, whole
+
+
+# -- values not known -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_commands_with_nothing_known_quote_their_variables(rule_id: str) -> None:
+    """Rendered with no value known (a pasted error names little), every placeholder is a
+    fill-in variable, and where it stands bare it is double-quoted: ``"${REGISTRY:?}"``,
+    never ``${REGISTRY:?}`` (the shell splits and globs what the user fills in)."""
+    from regdoctor.engine.command_template import render_command
+
+    bad: dict[str, list[str]] = {}
+    for index, step in enumerate(RULES[rule_id].remediation):
+        for kind, commands in (("commands", step.commands), ("checks", step.checks)):
+            for runtime, template in commands.items():
+                command = render_command(template, {})
+                if problems := command_problems(command):
+                    bad[f"{index} {kind} [{runtime}]: {command!r}"] = problems
+    assert not bad, bad
+
+
+# -- the pod's own pull secret ------------------------------------------------------------
+
+#: Rules whose kubernetes fix gives the kubelet an account: with the pod's imagePullSecret
+#: known they edit that Secret's entry, else they create one under a name the user picks.
+ACCOUNT_FIXES = (
+    "auth-missing-credentials",
+    "auth-token-refused",
+    "http-ratelimited",
+    "image-access-denied-anonymous",
+    "image-ratelimited",
+    "ratelimit-low",
+)
+
+
+def _run_secret_edit(tmp_path: Any, command: str, original: dict[str, Any]) -> Any:
+    """``command`` run by bash with a ``kubectl`` that serves the Secret ``original`` to
+    ``get`` and records what ``apply`` gets; the password set as the user would."""
+    import base64
+    import json
+    import subprocess
+
+    (tmp_path / "secret.json").write_text(json.dumps(original))
+    fake = tmp_path / "kubectl"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = get ]; then cat "{tmp_path}/secret.json"; '
+        f'else cat > "{tmp_path}/applied"; echo "secret/$4 configured"; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "REGISTRY_USERNAME": "ci",
+        "REGISTRY_PASSWORD": SECRET_PASSWORD,
+    }
+    proc = subprocess.run(["bash", "-e", "-c", command], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    shown = proc.stdout + proc.stderr
+    assert SECRET_PASSWORD not in shown and "b3RoZXI6b3RoZXItcHc=" not in shown
+    applied = json.loads((tmp_path / "applied").read_text())
+    return json.loads(base64.b64decode(applied["data"][".dockerconfigjson"])), applied
+
+
+SECRET_PASSWORD = "s3cr%et\"'\\x"
+
+
+def _team_pull() -> dict[str, Any]:
+    import base64
+    import json
+
+    config = {"auths": {"other.test": {"auth": "b3RoZXI6b3RoZXItcHc="}}}  # other:other-pw
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "team-pull", "namespace": "ci", "resourceVersion": "7"},
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
+    }
+
+
+@pytest.mark.parametrize("rule_id", ["k8s-pull-secret-anonymous", *ACCOUNT_FIXES])
+def test_an_entry_added_to_the_pods_secret_keeps_the_others(tmp_path: Any, rule_id: str) -> None:
+    """The pod's imagePullSecret known (``team-pull``): the fix adds or replaces the one
+    entry for the image's registry and keeps the entries for other registries (the old
+    ``k8s-pull-secret-anonymous`` replaced the whole ``.dockerconfigjson``; the others
+    created a ``regcred`` the pod does not use). No password in the command or its
+    output."""
+    import base64
+
+    from regdoctor.engine.command_template import render_command
+
+    context = {
+        "registry": "registry.test:5000",
+        "pull_registry": "registry.test:5000",
+        "secret": "team-pull",
+        "namespace": "ci",
+    }
+    step = next(s for s in RULES[rule_id].remediation if "kubernetes" in s.commands).commands[
+        "kubernetes"
+    ]
+    command = render_command(step, context)
+    assert "regcred" not in command and "kubectl create" not in command, command
+    assert SECRET_PASSWORD not in command
+    config, applied = _run_secret_edit(tmp_path, command, _team_pull())
+    assert config["auths"]["other.test"] == {"auth": "b3RoZXI6b3RoZXItcHc="}
+    auth = config["auths"]["registry.test:5000"]["auth"]
+    assert base64.b64decode(auth).decode() == f"ci:{SECRET_PASSWORD}"
+    assert applied["metadata"] == {"name": "team-pull", "namespace": "ci"}
+
+
+@pytest.mark.parametrize("rule_id", ACCOUNT_FIXES)
+def test_a_new_pull_secret_is_named_by_the_user_not_guessed(rule_id: str) -> None:
+    """The pod's imagePullSecret not known: the new Secret's name is a fill-in the user
+    sets (``NEW_SECRET=''  # fill in: ...``), never ``regcred``, which may be another
+    workload's Secret or not the pod's."""
+    from regdoctor.engine.command_template import render_command
+
+    step = next(s for s in RULES[rule_id].remediation if "kubernetes" in s.commands).commands[
+        "kubernetes"
+    ]
+    command = render_command(step, {"registry": "registry.test:5000", "namespace": "ci"})
+    assert "regcred" not in command
+    assert command.startswith("NEW_SECRET=''  # fill in: a name for the new pull secret")
+    assert 'kubectl create secret generic "${NEW_SECRET:?}" -n ci' in command
+    assert '"value": {"name": "\'"${NEW_SECRET:?}"\'"}' in command

@@ -58,14 +58,24 @@ def test_a_mirror_with_a_path_is_checked_with_the_rewritten_repository(tmp_path:
     ]
 
 
-def _podman_insecure_fix(rule: str) -> str:
-    from importlib.resources import files
+def _podman_insecure_fix(rule: str, root: Path) -> str:
+    """The rule's podman fix with the drop-in check computes from ``root``'s files."""
+    from regdoctor.engine import load_catalog
+    from regdoctor.engine.command_template import render_command
 
-    import yaml
-
-    text = (files("regdoctor.rules") / "tls" / f"{rule}.yaml").read_text()
-    command = yaml.safe_load(text)["remediation"][0]["commands"]["podman"]
-    return str(command).replace("{registry}", "plain.test:5000")
+    (found,) = [r for r in load_catalog().rules if r.id == rule]
+    routes = Routes(
+        runtimes=("podman",), effective=discover(paths_from(root, {}), runtimes=("podman",))
+    )
+    facts = routes.podman_insecure_fix(
+        parse_target("plain.test:5000/team/app:1.2"), "plain.test:5000"
+    )
+    assert facts, "no drop-in computed"
+    command = render_command(
+        found.remediation[0].commands["podman"], {"registry": "plain.test:5000", **facts}
+    )
+    assert "tomllib" not in command
+    return command.replace(" /etc/", f" {root}/etc/")
 
 
 def _effective_insecure(root: Path) -> bool:
@@ -90,7 +100,7 @@ def test_the_insecure_fix_wins_over_a_drop_in(tmp_path: Path) -> None:
             '[[registry]]\nlocation = "plain.test:5000"\n'
         )
         assert not _effective_insecure(root)
-        command = _podman_insecure_fix(rule).replace('"/etc/', f'"{root}/etc/')
+        command = _podman_insecure_fix(rule, root)
         # a sudo that runs the command as it is; a $HOME without registries.conf
         (root / "bin").mkdir()
         (root / "bin/sudo").write_text('#!/bin/sh\nexec "$@"\n')

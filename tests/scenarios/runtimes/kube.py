@@ -26,8 +26,9 @@ from tests.scenarios.runtimes.scenario import PROXY_LOGIN_URL, Scenario
 
 #: Values of a fix's ``NAME=''  # fill in: ...`` lines that the scenario knows (the pod
 #: runs in the ``default`` namespace with the ``default`` service account).
-#: what the user knows and regdoctor cannot: the pod's namespace, the proxy's login
-FILL_INS = {"NAMESPACE": "default", "PROXY_URL": PROXY_LOGIN_URL}
+#: what the user knows and regdoctor cannot: the pod's namespace, the proxy's login, a
+#: name for a new pull secret
+FILL_INS = {"NAMESPACE": "default", "PROXY_URL": PROXY_LOGIN_URL, "NEW_SECRET": "regcred"}
 
 
 def fill_in(command: str) -> tuple[str, tuple[str, ...]]:

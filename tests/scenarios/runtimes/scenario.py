@@ -198,6 +198,9 @@ class Scenario:
     #: Hosts no runtime in the scenario contacts (the image's own host when a podman
     #: alias sends it elsewhere): check must not look them up nor judge them.
     uncontacted: tuple[str, ...] = ()
+    #: Only the fix commands' shell has these (``PYTHONPATH`` to a ``tomllib`` that
+    #: fails to import: the node's python3 is older than 3.11).
+    fix_env: Mapping[str, str] = field(default_factory=dict)
 
     def expected(self, client: Client) -> bool | None:
         return self.expect.get(client)

@@ -481,6 +481,7 @@ class World:
                 "REGISTRY_PASSWORD": PASSWORD,
                 "RDS_SPOOL": str(self.spool),
                 "RDS_KUBE": str(self.kube_state),
+                **self.scenario.fix_env,
             }
         )
         if self.dockerd is not None:

@@ -1,0 +1,146 @@
+"""The registries.conf drop-in that makes podman reach one endpoint over plain HTTP.
+
+podman uses, for an image, the ``[[registry]]`` table with the longest matching prefix
+(containers/image v5.23.1 pkg/sysregistriesv2 ``findRegistryWithParsedConfig``; a
+wildcard ``*.example.test`` counts its own length), and a mirror's ``insecure`` is the
+mirror's own (``[[registry.mirror]] insecure``), never its table's. A drop-in read after
+the files that define that table replaces the whole table of its prefix
+(``updateWithConfigurationFrom``), so the drop-in carries the table as podman has it,
+with ``insecure = true`` where the failing endpoint is: on the table (and on every other
+table of the same location, which containers/image refuses to see with conflicting
+``insecure``), or on the one mirror. A wildcard's own table is replaced by one for the
+host alone when that prefix is longer (it then wins for this host only).
+
+regdoctor has read and merged the files already, so the fix needs no TOML parser on
+the node (``tomllib`` is Python 3.11+; RHEL 8 has 3.6): the drop-in is one line of TOML,
+``registry = [{...}]`` (an array of inline tables is the same as ``[[registry]]``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regdoctor.runtime import podman as model
+from regdoctor.runtime.common import split_reference
+
+if TYPE_CHECKING:
+    from regdoctor.discovery.effective import Effective
+
+__all__ = ["insecure_dropin", "toml_line"]
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    # a TOML basic string: JSON's escapes (\" \\ \n \uXXXX...) are TOML's
+    return json.dumps(str(value))
+
+
+def _key(key: Any) -> str:
+    text = str(key)
+    return text if _BARE_KEY.match(text) else json.dumps(text)
+
+
+def toml_line(tables: list[dict[str, Any]]) -> str:
+    """``registry = [{...}, ...]``: the tables on one line of TOML."""
+    return "registry = " + _value(tables)
+
+
+def _normal(text: str) -> str:
+    """A prefix as containers/image keys it (parseLocation: a trailing "/" trimmed)."""
+    return text.rstrip("/")
+
+
+def _host(location: str) -> str:
+    return location.split("/", 1)[0]
+
+
+def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[str, Any]:
+    """Facts for the podman insecure fix of ``host`` (an endpoint podman tries for the
+    fully qualified ``image``): ``podman_dropin`` (the one line), ``podman_dropin_file``
+    and ``podman_dropin_sudo`` (the file is below /etc), ``podman_dropin_table`` (the
+    prefix of the table podman uses, "" for none) and ``podman_dropin_mirror`` (the
+    mirror made insecure, or None). Empty when the files were not read or do not load."""
+    if effective is None or effective.containers is None:
+        return {}
+    from regdoctor.discovery.registries_conf import dropin_dirs
+
+    paths = effective.paths
+    merged: dict[str, tuple[dict[str, Any], Path]] = {}
+    for result in effective.containers.files:
+        if result.source != "registries_conf" or not isinstance(result.data, dict):
+            continue
+        tables = result.data.get("registry")
+        for table in tables if isinstance(tables, list) else []:
+            if isinstance(table, dict):
+                key = _normal(str(table.get("prefix") or table.get("location") or ""))
+                merged[key] = (table, Path(result.file))
+    loaded, problems = model.load_registries_conf({"registry": [t for t, _ in merged.values()]})
+    if problems:
+        return {}
+    name = split_reference(image).name
+    found = model.find_registry(loaded, name)
+    written: list[tuple[dict[str, Any], Path | None]] = []
+    mirror = None
+    if found is None:
+        written.append(({"location": host, "insecure": True}, None))
+        table_prefix = ""
+    else:
+        raw, read_from = merged[found["prefix"]]
+        source: Path | None = read_from
+        table_prefix = found["prefix"]
+        copy = dict(raw)
+        index = next(
+            (i for i, m in enumerate(found["mirror"]) if _host(m["location"]) == host), None
+        )
+        if index is not None:
+            mirrors = [dict(m) for m in raw.get("mirror") or []]
+            mirrors[index]["insecure"] = True
+            mirror = found["mirror"][index]["location"]
+            copy["mirror"] = mirrors
+            written.append((copy, source))
+        else:
+            location = found["location"] or _host(name)
+            if _host(location) != host:
+                return {}
+            copy["insecure"] = True
+            if found["prefix"].startswith("*.") and len(host) > len(found["prefix"]):
+                # a table for the host alone is the longer prefix: the wildcard's other
+                # hosts keep theirs
+                copy["prefix"], copy["location"] = host, host
+                source = None
+            written.append((copy, source))
+            own = found["location"] or found["prefix"]
+            for other in loaded.get("registry") or []:
+                if other is found or (other["location"] or other["prefix"]) != own:
+                    continue
+                if not other.get("insecure"):
+                    # containers/image refuses one location with conflicting insecure
+                    raw_other, other_source = merged[other["prefix"]]
+                    written.append(({**raw_other, "insecure": True}, other_source))
+    dirs = dropin_dirs(paths)
+    out = dirs[0]
+    for _table, source in written:
+        if source is not None and source.parent in dirs[1:]:
+            out = source.parent
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", table_prefix or host).strip("-") or "registry"
+    shown = paths.shown(out / f"zz-regdoctor-insecure-{label}.conf")
+    return {
+        "podman_dropin": toml_line([t for t, _ in written]),
+        "podman_dropin_file": shown,
+        "podman_dropin_dir": str(Path(shown).parent),
+        "podman_dropin_sudo": not shown.startswith(paths.shown(paths.home()) + "/"),
+        "podman_dropin_table": table_prefix,
+        "podman_dropin_mirror": mirror,
+    }
