@@ -197,7 +197,7 @@ def _judge(
             continue
         walks[runtime] = walk_runtime(runtime, route, report, seen, by_host)
         path = _path_observation(report, runtime, walks[runtime], seen, route)
-        if runtime == "podman" and not walks[runtime].ok:
+        if runtime == "podman" and _insecure_helps(walks[runtime]):
             path = _with_podman_fix(path, report, routes, by_host)
         paths.append(path)
     # The rules judge the runtimes' paths too (runtime.path observations): a fix that
@@ -271,6 +271,17 @@ def _path_observation(
         },
         error=error,
     )
+
+
+def _insecure_helps(walk: Walk) -> bool:
+    """podman failed where marking the endpoint insecure is the fix: it answered plain
+    HTTP to https:// (tls-plain-http), or its port 443 refused while a plain-HTTP
+    registry may listen on 80 (tcp-refused-plain-http-80). Not a certificate podman does
+    not trust, where insecure = true would only switch verification off: that drop-in
+    is no rule's fix (review of h-fixcmd3)."""
+    if walk.ok or walk.failure is None:
+        return False
+    return walk.failure[0] in (Kind.HTTP_ON_HTTPS, Kind.CONNECT)
 
 
 def _with_podman_fix(

@@ -202,3 +202,29 @@ def test_blocked_fix_removes_only_that_tables_flag(tmp_path: Path, old_python: b
         {"location": "plain.test:5000"},
         {"location": "other.test", "blocked": True},
     ]
+
+
+def test_insecure_drop_in_sorts_after_the_drop_in_that_defines_the_table(tmp_path: Path) -> None:
+    """Review of h-fixcmd3: a table defined in ``zzz-site.conf`` replaced the fix's
+    ``zz-regdoctor-insecure-...`` drop-in, read before it (podman info: Insecure false);
+    the fix's file now sorts after every drop-in of its folder, and a second run of check
+    names the same file."""
+    home = _home(tmp_path)
+    dropins = home / ".config" / "containers" / "registries.conf.d"
+    dropins.mkdir(parents=True)
+    (dropins / "zzz-site.conf").write_text(
+        '[[registry]]\nprefix = "plain.test:5000"\nlocation = "plain.test:5000/site"\n'
+    )
+    facts = _dropin_facts(home)
+    command = render_command(
+        _podman_command("tls-plain-http"), {"registry": "plain.test:5000", **facts}
+    )
+    for _ in range(2):
+        run = _run(command, home)
+        assert run.returncode == 0, run.stderr
+        assert _dropin_facts(home)["podman_dropin_file"] == facts["podman_dropin_file"]
+    names = sorted(p.name for p in dropins.glob("*.conf"))
+    assert names[-1] == "zzzz-regdoctor-insecure-plain.test-5000.conf", names
+    # the last file read defines the table: the site's location, made insecure
+    [table] = tomllib.loads((dropins / names[-1]).read_text())["registry"]
+    assert table["location"] == "plain.test:5000/site" and table["insecure"] is True

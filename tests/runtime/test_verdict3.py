@@ -321,3 +321,18 @@ def test_the_endpoint_names_port_80_after_the_fall_back_to_http() -> None:
     assert endpoint_port(parse_target("plain80.test/team/app:1.2"), "https") == 443
     assert endpoint_port(parse_target("plain80.test:5000/team/app:1.2"), "http") == 5000
     assert endpoint_port(parse_target("plain80.test:443/team/app:1.2"), "http") == 443
+
+
+def test_podmans_insecure_drop_in_only_where_insecure_is_the_fix() -> None:
+    """Review of h-fixcmd3: the drop-in (insecure = true for podman's failing endpoint) was
+    computed for any podman failure and copied into every rule's context: a mirror with
+    a certificate podman does not trust got tls-plain-http's insecure fix."""
+    from regdoctor.check.seen import Kind
+    from regdoctor.check.verdicts import _insecure_helps
+    from regdoctor.check.walk import Walk
+
+    assert _insecure_helps(Walk(failure=(Kind.HTTP_ON_HTTPS, "http response to https")))
+    assert _insecure_helps(Walk(failure=(Kind.CONNECT, "connection refused")))
+    assert not _insecure_helps(Walk(failure=(Kind.TLS, "x509: unknown authority")))
+    assert not _insecure_helps(Walk(failure=(Kind.UNAUTHORIZED, "401")))
+    assert not _insecure_helps(Walk(ok=True))
