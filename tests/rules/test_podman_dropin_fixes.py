@@ -124,20 +124,48 @@ def test_insecure_drop_in_for_a_registry_without_a_table(tmp_path: Path) -> None
     command = render_command(_podman_command("tls-plain-http"), {"registry": "new.test:5000"})
     run = _run(command, home)
     assert run.returncode == 0, run.stderr
-    written = home / ".config/containers/registries.conf.d/zz-regdoctor-insecure.conf"
+    written = home / ".config/containers/registries.conf.d/zz-regdoctor-insecure-new.test-5000.conf"
     assert tomllib.loads(written.read_text()) == {
         "registry": [{"location": "new.test:5000", "insecure": True}]
     }
 
 
 def test_insecure_fix_without_facts_leaves_a_named_table_alone(tmp_path: Path) -> None:
-    """Nothing known and a file names the registry: the fix stops rather than write a
-    table that would replace (or be shadowed by) that one."""
+    """Nothing known and a file names the registry: the fix names the file and writes
+    nothing rather than a table that would replace (or be shadowed by) that one. It does
+    not ``exit`` (that closed the shell it was pasted in: review of h-fixcmd3)."""
     home = _home(tmp_path)
     command = render_command(_podman_command("tls-plain-http"), {"registry": "plain.test:5000"})
-    run = _run(command, home)
-    assert run.returncode != 0 and "set insecure = true in its table" in run.stderr
+    run = _run(command + "\necho STILL-IN-SHELL\n", home)
+    assert "set insecure = true by hand in the table for plain.test:5000" in run.stderr
+    assert "/.config/containers/registries.conf" in run.stderr
+    assert "STILL-IN-SHELL" in run.stdout
     assert not (home / ".config/containers/registries.conf.d").exists()
+
+
+def test_insecure_fix_without_facts_per_registry_and_twice(tmp_path: Path) -> None:
+    """Review of h-fixcmd3: one file name for every registry (the second fix erased the
+    first's table); a second run stopped at its own file; an auth.json that names the
+    registry stopped it. Now: a file per registry, a second run writes the same, and
+    only registries.conf files are read."""
+    home = tmp_path / "home"
+    (home / ".config" / "containers").mkdir(parents=True)
+    (home / ".config" / "containers" / "registries.conf").write_text(
+        'unqualified-search-registries = ["docker.io"]\n'
+    )
+    (home / ".config" / "containers" / "auth.json").write_text(
+        '{"auths": {"c.test:5000": {"auth": "eDp5"}}}'
+    )
+    template = _podman_command("tls-plain-http")
+    for registry in ("a.test:5000", "b.test:5000", "a.test:5000", "c.test:5000"):
+        run = _run(render_command(template, {"registry": registry}), home)
+        assert run.returncode == 0 and "by hand" not in run.stderr, run.stderr
+    dropins = home / ".config" / "containers" / "registries.conf.d"
+    found = {p.name: tomllib.loads(p.read_text())["registry"] for p in dropins.glob("*.conf")}
+    assert found == {
+        f"zz-regdoctor-insecure-{r.replace(':', '-')}.conf": [{"location": r, "insecure": True}]
+        for r in ("a.test:5000", "b.test:5000", "c.test:5000")
+    }
 
 
 def test_alias_drop_in_goes_where_podman_reads(tmp_path: Path) -> None:
