@@ -43,13 +43,14 @@ def _value(value: Any) -> str:
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    # a TOML basic string: JSON's escapes (\" \\ \n \uXXXX...) are TOML's
-    return json.dumps(str(value))
+    # a TOML basic string: JSON's escapes (\" \\ \n \uXXXX...) are TOML's; not ASCII
+    # only, whose surrogate pairs for a character beyond U+FFFF TOML refuses
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _key(key: Any) -> str:
     text = str(key)
-    return text if _BARE_KEY.match(text) else json.dumps(text)
+    return text if _BARE_KEY.match(text) else json.dumps(text, ensure_ascii=False)
 
 
 def toml_line(tables: list[dict[str, Any]]) -> str:

@@ -51,8 +51,34 @@ SKIPPED_PULL_KEY = "pull_secret_unmatched"
 SKIPPED_PULL_NAMESPACE_KEY = "pull_secret_unmatched_namespace"
 
 
+#: provenance keys: the service account of a workload that names no imagePullSecret for
+#: an image of the registry (the kubelet then uses that account's), and its namespace
+SERVICE_ACCOUNT_KEY = "pull_service_account"
+SERVICE_ACCOUNT_NAMESPACE_KEY = "pull_service_account_namespace"
+
+
 def _skipped(skipped: tuple[str, str]) -> tuple[tuple[str, str], ...]:
     return ((SKIPPED_PULL_KEY, skipped[0]), (SKIPPED_PULL_NAMESPACE_KEY, skipped[1]))
+
+
+def _service_account(effective: Effective, registry: str) -> tuple[tuple[str, str], ...]:
+    """The service account (and namespace) of the first workload that pulls an image of
+    ``registry`` and names no imagePullSecret of its own: its account's secrets are the
+    ones the kubelet passes, so a new Secret goes there (its ``serviceAccountName``, not
+    always ``default``)."""
+    if effective.kube is None:
+        return ()
+    from regdoctor.discovery import kube
+
+    for workload in effective.kube.workloads:
+        if workload.pull_secrets:
+            continue
+        if any(kube.normalize_image(image)[0] == registry for image in workload.images):
+            return (
+                (SERVICE_ACCOUNT_KEY, workload.service_account),
+                (SERVICE_ACCOUNT_NAMESPACE_KEY, workload.namespace),
+            )
+    return ()
 
 
 def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Target:
@@ -72,6 +98,9 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
     skipped = unmatched_secret(effective, registry)
     if skipped is not None:
         return replace(target, provenance=(*target.provenance, *_skipped(skipped)))
+    account = _service_account(effective, registry)
+    if account:
+        return replace(target, provenance=(*target.provenance, *account))
     return target
 
 
@@ -188,14 +217,19 @@ def apply(effective: Effective, target: Target) -> Target:
             )
             provenance = settings.provenance
             skipped = unmatched_secret(effective, target.registry) if credential is None else None
+            account: tuple[tuple[str, str], ...] = ()
             if runtime == "kubernetes" and skipped is not None:
                 provenance = (*provenance, *_skipped(skipped))
+            elif runtime == "kubernetes" and credential is None:
+                account = _service_account(effective, target.registry)
+                provenance = (*provenance, *account)
             if not (
                 settings.insecure
                 or settings.ca_files
                 or settings.client_cert
                 or credential is not None
                 or skipped is not None
+                or account
             ):
                 continue  # nothing configured for it: the defaults, as before
             return replace(
@@ -237,6 +271,11 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
             "pod_secret_unmatched": dict(target.provenance).get(SKIPPED_PULL_KEY),
             "pod_secret_unmatched_namespace": dict(target.provenance).get(
                 SKIPPED_PULL_NAMESPACE_KEY
+            ),
+            # a pod that names no pull secret: its service account's are the kubelet's
+            "pod_service_account": dict(target.provenance).get(SERVICE_ACCOUNT_KEY),
+            "pod_service_account_namespace": dict(target.provenance).get(
+                SERVICE_ACCOUNT_NAMESPACE_KEY
             ),
             # the imagePullSecret (and its entry) the kubelet authenticates with: a fix
             # edits that Secret, whatever its name

@@ -52,6 +52,9 @@ VARIABLE_HELP: Mapping[str, str] = {
         "(kubectl get pod POD -o jsonpath='{.spec.imagePullSecrets[*].name}')"
     ),
     "namespace": "the Kubernetes namespace",
+    "service_account": (
+        "the pod's service account (kubectl get pod POD -o jsonpath='{.spec.serviceAccountName}')"
+    ),
     "helper": "the credential helper (the part after docker-credential-)",
     "path": "the file's path",
     "name": "the host name that was looked up",

@@ -159,6 +159,11 @@ def build_context(
         if context.get("namespace") is None:
             context["namespace"] = endpoint_facts.get("pod_secret_unmatched_namespace")
     context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
+    # a pod that names no pull secret: a new Secret goes to its service account
+    if endpoint_facts.get("pod_service_account") and context.get("service_account") is None:
+        context["service_account"] = endpoint_facts["pod_service_account"]
+        if context.get("namespace") is None:
+            context["namespace"] = endpoint_facts.get("pod_service_account_namespace")
     # the kubelet's credentials are the CRI plugin's own (config.toml): its fix edits them
     context["cri_auth_file"] = endpoint_facts.get("cri_auth_file") or None
     # podman's failing endpoint with the registries.conf drop-in that marks it insecure

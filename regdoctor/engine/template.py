@@ -77,6 +77,8 @@ ENGINE_NAMES: tuple[str, ...] = (
     "pod_secret_key",
     # config.toml, when the kubelet's credentials are its registry.configs auth
     "cri_auth_file",
+    # the service account of a pod that names no pull secret (its secrets are passed)
+    "service_account",
 )
 #: Names ``explain`` fills from a pasted error (see ``regdoctor.engine.extract``), besides
 #: the target names it can also derive (registry, host, port, image...).

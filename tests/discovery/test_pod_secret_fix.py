@@ -163,3 +163,39 @@ def test_a_pod_secret_without_the_registry_gets_the_entry(testbed, tmp_path):
         assert f"' {endpoint.hostport} | kubectl apply -f -" in command, command
         assert "kubectl create" not in command and "serviceaccount" not in command
         assert "NEW_SECRET" not in command and "NAMESPACE" not in command
+
+
+def test_a_pod_without_a_pull_secret_gets_one_on_its_own_service_account(testbed, tmp_path):
+    """Review of h-fixcmd3: a workload that names no imagePullSecret pulls with its
+    service account's secrets; the credentials fix patched ``serviceaccount default``
+    whatever the pod's ``serviceAccountName``, and for any other account the new Secret
+    was never used. It now patches the pod's own account, in the pod's namespace."""
+    endpoint = testbed.endpoints["tls_basic"]
+    image = testbed.images.app.ref(endpoint.hostport)
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: ci}\n"
+        "spec:\n  template:\n    spec:\n      serviceAccountName: builder\n"
+        f"      containers:\n        - name: web\n          image: {image}\n"
+    )
+    (tmp_path / "root").mkdir()
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "regdoctor", "check", "--format", "json"),
+            *("--root", str(tmp_path / "root"), "--runtime", "kubernetes"),
+            *("--kube-manifests", str(manifests), "--ca-file", str(testbed.ca_file)),
+            image,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (finding,) = [
+        f for f in json.loads(proc.stdout)["findings"] if f["rule"] == "auth-missing-credentials"
+    ]
+    command = finding["remediation"][0]["commands"]["kubernetes"]
+    assert "kubectl patch serviceaccount builder -n ci" in command, command
+    assert "serviceaccount default" not in command

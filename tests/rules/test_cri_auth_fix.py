@@ -12,6 +12,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from regdoctor.engine import load_catalog
 from regdoctor.engine.command_template import render_command
 
@@ -20,12 +22,24 @@ CRI = 'plugins."io.containerd.grpc.v1.cri".registry'
 PASSWORD = "n3w\"pa'ss\\word"
 
 
-def test_the_cri_auth_table_gets_the_new_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("version", "plugin", "password"),
+    [
+        (2, "io.containerd.grpc.v1.cri", PASSWORD),
+        # review of h-fixcmd3: config version 3's table (containerd 2), and a password
+        # beyond U+FFFF, which json.dumps wrote as a surrogate pair TOML refuses
+        (3, "io.containerd.cri.v1.images", "pw\U0001f600"),
+    ],
+)
+def test_the_cri_auth_table_gets_the_new_password(
+    tmp_path: Path, version: int, plugin: str, password: str
+) -> None:
+    cri = f'plugins."{plugin}".registry'
     config = tmp_path / "config.toml"
     config.write_text(
-        f'version = 2\n\n[{CRI}]\n  config_path = "/etc/containerd/certs.d"\n'
-        f'[{CRI}.configs."secure.test".auth]\n  username = "old"\n  password = "wrong"\n'
-        f'[{CRI}.configs."other.test".auth]\n  auth = "b3RoZXI6cHc="\n'
+        f'version = {version}\n\n[{cri}]\n  config_path = "/etc/containerd/certs.d"\n'
+        f'[{cri}.configs."secure.test".auth]\n  username = "old"\n  password = "wrong"\n'
+        f'[{cri}.configs."other.test".auth]\n  auth = "b3RoZXI6cHc="\n'
     )
     template = RULE.remediation[0].commands["kubernetes"]
     command = render_command(template, {"registry": "secure.test", "cri_auth_file": str(config)})
@@ -40,18 +54,18 @@ def test_the_cri_auth_table_gets_the_new_password(tmp_path: Path) -> None:
         os.environ,
         PATH=f"{bindir}:{os.environ['PATH']}",
         REGISTRY_USERNAME="ci",
-        REGISTRY_PASSWORD=PASSWORD,
+        REGISTRY_PASSWORD=password,
     )
     for _ in range(2):  # idempotent
         done = subprocess.run(
             ["bash", "-e", "-c", command], env=env, capture_output=True, text=True, timeout=30
         )
         assert done.returncode == 0, done.stderr
-        assert PASSWORD not in done.stdout + done.stderr
-    configs = tomllib.loads(config.read_text())["plugins"]["io.containerd.grpc.v1.cri"]
+        assert password not in done.stdout + done.stderr
+    configs = tomllib.loads(config.read_text())["plugins"][plugin]
     assert configs["registry"]["configs"]["secure.test"]["auth"] == {
         "username": "ci",
-        "password": PASSWORD,
+        "password": password,
     }
     assert configs["registry"]["configs"]["other.test"]["auth"] == {"auth": "b3RoZXI6cHc="}
     assert configs["registry"]["config_path"] == "/etc/containerd/certs.d"

@@ -423,6 +423,8 @@ def _service_account_patch(command: str) -> str:
         end += 1
     text = "\n".join(lines[start : end + 1])
     text = text.replace("{namespace}", "default").replace("{new_secret}", "regcred")
+    # the pod's service account when known, else default (no pod in these contexts)
+    text = text.replace("{if service_account}{service_account}{else}default{end}", "default")
     return text.replace("{{", "{").replace("}}", "}")
 
 
