@@ -39,6 +39,7 @@ from tests.scenarios.runtimes.table import (
 )
 from tests.scenarios.runtimes.table_creds import CREDS_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd import FIXCMD_SCENARIOS
+from tests.scenarios.runtimes.table_hunt import HUNT_SCENARIOS
 from tests.scenarios.runtimes.table_podman2 import PODMAN2_SCENARIOS
 from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
 from tests.scenarios.runtimes.table_registries_conf import REGISTRIES_CONF_SCENARIOS
@@ -430,6 +431,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + PODMAN2_SCENARIOS
     + FIXCMD_SCENARIOS
     + VERDICT3_SCENARIOS
+    + HUNT_SCENARIOS
 )
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"
