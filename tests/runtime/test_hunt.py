@@ -98,3 +98,50 @@ def test_podman_reads_docker_s_directory_when_its_own_is_absent(
     for runtime in ("docker", "podman"):
         route = routes.route(runtime, parse_target(IMAGE))
         assert route.fix is not None and route.fix[1] == f"/etc/docker/certs.d/{HOST}/ca.cert"
+
+
+# -- an auths entry with an identitytoken beside its password ----------------------------
+
+
+def test_an_identity_token_entry_keeps_its_password_for_basic_auth(tmp_path: Path) -> None:
+    """creds-identitytoken-stale-basic-registry: docker 20.10.24 and podman 4.3.1 pull
+    from a basic-auth registry with the entry's password; regdoctor had no credentials."""
+    import base64
+    import json
+
+    from regdoctor.discovery.credentials import resolve
+    from regdoctor.model import CredentialRef
+
+    config = tmp_path / "config.json"
+    auth = base64.b64encode(b"tester:s3cret-pw").decode()
+    entry = {"auth": auth, "identitytoken": "stale-refresh-token"}
+    config.write_text(json.dumps({"auths": {"secure.test": entry}}))
+    ref = CredentialRef("identitytoken", str(config), 'auths["secure.test"]')
+    resolution = resolve(ref)
+    assert resolution.outcome == "identity_token"  # the info finding still says so
+    assert resolution.credentials is not None
+    assert resolution.credentials.username == "tester"
+    assert resolution.credentials.password.reveal() == "s3cret-pw"
+
+
+def test_basic_only_credentials_never_go_to_a_token_realm() -> None:
+    """creds-identitytoken-stale-token-registry: for a Bearer challenge the runtimes send
+    the refresh token, never the password; regdoctor asks the realm anonymously."""
+    from regdoctor.model import Credentials, Secret
+    from regdoctor.net import auth_dance
+
+    creds = Credentials("tester", Secret("s3cret-pw"), "config.json")
+    bearer = auth_dance.Response(
+        401, {"www-authenticate": 'Bearer realm="https://auth.test/token",service="r"'}
+    )
+    basic = auth_dance.Response(401, {"www-authenticate": 'Basic realm="r"'})
+    dance = auth_dance.dance(
+        "https://secure.test", credentials=creds, scope=None, challenge=bearer, basic_only=True
+    )
+    request = next(dance)
+    assert request.step == "auth.token" and request.authorization is None
+    dance = auth_dance.dance(
+        "https://secure.test", credentials=creds, scope=None, challenge=basic, basic_only=True
+    )
+    request = next(dance)
+    assert request.step == "auth.ping" and request.sends_credentials

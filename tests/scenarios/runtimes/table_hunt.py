@@ -9,13 +9,33 @@ oracle (session 10):
   pkg/tlsclientconfig SetupCertificates: the same, "should use"); containerd 1.6's
   hosts directory without hosts.toml reads ``*.cert`` as a client pair too
   (remotes/docker/config/hosts.go loadCertFiles).
+- an ``auths`` entry with a password *and* an ``identitytoken`` (an OAuth refresh token
+  from an SSO login, here one the token server no longer takes): for a bearer-token
+  registry dockerd and containers/image send the refresh token (grant_type
+  refresh_token) instead of the password; for a basic-auth registry the password.
 """
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import Scenario
-from tests.scenarios.runtimes.table import ALL, APP, TLS_REG, C, D, K, P
+from tests.scenarios.runtimes.scenario import PASSWORD, USERNAME, Registry, Scenario
+from tests.scenarios.runtimes.table import (
+    ALL,
+    APP,
+    SECURE_IP,
+    TLS_REG,
+    C,
+    D,
+    K,
+    P,
+    _auth,
+    _ca_everywhere,
+    _containerd_ca_hosts,
+    _secure_tls,
+)
 from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
+
+#: the registry and its token realm (table_edges.TOKEN_NAMES, which imports this module)
+TOKEN_NAMES = {"secure.test": SECURE_IP, "auth.test": "127.0.0.1"}
 
 TLS_HOST = "tls.test:5443"
 
@@ -40,5 +60,34 @@ HUNT_SCENARIOS: tuple[Scenario, ...] = (
         expect={D: False, C: False, K: False, P: False},
         note="the CA saved as ca.cert: docker and podman read *.cert as a client "
         "certificate and want ca.key beside it",
+    ),
+)
+
+#: a password and a refresh token the token server does not know
+STALE_TOKEN_LOGIN = {"auth": _auth(USERNAME, PASSWORD), "identitytoken": "stale-refresh-token"}
+
+HUNT_SCENARIOS += (
+    Scenario(
+        "creds-identitytoken-stale-token-registry",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, P),
+        (Registry("secure", SECURE_IP, 443, "token_private"),),
+        TOKEN_NAMES,
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": STALE_TOKEN_LOGIN}},
+        note="auths has the right password and a refresh token the token server refuses: "
+        "for a bearer-token registry both clients send the refresh token",
+    ),
+    Scenario(
+        "creds-identitytoken-stale-basic-registry",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, P),
+        docker_config={"auths": {"secure.test": STALE_TOKEN_LOGIN}},
+        note="the same entry for a basic-auth registry: the password is what is sent",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
