@@ -208,9 +208,12 @@ def _describe(truth: PullResult) -> str:
 #: pass, the suite says so and the entry must go.
 KNOWN_GAPS: dict[str, str] = {
     "creds-identitytoken-stale-token-registry": (
-        "podman login refuses while the auth file's entry holds an identitytoken "
-        "('currently logged in, auth file contains an Identity token'): the podman fix "
-        "must drop that entry first"
+        "the verdicts and explain agree and docker's login fix pulls, but every podman "
+        "login fix fails while the entry podman reads holds an identitytoken: podman 4.3.1 "
+        "refuses with 'currently logged in, auth file contains an Identity token' "
+        "(containers/common pkg/auth Login), even with -u and --password-stdin; the "
+        "podman fix would have to drop the identitytoken (or log in with --authfile to a "
+        "file read first) in each of the login rules"
     ),
 }
 
