@@ -13,11 +13,14 @@ oracle (session 10):
   from an SSO login, here one the token server no longer takes): for a bearer-token
   registry dockerd and containers/image send the refresh token (grant_type
   refresh_token) instead of the password; for a basic-auth registry the password.
+- a token registry whose realm names a port nothing listens on (``auth.test:1``): no
+  node fix; the registry's ``auth.token.realm`` must change.
 """
 
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import PASSWORD, USERNAME, Registry, Scenario
+from tests.scenarios.runtimes.table_creds import RIGHT
 from tests.scenarios.runtimes.table import (
     ALL,
     APP,
@@ -89,5 +92,25 @@ HUNT_SCENARIOS += (
         docker_config={"auths": {"secure.test": STALE_TOKEN_LOGIN}},
         note="the same entry for a basic-auth registry: the password is what is sent",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
+
+HUNT_SCENARIOS += (
+    Scenario(
+        "token-realm-refused",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),  # ctr has no login: past the realm it would fail 401 anyway
+        (Registry("secure", SECURE_IP, 443, "token_dead_realm"),),
+        TOKEN_NAMES,
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        docker_config={"auths": {"secure.test": RIGHT}},
+        pull_secret=(USERNAME, PASSWORD),
+        server_side=True,
+        server_fix=r"realm",
+        note="the registry's token realm is https://auth.test:1/token, where nothing "
+        "listens: every client's token request is refused; the registry's realm must change",
     ),
 )
