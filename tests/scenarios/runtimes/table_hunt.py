@@ -13,6 +13,8 @@ oracle (session 10):
   from an SSO login, here one the token server no longer takes): for a bearer-token
   registry dockerd and containers/image send the refresh token (grant_type
   refresh_token) instead of the password; for a basic-auth registry the password.
+- a registry that requires a client certificate, and the one installed everywhere is
+  issued by a CA it does not accept: the TLS handshake fails for every runtime.
 - a token registry whose realm names a port nothing listens on (``auth.test:1``): no
   node fix; the registry's ``auth.token.realm`` must change.
 """
@@ -20,7 +22,6 @@ oracle (session 10):
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import PASSWORD, USERNAME, Registry, Scenario
-from tests.scenarios.runtimes.table_creds import RIGHT
 from tests.scenarios.runtimes.table import (
     ALL,
     APP,
@@ -35,6 +36,7 @@ from tests.scenarios.runtimes.table import (
     _containerd_ca_hosts,
     _secure_tls,
 )
+from tests.scenarios.runtimes.table_creds import RIGHT
 from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
 
 #: the registry and its token realm (table_edges.TOKEN_NAMES, which imports this module)
@@ -112,5 +114,38 @@ HUNT_SCENARIOS += (
         server_fix=r"realm",
         note="the registry's token realm is https://auth.test:1/token, where nothing "
         "listens: every client's token request is refused; the registry's realm must change",
+    ),
+)
+
+
+def _other_client_pair(hostport: str) -> dict[str, str]:
+    """The harness CA, and a client pair from a CA the registry does not accept, where
+    each runtime reads them."""
+    certs = dict(_ca_everywhere(hostport))
+    for base in ("docker", "containers", "containerd"):
+        certs[f"{base}/certs.d/{hostport}/client.cert"] = "other_client_cert"
+        certs[f"{base}/certs.d/{hostport}/client.key"] = "other_client_key"
+    return certs
+
+
+HUNT_SCENARIOS += (
+    Scenario(
+        "mtls-client-cert-other-ca",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (Registry("mtls", "198.18.0.40", 5443, "mtls"),),
+        TLS_NAMES,
+        certs=_other_client_pair(TLS_HOST),
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n\n[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+                f'  ca = "/etc/containerd/certs.d/{TLS_HOST}/ca.crt"\n'
+                f'  client = [["/etc/containerd/certs.d/{TLS_HOST}/client.cert", '
+                f'"/etc/containerd/certs.d/{TLS_HOST}/client.key"]]\n'
+            )
+        },
+        note="a client pair is installed everywhere, issued by a CA the registry does not accept",
     ),
 )

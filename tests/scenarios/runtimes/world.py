@@ -137,15 +137,27 @@ class Authorities:
     pki: Pki
     other_ca_file: Path
     other: Any  # harness_pki._Authority
+    #: a client pair issued by ``other`` (a CA no ``mtls`` registry accepts)
+    other_client: tuple[Path, Path] | None = None
 
     def file(self, which: str) -> Path:
         """``ca``, ``other_ca``, or the harness client pair ``client_cert``/``client_key``
-        (issued by the CA an ``mtls`` registry requires)."""
+        (issued by the CA an ``mtls`` registry requires), or ``other_client_cert`` /
+        ``other_client_key`` (issued by the CA nobody trusts)."""
+        assert self.other_client is not None or not which.startswith("other_client")
         return {
             "ca": self.pki.ca_file,
             "other_ca": self.other_ca_file,
             "client_cert": self.pki.client_cert,
             "client_key": self.pki.client_key,
+            **(
+                {
+                    "other_client_cert": self.other_client[0],
+                    "other_client_key": self.other_client[1],
+                }
+                if self.other_client
+                else {}
+            ),
         }[which]
 
 
@@ -153,7 +165,22 @@ def make_authorities(directory: Path) -> Authorities:
     pki = harness_pki.generate_pki(directory)
     other = harness_pki._make_ca("regdoctor scenario CA nobody trusts")
     other_file = harness_pki.write_cert(other.cert, directory / "other-ca.crt")
-    return Authorities(pki, other_file, other)
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    now = dt.datetime.now(dt.UTC)
+    pair = harness_pki._save_pair(
+        directory,
+        "other-client",
+        harness_pki._make_leaf(
+            other,
+            "regdoctor-client",
+            None,
+            now - dt.timedelta(days=1),
+            now + dt.timedelta(days=365),
+            usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        ),
+    )
+    return Authorities(pki, other_file, other, (pair.cert, pair.key))
 
 
 def _trusted(pki: Pki) -> Any:
