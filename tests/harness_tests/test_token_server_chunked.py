@@ -8,6 +8,7 @@ import http.client
 import json
 from pathlib import Path
 
+from tests.harness.procs import poll_until
 from tests.harness.token_server import TokenServer, make_signing_key
 
 
@@ -29,6 +30,8 @@ def test_a_chunked_password_grant_is_read(tmp_path: Path) -> None:
         answer = conn.getresponse()
         assert answer.status == 200
         assert json.loads(answer.read())["token"]
+        # the server records the request after it has answered
+        poll_until(lambda: bool(server.requests), 5.0, "the token request's record")
         [request] = server.requests
         assert request.username == "u"
     finally:
