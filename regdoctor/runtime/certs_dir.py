@@ -10,8 +10,8 @@ the ``*.key`` of the same stem, ``*.key`` a client key whose certificate is that
   ``SetupCertificates``, read for every registry) walk the directory in name order and
   stop at the first unpaired file: "missing key ca.key for client certificate ca.cert.
   Note that CA certificates should use the extension .crt", or "missing client
-  certificate c.cert for key c.key" (both texts measured with docker 20.10.24 and
-  podman 4.3.1, scenario ``certs-d-ca-named-cert``).
+  certificate c.cert for key c.key" ("Missing" from dockerd) (measured with docker
+  20.10.24 and podman 4.3.1, scenarios ``certs-d-ca-named-cert``, ``certs-d-lone-key``).
 - containerd 1.6 reads such a directory only when it has no ``hosts.toml``
   (remotes/docker/config/hosts.go ``loadCertFiles``): a ``*.cert`` without its key is
   paired with itself, and ``tls.LoadX509KeyPair`` refuses it: "failed to load X509 key
@@ -69,7 +69,9 @@ def unpaired_file(runtime: str, names: Iterable[str]) -> UnpairedFile | None:
         if name.endswith(".key") and runtime in ("docker", "podman"):
             cert = name[: -len(".key")] + ".cert"
             if cert not in have:
+                # dockerd capitalises this one (measured: scenario certs-d-lone-key)
+                first = "Missing" if runtime == "docker" else "missing"
                 return UnpairedFile(
-                    name, f"missing client certificate {cert} for key {name}", name + ".unused"
+                    name, f"{first} client certificate {cert} for key {name}", name + ".unused"
                 )
     return None

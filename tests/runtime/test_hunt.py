@@ -39,7 +39,10 @@ def test_pairs_and_cas_are_fine_and_a_lone_key_stops_docker_and_podman_only() ->
     assert unpaired_file("docker", ["ca.crt", "client.cert", "client.key"]) is None
     lone = unpaired_file("docker", ["ca.crt", "client.key"])
     assert lone is not None
-    assert lone.message == "missing client certificate client.cert for key client.key"
+    assert lone.message == "Missing client certificate client.cert for key client.key"
+    podman = unpaired_file("podman", ["ca.crt", "client.key"])
+    assert podman is not None
+    assert podman.message == "missing client certificate client.cert for key client.key"
     assert lone.rename_to == "client.key.unused"
     assert unpaired_file("containerd", ["ca.crt", "client.key"]) is None
     # name order decides which file is reported first (Go's ReadDir)

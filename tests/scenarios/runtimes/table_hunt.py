@@ -149,3 +149,26 @@ HUNT_SCENARIOS += (
         note="a client pair is installed everywhere, issued by a CA the registry does not accept",
     ),
 )
+
+
+HUNT_SCENARIOS += (
+    Scenario(
+        "certs-d-lone-key",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={
+            **_ca_everywhere(TLS_HOST),
+            **{
+                f"{base}/certs.d/{TLS_HOST}/client.key": "client_key"
+                for base in ("docker", "containers", "containerd")
+            },
+        },
+        expect={D: False, C: True, K: True, P: False},
+        note="the CA as ca.crt and a client.key without client.cert: docker and podman "
+        "refuse the directory ('missing client certificate client.cert for key "
+        "client.key'); containerd reads no lone key",
+    ),
+)
