@@ -297,7 +297,44 @@ class Routes:
                 stopped_source=self._daemon_file(),
                 fix=daemon_fix(config),
             )
+        # dockerd reads certs.d only for a secure registry (registry.go newTLSConfig)
+        secure = any(e.scheme == "https" and not e.skip_verify and not e.mirror for e in endpoints)
+        if secure:
+            from regdoctor.discovery import locations
+
+            stop = self._certs_dir_stop("docker", _cert_dirs([locations.DOCKER_CERTS_D], host))
+            if stop is not None:
+                return stop
         return Route("docker", tuple(endpoints))
+
+    def _certs_dir_stop(self, runtime: str, directories: Sequence[str]) -> Route | None:
+        """The first of ``directories`` (as the machine names them) that exists, holding a
+        client certificate without its key (a CA saved as ``ca.cert``) or a key without
+        its certificate: the runtime refuses the pull before any request
+        (:mod:`regdoctor.runtime.certs_dir`). The fix renames the file."""
+        from regdoctor.runtime.certs_dir import unpaired_file
+
+        effective = self.effective
+        if effective is None:
+            return None
+        for shown in directories:
+            directory = effective.paths.at(shown)
+            try:
+                if not directory.is_dir():
+                    continue
+                files = [p.name for p in directory.iterdir() if p.is_file()]
+            except OSError:
+                continue
+            bad = unpaired_file(runtime, files)
+            if bad is None:
+                return None
+            return Route(
+                runtime,
+                stopped=bad.message,
+                stopped_source=f"{shown}/{bad.name}",
+                fix=("certs-unpaired", f"{shown}/{bad.name}", f"{shown}/{bad.rename_to}"),
+            )
+        return None
 
     def _daemon_file(self) -> str | None:
         """daemon.json as the machine names it (``/etc/docker/daemon.json`` also when it
@@ -362,6 +399,11 @@ class Routes:
             repository=repository,
         )
         notes = (f"hosts.toml: {source}",) if source else ()
+        if text is None and source is not None:
+            # a host directory without hosts.toml: its files are read the docker way
+            stop = self._certs_dir_stop(runtime, [source.rsplit("/", 1)[0]])
+            if stop is not None:
+                return stop
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route(
@@ -527,6 +569,18 @@ class Routes:
                 stopped_source=self._blocking_file(prefix),
                 fix=("blocked", prefix, ""),
             )
+        if not any(e.mirror for e in endpoints):
+            # containers/image reads the first existing certs.d directory of the host
+            # (docker_client.go dockerCertDir: /etc/containers/certs.d, then
+            # /etc/docker/certs.d) for every registry, secure or not
+            host = model.split_reference(image).domain if short is None else None
+            if host:
+                from regdoctor.discovery import locations
+
+                roots = [locations.CONTAINERS_CERTS_D, locations.DOCKER_CERTS_D]
+                stop = self._certs_dir_stop("podman", _cert_dirs(roots, host))
+                if stop is not None:
+                    return stop
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
@@ -720,6 +774,13 @@ def daemon_fix(config: Mapping[str, Any]) -> tuple[str, str, str] | None:
         ]
         return "insecure-registries", entry, candidate if ok else ""
     return None
+
+
+def _cert_dirs(roots: Sequence[str], host: str) -> list[str]:
+    """The certs.d directories of ``host`` below each root, in order: ``host:port``, and
+    for port 443 the host alone."""
+    names = dict.fromkeys([host, host.removesuffix(":443")])
+    return [f"{root}/{name}" for root in roots for name in names]
 
 
 def _index_name(target: Target) -> str:

@@ -390,7 +390,7 @@ def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Ob
 
 def _stopped_reason(runtime: str, route: Route) -> str:
     where = f" ({route.stopped_source})" if route.stopped_source else ""
-    if runtime == "docker":
+    if runtime == "docker" and (route.fix is None or route.fix[0] != "certs-unpaired"):
         return f"dockerd will not start{where}: {route.stopped}"
     return f"{runtime} cannot pull{where}: {route.stopped}"
 

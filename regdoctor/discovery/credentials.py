@@ -267,10 +267,22 @@ def _resolve(
         creds = Credentials(username, Secret(str(answer["Secret"])), source=ref.source)
         return Resolution(ref, "found", creds, helper_path=program, username=username)
     if ref.origin == "identitytoken":
+        # The entry's ``auth`` still answers a Basic challenge: dockerd's credential
+        # store gives Basic the username and password and a token realm the refresh
+        # token (moby v20.10.24 registry/auth.go loginCredentialStore; docker/distribution
+        # registry/client/auth/session.go: refresh token -> OAuth POST), and
+        # containers/image keeps both (v5.23.1 pkg/docker/config decodeDockerAuth;
+        # docker/docker_client.go: IdentityToken -> getBearerTokenOAuth2, else basic).
+        # Measured with docker 20.10.24 and podman 4.3.1 (scenarios
+        # creds-identitytoken-stale-*): both pull from a basic-auth registry with it.
+        found = _from_file(ref, root)
         return Resolution(
             ref,
             "identity_token",
-            error="an identity token (OAuth refresh token) is stored; regdoctor cannot use it",
+            found.credentials,
+            error="an identity token (OAuth refresh token) is stored; regdoctor cannot "
+            "exchange it at a token realm (the entry's password answers basic auth only)",
+            username=found.username,
         )
     if ref.origin == "file":
         return _from_file(ref, root)

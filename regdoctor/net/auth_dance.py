@@ -155,9 +155,13 @@ def dance(
     scope: str | None,
     challenge: Response | None = None,
     allow_plain_http_credentials: bool = False,
+    basic_only: bool = False,
 ) -> Dance:
     """Run the dance against ``base_url`` (``https://host:port``). ``challenge`` is the
-    answer to an anonymous ``GET /v2/`` already made (the HTTP phase makes it)."""
+    answer to an anonymous ``GET /v2/`` already made (the HTTP phase makes it).
+    ``basic_only``: the credentials go to a Basic challenge only; a token realm gets
+    none (an ``auths`` entry with an ``identitytoken``: for a Bearer challenge the
+    runtimes send that refresh token instead of the password, which regdoctor does not)."""
     ping_url = f"{base_url}/v2/"
     if challenge is None:
         challenge = yield Request("auth.challenge", "GET", ping_url)
@@ -180,7 +184,12 @@ def dance(
     if chosen.scheme == "bearer":
         return (
             yield from _bearer(
-                ping_url, base_url, credentials, scope, chosen, allow_plain_http_credentials
+                ping_url,
+                base_url,
+                None if basic_only else credentials,
+                scope,
+                chosen,
+                allow_plain_http_credentials,
             )
         )
     return Outcome(

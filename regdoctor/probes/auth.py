@@ -198,6 +198,7 @@ class AuthProbe:
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         target, state = ctx.target, ctx.state
         credentials = ctx.options.credentials
+        basic_only = False
         challenge_exchange = state.extra.get("v2")
         challenge = (
             _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
@@ -212,6 +213,9 @@ class AuthProbe:
             # podman asks its helper before any request, whether the registry wants a
             # login or not: a helper that fails stops even an anonymous pull.
             observation, credentials = await fetch_credentials(ctx)
+            # an identity token beside the entry's password: the password answers a
+            # Basic challenge only (see regdoctor.discovery.credentials)
+            basic_only = observation.facts.get("outcome") == "identity_token"
             yield observation
         generator = auth_dance.dance(
             base_url(ctx),
@@ -219,6 +223,7 @@ class AuthProbe:
             scope=scope_for(target),
             challenge=challenge,
             allow_plain_http_credentials=target.insecure,
+            basic_only=basic_only,
         )
         seen_hosts: set[str] = set()
         realm_got_credentials = False  # the user's credentials went out to the realm

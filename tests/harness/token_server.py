@@ -291,13 +291,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """The OAuth2 form flow some clients use; same parameters, in the body."""
-        length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode(errors="replace"))
+        form = parse_qs(self._body().decode(errors="replace"))
         credentials = None
         if form.get("grant_type") == ["password"] and "username" in form:
             # the password grant (containerd tries it first when it has credentials)
             credentials = (form["username"][0], (form.get("password") or [""])[0])
         self._dispatch({**parse_qs(urlsplit(self.path).query), **form}, credentials)
+
+    def _body(self) -> bytes:
+        """The request body, also when it is chunked (Go's net/http sends a body set
+        after NewRequest that way: containers/image's OAuth2 refresh-token POST); an
+        unread body would make the close a TCP reset."""
+        if "chunked" not in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()  # the chunk's CRLF
 
     def _dispatch(self, params: dict[str, list[str]], form: tuple[str, str] | None = None) -> None:
         mode = urlsplit(self.path).path.strip("/")

@@ -33,6 +33,8 @@ CLIENTS: tuple[Client, ...] = ("docker", "containerd", "podman", "kubernetes")
 #: ``token_ratelimit``: behind an HTTPS front that answers a manifest request made with
 #: an anonymous token 429 TOOMANYREQUESTS (Docker Hub's rate limit); USERNAME/PASSWORD
 #: pull;
+#: ``token_dead_realm``: ``token`` whose realm is ``https://auth.test:1/token`` (nothing
+#: listens there: the token request is refused);
 #: ``mtls``: ``tls`` that also requires a client certificate from the harness client CA;
 #: ``none``: nothing listens there (a dead peer).
 RegistryKind = Literal[
@@ -45,6 +47,7 @@ RegistryKind = Literal[
     "token",
     "token_http",
     "token_private",
+    "token_dead_realm",
     "token_scoped",
     "token_ratelimit",
     "mtls",

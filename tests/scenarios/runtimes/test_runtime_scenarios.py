@@ -213,6 +213,14 @@ KNOWN_GAPS: dict[str, str] = {
         "the port is appended to the mirror's location); regdoctor's podman model rewrites "
         "to mirror.test:5000:5000/... without refusing it and says tls.http_on_https"
     ),
+    "creds-identitytoken-stale-token-registry": (
+        "the verdicts and explain agree and docker's login fix pulls, but every podman "
+        "login fix fails while the entry podman reads holds an identitytoken: podman 4.3.1 "
+        "refuses with 'currently logged in, auth file contains an Identity token' "
+        "(containers/common pkg/auth Login), even with -u and --password-stdin; the "
+        "podman fix would have to drop the identitytoken (or log in with --authfile to a "
+        "file read first) in each of the login rules"
+    ),
 }
 
 

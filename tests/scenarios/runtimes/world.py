@@ -94,6 +94,7 @@ TOKEN_KINDS = {
     "token": "token",
     "token_http": "token",
     "token_private": "private",
+    "token_dead_realm": "token",
     "token_scoped": "scoped",
     "token_ratelimit": "ratelimit",
 }
@@ -136,15 +137,27 @@ class Authorities:
     pki: Pki
     other_ca_file: Path
     other: Any  # harness_pki._Authority
+    #: a client pair issued by ``other`` (a CA no ``mtls`` registry accepts)
+    other_client: tuple[Path, Path] | None = None
 
     def file(self, which: str) -> Path:
         """``ca``, ``other_ca``, or the harness client pair ``client_cert``/``client_key``
-        (issued by the CA an ``mtls`` registry requires)."""
+        (issued by the CA an ``mtls`` registry requires), or ``other_client_cert`` /
+        ``other_client_key`` (issued by the CA nobody trusts)."""
+        assert self.other_client is not None or not which.startswith("other_client")
         return {
             "ca": self.pki.ca_file,
             "other_ca": self.other_ca_file,
             "client_cert": self.pki.client_cert,
             "client_key": self.pki.client_key,
+            **(
+                {
+                    "other_client_cert": self.other_client[0],
+                    "other_client_key": self.other_client[1],
+                }
+                if self.other_client
+                else {}
+            ),
         }[which]
 
 
@@ -152,7 +165,22 @@ def make_authorities(directory: Path) -> Authorities:
     pki = harness_pki.generate_pki(directory)
     other = harness_pki._make_ca("regdoctor scenario CA nobody trusts")
     other_file = harness_pki.write_cert(other.cert, directory / "other-ca.crt")
-    return Authorities(pki, other_file, other)
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    now = dt.datetime.now(dt.UTC)
+    pair = harness_pki._save_pair(
+        directory,
+        "other-client",
+        harness_pki._make_leaf(
+            other,
+            "regdoctor-client",
+            None,
+            now - dt.timedelta(days=1),
+            now + dt.timedelta(days=365),
+            usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        ),
+    )
+    return Authorities(pki, other_file, other, (pair.cert, pair.key))
 
 
 def _trusted(pki: Pki) -> Any:
@@ -214,14 +242,34 @@ class World:
     shell_exports: dict[str, dict[str, str]] = field(default_factory=dict)
     #: client -> the variables its fix unset in that shell (gone on the retry too)
     shell_unset: dict[str, set[str]] = field(default_factory=dict)
+    #: the scenario's token server (``token*`` registries), its realm URLs in ``.url()``
+    token_server: Any = None
 
     def fix_registry_side(self) -> None:
         """What the registry's operator does for a fault on its side: a valid certificate
         (expired, or for another name), or the missing platform pushed into the index."""
         if ARM_ONLY[0] in self.scenario.image:
             self._push_all_platforms()
+        elif any(r.kind == "token_dead_realm" for r in self.scenario.registries):
+            self._realm_that_answers()
         else:
             self.renew_certificates()
+
+    def _realm_that_answers(self) -> None:
+        """A realm nothing listens on: the operator points the registry's
+        ``auth.token.realm`` at its token server and restarts it."""
+        for reg in self.scenario.registries:
+            registry = self.registries.get(reg.key)
+            if registry is None or reg.kind != "token_dead_realm":
+                continue
+            token = registry.options.token
+            assert token is not None and self.token_server is not None
+            registry.stop()
+            registry.options = replace(
+                registry.options, token=replace(token, realm=self.token_server.url("token"))
+            )
+            registry.start()
+            wait_ready(registry)
 
     def _push_all_platforms(self) -> None:
         for reg in self.scenario.registries:
@@ -937,13 +985,17 @@ def _token_auth(world: World) -> None:
     )
     world.sandbox.call(server.start)  # its socket lives in the sandbox's namespace
     world.sandbox.on_stop(server.stop)
+    world.token_server = server
     for reg in tokens:
         registry = world.registries[reg.key]
         registry.stop()
         registry.options = replace(
             registry.options,
             token=TokenAuthConfig(
-                realm=server.url(TOKEN_KINDS[reg.kind]),
+                # token_dead_realm: a realm port nothing listens on (connection refused)
+                realm=server.url(TOKEN_KINDS[reg.kind]).replace(f":{server.port}/", ":1/")
+                if reg.kind == "token_dead_realm"
+                else server.url(TOKEN_KINDS[reg.kind]),
                 service=SERVICE,
                 issuer=ISSUER,
                 rootcertbundle=signing.rootcertbundle,
