@@ -22,12 +22,13 @@ class Background:
     meanwhile.
 
     It starts when the HEADs do (:meth:`start`, from the scan's steps), not before the
-    session: its ~40 ms of CPU, holding the GIL, then delayed the first request by about
-    as much, on a machine whose other core was idle until the registry had something to
-    answer; during the HEADs it shares the CPU with a registry that is busy anyway.
-    While it runs, the interpreter's switch interval is 0.5 ms instead of 5 ms, so that
-    the event loop, woken by an answer, takes the GIL back at once and sends the next
-    request instead of leaving the connection idle.
+    session: its ~40 ms of CPU, holding the GIL, delayed the first request by about as
+    much. On loopback the whole run is unchanged (bench_tags, session 9: the two cores
+    are saturated during the HEADs, so the work costs there what it saved before); on a
+    link with round trips, the HEADs wait on the network and it costs nothing. While it
+    runs, the interpreter's switch interval is 0.5 ms instead of 5 ms, so that the event
+    loop, woken by an answer, takes the GIL back at once and sends the next request
+    instead of leaving the connection idle.
 
     The catalog is kept by ``catalog()`` (which waits on its lock while a load is under
     way): a load that fails here is done again by :meth:`_Subjects.reports`, which raises
