@@ -336,3 +336,29 @@ def test_podmans_insecure_drop_in_only_where_insecure_is_the_fix() -> None:
     assert not _insecure_helps(Walk(failure=(Kind.TLS, "x509: unknown authority")))
     assert not _insecure_helps(Walk(failure=(Kind.UNAUTHORIZED, "401")))
     assert not _insecure_helps(Walk(ok=True))
+
+
+def test_a_saved_alias_file_that_does_not_load_has_its_own_finding(tmp_path: Path) -> None:
+    """Review of h-verdict3: beside a fully qualified pull, the file's problems came out
+    as config-warnings ("loads, but settings are ignored... a misspelt key", a containerd
+    link): wrong for a machine-written alias file. It has its own warning now, with the
+    fix that moves it aside. (127.0.0.1:1: loopback, refused at once.)"""
+    import json
+    import subprocess
+    import sys
+
+    cache = tmp_path / "var/cache/containers"
+    cache.mkdir(parents=True)
+    (cache / "short-name-aliases.conf").write_text('[aliases]\n"team/app" = "tls.test/team/app\n')
+    (tmp_path / "etc/containers").mkdir(parents=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "regdoctor", "check", "--root", str(tmp_path), "--runtime",
+         "podman", "--format", "json", "--timeout", "2", "127.0.0.1:1/team/app:1"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    rules = {f["rule"]: f for f in json.loads(run.stdout)["findings"]}
+    assert "config-warnings" not in rules, rules.keys()
+    found = rules["config-podman-alias-cache-unread"]
+    assert found["severity"] == "warning"
+    assert "short-name-aliases.conf" in found["title"]
+    assert "mv --" in found["remediation"][0]["commands"]["podman"]
