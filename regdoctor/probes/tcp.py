@@ -211,14 +211,15 @@ async def _plain_registry_at_80(
         asyncio.LimitOverrunError,
     ):
         return None
-    lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    from regdoctor.net.keepalive import LeanError, parse_head
+
+    try:
+        response, _closes = parse_head(head[: -len(b"\r\n\r\n")])
+    except LeanError:  # not an HTTP answer
         return None
-    status = int(parts[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    is_registry = "docker-distribution-api-version" in headers or (
-        status == 401 and "www-authenticate" in headers
+    status = response.status
+    is_registry = response.header("docker-distribution-api-version") is not None or (
+        status == 401 and response.header("www-authenticate") is not None
     )
     return ctx.observe(
         "http.plain_port",

@@ -238,26 +238,11 @@ class TlsProbe:
         if port_failed is not None:
             # port 443 did not connect; port 80 did, where the runtimes go on to http://
             # (probes/tcp.py)
-            yield ctx.observe(
-                "tls.handshake",
-                ok=True,
-                phase="tls",
-                facts={
-                    "host": target.host,
-                    "address": state.address,
-                    "port": target.port,
-                    "role": "registry",
-                    "outcome": "refused",
-                    "proxy": None,
-                    "scheme_decision": "http",
-                    "fallback_allowed": True,
-                },
-                error=str(port_failed),
-            )
-            state.scheme = "http"
-            state.verdict(
-                "tls",
-                PhaseStatus.WARN,
+            yield _went_on_to_http(
+                ctx,
+                "refused",
+                state.address,
+                port_failed,
                 f"https:// on port {target.port} does not connect; falling back to "
                 "http:// on port 80",
             )
@@ -266,26 +251,11 @@ class TlsProbe:
         if unresolved is not None:
             # the https:// attempt ends in the node's DNS (it goes direct: no
             # HTTPS_PROXY); the runtimes go on to http:// through HTTP_PROXY (probes/dns.py)
-            yield ctx.observe(
-                "tls.handshake",
-                ok=True,
-                phase="tls",
-                facts={
-                    "host": target.host,
-                    "address": None,
-                    "port": target.port,
-                    "role": "registry",
-                    "outcome": "unresolved",
-                    "proxy": None,
-                    "scheme_decision": "http",
-                    "fallback_allowed": True,
-                },
-                error=str(unresolved),
-            )
-            state.scheme = "http"
-            state.verdict(
-                "tls",
-                PhaseStatus.WARN,
+            yield _went_on_to_http(
+                ctx,
+                "unresolved",
+                None,
+                unresolved,
                 f"https:// goes direct and {target.host} does not resolve here; "
                 "falling back to http:// through the proxy",
             )
@@ -380,6 +350,34 @@ class TlsProbe:
             state.verdict("tls", PhaseStatus.WARN, verify.error)
         else:
             state.verdict("tls", PhaseStatus.OK)
+
+
+def _went_on_to_http(
+    ctx: ProbeContext, outcome: str, address: str | None, error: object, why: str
+) -> Observation:
+    """The https:// attempt ended before any handshake (``outcome``: port 443 refused,
+    the name unresolved here) and the runtimes go on to http://: the observation that
+    says so; the scheme becomes http and the phase a warning (``why``)."""
+    target, state = ctx.target, ctx.state
+    observation = ctx.observe(
+        "tls.handshake",
+        ok=True,
+        phase="tls",
+        facts={
+            "host": target.host,
+            "address": address,
+            "port": target.port,
+            "role": "registry",
+            "outcome": outcome,
+            "proxy": None,
+            "scheme_decision": "http",
+            "fallback_allowed": True,
+        },
+        error=str(error),
+    )
+    state.scheme = "http"
+    state.verdict("tls", PhaseStatus.WARN, why)
+    return observation
 
 
 def scheme_policy(ctx: ProbeContext) -> tuple[bool, bool, bool, frozenset[str]]:
