@@ -136,7 +136,13 @@ def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[
         if source is not None and source.parent in dirs[1:]:
             out = source.parent
     label = re.sub(r"[^A-Za-z0-9._-]+", "-", table_prefix or host).strip("-") or "registry"
-    shown = paths.shown(out / _last_name(out, f"zz-regdoctor-insecure-{label}.conf"))
+    # the drop-ins discovery read in that folder (none is read here again)
+    beside = [
+        Path(result.file).name
+        for result in effective.containers.files
+        if result.source == "registries_conf" and Path(result.file).parent == out
+    ]
+    shown = paths.shown(out / _last_name(beside, f"zz-regdoctor-insecure-{label}.conf"))
     return {
         "podman_dropin": toml_line([t for t, _ in written]),
         "podman_dropin_file": shown,
@@ -147,17 +153,14 @@ def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[
     }
 
 
-def _last_name(folder: Path, name: str) -> str:
+def _last_name(beside: list[str], name: str) -> str:
     """``name``, with as many more ``z`` in front as it takes to sort after every other
-    drop-in of ``folder``: containers/image reads a folder's ``*.conf`` in lexical order
-    and a later file's table replaces an earlier one's of the same prefix
+    drop-in of its folder (``beside``): containers/image reads a folder's ``*.conf`` in
+    lexical order and a later file's table replaces an earlier one's of the same prefix
     (sysregistriesv2 ``getConfigPath``, ``updateWithConfigurationFrom``), so a
     ``zzz-site.conf`` that defines the table would undo the fix."""
     ours = re.compile("z*" + re.escape(name))  # this fix's file, from an earlier run
-    try:
-        others = [p.name for p in folder.glob("*.conf") if not ours.fullmatch(p.name)]
-    except OSError:
-        others = []
+    others = [other for other in beside if not ours.fullmatch(other)]
     while any(other >= name for other in others):
         name = "z" + name
     return name
