@@ -11,7 +11,8 @@ configuration's). Two things are built from it, each once per run:
   be verified (a plain-HTTP answer never waits for it);
 - the ``X509Store`` that :func:`regdoctor.net.handshake.chain_trusted` verifies with
   (how a runtime with that set would judge a chain): the handshake context's own store
-  when it holds the same certificates, else one built (in the worker) on first use.
+  when it holds the same certificates, else one built (in the worker) on first use,
+  which the TLS probe awaits (the event loop serves the other targets meanwhile).
 
 OpenSSL parses the PEM bundle with the GIL released, so the worker thread's loading
 costs the event loop nothing. A run's cache lives on its ``Network``; nothing is kept
@@ -136,6 +137,16 @@ class TrustCache:
         the one :func:`trust_store` reads (no ``SSL_CERT_FILE``/``SSL_CERT_DIR``
         pointing elsewhere): the same certificates, read once."""
         return self._store_future(tuple(str(p) for p in ca_files)).result()
+
+    async def stores_ready(self, trust_sets: Iterable[Iterable[Path | str]]) -> None:
+        """Wait, without blocking the event loop, until the ``X509Store`` of each trust
+        set is built (in the worker; lent at once where a loaded handshake context has the
+        same CA files), so that :meth:`store` then returns without waiting. A failure is
+        left for :meth:`store` to raise; a cancelled wait leaves the builds to go on."""
+        futures = [self._store_future(tuple(str(p) for p in files)) for files in trust_sets]
+        pending = [asyncio.shield(asyncio.wrap_future(f)) for f in futures if not f.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _store_future(self, key: tuple[str, ...]) -> concurrent.futures.Future[Any]:
         with self._lock:

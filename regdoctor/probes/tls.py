@@ -291,6 +291,8 @@ class TlsProbe:
             in_flight=in_flight,
         )
         if policy is not None and result.outcome == "ok" and result.chain:
+            # the stores are built in the worker while the loop serves other targets
+            await ctx.network.trust.stores_ready(_trust_sets(ctx, trust_sets))
             observations = _with_trust(
                 ctx, policy, result.peer_chain or result.chain, observations, trust_sets
             )
@@ -442,6 +444,21 @@ def handshake_budget(ctx: ProbeContext) -> float:
     if ctx.options.timeout_given:
         return ctx.budget()
     return max(0.001, min(max(ctx.options.timeout, RUNTIME_TLS_HANDSHAKE_S), ctx.remaining()))
+
+
+def _trust_sets(ctx: ProbeContext, found: dict[str, Any]) -> list[list[Path]]:
+    """The CA files of every trust set :func:`_with_trust` verifies with, as far as
+    ``found`` (read while the ClientHello was in flight) tells them."""
+    given = [str(p) for p in ctx.options.ca_files]
+    sets = [[Path(p) for p in ctx.network.ca_files(ctx.target.hostport)]]
+    sets += [[Path(f) for f in (*given, *files)] for files in found.get("files", {}).values()]
+    sets += [
+        [Path(f) for f in (*given, *cas)]
+        for endpoints in found.get("endpoints", {}).values()
+        for cas in endpoints
+        if cas is not None
+    ]
+    return sets
 
 
 def _with_trust(

@@ -140,3 +140,54 @@ def test_a_handshake_cancelled_while_waiting_does_not_cancel_the_shared_load() -
     asyncio.run(run())
     assert all(f.result() for f in busy)
     assert loads == ["context"] and shared.is_loaded()
+
+
+def test_a_runtimes_own_store_is_built_without_stopping_the_event_loop(
+    testbed: Testbed, isolate_env: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker's trust set here is ``--ca-file`` plus its certs.d ``ca.crt``: another set
+    than the handshake's, so its ``X509Store`` is built (in the worker) for the
+    re-verification. The event loop goes on serving other work meanwhile: a task of the
+    same loop is what lets the build finish. A wait that blocked the loop would leave
+    the build to give up after 10 s."""
+    import threading
+    import time
+
+    hostport = testbed.endpoints["tls"].hostport
+    certs = tmp_path / "etc/docker/certs.d" / hostport
+    certs.mkdir(parents=True)
+    (certs / "ca.crt").write_bytes(testbed.ca_file.read_bytes())
+    building, released = threading.Event(), threading.Event()
+    real_store = trust.trust_store
+
+    def store(ca_files: list[Path]) -> object:
+        building.set()
+        released.wait(10)
+        return real_store(ca_files)
+
+    monkeypatch.setattr(trust, "trust_store", store)
+    run_plan = plan(
+        CheckRequest(
+            targets=(testbed.images.app.ref(hostport),),
+            ca_files=(str(testbed.ca_file),),
+            runtime="docker",
+            root=str(tmp_path),
+        )
+    )
+
+    async def other_work() -> None:
+        while not building.is_set():
+            await asyncio.sleep(0.001)
+        released.set()  # only runs if the loop is not blocked on the build
+
+    async def run() -> tuple[object, float]:
+        started = time.monotonic()
+        helper = asyncio.ensure_future(other_work())
+        report = await run_plan.run()
+        helper.cancel()
+        return report, time.monotonic() - started
+
+    report, took = asyncio.run(run())
+    assert released.is_set() and took < 9, took
+    verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")  # type: ignore[attr-defined]
+    assert verify.facts.get("trusted_by") == {"docker": True}, verify.facts
