@@ -7,6 +7,7 @@ and, when ``REGDOCTOR_SCENARIO_RESULTS`` is set, written as Markdown to that pat
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ HEADER = [
     "s",
 ]
 ROWS: list[Row] = []
+#: (scenario, client, rule) for each rule whose commands ran in a fix the client's
+#: next pull verified (``fix_coverage.py``)
+FIXED: list[tuple[str, str, str]] = []
+FIX_COVERAGE_ENV = "REGDOCTOR_FIX_COVERAGE"
 _STARTED = [0.0]
 
 
@@ -93,6 +98,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(
         f"{scenarios} scenarios, {len(ROWS)} client runs, {elapsed:.1f} s wall time"
     )
+    from tests.scenarios.runtimes import fix_coverage
+
+    terminalreporter.write_line(fix_coverage.summary(FIXED))
+    coverage_file = os.environ.get(FIX_COVERAGE_ENV)
+    if coverage_file:
+        Path(coverage_file).write_text(json.dumps(sorted(FIXED), indent=1) + "\n")
     target = os.environ.get(RESULTS_ENV)
     if target:
         path = DEFAULT_RESULTS if target == "1" else Path(target)
@@ -102,5 +113,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"({RESULTS_ENV}=...; dockerd 20.10.24, containerd/ctr 1.6.20, podman 4.3.1).\n"
             f"{scenarios} scenarios, {len(ROWS)} client runs, {elapsed:.1f} s.\n\n"
             + markdown_table(ROWS)
+            + "\n## Fix commands verified by a real pull\n\n"
+            + fix_coverage.table(FIXED)
         )
         terminalreporter.write_line(f"results written to {path}")

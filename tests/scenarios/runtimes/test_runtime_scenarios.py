@@ -35,7 +35,7 @@ import pytest
 
 from tests.harness.runtimes import runtime_marks
 from tests.helpers.commands_lint import command_problems, document_commands
-from tests.scenarios.runtimes.conftest import Row
+from tests.scenarios.runtimes.conftest import FIXED, Row
 from tests.scenarios.runtimes.scenario import PASSWORD, Client, Scenario
 from tests.scenarios.runtimes.table_edges import SCENARIOS
 from tests.scenarios.runtimes.world import Authorities, PullResult, World, build
@@ -119,6 +119,16 @@ def fix_commands(doc: dict[str, Any], runtime: Client) -> list[str]:
             if command and command not in commands:
                 commands.append(command)
     return commands
+
+
+def fix_rules(doc: dict[str, Any], runtime: Client) -> list[str]:
+    """The rules whose commands :func:`fix_commands` ran for the runtime."""
+    return [
+        f["rule"]
+        for f in runtime_findings(doc, runtime)
+        if f.get("severity") == "error"
+        and any((step.get("commands") or {}).get(runtime) for step in f.get("remediation") or [])
+    ]
 
 
 def explain_category(world: World, text: str) -> tuple[str, str]:
@@ -461,6 +471,8 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
         return "no: fix showed the password", f"the fix for {client} printed the password"
     again = world.pull(client)
     if again.pulled or world.fix_pulled_inline(client):
+        rules = fix_rules(verdict.document, client)
+        FIXED.extend((world.scenario.id, client, rule) for rule in rules)
         return ("yes (filled in " + ", ".join(run.filled) + ")" if run.filled else "yes"), ""
     return "no: still fails", (
         f"after regdoctor's fix, {_describe(again)}\n    fix:\n{_indent(run.log[-1500:])}"
