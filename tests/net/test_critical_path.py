@@ -229,18 +229,34 @@ def test_debug_and_json_say_the_critical_path(
 
 @pytest.mark.parametrize("relay", ["token"], indirect=True)
 def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
-    testbed: Testbed, isolate_env: object, relay: Forwarder
+    testbed: Testbed, isolate_env: object, relay: Forwarder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No scheme: TLS first, the server answers in plain HTTP, the check goes on over
     http:// (on a connection opened beside the TLS attempt, so the fallback costs no
     connect on the critical path); the token realm's connection is still the one its
-    TCP phase opened."""
+    TCP phase opened. Whether the manifest HEAD goes beside the authenticated ping is the
+    scheduler's, as in the token test above (it failed once in a loaded run)."""
+    from regdoctor.net.handover import Gate
+    from regdoctor.probes import auth
+    from regdoctor.probes.exchange import origin
+
+    seen: dict[str, object] = {}
+    send = auth.send_head_beside
+
+    def send_recorded(ctx, authorization):  # type: ignore[no-untyped-def]
+        gate = ctx.state.extra.get("gate")
+        url = f"http://{ctx.target.hostport}/v2/"
+        seen["harbor_in_flight"] = isinstance(gate, Gate) and gate.optional_in_flight(origin(url))
+        return send(ctx, authorization)
+
+    monkeypatch.setattr(auth, "send_head_beside", send_recorded)
     image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
     credentials = Credentials(USERNAME, Secret(PASSWORD), "--username")
     report = run_report([image], ca_file=testbed.ca_file, credentials=credentials)
     target = _only(report)
     _healthy(target)
     path = _path(target)
+    assert "harbor_in_flight" in seen  # the HEAD was about to go beside the ping
     assert path == [
         "tcp connect",
         "tls handshake",  # answered in plain HTTP
@@ -249,9 +265,11 @@ def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        "HEAD manifest (beside the authenticated GET /v2/)",
+        "HEAD manifest"
+        if seen.get("harbor_in_flight")
+        else "HEAD manifest (beside the authenticated GET /v2/)",
     ]
-    assert target.round_trips <= 8
+    assert target.round_trips <= (9 if seen.get("harbor_in_flight") else 8)
     # the TLS attempt's, the fallback's spare, and Harbor's spare (the HEAD beside the
     # authenticated ping takes an idle one, or is not sent beside it)
     assert relay.accepted == 3
