@@ -411,6 +411,7 @@ PAGES = {
     520: ("Web server is returning an unknown error", "server.error"),
     522: ("Connection timed out", "server.error"),
     403: ("Forbidden", "auth.denied"),
+    429: ("Too Many Requests", "ratelimit"),
 }
 
 
