@@ -89,6 +89,19 @@ NETWORK: dict[str, str] = {
     "awaiting headers)": "http.timeout",
     "context deadline exceeded": "http.timeout",
     "net/http: timeout awaiting response headers": "http.timeout",
+    # a read after the connect that gave up (the connection was made; no answer in time):
+    # Go's read deadline, and ETIMEDOUT as Linux, BSD/macOS and Windows word it
+    "read tcp 192.0.2.10:41234->192.0.2.1:443: i/o timeout": "http.timeout",
+    "read tcp 192.0.2.10:41234->192.0.2.1:443: read: connection timed out": "http.timeout",
+    "read tcp 192.0.2.10:41234->192.0.2.1:443: read: operation timed out": "http.timeout",
+    "read tcp 192.0.2.10:41234->192.0.2.1:443: wsarecv: A connection attempt failed because "
+    "the connected party did not properly respond after a period of time, or established "
+    "connection failed because connected host has failed to respond.": "http.timeout",
+    "context deadline exceeded (Client.Timeout exceeded while awaiting headers)": "http.timeout",
+    # the same words from Windows' connect: the connection never completed
+    "dial tcp 192.0.2.1:443: connectex: A connection attempt failed because the connected "
+    "party did not properly respond after a period of time, or established connection failed "
+    "because connected host has failed to respond.": "tcp.timeout",
 }
 
 #: how each client prints a failed request to the registry (its own words around the cause)
@@ -231,6 +244,13 @@ STATUS_WORDINGS: dict[str, tuple[dict[str, StatusWrap], dict[str, Wrap]]] = {
                 "failed to authorize: failed to fetch oauth token: unexpected status from GET "
                 f"request to {TOKEN}: {s} {t}"
             ),
+            # remotes/docker/fetcher.go (v1.4-v1.7): a blob or manifest GET
+            "fetcher": lambda s, t: (
+                f"failed to copy: httpReadSeeker: failed open: unexpected status code {MAN}: "
+                f"{s} {t}"
+            ),
+            # core/remotes/docker/fetcher.go (v2.x)
+            "HEAD (2.x)": lambda s, t: f"unexpected HEAD status code {MAN}: {s} {t}",
             "token (old)": lambda s, t: (
                 f"failed to authorize: failed to fetch oauth token: unexpected status: {s} {t}"
             ),
@@ -264,6 +284,14 @@ STATUS_WORDINGS: dict[str, tuple[dict[str, StatusWrap], dict[str, Wrap]]] = {
             ),
             "ping": lambda s, t: (
                 f"pinging container registry {H}: invalid status code from registry {s} ({t})"
+            ),
+            # docker/docker_image_src.go (v5.16)
+            "blob": lambda s, t: (
+                f"reading blob {DIGEST}: invalid status code returned when fetching blob {s} ({t})"
+            ),
+            # docker/docker_client.go (v5.29)
+            "external blob": lambda s, t: (
+                f'error fetching external blob from "https://cdn.example.test/layer": {s} ({t})'
             ),
         },
         {
@@ -370,6 +398,44 @@ SINGLES: dict[str, str] = {
 #: review of round 9 found the first two read as a registry 5xx, the 404s of other hosts'
 #: files as a missing manifest or repository): right when the lead names what the text
 #: really says (the inner cause, or nothing: ``other``)
+#: An HTML error page of the registry's own front end (nginx, a CDN) as distribution's
+#: client prints any body that is not the registry's JSON (registry/client/errors.go,
+#: UnexpectedHTTPResponseError: "error parsing HTTP %d response body: %s: %q"): the host
+#: the request went to answered with its status; a proxy's refusal of CONNECT shows as
+#: "proxyconnect tcp: ..." (below: the same page after it is the proxy's).
+PAGES = {
+    500: ("Internal Server Error", "server.error"),
+    502: ("Bad Gateway", "server.error"),
+    503: ("Service Temporarily Unavailable", "server.error"),
+    504: ("Gateway Time-out", "server.error"),
+    520: ("Web server is returning an unknown error", "server.error"),
+    522: ("Connection timed out", "server.error"),
+    403: ("Forbidden", "auth.denied"),
+    429: ("Too Many Requests", "ratelimit"),
+}
+
+
+def _page(status: int, text: str) -> str:
+    html = f"<html>\\r\\n<head><title>{status} {text}</title></head>\\r\\n<body>\\r\\n"
+    html += f"<center><h1>{status} {text}</h1></center>\\r\\n<hr><center>nginx</center>"
+    return (
+        f"error parsing HTTP {status} response body: invalid character '<' looking for "
+        f'beginning of value: "{html}\\r\\n</body>\\r\\n</html>\\r\\n"'
+    )
+
+
+PAGE_WRAPPERS: dict[str, Wrap] = {
+    "docker": lambda c: f"Error response from daemon: {c}",
+    "docker, with the URL": lambda c: f'Error response from daemon: Head "{MAN}": {c}',
+    "kubelet, dockershim": lambda c: (
+        f'Failed to pull image "{REF}": rpc error: code = Unknown desc = Error response from '
+        f"daemon: {c}"
+    ),
+    "docker, token": lambda c: f'Error response from daemon: Get "{TOKEN}": {c}',
+}
+#: the same page as a proxy's answer to CONNECT: the chain names the proxy
+PROXY_PAGE: Wrap = lambda c: f'Error response from daemon: Get "{PING}": proxyconnect tcp: {c}'  # noqa: E731
+
 LOOKALIKES: dict[str, str] = {
     f'    Status 500: Get "{PING}": dial tcp 192.0.2.1:443: connect: connection refused': "tcp.refused",
     f'12:00:01.234 [main] ERROR tc.app - Status 500: Get "{PING}": dial tcp 192.0.2.1:443: '
@@ -511,6 +577,17 @@ def families() -> Iterator[tuple[str, str, str, str]]:
         yield "Harbor NOT_FOUND x clients", wrap(m), cat, f"{name}: {m}"
     for (c, cat), (name, wrap) in itertools.product(TRIVY_REMOTE.items(), TRIVY_LISTS.items()):
         yield "trivy sources x registry answers", wrap(c), cat, f"{name}: {c}"
+    for (status, (text, cat)), (name, wrap) in itertools.product(
+        PAGES.items(), PAGE_WRAPPERS.items()
+    ):
+        yield "registry's HTML page x clients", wrap(_page(status, text)), cat, f"{name}: {status}"
+    for status, (text, _cat) in PAGES.items():
+        yield (
+            "registry's HTML page x clients",
+            PROXY_PAGE(_page(status, text)),
+            "proxy.error",
+            (f"proxyconnect: {status}"),
+        )
     for text, cat in LOOKALIKES.items():
         yield "look-alikes", text, cat, text[:100]
 

@@ -22,6 +22,23 @@ deeply it wrapped it.
 ('auth.example', 'realm')
 ```
 
+Which host *answered* is read from the chain too. A proxy that refuses the CONNECT of an
+HTTPS request shows as ``proxyconnect tcp: ...`` or, from Go's transport (net/http
+transport.go, ``dialConn``: ``errors.New(text)`` of the proxy's status line), as a bare
+status text right after the URL; the registry's own answer, even an HTML 5xx page of its
+nginx or CDN, comes through the tunnel with its status and body (``error parsing HTTP 502
+response body: ...``):
+
+```python
+>>> cause_peer(split_chain('Get "https://r.example/v2/": Bad Gateway')).role
+'proxy'
+>>> cause_peer(split_chain(
+...     'Get "https://r.example/v2/": error parsing HTTP 502 response body: '
+...     "invalid character '<' looking for beginning of value"
+... )).role
+'registry'
+```
+
 Nothing here touches the network; everything is one pass over one line.
 """
 
@@ -52,6 +69,29 @@ _LOOKUP = r"lookup (?P<name>[A-Za-z0-9._-]+)(?: on (?P<resolver>\S+?))?:"
 _DIAL = r"dial tcp (?P<host>\[[^\]]+\]|[A-Za-z0-9._-]+):(?P<port>\d+)"
 _REALM_WORDS = r"(?i)fetch (?:oauth|anonymous) token|failed to authorize|token exchange|/token\b"
 _TOKEN_HINTS = ("/token", "/oauth", "/auth", "scope=", "service=")
+#: What Go's transport returns when an HTTPS proxy answers CONNECT with an error: the
+#: status text alone (http.StatusText), as the cause of the request's URL error. Not
+#: "Unauthorized" or "Not Found", which registries' error codes print in lower case
+#: (``: unauthorized``, containerd's ``: not found``) and a case-blind reading would take.
+_CONNECT_REFUSALS = frozenset(
+    (
+        "Bad Gateway",
+        "Service Unavailable",
+        "Gateway Timeout",
+        "Gateway Time-out",
+        "Forbidden",
+        "Bad Request",
+        "Method Not Allowed",
+        "Request Timeout",
+        "Internal Server Error",
+        "Not Implemented",
+        "Too Many Requests",
+        "Misdirected Request",
+        "Network Authentication Required",
+        "HTTP Version Not Supported",
+        "Proxy Authentication Required",
+    )
+)
 
 
 @functools.cache
@@ -140,7 +180,17 @@ def split_chain(line: str) -> list[Link]:
         if "proxyconnect" in link.text and link.host is None and links[i + 1].host:
             nxt = links[i + 1]
             links[i] = Link(link.text, link.start, nxt.host, nxt.port, "proxy")
+    if len(links) > 1 and _connect_refusal(links[-2].text, links[-1].text):
+        last = links[-1]
+        links[-1] = Link(last.text, last.start, None, None, "proxy")
     return links
+
+
+def _connect_refusal(outer: str, inner: str) -> bool:
+    """Is ``inner`` a proxy's refusal of CONNECT, as Go's transport reports it: a bare
+    status text as the whole cause of an ``https://`` URL's error?"""
+    words = inner.strip().rstrip(".").strip().strip('"')
+    return words in _CONNECT_REFUSALS and "https://" in outer
 
 
 def cause_peer(links: list[Link], at: int | None = None) -> Link | None:
@@ -155,6 +205,10 @@ def cause_peer(links: list[Link], at: int | None = None) -> Link | None:
         for i, link in enumerate(links):
             if link.start <= at:
                 inner = i
+        if inner == len(links) - 2 and links[-1].role == "proxy" and links[-1].host is None:
+            # the URL whose request a proxy refused (a bare status text after it): the
+            # proxy answered, the URL's host was never reached
+            inner = len(links) - 1
     bare: Link | None = None
     for link in reversed(links[: inner + 1]):
         if link.role:

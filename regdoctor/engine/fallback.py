@@ -73,6 +73,10 @@ _LOGFMT = re.compile(r'(?:^|\s)(msg|error|err)="((?:[^"\\]|\\.)*)"')
 _KLOG_MESSAGE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _GO_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)")
 _JSON_KEYS = ("msg", "message", "error", "err")
+#: A structured logger's dotted field that carries a message too (zap, logr): trivy-operator
+#: logs a failed scan job as ``"msg":"Scan job container"`` with the job's own error in
+#: ``"status.message"`` (pkg/vulnerabilityreport/controller/scanjob.go, v0.1x).
+_JSON_KEY_SUFFIXES = tuple(f".{key}" for key in _JSON_KEYS)
 _SIMPLE = {"n": " ", "t": " ", "r": " ", '"': '"', "\\": "\\", "'": "'"}
 
 
@@ -106,6 +110,11 @@ def _json_message(line: str) -> str | None:
     if not isinstance(data, dict):
         return None
     parts = [str(data[key]) for key in _JSON_KEYS if isinstance(data.get(key), str)]
+    parts += [
+        value
+        for key, value in data.items()
+        if isinstance(value, str) and key.endswith(_JSON_KEY_SUFFIXES)
+    ]
     if not parts:
         return None
     # A multi-line message (``\n`` in the JSON string) stays on its one line, as Go's

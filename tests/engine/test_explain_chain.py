@@ -198,3 +198,63 @@ def test_a_refusal_that_says_why_has_no_bare_refusal_alternatives(text):
     m = lead(text)
     assert "auth.token_expired" not in [a.category for a in m.alternatives]
     assert m.category != "auth.unauthorized" or m.alternatives == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "role"),
+    [
+        # Go's transport: a proxy's refusal of CONNECT is the bare status text
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": Bad Gateway',
+            "proxy",
+        ),
+        (
+            'failed to fetch anonymous token: Get "https://auth.example.test/token?scope=x": Forbidden',
+            "proxy",
+        ),
+        # the registry's own answer through the tunnel, with its status and body
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": error parsing HTTP 502 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>502 Bad Gateway</title></head></html>"',
+            "registry",
+        ),
+        # a plain-HTTP request has no CONNECT: a bare text there is not a proxy's refusal
+        ('Get "http://registry.example.test/v2/": Bad Gateway', "registry"),
+        # registries' own lower-case error codes
+        ('Head "https://registry.example.test/v2/app/manifests/1": unauthorized', "registry"),
+    ],
+)
+def test_which_host_answered(line, role):
+    assert cause_peer(split_chain(line)).role == role
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "role"),
+    [
+        # nginx's and a CDN's 5xx pages of the registry's own front end: its 5xx
+        (
+            "Error response from daemon: error parsing HTTP 502 response body: invalid character '<' looking for beginning of value: \"<html>\\r\\n<head><title>502 Bad Gateway</title></head>\\r\\n<body>\\r\\n<center><h1>502 Bad Gateway</h1></center>\\r\\n<hr><center>nginx</center>\\r\\n</body>\\r\\n</html>\\r\\n\"",
+            "server.error",
+            None,
+        ),
+        (
+            'Error response from daemon: Head "https://registry.example.test/v2/app/manifests/1": error parsing HTTP 520 response body: invalid character \'<\' looking for beginning of value: "<!DOCTYPE html>\\n<title>registry.example.test | 520: Web server is returning an unknown error</title>"',
+            "server.error",
+            "registry",
+        ),
+        # a proxy's answer to CONNECT: the proxy's
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": proxyconnect tcp: error parsing HTTP 502 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>502 Bad Gateway</title></head>"',
+            "proxy.error",
+            "proxy",
+        ),
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": Bad Gateway',
+            "proxy.error",
+            "proxy",
+        ),
+    ],
+)
+def test_an_html_5xx_page_is_the_registrys_unless_the_chain_names_a_proxy(text, category, role):
+    match = lead(text)
+    assert match.category == category
+    assert match.fields.get("peer_role") == role

@@ -248,6 +248,33 @@ def test_a_multi_line_message_in_one_json_log_line_stays_one_line() -> None:
     assert match.category == "proxy.error" and match.lines == (1,)
 
 
+def test_a_dotted_message_field_of_a_json_log_line_is_read_through() -> None:
+    # trivy-operator (pkg/vulnerabilityreport/controller/scanjob.go) logs a failed scan
+    # job as "msg":"Scan job container" and the job's error in "status.message", trivy's
+    # list of image sources whose last line is the registry's answer; a bare EOF at its
+    # end was hidden by the closing quote and the escaped line ends (a probe miss).
+    status = (
+        "FATAL\timage scan error: scan error: unable to initialize a scanner: unable to "
+        "initialize a docker scanner: 4 errors occurred:\n\t* unable to inspect the image "
+        "(registry.example.test/team/app:1.0): Cannot connect to the Docker daemon at "
+        "unix:///var/run/docker.sock. Is the docker daemon running?\n\t* containerd socket "
+        "not found: /run/containerd/containerd.sock\n\t* unable to initialize Podman "
+        "client: no podman socket found: stat podman/podman.sock: no such file or "
+        'directory\n\t* GET "https://registry.example.test/v2/": EOF\n\n'
+    )
+    line = json.dumps(
+        {
+            "level": "error",
+            "logger": "reconciler.scan job",
+            "msg": "Scan job container",
+            "status.reason": "Error",
+            "status.message": status,
+        }
+    )
+    match = lead(line)
+    assert (match.rule, match.category, match.lines) == ("http-protocol-error", "tcp.reset", (1,))
+
+
 #: ``kubectl get events -o yaml`` as go-yaml folds a message (UKHomeOffice/kb8or#68)
 EVENT_YAML = """\
 - apiVersion: v1
