@@ -12,12 +12,32 @@ client as the oracle:
   https:// goes direct and 443 refuses; a runtime told the registry is insecure sends
   ``GET http://behind.test/v2/`` to the proxy (Go's ProxyFromEnvironment: HTTP_PROXY
   for http:// URLs). check's look at port 80 (``http.plain_port``) went direct.
+- podman alone in scope refusing a short name before any request (two search
+  registries, ``short-name-mode = "enforcing"``, no TTY: containers/common v0.50
+  libimage/pull.go via containers/image v5.23.1 pkg/shortnames Resolve, "short-name
+  resolution enforced but cannot prompt without a TTY"): check probed docker.io, the
+  image's host as docker reads the name, which podman never contacts (its DNS answer
+  and its findings showed). ``test_verdict4_short_name.py`` reads the Docker Hub
+  registry's own access log: check sends it nothing.
 """
 
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import PROXY_URL, Registry, Scenario
-from tests.scenarios.runtimes.table import ALL, APP, C, D, K, P
+from tests.scenarios.runtimes.table import (
+    ALL,
+    APP,
+    HUB_NAMES,
+    HUB_REG,
+    NS_PLAIN,
+    PLAIN_NAMES,
+    TLS_REG,
+    C,
+    D,
+    K,
+    P,
+)
+from tests.scenarios.runtimes.table_podman2 import TLS_CA, TLS_NAMES
 from tests.scenarios.runtimes.table_proxy import _both, drop_in
 from tests.scenarios.runtimes.table_verdict3 import (
     BEHIND_80,
@@ -68,5 +88,26 @@ VERDICT4_SCENARIOS: tuple[Scenario, ...] = (
         "http://behind.test/v2/. check's look at port 80 goes through HTTP_PROXY too (it "
         "went direct, found nothing and gave tcp-refused, whose fix changes nothing); "
         "the fix marks it insecure and each pulls through the proxy",
+    ),
+    Scenario(
+        "podman-short-name-enforcing-hub-unasked",
+        "registries.conf",
+        APP,
+        (P,),
+        (NS_PLAIN, TLS_REG, HUB_REG),
+        {**PLAIN_NAMES, **TLS_NAMES, **HUB_NAMES},
+        certs=TLS_CA,
+        hub_trusted=True,
+        etc_files={
+            "containers/registries.conf": (
+                'unqualified-search-registries = ["tls.test:5443", "plain.test:5000"]\n'
+                'short-name-mode = "enforcing"\n'
+            ),
+        },
+        expect={P: False},
+        rule="config-podman-short-name",
+        note="podman refuses the short name before any request (enforcing, no TTY); "
+        "Docker Hub serves the image and is up, but no runtime in scope asks it: check "
+        "must not either (the alias fix sends podman to tls.test:5443)",
     ),
 )
