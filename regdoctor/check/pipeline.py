@@ -467,25 +467,34 @@ def uncontacted(target: Target, routes: Routes) -> str | None:
     (or the target is not an image's registry). A podman short-name alias or
     search registries, a registries.conf ``location`` elsewhere: podman never looks the
     image's own host up (not even in DNS), so neither does the check; the hosts it does
-    contact are targets of their own (:func:`regdoctor.check.plan.mirrored`). Only when
-    some runtime pulls from elsewhere: a runtime that stops before any request (a
-    refused short name) leaves the target probed as before."""
-    from regdoctor.check.routes import endpoint_is_target
+    contact are targets of their own (:func:`regdoctor.check.plan.mirrored`). Nor does
+    podman when it refuses a short name before any request (enforcing mode without a
+    TTY, no search registries, an alias file it cannot load: its route stops): the
+    image's own host is then docker's reading of the name (docker.io), which podman
+    never takes. A runtime that stops before any request for another reason (dockerd
+    that would not start) leaves the target probed as before."""
+    from regdoctor.check.routes import endpoint_is_target, short_name
 
     if target.kind != "registry" or target.scheme is not None or target.mirror_of:
         return None
     if not target.repository:
         return None
     going: list[str] = []
+    other_stop = False
     for runtime in routes.runtimes:
         route = routes.route(runtime, target)
         if route.stopped is not None:
+            short = short_name(target) if runtime == "podman" else None
+            if short is None:
+                other_stop = True
+            else:
+                going.append(f"podman refuses the short name {short} before any request")
             continue
         if not route.endpoints or any(endpoint_is_target(e, target) for e in route.endpoints):
             return None
         hosts = ", ".join(dict.fromkeys(e.host for e in route.endpoints))
         going.append(f"{runtime} pulls it from {hosts}")
-    if not going:
+    if not going or (other_stop and all(" refuses " in g for g in going)):
         return None
     return f"no runtime in scope contacts {target.hostport}: " + "; ".join(going)
 

@@ -23,7 +23,7 @@ from regdoctor.reference import dockerhub
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
 
-__all__ = ["ALL_RUNTIMES", "VERSIONS", "Route", "Routes", "endpoint_is_target"]
+__all__ = ["ALL_RUNTIMES", "VERSIONS", "Route", "Routes", "endpoint_is_target", "short_name"]
 
 #: Every runtime a verdict can be given for. ``kubernetes`` is containerd's CRI plugin,
 #: which the kubelet drives.
@@ -788,6 +788,11 @@ def _index_name(target: Target) -> str:
     if dockerhub.is_hub(target.registry) and target.registry != dockerhub.API_HOST:
         return dockerhub.DOMAIN
     return target.registry
+
+
+def short_name(target: Target) -> str | None:
+    """The image as the user wrote it when that is a short name (:func:`_short_name`)."""
+    return _short_name(target)
 
 
 def _short_name(target: Target) -> str | None:

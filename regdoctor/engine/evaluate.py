@@ -197,7 +197,10 @@ def _request_proxy(
     for i in ordered:
         facts = _facts(observations[i])
         url, proxy = facts.get("url"), facts.get("proxy")
-        if getattr(observations[i], "kind", None) != "http.response" or not proxy:
+        # http.plain_port: the look at port 80 after a refused 443 (probes/tcp.py)
+        if getattr(observations[i], "kind", None) not in ("http.response", "http.plain_port"):
+            continue
+        if not proxy:
             continue
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             continue

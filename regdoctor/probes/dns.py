@@ -308,11 +308,26 @@ def _plain_proxy(ctx: ProbeContext, observations: list[Observation]) -> ProxyRou
     target = ctx.target
     if target.scheme is not None or effective_addresses(observations):
         return None
-    proxy = route(ctx.network.proxy_for(f"http://{target.hostport}/v2/"), "http")
+    proxy = route(ctx.network.proxy_for(runtime_http_url(target)), "http")
     if proxy is None:
         return None
     _enforced, _observed, fallback, after = scheme_policy(ctx)
     return proxy if fallback and "unresolved" in after else None
+
+
+def runtime_http_url(target: Target) -> str:
+    """The ``http://`` /v2/ URL the runtimes request for ``target``: with the port the
+    registry names, else none (port 80; moby registry/endpoint_v2.go ``http://`` + the
+    index name, containers/image docker_client.go ``%s://%s/v2/``). NO_PROXY is matched
+    against it as Go's httpproxy does (golang.org/x/net/http/httpproxy useProxy on
+    canonicalAddr: the URL's port, else 80 for http and 443 for https), so an entry
+    ``host:80`` bypasses the proxy for it and ``host:443`` does not (the URL was
+    ``http://host:443/v2/``, which matched the other way round)."""
+    from regdoctor.probes.http_ping import names_port
+
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    port = f":{target.port}" if names_port(target.registry) else ""
+    return f"http://{host}{port}/v2/"
 
 
 #: a drop-in directory -> the systemd unit it belongs to

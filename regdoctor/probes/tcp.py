@@ -135,16 +135,18 @@ def _http_port_next(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
         return False
     _enforced, _observed, fallback, after = scheme_policy(ctx)
     outcomes = {str(o.facts.get("outcome")) for o in failed}
-    if not (fallback and bool(outcomes) and outcomes <= set(after)):
-        return False
-    # Only when every runtime in scope goes on: the observations of port 443 are then
-    # the TLS phase's (the https:// attempt), and none is left for a runtime that stops
-    # there (its tcp-refused and fix). With a runtime in scope that stops at 443 (docker
-    # told the registry is insecure, containerd not), port 443's failure is kept for it.
+    return fallback and bool(outcomes) and outcomes <= set(after)
+
+
+def _every_runtime_goes_on(ctx: ProbeContext) -> bool:
+    """Every runtime in scope goes on to http:// after port 443 failed. Else some stop
+    there (docker told the registry is insecure, containerd not): each is judged on its
+    own endpoint (the one that goes on by port 80, the others by 443's failure, which
+    the TLS phase's observation of the https:// attempt carries)."""
     policy = ctx.options.schemes
     if policy is None:
         return True
-    choice = policy.schemes(target, ctx.state.addresses)
+    choice = policy.schemes(ctx.target, ctx.state.addresses)
     return set(choice.plain_http) >= set(choice.scope)
 
 
@@ -183,44 +185,41 @@ def _plain_port_wait(refused: Sequence[Observation]) -> float:
 async def _plain_registry_at_80(
     ctx: ProbeContext, refused: Sequence[Observation]
 ) -> Observation | None:
-    """``GET /v2/`` over plain HTTP on port 80 of the first address: an
-    ``http.plain_port`` observation when something answers there (``is_registry``: a
-    Docker-Distribution-Api-Version header, or a 401 with a challenge)."""
+    """``GET http://host/v2/`` (port 80) as a runtime told the registry is insecure sends
+    it: through the run's network layer (``ctx.network``: the pinned addresses, the
+    proxy the environment names for http:// URLs, ``HTTP_PROXY``; the check's deadline),
+    an ``http.plain_port`` observation when something answers (``is_registry``: it
+    answers as a registry, :func:`regdoctor.probes.http_ping.looks_like_registry`)."""
+    from regdoctor.probes.exchange import fetch
+    from regdoctor.probes.http_ping import looks_like_registry
+
     target = ctx.target
     address = ctx.state.addresses[0] if ctx.state.addresses else None
     if address is None:
         return None
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    url = f"http://{host}/v2/"
+    made_client = "http_client" not in ctx.state.extra
+    # the runtimes dial the addresses the DNS phase found (no second lookup)
+    ctx.network.pin(target.host, ctx.state.addresses)
     start = time.monotonic()
     try:
         # the host answered at 443 at once (refused): a registry on port 80 answers
-        # within a round trip; a port 80 that drops packets must not hold the check
+        # within a few round trips; a port 80 that drops packets must not hold the check
         async with asyncio.timeout(min(ctx.budget(), _plain_port_wait(refused))):
-            reader, writer = await asyncio.open_connection(address, 80, limit=_PLAIN_PORT_HEAD)
-            try:
-                host = f"[{target.host}]" if ":" in target.host else target.host
-                writer.write(f"GET /v2/ HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii"))
-                await writer.drain()
-                head = await reader.readuntil(b"\r\n\r\n")
-            finally:
-                writer.close()
-    except (
-        OSError,
-        TimeoutError,
-        UnicodeError,
-        asyncio.IncompleteReadError,
-        asyncio.LimitOverrunError,
-    ):
+            exchange = await fetch(
+                ctx, "GET", url, body_limit=_PLAIN_PORT_HEAD, label="GET :80/v2/"
+            )
+    except TimeoutError:
         return None
-    from regdoctor.net.keepalive import LeanError, parse_head
+    finally:
+        if made_client:
+            # the later phases make their own client, with the TLS phase's settings
+            ctx.state.extra.pop("http_client", None)
+    if exchange.outcome != "response" or exchange.status is None:
+        return None
+    from regdoctor.redact.secrets import redact
 
-    try:
-        response, _closes = parse_head(head[: -len(b"\r\n\r\n")])
-    except LeanError:  # not an HTTP answer
-        return None
-    status = response.status
-    is_registry = response.header("docker-distribution-api-version") is not None or (
-        status == 401 and response.header("www-authenticate") is not None
-    )
     return ctx.observe(
         "http.plain_port",
         ok=True,
@@ -229,8 +228,10 @@ async def _plain_registry_at_80(
             "host": target.host,
             "address": address,
             "port": 80,
-            "status": status,
-            "is_registry": is_registry,
+            "url": url,
+            "status": exchange.status,
+            "is_registry": looks_like_registry(exchange),
+            "proxy": redact(exchange.proxy) if exchange.proxy else None,
         },
         duration_ms=(time.monotonic() - start) * 1000,
     )
@@ -275,7 +276,19 @@ class TcpProbe:
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
         observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
-        if sock is None and _http_port_next(ctx, observations):
+        plain: Observation | None = None
+        looked = False
+        going_on = sock is None and _http_port_next(ctx, observations)
+        if going_on and not _every_runtime_goes_on(ctx):
+            # some runtimes in scope go on to http://, others stop at 443: go on (for
+            # the former) only where a registry answers on port 80; the latter are
+            # judged on 443's refusal, which the TLS phase's observation carries
+            # (rule tcp-refused-plain-http-80 on their failing runtime.path)
+            looked = _plain_port_worth_a_look(ctx, observations)
+            if looked:
+                plain = await _plain_registry_at_80(ctx, observations)
+            going_on = plain is not None and bool(plain.facts.get("is_registry"))
+        if going_on:
             # the runtimes go on to http://host/v2/: port 80 (probes/http_ping.py)
             at_80, sock = await connect_keep(ctx, ctx.state.addresses, 80, role)
             # the failure at 443 is the TLS phase's observation (the https:// attempt),
@@ -286,12 +299,15 @@ class TcpProbe:
             if sock is not None:
                 sock.close()  # the http:// requests open their own connection to :80
                 sock = None
-        elif sock is None and _plain_port_worth_a_look(ctx, observations):
+            if plain is not None:
+                yield plain
+        elif sock is None and (looked or _plain_port_worth_a_look(ctx, observations)):
             # no runtime in scope goes on to http://, so none dials port 80; what answers
             # there says which fix helps (mark it insecure: rule tcp-refused-plain-http-80)
             for observation in observations:
                 yield observation
-            plain = await _plain_registry_at_80(ctx, observations)
+            if not looked:
+                plain = await _plain_registry_at_80(ctx, observations)
             if plain is not None:
                 yield plain
             ctx.state.verdict(

@@ -235,3 +235,38 @@ def test_schema_categories_match_the_rule_engine() -> None:
     from regdoctor.engine import categories as engine
 
     assert set(load_schema()["$defs"]["category"]["enum"]) == set(engine.CATEGORIES)
+
+
+def test_a_mirror_names_the_images_it_serves(validator: Draft202012Validator, samples: Any) -> None:
+    """``spec.mirror_for`` (review of session 10): which images a mirror or search
+    registry target serves; it was known to the verdicts only. Optional in schema 3: a
+    document written before it still validates."""
+    from dataclasses import replace
+
+    from regdoctor.model import Target, TargetReport
+
+    image = "docker.io/library/app:1"
+    mirror = Target(
+        raw="https://mirror.example.com/library/app:1",
+        registry="mirror.example.com",
+        host="mirror.example.com",
+        port=443,
+        scheme="https",
+        repository="library/app",
+        tag="1",
+        mirror_of="docker.io",
+        mirror_for=(image, "app:1"),
+    )
+    report = samples.make_report(
+        TargetReport(
+            target=mirror, endpoint={}, phases=(), observations=(), findings=(), duration_ms=0.0
+        )
+    )
+    doc = json.loads(render_json(report))
+    assert _errors(validator, doc) == []
+    assert doc["targets"][0]["spec"]["mirror_for"] == [image, "app:1"]
+    image_target = json.loads(render_json(samples.make_report(samples.healthy_target())))
+    assert image_target["targets"][0]["spec"]["mirror_for"] == []
+    del image_target["targets"][0]["spec"]["mirror_for"]  # a document from before
+    assert _errors(validator, image_target) == []
+    assert replace(mirror, mirror_for=()).to_dict()["mirror_for"] == []

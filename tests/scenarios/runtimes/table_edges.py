@@ -46,6 +46,7 @@ from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
 from tests.scenarios.runtimes.table_registries_conf import REGISTRIES_CONF_SCENARIOS
 from tests.scenarios.runtimes.table_verdict2 import VERDICT2_SCENARIOS
 from tests.scenarios.runtimes.table_verdict3 import VERDICT3_SCENARIOS
+from tests.scenarios.runtimes.table_verdict4 import VERDICT4_SCENARIOS
 
 EDGES: tuple[Scenario, ...] = (
     # -- the kubelet's keyring: which pull secret entry an image gets ----------------------
@@ -434,6 +435,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + VERDICT3_SCENARIOS
     + FIXCMD3_SCENARIOS
     + HUNT_SCENARIOS
+    + VERDICT4_SCENARIOS
 )
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

@@ -1,0 +1,65 @@
+"""Several runtimes in scope, each judged on the endpoint it uses (review of session 10).
+
+The runtime table runs ``regdoctor check --runtime R`` one runtime at a time. Here the
+scenario ``plain-no-port-only-docker-told`` (:mod:`.table_verdict4`) is checked with
+every runtime in scope at once (``--runtime all``): dockerd, told the registry is
+insecure, goes on from the refused port 443 to ``http://plain80.test/v2/`` (port 80)
+and pulls; ctr, the CRI and podman stop at 443. Each runtime's verdict must match what
+its real client did, and an error finding must list exactly the runtimes that failed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.harness.runtimes import runtime_marks
+from tests.scenarios.runtimes.table_edges import BY_ID
+from tests.scenarios.runtimes.world import Authorities, build
+
+pytestmark = runtime_marks(pytest.mark.timeout(400))
+
+SCENARIO = BY_ID["plain-no-port-only-docker-told"]
+
+
+def check_all(world: Any) -> dict[str, Any]:
+    out = world.regdoctor(
+        [
+            "check",
+            "--format",
+            "json",
+            "--root",
+            str(world.sandbox.config_root),
+            "--dns-server",
+            "127.0.0.1:53",
+            "--runtime",
+            "all",
+            "--timeout",
+            "3",
+            SCENARIO.image,
+        ]
+    )
+    doc = json.loads(out.stdout)
+    assert isinstance(doc, dict), out.stderr
+    return doc
+
+
+def test_each_runtime_is_judged_on_its_own_endpoint(authorities: Authorities) -> None:
+    with build(SCENARIO, authorities) as world:
+        pulled = {client: world.pull(client).pulled for client in SCENARIO.clients}
+        assert pulled == {c: SCENARIO.expected(c) for c in SCENARIO.clients}, pulled
+        doc = check_all(world)
+        verdicts = doc["targets"][0]["runtimes"]
+        said = {client: verdicts[client]["status"] for client in SCENARIO.clients}
+        assert {c: s != "error" for c, s in said.items()} == pulled, (said, pulled)
+        assert verdicts["docker"]["endpoint"] == "http://plain80.test/v2/", verdicts["docker"]
+        errors = [f for f in doc["findings"] if f.get("severity") == "error"]
+        failed = sorted(c for c, ok in pulled.items() if not ok)
+        for finding in errors:
+            assert not set(finding.get("runtimes") or ()) & {c for c, ok in pulled.items() if ok}
+        listed = sorted({r for f in errors for r in f.get("runtimes") or ()})
+        assert listed == failed, (listed, [(f["rule"], f.get("runtimes")) for f in errors])
+        rules = {f["rule"] for f in errors}
+        assert rules == {SCENARIO.rule}, rules
