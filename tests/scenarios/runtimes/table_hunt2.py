@@ -1,0 +1,120 @@
+"""Hunted verdicts, second round (session 10): blob storage on another host.
+
+A registry that keeps its blobs elsewhere (S3, a CDN, distribution's ``redirect``
+storage middleware) answers every blob request with ``307 Temporary Redirect`` to the
+storage host; ``/v2/`` and the manifest work, and every runtime then fails on the first
+blob at the storage host. Each runtime follows the redirect with the same HTTP client,
+so the same TLS configuration as the registry's (moby v20.10.24
+distribution/registry.go NewV2Repository: one ``http.Client`` over
+``registry.NewTransport(endpoint.TLSConfig)``; containerd v1.6.20
+remotes/docker/resolver.go: the host's ``Client`` from its hosts.toml entry;
+containers/image v5.23.1 docker/docker_client.go: the registry's ``tlsClientConfig``
+from its certs.d directory): a CA for the storage host is read from the *registry's*
+certs.d directory (or hosts.toml ``ca``), not from one named after the storage host.
+"""
+
+from __future__ import annotations
+
+from tests.scenarios.runtimes.scenario import STORAGE_HOST, STORAGE_IP, Registry, Scenario
+from tests.scenarios.runtimes.table import (
+    ALL,
+    APP,
+    TLS_IP,
+    C,
+    D,
+    K,
+    P,
+    _ca_everywhere,
+)
+from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
+
+TLS_HOST = "tls.test:5443"
+STORAGE_NAMES = {**TLS_NAMES, STORAGE_HOST: STORAGE_IP}
+
+
+def _tls_hosts_toml(hostport: str) -> dict[str, str]:
+    return {
+        f"containerd/certs.d/{hostport}/hosts.toml": (
+            f'server = "https://{hostport}"\n\n[host."https://{hostport}"]\n'
+            '  capabilities = ["pull", "resolve"]\n'
+            f'  ca = "/etc/containerd/certs.d/{hostport}/ca.crt"\n'
+        )
+    }
+
+
+HUNT2_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "blob-storage-refused",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (Registry("tls", TLS_IP, 5443, "tls", storage="refused"),),
+        STORAGE_NAMES,
+        certs=_ca_everywhere(TLS_HOST),
+        etc_files=_tls_hosts_toml(TLS_HOST),
+        server_side=True,
+        server_fix=r"storage",
+        expect={D: False, C: False, K: False, P: False},
+        note="/v2/ and the manifest answer; every blob request is sent to "
+        "storage.test:9443, where nothing listens",
+    ),
+    Scenario(
+        "blob-storage-untrusted",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (Registry("tls", TLS_IP, 5443, "tls", storage="untrusted"),),
+        STORAGE_NAMES,
+        certs=_ca_everywhere(TLS_HOST),
+        etc_files=_tls_hosts_toml(TLS_HOST),
+        expect={D: False, C: False, K: False, P: False},
+        note="the blob storage's certificate is from a CA nobody trusts: the fix installs "
+        "it where the runtime reads the registry's CAs",
+    ),
+)
+
+
+def _storage_ca(directory: str) -> dict[str, str]:
+    """The storage host's CA (the one nobody else trusts) as ``storage-ca.crt`` in
+    DIRECTORY of each runtime's certs.d."""
+    return {
+        f"{base}/certs.d/{directory}/storage-ca.crt": "other_ca"
+        for base in ("docker", "containers", "containerd")
+    }
+
+
+HUNT2_SCENARIOS += (
+    Scenario(
+        "blob-storage-ca-beside-registry-ca",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (Registry("tls", TLS_IP, 5443, "tls", storage="untrusted"),),
+        STORAGE_NAMES,
+        certs={**_ca_everywhere(TLS_HOST), **_storage_ca(TLS_HOST)},
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n\n[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+                f'  ca = ["/etc/containerd/certs.d/{TLS_HOST}/ca.crt", '
+                f'"/etc/containerd/certs.d/{TLS_HOST}/storage-ca.crt"]\n'
+            )
+        },
+        expect={D: True, C: True, K: True, P: True},
+        note="the storage's CA beside the registry's CA: every runtime trusts the "
+        "storage host (the registry's TLS settings apply to the redirect)",
+    ),
+    Scenario(
+        "blob-storage-ca-in-storage-dir",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (Registry("tls", TLS_IP, 5443, "tls", storage="untrusted"),),
+        STORAGE_NAMES,
+        certs={**_ca_everywhere(TLS_HOST), **_storage_ca("storage.test:9443")},
+        etc_files=_tls_hosts_toml(TLS_HOST),
+        expect={D: False, C: False, K: False, P: False},
+        note="the storage's CA in a certs.d directory named after the storage host: no "
+        "runtime reads it for a redirect",
+    ),
+)
