@@ -22,10 +22,20 @@ async def check_realm_host(
     """DNS, TCP and TLS for the realm's host, once per host. Returns the observations
     and, when the host cannot be used, why.
 
-    ``role="storage"``: the host a blob request was redirected to. The runtimes follow
-    the redirect with the registry's own HTTP client, so its certificate is checked
-    against the registry's trust (its certs.d, its hosts.toml ``ca``) and the registry's
-    client pair; no request of the check goes over the session afterwards."""
+    ``role="storage"``: the host a blob request was redirected to; no request of the
+    check goes over the session afterwards.
+
+    Either host's certificate is checked against the *registry's* trust (its certs.d,
+    its hosts.toml ``ca``, ``--ca-file``) with the registry's client pair: the runtimes
+    reach both with the registry's own HTTP client (moby v20.10.24
+    distribution/registry.go NewV2Repository: the token handler and the redirect use
+    the transport over ``endpoint.TLSConfig``; containerd v1.6.20
+    remotes/docker/config/hosts.go: each host's ``Client``, also its authorizer's
+    ``WithAuthClient``; containers/image v5.23.1 docker/docker_client.go: the
+    registry's ``tlsClientConfig`` for the token request and every redirect). A CA in
+    a certs.d directory named after the realm or storage host is never read for them
+    (runtime table: ``token-realm-ca-beside-registry-ca``,
+    ``blob-storage-ca-in-storage-dir``)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -68,7 +78,7 @@ async def check_realm_host(
         enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
         budget=budget,
         sock=sock,
-        trust_for=target.hostport if storage else None,
+        trust_for=target.hostport,
     )
     observations.extend(tls_observations)
     verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)

@@ -15,17 +15,27 @@ certs.d directory (or hosts.toml ``ca``), not from one named after the storage h
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import STORAGE_HOST, STORAGE_IP, Registry, Scenario
+from tests.scenarios.runtimes.scenario import (
+    PASSWORD,
+    STORAGE_HOST,
+    STORAGE_IP,
+    USERNAME,
+    Registry,
+    Scenario,
+)
 from tests.scenarios.runtimes.table import (
     ALL,
     APP,
+    SECURE_IP,
     TLS_IP,
     C,
     D,
     K,
     P,
+    _auth,
     _ca_everywhere,
 )
+from tests.scenarios.runtimes.table_hunt import TOKEN_NAMES
 from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
 
 TLS_HOST = "tls.test:5443"
@@ -116,5 +126,40 @@ HUNT2_SCENARIOS += (
         expect={D: False, C: False, K: False, P: False},
         note="the storage's CA in a certs.d directory named after the storage host: no "
         "runtime reads it for a redirect",
+    ),
+)
+
+
+# The same for the token realm: its CA installed beside the registry's (what
+# tls-realm-unknown-authority's fix does) is the one the runtimes use for the realm.
+HUNT2_SCENARIOS += (
+    Scenario(
+        "token-realm-ca-beside-registry-ca",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),  # ctr has no login
+        (Registry("secure", SECURE_IP, 443, "token"),),
+        TOKEN_NAMES,
+        certs={
+            **_ca_everywhere("secure.test"),
+            **{
+                f"{base}/certs.d/secure.test/realm-ca.crt": "other_ca"
+                for base in ("docker", "containers", "containerd")
+            },
+        },
+        etc_files={
+            "containerd/certs.d/secure.test/hosts.toml": (
+                'server = "https://secure.test"\n\n[host."https://secure.test"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+                '  ca = ["/etc/containerd/certs.d/secure.test/ca.crt", '
+                '"/etc/containerd/certs.d/secure.test/realm-ca.crt"]\n'
+            )
+        },
+        docker_config={"auths": {"secure.test": {"auth": _auth(USERNAME, PASSWORD)}}},
+        pull_secret=(USERNAME, PASSWORD),
+        realm_ca="other_ca",
+        expect={D: True, K: True, P: True},
+        note="the token server's CA beside the registry's CA in the registry's certs.d: "
+        "every runtime trusts the realm",
     ),
 )

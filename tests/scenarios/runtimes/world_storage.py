@@ -10,11 +10,7 @@ nobody trusts; a fix finds that CA as ``./storage-ca.crt``.
 from __future__ import annotations
 
 import datetime as dt
-import ssl
-import threading
 from dataclasses import replace
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +18,7 @@ from cryptography import x509
 
 from tests.harness import pki as harness_pki
 from tests.harness.sandbox_services import wait_ready
+from tests.harness.storage_server import StorageServer
 from tests.scenarios.runtimes.scenario import STORAGE_HOST, STORAGE_IP, STORAGE_PORT
 
 if TYPE_CHECKING:
@@ -57,31 +54,6 @@ def _restart(registry: Any, redirect: str | None) -> None:
     wait_ready(registry)
 
 
-class _Files(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
-
-
-class _TLSFiles(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: Any, context: ssl.SSLContext) -> None:
-        super().__init__(address, handler)
-        self.context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(10)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError):
-            return  # a client that does not trust the certificate
-        with tls:
-            super().finish_request(tls, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client that hangs up mid-blob is its own business."""
-
-
 def _serve_storage(world: World, root: Path) -> None:
     now = dt.datetime.now(dt.UTC)
     pair = harness_pki._save_pair(
@@ -95,21 +67,7 @@ def _serve_storage(world: World, root: Path) -> None:
             now + dt.timedelta(days=365),
         ),
     )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(pair.cert), str(pair.key))
-
-    def start() -> _TLSFiles:
-        # bound inside the sandbox's namespace (the call runs there)
-        return _TLSFiles((STORAGE_IP, STORAGE_PORT), partial(_Files, directory=str(root)), context)
-
-    server: _TLSFiles = world.sandbox.call(start)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-
-    world.sandbox.on_stop(stop)
+    server = StorageServer(root, pair.cert, pair.key, (STORAGE_IP, STORAGE_PORT))
+    world.sandbox.call(server.bind)  # its socket lives in the sandbox's namespace
+    server.start()
+    world.sandbox.on_stop(server.stop)
