@@ -12,6 +12,11 @@ containers/image v5.23.1 docker/docker_client.go: the registry's certs.d
 ``tlsClientConfig``), so the storage host's certificate is checked against the
 registry's trust, and the registry's credentials are never sent there (Go drops the
 ``Authorization`` header on a redirect to another host).
+
+It costs one or two round trips on a healthy check (the manifest's body when only its
+``HEAD`` was sent, an index's entry for this machine, then the blob's ``GET``), and is
+skipped for Docker Hub and its mirrors, where every manifest ``GET`` counts as a pull
+against the rate limit (check spends none there: the ``HEAD`` does not count).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.exchange import fetch
 from regdoctor.probes.peer_host import check_realm_host
 from regdoctor.redact.secrets import redact
+from regdoctor.reference.dockerhub import DOMAIN as DOCKER_HUB
 
 #: The most of a manifest or config blob read (the answer's status is what counts).
 _LIMIT = 256 * 1024
@@ -46,7 +52,7 @@ async def _document(ctx: ProbeContext, url: str, headers: dict[str, str]) -> Any
         headers=headers,
         authorization=ctx.state.authorization,
         body_limit=_LIMIT,
-        label="manifest for the blob look",
+        label="GET manifest (its config blob)",
     )
     if exchange.status != 200 or exchange.truncated:
         return None
@@ -69,6 +75,8 @@ async def storage_look(
     storage host cannot be used). Nothing when the image has no blob to ask for.
     ``child_digest``: the entry of an index this machine pulls."""
     target = ctx.target
+    if DOCKER_HUB in (target.registry, target.mirror_of):
+        return  # every manifest GET there counts as a pull against its rate limit
     if document is None:
         document = await _document(ctx, manifest_url, headers)
     if isinstance(document, dict) and isinstance(document.get("manifests"), list):
