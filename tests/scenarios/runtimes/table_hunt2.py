@@ -34,9 +34,11 @@ from tests.scenarios.runtimes.table import (
     P,
     _auth,
     _ca_everywhere,
+    _hosts,
 )
 from tests.scenarios.runtimes.table_hunt import TOKEN_NAMES
 from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
+from tests.scenarios.runtimes.table_registries_conf import APP_BY_DIGEST
 
 TLS_HOST = "tls.test:5443"
 STORAGE_NAMES = {**TLS_NAMES, STORAGE_HOST: STORAGE_IP}
@@ -161,5 +163,56 @@ HUNT2_SCENARIOS += (
         expect={D: True, K: True, P: True},
         note="the token server's CA beside the registry's CA in the registry's certs.d: "
         "every runtime trusts the realm",
+    ),
+)
+
+
+# containerd hosts.toml details: a mirror whose path is the API root itself
+# (``override_path``), and a mirror that may only ``pull`` used for a pull by digest
+# (the pull by tag: table.py's containerd-host-without-resolve). Both agreed with
+# regdoctor on the first run: regression guards.
+MIRROR_NAMES = {"secure.test": SECURE_IP, "tls.test": TLS_IP}
+
+
+def _mirror_hosts(host: str, **options: object) -> dict[str, str]:
+    return {
+        "containerd/certs.d/secure.test/hosts.toml": _hosts(
+            "https://secure.test",
+            host,
+            ca="/etc/containerd/certs.d/secure.test/mirror-ca.crt",
+            **options,
+        )
+    }
+
+
+HUNT2_SCENARIOS += (
+    Scenario(
+        "containerd-mirror-override-path",
+        "hosts.toml",
+        f"secure.test/{APP}",
+        (C, K),
+        (Registry("secure", SECURE_IP, 443, "none"), Registry("tls", TLS_IP, 5443, "tls")),
+        MIRROR_NAMES,
+        etc_files=_mirror_hosts(
+            f"https://{TLS_HOST}/v2", capabilities=["pull", "resolve"], override_path=True
+        ),
+        certs={"containerd/certs.d/secure.test/mirror-ca.crt": "ca"},
+        expect={C: True, K: True},
+        note="the mirror's URL is its API root (/v2, override_path = true): containerd "
+        "asks it for /v2/team/app/...; the registry itself is down",
+    ),
+    Scenario(
+        "containerd-pull-only-mirror-by-digest",
+        "hosts.toml",
+        f"secure.test/{APP_BY_DIGEST}",
+        (C, K),
+        (Registry("secure", SECURE_IP, 443, "none"), Registry("tls", TLS_IP, 5443, "tls")),
+        MIRROR_NAMES,
+        etc_files=_mirror_hosts(f"https://{TLS_HOST}", capabilities=["pull"]),
+        certs={"containerd/certs.d/secure.test/mirror-ca.crt": "ca"},
+        expect={C: True, K: True},
+        note="a mirror without `resolve`, the registry down, a pull by digest: a digest "
+        "needs only `pull` (containerd v1.6.20 remotes/docker/resolver.go Resolve: "
+        "HostCapabilityResolve is asked for a tag only), so the mirror serves it",
     ),
 )
