@@ -96,10 +96,15 @@ async def storage_look(
     location = exchange.header("location")
     if exchange.status not in _REDIRECTS or not location:
         return  # served by the registry itself (its own errors are the manifest's)
-    storage_url = urljoin(blob_url, location)
-    parts = urlsplit(storage_url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        storage_url = urljoin(blob_url, location)
+        parts = urlsplit(storage_url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return  # a hostile Location (a port that is no number): no host to look at
+    if parts.scheme not in ("http", "https") or not host:
+        return
     proxy = ctx.network.proxy_for(storage_url)
     observations, problem = await check_realm_host(ctx, storage_url, set(), role="storage")
     for observation in observations:
