@@ -15,7 +15,9 @@ excluded) and of both whole processes. Targets are IP addresses: no DNS wait (a 
 adds one, A and AAAA together).
 
 Only 127.0.0.1 is dialled. Exit status: 0 when the critical path and the connection
-counts are what the issue asks (plain 3 + DNS, TLS 4 + DNS, token at most 7), every
+counts are what the issue asks (plain 3 + DNS, TLS 4 + DNS, token at most 7) plus the
+blob storage look's two round trips (session 10: the manifest's body and its config
+blob's GET, which name a storage host every runtime would fail at), every
 request of the critical path on the TCP phase's connection, and at most the spare
 connections opened beside it (one for the optional Harbor probe, one more where a
 fallback to ``http://`` may happen: the TLS target here, on loopback), 1 otherwise, 3
@@ -41,9 +43,12 @@ if str(REPO) not in sys.path:
 
 #: registry -> (the critical path expected, most regdoctor connections to it: the TCP
 #: phase's and its spares, net/handover.py)
+#: The blob storage look after a found manifest (probes/blob_storage.py): the manifest's
+#: body and its config blob's GET, whose redirect would name the storage host.
+BLOB_LOOK = ["GET manifest (its config blob)", "GET blob"]
 EXPECTED: dict[str, tuple[list[str], int]] = {
-    "plain": (["tcp connect", "GET /v2/", "HEAD manifest"], 2),
-    "tls": (["tcp connect", "tls handshake", "GET /v2/", "HEAD manifest"], 3),
+    "plain": (["tcp connect", "GET /v2/", "HEAD manifest", *BLOB_LOOK], 2),
+    "tls": (["tcp connect", "tls handshake", "GET /v2/", "HEAD manifest", *BLOB_LOOK], 3),
     "token": (
         [
             "tcp connect",
@@ -53,6 +58,7 @@ EXPECTED: dict[str, tuple[list[str], int]] = {
             "token",
             "GET /v2/ (authenticated)",
             "HEAD manifest",
+            *BLOB_LOOK,
         ],
         2,
     ),

@@ -12,14 +12,12 @@ from urllib.parse import SplitResult, urlsplit
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
-from regdoctor.net.handshake import HandshakeResult, confirm
+from regdoctor.net.handshake import HandshakeResult
 from regdoctor.probes.base import ProbeContext, failure_summary, first
-from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, server_words
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.image import send_head_beside
-from regdoctor.probes.tcp import connect_keep
-from regdoctor.probes.tls import examine, handshake_budget
+from regdoctor.probes.peer_host import check_realm_host, with_alert
 
 if TYPE_CHECKING:
     from regdoctor.model import Credentials
@@ -36,85 +34,6 @@ def _response(exchange: Exchange) -> auth_dance.Response:
 
 def scope_for(target: Target) -> str | None:
     return f"repository:{target.repository}:pull" if target.repository else None
-
-
-async def check_realm_host(
-    ctx: ProbeContext, url: str, seen: set[str]
-) -> tuple[list[Observation], str | None]:
-    """DNS, TCP and TLS for the realm's host, once per host. Returns the observations
-    and, when the host cannot be used, why."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    key = f"{host}:{port}"
-    target = ctx.target
-    if key in seen or (host == target.host.lower() and port == target.port):
-        return [], None
-    if ctx.network.proxy_for(url):
-        return [], None  # reached through the proxy: the token request itself tells
-    seen.add(key)
-    observations = await resolve_name(ctx, host, "realm")
-    addresses = effective_addresses(observations)
-    if not addresses:
-        return observations, f"token realm host {host} does not resolve"
-    connects, sock = await connect_keep(ctx, addresses, port, "realm")
-    observations.extend(connects)
-    connected = [o.facts["address"] for o in connects if o.ok]
-    if not connected or sock is None:
-        return observations, connects[0].error
-    ctx.network.pin(host, connected)
-    if parts.scheme != "https":
-        from regdoctor.net.streams import PlainStream
-
-        reader, writer = await asyncio.open_connection(sock=sock)
-        ctx.network.handover(ctx.state).put(host, port, PlainStream(reader, writer))
-        return observations, None
-    budget = handshake_budget(ctx)
-    result, tls_observations = await examine(
-        ctx,
-        host,
-        connected[0],
-        port,
-        "realm",
-        # a runtime in scope that verifies the registry verifies its realm too
-        enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
-        budget=budget,
-        sock=sock,
-    )
-    observations.extend(tls_observations)
-    verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
-    if result.stream is not None and (result.outcome != "ok" or (verify and not verify.ok)):
-        await confirm(result, host, budget)
-        if result.outcome == "alert":
-            observations = _with_alert(observations, result)
-    if result.outcome != "ok":
-        return observations, result.error
-    if verify is not None and not verify.ok:
-        return observations, verify.error
-    if result.stream is not None:
-        # the token request goes over this session; an alert it meets is the realm's
-        ctx.network.handover(ctx.state).put(host, port, result.stream)
-        ctx.state.extra.setdefault("realm_sessions", {})[key] = result
-        result.stream, result.session = None, result.stream
-    return observations, None
-
-
-def _with_alert(observations: list[Observation], result: HandshakeResult) -> list[Observation]:
-    """The realm's ``tls.handshake`` observation when its server sent an alert after
-    the handshake (on the first request: a TLS 1.3 client-certificate demand)."""
-    from dataclasses import replace
-
-    return [
-        replace(
-            o,
-            ok=False,
-            error=result.error,
-            facts={**o.facts, "outcome": result.outcome, "alert": result.alert},
-        )
-        if o.kind == "tls.handshake" and o.facts.get("role") == "realm"
-        else o
-        for o in observations
-    ]
 
 
 def _realm_alert(ctx: ProbeContext, url: str) -> HandshakeResult | None:
@@ -135,7 +54,6 @@ def _realm_alert(ctx: ProbeContext, url: str) -> HandshakeResult | None:
 async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials | None]:
     """Resolve the target's credential reference: a ``config.credential`` observation
     (which source and key, the outcome; never the secret) and the credentials."""
-    import asyncio
     import os
 
     from regdoctor.discovery.credentials import resolve
@@ -266,7 +184,7 @@ class AuthProbe:
                 )
                 alerted = _realm_alert(ctx, request.url) if realm_observations else None
                 if alerted is not None:
-                    for observation in _with_alert(realm_observations, alerted):
+                    for observation in with_alert(realm_observations, alerted):
                         yield observation
                     response = auth_dance.Response(
                         status=None, outcome="unreachable", error=alerted.error

@@ -19,6 +19,7 @@ from typing import Any
 from regdoctor.model import Observation, PhaseStatus, Secret, Target
 from regdoctor.net import roundtrips, wwwauth
 from regdoctor.probes.base import ProbeContext, failure_summary, first, short_digest
+from regdoctor.probes.blob_storage import storage_look
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, origin
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.manifest_body import MANIFEST_TYPES, ManifestCheck, manifest_kind, validate
@@ -383,10 +384,18 @@ class ImageProbe:
                     },
                     error=None if matched else f"no matching manifest for {requested}",
                 )
+        storage_problem = None
+        if outcome == "found" and matched_all:
+            async for observation in storage_look(ctx, base, url, headers, document, _local_entry):
+                if observation.kind == "image.blob" and not observation.ok:
+                    storage_problem = observation.error
+                yield observation
         if outcome != "found":
             state.verdict("image", PhaseStatus.FAILED, said)
         elif not matched_all:
             state.verdict("image", PhaseStatus.FAILED, "requested platform not in the image")
+        elif storage_problem:
+            state.verdict("image", PhaseStatus.FAILED, storage_problem)
         else:
             state.verdict("image", PhaseStatus.OK)
 
@@ -409,6 +418,19 @@ class ImageProbe:
         except (ValueError, RecursionError):
             return None
         return platform_string(data) if isinstance(data, dict) else None
+
+
+def _local_entry(document: dict[str, Any]) -> str | None:
+    """The digest of the index entry this machine pulls (the runtimes' default
+    platform), or None."""
+    wanted = local_platform()
+    for entry in document.get("manifests") or ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):
+            continue
+        platform = entry.get("platform")
+        if isinstance(platform, dict) and platform_matches(wanted, platform_string(platform)):
+            return str(entry["digest"])
+    return None
 
 
 def _int(value: str | None) -> int | None:

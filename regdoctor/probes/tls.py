@@ -33,18 +33,21 @@ async def examine(
     budget: float | None = None,
     sock: socket.socket | None = None,
     in_flight: Callable[[], None] | None = None,
+    trust_for: str | None = None,
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
     ``address`` then is) and describe what was seen. ``budget``: how long the handshake
     may take (default: the phase timeout). With ``sock`` (the TCP phase's connection)
     the handshake runs over it and the session is kept (``result.stream``).
-    ``in_flight``: work run while the ClientHello is in flight (see ``handshake``)."""
+    ``in_flight``: work run while the ClientHello is in flight (see ``handshake``).
+    ``trust_for``: the host:port whose CAs and client pair apply (a blob redirect's
+    storage host is reached with the registry's TLS configuration)."""
     from regdoctor.net import roundtrips
     from regdoctor.redact.secrets import redact
 
     hostport = _hostport(host, port)
-    client, client_source = ctx.network.client_pair(hostport)
-    ca_files = ctx.network.ca_files(hostport)
+    client, client_source = ctx.network.client_pair(trust_for or hostport)
+    ca_files = ctx.network.ca_files(trust_for or hostport)
 
     def flight() -> None:
         ctx.network.idle.start()  # the loop only waits now (net/idle.py)

@@ -246,6 +246,41 @@ def test_signed_blob_redirect_to_another_host(serve) -> None:
         assert "AKIACANARY" not in run.stdout + run.stderr
 
 
+@pytest.mark.parametrize(
+    "location",
+    ["http://127.0.0.2:99999x/bucket", "ftp://127.0.0.2/bucket", "http:///no-host", "\x1b[31m"],
+)
+def test_blob_redirect_to_a_hostile_location(serve, location: str) -> None:
+    """The blob storage look (probes/blob_storage.py) reads the config blob's redirect:
+    a Location with no usable port or scheme is no storage host to look at (no crash,
+    no error); nothing it said reaches the terminal unescaped (``survive``)."""
+    config = json.dumps({"os": "linux", "architecture": "amd64"}).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"digest": "sha256:" + "0" * 64, "size": len(config)},
+            "layers": [],
+        }
+    ).encode()
+    registry = serve(
+        hostile.on_path(
+            {
+                "/v2/team/app/manifests/": hostile.body(
+                    200, manifest, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+                ),
+                "/v2/team/app/blobs/": hostile.redirect_to(location, 307),
+            }
+        )
+    )
+    runs = survive([image(registry)], code=0)
+    observations = runs[0].document["targets"][0]["observations"]
+    assert "probe.crashed" not in [o["kind"] for o in observations]
+    # a Location without a host is resolved against the registry's URL (as Go does):
+    # the registry itself, nothing else to look at
+    assert all(o["ok"] for o in observations if o["kind"] == "image.blob")
+
+
 # -- the token realm -------------------------------------------------------------------
 
 

@@ -48,6 +48,9 @@ class RegistryOptions:
     """A client certificate the readiness probe presents when ``client_ca`` is set."""
     htpasswd: Path | None = None
     token: TokenAuthConfig | None = None
+    redirect: str | None = None
+    """Blob GETs and HEADs answer 307 to this base URL + the blob's storage path
+    (distribution's ``redirect`` storage middleware: blob storage on another host)."""
 
 
 def write_htpasswd(path: Path, username: str, password: str) -> Path:
@@ -91,6 +94,10 @@ def build_config(port: int, storage_root: Path, options: RegistryOptions) -> dic
         "http": http_section,
         "health": {"storagedriver": {"enabled": False}},
     }
+    if options.redirect is not None:
+        config["middleware"] = {
+            "storage": [{"name": "redirect", "options": {"baseurl": options.redirect}}]
+        }
     auth = _auth_section(options)
     if auth:
         config["auth"] = auth

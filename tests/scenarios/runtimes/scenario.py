@@ -72,6 +72,10 @@ PROXY_URL = f"http://127.0.0.1:{PROXY_PORT}"
 #: The password has an ``@``, so its URL form is percent-encoded (``%40``), as proxy
 #: logins often are: a fix that writes it into a systemd drop-in must write ``%%40``.
 PROXY_LOGIN = ("proxyuser", "proxy@pw")
+#: Where a registry with ``storage`` sends its blob requests (its own name and address).
+STORAGE_HOST = "storage.test"
+STORAGE_IP = "198.18.0.70"
+STORAGE_PORT = 9443
 PROXY_LOGIN_URL = f"http://{PROXY_LOGIN[0]}:proxy%40pw@127.0.0.1:{PROXY_PORT}"
 
 
@@ -89,6 +93,11 @@ class Registry:
     kind: RegistryKind = "plain"
     content: Content = "shared"
     delay_s: float = 0.0
+    #: Its blobs are served from another host (distribution's ``redirect`` storage
+    #: middleware: every blob request answers 307 to :data:`STORAGE_HOST`):
+    #: ``refused``: nothing listens there; ``untrusted``: an HTTPS file server whose
+    #: certificate is from the CA nobody trusts (``./storage-ca.crt`` in a fix).
+    storage: Literal["", "refused", "untrusted"] = ""
 
     @property
     def tls(self) -> bool:

@@ -41,6 +41,7 @@ from tests.scenarios.runtimes.table_creds import CREDS_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd import FIXCMD_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd3 import FIXCMD3_SCENARIOS
 from tests.scenarios.runtimes.table_hunt import HUNT_SCENARIOS
+from tests.scenarios.runtimes.table_hunt2 import HUNT2_SCENARIOS
 from tests.scenarios.runtimes.table_podman2 import PODMAN2_SCENARIOS
 from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
 from tests.scenarios.runtimes.table_registries_conf import REGISTRIES_CONF_SCENARIOS
@@ -436,6 +437,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + FIXCMD3_SCENARIOS
     + HUNT_SCENARIOS
     + VERDICT4_SCENARIOS
+    + HUNT2_SCENARIOS
 )
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

@@ -74,7 +74,7 @@ from tests.harness.sandbox_services import (
     SandboxRegistry,
     wait_ready,
 )
-from tests.scenarios.runtimes import kube, world_proxy
+from tests.scenarios.runtimes import kube, world_proxy, world_storage
 from tests.scenarios.runtimes import units as unit_files
 from tests.scenarios.runtimes.scenario import (
     HUB,
@@ -252,6 +252,8 @@ class World:
             self._push_all_platforms()
         elif any(r.kind == "token_dead_realm" for r in self.scenario.registries):
             self._realm_that_answers()
+        elif any(r.storage for r in self.scenario.registries):
+            world_storage.stop_redirecting(self)
         else:
             self.renew_certificates()
 
@@ -479,6 +481,8 @@ class World:
         shutil.copyfile(self.auth.file(self.scenario.fix_ca), workdir / "ca.crt")
         # the token server's CA, for a realm whose certificate is not the registry's CA's
         shutil.copyfile(self.auth.file(self.scenario.realm_ca), workdir / "realm-ca.crt")
+        # the CA of blob storage on another host (world_storage: never a trusted one)
+        shutil.copyfile(self.auth.file("other_ca"), workdir / "storage-ca.crt")
         # what an operator hands out for a registry that wants mutual TLS
         shutil.copyfile(self.auth.pki.client_cert, workdir / "client.cert")
         shutil.copyfile(self.auth.pki.client_key, workdir / "client.key")
@@ -896,6 +900,7 @@ def build(scenario: Scenario, auth: Authorities) -> Iterator[World]:
         _push(world)
         _token_auth(world)
         require_client_certs(world)
+        world_storage.redirect_blobs(world)
         if need_daemons:
             assert world.containerd is not None
             world.dockerd = Dockerd(sb, world.containerd)

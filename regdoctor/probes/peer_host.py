@@ -1,0 +1,120 @@
+"""DNS, TCP and TLS for a host the registry sends clients to besides itself: the token
+realm (``role="realm"``) and a blob request's redirect (``role="storage"``), once per
+host, each with its own observations so that rules can say *which* host is broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from regdoctor.model import Observation
+from regdoctor.net.handshake import HandshakeResult, confirm
+from regdoctor.probes.base import ProbeContext
+from regdoctor.probes.dns import effective_addresses, resolve_name
+from regdoctor.probes.tcp import connect_keep
+from regdoctor.probes.tls import examine, handshake_budget
+
+
+async def check_realm_host(
+    ctx: ProbeContext, url: str, seen: set[str], *, role: str = "realm"
+) -> tuple[list[Observation], str | None]:
+    """DNS, TCP and TLS for the realm's host, once per host. Returns the observations
+    and, when the host cannot be used, why.
+
+    ``role="storage"``: the host a blob request was redirected to; no request of the
+    check goes over the session afterwards.
+
+    Either host's certificate is checked against the *registry's* trust (its certs.d,
+    its hosts.toml ``ca``, ``--ca-file``) with the registry's client pair: the runtimes
+    reach both with the registry's own HTTP client (moby v20.10.24
+    distribution/registry.go NewV2Repository: the token handler and the redirect use
+    the transport over ``endpoint.TLSConfig``; containerd v1.6.20
+    remotes/docker/config/hosts.go: each host's ``Client``, also its authorizer's
+    ``WithAuthClient``; containers/image v5.23.1 docker/docker_client.go: the
+    registry's ``tlsClientConfig`` for the token request and every redirect). A CA in
+    a certs.d directory named after the realm or storage host is never read for them
+    (runtime table: ``token-realm-ca-beside-registry-ca``,
+    ``blob-storage-ca-in-storage-dir``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    key = f"{host}:{port}"
+    target = ctx.target
+    if key in seen or (host == target.host.lower() and port == target.port):
+        return [], None
+    if ctx.network.proxy_for(url):
+        return [], None  # reached through the proxy: the token request itself tells
+    seen.add(key)
+    storage = role == "storage"
+    observations = await resolve_name(ctx, host, role)
+    addresses = effective_addresses(observations)
+    if not addresses:
+        what = "blob storage host" if storage else "token realm host"
+        return observations, f"{what} {host} does not resolve"
+    connects, sock = await connect_keep(ctx, addresses, port, role)
+    observations.extend(connects)
+    connected = [o.facts["address"] for o in connects if o.ok]
+    if not connected or sock is None:
+        return observations, connects[0].error
+    ctx.network.pin(host, connected)
+    if storage and parts.scheme != "https":
+        sock.close()
+        return observations, None
+    if parts.scheme != "https":
+        from regdoctor.net.streams import PlainStream
+
+        reader, writer = await asyncio.open_connection(sock=sock)
+        ctx.network.handover(ctx.state).put(host, port, PlainStream(reader, writer))
+        return observations, None
+    budget = handshake_budget(ctx)
+    result, tls_observations = await examine(
+        ctx,
+        host,
+        connected[0],
+        port,
+        role,
+        # a runtime in scope that verifies the registry verifies its realm too
+        enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
+        budget=budget,
+        sock=sock,
+        trust_for=target.hostport,
+    )
+    observations.extend(tls_observations)
+    verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
+    if result.stream is not None and (
+        storage or result.outcome != "ok" or (verify and not verify.ok)
+    ):
+        await confirm(result, host, budget)
+        if result.outcome == "alert":
+            observations = with_alert(observations, result, role)
+    if result.outcome != "ok":
+        return observations, result.error
+    if verify is not None and not verify.ok:
+        return observations, verify.error
+    if result.stream is not None:
+        # the token request goes over this session; an alert it meets is the realm's
+        ctx.network.handover(ctx.state).put(host, port, result.stream)
+        ctx.state.extra.setdefault("realm_sessions", {})[key] = result
+        result.stream, result.session = None, result.stream
+    return observations, None
+
+
+def with_alert(
+    observations: list[Observation], result: HandshakeResult, role: str = "realm"
+) -> list[Observation]:
+    """The realm's ``tls.handshake`` observation when its server sent an alert after
+    the handshake (on the first request: a TLS 1.3 client-certificate demand)."""
+    from dataclasses import replace
+
+    return [
+        replace(
+            o,
+            ok=False,
+            error=result.error,
+            facts={**o.facts, "outcome": result.outcome, "alert": result.alert},
+        )
+        if o.kind == "tls.handshake" and o.facts.get("role") == role
+        else o
+        for o in observations
+    ]
