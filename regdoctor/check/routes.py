@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from regdoctor import runtime as model
@@ -134,6 +134,22 @@ class Routes:
             else:
                 out[runtime] = self._containerd_cas(host) + given
         return out
+
+    def trust_elsewhere(self, target: Target) -> list[str]:
+        """The CA files the runtimes *out of* scope read for ``target`` (paths on this
+        machine): a CA another runtime of this machine trusts is one a fix can copy to
+        where the runtime in scope looks (tls-runtime-lacks-ca), even when ``check``
+        runs with ``--runtime`` for that one alone."""
+        others = tuple(r for r in ALL_RUNTIMES if r not in self.runtimes)
+        if not others:
+            return []
+        scoped = replace(self, runtimes=others, _cache={}, _lock=threading.Lock())
+        inside = {f for files in self.trust(target).values() for f in files}
+        return list(
+            dict.fromkeys(
+                f for files in scoped.trust(target).values() for f in files if f not in inside
+            )
+        )
 
     def trust_dirs(self, target: Target) -> dict[str, list[str]]:
         """Per runtime in scope, the directories it looks in for the CA of ``target``

@@ -1,0 +1,86 @@
+"""Fix commands no real pull had verified (``fix_coverage.py``, session 10): for each
+(rule, runtime) pair, the node state that makes ``check`` raise the rule as an error for
+that runtime, the real client's outcome there, and regdoctor's fix applied before the
+same client pulls again.
+
+- ``tls-runtime-lacks-ca``: the registry's CA installed where only some runtimes read
+  it (containerd's certs.d directory without hosts.toml: docker and podman fail;
+  docker's certs.d: podman reads it too, containerd and the CRI fail).
+- ``tcp-refused-plain-http-80``: a plain-HTTP registry on port 80, named without a port,
+  that no runtime is told about: every runtime dials https:// port 443 and is refused.
+- ``tls-spoken-to-plain-http``: a TLS registry (trusted through the system store) that
+  each runtime is told is plain HTTP (dockerd ``insecure-registries``, podman
+  ``insecure = true``, containerd ``server = "http://..."``).
+"""
+
+from __future__ import annotations
+
+from tests.scenarios.runtimes.scenario import Scenario
+from tests.scenarios.runtimes.table import ALL, APP, TLS_REG, C, D, K, P, _hosts
+from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
+from tests.scenarios.runtimes.table_verdict3 import PLAIN_80, PLAIN_80_NAMES
+
+TLS_HOST = "tls.test:5443"
+
+FIXCOV_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "fixcov-ca-only-containerd-dir",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={f"containerd/certs.d/{TLS_HOST}/ca.crt": "ca"},
+        expect={D: False, C: True, K: True, P: False},
+        rule="tls-runtime-lacks-ca",
+        note="the CA only in containerd's certs.d directory (no hosts.toml: containerd "
+        "reads its *.crt); docker and podman do not look there",
+    ),
+    Scenario(
+        "fixcov-ca-only-docker-dir",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={f"docker/certs.d/{TLS_HOST}/ca.crt": "ca"},
+        expect={D: True, C: False, K: False, P: True},
+        rule="tls-runtime-lacks-ca",
+        note="the CA only in docker's certs.d (podman reads it too); containerd and the "
+        "CRI do not look there",
+    ),
+    Scenario(
+        "fixcov-plain-80-nobody-told",
+        "scheme",
+        f"plain80.test/{APP}",
+        ALL,
+        registries=(PLAIN_80,),
+        names=PLAIN_80_NAMES,
+        hub_trusted=True,
+        expect=dict.fromkeys(ALL, False),
+        rule="tcp-refused-plain-http-80",
+        note="a plain-HTTP registry on port 80 named without a port, no runtime told: "
+        "every runtime dials https:// port 443 and is refused",
+    ),
+    Scenario(
+        "fixcov-tls-registry-told-plain-http",
+        "scheme",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        hub_trusted=True,
+        daemon_json={"insecure-registries": [TLS_HOST]},
+        etc_files={
+            "containers/registries.conf": (
+                f'[[registry]]\nlocation = "{TLS_HOST}"\ninsecure = true\n'
+            ),
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": _hosts(
+                f"http://{TLS_HOST}", f"http://{TLS_HOST}", capabilities=["pull", "resolve"]
+            ),
+        },
+        rule="tls-spoken-to-plain-http",
+        note="a TLS registry (its CA in the system store) that every runtime is told "
+        "speaks plain HTTP",
+    ),
+)
