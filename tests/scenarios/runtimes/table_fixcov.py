@@ -8,15 +8,19 @@ same client pulls again.
   docker's certs.d: podman reads it too, containerd and the CRI fail).
 - ``tcp-refused-plain-http-80``: a plain-HTTP registry on port 80, named without a port,
   that no runtime is told about: every runtime dials https:// port 443 and is refused.
-- ``tls-spoken-to-plain-http``: a TLS registry (trusted through the system store) that
+- ``tls-http-to-tls-port``: a TLS registry (trusted through the system store) that
   each runtime is told is plain HTTP (dockerd ``insecure-registries``, podman
-  ``insecure = true``, containerd ``server = "http://..."``).
+  ``insecure = true``, containerd ``server = "http://..."``): dockerd and podman try
+  https:// first and pull, ctr and the CRI get ``400 Bad Request`` (containerd prints
+  the status alone; ``explain`` read it as a 401 by word similarity). The same with
+  the registry on port 443 and ``server = "http://host"`` without a port: containerd
+  dials port 80 (refused), check judged port 443's TLS (strict xfail).
 """
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import Scenario
-from tests.scenarios.runtimes.table import ALL, APP, TLS_REG, C, D, K, P, _hosts
+from tests.scenarios.runtimes.scenario import Registry, Scenario
+from tests.scenarios.runtimes.table import ALL, APP, TLS_REG, UNTRUSTED_IP, C, D, K, P, _hosts
 from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
 from tests.scenarios.runtimes.table_verdict3 import PLAIN_80, PLAIN_80_NAMES
 
@@ -79,8 +83,27 @@ FIXCOV_SCENARIOS: tuple[Scenario, ...] = (
                 f"http://{TLS_HOST}", f"http://{TLS_HOST}", capabilities=["pull", "resolve"]
             ),
         },
-        rule="tls-spoken-to-plain-http",
+        expect={D: True, C: False, K: False, P: True},
+        rule="tls-http-to-tls-port",
         note="a TLS registry (its CA in the system store) that every runtime is told "
-        "speaks plain HTTP",
+        "speaks plain HTTP: dockerd and podman try https:// first and pull; ctr and the "
+        "CRI send plain HTTP and get 400 Bad Request",
+    ),
+    Scenario(
+        "fixcov-untrusted-registry-told-plain-http",
+        "scheme",
+        f"untrusted.test/{APP}",
+        (C, K),
+        (Registry("untrusted", UNTRUSTED_IP, 443, "untrusted"),),
+        {"untrusted.test": UNTRUSTED_IP},
+        etc_files={
+            "containerd/certs.d/untrusted.test/hosts.toml": _hosts(
+                "http://untrusted.test", "http://untrusted.test", capabilities=["pull", "resolve"]
+            ),
+        },
+        fix_ca="other_ca",
+        expect={C: False, K: False},
+        note='a TLS registry on port 443 and a hosts.toml server = "http://untrusted.test" '
+        "(no port): ctr and the CRI dial port 80, where nothing listens (strict xfail)",
     ),
 )
