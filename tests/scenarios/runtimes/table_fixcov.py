@@ -19,8 +19,23 @@ same client pulls again.
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import Registry, Scenario
-from tests.scenarios.runtimes.table import ALL, APP, TLS_REG, UNTRUSTED_IP, C, D, K, P, _hosts
+from tests.scenarios.runtimes.scenario import USERNAME, WRONG_PASSWORD, Registry, Scenario
+from tests.scenarios.runtimes.table import (
+    ALL,
+    APP,
+    SECURE_IP,
+    TLS_REG,
+    UNTRUSTED_IP,
+    C,
+    D,
+    K,
+    P,
+    _ca_everywhere,
+    _containerd_ca_hosts,
+    _hosts,
+    _secure_tls,
+)
+from tests.scenarios.runtimes.table_creds import WRONG
 from tests.scenarios.runtimes.table_podman2 import TLS_NAMES
 from tests.scenarios.runtimes.table_verdict3 import PLAIN_80, PLAIN_80_NAMES
 
@@ -105,5 +120,51 @@ FIXCOV_SCENARIOS: tuple[Scenario, ...] = (
         expect={C: False, K: False},
         note='a TLS registry on port 443 and a hosts.toml server = "http://untrusted.test" '
         "(no port): ctr and the CRI dial port 80, where nothing listens (strict xfail)",
+    ),
+)
+
+#: the registry with a private repository (anonymous tokens grant nothing) and its realm
+PRIVATE = {
+    "registries": (Registry("secure", SECURE_IP, 443, "token_private"),),
+    "names": {"secure.test": SECURE_IP, "auth.test": "127.0.0.1"},
+    "hub_trusted": True,
+    "certs": _ca_everywhere("secure.test"),
+    "etc_files": _containerd_ca_hosts("secure.test"),
+}
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-private-repository-no-login",
+        "credentials",
+        f"secure.test/{APP}",
+        ALL,
+        expect=dict.fromkeys(ALL, False),
+        rule="image-access-denied-anonymous",
+        note="a private repository and no login anywhere: the anonymous token grants "
+        "nothing, every runtime is refused the manifest",
+        **PRIVATE,  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "fixcov-token-wrong-password",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),
+        docker_config={"auths": {"secure.test": WRONG}},
+        pull_secret=(USERNAME, WRONG_PASSWORD),
+        expect={D: False, K: False, P: False},
+        note="a token registry and a wrong password in docker's config.json (podman reads "
+        "it too) and in the pod's pull secret: the token server refuses the login",
+        **PRIVATE,  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "fixcov-credential-store-missing",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, P),
+        docker_config={"credsStore": "not-installed", "auths": {"secure.test": {}}},
+        note="credsStore names a helper that is not installed, the auths entry is empty "
+        "(as docker login with a store leaves it): docker stops at the helper, podman "
+        "ignores credsStore and pulls anonymously",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
