@@ -24,6 +24,7 @@ from tests.scenarios.runtimes.table import (
     ALL,
     APP,
     SECURE_IP,
+    SECURE_TOKEN,
     TLS_REG,
     UNTRUSTED_IP,
     C,
@@ -166,5 +167,23 @@ FIXCOV_SCENARIOS += (
         "(as docker login with a store leaves it): docker stops at the helper, podman "
         "ignores credsStore and pulls anonymously",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-token-no-login",
+        "credentials",
+        f"secure.test/{APP}",
+        ALL,
+        (SECURE_TOKEN,),
+        {"secure.test": SECURE_IP, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        expect=dict.fromkeys(ALL, False),
+        rule="auth-token-refused",
+        note="a token registry whose token server refuses anonymous requests, and no "
+        "login anywhere",
     ),
 )
