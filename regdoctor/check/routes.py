@@ -66,6 +66,10 @@ class Route:
     #: why containerd ignores it when it does (then it behaves as if there were none).
     hosts_toml: str | None = None
     hosts_ignored: str | None = None
+    #: containerd: every entry of that hosts.toml with a ``ca`` (its table: "server" for
+    #: the file's root, else the ``[host]`` key; the files as written), those the route
+    #: leaves out for their capabilities too (a root that may not resolve)
+    hosts_cas: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ctr and a short name: the name as written, and the full name it needs
     #: (ctr reads the first component as the host, :func:`_ctr_reading`).
     short_name: str | None = None
@@ -404,9 +408,13 @@ class Routes:
                 return legacy
         text, source = self._hosts_toml(host)
         ignored = None
+        hosts_cas: tuple[tuple[str, tuple[str, ...]], ...] = ()
         if text is not None:
             parsed = model.parse_hosts_toml(text)
             ignored = next((p.message for p in parsed.problems if p.severity != "warning"), None)
+            hosts_cas = tuple(
+                ("server" if e.key is None else e.key, e.ca) for e in parsed.hosts or () if e.ca
+            )
         endpoints = model.containerd_endpoints(
             host,
             text,
@@ -428,6 +436,7 @@ class Routes:
             notes=notes,
             hosts_toml=source if text is not None else None,
             hosts_ignored=ignored,
+            hosts_cas=hosts_cas,
         )
 
     def _cri_registry(self) -> tuple[dict[str, Any], str] | None:

@@ -23,6 +23,8 @@ from tests.scenarios.runtimes.scenario import USERNAME, WRONG_PASSWORD, Registry
 from tests.scenarios.runtimes.table import (
     ALL,
     APP,
+    NS_PLAIN,
+    PLAIN_NAMES,
     SECURE_IP,
     SECURE_TOKEN,
     TLS_REG,
@@ -149,10 +151,10 @@ FIXCOV_SCENARIOS += (
         "fixcov-token-wrong-password",
         "credentials",
         f"secure.test/{APP}",
-        (D, K, P),
+        ALL,
         docker_config={"auths": {"secure.test": WRONG}},
         pull_secret=(USERNAME, WRONG_PASSWORD),
-        expect={D: False, K: False, P: False},
+        expect=dict.fromkeys(ALL, False),
         note="a token registry and a wrong password in docker's config.json (podman reads "
         "it too) and in the pod's pull secret: the token server refuses the login",
         **PRIVATE,  # type: ignore[arg-type]
@@ -185,5 +187,66 @@ FIXCOV_SCENARIOS += (
         rule="auth-token-refused",
         note="a token registry whose token server refuses anonymous requests, and no "
         "login anywhere",
+    ),
+)
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-helper-locked-login-needed",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, P),
+        docker_config={"credHelpers": {"secure.test": "locked"}},
+        cred_helpers={"locked": "locked"},
+        expect={D: False, P: False},
+        note="credHelpers names a helper that fails (the keyring is locked) for a registry "
+        "that wants a login: docker ignores the error and is refused anonymously, podman "
+        "stops at the helper",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+    Scenario(
+        "fixcov-hosts-entry-lacks-ca",
+        "hosts.toml",
+        f"{TLS_HOST}/{APP}",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={f"containerd/certs.d/{TLS_HOST}/ca.crt": "ca"},
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n'
+                'capabilities = ["pull"]\n'
+                f'ca = "/etc/containerd/certs.d/{TLS_HOST}/ca.crt"\n\n'
+                f'[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+            )
+        },
+        expect={C: False, K: False},
+        rule="tls-hosts-entry-lacks-ca",
+        note="the ca only on the file's root (server), which may not resolve: the [host] "
+        "entry that resolves has none",
+    ),
+    Scenario(
+        "fixcov-insecure-registry-trailing-slash",
+        "daemon",
+        f"plain.test:5000/{APP}",
+        (D,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        daemon_json={"insecure-registries": ["plain.test:5000/"]},
+        expect={D: False},
+        note="an insecure-registries entry with a trailing slash: dockerd does not start",
+    ),
+    Scenario(
+        "fixcov-insecure-registry-other-scheme",
+        "daemon",
+        f"plain.test:5000/{APP}",
+        (D,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        daemon_json={"insecure-registries": ["tcp://plain.test:5000"]},
+        expect={D: False},
+        note="an insecure-registries entry with a scheme other than http(s)://: dockerd "
+        "does not start",
     ),
 )
