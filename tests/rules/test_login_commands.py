@@ -38,3 +38,20 @@ def test_error_rules_log_in_without_a_terminal() -> None:
         (rule, runtime, line) for rule, runtime, line in logins if "--password-stdin" not in line
     ]
     assert not interactive, interactive
+
+
+def test_no_error_rule_runs_a_placeholder_registry() -> None:
+    """A command line that runs ``docker login REGISTRY`` (a placeholder left as code)
+    fails where it is pasted (config-credential-store-stale's, measured: scenario
+    fixcov-desktop-store-stale); a rule without the registry says it in a comment."""
+    placeholder = re.compile(r"(?<![$\w{])REGISTRY(?![\w}])")
+    run = [
+        (rule.id, runtime, line.strip())
+        for rule in load_catalog().rules
+        if rule.severity is Severity.ERROR
+        for step in rule.remediation
+        for runtime, command in step.commands.items()
+        for line in command.splitlines()
+        if placeholder.search(line.split("#", 1)[0])
+    ]
+    assert not run, run

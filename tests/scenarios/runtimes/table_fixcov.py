@@ -250,3 +250,17 @@ FIXCOV_SCENARIOS += (
         "does not start",
     ),
 )
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-desktop-store-stale",
+        "credentials",
+        f"secure.test/{APP}",
+        (D,),
+        docker_config={"credsStore": "desktop", "auths": {"secure.test": {}}},
+        expect={D: False},
+        note="config.json copied from a Docker Desktop machine: credsStore desktop, whose "
+        "helper is not installed here, and a registry that wants a login",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
