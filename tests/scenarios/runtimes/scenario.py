@@ -151,6 +151,9 @@ class Scenario:
     host:port): the kubelet matches it to the image as its keyring does."""
     pull_secret_name: str = "regcred"
     """The name of the pod's imagePullSecret (a fix must name the one the pod uses)."""
+    pull_secret_missing: bool = False
+    """The pod names ``pull_secret_name`` as its imagePullSecret, and no Secret of that
+    name exists (in the API nor in the manifests check reads)."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True

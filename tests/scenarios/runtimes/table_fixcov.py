@@ -264,3 +264,17 @@ FIXCOV_SCENARIOS += (
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-pod-secret-missing",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        pull_secret_missing=True,
+        expect={K: False},
+        note="the pod names the imagePullSecret regcred, which does not exist: the kubelet "
+        "pulls without credentials",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
