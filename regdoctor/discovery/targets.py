@@ -107,17 +107,24 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
     return target
 
 
+#: a workload's imagePullSecret the kubelet cannot use: not in its namespace
+#: (k8s-pull-secret-missing), or not a Secret it reads (k8s-pull-secret-malformed)
+_UNUSABLE = ("missing", "wrong_namespace", "wrong_type", "bad_base64", "bad_json", "no_data")
+
+
 def missing_secret(effective: Effective, registry: str) -> tuple[str, str] | None:
     """The imagePullSecret (name, namespace) a workload names for an image of
-    ``registry`` that is not in its namespace among the manifests (k8s-pull-secret-missing,
-    whose fix creates it): the kubelet pulls without credentials, and passes none of the
-    service account's either for a pod that names its own, so a new Secret under another
+    ``registry`` that is not in its namespace among the manifests, or that the kubelet
+    cannot read (an ``Opaque`` Secret, bad base64 or JSON: k8s-pull-secret-missing and
+    -malformed, whose fixes create it): the kubelet pulls without credentials, and
+    passes none of the service account's either for a pod that names its own, so a new
+    Secret under another
     name on the service account changes no pull (``config.endpoint`` facts
     ``pod_secret_missing``, ``pod_secret_missing_namespace``)."""
     if effective.kube is None:
         return None
     for check in effective.kube.checks:
-        if check.registry == registry and check.problem in ("missing", "wrong_namespace"):
+        if check.registry == registry and check.problem in _UNUSABLE:
             return check.secret, check.namespace
     return None
 

@@ -4,7 +4,9 @@ of the service account's for a pod that names its own. k8s-pull-secret-missing's
 creates that Secret; auth-missing-credentials' kubernetes fix created another one
 (``NEW_SECRET``) and attached it to the service account, which changes no pull, and
 under the pod's name it made k8s-pull-secret-missing's fail "already exists" (runtime
-table: scenario fixcov-pod-secret-missing). Now it defers to that fix. Against the
+table: scenario fixcov-pod-secret-missing). Likewise for a Secret the kubelet cannot
+read (type ``Opaque``: k8s-pull-secret-malformed recreates it; fixcov-pod-secret-opaque).
+Now it defers to that fix. Against the
 real basic-auth registry of the testbed."""
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.harness.testbed import Testbed
 
@@ -29,23 +33,38 @@ spec:
 """
 
 
-def _other_secret() -> str:
+def _secret(name: str, kind: str, host: str) -> str:
     auth = base64.b64encode(b"someone:other-pw").decode()
-    config = {"auths": {"other.test": {"auth": auth}}}
+    config = {"auths": {host: {"auth": auth}}}
     encoded = base64.b64encode(json.dumps(config).encode()).decode()
     return (
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: other-pull, namespace: ci}\n"
-        f"type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {encoded}\n"
+        f"apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: ci}}\n"
+        f"type: {kind}\ndata:\n  .dockerconfigjson: {encoded}\n"
     )
 
 
-def test_the_missing_secret_is_created_once(testbed: Testbed, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("secret", "rule"),
+    [
+        # the namespace's one Secret is for another registry: team-pull is missing
+        (("other-pull", "kubernetes.io/dockerconfigjson", "other.test"), "k8s-pull-secret-missing"),
+        # team-pull is an Opaque Secret (kubectl create secret generic without --type):
+        # the kubelet reads only dockerconfigjson and dockercfg Secrets
+        (("team-pull", "Opaque", "HOST"), "k8s-pull-secret-malformed"),
+    ],
+)
+def test_the_unusable_secret_is_created_once(
+    testbed: Testbed, tmp_path: Path, secret: tuple[str, str, str], rule: str
+) -> None:
     endpoint = testbed.endpoints["tls_basic"]
     image = testbed.images.app.ref(endpoint.hostport)
     manifests = tmp_path / "manifests"
     manifests.mkdir()
     (manifests / "pod.yaml").write_text(POD.format(image=image))
-    (manifests / "secret.yaml").write_text(_other_secret())
+    name, kind, host = secret
+    (manifests / "secret.yaml").write_text(
+        _secret(name, kind, endpoint.hostport if host == "HOST" else host)
+    )
     # containerd 1.6 speaks plain HTTP to a loopback registry no hosts.toml names
     config = tmp_path / "root/etc/containerd/config.toml"
     config.parent.mkdir(parents=True)
@@ -73,15 +92,15 @@ def test_the_missing_secret_is_created_once(testbed: Testbed, tmp_path: Path) ->
     )
     document = json.loads(proc.stdout)
     errors = {f["rule"]: f for f in document["findings"] if f["severity"] == "error"}
-    assert "k8s-pull-secret-missing" in errors, sorted(errors)
+    assert rule in errors, sorted(errors)
     creating = [
         rule
         for rule, finding in errors.items()
         for step in finding["remediation"]
         if "kubectl create secret" in step["commands"].get("kubernetes", "")
     ]
-    assert creating == ["k8s-pull-secret-missing"], creating
-    command = errors["k8s-pull-secret-missing"]["remediation"][0]["commands"]["kubernetes"]
+    assert creating == [rule], creating
+    command = errors[rule]["remediation"][0]["commands"]["kubernetes"]
     assert "kubectl create secret generic team-pull -n ci" in command
     missing = errors["auth-missing-credentials"]["remediation"][0]["commands"]["kubernetes"]
     assert "serviceaccount" not in missing and "team-pull" in missing

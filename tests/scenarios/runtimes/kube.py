@@ -59,6 +59,9 @@ def write_state(path: Path, scenario: Scenario) -> None:
             }
         }
         state["pods"]["default/app"] = [scenario.pull_secret_name]
+        if scenario.pull_secret_opaque:
+            # an Opaque Secret: the kubelet's keyring reads no entry of it
+            state["secrets"][f"default/{scenario.pull_secret_name}"] = {"auths": {}}
     if scenario.pull_secret_missing:
         state["pods"]["default/app"] = [scenario.pull_secret_name]
         state["secrets"] = {f"default/{OTHER_SECRET}": {"auths": {OTHER_REGISTRY: OTHER_LOGIN}}}
@@ -119,7 +122,7 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
     encoded = base64.b64encode(json.dumps(config).encode()).decode()
     path.write_text(
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {scenario.pull_secret_name}\n"
-        "type: kubernetes.io/dockerconfigjson\n"
+        f"type: {'Opaque' if scenario.pull_secret_opaque else 'kubernetes.io/dockerconfigjson'}\n"
         f"data:\n  .dockerconfigjson: {encoded}\n"
         "---\n" + pod
     )

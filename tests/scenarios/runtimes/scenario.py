@@ -151,6 +151,11 @@ class Scenario:
     host:port): the kubelet matches it to the image as its keyring does."""
     pull_secret_name: str = "regcred"
     """The name of the pod's imagePullSecret (a fix must name the one the pod uses)."""
+    pull_secret_opaque: bool = False
+    """The pod's imagePullSecret (``pull_secret``) is of type ``Opaque`` (a
+    ``kubectl create secret generic`` without ``--type``): the kubelet reads only
+    ``kubernetes.io/dockerconfigjson`` and ``dockercfg`` Secrets (pkg/credentialprovider/
+    secrets MakeDockerKeyring) and passes no credentials."""
     pull_secret_missing: bool = False
     """The pod names ``pull_secret_name`` as its imagePullSecret, and no Secret of that
     name exists (in the API nor in the manifests check reads)."""

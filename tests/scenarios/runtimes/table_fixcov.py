@@ -19,7 +19,13 @@ same client pulls again.
 
 from __future__ import annotations
 
-from tests.scenarios.runtimes.scenario import USERNAME, WRONG_PASSWORD, Registry, Scenario
+from tests.scenarios.runtimes.scenario import (
+    PASSWORD,
+    USERNAME,
+    WRONG_PASSWORD,
+    Registry,
+    Scenario,
+)
 from tests.scenarios.runtimes.table import (
     ALL,
     APP,
@@ -275,6 +281,21 @@ FIXCOV_SCENARIOS += (
         expect={K: False},
         note="the pod names the imagePullSecret regcred, which does not exist: the kubelet "
         "pulls without credentials",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-pod-secret-opaque",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        pull_secret=(USERNAME, PASSWORD),
+        pull_secret_opaque=True,
+        expect={K: False},
+        note="the pod's imagePullSecret holds the right login as .dockerconfigjson, but "
+        "is of type Opaque: the kubelet passes no credentials",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
