@@ -15,6 +15,22 @@ same client pulls again.
   the status alone; ``explain`` read it as a 401 by word similarity). The same with
   the registry on port 443 and ``server = "http://host"`` without a port: containerd
   dials port 80 (refused), check judged port 443's TLS (strict xfail).
+- logins: a private repository and no login (``image-access-denied-anonymous``), a
+  token server that refuses anonymous tokens (``auth-token-refused``), a wrong password
+  (``auth-rejected-credentials``): the docker and podman logins were a bare
+  ``docker login REGISTRY``, which stops without a terminal; a ``credsStore`` that is
+  not installed (podman ignores credsStore: ``auth-missing-credentials``), a stale
+  Docker Desktop store (``config-credential-store-stale``), a ``credHelpers`` helper
+  that fails where the registry wants a login (``config-credential-helper-failed``:
+  docker now removes the entry too, as podman's fix does).
+- a hosts.toml whose root has the ``ca`` but may only pull, its ``[host]`` resolving
+  without one (``tls-hosts-entry-lacks-ca``: check said error with no finding).
+- insecure-registries entries that stop dockerd (a trailing slash, a ``tcp://``
+  scheme): ``config-daemon-will-not-start`` edits; ``config-insecure-registry-invalid``
+  (restart only) rides along.
+- the pod's imagePullSecret missing from its namespace, or of type ``Opaque``
+  (``k8s-pull-secret-missing``, ``-malformed``): the missing-credential fix no longer
+  creates a second Secret on the service account.
 """
 
 from __future__ import annotations
