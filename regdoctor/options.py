@@ -83,6 +83,10 @@ class SchemePolicy(Protocol):
         """Per runtime, the CA files it trusts for ``target`` besides the system store."""
         ...
 
+    def trust_elsewhere(self, target: Any) -> list[str]:
+        """The CA files the runtimes out of scope trust for ``target``."""
+        ...
+
     def trust_dirs(self, target: Any) -> dict[str, list[str]]:
         """Per runtime, the directories it looks in for the CA of ``target``."""
         ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from regdoctor import runtime as model
@@ -66,6 +66,10 @@ class Route:
     #: why containerd ignores it when it does (then it behaves as if there were none).
     hosts_toml: str | None = None
     hosts_ignored: str | None = None
+    #: containerd: every entry of that hosts.toml with a ``ca`` (its table: "server" for
+    #: the file's root, else the ``[host]`` key; the files as written), those the route
+    #: leaves out for their capabilities too (a root that may not resolve)
+    hosts_cas: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ctr and a short name: the name as written, and the full name it needs
     #: (ctr reads the first component as the host, :func:`_ctr_reading`).
     short_name: str | None = None
@@ -134,6 +138,22 @@ class Routes:
             else:
                 out[runtime] = self._containerd_cas(host) + given
         return out
+
+    def trust_elsewhere(self, target: Target) -> list[str]:
+        """The CA files the runtimes *out of* scope read for ``target`` (paths on this
+        machine): a CA another runtime of this machine trusts is one a fix can copy to
+        where the runtime in scope looks (tls-runtime-lacks-ca), even when ``check``
+        runs with ``--runtime`` for that one alone."""
+        others = tuple(r for r in ALL_RUNTIMES if r not in self.runtimes)
+        if not others:
+            return []
+        scoped = replace(self, runtimes=others, _cache={}, _lock=threading.Lock())
+        inside = {f for files in self.trust(target).values() for f in files}
+        return list(
+            dict.fromkeys(
+                f for files in scoped.trust(target).values() for f in files if f not in inside
+            )
+        )
 
     def trust_dirs(self, target: Target) -> dict[str, list[str]]:
         """Per runtime in scope, the directories it looks in for the CA of ``target``
@@ -388,9 +408,13 @@ class Routes:
                 return legacy
         text, source = self._hosts_toml(host)
         ignored = None
+        hosts_cas: tuple[tuple[str, tuple[str, ...]], ...] = ()
         if text is not None:
             parsed = model.parse_hosts_toml(text)
             ignored = next((p.message for p in parsed.problems if p.severity != "warning"), None)
+            hosts_cas = tuple(
+                ("server" if e.key is None else e.key, e.ca) for e in parsed.hosts or () if e.ca
+            )
         endpoints = model.containerd_endpoints(
             host,
             text,
@@ -412,6 +436,7 @@ class Routes:
             notes=notes,
             hosts_toml=source if text is not None else None,
             hosts_ignored=ignored,
+            hosts_cas=hosts_cas,
         )
 
     def _cri_registry(self) -> tuple[dict[str, Any], str] | None:

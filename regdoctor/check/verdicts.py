@@ -322,12 +322,25 @@ def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str
     entry = route.endpoints[index]
     trusted = seen.trusted_at.get(runtime) or []
     anchor = next((e for e, ok in zip(route.endpoints, trusted, strict=False) if ok and e.ca), None)
-    if anchor is None or entry.ca:
+    if anchor is not None:
+        source: tuple[str, tuple[str, ...]] | None = (_table_of(anchor), anchor.ca)
+    else:
+        # the entry with the CA is not on the route (a root whose capabilities leave out
+        # resolve): the file's entry that names the CA file this runtime's trust anchors at
+        source = next(
+            (
+                (table, cas)
+                for table, cas in route.hosts_cas
+                if seen.trusted_with in cas and seen.trusted_by.get(runtime)
+            ),
+            None,
+        )
+    if source is None or entry.ca:
         return {"entry_lacks_ca": False}
     return {
         "entry_lacks_ca": True,
-        "entry_ca": ", ".join(anchor.ca),
-        "entry_ca_table": _table_of(anchor),
+        "entry_ca": ", ".join(source[1]),
+        "entry_ca_table": source[0],
         "entry_endpoint": entry.url,
         "entry_is_server": entry.root,
         # the table to add the ca to: "server" (the file's root) or the [host."KEY"] key

@@ -86,7 +86,9 @@ def https_outcome(
             return Kind.TLS, UNTRUSTED_ENTRY
         trusted = seen.trusted_by.get(runtime)
         authority = seen.verify_reason in ("unknown_authority", "self_signed")
-        if seen.verify_ok and trusted is False:
+        if trusted is False and (seen.verify_ok or (authority and seen.trusted_with)):
+            # the chain anchors at a CA of this machine (another runtime's, or one only a
+            # runtime out of scope reads), not where this runtime looks
             return Kind.TLS, UNTRUSTED_HERE
         if seen.verify_ok or (authority and trusted):
             return None

@@ -49,6 +49,9 @@ def check_targets(effective: Effective) -> list[Target]:
 #: for the image, and its namespace
 SKIPPED_PULL_KEY = "pull_secret_unmatched"
 SKIPPED_PULL_NAMESPACE_KEY = "pull_secret_unmatched_namespace"
+#: provenance keys: the imagePullSecret a workload names that does not exist
+MISSING_PULL_KEY = "pull_secret_missing"
+MISSING_PULL_NAMESPACE_KEY = "pull_secret_missing_namespace"
 
 
 #: provenance keys: the service account of a workload that names no imagePullSecret for
@@ -98,10 +101,39 @@ def _with_pull_secret(effective: Effective, target: Target, registry: str) -> Ta
     skipped = unmatched_secret(effective, registry)
     if skipped is not None:
         return replace(target, provenance=(*target.provenance, *_skipped(skipped)))
-    account = _service_account(effective, registry)
+    account = _missing(effective, registry) or _service_account(effective, registry)
     if account:
         return replace(target, provenance=(*target.provenance, *account))
     return target
+
+
+#: a workload's imagePullSecret the kubelet cannot use: not in its namespace
+#: (k8s-pull-secret-missing), or not a Secret it reads (k8s-pull-secret-malformed)
+_UNUSABLE = ("missing", "wrong_namespace", "wrong_type", "bad_base64", "bad_json", "no_data")
+
+
+def missing_secret(effective: Effective, registry: str) -> tuple[str, str] | None:
+    """The imagePullSecret (name, namespace) a workload names for an image of
+    ``registry`` that is not in its namespace among the manifests, or that the kubelet
+    cannot read (an ``Opaque`` Secret, bad base64 or JSON: k8s-pull-secret-missing and
+    -malformed, whose fixes create it): the kubelet pulls without credentials, and
+    passes none of the service account's either for a pod that names its own, so a new
+    Secret under another
+    name on the service account changes no pull (``config.endpoint`` facts
+    ``pod_secret_missing``, ``pod_secret_missing_namespace``)."""
+    if effective.kube is None:
+        return None
+    for check in effective.kube.checks:
+        if check.registry == registry and check.problem in _UNUSABLE:
+            return check.secret, check.namespace
+    return None
+
+
+def _missing(effective: Effective, registry: str) -> tuple[tuple[str, str], ...]:
+    missing = missing_secret(effective, registry)
+    if missing is None:
+        return ()
+    return ((MISSING_PULL_KEY, missing[0]), (MISSING_PULL_NAMESPACE_KEY, missing[1]))
 
 
 def unmatched_secret(effective: Effective, registry: str) -> tuple[str, str] | None:
@@ -221,7 +253,9 @@ def apply(effective: Effective, target: Target) -> Target:
             if runtime == "kubernetes" and skipped is not None:
                 provenance = (*provenance, *_skipped(skipped))
             elif runtime == "kubernetes" and credential is None:
-                account = _service_account(effective, target.registry)
+                account = _missing(effective, target.registry) or _service_account(
+                    effective, target.registry
+                )
                 provenance = (*provenance, *account)
             if not (
                 settings.insecure
@@ -272,6 +306,8 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
             "pod_secret_unmatched_namespace": dict(target.provenance).get(
                 SKIPPED_PULL_NAMESPACE_KEY
             ),
+            "pod_secret_missing": dict(target.provenance).get(MISSING_PULL_KEY),
+            "pod_secret_missing_namespace": dict(target.provenance).get(MISSING_PULL_NAMESPACE_KEY),
             # a pod that names no pull secret: its service account's are the kubelet's
             "pod_service_account": dict(target.provenance).get(SERVICE_ACCOUNT_KEY),
             "pod_service_account_namespace": dict(target.provenance).get(

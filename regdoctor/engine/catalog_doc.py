@@ -115,6 +115,12 @@ They nest. `NAME` is any fact or target name, and:
   `{namespace}` from `pod_secret_unmatched_namespace`) instead of creating a secret of
   that name (which the API server refuses: "already exists") or one on the service
   account;
+- `pod_secret_missing`: the workload names an imagePullSecret its namespace does not
+  have (among the manifests given), or one the kubelet cannot read: its name (and
+  `{namespace}` from `pod_secret_missing_namespace`). k8s-pull-secret-missing's (or
+  -malformed's) fix creates it; a fix that would create another Secret on the service
+  account says so instead (the kubelet
+  passes none of the account's for a pod that names its own);
 - `pod_secret_key`: the key of the entry of the pod's imagePullSecret that the kubelet
   authenticates with (from `--kube-manifests`). That Secret also fills `{secret}` and
   `{namespace}` when nothing else does, so a fix that replaces the account edits the

@@ -158,6 +158,11 @@ def build_context(
             context["secret"] = context["pod_secret_unmatched"]
         if context.get("namespace") is None:
             context["namespace"] = endpoint_facts.get("pod_secret_unmatched_namespace")
+    # the pod names a pull secret that does not exist: k8s-pull-secret-missing creates
+    # it; a new Secret on the service account would not be passed for this pod
+    context["pod_secret_missing"] = endpoint_facts.get("pod_secret_missing") or None
+    if context["pod_secret_missing"] and context.get("namespace") is None:
+        context["namespace"] = endpoint_facts.get("pod_secret_missing_namespace")
     context["pod_secret_key"] = endpoint_facts.get("pod_secret_key") or None
     # a pod that names no pull secret: a new Secret goes to its service account
     if endpoint_facts.get("pod_service_account") and context.get("service_account") is None:

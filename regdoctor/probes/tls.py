@@ -278,6 +278,7 @@ class TlsProbe:
                 trust_sets["files"] = policy.trust(target)
                 trust_sets["dirs"] = policy.trust_dirs(target)
                 trust_sets["endpoints"] = policy.endpoint_trust(target)
+                trust_sets["elsewhere"] = policy.trust_elsewhere(target)
             except Exception:  # read again by _with_trust, where a failure surfaces as before
                 trust_sets.clear()
 
@@ -461,6 +462,7 @@ def _trust_sets(ctx: ProbeContext, found: dict[str, Any]) -> list[list[Path]]:
         for cas in endpoints
         if cas is not None
     ]
+    sets += [[Path(f) for f in (*given, ca)] for ca in found.get("elsewhere", [])]
     return sets
 
 
@@ -473,7 +475,8 @@ def _with_trust(
 ) -> list[Observation]:
     """``tls.verify`` with ``trusted_by``: per runtime in scope, whether its own CA files
     (certs.d, hosts.toml ``ca``) plus ``--ca-file`` and the system store anchor the
-    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it;
+    chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it
+    (else one only the runtimes out of scope read: ``Routes.trust_elsewhere``);
     ``trusted_at``: per runtime whose endpoints each have their own CA files (containerd's
     hosts.toml entries), per endpoint whether that entry's trust anchors the chain.
     ``found``: the runtimes' CA files (``files``) and folders (``dirs``) if already read."""
@@ -508,6 +511,20 @@ def _with_trust(
         if trusted_by[runtime] and files and trusted_with is None:
             trusted_with = files[0]
         tried[runtime] = [f"{d}/" for d in dirs.get(runtime, [])] + [shown(f) for f in files]
+    if trusted_with is None and not all(trusted_by.values()):
+        # a CA file only the runtimes out of scope read (check --runtime R): the fix for
+        # R copies it where R looks (tls-runtime-lacks-ca)
+        elsewhere = found.get("elsewhere")
+        if elsewhere is None:
+            elsewhere = policy.trust_elsewhere(ctx.target)
+        trusted_with = next(
+            (
+                ca
+                for ca in elsewhere
+                if chain_trusted(chain, [Path(f) for f in (*given, ca)], trust)
+            ),
+            None,
+        )
     if trusted_with:
         trusted_with = shown(trusted_with)
     per_endpoint = found["endpoints"] if "endpoints" in found else policy.endpoint_trust(ctx.target)

@@ -59,6 +59,12 @@ def write_state(path: Path, scenario: Scenario) -> None:
             }
         }
         state["pods"]["default/app"] = [scenario.pull_secret_name]
+        if scenario.pull_secret_opaque:
+            # an Opaque Secret: the kubelet's keyring reads no entry of it
+            state["secrets"][f"default/{scenario.pull_secret_name}"] = {"auths": {}}
+    if scenario.pull_secret_missing:
+        state["pods"]["default/app"] = [scenario.pull_secret_name]
+        state["secrets"] = {f"default/{OTHER_SECRET}": {"auths": {OTHER_REGISTRY: OTHER_LOGIN}}}
     path.write_text(json.dumps(state))
 
 
@@ -94,8 +100,20 @@ def pod_credentials(path: Path, image: str) -> tuple[str, str] | None:
 
 
 def write_manifests(scenario: Scenario, path: Path) -> Path | None:
-    """The pod and its imagePullSecret as ``kubectl apply`` would get them; None when
-    the scenario has no pull secret."""
+    """The pod and its imagePullSecret as ``kubectl apply`` would get them (the pod
+    alone when the secret it names is missing); None when the scenario has no pull
+    secret."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
+        f"  imagePullSecrets:\n  - name: {scenario.pull_secret_name}\n"
+        f"  containers:\n  - name: app\n    image: {scenario.image}\n"
+    )
+    if scenario.pull_secret_missing:
+        # the bundle has the namespace's Secrets, and not the one the pod names
+        pair = base64.b64encode(b"%(username)s:%(password)s" % _bytes(OTHER_LOGIN)).decode()
+        other = {"auths": {OTHER_REGISTRY: {"auth": pair}}}
+        path.write_text(_secret_yaml(OTHER_SECRET, other) + "---\n" + pod)
+        return path
     if scenario.pull_secret is None:
         return None
     user, password = scenario.pull_secret
@@ -104,13 +122,30 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
     encoded = base64.b64encode(json.dumps(config).encode()).decode()
     path.write_text(
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {scenario.pull_secret_name}\n"
-        "type: kubernetes.io/dockerconfigjson\n"
+        f"type: {'Opaque' if scenario.pull_secret_opaque else 'kubernetes.io/dockerconfigjson'}\n"
         f"data:\n  .dockerconfigjson: {encoded}\n"
-        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
-        f"  imagePullSecrets:\n  - name: {scenario.pull_secret_name}\n"
-        f"  containers:\n  - name: app\n    image: {scenario.image}\n"
+        "---\n" + pod
     )
     return path
+
+
+#: ``pull_secret_missing``: the namespace's one Secret, for another registry
+OTHER_SECRET = "other-pull"
+OTHER_REGISTRY = "other.test"
+OTHER_LOGIN = {"username": "someone", "password": "other-pw"}
+
+
+def _bytes(login: dict[str, str]) -> dict[bytes, bytes]:
+    return {k.encode(): v.encode() for k, v in login.items()}
+
+
+def _secret_yaml(name: str, config: dict[str, Any]) -> str:
+    encoded = base64.b64encode(json.dumps(config).encode()).decode()
+    return (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n"
+        "type: kubernetes.io/dockerconfigjson\n"
+        f"data:\n  .dockerconfigjson: {encoded}\n"
+    )
 
 
 KUBECTL = """#!PYTHON

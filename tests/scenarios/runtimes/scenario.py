@@ -160,6 +160,14 @@ class Scenario:
     host:port): the kubelet matches it to the image as its keyring does."""
     pull_secret_name: str = "regcred"
     """The name of the pod's imagePullSecret (a fix must name the one the pod uses)."""
+    pull_secret_opaque: bool = False
+    """The pod's imagePullSecret (``pull_secret``) is of type ``Opaque`` (a
+    ``kubectl create secret generic`` without ``--type``): the kubelet reads only
+    ``kubernetes.io/dockerconfigjson`` and ``dockercfg`` Secrets (pkg/credentialprovider/
+    secrets MakeDockerKeyring) and passes no credentials."""
+    pull_secret_missing: bool = False
+    """The pod names ``pull_secret_name`` as its imagePullSecret, and no Secret of that
+    name exists (in the API nor in the manifests check reads)."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True

@@ -40,6 +40,7 @@ from tests.scenarios.runtimes.table import (
 from tests.scenarios.runtimes.table_creds import CREDS_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd import FIXCMD_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd3 import FIXCMD3_SCENARIOS
+from tests.scenarios.runtimes.table_fixcov import FIXCOV_SCENARIOS
 from tests.scenarios.runtimes.table_hunt import HUNT_SCENARIOS
 from tests.scenarios.runtimes.table_hunt2 import HUNT2_SCENARIOS
 from tests.scenarios.runtimes.table_podman2 import PODMAN2_SCENARIOS
@@ -438,6 +439,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + HUNT_SCENARIOS
     + VERDICT4_SCENARIOS
     + HUNT2_SCENARIOS
+    + FIXCOV_SCENARIOS
 )
 BY_ID = {s.id: s for s in SCENARIOS}
 assert len(BY_ID) == len(SCENARIOS), "duplicate scenario id"

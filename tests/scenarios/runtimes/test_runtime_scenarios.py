@@ -223,6 +223,13 @@ KNOWN_GAPS: dict[str, str] = {
         "the port is appended to the mirror's location); regdoctor's podman model rewrites "
         "to mirror.test:5000:5000/... without refusing it and says tls.http_on_https"
     ),
+    "fixcov-untrusted-registry-told-plain-http": (
+        'a hosts.toml server = "http://untrusted.test" without a port: ctr and the CRI '
+        "dial port 80 (`dial tcp ...:80: connect: connection refused`), but check probes "
+        "port 443, finds TLS there and says tls-http-to-tls-port, whose https:// fix then "
+        "fails on the untrusted CA; the walk's http:// endpoint is judged by port 443's "
+        "handshake (check/walk.py _plain), port 80 is looked at only when 443 refuses"
+    ),
     "creds-identitytoken-stale-token-registry": (
         "the verdicts and explain agree and docker's login fix pulls, but every podman "
         "login fix fails while the entry podman reads holds an identitytoken: podman 4.3.1 "
