@@ -49,7 +49,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from regdoctor.engine.ambiguity import Alternative, alternatives_for
+from regdoctor.engine.ambiguity import Alternative, alternatives_for, confidence_cap
 from regdoctor.engine.chain import ROLE_WORDS, describe
 from regdoctor.engine.command_template import render_command
 from regdoctor.engine.explain_index import Index, build_index, candidates, index_of, match_rule
@@ -504,7 +504,7 @@ def _result(group: Group) -> TextMatch:
         rule=rule.id,
         category=rule.category,
         severity=rule.severity,
-        confidence=rule.confidence.text,
+        confidence=_capped(rule.confidence.text, confidence_cap(rule.category, group.line)),
         priority=rule.text_priority,
         title=_sentence(render(rule.text_title or rule.title, context, _prose_missing)),
         explanation=explanation,
@@ -527,6 +527,16 @@ def _result(group: Group) -> TextMatch:
         check=command or suggest_check(fields),
         alternatives=alternatives,
     )
+
+
+_CONFIDENCE_ORDER = ("low", "medium", "high")
+
+
+def _capped(confidence: str, cap: str | None) -> str:
+    """``confidence``, no higher than ``cap``."""
+    if cap is None or confidence not in _CONFIDENCE_ORDER:
+        return confidence
+    return min(confidence, cap, key=_CONFIDENCE_ORDER.index)
 
 
 _FIELD_WORDS = (
