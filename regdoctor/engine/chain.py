@@ -221,13 +221,24 @@ def cause_peer(links: list[Link], at: int | None = None) -> Link | None:
     return bare
 
 
+def _words(text: str) -> str:
+    """A link's words as a reader wants them: without the HTML of a page quoted in it
+    (``could not be retrieved</title>"``), its escaped line breaks or the quotes around it."""
+    if "<" in text:
+        text = _rx(r"</?[A-Za-z!][^<>]*(?:>|$)").sub(" ", text)
+    text = text.replace("\\r", " ").replace("\\n", " ").replace("\\t", " ")
+    return " ".join(text.split()).strip(" \"'`\\")
+
+
 def describe(line: str, at: int | None = None) -> dict[str, str]:
     """Fields for ``explain``: ``cause`` (the innermost link's words, for a chain of three
     links or more), ``peer_role`` and ``peer_name`` (the host the cause concerns)."""
     links = split_chain(line)
     out: dict[str, str] = {}
     if len(links) > 2:
-        out["cause"] = links[-1].text.strip()[:200]
+        cause = _words(links[-1].text)
+        if cause:
+            out["cause"] = cause[:200]
     peer = cause_peer(links, at)
     if peer is not None and peer.role:
         out["peer_role"] = peer.role
