@@ -85,8 +85,12 @@ _GO_URL_OP = (
     r'(?:^|[\s("])(?:Get|Head|Post|Put|Patch|Delete|Options) \\?"?https://[^\s"\\]+\\?"?\s*$'
 )
 _REASON_PHRASE = r"[A-Z][A-Za-z0-9'/-]*(?: [A-Za-z0-9'/()-]+){0,7}"
-#: Go's own capitalised errors that may follow a URL on their own (io.EOF)
-_NOT_REASONS = frozenset(("EOF",))
+#: Words of other errors, not of a reason phrase: Go's io.EOF, and a cause whose prefix
+#: ("net/http: ", "x509: ") was cut off in the paste ("TLS handshake timeout")
+_NOT_REASON = (
+    r"(?i)\b(?:EOF|TLS|SSL|handshake|certificate|x509|refused|reset|closed|unreachable|"
+    r"timed out|no such host)\b"
+)
 
 
 @functools.cache
@@ -191,7 +195,7 @@ def _connect_refusal(outer: str, inner: str) -> bool:
         return True
     return (
         len(words) <= 60
-        and words not in _NOT_REASONS
+        and _rx(_NOT_REASON).search(words) is None
         and _rx(_REASON_PHRASE).fullmatch(words) is not None
     )
 

@@ -237,6 +237,11 @@ def test_a_refusal_that_says_why_has_no_bare_refusal_alternatives(text):
         # Go's own io.EOF and go-containerregistry's upper-case method and code
         ('Error response from daemon: Get "https://registry.example.test/v2/": EOF', "registry"),
         ("GET https://registry.example.test/v2/app/manifests/1: DENIED", "registry"),
+        # a cause whose "net/http: " prefix was cut off is not a reason phrase
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": TLS handshake timeout',
+            "registry",
+        ),
         # a plain-HTTP request has no CONNECT: a bare text there is not a proxy's refusal
         ('Get "http://registry.example.test/v2/": Bad Gateway', "registry"),
         # registries' own lower-case error codes
