@@ -89,14 +89,15 @@ NETWORK: dict[str, str] = {
     "awaiting headers)": "http.timeout",
     "context deadline exceeded": "http.timeout",
     "net/http: timeout awaiting response headers": "http.timeout",
-    # a read after the connect that gave up (the connection was made; no answer in time):
-    # Go's read deadline, and ETIMEDOUT as Linux, BSD/macOS and Windows word it
+    # a read after the connect: Go's own read deadline passed (no answer in time)
     "read tcp 192.0.2.10:41234->192.0.2.1:443: i/o timeout": "http.timeout",
-    "read tcp 192.0.2.10:41234->192.0.2.1:443: read: connection timed out": "http.timeout",
-    "read tcp 192.0.2.10:41234->192.0.2.1:443: read: operation timed out": "http.timeout",
+    # ETIMEDOUT on the established connection, as Linux, BSD/macOS and Windows word it: the
+    # kernel gave up on it (tcp(7): retransmissions or keepalive unanswered), it died mid-way
+    "read tcp 192.0.2.10:41234->192.0.2.1:443: read: connection timed out": "tcp.reset",
+    "read tcp 192.0.2.10:41234->192.0.2.1:443: read: operation timed out": "tcp.reset",
     "read tcp 192.0.2.10:41234->192.0.2.1:443: wsarecv: A connection attempt failed because "
     "the connected party did not properly respond after a period of time, or established "
-    "connection failed because connected host has failed to respond.": "http.timeout",
+    "connection failed because connected host has failed to respond.": "tcp.reset",
     "context deadline exceeded (Client.Timeout exceeded while awaiting headers)": "http.timeout",
     # the same words from Windows' connect: the connection never completed
     "dial tcp 192.0.2.1:443: connectex: A connection attempt failed because the connected "
@@ -398,26 +399,21 @@ SINGLES: dict[str, str] = {
 #: review of round 9 found the first two read as a registry 5xx, the 404s of other hosts'
 #: files as a missing manifest or repository): right when the lead names what the text
 #: really says (the inner cause, or nothing: ``other``)
-#: An HTML error page of the registry's own front end (nginx, a CDN) as distribution's
-#: client prints any body that is not the registry's JSON (registry/client/errors.go,
-#: UnexpectedHTTPResponseError: "error parsing HTTP %d response body: %s: %q"): the host
-#: the request went to answered with its status; a proxy's refusal of CONNECT shows as
-#: "proxyconnect tcp: ..." (below: the same page after it is the proxy's).
+#: An HTML page of the registry's own front end (nginx, a WAF, a CDN) as distribution's
+#: client prints a 4xx body that is not the registry's JSON (registry/client/errors.go,
+#: HandleErrorResponse parses 400-499 only; UnexpectedHTTPResponseError: "error parsing
+#: HTTP %d response body: %s: %q"; a 5xx is "received unexpected HTTP status: 502 Bad
+#: Gateway"). Through an HTTPS proxy's tunnel only the URL's host answers: its 403 is
+#: auth.denied, its 429 ratelimit (the proxy's page the alternative).
 PAGES = {
-    500: ("Internal Server Error", "server.error"),
-    502: ("Bad Gateway", "server.error"),
-    503: ("Service Temporarily Unavailable", "server.error"),
-    504: ("Gateway Time-out", "server.error"),
-    520: ("Web server is returning an unknown error", "server.error"),
-    522: ("Connection timed out", "server.error"),
     403: ("Forbidden", "auth.denied"),
     429: ("Too Many Requests", "ratelimit"),
 }
 
 
-def _page(status: int, text: str) -> str:
+def _page(status: int, text: str, signed: str = "nginx") -> str:
     html = f"<html>\\r\\n<head><title>{status} {text}</title></head>\\r\\n<body>\\r\\n"
-    html += f"<center><h1>{status} {text}</h1></center>\\r\\n<hr><center>nginx</center>"
+    html += f"<center><h1>{status} {text}</h1></center>\\r\\n<hr><center>{signed}</center>"
     return (
         f"error parsing HTTP {status} response body: invalid character '<' looking for "
         f'beginning of value: "{html}\\r\\n</body>\\r\\n</html>\\r\\n"'
@@ -433,10 +429,36 @@ PAGE_WRAPPERS: dict[str, Wrap] = {
     ),
     "docker, token": lambda c: f'Error response from daemon: Get "{TOKEN}": {c}',
 }
-#: the same page as a proxy's answer to CONNECT: the chain names the proxy
-PROXY_PAGE: Wrap = lambda c: f'Error response from daemon: Get "{PING}": proxyconnect tcp: {c}'  # noqa: E731
+#: the same pages where a proxy may have sent them: the GET of an http:// registry through
+#: HTTP_PROXY (no tunnel: the proxy answers it), or a page signed by a proxy or web filter
+#: (a TLS-intercepting proxy answers for every host)
+PROXY_PAGES: dict[str, Wrap] = {
+    "docker, http:// registry": lambda c: (
+        f'Error response from daemon: Get "http://{H}:5000/v2/": {c}'
+    ),
+}
+PROXY_SIGNATURES = ("squid/5.7", "Zscaler", "FortiGuard Web Filtering", "Blue Coat ProxySG")
+#: Go's transport (net/http transport.go, dialConn): a proxy's refusal of CONNECT is the
+#: text of its own status line, whatever words it chose, or "unknown status code"
+CONNECT_PHRASES = (
+    "Forbidden",
+    "Bad Gateway",
+    "Access violation",
+    "Request blocked by Privoxy",
+    "Proxy Error",
+    "Filtered",
+    "unknown status code",
+)
+CONNECT_WRAPPERS: dict[str, Wrap] = {
+    "docker": lambda c: f'Error response from daemon: Get "{PING}": {c}',
+    "docker, manifest": lambda c: f'Error response from daemon: Head "{MAN}": {c}',
+    "docker, token": lambda c: f'Error response from daemon: Get "{TOKEN}": {c}',
+    "Go before 1.14": lambda c: f"Get {PING}: {c}",
+}
 
 LOOKALIKES: dict[str, str] = {
+    f'Error response from daemon: Head "{MAN}": unauthorized': "auth.unauthorized",
+    f'Error response from daemon: Get "{PING}": EOF': "tcp.reset",
     f'    Status 500: Get "{PING}": dial tcp 192.0.2.1:443: connect: connection refused': "tcp.refused",
     f'12:00:01.234 [main] ERROR tc.app - Status 500: Get "{PING}": dial tcp 192.0.2.1:443: '
     "i/o timeout": "tcp.timeout",
@@ -581,12 +603,24 @@ def families() -> Iterator[tuple[str, str, str, str]]:
         PAGES.items(), PAGE_WRAPPERS.items()
     ):
         yield "registry's HTML page x clients", wrap(_page(status, text)), cat, f"{name}: {status}"
-    for status, (text, _cat) in PAGES.items():
+    for (status, (text, _cat)), (name, wrap) in itertools.product(
+        PAGES.items(), PROXY_PAGES.items()
+    ):
+        yield "a proxy's HTML page x clients", wrap(_page(status, text)), "proxy.error", name
+    for (status, (text, _cat)), signed in itertools.product(PAGES.items(), PROXY_SIGNATURES):
+        page = _page(status, text, signed)
         yield (
-            "registry's HTML page x clients",
-            PROXY_PAGE(_page(status, text)),
+            "a proxy's HTML page x clients",
+            PAGE_WRAPPERS["docker, with the URL"](page),
+            ("proxy.error"),
+            f"{signed}: {status}",
+        )
+    for phrase, (name, wrap) in itertools.product(CONNECT_PHRASES, CONNECT_WRAPPERS.items()):
+        yield (
+            "a proxy's CONNECT refusal x clients",
+            wrap(phrase),
             "proxy.error",
-            (f"proxyconnect: {status}"),
+            f"{name}: {phrase}",
         )
     for text, cat in LOOKALIKES.items():
         yield "look-alikes", text, cat, text[:100]

@@ -27,6 +27,14 @@ as they refuse a private one, and GHCR refuses a stale login even for a public i
 refusal that says *why* (``no basic auth credentials``, ``incorrect username or
 password``, ``insufficient_scope``, ECR's expired token) names its cause and is left
 alone.
+
+A fourth: an HTML page with a 403 or 429 where the registry answers JSON (distribution's
+client, registry/client/errors.go: ``error parsing HTTP 403 response body: invalid
+character '<' ...``). Through an HTTPS proxy's tunnel only the registry's own front end
+(its web server, WAF, CDN) can send it, so it is read as the registry's refusal or rate
+limit; but a TLS-intercepting proxy answers for every host, and nothing in a page that
+names no proxy rules that out: the proxy's page stays the alternative, and the reading is
+``medium`` (``confidence_cap``).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import shlex
 from collections.abc import Mapping
 from typing import NamedTuple
 
-__all__ = ["Alternative", "alternatives_for", "check_command"]
+__all__ = ["Alternative", "alternatives_for", "check_command", "confidence_cap"]
 
 
 class Alternative(NamedTuple):
@@ -66,6 +74,13 @@ _LOOPBACK_RESET = (
 #: the innermost link of a bare refusal: a status, a status text or an error code alone
 _BARE_401 = r"(?i)^(?:401(?: unauthorized)?|unauthorized(?:: unauthorized)?)\W*$"
 _BARE_403 = r"(?i)^(?:403(?: forbidden)?|forbidden|denied(?:: denied)?)\W*$"
+#: distribution's client on a 4xx whose body is an HTML page (registry/client/errors.go)
+_HTML_4XX_PAGE = r"(?i)\berror parsing HTTP (?:403|429) response body: invalid character '<'"
+#: a page that names a proxy or a web filter (as http-proxy-error-page's rule reads it)
+_PROXY_NAMED = (
+    r"(?i)squid|\bproxy\b|zscaler|forti(?:guard|gate|net)|blue ?coat|web ?page blocked|"
+    r"web filter|url filter|websense|forcepoint|netskope|policy_denied"
+)
 _PLATFORM = r"\b(?P<platform>(?:linux|windows|darwin)/[a-z0-9_]+(?:/v\d)?)\b"
 
 
@@ -116,6 +131,28 @@ def alternatives_for(
         ordered = (missing, private) if missing_first else (private, missing)
         command = check_command(target, user=True, platform=platform) if target else None
         return ordered, command
+    if category in ("auth.denied", "ratelimit") and _rx(_HTML_4XX_PAGE).search(line):
+        command = check_command(target, platform=platform) if target else None
+        return (
+            Alternative(
+                category,
+                "the registry's own front end (its web server, WAF or CDN) sent the page "
+                "through the proxy's tunnel, or with no proxy at all",
+            ),
+            _PROXY_PAGE,
+        ), command
+    if (
+        rule_id == "http-proxy-error-page"
+        and _rx(_HTML_4XX_PAGE).search(line)
+        and not _rx(_PROXY_NAMED).search(line)
+    ):
+        # an http:// registry's own 403 or 429 page reads the same as its proxy's
+        own = "ratelimit" if _rx(r"\bHTTP 429 response").search(line) else "auth.denied"
+        command = check_command(target, platform=platform) if target else None
+        return (
+            _PROXY_PAGE,
+            Alternative(own, "the registry's own web server sent the page: no proxy in between"),
+        ), command
     bare = _bare_refusal(category, fields.get("cause") or "")
     if bare:
         command = check_command(target, user=True, platform=platform) if target else None
@@ -142,6 +179,21 @@ def alternatives_for(
             Alternative(category, "the registry really resets plain-HTTP connections"),
         ), check_command(https, platform=platform)
     return (), None
+
+
+_PROXY_PAGE = Alternative(
+    "proxy.error",
+    "a proxy that intercepts TLS (or sees a plain-HTTP request) answered with its own block "
+    "or error page: the registry was never asked",
+)
+
+
+def confidence_cap(category: str, line: str) -> str | None:
+    """The highest confidence the text allows for ``category`` (None: no cap): an HTML
+    403 or 429 page may be a proxy's as well as the registry's."""
+    if category in ("auth.denied", "ratelimit") and _rx(_HTML_4XX_PAGE).search(line):
+        return "medium"
+    return None
 
 
 _MISSING_TOO = Alternative(

@@ -81,6 +81,10 @@ docker login "${REGISTRY:?}"
 (run unfilled, it stops with "REGISTRY: parameter null or not set"; bare, the variable is
 double-quoted, so the value filled in is one word, never split or globbed). A quoted heredoc
 (`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped.
+The step's own text names that variable (`$REGISTRY`) only where one of the step's commands
+sets it, or inside an inline command (`` `curl -sv $URL` ``); elsewhere in its prose an
+unknown value reads as words ("the registry"), so no `$NAME` that nothing fills is left in
+a sentence (`tests/engine/test_explain_fields.py`).
 Every command of every rule, filled from the rule's own cases, must pass `bash -n`
 (`tests/rules/test_remediation_lint.py`).
 

@@ -20,23 +20,26 @@ deeply it wrapped it.
 ['registry', 'realm', None, None, None]
 >>> cause_peer(links).host, cause_peer(links).role
 ('auth.example', 'realm')
+
 ```
 
 Which host *answered* is read from the chain too. A proxy that refuses the CONNECT of an
 HTTPS request shows as ``proxyconnect tcp: ...`` or, from Go's transport (net/http
-transport.go, ``dialConn``: ``errors.New(text)`` of the proxy's status line), as a bare
-status text right after the URL; the registry's own answer, even an HTML 5xx page of its
-nginx or CDN, comes through the tunnel with its status and body (``error parsing HTTP 502
-response body: ...``):
+transport.go, ``dialConn``: ``errors.New(text)`` of the text after the code in the proxy's
+own status line, or ``unknown status code`` when it has none), as a bare reason phrase
+right after the URL, whatever words the proxy chose (tinyproxy's ``Access violation``,
+Privoxy's ``Request blocked by Privoxy``); the registry's own answer comes through the
+tunnel with its status and body (``error parsing HTTP 403 response body: ...``) or as
+its own lower-case error code (``: unauthorized``):
 
 ```python
 >>> cause_peer(split_chain('Get "https://r.example/v2/": Bad Gateway')).role
 'proxy'
->>> cause_peer(split_chain(
-...     'Get "https://r.example/v2/": error parsing HTTP 502 response body: '
-...     "invalid character '<' looking for beginning of value"
-... )).role
+>>> cause_peer(split_chain('Get "https://r.example/v2/": Access violation')).role
+'proxy'
+>>> cause_peer(split_chain('Get "https://r.example/v2/": unauthorized')).role
 'registry'
+
 ```
 
 Nothing here touches the network; everything is one pass over one line.
@@ -69,28 +72,24 @@ _LOOKUP = r"lookup (?P<name>[A-Za-z0-9._-]+)(?: on (?P<resolver>\S+?))?:"
 _DIAL = r"dial tcp (?P<host>\[[^\]]+\]|[A-Za-z0-9._-]+):(?P<port>\d+)"
 _REALM_WORDS = r"(?i)fetch (?:oauth|anonymous) token|failed to authorize|token exchange|/token\b"
 _TOKEN_HINTS = ("/token", "/oauth", "/auth", "scope=", "service=")
-#: What Go's transport returns when an HTTPS proxy answers CONNECT with an error: the
-#: status text alone (http.StatusText), as the cause of the request's URL error. Not
-#: "Unauthorized" or "Not Found", which registries' error codes print in lower case
-#: (``: unauthorized``, containerd's ``: not found``) and a case-blind reading would take.
-_CONNECT_REFUSALS = frozenset(
-    (
-        "Bad Gateway",
-        "Service Unavailable",
-        "Gateway Timeout",
-        "Gateway Time-out",
-        "Forbidden",
-        "Bad Request",
-        "Method Not Allowed",
-        "Request Timeout",
-        "Internal Server Error",
-        "Not Implemented",
-        "Too Many Requests",
-        "Misdirected Request",
-        "Network Authentication Required",
-        "HTTP Version Not Supported",
-        "Proxy Authentication Required",
-    )
+#: What Go's transport returns when an HTTPS proxy answers CONNECT with an error (net/http
+#: transport.go, dialConn, Go 1.x to 1.23): the proxy's own reason phrase, the text after
+#: the code in its status line (``resp.Status``, not http.StatusText: tinyproxy says
+#: ``Access violation``, Privoxy ``Request blocked by Privoxy``), as the whole cause of the
+#: request's URL error, or ``unknown status code`` for a status line without one. Go's
+#: url.Error names the method so ("Get", "Head": urlErrorOp), unlike go-containerregistry's
+#: "GET https://...: DENIED: ..." (a registry's code); the phrase starts with a capital
+#: letter as HTTP reason phrases do, unlike Go's own errors and registries' lower-case
+#: codes (``: unauthorized``, containerd's ``: not found``), and is a few words at most.
+_GO_URL_OP = (
+    r'(?:^|[\s("])(?:Get|Head|Post|Put|Patch|Delete|Options) \\?"?https://[^\s"\\]+\\?"?\s*$'
+)
+_REASON_PHRASE = r"[A-Z][A-Za-z0-9'/-]*(?: [A-Za-z0-9'/()-]+){0,7}"
+#: Words of other errors, not of a reason phrase: Go's io.EOF, and a cause whose prefix
+#: ("net/http: ", "x509: ") was cut off in the paste ("TLS handshake timeout")
+_NOT_REASON = (
+    r"(?i)\b(?:EOF|TLS|SSL|handshake|certificate|x509|refused|reset|closed|unreachable|"
+    r"timed out|no such host)\b"
 )
 
 
@@ -188,9 +187,17 @@ def split_chain(line: str) -> list[Link]:
 
 def _connect_refusal(outer: str, inner: str) -> bool:
     """Is ``inner`` a proxy's refusal of CONNECT, as Go's transport reports it: a bare
-    status text as the whole cause of an ``https://`` URL's error?"""
-    words = inner.strip().rstrip(".").strip().strip('"')
-    return words in _CONNECT_REFUSALS and "https://" in outer
+    reason phrase as the whole cause of an ``https://`` URL's error?"""
+    if "https://" not in outer or not _rx(_GO_URL_OP).search(outer):
+        return False
+    words = inner.strip().strip("\\\"'`).,;").strip()
+    if words == "unknown status code":
+        return True
+    return (
+        len(words) <= 60
+        and _rx(_NOT_REASON).search(words) is None
+        and _rx(_REASON_PHRASE).fullmatch(words) is not None
+    )
 
 
 def cause_peer(links: list[Link], at: int | None = None) -> Link | None:
@@ -218,13 +225,24 @@ def cause_peer(links: list[Link], at: int | None = None) -> Link | None:
     return bare
 
 
+def _words(text: str) -> str:
+    """A link's words as a reader wants them: without the HTML of a page quoted in it
+    (``could not be retrieved</title>"``), its escaped line breaks or the quotes around it."""
+    if "<" in text:
+        text = _rx(r"</?[A-Za-z!][^<>]*(?:>|$)").sub(" ", text)
+    text = text.replace("\\r", " ").replace("\\n", " ").replace("\\t", " ")
+    return " ".join(text.split()).strip(" \"'`\\")
+
+
 def describe(line: str, at: int | None = None) -> dict[str, str]:
     """Fields for ``explain``: ``cause`` (the innermost link's words, for a chain of three
     links or more), ``peer_role`` and ``peer_name`` (the host the cause concerns)."""
     links = split_chain(line)
     out: dict[str, str] = {}
     if len(links) > 2:
-        out["cause"] = links[-1].text.strip()[:200]
+        cause = _words(links[-1].text)
+        if cause:
+            out["cause"] = cause[:200]
     peer = cause_peer(links, at)
     if peer is not None and peer.role:
         out["peer_role"] = peer.role

@@ -49,7 +49,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from regdoctor.engine.ambiguity import Alternative, alternatives_for
+from regdoctor.engine.ambiguity import Alternative, alternatives_for, confidence_cap
 from regdoctor.engine.chain import ROLE_WORDS, describe
 from regdoctor.engine.command_template import render_command
 from regdoctor.engine.explain_index import Index, build_index, candidates, index_of, match_rule
@@ -71,6 +71,7 @@ from regdoctor.engine.template import (
     is_ip,
     is_loopback,
     placeholder,
+    placeholders,
     port_given,
     render,
     step_missing,
@@ -455,6 +456,33 @@ PROSE_FALLBACK: Mapping[str, str] = {
 _FALLBACK_MARK = "\x00"
 
 
+_STEP_HOLE = re.compile("\x01([^\x01\x02]*)\x02")
+
+
+def _step_text(step: Any, context: Mapping[str, Any]) -> str:
+    """A remediation step's text. A value the paste did not reveal is named by the shell
+    variable (``$PORT``) that one of the step's commands sets on its first line, and so
+    inside an inline command (`` `curl -sv $URL` ``); in the prose around, a variable that
+    no command of the step sets reads as words ("the registry"): a ``$NAME`` that nothing
+    fills in is never left in the sentence."""
+    used = {
+        name
+        for template in (*step.commands.values(), *step.checks.values())
+        for name in placeholders(template)
+    }
+    text = render(step.text, context, lambda name: f"\x01{name}\x02")
+    parts = text.split("`")
+    for i, part in enumerate(parts):
+        code = i % 2 == 1
+
+        def fill(m: re.Match[str], code: bool = code) -> str:
+            name = m.group(1)
+            return step_missing(name) if code or name in used else _prose_missing(name)
+
+        parts[i] = _STEP_HOLE.sub(fill, part)
+    return _sentence("`".join(parts))
+
+
 def _prose_missing(name: str) -> str:
     fallback = PROSE_FALLBACK.get(name)
     return _FALLBACK_MARK + fallback if fallback else placeholder(name)
@@ -504,13 +532,13 @@ def _result(group: Group) -> TextMatch:
         rule=rule.id,
         category=rule.category,
         severity=rule.severity,
-        confidence=rule.confidence.text,
+        confidence=_capped(rule.confidence.text, confidence_cap(rule.category, group.line)),
         priority=rule.text_priority,
         title=_sentence(render(rule.text_title or rule.title, context, _prose_missing)),
         explanation=explanation,
         remediation=tuple(
             RemediationStep(
-                text=render(step.text, context, step_missing),
+                text=_step_text(step, context),
                 commands={
                     tool: render_command(cmd, context) for tool, cmd in step.commands.items()
                 },
@@ -527,6 +555,16 @@ def _result(group: Group) -> TextMatch:
         check=command or suggest_check(fields),
         alternatives=alternatives,
     )
+
+
+_CONFIDENCE_ORDER = ("low", "medium", "high")
+
+
+def _capped(confidence: str, cap: str | None) -> str:
+    """``confidence``, no higher than ``cap``."""
+    if cap is None or confidence not in _CONFIDENCE_ORDER:
+        return confidence
+    return min(confidence, cap, key=_CONFIDENCE_ORDER.index)
 
 
 _FIELD_WORDS = (

@@ -84,6 +84,11 @@ _PINGING = _Lazy(
 # the others it must be quoted or look qualified (a "/", ":", "." or "@" in it). The
 # reference itself is validated by regdoctor.reference.targets afterwards.
 _REF_CHARS = r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]+-]*"
+# The remote end of a connection that was made: "read tcp 192.0.2.2:41234->192.0.2.1:443"
+_CONNECTION = _Lazy(
+    r"\b(?:read|write) (?:tcp|udp)[46]? \S+->(?P<host>\[[0-9A-Fa-f:.]+\]|\d{1,3}(?:\.\d{1,3}){3})"
+    r":(?P<port>\d{1,5})\b"
+)
 _IMAGE = _Lazy(
     r"(?:(?P<transport>docker://|docker-daemon:)"
     r"|(?P<strong>(?:\b(?:pull\s+access\s+denied\s+for|manifest\s+for|denied\s+for|"
@@ -309,7 +314,9 @@ def _extract(line: str, before: int) -> dict[str, str]:
             score = 3
         elif m.group("strong") or m.group("quote"):
             score = 2
-        elif any(c in ref for c in "/:.@"):
+        elif any(c in ref.rstrip(":") for c in "/:.@"):
+            # (a colon that ends the word is the chain's ": ", not a tag: "failed to pull
+            # image: read tcp ..." names no image)
             score = 1
         else:
             continue
@@ -353,6 +360,13 @@ def _extract(line: str, before: int) -> dict[str, str]:
         out["address"] = dial[0]
         if dial[1]:
             out["port"] = dial[1]
+    elif "->" in line and "lookup " not in line and "proxyconnect" not in line:
+        # no dial: the address and port of the connection that broke (not a DNS server's
+        # or a proxy's, which other fields name)
+        conn = _CONNECTION.search(line)
+        if conn:
+            out["address"] = conn.group("host").strip("[]")
+            out.setdefault("port", conn.group("port"))
     prior_urls = [u for u in urls if u[0] <= before]
     if prior_urls or urls:
         out["url"] = (prior_urls[-1] if prior_urls else urls[0])[1]

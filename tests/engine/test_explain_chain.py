@@ -212,9 +212,34 @@ def test_a_refusal_that_says_why_has_no_bare_refusal_alternatives(text):
             'failed to fetch anonymous token: Get "https://auth.example.test/token?scope=x": Forbidden',
             "proxy",
         ),
+        # Go's transport returns the proxy's own reason phrase, whatever its words
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": Access violation',
+            "proxy",
+        ),
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": Request blocked by Privoxy',
+            "proxy",
+        ),
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": unknown status code',
+            "proxy",
+        ),
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": Forbidden`',
+            "proxy",
+        ),
         # the registry's own answer through the tunnel, with its status and body
         (
-            'Error response from daemon: Get "https://registry.example.test/v2/": error parsing HTTP 502 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>502 Bad Gateway</title></head></html>"',
+            'Error response from daemon: Get "https://registry.example.test/v2/": error parsing HTTP 403 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>403 Forbidden</title></head></html>"',
+            "registry",
+        ),
+        # Go's own io.EOF and go-containerregistry's upper-case method and code
+        ('Error response from daemon: Get "https://registry.example.test/v2/": EOF', "registry"),
+        ("GET https://registry.example.test/v2/app/manifests/1: DENIED", "registry"),
+        # a cause whose "net/http: " prefix was cut off is not a reason phrase
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": TLS handshake timeout',
             "registry",
         ),
         # a plain-HTTP request has no CONNECT: a bare text there is not a proxy's refusal
@@ -227,34 +252,81 @@ def test_which_host_answered(line, role):
     assert cause_peer(split_chain(line)).role == role
 
 
+_SQUID_403 = (
+    'Error response from daemon: Get "http://registry.example.test:5000/v2/": error parsing HTTP 403 '
+    "response body: invalid character '<' looking for beginning of value: \"<!DOCTYPE html>\\n"
+    '<html><head>\\n<meta type=\\"copyright\\" content=\\"Copyright (C) 1996-2020 The Squid '
+    'Software Foundation and contributors\\">\\n<title>ERROR: The requested URL could not be '
+    'retrieved</title>"'
+)
+
+
 @pytest.mark.parametrize(
-    ("text", "category", "role"),
+    ("text", "category", "confidence", "alternative"),
     [
-        # nginx's and a CDN's 5xx pages of the registry's own front end: its 5xx
+        # Squid's own page for an http:// registry through HTTP_PROXY: no tunnel, the proxy
+        # answers the GET itself
+        (_SQUID_403, "proxy.error", "medium", None),
+        # TLS-intercepting proxies' block pages name themselves
         (
-            "Error response from daemon: error parsing HTTP 502 response body: invalid character '<' looking for beginning of value: \"<html>\\r\\n<head><title>502 Bad Gateway</title></head>\\r\\n<body>\\r\\n<center><h1>502 Bad Gateway</h1></center>\\r\\n<hr><center>nginx</center>\\r\\n</body>\\r\\n</html>\\r\\n\"",
-            "server.error",
+            "Error response from daemon: error parsing HTTP 403 response body: invalid character '<' looking for beginning of value: \"<html><head><title>Access Denied</title></head><body>Your organization's policy prohibits access to this site. Zscaler</body></html>\"",
+            "proxy.error",
+            "medium",
             None,
         ),
         (
-            'Error response from daemon: Head "https://registry.example.test/v2/app/manifests/1": error parsing HTTP 520 response body: invalid character \'<\' looking for beginning of value: "<!DOCTYPE html>\\n<title>registry.example.test | 520: Web server is returning an unknown error</title>"',
-            "server.error",
-            "registry",
-        ),
-        # a proxy's answer to CONNECT: the proxy's
-        (
-            'Error response from daemon: Get "https://registry.example.test/v2/": proxyconnect tcp: error parsing HTTP 502 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>502 Bad Gateway</title></head>"',
+            'Error response from daemon: Get "https://registry-1.docker.io/v2/": error parsing HTTP 403 response body: invalid character \'<\' looking for beginning of value: "<!DOCTYPE html><html><head><title>Web Filter Violation</title></head><body>FortiGuard Web Filtering</body></html>"',
             "proxy.error",
-            "proxy",
+            "medium",
+            None,
+        ),
+        # an http:// registry's page that names no proxy: the proxy's, or the registry's own
+        (
+            'Error response from daemon: Get "http://registry.example.test:5000/v2/": error parsing HTTP 429 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>429 Too Many Requests</title></head></html>"',
+            "proxy.error",
+            "medium",
+            "ratelimit",
+        ),
+        # an https:// registry's own 403 or 429 page (through the tunnel only its front end
+        # answers), the proxy's page left open: medium, not high
+        (
+            'Error response from daemon: Head "https://registry.example.test/v2/app/manifests/1": error parsing HTTP 403 response body: invalid character \'<\' looking for beginning of value: "<html><head><title>403 Forbidden</title></head><body><center>nginx</center></body></html>"',
+            "auth.denied",
+            "medium",
+            "proxy.error",
         ),
         (
-            'Error response from daemon: Get "https://registry.example.test/v2/": Bad Gateway',
+            "Error response from daemon: error parsing HTTP 429 response body: invalid character '<' looking for beginning of value: \"<html><head><title>429 Too Many Requests</title></head><body><center>nginx</center></body></html>\"",
+            "ratelimit",
+            "medium",
             "proxy.error",
-            "proxy",
+        ),
+        # a proxy's refusal of CONNECT, in its own words
+        (
+            'Error response from daemon: Get "https://registry.example.test/v2/": Access violation',
+            "proxy.error",
+            "high",
+            None,
         ),
     ],
 )
-def test_an_html_5xx_page_is_the_registrys_unless_the_chain_names_a_proxy(text, category, role):
+def test_an_html_4xx_page_is_the_proxys_when_a_proxy_may_have_sent_it(
+    text, category, confidence, alternative
+):
     match = lead(text)
     assert match.category == category
-    assert match.fields.get("peer_role") == role
+    assert match.confidence == confidence
+    others = [a.category for a in match.alternatives]
+    if alternative is None:
+        assert set(others) <= {category}
+    else:
+        assert others[0] == category and alternative in others
+
+
+def test_a_registry_5xx_is_read_by_its_status_not_a_parsed_body():
+    """distribution's client parses bodies of 4xx answers only (HandleErrorResponse):
+    a 5xx is 'received unexpected HTTP status: 502 Bad Gateway'."""
+    match = lead(
+        'Error response from daemon: Get "https://registry.example.test/v2/": received unexpected HTTP status: 502 Bad Gateway'
+    )
+    assert (match.category, match.fields.get("status")) == ("server.error", "502")
