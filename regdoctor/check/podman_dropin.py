@@ -29,7 +29,7 @@ from regdoctor.runtime.common import split_reference
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
 
-__all__ = ["insecure_dropin", "toml_line"]
+__all__ = ["host_table_dropin", "insecure_dropin", "toml_line"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -164,3 +164,50 @@ def _last_name(beside: list[str], name: str) -> str:
     while any(other >= name for other in others):
         name = "z" + name
     return name
+
+
+def host_table_dropin(effective: Effective | None, image: str, prefix: str) -> dict[str, str]:
+    """Facts for the fix of a wildcard table (``prefix`` ``*.example.test``) whose
+    endpoints containers/image cannot rewrite for ``image`` (a name with a port:
+    ``rewriteReference`` keeps ``:5000/...`` after the wildcard's match and puts it after
+    each location, so a mirror with a port of its own becomes ``mirror.test:5000:5000/...``
+    and the whole pull stops). The fix is a table for the image's ``host:port`` alone, a
+    longer prefix that wins for it (``findRegistryWithParsedConfig``), with the wildcard's
+    keys and mirrors: then only ``/team/app...`` follows each location. Its location is
+    what the wildcard's gave (``location:port``, or the host itself). ``podman_host_table``
+    (one line of TOML), ``podman_host_table_file``, ``podman_host_table_dir``,
+    ``podman_host_table_sudo`` ("1" or ""); empty when the files were not read."""
+    if effective is None or effective.containers is None:
+        return {}
+    from regdoctor.discovery.registries_conf import dropin_dirs
+
+    paths = effective.paths
+    raw: dict[str, Any] | None = None
+    source: Path | None = None
+    for result in effective.containers.files:
+        if result.source != "registries_conf" or not isinstance(result.data, dict):
+            continue
+        tables = result.data.get("registry")
+        for table in tables if isinstance(tables, list) else []:
+            if isinstance(table, dict) and _normal(str(table.get("prefix") or "")) == prefix:
+                raw, source = table, Path(result.file)
+    if raw is None:
+        return {}
+    host = split_reference(image).domain
+    _name, colon, port = host.rpartition(":")
+    copy = dict(raw)
+    location = _normal(str(raw.get("location") or ""))
+    if location and colon and ":" not in location and "/" not in location:
+        location = f"{location}:{port}"
+    copy["prefix"], copy["location"] = host, location or host
+    dirs = dropin_dirs(paths)
+    out = source.parent if source is not None and source.parent in dirs[1:] else dirs[0]
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", host).strip("-") or "registry"
+    # before zz-regdoctor-insecure-*: that fix's table for the host keeps these keys
+    shown = paths.shown(out / f"zz-regdoctor-host-{label}.conf")
+    return {
+        "podman_host_table": toml_line([copy]),
+        "podman_host_table_file": shown,
+        "podman_host_table_dir": str(Path(shown).parent),
+        "podman_host_table_sudo": "" if shown.startswith(paths.shown(paths.home()) + "/") else "1",
+    }

@@ -61,6 +61,8 @@ class Route:
     stopped_source: str | None = None
     #: The one edit that removes the cause: (key, entry at fault, corrected entry or "").
     fix: tuple[str, str, str] | None = None
+    #: more facts the fix's commands need (fill-in name, value)
+    fix_facts: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
     #: containerd: the hosts.toml read for the registry (as the machine names it), and
     #: why containerd ignores it when it does (then it behaves as if there were none).
@@ -557,6 +559,8 @@ class Routes:
             image, candidates = short, resolved.candidates
         try:
             endpoints = model.podman_endpoints(image, conf)
+        except model.RewriteError as exc:
+            return self._rewrite_stop(image, exc)
         except ValueError as exc:
             prefix = next(filter(None, (_blocked_prefix(conf, c) for c in candidates)), None)
             if prefix is None:
@@ -584,6 +588,24 @@ class Routes:
         if self.insecure:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
+
+    def _rewrite_stop(self, image: str, exc: Exception) -> Route:
+        """containers/image cannot rewrite the image's name for an endpoint of its table
+        (v5.23.1 ``PullSourcesFromReference``: the first ``rewriteReference`` error is
+        the pull's, before any request): podman stops with ``rewriting reference:
+        invalid reference format``. The fix is a table for the image's host alone
+        (:func:`regdoctor.check.podman_dropin.host_table_dropin`)."""
+        from regdoctor.check.podman_dropin import host_table_dropin
+
+        prefix = str(getattr(exc, "prefix", ""))
+        facts = host_table_dropin(self.effective, image, prefix)
+        return Route(
+            "podman",
+            stopped=str(exc),
+            stopped_source=self._table_file(prefix),
+            fix=("rewrite", prefix, str(getattr(exc, "rewritten", ""))),
+            fix_facts=tuple(facts.items()),
+        )
 
     def podman_insecure_fix(self, target: Target, host: str) -> dict[str, Any]:
         """Facts of the drop-in that lets podman reach ``host`` over plain HTTP for the
@@ -690,6 +712,20 @@ class Routes:
                 found = effective.paths.shown(result.file)
         if found is None and files:
             found = effective.paths.shown(files[0].file)
+        return found
+
+    def _table_file(self, prefix: str) -> str | None:
+        """The last registries.conf (or drop-in) that defines the [[registry]]
+        ``prefix``, as the machine names it (later files win per prefix)."""
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        found = None
+        for result in effective.containers.files:
+            data = result.data if isinstance(result.data, dict) else {}
+            for table in data.get("registry") or []:
+                if isinstance(table, dict) and str(table.get("prefix") or "").rstrip("/") == prefix:
+                    found = effective.paths.shown(result.file)
         return found
 
     def _blocking_file(self, prefix: str) -> str | None:

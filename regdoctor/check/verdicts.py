@@ -382,6 +382,7 @@ def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Ob
                 if route.fix is not None
                 else {}
             ),
+            **dict(route.fix_facts),
         },
         error=_stopped_reason(runtime, route),
         source=route.stopped_source,

@@ -40,6 +40,7 @@ from tests.scenarios.runtimes.table import (
 from tests.scenarios.runtimes.table_creds import CREDS_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd import FIXCMD_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd3 import FIXCMD3_SCENARIOS
+from tests.scenarios.runtimes.table_fixcmd4 import FIXCMD4_SCENARIOS
 from tests.scenarios.runtimes.table_hunt import HUNT_SCENARIOS
 from tests.scenarios.runtimes.table_podman2 import PODMAN2_SCENARIOS
 from tests.scenarios.runtimes.table_proxy import PROXY_SCENARIOS
@@ -433,6 +434,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + FIXCMD_SCENARIOS
     + VERDICT3_SCENARIOS
     + FIXCMD3_SCENARIOS
+    + FIXCMD4_SCENARIOS
     + HUNT_SCENARIOS
 )
 BY_ID = {s.id: s for s in SCENARIOS}

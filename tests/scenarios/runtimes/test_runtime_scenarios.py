@@ -208,10 +208,12 @@ def _describe(truth: PullResult) -> str:
 #: pass, the suite says so and the entry must go.
 KNOWN_GAPS: dict[str, str] = {
     "fixcmd3-podman-wildcard-mirror-port": (
-        "podman stops at 'rewriting reference: invalid reference format' (containers/image "
-        "v5.23.1 Endpoint.rewriteReference: a wildcard prefix matches up to the host, so "
-        "the port is appended to the mirror's location); regdoctor's podman model rewrites "
-        "to mirror.test:5000:5000/... without refusing it and says tls.http_on_https"
+        "the stop is modelled (config-podman-wildcard-rewrite: verdict and explain "
+        "config.invalid, and its fix pulls in fixcmd4-podman-wildcard-mirror-port-served), "
+        "but behind it this node has a second fault podman meets only once it can rewrite "
+        "the name: the mirror lacks the image and plain.test:5000 is plain HTTP (after the "
+        "fix: 'http: server gave HTTP response to HTTPS client'). check names it on its "
+        "next run (tls-plain-http); one run cannot, podman stops before any request"
     ),
     "creds-identitytoken-stale-token-registry": (
         "the verdicts and explain agree and docker's login fix pulls, but every podman "

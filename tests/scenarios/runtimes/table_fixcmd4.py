@@ -1,0 +1,38 @@
+"""Fix commands that were wrong after session 9 (podman's registries.conf).
+
+- A wildcard ``[[registry]]`` (``*.test``) with a mirror that has a port, and an image
+  with a port: containers/image v5.23.1 ``rewriteReference`` keeps what follows the
+  wildcard's match (``:5000/team/app:1.2``) and puts it after the mirror's location,
+  ``mirror.test:5000:5000/...`` does not parse, and ``PullSourcesFromReference`` stops
+  the whole pull before any request. The fix is a table for the image's ``host:port``
+  alone, with the wildcard's mirrors (a longer prefix: only ``/team/app`` follows).
+"""
+
+from __future__ import annotations
+
+from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
+from tests.scenarios.runtimes.table import APP, NS_PLAIN, PLAIN_NAMES, P
+
+FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "fixcmd4-podman-wildcard-mirror-port-served",
+        "registries.conf",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (NS_PLAIN, Registry("mirror", MIRROR_IP, 5000, "tls")),
+        {**PLAIN_NAMES, "mirror.test": MIRROR_IP},
+        certs={"containers/certs.d/mirror.test:5000/ca.crt": "ca"},
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nprefix = "*.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+            ),
+        },
+        rule="config-podman-wildcard-rewrite",
+        expect={P: False},
+        note="a wildcard [[registry]] with a mirror that has a port, an image with a port: "
+        "podman stops at 'rewriting reference: invalid reference format' before any "
+        "request; the fix's table for plain.test:5000 keeps the mirror, which serves "
+        "the image",
+    ),
+)
