@@ -607,16 +607,19 @@ class Routes:
             fix_facts=tuple(facts.items()),
         )
 
-    def podman_insecure_fix(self, target: Target, host: str) -> dict[str, Any]:
+    def podman_insecure_fix(
+        self, target: Target, host: str, plain: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
         """Facts of the drop-in that lets podman reach ``host`` over plain HTTP for the
-        image of ``target`` (a fully qualified name; a short name resolves elsewhere):
+        image of ``target`` (a fully qualified name; a short name resolves elsewhere),
+        and the table's other endpoints in ``plain``:
         :func:`regdoctor.check.podman_dropin.insecure_dropin`."""
         if _short_name(target) is not None:
             return {}
         from regdoctor.check.podman_dropin import insecure_dropin
 
         name = f"{target.registry}/{target.repository or _ANY_REPOSITORY}"
-        return insecure_dropin(self.effective, _qualified(name), host)
+        return insecure_dropin(self.effective, _qualified(name), host, plain)
 
     def _invalid_alias(self) -> Route | None:
         """An ``[aliases]`` entry containers/image refuses makes podman refuse the whole

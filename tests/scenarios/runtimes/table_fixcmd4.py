@@ -6,6 +6,10 @@
   ``mirror.test:5000:5000/...`` does not parse, and ``PullSourcesFromReference`` stops
   the whole pull before any request. The fix is a table for the image's ``host:port``
   alone, with the wildcard's mirrors (a longer prefix: only ``/team/app`` follows).
+- A table whose mirror and location both speak plain HTTP: podman's insecure fix for
+  each is a drop-in for the same table (a drop-in replaces the whole table of its
+  prefix), so the two must write the same table, with both ``insecure``; the second
+  one run undid the first.
 """
 
 from __future__ import annotations
@@ -34,5 +38,24 @@ FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
         "podman stops at 'rewriting reference: invalid reference format' before any "
         "request; the fix's table for plain.test:5000 keeps the mirror, which serves "
         "the image",
+    ),
+    Scenario(
+        "fixcmd4-podman-insecure-mirror-and-location",
+        "registries.conf",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (NS_PLAIN, Registry("mirror", MIRROR_IP, 5000, "plain", "stale")),
+        {**PLAIN_NAMES, "mirror.test": MIRROR_IP},
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nlocation = "plain.test:5000"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+            ),
+        },
+        expect={P: False},
+        note="the table's mirror and its location both speak plain HTTP, only the "
+        "registry has the image: both insecure fixes write the drop-in of the table, and "
+        "it must keep both insecure (the mirror's fix, run second, wrote the table back "
+        "without it: podman went on from the mirror's 404 to https://plain.test:5000)",
     ),
 )
