@@ -80,7 +80,10 @@ docker login "${REGISTRY:?}"
 
 (run unfilled, it stops with "REGISTRY: parameter null or not set"; bare, the variable is
 double-quoted, so the value filled in is one word, never split or globbed). A quoted heredoc
-(`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped.
+(`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped. A
+name the shell, a fix's programs or the session already use takes `FIX_` in front
+(`{path}` is `FIX_PATH`, never `PATH=''`, which would leave the shell without its
+commands; likewise `HOME`, `IFS`, `USER`, `PYTHON*`, `LD_*`, `DOCKER_*`, `XDG_*`...).
 Every command of every rule, filled from the rule's own cases, must pass `bash -n`
 (`tests/rules/test_remediation_lint.py`).
 
