@@ -87,6 +87,20 @@ commands; likewise `HOME`, `IFS`, `USER`, `PYTHON*`, `LD_*`, `DOCKER_*`, `XDG_*`
 Every command of every rule, filled from the rule's own cases, must pass `bash -n`
 (`tests/rules/test_remediation_lint.py`).
 
+Rule YAML has no include, so code that several fixes share is a named snippet
+(`regdoctor/engine/snippets.py`): a command line that reads `#@snippet NAME` becomes the
+snippet's lines, each indented as that line (braces as the snippet writes them: it is
+code, not a template). It is expanded when the rule is loaded, so `regdoctor rules test`,
+the fix lint and every report see the whole script; an unknown name makes the rule
+invalid. `tomllib-or-fallback` gives a Python fix `tomllib`, or on a python3 older than
+3.11 (RHEL 8 has 3.6) a reader of what containerd writes (one-line keys and values) with
+the same `loads` and `TOMLDecodeError`, which stops at a line it cannot read:
+
+```python
+#@snippet tomllib-or-fallback
+data = tomllib.loads(path.read_text())
+```
+
 ## Conditional text
 
 So that advice fits what was observed, any template can keep text only when a value is
