@@ -10,6 +10,9 @@
   each is a drop-in for the same table (a drop-in replaces the whole table of its
   prefix), so the two must write the same table, with both ``insecure``; the second
   one run undid the first.
+- What was only unit-tested: podman's insecure drop-in sorts after a site drop-in named
+  ``zzz-*.conf`` that defines the same table (a later file's table replaces an earlier
+  one's of the same prefix).
 """
 
 from __future__ import annotations
@@ -57,5 +60,22 @@ FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
         "registry has the image: both insecure fixes write the drop-in of the table, and "
         "it must keep both insecure (the mirror's fix, run second, wrote the table back "
         "without it: podman went on from the mirror's 404 to https://plain.test:5000)",
+    ),
+    Scenario(
+        "fixcmd4-podman-insecure-after-zzz-dropin",
+        "registries.conf",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (NS_PLAIN,),
+        PLAIN_NAMES,
+        etc_files={
+            "containers/registries.conf.d/zzz-site.conf": (
+                '[[registry]]\nlocation = "plain.test:5000"\n'
+            ),
+        },
+        expect={P: False},
+        note="a site drop-in zzz-site.conf defines the plain-HTTP registry's table without "
+        "insecure: the fix's drop-in must sort after it (zzzz-regdoctor-insecure-...), or "
+        "podman reads zzz-site.conf's table last and still speaks https",
     ),
 )
