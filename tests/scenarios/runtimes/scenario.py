@@ -151,6 +151,10 @@ class Scenario:
     host:port): the kubelet matches it to the image as its keyring does."""
     pull_secret_name: str = "regcred"
     """The name of the pod's imagePullSecret (a fix must name the one the pod uses)."""
+    pod_service_account: str = ""
+    """The pod's ``serviceAccountName`` ("": ``default``): a pod without imagePullSecrets
+    gets that account's (a fix's new Secret must go there); the pod's manifest is then
+    given to regdoctor even without a pull secret."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True

@@ -12,13 +12,24 @@
   one run undid the first.
 - What was only unit-tested: podman's insecure drop-in sorts after a site drop-in named
   ``zzz-*.conf`` that defines the same table (a later file's table replaces an earlier
-  one's of the same prefix).
+  one's of the same prefix); the kubelet's new pull Secret goes on the pod's own service
+  account (``serviceAccountName``), not ``default``.
 """
 
 from __future__ import annotations
 
 from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
-from tests.scenarios.runtimes.table import APP, NS_PLAIN, PLAIN_NAMES, P
+from tests.scenarios.runtimes.table import (
+    APP,
+    NS_PLAIN,
+    PLAIN_NAMES,
+    SECURE_IP,
+    SECURE_NAMES,
+    K,
+    P,
+    _ca_everywhere,
+    _containerd_ca_hosts,
+)
 
 FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -77,5 +88,21 @@ FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
         note="a site drop-in zzz-site.conf defines the plain-HTTP registry's table without "
         "insecure: the fix's drop-in must sort after it (zzzz-regdoctor-insecure-...), or "
         "podman reads zzz-site.conf's table last and still speaks https",
+    ),
+    Scenario(
+        "fixcmd4-cri-private-pod-service-account",
+        "cri",
+        f"secure.test/{APP}",
+        (K,),
+        (Registry("secure", SECURE_IP, 443, "token_private"),),
+        {**SECURE_NAMES, "auth.test": "127.0.0.1"},
+        hub_trusted=True,
+        certs=_ca_everywhere("secure.test"),
+        etc_files=_containerd_ca_hosts("secure.test"),
+        pod_service_account="builder",
+        expect={K: False},
+        note="a private repository (anonymous token, manifest refused) for a pod that "
+        "names no pull secret and runs as the service account builder: the fix's new "
+        "Secret goes on builder (on default, the kubelet would not pass it for this pod)",
     ),
 )
