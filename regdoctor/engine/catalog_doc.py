@@ -94,7 +94,9 @@ code, not a template). It is expanded when the rule is loaded, so `regdoctor rul
 the fix lint and every report see the whole script; an unknown name makes the rule
 invalid. `tomllib-or-fallback` gives a Python fix `tomllib`, or on a python3 older than
 3.11 (RHEL 8 has 3.6) a reader of what containerd writes (one-line keys and values) with
-the same `loads` and `TOMLDecodeError`, which stops at a line it cannot read:
+the same `loads` and `TOMLDecodeError`, which stops at a line it cannot read;
+`config-path-loads` is the kubelet's `config_path` fixes' `loads` (what `containerd config
+default` writes; a line it cannot read names the script's `path` to edit by hand):
 
 ```python
 #@snippet tomllib-or-fallback

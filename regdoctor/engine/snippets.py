@@ -55,7 +55,50 @@ except ImportError:  # Python before 3.11 (RHEL 8 has 3.6): one-line keys and va
     tomllib = _types.SimpleNamespace(loads=_loads, TOMLDecodeError=ValueError)
 """
 
-SNIPPETS: dict[str, str] = {"tomllib-or-fallback": TOMLLIB_OR_FALLBACK}
+#: ``loads`` of ``tomllib``, or on a python3 older than 3.11 a reader of what
+#: ``containerd config default`` writes (one-line values), for the kubelet's fixes that
+#: set the CRI ``config_path``: a line it cannot read stops the script and names
+#: ``path`` (the script's config.toml) to edit by hand. Needs ``json`` and ``re``.
+CONFIG_PATH_LOADS = """\
+try:
+    from tomllib import loads
+except ImportError:  # Python before 3.11 (RHEL 8 has 3.6): what
+    # `containerd config default` writes (one-line values), nothing else
+    def loads(text):
+        doc, keys = {}, re.compile(r'"[^"]*"|[^."' + "'" + r'\\s]+')
+        one = r'("[^"\\\\]*"|(-|)[0-9]+(\\.[0-9]+|)|true|false)'
+        many = r"\\[(" + one + r", *)*" + one + r"\\]"
+        ok = re.compile("(" + one + r"|\\[\\]|" + many + ")$")
+        table = doc
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("[") and not line.startswith("[["):
+                table = doc
+                for key in keys.findall(line.split("]")[0][1:]):
+                    table = table.setdefault(key.strip('"'), {})
+                continue
+            key, eq, value = line.partition("=")
+            value = re.sub(r'\\s+#[^"]*$', "", value.strip())
+            if re.match(r"'[^']*'$", value):
+                value = json.dumps(value[1:-1])
+            if not eq or not ok.match(value):
+                why = "by hand (no tomllib to read %r)" % raw
+                raise SystemExit("set config_path in %s %s" % (path, why))
+            names = [k.strip('"') for k in keys.findall(key)]
+            *parents, last = names
+            at = table
+            for name in parents:
+                at = at.setdefault(name, {})
+            at[last] = json.loads(value)
+        return doc
+"""
+
+SNIPPETS: dict[str, str] = {
+    "tomllib-or-fallback": TOMLLIB_OR_FALLBACK,
+    "config-path-loads": CONFIG_PATH_LOADS,
+}
 
 
 def expand(command: str) -> tuple[str, list[str]]:

@@ -1,7 +1,7 @@
 """Named snippets of fix scripts (regdoctor.engine.snippets): a rule's command line
 ``#@snippet NAME`` is the snippet, indented as that line, braces as written; an unknown
 name is a validation error (``regdoctor rules test`` fails). The bundled rules share the
-no-tomllib TOML reader this way instead of nine copies."""
+no-tomllib TOML readers this way instead of nine and three copies."""
 
 from __future__ import annotations
 
@@ -52,16 +52,20 @@ def test_an_unknown_snippet_is_a_validation_error(tmp_path: Path) -> None:
 
 
 def test_the_bundled_rules_share_the_reader_instead_of_copying_it() -> None:
-    copies = [p for p in (ROOT / "rules").rglob("*.yaml") if "def _loads(" in p.read_text()]
-    assert copies == []
-    users = [
-        (rule.id, runtime)
-        for rule in load_catalog().rules
-        for step in rule.remediation
-        for runtime, command in step.commands.items()
-        if "def _loads(" in command
+    readers = ("def _loads(", "def loads(")
+    copies = [
+        p for p in (ROOT / "rules").rglob("*.yaml") if any(r in p.read_text() for r in readers)
     ]
-    assert len(users) == 9, users
+    assert copies == []
+    for reader, count in zip(readers, (9, 3), strict=True):
+        users = [
+            (rule.id, runtime)
+            for rule in load_catalog().rules
+            for step in rule.remediation
+            for runtime, command in step.commands.items()
+            if reader in command
+        ]
+        assert len(users) == count, users
     assert not [
         rule.id
         for rule in load_catalog().rules
