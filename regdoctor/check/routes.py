@@ -63,6 +63,9 @@ class Route:
     fix: tuple[str, str, str] | None = None
     #: more facts the fix's commands need (fill-in name, value)
     fix_facts: tuple[tuple[str, str], ...] = ()
+    #: A stopped runtime's endpoints once the stop's fix is in (podman and a name it
+    #: cannot rewrite): what it meets next, so that one check names that fault too.
+    behind: tuple[model.Endpoint, ...] = ()
     notes: tuple[str, ...] = ()
     #: containerd: the hosts.toml read for the registry (as the machine names it), and
     #: why containerd ignores it when it does (then it behaves as if there were none).
@@ -560,7 +563,7 @@ class Routes:
         try:
             endpoints = model.podman_endpoints(image, conf)
         except model.RewriteError as exc:
-            return self._rewrite_stop(image, exc)
+            return self._rewrite_stop(image, exc, conf)
         except ValueError as exc:
             prefix = next(filter(None, (_blocked_prefix(conf, c) for c in candidates)), None)
             if prefix is None:
@@ -589,22 +592,37 @@ class Routes:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
 
-    def _rewrite_stop(self, image: str, exc: Exception) -> Route:
+    def _rewrite_stop(self, image: str, exc: Exception, conf: Mapping[str, Any]) -> Route:
         """containers/image cannot rewrite the image's name for an endpoint of its table
         (v5.23.1 ``PullSourcesFromReference``: the first ``rewriteReference`` error is
         the pull's, before any request): podman stops with ``rewriting reference:
         invalid reference format``. The fix is a table for the image's host alone
-        (:func:`regdoctor.check.podman_dropin.host_table_dropin`)."""
+        (:func:`regdoctor.check.podman_dropin.host_table_dropin`); ``behind`` are the
+        endpoints podman then tries (each is checked, and what fails there is named in
+        the same run)."""
+        import tomllib
+
         from regdoctor.check.podman_dropin import host_table_dropin
 
         prefix = str(getattr(exc, "prefix", ""))
         facts = host_table_dropin(self.effective, image, prefix)
+        behind: list[model.Endpoint] = []
+        if facts:
+            added = tomllib.loads(facts["podman_host_table"])["registry"]
+            fixed = {**conf, "registry": [*(conf.get("registry") or []), *added]}
+            try:
+                behind = model.podman_endpoints(image, fixed)
+            except ValueError:
+                behind = []
+            if self.insecure:
+                behind = [_insecure(e) for e in behind]
         return Route(
             "podman",
             stopped=str(exc),
             stopped_source=self._table_file(prefix),
             fix=("rewrite", prefix, str(getattr(exc, "rewritten", ""))),
             fix_facts=tuple(facts.items()),
+            behind=tuple(behind),
         )
 
     def podman_insecure_fix(

@@ -191,6 +191,9 @@ def _judge(
     addresses = addresses_of(report.observations)
     verdicts: dict[str, RuntimeVerdict] = {}
     walks: dict[str, Walk] = {}
+    #: a stopped runtime's walk once the stop's fix is in: its faults are named too
+    #: (their findings list the runtime), its verdict stays the stop
+    ahead: dict[str, Walk] = {}
     paths: list[Observation] = []
     for runtime in routes.runtimes:
         route = routes.route(runtime, report.target, addresses)
@@ -202,6 +205,15 @@ def _judge(
                 category="config.invalid",
             )
             paths.append(_stopped_observation(report, runtime, route))
+            if route.behind:
+                fixed = replace(route, endpoints=route.behind, stopped=None, fix=None)
+                walk = walk_runtime(runtime, fixed, report, seen, by_host)
+                if not walk.ok:
+                    ahead[runtime] = walk
+                    path = _path_observation(report, runtime, walk, seen, fixed)
+                    if runtime == "podman" and _insecure_helps(walk):
+                        path = _with_podman_fix(path, report, routes, by_host, plain)
+                    paths.append(path)
             continue
         walks[runtime] = walk_runtime(runtime, route, report, seen, by_host)
         path = _path_observation(report, runtime, walks[runtime], seen, route)
@@ -217,7 +229,7 @@ def _judge(
     findings = evaluate(
         catalog(rule_dirs), judged.target, judged.observations, runtimes=routes.runtimes
     )
-    findings = _lead_on_paths([_with_runtimes(f, judged, walks) for f in findings])
+    findings = _lead_on_paths([_with_runtimes(f, judged, {**ahead, **walks}) for f in findings])
     for runtime, walk in walks.items():
         verdicts[runtime] = _verdict(runtime, walk, findings, seen)
     for runtime, verdict in list(verdicts.items()):

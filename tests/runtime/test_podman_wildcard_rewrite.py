@@ -80,3 +80,16 @@ def test_a_wildcard_location_keeps_the_image_s_port(tmp_path: Path) -> None:
     route = routes.route("podman", parse_target("plain.test:5000/team/app:1.2"), ())
     added = tomllib.loads(dict(route.fix_facts)["podman_host_table"])["registry"][0]
     assert (added["prefix"], added["location"]) == ("plain.test:5000", "x.test:5000")
+
+
+def test_the_stop_carries_the_endpoints_podman_tries_once_it_is_fixed(tmp_path: Path) -> None:
+    """What podman meets after the fix is checked in the same run (scenario
+    fixcmd3-podman-wildcard-mirror-port: behind the stop, a mirror without the image and
+    a plain-HTTP registry; check names the insecure fix too)."""
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": WILDCARD})
+    route = routes.route("podman", parse_target("plain.test:5000/team/app:1.2"), ())
+    assert route.endpoints == ()
+    assert [(e.host, e.mirror) for e in route.behind] == [
+        ("mirror.test:5000", True),
+        ("plain.test:5000", False),
+    ]

@@ -207,14 +207,6 @@ def _describe(truth: PullResult) -> str:
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
 KNOWN_GAPS: dict[str, str] = {
-    "fixcmd3-podman-wildcard-mirror-port": (
-        "the stop is modelled (config-podman-wildcard-rewrite: verdict and explain "
-        "config.invalid, and its fix pulls in fixcmd4-podman-wildcard-mirror-port-served), "
-        "but behind it this node has a second fault podman meets only once it can rewrite "
-        "the name: the mirror lacks the image and plain.test:5000 is plain HTTP (after the "
-        "fix: 'http: server gave HTTP response to HTTPS client'). check names it on its "
-        "next run (tls-plain-http); one run cannot, podman stops before any request"
-    ),
     "creds-identitytoken-stale-token-registry": (
         "the verdicts and explain agree and docker's login fix pulls, but every podman "
         "login fix fails while the entry podman reads holds an identitytoken: podman 4.3.1 "
