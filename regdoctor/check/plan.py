@@ -311,7 +311,9 @@ def mirrored(targets: list[Target], routes: Routes) -> list[Target]:
         reference = f"@{target.digest}" if target.digest else reference
         for runtime in routes.runtimes:
             cas = routes.mirror_cas(runtime, target)
-            for endpoint in routes.route(runtime, target).endpoints:
+            route = routes.route(runtime, target)
+            # a stopped runtime's endpoints once its fix is in are checked too
+            for endpoint in route.endpoints or route.behind:
                 if endpoint.host == "" or endpoint_is_target(endpoint, target):
                     continue
                 # the repository as sent there: a registries.conf ``location`` with a

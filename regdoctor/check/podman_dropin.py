@@ -29,7 +29,7 @@ from regdoctor.runtime.common import split_reference
 if TYPE_CHECKING:
     from regdoctor.discovery.effective import Effective
 
-__all__ = ["insecure_dropin", "toml_line"]
+__all__ = ["host_table_dropin", "insecure_dropin", "toml_line"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -67,12 +67,20 @@ def _host(location: str) -> str:
     return location.split("/", 1)[0]
 
 
-def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[str, Any]:
+def insecure_dropin(
+    effective: Effective | None, image: str, host: str, plain: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Facts for the podman insecure fix of ``host`` (an endpoint podman tries for the
     fully qualified ``image``): ``podman_dropin`` (the one line), ``podman_dropin_file``
     and ``podman_dropin_sudo`` (the file is below /etc), ``podman_dropin_table`` (the
     prefix of the table podman uses, "" for none) and ``podman_dropin_mirror`` (the
-    mirror made insecure, or None). Empty when the files were not read or do not load."""
+    mirror made insecure, or None). Empty when the files were not read or do not load.
+
+    The table's other endpoints in ``plain`` (hosts that answer https:// in plain HTTP)
+    get ``insecure`` too: the fix of each endpoint of one table is a drop-in for that
+    table, of the same name, so each writes them all (two fixes, one for the mirror and
+    one for the location, each with only its own, undid each other: the second one
+    run replaced the first one's table)."""
     if effective is None or effective.containers is None:
         return {}
     from regdoctor.discovery.registries_conf import dropin_dirs
@@ -94,6 +102,7 @@ def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[
     found = model.find_registry(loaded, name)
     written: list[tuple[dict[str, Any], Path | None]] = []
     mirror = None
+    hosts = {host, *plain}
     if found is None:
         written.append(({"location": host, "insecure": True}, None))
         table_prefix = ""
@@ -102,24 +111,25 @@ def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[
         source: Path | None = read_from
         table_prefix = found["prefix"]
         copy = dict(raw)
-        index = next(
-            (i for i, m in enumerate(found["mirror"]) if _host(m["location"]) == host), None
-        )
-        if index is not None:
+        location = found["location"] or _host(name)
+        mirror_hosts = [_host(m["location"]) for m in found["mirror"]]
+        if host not in mirror_hosts and _host(location) != host:
+            return {}
+        if any(h in hosts for h in mirror_hosts):
             mirrors = [dict(m) for m in raw.get("mirror") or []]
-            mirrors[index]["insecure"] = True
-            mirror = found["mirror"][index]["location"]
+            for index, mirror_host in enumerate(mirror_hosts):
+                if mirror_host in hosts:
+                    mirrors[index]["insecure"] = True
+                if mirror_host == host and mirror is None:
+                    mirror = found["mirror"][index]["location"]
             copy["mirror"] = mirrors
-            written.append((copy, source))
-        else:
-            location = found["location"] or _host(name)
-            if _host(location) != host:
-                return {}
+        if _host(location) in hosts:
+            loc_host = _host(location)
             copy["insecure"] = True
-            if found["prefix"].startswith("*.") and len(host) > len(found["prefix"]):
+            if found["prefix"].startswith("*.") and len(loc_host) > len(found["prefix"]):
                 # a table for the host alone is the longer prefix: the wildcard's other
                 # hosts keep theirs
-                copy["prefix"], copy["location"] = host, host
+                copy["prefix"], copy["location"] = loc_host, loc_host
                 source = None
             written.append((copy, source))
             own = found["location"] or found["prefix"]
@@ -130,6 +140,8 @@ def insecure_dropin(effective: Effective | None, image: str, host: str) -> dict[
                     # containers/image refuses one location with conflicting insecure
                     raw_other, other_source = merged[other["prefix"]]
                     written.append(({**raw_other, "insecure": True}, other_source))
+        else:
+            written.append((copy, source))
     dirs = dropin_dirs(paths)
     out = dirs[0]
     for _table, source in written:
@@ -164,3 +176,50 @@ def _last_name(beside: list[str], name: str) -> str:
     while any(other >= name for other in others):
         name = "z" + name
     return name
+
+
+def host_table_dropin(effective: Effective | None, image: str, prefix: str) -> dict[str, str]:
+    """Facts for the fix of a wildcard table (``prefix`` ``*.example.test``) whose
+    endpoints containers/image cannot rewrite for ``image`` (a name with a port:
+    ``rewriteReference`` keeps ``:5000/...`` after the wildcard's match and puts it after
+    each location, so a mirror with a port of its own becomes ``mirror.test:5000:5000/...``
+    and the whole pull stops). The fix is a table for the image's ``host:port`` alone, a
+    longer prefix that wins for it (``findRegistryWithParsedConfig``), with the wildcard's
+    keys and mirrors: then only ``/team/app...`` follows each location. Its location is
+    what the wildcard's gave (``location:port``, or the host itself). ``podman_host_table``
+    (one line of TOML), ``podman_host_table_file``, ``podman_host_table_dir``,
+    ``podman_host_table_sudo`` ("1" or ""); empty when the files were not read."""
+    if effective is None or effective.containers is None:
+        return {}
+    from regdoctor.discovery.registries_conf import dropin_dirs
+
+    paths = effective.paths
+    raw: dict[str, Any] | None = None
+    source: Path | None = None
+    for result in effective.containers.files:
+        if result.source != "registries_conf" or not isinstance(result.data, dict):
+            continue
+        tables = result.data.get("registry")
+        for table in tables if isinstance(tables, list) else []:
+            if isinstance(table, dict) and _normal(str(table.get("prefix") or "")) == prefix:
+                raw, source = table, Path(result.file)
+    if raw is None:
+        return {}
+    host = split_reference(image).domain
+    _name, colon, port = host.rpartition(":")
+    copy = dict(raw)
+    location = _normal(str(raw.get("location") or ""))
+    if location and colon and ":" not in location and "/" not in location:
+        location = f"{location}:{port}"
+    copy["prefix"], copy["location"] = host, location or host
+    dirs = dropin_dirs(paths)
+    out = source.parent if source is not None and source.parent in dirs[1:] else dirs[0]
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", host).strip("-") or "registry"
+    # before zz-regdoctor-insecure-*: that fix's table for the host keeps these keys
+    shown = paths.shown(out / f"zz-regdoctor-host-{label}.conf")
+    return {
+        "podman_host_table": toml_line([copy]),
+        "podman_host_table_file": shown,
+        "podman_host_table_dir": str(Path(shown).parent),
+        "podman_host_table_sudo": "" if shown.startswith(paths.shown(paths.home()) + "/") else "1",
+    }

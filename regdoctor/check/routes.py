@@ -61,6 +61,11 @@ class Route:
     stopped_source: str | None = None
     #: The one edit that removes the cause: (key, entry at fault, corrected entry or "").
     fix: tuple[str, str, str] | None = None
+    #: more facts the fix's commands need (fill-in name, value)
+    fix_facts: tuple[tuple[str, str], ...] = ()
+    #: A stopped runtime's endpoints once the stop's fix is in (podman and a name it
+    #: cannot rewrite): what it meets next, so that one check names that fault too.
+    behind: tuple[model.Endpoint, ...] = ()
     notes: tuple[str, ...] = ()
     #: containerd: the hosts.toml read for the registry (as the machine names it), and
     #: why containerd ignores it when it does (then it behaves as if there were none).
@@ -582,6 +587,8 @@ class Routes:
             image, candidates = short, resolved.candidates
         try:
             endpoints = model.podman_endpoints(image, conf)
+        except model.RewriteError as exc:
+            return self._rewrite_stop(image, exc, conf)
         except ValueError as exc:
             prefix = next(filter(None, (_blocked_prefix(conf, c) for c in candidates)), None)
             if prefix is None:
@@ -610,16 +617,52 @@ class Routes:
             endpoints = [_insecure(e) for e in endpoints]
         return Route("podman", tuple(endpoints))
 
-    def podman_insecure_fix(self, target: Target, host: str) -> dict[str, Any]:
+    def _rewrite_stop(self, image: str, exc: Exception, conf: Mapping[str, Any]) -> Route:
+        """containers/image cannot rewrite the image's name for an endpoint of its table
+        (v5.23.1 ``PullSourcesFromReference``: the first ``rewriteReference`` error is
+        the pull's, before any request): podman stops with ``rewriting reference:
+        invalid reference format``. The fix is a table for the image's host alone
+        (:func:`regdoctor.check.podman_dropin.host_table_dropin`); ``behind`` are the
+        endpoints podman then tries (each is checked, and what fails there is named in
+        the same run)."""
+        import tomllib
+
+        from regdoctor.check.podman_dropin import host_table_dropin
+
+        prefix = str(getattr(exc, "prefix", ""))
+        facts = host_table_dropin(self.effective, image, prefix)
+        behind: list[model.Endpoint] = []
+        if facts:
+            added = tomllib.loads(facts["podman_host_table"])["registry"]
+            fixed = {**conf, "registry": [*(conf.get("registry") or []), *added]}
+            try:
+                behind = model.podman_endpoints(image, fixed)
+            except ValueError:
+                behind = []
+            if self.insecure:
+                behind = [_insecure(e) for e in behind]
+        return Route(
+            "podman",
+            stopped=str(exc),
+            stopped_source=self._table_file(prefix),
+            fix=("rewrite", prefix, str(getattr(exc, "rewritten", ""))),
+            fix_facts=tuple(facts.items()),
+            behind=tuple(behind),
+        )
+
+    def podman_insecure_fix(
+        self, target: Target, host: str, plain: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
         """Facts of the drop-in that lets podman reach ``host`` over plain HTTP for the
-        image of ``target`` (a fully qualified name; a short name resolves elsewhere):
+        image of ``target`` (a fully qualified name; a short name resolves elsewhere),
+        and the table's other endpoints in ``plain``:
         :func:`regdoctor.check.podman_dropin.insecure_dropin`."""
         if _short_name(target) is not None:
             return {}
         from regdoctor.check.podman_dropin import insecure_dropin
 
         name = f"{target.registry}/{target.repository or _ANY_REPOSITORY}"
-        return insecure_dropin(self.effective, _qualified(name), host)
+        return insecure_dropin(self.effective, _qualified(name), host, plain)
 
     def _invalid_alias(self) -> Route | None:
         """An ``[aliases]`` entry containers/image refuses makes podman refuse the whole
@@ -715,6 +758,20 @@ class Routes:
                 found = effective.paths.shown(result.file)
         if found is None and files:
             found = effective.paths.shown(files[0].file)
+        return found
+
+    def _table_file(self, prefix: str) -> str | None:
+        """The last registries.conf (or drop-in) that defines the [[registry]]
+        ``prefix``, as the machine names it (later files win per prefix)."""
+        effective = self.effective
+        if effective is None or effective.containers is None:
+            return None
+        found = None
+        for result in effective.containers.files:
+            data = result.data if isinstance(result.data, dict) else {}
+            for table in data.get("registry") or []:
+                if isinstance(table, dict) and str(table.get("prefix") or "").rstrip("/") == prefix:
+                    found = effective.paths.shown(result.file)
         return found
 
     def _blocking_file(self, prefix: str) -> str | None:

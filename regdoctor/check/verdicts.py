@@ -63,7 +63,14 @@ def judge_runtimes(
             # a mirror checked with the image (not only as a registry) says more
             if known is None or (report.target.repository and not known.target.repository):
                 by_host[report.target.registry] = report
-    judged = [_judge(report, routes, by_host, rule_dirs) for report in reports]
+    # every registry that answers https:// in plain HTTP: podman's insecure fixes for one
+    # table (its location and its mirrors) write the same drop-in, so each marks them all
+    plain = frozenset(
+        report.target.registry
+        for report in reports
+        if report.target.kind == "registry" and seen_of(report).https == "plain_http"
+    )
+    judged = [_judge(report, routes, by_host, rule_dirs, plain) for report in reports]
     judged = [_gone_on_from(report, judged) for report in judged]
     judged = [_category_from_elsewhere(report, judged) for report in judged]
     return [_on_no_path(report, routes) for report in judged]
@@ -176,6 +183,7 @@ def _judge(
     routes: Routes,
     by_host: dict[str, TargetReport],
     rule_dirs: Sequence[Path],
+    plain: frozenset[str] = frozenset(),
 ) -> TargetReport:
     if report.target.kind == "config":
         return _judge_config(report, routes)
@@ -183,6 +191,9 @@ def _judge(
     addresses = addresses_of(report.observations)
     verdicts: dict[str, RuntimeVerdict] = {}
     walks: dict[str, Walk] = {}
+    #: a stopped runtime's walk once the stop's fix is in: its faults are named too
+    #: (their findings list the runtime), its verdict stays the stop
+    ahead: dict[str, Walk] = {}
     paths: list[Observation] = []
     for runtime in routes.runtimes:
         route = routes.route(runtime, report.target, addresses)
@@ -194,11 +205,20 @@ def _judge(
                 category="config.invalid",
             )
             paths.append(_stopped_observation(report, runtime, route))
+            if route.behind:
+                fixed = replace(route, endpoints=route.behind, stopped=None, fix=None)
+                walk = walk_runtime(runtime, fixed, report, seen, by_host)
+                if not walk.ok:
+                    ahead[runtime] = walk
+                    path = _path_observation(report, runtime, walk, seen, fixed)
+                    if runtime == "podman" and _insecure_helps(walk):
+                        path = _with_podman_fix(path, report, routes, by_host, plain)
+                    paths.append(path)
             continue
         walks[runtime] = walk_runtime(runtime, route, report, seen, by_host)
         path = _path_observation(report, runtime, walks[runtime], seen, route)
         if runtime == "podman" and _insecure_helps(walks[runtime]):
-            path = _with_podman_fix(path, report, routes, by_host)
+            path = _with_podman_fix(path, report, routes, by_host, plain)
         paths.append(path)
     # The rules judge the runtimes' paths too (runtime.path observations): a fix that
     # only one runtime needs comes from a rule about that runtime.
@@ -209,7 +229,7 @@ def _judge(
     findings = evaluate(
         catalog(rule_dirs), judged.target, judged.observations, runtimes=routes.runtimes
     )
-    findings = _lead_on_paths([_with_runtimes(f, judged, walks) for f in findings])
+    findings = _lead_on_paths([_with_runtimes(f, judged, {**ahead, **walks}) for f in findings])
     for runtime, walk in walks.items():
         verdicts[runtime] = _verdict(runtime, walk, findings, seen)
     for runtime, verdict in list(verdicts.items()):
@@ -285,11 +305,17 @@ def _insecure_helps(walk: Walk) -> bool:
 
 
 def _with_podman_fix(
-    path: Observation, report: TargetReport, routes: Routes, by_host: dict[str, TargetReport]
+    path: Observation,
+    report: TargetReport,
+    routes: Routes,
+    by_host: dict[str, TargetReport],
+    plain: frozenset[str] = frozenset(),
 ) -> Observation:
     """podman's failing endpoint with the registries.conf drop-in that marks it insecure
     (the table podman uses for the image, or the mirror's own entry): a mirror target
-    is looked up with its registry's image."""
+    is looked up with its registry's image. The table's other endpoints in ``plain``
+    (registries that answer https:// in plain HTTP) are marked too, so that the fixes
+    for each write the same drop-in."""
     host = path.facts.get("endpoint_host")
     if not isinstance(host, str):
         return path
@@ -301,7 +327,7 @@ def _with_podman_fix(
             if upstream is not None
             else replace(target, registry=target.mirror_of, repository=None, tag=None, digest=None)
         )
-    facts = routes.podman_insecure_fix(target, host)
+    facts = routes.podman_insecure_fix(target, host, plain)
     return replace(path, facts={**path.facts, **facts}) if facts else path
 
 
@@ -395,6 +421,7 @@ def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Ob
                 if route.fix is not None
                 else {}
             ),
+            **dict(route.fix_facts),
         },
         error=_stopped_reason(runtime, route),
         source=route.stopped_source,

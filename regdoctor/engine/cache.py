@@ -57,7 +57,14 @@ CACHE_NAME = "catalog-v1.pickle"
 INDEX_NAME = "explain-index-v1.marshal"
 _FORMAT = 3  # 2: remediation steps carry their checks; 3: the rule records have no slots
 _ENGINE_DIR = Path(__file__).resolve().parent
-_MODEL_FILES = ("categories.py", "schema.py", "parse.py", "loader.py", "template.py")
+_MODEL_FILES = (
+    "categories.py",
+    "schema.py",
+    "parse.py",
+    "loader.py",
+    "template.py",
+    "snippets.py",
+)
 #: What the index is built by, besides the rule model.
 _INDEX_FILES = ("explain_index.py", "literals.py", "sources.py")
 

@@ -80,13 +80,32 @@ docker login "${REGISTRY:?}"
 
 (run unfilled, it stops with "REGISTRY: parameter null or not set"; bare, the variable is
 double-quoted, so the value filled in is one word, never split or globbed). A quoted heredoc
-(`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped.
+(`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped. A
+name the shell, a fix's programs or the session already use takes `FIX_` in front
+(`{path}` is `FIX_PATH`, never `PATH=''`, which would leave the shell without its
+commands; likewise `HOME`, `IFS`, `USER`, `PYTHON*`, `LD_*`, `DOCKER_*`, `XDG_*`...).
 The step's own text names that variable (`$REGISTRY`) only where one of the step's commands
 sets it, or inside an inline command (`` `curl -sv $URL` ``); elsewhere in its prose an
 unknown value reads as words ("the registry"), so no `$NAME` that nothing fills is left in
 a sentence (`tests/engine/test_explain_fields.py`).
 Every command of every rule, filled from the rule's own cases, must pass `bash -n`
 (`tests/rules/test_remediation_lint.py`).
+
+Rule YAML has no include, so code that several fixes share is a named snippet
+(`regdoctor/engine/snippets.py`): a command line that reads `#@snippet NAME` becomes the
+snippet's lines, each indented as that line (braces as the snippet writes them: it is
+code, not a template). It is expanded when the rule is loaded, so `regdoctor rules test`,
+the fix lint and every report see the whole script; an unknown name makes the rule
+invalid. `tomllib-or-fallback` gives a Python fix `tomllib`, or on a python3 older than
+3.11 (RHEL 8 has 3.6) a reader of what containerd writes (one-line keys and values) with
+the same `loads` and `TOMLDecodeError`, which stops at a line it cannot read;
+`config-path-loads` is the kubelet's `config_path` fixes' `loads` (what `containerd config
+default` writes; a line it cannot read names the script's `path` to edit by hand):
+
+```python
+#@snippet tomllib-or-fallback
+data = tomllib.loads(path.read_text())
+```
 
 ## Conditional text
 

@@ -224,6 +224,12 @@ def _parse_commands(raw: object, where: str, p: _Problems) -> dict[str, str]:
         elif not isinstance(command, str) or not command.strip():
             p.add(f"{where}.{tool}", "must be a non-empty string")
         else:
+            from regdoctor.engine.snippets import SNIPPETS, expand
+
+            command, unknown = expand(command)
+            for name in unknown:
+                known = ", ".join(sorted(SNIPPETS))
+                p.add(f"{where}.{tool}", f"unknown snippet {name!r} (known: {known})")
             commands[tool] = command.strip()
     return commands
 

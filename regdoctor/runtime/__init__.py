@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from .docker_daemon import validate_daemon_json
     from .podman import (
+        RewriteError,
         alias_problem,
         auth_file_candidates,
         find_registry,
@@ -87,6 +88,7 @@ _EXPORTS: dict[str, str] = {
     "validate_daemon_json": "docker_daemon",
     **dict.fromkeys(
         (
+            "RewriteError",
             "alias_problem",
             "auth_file_candidates",
             "find_registry",
@@ -132,6 +134,7 @@ __all__ = [
     "HostsFile",
     "ImageRef",
     "Problem",
+    "RewriteError",
     "Severity",
     "Timeout",
     "alias_problem",

@@ -176,12 +176,36 @@ def _endpoint(location_ref: str, insecure: bool, mirror: bool) -> Endpoint:
     )
 
 
+class RewriteError(ValueError):
+    """containers/image cannot rewrite the image's reference for one of its table's
+    endpoints (v5.23.1 ``Endpoint.rewriteReference``: ``rewriting reference: invalid
+    reference format``). ``PullSourcesFromReference`` returns that error for the whole
+    pull, before any request: one endpoint that does not parse stops them all.
+    ``prefix`` is the table's, ``rewritten`` the name that does not parse."""
+
+    def __init__(self, prefix: str, rewritten: str) -> None:
+        super().__init__("rewriting reference: invalid reference format")
+        self.prefix = prefix
+        self.rewritten = rewritten
+
+
 def _rewrite(ref: ImageRef, prefix: str, location: str) -> str:
+    """rewriteReference: the location, then everything after the prefix's match. A
+    wildcard ``*.example.test`` matches up to the host's name, so an image with a port
+    keeps ``:5000/...``: a location with a port of its own becomes
+    ``mirror.test:5000:5000/...``, which ``reference.ParseNamed`` refuses."""
+    from regdoctor.reference.grammar import ReferenceSyntaxError, parse
+
     s = str(ref)
     n = ref_matching_prefix(s, prefix)
     if not location:
         return s
-    return location + s[n:]
+    rewritten = location + s[n:]
+    try:
+        parse(rewritten)
+    except ReferenceSyntaxError:
+        raise RewriteError(prefix, rewritten) from None
+    return rewritten
 
 
 def podman_endpoints(

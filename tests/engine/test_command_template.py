@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from regdoctor.engine.command_template import render_command
+from regdoctor.engine.command_template import render_command, shell_variable
 from regdoctor.engine.template import render, template_problems
 
 
@@ -171,3 +171,19 @@ def test_a_filled_in_variable_with_a_space_or_a_glob_stays_one_word(tmp_path):
     filled = command.replace("=''", "='a b *.txt'", 1)
     result = bash(filled)
     assert result.stdout == "[a b *.txt]\n", filled
+
+
+def test_a_fill_in_never_takes_the_name_of_a_well_known_variable():
+    """``{path}`` unknown was ``PATH=''`` then ``"${PATH:?}"``: the fix's shell lost its
+    commands (no rule had it yet; a rule that does must not clobber the shell)."""
+    out = render_command("cp ./ca.crt {path}\nsudo systemctl restart docker", {})
+    assert out.splitlines()[0] == "FIX_PATH=''  # fill in: the file's path"
+    assert 'cp ./ca.crt "${FIX_PATH:?}"' in out
+    assert not any(line.startswith("PATH=") for line in out.splitlines())
+    for name in ("home", "ifs", "user", "pythonpath", "ld_preload", "registry_auth_file"):
+        variable = shell_variable(name)
+        assert variable.startswith("FIX_"), variable
+        assert f"{variable}=''" in render_command("echo {" + name + "}", {})
+    # the others keep their names (rules and docs say REGISTRY, NAMESPACE...)
+    assert shell_variable("registry") == "REGISTRY"
+    assert shell_variable("new_secret") == "NEW_SECRET"

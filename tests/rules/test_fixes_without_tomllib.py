@@ -53,9 +53,15 @@ def _python_fixes() -> list[tuple[str, str, str]]:
 
 
 FIXES = _python_fixes()
-#: the fixes that read a TOML document (podman's alias and blocked fixes only check their
-#: edit with tomllib where it exists: tests/rules/test_podman_dropin_fixes.py)
-READERS = [f for f in FIXES if "def _loads(" in f[2] or "def loads(" in f[2]]
+#: podman's alias and blocked fixes only check their edit with tomllib where it exists
+#: (tests/rules/test_podman_dropin_fixes.py); every other fix that names tomllib reads a
+#: TOML document with it, and must read it without (chosen by name, not by the reader's
+#: presence: a fix without a fallback must be a failing case here, not no case at all)
+CHECK_ONLY = {
+    ("config-podman-alias-invalid", "podman"),
+    ("config-podman-registry-blocked", "podman"),
+}
+READERS = [f for f in FIXES if (f[0], f[1]) not in CHECK_ONLY]
 
 
 def _stubs(directory: Path) -> Path:
@@ -150,6 +156,17 @@ def test_no_fix_reads_as_a_secret_to_the_redactor() -> None:
         return [line.split("#")[0] for line in command.splitlines()]
 
     context = {**CONTEXT, "cri_auth_file": "/etc/containerd/config.toml", "secret": "s"}
+    # the check sees the mangling it guards against (the first config.toml auth fix's line)
+    first = "user, password = read_login()"
+    assert code(redact(first)) != code(first)
+    # and it covers the fixes whose own code handles a password: the CRI's config.toml
+    # auth fix (registry.configs.<host>.auth, h-fixcmd3) reads one from stdin and writes
+    # it to the file; without it, as before h-fixcmd3, the check held for want of a case
+    cri = render_command(
+        RULES["auth-rejected-credentials"].remediation[0].commands["kubernetes"], context
+    )
+    assert "registry.configs" in cri and "REGISTRY_PASSWORD" in cri, cri[:300]
+    assert "python3 -c" in cri and "systemctl restart containerd" in cri
     mangled = [
         f"{rule_id} [{runtime}]"
         for rule_id, rule in sorted(RULES.items())

@@ -17,7 +17,9 @@ from regdoctor.reference.targets import parse_target
 from regdoctor.runtime import podman as model
 
 
-def _fix(root: Path, files: dict[str, str], image: str, host: str) -> dict[str, Any]:
+def _fix(
+    root: Path, files: dict[str, str], image: str, host: str, plain: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     for name, text in files.items():
         path = root / name.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,7 +27,7 @@ def _fix(root: Path, files: dict[str, str], image: str, host: str) -> dict[str, 
     (root / "home/node").mkdir(parents=True, exist_ok=True)
     effective = discover(paths_from(root, {"HOME": "/home/node"}), runtimes=("podman",))
     routes = Routes(runtimes=("podman",), effective=effective)
-    return routes.podman_insecure_fix(parse_target(image), host)
+    return routes.podman_insecure_fix(parse_target(image), host, plain)
 
 
 def _tables(facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -158,3 +160,29 @@ def test_the_line_keeps_any_string_as_data() -> None:
     value = 'we"ird\\loc\u00e9\n'
     line = toml_line([{"location": value, "a key": True, "n": 3}])
     assert tomllib.loads(line) == {"registry": [{"location": value, "a key": True, "n": 3}]}
+
+
+def test_the_fixes_for_a_plain_mirror_and_a_plain_location_write_the_same_drop_in(
+    tmp_path: Path,
+) -> None:
+    """Both endpoints of one table speak plain HTTP: each fix is a drop-in for that
+    table, of the same name, so each marks both (the second one run replaced the first
+    one's table: scenario fixcmd4-podman-insecure-mirror-and-location)."""
+    files = {
+        "/etc/containers/registries.conf": '[[registry]]\nlocation = "plain.test:5000"\n\n'
+        '[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+    }
+    image = "plain.test:5000/team/app:1.2"
+    plain = frozenset({"plain.test:5000", "mirror.test:5000"})
+    for_location = _fix(tmp_path, files, image, "plain.test:5000", plain)
+    for_mirror = _fix(tmp_path, files, image, "mirror.test:5000", plain)
+    assert for_location["podman_dropin"] == for_mirror["podman_dropin"]
+    assert for_location["podman_dropin_file"] == for_mirror["podman_dropin_file"]
+    after = _after(files, for_mirror, image)
+    assert after["insecure"] is True
+    assert after["mirror"][0]["insecure"] is True
+    assert for_mirror["podman_dropin_mirror"] == "mirror.test:5000"
+    assert for_location["podman_dropin_mirror"] is None
+    # a registry that speaks TLS is not marked for another's fix
+    alone = _fix(tmp_path, files, image, "mirror.test:5000", frozenset({"mirror.test:5000"}))
+    assert "insecure" not in _after(files, alone, image)

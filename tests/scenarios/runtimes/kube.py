@@ -2,7 +2,7 @@
 pull secrets, as JSON (``kube-state.json`` in the sandbox), which
 
 - the ``kubectl`` shim on a fix's PATH edits (``create secret docker-registry|generic``,
-  ``delete secret``, ``patch serviceaccount default [--type=json] -p PATCH``; anything
+  ``delete secret``, ``patch serviceaccount NAME [--type=json] -p PATCH``; anything
   else fails);
 - the scenario's CRI pull reads, to pass what the kubelet would as ``AuthConfig``
   (:func:`pod_credentials`);
@@ -51,6 +51,8 @@ def write_state(path: Path, scenario: Scenario) -> None:
     """The API objects before any fix: the pod ``default/app`` and, when the scenario
     has one, its imagePullSecret (``regcred`` unless the scenario names another)."""
     state: dict[str, Any] = {"pods": {"default/app": []}}
+    if scenario.pod_service_account:
+        state["pod_service_accounts"] = {"default/app": scenario.pod_service_account}
     if scenario.pull_secret is not None:
         user, password = scenario.pull_secret
         state["secrets"] = {
@@ -75,14 +77,15 @@ def secret_key(scenario: Scenario) -> str:
 
 def pod_credentials(path: Path, image: str) -> tuple[str, str] | None:
     """The credentials the kubelet passes for the pod (namespace ``default``): its
-    imagePullSecrets, or when it has none the ``default`` service account's (what
-    admission gives a new pod); of their docker-registry entries, the first the
-    kubelet's keyring matches to the image (:mod:`.keyring`)."""
+    imagePullSecrets, or when it has none its service account's (``default`` unless the
+    pod names another; what admission gives a new pod); of their docker-registry
+    entries, the first the kubelet's keyring matches to the image (:mod:`.keyring`)."""
     if not path.exists():
         return None
     state = json.loads(path.read_text())
+    account = state.get("pod_service_accounts", {}).get("default/app", "default")
     names = state.get("pods", {}).get("default/app") or state.get("serviceaccounts", {}).get(
-        "default/default", []
+        f"default/{account}", []
     )
     entries = [
         (server, entry)
@@ -102,7 +105,7 @@ def pod_credentials(path: Path, image: str) -> tuple[str, str] | None:
 def write_manifests(scenario: Scenario, path: Path) -> Path | None:
     """The pod and its imagePullSecret as ``kubectl apply`` would get them (the pod
     alone when the secret it names is missing); None when the scenario has no pull
-    secret."""
+    secret (and no service account of its own)."""
     pod = (
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n"
         f"  imagePullSecrets:\n  - name: {scenario.pull_secret_name}\n"
@@ -115,7 +118,14 @@ def write_manifests(scenario: Scenario, path: Path) -> Path | None:
         path.write_text(_secret_yaml(OTHER_SECRET, other) + "---\n" + pod)
         return path
     if scenario.pull_secret is None:
-        return None
+        if not scenario.pod_service_account:
+            return None
+        path.write_text(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespace: default\n"
+            f"spec:\n  serviceAccountName: {scenario.pod_service_account}\n"
+            f"  containers:\n  - name: app\n    image: {scenario.image}\n"
+        )
+        return path
     user, password = scenario.pull_secret
     pair = base64.b64encode(f"{user}:{password}".encode()).decode()
     config = {"auths": {secret_key(scenario): {"auth": pair}}}
@@ -258,10 +268,10 @@ elif words == ["apply"] and "-f" in rest and rest[rest.index("-f") + 1] == "-":
     known = name in state.get("secrets", {})
     state.setdefault("secrets", {})[name] = {"auths": auths}
     print("secret/" + meta["name"] + (" configured" if known else " created"))
-elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
+elif words[:2] == ["patch", "serviceaccount"] and len(words) == 3 and "-p" in rest:
     patch = json.loads(rest[rest.index("-p") + 1])
     accounts = state.setdefault("serviceaccounts", {})
-    key = namespace + "/default"
+    key = namespace + "/" + words[2]
     if flags.get("type") == "json":
         # RFC 6902 as the API server applies it: "add" at /imagePullSecrets/- appends,
         # and fails when the account has no such list yet
@@ -276,7 +286,7 @@ elif words[:3] == ["patch", "serviceaccount", "default"] and "-p" in rest:
         # a strategic merge patch: ServiceAccount.imagePullSecrets has no merge key, so
         # the list is replaced
         accounts[key] = [s["name"] for s in patch.get("imagePullSecrets", [])]
-    print("serviceaccount/default patched")
+    print("serviceaccount/" + words[2] + " patched")
 else:
     print("kubectl shim: not supported: " + " ".join(args), file=sys.stderr)
     sys.exit(1)

@@ -168,6 +168,10 @@ class Scenario:
     pull_secret_missing: bool = False
     """The pod names ``pull_secret_name`` as its imagePullSecret, and no Secret of that
     name exists (in the API nor in the manifests check reads)."""
+    pod_service_account: str = ""
+    """The pod's ``serviceAccountName`` ("": ``default``): a pod without imagePullSecrets
+    gets that account's (a fix's new Secret must go there); the pod's manifest is then
+    given to regdoctor even without a pull secret."""
     #: Write the node's default /etc/containerd/config.toml (CRI ``config_path`` set);
     #: False: none at all (containerd's built-in defaults, unless ``etc_files`` has one).
     containerd_config: bool = True

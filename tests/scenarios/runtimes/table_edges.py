@@ -40,6 +40,7 @@ from tests.scenarios.runtimes.table import (
 from tests.scenarios.runtimes.table_creds import CREDS_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd import FIXCMD_SCENARIOS
 from tests.scenarios.runtimes.table_fixcmd3 import FIXCMD3_SCENARIOS
+from tests.scenarios.runtimes.table_fixcmd4 import FIXCMD4_SCENARIOS
 from tests.scenarios.runtimes.table_fixcov import FIXCOV_SCENARIOS
 from tests.scenarios.runtimes.table_hunt import HUNT_SCENARIOS
 from tests.scenarios.runtimes.table_hunt2 import HUNT2_SCENARIOS
@@ -436,6 +437,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     + FIXCMD_SCENARIOS
     + VERDICT3_SCENARIOS
     + FIXCMD3_SCENARIOS
+    + FIXCMD4_SCENARIOS
     + HUNT_SCENARIOS
     + VERDICT4_SCENARIOS
     + HUNT2_SCENARIOS

@@ -162,7 +162,8 @@ FIXCMD3_SCENARIOS: tuple[Scenario, ...] = (
         note="a wildcard [[registry]] with a mirror, and an image with a port: podman "
         "stops before any request, 'rewriting reference: invalid reference format' "
         "(rewriteReference appends what follows the wildcard's match, ':5000/team/app', "
-        "to the mirror's location); regdoctor's model does not know it",
+        "to the mirror's location); behind the stop the mirror lacks the image and the "
+        "registry is plain HTTP: check names both (the table for the host, then insecure)",
     ),
     Scenario(
         "fixcmd3-cri-config-path-old-python",

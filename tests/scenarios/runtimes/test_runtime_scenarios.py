@@ -217,12 +217,6 @@ def _describe(truth: PullResult) -> str:
 #: Scenarios regdoctor does not get right yet, each with why. Strict: when one starts to
 #: pass, the suite says so and the entry must go.
 KNOWN_GAPS: dict[str, str] = {
-    "fixcmd3-podman-wildcard-mirror-port": (
-        "podman stops at 'rewriting reference: invalid reference format' (containers/image "
-        "v5.23.1 Endpoint.rewriteReference: a wildcard prefix matches up to the host, so "
-        "the port is appended to the mirror's location); regdoctor's podman model rewrites "
-        "to mirror.test:5000:5000/... without refusing it and says tls.http_on_https"
-    ),
     "fixcov-untrusted-registry-told-plain-http": (
         'a hosts.toml server = "http://untrusted.test" without a port: ctr and the CRI '
         "dial port 80 (`dial tcp ...:80: connect: connection refused`), but check probes "

@@ -1,0 +1,95 @@
+"""A wildcard ``[[registry]]`` whose mirror has a port, for an image with a port: podman
+4.3.1 stops before any request, ``rewriting reference: invalid reference format``
+(containers/image v5.23.1 ``Endpoint.rewriteReference`` appends what follows the
+wildcard's match, ``:5000/team/app:1.2``, to each location, and
+``PullSourcesFromReference`` returns the first error for the whole pull). The real podman
+says so in tests/scenarios/runtimes (table_fixcmd4.py), and pulls after the fix."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from regdoctor.check.routes import Routes
+from regdoctor.discovery.effective import discover, paths_from
+from regdoctor.reference.targets import parse_target
+from regdoctor.runtime import podman as model
+
+WILDCARD = '[[registry]]\nprefix = "*.test"\n\n[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+
+
+def test_a_mirror_with_a_port_stops_an_image_with_a_port() -> None:
+    with pytest.raises(model.RewriteError) as caught:
+        model.podman_endpoints("plain.test:5000/team/app:1.2", WILDCARD)
+    assert str(caught.value) == "rewriting reference: invalid reference format"
+    assert caught.value.prefix == "*.test"
+    assert caught.value.rewritten == "mirror.test:5000:5000/team/app:1.2"
+
+
+def test_without_a_port_in_the_image_the_mirror_serves_the_same_path() -> None:
+    endpoints = model.podman_endpoints("plain.test/team/app:1.2", WILDCARD)
+    assert [(e.host, e.repository) for e in endpoints] == [
+        ("mirror.test:5000", "team/app"),
+        ("plain.test", "team/app"),
+    ]
+
+
+def test_a_mirror_without_a_port_takes_the_image_s_port() -> None:
+    conf = '[[registry]]\nprefix = "*.test"\n\n[[registry.mirror]]\nlocation = "mirror.test"\n'
+    endpoints = model.podman_endpoints("plain.test:5000/team/app:1.2", conf)
+    assert endpoints[0].host == "mirror.test:5000"
+
+
+def _routes(root: Path, files: dict[str, str]) -> Routes:
+    for name, text in files.items():
+        path = root / name.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (root / "home/node").mkdir(parents=True, exist_ok=True)
+    effective = discover(paths_from(root, {"HOME": "/home/node"}), runtimes=("podman",))
+    return Routes(runtimes=("podman",), effective=effective)
+
+
+def test_the_route_stops_with_a_table_for_the_host_as_the_fix(tmp_path: Path) -> None:
+    image = "plain.test:5000/team/app:1.2"
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": WILDCARD})
+    route = routes.route("podman", parse_target(image), ())
+    assert route.stopped == "rewriting reference: invalid reference format"
+    assert route.stopped_source == "/etc/containers/registries.conf"
+    assert route.fix == ("rewrite", "*.test", "mirror.test:5000:5000/team/app:1.2")
+    facts = dict(route.fix_facts)
+    assert facts["podman_host_table_file"] == (
+        "/etc/containers/registries.conf.d/zz-regdoctor-host-plain.test-5000.conf"
+    )
+    # with the drop-in, podman rewrites the name for each location and asks the mirror
+    # for the same repository
+    added = tomllib.loads(facts["podman_host_table"])
+    merged = {"registry": [*tomllib.loads(WILDCARD)["registry"], *added["registry"]]}
+    endpoints = model.podman_endpoints(image, merged)
+    assert [(e.host, e.repository, e.mirror) for e in endpoints] == [
+        ("mirror.test:5000", "team/app", True),
+        ("plain.test:5000", "team/app", False),
+    ]
+
+
+def test_a_wildcard_location_keeps_the_image_s_port(tmp_path: Path) -> None:
+    conf = WILDCARD.replace('prefix = "*.test"\n', 'prefix = "*.test"\nlocation = "x.test"\n')
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": conf})
+    route = routes.route("podman", parse_target("plain.test:5000/team/app:1.2"), ())
+    added = tomllib.loads(dict(route.fix_facts)["podman_host_table"])["registry"][0]
+    assert (added["prefix"], added["location"]) == ("plain.test:5000", "x.test:5000")
+
+
+def test_the_stop_carries_the_endpoints_podman_tries_once_it_is_fixed(tmp_path: Path) -> None:
+    """What podman meets after the fix is checked in the same run (scenario
+    fixcmd3-podman-wildcard-mirror-port: behind the stop, a mirror without the image and
+    a plain-HTTP registry; check names the insecure fix too)."""
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": WILDCARD})
+    route = routes.route("podman", parse_target("plain.test:5000/team/app:1.2"), ())
+    assert route.endpoints == ()
+    assert [(e.host, e.mirror) for e in route.behind] == [
+        ("mirror.test:5000", True),
+        ("plain.test:5000", False),
+    ]
