@@ -332,3 +332,26 @@ def test_a_missing_tag_is_one_manifest_get_then_the_tag_list(
     manifest = next(o for o in target.observations if o.kind == "image.manifest")
     assert manifest.facts["outcome"] == "manifest_unknown"
     assert manifest.facts["tags_count"] and manifest.facts["status"] == 404
+
+
+def test_an_index_costs_its_entry_for_this_machine(testbed: Testbed, isolate_env: object) -> None:
+    """The index's body (the one manifest GET) names no config blob: the look asks for
+    the entry this machine pulls, then its config blob; two round trips, one more than a
+    single-platform image."""
+    from regdoctor.probes.image import local_platform
+
+    if local_platform() not in ("linux/amd64", "linux/arm64"):
+        pytest.skip("the testbed's index holds linux/amd64 and linux/arm64 only")
+    image = testbed.images.multi.ref(f"127.0.0.1:{testbed.endpoints['plain'].port}")
+    target = _check_one(f"http://{image}")
+    _healthy(target)
+    assert _path(target) == [
+        "tcp connect",
+        "GET /v2/",
+        "GET manifest",
+        "GET manifest (the index's entry for this machine)",
+        "GET blob",
+    ]
+    manifest = next(o for o in target.observations if o.kind == "image.manifest")
+    assert manifest.facts["is_index"] and manifest.facts["platforms"]
+    assert [o.step for o in target.observations if o.step == "manifest.get"] == ["manifest.get"]
