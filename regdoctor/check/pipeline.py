@@ -134,7 +134,7 @@ async def check_target(
         leftover = state.extra.pop("tcp_socket", None)
         if leftover is not None:
             leftover.close()  # no phase took the TCP phase's connection
-        await drop_head_beside(state)  # a HEAD sent beside an auth phase that failed
+        await drop_head_beside(state)  # a manifest request sent beside a failed auth phase
     phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
     phases.extend(results[probe.id] for probe in PROBES)
     if path:

@@ -172,8 +172,9 @@ class AuthProbe:
                     and not request.sends_credentials
                 ):
                     # with a token (never the user's password: a rejected one must not
-                    # count twice against a lockout), the manifest HEAD goes out with
-                    # the authenticated ping, not a round trip after it
+                    # count twice against a lockout), the manifest request (HEAD, or
+                    # GET where the blob look runs) goes out with the authenticated
+                    # ping, not a round trip after it
                     send_head_beside(ctx, request.authorization)
                 exchange = await fetch(
                     ctx,

@@ -13,10 +13,13 @@ containers/image v5.23.1 docker/docker_client.go: the registry's certs.d
 registry's trust, and the registry's credentials are never sent there (Go drops the
 ``Authorization`` header on a redirect to another host).
 
-It costs one or two round trips on a healthy check (the manifest's body when only its
-``HEAD`` was sent, an index's entry for this machine, then the blob's ``GET``), and is
-skipped for Docker Hub and its mirrors, where every manifest ``GET`` counts as a pull
-against the rate limit (check spends none there: the ``HEAD`` does not count).
+It costs one round trip on a healthy check of a single-platform image (the blob's
+``GET``): where it runs, the image probe sends ``GET`` for the manifest where it would
+send ``HEAD`` (:func:`looks_at_storage`) and hands its body over, so the manifest is
+asked for once. An index costs one more: its entry for this machine (a manifest
+``GET``). It is skipped for Docker Hub and its mirrors, where every manifest ``GET``
+counts as a pull against the rate limit (check spends none there: it sends ``HEAD``,
+which does not count).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from regdoctor.model import Observation
+from regdoctor.model import Observation, Target
 from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.exchange import fetch
 from regdoctor.probes.peer_host import check_realm_host
@@ -38,13 +41,21 @@ _LIMIT = 256 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
+def looks_at_storage(target: Target) -> bool:
+    """Whether the blob look runs for ``target`` (then the image probe asks for the
+    manifest with ``GET``, its body being the look's first step): everywhere but Docker
+    Hub and its mirrors, where a manifest ``GET`` counts against the pull rate limit."""
+    return DOCKER_HUB not in (target.registry, target.mirror_of)
+
+
 def _config_digest(document: Any) -> str | None:
     config = document.get("config") if isinstance(document, dict) else None
     digest = config.get("digest") if isinstance(config, dict) else None
     return digest if isinstance(digest, str) and digest.startswith("sha256:") else None
 
 
-async def _document(ctx: ProbeContext, url: str, headers: dict[str, str]) -> Any:
+async def _child(ctx: ProbeContext, url: str, headers: dict[str, str]) -> Any:
+    """The manifest of an index's entry (the index's body names no config blob)."""
     exchange = await fetch(
         ctx,
         "GET",
@@ -52,7 +63,7 @@ async def _document(ctx: ProbeContext, url: str, headers: dict[str, str]) -> Any
         headers=headers,
         authorization=ctx.state.authorization,
         body_limit=_LIMIT,
-        label="GET manifest (its config blob)",
+        label="GET manifest (the index's entry for this machine)",
     )
     if exchange.status != 200 or exchange.truncated:
         return None
@@ -65,7 +76,6 @@ async def _document(ctx: ProbeContext, url: str, headers: dict[str, str]) -> Any
 async def storage_look(
     ctx: ProbeContext,
     base: str,
-    manifest_url: str,
     headers: dict[str, str],
     document: Any,
     child_digest: Callable[[dict[str, Any]], str | None],
@@ -73,16 +83,16 @@ async def storage_look(
     """The config blob's request and, when it is redirected to another host, that
     host's DNS, TCP and TLS, then an ``image.blob`` observation (``ok`` false: the
     storage host cannot be used). Nothing when the image has no blob to ask for.
+    ``document``: the manifest's body as the image probe's ``GET`` read it (None when
+    it was no JSON, or cut at the read limit: then there is no blob to name);
     ``child_digest``: the entry of an index this machine pulls."""
     target = ctx.target
-    if DOCKER_HUB in (target.registry, target.mirror_of):
+    if not looks_at_storage(target):
         return  # every manifest GET there counts as a pull against its rate limit
-    if document is None:
-        document = await _document(ctx, manifest_url, headers)
     if isinstance(document, dict) and isinstance(document.get("manifests"), list):
         child = child_digest(document)
         document = (
-            await _document(ctx, f"{base}/v2/{target.repository}/manifests/{child}", headers)
+            await _child(ctx, f"{base}/v2/{target.repository}/manifests/{child}", headers)
             if child
             else None
         )

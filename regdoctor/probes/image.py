@@ -13,13 +13,13 @@ import functools
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any
 
 from regdoctor.model import Observation, PhaseStatus, Secret, Target
 from regdoctor.net import roundtrips, wwwauth
 from regdoctor.probes.base import ProbeContext, failure_summary, first, short_digest
-from regdoctor.probes.blob_storage import storage_look
+from regdoctor.probes.blob_storage import looks_at_storage, storage_look
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, origin
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.manifest_body import MANIFEST_TYPES, ManifestCheck, manifest_kind, validate
@@ -146,14 +146,36 @@ def classify(exchange: Exchange) -> str:
 
 
 def _manifest_request(ctx: ProbeContext) -> tuple[str, dict[str, str]]:
-    """The URL and headers of the manifest ``HEAD`` this probe starts with."""
+    """The URL and headers of the manifest request this probe starts with."""
     target = ctx.target
     url = f"{base_url(ctx)}/v2/{target.repository}/manifests/{target.reference}"
     return url, {"Accept": ACCEPT}
 
 
+def _manifest_method(target: Target) -> str:
+    """``GET`` where the blob look runs (it needs the manifest's body: one request, not
+    a ``HEAD`` and then a ``GET``), else ``HEAD`` (Docker Hub and its mirrors, where a
+    manifest ``GET`` counts against the pull rate limit and a ``HEAD`` does not)."""
+    return "GET" if looks_at_storage(target) else "HEAD"
+
+
+def _send_manifest(
+    ctx: ProbeContext, method: str, url: str, headers: dict[str, str], authorization: Secret | None
+) -> Coroutine[Any, Any, Exchange]:
+    """The manifest request; a ``GET`` reads the body up to :data:`MANIFEST_LIMIT`."""
+    return fetch(
+        ctx,
+        method,
+        url,
+        headers=headers,
+        authorization=authorization,
+        body_limit=MANIFEST_LIMIT if method == "GET" else None,
+    )
+
+
 def send_head_beside(ctx: ProbeContext, authorization: Secret) -> None:
-    """Send this probe's manifest ``HEAD`` now, with ``authorization``, beside the auth
+    """Send this probe's manifest request (``HEAD``, or ``GET`` where the blob look
+    runs: :func:`_manifest_method`) now, with ``authorization``, beside the auth
     phase's last request (its authenticated ``GET /v2/``): the two do not depend on
     each other, so the check need not wait a round trip between them. Only when a spare
     connection to the registry is at hand (it goes there, or on the idle connection);
@@ -176,28 +198,35 @@ def send_head_beside(ctx: ProbeContext, authorization: Secret) -> None:
         return
     context = contextvars.copy_context()
     context.run(roundtrips.off_path)
+    method = _manifest_method(target)
     task = asyncio.create_task(
-        fetch(ctx, "HEAD", url, headers=headers, authorization=authorization), context=context
+        _send_manifest(ctx, method, url, headers, authorization), context=context
     )
     previous = ctx.state.extra.get(_BESIDE)
     if isinstance(previous, tuple):
-        previous[2].cancel()
-    ctx.state.extra[_BESIDE] = (url, authorization.reveal(), task)
+        previous[-1].cancel()
+    ctx.state.extra[_BESIDE] = (url, method, authorization.reveal(), task)
 
 
 _BESIDE = "manifest_head_beside"
 
 
-async def _head_sent_beside(ctx: ProbeContext, url: str) -> Exchange | None:
-    """The ``HEAD`` :func:`send_head_beside` sent, when it is the one this probe would
-    send now (same URL, same authorization); the wait for it that remains is put on
-    the critical path (none, usually: it overlapped the authenticated ``GET /v2/``)."""
+async def _sent_beside(ctx: ProbeContext, url: str, method: str) -> Exchange | None:
+    """The request :func:`send_head_beside` sent, when it is the one this probe would
+    send now (same URL and method, same authorization); the wait for it that remains
+    is put on the critical path (none, usually: it overlapped the authenticated
+    ``GET /v2/``)."""
     entry = ctx.state.extra.pop(_BESIDE, None)
     if not isinstance(entry, tuple):
         return None
-    sent_url, sent_authorization, task = entry
+    sent_url, sent_method, sent_authorization, task = entry
     authorization = ctx.state.authorization
-    if sent_url != url or authorization is None or authorization.reveal() != sent_authorization:
+    if (
+        sent_url != url
+        or sent_method != method
+        or authorization is None
+        or authorization.reveal() != sent_authorization
+    ):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         return None
@@ -205,7 +234,7 @@ async def _head_sent_beside(ctx: ProbeContext, url: str) -> Exchange | None:
     exchange: Exchange = await task
     waited = (time.monotonic() - start) * 1000
     roundtrips.record(
-        "HEAD manifest (beside the authenticated GET /v2/)",
+        f"{method} manifest (beside the authenticated GET /v2/)",
         waited,
         # it went out with the previous request: a wait of its own only if it took
         # longer than half an exchange after that one came back
@@ -216,12 +245,12 @@ async def _head_sent_beside(ctx: ProbeContext, url: str) -> Exchange | None:
 
 
 async def drop_head_beside(state: Any) -> None:
-    """Cancel a ``HEAD`` sent beside the auth phase that no probe took (the auth phase
-    failed): no task is left behind."""
+    """Cancel a manifest request sent beside the auth phase that no probe took (the
+    auth phase failed): no task is left behind."""
     entry = state.extra.pop(_BESIDE, None)
     if isinstance(entry, tuple):
-        entry[2].cancel()
-        await asyncio.gather(entry[2], return_exceptions=True)
+        entry[-1].cancel()
+        await asyncio.gather(entry[-1], return_exceptions=True)
 
 
 class ImageProbe:
@@ -248,14 +277,16 @@ class ImageProbe:
         assert target.repository is not None and target.reference is not None
         base = base_url(ctx)
         url, headers = _manifest_request(ctx)
-        head = await _head_sent_beside(ctx, url) or await fetch(
-            ctx, "HEAD", url, headers=headers, authorization=state.authorization
+        # GET where the blob look runs: its answer is read as the HEAD's would be (status,
+        # digest, media type) and its body is the one a HEAD would have been followed by
+        method = _manifest_method(target)
+        head = await _sent_beside(ctx, url, method) or await _send_manifest(
+            ctx, method, url, headers, state.authorization
         )
-        yield observe_exchange(
-            ctx, head, phase="image", step="manifest.head", ok=head.status == 200
-        )
+        step = "manifest.get" if method == "GET" else "manifest.head"
+        yield observe_exchange(ctx, head, phase="image", step=step, ok=head.status == 200)
         outcome = classify(head)
-        final = head
+        final, read_body = head, False  # read_body: the facts come from a manifest's body
         document: Any = None
         body_check: ManifestCheck | None = None
         media_type = (head.header("content-type") or "").split(";")[0].strip() or None
@@ -266,19 +297,18 @@ class ImageProbe:
             or not head.header("docker-content-digest")
             or media_type not in MANIFEST_TYPES  # HTML, JSON of any kind: look at it
         )
-        if needs_body and outcome not in ("ratelimited",):
-            get = await fetch(
-                ctx,
-                "GET",
-                url,
-                headers=headers,
-                authorization=state.authorization,
-                body_limit=MANIFEST_LIMIT,
-            )
-            yield observe_exchange(
-                ctx, get, phase="image", step="manifest.get", ok=get.status == 200
-            )
-            final = get
+        if method == "GET" and outcome == "found" and not needs_body:
+            # a manifest HEAD alone would have done: its body only names the config blob
+            document = None if head.truncated else head.json()
+        elif needs_body and outcome not in ("ratelimited",):
+            if method == "GET":
+                get = head  # the body is at hand: no second request
+            else:
+                get = await _send_manifest(ctx, "GET", url, headers, state.authorization)
+                yield observe_exchange(
+                    ctx, get, phase="image", step="manifest.get", ok=get.status == 200
+                )
+            final, read_body = get, True
             outcome = classify(get)
             if outcome == "found":
                 media_type = (get.header("content-type") or "").split(";")[0].strip() or media_type
@@ -326,7 +356,7 @@ class ImageProbe:
             if outcome == "invalid"
             else final.header("docker-content-digest") or head.header("docker-content-digest"),
             "media_type": media_type,
-            "size": _int(final.header("content-length")) if final is head else len(final.body),
+            "size": len(final.body) if read_body else _int(final.header("content-length")),
             "is_index": is_index,
             "platforms": platforms,
             "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
@@ -386,7 +416,7 @@ class ImageProbe:
                 )
         storage_problem = None
         if outcome == "found" and matched_all:
-            async for observation in storage_look(ctx, base, url, headers, document, _local_entry):
+            async for observation in storage_look(ctx, base, headers, document, _local_entry):
                 if observation.kind == "image.blob" and not observation.ok:
                     storage_problem = observation.error
                 yield observation

@@ -40,10 +40,13 @@ def _only(report: Report) -> TargetReport:
     return target
 
 
-#: The blob storage look after a found image manifest (probes/blob_storage.py): its body
-#: (only HEAD was sent) and its config blob's GET, whose redirect would name the storage
-#: host every runtime fails at; two round trips on the same connection.
-BLOB_LOOK = ["GET manifest (its config blob)", "GET blob"]
+#: The blob storage look after a found single-platform manifest (probes/blob_storage.py):
+#: its config blob's GET, whose redirect would name the storage host every runtime
+#: fails at; one round trip on the same connection. The manifest itself is asked for
+#: with GET (not HEAD) where the look runs, so its body names the blob without a
+#: second manifest request. (An index costs one more: the manifest of its entry for
+#: this machine.)
+BLOB_LOOK = ["GET blob"]
 
 
 def _path(target: TargetReport) -> list[str]:
@@ -57,15 +60,15 @@ def _healthy(target: TargetReport) -> None:
 
 
 @pytest.mark.parametrize("relay", ["plain"], indirect=True)
-def test_plain_http_image_check_is_six_round_trips_on_one_connection(
+def test_plain_http_image_check_is_five_round_trips_on_one_connection(
     testbed: Testbed, isolate_env: object, relay: Forwarder
 ) -> None:
     image = testbed.images.app.ref(f"registry.test:{relay.port}")
     report = run_report([f"http://{image}"], dns_server=_dns(testbed))
     target = _only(report)
     _healthy(target)
-    assert _path(target) == ["dns A+AAAA", "tcp connect", "GET /v2/", "HEAD manifest", *BLOB_LOOK]
-    assert target.round_trips == 6
+    assert _path(target) == ["dns A+AAAA", "tcp connect", "GET /v2/", "GET manifest", *BLOB_LOOK]
+    assert target.round_trips == 5
     # the Harbor probe asked too (beside the image phase, off the critical path) ...
     assert any(o.kind == "harbor.systeminfo" for o in target.observations)
     # ... over the idle connection or the spare opened beside the TCP phase's
@@ -73,7 +76,7 @@ def test_plain_http_image_check_is_six_round_trips_on_one_connection(
 
 
 @pytest.mark.parametrize("relay", ["tls"], indirect=True)
-def test_tls_image_check_is_seven_round_trips_on_one_connection(
+def test_tls_image_check_is_six_round_trips_on_one_connection(
     testbed: Testbed, isolate_env: object, relay: Forwarder
 ) -> None:
     image = testbed.images.app.ref(f"registry.test:{relay.port}")
@@ -87,10 +90,10 @@ def test_tls_image_check_is_seven_round_trips_on_one_connection(
         "tcp connect",
         "tls handshake",
         "GET /v2/",
-        "HEAD manifest",
+        "GET manifest",
         *BLOB_LOOK,
     ]
-    assert target.round_trips == 7
+    assert target.round_trips == 6
     # the TCP phase's, Harbor's spare, and the spare for a fallback to http:// that the
     # handshake made moot (the name resolves to loopback, where Docker may fall back)
     assert relay.accepted == 3
@@ -102,7 +105,7 @@ def test_tls_image_check_is_seven_round_trips_on_one_connection(
 
 
 @pytest.mark.parametrize("relay", ["token"], indirect=True)
-def test_token_check_is_nine_round_trips_and_one_registry_connection(
+def test_token_check_is_eight_round_trips_and_one_registry_connection(
     testbed: Testbed, isolate_env: object, relay: Forwarder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The manifest HEAD goes out beside the authenticated GET /v2/ unless the Harbor
@@ -153,12 +156,12 @@ def test_token_check_is_nine_round_trips_and_one_registry_connection(
     assert seen["spare"] is True, seen  # the spare connection was at hand
     if seen["harbor_in_flight"]:
         # the Harbor request held the registry's connection: the HEAD waited for it
-        assert path[6:] == ["HEAD manifest", *BLOB_LOOK], path
-        assert target.round_trips <= 10
+        assert path[6:] == ["GET manifest", *BLOB_LOOK], path
+        assert target.round_trips <= 9
     else:
         # sent with the authenticated ping (they do not depend on each other)
-        assert path[6:] == ["HEAD manifest (beside the authenticated GET /v2/)", *BLOB_LOOK], path
-        assert target.round_trips <= 9
+        assert path[6:] == ["GET manifest (beside the authenticated GET /v2/)", *BLOB_LOOK], path
+        assert target.round_trips <= 8
     assert relay.accepted == 2  # the TCP phase's and the spare (http:// given: no fallback)
     tokens = [o for o in target.observations if o.step == "auth.token"]
     assert len(tokens) == 1  # once per scope
@@ -222,17 +225,17 @@ def test_debug_and_json_say_the_critical_path(
     )
     assert run.returncode == 0, run.stderr[-2000:]
     timing = json.loads(run.stdout)["targets"][0]["timing"]
-    assert timing["round_trips"] == 6
+    assert timing["round_trips"] == 5
     assert [s["what"] for s in timing["critical_path"]] == [
         "dns A+AAAA",
         "tcp connect",
         "GET /v2/",
-        "HEAD manifest",
+        "GET manifest",
         *BLOB_LOOK,
     ]
     line = next(x for x in run.stderr.splitlines() if "critical path:" in x)
-    assert "critical path: 6 round trips: dns A+AAAA" in line
-    assert "HEAD manifest" in line
+    assert "critical path: 5 round trips: dns A+AAAA" in line
+    assert "GET manifest" in line
 
 
 @pytest.mark.parametrize("relay", ["token"], indirect=True)
@@ -273,12 +276,82 @@ def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
         "tls handshake",
         "token",
         "GET /v2/ (authenticated)",
-        "HEAD manifest"
+        "GET manifest"
         if seen.get("harbor_in_flight")
-        else "HEAD manifest (beside the authenticated GET /v2/)",
+        else "GET manifest (beside the authenticated GET /v2/)",
         *BLOB_LOOK,
     ]
-    assert target.round_trips <= (11 if seen.get("harbor_in_flight") else 10)
+    assert target.round_trips <= (10 if seen.get("harbor_in_flight") else 9)
     # the TLS attempt's, the fallback's spare, and Harbor's spare (the HEAD beside the
     # authenticated ping takes an idle one, or is not sent beside it)
     assert relay.accepted == 3
+
+
+def _check_one(target: str, **overrides: object) -> TargetReport:
+    """One check in process of ``target`` with its spec's fields replaced."""
+    from dataclasses import replace
+
+    from regdoctor.check.pipeline import check
+    from regdoctor.reference.targets import parse_target
+
+    spec = replace(parse_target(target), **overrides)  # type: ignore[arg-type]
+    report = check([spec], CheckOptions(timeout=3.0, deadline=15.0), command=["regdoctor"])
+    return _only(report)
+
+
+def test_a_docker_hub_mirror_gets_a_manifest_head_and_no_blob_look(
+    testbed: Testbed, isolate_env: object
+) -> None:
+    """A manifest GET counts against Docker Hub's pull rate limit (a mirror's too): there
+    the image probe keeps HEAD, and the blob look (which needs the body) does not run."""
+    image = testbed.images.app.ref(f"127.0.0.1:{testbed.endpoints['plain'].port}")
+    target = _check_one(f"http://{image}", mirror_of="docker.io")
+    _healthy(target)
+    assert _path(target) == ["tcp connect", "GET /v2/", "HEAD manifest"]
+    steps = [o.step for o in target.observations if o.kind == "http.response"]
+    assert "manifest.head" in steps and "manifest.get" not in steps
+    assert not [o for o in target.observations if o.kind == "image.blob"]
+    manifest = next(o for o in target.observations if o.kind == "image.manifest")
+    assert manifest.facts["digest"] and manifest.facts["manifest_kind"]
+
+
+def test_a_missing_tag_is_one_manifest_get_then_the_tag_list(
+    testbed: Testbed, isolate_env: object
+) -> None:
+    """Where the blob look runs, the manifest is asked for once, with GET: a 404 is read
+    from that answer (its body is the registry's error) as from a HEAD and the GET that
+    used to follow it."""
+    host = f"127.0.0.1:{testbed.endpoints['plain'].port}"
+    missing = testbed.images.app.ref(host).rsplit(":", 1)[0] + ":no-such-tag"
+    target = _check_one(f"http://{missing}")
+    assert _path(target) == ["tcp connect", "GET /v2/", "GET manifest", "GET tags/list"]
+    (get,) = [o for o in target.observations if o.step == "manifest.get"]
+    assert get.facts["status"] == 404 and "MANIFEST_UNKNOWN" in get.facts["error_codes"]
+    assert get.evidence and "MANIFEST_UNKNOWN" in get.evidence
+    assert not [o for o in target.observations if o.step == "manifest.head"]
+    manifest = next(o for o in target.observations if o.kind == "image.manifest")
+    assert manifest.facts["outcome"] == "manifest_unknown"
+    assert manifest.facts["tags_count"] and manifest.facts["status"] == 404
+
+
+def test_an_index_costs_its_entry_for_this_machine(testbed: Testbed, isolate_env: object) -> None:
+    """The index's body (the one manifest GET) names no config blob: the look asks for
+    the entry this machine pulls, then its config blob; two round trips, one more than a
+    single-platform image."""
+    from regdoctor.probes.image import local_platform
+
+    if local_platform() not in ("linux/amd64", "linux/arm64"):
+        pytest.skip("the testbed's index holds linux/amd64 and linux/arm64 only")
+    image = testbed.images.multi.ref(f"127.0.0.1:{testbed.endpoints['plain'].port}")
+    target = _check_one(f"http://{image}")
+    _healthy(target)
+    assert _path(target) == [
+        "tcp connect",
+        "GET /v2/",
+        "GET manifest",
+        "GET manifest (the index's entry for this machine)",
+        "GET blob",
+    ]
+    manifest = next(o for o in target.observations if o.kind == "image.manifest")
+    assert manifest.facts["is_index"] and manifest.facts["platforms"]
+    assert [o.step for o in target.observations if o.step == "manifest.get"] == ["manifest.get"]
