@@ -152,8 +152,10 @@ PROXY_SCENARIOS: tuple[Scenario, ...] = (
         expect={D: False, C: False, K: False, P: False},
         # ctr and the CRI HEAD the manifest: the page's body is never read, and they
         # print the bare status, as for a registry's own 403; podman's ping prints the
-        # status only. docker prints the page ("invalid character '<'"): proxy.error.
-        explain_text_only={C: "auth.denied", K: "auth.denied", P: "other"},
+        # status only ("invalid status code from registry 403 (Forbidden)", which explain
+        # reads as containers/image's 403 since session 10). docker prints the page
+        # ("invalid character '<'"): proxy.error.
+        explain_text_only={C: "auth.denied", K: "auth.denied", P: "auth.denied"},
         rule="http-proxy-error-page",
         note="(f) a plain-HTTP registry the node reaches directly; the proxy answers "
         "every request with its own 403 HTML page (http-proxy-error-page); the "
