@@ -330,7 +330,12 @@ class TcpProbe:
             # the failure at 443 is the TLS phase's observation (the https:// attempt),
             # not a refusing address of the registry's (tcp-partial-refused); what port
             # 80 (or the proxy) did is what the runtimes meet, connected or not
-            ctx.state.extra[HTTPS_PORT_FAILED] = observations[0].error or "refused"
+            ctx.state.extra[HTTPS_PORT_FAILED] = {
+                "outcome": str(observations[0].facts.get("outcome") or "refused"),
+                "address": observations[0].facts.get("address"),
+                "error": observations[0].error or "refused",
+                "via": via.hostport if via is not None else None,
+            }
             observations = at_80
             if sock is not None:
                 sock.close()  # the http:// requests open their own connection

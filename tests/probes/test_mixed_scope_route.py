@@ -164,3 +164,60 @@ def test_every_failing_runtime_is_named_by_an_error_finding(
     assert failing >= {"docker", "containerd", "podman"}, _statuses(doc)
     named = {r for runtimes in _errors(doc).values() for r in runtimes or []}
     assert failing <= named, (failing, _errors(doc))
+
+
+def test_mixed_scope_goes_on_after_an_unreachable_443(
+    testbed: Testbed,
+    registry_proxy: RegistryLikeProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """dockerd goes on to http:// for an insecure registry after any error of the
+    https:// attempt (moby v20.10 distribution/registry.go NewV2Repository: a failed
+    ping is a fallbackError; distribution/pull.go Pull tries the next endpoint), not
+    only a refusal: 443 unreachable (no route: made so for port 443 only, the rest is
+    real), the look through HTTP_PROXY finds the registry, docker goes on; containerd
+    stops at 443. The look ran only after a refusal (docker was judged by 443)."""
+    from regdoctor.cli.main import main
+    from regdoctor.probes import tcp
+
+    real = tcp.connect
+
+    async def unreachable_443(ctx, address, port, role, *, keep=None):  # type: ignore[no-untyped-def]
+        if port != 443:
+            return await real(ctx, address, port, role, keep=keep)
+        return ctx.observe(
+            "tcp.connect",
+            ok=False,
+            phase="tcp",
+            facts={
+                "address": address, "port": port, "dialled": f"{address}:{port}",
+                "family": "ipv4", "role": role, "outcome": "unreachable",
+                "errno": "EHOSTUNREACH", "timeout_s": 3.0,
+            },
+            error=f"dial tcp {address}:{port}: connect: no route to host",
+            duration_ms=1.0,
+        )  # fmt: skip
+
+    monkeypatch.setattr(tcp, "connect", unreachable_443)
+    for key in [k for k in os.environ if "proxy" in k.lower()]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{registry_proxy.port}")
+    daemon = tmp_path / "etc/docker/daemon.json"
+    daemon.parent.mkdir(parents=True, exist_ok=True)
+    daemon.write_text(json.dumps({"insecure-registries": [NAME]}))
+    main(
+        [
+            "check", "--format", "json", "--runtime", "all", "--root", str(tmp_path),
+            "--dns-server", testbed.dns_server, "--timeout", "3", f"{NAME}/team/app:1.2",
+        ]
+    )  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    statuses = _statuses(doc)
+    assert _reached(doc, "docker"), (statuses, _errors(doc), _show(doc))
+    assert statuses["containerd"] == "error", statuses
+    handshake = next(
+        o for o in doc["targets"][0]["observations"] if o["kind"] == "tls.handshake"
+    )
+    assert handshake["facts"]["outcome"] == "unreachable", handshake
