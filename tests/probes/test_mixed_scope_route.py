@@ -217,7 +217,5 @@ def test_mixed_scope_goes_on_after_an_unreachable_443(
     statuses = _statuses(doc)
     assert _reached(doc, "docker"), (statuses, _errors(doc), _show(doc))
     assert statuses["containerd"] == "error", statuses
-    handshake = next(
-        o for o in doc["targets"][0]["observations"] if o["kind"] == "tls.handshake"
-    )
+    handshake = next(o for o in doc["targets"][0]["observations"] if o["kind"] == "tls.handshake")
     assert handshake["facts"]["outcome"] == "unreachable", handshake
