@@ -219,3 +219,44 @@ def test_mixed_scope_goes_on_after_an_unreachable_443(
     assert statuses["containerd"] == "error", statuses
     handshake = next(o for o in doc["targets"][0]["observations"] if o["kind"] == "tls.handshake")
     assert handshake["facts"]["outcome"] == "unreachable", handshake
+
+
+class PageProxy(RegistryLikeProxy):
+    """A proxy that answers every request with its own HTML page (no registry there)."""
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            writer.close()
+            return
+        self.requests.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
+        body = b"<html><body>Access denied</body></html>"
+        writer.write(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\nConnection: close\r\n\r\n"
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+
+def test_mixed_scope_does_not_go_on_where_the_look_finds_no_registry(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """The look through HTTP_PROXY meets the proxy's own page, not a registry: no runtime
+    is judged as going on; docker is judged by 443's refusal, with the others."""
+    with PageProxy() as proxy:
+        doc = _check(testbed, tmp_path, "all", {"HTTP_PROXY": f"http://127.0.0.1:{proxy.port}"})
+        assert f"GET http://{NAME}/v2/ HTTP/1.1" in proxy.requests
+    statuses = _statuses(doc)
+    assert statuses["docker"] == "error", statuses
+    looks = [o for o in doc["targets"][0]["observations"] if o["kind"] == "http.plain_port"]
+    assert looks and looks[0]["facts"]["is_registry"] is False, looks
+    dials = [
+        (o["facts"]["port"], o["facts"]["role"])
+        for o in doc["targets"][0]["observations"]
+        if o["kind"] == "tcp.connect"
+    ]
+    assert dials == [(443, "registry")], dials
