@@ -41,7 +41,7 @@ from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
 
 if TYPE_CHECKING:
-    from regdoctor.check.routes import Routes
+    from regdoctor.check.routes import Route, Routes
 
 #: The probes, in the order a pull goes through the phases. Explicit, not discovered.
 #: One with ``background = True`` (Harbor) runs beside the ones after it.
@@ -480,23 +480,49 @@ def uncontacted(target: Target, routes: Routes) -> str | None:
     if not target.repository:
         return None
     going: list[str] = []
-    other_stop = False
+    other_stop = pulls = False
+    short = short_name(target)
     for runtime in routes.runtimes:
         route = routes.route(runtime, target)
         if route.stopped is not None:
-            short = short_name(target) if runtime == "podman" else None
-            if short is None:
+            why = _short_name_refusal(runtime, route, short)
+            if why is None:
                 other_stop = True
             else:
-                going.append(f"podman refuses the short name {short} before any request")
+                going.append(why)
             continue
         if not route.endpoints or any(endpoint_is_target(e, target) for e in route.endpoints):
             return None
         hosts = ", ".join(dict.fromkeys(e.host for e in route.endpoints))
         going.append(f"{runtime} pulls it from {hosts}")
-    if not going or (other_stop and all(" refuses " in g for g in going)):
+        pulls = True
+    if not going or (other_stop and not pulls):
         return None
     return f"no runtime in scope contacts {target.hostport}: " + "; ".join(going)
+
+
+def _short_name_refusal(runtime: str, route: Route, short: str | None) -> str | None:
+    """Why ``runtime`` refuses the short name ``short`` before any request, worded per
+    cause, or None when its route stops for another reason (or the name is not short).
+    podman: no search registries, or several in enforcing mode without a TTY
+    (shortnames.Resolve), a short-name alias it cannot validate or a saved alias file
+    it cannot load (sysregistriesv2); ctr: a one-component name (containerd's
+    reference.Parse reads it as a host: "object required", an invalid port). The image's
+    own host is then docker's reading of the name (docker.io), which these never take."""
+    if short is None or route.fix is None:
+        return None
+    kind = route.fix[0]
+    if runtime == "podman" and kind == "short-name":
+        return f"podman refuses the short name {short} before any request"
+    if runtime == "podman" and kind in ("alias-invalid", "alias-cache-invalid"):
+        where = f" ({route.stopped_source})" if route.stopped_source else ""
+        return (
+            f"podman cannot load its short-name aliases{where} and stops before any "
+            f"request for {short}"
+        )
+    if runtime == "containerd" and kind == "ctr-short-name":
+        return f"ctr refuses the short name {short} before any request (it reads it as a host)"
+    return None
 
 
 def not_contacted(

@@ -479,9 +479,19 @@ def _config_runtimes(
         # the narrower statement wins: a config.toml table only the CRI plugin reads
         # names runtime "containerd" (the file's owner) and runtimes ["kubernetes"]
         return listed_any
-    if target_default and report.target.runtime and not named:
+    if target_default and report.target.runtime and not named and not _image_of_all(report):
         named = {report.target.runtime}
     return named or None
+
+
+def _image_of_all(report: TargetReport) -> bool:
+    """The target is the image's own registry (not a mirror a runtime's configuration
+    adds): every runtime in scope pulls from it, whichever runtime's configuration gave
+    it its settings (an insecure-registries entry of daemon.json). A finding that cites
+    no configuration is then judged per runtime by where its walk fails, not narrowed to
+    that runtime: containerd refused at 443 is named by tcp-refused too."""
+    target = report.target
+    return target.mirror_of is None and target.repository is not None
 
 
 def _with_runtimes(finding: Finding, report: TargetReport, walks: dict[str, Walk]) -> Finding:

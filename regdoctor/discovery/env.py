@@ -54,6 +54,27 @@ class NoProxyEntry:
         return False
 
 
+def _split_host_port(text: str) -> tuple[str, str] | None:
+    """``net.SplitHostPort`` of Go: (host, port), brackets removed, or None where Go
+    returns an error (no port: ``host``, ``[2001:db8::1]``; too many colons:
+    ``2001:db8::1``; a stray bracket)."""
+    colon = text.rfind(":")
+    if colon < 0:
+        return None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or end + 1 != colon:
+            return None
+        host, inner_from, outer_from = text[1:end], 1, end + 1
+    else:
+        host, inner_from, outer_from = text[:colon], 0, 0
+        if ":" in host:
+            return None
+    if "[" in text[inner_from:] or "]" in text[outer_from:]:
+        return None
+    return host, text[colon + 1 :]
+
+
 def parse_no_proxy(text: str) -> list[NoProxyEntry]:
     entries: list[NoProxyEntry] = []
     for raw in text.split(","):
@@ -68,13 +89,13 @@ def parse_no_proxy(text: str) -> list[NoProxyEntry]:
             continue
         except ValueError:
             pass
-        host, port = entry, ""
-        if entry.startswith("["):
-            end = entry.find("]")
-            host, rest = entry[1:end], entry[end + 1 :]
-            port = rest[1:] if rest.startswith(":") else ""
-        elif entry.count(":") == 1:
-            host, port = entry.split(":", 1)
+        split = _split_host_port(entry)
+        # as Go's httpproxy: an entry that is no host:port ("[2001:db8::1]" without a
+        # port, "2001:db8::1") is matched whole: an IP, else a domain ("[2001:db8::1]"
+        # then matches no host, since a URL's host is compared without brackets)
+        host, port = split if split is not None else (entry, "")
+        if split is not None and not host:
+            continue  # Go ignores an entry with a port and no host (":80")
         if port and not port.isdigit():
             entries.append(NoProxyEntry(entry, "invalid"))
             continue

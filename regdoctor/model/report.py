@@ -114,12 +114,21 @@ class TargetReport:
             return worst_of(v.status for v in self.runtimes.values())
         return worst_status(self.findings)
 
+    def _endpoint(self) -> dict[str, Any]:
+        """The endpoint, with the images a mirror or search registry target serves
+        (``mirror_for``: here, where schema 3 as published allows other keys; its
+        ``spec`` allows none)."""
+        endpoint = dict(self.endpoint)
+        if self.target.mirror_for:
+            endpoint["mirror_for"] = list(self.target.mirror_for)
+        return endpoint
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target.raw,
             "status": self.status,
             "spec": self.target.to_dict(),
-            "endpoint": dict(self.endpoint),
+            "endpoint": self._endpoint(),
             "duration_ms": self.duration_ms,
             "phases": [p.to_dict() for p in self.phases],
             "observations": [o.to_dict() for o in self.observations],

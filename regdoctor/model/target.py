@@ -33,7 +33,8 @@ class Target:
     mirror_of: str | None = None  # the registry this endpoint mirrors
     # the ids of the image targets this mirror or search registry serves (one raw
     # reference may serve several images: ``app`` at quay.test is quay.test/app, the
-    # image is docker.io/library/app); ``spec.mirror_for`` in the JSON document
+    # image is docker.io/library/app); ``endpoint.mirror_for`` in the JSON document (not
+    # in ``spec``, whose published schema 3 allows no other key)
     mirror_for: tuple[str, ...] = ()
     ca_files: tuple[str, ...] = ()
     client_cert: str | None = None
@@ -73,7 +74,6 @@ class Target:
             "kind": self.kind,
             "runtime": self.runtime,
             "mirror_of": self.mirror_of,
-            "mirror_for": list(self.mirror_for),
             "ca_files": list(self.ca_files),
             "client_cert": self.client_cert,
             "credential": self.credential.to_dict() if self.credential else None,

@@ -204,7 +204,6 @@ class DnsProbe:
 
     async def run(self, ctx: ProbeContext) -> AsyncIterator[Observation]:
         from regdoctor.net.proxy import route
-        from regdoctor.redact.secrets import redact
 
         target = ctx.target
         scheme = target.scheme or "https"
@@ -249,26 +248,7 @@ class DnsProbe:
             proxy = ctx.state.proxy = plain
         if proxy is not None:
             # A proxied pull never resolves the registry: it resolves the proxy.
-            yield ctx.observe(
-                "proxy.configured",
-                ok=True,
-                phase="dns",
-                facts={
-                    "proxy": redact(proxy.url),
-                    "env": proxy.env,
-                    "host": proxy.host,
-                    "port": proxy.port,
-                    "proxy_host": proxy.host,
-                    "proxy_port": proxy.port,
-                    "proxy_hostport": proxy.hostport,
-                    "proxy_scheme": proxy.scheme,
-                    "target": target.hostport,
-                    # the daemon's unit drop-ins set it (None: the environment)
-                    "unit_dir": unit_dir,
-                    "unit": _UNITS.get(unit_dir or "", ""),
-                },
-                source=proxy.env,
-            )
+            yield proxy_configured(ctx, proxy, unit_dir)
             observations = await resolve_name(ctx, proxy.host, "proxy")
         for observation in observations:
             yield observation
@@ -292,6 +272,39 @@ class DnsProbe:
             ctx.state.verdict("dns", PhaseStatus.WARN, "the system lookup differs from DNS")
         else:
             ctx.state.verdict("dns", PhaseStatus.OK)
+
+
+def proxy_configured(ctx: ProbeContext, proxy: ProxyRoute, unit_dir: str | None) -> Observation:
+    """The ``proxy.configured`` observation: the pull of ``ctx.target`` goes through
+    ``proxy`` (``unit_dir``: the daemon's unit drop-ins set it; None: the environment)."""
+    from regdoctor.redact.secrets import redact
+
+    return ctx.observe(
+        "proxy.configured",
+        ok=True,
+        phase="dns",
+        facts={
+            "proxy": redact(proxy.url),
+            "env": proxy.env,
+            "host": proxy.host,
+            "port": proxy.port,
+            "proxy_host": proxy.host,
+            "proxy_port": proxy.port,
+            "proxy_hostport": proxy.hostport,
+            "proxy_scheme": proxy.scheme,
+            "target": ctx.target.hostport,
+            "unit_dir": unit_dir,
+            "unit": _UNITS.get(unit_dir or "", ""),
+        },
+        source=proxy.env,
+    )
+
+
+def daemon_unit_dir(ctx: ProbeContext) -> str | None:
+    """The drop-in directory of the pulling daemon's unit when its environment comes
+    from there (a fix writes there), else None."""
+    daemon = ctx.network.proxy_env
+    return daemon.source if daemon is not None and daemon.source in _UNITS else None
 
 
 def _plain_proxy(ctx: ProbeContext, observations: list[Observation]) -> ProxyRoute | None:

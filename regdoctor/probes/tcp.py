@@ -12,9 +12,13 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.probes.base import HTTPS_PORT_FAILED, ProbeContext, failure_summary, first
+
+if TYPE_CHECKING:
+    from regdoctor.net.proxy import ProxyRoute
 
 _OUTCOME_BY_ERRNO = {
     errno.ECONNREFUSED: "refused",
@@ -150,6 +154,15 @@ def _every_runtime_goes_on(ctx: ProbeContext) -> bool:
     return set(choice.plain_http) >= set(choice.scope)
 
 
+def _http_proxy(ctx: ProbeContext) -> ProxyRoute | None:
+    """The proxy Go's ProxyFromEnvironment gives the target's ``http://`` /v2/ URL
+    (``HTTP_PROXY`` unless ``NO_PROXY`` matches it), else None (direct)."""
+    from regdoctor.net.proxy import route
+    from regdoctor.probes.dns import runtime_http_url
+
+    return route(ctx.network.proxy_for(runtime_http_url(ctx.target)), "http")
+
+
 def _plain_port_worth_a_look(ctx: ProbeContext, failed: Sequence[Observation]) -> bool:
     """Port 443 of a registry named without a port refused every address, and the
     check goes direct: a plain-HTTP registry on port 80 is what a runtime would reach if
@@ -182,14 +195,16 @@ def _plain_port_wait(refused: Sequence[Observation]) -> float:
     return min(_PLAIN_PORT_WAIT_S, max(_PLAIN_PORT_MIN_S, 10 * rtt))
 
 
-async def _plain_registry_at_80(
-    ctx: ProbeContext, refused: Sequence[Observation]
-) -> Observation | None:
+async def _plain_registry_at_80(ctx: ProbeContext, wait: float) -> Observation | None:
     """``GET http://host/v2/`` (port 80) as a runtime told the registry is insecure sends
     it: through the run's network layer (``ctx.network``: the pinned addresses, the
     proxy the environment names for http:// URLs, ``HTTP_PROXY``; the check's deadline),
     an ``http.plain_port`` observation when something answers (``is_registry``: it
-    answers as a registry, :func:`regdoctor.probes.http_ping.looks_like_registry`)."""
+    answers as a registry, :func:`regdoctor.probes.http_ping.looks_like_registry`).
+    ``wait``: how long it may take. Where the look decides whether a runtime in scope
+    goes on (mixed scope), the time that runtime waits for the answer
+    (``ctx.http_budget()``, as the HTTP phase); where it only hints at a fix (no runtime
+    goes on), a few round trips (:func:`_plain_port_wait`)."""
     from regdoctor.probes.exchange import fetch
     from regdoctor.probes.http_ping import looks_like_registry
 
@@ -204,9 +219,7 @@ async def _plain_registry_at_80(
     ctx.network.pin(target.host, ctx.state.addresses)
     start = time.monotonic()
     try:
-        # the host answered at 443 at once (refused): a registry on port 80 answers
-        # within a few round trips; a port 80 that drops packets must not hold the check
-        async with asyncio.timeout(min(ctx.budget(), _plain_port_wait(refused))):
+        async with asyncio.timeout(wait):
             exchange = await fetch(
                 ctx, "GET", url, body_limit=_PLAIN_PORT_HEAD, label="GET :80/v2/"
             )
@@ -278,26 +291,54 @@ class TcpProbe:
         observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
         plain: Observation | None = None
         looked = False
+        from regdoctor.reference.dockerhub import is_hub
+
         going_on = sock is None and _http_port_next(ctx, observations)
         if going_on and not _every_runtime_goes_on(ctx):
             # some runtimes in scope go on to http://, others stop at 443: go on (for
-            # the former) only where a registry answers on port 80; the latter are
-            # judged on 443's refusal, which the TLS phase's observation carries
-            # (rule tcp-refused-plain-http-80 on their failing runtime.path)
-            looked = _plain_port_worth_a_look(ctx, observations)
+            # the former) only where a registry answers at http://host/v2/ (by the route
+            # they take: HTTP_PROXY or direct), after any failure they go on after; the
+            # latter are judged on 443's failure, which the TLS phase's observation
+            # carries (rule tcp-refused-plain-http-80 on their failing runtime.path)
+            looked = not is_hub(ctx.target.host)
             if looked:
-                plain = await _plain_registry_at_80(ctx, observations)
+                plain = await _plain_registry_at_80(ctx, ctx.http_budget())
             going_on = plain is not None and bool(plain.facts.get("is_registry"))
         if going_on:
-            # the runtimes go on to http://host/v2/: port 80 (probes/http_ping.py)
-            at_80, sock = await connect_keep(ctx, ctx.state.addresses, 80, role)
+            # the runtimes go on to http://host/v2/ (port 80; probes/http_ping.py) by the
+            # route Go's ProxyFromEnvironment gives that URL: HTTP_PROXY unless NO_PROXY
+            # matches it (moby registry.NewTransport, containerd and containers/image use
+            # http.ProxyFromEnvironment), so the check dials the proxy or port 80
+            via = _http_proxy(ctx)
+            if via is None:
+                at_80, sock = await connect_keep(ctx, ctx.state.addresses, 80, role)
+            else:
+                from regdoctor.probes.dns import (
+                    daemon_unit_dir,
+                    effective_addresses,
+                    proxy_configured,
+                    resolve_name,
+                )
+
+                yield proxy_configured(ctx, via, daemon_unit_dir(ctx))
+                named = await resolve_name(ctx, via.host, "proxy")
+                for observation in named:
+                    yield observation
+                ctx.state.proxy = proxy = via
+                role = "proxy"
+                at_80, sock = await connect_keep(ctx, effective_addresses(named), via.port, role)
             # the failure at 443 is the TLS phase's observation (the https:// attempt),
             # not a refusing address of the registry's (tcp-partial-refused); what port
-            # 80 did is what the runtimes meet, connected or not
-            ctx.state.extra[HTTPS_PORT_FAILED] = observations[0].error or "refused"
+            # 80 (or the proxy) did is what the runtimes meet, connected or not
+            ctx.state.extra[HTTPS_PORT_FAILED] = {
+                "outcome": str(observations[0].facts.get("outcome") or "refused"),
+                "address": observations[0].facts.get("address"),
+                "error": observations[0].error or "refused",
+                "via": via.hostport if via is not None else None,
+            }
             observations = at_80
             if sock is not None:
-                sock.close()  # the http:// requests open their own connection to :80
+                sock.close()  # the http:// requests open their own connection
                 sock = None
             if plain is not None:
                 yield plain
@@ -307,7 +348,9 @@ class TcpProbe:
             for observation in observations:
                 yield observation
             if not looked:
-                plain = await _plain_registry_at_80(ctx, observations)
+                plain = await _plain_registry_at_80(
+                    ctx, min(ctx.budget(), _plain_port_wait(observations))
+                )
             if plain is not None:
                 yield plain
             ctx.state.verdict(

@@ -238,16 +238,17 @@ class TlsProbe:
             state.verdict("tls", PhaseStatus.NOT_APPLICABLE, "http:// given: TLS not used")
             return
         port_failed = state.extra.pop(HTTPS_PORT_FAILED, None)
-        if port_failed is not None:
-            # port 443 did not connect; port 80 did, where the runtimes go on to http://
-            # (probes/tcp.py)
+        if isinstance(port_failed, dict):
+            # port 443 did not connect; the runtimes go on to http:// (port 80, or the
+            # HTTP_PROXY Go gives that URL), which the TCP phase dialled (probes/tcp.py)
+            via = port_failed.get("via")
             yield _went_on_to_http(
                 ctx,
-                "refused",
-                state.address,
-                port_failed,
+                str(port_failed.get("outcome") or "refused"),
+                port_failed.get("address"),
+                port_failed.get("error"),
                 f"https:// on port {target.port} does not connect; falling back to "
-                "http:// on port 80",
+                + (f"http:// through the proxy {via}" if via else "http:// on port 80"),
             )
             return
         unresolved = state.extra.pop(UNRESOLVED, None)

@@ -50,6 +50,19 @@ def _env(no_proxy: str) -> ProxyEnv:
         ("[2001:db8::1]:443", "http://[2001:db8::1]/v2/", True),
         ("*", "https://reg.test/v2/", False),
         ("other.test", "https://reg.test/v2/", True),
+        # net.SplitHostPort fails on a bracketed address without a port ("missing
+        # port"): Go then reads the entry whole, as a domain ".[2001:db8::1]", which no
+        # URL host matches (hosts are compared without brackets): it bypasses nothing
+        ("[2001:db8::1]", "https://[2001:db8::1]/v2/", True),
+        ("[2001:db8::1]", "http://[2001:db8::1]/v2/", True),
+        # without brackets SplitHostPort fails too ("too many colons"): an IP, any port
+        ("2001:db8::1", "https://[2001:db8::1]/v2/", False),
+        ("2001:db8::1", "http://[2001:db8::1]:5000/v2/", False),
+        # a stray text after the bracket is no port: the entry is no address
+        ("[2001:db8::1]x", "https://[2001:db8::1]/v2/", True),
+        ("[2001:db8::1]:", "https://[2001:db8::1]/v2/", False),
+        # a port and no host: Go skips the entry
+        (":443", "https://reg.test/v2/", True),
     ],
 )
 def test_no_proxy_matches_as_go_does(no_proxy: str, url: str, proxied: bool) -> None:

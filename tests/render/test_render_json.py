@@ -238,10 +238,13 @@ def test_schema_categories_match_the_rule_engine() -> None:
 
 
 def test_a_mirror_names_the_images_it_serves(validator: Draft202012Validator, samples: Any) -> None:
-    """``spec.mirror_for`` (review of session 10): which images a mirror or search
-    registry target serves; it was known to the verdicts only. Optional in schema 3: a
-    document written before it still validates."""
-    from dataclasses import replace
+    """``endpoint.mirror_for`` (review of session 10): which images a mirror or search
+    registry target serves; it was known to the verdicts only. A later addition to
+    schema 3 where the schema published before allows other keys (``endpoint``): a
+    consumer validating with that schema accepts the new document (it rejected
+    ``spec.mirror_for``: ``spec`` allows no other key), and a document without it
+    still validates."""
+    import copy
 
     from regdoctor.model import Target, TargetReport
 
@@ -264,9 +267,13 @@ def test_a_mirror_names_the_images_it_serves(validator: Draft202012Validator, sa
     )
     doc = json.loads(render_json(report))
     assert _errors(validator, doc) == []
-    assert doc["targets"][0]["spec"]["mirror_for"] == [image, "app:1"]
+    assert doc["targets"][0]["endpoint"]["mirror_for"] == [image, "app:1"]
+    assert "mirror_for" not in doc["targets"][0]["spec"]
+    # the schema as published before this addition (no mirror_for anywhere)
+    before = copy.deepcopy(load_schema())
+    for definition in before["$defs"].values():
+        definition.get("properties", {}).pop("mirror_for", None)
+    assert _errors(Draft202012Validator(before), doc) == []
     image_target = json.loads(render_json(samples.make_report(samples.healthy_target())))
-    assert image_target["targets"][0]["spec"]["mirror_for"] == []
-    del image_target["targets"][0]["spec"]["mirror_for"]  # a document from before
+    assert "mirror_for" not in image_target["targets"][0]["endpoint"]
     assert _errors(validator, image_target) == []
-    assert replace(mirror, mirror_for=()).to_dict()["mirror_for"] == []

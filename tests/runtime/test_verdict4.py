@@ -69,14 +69,33 @@ def test_a_short_name_podman_refuses_is_not_probed(tmp_path: Path) -> None:
     without a TTY, no search registries, a saved alias file it cannot load): no runtime
     in scope contacts docker.io, the image's own host as docker would read it."""
     broken = '[aliases]\n"team/app" = "a.test/team/app\n'
-    for name, conf, cache in (
-        ("enforcing", _ENFORCING, None),
-        ("none", _NO_SEARCH, None),
-        ("cache", _PERMISSIVE, broken),
+    for name, conf, cache, why in (
+        ("enforcing", _ENFORCING, None, "podman refuses the short name team/app:1.2"),
+        ("none", _NO_SEARCH, None, "podman refuses the short name team/app:1.2"),
+        # worded per cause: the alias file, not the name, is what podman refuses
+        ("cache", _PERMISSIVE, broken, "podman cannot load its short-name aliases ("),
     ):
         root = _podman_root(tmp_path / name, conf, cache)
         reason = _uncontacted(root, "team/app:1.2", ("podman",))
-        assert reason is not None and "podman refuses the short name" in reason, (name, reason)
+        assert reason is not None and why in reason, (name, reason)
+        assert name != "cache" or "refuses the short name" not in reason, reason
+
+
+def test_a_one_component_name_ctr_refuses_is_not_probed(tmp_path: Path) -> None:
+    """ctr refuses ``app`` and ``app:1.2`` before any request (containerd's
+    reference.Parse reads the name as a host: "object required", an invalid port): with
+    containerd alone in scope (or beside a podman that refuses it too) nobody contacts
+    docker.io; the CRI normalizes as docker does and pulls from docker.io."""
+    root = _podman_root(tmp_path / "e", _ENFORCING)
+    for image in ("app", "app:1.2"):
+        reason = _uncontacted(root, image, ("containerd",))
+        assert reason is not None and f"ctr refuses the short name {image}" in reason, reason
+        both = _uncontacted(root, image, ("containerd", "podman"))
+        assert both is not None and "podman refuses" in both and "ctr refuses" in both, both
+        assert _uncontacted(root, image, ("containerd", "kubernetes")) is None
+    # team/app: ctr reads host "team" and goes there (not refused, not docker.io)
+    two = _uncontacted(root, "team/app:1.2", ("containerd",))
+    assert two is not None and "containerd pulls it from team" in two, two
 
 
 def test_a_short_name_another_runtime_pulls_is_probed(tmp_path: Path) -> None:
@@ -119,3 +138,30 @@ def test_check_sends_nothing_for_a_short_name_podman_refuses(tmp_path: Path) -> 
     assert [t["target"] for t in doc["targets"]] == ["team/app:1.2"]
     assert {f["rule"] for f in doc["findings"]} == {"config-podman-short-name"}, doc["findings"]
     assert doc["targets"][0]["runtimes"]["podman"]["status"] == "error"
+
+
+def test_check_sends_nothing_for_a_name_ctr_refuses(tmp_path: Path) -> None:
+    """containerd alone, ``app:1.2``: ctr refuses it before any request; the check asks
+    no DNS question of docker.io (it did: dns observations and docker.io's findings)
+    and names ctr's refusal (config-ctr-name-refused) as the only error."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "regdoctor", "check", "--format", "json",
+            "--root", str(tmp_path), "--runtime", "containerd",
+            "--dns-server", "127.0.0.1:9", "--timeout", "2", "app:1.2",
+        ],
+        capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    doc = json.loads(proc.stdout)
+    sent = [
+        o["kind"]
+        for t in doc["targets"]
+        for o in t["observations"]
+        if o["kind"].split(".")[0] in ("dns", "tcp", "tls", "http", "auth", "image")
+    ]
+    assert sent == [], sent
+    assert {f["rule"] for f in doc["findings"]} == {"config-ctr-name-refused"}, doc["findings"]

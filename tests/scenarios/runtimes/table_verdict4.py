@@ -90,6 +90,27 @@ VERDICT4_SCENARIOS: tuple[Scenario, ...] = (
         "the fix marks it insecure and each pulls through the proxy",
     ),
     Scenario(
+        "proxy-http-only-plain-no-port-docker-told",
+        "proxy",
+        f"behind.test/{APP}",
+        ALL,
+        registries=(BEHIND_80, BEHIND_DIRECT),
+        names={"behind.test": BEHIND_DIRECT.ip},
+        proxy="ok",
+        proxy_names=BEHIND_80_NAMES,
+        etc_files=_both(drop_in(**HTTP_ONLY_PROXY)),
+        user_env=HTTP_ONLY_PROXY,
+        daemon_json={"insecure-registries": ["behind.test"]},
+        hub_trusted=True,
+        expect={D: True, C: False, K: False, P: False},
+        endpoints={D: "http://behind.test/v2/"},
+        rule="tcp-refused-plain-http-80",
+        note="HTTP_PROXY alone, only dockerd told behind.test is insecure: port 443 "
+        "refuses (direct), dockerd goes on to http://behind.test/v2/ through HTTP_PROXY "
+        "(Go's ProxyFromEnvironment) and pulls; check dialled port 80 directly and said "
+        "tcp-refused. ctr, the CRI and podman stop at 443",
+    ),
+    Scenario(
         "podman-short-name-enforcing-hub-unasked",
         "registries.conf",
         APP,
