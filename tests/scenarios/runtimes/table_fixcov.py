@@ -315,3 +315,20 @@ FIXCOV_SCENARIOS += (
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
+
+# session 10, second pass (a reviewer's findings on the fixes above)
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-store-locked-login-needed",
+        "credentials",
+        f"secure.test/{APP}",
+        (D,),
+        docker_config={"credsStore": "locked"},
+        cred_helpers={"locked": "locked"},
+        expect={D: False},
+        note="credsStore (not credHelpers) names a helper that fails (the keyring is locked) "
+        "for a registry that wants a login: dockerd is refused anonymously, and docker "
+        "login would store the login with that same helper until credsStore is gone",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
