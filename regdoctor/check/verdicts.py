@@ -286,6 +286,7 @@ def _path_observation(
             "path_mirror_root": _root_of(walk.path_trap),
             "drops_port": _drops_port(walk.endpoint, target.registry) and not walk.ok,
             "ca_elsewhere": seen.trusted_with,
+            "ca_table": _failed_table(walk, route),
             "index": target.registry.removesuffix(":443"),
             **_entry_facts(runtime, walk, seen, route),
         },
@@ -373,6 +374,18 @@ def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str
         "entry_table": _table_of(entry),
         "after_not_found": walk.passed_not_found,
     }
+
+
+def _failed_table(walk: Walk, route: Route) -> str | None:
+    """containerd with a hosts.toml: the table ("server" or the ``[host]`` key) of the
+    entry the walk failed at. containerd 1.6 reads the ``*.crt`` of the registry's
+    certs.d directory only when it has no hosts.toml (remotes/docker/config/hosts.go
+    loadHostDir: hosts.toml, else the directory's files): with one, a CA reaches the
+    pull only as that entry's ``ca``."""
+    if not route.hosts_toml or walk.ok or not walk.endpoint:
+        return None
+    entry = next((e for e in route.endpoints if e.url == walk.endpoint), None)
+    return _table_of(entry) if entry is not None else None
 
 
 def _table_of(endpoint: Endpoint) -> str:

@@ -332,3 +332,27 @@ FIXCOV_SCENARIOS += (
         **_secure_tls(auth=True),  # type: ignore[arg-type]
     ),
 )
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-ca-only-docker-dir-hosts-entry",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={f"docker/certs.d/{TLS_HOST}/ca.crt": "ca"},
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n\n'
+                f'[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+            )
+        },
+        expect={C: False, K: False},
+        rule="tls-runtime-lacks-ca",
+        note="the CA only in docker's certs.d, and a hosts.toml whose [host] entry resolves "
+        "without a ca: a ca.crt copied beside the hosts.toml is not read (containerd "
+        "reads the directory's *.crt only without one); the entry needs the ca",
+    ),
+)
