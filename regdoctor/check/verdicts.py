@@ -353,12 +353,15 @@ def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str
         source: tuple[str, tuple[str, ...]] | None = (_table_of(anchor), anchor.ca)
     else:
         # the entry with the CA is not on the route (a root whose capabilities leave out
-        # resolve): the file's entry that names the CA file this runtime's trust anchors at
+        # resolve): the file's entry that names a CA file this runtime's own trust
+        # anchors at (not ``trusted_with``: the first trusting runtime's, docker's
+        # certs.d when docker is in scope too)
+        mine = seen.trusted_anchors.get(runtime) or [seen.trusted_with or ""]
         source = next(
             (
                 (table, cas)
                 for table, cas in route.hosts_cas
-                if seen.trusted_with in cas and seen.trusted_by.get(runtime)
+                if seen.trusted_by.get(runtime) and any(ca in cas for ca in mine)
             ),
             None,
         )

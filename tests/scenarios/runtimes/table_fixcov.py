@@ -356,3 +356,32 @@ FIXCOV_SCENARIOS += (
         "reads the directory's *.crt only without one); the entry needs the ca",
     ),
 )
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-hosts-entry-lacks-ca-docker-dir",
+        "hosts.toml",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={
+            f"containerd/certs.d/{TLS_HOST}/ca.crt": "ca",
+            f"docker/certs.d/{TLS_HOST}/ca.crt": "ca",
+        },
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n'
+                'capabilities = ["pull"]\n'
+                f'ca = "/etc/containerd/certs.d/{TLS_HOST}/ca.crt"\n\n'
+                f'[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+            )
+        },
+        expect={D: True, C: False, K: False, P: True},
+        rule="tls-hosts-entry-lacks-ca",
+        note="as fixcov-hosts-entry-lacks-ca, every runtime in scope and the CA in docker's "
+        "certs.d too (docker and podman pull): check matched docker's ca.crt against the "
+        "hosts.toml and said error with no finding",
+    ),
+)
