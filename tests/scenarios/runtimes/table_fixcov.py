@@ -31,6 +31,11 @@ same client pulls again.
 - the pod's imagePullSecret missing from its namespace, or of type ``Opaque``
   (``k8s-pull-secret-missing``, ``-malformed``): the missing-credential fix no longer
   creates a second Secret on the service account.
+- a reviewer's second pass: ``credsStore`` (not ``credHelpers``) naming the failing
+  helper (docker's fix removes ``credsStore``: docker login used it again); the CA only
+  in docker's certs.d beside a hosts.toml whose ``[host]`` has no ``ca`` (a copied
+  ca.crt is never read there: the entry gets the ``ca``); the root ``ca`` off the
+  resolve route with every runtime in scope and the CA in docker's certs.d too.
 """
 
 from __future__ import annotations
