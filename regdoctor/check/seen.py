@@ -40,6 +40,8 @@ class Seen:
     #: per runtime: does its own trust set anchor the chain (None: not known)
     trusted_by: dict[str, bool] = field(default_factory=dict)
     trusted_with: str | None = None  # a CA file that anchors it, for another runtime
+    #: per runtime: its own CA files that anchor the chain
+    trusted_anchors: dict[str, list[str]] = field(default_factory=dict)
     #: per runtime, per endpoint of its route: does that endpoint's own trust (a
     #: hosts.toml entry's ``ca``) anchor the chain (None: TLS not at stake there)
     trusted_at: dict[str, list[bool | None]] = field(default_factory=dict)
@@ -112,6 +114,12 @@ def seen_of(report: TargetReport) -> Seen:
     if verify is not None and isinstance(verify.facts.get("trusted_by"), dict):
         seen.trusted_by = {str(k): bool(v) for k, v in verify.facts["trusted_by"].items()}
         seen.trusted_with = verify.facts.get("trusted_with")
+    if verify is not None and isinstance(verify.facts.get("trusted_anchors"), dict):
+        seen.trusted_anchors = {
+            str(k): [str(f) for f in v]
+            for k, v in verify.facts["trusted_anchors"].items()
+            if isinstance(v, list)
+        }
     if verify is not None and isinstance(verify.facts.get("trusted_at"), dict):
         seen.trusted_at = {
             str(k): [None if b is None else bool(b) for b in v]

@@ -286,6 +286,7 @@ def _path_observation(
             "path_mirror_root": _root_of(walk.path_trap),
             "drops_port": _drops_port(walk.endpoint, target.registry) and not walk.ok,
             "ca_elsewhere": seen.trusted_with,
+            "ca_table": _failed_table(walk, route),
             "index": target.registry.removesuffix(":443"),
             **_entry_facts(runtime, walk, seen, route),
         },
@@ -352,12 +353,15 @@ def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str
         source: tuple[str, tuple[str, ...]] | None = (_table_of(anchor), anchor.ca)
     else:
         # the entry with the CA is not on the route (a root whose capabilities leave out
-        # resolve): the file's entry that names the CA file this runtime's trust anchors at
+        # resolve): the file's entry that names a CA file this runtime's own trust
+        # anchors at (not ``trusted_with``: the first trusting runtime's, docker's
+        # certs.d when docker is in scope too)
+        mine = seen.trusted_anchors.get(runtime) or [seen.trusted_with or ""]
         source = next(
             (
                 (table, cas)
                 for table, cas in route.hosts_cas
-                if seen.trusted_with in cas and seen.trusted_by.get(runtime)
+                if seen.trusted_by.get(runtime) and any(ca in cas for ca in mine)
             ),
             None,
         )
@@ -373,6 +377,18 @@ def _entry_facts(runtime: str, walk: Walk, seen: Seen, route: Route) -> dict[str
         "entry_table": _table_of(entry),
         "after_not_found": walk.passed_not_found,
     }
+
+
+def _failed_table(walk: Walk, route: Route) -> str | None:
+    """containerd with a hosts.toml: the table ("server" or the ``[host]`` key) of the
+    entry the walk failed at. containerd 1.6 reads the ``*.crt`` of the registry's
+    certs.d directory only when it has no hosts.toml (remotes/docker/config/hosts.go
+    loadHostDir: hosts.toml, else the directory's files): with one, a CA reaches the
+    pull only as that entry's ``ca``."""
+    if not route.hosts_toml or walk.ok or not walk.endpoint:
+        return None
+    entry = next((e for e in route.endpoints if e.url == walk.endpoint), None)
+    return _table_of(entry) if entry is not None else None
 
 
 def _table_of(endpoint: Endpoint) -> str:

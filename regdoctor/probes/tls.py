@@ -477,7 +477,8 @@ def _with_trust(
     """``tls.verify`` with ``trusted_by``: per runtime in scope, whether its own CA files
     (certs.d, hosts.toml ``ca``) plus ``--ca-file`` and the system store anchor the
     chain, and ``trusted_with``: a CA file one of them used, for a fix that copies it
-    (else one only the runtimes out of scope read: ``Routes.trust_elsewhere``);
+    (else one only the runtimes out of scope read: ``Routes.trust_elsewhere``),
+    ``trusted_anchors``: per runtime, which of its own CA files anchor the chain;
     ``trusted_at``: per runtime whose endpoints each have their own CA files (containerd's
     hosts.toml entries), per endpoint whether that entry's trust anchors the chain.
     ``found``: the runtimes' CA files (``files``) and folders (``dirs``) if already read."""
@@ -498,6 +499,8 @@ def _with_trust(
         return observations
     trusted_by: dict[str, bool] = {}
     trusted_with: str | None = None
+    #: per runtime, its own CA files that anchor the chain by themselves
+    anchors: dict[str, list[str]] = {}
     root = str(ctx.options.config_root).rstrip("/")
 
     def shown(path: str) -> str:
@@ -511,6 +514,10 @@ def _with_trust(
         trusted_by[runtime] = chain_trusted(chain, [Path(f) for f in (*given, *files)], trust)
         if trusted_by[runtime] and files and trusted_with is None:
             trusted_with = files[0]
+        if trusted_by[runtime] and files:
+            anchors[runtime] = [
+                shown(f) for f in files if chain_trusted(chain, [*map(Path, given), Path(f)], trust)
+            ]
         tried[runtime] = [f"{d}/" for d in dirs.get(runtime, [])] + [shown(f) for f in files]
     if trusted_with is None and not all(trusted_by.values()):
         # a CA file only the runtimes out of scope read (check --runtime R): the fix for
@@ -541,6 +548,7 @@ def _with_trust(
             o,
             trusted_by=trusted_by,
             trusted_with=trusted_with,
+            trusted_anchors=anchors,
             trusted_at=trusted_at,
             ca_tried=tried,
             **_tried_facts(tried),

@@ -4,7 +4,12 @@ the pull ("no basic auth credentials"), and ``docker login`` stores the new logi
 that same helper ("error storing credentials - err: exit status 1"; measured: scenario
 fixcov-helper-locked-login-needed). The docker fix was only the helper's own test; it
 now removes exactly that entry and logs in with the password on stdin. The command runs
-here against a scratch config.json and a ``docker`` stand-in that records its call."""
+here against a scratch config.json and a ``docker`` stand-in that records its call.
+
+When ``credsStore`` names the failing helper, removing a credHelpers entry changes
+nothing: docker/cli v20.10.24 GetCredentialsStore falls back to credsStore, and the login
+failed the same way ("Error saving credentials ... the keyring is locked"; scenario
+fixcov-store-locked-login-needed): that fix removes credsStore."""
 
 from __future__ import annotations
 
@@ -19,11 +24,9 @@ from regdoctor.engine.command_template import render_command
 RULE = next(r for r in load_catalog().rules if r.id == "config-credential-helper-failed")
 
 
-def test_docker_fix_removes_the_entry_and_logs_in(tmp_path: Path) -> None:
+def _run_fix(tmp_path: Path, config_data: dict, key: str) -> tuple[dict, list[str], str]:
     config = tmp_path / "config.json"
-    config.write_text(
-        json.dumps({"credHelpers": {"secure.test": "locked", "other.test": "ecr-login"}})
-    )
+    config.write_text(json.dumps(config_data))
     bindir = tmp_path / "bin"
     bindir.mkdir()
     calls = tmp_path / "calls"
@@ -37,6 +40,7 @@ def test_docker_fix_removes_the_entry_and_logs_in(tmp_path: Path) -> None:
                 "server": "secure.test",
                 "machine_file": str(config),
                 "helper": "locked",
+                "key": key,
             },
         )
         for step in RULE.remediation
@@ -49,8 +53,28 @@ def test_docker_fix_removes_the_entry_and_logs_in(tmp_path: Path) -> None:
         ["bash", "-e", "-c", fix], env=env, capture_output=True, text=True, timeout=30, check=False
     )
     assert run.returncode == 0, run.stderr
-    assert json.loads(config.read_text()) == {"credHelpers": {"other.test": "ecr-login"}}
-    login, password = calls.read_text().splitlines()
+    return json.loads(config.read_text()), calls.read_text().splitlines(), fix
+
+
+def test_docker_fix_removes_the_entry_and_logs_in(tmp_path: Path) -> None:
+    config, (login, password), fix = _run_fix(
+        tmp_path,
+        {"credHelpers": {"secure.test": "locked", "other.test": "ecr-login"}},
+        "credHelpers",
+    )
+    assert config == {"credHelpers": {"other.test": "ecr-login"}}
     assert login == "login -u tester --password-stdin secure.test"
     assert password == "s3cret-pw"
     assert "s3cret-pw" not in fix
+
+
+def test_docker_fix_removes_a_failing_creds_store_and_logs_in(tmp_path: Path) -> None:
+    config, (login, password), _ = _run_fix(
+        tmp_path,
+        {"credsStore": "locked", "credHelpers": {"other.test": "ecr-login"}, "auths": {}},
+        "credsStore",
+    )
+    # docker login now stores the login in the file, not with the failing helper
+    assert config == {"credHelpers": {"other.test": "ecr-login"}, "auths": {}}
+    assert login == "login -u tester --password-stdin secure.test"
+    assert password == "s3cret-pw"

@@ -3,7 +3,8 @@ bare ``docker login REGISTRY`` stops there with "Cannot perform an interactive l
 from a non TTY device", ``podman login REGISTRY`` with "reading password: inappropriate
 ioctl for device" (measured: scenario fixcov-private-repository-no-login). An error
 rule's login takes the user from ``$REGISTRY_USERNAME`` and the password on stdin
-(``--password-stdin``, never in argv), as auth-rejected-credentials' does."""
+(``--password-stdin``, never in argv), as auth-rejected-credentials' does; so does a
+warning rule's (config-credential-not-found's was a bare login)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ _LOGIN = re.compile(r"\b(docker|podman) login\b")
 def _logins() -> list[tuple[str, str, str]]:
     found = []
     for rule in load_catalog().rules:
-        if rule.severity is not Severity.ERROR:
+        if rule.severity not in (Severity.ERROR, Severity.WARNING):
             continue
         for step in rule.remediation:
             for runtime, command in step.commands.items():
@@ -31,7 +32,7 @@ def _logins() -> list[tuple[str, str, str]]:
     return found
 
 
-def test_error_rules_log_in_without_a_terminal() -> None:
+def test_error_and_warning_rules_log_in_without_a_terminal() -> None:
     logins = _logins()
     assert logins, "no error rule logs in: the test reads the catalog wrongly"
     interactive = [

@@ -4,7 +4,12 @@ resolves at the ``[host]`` alone and fails "x509: certificate signed by unknown
 authority" (the runtime table's scenario fixcov-hosts-entry-lacks-ca, ctr and the CRI).
 check said error with no finding (no fix): the entry with the CA is not on the resolve
 route, so it found none to copy. Now tls-hosts-entry-lacks-ca copies the root's ``ca``
-to the ``[host]``. Against the real TLS registry of the testbed."""
+to the ``[host]``. Against the real TLS registry of the testbed.
+
+With every runtime in scope and the CA in docker's certs.d too, the file whose CA was
+matched against the hosts.toml was the first trusting runtime's first file (docker's
+ca.crt), never the hosts.toml's: error with no finding again. Each runtime's own
+anchoring CA files are matched now."""
 
 from __future__ import annotations
 
@@ -18,9 +23,12 @@ import pytest
 from tests.harness.testbed import Testbed
 
 
-@pytest.mark.parametrize("runtime", ["containerd", "kubernetes"])
+@pytest.mark.parametrize(
+    ("runtime", "scope"),
+    [("containerd", "containerd"), ("kubernetes", "kubernetes"), ("containerd", "all")],
+)
 def test_the_root_ca_off_the_resolve_route_is_copied(
-    testbed: Testbed, tmp_path: Path, runtime: str
+    testbed: Testbed, tmp_path: Path, runtime: str, scope: str
 ) -> None:
     hostport = testbed.endpoints["tls"].hostport
     config = tmp_path / "etc/containerd/config.toml"
@@ -37,11 +45,16 @@ def test_the_root_ca_off_the_resolve_route_is_copied(
         f'ca = "/etc/containerd/certs.d/{hostport}/ca.crt"\n\n'
         f'[host."https://{hostport}"]\n  capabilities = ["pull", "resolve"]\n'
     )
+    if scope == "all":
+        # docker's certs.d has the CA too: docker trusts it first
+        docker_ca = tmp_path / f"etc/docker/certs.d/{hostport}/ca.crt"
+        docker_ca.parent.mkdir(parents=True)
+        docker_ca.write_bytes(testbed.ca_file.read_bytes())
     image = f"{hostport}/{testbed.images.app.repository}:{testbed.images.app.tag}"
     proc = subprocess.run(
         [
             *(sys.executable, "-m", "regdoctor", "check", "--format", "json"),
-            *("--root", str(tmp_path), "--runtime", runtime, "--timeout", "3", image),
+            *("--root", str(tmp_path), "--runtime", scope, "--timeout", "3", image),
         ],
         capture_output=True,
         text=True,

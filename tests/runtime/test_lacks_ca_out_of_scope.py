@@ -6,7 +6,13 @@ with the real clients), and the fix is to copy that CA where R looks
 containerd`` said error with no finding at all (no fix); with it in containerd's
 certs.d directory, ``--runtime docker`` said tls-unknown-authority ("a private CA this
 host does not trust"). Against the real TLS registry of the testbed (on 127.0.0.1,
-which dockerd treats as insecure: docker's side is the runtime table's)."""
+which dockerd treats as insecure: docker's side is the runtime table's).
+
+With a hosts.toml in containerd's directory, a ca.crt copied there is never read
+(containerd v1.6.20 remotes/docker/config/hosts.go loadHostDir reads hosts.toml, and
+the directory's *.crt only without one): the fix gives the entry that failed the
+``ca`` (scenario fixcov-ca-only-docker-dir-hosts-entry: ctr and the CRI still failed
+x509 after the copy)."""
 
 from __future__ import annotations
 
@@ -76,3 +82,23 @@ def test_a_ca_only_another_runtime_reads_is_copied(
     assert [f["rule"] for f in errors] == ["tls-runtime-lacks-ca"], errors
     commands = errors[0]["remediation"][0]["commands"][runtime]
     assert f"/etc/{installed}/certs.d/{hostport}/ca.crt" in commands
+    if runtime in ("containerd", "kubernetes"):
+        _run_hosts_fix(tmp_path, commands, hostport, ca)
+
+
+def _run_hosts_fix(root: Path, commands: str, hostport: str, ca: Path) -> None:
+    """The fix, run against the files below ``root`` (the machine's /etc there), twice:
+    the entry that resolves gets the ``ca``, and the second run changes nothing."""
+    import tomllib
+
+    fix = commands.replace("sudo ", "").replace(" /etc/", f" {root}/etc/")
+    hosts = root / f"etc/containerd/certs.d/{hostport}/hosts.toml"
+    for _ in range(2):
+        proc = subprocess.run(
+            ["bash", "-e", "-c", fix], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        doc = tomllib.loads(hosts.read_text())
+        placed = hosts.parent / "ca.crt"
+        assert doc["host"][f"https://{hostport}"]["ca"] == str(placed), doc
+        assert placed.read_bytes() == ca.read_bytes()

@@ -31,6 +31,11 @@ same client pulls again.
 - the pod's imagePullSecret missing from its namespace, or of type ``Opaque``
   (``k8s-pull-secret-missing``, ``-malformed``): the missing-credential fix no longer
   creates a second Secret on the service account.
+- a reviewer's second pass: ``credsStore`` (not ``credHelpers``) naming the failing
+  helper (docker's fix removes ``credsStore``: docker login used it again); the CA only
+  in docker's certs.d beside a hosts.toml whose ``[host]`` has no ``ca`` (a copied
+  ca.crt is never read there: the entry gets the ``ca``); the root ``ca`` off the
+  resolve route with every runtime in scope and the CA in docker's certs.d too.
 """
 
 from __future__ import annotations
@@ -313,5 +318,75 @@ FIXCOV_SCENARIOS += (
         note="the pod's imagePullSecret holds the right login as .dockerconfigjson, but "
         "is of type Opaque: the kubelet passes no credentials",
         **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
+
+# session 10, second pass (a reviewer's findings on the fixes above)
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-store-locked-login-needed",
+        "credentials",
+        f"secure.test/{APP}",
+        (D,),
+        docker_config={"credsStore": "locked"},
+        cred_helpers={"locked": "locked"},
+        expect={D: False},
+        note="credsStore (not credHelpers) names a helper that fails (the keyring is locked) "
+        "for a registry that wants a login: dockerd is refused anonymously, and docker "
+        "login would store the login with that same helper until credsStore is gone",
+        **_secure_tls(auth=True),  # type: ignore[arg-type]
+    ),
+)
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-ca-only-docker-dir-hosts-entry",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        (C, K),
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={f"docker/certs.d/{TLS_HOST}/ca.crt": "ca"},
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n\n'
+                f'[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+            )
+        },
+        expect={C: False, K: False},
+        rule="tls-runtime-lacks-ca",
+        note="the CA only in docker's certs.d, and a hosts.toml whose [host] entry resolves "
+        "without a ca: a ca.crt copied beside the hosts.toml is not read (containerd "
+        "reads the directory's *.crt only without one); the entry needs the ca",
+    ),
+)
+
+FIXCOV_SCENARIOS += (
+    Scenario(
+        "fixcov-hosts-entry-lacks-ca-docker-dir",
+        "hosts.toml",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (TLS_REG,),
+        TLS_NAMES,
+        certs={
+            f"containerd/certs.d/{TLS_HOST}/ca.crt": "ca",
+            f"docker/certs.d/{TLS_HOST}/ca.crt": "ca",
+        },
+        etc_files={
+            f"containerd/certs.d/{TLS_HOST}/hosts.toml": (
+                f'server = "https://{TLS_HOST}"\n'
+                'capabilities = ["pull"]\n'
+                f'ca = "/etc/containerd/certs.d/{TLS_HOST}/ca.crt"\n\n'
+                f'[host."https://{TLS_HOST}"]\n'
+                '  capabilities = ["pull", "resolve"]\n'
+            )
+        },
+        expect={D: True, C: False, K: False, P: True},
+        rule="tls-hosts-entry-lacks-ca",
+        note="as fixcov-hosts-entry-lacks-ca, every runtime in scope and the CA in docker's "
+        "certs.d too (docker and podman pull): check matched docker's ca.crt against the "
+        "hosts.toml and said error with no finding",
     ),
 )
