@@ -102,7 +102,7 @@ the same `loads` and `TOMLDecodeError`, which stops at a line it cannot read;
 `config-path-loads` is the kubelet's `config_path` fixes' `loads` (what `containerd config
 default` writes; a line it cannot read names the script's `path` to edit by hand):
 
-```python
+```text
 #@snippet tomllib-or-fallback
 data = tomllib.loads(path.read_text())
 ```
