@@ -100,30 +100,76 @@ async def storage_look(
         storage_url = urljoin(blob_url, location)
         parts = urlsplit(storage_url)
         host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        # ":0" is port 0 as Go dials it (refused), not the scheme's default
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     except ValueError:
         return  # a hostile Location (a port that is no number): no host to look at
     if parts.scheme not in ("http", "https") or not host:
         return
     proxy = ctx.network.proxy_for(storage_url)
-    observations, problem = await check_realm_host(ctx, storage_url, set(), role="storage")
+    env = ctx.network.proxy_env
+    variable = env.choose(storage_url).variable if env is not None else None
+    invalid = _invalid_host(host)
+    if invalid:
+        # Go's resolver refuses such a name before any query (net/dnsclient.go
+        # isDomainName): "no such host" for every runtime
+        observations: list[Observation] = []
+        problem: str | None = f"not a valid host name ({invalid}): no such host"
+    elif proxy:
+        observations, problem = [], None  # the proxy reaches it, not this machine
+    else:
+        observations, problem = await check_realm_host(ctx, storage_url, set(), role="storage")
     for observation in observations:
         yield observation
+    shown = host if len(host) <= 255 else host[:255] + "..."
     facts = {
         "digest": digest,
         "status": exchange.status,
         "location": redact(storage_url[:2048]),
-        "storage_host": host,
+        "storage_host": shown,
         "storage_port": port,
         "storage_scheme": parts.scheme,
-        "storage_hostport": f"{host}:{port}",
+        "storage_hostport": f"{shown}:{port}",
         "via_proxy": redact(proxy) if proxy else None,
-        "outcome": "unreachable" if problem else "reached",
+        "via_proxy_env": (variable or f"{parts.scheme.upper()}_PROXY") if proxy else None,
+        "outcome": "unreachable" if problem else ("via_proxy" if proxy else "reached"),
     }
+    verify = next(
+        (o for o in observations if o.kind == "tls.verify" and o.facts.get("role") == "storage"),
+        None,
+    )
+    if problem and verify is not None and not verify.ok and verify.error == problem:
+        # a certificate only some runtimes refuse (the others trust it with the registry's
+        # CA files, or skip verification for the registry): the problem is theirs
+        runtimes = verify.facts.get("runtimes")
+        if isinstance(runtimes, list):
+            facts["runtimes"] = runtimes
     yield ctx.observe(
         "image.blob",
         ok=problem is None,
         phase="image",
         facts=facts,
-        error=f"blob storage {host}:{port}: {problem}" if problem else None,
+        error=f"blob storage {shown}:{port}: {problem}" if problem else None,
     )
+
+
+def _invalid_host(host: str) -> str | None:
+    """Why ``host`` is no host name a runtime can look up (None: it is one): an empty
+    label, a label over 63 bytes, a name over 253, or one IDNA cannot encode."""
+    from regdoctor.reference.targets import is_ip_literal
+
+    if is_ip_literal(host):
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253:
+        return "longer than 253 characters"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return "an empty label"
+    if any(len(label) > 63 for label in labels):
+        return "a label longer than 63 characters"
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        return "not encodable as IDNA"
+    return None
