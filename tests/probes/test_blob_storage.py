@@ -209,3 +209,23 @@ def test_storage_ca_in_containerds_certs_d_without_hosts_toml(tmp_path: Path) ->
         if server is not None:
             server.stop()
         reg.stop()
+
+
+def test_storage_reached_through_a_proxy_is_not_contacted(registry: Registry) -> None:
+    """A storage host HTTPS_PROXY applies to is reached by the proxy, not by this
+    machine: nothing is contacted (no DNS, no TCP), the outcome says so, and the
+    variable that chose the proxy is a fact (the registry on loopback goes direct).
+    (Before, the look said "reached" without contacting anything.)"""
+    import os
+
+    _redirect(registry, "https://storage.invalid:9443")
+    # ctr pulls in the shell's own environment (the daemons' units have none here)
+    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    args = ["check", "--format", "json", "--timeout", "3", "--runtime", "containerd"]
+    result = run([*args, f"127.0.0.1:{registry.port}/team/app:1.2"], env=env)
+    blob = next(o for o in result.observations() if o["kind"] == "image.blob")
+    where = str(blob)
+    assert blob["ok"] is True and blob["facts"]["outcome"] == "via_proxy", where
+    assert blob["facts"]["via_proxy_env"] == "HTTPS_PROXY", where
+    assert blob["facts"]["via_proxy"] == "http://127.0.0.1:9", where
+    assert not [o for o in result.observations() if o["facts"].get("role") == "storage"]
