@@ -9,9 +9,15 @@ The runtimes follow the redirect with the registry's own HTTP client (moby v20.1
 distribution/registry.go: one ``http.Client`` over the endpoint's TLS configuration;
 containerd v1.6.20 remotes/docker: the host's ``Client`` from its hosts.toml entry;
 containers/image v5.23.1 docker/docker_client.go: the registry's certs.d
-``tlsClientConfig``), so the storage host's certificate is checked against the
-registry's trust, and the registry's credentials are never sent there (Go drops the
-``Authorization`` header on a redirect to another host).
+``tlsClientConfig``), so the storage host's certificate is judged per runtime with
+that runtime's trust for the registry (``peer_host.judged_per_runtime``). Go's
+``http.Client`` drops the ``Authorization`` header on a redirect to another domain but
+keeps it for the same host or a subdomain (net/http shouldCopyHeaderOnRedirect):
+containerd and containers/image set it on the request before ``Do``, so they send the
+registry's token to ``storage.registry.example``; dockerd's transport adds it only for
+hosts it holds a challenge for (fact ``same_domain``). This look never follows the
+redirect and sends no credentials to the storage host: the TLS look there sends one
+``GET /v2/`` without credentials (``confirm``, to surface a TLS 1.3 alert).
 
 It costs one or two round trips on a healthy check (the manifest's body when only its
 ``HEAD`` was sent, an index's entry for this machine, then the blob's ``GET``), and is
@@ -133,6 +139,7 @@ async def storage_look(
         "via_proxy": redact(proxy) if proxy else None,
         "via_proxy_env": (variable or f"{parts.scheme.upper()}_PROXY") if proxy else None,
         "outcome": "unreachable" if problem else ("via_proxy" if proxy else "reached"),
+        "same_domain": _same_domain(host, ctx.target.host),
     }
     verify = next(
         (o for o in observations if o.kind == "tls.verify" and o.facts.get("role") == "storage"),
@@ -151,6 +158,21 @@ async def storage_look(
         facts=facts,
         error=f"blob storage {shown}:{port}: {problem}" if problem else None,
     )
+
+
+def _same_domain(host: str, registry: str) -> bool:
+    """The storage host is the registry's host or a subdomain of it: there Go's
+    ``http.Client`` keeps the ``Authorization`` header set on the request before ``Do``
+    (net/http client.go shouldCopyHeaderOnRedirect, isDomainOrSubdomain), so containerd
+    (remotes/docker/resolver.go sets it on the request) and containers/image
+    (docker_client.go setupRequestAuth) send the registry's token there too; dockerd's
+    token is added by its transport only for hosts it holds a challenge for, so not."""
+    host, registry = host.lower().rstrip("."), registry.lower().rstrip(".")
+    if host == registry:
+        return True
+    from regdoctor.reference.targets import is_ip_literal
+
+    return not is_ip_literal(host) and host.endswith("." + registry)
 
 
 def _invalid_host(host: str) -> str | None:

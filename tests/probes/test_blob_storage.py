@@ -229,3 +229,26 @@ def test_storage_reached_through_a_proxy_is_not_contacted(registry: Registry) ->
     assert blob["facts"]["via_proxy_env"] == "HTTPS_PROXY", where
     assert blob["facts"]["via_proxy"] == "http://127.0.0.1:9", where
     assert not [o for o in result.observations() if o["facts"].get("role") == "storage"]
+
+
+@pytest.mark.parametrize(
+    ("host", "registry", "same"),
+    [
+        ("storage.registry.example", "registry.example", True),
+        ("registry.example", "registry.example", True),  # another port: still the host
+        ("REGISTRY.example.", "registry.example", True),
+        ("s3.example", "registry.example", False),
+        ("evilregistry.example", "registry.example", False),
+        ("192.0.2.7", "192.0.2.7", True),
+        ("198.51.100.7", "192.0.2.7", False),
+    ],
+)
+def test_same_domain_is_where_go_keeps_the_authorization_header(
+    host: str, registry: str, same: bool
+) -> None:
+    """Go's http.Client keeps Authorization on a redirect to the same host or a
+    subdomain (net/http isDomainOrSubdomain): containerd and podman send the registry's
+    token to such a storage host (fact same_domain)."""
+    from regdoctor.probes.blob_storage import _same_domain
+
+    assert _same_domain(host, registry) is same
