@@ -54,6 +54,9 @@ class Seen:
     #: the runtimes ``post_failure`` applies to (None: every one): a blob storage host
     #: whose certificate only some runtimes refuse (``image.blob`` ``runtimes``)
     post_only: frozenset[str] | None = None
+    #: per runtime, the failure at a peer host only some runtimes refuse while the others
+    #: go on (the token realm's certificate, trusted by another runtime's CA files)
+    peer_failures: dict[str, tuple[Kind, str]] = field(default_factory=dict)
 
 
 def addresses_of(observations: Sequence[Observation]) -> list[str]:
@@ -129,6 +132,13 @@ def seen_of(report: TargetReport) -> Seen:
                 seen.post_failure = (post_kind(report, name), phase_error(report, name))
                 seen.post_only = _only_for(report, name)
                 break
+    for o in report.observations:
+        runtimes = o.facts.get("runtimes")
+        if o.kind == "tls.verify" and o.facts.get("role") == "realm" and not o.ok:
+            for runtime in runtimes if isinstance(runtimes, list) else ():
+                seen.peer_failures.setdefault(
+                    str(runtime), (Kind.TLS, said(o.error) or "certificate verification failed")
+                )
     withheld = next(
         (
             o.facts.get("credentials_withheld")

@@ -264,6 +264,9 @@ def _post(seen: Seen, walk: Walk, runtime: str) -> tuple[Kind, str] | None:
     if seen.post_failure is not None and (seen.post_only is None or runtime in seen.post_only):
         walk.failed_part = "post"
         return seen.post_failure
+    if runtime in seen.peer_failures:
+        walk.failed_part = "post"
+        return seen.peer_failures[runtime]
     return None
 
 

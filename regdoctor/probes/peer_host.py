@@ -93,7 +93,7 @@ async def check_realm_host(
             observations = with_alert(observations, result, role)
     if result.outcome != "ok":
         return observations, result.error
-    if verify is not None and not verify.ok:
+    if verify is not None and not verify.ok and not _trusted_elsewhere(verify, storage):
         return observations, verify.error
     if result.stream is not None:
         # the token request goes over this session; an alert it meets is the realm's
@@ -148,23 +148,52 @@ async def judged_per_runtime(
         failing = [
             runtime
             for runtime in scope
-            if reason != "ok"
-            and runtime not in choice.skip_verify
-            and not (reason in _AUTHORITY and trusted_by.get(runtime))
-        ]
-        out.append(
-            replace(
-                observation,
-                ok=not failing,
-                facts={
-                    **observation.facts,
-                    "enforced": bool(failing),
-                    "runtimes": failing,
-                    "skip_verify_by": list(choice.skip_verify),
-                },
+            if runtime not in choice.skip_verify
+            and (
+                # the handshake's trust (--ca-file, certs.d found for the target)
+                # anchors it, this runtime's own CA files do not
+                trusted_by.get(runtime) is False
+                if reason == "ok"
+                else not (reason in _AUTHORITY and trusted_by.get(runtime))
             )
-        )
+        ]
+        facts = {
+            **observation.facts,
+            "enforced": bool(failing),
+            "runtimes": failing,
+            "judged_for": list(scope),
+            "skip_verify_by": list(choice.skip_verify),
+        }
+        error = observation.error
+        if reason == "ok" and failing:
+            facts["reason"] = "unknown_authority"
+            where = _and(failing)
+            error = f"certificate signed by unknown authority (its CA is not where {where} look)"
+            facts["detail"] = error
+        out.append(replace(observation, ok=not failing, facts=facts, error=error))
     return out
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _trusted_elsewhere(verify: Observation, storage: bool) -> bool:
+    """The realm's certificate fails only for some runtimes in scope, and another's own CA
+    files anchor its chain (its dates and name are fine): the token request goes on, as
+    those runtimes send it, and the failing runtimes' walks fail at the realm
+    (``check/seen.py`` ``peer_failures``). A runtime that only skips verification never
+    lets regdoctor send credentials to a certificate no trust set verifies."""
+    failing = verify.facts.get("runtimes")
+    scope = verify.facts.get("judged_for")
+    trusted = verify.facts.get("trusted_by")
+    if storage or not isinstance(failing, list) or not isinstance(scope, list):
+        return False
+    return (
+        verify.facts.get("reason") in _AUTHORITY
+        and isinstance(trusted, dict)
+        and any(trusted.get(r) for r in scope if r not in failing)
+    )
 
 
 def with_alert(

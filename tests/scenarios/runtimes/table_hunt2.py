@@ -253,3 +253,28 @@ HUNT2_SCENARIOS += (
         "which the redirect to the storage host uses too, so docker pulls; podman verifies",
     ),
 )
+
+
+# The token realm's certificate per runtime: its CA only in containerd's certs.d
+# directory (no hosts.toml: the CRI reads the directory's *.crt into the host's client,
+# which its authorizer also fetches the token with).
+HUNT2_SCENARIOS += (
+    Scenario(
+        "token-realm-ca-in-containerd-certs-d",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),  # ctr has no login
+        (Registry("secure", SECURE_IP, 443, "token"),),
+        TOKEN_NAMES,
+        certs={
+            **_ca_everywhere("secure.test"),
+            "containerd/certs.d/secure.test/realm-ca.crt": "other_ca",
+        },
+        docker_config={"auths": {"secure.test": {"auth": _auth(USERNAME, PASSWORD)}}},
+        pull_secret=(USERNAME, PASSWORD),
+        realm_ca="other_ca",
+        expect={D: False, K: True, P: False},
+        note="the token server's CA only in containerd's certs.d directory for the "
+        "registry (no hosts.toml): the CRI trusts the realm, docker and podman do not",
+    ),
+)
