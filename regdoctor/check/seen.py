@@ -53,6 +53,12 @@ class Seen:
     #: auth on whatever realm URL the challenge names; dockerd and podman likewise), so
     #: the refusal that followed is its own, not the runtime's
     withheld: str | None = None
+    #: the runtimes ``post_failure`` applies to (None: every one): a blob storage host
+    #: whose certificate only some runtimes refuse (``image.blob`` ``runtimes``)
+    post_only: frozenset[str] | None = None
+    #: per runtime, the failure at a peer host only some runtimes refuse while the others
+    #: go on (the token realm's certificate, trusted by another runtime's CA files)
+    peer_failures: dict[str, tuple[Kind, str]] = field(default_factory=dict)
 
 
 def addresses_of(observations: Sequence[Observation]) -> list[str]:
@@ -132,7 +138,15 @@ def seen_of(report: TargetReport) -> Seen:
         for name in ("http", "auth", "image"):
             if phase_status(report, name) in FAILED:
                 seen.post_failure = (post_kind(report, name), phase_error(report, name))
+                seen.post_only = _only_for(report, name)
                 break
+    for o in report.observations:
+        runtimes = o.facts.get("runtimes")
+        if o.kind == "tls.verify" and o.facts.get("role") == "realm" and not o.ok:
+            for runtime in runtimes if isinstance(runtimes, list) else ():
+                seen.peer_failures.setdefault(
+                    str(runtime), (Kind.TLS, said(o.error) or "certificate verification failed")
+                )
     withheld = next(
         (
             o.facts.get("credentials_withheld")
@@ -147,6 +161,14 @@ def seen_of(report: TargetReport) -> Seen:
         if seen.post_failure is not None and seen.post_failure[0] is Kind.UNAUTHORIZED:
             seen.post_failure = None
     return seen
+
+
+def _only_for(report: TargetReport, phase: str) -> frozenset[str] | None:
+    """The runtimes the phase's failure applies to, when its failing observation names
+    them (``runtimes``), else None (every runtime)."""
+    failing = next((o for o in report.observations if o.phase == phase and not o.ok), None)
+    runtimes = failing.facts.get("runtimes") if failing is not None else None
+    return frozenset(str(r) for r in runtimes) if isinstance(runtimes, list) else None
 
 
 def post_kind(report: TargetReport, phase: str) -> Kind:

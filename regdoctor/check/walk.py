@@ -234,7 +234,7 @@ def _own_outcome(
                 or (failure[0] is Kind.DNS and runtime == "podman")
             )
         ):
-            plain = _plain(seen, walk)
+            plain = _plain(seen, walk, runtime)
             if plain is None or seen.went_on == "http":
                 walk.plain_retry = True
                 return plain
@@ -244,15 +244,15 @@ def _own_outcome(
         if seen.went_on != "https":
             walk.unobserved = "the requests after the TLS handshake"
             return Kind.TLS, "not observed"
-        return _post(seen, walk)
-    return _plain(seen, walk)
+        return _post(seen, walk, runtime)
+    return _plain(seen, walk, runtime)
 
 
-def _plain(seen: Seen, walk: Walk) -> tuple[Kind, str] | None:
+def _plain(seen: Seen, walk: Walk, runtime: str) -> tuple[Kind, str] | None:
     """An ``http://`` endpoint of the target's own host."""
     if seen.went_on == "http":
         walk.plain_http = True
-        return _post(seen, walk)
+        return _post(seen, walk, runtime)
     if seen.https == "ok":
         walk.failed_part = "https"
         return Kind.HTTP_ON_HTTPS, "the server speaks TLS on this port: http:// gets no registry"
@@ -261,11 +261,14 @@ def _plain(seen: Seen, walk: Walk) -> tuple[Kind, str] | None:
     return Kind.CONNECT, "plain HTTP was not tried after the HTTPS failure"
 
 
-def _post(seen: Seen, walk: Walk) -> tuple[Kind, str] | None:
+def _post(seen: Seen, walk: Walk, runtime: str) -> tuple[Kind, str] | None:
     walk.parts.add("post")
-    if seen.post_failure is not None:
+    if seen.post_failure is not None and (seen.post_only is None or runtime in seen.post_only):
         walk.failed_part = "post"
         return seen.post_failure
+    if runtime in seen.peer_failures:
+        walk.failed_part = "post"
+        return seen.peer_failures[runtime]
     return None
 
 

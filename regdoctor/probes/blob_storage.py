@@ -9,9 +9,15 @@ The runtimes follow the redirect with the registry's own HTTP client (moby v20.1
 distribution/registry.go: one ``http.Client`` over the endpoint's TLS configuration;
 containerd v1.6.20 remotes/docker: the host's ``Client`` from its hosts.toml entry;
 containers/image v5.23.1 docker/docker_client.go: the registry's certs.d
-``tlsClientConfig``), so the storage host's certificate is checked against the
-registry's trust, and the registry's credentials are never sent there (Go drops the
-``Authorization`` header on a redirect to another host).
+``tlsClientConfig``), so the storage host's certificate is judged per runtime with
+that runtime's trust for the registry (``peer_host.judged_per_runtime``). Go's
+``http.Client`` drops the ``Authorization`` header on a redirect to another domain but
+keeps it for the same host or a subdomain (net/http shouldCopyHeaderOnRedirect):
+containerd and containers/image set it on the request before ``Do``, so they send the
+registry's token to ``storage.registry.example``; dockerd's transport adds it only for
+hosts it holds a challenge for (fact ``same_domain``). This look never follows the
+redirect and sends no credentials to the storage host: the TLS look there sends one
+``GET /v2/`` without credentials (``confirm``, to surface a TLS 1.3 alert).
 
 It costs one round trip on a healthy check of a single-platform image (the blob's
 ``GET``): where it runs, the image probe sends ``GET`` for the manifest where it would
@@ -110,30 +116,92 @@ async def storage_look(
         storage_url = urljoin(blob_url, location)
         parts = urlsplit(storage_url)
         host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        # ":0" is port 0 as Go dials it (refused), not the scheme's default
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     except ValueError:
         return  # a hostile Location (a port that is no number): no host to look at
     if parts.scheme not in ("http", "https") or not host:
         return
     proxy = ctx.network.proxy_for(storage_url)
-    observations, problem = await check_realm_host(ctx, storage_url, set(), role="storage")
+    env = ctx.network.proxy_env
+    variable = env.choose(storage_url).variable if env is not None else None
+    invalid = _invalid_host(host)
+    if invalid:
+        # Go's resolver refuses such a name before any query (net/dnsclient.go
+        # isDomainName): "no such host" for every runtime
+        observations: list[Observation] = []
+        problem: str | None = f"not a valid host name ({invalid}): no such host"
+    elif proxy:
+        observations, problem = [], None  # the proxy reaches it, not this machine
+    else:
+        observations, problem = await check_realm_host(ctx, storage_url, set(), role="storage")
     for observation in observations:
         yield observation
+    shown = host if len(host) <= 255 else host[:255] + "..."
     facts = {
         "digest": digest,
         "status": exchange.status,
         "location": redact(storage_url[:2048]),
-        "storage_host": host,
+        "storage_host": shown,
         "storage_port": port,
         "storage_scheme": parts.scheme,
-        "storage_hostport": f"{host}:{port}",
+        "storage_hostport": f"{shown}:{port}",
         "via_proxy": redact(proxy) if proxy else None,
-        "outcome": "unreachable" if problem else "reached",
+        "via_proxy_env": (variable or f"{parts.scheme.upper()}_PROXY") if proxy else None,
+        "outcome": "unreachable" if problem else ("via_proxy" if proxy else "reached"),
+        "same_domain": _same_domain(host, ctx.target.host),
     }
+    verify = next(
+        (o for o in observations if o.kind == "tls.verify" and o.facts.get("role") == "storage"),
+        None,
+    )
+    if problem and verify is not None and not verify.ok and verify.error == problem:
+        # a certificate only some runtimes refuse (the others trust it with the registry's
+        # CA files, or skip verification for the registry): the problem is theirs
+        runtimes = verify.facts.get("runtimes")
+        if isinstance(runtimes, list):
+            facts["runtimes"] = runtimes
     yield ctx.observe(
         "image.blob",
         ok=problem is None,
         phase="image",
         facts=facts,
-        error=f"blob storage {host}:{port}: {problem}" if problem else None,
+        error=f"blob storage {shown}:{port}: {problem}" if problem else None,
     )
+
+
+def _same_domain(host: str, registry: str) -> bool:
+    """The storage host is the registry's host or a subdomain of it: there Go's
+    ``http.Client`` keeps the ``Authorization`` header set on the request before ``Do``
+    (net/http client.go shouldCopyHeaderOnRedirect, isDomainOrSubdomain), so containerd
+    (remotes/docker/resolver.go sets it on the request) and containers/image
+    (docker_client.go setupRequestAuth) send the registry's token there too; dockerd's
+    token is added by its transport only for hosts it holds a challenge for, so not."""
+    host, registry = host.lower().rstrip("."), registry.lower().rstrip(".")
+    if host == registry:
+        return True
+    from regdoctor.reference.targets import is_ip_literal
+
+    return not is_ip_literal(host) and host.endswith("." + registry)
+
+
+def _invalid_host(host: str) -> str | None:
+    """Why ``host`` is no host name a runtime can look up (None: it is one): an empty
+    label, a label over 63 bytes, a name over 253, or one IDNA cannot encode."""
+    from regdoctor.reference.targets import is_ip_literal
+
+    if is_ip_literal(host):
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253:
+        return "longer than 253 characters"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return "an empty label"
+    if any(len(label) > 63 for label in labels):
+        return "a label longer than 63 characters"
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        return "not encodable as IDNA"
+    return None

@@ -6,6 +6,7 @@ host, each with its own observations so that rules can say *which* host is broke
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
 from regdoctor.model import Observation
@@ -80,6 +81,8 @@ async def check_realm_host(
         sock=sock,
         trust_for=target.hostport,
     )
+    if result.chain and ctx.options.schemes is not None:
+        tls_observations = await judged_per_runtime(ctx, result, tls_observations)
     observations.extend(tls_observations)
     verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
     if result.stream is not None and (
@@ -90,7 +93,7 @@ async def check_realm_host(
             observations = with_alert(observations, result, role)
     if result.outcome != "ok":
         return observations, result.error
-    if verify is not None and not verify.ok:
+    if verify is not None and not verify.ok and not _trusted_elsewhere(verify, storage):
         return observations, verify.error
     if result.stream is not None:
         # the token request goes over this session; an alert it meets is the realm's
@@ -98,6 +101,99 @@ async def check_realm_host(
         ctx.state.extra.setdefault("realm_sessions", {})[key] = result
         result.stream, result.session = None, result.stream
     return observations, None
+
+
+#: The verification failures a CA installed for the registry can answer.
+_AUTHORITY = ("unknown_authority", "self_signed")
+
+
+async def judged_per_runtime(
+    ctx: ProbeContext, result: HandshakeResult, observations: list[Observation]
+) -> list[Observation]:
+    """The peer host's ``tls.verify`` judged per runtime in scope, as the runtimes judge
+    the registry's own certificate (``probes/tls.py`` ``_with_trust``): ``trusted_by``
+    (the runtime's CA files for the *registry*: docker's certs.d, podman's two, containerd's
+    hosts.toml ``ca`` or, without a hosts.toml, its certs.d directory's ``*.crt``), and
+    ``runtimes``: those that fail there. A runtime that skips verification for the registry
+    skips it for the peer too: the redirect and the token request go over the registry's
+    own client (moby v20.10.24 registry/registry.go newTLSConfig: ``InsecureSkipVerify``
+    for an insecure registry, IP ranges included; containerd v1.6.20 config/hosts.go
+    ``skip_verify`` on the host's client; containers/image v5.23.1 docker_client.go
+    ``InsecureSkipVerify`` for an insecure registry). ``ok`` and ``enforced``: some
+    runtime fails there (the rules name only those)."""
+    from dataclasses import replace
+
+    from regdoctor.probes.tls import _trust_sets, _with_trust
+
+    policy = ctx.options.schemes
+    target = ctx.target
+    assert policy is not None
+    found: dict[str, Any] = {
+        "files": policy.trust(target),
+        "dirs": policy.trust_dirs(target),
+        "endpoints": policy.endpoint_trust(target),
+    }
+    await ctx.network.trust.stores_ready(_trust_sets(ctx, found))
+    observations = _with_trust(ctx, policy, result.peer_chain or result.chain, observations, found)
+    choice = policy.schemes(target, ctx.state.addresses)
+    scope = choice.scope or tuple(policy.trust(target))
+    out = []
+    for observation in observations:
+        if observation.kind != "tls.verify":
+            out.append(observation)
+            continue
+        reason = observation.facts.get("reason")
+        trusted = observation.facts.get("trusted_by")
+        trusted_by = trusted if isinstance(trusted, dict) else {}
+        failing = [
+            runtime
+            for runtime in scope
+            if runtime not in choice.skip_verify
+            and (
+                # the handshake's trust (--ca-file, certs.d found for the target)
+                # anchors it, this runtime's own CA files do not
+                trusted_by.get(runtime) is False
+                if reason == "ok"
+                else not (reason in _AUTHORITY and trusted_by.get(runtime))
+            )
+        ]
+        facts = {
+            **observation.facts,
+            "enforced": bool(failing),
+            "runtimes": failing,
+            "judged_for": list(scope),
+            "skip_verify_by": list(choice.skip_verify),
+        }
+        error = observation.error
+        if reason == "ok" and failing:
+            facts["reason"] = "unknown_authority"
+            where = _and(failing)
+            error = f"certificate signed by unknown authority (its CA is not where {where} look)"
+            facts["detail"] = error
+        out.append(replace(observation, ok=not failing, facts=facts, error=error))
+    return out
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _trusted_elsewhere(verify: Observation, storage: bool) -> bool:
+    """The realm's certificate fails only for some runtimes in scope, and another's own CA
+    files anchor its chain (its dates and name are fine): the token request goes on, as
+    those runtimes send it, and the failing runtimes' walks fail at the realm
+    (``check/seen.py`` ``peer_failures``). A runtime that only skips verification never
+    lets regdoctor send credentials to a certificate no trust set verifies."""
+    failing = verify.facts.get("runtimes")
+    scope = verify.facts.get("judged_for")
+    trusted = verify.facts.get("trusted_by")
+    if storage or not isinstance(failing, list) or not isinstance(scope, list):
+        return False
+    return (
+        verify.facts.get("reason") in _AUTHORITY
+        and isinstance(trusted, dict)
+        and any(trusted.get(r) for r in scope if r not in failing)
+    )
 
 
 def with_alert(

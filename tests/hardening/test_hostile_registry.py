@@ -247,13 +247,42 @@ def test_signed_blob_redirect_to_another_host(serve) -> None:
 
 
 @pytest.mark.parametrize(
-    "location",
-    ["http://127.0.0.2:99999x/bucket", "ftp://127.0.0.2/bucket", "http:///no-host", "\x1b[31m"],
+    ("location", "code", "outcome"),
+    [
+        # no port, no scheme a runtime follows: no storage host to look at
+        ("http://127.0.0.2:99999x/bucket", 0, None),
+        ("ftp://127.0.0.2/bucket", 0, None),
+        # no host: resolved against the registry's URL (as Go does), the registry itself
+        ("http:///no-host", 0, "reached"),
+        ("\x1b[31m", 0, "reached"),
+        # a name Go's resolver refuses before any query (net/dnsclient.go isDomainName:
+        # a label over 63 bytes, an empty label): "no such host" for every runtime
+        ("https://" + "a" * 64 + ".test/x", 2, "unreachable"),
+        ("https://" + "a" * 6000 + ".test/x", 2, "unreachable"),
+        ("https://ab..test/x", 2, "unreachable"),
+        ("https://ev\u202eil.test:9/x", 2, "unreachable"),
+        # port 0 is dialled as port 0 (refused), not as the scheme's default
+        ("https://127.0.0.2:0/x", 2, "unreachable"),
+    ],
+    ids=[
+        "bad-port",
+        "ftp",
+        "no-host",
+        "escape",
+        "label-64",
+        "name-6000",
+        "empty-label",
+        "rlo",
+        "port-0",
+    ],
 )
-def test_blob_redirect_to_a_hostile_location(serve, location: str) -> None:
+def test_blob_redirect_to_a_hostile_location(
+    serve, location: str, code: int, outcome: str | None
+) -> None:
     """The blob storage look (probes/blob_storage.py) reads the config blob's redirect:
     a Location with no usable port or scheme is no storage host to look at (no crash,
-    no error); nothing it said reaches the terminal unescaped (``survive``)."""
+    no error); one whose host no runtime can look up is an unreachable storage host (no
+    crash); nothing it said reaches the terminal unescaped (``survive``)."""
     config = json.dumps({"os": "linux", "architecture": "amd64"}).encode()
     manifest = json.dumps(
         {
@@ -273,12 +302,16 @@ def test_blob_redirect_to_a_hostile_location(serve, location: str) -> None:
             }
         )
     )
-    runs = survive([image(registry)], code=0)
+    runs = survive([image(registry)], code=code)
     observations = runs[0].document["targets"][0]["observations"]
     assert "probe.crashed" not in [o["kind"] for o in observations]
-    # a Location without a host is resolved against the registry's URL (as Go does):
-    # the registry itself, nothing else to look at
-    assert all(o["ok"] for o in observations if o["kind"] == "image.blob")
+    blobs = [o for o in observations if o["kind"] == "image.blob"]
+    assert [b["facts"]["outcome"] for b in blobs] == ([outcome] if outcome else []), blobs
+    for blob in blobs:
+        assert blob["ok"] is (outcome == "reached"), blob
+        assert len(blob["facts"]["storage_host"]) <= 258, blob
+    if ":0/" in location:
+        assert blobs[0]["facts"]["storage_port"] == 0
 
 
 # -- the token realm -------------------------------------------------------------------

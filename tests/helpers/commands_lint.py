@@ -204,6 +204,8 @@ SUBCOMMANDS_THAT_LOOK = {
 _VALIDATORS = re.compile(
     r"python3 -m json\.tool|python3 -c '[^']*tomllib\.load\([^']*'|podman machine ssh date"
     r"|bash -c '</dev/tcp/[^']*'"
+    # the same on a node's own root (busybox has no bash), its echo inside the node
+    r"|chroot /host sh -c \"timeout \d+ bash -c '</dev/tcp/[^']*' && echo open \|\| echo closed\""
 )
 _QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\\\]|\\\\.)*\"")
 _SEGMENT_SPLIT = re.compile(r"\|\||&&|[|;]|\$\(|`|\(")

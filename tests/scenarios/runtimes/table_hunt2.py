@@ -216,3 +216,65 @@ HUNT2_SCENARIOS += (
         "HostCapabilityResolve is asked for a tag only), so the mirror serves it",
     ),
 )
+
+
+# Session 10, second round (h-storage2): the storage host's certificate judged per
+# runtime, with each runtime's own trust for the REGISTRY host.
+HUNT2_SCENARIOS += (
+    Scenario(
+        "blob-storage-ca-in-containerd-certs-d",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        ALL,
+        (Registry("tls", TLS_IP, 5443, "tls", storage="untrusted"),),
+        STORAGE_NAMES,
+        certs={
+            **_ca_everywhere(TLS_HOST),
+            f"containerd/certs.d/{TLS_HOST}/storage-ca.crt": "other_ca",
+        },
+        expect={D: False, C: True, K: True, P: False},
+        note="no hosts.toml: containerd reads every *.crt of the registry's certs.d "
+        "directory (v1.6.20 remotes/docker/config/hosts.go loadHostDir -> loadCertFiles) "
+        "into the host's client, which follows the redirect; docker's and podman's "
+        "certs.d have only the registry's CA",
+    ),
+    Scenario(
+        "blob-storage-untrusted-docker-insecure-cidr",
+        "tls",
+        f"{TLS_HOST}/{APP}",
+        (D, P),
+        (Registry("tls", TLS_IP, 5443, "tls", storage="untrusted"),),
+        STORAGE_NAMES,
+        certs=_ca_everywhere(TLS_HOST),
+        daemon_json={"insecure-registries": ["198.18.0.0/24"]},
+        expect={D: True, P: False},
+        note="an insecure registry by IP range: dockerd sets InsecureSkipVerify on the "
+        "endpoint's TLS configuration (moby v20.10.24 registry/registry.go newTLSConfig), "
+        "which the redirect to the storage host uses too, so docker pulls; podman verifies",
+    ),
+)
+
+
+# The token realm's certificate per runtime: its CA only in containerd's certs.d
+# directory (no hosts.toml: the CRI reads the directory's *.crt into the host's client,
+# which its authorizer also fetches the token with).
+HUNT2_SCENARIOS += (
+    Scenario(
+        "token-realm-ca-in-containerd-certs-d",
+        "credentials",
+        f"secure.test/{APP}",
+        (D, K, P),  # ctr has no login
+        (Registry("secure", SECURE_IP, 443, "token"),),
+        TOKEN_NAMES,
+        certs={
+            **_ca_everywhere("secure.test"),
+            "containerd/certs.d/secure.test/realm-ca.crt": "other_ca",
+        },
+        docker_config={"auths": {"secure.test": {"auth": _auth(USERNAME, PASSWORD)}}},
+        pull_secret=(USERNAME, PASSWORD),
+        realm_ca="other_ca",
+        expect={D: False, K: True, P: False},
+        note="the token server's CA only in containerd's certs.d directory for the "
+        "registry (no hosts.toml): the CRI trusts the realm, docker and podman do not",
+    ),
+)
