@@ -57,7 +57,7 @@ def test_the_bundled_rules_share_the_reader_instead_of_copying_it() -> None:
         p for p in (ROOT / "rules").rglob("*.yaml") if any(r in p.read_text() for r in readers)
     ]
     assert copies == []
-    for reader, count in zip(readers, (11, 3), strict=True):
+    for reader, count in zip(readers, (11, 5), strict=True):
         users = [
             (rule.id, runtime)
             for rule in load_catalog().rules
