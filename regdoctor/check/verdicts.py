@@ -197,6 +197,8 @@ def _judge(
     paths: list[Observation] = []
     for runtime in routes.runtimes:
         route = routes.route(runtime, report.target, addresses)
+        if route.rewrite is not None:
+            route = routes.podman_rewrite_stop(route, plain)
         if route.stopped is not None:
             verdicts[runtime] = RuntimeVerdict(
                 runtime,

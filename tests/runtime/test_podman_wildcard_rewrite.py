@@ -93,3 +93,25 @@ def test_the_stop_carries_the_endpoints_podman_tries_once_it_is_fixed(tmp_path: 
         ("mirror.test:5000", True),
         ("plain.test:5000", False),
     ]
+
+
+def test_the_host_table_carries_insecure_for_its_plain_http_endpoints(tmp_path: Path) -> None:
+    """Behind the stop the mirror speaks plain HTTP (scenario
+    fixcmd5-podman-wildcard-plain-mirror): the fix's table for plain.test:5000 is the
+    longer prefix, so an insecure drop-in for "*.test" never applies to the image; the
+    host table marks the mirror insecure itself (it was tried over https: 'no: still
+    fails'), and podman then meets the mirror over plain HTTP."""
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": WILDCARD})
+    route = routes.route("podman", parse_target("plain.test:5000/team/app:1.2"), ())
+    again = routes.podman_rewrite_stop(route, frozenset({"mirror.test:5000"}))
+    added = tomllib.loads(dict(again.fix_facts)["podman_host_table"])["registry"][0]
+    assert added["mirror"] == [{"location": "mirror.test:5000", "insecure": True}]
+    assert "insecure" not in added
+    assert [(e.host, e.http_fallback) for e in again.behind] == [
+        ("mirror.test:5000", True),
+        ("plain.test:5000", False),
+    ]
+    located = routes.podman_rewrite_stop(route, frozenset({"plain.test:5000"}))
+    added = tomllib.loads(dict(located.fix_facts)["podman_host_table"])["registry"][0]
+    assert added["insecure"] is True
+    assert "insecure" not in added["mirror"][0]
