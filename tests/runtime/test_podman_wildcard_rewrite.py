@@ -115,3 +115,24 @@ def test_the_host_table_carries_insecure_for_its_plain_http_endpoints(tmp_path: 
     added = tomllib.loads(dict(located.fix_facts)["podman_host_table"])["registry"][0]
     assert added["insecure"] is True
     assert "insecure" not in added["mirror"][0]
+
+
+def test_a_short_name_s_fix_is_for_the_search_registry_podman_stopped_at(
+    tmp_path: Path,
+) -> None:
+    """unqualified-search-registries = ["plain.test:5000"] and the wildcard: podman stops
+    rewriting plain.test:5000/team/app:1.2, so the host table is for plain.test:5000 (it
+    was for docker.io, the short name's Docker Hub reading, and rerouted Docker Hub
+    pulls to the mirror)."""
+    conf = 'unqualified-search-registries = ["plain.test:5000"]\n' + WILDCARD
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": conf})
+    route = routes.route("podman", parse_target("team/app:1.2"), ())
+    assert route.stopped == "rewriting reference: invalid reference format"
+    facts = dict(route.fix_facts)
+    added = tomllib.loads(facts["podman_host_table"])["registry"][0]
+    assert (added["prefix"], added["location"]) == ("plain.test:5000", "plain.test:5000")
+    assert facts["podman_host_table_file"].endswith("zz-regdoctor-host-plain.test-5000.conf")
+    assert [(e.host, e.repository) for e in route.behind] == [
+        ("mirror.test:5000", "team/app"),
+        ("plain.test:5000", "team/app"),
+    ]

@@ -127,6 +127,6 @@ FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
         note="the wildcard rewrite stop, and behind it a plain-HTTP mirror that has the "
         "image (the registry speaks TLS without it): the fix's host table is the longer "
         "prefix, so it must carry the mirror's insecure itself (an insecure drop-in for "
-        "\"*.test\" never wins for plain.test:5000: podman tried https://mirror.test:5000)",
+        '"*.test" never wins for plain.test:5000: podman tried https://mirror.test:5000)',
     ),
 )
