@@ -39,6 +39,7 @@ from regdoctor.model import (
     Target,
     TargetReport,
 )
+from regdoctor.runtime.common import split_reference
 
 if TYPE_CHECKING:
     from regdoctor.runtime import Endpoint
@@ -418,6 +419,13 @@ def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Ob
             "message": route.stopped,
             "file": route.stopped_source,
             "registry": report.target.registry,
+            # podman's rewrite stop: the host of the name it could not rewrite (for a
+            # short name, the search registry it stopped at, not docker.io)
+            **(
+                {"rewrite_host": split_reference(route.rewrite[1]).domain}
+                if route.rewrite is not None
+                else {}
+            ),
             **(
                 {"fix_key": route.fix[0], "fix_bad": route.fix[1], "fix_good": route.fix[2]}
                 if route.fix is not None

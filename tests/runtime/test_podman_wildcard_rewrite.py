@@ -136,3 +136,17 @@ def test_a_short_name_s_fix_is_for_the_search_registry_podman_stopped_at(
         ("mirror.test:5000", "team/app"),
         ("plain.test:5000", "team/app"),
     ]
+
+
+def test_a_short_name_s_stop_names_the_search_registry(tmp_path: Path) -> None:
+    """The stop's observation (the rule's title and its fix's comment) names
+    plain.test:5000, not docker.io."""
+    from regdoctor.check.verdicts import _stopped_observation
+    from regdoctor.model import TargetReport
+
+    conf = 'unqualified-search-registries = ["plain.test:5000"]\n' + WILDCARD
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": conf})
+    target = parse_target("team/app:1.2")
+    route = routes.route("podman", target, ())
+    report = TargetReport(target, {}, (), (), (), 0.0)
+    assert _stopped_observation(report, "podman", route).facts["rewrite_host"] == "plain.test:5000"

@@ -129,4 +129,25 @@ FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
         "prefix, so it must carry the mirror's insecure itself (an insecure drop-in for "
         '"*.test" never wins for plain.test:5000: podman tried https://mirror.test:5000)',
     ),
+    Scenario(
+        "fixcmd5-podman-wildcard-short-name",
+        "registries.conf",
+        APP,
+        (P,),
+        (NS_PLAIN, Registry("mirror", MIRROR_IP, 5000, "tls")),
+        {**PLAIN_NAMES, "mirror.test": MIRROR_IP},
+        certs={"containers/certs.d/mirror.test:5000/ca.crt": "ca"},
+        etc_files={
+            "containers/registries.conf": (
+                'unqualified-search-registries = ["plain.test:5000"]\n\n'
+                '[[registry]]\nprefix = "*.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+            ),
+        },
+        rule="config-podman-wildcard-rewrite",
+        expect={P: False},
+        note="a short name whose search registry plain.test:5000 the wildcard cannot "
+        "rewrite: the fix's host table is for plain.test:5000 (it was for docker.io, "
+        "the short name's Docker Hub reading: podman still stopped)",
+    ),
 )
