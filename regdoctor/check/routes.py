@@ -631,6 +631,21 @@ class Routes:
         endpoints podman then tries (each is checked, and what fails there is named in
         the same run)."""
         prefix = str(getattr(exc, "prefix", ""))
+        if not prefix.startswith("*."):
+            # not the wildcard's port: the entry itself gives a name that does not parse
+            # (a location with capitals in its path...); a table for the host would be a
+            # shorter prefix that never wins, so the fix is that entry
+            which = "mirror" if getattr(exc, "mirror", False) else "location"
+            return Route(
+                "podman",
+                stopped=str(exc),
+                stopped_source=self._table_file(prefix),
+                fix=("rewrite-entry", prefix, str(getattr(exc, "rewritten", ""))),
+                fix_facts=(
+                    ("rewrite_entry", which),
+                    ("rewrite_location", str(getattr(exc, "location", ""))),
+                ),
+            )
         # a short name: the search registry's candidate podman stopped at
         reference = str(getattr(exc, "reference", "") or image)
         rewritten = str(getattr(exc, "rewritten", ""))

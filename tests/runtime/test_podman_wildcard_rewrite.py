@@ -150,3 +150,35 @@ def test_a_short_name_s_stop_names_the_search_registry(tmp_path: Path) -> None:
     route = routes.route("podman", target, ())
     report = TargetReport(target, {}, (), (), (), 0.0)
     assert _stopped_observation(report, "podman", route).facts["rewrite_host"] == "plain.test:5000"
+
+
+def test_a_location_that_does_not_parse_is_that_entry_s_fault(tmp_path: Path) -> None:
+    """prefix example.test/a, location mirror.test/B: the rewritten name has capitals
+    (podman: 'rewriting reference: invalid reference format: repository name must be
+    lowercase'). No host table (a shorter prefix than example.test/a, which never wins
+    and reroutes the host's other images): the fix names the location itself."""
+    conf = '[[registry]]\nprefix = "example.test/a"\nlocation = "mirror.test/B"\n'
+    with pytest.raises(model.RewriteError) as caught:
+        model.podman_endpoints("example.test/a/app:1.2", conf)
+    assert (caught.value.location, caught.value.mirror) == ("mirror.test/B", False)
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": conf})
+    route = routes.route("podman", parse_target("example.test/a/app:1.2"), ())
+    assert route.stopped == "rewriting reference: invalid reference format"
+    assert route.fix == ("rewrite-entry", "example.test/a", "mirror.test/B/app:1.2")
+    assert dict(route.fix_facts) == {
+        "rewrite_entry": "location",
+        "rewrite_location": "mirror.test/B",
+    }
+    assert route.behind == ()
+    assert route.rewrite is None
+
+
+def test_a_mirror_that_does_not_parse_is_named_as_the_mirror(tmp_path: Path) -> None:
+    conf = (
+        '[[registry]]\nprefix = "example.test/a"\nlocation = "example.test/a"\n\n'
+        '[[registry.mirror]]\nlocation = "mirror.test/Cache"\n'
+    )
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf": conf})
+    route = routes.route("podman", parse_target("example.test/a/app:1.2"), ())
+    assert route.fix == ("rewrite-entry", "example.test/a", "mirror.test/Cache/app:1.2")
+    assert dict(route.fix_facts)["rewrite_entry"] == "mirror"
