@@ -39,7 +39,6 @@ from regdoctor.model import (
     Target,
     TargetReport,
 )
-from regdoctor.runtime.common import split_reference
 
 if TYPE_CHECKING:
     from regdoctor.runtime import Endpoint
@@ -408,6 +407,8 @@ def _drops_port(url: str | None, registry: str) -> bool:
 
 
 def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Observation:
+    from regdoctor.runtime.common import split_reference
+
     return Observation(
         kind="runtime.path",
         target=report.target.id,
