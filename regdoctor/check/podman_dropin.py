@@ -128,9 +128,10 @@ def insecure_dropin(
             copy["insecure"] = True
             if found["prefix"].startswith("*.") and len(loc_host) > len(found["prefix"]):
                 # a table for the host alone is the longer prefix: the wildcard's other
-                # hosts keep theirs
+                # hosts keep theirs. It goes to the wildcard's folder, as the rewrite
+                # fix's table for the host does (host_table_dropin): in two folders, the
+                # one podman reads last (the user's) would replace the other's table
                 copy["prefix"], copy["location"] = loc_host, loc_host
-                source = None
             written.append((copy, source))
             own = found["location"] or found["prefix"]
             for other in loaded.get("registry") or []:

@@ -182,3 +182,26 @@ def test_a_mirror_that_does_not_parse_is_named_as_the_mirror(tmp_path: Path) -> 
     route = routes.route("podman", parse_target("example.test/a/app:1.2"), ())
     assert route.fix == ("rewrite-entry", "example.test/a", "mirror.test/Cache/app:1.2")
     assert dict(route.fix_facts)["rewrite_entry"] == "mirror"
+
+
+def test_the_host_table_and_the_insecure_drop_in_share_a_folder(tmp_path: Path) -> None:
+    """The wildcard is in the user's registries.conf.d (read after /etc's): the rewrite
+    fix's table for plain.test:5000 went there, the location's insecure drop-in for the
+    same prefix to /etc/containers/registries.conf.d, whose table the user's then
+    replaced (insecure lost). Both go to the folder podman reads last for the table."""
+    from regdoctor.check.podman_dropin import host_table_dropin, insecure_dropin
+
+    image = "plain.test:5000/team/app:1.2"
+    routes = _routes(
+        tmp_path,
+        {
+            "/etc/containers/registries.conf": 'unqualified-search-registries = ["x.test"]\n',
+            "/home/node/.config/containers/registries.conf.d/site.conf": WILDCARD,
+        },
+    )
+    host = host_table_dropin(routes.effective, image, "*.test")
+    insecure = insecure_dropin(routes.effective, image, "plain.test:5000")
+    assert host["podman_host_table_dir"] == "/home/node/.config/containers/registries.conf.d"
+    assert insecure["podman_dropin_dir"] == host["podman_host_table_dir"]
+    # in one folder the insecure drop-in sorts after the host table
+    assert Path(insecure["podman_dropin_file"]).name > Path(host["podman_host_table_file"]).name
