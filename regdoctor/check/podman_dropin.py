@@ -128,9 +128,10 @@ def insecure_dropin(
             copy["insecure"] = True
             if found["prefix"].startswith("*.") and len(loc_host) > len(found["prefix"]):
                 # a table for the host alone is the longer prefix: the wildcard's other
-                # hosts keep theirs
+                # hosts keep theirs. It goes to the wildcard's folder, as the rewrite
+                # fix's table for the host does (host_table_dropin): in two folders, the
+                # one podman reads last (the user's) would replace the other's table
                 copy["prefix"], copy["location"] = loc_host, loc_host
-                source = None
             written.append((copy, source))
             own = found["location"] or found["prefix"]
             for other in loaded.get("registry") or []:
@@ -178,7 +179,9 @@ def _last_name(beside: list[str], name: str) -> str:
     return name
 
 
-def host_table_dropin(effective: Effective | None, image: str, prefix: str) -> dict[str, str]:
+def host_table_dropin(
+    effective: Effective | None, image: str, prefix: str, plain: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Facts for the fix of a wildcard table (``prefix`` ``*.example.test``) whose
     endpoints containers/image cannot rewrite for ``image`` (a name with a port:
     ``rewriteReference`` keeps ``:5000/...`` after the wildcard's match and puts it after
@@ -188,7 +191,12 @@ def host_table_dropin(effective: Effective | None, image: str, prefix: str) -> d
     keys and mirrors: then only ``/team/app...`` follows each location. Its location is
     what the wildcard's gave (``location:port``, or the host itself). ``podman_host_table``
     (one line of TOML), ``podman_host_table_file``, ``podman_host_table_dir``,
-    ``podman_host_table_sudo`` ("1" or ""); empty when the files were not read."""
+    ``podman_host_table_sudo`` ("1" or ""); empty when the files were not read.
+
+    Each of its endpoints (the location, a mirror) whose host is in ``plain`` (it
+    answered https:// in plain HTTP) gets ``insecure = true`` in this table: it is the
+    longer prefix, so an insecure drop-in for the wildcard's table never applies to this
+    host (the mirror was tried over https, "server gave HTTP response to HTTPS client")."""
     if effective is None or effective.containers is None:
         return {}
     from regdoctor.discovery.registries_conf import dropin_dirs
@@ -212,6 +220,14 @@ def host_table_dropin(effective: Effective | None, image: str, prefix: str) -> d
     if location and colon and ":" not in location and "/" not in location:
         location = f"{location}:{port}"
     copy["prefix"], copy["location"] = host, location or host
+    if _host(copy["location"]) in plain:
+        copy["insecure"] = True
+    mirrors = [dict(m) for m in raw.get("mirror") or [] if isinstance(m, dict)]
+    for mirror in mirrors:
+        if _host(str(mirror.get("location") or "")) in plain:
+            mirror["insecure"] = True
+    if mirrors:
+        copy["mirror"] = mirrors
     dirs = dropin_dirs(paths)
     out = source.parent if source is not None and source.parent in dirs[1:] else dirs[0]
     label = re.sub(r"[^A-Za-z0-9._-]+", "-", host).strip("-") or "registry"

@@ -66,6 +66,11 @@ class Route:
     #: A stopped runtime's endpoints once the stop's fix is in (podman and a name it
     #: cannot rewrite): what it meets next, so that one check names that fault too.
     behind: tuple[model.Endpoint, ...] = ()
+    #: podman's rewrite stop: (the image as pulled, the qualified name it could not
+    #: rewrite, the table's prefix, the name that does not parse), to compute its fix
+    #: again once the probes know which endpoints speak plain HTTP
+    #: (:meth:`Routes.podman_rewrite_stop`)
+    rewrite: tuple[str, str, str, str] | None = None
     notes: tuple[str, ...] = ()
     #: containerd: the hosts.toml read for the registry (as the machine names it), and
     #: why containerd ignores it when it does (then it behaves as if there were none).
@@ -625,12 +630,44 @@ class Routes:
         (:func:`regdoctor.check.podman_dropin.host_table_dropin`); ``behind`` are the
         endpoints podman then tries (each is checked, and what fails there is named in
         the same run)."""
+        prefix = str(getattr(exc, "prefix", ""))
+        if not prefix.startswith("*."):
+            # not the wildcard's port: the entry itself gives a name that does not parse
+            # (a location with capitals in its path...); a table for the host would be a
+            # shorter prefix that never wins, so the fix is that entry
+            which = "mirror" if getattr(exc, "mirror", False) else "location"
+            return Route(
+                "podman",
+                stopped=str(exc),
+                stopped_source=self._table_file(prefix),
+                fix=("rewrite-entry", prefix, str(getattr(exc, "rewritten", ""))),
+                fix_facts=(
+                    ("rewrite_entry", which),
+                    ("rewrite_location", str(getattr(exc, "location", ""))),
+                ),
+            )
+        # a short name: the search registry's candidate podman stopped at
+        reference = str(getattr(exc, "reference", "") or image)
+        rewritten = str(getattr(exc, "rewritten", ""))
+        return self._rewrite_route((image, reference, prefix, rewritten), conf, frozenset())
+
+    def podman_rewrite_stop(self, route: Route, plain: frozenset[str]) -> Route:
+        """podman's rewrite stop again, with the endpoints in ``plain`` (they answered
+        https:// in plain HTTP) marked insecure in the fix's host table: that table is
+        the longer prefix, so only its own ``insecure`` applies to the image."""
+        if route.rewrite is None or not plain:
+            return route
+        return self._rewrite_route(route.rewrite, self._registries_conf(), plain)
+
+    def _rewrite_route(
+        self, rewrite: tuple[str, str, str, str], conf: Mapping[str, Any], plain: frozenset[str]
+    ) -> Route:
         import tomllib
 
         from regdoctor.check.podman_dropin import host_table_dropin
 
-        prefix = str(getattr(exc, "prefix", ""))
-        facts = host_table_dropin(self.effective, image, prefix)
+        image, reference, prefix, rewritten = rewrite
+        facts = host_table_dropin(self.effective, reference, prefix, plain)
         behind: list[model.Endpoint] = []
         if facts:
             added = tomllib.loads(facts["podman_host_table"])["registry"]
@@ -643,11 +680,12 @@ class Routes:
                 behind = [_insecure(e) for e in behind]
         return Route(
             "podman",
-            stopped=str(exc),
+            stopped="rewriting reference: invalid reference format",
             stopped_source=self._table_file(prefix),
-            fix=("rewrite", prefix, str(getattr(exc, "rewritten", ""))),
+            fix=("rewrite", prefix, rewritten),
             fix_facts=tuple(facts.items()),
             behind=tuple(behind),
+            rewrite=rewrite,
         )
 
     def podman_insecure_fix(

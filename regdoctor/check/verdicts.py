@@ -197,6 +197,8 @@ def _judge(
     paths: list[Observation] = []
     for runtime in routes.runtimes:
         route = routes.route(runtime, report.target, addresses)
+        if route.rewrite is not None:
+            route = routes.podman_rewrite_stop(route, plain)
         if route.stopped is not None:
             verdicts[runtime] = RuntimeVerdict(
                 runtime,
@@ -421,6 +423,8 @@ def _drops_port(url: str | None, registry: str) -> bool:
 
 
 def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Observation:
+    from regdoctor.runtime.common import split_reference
+
     return Observation(
         kind="runtime.path",
         target=report.target.id,
@@ -432,6 +436,13 @@ def _stopped_observation(report: TargetReport, runtime: str, route: Route) -> Ob
             "message": route.stopped,
             "file": route.stopped_source,
             "registry": report.target.registry,
+            # podman's rewrite stop: the host of the name it could not rewrite (for a
+            # short name, the search registry it stopped at, not docker.io)
+            **(
+                {"rewrite_host": split_reference(route.rewrite[1]).domain}
+                if route.rewrite is not None
+                else {}
+            ),
             **(
                 {"fix_key": route.fix[0], "fix_bad": route.fix[1], "fix_good": route.fix[2]}
                 if route.fix is not None

@@ -83,7 +83,10 @@ double-quoted, so the value filled in is one word, never split or globbed). A qu
 (`<<'EOF'`) that needs such a variable becomes unquoted, its other `$` escaped. A
 name the shell, a fix's programs or the session already use takes `FIX_` in front
 (`{path}` is `FIX_PATH`, never `PATH=''`, which would leave the shell without its
-commands; likewise `HOME`, `IFS`, `USER`, `PYTHON*`, `LD_*`, `DOCKER_*`, `XDG_*`...).
+commands; likewise `HOME`, `IFS`, `USER`, `PYTHON*`, `LD_*`, `DOCKER_*`, `XDG_*`, and
+what curl, OpenSSL and podman inherit: `SSL_CERT_FILE`, `SSL_CERT_DIR`, `CURL_CA_BUNDLE`,
+`CONTAINER_HOST`...), and so does `FIX_` and such a name (`{fix_path}` is `FIX_FIX_PATH`:
+two fill-ins never share a variable). A step's text names the same variable (`$FIX_PATH`).
 The step's own text names that variable (`$REGISTRY`) only where one of the step's commands
 sets it, or inside an inline command (`` `curl -sv $URL` ``); elsewhere in its prose an
 unknown value reads as words ("the registry"), so no `$NAME` that nothing fills is left in

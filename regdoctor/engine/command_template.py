@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from regdoctor.engine.shell_names import shell_variable
 from regdoctor.engine.template import format_value, is_plain_name, resolve_conditionals
 
 __all__ = ["VARIABLE_HELP", "render_command", "shell_variable"]
@@ -75,100 +76,6 @@ VARIABLE_HELP: Mapping[str, str] = {
         "(kubectl get secrets -n NAMESPACE)"
     ),
 }
-
-
-#: Variables of the shell, of the programs a fix runs and of the user's session: a
-#: fill-in never takes one of these names (``{path}`` as ``PATH=''`` would leave the
-#: fix's shell without its commands; ``IFS``, ``HOME``, ``REGISTRY_AUTH_FILE`` or
-#: ``PYTHONPATH`` would change what the lines after it do).
-_WELL_KNOWN = frozenset(
-    [
-        "BASHOPTS",
-        "CDPATH",
-        "COLUMNS",
-        "DISPLAY",
-        "EDITOR",
-        "ENV",
-        "EUID",
-        "FCEDIT",
-        "GLOBIGNORE",
-        "GROUPS",
-        "HISTFILE",
-        "HOME",
-        "HOSTNAME",
-        "HOSTTYPE",
-        "IFS",
-        "KUBECONFIG",
-        "LANG",
-        "LANGUAGE",
-        "LINENO",
-        "LINES",
-        "LOGNAME",
-        "MACHTYPE",
-        "MAIL",
-        "MAILPATH",
-        "NO_PROXY",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "FTP_PROXY",
-        "OLDPWD",
-        "OPTARG",
-        "OPTERR",
-        "OPTIND",
-        "OSTYPE",
-        "PAGER",
-        "PATH",
-        "PIPESTATUS",
-        "POSIXLY_CORRECT",
-        "PPID",
-        "PROMPT_COMMAND",
-        "PS0",
-        "PS1",
-        "PS2",
-        "PS3",
-        "PS4",
-        "PWD",
-        "RANDOM",
-        "REGISTRY_AUTH_FILE",
-        "REPLY",
-        "SECONDS",
-        "SHELL",
-        "SHELLOPTS",
-        "SHLVL",
-        "TERM",
-        "TMOUT",
-        "TMPDIR",
-        "TZ",
-        "UID",
-        "USER",
-        "VISUAL",
-    ]
-)
-_WELL_KNOWN_PREFIXES = (
-    "BASH",
-    "CONTAINERD_",
-    "CONTAINERS_",
-    "DOCKER_",
-    "HIST",
-    "LC_",
-    "LD_",
-    "PODMAN_",
-    "PYTHON",
-    "SSH_",
-    "SUDO_",
-    "XDG_",
-)
-
-
-def shell_variable(name: str) -> str:
-    """The variable that stands for ``name``: ``registry`` -> ``REGISTRY``; a name the
-    shell, the fix's programs or the session already use gets ``FIX_`` in front
-    (``path`` -> ``FIX_PATH``, never ``PATH``)."""
-    variable = re.sub(r"[^A-Z0-9_]", "_", name.upper())
-    if variable in _WELL_KNOWN or variable.startswith(_WELL_KNOWN_PREFIXES):
-        return f"FIX_{variable}"
-    return variable
 
 
 @dataclass

@@ -401,8 +401,10 @@ def placeholder(name: str) -> str:
 
 def step_missing(name: str) -> str:
     """How a remediation step's text names a value that is not known: the shell variable
-    its commands set (``$REGISTRY``)."""
-    return "$" + re.sub(r"[^A-Z0-9_]", "_", name.upper())
+    its commands set (``$REGISTRY``; ``{path}`` is ``$FIX_PATH``, as in the commands)."""
+    from regdoctor.engine.shell_names import shell_variable
+
+    return "$" + shell_variable(name)
 
 
 def render(

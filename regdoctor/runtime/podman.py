@@ -181,15 +181,27 @@ class RewriteError(ValueError):
     endpoints (v5.23.1 ``Endpoint.rewriteReference``: ``rewriting reference: invalid
     reference format``). ``PullSourcesFromReference`` returns that error for the whole
     pull, before any request: one endpoint that does not parse stops them all.
-    ``prefix`` is the table's, ``rewritten`` the name that does not parse."""
+    ``prefix`` is the table's, ``rewritten`` the name that does not parse, ``reference``
+    the fully qualified name podman rewrote (a short name's candidate), ``location`` the
+    table's location or mirror that gave it and ``mirror`` whether it is a mirror."""
 
-    def __init__(self, prefix: str, rewritten: str) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        rewritten: str,
+        reference: str = "",
+        location: str = "",
+        mirror: bool = False,
+    ) -> None:
         super().__init__("rewriting reference: invalid reference format")
         self.prefix = prefix
         self.rewritten = rewritten
+        self.reference = reference
+        self.location = location
+        self.mirror = mirror
 
 
-def _rewrite(ref: ImageRef, prefix: str, location: str) -> str:
+def _rewrite(ref: ImageRef, prefix: str, location: str, mirror: bool = False) -> str:
     """rewriteReference: the location, then everything after the prefix's match. A
     wildcard ``*.example.test`` matches up to the host's name, so an image with a port
     keeps ``:5000/...``: a location with a port of its own becomes
@@ -204,7 +216,7 @@ def _rewrite(ref: ImageRef, prefix: str, location: str) -> str:
     try:
         parse(rewritten)
     except ReferenceSyntaxError:
-        raise RewriteError(prefix, rewritten) from None
+        raise RewriteError(prefix, rewritten, s, location, mirror) from None
     return rewritten
 
 
@@ -272,7 +284,9 @@ def podman_endpoints(
         if (mode == "digest-only" and not digested) or (mode == "tag-only" and digested):
             continue
         out.append(
-            _endpoint(_rewrite(ref, reg["prefix"], m["location"]), bool(m.get("insecure")), True)
+            _endpoint(
+                _rewrite(ref, reg["prefix"], m["location"], True), bool(m.get("insecure")), True
+            )
         )
     out.append(
         _endpoint(_rewrite(ref, reg["prefix"], reg["location"]), bool(reg.get("insecure")), False)

@@ -187,3 +187,45 @@ def test_a_fill_in_never_takes_the_name_of_a_well_known_variable():
     # the others keep their names (rules and docs say REGISTRY, NAMESPACE...)
     assert shell_variable("registry") == "REGISTRY"
     assert shell_variable("new_secret") == "NEW_SECRET"
+
+
+def test_a_step_s_text_names_the_variable_its_command_sets():
+    """template.step_missing rendered ``$PATH`` in a step's text while the command set
+    ``FIX_PATH``: both use shell_variable now."""
+    from regdoctor.engine.template import render, step_missing
+
+    assert render("copy the CA to {path}", {}, step_missing) == "copy the CA to $FIX_PATH"
+    command = render_command("cp ./ca.crt {path}", {})
+    assert "FIX_PATH=''" in command
+    assert step_missing("registry") == "$REGISTRY"
+
+
+def test_two_fill_ins_never_share_a_variable():
+    """``{path}`` and ``{fix_path}`` both became FIX_PATH: one ``FIX_PATH=''`` line, so
+    filling in one filled in both."""
+    assert shell_variable("path") != shell_variable("fix_path")
+    out = render_command("cp {fix_path} {path}", {})
+    assert out.splitlines()[:2] == [
+        "FIX_FIX_PATH=''  # fill in: the fix fix path",
+        "FIX_PATH=''  # fill in: the file's path",
+    ]
+    # names the rules use keep theirs
+    assert shell_variable("fix_bad") == "FIX_BAD"
+
+
+def test_inherited_tls_and_client_variables_are_never_a_fill_in():
+    """A fix run with SSL_CERT_FILE='' or CONTAINER_HOST='' in its shell changes what
+    curl, openssl, podman --remote... do on the lines after it."""
+    for name in (
+        "ssl_cert_file",
+        "ssl_cert_dir",
+        "curl_ca_bundle",
+        "container_host",
+        "container_connection",
+        "requests_ca_bundle",
+        "kubeconfig",
+        "openssl_conf",
+        "gopath",
+    ):
+        variable = shell_variable(name)
+        assert variable == "FIX_" + name.upper(), variable

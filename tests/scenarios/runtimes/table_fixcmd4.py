@@ -22,6 +22,7 @@ from tests.scenarios.runtimes.scenario import MIRROR_IP, Registry, Scenario
 from tests.scenarios.runtimes.table import (
     APP,
     NS_PLAIN,
+    PLAIN_IP,
     PLAIN_NAMES,
     SECURE_IP,
     SECURE_NAMES,
@@ -104,5 +105,49 @@ FIXCMD4_SCENARIOS: tuple[Scenario, ...] = (
         note="a private repository (anonymous token, manifest refused) for a pod that "
         "names no pull secret and runs as the service account builder: the fix's new "
         "Secret goes on builder (on default, the kubelet would not pass it for this pod)",
+    ),
+    Scenario(
+        "fixcmd5-podman-wildcard-plain-mirror",
+        "registries.conf",
+        f"plain.test:5000/{APP}",
+        (P,),
+        (
+            Registry("plain", PLAIN_IP, 5000, "tls", "stale"),
+            Registry("mirror", MIRROR_IP, 5000, "plain"),
+        ),
+        {**PLAIN_NAMES, "mirror.test": MIRROR_IP},
+        certs={"containers/certs.d/plain.test:5000/ca.crt": "ca"},
+        etc_files={
+            "containers/registries.conf": (
+                '[[registry]]\nprefix = "*.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+            ),
+        },
+        expect={P: False},
+        note="the wildcard rewrite stop, and behind it a plain-HTTP mirror that has the "
+        "image (the registry speaks TLS without it): the fix's host table is the longer "
+        "prefix, so it must carry the mirror's insecure itself (an insecure drop-in for "
+        '"*.test" never wins for plain.test:5000: podman tried https://mirror.test:5000)',
+    ),
+    Scenario(
+        "fixcmd5-podman-wildcard-short-name",
+        "registries.conf",
+        APP,
+        (P,),
+        (NS_PLAIN, Registry("mirror", MIRROR_IP, 5000, "tls")),
+        {**PLAIN_NAMES, "mirror.test": MIRROR_IP},
+        certs={"containers/certs.d/mirror.test:5000/ca.crt": "ca"},
+        etc_files={
+            "containers/registries.conf": (
+                'unqualified-search-registries = ["plain.test:5000"]\n\n'
+                '[[registry]]\nprefix = "*.test"\n\n'
+                '[[registry.mirror]]\nlocation = "mirror.test:5000"\n'
+            ),
+        },
+        rule="config-podman-wildcard-rewrite",
+        expect={P: False},
+        note="a short name whose search registry plain.test:5000 the wildcard cannot "
+        "rewrite: the fix's host table is for plain.test:5000 (it was for docker.io, "
+        "the short name's Docker Hub reading: podman still stopped)",
     ),
 )
