@@ -279,7 +279,9 @@ class TlsProbe:
                 trust_sets["files"] = policy.trust(target)
                 trust_sets["dirs"] = policy.trust_dirs(target)
                 trust_sets["endpoints"] = policy.endpoint_trust(target)
-                trust_sets["elsewhere"] = policy.trust_elsewhere(target)
+                # not the CA files only runtimes out of scope read: _with_trust reads
+                # them when no runtime in scope trusts the chain (a healthy check, or a
+                # plain-HTTP answer, loads no other runtime's configuration)
             except Exception:  # read again by _with_trust, where a failure surfaces as before
                 trust_sets.clear()
 
