@@ -30,7 +30,9 @@ than two runs.
 
 For each round trip: one warm-up and health check of every command, then ``--runs``
 rounds, interleaved (floor, regdoctor, skopeo per variant), medians, and the ratio
-regdoctor / skopeo. Also the TCP connections each command opened through the proxy,
+regdoctor / skopeo. The targets are against ``skopeo inspect --raw`` (the manifest only);
+``skopeo inspect --no-tags`` (the manifest and its config blob, what check also reads
+since its blob-storage look) is run beside it with a ratio of its own, no target. Also the TCP connections each command opened through the proxy,
 and each command's time on the link (the proxy's first client byte to the last byte it
 delivered back; in round trips too): the network part, which a loaded CPU inflates far
 less than the whole process (its start-up), with its own ratio.
@@ -273,6 +275,17 @@ def commands(
                 Command(f"regdoctor check ({ref}), {variant}", variant, rd, env, stdin, tree)
             )
         out.append(Command(f"skopeo inspect --raw, {variant}", variant, skopeo, sk_env))
+        # the same manifest plus the config blob (what check reads since its blob-storage
+        # look): a peer doing the same work, beside the issue's --raw
+        config = skopeo_argv(
+            home,
+            ["inspect", "--no-tags", f"docker://{image}"],
+            tls_verify=variant != "plain",
+            cert_dir=None if variant == "plain" else cert_dir,
+            creds=None if variant == "plain" else (USERNAME, password),
+            timeout_s=30,
+        )
+        out.append(Command(f"skopeo inspect --no-tags, {variant}", variant, config, sk_env))
     for command in out:
         command.argv = pair.client_argv(command.argv, etc)
     return out
@@ -373,6 +386,9 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
             if not (label.startswith("regdoctor check") and label.endswith(f", {variant}")):
                 continue
             rd_row["ratio"] = round(rd_row["median_ms"] / sk_row["median_ms"], 2)
+            same_work = rows.get(f"skopeo inspect --no-tags, {variant}")
+            if same_work is not None:
+                rd_row["ratio_config"] = round(rd_row["median_ms"] / same_work["median_ms"], 2)
             if "link_span_median_ms" in rd_row and "link_span_median_ms" in sk_row:
                 rd_row["link_span_ratio"] = round(
                     rd_row["link_span_median_ms"] / sk_row["link_span_median_ms"], 2
@@ -406,6 +422,11 @@ def print_table(results: dict[str, Any]) -> None:
                     f"{'':7s}  (on the link, first byte in to last byte out, median: "
                     f"{row['link_span_median_ms']:g} ms = {row['link_span_rtts']:g} round trips"
                     f"{versus})"
+                )
+            if "ratio_config" in row:
+                print(
+                    f"{'':7s}  (vs skopeo inspect --no-tags, the manifest and its config "
+                    f"blob: {row['ratio_config']:.2f}x)"
                 )
             if "in_process_median_ms" in row:
                 print(f"{'':7s}  (in-process duration_ms, median: {row['in_process_median_ms']:g})")
