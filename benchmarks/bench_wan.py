@@ -30,11 +30,12 @@ than two runs.
 
 For each round trip: one warm-up and health check of every command, then ``--runs``
 rounds, interleaved (floor, regdoctor, skopeo per variant), medians, and the ratio
-regdoctor / skopeo. The targets are against ``skopeo inspect --raw`` (the manifest only);
-``skopeo inspect --no-tags`` (the manifest and its config blob, what check also reads
-since its blob-storage look) is run beside it with a ratio of its own, no target. Also the TCP connections each command opened through the proxy,
-and each command's time on the link (the proxy's first client byte to the last byte it
-delivered back; in round trips too): the network part, which a loaded CPU inflates far
+regdoctor / skopeo. The targets are against ``skopeo inspect --raw`` (the manifest
+only); ``skopeo inspect --no-tags`` (the manifest and its config blob, what check also
+reads since its blob-storage look) is run beside it with a ratio of its own, no target.
+Also the TCP connections each command opened through the proxy, and each command's time
+on the link (the proxy's first client byte to the last byte it delivered back; in round
+trips too): the network part, which a loaded CPU inflates far
 less than the whole process (its start-up), with its own ratio.
 
 Exit status: 0 when every ratio meets its target (at most 1.2 at 50 ms, 1.0 at 150 ms;
