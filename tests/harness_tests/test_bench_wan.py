@@ -40,6 +40,8 @@ def test_bench_wan_tiny(tmp_path):
         "skopeo inspect --raw, plain",
         "regdoctor check, tls_token",
         "skopeo inspect --raw, tls_token",
+        "skopeo inspect --no-tags, plain",
+        "skopeo inspect --no-tags, tls_token",
     }
     for label, row in rows.items():
         assert row["cpu_median_ms"] > 0, (label, row)  # user + system time of the command
@@ -54,6 +56,9 @@ def test_bench_wan_tiny(tmp_path):
     assert rows["regdoctor check, tls_token"]["phases_ms"]["image"] > 0
     assert rows["regdoctor check, plain"]["in_process_median_ms"] >= 2 * RTT_MS
     assert "ratio" in rows["regdoctor check, plain"]
+    # beside --raw, the same work as check's (the manifest and its config blob)
+    assert "ratio_config" in rows["regdoctor check, tls_token"]
+    assert "vs skopeo inspect --no-tags" in stdout
     assert f"{RTT_MS}  regdoctor check, plain" in stdout
     assert "load average before and after" in stdout
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
