@@ -603,7 +603,7 @@ class Routes:
             return Route(
                 "podman",
                 stopped=str(exc),
-                stopped_source=self._blocking_file(prefix),
+                stopped_source=self._table_file(prefix, key="blocked"),
                 fix=("blocked", prefix, ""),
             )
         if not any(e.mirror for e in endpoints):
@@ -798,9 +798,11 @@ class Routes:
             found = effective.paths.shown(files[0].file)
         return found
 
-    def _table_file(self, prefix: str) -> str | None:
+    def _table_file(self, prefix: str, *, key: str | None = None) -> str | None:
         """The last registries.conf (or drop-in) that defines the [[registry]]
-        ``prefix``, as the machine names it (later files win per prefix)."""
+        ``prefix`` (with ``key``: and sets it), as the machine names it (later files win
+        per prefix). A table without ``prefix`` is prefixed by its ``location``, as
+        containers/image reads it (sysregistriesv2 postProcessRegistries)."""
         effective = self.effective
         if effective is None or effective.containers is None:
             return None
@@ -808,24 +810,10 @@ class Routes:
         for result in effective.containers.files:
             data = result.data if isinstance(result.data, dict) else {}
             for table in data.get("registry") or []:
-                if isinstance(table, dict) and str(table.get("prefix") or "").rstrip("/") == prefix:
-                    found = effective.paths.shown(result.file)
-        return found
-
-    def _blocking_file(self, prefix: str) -> str | None:
-        """The last registries.conf (or drop-in) whose [[registry]] ``prefix`` sets
-        ``blocked``, as the machine names it (later files win per prefix)."""
-        effective = self.effective
-        if effective is None or effective.containers is None:
-            return None
-        found = None
-        for result in effective.containers.files:
-            data = result.data if isinstance(result.data, dict) else {}
-            for table in data.get("registry") or []:
-                if not isinstance(table, dict):
+                if not isinstance(table, dict) or (key is not None and key not in table):
                     continue
-                named = str(table.get("prefix") or table.get("location") or "")
-                if named == prefix and "blocked" in table:
+                named = str(table.get("prefix") or table.get("location") or "").rstrip("/")
+                if named == prefix:
                     found = effective.paths.shown(result.file)
         return found
 

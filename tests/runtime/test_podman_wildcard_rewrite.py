@@ -205,3 +205,17 @@ def test_the_host_table_and_the_insecure_drop_in_share_a_folder(tmp_path: Path) 
     assert insecure["podman_dropin_dir"] == host["podman_host_table_dir"]
     # in one folder the insecure drop-in sorts after the host table
     assert Path(insecure["podman_dropin_file"]).name > Path(host["podman_host_table_file"]).name
+
+
+def test_a_table_named_by_its_location_alone_is_the_stop_s_source(tmp_path: Path) -> None:
+    """containers/image takes a ``[[registry]]`` without ``prefix`` as prefixed by its
+    ``location`` (sysregistriesv2 postProcessRegistries): the file that defines that
+    table is where the stop comes from, as for a ``blocked`` table."""
+    conf = (
+        '[[registry]]\nlocation = "example.test"\n\n'
+        '[[registry.mirror]]\nlocation = "mirror.test/Cache"\n'
+    )
+    routes = _routes(tmp_path, {"/etc/containers/registries.conf.d/50-mirror.conf": conf})
+    route = routes.route("podman", parse_target("example.test/app:1.2"), ())
+    assert route.fix == ("rewrite-entry", "example.test", "mirror.test/Cache/app:1.2")
+    assert route.stopped_source == "/etc/containers/registries.conf.d/50-mirror.conf"
