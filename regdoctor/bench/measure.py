@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from regdoctor.model import Observation, Target
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, SystemClock
-from regdoctor.probes.image import ACCEPT, INDEX_TYPES, MANIFEST_LIMIT
+from regdoctor.probes.manifest_request import ACCEPT, INDEX_TYPES, MANIFEST_LIMIT
 from regdoctor.reference.targets import parse_target
 from regdoctor.tags.session import RepoSession, open_session
 

@@ -36,7 +36,8 @@ from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
 from regdoctor.probes.harbor import HarborProbe
 from regdoctor.probes.http_ping import HttpPingProbe, names_port
-from regdoctor.probes.image import ImageProbe, drop_head_beside
+from regdoctor.probes.image import ImageProbe
+from regdoctor.probes.manifest_request import drop_head_beside
 from regdoctor.probes.tcp import TcpProbe
 from regdoctor.probes.tls import TlsProbe
 

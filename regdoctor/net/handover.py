@@ -15,6 +15,14 @@ manifest requests over it (keep-alive) instead of dialling again.
   TLS attempt the server answered in plain HTTP) does not pay a connect of its own. A
   spare the critical path does not take is closed at the end of the run: it is counted
   as a connection, never as a round trip.
+- The first spare of an image target is connected *with* the TCP phase's connection
+  (:meth:`Handover.add_spare` before the phase's own connect, to the same address) and,
+  for TLS, secured while the phase's ClientHello is in flight with the context the
+  requests will use (:meth:`Handover.warm`; a spare secured with another context is
+  dropped): the manifest request then goes beside the first ``GET /v2/``
+  (``probes/image.py``), a round trip the check does not wait for. A request made in a
+  context where :data:`SPARE_FIRST` is set takes a spare before the phases' connection,
+  so the two do not contend for it.
 - :class:`Gate` lets optional probes (Harbor) use the target's connection while the
   critical path does not need it; with a spare at hand they do not wait at all.
 """
@@ -26,6 +34,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +42,11 @@ from regdoctor.net import roundtrips
 
 if TYPE_CHECKING:
     from regdoctor.net.streams import PlainStream, SpareStream
+
+
+#: Set in the context of a request sent beside the phases' first one: it takes a spare
+#: connection before the phases' own (which that first request is about to take).
+SPARE_FIRST: ContextVar[bool] = ContextVar("regdoctor_spare_first", default=False)
 
 
 def endpoint_key(host: str, port: int) -> str:
@@ -80,6 +94,9 @@ class _Connected:
 
 _Spare = asyncio.Task["_Connected | SpareStream | None"]
 
+#: What a spare secured early is secured with until :meth:`Handover.pin` judges it.
+_UNVERIFIED = object()
+
 
 class Handover:
     """The streams one target's HTTP client takes before it dials, by ``host:port``,
@@ -88,6 +105,8 @@ class Handover:
     def __init__(self) -> None:
         self._streams: dict[str, PlainStream] = {}
         self._spares: dict[str, list[_Spare]] = {}
+        #: the SSL context each warmed spare is (being) secured with
+        self._secured_with: dict[_Spare, Any] = {}
 
     def put(self, host: str, port: int, stream: PlainStream) -> None:
         key = endpoint_key(host, port)
@@ -120,18 +139,86 @@ class Handover:
     def warm(
         self, host: str, port: int, ssl_context: Any, server_hostname: str, timeout: float
     ) -> None:
-        """Secure the first spare for ``host:port`` now, beside the critical path, so
-        that the request that takes it does not wait for a handshake."""
+        """Secure the first spare for ``host:port`` not yet secured now, beside the
+        critical path, so that the request that takes it does not wait for a handshake.
+        A spare secured (or being secured) with another context is closed first (the
+        TLS phase chose other trust than it was secured with)."""
         spares = self._spares.get(endpoint_key(host, port))
         if not spares:
             return
-        plain = spares[0]
+        for task in list(spares):
+            secured_with = self._secured_with.get(task)
+            if secured_with not in (None, ssl_context, _UNVERIFIED):
+                spares.remove(task)
+                _drop(task)
+        plain = next((i for i, t in enumerate(spares) if t not in self._secured_with), None)
+        if plain is not None:
+            self._secure(spares, plain, ssl_context, server_hostname, timeout)
+
+    def secure_early(
+        self, host: str, port: int, ssl_context: Any, server_hostname: str, timeout: float
+    ) -> None:
+        """Secure the first spare for ``host:port`` now, while the TLS phase's own
+        handshake is in flight, with ``ssl_context`` that does not verify (the phase
+        has not judged the chain yet, and a plain-HTTP server must cost no trust store):
+        :meth:`pin` then keeps it only if it presents the leaf certificate the phase
+        verified."""
+        spares = self._spares.get(endpoint_key(host, port))
+        if spares and spares[0] not in self._secured_with:
+            self._secure(spares, 0, ssl_context, server_hostname, timeout, _UNVERIFIED)
+
+    def pin(self, host: str, port: int, leaf: bytes | None, ssl_context: Any) -> None:
+        """The TLS phase verified (or, for an insecure registry, accepted) the chain whose
+        leaf certificate is ``leaf`` (DER), and the HTTP client uses ``ssl_context``: a
+        spare secured early (:meth:`secure_early`) that presented the same leaf (the
+        server proved it holds its key) counts as secured with ``ssl_context``; one that
+        presented another, or none, is closed."""
+        spares = self._spares.get(endpoint_key(host, port)) or []
+        for index, task in enumerate(spares):
+            if self._secured_with.get(task) is not _UNVERIFIED:
+                continue
+
+            async def check(early: _Spare = task) -> SpareStream | None:
+                roundtrips.off_path()
+                try:
+                    stream = await early
+                except asyncio.CancelledError:
+                    _drop(early)
+                    raise
+                if stream is None or isinstance(stream, _Connected):
+                    return None
+                ssl_object = stream._writer.get_extra_info("ssl_object")
+                presented = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+                if leaf is None or presented != leaf:
+                    stream._writer.close()
+                    return None
+                stream.pinned(ssl_context)
+                return stream
+
+            pinned = asyncio.create_task(check())
+            self._secured_with[pinned] = ssl_context
+            spares[index] = pinned
+
+    def _secure(
+        self,
+        spares: list[_Spare],
+        index: int,
+        ssl_context: Any,
+        server_hostname: str,
+        timeout: float,
+        marker: Any = None,
+    ) -> None:
+        plain = spares[index]
 
         async def secure() -> SpareStream | None:
             from regdoctor.net.lean_httpcore import httpcore
 
             roundtrips.off_path()
-            connected = await plain
+            try:
+                connected = await plain
+            except asyncio.CancelledError:
+                _drop(plain)
+                raise
             if connected is None:
                 return None
             stream = connected.stream() if isinstance(connected, _Connected) else connected
@@ -140,9 +227,29 @@ class Handover:
             except (httpcore.ConnectError, httpcore.ConnectTimeout):
                 stream._writer.close()
                 return None
+            except asyncio.CancelledError:
+                stream._writer.close()
+                raise
             return stream
 
-        spares[0] = asyncio.create_task(secure())
+        task = asyncio.create_task(secure())
+        self._secured_with[task] = marker if marker is not None else ssl_context
+        spares[index] = task
+
+    def drop_secured(self, host: str, port: int) -> None:
+        """Close the spares for ``host:port`` that are secured or being secured (the
+        check goes on over ``http://``: they are no use, and one still in its handshake
+        would hold up the request that took it)."""
+        spares = self._spares.get(endpoint_key(host, port), [])
+        for task in [t for t in spares if t in self._secured_with]:
+            spares.remove(task)
+            _drop(task)
+
+    def discard_spares(self, host: str, port: int) -> None:
+        """Close the spares for ``host:port`` (they went to an address that did not
+        answer the TCP phase)."""
+        for task in self._spares.pop(endpoint_key(host, port), []):
+            _drop(task)
 
     async def take_spare(self, host: str, port: int) -> SpareStream | None:
         """A spare for ``host:port`` that is still open, or None. The wait for one still
@@ -196,6 +303,15 @@ class Handover:
             for task in pending:
                 _close_spare(task)
         self._spares.clear()
+
+
+def _drop(task: _Spare) -> None:
+    """Close a spare now, or once its task ends (cancelled, it closes what it made)."""
+    if task.done():
+        _close_spare(task)
+    else:
+        task.cancel()
+        task.add_done_callback(_close_spare)
 
 
 def _close_spare(task: _Spare) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from regdoctor.net import roundtrips
 from regdoctor.net.asyncio_backend import AsyncioBackend
-from regdoctor.net.handover import Handover, endpoint_key
+from regdoctor.net.handover import SPARE_FIRST, Handover, endpoint_key
 from regdoctor.net.lean_httpcore import httpcore
 
 if TYPE_CHECKING:
@@ -40,6 +40,12 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if self._handover is not None and SPARE_FIRST.get():
+            # a request sent beside the phases' first one: the connection they kept is
+            # that request's; this one takes the spare connected beside it
+            spare = await self._handover.take_spare(host, port)
+            if spare is not None:
+                return spare
         if self._handover is not None:
             ready = self._handover.take(host, port)
             if ready is not None:  # the connection the TCP (and TLS) phase opened

@@ -210,6 +210,7 @@ class SpareStream(PlainStream):
         super().__init__(reader, writer)
         self.endpoint = endpoint
         self.secured = False
+        self._context: Any = None
 
     async def secure(
         self, ssl_context: Any, server_hostname: str | None, timeout: float | None
@@ -219,6 +220,12 @@ class SpareStream(PlainStream):
                 ssl_context, server_hostname=server_hostname, ssl_handshake_timeout=timeout
             )
         self.secured = True
+        self._context = ssl_context
+
+    def pinned(self, ssl_context: Any) -> None:
+        """Secured early without verification, this connection presented the leaf the
+        TLS phase verified for ``ssl_context`` (net/handover.py ``Handover.pin``)."""
+        self._context = ssl_context
 
     async def start_tls(
         self,
@@ -227,6 +234,11 @@ class SpareStream(PlainStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         if self.secured:
+            if self._context is not ssl_context:
+                # warmed with other trust than this client's: never used (Handover.warm
+                # drops such a spare before a request can take it)
+                self._writer.close()
+                raise httpcore.ConnectError("a spare connection secured with other trust")
             return self  # warmed: the handshake happened beside the critical path
         start = time.monotonic()
         await self.secure(ssl_context, server_hostname, timeout)

@@ -16,7 +16,7 @@ from regdoctor.net.handshake import HandshakeResult
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, server_words
 from regdoctor.probes.http_ping import base_url
-from regdoctor.probes.image import send_head_beside
+from regdoctor.probes.manifest_request import send_head_beside
 from regdoctor.probes.peer_host import check_realm_host, with_alert
 
 if TYPE_CHECKING:

@@ -35,23 +35,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from regdoctor.model import Observation, Target
+from regdoctor.model import Observation
 from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.exchange import fetch
+from regdoctor.probes.manifest_request import looks_at_storage
 from regdoctor.probes.peer_host import check_realm_host
 from regdoctor.redact.secrets import redact
-from regdoctor.reference.dockerhub import DOMAIN as DOCKER_HUB
 
 #: The most of a manifest or config blob read (the answer's status is what counts).
 _LIMIT = 256 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-
-def looks_at_storage(target: Target) -> bool:
-    """Whether the blob look runs for ``target`` (then the image probe asks for the
-    manifest with ``GET``, its body being the look's first step): everywhere but Docker
-    Hub and its mirrors, where a manifest ``GET`` counts against the pull rate limit."""
-    return DOCKER_HUB not in (target.registry, target.mirror_of)
 
 
 def _config_digest(document: Any) -> str | None:

@@ -13,27 +13,10 @@ from collections.abc import AsyncIterator, Sequence
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+from regdoctor.probes.manifest_request import send_manifest_beside_ping
+from regdoctor.probes.urls import base_url, names_port
 
-
-def base_url(ctx: ProbeContext) -> str:
-    target = ctx.target
-    scheme = ctx.state.scheme or target.scheme or "https"
-    default = 443 if scheme == "https" else 80
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    port = "" if target.port == default else f":{target.port}"
-    if scheme == "http" and not names_port(target.registry):
-        # a registry named without a port: the runtimes' http:// URL has none either
-        # (moby registry/endpoint_v2.go ``http://`` + the index name; containers/image
-        # docker_client.go ``%s://%s/v2/``; hosts.toml ``server = "http://host"``), so
-        # port 80, not the 443 the https:// attempt dialled
-        port = ""
-    return f"{scheme}://{host}{port}"
-
-
-def names_port(registry: str) -> bool:
-    """``registry`` (``host``, ``host:5000``, ``[::1]:5000``) names a port."""
-    tail = registry.rsplit("]", 1)[-1]
-    return ":" in tail and tail.rsplit(":", 1)[1].isdigit()
+__all__ = ["HttpPingProbe", "base_url", "looks_like_registry", "names_port", "speaks_tls"]
 
 
 def looks_like_registry(exchange: Exchange) -> bool:
@@ -114,6 +97,8 @@ class HttpPingProbe:
             ctx.state.extra.setdefault("phase_ms", {})["http"] = exchange.duration_ms
         else:
             await _hand_over_plain(ctx, url)
+            if url.startswith("http://"):
+                send_manifest_beside_ping(ctx)  # on the spare, while /v2/ takes the kept one
             exchange = await fetch(ctx, "GET", url)
         if (
             exchange.outcome in ("protocol_error", "error")

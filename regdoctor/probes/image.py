@@ -7,30 +7,26 @@ tag and for a missing repository; ``tags/list`` tells the two apart (``NAME_UNKN
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import functools
 import json
 import re
-import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from regdoctor.model import Observation, PhaseStatus, Secret, Target
-from regdoctor.net import roundtrips, wwwauth
+from regdoctor.model import Observation, PhaseStatus, Target
+from regdoctor.net import wwwauth
 from regdoctor.probes.base import ProbeContext, failure_summary, first, short_digest
-from regdoctor.probes.blob_storage import looks_at_storage, storage_look
-from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, origin
-from regdoctor.probes.http_ping import base_url
+from regdoctor.probes.blob_storage import storage_look
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.manifest_body import MANIFEST_TYPES, ManifestCheck, manifest_kind, validate
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
-INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-MANIFEST_LIMIT = 4 * 1024 * 1024
+from regdoctor.probes.manifest_request import (
+    INDEX_TYPES,
+    manifest_method,
+    manifest_request,
+    send_manifest,
+    sent_beside,
+)
+from regdoctor.probes.urls import base_url
 
 
 def platform_string(platform: dict[str, Any]) -> str:
@@ -145,114 +141,6 @@ def classify(exchange: Exchange) -> str:
     return "error"
 
 
-def _manifest_request(ctx: ProbeContext) -> tuple[str, dict[str, str]]:
-    """The URL and headers of the manifest request this probe starts with."""
-    target = ctx.target
-    url = f"{base_url(ctx)}/v2/{target.repository}/manifests/{target.reference}"
-    return url, {"Accept": ACCEPT}
-
-
-def _manifest_method(target: Target) -> str:
-    """``GET`` where the blob look runs (it needs the manifest's body: one request, not
-    a ``HEAD`` and then a ``GET``), else ``HEAD`` (Docker Hub and its mirrors, where a
-    manifest ``GET`` counts against the pull rate limit and a ``HEAD`` does not)."""
-    return "GET" if looks_at_storage(target) else "HEAD"
-
-
-def _send_manifest(
-    ctx: ProbeContext, method: str, url: str, headers: dict[str, str], authorization: Secret | None
-) -> Coroutine[Any, Any, Exchange]:
-    """The manifest request; a ``GET`` reads the body up to :data:`MANIFEST_LIMIT`."""
-    return fetch(
-        ctx,
-        method,
-        url,
-        headers=headers,
-        authorization=authorization,
-        body_limit=MANIFEST_LIMIT if method == "GET" else None,
-    )
-
-
-def send_head_beside(ctx: ProbeContext, authorization: Secret) -> None:
-    """Send this probe's manifest request (``HEAD``, or ``GET`` where the blob look
-    runs: :func:`_manifest_method`) now, with ``authorization``, beside the auth
-    phase's last request (its authenticated ``GET /v2/``): the two do not depend on
-    each other, so the check need not wait a round trip between them. Only when a spare
-    connection to the registry is at hand (it goes there, or on the idle connection);
-    the probe uses the answer only if the auth phase passed with the same
-    authorization (:func:`_head_sent_beside`), else it is dropped. Not while an
-    optional probe's request holds a connection to the registry: the two requests would
-    need a third connection, dialled, which costs more than the round trip saved."""
-    from regdoctor.net.handover import Gate
-
-    target = ctx.target
-    if not target.is_image or target.repository is None or target.reference is None:
-        return
-    if not ctx.network.handover(ctx.state).has_spare(target.host, target.port):
-        return
-    url, headers = _manifest_request(ctx)
-    gate = ctx.state.extra.get("gate")
-    if isinstance(gate, Gate) and gate.optional_in_flight(origin(url)):
-        return
-    if ctx.network.proxy_for(url) is not None:
-        return
-    context = contextvars.copy_context()
-    context.run(roundtrips.off_path)
-    method = _manifest_method(target)
-    task = asyncio.create_task(
-        _send_manifest(ctx, method, url, headers, authorization), context=context
-    )
-    previous = ctx.state.extra.get(_BESIDE)
-    if isinstance(previous, tuple):
-        previous[-1].cancel()
-    ctx.state.extra[_BESIDE] = (url, method, authorization.reveal(), task)
-
-
-_BESIDE = "manifest_head_beside"
-
-
-async def _sent_beside(ctx: ProbeContext, url: str, method: str) -> Exchange | None:
-    """The request :func:`send_head_beside` sent, when it is the one this probe would
-    send now (same URL and method, same authorization); the wait for it that remains
-    is put on the critical path (none, usually: it overlapped the authenticated
-    ``GET /v2/``)."""
-    entry = ctx.state.extra.pop(_BESIDE, None)
-    if not isinstance(entry, tuple):
-        return None
-    sent_url, sent_method, sent_authorization, task = entry
-    authorization = ctx.state.authorization
-    if (
-        sent_url != url
-        or sent_method != method
-        or authorization is None
-        or authorization.reveal() != sent_authorization
-    ):
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return None
-    start = time.monotonic()
-    exchange: Exchange = await task
-    waited = (time.monotonic() - start) * 1000
-    roundtrips.record(
-        f"{method} manifest (beside the authenticated GET /v2/)",
-        waited,
-        # it went out with the previous request: a wait of its own only if it took
-        # longer than half an exchange after that one came back
-        round_trips=1 if waited > exchange.duration_ms / 2 else 0,
-        host=origin(url),
-    )
-    return exchange
-
-
-async def drop_head_beside(state: Any) -> None:
-    """Cancel a manifest request sent beside the auth phase that no probe took (the
-    auth phase failed): no task is left behind."""
-    entry = state.extra.pop(_BESIDE, None)
-    if isinstance(entry, tuple):
-        entry[-1].cancel()
-        await asyncio.gather(entry[-1], return_exceptions=True)
-
-
 class ImageProbe:
     id = "image"
     needs: tuple[str, ...] = ("auth",)
@@ -276,11 +164,11 @@ class ImageProbe:
         target, state = ctx.target, ctx.state
         assert target.repository is not None and target.reference is not None
         base = base_url(ctx)
-        url, headers = _manifest_request(ctx)
+        url, headers = manifest_request(ctx)
         # GET where the blob look runs: its answer is read as the HEAD's would be (status,
         # digest, media type) and its body is the one a HEAD would have been followed by
-        method = _manifest_method(target)
-        head = await _sent_beside(ctx, url, method) or await _send_manifest(
+        method = manifest_method(target)
+        head = await sent_beside(ctx, url, method) or await send_manifest(
             ctx, method, url, headers, state.authorization
         )
         step = "manifest.get" if method == "GET" else "manifest.head"
@@ -304,7 +192,7 @@ class ImageProbe:
             if method == "GET":
                 get = head  # the body is at hand: no second request
             else:
-                get = await _send_manifest(ctx, "GET", url, headers, state.authorization)
+                get = await send_manifest(ctx, "GET", url, headers, state.authorization)
                 yield observe_exchange(
                     ctx, get, phase="image", step="manifest.get", ok=get.status == 200
                 )

@@ -250,6 +250,21 @@ async def _plain_registry_at_80(ctx: ProbeContext, wait: float) -> Observation |
     )
 
 
+def _early_spare(ctx: ProbeContext) -> str | None:
+    """For an image, a spare connection to the first address, connected with the TCP
+    phase's own (``regdoctor.net.handover``): the manifest request goes over it beside
+    the first ``GET /v2/`` (``probes/image.py``). Its address, or None when there is
+    none (not an image, Docker Hub, no address)."""
+    from regdoctor.reference.dockerhub import is_hub
+
+    target, addresses = ctx.target, ctx.state.addresses
+    if not target.is_image or not addresses or is_hub(target.host):
+        return None
+    handover = ctx.network.handover(ctx.state)
+    handover.add_spare(target.host, target.port, addresses[0], ctx.options.timeout)
+    return addresses[0]
+
+
 def _open_spares(ctx: ProbeContext, sock: socket.socket) -> None:
     """Speculative connections beside the TCP phase's, to the address that answered
     (``regdoctor.net.handover``): one for the optional probes (Harbor), which then
@@ -288,7 +303,10 @@ class TcpProbe:
         proxy = ctx.state.proxy
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
+        early = _early_spare(ctx) if proxy is None else None
         observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
+        if early is not None and (sock is None or sock.getpeername()[0] != early):
+            ctx.network.handover(ctx.state).discard_spares(ctx.target.host, ctx.target.port)
         plain: Observation | None = None
         looked = False
         from regdoctor.reference.dockerhub import is_hub

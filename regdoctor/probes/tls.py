@@ -273,6 +273,7 @@ class TlsProbe:
             # what _with_trust needs besides the chain, found while the ClientHello is
             # in flight (the runtimes' CA files: hosts.toml and certs.d reads); the
             # chain is re-verified with the handshake's own store (net/trust.py)
+            _warm_early_spare(ctx, budget)
             if policy is None:
                 return
             try:
@@ -315,6 +316,7 @@ class TlsProbe:
         # Never after a timeout: a slow TLS server is slow, not a plain-HTTP one.
         if result.outcome in fallback_after and state.fallback_allowed:
             decision = "http"
+            ctx.network.handover(state).drop_secured(target.host, target.port)
         handshake = observations[0]
         observations[0] = _with_facts(
             handshake,
@@ -583,6 +585,7 @@ async def _first_request(
     from regdoctor.net.handshake import confirm, record_alert
     from regdoctor.probes.exchange import fetch
     from regdoctor.probes.http_ping import base_url
+    from regdoctor.probes.manifest_request import send_manifest_beside_ping
 
     target, state = ctx.target, ctx.state
     verify = next((o for o in observations if o.kind == "tls.verify"), None)
@@ -599,11 +602,14 @@ async def _first_request(
         )
         handover = ctx.network.handover(state)
         handover.put(target.host, target.port, stream)
+        leaf = result.chain[0].public_bytes(_der()) if result.chain else None
+        handover.pin(target.host, target.port, leaf, state.ssl_context)
         # a spare connection is secured now, beside /v2/: the optional probe that
         # takes it while the manifest is fetched then waits for no handshake
         handover.warm(target.host, target.port, state.ssl_context, target.host, budget)
         scheme = state.scheme
         state.scheme = "https"
+        send_manifest_beside_ping(ctx)
         exchange = await fetch(ctx, "GET", f"{base_url(ctx)}/v2/")
         state.scheme = scheme
         if stream.alert is None:
@@ -625,6 +631,29 @@ async def _first_request(
         ),
         *observations[1:],
     ]
+
+
+def _der() -> Any:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER
+
+
+def _warm_early_spare(ctx: ProbeContext, budget: float) -> None:
+    """Secure the spare the TCP phase connected with its own (an image's: probes/tcp.py)
+    while this phase's ClientHello is in flight; :func:`_first_request` keeps it for the
+    HTTP client only if it presented the leaf certificate this phase judged."""
+    target, state = ctx.target, ctx.state
+    if state.proxy is not None or not target.is_image:
+        return
+    handover = ctx.network.handover(state)
+    if not handover.has_spare(target.host, target.port):
+        return
+    pair, _ = ctx.network.client_pair(target.hostport)
+    # no verification (and no trust store) yet: Handover.pin keeps it only if it shows
+    # the leaf this phase verifies
+    context = ctx.network.ssl_context(target.hostport, enforced=False, client_cert=pair)
+    handover.secure_early(target.host, target.port, context, target.host, budget)
 
 
 def _with_facts(observation: Observation, **facts: Any) -> Observation:

@@ -21,7 +21,8 @@ from typing import Any
 from regdoctor.model import Observation, Target, TargetReport, worst_status
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, SystemClock
-from regdoctor.probes.image import INDEX_TYPES, MANIFEST_LIMIT, platforms_of_index
+from regdoctor.probes.image import platforms_of_index
+from regdoctor.probes.manifest_request import INDEX_TYPES, MANIFEST_LIMIT
 from regdoctor.reference.targets import InvalidReference, parse_target
 from regdoctor.tags import state as state_file
 from regdoctor.tags import steps
@@ -291,7 +292,8 @@ async def _platforms(
     session: RepoSession, resolution: Resolution, tags: list[str]
 ) -> dict[str, list[str]]:
     """digest -> platforms, one GET per distinct digest (and config blob)."""
-    from regdoctor.probes.image import ACCEPT, platform_string
+    from regdoctor.probes.image import platform_string
+    from regdoctor.probes.manifest_request import ACCEPT
 
     wanted: dict[str, str] = {}
     for tag in tags:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from regdoctor.net.keepalive import HeadPool, LeanResponse
-from regdoctor.probes.image import ACCEPT, MANIFEST_LIMIT
+from regdoctor.probes.manifest_request import ACCEPT, MANIFEST_LIMIT
 from regdoctor.tags.session import RepoSession
 
 DEFAULT_PAGE_SIZE = 1000

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from regdoctor.probes.image import OCI_INDEX
+from regdoctor.probes.manifest_request import OCI_INDEX
 from regdoctor.tags.session import RepoSession
 
 SIGNATURE_TYPES = (
@@ -115,6 +115,6 @@ async def find_signatures(session: RepoSession, digest: str, tags: set[str]) -> 
 
 
 def _accept() -> str:
-    from regdoctor.probes.image import ACCEPT
+    from regdoctor.probes.manifest_request import ACCEPT
 
     return ACCEPT

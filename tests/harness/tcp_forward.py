@@ -1,16 +1,24 @@
 """A TCP forwarder on 127.0.0.1 that counts the connections it accepts (to count the
 TCP connections a client opens) and can be cut (to make an upstream unreachable for a
-pull-through mirror while the upstream itself stays up)."""
+pull-through mirror while the upstream itself stays up). With ``delay``, every chunk
+waits that long before it is passed on, each way: a link with a round trip of about
+twice the delay, so that a request the client sent beside another shows as overlapping
+it whatever the registry's own time (the critical path's round trips)."""
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
+import time
 
 
 class Forwarder:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, target_host: str = "127.0.0.1", *, delay: float = 0.0
+    ) -> None:
         self.target = (target_host, target_port)
+        self.delay = delay
         self.accepted = 0
         self.enabled = True
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -41,12 +49,16 @@ class Forwarder:
             except OSError:
                 client.close()
                 continue
+            for s in (client, upstream):  # no Nagle wait on top of the peer's delayed ACK
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        if self.delay:
+            self._delayed_pipe(src, dst)
+            return
         try:
             while True:
                 data = src.recv(65536)
@@ -56,11 +68,45 @@ class Forwarder:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            self._shut(src, dst)
+
+    def _delayed_pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        """Each chunk is passed on ``delay`` after it arrived (a link's latency: chunks
+        in flight together are not delayed one after the other)."""
+        chunks: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+
+        def send() -> None:
+            try:
+                while True:
+                    arrived, data = chunks.get()
+                    if not data:
+                        break
+                    due = arrived + self.delay - time.monotonic()
+                    if due > 0:
+                        time.sleep(due)  # the link's latency, not a wait for a server
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                self._shut(src, dst)
+
+        threading.Thread(target=send, daemon=True).start()
+        try:
+            while True:
+                data = src.recv(65536)
+                chunks.put((time.monotonic(), data))
+                if not data:
+                    break
+        except OSError:
+            chunks.put((time.monotonic(), b""))
+
+    @staticmethod
+    def _shut(src: socket.socket, dst: socket.socket) -> None:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def cut(self) -> None:
         """Refuse new connections and drop the open ones."""

@@ -4,8 +4,9 @@ Harbor probe runs on a connection of its own opened beside the TCP phase's (or o
 idle one), so it ends with the image phase, not a round trip after it; a registry
 reached without a scheme that answers the TLS attempt in plain HTTP gets its
 ``http://`` requests over a connection opened beside that attempt, so the fallback
-costs no connect; with a token, the manifest request goes out with the authenticated
-``GET /v2/``, not a round trip after it. The assertions compare phases of one check
+costs no connect; the manifest request goes out with the first ``GET /v2/`` (on a
+spare connected, and for TLS secured, with the TCP and TLS phases' own), and with a token
+with the authenticated ``GET /v2/``, not a round trip after it. The assertions compare phases of one check
 with each other, in round trips of the link, with half a round trip of slack for a
 loaded machine."""
 
@@ -39,6 +40,20 @@ def link(request: pytest.FixtureRequest, testbed: Testbed) -> Iterator[SlowLink]
     slow.close()
 
 
+#: The manifest request of an anonymous registry, sent beside the first ``GET /v2/`` on the
+#: spare connected with the TCP phase's connection (probes/manifest_request.py).
+BESIDE_PING = "GET manifest (beside GET /v2/)"
+
+
+def _went_with_the_ping(target: TargetReport) -> None:
+    """The manifest's answer was there when the HTTP and auth phases ended: the image
+    phase is the blob look's one round trip."""
+    beside = next(r for r in target.critical_path if r.what == BESIDE_PING)
+    assert beside.round_trips == 0, target.critical_path
+    image = _phases(target)["image"]
+    assert image.duration_ms < RTT_MS + RTT_MS / 2, image
+
+
 def _phases(target: TargetReport) -> dict[str, PhaseResult]:
     return {p.name: p for p in target.phases}
 
@@ -63,10 +78,13 @@ def test_harbor_ends_with_the_image_phase_not_after_it(
     assert [r.what for r in target.critical_path] == [
         "tcp connect",
         "GET /v2/",
-        "GET manifest",
+        BESIDE_PING,
         *BLOB_LOOK,
     ]
-    assert link.accepted == 2  # the target's connection and the spare Harbor took
+    _went_with_the_ping(target)
+    # the target's connection, the spare connected with it (the manifest) and the one
+    # Harbor took
+    assert link.accepted == 3
 
 
 @pytest.mark.parametrize("link", ["tls"], indirect=True)
@@ -84,12 +102,15 @@ def test_over_tls_harbor_waits_for_no_handshake_of_its_own(
         "tcp connect",
         "tls handshake",
         "GET /v2/",
-        "GET manifest",
+        BESIDE_PING,
         *BLOB_LOOK,
     ]
-    # the target's, Harbor's, and the spare for a fallback to http:// that the TLS
-    # answer made moot (a loopback registry may fall back, as Docker's does)
-    assert link.accepted == 3
+    # the spare connected with the target's was secured with it, and kept because it
+    # showed the leaf the TLS phase verified: the manifest went beside the ping
+    _went_with_the_ping(target)
+    # the target's, the manifest's, Harbor's, and the spare for a fallback to http://
+    # that the TLS answer made moot (a loopback registry may fall back, as Docker's does)
+    assert link.accepted == 4
 
 
 @pytest.mark.parametrize("link", ["plain"], indirect=True)
@@ -108,10 +129,13 @@ def test_the_fallback_to_http_costs_no_connect(
     v2 = next(o for o in target.observations if o.kind == "http.response" and o.step == "v2")
     assert v2.duration_ms is not None and v2.duration_ms < 1.5 * RTT_MS, v2
     path = [r.what for r in target.critical_path]
-    assert path == ["tcp connect", "tls handshake", "GET /v2/", "GET manifest", *BLOB_LOOK]
+    assert path == ["tcp connect", "tls handshake", "GET /v2/", BESIDE_PING, *BLOB_LOOK]
+    _went_with_the_ping(target)
     assert phases["harbor"].duration_ms < phases["image"].duration_ms + RTT_MS / 2, phases
-    # the TLS attempt's connection, the fallback's and Harbor's
-    assert link.accepted == 3
+    # the TLS attempt's connection; the spare connected with it (its handshake, begun
+    # beside the attempt's, met plain HTTP: closed); the fallback's (GET /v2/) and
+    # Harbor's (the manifest beside it); Harbor then took an idle one
+    assert link.accepted == 4
 
 
 @pytest.fixture
@@ -164,7 +188,8 @@ def test_with_a_token_the_manifest_request_goes_with_the_authenticated_ping(
     assert get.duration_ms >= RTT_MS  # it did cross the link, beside the ping
     # one manifest request, not a HEAD and then a GET
     assert not [o for o in target.observations if o.step == "manifest.head"]
-    # Harbor's request went on the registry's idle connection during the token dance,
-    # and the ping and the manifest GET on that one and the spare
-    assert link.accepted == 2
+    # the registry's connection and the spare connected with it (the anonymous ping and
+    # manifest request, both 401), and Harbor's spare; the authenticated ping and the
+    # manifest GET went over the two idle ones
+    assert link.accepted == 3
     assert realm.accepted == 1
