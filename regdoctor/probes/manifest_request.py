@@ -85,10 +85,14 @@ def send_manifest_beside_ping(ctx: ProbeContext) -> None:
     does not depend on the ping, and an anonymous registry answers both in one round
     trip. Used only if the auth phase passes without authorization (a registry that
     wants credentials answers 401, and the request is sent again with them). Not for
-    Docker Hub, which answers every anonymous manifest request 401."""
+    Docker Hub, which answers every anonymous manifest request 401, nor where the check
+    has credentials for the registry (``-u``, or the configuration names some): there the
+    registry most likely wants them, and the request would be a wasted one."""
     from regdoctor.reference.dockerhub import is_hub
 
     if is_hub(ctx.target.host):
+        return
+    if ctx.options.credentials is not None or ctx.target.credential is not None:
         return
     _send_beside(ctx, None, "GET /v2/", spare_first=True)
 

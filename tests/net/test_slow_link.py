@@ -188,8 +188,8 @@ def test_with_a_token_the_manifest_request_goes_with_the_authenticated_ping(
     assert get.duration_ms >= RTT_MS  # it did cross the link, beside the ping
     # one manifest request, not a HEAD and then a GET
     assert not [o for o in target.observations if o.step == "manifest.head"]
-    # the registry's connection and the spare connected with it (the anonymous ping and
-    # manifest request, both 401), and Harbor's spare; the authenticated ping and the
-    # manifest GET went over the two idle ones
+    # the registry's connection, the spare connected with it (with credentials no
+    # anonymous manifest request goes beside the first ping: the manifest GET went there,
+    # beside the authenticated ping) and Harbor's spare
     assert link.accepted == 3
     assert realm.accepted == 1
