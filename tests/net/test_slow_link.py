@@ -5,10 +5,10 @@ idle one), so it ends with the image phase, not a round trip after it; a registr
 reached without a scheme that answers the TLS attempt in plain HTTP gets its
 ``http://`` requests over a connection opened beside that attempt, so the fallback
 costs no connect; the manifest request goes out with the first ``GET /v2/`` (on a
-spare connected, and for TLS secured, with the TCP and TLS phases' own), and with a token
-with the authenticated ``GET /v2/``, not a round trip after it. The assertions compare phases of one check
-with each other, in round trips of the link, with half a round trip of slack for a
-loaded machine."""
+spare connected, and for TLS secured, with the TCP and TLS phases' own), and with a
+token with the authenticated ``GET /v2/``, not a round trip after it. The assertions
+compare phases of one check with each other, in round trips of the link, with half a
+round trip of slack for a loaded machine."""
 
 from __future__ import annotations
 
