@@ -22,8 +22,9 @@ so its body names the blob without a second manifest request; the image here is
 single-platform, an index's entry would cost one more): the manifest request goes beside
 the first ``GET /v2/`` (anonymous; with a token, beside the authenticated one), on a
 spare connected with the TCP phase's connection. At most the spare connections opened
-beside it (that one, one for the optional Harbor probe, one more where a fallback to
-``http://`` may happen: the TLS target here, on loopback), 1 otherwise, 3 when the
+beside it (that early spare, two where a fallback to ``http://`` may happen: the TLS
+target here, on loopback; one for the optional Harbor probe; one more for that
+fallback; none early with credentials: the token target), 1 otherwise, 3 when the
 testbed could not start.
 """
 
@@ -53,7 +54,7 @@ EXPECTED: dict[str, tuple[list[str], int]] = {
     "plain": (["tcp connect", "GET /v2/", "GET manifest (beside GET /v2/)", *BLOB_LOOK], 3),
     "tls": (
         ["tcp connect", "tls handshake", "GET /v2/", "GET manifest (beside GET /v2/)", *BLOB_LOOK],
-        4,
+        5,
     ),
     "token": (
         [
@@ -66,13 +67,20 @@ EXPECTED: dict[str, tuple[list[str], int]] = {
             "GET manifest (beside the authenticated GET /v2/)",
             *BLOB_LOOK,
         ],
-        3,
+        2,
     ),
 }
 
+#: With a token (and credentials: no anonymous manifest request beside the first ping),
+#: the manifest GET goes out beside the authenticated ping (no round trip of its own),
+#: unless the Harbor probe held a connection then (on loopback it may).
+BESIDE = "GET manifest (beside the authenticated GET /v2/)"
+
 
 def _same_path(path: list[str], expected: list[str]) -> bool:
-    return path == expected
+    return path == expected or (
+        BESIDE in expected and path == ["GET manifest" if s == BESIDE else s for s in expected]
+    )
 
 
 def _regdoctor(args: list[str], stdin: str, home: Path) -> tuple[float, dict[str, Any]]:

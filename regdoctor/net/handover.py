@@ -15,14 +15,16 @@ manifest requests over it (keep-alive) instead of dialling again.
   TLS attempt the server answered in plain HTTP) does not pay a connect of its own. A
   spare the critical path does not take is closed at the end of the run: it is counted
   as a connection, never as a round trip.
-- The first spare of an image target is connected *with* the TCP phase's connection
-  (:meth:`Handover.add_spare` before the phase's own connect, to the same address) and,
-  for TLS, secured while the phase's ClientHello is in flight with the context the
-  requests will use (:meth:`Handover.warm`; a spare secured with another context is
-  dropped): the manifest request then goes beside the first ``GET /v2/``
-  (``probes/image.py``), a round trip the check does not wait for. A request made in a
-  context where :data:`SPARE_FIRST` is set takes a spare before the phases' connection,
-  so the two do not contend for it.
+- The early spare of an anonymous image check is connected *with* the TCP phase's
+  connection (:meth:`Handover.add_spare` with ``early``, before the phase's own connect,
+  to the same address) and kept in a slot of its own; for TLS it is secured while the
+  phase's ClientHello is in flight, without verification (:meth:`Handover.secure_early`),
+  and kept only if it then shows the leaf certificate the phase verified
+  (:meth:`Handover.pin`; :class:`~regdoctor.net.streams.SpareStream` refuses to stand for
+  any client context it was not pinned to). The manifest request goes over it beside the
+  first ``GET /v2/`` (``probes/manifest_request.py``), in a context where
+  :data:`SPARE_FIRST` is set: it takes that spare or fails at once, never the phases'
+  connection nor another probe's spare.
 - :class:`Gate` lets optional probes (Harbor) use the target's connection while the
   critical path does not need it; with a spare at hand they do not wait at all.
 """
@@ -44,13 +46,16 @@ if TYPE_CHECKING:
     from regdoctor.net.streams import PlainStream, SpareStream
 
 
-#: Set in the context of a request sent beside the phases' first one: it takes a spare
-#: connection before the phases' own (which that first request is about to take).
+#: Set in the context of the request sent beside the phases' first one: it takes the early
+#: spare, never the phases' own connection (which that first request is about to take).
 SPARE_FIRST: ContextVar[bool] = ContextVar("regdoctor_spare_first", default=False)
 
 
-def endpoint_key(host: str, port: int) -> str:
-    return f"{host.strip('[]').lower()}:{port}"
+def endpoint_key(host: str, port: int, *, early: bool = False) -> str:
+    """``host:port``; the early spare's slot (:meth:`Handover.add_spare` with ``early``)
+    is kept apart, so that no other request takes it and it takes no other spare."""
+    key = f"{host.strip('[]').lower()}:{port}"
+    return key + "#early" if early else key
 
 
 async def connect_spare(address: str, port: int, timeout: float) -> socket.socket | None:
@@ -118,10 +123,15 @@ class Handover:
     def take(self, host: str, port: int) -> PlainStream | None:
         return self._streams.pop(endpoint_key(host, port), None)
 
-    def add_spare(self, host: str, port: int, address: str, timeout: float) -> None:
+    def add_spare(
+        self, host: str, port: int, address: str, timeout: float, *, early: bool = False
+    ) -> None:
         """Connect a spare to ``address:port`` now, in the background (off the critical
-        path: nothing it waits for is recorded)."""
+        path: nothing it waits for is recorded). ``early``: the spare the TCP phase
+        connects with its own connection, for the manifest request sent beside the first
+        ``GET /v2/`` only (it takes it with :data:`SPARE_FIRST` set)."""
         key = endpoint_key(host, port)
+        slot = endpoint_key(host, port, early=early)
 
         async def connect() -> _Connected | None:
             roundtrips.off_path()
@@ -131,10 +141,10 @@ class Handover:
             reader, writer = await asyncio.open_connection(sock=sock)
             return _Connected(reader, writer, key)
 
-        self._spares.setdefault(key, []).append(asyncio.create_task(connect()))
+        self._spares.setdefault(slot, []).append(asyncio.create_task(connect()))
 
-    def has_spare(self, host: str, port: int) -> bool:
-        return bool(self._spares.get(endpoint_key(host, port)))
+    def has_spare(self, host: str, port: int, *, early: bool = False) -> bool:
+        return bool(self._spares.get(endpoint_key(host, port, early=early)))
 
     def warm(
         self, host: str, port: int, ssl_context: Any, server_hostname: str, timeout: float
@@ -163,7 +173,7 @@ class Handover:
         has not judged the chain yet, and a plain-HTTP server must cost no trust store):
         :meth:`pin` then keeps it only if it presents the leaf certificate the phase
         verified."""
-        spares = self._spares.get(endpoint_key(host, port))
+        spares = self._spares.get(endpoint_key(host, port, early=True))
         if spares and spares[0] not in self._secured_with:
             self._secure(spares, 0, ssl_context, server_hostname, timeout, _UNVERIFIED)
 
@@ -173,7 +183,7 @@ class Handover:
         spare secured early (:meth:`secure_early`) that presented the same leaf (the
         server proved it holds its key) counts as secured with ``ssl_context``; one that
         presented another, or none, is closed."""
-        spares = self._spares.get(endpoint_key(host, port)) or []
+        spares = self._spares.get(endpoint_key(host, port, early=True)) or []
         for index, task in enumerate(spares):
             if self._secured_with.get(task) is not _UNVERIFIED:
                 continue
@@ -240,22 +250,25 @@ class Handover:
         """Close the spares for ``host:port`` that are secured or being secured (the
         check goes on over ``http://``: they are no use, and one still in its handshake
         would hold up the request that took it)."""
-        spares = self._spares.get(endpoint_key(host, port), [])
-        for task in [t for t in spares if t in self._secured_with]:
-            spares.remove(task)
-            _drop(task)
+        for early in (True, False):
+            spares = self._spares.get(endpoint_key(host, port, early=early), [])
+            for task in [t for t in spares if t in self._secured_with]:
+                spares.remove(task)
+                _drop(task)
 
     def discard_spares(self, host: str, port: int) -> None:
         """Close the spares for ``host:port`` (they went to an address that did not
         answer the TCP phase)."""
-        for task in self._spares.pop(endpoint_key(host, port), []):
-            _drop(task)
+        for early in (True, False):
+            for task in self._spares.pop(endpoint_key(host, port, early=early), []):
+                _drop(task)
 
-    async def take_spare(self, host: str, port: int) -> SpareStream | None:
-        """A spare for ``host:port`` that is still open, or None. The wait for one still
-        connecting is on the critical path of whoever takes it."""
+    async def take_spare(self, host: str, port: int, *, early: bool = False) -> SpareStream | None:
+        """A spare for ``host:port`` that is still open, or None (``early``: the early
+        spare only). The wait for one still connecting is on the critical path of
+        whoever takes it."""
         key = endpoint_key(host, port)
-        spares = self._spares.get(key)
+        spares = self._spares.get(endpoint_key(host, port, early=early))
         while spares:
             task = spares.pop(0)
             start = time.monotonic()
@@ -268,6 +281,7 @@ class Handover:
                 current = asyncio.current_task()
                 if task.cancelled() and not (current and current.cancelling()):
                     continue
+                _drop(task)  # the taker was cancelled: close what the spare made
                 raise
             if waited:
                 roundtrips.record(

@@ -41,11 +41,13 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         if self._handover is not None and SPARE_FIRST.get():
-            # a request sent beside the phases' first one: the connection they kept is
-            # that request's; this one takes the spare connected beside it
-            spare = await self._handover.take_spare(host, port)
-            if spare is not None:
-                return spare
+            # the request sent beside the phases' first one: the connection they kept is
+            # that request's, the other spares the optional probes'; this one takes the
+            # early spare or fails at once (it is then sent again the usual way)
+            spare = await self._handover.take_spare(host, port, early=True)
+            if spare is None:
+                raise httpcore.ConnectError("no early spare connection")
+            return spare
         if self._handover is not None:
             ready = self._handover.take(host, port)
             if ready is not None:  # the connection the TCP (and TLS) phase opened

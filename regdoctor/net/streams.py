@@ -235,8 +235,8 @@ class SpareStream(PlainStream):
     ) -> httpcore.AsyncNetworkStream:
         if self.secured:
             if self._context is not ssl_context:
-                # warmed with other trust than this client's: never used (Handover.warm
-                # drops such a spare before a request can take it)
+                # secured early and never pinned to this client's trust (Handover.pin
+                # closes one that showed another leaf), or warmed with other trust
                 self._writer.close()
                 raise httpcore.ConnectError("a spare connection secured with other trust")
             return self  # warmed: the handshake happened beside the critical path

@@ -78,21 +78,35 @@ def send_head_beside(ctx: ProbeContext, authorization: Secret) -> None:
     _send_beside(ctx, authorization, "the authenticated GET /v2/", spare_first=False)
 
 
+def anonymous_beside(ctx: ProbeContext) -> bool:
+    """Whether this check sends its manifest request, anonymous, beside the first
+    ``GET /v2/`` (:func:`send_manifest_beside_ping`), on the early spare the TCP phase
+    connects for it: for an image, not on Docker Hub (which answers every anonymous
+    manifest request 401), not where the check has credentials for the registry (``-u``,
+    or the configuration names some: the registry most likely wants them, and the
+    request would be a wasted one)."""
+    from regdoctor.reference.dockerhub import is_hub
+
+    target = ctx.target
+    return (
+        target.is_image
+        and not is_hub(target.host)
+        and ctx.options.credentials is None
+        and target.credential is None
+    )
+
+
 def send_manifest_beside_ping(ctx: ProbeContext) -> None:
     """Send this probe's manifest request, anonymous, beside the HTTP phase's first
     ``GET /v2/`` (sent now by the caller, over the connection the TCP and TLS phases
-    kept), on the spare connection the TCP phase connected with its own: the manifest
-    does not depend on the ping, and an anonymous registry answers both in one round
-    trip. Used only if the auth phase passes without authorization (a registry that
-    wants credentials answers 401, and the request is sent again with them). Not for
-    Docker Hub, which answers every anonymous manifest request 401, nor where the check
-    has credentials for the registry (``-u``, or the configuration names some): there the
-    registry most likely wants them, and the request would be a wasted one."""
-    from regdoctor.reference.dockerhub import is_hub
-
-    if is_hub(ctx.target.host):
+    kept), on the early spare the TCP phase connected with its own: the manifest does
+    not depend on the ping, and an anonymous registry answers both in one round trip.
+    Used only if the auth phase passes without authorization (a registry that wants
+    credentials answers 401, and the request is sent again with them)."""
+    target = ctx.target
+    if not anonymous_beside(ctx):
         return
-    if ctx.options.credentials is not None or ctx.target.credential is not None:
+    if not ctx.network.handover(ctx.state).has_spare(target.host, target.port, early=True):
         return
     _send_beside(ctx, None, "GET /v2/", spare_first=True)
 
@@ -109,7 +123,7 @@ def _send_beside(
     # a request sent beside the first GET /v2/ left its connection in the client's pool:
     # the registry's connections are then one more than the critical path and the
     # optional probe hold, and the request goes at once without a spare
-    pooled = ctx.state.extra.get(_POOLED) == url
+    pooled = spare_first or ctx.state.extra.get(_POOLED) == url
     if not pooled and not ctx.network.handover(ctx.state).has_spare(target.host, target.port):
         return
     gate = ctx.state.extra.get("gate")
@@ -142,8 +156,10 @@ async def sent_beside(ctx: ProbeContext, url: str, method: str) -> Exchange | No
     """The request :func:`send_head_beside` (or :func:`send_manifest_beside_ping`) sent,
     when it is the one this probe would send now (same URL and method, same
     authorization or none); the wait for it that remains is put on the critical path
-    (none, usually: it overlapped the ``GET /v2/`` it went beside). A request that
-    found no connection (a spare that failed) is sent again."""
+    (none, usually: it overlapped the ``GET /v2/`` it went beside). None, and the probe
+    sends the request again the usual way, when the request got no answer (its spare
+    failed, closed or reset) or is not answered within :func:`_beside_patience` (a spare
+    still connecting: a lost SYN waits a second): never a verdict from the spare."""
     entry = ctx.state.extra.pop(_BESIDE, None)
     if not isinstance(entry, tuple):
         return None
@@ -151,23 +167,46 @@ async def sent_beside(ctx: ProbeContext, url: str, method: str) -> Exchange | No
     authorization = ctx.state.authorization
     now = authorization.reveal() if authorization is not None else None
     if sent_url != url or sent_method != method or now != sent_authorization:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await _cancel(task)
         return None
     start = time.monotonic()
+    round_trip = _round_trip_ms(ctx)
+    if not task.done() and round_trip is not None:
+        await asyncio.wait({task}, timeout=_beside_patience(round_trip) / 1000)
+        if not task.done():
+            await _cancel(task)
+            return None
     exchange: Exchange = await task
     waited = (time.monotonic() - start) * 1000
-    if exchange.outcome in ("connect_error", "error") and exchange.status is None:
+    if exchange.outcome != "response" or exchange.status is None:
         return None
     roundtrips.record(
         f"{method} manifest (beside {beside})",
         waited,
-        # it went out with the previous request: a wait of its own only if it took
-        # longer than half an exchange after that one came back
-        round_trips=1 if waited > exchange.duration_ms / 2 else 0,
+        # it went out with an earlier request: a wait of its own only if it came more
+        # than half a round trip (the first GET /v2/'s) after the probe asked for it
+        round_trips=1 if waited > (round_trip or exchange.duration_ms) / 2 else 0,
         host=origin(url),
     )
     return exchange
+
+
+def _round_trip_ms(ctx: ProbeContext) -> float | None:
+    """The first ``GET /v2/``'s time: the round trip the check measures on this link."""
+    v2 = ctx.state.extra.get("v2")
+    return v2.duration_ms if isinstance(v2, Exchange) and v2.duration_ms > 0 else None
+
+
+def _beside_patience(round_trip_ms: float) -> float:
+    """How long the image probe waits for a request sent beside before sending it again
+    the usual way: two round trips and 200 ms (a manifest's body may take longer than
+    its headers on a slow link; a spare whose SYN was lost waits a second)."""
+    return 2 * round_trip_ms + 200
+
+
+async def _cancel(task: asyncio.Task[Exchange]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def drop_head_beside(state: Any) -> None:

@@ -252,16 +252,22 @@ async def _plain_registry_at_80(ctx: ProbeContext, wait: float) -> Observation |
 
 def _early_spare(ctx: ProbeContext) -> str | None:
     """For an image, a spare connection to the first address, connected with the TCP
-    phase's own (``regdoctor.net.handover``): the manifest request goes over it beside
-    the first ``GET /v2/`` (``probes/image.py``). Its address, or None when there is
-    none (not an image, Docker Hub, no address)."""
-    from regdoctor.reference.dockerhub import is_hub
+    phase's own (``regdoctor.net.handover``): the anonymous manifest request goes over it
+    beside the first ``GET /v2/`` (``probes/manifest_request.py``). Its address, or None
+    when there is none: not an image, no address, or no such request (Docker Hub, or the
+    check has credentials for the registry: ``anonymous_beside``). Where the TLS phase
+    may fall back to plain HTTP, two: the first is secured beside the TLS attempt
+    (useless if the server speaks plain HTTP), the second stays plain for ``http://``."""
+    from regdoctor.probes.manifest_request import anonymous_beside
+    from regdoctor.probes.tls import scheme_policy
 
     target, addresses = ctx.target, ctx.state.addresses
-    if not target.is_image or not addresses or is_hub(target.host):
+    if not addresses or not anonymous_beside(ctx):
         return None
     handover = ctx.network.handover(ctx.state)
-    handover.add_spare(target.host, target.port, addresses[0], ctx.options.timeout)
+    count = 2 if target.scheme is None and scheme_policy(ctx)[2] else 1
+    for _ in range(count):
+        handover.add_spare(target.host, target.port, addresses[0], ctx.options.timeout, early=True)
     return addresses[0]
 
 

@@ -644,15 +644,18 @@ def _warm_early_spare(ctx: ProbeContext, budget: float) -> None:
     while this phase's ClientHello is in flight; :func:`_first_request` keeps it for the
     HTTP client only if it presented the leaf certificate this phase judged."""
     target, state = ctx.target, ctx.state
-    if state.proxy is not None or not target.is_image:
+    if state.proxy is not None:
         return
     handover = ctx.network.handover(state)
-    if not handover.has_spare(target.host, target.port):
+    if not handover.has_spare(target.host, target.port, early=True):
         return
-    pair, _ = ctx.network.client_pair(target.hostport)
-    # no verification (and no trust store) yet: Handover.pin keeps it only if it shows
-    # the leaf this phase verifies
-    context = ctx.network.ssl_context(target.hostport, enforced=False, client_cert=pair)
+    try:
+        pair, _ = ctx.network.client_pair(target.hostport)
+        # no verification (and no trust store) yet: Handover.pin keeps it only if it
+        # shows the leaf this phase verifies
+        context = ctx.network.ssl_context(target.hostport, enforced=False, client_cert=pair)
+    except Exception:  # a CA or key file that does not load: the phase itself says so
+        return  # (the spare stays plain: a request taking it secures it as a new one)
     handover.secure_early(target.host, target.port, context, target.host, budget)
 
 

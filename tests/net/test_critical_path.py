@@ -90,7 +90,7 @@ def test_plain_http_image_check_is_four_round_trips(
     # the Harbor probe asked too (beside the image phase, off the critical path) ...
     assert any(o.kind == "harbor.systeminfo" for o in target.observations)
     # ... over an idle connection or the spare opened beside the TCP phase's; the
-    # manifest went over the spare connected with the TCP phase's own
+    # manifest went over the early spare, connected with the TCP phase's own
     assert relay.accepted == 3
 
 
@@ -114,10 +114,11 @@ def test_tls_image_check_is_five_round_trips(
     ]
     _beside_overlapped(target)
     assert target.round_trips == 5
-    # the TCP phase's; the spare connected and secured with it, which carried the
-    # manifest; Harbor's spare; and the spare for a fallback to http:// that the
-    # handshake made moot (the name resolves to loopback, where Docker may fall back)
-    assert relay.accepted == 4
+    # the TCP phase's; the two early spares connected with it (the first secured with
+    # its handshake, which carried the manifest; the second, plain, for the manifest had
+    # the TLS attempt met plain HTTP); Harbor's spare; and the spare for a fallback to
+    # http:// (the name resolves to loopback, where Docker may fall back)
+    assert relay.accepted == 5
     # the phases report their own waits: the TLS phase is the handshake, not the ping
     phases = {p.name: p for p in target.phases}
     assert phases["tls"].duration_ms == pytest.approx(handshake.duration_ms, abs=0.02)
@@ -185,9 +186,9 @@ def test_token_check_is_eight_round_trips_and_one_registry_connection(
         # sent with the authenticated ping (they do not depend on each other)
         assert path[6:] == ["GET manifest (beside the authenticated GET /v2/)", *BLOB_LOOK], path
         assert target.round_trips <= 8
-    # the TCP phase's, the spare connected with it, Harbor's spare (http:// given: no
-    # fallback)
-    assert relay.accepted == 3
+    # the TCP phase's and Harbor's spare (http:// given: no fallback); with credentials
+    # no early spare (no anonymous manifest request beside the first ping)
+    assert relay.accepted == 2
     tokens = [o for o in target.observations if o.step == "auth.token"]
     assert len(tokens) == 1  # once per scope
     # the Harbor probe ran beside the auth phase (it started before any of the auth and
@@ -307,9 +308,9 @@ def test_after_a_fallback_to_http_the_realm_connection_is_still_reused(
         *BLOB_LOOK,
     ]
     assert target.round_trips <= (10 if seen.get("harbor_in_flight") else 9)
-    # the TLS attempt's; the spare connected with it (being secured when the answer came
-    # in plain HTTP: closed); the fallback's spare and Harbor's
-    assert relay.accepted == 4
+    # the TLS attempt's, the fallback's spare and Harbor's (with credentials no early
+    # spare)
+    assert relay.accepted == 3
 
 
 def _check_one(target: str, **overrides: object) -> TargetReport:

@@ -57,12 +57,12 @@ async def _early_spare_then_pin(pki: Pki, served: str, verified: str | None) -> 
     ``verified``'s (None: the TLS phase verified no leaf); what a request then takes."""
     async with _tls_server(pki, served) as port:
         handover = Handover()
-        handover.add_spare("registry.test", port, "127.0.0.1", 5.0)
+        handover.add_spare("registry.test", port, "127.0.0.1", 5.0, early=True)
         handover.secure_early("registry.test", port, _unverified(), "registry.test", 5.0)
         client_context = ssl.create_default_context(cafile=str(pki.ca_file))
         leaf = _der(pki.leaves[verified].cert) if verified else None
         handover.pin("registry.test", port, leaf, client_context)
-        stream = await handover.take_spare("registry.test", port)
+        stream = await handover.take_spare("registry.test", port, early=True)
         taken = None
         if stream is not None:
             # a request's TLS step: the pinned spare counts as secured with the client's
@@ -97,9 +97,9 @@ def test_an_unpinned_early_spare_refuses_the_clients_handshake(pki: Pki) -> None
     async def run() -> None:
         async with _tls_server(pki, "valid") as port:
             handover = Handover()
-            handover.add_spare("registry.test", port, "127.0.0.1", 5.0)
+            handover.add_spare("registry.test", port, "127.0.0.1", 5.0, early=True)
             handover.secure_early("registry.test", port, _unverified(), "registry.test", 5.0)
-            stream = await handover.take_spare("registry.test", port)
+            stream = await handover.take_spare("registry.test", port, early=True)
             assert stream is not None
             client_context = ssl.create_default_context(cafile=str(pki.ca_file))
             with pytest.raises(httpcore.ConnectError):
