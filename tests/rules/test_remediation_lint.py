@@ -703,3 +703,21 @@ def test_a_new_pull_secret_is_named_by_the_user_not_guessed(rule_id: str) -> Non
     assert command.startswith("NEW_SECRET=''  # fill in: a name for the new pull secret")
     assert 'kubectl create secret generic "${NEW_SECRET:?}" -n ci' in command
     assert '"value": {"name": "\'"${NEW_SECRET:?}"\'"}' in command
+
+
+#: A docker, podman or crictl ``--format`` Go template as the user will see it: the rule's
+#: text is a template itself, where ``{{`` prints ``{``, so a Go template is written
+#: ``{{{{.Field}}}}`` in the YAML. One written ``{{.Field}}`` reaches the user as
+#: ``{.Field}``, which docker prints back literally.
+HALVED_GO_TEMPLATE = re.compile(r"--format[= ]+['\"]?\{\.")
+
+
+def test_go_templates_in_advice_keep_their_double_braces() -> None:
+    bad = []
+    for rule_id in sorted(RULES):
+        for name, match in _text_matches(rule_id):
+            for step in match.remediation:
+                for runtime, command in {**step.commands, **step.checks}.items():
+                    if HALVED_GO_TEMPLATE.search(command):
+                        bad.append(f"{rule_id} :: {name} [{runtime}]: {command!r}")
+    assert not bad, bad
