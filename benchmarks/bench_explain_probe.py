@@ -51,6 +51,13 @@ NETWORK: dict[str, str] = {
     f"dial tcp: lookup {H}: Temporary failure in name resolution": "dns.failure",
     f"dial tcp: lookup {H}: Try again": "dns.failure",
     f"dial tcp: lookup {H}: i/o timeout": "dns.failure",
+    # Go's cgo resolver passing getaddrinfo's errno or text (net/cgo_unix.go, DNSError)
+    f"dial tcp: lookup {H}: device or resource busy": "dns.failure",
+    f"dial tcp: lookup {H}: too many open files": "dns.failure",
+    f"dial tcp: lookup {H}: getaddrinfow: This is usually a temporary error during hostname "
+    "resolution and means that the local server did not receive a response from an "
+    "authoritative server.": "dns.failure",
+    f"dial tcp: lookup {H}: getaddrinfow: No such host is known.": "dns.nxdomain",
     "dial tcp 192.0.2.1:443: connect: connection refused": "tcp.refused",
     "dial tcp [::1]:443: connect: connection refused": "tcp.refused",
     "dial tcp 192.0.2.1:443: i/o timeout": "tcp.timeout",
@@ -345,6 +352,13 @@ HELPER_OUTPUTS = {
     "ecr-login": "NoCredentialProviders: no valid providers in chain. Deprecated.",
     "gcloud": "ERROR: (gcloud.auth.docker-helper) You do not currently have an active account "
     "selected.",
+    # the Security framework's text for errSecInteractionNotAllowed (osxkeychain before
+    # v0.7), D-Bus's for a session without the Secret Service, gpg's for pass
+    "osxkeychain, no session": "User interaction is not allowed.",
+    "secretservice, no daemon": "The name org.freedesktop.secrets was not provided by any "
+    ".service files",
+    "pass, no key": "error fetching password during initialization: exit status 2: gpg: "
+    "decryption failed: No secret key",
 }
 HELPER_CLIENTS: dict[str, Callable[[str, str], str]] = {
     "docker": lambda h, o: f"error getting credentials - err: exit status 1, out: `{o}`",
@@ -572,6 +586,49 @@ TRIVY_LISTS: dict[str, Wrap] = {
 }
 
 
+#: The layer applier's own errors (syscall errors from unpacking a layer into the
+#: runtime's storage) -> category: a full or failing disk is the disk's; anything else the
+#: storage refuses is this host's (other), whatever wrapper the runtime prints
+APPLY_CAUSES = {
+    "write /usr/lib/x86_64-linux-gnu/libexample.so.1: no space left on device": "client.disk",
+    "write /usr/lib/x86_64-linux-gnu/libexample.so.1: input/output error": "client.disk",
+    "lchown /usr/bin/ping: operation not permitted": "other",
+    "mknod /dev/null: operation not permitted": "other",
+    "open /etc/shadow: permission denied": "other",
+    "lsetxattr /usr/bin/ping: operation not supported": "other",
+    "lstat /var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/17/fs/root/.gem: "
+    "not a directory": "other",
+    "unlinkat /var/lib/containerd/tmpmounts/containerd-mount1/root/.cache: directory not empty": "other",
+}
+#: how containerd, moby and containers/storage print them (their wrappers, from their source)
+APPLY_WRAPPERS: dict[str, Wrap] = {
+    "ctr": lambda c: f"ctr: failed to extract layer {DIGEST}: {c}: unknown",
+    "crictl, containerd": lambda c: (
+        f'FATA[0002] pulling image: failed to pull and unpack image "{REF}": '
+        f"failed to extract layer {DIGEST}: {c}: unknown"
+    ),
+    "kubelet, containerd temp mount": lambda c: (
+        f'Failed to pull image "{REF}": rpc error: code = Unknown desc = failed to pull and '
+        f'unpack image "{REF}": failed to extract layer {DIGEST}: mount callback failed on '
+        f"/var/lib/containerd/tmpmounts/containerd-mount1: {c}: unknown"
+    ),
+    "docker, chrootarchive": lambda c: (
+        f"failed to register layer: Error processing tar file(exit status 1): {c}"
+    ),
+    "docker 1.1x, ApplyLayer": lambda c: (
+        f"failed to register layer: ApplyLayer exit status 1 stdout:  stderr: {c}"
+    ),
+    "podman, containers/storage 1.4x": lambda c: (
+        f'Error: writing blob: adding layer with blob "{DIGEST}": processing tar file({c}): '
+        "exit status 1"
+    ),
+    "crictl, CRI-O": lambda c: (
+        f"FATA[0010] pulling image: rpc error: code = Unknown desc = writing blob: adding layer "
+        f'with blob "{DIGEST}": Error processing tar file(exit status 1): {c}'
+    ),
+}
+
+
 def families() -> Iterator[tuple[str, str, str, str]]:
     """(family, text, expected category, what it is) for every probe text."""
     for (cause, cat), (name, wrap) in itertools.product(NETWORK.items(), CLIENTS.items()):
@@ -586,7 +643,9 @@ def families() -> Iterator[tuple[str, str, str, str]]:
     for (helper, out), (name, wrap) in itertools.product(
         HELPER_OUTPUTS.items(), HELPER_CLIENTS.items()
     ):
-        yield "credential helpers", wrap(helper, out), "auth.credential_helper", f"{name}: {helper}"
+        # "osxkeychain, no session": the helper is the name before the comma
+        binary = helper.split(",")[0]
+        yield "credential helpers", wrap(binary, out), "auth.credential_helper", f"{name}: {helper}"
     for (d, cat), (name, wrap) in itertools.product(
         DESCRIPTORS.items(), DESCRIPTOR_WRAPPERS.items()
     ):
@@ -622,6 +681,8 @@ def families() -> Iterator[tuple[str, str, str, str]]:
             "proxy.error",
             f"{name}: {phrase}",
         )
+    for (c, cat), (name, wrap) in itertools.product(APPLY_CAUSES.items(), APPLY_WRAPPERS.items()):
+        yield "layer applier x causes", wrap(c), cat, f"{name}: {c}"
     for text, cat in LOOKALIKES.items():
         yield "look-alikes", text, cat, text[:100]
 

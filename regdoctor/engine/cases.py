@@ -25,6 +25,10 @@ A case with ``text:`` (a pasted error, one line or a whole log) runs ``explain``
   - name: look-alike, the proxy refused, not the registry
     expect: no_match               # the rule is not the leading result
     text: 'proxyconnect tcp: dial tcp 10.0.0.1:3128: connect: connection refused'
+  - name: look-alike, another rule's wording that this one must not read at all
+    expect: no_match
+    absent: true                   # optional: the rule alone does not match, not only loses
+    text: 'x509: certificate is valid for a.example, not r.example'
 ```
 
 When the runner is given the whole catalog (the catalog test, ``regdoctor rules test``
@@ -48,7 +52,9 @@ from regdoctor.model import PHASES, Observation, Target
 
 DEFAULT_TARGET = "registry.test:443"
 EXPECTS = ("match", "no_match")
-_CASE_KEYS = frozenset({"name", "expect", "target", "observations", "text", "contains", "fields"})
+_CASE_KEYS = frozenset(
+    {"name", "expect", "target", "observations", "text", "contains", "fields", "absent"}
+)
 _OBSERVATION_KEYS = frozenset(
     {"kind", "phase", "ok", "step", "facts", "error", "evidence", "source", "duration_ms"}
 )
@@ -194,6 +200,15 @@ def _run_text_case(
         return fail(f"expected this rule to lead, got {got}{why}: {rule.describe_match()}")
     if expect == "no_match" and matched:
         return fail(f"expected another result, the rule leads: {leading.title if leading else ''}")
+    absent = case.get("absent", False)
+    if not isinstance(absent, bool) or (absent and expect != "no_match"):
+        return fail("absent: true or false, and only with expect: no_match")
+    if absent:
+        # the rule alone, so that a rule of higher priority on the same line cannot hide it
+        alone = explain(Catalog(rules=(rule,)), text)
+        mine = next((m for m in alone if m.rule == rule.id), None)
+        if mine is not None:
+            return fail(f"expected the rule not to match at all, it matched: {mine.matched!r}")
     if not matched:
         return ok
     assert leading is not None
@@ -236,8 +251,8 @@ def _run_case(
         return fail(f"expect: {expect!r} must be match or no_match")
     if "text" in case:
         return _run_text_case(rule, case, name, path, catalog)
-    if "fields" in case:
-        return fail("fields: only for text cases")
+    if "fields" in case or "absent" in case:
+        return fail("fields, absent: only for text cases")
     if rule.observations is None:
         return fail("the rule has no match.observations to run observation cases against")
     raw_observations = case.get("observations")

@@ -97,3 +97,33 @@ def test_parse_target():
     assert (d.host, d.port, d.repository, d.digest) == ("2001:db8::1", 5000, "app", "sha256:abc")
     m = parse_target({"raw": "r.test", "host": "r.test", "port": 80, "scheme": "http"})
     assert (m.scheme, m.port, m.registry) == ("http", 80, "r.test")
+
+
+def test_absent_asks_that_the_rule_alone_does_not_match(tmp_path):
+    """``absent: true`` on a no_match text case: the rule must not match at all, even
+    where a rule of higher priority leads (not leading is not enough)."""
+    catalog = load_catalog()
+    rule = catalog.get("tls-verify-error")
+    cases = write_cases(
+        tmp_path / "c.cases.yaml",
+        """\
+cases:
+  - name: another rule leads, this one does not match
+    expect: no_match
+    absent: true
+    text: 'x509: certificate is valid for a.example.test, not r.example.test'
+  - name: another rule leads, but this one matched too
+    expect: no_match
+    absent: true
+    text: "x509: certificate signed by unknown authority\\nx509: certificate has expired"
+  - name: absent on a match case
+    expect: match
+    absent: true
+    text: 'x509: certificate signed by unknown authority'
+""",
+    )
+    results = {r.case: r for r in run_cases(rule, cases, catalog)}
+    assert results["another rule leads, this one does not match"].passed
+    second = results["another rule leads, but this one matched too"]
+    assert not second.passed and "not to match at all" in second.message
+    assert not results["absent on a match case"].passed

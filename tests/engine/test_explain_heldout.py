@@ -29,8 +29,11 @@ any rule) scored 20/20 before the round's rules (155 of 165, 93.9 %, in all) and
 after, every file as before: 155 of 165 (93.9 %). heldout-10.yaml (a tenth collection of 101
 pastes, 31 held out, split before any rule) scored 27/31 before the round's rules (182 of 196,
 92.9 %, in all) and 27/31 after, with heldout.yaml at 26/26 (was 25/26): 183 of 196 (93.4 %).
-The bar below is the measured figure rounded down, not the target, and must not be raised
-by writing rules for these texts (that would spend the split)."""
+Session 10's fixes then read 185 of 196 (94.4 %). heldout-11.yaml (an eleventh collection of
+78 pastes, 24 held out, split before any rule) was measured once, with the whole split and
+after the round's rules, totals only: 209 of 220 (95.0 %). The bar below is the measured
+figure rounded down (with two texts of room), not the target, and must not be raised by
+writing rules for these texts (that would spend the split)."""
 
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ from regdoctor.engine import load_catalog
 from regdoctor.engine.explain import explain
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fixtures" / "pasted" / "heldout"
-FLOOR = 0.93  # 183/196 = 0.934, measured (tenth round; 155/165 = 0.939 before it)
+FLOOR = 0.94  # 209/220 = 0.950, measured (eleventh round; 185/196 = 0.944 before it)
 TARGET = 0.95
 
 
@@ -51,7 +54,7 @@ def test_heldout_top1(capsys):
     entries = []
     for path in sorted(HELDOUT.glob("*.yaml")):
         entries += yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]
-    assert len(entries) >= 196
+    assert len(entries) >= 220
     ok = sum(
         next(m for m in explain(catalog, e["text"]) if m.leading).category == e["category"]
         for e in entries

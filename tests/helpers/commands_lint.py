@@ -165,6 +165,7 @@ PROGRAMS_THAT_LOOK = frozenset(
         "column",
         "sed",
         "df",
+        "findmnt",
         "du",
         "dmesg",
         "man",

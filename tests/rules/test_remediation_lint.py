@@ -703,3 +703,57 @@ def test_a_new_pull_secret_is_named_by_the_user_not_guessed(rule_id: str) -> Non
     assert command.startswith("NEW_SECRET=''  # fill in: a name for the new pull secret")
     assert 'kubectl create secret generic "${NEW_SECRET:?}" -n ci' in command
     assert '"value": {"name": "\'"${NEW_SECRET:?}"\'"}' in command
+
+
+#: A Go template (docker, podman, crictl ``--format`` / ``-f`` / ``--template``, kubectl
+#: ``-o go-template=``) as the user will see it: the rule's text is a template itself,
+#: where ``{{`` prints ``{``, so a Go template is written ``{{{{.Field}}}}`` in the YAML.
+#: One written ``{{.Field}}`` reaches the user as ``{.Field}``, which docker prints back
+#: literally. Any single brace that opens a Go action (a field, ``json``, ``range``...) in
+#: the argument of such a flag (kubectl's ``-o jsonpath='{.a.b}'`` is single-braced and
+#: right, so not read here).
+_TEMPLATE_FLAG = r"(?:--format|--template|(?<![\w-])-f|go-template)[= ]+['\"]?[^'\"\n]*?"
+_GO_WORDS = "json|range|if|with|index|printf|println|len|join|table|end|else"
+_GO_ACTION = r"\s*(?:\.|\$\w*|(?:" + _GO_WORDS + r")\b)"
+HALVED_GO_TEMPLATE = re.compile(_TEMPLATE_FLAG + r"(?<![{$])\{" + _GO_ACTION)
+#: The same in the YAML before rendering: two braces where four belong.
+RAW_HALVED_GO_TEMPLATE = re.compile(_TEMPLATE_FLAG + r"(?<!\{)\{\{(?!\{)" + _GO_ACTION)
+
+
+def test_the_halved_template_pattern() -> None:
+    for bad in (
+        "docker image inspect --format '{.Os}/{.Architecture}' app",
+        "docker inspect -f '{.State.Status}' c",
+        "docker info --format '{json .RegistryConfig}'",
+        "podman info -f '{range .Registries}{.}{end}'",
+        'crictl info -o go-template --template "{ .config.registry }"',
+    ):
+        assert HALVED_GO_TEMPLATE.search(bad), bad
+    for good in (
+        "docker image inspect --format '{{.Os}}/{{.Architecture}}' app",
+        "kubectl get pod p -o jsonpath='{.spec.imagePullSecrets[*].name}'",
+        "kubectl apply -f - <<'EOF'\n{.a}",
+        "docker info --format '{{json .RegistryConfig}}'",
+        'echo "${HOME}" "${NEW_SECRET:?}"',
+        "awk '{print $1}' /etc/subuid",
+        "grep -A2 '{' /etc/docker/daemon.json",
+    ):
+        assert not HALVED_GO_TEMPLATE.search(good), good
+    assert RAW_HALVED_GO_TEMPLATE.search("docker info --format '{{.Driver}}'")
+    assert not RAW_HALVED_GO_TEMPLATE.search("docker info --format '{{{{.Driver}}}}' {image}")
+
+
+def test_go_templates_in_advice_keep_their_double_braces() -> None:
+    bad = []
+    for rule_id in sorted(RULES):
+        for name, match in [*_case_findings(rule_id), *_text_matches(rule_id)]:
+            for step in match.remediation:
+                for runtime, command in {**step.commands, **step.checks}.items():
+                    if HALVED_GO_TEMPLATE.search(command):
+                        bad.append(f"{rule_id} :: {name} [{runtime}]: {command!r}")
+    # every rule's steps as written, rendered by a case or not
+    for rule_id, index, step in _steps():
+        for runtime, command in {**step.commands, **step.checks}.items():
+            if RAW_HALVED_GO_TEMPLATE.search(command):
+                bad.append(f"{rule_id} step {index} [{runtime}], as written: {command!r}")
+    assert not bad, bad
