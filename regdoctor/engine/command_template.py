@@ -17,6 +17,7 @@ backslashes escaped.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Mapping
@@ -92,6 +93,13 @@ class _Heredoc:
 class _Scan:
     states: list[str] = field(default_factory=list)  # per sentinel
     heredocs: list[_Heredoc] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=512)
+def _scan_once(flat: str) -> _Scan:
+    """:func:`_scan`, once per template text (a log's many errors render the same rules'
+    commands again and again; the result is only read)."""
+    return _scan(flat)
 
 
 def _scan(flat: str) -> _Scan:
@@ -212,8 +220,10 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
             names.append(name)
             literal_parts.append(_SENTINEL)
     flat = "".join(literal_parts)
-    scan = _scan(flat)
-    states = scan.states
+    if not names:
+        return flat  # nothing to fill in: no quoting to work out
+    scan = _scan_once(flat)
+    states = list(scan.states)  # a copy: a heredoc made unquoted changes its entries
     missing = [not is_plain_name(name) or context.get(name) is None for name in names]
     # Quoted heredocs whose body needs a variable become unquoted.
     rewrite: dict[int, tuple[int, str]] = {}
@@ -227,6 +237,24 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
                 states[k] = "heredoc"
     out: list[str] = []
     variables: list[str] = []
+
+    def fill(number: int) -> str:
+        name, state = names[number], states[number] if number < len(states) else "plain"
+        if missing[number]:
+            variable = shell_variable(name if is_plain_name(name) else "value")
+            if variable not in variables:
+                variables.append(variable)
+            return _unknown(variable, state)
+        return _known(format_value(context.get(name)), state)
+
+    if not rewrite and not escape_from:
+        # the common case: no heredoc to rewrite, so the literal text goes as it is
+        pieces = flat.split(_SENTINEL)
+        out.append(pieces[0])
+        for number, piece in enumerate(pieces[1:]):
+            out.append(fill(number))
+            out.append(piece)
+        return _with_preamble("".join(out), variables, names)
     number = 0
     i = 0
     while i < len(flat):
@@ -237,21 +265,18 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
             continue
         ch = flat[i]
         if ch == _SENTINEL:
-            name, state = names[number], states[number] if number < len(states) else "plain"
-            if missing[number]:
-                variable = shell_variable(name if is_plain_name(name) else "value")
-                if variable not in variables:
-                    variables.append(variable)
-                out.append(_unknown(variable, state))
-            else:
-                out.append(_known(format_value(context.get(name)), state))
+            out.append(fill(number))
             number += 1
         elif ch in "\\$`" and any(a <= i < b for a, b in escape_from):
             out.append("\\" + ch)
         else:
             out.append(ch)
         i += 1
-    command = "".join(out)
+    return _with_preamble("".join(out), variables, names)
+
+
+def _with_preamble(command: str, variables: list[str], names: list[str]) -> str:
+    """``command`` after a line per unknown value it uses: ``NAME=''  # fill in: ...``."""
     if not variables:
         return command
     name_of = {shell_variable(n): n for n in names}
