@@ -279,3 +279,49 @@ def test_curl_error_is_explained(
     assert proc.returncode == code, proc.stderr
     lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
     assert lead.category == category, proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+def test_podman_registries_conf_v1_and_v2_mixed_is_explained(tmp_path: Path) -> None:
+    """containers/image refuses a registries.conf that mixes the v1 tables
+    (``[registries.search]``) with v2 keys (issue 15's "registries.conf must be in v2
+    format" class): real podman prints it before any request, and explain reads it as
+    the configuration file's fault. No registry is dialled (the image's port is 1)."""
+    import tempfile
+
+    runroot = Path(tempfile.mkdtemp(prefix="rd-pod-"))
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        'unqualified-search-registries = ["registry.test"]\n'
+        '[registries.search]\nregistries = ["registry.test"]\n'
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_RUNTIME_DIR": str(runroot),
+        "CONTAINERS_REGISTRIES_CONF": str(conf),
+    }
+    proc = subprocess.run(
+        [
+            "podman",
+            "--root",
+            str(tmp_path / "root"),
+            "--runroot",
+            str(runroot / "run"),
+            "--storage-driver",
+            "vfs",
+            "pull",
+            "127.0.0.1:1/team/app:1.2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    shutil.rmtree(runroot, ignore_errors=True)
+    assert proc.returncode != 0, proc.stderr
+    assert "mixing sysregistry v1/v2" in proc.stderr, proc.stderr
+    lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
+    assert lead.category == "config.invalid", proc.stderr
+    assert lead.rule == "config-file-rejected", proc.stderr
