@@ -158,7 +158,7 @@ class Handover:
             return
         for task in list(spares):
             secured_with = self._secured_with.get(task)
-            if secured_with not in (None, ssl_context, _UNVERIFIED):
+            if secured_with not in (None, ssl_context):  # (only early spares are unverified)
                 spares.remove(task)
                 _drop(task)
         plain = next((i for i, t in enumerate(spares) if t not in self._secured_with), None)

@@ -180,6 +180,46 @@ PODMAN_FAULTS = [
 ]
 
 
+def _podman_pull(
+    tmp_path: Path, registries_conf: str, args: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """``podman pull ARGS`` as the real podman runs it here: a private storage root (vfs),
+    its own HOME and runroot, and ``registries_conf`` as its registries.conf."""
+    import tempfile
+
+    # podman refuses a runroot longer than 50 characters: pytest's tmp_path is too long
+    runroot = Path(tempfile.mkdtemp(prefix="rd-pod-"))
+    conf = tmp_path / "registries.conf"
+    conf.write_text(registries_conf)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_RUNTIME_DIR": str(runroot),
+        "CONTAINERS_REGISTRIES_CONF": str(conf),
+    }
+    try:
+        return subprocess.run(
+            [
+                "podman",
+                "--root",
+                str(tmp_path / "root"),
+                "--runroot",
+                str(runroot / "run"),
+                "--storage-driver",
+                "vfs",
+                "pull",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=env,
+        )
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
 @pytest.mark.parametrize(
     ("endpoint", "flags", "category"), PODMAN_FAULTS, ids=[f[0] for f in PODMAN_FAULTS]
@@ -189,38 +229,8 @@ def test_podman_error_is_explained(
 ) -> None:
     """Real podman (4.3: no --retry flag; it retries a refused connection for ~3 s), in a
     private storage root, with an empty registries.conf and its own HOME."""
-    import tempfile
-
-    # podman refuses a runroot longer than 50 characters: pytest's tmp_path is too long
-    runroot = Path(tempfile.mkdtemp(prefix="rd-pod-"))
-    (tmp_path / "registries.conf").write_text("")
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "XDG_RUNTIME_DIR": str(runroot),
-        "CONTAINERS_REGISTRIES_CONF": str(tmp_path / "registries.conf"),
-    }
     hostport = testbed.endpoints[endpoint].hostport
-    proc = subprocess.run(
-        [
-            "podman",
-            "--root",
-            str(tmp_path / "root"),
-            "--runroot",
-            str(runroot / "run"),
-            "--storage-driver",
-            "vfs",
-            "pull",
-            *flags,
-            f"{hostport}/team/app:1.2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    shutil.rmtree(runroot, ignore_errors=True)
+    proc = _podman_pull(tmp_path, "", [*flags, f"{hostport}/team/app:1.2"])
     assert proc.returncode != 0, proc.stderr
     lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
     assert lead.category == category, proc.stderr
@@ -287,39 +297,12 @@ def test_podman_registries_conf_v1_and_v2_mixed_is_explained(tmp_path: Path) -> 
     (``[registries.search]``) with v2 keys (issue 15's "registries.conf must be in v2
     format" class): real podman prints it before any request, and explain reads it as
     the configuration file's fault. No registry is dialled (the image's port is 1)."""
-    import tempfile
-
-    runroot = Path(tempfile.mkdtemp(prefix="rd-pod-"))
-    conf = tmp_path / "registries.conf"
-    conf.write_text(
+    proc = _podman_pull(
+        tmp_path,
         'unqualified-search-registries = ["registry.test"]\n'
-        '[registries.search]\nregistries = ["registry.test"]\n'
+        '[registries.search]\nregistries = ["registry.test"]\n',
+        ["127.0.0.1:1/team/app:1.2"],
     )
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "XDG_RUNTIME_DIR": str(runroot),
-        "CONTAINERS_REGISTRIES_CONF": str(conf),
-    }
-    proc = subprocess.run(
-        [
-            "podman",
-            "--root",
-            str(tmp_path / "root"),
-            "--runroot",
-            str(runroot / "run"),
-            "--storage-driver",
-            "vfs",
-            "pull",
-            "127.0.0.1:1/team/app:1.2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    shutil.rmtree(runroot, ignore_errors=True)
     assert proc.returncode != 0, proc.stderr
     assert "mixing sysregistry v1/v2" in proc.stderr, proc.stderr
     lead = next(m for m in explain(CATALOG, proc.stderr) if m.leading)
