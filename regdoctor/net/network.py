@@ -71,7 +71,7 @@ class Resolver:
     /etc/resolv.conf. Answers are never cached between runs."""
 
     def __init__(self, server: tuple[str, int] | None, timeout: float) -> None:
-        import dns.asyncresolver
+        from regdoctor.net.lean_dns import dns  # dnspython without importlib.metadata
 
         self.server = server
         if server is not None:
