@@ -189,9 +189,10 @@ def _protect_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if argv is None:
-        from regdoctor.cli import startup
+        from regdoctor.cli import dataclass_code, startup
 
         startup.own_process()
+        dataclass_code.install()
     first = next((a for a in arguments if not a.startswith("-")), None)
     # no subcommand (--version, --help): no subcommand's arguments are needed at all
     parser = build_parser(first if first in COMMANDS else ("" if first is None else None))
@@ -228,8 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
-    if argv is None and getattr(module, "EXIT_AT_ONCE", False):
-        _exit_at_once(code)
+    if argv is None:
+        from regdoctor.cli import dataclass_code
+
+        dataclass_code.save()
+        if getattr(module, "EXIT_AT_ONCE", False):
+            _exit_at_once(code)
     return code
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regdoctor import __version__
+from regdoctor.cache_files import cache_dir, caching_off, trusted, write_bytes
 from regdoctor.engine.sources import BUNDLED_RULES_DIR, rule_file_stats
 
 if TYPE_CHECKING:
@@ -77,12 +78,6 @@ def load_catalog(extra_dirs: Sequence[Path] = (), *, bundled: bool = True) -> Ca
     return load(extra_dirs, bundled=bundled)
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    return root / "regdoctor"
-
-
 def _stat_entry(path: str) -> tuple[str, int, int]:
     st = os.stat(path)
     return (path, st.st_mtime_ns, st.st_size)
@@ -111,19 +106,8 @@ def cache_key(extra_dirs: Sequence[Path] = (), *, bundled: bool = True, index: b
     return repr(parts)
 
 
-def _trusted(path: Path) -> bool:
-    """Only our own file, not writable by group or others, is loaded."""
-    try:
-        st = path.stat()
-    except OSError:
-        return False
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return False
-    return not st.st_mode & 0o022
-
-
 def _read(path: Path, key: str) -> Catalog | None:
-    if not _trusted(path):
+    if not trusted(path):
         return None
     import pickle
 
@@ -140,32 +124,11 @@ def _read(path: Path, key: str) -> Catalog | None:
     return catalog if isinstance(catalog, Catalog) else None
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    import tempfile
-
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".catalog-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except Exception:
-        return  # a read-only or full cache directory only costs speed
-
-
 def _write(path: Path, key: str, catalog: Catalog) -> None:
     import pickle
 
     data = pickle.dumps({"key": key, "catalog": catalog}, protocol=pickle.HIGHEST_PROTOCOL)
-    _write_bytes(path, data)
+    write_bytes(path, data, prefix=".catalog-")
 
 
 def _text_only(catalog: Catalog) -> Catalog:
@@ -202,9 +165,9 @@ def catalog_cache_present(extra_dirs: Sequence[Path] = ()) -> bool:
     ``extra_dirs`` (one stat; whether it is current is learnt only by reading it). Not
     with ``REGDOCTOR_NO_CACHE``, nor when no cache could be written (a read-only home):
     then every load parses the rules."""
-    if os.environ.get("REGDOCTOR_NO_CACHE"):
+    if caching_off():
         return False
-    return _trusted(_catalog_path(extra_dirs, True, None, False))
+    return trusted(_catalog_path(extra_dirs, True, None, False))
 
 
 def load_catalog_cached(
@@ -220,7 +183,7 @@ def load_catalog_cached(
     cached apart from the whole catalog. ``explain`` itself reads the lighter
     :func:`load_index_cached`.
     """
-    if os.environ.get("REGDOCTOR_NO_CACHE"):
+    if caching_off():
         catalog = load_catalog(extra_dirs, bundled=bundled)
         return _text_only(catalog) if text_only else catalog
     try:
@@ -240,7 +203,7 @@ def load_catalog_cached(
 
 
 def _read_index(path: Path, key: str) -> Any:
-    if not _trusted(path):
+    if not trusted(path):
         return None
     import marshal
 
@@ -260,7 +223,7 @@ def load_index_cached(
     :func:`~regdoctor.engine.loader.load_catalog`), from the cache when it is current."""
     from regdoctor.engine.explain_index import Index
 
-    if os.environ.get("REGDOCTOR_NO_CACHE"):
+    if caching_off():
         return Index.from_catalog(load_catalog(extra_dirs, bundled=bundled))
     try:
         key = cache_key(extra_dirs, bundled=bundled, index=True)
@@ -276,5 +239,5 @@ def load_index_cached(
     index = Index.from_catalog(load_catalog(extra_dirs, bundled=bundled))
     import marshal
 
-    _write_bytes(path, marshal.dumps((key, index.to_data())))
+    write_bytes(path, prefix=".catalog-", data=marshal.dumps((key, index.to_data())))
     return index
