@@ -5,7 +5,7 @@ in one run, at 50 and 150 ms round trip.
 Run from the repository root, as root (network namespaces)::
 
     PYTHONPATH=. python benchmarks/bench_wan.py [--runs 7] [--rtt-ms 50 150] [--json F]
-                                                [--compare REF]
+                                                [--compare REF] [--developer]
 
 Two network namespaces joined by a veth pair, a delaying TCP proxy in the registry's
 namespace (``benchmarks/wan.py``: this kernel has no netem), and inside that namespace
@@ -23,10 +23,17 @@ Names (``wan.registry.test``, ``auth.registry.test``) resolve through a dnsmasq 
 only). Every command runs through the same wrapper (``nsenter`` + ``unshare`` + ``sh``);
 its cost is the ``wrapper floor`` row.
 
+regdoctor runs as the README installs it: the tree ``pip install``-ed into a venv of its
+own, its ``regdoctor`` console script (``bench_startup.readme_install``: the venv's site
+runs no ``.pth`` hook, as on a user's machine; this machine's own site runs a sandbox
+hook that costs ~30 ms at every interpreter start, and an editable finder). With
+``--developer`` the checkout's ``python -m regdoctor`` with this machine's site runs too
+(``regdoctor check (developer checkout), ...`` rows, ratio without a target).
+
 With ``--compare REF`` (a commit, exported with ``git archive``), that tree's check runs
-too, interleaved with the others (``regdoctor check (REF), ...`` rows, with their own
-ratio): a change's effect measured side by side, which a loaded machine spoils less
-than two runs.
+too, installed the same way, interleaved with the others (``regdoctor check (REF), ...``
+rows, with their own ratio): a change's effect measured side by side, which a loaded
+machine spoils less than two runs.
 
 For each round trip: one warm-up and health check of every command, then ``--runs``
 rounds, interleaved (floor, regdoctor, skopeo per variant), medians, and the ratio
@@ -205,7 +212,7 @@ def start_peers(root: Path, pair: NetnsPair, password: str) -> tuple[list[Any], 
     return processes, token, pki.ca_file
 
 
-def regdoctor_env(root: Path, tree: Path = REPO) -> dict[str, str]:
+def regdoctor_env(root: Path, tree: Path = REPO, *, installed: bool = False) -> dict[str, str]:
     home = root / "rd-home"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -215,27 +222,39 @@ def regdoctor_env(root: Path, tree: Path = REPO) -> dict[str, str]:
         "XDG_CONFIG_HOME": str(home / ".config"),
         # one rule cache per tree: two trees' catalogs would replace each other's
         # cache file on every run and each would compile its rules every time
-        "XDG_CACHE_HOME": str(home / (".cache" if tree == REPO else f".cache-{tree.name}")),
+        # (and one for an installed copy: its rule files' paths differ from the checkout's)
+        "XDG_CACHE_HOME": str(
+            home
+            / ((".cache" if tree == REPO else f".cache-{tree.name}") + ("-installed" * installed))
+        ),
         "XDG_RUNTIME_DIR": str(home / "run"),
         "REGISTRY_AUTH_FILE": str(home / "run" / "auth.json"),
         "REGDOCTOR_CONFIG_ROOT": str(root / "rd-config-root"),
-        "PYTHONPATH": str(tree),
         "NO_COLOR": "1",
     }
+    if not installed:
+        env["PYTHONPATH"] = str(tree)
     for key in ("DOCKER_CONFIG", "XDG_RUNTIME_DIR", "REGDOCTOR_CONFIG_ROOT"):
         Path(env[key]).mkdir(parents=True, exist_ok=True)
     return env
 
 
 def commands(
-    root: Path, pair: NetnsPair, ca_file: Path, password: str, compare: tuple[str, Path] | None
+    root: Path,
+    pair: NetnsPair,
+    ca_file: Path,
+    password: str,
+    scripts: dict[str, tuple[Path, Path]],
+    developer: bool,
 ) -> list[Command]:
+    """``scripts``: label ("" for this tree, else the --compare REF) -> (the tree, its
+    console script as the README installs it)."""
     from tests.harness import procs
     from tests.harness.skopeo import skopeo_argv
 
     etc = write_client_etc(root / "client-etc")
     rd_env = regdoctor_env(root)
-    regdoctor = [sys.executable, "-m", "regdoctor", "check", "--format", "json", "--timeout", "10"]
+    check = ["check", "--format", "json", "--timeout", "10"]
     cert_dir = root / "skopeo-certs"
     cert_dir.mkdir()
     shutil.copy(ca_file, cert_dir / "ca.crt")
@@ -243,10 +262,10 @@ def commands(
     for variant, port in (("plain", PLAIN_PORT), ("tls_token", TLS_PORT)):
         image = f"{REGISTRY_NAME}:{port}/{IMAGE}"
         if variant == "plain":
-            rd = [*regdoctor, "--insecure", image]
+            rd = [*check, "--insecure", image]
             stdin = None
         else:
-            rd = [*regdoctor, "--ca-file", str(ca_file), "-u", USERNAME, "--password-stdin", image]
+            rd = [*check, "--ca-file", str(ca_file), "-u", USERNAME, "--password-stdin", image]
             stdin = password.encode()
         home = root / f"skopeo-{variant}"
         (home / "run").mkdir(parents=True, mode=0o700)
@@ -268,13 +287,14 @@ def commands(
                 "REGISTRY_AUTH_FILE": str(home / "auth.json"),
             },
         )
-        out.append(Command(f"regdoctor check, {variant}", variant, rd, rd_env, stdin))
-        if compare is not None:
-            ref, tree = compare
-            env = regdoctor_env(root, tree)
-            out.append(
-                Command(f"regdoctor check ({ref}), {variant}", variant, rd, env, stdin, tree)
-            )
+        for ref, (tree, script) in scripts.items():
+            label = f"regdoctor check ({ref}), {variant}" if ref else f"regdoctor check, {variant}"
+            env = regdoctor_env(root, tree, installed=True)
+            out.append(Command(label, variant, [str(script), *rd], env, stdin, root))
+        if developer:  # python -m from the checkout, with this machine's site (.pth hooks)
+            label = f"regdoctor check (developer checkout), {variant}"
+            argv = [sys.executable, "-m", "regdoctor", *rd]
+            out.append(Command(label, variant, argv, rd_env, stdin))
         out.append(Command(f"skopeo inspect --raw, {variant}", variant, skopeo, sk_env))
         # the same manifest plus the config blob (what check reads since its blob-storage
         # look): a peer doing the same work, beside the issue's --raw
@@ -446,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare", metavar="REF", help="also run this commit's check, interleaved (no target)"
     )
+    parser.add_argument(
+        "--developer",
+        action="store_true",
+        help="also run this checkout's `python -m regdoctor` (this machine's site and its"
+        " .pth hooks), interleaved (no target)",
+    )
     args = parser.parse_args(argv)
     missing = tools_missing()
     if missing:
@@ -468,14 +494,15 @@ def main(argv: list[str] | None = None) -> int:
                  TOKEN_PORT: token.port},
             )  # fmt: skip
             proxy.start()
-            compare = None
-            if args.compare:
-                from bench_startup import export_tree
+            from bench_startup import export_tree, readme_install
 
+            # each tree as the README installs it (its console script, in a venv whose
+            # site runs no .pth hook: what a user's `regdoctor` runs)
+            scripts = {"": (REPO, readme_install(REPO, root / "venv-this"))}
+            if args.compare:
                 tree = export_tree(args.compare, root / "compare")
-                compileall.compile_dir(tree / "regdoctor", quiet=1)
-                compare = (args.compare, tree)
-            cmds = commands(root, pair, ca_file, password, compare)
+                scripts[args.compare] = (tree, readme_install(tree, root / "venv-compare"))
+            cmds = commands(root, pair, ca_file, password, scripts, args.developer)
             for rtt in args.rtt_ms:
                 load = os.getloadavg()[0]
                 results["rtt"][f"{rtt:g}"] = measure(cmds, proxy, rtt, args.runs)
