@@ -11,7 +11,7 @@ import errno
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from regdoctor.model import Observation, PhaseStatus, Target
@@ -37,11 +37,13 @@ async def connect(
     role: str,
     *,
     keep: list[socket.socket] | None = None,
+    sent: Callable[[], None] | None = None,
 ) -> Observation:
     """Connect to ``address:port`` and observe it. With ``keep``, a socket that
     connected is appended to it, open (the later phases use it), instead of closed. For
     the proxy (``role`` proxy) the error reads as a Go client's does: ``proxyconnect tcp:
-    dial tcp ...``."""
+    dial tcp ...``. ``sent`` is called once the SYN is on the link, while the answer is
+    awaited."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     timeout = ctx.budget()
     loop = asyncio.get_running_loop()
@@ -51,7 +53,13 @@ async def connect(
     outcome, errno_name, error = "connected", None, None
     try:
         async with asyncio.timeout(timeout):
-            await loop.sock_connect(sock, (address, port))
+            if sent is None:
+                await loop.sock_connect(sock, (address, port))
+            else:
+                connecting = asyncio.ensure_future(loop.sock_connect(sock, (address, port)))
+                await asyncio.sleep(0)  # its first step (ready before this one) sends the SYN
+                sent()
+                await connecting
     except TimeoutError:
         outcome, errno_name = "timeout", "ETIMEDOUT"
         error = f"dial tcp {_join(address, port)}: i/o timeout after {timeout:g}s"
@@ -87,6 +95,12 @@ async def connect(
     )
 
 
+def _import_tls() -> None:
+    from regdoctor.net.warm import warm
+
+    warm("regdoctor.net.lean_openssl")
+
+
 def _join(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
@@ -101,18 +115,26 @@ async def connect_all(
 
 
 async def connect_keep(
-    ctx: ProbeContext, addresses: list[str], port: int, role: str
+    ctx: ProbeContext,
+    addresses: list[str],
+    port: int,
+    role: str,
+    *,
+    sent: Callable[[], None] | None = None,
 ) -> tuple[list[Observation], socket.socket | None]:
     """Connect to every address at once (one round trip on the critical path) and keep
     the connection to the first address that answered open: the TLS handshake and the
-    HTTP requests go over it (``regdoctor.net.handover``)."""
+    HTTP requests go over it (``regdoctor.net.handover``). ``sent``: see :func:`connect`."""
     from regdoctor.net import roundtrips
 
     start = time.monotonic()
     kept: list[list[socket.socket]] = [[] for _ in addresses]
     observations = list(
         await asyncio.gather(
-            *(connect(ctx, a, port, role, keep=k) for a, k in zip(addresses, kept, strict=True))
+            *(
+                connect(ctx, a, port, role, keep=k, sent=sent)
+                for a, k in zip(addresses, kept, strict=True)
+            )
         )
     )
     if addresses:
@@ -310,7 +332,9 @@ class TcpProbe:
         port = proxy.port if proxy else ctx.target.port
         role = "proxy" if proxy else "registry"
         early = _early_spare(ctx) if proxy is None else None
-        observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role)
+        # the TLS phase comes next: pyOpenSSL is imported while the SYN's answer travels
+        sent = _import_tls if ctx.target.scheme != "http" else None
+        observations, sock = await connect_keep(ctx, ctx.state.addresses, port, role, sent=sent)
         if early is not None and (sock is None or sock.getpeername()[0] != early):
             ctx.network.handover(ctx.state).discard_spares(ctx.target.host, ctx.target.port)
         plain: Observation | None = None

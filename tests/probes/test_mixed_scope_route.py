@@ -184,9 +184,9 @@ def test_mixed_scope_goes_on_after_an_unreachable_443(
 
     real = tcp.connect
 
-    async def unreachable_443(ctx, address, port, role, *, keep=None):  # type: ignore[no-untyped-def]
+    async def unreachable_443(ctx, address, port, role, *, keep=None, sent=None):  # type: ignore[no-untyped-def]
         if port != 443:
-            return await real(ctx, address, port, role, keep=keep)
+            return await real(ctx, address, port, role, keep=keep, sent=sent)
         return ctx.observe(
             "tcp.connect",
             ok=False,
