@@ -42,13 +42,18 @@ class IdleWork:
     def started(self) -> bool:
         return self._started or self._closed
 
-    def add(self, job: Callable[[], object]) -> None:
-        """Do ``job`` in the background: now if the worker runs, else once it starts."""
+    def add(self, job: Callable[[], object], *, first: bool = False) -> None:
+        """Do ``job`` in the background: now if the worker runs, else once it starts
+        (``first``: before the jobs already waiting for the start, for what the first
+        answer needs)."""
         with self._lock:
             if self._closed:
                 return
             if not self._started:
-                self._pending.append(job)
+                if first:
+                    self._pending.insert(0, job)
+                else:
+                    self._pending.append(job)
             elif self._executor is not None:  # None: no thread could be started
                 try:
                     self._submit(job)

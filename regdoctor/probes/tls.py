@@ -34,6 +34,7 @@ async def examine(
     sock: socket.socket | None = None,
     in_flight: Callable[[], None] | None = None,
     trust_for: str | None = None,
+    plain_possible: bool = False,
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
     ``address`` then is) and describe what was seen. ``budget``: how long the handshake
@@ -41,7 +42,13 @@ async def examine(
     the handshake runs over it and the session is kept (``result.stream``).
     ``in_flight``: work run while the ClientHello is in flight (see ``handshake``).
     ``trust_for``: the host:port whose CAs and client pair apply (a blob redirect's
-    storage host is reached with the registry's TLS configuration)."""
+    storage host is reached with the registry's TLS configuration).
+
+    Unless the server may answer in plain HTTP (``plain_possible``: an insecure registry,
+    one the runtimes would go on to ``http://`` with) and no TLS material (a CA file, a
+    client certificate) is given for it, the certificate reader (``cryptography.x509``,
+    ~15 ms to import) is imported by the idle worker while the ClientHello is in flight,
+    first of its jobs, instead of between the server's answer and the next request."""
     from regdoctor.net import roundtrips
     from regdoctor.redact.secrets import redact
 
@@ -50,6 +57,8 @@ async def examine(
     ca_files = ctx.network.ca_files(trust_for or hostport)
 
     def flight() -> None:
+        if not plain_possible or ca_files or client is not None:
+            ctx.network.idle.add(_prepare_chain_reading, first=True)
         ctx.network.idle.start()  # the loop only waits now (net/idle.py)
         if in_flight is not None:
             in_flight()
@@ -170,6 +179,14 @@ async def examine(
             )
         )
     return result, observations
+
+
+def _prepare_chain_reading() -> None:
+    """Import what reading a server's chain needs (an idle job: see :func:`examine`)."""
+    from regdoctor.net.lean_openssl import load_x509
+    from regdoctor.probes import certs  # noqa: F401
+
+    load_x509()
 
 
 def _error_with_answer(result: HandshakeResult) -> str | None:
@@ -297,6 +314,7 @@ class TlsProbe:
             budget=budget,
             sock=sock if isinstance(sock, socket.socket) else None,
             in_flight=in_flight,
+            plain_possible=state.fallback_allowed,
         )
         if policy is not None and result.outcome == "ok" and result.chain:
             # the stores are built in the worker while the loop serves other targets
