@@ -191,3 +191,46 @@ def test_a_runtimes_own_store_is_built_without_stopping_the_event_loop(
     assert released.is_set() and took < 9, took
     verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")  # type: ignore[attr-defined]
     assert verify.facts.get("trusted_by") == {"docker": True}, verify.facts
+
+
+def test_for_the_token_realm_too_the_runtimes_ca_files_are_read_while_its_hello_is_in_flight(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The realm's chain is judged per runtime with the registry's CA files
+    (``peer_host.judged_per_runtime``): they are read while the realm's ClientHello is in
+    flight, once, not between its handshake and the token request."""
+    from OpenSSL import SSL
+
+    from regdoctor.check.routes import Routes
+
+    events: list[str] = []
+    real_trust, real_write = Routes.trust, SSL.Connection.bio_write
+
+    def trust(self: Routes, target: object) -> dict[str, list[str]]:
+        events.append("runtime CA files")
+        return real_trust(self, target)  # type: ignore[arg-type]
+
+    def bio_write(self: SSL.Connection, data: bytes) -> int:
+        events.append("server data")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Routes, "trust", trust)
+    monkeypatch.setattr(SSL.Connection, "bio_write", bio_write)
+    # an HTTP registry (no TLS phase of its own) whose token realm is served over TLS
+    image = "http://" + testbed.images.app.ref(testbed.endpoints["token"].hostport)
+    run_plan = plan(
+        CheckRequest(
+            targets=(image,),
+            ca_files=(str(testbed.ca_file),),
+            username=USERNAME,
+            password=Secret(PASSWORD),
+            runtime="all",
+            no_config=True,
+        )
+    )
+    report = asyncio.run(run_plan.run())
+    verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")
+    assert verify.facts["role"] == "realm" and verify.facts.get("trusted_by"), verify.facts
+    first_answer = events.index("server data")
+    assert events[:first_answer].count("runtime CA files") == 1, events
+    assert "runtime CA files" not in events[first_answer:], events
