@@ -291,6 +291,8 @@ class TlsProbe:
             # in flight (the runtimes' CA files: hosts.toml and certs.d reads); the
             # chain is re-verified with the handshake's own store (net/trust.py)
             _warm_early_spare(ctx, budget)
+            if sock is not None:
+                _prepare_http_contexts(ctx)
             if policy is None:
                 return
             try:
@@ -666,6 +668,26 @@ def _leaf_der(result: HandshakeResult) -> bytes | None:
         leaf: bytes = result.chain[0].public_bytes(Encoding.DER)
         return leaf
     return None
+
+
+def _prepare_http_contexts(ctx: ProbeContext) -> None:
+    """Make the HTTP client's ``ssl.SSLContext`` that :func:`_first_request` hands the
+    kept session over with (``Network.ssl_context``: one per run and trust set), for the
+    verification as enforced now and as dropped where a runtime in scope trusts the chain
+    with its own CA files, while the ClientHello is in flight: a process's first
+    SSLContext costs ~1.4 ms (OpenSSL fetching its algorithms), which fell between the
+    server's answer and ``GET /v2/``. Not for a server that may well answer in plain
+    HTTP (an insecure registry, without TLS material for it: see :func:`examine`)."""
+    target, state = ctx.target, ctx.state
+    hostport = target.hostport
+    pair, _ = ctx.network.client_pair(hostport)
+    if state.fallback_allowed and pair is None and not ctx.network.ca_files(hostport):
+        return
+    try:
+        for enforced in dict.fromkeys((state.verify_enforced, False)):
+            ctx.network.ssl_context(hostport, enforced=enforced, client_cert=pair)
+    except Exception:  # a CA or key file that does not load: made (and failing) when due
+        return
 
 
 def _warm_early_spare(ctx: ProbeContext, budget: float) -> None:
