@@ -374,6 +374,8 @@ def prepare() -> None:
     a run does this while its first requests are in flight (net/idle.py)."""
     for pattern, _repl in _RULES:
         _ = pattern.regex
+    for pattern in (_QUERY_HAS_SECRET, _QUERY_VALUE):  # a URL query's, once one is there
+        _ = pattern.regex
 
 
 def redact(text: str) -> str:
