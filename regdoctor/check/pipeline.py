@@ -183,16 +183,13 @@ async def check_target(
 
 
 def prepare_judgement(rule_dirs: Sequence[Path]) -> None:
-    """Compile the redaction patterns (an answer's facts are redacted as it arrives) and
-    the ``WWW-Authenticate`` parser's (a 401's challenge is read as it arrives), import
-    what judging a target imports on first use, and read the catalog."""
+    """Compile the redaction patterns (an answer's facts are redacted as it arrives),
+    import what judging a target imports on first use, and read the catalog."""
     import importlib
 
-    from regdoctor.net import wwwauth
     from regdoctor.redact import secrets
 
     secrets.prepare()
-    wwwauth.prepare()
     for module in ("regdoctor.engine.evaluate", "regdoctor.check.verdicts"):
         importlib.import_module(module)
     catalog(rule_dirs)

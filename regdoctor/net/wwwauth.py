@@ -51,12 +51,6 @@ class Challenge:
         return self.params.get("error")
 
 
-def prepare() -> None:
-    """Compile the patterns now (~0.3 ms), ahead of the first challenge: a run does this
-    while its first requests are in flight (net/idle.py), not when a 401 is in."""
-    parse('Bearer realm="x\\y",service=s')
-
-
 def parse(header: str | None) -> list[Challenge]:
     """All challenges in a header value, in order."""
     if not header:

@@ -54,13 +54,3 @@ def test_many_params_are_capped():
 def test_any_text_parses(text):
     for challenge in wwwauth.parse(text):
         assert isinstance(challenge.scheme, str)
-
-
-def test_prepare_compiles_the_challenge_patterns() -> None:
-    """``prepare`` (the idle worker's, while the first requests are in flight) compiles
-    what the first 401's challenge needs, so that reading it compiles nothing."""
-    wwwauth._param.cache_clear()
-    wwwauth._scheme.cache_clear()
-    wwwauth.prepare()
-    assert wwwauth._param.cache_info().currsize == 1
-    assert wwwauth._scheme.cache_info().currsize == 1
