@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from regdoctor.model import Severity
@@ -29,9 +29,20 @@ class Observation:
     duration_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["facts"] = dict(self.facts)
-        return data
+        # the fields in their order, as asdict() gave them, without its deep copy of
+        # ``facts`` (which was replaced by this shallow one anyway)
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "ok": self.ok,
+            "phase": self.phase,
+            "step": self.step,
+            "facts": dict(self.facts),
+            "error": self.error,
+            "evidence": self.evidence,
+            "source": self.source,
+            "duration_ms": self.duration_ms,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Observation:

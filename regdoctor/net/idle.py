@@ -2,8 +2,8 @@
 
 Some work a check needs later costs CPU the first time: importing the rule engine and
 reading the rule catalog (for the verdicts at the end, and for the configuration
-targets, which are judged once the probing is over), importing PyJWT (to read the
-token's scope after the token request), compiling the redaction patterns. Done when it
+targets, which are judged once the probing is over), importing the HTTP stack and the
+certificate reader (``cryptography.x509``), compiling the redaction patterns. Done when it
 is due, each sits on the critical path before the first packet, between two requests or
 after the last one. The run registers it here instead, and the first bytes written on
 the link (the TLS phase's ClientHello, or the first HTTP request of a plain-HTTP
@@ -42,13 +42,18 @@ class IdleWork:
     def started(self) -> bool:
         return self._started or self._closed
 
-    def add(self, job: Callable[[], object]) -> None:
-        """Do ``job`` in the background: now if the worker runs, else once it starts."""
+    def add(self, job: Callable[[], object], *, first: bool = False) -> None:
+        """Do ``job`` in the background: now if the worker runs, else once it starts
+        (``first``: before the jobs already waiting for the start, for what the first
+        answer needs)."""
         with self._lock:
             if self._closed:
                 return
             if not self._started:
-                self._pending.append(job)
+                if first:
+                    self._pending.insert(0, job)
+                else:
+                    self._pending.append(job)
             elif self._executor is not None:  # None: no thread could be started
                 try:
                     self._submit(job)

@@ -40,6 +40,16 @@ class _DeferredModule(types.ModuleType):
         return getattr(real, name)
 
 
+def load_x509() -> None:
+    """Import the real ``cryptography.x509`` now (a no-op once it is): for a thread that
+    prepares, while a TLS ClientHello is in flight, what reading the server's chain
+    needs (``regdoctor.probes.tls``), so that the import is not between the server's
+    answer and the next request."""
+    placeholder = sys.modules.get(DEFERRED)
+    if isinstance(placeholder, _DeferredModule):
+        placeholder.__getattr__("Certificate")
+
+
 def _real() -> types.ModuleType:
     with _LOCK:
         current = sys.modules.get(DEFERRED)
@@ -79,4 +89,4 @@ _import_lean()
 
 from OpenSSL import SSL, crypto  # noqa: E402
 
-__all__ = ["DEFERRED", "SSL", "crypto"]
+__all__ = ["DEFERRED", "SSL", "crypto", "load_x509"]

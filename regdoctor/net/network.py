@@ -387,7 +387,8 @@ def prepare_requests() -> None:
     """Import what the first HTTP request and its answer need (httpcore and h11, the
     client, its backend and streams; email's date parser for the ``Date`` header): run
     by the idle worker while a TLS ClientHello is in flight (a plain-HTTP target's first
-    request imports them itself)."""
+    request imports them itself); sniffio, which httpcore imports when its first lock
+    is taken."""
     import importlib
 
     for module in (
@@ -395,6 +396,7 @@ def prepare_requests() -> None:
         "regdoctor.net.pinned",
         "regdoctor.net.streams",
         "email.utils",
+        "sniffio",
     ):
         importlib.import_module(module)
 

@@ -69,6 +69,18 @@ async def check_realm_host(
         ctx.network.handover(ctx.state).put(host, port, PlainStream(reader, writer))
         return observations, None
     budget = handshake_budget(ctx)
+    found: dict[str, Any] = {}
+
+    def in_flight() -> None:
+        # the runtimes' CA files for the registry (hosts.toml and certs.d reads), which
+        # judged_per_runtime needs once the chain is in, read while the ClientHello is
+        # in flight (as the registry's own TLS phase does: probes/tls.py)
+        if ctx.options.schemes is not None:
+            try:
+                found.update(_runtime_trust(ctx))
+            except Exception:  # read again by judged_per_runtime, where it surfaces
+                found.clear()
+
     result, tls_observations = await examine(
         ctx,
         host,
@@ -79,10 +91,11 @@ async def check_realm_host(
         enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
         budget=budget,
         sock=sock,
+        in_flight=in_flight,
         trust_for=target.hostport,
     )
     if result.chain and ctx.options.schemes is not None:
-        tls_observations = await judged_per_runtime(ctx, result, tls_observations)
+        tls_observations = await judged_per_runtime(ctx, result, tls_observations, found or None)
     observations.extend(tls_observations)
     verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
     if result.stream is not None and (
@@ -107,8 +120,24 @@ async def check_realm_host(
 _AUTHORITY = ("unknown_authority", "self_signed")
 
 
+def _runtime_trust(ctx: ProbeContext) -> dict[str, Any]:
+    """The CA files (``files``), folders (``dirs``) and per-endpoint CA files
+    (``endpoints``) each runtime in scope reads for the registry."""
+    policy = ctx.options.schemes
+    assert policy is not None
+    target = ctx.target
+    return {
+        "files": policy.trust(target),
+        "dirs": policy.trust_dirs(target),
+        "endpoints": policy.endpoint_trust(target),
+    }
+
+
 async def judged_per_runtime(
-    ctx: ProbeContext, result: HandshakeResult, observations: list[Observation]
+    ctx: ProbeContext,
+    result: HandshakeResult,
+    observations: list[Observation],
+    found: dict[str, Any] | None = None,
 ) -> list[Observation]:
     """The peer host's ``tls.verify`` judged per runtime in scope, as the runtimes judge
     the registry's own certificate (``probes/tls.py`` ``_with_trust``): ``trusted_by``
@@ -128,15 +157,12 @@ async def judged_per_runtime(
     policy = ctx.options.schemes
     target = ctx.target
     assert policy is not None
-    found: dict[str, Any] = {
-        "files": policy.trust(target),
-        "dirs": policy.trust_dirs(target),
-        "endpoints": policy.endpoint_trust(target),
-    }
+    if found is None:  # not read while the ClientHello was in flight
+        found = _runtime_trust(ctx)
     await ctx.network.trust.stores_ready(_trust_sets(ctx, found))
     observations = _with_trust(ctx, policy, result.peer_chain or result.chain, observations, found)
     choice = policy.schemes(target, ctx.state.addresses)
-    scope = choice.scope or tuple(policy.trust(target))
+    scope = choice.scope or tuple(found["files"])
     out = []
     for observation in observations:
         if observation.kind != "tls.verify":

@@ -34,6 +34,7 @@ async def examine(
     sock: socket.socket | None = None,
     in_flight: Callable[[], None] | None = None,
     trust_for: str | None = None,
+    plain_possible: bool = False,
 ) -> tuple[HandshakeResult, list[Observation]]:
     """Handshake with ``host`` at ``address:port`` (or through ``proxy``, whose address
     ``address`` then is) and describe what was seen. ``budget``: how long the handshake
@@ -41,7 +42,13 @@ async def examine(
     the handshake runs over it and the session is kept (``result.stream``).
     ``in_flight``: work run while the ClientHello is in flight (see ``handshake``).
     ``trust_for``: the host:port whose CAs and client pair apply (a blob redirect's
-    storage host is reached with the registry's TLS configuration)."""
+    storage host is reached with the registry's TLS configuration).
+
+    Unless the server may answer in plain HTTP (``plain_possible``: an insecure registry,
+    one the runtimes would go on to ``http://`` with) and no TLS material (a CA file, a
+    client certificate) is given for it, the certificate reader (``cryptography.x509``,
+    ~15 ms to import) is imported by the idle worker while the ClientHello is in flight,
+    first of its jobs, instead of between the server's answer and the next request."""
     from regdoctor.net import roundtrips
     from regdoctor.redact.secrets import redact
 
@@ -50,6 +57,8 @@ async def examine(
     ca_files = ctx.network.ca_files(trust_for or hostport)
 
     def flight() -> None:
+        if not plain_possible or ca_files or client is not None:
+            ctx.network.idle.add(_prepare_chain_reading, first=True)
         ctx.network.idle.start()  # the loop only waits now (net/idle.py)
         if in_flight is not None:
             in_flight()
@@ -172,6 +181,14 @@ async def examine(
     return result, observations
 
 
+def _prepare_chain_reading() -> None:
+    """Import what reading a server's chain needs (an idle job: see :func:`examine`)."""
+    from regdoctor.net.lean_openssl import load_x509
+    from regdoctor.probes import certs  # noqa: F401
+
+    load_x509()
+
+
 def _error_with_answer(result: HandshakeResult) -> str | None:
     """The handshake's error; for a plain-HTTP answer, with the status line the server
     actually sent (``... (the server answered "HTTP/1.1 400 Bad Request")``)."""
@@ -274,6 +291,8 @@ class TlsProbe:
             # in flight (the runtimes' CA files: hosts.toml and certs.d reads); the
             # chain is re-verified with the handshake's own store (net/trust.py)
             _warm_early_spare(ctx, budget)
+            if sock is not None:
+                _prepare_http_contexts(ctx)
             if policy is None:
                 return
             try:
@@ -297,6 +316,7 @@ class TlsProbe:
             budget=budget,
             sock=sock if isinstance(sock, socket.socket) else None,
             in_flight=in_flight,
+            plain_possible=state.fallback_allowed,
         )
         if policy is not None and result.outcome == "ok" and result.chain:
             # the stores are built in the worker while the loop serves other targets
@@ -602,7 +622,7 @@ async def _first_request(
         )
         handover = ctx.network.handover(state)
         handover.put(target.host, target.port, stream)
-        leaf = result.chain[0].public_bytes(_der()) if result.chain else None
+        leaf = _leaf_der(result)
         handover.pin(target.host, target.port, leaf, state.ssl_context)
         # a spare connection is secured now, beside /v2/: the optional probe that
         # takes it while the manifest is fetched then waits for no handshake
@@ -633,10 +653,41 @@ async def _first_request(
     ]
 
 
-def _der() -> Any:
-    from cryptography.hazmat.primitives.serialization import Encoding
+def _leaf_der(result: HandshakeResult) -> bytes | None:
+    """The DER of the leaf certificate the handshake verified, from pyOpenSSL's own
+    certificate: cryptography's ``public_bytes`` needs its ``serialization`` module,
+    whose first import (~7 ms here) fell between the server's answer and ``GET /v2/``."""
+    if result.peer_chain:
+        from regdoctor.net.lean_openssl import crypto
 
-    return Encoding.DER
+        der: bytes = crypto.dump_certificate(crypto.FILETYPE_ASN1, result.peer_chain[0])
+        return der
+    if result.chain:  # cryptography's certificates only (not from a handshake)
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        leaf: bytes = result.chain[0].public_bytes(Encoding.DER)
+        return leaf
+    return None
+
+
+def _prepare_http_contexts(ctx: ProbeContext) -> None:
+    """Make the HTTP client's ``ssl.SSLContext`` that :func:`_first_request` hands the
+    kept session over with (``Network.ssl_context``: one per run and trust set), for the
+    verification as enforced now and as dropped where a runtime in scope trusts the chain
+    with its own CA files, while the ClientHello is in flight: a process's first
+    SSLContext costs ~1.4 ms (OpenSSL fetching its algorithms), which fell between the
+    server's answer and ``GET /v2/``. Not for a server that may well answer in plain
+    HTTP (an insecure registry, without TLS material for it: see :func:`examine`)."""
+    target, state = ctx.target, ctx.state
+    hostport = target.hostport
+    pair, _ = ctx.network.client_pair(hostport)
+    if state.fallback_allowed and pair is None and not ctx.network.ca_files(hostport):
+        return
+    try:
+        for enforced in dict.fromkeys((state.verify_enforced, False)):
+            ctx.network.ssl_context(hostport, enforced=enforced, client_cert=pair)
+    except Exception:  # a CA or key file that does not load: made (and failing) when due
+        return
 
 
 def _warm_early_spare(ctx: ProbeContext, budget: float) -> None:

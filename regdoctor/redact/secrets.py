@@ -374,6 +374,8 @@ def prepare() -> None:
     a run does this while its first requests are in flight (net/idle.py)."""
     for pattern, _repl in _RULES:
         _ = pattern.regex
+    for pattern in (_QUERY_HAS_SECRET, _QUERY_VALUE):  # a URL query's, once one is there
+        _ = pattern.regex
 
 
 def redact(text: str) -> str:
@@ -519,7 +521,22 @@ def redact_obj(obj: Any) -> Any:
     that names a secret (:data:`SENSITIVE_KEYS`) is replaced by the mask; a
     :class:`regdoctor.model.Secret` becomes the mask. Other values are returned as is.
     """
-    return _walk(obj, redact)
+    return _walk(obj, _once_each(redact))
+
+
+def _once_each(redact_str: Callable[[str], str]) -> Callable[[str], str]:
+    """``redact_str`` that redacts each distinct string once (for one walk, during which
+    the registered secrets do not change): a report repeats its keys and many values
+    (a check's JSON: ~1,100 strings, ~290 distinct)."""
+    done: dict[str, str] = {}
+
+    def redact_once(text: str) -> str:
+        out = done.get(text)
+        if out is None:
+            out = done[text] = redact_str(text)
+        return out
+
+    return redact_once
 
 
 def walk_obj(obj: Any, redact_str: Callable[[str], str]) -> Any:
@@ -628,7 +645,7 @@ class Redactor:
 
     def redact_obj(self, obj: Any) -> Any:
         """Like :func:`redact_obj`, also masking the registered values."""
-        return _walk(obj, self.redact)
+        return _walk(obj, _once_each(self.redact))
 
 
 #: The values :func:`remember` registered: one bounded registry per process (a run, or

@@ -49,6 +49,19 @@ def test_idle_jobs_wait_for_start_and_closing_drops_the_rest() -> None:
     assert "after close" not in done and idle.started_jobs == 4
 
 
+def test_a_job_added_first_runs_before_the_waiting_ones() -> None:
+    done: list[str] = []
+    ran = threading.Event()
+    idle = IdleWork()
+    idle.add(lambda: done.append("requests"))
+    idle.add(lambda: done.append("chain"), first=True)  # what the first answer needs
+    idle.add(ran.set)
+    idle.start()
+    assert ran.wait(10)
+    idle.close()
+    assert done == ["chain", "requests"]
+
+
 def test_the_catalog_is_read_while_requests_are_on_the_link(
     testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch, plain_link: SlowLink
 ) -> None:

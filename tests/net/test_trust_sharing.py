@@ -8,6 +8,7 @@ token realm of the testbed, one check of both."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,91 @@ def test_a_runtimes_own_store_is_built_without_stopping_the_event_loop(
     assert released.is_set() and took < 9, took
     verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")  # type: ignore[attr-defined]
     assert verify.facts.get("trusted_by") == {"docker": True}, verify.facts
+
+
+def test_for_the_token_realm_too_the_runtimes_ca_files_are_read_while_its_hello_is_in_flight(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The realm's chain is judged per runtime with the registry's CA files
+    (``peer_host.judged_per_runtime``): they are read while the realm's ClientHello is in
+    flight, once, not between its handshake and the token request."""
+    from OpenSSL import SSL
+
+    from regdoctor.check.routes import Routes
+
+    events: list[str] = []
+    real_trust, real_write = Routes.trust, SSL.Connection.bio_write
+
+    def trust(self: Routes, target: object) -> dict[str, list[str]]:
+        events.append("runtime CA files")
+        return real_trust(self, target)  # type: ignore[arg-type]
+
+    def bio_write(self: SSL.Connection, data: bytes) -> int:
+        events.append("server data")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Routes, "trust", trust)
+    monkeypatch.setattr(SSL.Connection, "bio_write", bio_write)
+    # an HTTP registry (no TLS phase of its own) whose token realm is served over TLS
+    image = "http://" + testbed.images.app.ref(testbed.endpoints["token"].hostport)
+    run_plan = plan(
+        CheckRequest(
+            targets=(image,),
+            ca_files=(str(testbed.ca_file),),
+            username=USERNAME,
+            password=Secret(PASSWORD),
+            runtime="all",
+            no_config=True,
+        )
+    )
+    report = asyncio.run(run_plan.run())
+    verify = next(o for o in report.targets[0].observations if o.kind == "tls.verify")
+    assert verify.facts["role"] == "realm" and verify.facts.get("trusted_by"), verify.facts
+    first_answer = events.index("server data")
+    assert events[:first_answer].count("runtime CA files") == 1, events
+    assert "runtime CA files" not in events[first_answer:], events
+
+
+@pytest.mark.parametrize("credentials", [False, True], ids=["anonymous", "credentials"])
+def test_the_http_clients_ssl_context_is_made_while_the_client_hello_is_in_flight(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch, credentials: bool
+) -> None:
+    """The ``ssl.SSLContext`` the kept session is handed over with (a process's first
+    costs ~1.4 ms) is made before the server's answer is fed to OpenSSL, not between
+    the handshake and ``GET /v2/``; with or without an early spare (which makes one of
+    its own while the ClientHello is in flight)."""
+    from OpenSSL import SSL
+
+    from regdoctor.net import network
+
+    events: list[str] = []
+    real_write = SSL.Connection.bio_write
+
+    class Recorded(network.DeferredTrustContext):
+        def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> Recorded:
+            events.append("context made")
+            return super().__new__(cls, protocol)  # type: ignore[return-value]
+
+    def bio_write(self: SSL.Connection, data: bytes) -> int:
+        events.append("server data")
+        return real_write(self, data)
+
+    monkeypatch.setattr(network, "DeferredTrustContext", Recorded)
+    monkeypatch.setattr(SSL.Connection, "bio_write", bio_write)
+    image = testbed.images.app.ref(testbed.endpoints["tls"].hostport)
+    run_plan = plan(
+        CheckRequest(
+            targets=(image,),
+            ca_files=(str(testbed.ca_file),),
+            username=USERNAME if credentials else None,
+            password=Secret(PASSWORD) if credentials else None,
+            runtime="all",
+            no_config=True,
+        )
+    )
+    report = asyncio.run(run_plan.run())
+    phases = {p.name: str(p.status) for p in report.targets[0].phases}
+    assert phases["tls"] == phases["image"] == "ok", phases
+    first_answer = events.index("server data")
+    assert "context made" in events[:first_answer], events
+    assert "context made" not in events[first_answer:], events

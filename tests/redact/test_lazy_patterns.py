@@ -97,3 +97,20 @@ def test_patterns_are_compiled_only_when_a_text_may_match():
     assert before == [] and after == []
     _before, after = _compiled_after("login: Authorization: Bearer abc123456789")
     assert after == ["_AUTH_HEADER", "_BEARER"]
+
+
+def test_prepare_compiles_every_pattern_a_url_query_needs() -> None:
+    """``secrets.prepare`` (the idle worker's, while the first requests are in flight)
+    compiles the rules' patterns and those a URL with a query string needs (the token
+    request's ``?account=...&scope=...``), so that redacting it compiles nothing."""
+    program = (
+        "import json\n"
+        "from regdoctor.redact import secrets\n"
+        "secrets.prepare()\n"
+        "names = [n for n, v in vars(secrets).items() if isinstance(v, secrets._Pattern)]\n"
+        "print(json.dumps([n for n in names if getattr(secrets, n)._compiled is None]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(proc.stdout) == []

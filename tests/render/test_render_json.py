@@ -277,3 +277,19 @@ def test_a_mirror_names_the_images_it_serves(validator: Draft202012Validator, sa
     image_target = json.loads(render_json(samples.make_report(samples.healthy_target())))
     assert "mirror_for" not in image_target["targets"][0]["endpoint"]
     assert _errors(validator, image_target) == []
+
+
+def test_an_observation_dict_is_its_fields_in_order_with_a_copy_of_its_facts() -> None:
+    """``Observation.to_dict`` as ``dataclasses.asdict`` gave it (then ``facts`` replaced
+    by a shallow copy), without asdict's deep copy of the facts it threw away."""
+    from dataclasses import asdict
+
+    from regdoctor.model import Observation
+
+    facts = {"certificates": [{"subject": "CN=a", "sans": ["a"]}], "ok": True}
+    observation = Observation("tls.chain", "t", True, "tls", "s", facts, "e", "v", "src", 1.5)
+    expected = asdict(observation)
+    expected["facts"] = dict(facts)
+    data = observation.to_dict()
+    assert data == expected and list(data) == list(expected)
+    assert data["facts"] is not facts and data["facts"]["certificates"] is facts["certificates"]
