@@ -121,16 +121,23 @@ def decode_token(body: bytes) -> tuple[str | None, int | None]:
     return token, expires if isinstance(expires, int) else None
 
 
+def prepare() -> None:
+    """Import what :func:`token_claims` needs (PyJWT), ahead of the token."""
+    import jwt  # noqa: F401
+
+
 def token_claims(token: str) -> tuple[str, list[dict[str, Any]] | None]:
     """``("jwt", access)`` for a JWT (signature not verified: we only read the scope
     the token server granted), ``("opaque", None)`` otherwise."""
     if token.count(".") != 2:
         return "opaque", None
     try:
-        claims = _unverified_claims(token)
+        import jwt
+
+        claims = jwt.decode(token, options={"verify_signature": False})
     except Exception:
         return "opaque", None
-    access = claims.get("access")
+    access = claims.get("access") if isinstance(claims, dict) else None
     if not isinstance(access, list):
         return "jwt", None
     granted = [
@@ -139,61 +146,6 @@ def token_claims(token: str) -> tuple[str, list[dict[str, Any]] | None]:
         if isinstance(a, dict)
     ]
     return "jwt", granted
-
-
-_BASE64URL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def _segment(segment: bytes) -> bytes:
-    """One base64url segment of a compact JWS, decoded as strictly as PyJWT 2.15 does
-    (``PyJWS._decode_base64url_segment``): at most two ``=``, and only on a segment
-    whose length is a multiple of four; nothing outside the alphabet; the canonical
-    encoding of what it decodes to. Raises ``ValueError`` otherwise."""
-    stripped = segment.rstrip(b"=")
-    padding = len(segment) - len(stripped)
-    if padding > 2 or (padding and len(segment) % 4):
-        raise ValueError("padding")
-    if len(stripped) % 4 == 1 or not _BASE64URL.issuperset(stripped):
-        raise ValueError("alphabet")
-    decoded = base64.urlsafe_b64decode(stripped + b"=" * (-len(stripped) % 4))
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != stripped:
-        raise ValueError("not canonical")
-    return decoded
-
-
-def _unverified_claims(token: str) -> dict[str, Any]:
-    """The claims of a compact JWT without verifying its signature, accepted and
-    refused as ``jwt.decode(token, options={"verify_signature": False})`` of PyJWT
-    2.15 does (the header and the claims JSON objects, every segment strict base64url,
-    a ``kid`` a string, a ``crit`` only ``b64`` and present, no detached payload; no
-    claim validated). PyJWT's import (with cryptography's serialization: ~15 ms of CPU)
-    was the idle worker's while the token request was in flight, and took the GIL from
-    the event loop's next steps. Raises ``ValueError`` (or ``TypeError``) for what
-    PyJWT refuses."""
-    raw = token.encode("utf-8")
-    signing_input, signature = raw.rsplit(b".", 1)
-    header_segment, payload_segment = signing_input.split(b".", 1)
-    header = json.loads(_segment(header_segment))
-    if not isinstance(header, dict):
-        raise ValueError("header")
-    if header.get("b64", True) is False:
-        # a detached payload (RFC 7797), which PyJWT refuses without one given
-        raise ValueError("b64")
-    payload = _segment(payload_segment)
-    _segment(signature)
-    if "kid" in header and not isinstance(header["kid"], str):
-        raise ValueError("kid")
-    if "crit" in header:
-        crit = header["crit"]
-        if not isinstance(crit, list) or not crit:
-            raise ValueError("crit")
-        for extension in crit:
-            if extension != "b64" or extension not in header:
-                raise ValueError("crit")
-    claims = json.loads(payload)
-    if not isinstance(claims, dict):
-        raise ValueError("claims")
-    return claims
 
 
 def dance(

@@ -2,8 +2,8 @@
 
 Some work a check needs later costs CPU the first time: importing the rule engine and
 reading the rule catalog (for the verdicts at the end, and for the configuration
-targets, which are judged once the probing is over), importing the HTTP stack and the
-certificate reader (``cryptography.x509``), compiling the redaction patterns. Done when it
+targets, which are judged once the probing is over), importing PyJWT (to read the
+token's scope after the token request), compiling the redaction patterns. Done when it
 is due, each sits on the critical path before the first packet, between two requests or
 after the last one. The run registers it here instead, and the first bytes written on
 the link (the TLS phase's ClientHello, or the first HTTP request of a plain-HTTP

@@ -152,6 +152,9 @@ class AuthProbe:
                 response: auth_dance.Response
                 realm_observations: list[Observation] = []
                 if request.step == "auth.token":
+                    # the token's scope is read with PyJWT once it is back: imported
+                    # while the realm's handshake and the token request are in flight
+                    ctx.network.idle.add(auth_dance.prepare)
                     realm_observations, problem = await check_realm_host(
                         ctx, request.url, seen_hosts
                     )
