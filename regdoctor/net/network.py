@@ -388,7 +388,7 @@ def prepare_requests() -> None:
     client, its backend and streams; email's date parser for the ``Date`` header): run
     by the idle worker while a TLS ClientHello is in flight (a plain-HTTP target's first
     request imports them itself); sniffio, which httpcore imports when its first lock
-    is taken."""
+    is taken, if it is installed (httpcore's use of it is optional)."""
     import importlib
 
     for module in (
@@ -396,9 +396,12 @@ def prepare_requests() -> None:
         "regdoctor.net.pinned",
         "regdoctor.net.streams",
         "email.utils",
-        "sniffio",
     ):
         importlib.import_module(module)
+    try:
+        importlib.import_module("sniffio")
+    except ImportError:
+        pass
 
 
 def _version() -> str:

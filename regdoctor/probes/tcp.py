@@ -53,13 +53,11 @@ async def connect(
     outcome, errno_name, error = "connected", None, None
     try:
         async with asyncio.timeout(timeout):
-            if sent is None:
-                await loop.sock_connect(sock, (address, port))
-            else:
-                connecting = asyncio.ensure_future(loop.sock_connect(sock, (address, port)))
-                await asyncio.sleep(0)  # its first step (ready before this one) sends the SYN
-                sent()
-                await connecting
+            if sent is not None:
+                # runs at the loop's next turn: sock_connect's first step, below, sends
+                # the SYN before this coroutine first waits
+                loop.call_soon(sent)
+            await loop.sock_connect(sock, (address, port))
     except TimeoutError:
         outcome, errno_name = "timeout", "ETIMEDOUT"
         error = f"dial tcp {_join(address, port)}: i/o timeout after {timeout:g}s"

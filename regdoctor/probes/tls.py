@@ -672,11 +672,11 @@ def _leaf_der(result: HandshakeResult) -> bytes | None:
 
 def _prepare_http_contexts(ctx: ProbeContext) -> None:
     """Make the HTTP client's ``ssl.SSLContext`` that :func:`_first_request` hands the
-    kept session over with (``Network.ssl_context``: one per run and trust set), for the
-    verification as enforced now and as dropped where a runtime in scope trusts the chain
-    with its own CA files, while the ClientHello is in flight: a process's first
+    kept session over with (``Network.ssl_context``: one per run and trust set) while the
+    ClientHello is in flight: a process's first
     SSLContext costs ~1.4 ms (OpenSSL fetching its algorithms), which fell between the
-    server's answer and ``GET /v2/``. Not for a server that may well answer in plain
+    server's answer and ``GET /v2/``. Only the context for the verification as enforced
+    now (see below). Not for a server that may well answer in plain
     HTTP (an insecure registry, without TLS material for it: see :func:`examine`)."""
     target, state = ctx.target, ctx.state
     hostport = target.hostport
@@ -684,8 +684,10 @@ def _prepare_http_contexts(ctx: ProbeContext) -> None:
     if state.fallback_allowed and pair is None and not ctx.network.ca_files(hostport):
         return
     try:
-        for enforced in dict.fromkeys((state.verify_enforced, False)):
-            ctx.network.ssl_context(hostport, enforced=enforced, client_cert=pair)
+        # only the one the first request uses as things stand (a second one, for a
+        # verification a runtime drops, is made if it is ever due: with a client key
+        # under a passphrase, each context made asks for it)
+        ctx.network.ssl_context(hostport, enforced=state.verify_enforced, client_cert=pair)
     except Exception:  # a CA or key file that does not load: made (and failing) when due
         return
 

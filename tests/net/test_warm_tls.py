@@ -12,6 +12,7 @@ import select
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,11 +22,47 @@ from tests.harness import Testbed
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _ctx() -> object:
+def _ctx(budget: float = 5.0) -> object:
     def observe(kind: str, **fields: object) -> SimpleNamespace:
         return SimpleNamespace(kind=kind, **fields)
 
-    return SimpleNamespace(budget=lambda: 5.0, observe=observe)
+    return SimpleNamespace(budget=lambda: budget, observe=observe)
+
+
+def test_sent_is_called_while_the_syn_still_waits_for_its_answer() -> None:
+    """A listener whose accept queue is full drops the SYN: the connect waits its whole
+    budget, and ``sent`` has been called long before (not once the answer is in)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    try:
+        while True:  # fill the queue: a connect that gets no answer in 0.2 s means full
+            filler = socket.socket()
+            filler.settimeout(0.2)
+            held.append(filler)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except TimeoutError:
+                break
+        start = time.monotonic()
+        calls: list[float] = []
+        observation = asyncio.run(
+            connect(
+                _ctx(1.0),  # type: ignore[arg-type]
+                "127.0.0.1",
+                port,
+                "registry",
+                sent=lambda: calls.append(time.monotonic() - start),
+            )
+        )
+    finally:
+        listener.close()
+        for sock in held:
+            sock.close()
+    assert observation.facts["outcome"] == "timeout"  # type: ignore[attr-defined]
+    assert len(calls) == 1 and calls[0] < 0.3, calls
 
 
 def test_sent_is_called_once_the_syn_is_out_and_before_the_answer_is_read() -> None:
