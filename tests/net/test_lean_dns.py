@@ -18,6 +18,9 @@ out = {"metadata_after_import": "importlib.metadata" in sys.modules}
 import dns._features
 out["answers"] = {k: dns._features._cache.get(k) for k in ("doh", "doq", "idna")}
 out["httpx"] = "httpx" in sys.modules
+import importlib
+out["package_attribute"] = type(getattr(importlib, "metadata", None)).__name__
+out["names"] = [dns.name.from_text(n).to_text() for n in ("fa\u00df.de", "registry.test")]
 q = dns.message.make_query("registry.test", "A")
 out["query"] = dns.message.from_wire(q.to_wire()).question[0].to_text()
 # a feature regdoctor does not answer is dnspython's own question, answered for real
@@ -27,6 +30,12 @@ out["metadata_after_ask"] = type(sys.modules.get("importlib.metadata")).__name__
 import importlib.metadata
 out["real"] = importlib.metadata.version("dnspython") == dns.version.version
 print(json.dumps(out))
+"""
+
+
+PLAIN_NAMES = """
+import json, dns.name
+print(json.dumps([dns.name.from_text(n).to_text() for n in ("fa\u00df.de", "registry.test")]))
 """
 
 
@@ -41,16 +50,28 @@ def test_dnspython_imports_without_metadata_and_answers_the_rest_for_real():
     )
     out = json.loads(done.stdout)
     assert out["metadata_after_import"] is False
-    assert out["answers"] == {"doh": False, "doq": False, "idna": False}
+    assert out["package_attribute"] == "NoneType"  # the placeholder is dns._features' only
+    import dns._features as features
+
+    idna = features._version_check(features._requirements["idna"][0])
+    assert out["answers"] == {"doh": False, "doq": False, "idna": idna}
     assert out["httpx"] is False
+    # a non-ASCII name is encoded as dnspython encodes it on its own
+    plain = subprocess.run(
+        [sys.executable, "-c", PLAIN_NAMES],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert out["names"] == json.loads(plain.stdout)
     assert out["query"] == "registry.test. IN A"
     import importlib.metadata
 
-    import dns._features
-
     try:
         importlib.metadata.version("cryptography")
-        expected = dns._features._version_check(dns._features._requirements["dnssec"][0])
+        expected = features._version_check(features._requirements["dnssec"][0])
     except importlib.metadata.PackageNotFoundError:
         expected = False
     assert out["dnssec"] is expected
