@@ -9,14 +9,16 @@ CPU of a ~220 ms process (benchmarks/README.md, issue 16).
 
 So in regdoctor's own process (:func:`install`, from ``main()``), the ``exec`` that the
 ``dataclasses`` module calls is this module's: it looks the source text up in a table of
-code objects read from ``$XDG_CACHE_HOME/regdoctor/dataclass-code.marshal`` and compiles
+code objects read from ``$XDG_CACHE_HOME/regdoctor/dataclass-code-*.marshal`` (one per
+interpreter) and compiles
 only a text it has not seen, exactly as ``exec`` would (filename ``<string>``, no
 ``__future__`` flag inherited from this module). The function that runs is the same; only
 its compiling is skipped. :func:`save` writes the table back when the run compiled
 something new (a new regdoctor, a new class). The key is the source text itself, so an
-edited class only misses; the file is keyed by the interpreter's version and the
-``dataclasses`` module's file, and read only if it is this user's and writable by nobody
-else (:mod:`regdoctor.cache_files`), as the rule caches are. ``REGDOCTOR_NO_CACHE=1``
+edited class only misses; the file starts with the interpreter's version and the
+``dataclasses`` module's file (read before any code object is), and is read only if it
+is this user's, in a directory of the user's, neither writable by anybody else
+(:mod:`regdoctor.cache_files`), as the rule caches are. ``REGDOCTOR_NO_CACHE=1``
 leaves ``dataclasses`` alone.
 """
 
@@ -27,14 +29,17 @@ import os
 import sys
 from typing import Any
 
-from regdoctor.cache_files import cache_dir, caching_off, trusted, write_bytes
+from regdoctor.cache_files import cache_dir, caching_off, read_trusted, write_bytes
 
 __all__ = ["install", "save"]
 
-FILE_NAME = "dataclass-code.marshal"
-#: More entries than this (many regdoctor versions' classes) and the file keeps only the
-#: last run's.
-MAX_ENTRIES = 4000
+#: One file per interpreter (marshal's code objects are not portable across versions; two
+#: Pythons sharing a cache directory would replace each other's file on every run).
+_VERSION = ".".join(str(part) for part in sys.version_info[:3])
+FILE_NAME = f"dataclass-code-{sys.implementation.name}-{_VERSION}.marshal"
+#: More entries than this (many regdoctor versions' classes: ~1 KB each) and the file keeps
+#: only the last run's.
+MAX_ENTRIES = 1500
 
 _table: dict[str, Any] = {}
 _used: set[str] = set()
@@ -58,16 +63,22 @@ def _path() -> Any:
 
 
 def _load() -> dict[str, Any]:
+    """The kept table: two marshal records, the key (plain data), then the table, read
+    only when the key is this interpreter's."""
+    import io
     import marshal
 
-    path = _path()
-    if not trusted(path):
+    raw = read_trusted(_path())
+    if raw is None:
         return {}
     try:
-        key, table = marshal.loads(path.read_bytes())  # noqa: S302 - our own file, checked
+        stream = io.BytesIO(raw)
+        if marshal.load(stream) != _key():  # noqa: S302 - our own file, checked as read
+            return {}
+        table = marshal.load(stream)  # noqa: S302
     except Exception:
         return {}
-    if key != _key() or not isinstance(table, dict):
+    if not isinstance(table, dict):
         return {}
     code_type = type(_load.__code__)
     return {k: v for k, v in table.items() if isinstance(k, str) and type(v) is code_type}
@@ -77,10 +88,13 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     """``exec`` for the ``dataclasses`` module: a known source text runs its kept code."""
     global _compiled
     if not isinstance(source, str) or globals is None:
-        # not what dataclasses sends: exec it as given, in the caller's namespace
+        # not what dataclasses sends: exec it as given, in the caller's namespace, without
+        # this module's __future__ flags
         frame = sys._getframe(1)
         if globals is None:
             globals, locals = frame.f_globals, frame.f_locals if locals is None else locals
+        if isinstance(source, str):
+            source = compile(source, "<string>", "exec", dont_inherit=True)
         builtins.exec(source, globals, locals)  # noqa: S102 - what dataclasses asked for
         return
     code = _table.get(source)
@@ -110,9 +124,11 @@ def save() -> None:
         return
     import marshal
 
-    table = _table if len(_table) <= MAX_ENTRIES else {k: _table[k] for k in _used}
     try:
-        data = marshal.dumps((_key(), dict(table)))
+        table = dict(_table)  # another thread may define a class meanwhile
+        if len(table) > MAX_ENTRIES:
+            table = {k: table[k] for k in list(_used) if k in table}
+        data = marshal.dumps(_key()) + marshal.dumps(table)
     except Exception:
         return
     write_bytes(_path(), data, prefix=".dataclass-code-")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regdoctor import __version__
-from regdoctor.cache_files import cache_dir, caching_off, trusted, write_bytes
+from regdoctor.cache_files import cache_dir, caching_off, read_trusted, trusted, write_bytes
 from regdoctor.engine.sources import BUNDLED_RULES_DIR, rule_file_stats
 
 if TYPE_CHECKING:
@@ -107,15 +107,15 @@ def cache_key(extra_dirs: Sequence[Path] = (), *, bundled: bool = True, index: b
 
 
 def _read(path: Path, key: str) -> Catalog | None:
-    if not trusted(path):
+    raw = read_trusted(path)
+    if raw is None:
         return None
     import pickle
 
     from regdoctor.engine.loader import Catalog
 
     try:
-        with path.open("rb") as handle:
-            data = pickle.load(handle)  # noqa: S301 - our own file, checked above
+        data = pickle.loads(raw)  # noqa: S301 - our own file, checked as it was read
     except Exception:
         return None
     if not isinstance(data, dict) or data.get("key") != key:
@@ -203,12 +203,13 @@ def load_catalog_cached(
 
 
 def _read_index(path: Path, key: str) -> Any:
-    if not trusted(path):
+    raw = read_trusted(path)
+    if raw is None:
         return None
     import marshal
 
     try:
-        data = marshal.loads(path.read_bytes())  # noqa: S302 - our own file, checked above
+        data = marshal.loads(raw)  # noqa: S302 - our own file, checked as it was read
     except Exception:
         return None
     if not isinstance(data, tuple) or len(data) != 2 or data[0] != key:

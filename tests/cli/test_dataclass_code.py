@@ -113,7 +113,10 @@ def test_no_cache_leaves_dataclasses_alone(tmp_path):
     assert not (tmp_path / "regdoctor" / dataclass_code.FILE_NAME).exists()
 
 
-@pytest.mark.parametrize("spoil", ["foreign-writable", "corrupt", "other-interpreter"])
+SPOILS = ["foreign-writable", "directory-writable", "symlink", "corrupt", "other-interpreter"]
+
+
+@pytest.mark.parametrize("spoil", SPOILS)
 def test_a_file_not_ours_broken_or_stale_is_ignored(tmp_path, monkeypatch, spoil):
     import marshal
 
@@ -122,19 +125,44 @@ def test_a_file_not_ours_broken_or_stale_is_ignored(tmp_path, monkeypatch, spoil
     path = tmp_path / "regdoctor" / dataclass_code.FILE_NAME
     path.parent.mkdir(mode=0o700)
     code = compile("def __create_fn__():\n return 1", "<string>", "exec")
-    key = dataclass_code._key()
-    if spoil == "other-interpreter":
-        key = ("2.7.18 (elsewhere)", *key[1:])
-    path.write_bytes(marshal.dumps((key, {"the source": code})))
-    path.chmod(0o600)
+
+    def write(key: object) -> None:
+        path.write_bytes(marshal.dumps(key) + marshal.dumps({"the source": code}))
+        path.chmod(0o600)
+
+    write(dataclass_code._key())
+    assert list(dataclass_code._load()) == ["the source"]  # whole and ours: read
+    loads: list[object] = []
+    real_load = marshal.load
+
+    def counted(stream):  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return real_load(stream)
+
+    monkeypatch.setattr(marshal, "load", counted)
     if spoil == "foreign-writable":
         path.chmod(0o666)
+    elif spoil == "directory-writable":
+        path.parent.chmod(0o777)  # whoever can write there can swap the file
+    elif spoil == "symlink":
+        elsewhere = tmp_path / "elsewhere.marshal"
+        path.rename(elsewhere)
+        path.symlink_to(elsewhere)
     elif spoil == "corrupt":
         path.write_bytes(path.read_bytes()[:-7])
+    elif spoil == "other-interpreter":
+        write(("2.7.18 (elsewhere)", *dataclass_code._key()[1:]))
     assert dataclass_code._load() == {}
-    if spoil == "corrupt":
-        path.write_bytes(marshal.dumps((dataclass_code._key(), {"the source": code})))
-        assert list(dataclass_code._load()) == ["the source"]  # the same file, whole
+    if spoil == "other-interpreter":
+        assert len(loads) == 1  # the key only: no code object of another Python is built
+    elif spoil in ("foreign-writable", "directory-writable", "symlink"):
+        assert loads == []  # not even opened as marshal data
+
+
+def test_the_file_is_one_per_interpreter():
+    name = dataclass_code.FILE_NAME
+    assert sys.implementation.name in name
+    assert ".".join(map(str, sys.version_info[:3])) in name
 
 
 def test_the_command_line_compiles_nothing_the_second_time(tmp_path):
