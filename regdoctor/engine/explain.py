@@ -347,6 +347,8 @@ def explain_report(
 def _sentence(text: str) -> str:
     """Fallback words without their mark, capitalised when they open the sentence
     ("The registry answers..."; a value such as "docker.io" is never capitalised)."""
+    if _FALLBACK_MARK not in text:
+        return text  # no fallback words (most texts): nothing to drop or capitalise
     text = _SAID_TWICE.sub(r"\1", text)
     if text.startswith(_FALLBACK_MARK):
         text = text[1:2].upper() + text[2:]

@@ -29,6 +29,7 @@ runtime: found on this host, or chosen with ``--runtime``). Commands are filled 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -350,12 +351,19 @@ def template_problems(template: str) -> list[str]:
 
 def placeholders(template: str) -> list[str]:
     """The names used in ``template`` (empty if it does not parse)."""
+    return list(_placeholders(template))
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(template: str) -> tuple[str, ...]:
+    """:func:`placeholders`, once per template text (``explain`` asks it of every
+    remediation step of every error it reads)."""
     template = _conditionals(template, None)[0]
     try:
         names = [name for _lit, name, _spec, _conv in _fields(template) if name]
-        return [(filter_field(n) or plural_field(n) or (n,))[0] for n in names]
+        return tuple((filter_field(n) or plural_field(n) or (n,))[0] for n in names)
     except ValueError:
-        return []
+        return ()
 
 
 def format_value(value: Any) -> str:
