@@ -411,17 +411,20 @@ class Index:
             self._automaton = automaton
         return self._automaton
 
-    def found(self, line: str, long_log: bool = False) -> set[int]:
-        """The ids of the literals in ``line``: one ``in`` per literal for the first
-        :data:`IN_LINES` lines of a process, then (and for a long log at once) the
+    def found(self, line: str, long_log: bool | None = False) -> set[int]:
+        """The ids of the literals in ``line``. ``long_log``: search with the automaton
+        (``True``), with one ``in`` per literal (``False``), or (``None``, a short paste)
+        with ``in`` for the first :data:`IN_LINES` lines of a process and then with the
         automaton, the same answer some 20 times faster once built (a process that
         reads many pastes: ``serve``, the test suite)."""
         low = fold(line)
         if not self.words:
             return set()
-        if long_log or self._automaton is not None or self._searched >= IN_LINES:
+        if long_log is None:
+            long_log = self._automaton is not None or self._searched >= IN_LINES
+            self._searched += 1
+        if long_log:
             return {key for _end, key in self.automaton.iter(low) if key >= 0}
-        self._searched += 1
         return {key for key, word in enumerate(self.words) if word in low}
 
     def select(self, found: set[int] | frozenset[int]) -> set[int]:
@@ -593,19 +596,19 @@ def match_rule(rule: TextRule, line: str, found: set[int] | None = None) -> Hit 
 
 
 def candidates(
-    index: Index, line: str, long_log: bool = False, found: set[int] | None = None
+    index: Index, line: str, long_log: bool | None = False, found: set[int] | None = None
 ) -> set[int]:
     """The rules whose literals occur in ``line`` as each of their regexes needs.
 
     ``long_log``: search with the automaton (built once) rather than one ``in`` per
-    literal; the answer is the same."""
+    literal, or let :meth:`Index.found` choose (``None``); the answer is the same."""
     if found is None:
         found = index.found(line, long_log)
     return index.select(found)
 
 
 def best_hit(
-    index: Index, line: str, long_log: bool = False, found: set[int] | None = None
+    index: Index, line: str, long_log: bool | None = False, found: set[int] | None = None
 ) -> Hit | None:
     """The rule that wins ``line``: the highest text priority, then the most regexes
     matched, then catalog order."""
