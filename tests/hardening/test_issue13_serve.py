@@ -65,20 +65,20 @@ def _scrape(port: int, timeout: float = 5.0) -> float:
 
 #: How long the serve test watches serve, the warm-up it leaves out of the memory
 #: figure, and the growth it allows after it: the same third of a MB a second as 15 MB
-#: in 45 s (when it watched one serve for a minute). The leak of the report (every token in
-#: one regular expression, recompiled per token) grows 5-8 MB a second from the first
+#: in 45 s (when it watched one serve for a minute). The leak of the report (every token
+#: in one regular expression, recompiled per token) grows 5-8 MB a second from the first
 #: second on and slows each check from the start; bench_serve.py soak is the 10-minute
 #: run.
-WATCH_S = 20.0
+WATCH_S = 15.0
 WARM_S = 5.0
-GROWTH_MB = 5.0
+GROWTH_MB = (WATCH_S - WARM_S) / 3
 #: The token sizes (random bytes in the payload) of the two serves watched side by
-#: side: the report's (about 1,250 characters: in 20 s serve learns 400 of them, and a
+#: side: the report's (about 1,250 characters: in 15 s serve learns 300 of them, and a
 #: cost per known token shows), and about 43 KB (under auth_dance.MAX_TOKEN_BYTES),
 #: which fill serve's learned-token registry (LEARNED_BUDGET_BYTES, 1 MB, least
 #: recently used out) within 2 s, so that one is watched in the steady state,
 #: evictions included (a minute's run with the report's tokens reached it after 41 s;
-#: evicted tokens that stayed indexed grow it by 12 MB in 15 s).
+#: evicted tokens that stayed indexed grow it by 8 MB in 10 s).
 PADS = (300, 16000)
 
 
