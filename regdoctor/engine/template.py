@@ -279,17 +279,29 @@ def condition_names(template: str) -> list[str]:
 
 def is_loopback(host: object) -> bool:
     """``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``, written any way."""
+    return _is_loopback(str(host or ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_loopback(host: str) -> bool:
+    # once per host text: explain asks it of every error it reads, and a log names the
+    # same few hosts again and again (ipaddress parses through exceptions)
     from regdoctor.reference.targets import is_loopback as loopback
 
-    text = str(host or "").strip("[]").lower().rstrip(".")
+    text = host.strip("[]").lower().rstrip(".")
     return text.endswith(".localhost") or loopback(text)
 
 
 def is_ip(host: object) -> bool:
     """``host`` is an IP address (``192.0.2.7``, ``[2001:db8::1]``), not a name."""
+    return _is_ip(str(host or ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_ip(host: str) -> bool:
     from regdoctor.reference.targets import is_ip_literal
 
-    return is_ip_literal(str(host or ""))
+    return is_ip_literal(host)
 
 
 def port_given(registry: object) -> bool:
