@@ -29,17 +29,20 @@ MANIFEST = json.dumps(
 ).encode()
 
 
-def _token() -> str:
+def _token(pad_bytes: int = 300) -> str:
     def part(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
     header = part(b'{"alg":"RS256","typ":"JWT"}')
-    payload = part(json.dumps({"jti": os.urandom(16).hex(), "pad": os.urandom(300).hex()}).encode())
+    pad = os.urandom(pad_bytes).hex()
+    payload = part(json.dumps({"jti": os.urandom(16).hex(), "pad": pad}).encode())
     return f"{header}.{payload}.{part(os.urandom(256))}"
 
 
 class FreshTokenRegistry:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, pad_bytes: int = 300) -> None:
+        """``pad_bytes``: random bytes in each token's payload (300: tokens of about
+        1,250 characters; more fills a client's bounded token registry sooner)."""
         self.issued = 0
         self._valid: set[str] = set()
         self._lock = threading.Lock()
@@ -63,7 +66,7 @@ class FreshTokenRegistry:
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path == "/token":
-                    token = _token()
+                    token = _token(pad_bytes)
                     with registry._lock:
                         registry.issued += 1
                         registry._valid.add(token)

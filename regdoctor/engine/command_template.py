@@ -203,15 +203,17 @@ def _unknown(variable: str, state: str) -> str:
     return expansion  # inside "...", a heredoc: the shell neither splits nor globs
 
 
-def render_command(template: str, context: Mapping[str, Any]) -> str:
-    """Fill the command ``template`` from ``context`` (see the module docstring)."""
+@functools.lru_cache(maxsize=512)
+def _parse_once(template: str) -> tuple[str, tuple[str, ...]] | None:
+    """A template (its conditionals resolved) as its literal text with a sentinel where
+    each placeholder goes, and the placeholders' names; ``None`` when it does not parse.
+    Once per template text, like :func:`_scan_once`."""
     import string
 
-    template = resolve_conditionals(template, context)
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError:
-        return template
+        return None
     names: list[str] = []
     literal_parts: list[str] = []
     for literal, name, _spec, _conv in parsed:
@@ -219,7 +221,16 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
         if name is not None:
             names.append(name)
             literal_parts.append(_SENTINEL)
-    flat = "".join(literal_parts)
+    return "".join(literal_parts), tuple(names)
+
+
+def render_command(template: str, context: Mapping[str, Any]) -> str:
+    """Fill the command ``template`` from ``context`` (see the module docstring)."""
+    template = resolve_conditionals(template, context)
+    parsed = _parse_once(template)
+    if parsed is None:
+        return template
+    flat, names = parsed
     if not names:
         return flat  # nothing to fill in: no quoting to work out
     scan = _scan_once(flat)
@@ -275,7 +286,7 @@ def render_command(template: str, context: Mapping[str, Any]) -> str:
     return _with_preamble("".join(out), variables, names)
 
 
-def _with_preamble(command: str, variables: list[str], names: list[str]) -> str:
+def _with_preamble(command: str, variables: list[str], names: tuple[str, ...]) -> str:
     """``command`` after a line per unknown value it uses: ``NAME=''  # fill in: ...``."""
     if not variables:
         return command

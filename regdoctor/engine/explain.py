@@ -43,6 +43,7 @@ Nothing here touches the network or imports a network library.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -347,6 +348,8 @@ def explain_report(
 def _sentence(text: str) -> str:
     """Fallback words without their mark, capitalised when they open the sentence
     ("The registry answers..."; a value such as "docker.io" is never capitalised)."""
+    if _FALLBACK_MARK not in text:
+        return text  # no fallback words (most texts): nothing to drop or capitalise
     text = _SAID_TWICE.sub(r"\1", text)
     if text.startswith(_FALLBACK_MARK):
         text = text[1:2].upper() + text[2:]
@@ -415,14 +418,21 @@ def suggest_check(fields: Mapping[str, str]) -> str | None:
     """``regdoctor check IMAGE`` (or ``REGISTRY``) when the paste names one."""
     for key in ("image", "registry"):
         value = fields.get(key)
-        if not value or "****" in value:
-            continue
-        try:
-            parse_target(value)
-        except (InvalidReference, ValueError):
+        if not value or "****" in value or not _a_target(value):
             continue
         return f"regdoctor check {shlex.quote(value)}"
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _a_target(value: str) -> bool:
+    """``regdoctor check`` takes ``value`` (once per text: a log names the same images
+    again and again)."""
+    try:
+        parse_target(value)
+    except (InvalidReference, ValueError):
+        return False
+    return True
 
 
 #: How prose (titles, explanations) names a value the paste did not reveal; commands

@@ -508,12 +508,15 @@ class Scanner:
             return
         if found is not None and len(raw) > MAX_LINE_CHARS:
             found = None  # literals past the cut do not count
+        # a short paste: one `in` per literal, or the automaton once the process has
+        # read many lines (Index.found); a long log: the automaton
+        search = None if short else True
         if found is None:
-            found = self.index.found(line, not short)
+            found = self.index.found(line, search)
         if len(self.groups) >= self.max_distinct:
             self._overflow(line, line_no, found)
             return
-        hit = best_hit(self.index, line, not short, found)
+        hit = best_hit(self.index, line, search, found)
         if short and at + 1 < len(context):
             # A message hard-wrapped in the paste: try it joined with its continuation,
             # an indented line (when the line alone says nothing), or the row after the
@@ -534,11 +537,11 @@ class Scanner:
                 )
                 widest = _visible_width(raw) == self._widest >= MIN_WRAP_WIDTH
                 if (indented and hit is None) or (
-                    widest and (hit is None or best_hit(self.index, following, False) is None)
+                    widest and (hit is None or best_hit(self.index, following, None) is None)
                 ):
                     joined = candidate
             if joined:
-                again = best_hit(self.index, joined, False)
+                again = best_hit(self.index, joined, None)
                 if again is not None and (
                     hit is None
                     or (again.rule.text_priority, again.strength)

@@ -29,6 +29,7 @@ runtime: found on this host, or chosen with ``--runtime``). Commands are filled 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -278,17 +279,29 @@ def condition_names(template: str) -> list[str]:
 
 def is_loopback(host: object) -> bool:
     """``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``, written any way."""
+    return _is_loopback(str(host or ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_loopback(host: str) -> bool:
+    # once per host text: explain asks it of every error it reads, and a log names the
+    # same few hosts again and again (ipaddress parses through exceptions)
     from regdoctor.reference.targets import is_loopback as loopback
 
-    text = str(host or "").strip("[]").lower().rstrip(".")
+    text = host.strip("[]").lower().rstrip(".")
     return text.endswith(".localhost") or loopback(text)
 
 
 def is_ip(host: object) -> bool:
     """``host`` is an IP address (``192.0.2.7``, ``[2001:db8::1]``), not a name."""
+    return _is_ip(str(host or ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_ip(host: str) -> bool:
     from regdoctor.reference.targets import is_ip_literal
 
-    return is_ip_literal(str(host or ""))
+    return is_ip_literal(host)
 
 
 def port_given(registry: object) -> bool:
@@ -350,12 +363,19 @@ def template_problems(template: str) -> list[str]:
 
 def placeholders(template: str) -> list[str]:
     """The names used in ``template`` (empty if it does not parse)."""
+    return list(_placeholders(template))
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(template: str) -> tuple[str, ...]:
+    """:func:`placeholders`, once per template text (``explain`` asks it of every
+    remediation step of every error it reads)."""
     template = _conditionals(template, None)[0]
     try:
         names = [name for _lit, name, _spec, _conv in _fields(template) if name]
-        return [(filter_field(n) or plural_field(n) or (n,))[0] for n in names]
+        return tuple((filter_field(n) or plural_field(n) or (n,))[0] for n in names)
     except ValueError:
-        return []
+        return ()
 
 
 def format_value(value: Any) -> str:
