@@ -39,16 +39,22 @@ print(json.dumps([dns.name.from_text(n).to_text() for n in ("fa\u00df.de", "regi
 """
 
 
-def test_dnspython_imports_without_metadata_and_answers_the_rest_for_real():
+def _python(code: str, *, tree: bool = True) -> str:
+    """``code``'s standard output in a fresh interpreter (with this tree on its path)."""
+    env = {"PATH": "/usr/bin:/bin", **({"PYTHONPATH": str(REPO)} if tree else {})}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-c", code],
+        env=env,
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    out = json.loads(done.stdout)
+    return done.stdout
+
+
+def test_dnspython_imports_without_metadata_and_answers_the_rest_for_real():
+    out = json.loads(_python(PROBE))
     assert out["metadata_after_import"] is False
     assert out["package_attribute"] == "NoneType"  # the placeholder is dns._features' only
     import dns._features as features
@@ -57,15 +63,7 @@ def test_dnspython_imports_without_metadata_and_answers_the_rest_for_real():
     assert out["answers"] == {"doh": False, "doq": False, "idna": idna}
     assert out["httpx"] is False
     # a non-ASCII name is encoded as dnspython encodes it on its own
-    plain = subprocess.run(
-        [sys.executable, "-c", PLAIN_NAMES],
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert out["names"] == json.loads(plain.stdout)
+    assert out["names"] == json.loads(_python(PLAIN_NAMES, tree=False))
     assert out["query"] == "registry.test. IN A"
     import importlib.metadata
 
@@ -86,12 +84,4 @@ def test_an_earlier_import_of_dnspython_is_left_as_it_is():
         "import regdoctor.net.lean_dns\n"
         "print(dns._features._cache == before)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert done.stdout.strip() == "True"
+    assert _python(probe).strip() == "True"
