@@ -2,7 +2,7 @@
 Hub does: the peer that made ``regdoctor serve`` leak (issue #13).
 
 ``/v2/`` and every manifest answer 401 with a Bearer challenge unless the request
-carries a token this server issued; ``/token`` issues a new JWT-shaped token (about 900
+carries a token this server issued; ``/token`` issues a new JWT-shaped token (about 1,250
 bytes) every time; manifests are a small OCI image manifest. Nothing is recorded, so the
 peer itself stays flat for hours.
 """
