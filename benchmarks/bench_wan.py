@@ -458,6 +458,20 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"{'':7s}  (1-min load average before and after: {load[0]}, {load[1]})")
 
 
+def stop_peers(proxy: Any, token: Any, processes: list[Any], pair: NetnsPair) -> None:
+    """Stop what :func:`start_peers` and the delay proxy started, and remove the
+    namespaces (each of ``proxy`` and ``token`` may be None: not started)."""
+    from tests.harness import procs
+
+    if proxy is not None:
+        proxy.stop()
+    if token is not None:
+        token.stop()
+    for proc in processes:
+        procs.stop(proc)
+    pair.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -512,15 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_wan: cannot run: {exc}", file=sys.stderr)
         return 3
     finally:
-        if proxy is not None:
-            proxy.stop()
-        if token is not None:
-            token.stop()
-        from tests.harness import procs
-
-        for proc in processes:
-            procs.stop(proc)
-        pair.close()
+        stop_peers(proxy, token, processes, pair)
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

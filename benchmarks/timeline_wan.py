@@ -201,15 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timeline_wan: cannot run: {exc}", file=sys.stderr)
         return 3
     finally:
-        if proxy is not None:
-            proxy.stop()
-        if token is not None:
-            token.stop()
-        from tests.harness import procs
-
-        for proc_ in processes:
-            procs.stop(proc_)
-        pair.close()
+        bw.stop_peers(proxy, token, processes, pair)
     for label, runs in results.items():
         wall = statistics.median(r["wall"] for r in runs) * 1000
         cpu = statistics.median(r["cpu"] for r in runs) * 1000
