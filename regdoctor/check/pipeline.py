@@ -31,6 +31,7 @@ from regdoctor.model import (
 from regdoctor.net import roundtrips
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, Clock, SystemClock
+from regdoctor.probes import realm_early
 from regdoctor.probes.auth import AuthProbe
 from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
@@ -130,12 +131,14 @@ async def check_target(
     path: list[RoundTrip] = []
     try:
         with roundtrips.critical_path(path):
+            realm_early.start(ctx)  # the realm named last time, reached beside the registry
             results = await _run_probes(ctx)
     finally:
         leftover = state.extra.pop("tcp_socket", None)
         if leftover is not None:
             leftover.close()  # no phase took the TCP phase's connection
         await drop_head_beside(state)  # a manifest request sent beside a failed auth phase
+        await realm_early.drop(state)  # a realm reached early that no token request used
     phases: list[PhaseResult] = [_config_phase(preset)] if preset else []
     phases.extend(results[probe.id] for probe in PROBES)
     if path:
@@ -233,7 +236,15 @@ async def _run_probes(ctx: ProbeContext) -> dict[str, PhaseResult]:
 
 
 async def _phase(probe: Probe, ctx: ProbeContext, skipped_because: dict[str, str]) -> PhaseResult:
-    """One probe's phase: not applicable, skipped (and why), or run."""
+    """One probe's phase: not applicable, skipped (and why), or run; then the phase is
+    :meth:`~regdoctor.probes.base.TargetState.decided`."""
+    try:
+        return await _decide(probe, ctx, skipped_because)
+    finally:
+        ctx.state.decided(probe.id).set()
+
+
+async def _decide(probe: Probe, ctx: ProbeContext, skipped_because: dict[str, str]) -> PhaseResult:
     state = ctx.state
     if not probe.applies(state.target):
         state.verdict(probe.id, PhaseStatus.NOT_APPLICABLE, "not an image reference")

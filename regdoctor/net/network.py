@@ -30,6 +30,7 @@ from regdoctor.model import Target
 from regdoctor.net import roundtrips
 from regdoctor.net.handover import Handover
 from regdoctor.net.idle import IdleWork
+from regdoctor.net.realm_hints import RealmHints
 from regdoctor.net.trust import TrustCache
 from regdoctor.options import CheckOptions
 
@@ -188,6 +189,9 @@ class Network:
     #: first-use work done while a request is on the link (net/idle.py); its first
     #: job imports what the first HTTP request needs (:func:`prepare_requests`)
     idle: IdleWork = field(default_factory=IdleWork)
+    #: the token realm each registry named last time, kept between runs (a check
+    #: reaches it beside the registry: probes/realm_early.py)
+    realm_hints: RealmHints = field(default_factory=RealmHints)
 
     #: hostport -> (CA files, client cert, client key, source) from the configuration
     _configured: dict[str, tuple[tuple[str, ...], str | None, str | None, str | None]] = field(
@@ -381,6 +385,7 @@ class Network:
         self._handovers.clear()
         self.trust.close()
         self.idle.close()
+        self.realm_hints.save()
 
 
 def prepare_requests() -> None:

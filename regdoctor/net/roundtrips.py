@@ -36,6 +36,13 @@ def off_path() -> None:
     _RECORD.set(None)
 
 
+def record_into(path: list[RoundTrip]) -> None:
+    """From here on (in this context), waits are recorded into ``path``: for work begun
+    beside the critical path whose waits join it only if it is waited for
+    (probes/realm_early.py)."""
+    _RECORD.set(path)
+
+
 @contextmanager
 def critical_path(into: list[RoundTrip] | None) -> Iterator[None]:
     """Record the waits made inside the block into ``into`` (None: record nothing, as

@@ -13,11 +13,12 @@ from urllib.parse import SplitResult, urlsplit
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
 from regdoctor.net.handshake import HandshakeResult
+from regdoctor.probes import realm_early
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, server_words
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.manifest_request import send_head_beside
-from regdoctor.probes.peer_host import check_realm_host, with_alert
+from regdoctor.probes.peer_host import check_realm_host, peer_key, with_alert
 
 if TYPE_CHECKING:
     from regdoctor.model import Credentials
@@ -155,8 +156,11 @@ class AuthProbe:
                     # the token's scope is read with PyJWT once it is back: imported
                     # while the realm's handshake and the token request are in flight
                     ctx.network.idle.add(auth_dance.prepare)
-                    realm_observations, problem = await check_realm_host(
-                        ctx, request.url, seen_hosts
+                    early = await realm_early.take(ctx, request.url, seen_hosts)
+                    realm_observations, problem = (
+                        early
+                        if early is not None
+                        else await check_realm_host(ctx, request.url, seen_hosts)
                     )
                     if problem is not None:
                         for observation in realm_observations:
@@ -217,6 +221,7 @@ class AuthProbe:
                 request = generator.send(response)
         except StopIteration as stop:
             outcome: auth_dance.Outcome = stop.value
+        _remember_realm(ctx, outcome)
         realm_parts = urlsplit(outcome.realm) if outcome.realm and "://" in outcome.realm else None
         facts = {
             "outcome": outcome.outcome,
@@ -260,6 +265,19 @@ class AuthProbe:
             state.verdict("auth", PhaseStatus.OK)
         else:
             state.verdict("auth", PhaseStatus.FAILED, outcome.error or outcome.outcome)
+
+
+def _remember_realm(ctx: ProbeContext, outcome: auth_dance.Outcome) -> None:
+    """Keep the realm the registry named for the next check (``net/realm_hints.py``): a
+    Bearer realm the check reaches itself; none for an anonymous registry, a Basic
+    challenge, or a realm on the registry's own host or behind a proxy. Nothing changes
+    when the registry's answer was not seen."""
+    hints = ctx.network.realm_hints
+    registry = ctx.target.hostport
+    if outcome.auth_scheme == "bearer" and outcome.realm:
+        hints.note(registry, outcome.realm if peer_key(ctx, outcome.realm) else None)
+    elif outcome.outcome == "anonymous" or outcome.auth_scheme == "basic":
+        hints.note(registry, None)
 
 
 def _realm_said(outcome: auth_dance.Outcome, answer: Exchange | None) -> str | None:

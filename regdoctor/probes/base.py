@@ -65,6 +65,13 @@ class TargetState:
     extra: dict[str, Any] = field(default_factory=dict)
     #: What the target waits on now, for a live status line; None when not waiting.
     wait: Wait | None = None
+    #: One event per phase, set once the pipeline has the phase's result (:meth:`decided`).
+    _decided: dict[str, asyncio.Event] = field(default_factory=dict, repr=False)
+
+    def decided(self, phase: str) -> asyncio.Event:
+        """Set once ``phase`` has its result (passed, failed, skipped or not applicable):
+        for work beside the probes that needs a phase's verdict (probes/realm_early.py)."""
+        return self._decided.setdefault(phase, asyncio.Event())
 
     def find(self, kind: str, *, step: str | None = None, **facts: Any) -> list[Observation]:
         return [

@@ -6,6 +6,7 @@ host, each with its own observations so that rules can say *which* host is broke
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,9 @@ from regdoctor.probes.base import ProbeContext
 from regdoctor.probes.dns import effective_addresses, resolve_name
 from regdoctor.probes.tcp import connect_keep
 from regdoctor.probes.tls import examine, handshake_budget
+
+#: :func:`peer_session`'s error when ``before_tls`` said the session is not needed.
+NOT_NEEDED = "not needed: the registry's own TLS phase did not pass"
 
 
 async def check_realm_host(
@@ -37,16 +41,43 @@ async def check_realm_host(
     a certs.d directory named after the realm or storage host is never read for them
     (runtime table: ``token-realm-ca-beside-registry-ca``,
     ``blob-storage-ca-in-storage-dir``)."""
+    key = peer_key(ctx, url)
+    if key is None or key in seen:
+        return [], None
+    seen.add(key)
+    return await peer_session(ctx, url, role)
+
+
+def peer_key(ctx: ProbeContext, url: str) -> str | None:
+    """``host:port`` of a peer host the check reaches on its own; None for the registry's
+    own host and for one reached through a proxy (the request itself tells)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = ctx.target
+    if host == target.host.lower() and port == target.port:
+        return None
+    if ctx.network.proxy_for(url):
+        return None
+    return f"{host}:{port}"
+
+
+async def peer_session(
+    ctx: ProbeContext,
+    url: str,
+    role: str,
+    *,
+    before_tls: Callable[[], Awaitable[bool]] | None = None,
+) -> tuple[list[Observation], str | None]:
+    """:func:`check_realm_host`'s DNS, TCP and TLS for ``url``'s host, unconditionally.
+    ``before_tls``: awaited once the TCP connection is up; False ends the session there
+    (the connection closed, the error :data:`NOT_NEEDED`): a realm reached early
+    (``probes/realm_early.py``) whose registry's TLS phase failed is not needed."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     key = f"{host}:{port}"
     target = ctx.target
-    if key in seen or (host == target.host.lower() and port == target.port):
-        return [], None
-    if ctx.network.proxy_for(url):
-        return [], None  # reached through the proxy: the token request itself tells
-    seen.add(key)
     storage = role == "storage"
     observations = await resolve_name(ctx, host, role)
     addresses = effective_addresses(observations)
@@ -59,6 +90,9 @@ async def check_realm_host(
     if not connected or sock is None:
         return observations, connects[0].error
     ctx.network.pin(host, connected)
+    if before_tls is not None and not await before_tls():
+        sock.close()
+        return observations, NOT_NEEDED
     if storage and parts.scheme != "https":
         sock.close()
         return observations, None
