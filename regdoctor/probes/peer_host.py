@@ -18,7 +18,7 @@ from regdoctor.probes.tcp import connect_keep
 from regdoctor.probes.tls import examine, handshake_budget
 
 #: :func:`peer_session`'s error when ``before_tls`` said the session is not needed.
-NOT_NEEDED = "not needed: the registry's own TLS phase did not pass"
+NOT_NEEDED = "not needed: the registry's own TCP or TLS phase did not pass"
 
 
 async def check_realm_host(
@@ -68,11 +68,16 @@ async def peer_session(
     role: str,
     *,
     before_tls: Callable[[], Awaitable[bool]] | None = None,
+    settle: Callable[[], Awaitable[bool]] | None = None,
 ) -> tuple[list[Observation], str | None]:
     """:func:`check_realm_host`'s DNS, TCP and TLS for ``url``'s host, unconditionally.
-    ``before_tls``: awaited once the TCP connection is up; False ends the session there
-    (the connection closed, the error :data:`NOT_NEEDED`): a realm reached early
-    (``probes/realm_early.py``) whose registry's TLS phase failed is not needed."""
+
+    For a realm reached early (``probes/realm_early.py``), before the registry's own
+    phases are decided: ``before_tls`` is awaited once the TCP connection is up (the
+    registry's TCP phase), ``settle`` once the handshake is done (the registry's TLS
+    phase, whose outcome decides whether the realm's certificate is enforced). Either
+    answering False ends the session there, the connection closed, with the error
+    :data:`NOT_NEEDED`: the registry failed before any token would be asked for."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -121,13 +126,20 @@ async def peer_session(
         connected[0],
         port,
         role,
-        # a runtime in scope that verifies the registry verifies its realm too
-        enforced=bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced)),
+        # judged again below once the registry's TLS phase has decided (settle)
+        enforced=True if settle is not None else _enforced(ctx),
         budget=budget,
         sock=sock,
         in_flight=in_flight,
         trust_for=target.hostport,
     )
+    if settle is not None:
+        if not await settle():
+            if result.stream is not None:
+                await result.stream.aclose()
+                result.stream = None
+            return observations, NOT_NEEDED
+        tls_observations = _with_enforcement(tls_observations, _enforced(ctx))
     if result.chain and ctx.options.schemes is not None:
         tls_observations = await judged_per_runtime(ctx, result, tls_observations, found or None)
     observations.extend(tls_observations)
@@ -148,6 +160,29 @@ async def peer_session(
         ctx.state.extra.setdefault("realm_sessions", {})[key] = result
         result.stream, result.session = None, result.stream
     return observations, None
+
+
+def _enforced(ctx: ProbeContext) -> bool:
+    """A runtime in scope that verifies the registry verifies its realm (and its blob
+    storage host) too: the registry's TLS phase decided it."""
+    return bool(ctx.state.extra.get("verify_observed", ctx.state.verify_enforced))
+
+
+def _with_enforcement(observations: list[Observation], enforced: bool) -> list[Observation]:
+    """``tls.verify`` as :func:`~regdoctor.probes.tls.examine` would have made it with
+    ``enforced`` known before the handshake."""
+    from dataclasses import replace
+
+    return [
+        replace(
+            o,
+            ok=o.facts.get("reason") == "ok" or not enforced,
+            facts={**o.facts, "enforced": enforced},
+        )
+        if o.kind == "tls.verify"
+        else o
+        for o in observations
+    ]
 
 
 #: The verification failures a CA installed for the registry can answer.

@@ -6,9 +6,10 @@ Every runtime meets a Bearer realm on another host only once the registry's 401 
 remotes/docker/authorizer.go; containers/image v5.23.1 docker/docker_client.go
 ``detectProperties``), so a check that does the same waits for the realm's DNS, TCP
 and TLS on the critical path: two or three round trips. Once the DNS phase has passed,
-this task resolves and connects to the realm the hint names, and shakes hands with it
-once the registry's own TLS phase has passed (its verdict decides what the realm's
-``tls.verify`` is judged against: ``probes/peer_host.py``). It does exactly what
+this task resolves and connects to the realm the hint names, shakes hands with it once
+the registry's own TCP connect is up (beside the registry's handshake), and judges the
+realm's certificate once the registry's TLS phase has passed (its verdict decides
+whether the realm's ``tls.verify`` is enforced: ``probes/peer_host.py``). It does exactly what
 :func:`~regdoctor.probes.peer_host.check_realm_host` does, with the same context, only
 sooner; the auth probe then takes its observations and connection (:func:`take`) if, and
 only if, the registry named the same realm (scheme, host and port). A realm that
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -67,11 +69,16 @@ async def _reach(ctx: ProbeContext, early: Early) -> Reached | None:
     early.realm = realm
     ctx.trace(f"token realm {realm} (named last time): reached beside the registry")
 
-    async def tls_passed() -> bool:
-        await state.decided("tls").wait()
-        return _passed(state, "tls")
+    def passed(phase: str) -> Callable[[], Awaitable[bool]]:
+        async def wait() -> bool:
+            await state.decided(phase).wait()
+            return _passed(state, phase)
 
-    return await peer_session(ctx, realm, "realm", before_tls=tls_passed)
+        return wait
+
+    # the realm's handshake beside the registry's: its ClientHello once the registry's
+    # TCP connect is up, its certificate judged once the registry's TLS phase passed
+    return await peer_session(ctx, realm, "realm", before_tls=passed("tcp"), settle=passed("tls"))
 
 
 def start(ctx: ProbeContext) -> None:

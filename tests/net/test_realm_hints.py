@@ -1,0 +1,140 @@
+"""The realm hints file (net/realm_hints.py): what it keeps, for how long, and what it
+refuses to read."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from regdoctor.cache_files import cache_dir
+from regdoctor.net import realm_hints
+from regdoctor.net.realm_hints import FILE_NAME, RealmHints, origin
+
+
+def _file() -> dict[str, dict[str, object]]:
+    return json.loads((cache_dir() / FILE_NAME).read_text())
+
+
+def _write(data: object) -> None:
+    cache_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = cache_dir() / FILE_NAME
+    path.write_text(json.dumps(data))
+    path.chmod(0o600)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://auth.example.test/token?service=x&scope=y", "https://auth.example.test:443"),
+        ("http://auth.example.test/token", "http://auth.example.test:80"),
+        ("https://user:secret@auth.example.test:8443/t", "https://auth.example.test:8443"),
+        ("https://[::1]:5001/token", "https://[::1]:5001"),
+        ("ftp://auth.example.test/", None),
+        ("https:///token", None),
+        ("https://auth.example.test:99999/", None),
+        ("not a url", None),
+    ],
+)
+def test_origin_keeps_scheme_host_and_port_only(url: str, expected: str | None) -> None:
+    assert origin(url) == expected
+
+
+def test_a_realm_is_kept_between_runs_and_forgotten_when_the_registry_names_none(
+    isolate_env: object,
+) -> None:
+    first = RealmHints()
+    assert first.recall("reg.test:443") is None
+    first.note("reg.test:443", "https://auth.test/token?scope=repository:a:pull")
+    first.save()
+    assert _file() == {
+        "reg.test:443": {"realm": "https://auth.test:443", "seen": pytest.approx(time.time(), 5)}
+    }
+    second = RealmHints()
+    assert second.recall("reg.test:443") == "https://auth.test:443"
+    second.note("reg.test:443", None)  # anonymous now, or Basic
+    second.save()
+    assert _file() == {}
+    assert RealmHints().recall("reg.test:443") is None
+
+
+def test_a_hint_confirmed_within_a_day_is_not_written_again(isolate_env: object) -> None:
+    hints = RealmHints()
+    hints.note("reg.test:443", "https://auth.test/token")
+    hints.save()
+    path = cache_dir() / FILE_NAME
+    before = path.stat().st_mtime_ns
+    os.utime(path, ns=(before - 10**9, before - 10**9))
+    again = RealmHints()
+    again.note("reg.test:443", "https://auth.test/other-path")  # same origin
+    again.save()
+    assert path.stat().st_mtime_ns == before - 10**9  # untouched
+
+
+def test_old_hints_and_malformed_entries_are_dropped(isolate_env: object) -> None:
+    now = time.time()
+    _write(
+        {
+            "fresh.test:443": {"realm": "https://auth.test:443", "seen": now - 60},
+            "stale.test:443": {"realm": "https://auth.test:443", "seen": now - 31 * 86400},
+            "future.test:443": {"realm": "https://auth.test:443", "seen": now + 86400},
+            "path.test:443": {"realm": "https://auth.test:443/token", "seen": now},
+            "kind.test:443": {"realm": ["x"], "seen": now},
+            "nodate.test:443": {"realm": "https://auth.test:443"},
+            "list.test:443": ["https://auth.test:443"],
+        }
+    )
+    hints = RealmHints()
+    kept = [
+        r
+        for r in ("fresh", "stale", "future", "path", "kind", "nodate", "list")
+        if hints.recall(f"{r}.test:443")
+    ]
+    assert kept == ["fresh"]
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '"x"', "\xff"])
+def test_an_unreadable_file_is_an_empty_one(isolate_env: object, content: str) -> None:
+    cache_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = cache_dir() / FILE_NAME
+    path.write_bytes(content.encode("latin-1"))
+    path.chmod(0o600)
+    assert RealmHints().recall("reg.test:443") is None
+
+
+def test_a_file_others_may_write_is_not_read(isolate_env: object) -> None:
+    _write({"reg.test:443": {"realm": "https://evil.test:443", "seen": time.time()}})
+    (cache_dir() / FILE_NAME).chmod(0o666)
+    assert RealmHints().recall("reg.test:443") is None
+    (cache_dir() / FILE_NAME).chmod(0o600)
+    cache_dir().chmod(0o777)
+    try:
+        assert RealmHints().recall("reg.test:443") is None
+    finally:
+        cache_dir().chmod(0o700)
+
+
+def test_the_newest_hints_survive_the_cap(
+    isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(realm_hints, "MAX_ENTRIES", 3)
+    hints = RealmHints()
+    for n in range(5):
+        hints.note(f"reg{n}.test:443", f"https://auth{n}.test/token")
+    hints.note("reg1.test:443", "https://moved.test/token")  # confirmed again: newest
+    hints.save()
+    assert list(_file()) == ["reg3.test:443", "reg4.test:443", "reg1.test:443"]
+
+
+def test_no_cache_reads_and_writes_nothing(
+    isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write({"reg.test:443": {"realm": "https://auth.test:443", "seen": time.time()}})
+    monkeypatch.setenv("REGDOCTOR_NO_CACHE", "1")
+    hints = RealmHints()
+    assert hints.recall("reg.test:443") is None
+    hints.note("other.test:443", "https://auth.test/token")
+    hints.save()
+    assert list(_file()) == ["reg.test:443"]
