@@ -6,6 +6,7 @@ Run from the repository root, as root (network namespaces)::
 
     PYTHONPATH=. python benchmarks/bench_wan.py [--runs 7] [--rtt-ms 50 150] [--json F]
                                                 [--compare REF] [--developer]
+                                                [--first-check]
 
 Two network namespaces joined by a veth pair, a delaying TCP proxy in the registry's
 namespace (``benchmarks/wan.py``: this kernel has no netem), and inside that namespace
@@ -34,6 +35,10 @@ With ``--compare REF`` (a commit, exported with ``git archive``), that tree's ch
 too, installed the same way, interleaved with the others (``regdoctor check (REF), ...``
 rows, with their own ratio): a change's effect measured side by side, which a loaded
 machine spoils less than two runs.
+
+regdoctor's runs are checks made again (the warm-up is the first): the token realm the
+registry named last time is reached beside the registry (``probes/realm_early.py``).
+``--first-check`` removes that hint before every run (each run a first check).
 
 For each round trip: one warm-up and health check of every command, then ``--runs``
 rounds, interleaved (floor, regdoctor, skopeo per variant), medians, and the ratio
@@ -312,10 +317,25 @@ def commands(
     return out
 
 
+#: ``--first-check``: every regdoctor run is a first check of the registry (its realm
+#: hints file removed before it), not one made again.
+FIRST_CHECK = False
+
+
+def forget_realms(command: Command) -> None:
+    """Remove the realm hints (net/realm_hints.py) a regdoctor command would read."""
+    cache = command.env.get("XDG_CACHE_HOME")
+    if cache and command.label.startswith("regdoctor"):
+        (Path(cache) / "regdoctor" / "realm-hints.json").unlink(missing_ok=True)
+
+
 def run_once(command: Command) -> tuple[float, int, str, float]:
     """(wall ms, exit code, stdout + stderr, CPU ms) of one run. The CPU time is the
     user + system time of the command and its wrapper (``resource``'s children)."""
     import resource
+
+    if FIRST_CHECK:
+        forget_realms(command)
 
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -486,7 +506,16 @@ def main(argv: list[str] | None = None) -> int:
         help="also run this checkout's `python -m regdoctor` (this machine's site and its"
         " .pth hooks), interleaved (no target)",
     )
+    parser.add_argument(
+        "--first-check",
+        action="store_true",
+        help="every regdoctor run a first check of the registry: its realm hints"
+        " (net/realm_hints.py) removed before each run (default: checked again, the"
+        " realm the registry named last time reached beside it)",
+    )
     args = parser.parse_args(argv)
+    global FIRST_CHECK
+    FIRST_CHECK = args.first_check
     missing = tools_missing()
     if missing:
         print(f"bench_wan: cannot run, missing: {', '.join(missing)}", file=sys.stderr)

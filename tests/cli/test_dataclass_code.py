@@ -191,3 +191,55 @@ def test_the_command_line_compiles_nothing_the_second_time(tmp_path):
     second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert second.stdout == first.stdout
     assert kept.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("what", ["file", "directory"])
+def test_a_file_or_directory_of_another_user_is_not_read(tmp_path, monkeypatch, what):
+    """The tests run as root: another uid's file (or directory) is refused even though
+    nobody else may write it."""
+    import marshal
+
+    if os.getuid() != 0:
+        pytest.skip("needs root to give the file to another user")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("REGDOCTOR_NO_CACHE", raising=False)
+    path = tmp_path / "regdoctor" / dataclass_code.FILE_NAME
+    path.parent.mkdir(mode=0o700)
+    code = compile("x = 1", "<string>", "exec")
+    path.write_bytes(marshal.dumps(dataclass_code._key()) + marshal.dumps({"src": code}))
+    path.chmod(0o600)
+    assert list(dataclass_code._load()) == ["src"]
+    os.chown(path if what == "file" else path.parent, 65534, 65534)
+    assert dataclass_code._load() == {}
+
+
+def test_past_max_entries_only_the_classes_this_run_used_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("REGDOCTOR_NO_CACHE", raising=False)
+    monkeypatch.setattr(dataclass_code, "MAX_ENTRIES", 3)
+    code = compile("x = 1", "<string>", "exec")
+    monkeypatch.setattr(dataclass_code, "_table", {f"x = {n}  # old": code for n in range(3)})
+    monkeypatch.setattr(dataclass_code, "_used", set())
+    monkeypatch.setattr(dataclass_code, "_installed", True)
+    monkeypatch.setattr(dataclass_code, "_compiled", 0)
+    for source in ("x = 1  # old", "y = 1  # new", "z = 1  # new"):
+        dataclass_code._exec(source, {})
+    assert dataclass_code._compiled == 2 and len(dataclass_code._table) == 5
+    dataclass_code.save()
+    assert sorted(dataclass_code._load()) == ["x = 1  # old", "y = 1  # new", "z = 1  # new"]
+
+
+def test_processes_saving_at_once_leave_a_whole_file(tmp_path):
+    """Four first runs at the same time each write the file (a temporary file renamed
+    into place): what is left is one whole table, and a later run compiles nothing."""
+    environment = {k: v for k, v in os.environ.items() if k != "REGDOCTOR_NO_CACHE"}
+    environment.update(XDG_CACHE_HOME=str(tmp_path), PYTHONPATH=str(REPO))
+    argv = [sys.executable, "-c", CLASSES, "install"]
+    runs = [
+        subprocess.Popen(argv, env=environment, stdout=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    outs = [json.loads(run.communicate(timeout=60)[0]) for run in runs]
+    assert any(out["compiled"] > 0 for out in outs)  # one may start after another saved
+    directory = tmp_path / "regdoctor"
+    assert [p.name for p in directory.iterdir()] == [dataclass_code.FILE_NAME]  # no leftovers
+    assert _run(tmp_path, "install")["compiled"] == 0
