@@ -123,6 +123,18 @@ class Handover:
     def take(self, host: str, port: int) -> PlainStream | None:
         return self._streams.pop(endpoint_key(host, port), None)
 
+    def still_open(self, host: str, port: int) -> bool | None:
+        """Whether the stream kept for ``host:port`` is still open (None: none kept): a
+        session made early that sat idle may have been closed by its server."""
+        stream = self._streams.get(endpoint_key(host, port))
+        return None if stream is None else _still_open(stream)
+
+    def discard(self, host: str, port: int) -> None:
+        """Close the stream kept for ``host:port``, if any: no request will take it."""
+        stream = self._streams.pop(endpoint_key(host, port), None)
+        if stream is not None:
+            stream._writer.close()
+
     def add_spare(
         self, host: str, port: int, address: str, timeout: float, *, early: bool = False
     ) -> None:

@@ -95,9 +95,15 @@ async def peer_session(
     if not connected or sock is None:
         return observations, connects[0].error
     ctx.network.pin(host, connected)
-    if before_tls is not None and not await before_tls():
-        sock.close()
-        return observations, NOT_NEEDED
+    if before_tls is not None:
+        try:
+            go_on = await before_tls()
+        except BaseException:  # cancelled while waiting: the socket is closed here
+            sock.close()
+            raise
+        if not go_on:
+            sock.close()
+            return observations, NOT_NEEDED
     if storage and parts.scheme != "https":
         sock.close()
         return observations, None
@@ -133,15 +139,19 @@ async def peer_session(
         in_flight=in_flight,
         trust_for=target.hostport,
     )
-    if settle is not None:
-        if not await settle():
-            if result.stream is not None:
-                await result.stream.aclose()
-                result.stream = None
-            return observations, NOT_NEEDED
-        tls_observations = _with_enforcement(tls_observations, _enforced(ctx))
-    if result.chain and ctx.options.schemes is not None:
-        tls_observations = await judged_per_runtime(ctx, result, tls_observations, found or None)
+    try:
+        if settle is not None:
+            if not await settle():
+                _close(result)
+                return observations, NOT_NEEDED
+            tls_observations = _with_enforcement(tls_observations, _enforced(ctx))
+        if result.chain and ctx.options.schemes is not None:
+            tls_observations = await judged_per_runtime(
+                ctx, result, tls_observations, found or None
+            )
+    except BaseException:  # cancelled while waiting: the session is closed here
+        _close(result)
+        raise
     observations.extend(tls_observations)
     verify = next((o for o in tls_observations if o.kind == "tls.verify"), None)
     if result.stream is not None and (
@@ -160,6 +170,12 @@ async def peer_session(
         ctx.state.extra.setdefault("realm_sessions", {})[key] = result
         result.stream, result.session = None, result.stream
     return observations, None
+
+
+def _close(result: HandshakeResult) -> None:
+    if result.stream is not None:
+        result.stream._writer.close()
+        result.stream = None
 
 
 def _enforced(ctx: ProbeContext) -> bool:

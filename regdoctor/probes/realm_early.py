@@ -7,14 +7,18 @@ remotes/docker/authorizer.go; containers/image v5.23.1 docker/docker_client.go
 ``detectProperties``), so a check that does the same waits for the realm's DNS, TCP
 and TLS on the critical path: two or three round trips. Once the DNS phase has passed,
 this task resolves and connects to the realm the hint names, shakes hands with it once
-the registry's own TCP connect is up (beside the registry's handshake), and judges the
-realm's certificate once the registry's TLS phase has passed (its verdict decides
-whether the realm's ``tls.verify`` is enforced: ``probes/peer_host.py``). It does exactly what
+the registry's own TCP connect is up (beside the registry's handshake; with a client
+certificate for the registry, once its TLS phase has passed), and judges the realm's
+certificate once the registry's TLS phase has passed (its verdict decides whether the
+realm's ``tls.verify`` is enforced: ``probes/peer_host.py``). It does exactly what
 :func:`~regdoctor.probes.peer_host.check_realm_host` does, with the same context, only
 sooner; the auth probe then takes its observations and connection (:func:`take`) if, and
-only if, the registry named the same realm (scheme, host and port). A realm that
-differs, or a registry that asks for no token, leaves it unused: closed at the target's
-end, its observations dropped, as if it had never run (:func:`drop`).
+only if, the registry named the same realm (scheme, host and port) and the session is
+still open. A realm that differs, or a registry that asks for no token, leaves it
+unused: cancelled, its session closed and its observations dropped when the auth probe
+sees the 401 or at the target's end (:func:`drop`). A session the realm's server closed
+while it sat idle (before the registry's 401 came) is not used either: the realm is
+then reached after the 401, as a first check reaches it.
 
 Its waits are on the critical path only as far as the auth probe waits for them.
 """
@@ -27,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from regdoctor.model import Observation, PhaseStatus, RoundTrip
 from regdoctor.net import roundtrips
@@ -48,9 +53,27 @@ class Early:
     """The realm being reached: its origin (None: no hint, nothing done), the task, and
     the waits it made (recorded here, not on the critical path)."""
 
+    ctx: ProbeContext
     realm: str | None = None
     path: list[RoundTrip] = field(default_factory=list)
     task: asyncio.Task[Reached | None] | None = None
+
+    def host_port(self) -> tuple[str, int] | None:
+        if self.realm is None:
+            return None
+        parts = urlsplit(self.realm)
+        return parts.hostname or "", parts.port or 0
+
+    def discard(self) -> None:
+        """Close the session the early work left in the target's handover (unused)."""
+        where = self.host_port()
+        if where is None:
+            return
+        host, port = where
+        self.ctx.network.handover(self.ctx.state).discard(host, port)
+        sessions = self.ctx.state.extra.get("realm_sessions")
+        if isinstance(sessions, dict):
+            sessions.pop(f"{host}:{port}", None)
 
 
 def _passed(state: TargetState, phase: str) -> bool:
@@ -76,16 +99,23 @@ async def _reach(ctx: ProbeContext, early: Early) -> Reached | None:
 
         return wait
 
-    # the realm's handshake beside the registry's: its ClientHello once the registry's
-    # TCP connect is up, its certificate judged once the registry's TLS phase passed
-    return await peer_session(ctx, realm, "realm", before_tls=passed("tcp"), settle=passed("tls"))
+    # The realm's handshake beside the registry's: its ClientHello once the registry's
+    # TCP connect is up, its certificate judged once the registry's TLS phase passed.
+    # With a client certificate for the registry (which the realm may ask for, as it
+    # would after the 401), the ClientHello waits for the registry's TLS phase itself:
+    # a registry that fails its TLS sends no client certificate anywhere.
+    client, _source = ctx.network.client_pair(ctx.target.hostport)
+    hello_after = "tls" if client is not None else "tcp"
+    return await peer_session(
+        ctx, realm, "realm", before_tls=passed(hello_after), settle=passed("tls")
+    )
 
 
 def start(ctx: ProbeContext) -> None:
     """Begin, in a task of its own, what :func:`take` may use (the hint is read once the
     DNS phase has passed, while the registry's TCP connect is on the link)."""
     context = contextvars.copy_context()
-    early = Early()
+    early = Early(ctx)
     context.run(roundtrips.record_into, early.path)
     early.task = asyncio.create_task(_reach(ctx, early), context=context)
     ctx.state.extra[EARLY] = early
@@ -93,50 +123,66 @@ def start(ctx: ProbeContext) -> None:
 
 async def take(ctx: ProbeContext, url: str, seen: set[str]) -> Reached | None:
     """The realm's DNS, TCP and TLS observations (and its session, in the handover) when
-    the early task reached the realm ``url`` names; None (and the early work dropped)
-    otherwise: the caller then reaches the realm itself. The wait that remains joins the
-    critical path: the early task's steps that ended while the auth probe waited."""
+    the early task reached the realm ``url`` names and its session is still open; None
+    (and the early work dropped, its session closed) otherwise: the caller then reaches
+    the realm itself, as a first check does. The wait that remains joins the critical
+    path: the early task's steps that ended while the auth probe waited."""
     early = ctx.state.extra.pop(EARLY, None)
     if not isinstance(early, Early) or early.task is None:
         return None
     key = peer_key(ctx, url)
     if early.realm is None or key is None or key in seen or origin(url) != early.realm:
-        await _cancel(early)
+        await _drop(early)
         return None
     done = len(early.path)
     start = time.monotonic()
+    reached: Reached | None = None
     try:
         reached = await early.task
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
-        return None
     except Exception as exc:  # never a verdict from the early work: the caller redoes it
         ctx.trace(f"token realm reached early: {exc!r}; reached again")
-        return None
     waited = (time.monotonic() - start) * 1000
-    if reached is None or reached[1] == NOT_NEEDED:
+    if reached is not None and reached[1] is None and _closed_since(early):
+        # the realm closed the session while it sat idle (the registry's GET /v2/, a
+        # credential helper): a first check would not have met that, so neither does this
+        ctx.trace("token realm reached early: its server closed the session; reached again")
+        reached = None
+    used = reached is not None and reached[1] != NOT_NEEDED
+    _join_path(early.path[done:], waited, key, used=used)
+    if not used:
+        early.discard()
         return None
     seen.add(key)
-    _join_path(early.path[done:], waited, key)
     return reached
 
 
-def _join_path(steps: list[RoundTrip], waited_ms: float, key: str) -> None:
+def _closed_since(early: Early) -> bool:
+    where = early.host_port()
+    if where is None:
+        return False
+    return early.ctx.network.handover(early.ctx.state).still_open(*where) is False
+
+
+def _join_path(steps: list[RoundTrip], waited_ms: float, key: str, *, used: bool = True) -> None:
     """Put the early steps the auth probe waited for on the critical path: those that
     began after it asked in full, the one under way then by how much of it was left
-    (a round trip if more than half of it)."""
+    (a round trip if more than half of it). Early work not ``used`` adds only the steps
+    waited for (the realm is then reached again, its own steps after them)."""
     if not steps:
-        roundtrips.record(
-            "token realm (dns, tcp connect, tls handshake: reached early)",
-            waited_ms,
-            round_trips=0,
-            host=key,
-        )
+        if used:
+            roundtrips.record(
+                "token realm (dns, tcp connect, tls handshake: reached early)",
+                waited_ms,
+                round_trips=0,
+                host=key,
+            )
         return
     first, later = steps[0], steps[1:]
-    left = waited_ms - sum(step.ms for step in later)
+    left = max(0.0, waited_ms - sum(step.ms for step in later))
     trips = first.round_trips if left > first.ms / 2 else 0
     roundtrips.record(f"{first.what} (realm, begun early)", left, round_trips=trips, host=key)
     for step in later:
@@ -145,15 +191,17 @@ def _join_path(steps: list[RoundTrip], waited_ms: float, key: str) -> None:
         )
 
 
-async def _cancel(early: Early) -> None:
+async def _drop(early: Early) -> None:
+    """Cancel the early work and close what it made (a session it finished unused)."""
     if early.task is not None:
         early.task.cancel()
         await asyncio.gather(early.task, return_exceptions=True)
+    early.discard()
 
 
 async def drop(state: TargetState) -> None:
-    """Cancel the early work no token request used (its connection, if it made one, is
-    closed with the target's handover)."""
+    """At the target's end: the early work no token request used, cancelled, and its
+    session closed (not left open until the run ends)."""
     early = state.extra.pop(EARLY, None)
     if isinstance(early, Early):
-        await _cancel(early)
+        await _drop(early)

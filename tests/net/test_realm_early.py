@@ -10,18 +10,24 @@ connection is closed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from regdoctor.cache_files import cache_dir
 from regdoctor.model import Credentials, Report, Secret, TargetReport
 from regdoctor.net.realm_hints import FILE_NAME, origin
+from tests.harness import hostile
 from tests.harness.tcp_forward import Forwarder
 from tests.harness.testbed import PASSWORD, USERNAME, Testbed
+from tests.harness.token_server import SERVICE
 from tests.helpers.reports import run_report
 
 CREDENTIALS = Credentials(USERNAME, Secret(PASSWORD), "--username")
@@ -227,3 +233,194 @@ def test_no_cache_no_hint(
     for target in (first, second):
         path = [step.what for step in target.critical_path]
         assert path[:4] == ["tcp connect", "GET /v2/", "tcp connect", "tls handshake"], path
+
+
+def test_no_client_hello_to_the_realm_while_the_registry_connect_hangs(
+    testbed: Testbed, isolate_env: object, silent: Silent
+) -> None:
+    """The registry's SYN goes unanswered (its TCP phase times out): the realm named last
+    time is connected to beside it, but gets no ClientHello before the registry's TCP
+    connect is up, and it never is."""
+    endpoint = testbed.endpoints["blackhole"]
+    _seed(endpoint.hostport, silent.url)
+    target = _only(run_report([testbed.images.app.ref(endpoint.hostport)], timeout=0.5))
+
+    assert not next(o for o in target.observations if o.kind == "tcp.connect").ok
+    assert silent.received, "the realm was not reached early at all"
+    for index, closed in enumerate(silent.closed):
+        assert closed.wait(5)
+        assert silent.received[index] == b"", "a ClientHello went to the realm"
+
+
+class TlsSink:
+    """A TLS server on 127.0.0.1 (the testbed's valid leaf) that answers handshakes and
+    nothing else, and records when each client closed its connection. (regdoctor's
+    client sends its Finished with its first request, so a session no request used ends
+    here as an end of file inside the handshake.)"""
+
+    def __init__(self, testbed: Testbed) -> None:
+        leaf = testbed.pki.leaves["valid"]
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(leaf.cert, leaf.key)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.closed_at: list[float] = []
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            with self._context.wrap_socket(conn, server_side=True) as tls:
+                while tls.recv(4096):
+                    pass
+        except (OSError, ssl.SSLError):
+            pass
+        self.closed_at.append(time.monotonic())
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_an_unused_early_session_is_closed_at_its_target_end_not_the_run_end(
+    testbed: Testbed, isolate_env: object
+) -> None:
+    """The hint names a TLS server, the registry (anonymous, behind a slow link) asks for
+    no token: the session made early (its handshake done long before the check is) is
+    closed when its target is done, while another target of the run (a registry that
+    does not answer) still runs."""
+    from regdoctor.check.pipeline import run_check
+    from regdoctor.options import CheckOptions
+    from regdoctor.reference.targets import parse_target
+
+    sink = TlsSink(testbed)
+    # a slow link to the registry: the early handshake is done long before the check
+    relay = Forwarder(testbed.endpoints["plain"].port, delay=0.1)
+    plain = f"127.0.0.1:{relay.port}"
+    _seed(plain, sink.url)
+    done: dict[str, float] = {}
+    targets = [
+        parse_target(f"http://{testbed.images.app.ref(plain)}"),
+        parse_target(testbed.images.app.ref(testbed.endpoints["blackhole"].hostport)),
+    ]
+    options = CheckOptions(timeout=1.5, deadline=10.0, ca_files=(testbed.ca_file,))
+    try:
+        report = asyncio.run(
+            run_check(
+                targets,
+                options,
+                on_done=lambda r: done.setdefault(r.target.raw, time.monotonic()),
+            )
+        )
+    finally:
+        sink.close()
+        relay.close()
+    ended = time.monotonic()
+    assert sink.accepted == 1, "the early session was not made"
+    assert sink.closed_at, "the early session was never closed"
+    first_done = done[targets[0].raw]
+    assert done[targets[1].raw] - first_done > 0.5  # the other target ran on
+    assert sink.closed_at[0] < first_done + 0.3 < ended, (sink.closed_at, first_done, ended)
+    assert _realm_view(report.targets[0]) == []
+
+
+class IdleCloser:
+    """A TCP relay to ``port`` that closes a connection whose client sent nothing for
+    ``idle`` seconds (as HAProxy's ``timeout http-request`` or nginx's
+    ``client_header_timeout`` do to a connection with no request yet)."""
+
+    def __init__(self, port: int, idle: float) -> None:
+        self._upstream, self._idle = port, idle
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.idle_closed = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, socket.create_connection(("127.0.0.1", self._upstream)) as upstream:
+            back = threading.Thread(target=_pipe, args=(upstream, conn), daemon=True)
+            back.start()
+            conn.settimeout(self._idle)
+            try:
+                while chunk := conn.recv(65536):
+                    upstream.sendall(chunk)
+            except TimeoutError:
+                self.idle_closed += 1
+            except OSError:
+                pass
+            for sock in (conn, upstream):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            back.join(5)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while chunk := src.recv(65536):
+            dst.sendall(chunk)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def test_a_session_the_realm_closed_while_idle_is_not_used(
+    testbed: Testbed, isolate_env: object
+) -> None:
+    """The registry takes 0.8 s to answer ``GET /v2/``; the realm closes a connection
+    idle for 0.4 s before its first request. A first check meets no idle connection (the
+    token request follows the handshake); a check made again must not either: the early
+    session, closed by then, is dropped and the realm reached after the 401."""
+    token_realm = urlsplit(testbed.endpoints["token"].realm or "")
+    closer = IdleCloser(token_realm.port or 443, idle=0.4)
+    realm = urlunsplit(token_realm._replace(netloc=f"127.0.0.1:{closer.port}"))
+
+    def registry(conn: hostile.Conn, request: hostile.RawRequest) -> None:
+        if request.authorization is None:
+            time.sleep(0.8)
+            challenge = f'Bearer realm="{realm}",service="{SERVICE}"'
+            conn.respond(401, {**hostile.REGISTRY_HEADERS, "WWW-Authenticate": challenge})
+        else:
+            conn.respond(200, hostile.REGISTRY_HEADERS, "{}")
+
+    try:
+        with hostile.HostileServer(registry) as server:
+            image = f"{server.hostport}/team/app:1.2"
+            first = _check(image, ca_file=testbed.ca_file)
+            assert _hints()[server.hostport]["realm"] == origin(realm)
+            again = _check(image, ca_file=testbed.ca_file)
+    finally:
+        closer.close()
+    assert closer.idle_closed >= 1, "the early session did not sit idle"
+    for target in (first, again):
+        token = next(o for o in target.observations if o.step == "auth.token")
+        assert token.ok, token
+        assert next(o for o in target.observations if o.kind == "auth.result").ok
+    assert _judged(again) == _judged(first)
+    assert _realm_view(again) == _realm_view(first)
