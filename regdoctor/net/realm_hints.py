@@ -7,8 +7,9 @@ every check wait for the realm's DNS, TCP and TLS after the registry's 401 names
 or three round trips on the critical path. Checked again (a monitor runs every minute,
 an engineer runs ``check`` again after a fix), the registry almost always names the same
 realm, and ``probes/realm_early.py`` does those steps beside the registry's own. The
-hint only decides *when* the realm's host is reached, never what is concluded: the
-registry's 401 is still read, and a hint that differs from it is dropped unused.
+hint is only to decide *when* the realm's host is reached, not what is concluded: the
+registry's 401 is still read, and a hint that differs from it (or a session the realm
+closed meanwhile) is dropped unused.
 
 The file is ``realm-hints.json`` among regdoctor's caches (``regdoctor/cache_files.py``:
 the user's own directory, ``REGDOCTOR_NO_CACHE=1`` turns it off). It holds, per registry

@@ -424,3 +424,113 @@ def test_a_session_the_realm_closed_while_idle_is_not_used(
         assert next(o for o in target.observations if o.kind == "auth.result").ok
     assert _judged(again) == _judged(first)
     assert _realm_view(again) == _realm_view(first)
+
+
+def test_an_insecure_https_registry_judges_its_early_realm_as_a_first_check_does(
+    testbed: Testbed, isolate_env: object
+) -> None:
+    """An https registry marked insecure (its TLS phase decides: verification not
+    enforced) whose 401 names a realm with an untrusted certificate: the realm's
+    ``tls.verify`` is judged once the registry's TLS phase has passed, so a check made
+    again (the realm's handshake made beside the registry's, before that verdict) reports
+    it not enforced, and goes on to the token request, exactly as the first check."""
+    from regdoctor.check.pipeline import check
+    from regdoctor.options import CheckOptions
+    from regdoctor.reference.targets import parse_target
+
+    leaf = testbed.pki.leaves["valid"]
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(leaf.cert, leaf.key)
+    untrusted = testbed.endpoints["tls_untrusted"]
+    realm = f"https://{untrusted.hostport}/token"
+
+    def registry(conn: hostile.Conn, request: hostile.RawRequest) -> None:
+        time.sleep(0.05)  # the realm's handshake is done before the registry's 401
+        challenge = f'Bearer realm="{realm}",service="{SERVICE}"'
+        conn.respond(401, {**hostile.REGISTRY_HEADERS, "WWW-Authenticate": challenge})
+
+    options = CheckOptions(
+        timeout=3.0, deadline=15.0, ca_files=(testbed.ca_file,), credentials=CREDENTIALS
+    )
+    with hostile.HostileServer(registry, tls=tls) as server:
+        target = parse_target(f"{server.hostport}/team/app:1.2", insecure=True)
+        first = _only(check([target], options))
+        assert _hints()[server.hostport]["realm"] == origin(realm)
+        again = _only(check([target], options))
+
+    def verify(report: TargetReport) -> dict[str, object]:
+        found = next(
+            o for o in report.observations if o.kind == "tls.verify" and o.facts["role"] == "realm"
+        )
+        return {
+            "ok": found.ok,
+            "enforced": found.facts["enforced"],
+            "reason": found.facts["reason"],
+        }
+
+    assert verify(first) == {"ok": True, "enforced": False, "reason": "unknown_authority"}
+    assert verify(again) == verify(first)
+    outcome = [
+        next(o for o in r.observations if o.kind == "auth.result").facts["outcome"]
+        for r in (first, again)
+    ]
+    assert outcome[0] == outcome[1] != "token_unreachable", outcome
+    assert _judged(again) == _judged(first)
+    assert "tls handshake" not in [s.what for s in again.critical_path][2:], again.critical_path
+
+
+def test_the_early_steps_join_the_critical_path_as_far_as_they_were_waited_for() -> None:
+    """``_join_path``: a step under way when the auth probe asked counts a round trip if
+    more than half of it was left; the steps after it count in full; none waited for,
+    one entry of no round trip (a session unused: nothing)."""
+    from regdoctor.model import RoundTrip
+    from regdoctor.net import roundtrips
+    from regdoctor.probes.realm_early import _join_path
+
+    def joined(steps: list[RoundTrip], waited: float, used: bool = True) -> list[RoundTrip]:
+        path: list[RoundTrip] = []
+        with roundtrips.critical_path(path):
+            _join_path(steps, waited, "auth.test:443", used=used)
+        return path
+
+    tcp = RoundTrip("tcp connect", 50.0, 1, "auth.test:443")
+    hello = RoundTrip("tls handshake", 50.0, 1, "auth.test:443")
+    assert [(s.what, s.round_trips) for s in joined([], 0.0)] == [
+        ("token realm (dns, tcp connect, tls handshake: reached early)", 0)
+    ]
+    assert joined([], 0.0, used=False) == []
+    # the handshake was under way; 40 of its 50 ms were left: a round trip
+    assert [(s.what, s.ms, s.round_trips) for s in joined([hello], 40.0)] == [
+        ("tls handshake (realm, begun early)", 40.0, 1)
+    ]
+    # 10 ms of it left: no round trip of its own
+    assert [s.round_trips for s in joined([hello], 10.0)] == [0]
+    # the connect was under way (20 ms left), then the whole handshake
+    both = joined([tcp, hello], 70.0)
+    assert [(s.what, s.ms, s.round_trips) for s in both] == [
+        ("tcp connect (realm, begun early)", 20.0, 0),
+        ("tls handshake (realm, early)", 50.0, 1),
+    ]
+
+
+def test_a_realm_on_the_registry_own_host_and_port_is_not_remembered(
+    testbed: Testbed, isolate_env: object
+) -> None:
+    """Its connection is the registry's own (nothing to reach beside it): no hint, and a
+    hint left from before is forgotten."""
+
+    def registry(conn: hostile.Conn, request: hostile.RawRequest) -> None:
+        if request.path.startswith("/token"):
+            conn.respond(200, {"Content-Type": "application/json"}, '{"token": "opaque"}')
+        elif request.authorization is None:
+            challenge = f'Bearer realm="http://{request.server}/token",service="{SERVICE}"'
+            conn.respond(401, {**hostile.REGISTRY_HEADERS, "WWW-Authenticate": challenge})
+        else:
+            conn.respond(200, hostile.REGISTRY_HEADERS, "{}")
+
+    with hostile.HostileServer(registry) as server:
+        _seed(server.hostport, "https://127.0.0.1:9/token")  # named once, not any more
+        target = _check(f"{server.hostport}/team/app:1.2")
+    result = next(o for o in target.observations if o.kind == "auth.result")
+    assert result.facts["outcome"] == "authenticated" and result.facts["realm_same_host"]
+    assert server.hostport not in _hints()
