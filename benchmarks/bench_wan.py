@@ -373,6 +373,14 @@ def healthy(command: Command, code: int, text: str) -> str | None:
     return None if code == 0 else f"exit {code}: {text[-1500:]}"
 
 
+def critical_path(text: str) -> tuple[int, list[str]]:
+    """regdoctor's critical path from its JSON: round trips, and each wait with its own."""
+    report = json.loads(text[: text.rindex("}") + 1])
+    timing = report["targets"][0]["timing"]
+    steps = [f"{s['what']} ({s['round_trips']})" for s in timing["critical_path"]]
+    return int(timing["round_trips"]), steps
+
+
 def phase_durations(text: str) -> dict[str, float]:
     """regdoctor's own per-phase durations (ms) from its JSON, and its in-process total."""
     report = json.loads(text[: text.rindex("}") + 1])
@@ -396,6 +404,7 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
         if command.label.startswith("regdoctor"):
             rows[command.label]["phases_ms"] = phase_durations(text)
     in_process: dict[str, list[float]] = {c.label: [] for c in cmds}
+    paths: dict[str, list[tuple[int, list[str]]]] = {c.label: [] for c in cmds}
     spans: dict[str, list[float]] = {c.label: [] for c in cmds}
     for _ in range(runs):
         for command in cmds:
@@ -408,6 +417,7 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
                 spans[command.label].append(span)
             if command.label.startswith("regdoctor"):
                 in_process[command.label].append(phase_durations(text)["in-process total"])
+                paths[command.label].append(critical_path(text))
     for label, row in rows.items():
         row["median_ms"] = round(statistics.median(row["walls"]), 1)
         row["walls"] = [round(w, 1) for w in row["walls"]]
@@ -416,6 +426,9 @@ def measure(cmds: list[Command], proxy: DelayProxy, rtt_ms: float, runs: int) ->
         if in_process[label]:
             # regdoctor's own duration_ms: the check without interpreter start and imports
             row["in_process_median_ms"] = round(statistics.median(in_process[label]), 1)
+            # by name (DNS included), on the slow link: what the issue's targets count
+            row["critical_path_round_trips"] = [trips for trips, _ in paths[label]]
+            row["critical_path_last"] = paths[label][-1][1]
         if spans[label]:
             # first byte in to last byte out at the proxy: the time on the link, in
             # round trips, what a loaded CPU inflates least
@@ -471,6 +484,13 @@ def print_table(results: dict[str, Any]) -> None:
                 )
             if "in_process_median_ms" in row:
                 print(f"{'':7s}  (in-process duration_ms, median: {row['in_process_median_ms']:g})")
+            if row.get("critical_path_round_trips"):
+                trips = row["critical_path_round_trips"]
+                print(
+                    f"{'':7s}  (critical path by name, round trips per run: "
+                    f"{', '.join(map(str, trips))}; the last: "
+                    f"{', '.join(row['critical_path_last'])})"
+                )
             if "phases_ms" in row:
                 phases = ", ".join(f"{k} {v:g}" for k, v in row["phases_ms"].items())
                 print(f"{'':7s}  (warm-up phases, ms: {phases})")
