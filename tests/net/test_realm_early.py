@@ -111,6 +111,19 @@ def _realm_view(target: TargetReport) -> list[tuple[str, bool, object]]:
     ]
 
 
+def _realm_facts(target: TargetReport) -> list[tuple[str, bool, str | None, dict[str, object]]]:
+    return [
+        (
+            o.kind,
+            o.ok,
+            o.error,
+            {k: v for k, v in o.facts.items() if k not in ("handshake_ms", "now")},
+        )
+        for o in target.observations
+        if o.facts.get("role") == "realm"
+    ]
+
+
 def _judged(target: TargetReport) -> list[tuple[str, str]]:
     return sorted((f.category, f.severity.value) for f in target.findings)
 
@@ -147,6 +160,7 @@ def test_a_second_check_reaches_the_realm_beside_the_registry(
     assert warm_path[warm_path.index(realm_steps[0].what) + 1] == "token"
     assert warm.round_trips <= cold.round_trips - 1, (cold.critical_path, warm.critical_path)
     assert _realm_view(warm) == _realm_view(cold)
+    assert _realm_facts(warm) == _realm_facts(cold)  # what rules read, times aside
     assert [o.kind for o in warm.observations] == [o.kind for o in cold.observations]
     assert _judged(warm) == _judged(cold)
     assert next(o for o in warm.observations if o.kind == "auth.result").facts["outcome"] == (
