@@ -16,7 +16,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -266,6 +266,16 @@ def test_no_client_hello_to_the_realm_while_the_registry_connect_hangs(
         assert silent.received[index] == b"", "a ClientHello went to the realm"
 
 
+def _each_connection(listener: socket.socket, serve: Callable[[socket.socket], None]) -> None:
+    """Accept on ``listener`` until it is closed, each connection served in a thread."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 class TlsSink:
     """A TLS server on 127.0.0.1 (the testbed's valid leaf) that answers handshakes and
     nothing else, and records when each client closed its connection. (regdoctor's
@@ -286,15 +296,10 @@ class TlsSink:
         return f"https://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        _each_connection(self._listener, self._serve)
 
     def _serve(self, conn: socket.socket) -> None:
+        self.accepted += 1
         try:
             with self._context.wrap_socket(conn, server_side=True) as tls:
                 while tls.recv(4096):
@@ -365,12 +370,7 @@ class IdleCloser:
         return int(self._listener.getsockname()[1])
 
     def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        _each_connection(self._listener, self._serve)
 
     def _serve(self, conn: socket.socket) -> None:
         with conn, socket.create_connection(("127.0.0.1", self._upstream)) as upstream:
