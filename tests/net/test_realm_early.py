@@ -417,7 +417,7 @@ def test_a_session_the_realm_closed_while_idle_is_not_used(
 
     def registry(conn: hostile.Conn, request: hostile.RawRequest) -> None:
         if request.authorization is None:
-            time.sleep(0.8)
+            time.sleep(0.8)  # a slow registry (not a wait for readiness)
             challenge = f'Bearer realm="{realm}",service="{SERVICE}"'
             conn.respond(401, {**hostile.REGISTRY_HEADERS, "WWW-Authenticate": challenge})
         else:
@@ -459,7 +459,6 @@ def test_an_insecure_https_registry_judges_its_early_realm_as_a_first_check_does
     realm = f"https://{untrusted.hostport}/token"
 
     def registry(conn: hostile.Conn, request: hostile.RawRequest) -> None:
-        time.sleep(0.05)  # the realm's handshake is done before the registry's 401
         challenge = f'Bearer realm="{realm}",service="{SERVICE}"'
         conn.respond(401, {**hostile.REGISTRY_HEADERS, "WWW-Authenticate": challenge})
 
