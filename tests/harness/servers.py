@@ -22,11 +22,23 @@ import contextlib
 import selectors
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 NOT_FOUND_HTML = b"<html><body>Not Found</body></html>"
 _MAX_FILLERS = 3
+
+
+def serve_each(listener: socket.socket, serve: Callable[[socket.socket], None]) -> None:
+    """Accept on ``listener`` until it is closed, each connection served in a thread of
+    its own (for a test's small TCP peer: run this in a daemon thread)."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
 class ClosedPort:

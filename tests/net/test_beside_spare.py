@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from regdoctor.net import handover
+from tests.harness.servers import serve_each
 from tests.harness.tcp_forward import Forwarder
 from tests.harness.testbed import Testbed
 from tests.helpers.reports import run_report
@@ -50,15 +51,7 @@ def bad_server() -> Iterator[tuple[socket.socket, list[str]]]:
         finally:
             conn.close()
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    threading.Thread(target=serve_each, args=(listener, serve), daemon=True).start()
     yield listener, mode
     release.set()
     listener.close()
