@@ -13,13 +13,13 @@ scenario's ``expect`` against the real pulls in every run)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from tests.harness.runtimes import runtime_marks
 from tests.scenarios.runtimes.table_edges import BY_ID
+from tests.scenarios.runtimes.test_verdict4_mixed_scope import json_report
 from tests.scenarios.runtimes.world import Authorities, build
 
 pytestmark = runtime_marks(pytest.mark.timeout(400))
@@ -52,13 +52,6 @@ def _realm_steps(doc: dict[str, Any]) -> list[str]:
     ]
 
 
-def _check(world: Any, client: str) -> dict[str, Any]:
-    out = world.check(client)
-    doc = json.loads(out.stdout)
-    assert isinstance(doc, dict), out.stderr
-    return doc
-
-
 @pytest.mark.parametrize("scenario_id", SCENARIOS)
 def test_a_check_made_again_judges_every_runtime_as_the_first(
     authorities: Authorities, scenario_id: str
@@ -66,8 +59,8 @@ def test_a_check_made_again_judges_every_runtime_as_the_first(
     scenario = BY_ID[scenario_id]
     client = scenario.clients[0]
     with build(scenario, authorities) as world:
-        first = _check(world, client)
-        again = [_check(world, c) for c in scenario.clients]
+        first = json_report(world.check(client))
+        again = [json_report(world.check(c)) for c in scenario.clients]
     assert not any("early" in step for step in _realm_steps(first)), _realm_steps(first)
     for doc in again:
         assert any("early" in step for step in _realm_steps(doc)), _realm_steps(doc)

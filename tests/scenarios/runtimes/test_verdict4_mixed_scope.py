@@ -64,6 +64,11 @@ def check_all(world: Any, image: str) -> dict[str, Any]:
             image,
         ]
     )
+    return json_report(out)
+
+
+def json_report(out: Any) -> dict[str, Any]:
+    """The JSON document a ``regdoctor check --format json`` run printed."""
     doc = json.loads(out.stdout)
     assert isinstance(doc, dict), out.stderr
     return doc
