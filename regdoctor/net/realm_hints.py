@@ -15,6 +15,13 @@ The file is ``realm-hints.json`` among regdoctor's caches (``regdoctor/cache_fil
 the user's own directory, ``REGDOCTOR_NO_CACHE=1`` turns it off). It holds, per registry
 ``host:port``, the realm's origin (``https://host:port``, no path, query or credentials)
 and when it was last seen; at most :data:`MAX_ENTRIES`, none older than :data:`MAX_AGE_S`.
+
+A few public registries name a realm on another host that is known before any check
+(:data:`KNOWN`: Docker Hub's ``auth.docker.io``, GitLab.com's ``gitlab.com``), so their
+*first* check reaches it early too, with or without the file. What the registry names
+wins: a realm learned from its 401 replaces the known one, and a known registry that
+named no realm is remembered as naming none (``"realm": null``), so it is not reached
+again for nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from regdoctor.cache_files import cache_dir, caching_off, read_trusted, write_bytes
+from regdoctor.reference import dockerhub
 
 #: The most registries remembered (the oldest are forgotten first).
 MAX_ENTRIES = 256
@@ -33,6 +41,19 @@ MAX_AGE_S = 30 * 24 * 3600.0
 #: A hint confirmed again is written back only when older than this (no write per run).
 REFRESH_S = 24 * 3600.0
 FILE_NAME = "realm-hints.json"
+
+#: Registries (``host:port``) whose token realm (origin) is another host, as their own 401
+#: names it:
+#: - Docker Hub: ``Bearer realm="https://auth.docker.io/token",service="registry.docker.io"``
+#:   (:mod:`regdoctor.reference.dockerhub`; the pastes under ``rules/auth/`` show it);
+#: - GitLab.com: ``Bearer realm="https://gitlab.com/jwt/auth",service="container_registry"``
+#:   (quoted in deitch/docker_registry2#14).
+#: Registries whose realm is on their own origin (ghcr.io, quay.io, gcr.io, a Harbor) need
+#: no entry: the token request goes on the registry's own connection.
+KNOWN: dict[str, str] = {
+    f"{dockerhub.API_HOST}:443": f"https://{dockerhub.AUTH_HOST}:443",
+    "registry.gitlab.com:443": "https://gitlab.com:443",
+}
 
 
 def origin(url: str) -> str | None:
@@ -75,8 +96,10 @@ class RealmHints:
                     continue
                 realm, seen = entry.get("realm"), entry.get("seen")
                 if (
-                    isinstance(realm, str)
-                    and origin(realm) == realm
+                    (
+                        (isinstance(realm, str) and origin(realm) == realm)
+                        or _none_known(registry, realm)
+                    )
                     and isinstance(seen, int | float)
                     and 0 <= now - seen <= MAX_AGE_S
                 ):
@@ -84,9 +107,12 @@ class RealmHints:
         return self._entries
 
     def recall(self, registry: str) -> str | None:
-        """The realm origin ``registry`` (``host:port``) named last time, or None."""
+        """The realm origin ``registry`` (``host:port``) named last time (else the one it
+        is :data:`KNOWN` to name), or None."""
         entry = self._load().get(registry)
-        realm = entry.get("realm") if entry else None
+        if entry is None:
+            return KNOWN.get(registry)
+        realm = entry.get("realm")
         return realm if isinstance(realm, str) else None
 
     def note(self, registry: str, realm: str | None) -> None:
@@ -97,12 +123,12 @@ class RealmHints:
         entries = self._load()
         found = origin(realm) if realm else None
         old = entries.get(registry)
-        if found is None:
-            if old is not None:
+        now = time.time()
+        if (found is None and registry not in KNOWN) or (found and found == KNOWN.get(registry)):
+            if old is not None:  # nothing to keep: no realm, or the one it is known to name
                 del entries[registry]
                 self._changed = True
             return
-        now = time.time()
         seen = old.get("seen") if old else None
         if (
             old is not None
@@ -123,3 +149,8 @@ class RealmHints:
         kept = dict(list(self._entries.items())[-MAX_ENTRIES:])
         data = json.dumps(kept, sort_keys=False, separators=(",", ":")).encode()
         write_bytes(cache_dir() / FILE_NAME, data, prefix=".realm-hints-")
+
+
+def _none_known(registry: str, realm: object) -> bool:
+    """A :data:`KNOWN` registry's entry saying it named no realm (``"realm": null``)."""
+    return realm is None and registry in KNOWN

@@ -23,6 +23,7 @@ import pytest
 
 from regdoctor.cache_files import cache_dir
 from regdoctor.model import Credentials, Report, Secret, TargetReport
+from regdoctor.net import realm_hints
 from regdoctor.net.realm_hints import FILE_NAME, origin
 from tests.harness import hostile
 from tests.harness.servers import serve_each
@@ -158,6 +159,37 @@ def test_a_second_check_reaches_the_realm_beside_the_registry(
     assert sorted(o.kind for o in warm.observations) == sorted(o.kind for o in cold.observations)
     assert _judged(warm) == _judged(cold)
     assert next(o for o in warm.observations if o.kind == "auth.result").facts["outcome"] == (
+        "authenticated"
+    )
+
+
+def test_a_first_check_of_a_known_registry_reaches_its_realm_early(
+    testbed: Testbed, isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docker Hub's and GitLab.com's realm is known before any check
+    (``realm_hints.KNOWN``); the testbed's token registry stands in for one. Its first
+    check, with the cache off (no file at all), takes the realm's TCP and TLS off the
+    critical path as a check made again does, and concludes what a check without the
+    entry concludes."""
+    monkeypatch.setenv("REGDOCTOR_NO_CACHE", "1")
+    relay = Forwarder(testbed.endpoints["token"].port, delay=0.05)
+    try:
+        image = testbed.images.app.ref(f"127.0.0.1:{relay.port}")
+        plain = _check(image, ca_file=testbed.ca_file)
+        realm = origin(testbed.endpoints["token"].realm or "")
+        assert realm is not None
+        monkeypatch.setitem(realm_hints.KNOWN, f"127.0.0.1:{relay.port}", realm)
+        known = _check(image, ca_file=testbed.ca_file)
+    finally:
+        relay.close()
+    assert not (cache_dir() / FILE_NAME).exists()
+    path = [step.what for step in known.critical_path]
+    assert path.count("tcp connect") == 1 and "tls handshake" not in path, known.critical_path
+    assert len([s for s in known.critical_path if "realm" in s.what]) == 1, path
+    assert known.round_trips <= plain.round_trips - 1, (plain.critical_path, path)
+    assert _realm_facts(known) == _realm_facts(plain)
+    assert _judged(known) == _judged(plain)
+    assert next(o for o in known.observations if o.kind == "auth.result").facts["outcome"] == (
         "authenticated"
     )
 

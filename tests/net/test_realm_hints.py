@@ -138,3 +138,62 @@ def test_no_cache_reads_and_writes_nothing(
     hints.note("other.test:443", "https://auth.test/token")
     hints.save()
     assert list(_file()) == ["reg.test:443"]
+
+
+HUB = "registry-1.docker.io:443"
+
+
+def test_docker_hub_and_gitlab_com_are_known_without_a_file(
+    isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their realm is another host named by every 401 they send: a first check reaches it
+    early, also with the cache off (the table is not a cache)."""
+    assert RealmHints().recall(HUB) == "https://auth.docker.io:443"
+    assert RealmHints().recall("registry.gitlab.com:443") == "https://gitlab.com:443"
+    assert RealmHints().recall("docker.io:443") is None  # never dialled: not a key
+    monkeypatch.setenv("REGDOCTOR_NO_CACHE", "1")
+    assert RealmHints().recall(HUB) == "https://auth.docker.io:443"
+    assert not (cache_dir() / FILE_NAME).exists()
+
+
+def test_what_a_known_registry_names_wins(isolate_env: object) -> None:
+    """Named as known: nothing written. Named another realm: that one, learned. Named
+    none (a mirror answering under the name, a proxy): remembered as none, so the next
+    check does not reach auth.docker.io for nothing; naming the known realm again clears
+    it."""
+    hints = RealmHints()
+    hints.note(HUB, "https://auth.docker.io/token?service=registry.docker.io")
+    hints.save()
+    assert not (cache_dir() / FILE_NAME).exists()
+
+    hints.note(HUB, None)
+    hints.save()
+    assert _file() == {HUB: {"realm": None, "seen": pytest.approx(time.time(), 5)}}
+    assert RealmHints().recall(HUB) is None
+
+    again = RealmHints()
+    again.note(HUB, "https://auth.elsewhere.test/token")
+    again.save()
+    assert RealmHints().recall(HUB) == "https://auth.elsewhere.test:443"
+
+    back = RealmHints()
+    back.note(HUB, "https://auth.docker.io/token")
+    back.save()
+    assert _file() == {}
+    assert RealmHints().recall(HUB) == "https://auth.docker.io:443"
+
+
+def test_a_null_realm_is_read_for_known_registries_only(isolate_env: object) -> None:
+    now = time.time()
+    _write(
+        {
+            HUB: {"realm": None, "seen": now},
+            "other.test:443": {"realm": None, "seen": now},
+            "registry.gitlab.com:443": {"realm": None, "seen": now - 31 * 86400},
+        }
+    )
+    hints = RealmHints()
+    assert hints.recall(HUB) is None
+    assert "other.test:443" not in hints._load()
+    # a stale "none" is forgotten: the known realm applies again
+    assert hints.recall("registry.gitlab.com:443") == "https://gitlab.com:443"
