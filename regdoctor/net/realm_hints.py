@@ -115,6 +115,11 @@ class RealmHints:
         realm = entry.get("realm")
         return realm if isinstance(realm, str) else None
 
+    def learned(self, registry: str) -> bool:
+        """Whether what :meth:`recall` says comes from the registry's own earlier answer
+        (else from :data:`KNOWN`, or nothing)."""
+        return registry in self._load()
+
     def note(self, registry: str, realm: str | None) -> None:
         """What ``registry`` named this time: a realm URL, or None (no token realm: an
         anonymous registry, a Basic challenge, a realm on its own host)."""

@@ -1,4 +1,5 @@
-"""The token realm a registry named last time, reached beside the registry's own TCP,
+"""The token realm a registry named last time (or is known to name: Docker Hub's
+``auth.docker.io``, ``net/realm_hints.py`` ``KNOWN``), reached beside the registry's own TCP,
 TLS and ``GET /v2/`` instead of after its 401 (``net/realm_hints.py``).
 
 Every runtime meets a Bearer realm on another host only once the registry's 401 names it
@@ -86,11 +87,13 @@ async def _reach(ctx: ProbeContext, early: Early) -> Reached | None:
     await state.decided("dns").wait()
     if not _passed(state, "dns"):
         return None
-    realm = ctx.network.realm_hints.recall(ctx.target.hostport)
+    hints = ctx.network.realm_hints
+    realm = hints.recall(ctx.target.hostport)
     if realm is None or peer_key(ctx, realm) is None:
         return None  # no hint, or a realm the check would not reach itself (a proxy)
     early.realm = realm
-    ctx.trace(f"token realm {realm} (named last time): reached beside the registry")
+    why = "named last time" if hints.learned(ctx.target.hostport) else "this registry's known realm"
+    ctx.trace(f"token realm {realm} ({why}): reached beside the registry")
 
     def passed(phase: str) -> Callable[[], Awaitable[bool]]:
         async def wait() -> bool:

@@ -162,6 +162,7 @@ def test_what_a_known_registry_names_wins(isolate_env: object) -> None:
     check does not reach auth.docker.io for nothing; naming the known realm again clears
     it."""
     hints = RealmHints()
+    assert not hints.learned(HUB)  # known, not learned: the trace says which
     hints.note(HUB, "https://auth.docker.io/token?service=registry.docker.io")
     hints.save()
     assert not (cache_dir() / FILE_NAME).exists()
@@ -170,6 +171,7 @@ def test_what_a_known_registry_names_wins(isolate_env: object) -> None:
     hints.save()
     assert _file() == {HUB: {"realm": None, "seen": pytest.approx(time.time(), 5)}}
     assert RealmHints().recall(HUB) is None
+    assert RealmHints().learned(HUB)
 
     again = RealmHints()
     again.note(HUB, "https://auth.elsewhere.test/token")
