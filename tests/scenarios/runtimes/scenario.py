@@ -180,6 +180,9 @@ class Scenario:
     server_side: bool = False
     #: What one of regdoctor's remedies must say then (a regular expression, any case).
     server_fix: str = r"certificate.*(renew|reissue)|(renew|reissue).*certificate"
+    #: a ``server_side`` certificate whose fix commands reissue it with the registry's CA
+    #: key: the suite runs them where that key is and serves what they wrote
+    reissue: bool = False
     #: The image reference names what the registry does not hold (a tag, a platform):
     #: no command on the node fixes it; regdoctor must name what it does hold, and the
     #: same client must pull that.

@@ -724,6 +724,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         certs=_ca_everywhere("wronghost.test"),
         expect={D: False, C: False, K: False, P: False},
         server_side=True,
+        reissue=True,
     ),
 )
 

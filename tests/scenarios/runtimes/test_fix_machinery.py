@@ -126,10 +126,38 @@ def test_a_fix_naming_host_paths_is_not_run(authorities: Authorities) -> None:
         )
         == []
     )
+    # openssl's subject names no file; a real path beside it still counts
+    assert paths_outside_sandbox('openssl req -subj "/CN=r.test/O=team" -out r.csr') == []
+    assert paths_outside_sandbox("openssl req -subj '/CN=r.test' -out /root/r.csr") == [
+        "/root/r.csr"
+    ]
     with build(BY_ID["tls-untrusted"], authorities) as world:
         run = world.run_fix("docker", ["sudo cp ca.crt /root/.rds-should-not-exist"])
         assert not run.ran and not run.ok
         assert "outside the sandbox" in run.failed_command
+
+
+def test_each_registry_side_fix_starts_from_the_faulty_certificate(
+    authorities: Authorities,
+) -> None:
+    """``tls-wrong-host``'s fix is the operator's (regdoctor's reissue commands, run where
+    the CA key is): the registry then serves what they wrote, and the next client's fix
+    starts from the wrongly named certificate again, so no client pulls on another's fix."""
+    reissue = [
+        "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        '-keyout registry.key -subj "/CN=wronghost.test" -out registry.csr\n'
+        "printf 'subjectAltName = DNS:wronghost.test\\n' > registry.ext\n"
+        "openssl x509 -req -in registry.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+        "-days 1 -sha256 -extfile registry.ext -out registry.crt"
+    ]
+    with build(BY_ID["tls-wrong-host"], authorities) as world:
+        assert not world.pull("docker").pulled
+        run = world.reissue_with("docker", reissue)
+        assert run.ok, run.log
+        assert not (world.sandbox.root / "fix-docker" / "ca.key").exists()  # not left behind
+        assert world.pull("docker").pulled
+        world.restore_registry_side()
+        assert not world.pull("docker").pulled
 
 
 def test_restart_without_daemon_reload_keeps_the_old_environment(

@@ -485,6 +485,27 @@ def _apply_fix(world: World, client: Client, verdict: Verdict) -> tuple[str, str
                 f"no remedy for {client} says what the registry must change "
                 f"(/{world.scenario.server_fix}/): {texts}"
             )
+        world.restore_registry_side()  # each client's fix from the faulty registry
+        commands = fix_commands(verdict.document, client)
+        if world.scenario.reissue and commands:
+            # the commands are the operator's (reissue the certificate with the CA key):
+            # run them where the CA is, serve what they wrote, and the client must pull
+            run = world.reissue_with(client, commands)
+            if not run.ok:
+                return "no: fix failed", (
+                    f"the registry-side fix for {client} failed at:\n      "
+                    f"{run.failed_command}\n    output:\n{_indent(run.log[-1500:])}"
+                )
+            again = world.pull(client)
+            if again.pulled:
+                FIXED.extend(
+                    (world.scenario.id, client, r) for r in fix_rules(verdict.document, client)
+                )
+                return "yes (registry side, its commands)", ""
+            return "no: still fails", (
+                f"after the registry served the certificate regdoctor's commands made, "
+                f"{_describe(again)}\n    fix:\n{_indent(run.log[-1500:])}"
+            )
         # do what it says on the registry's side, then the same client must pull
         world.fix_registry_side()
         again = world.pull(client)

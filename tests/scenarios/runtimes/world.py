@@ -244,6 +244,8 @@ class World:
     shell_unset: dict[str, set[str]] = field(default_factory=dict)
     #: the scenario's token server (``token*`` registries), its realm URLs in ``.url()``
     token_server: Any = None
+    #: registry key -> the certificate it served before an operator's fix replaced it
+    _served: dict[str, CertKey | None] = field(default_factory=dict)
 
     def fix_registry_side(self) -> None:
         """What the registry's operator does for a fault on its side: a valid certificate
@@ -289,16 +291,53 @@ class World:
     def renew_certificates(self) -> None:
         """The registry side of a fix regdoctor says the node cannot make: its operator
         reissues the expired (or wrongly named) certificate and restarts the registry."""
-        for reg in self.scenario.registries:
-            registry = self.registries.get(reg.key)
-            if registry is None or not reg.tls or reg.kind not in ("expired", "wrong_host"):
-                continue
+        for reg in self._certificate_faults():
             names = [n for n, ip in self.scenario.names.items() if ip == reg.ip] or [reg.ip]
             fresh = _leaf(self.auth, reg, names, self.sandbox.root / "certs", renewed=True)
-            registry.stop()
-            registry.options = replace(registry.options, tls=fresh)
-            registry.start()
-            wait_ready(registry)
+            self._serve_certificate(reg, fresh)
+
+    def _certificate_faults(self) -> list[Registry]:
+        return [
+            reg
+            for reg in self.scenario.registries
+            if reg.key in self.registries and reg.tls and reg.kind in ("expired", "wrong_host")
+        ]
+
+    def _serve_certificate(self, reg: Registry, pair: CertKey) -> None:
+        registry = self.registries[reg.key]
+        self._served.setdefault(reg.key, registry.options.tls)  # the faulty one, kept
+        registry.stop()
+        registry.options = replace(registry.options, tls=pair)
+        registry.start()
+        wait_ready(registry)
+
+    def reissue_with(self, client: Client, commands: list[str]) -> FixRun:
+        """The operator runs regdoctor's reissue commands (``tls-hostname-mismatch``)
+        where the registry's CA key is, then serves the ``registry.crt`` and
+        ``registry.key`` they wrote: the CA the runtimes trust is the harness's, so the
+        new certificate is valid for them if the commands are right."""
+        workdir = self.sandbox.root / f"fix-{client}"
+        workdir.mkdir(exist_ok=True)
+        shutil.copyfile(self.auth.pki.ca_key, workdir / "ca.key")
+        run = self.run_fix(client, commands)
+        (workdir / "ca.key").unlink(missing_ok=True)
+        if not run.ok:
+            return run
+        pair = CertKey(workdir / "registry.crt", workdir / "registry.key")
+        if not (pair.cert.is_file() and pair.key.is_file()):
+            return replace(
+                run, ok=False, failed_command="(registry.crt or registry.key not written)"
+            )
+        for reg in self._certificate_faults():
+            self._serve_certificate(reg, pair)
+        return run
+
+    def restore_registry_side(self) -> None:
+        """Serve the faulty certificates again (each client's fix from the same start)."""
+        for reg in self._certificate_faults():
+            faulty = self._served.get(reg.key)
+            if faulty is not None and self.registries[reg.key].options.tls != faulty:
+                self._serve_certificate(reg, faulty)
 
     docker_started: bool = True
     docker_start_log: str = ""
@@ -711,6 +750,8 @@ def paths_outside_sandbox(command: str) -> list[str]:
     text = re.sub(r":/+[\w.-]+(:\d+)?", " ", text)
     # a JSON Patch pointer ("path": "/imagePullSecrets/-") names a field, not a file
     text = re.sub(r'"path":\s*"/[^"]*"', " ", text)
+    # an X.500 name for openssl's -subj ("/CN=registry.test/O=team") names no file
+    text = re.sub(r"-subj\s+(\"[^\"]*\"|'[^']*'|\S+)", " ", text)
     found = []
     for match in re.finditer(r"(?<![\w.~$}])(/[\w.@:+-]+)+/?", text):
         path = match.group(0)
