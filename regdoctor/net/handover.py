@@ -76,6 +76,17 @@ async def connect_spare(address: str, port: int, timeout: float) -> socket.socke
     return sock
 
 
+def close_now(writer: asyncio.StreamWriter) -> None:
+    """Close a connection no request will use again, now. Over TLS, ``close`` alone
+    sends close_notify and then waits (up to 30 s) for the server's before it closes the
+    socket: a run that ends meanwhile leaves the socket open until the process ends
+    (and unclosed, to ``-X dev``). Aborted after it, the socket is closed at once, its
+    close_notify sent first, as Go's ``tls.Conn.Close`` does."""
+    writer.close()
+    if writer.get_extra_info("ssl_object") is not None:
+        writer.transport.abort()
+
+
 def _still_open(stream: PlainStream | _Connected) -> bool:
     """Whether the peer has not closed (or reset) a connection that sat idle (its
     transport reads as soon as anything arrives, an end of file too)."""
@@ -117,7 +128,7 @@ class Handover:
         key = endpoint_key(host, port)
         old = self._streams.pop(key, None)
         if old is not None:
-            old._writer.close()
+            close_now(old._writer)
         self._streams[key] = stream
 
     def take(self, host: str, port: int) -> PlainStream | None:
@@ -133,7 +144,7 @@ class Handover:
         """Close the stream kept for ``host:port``, if any: no request will take it."""
         stream = self._streams.pop(endpoint_key(host, port), None)
         if stream is not None:
-            stream._writer.close()
+            close_now(stream._writer)
 
     def add_spare(
         self, host: str, port: int, address: str, timeout: float, *, early: bool = False
@@ -212,12 +223,13 @@ class Handover:
                 ssl_object = stream._writer.get_extra_info("ssl_object")
                 presented = ssl_object.getpeercert(binary_form=True) if ssl_object else None
                 if leaf is None or presented != leaf:
-                    stream._writer.close()
+                    close_now(stream._writer)
                     return None
                 stream.pinned(ssl_context)
                 return stream
 
             pinned = asyncio.create_task(check())
+            _closes_on_cancel(pinned, task)
             self._secured_with[pinned] = ssl_context
             spares[index] = pinned
 
@@ -247,14 +259,15 @@ class Handover:
             try:
                 await stream.secure(ssl_context, server_hostname, timeout)
             except (httpcore.ConnectError, httpcore.ConnectTimeout):
-                stream._writer.close()
+                close_now(stream._writer)
                 return None
             except asyncio.CancelledError:
-                stream._writer.close()
+                close_now(stream._writer)
                 raise
             return stream
 
         task = asyncio.create_task(secure())
+        _closes_on_cancel(task, plain)
         self._secured_with[task] = marker if marker is not None else ssl_context
         spares[index] = task
 
@@ -305,12 +318,12 @@ class Handover:
                 continue
             if _still_open(stream):
                 return stream.stream() if isinstance(stream, _Connected) else stream
-            stream._writer.close()
+            close_now(stream._writer)
         return None
 
     def close(self) -> None:
         for stream in self._streams.values():
-            stream._writer.close()
+            close_now(stream._writer)
         self._streams.clear()
         for spares in self._spares.values():
             for task in spares:
@@ -340,13 +353,25 @@ def _drop(task: _Spare) -> None:
         task.add_done_callback(_close_spare)
 
 
+def _closes_on_cancel(outer: _Spare, inner: _Spare) -> None:
+    """``outer`` awaits ``inner`` and takes what it made: cancelled before it ran (a
+    ``close`` at the run's end, a spare replaced), it never did, so ``inner``'s connection
+    is closed here (closing one ``outer`` already closed is harmless)."""
+
+    def done(task: _Spare) -> None:
+        if task.cancelled():
+            _drop(inner)
+
+    outer.add_done_callback(done)
+
+
 def _close_spare(task: _Spare) -> None:
     """Close the connection a finished spare task made, if it made one."""
     if task.cancelled() or task.exception() is not None:
         return
     spare = task.result()
     if spare is not None:
-        spare._writer.close()
+        close_now(spare._writer)
 
 
 class Gate:

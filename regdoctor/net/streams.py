@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from regdoctor.net import roundtrips
+from regdoctor.net.handover import close_now
 from regdoctor.net.lean_httpcore import httpcore
 
 
@@ -59,7 +60,7 @@ class PlainStream(httpcore.AsyncNetworkStream):
             await self._writer.drain()
 
     async def aclose(self) -> None:
-        self._writer.close()
+        close_now(self._writer)
 
     async def start_tls(
         self,
@@ -237,7 +238,7 @@ class SpareStream(PlainStream):
             if self._context is not ssl_context:
                 # secured early and never pinned to this client's trust (Handover.pin
                 # closes one that showed another leaf), or warmed with other trust
-                self._writer.close()
+                close_now(self._writer)
                 raise httpcore.ConnectError("a spare connection secured with other trust")
             return self  # warmed: the handshake happened beside the critical path
         start = time.monotonic()
