@@ -23,10 +23,8 @@ def _beside(kind: str, ok: bool, phase: str, runtimes: list[str], **facts: objec
 
 def _report(auth: PhaseStatus, image: PhaseStatus, *observations: Observation) -> TargetReport:
     handshake = _obs("tls.handshake", True, "tls", outcome="ok", scheme_decision="https")
-    phases = tuple(
-        PhaseResult(name, status)
-        for name, status in (("dns", OK), ("tcp", OK), ("tls", OK), ("http", OK))
-    ) + (PhaseResult("auth", auth), PhaseResult("image", image))
+    statuses = {"dns": OK, "tcp": OK, "tls": OK, "http": OK, "auth": auth, "image": image}
+    phases = tuple(PhaseResult(name, status) for name, status in statuses.items())
     return TargetReport(TARGET, {}, phases, (handshake, *observations), (), 0.0)
 
 
