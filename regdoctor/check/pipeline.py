@@ -31,7 +31,7 @@ from regdoctor.model import (
 from regdoctor.net import roundtrips
 from regdoctor.net.network import Network
 from regdoctor.options import CheckOptions, Clock, SystemClock
-from regdoctor.probes import realm_early
+from regdoctor.probes import credential_beside, realm_early
 from regdoctor.probes.auth import AuthProbe
 from regdoctor.probes.base import Probe, ProbeContext, TargetState, Wait
 from regdoctor.probes.dns import DnsProbe
@@ -133,7 +133,10 @@ async def check_target(
         with roundtrips.critical_path(path):
             realm_early.start(ctx)  # the realm named last time, reached beside the registry
             results = await _run_probes(ctx)
+            # the dances of the other credentials the runtimes send, made beside
+            beside = await credential_beside.collect(state)
     finally:
+        await credential_beside.drop(state)
         leftover = state.extra.pop("tcp_socket", None)
         if leftover is not None:
             leftover.close()  # no phase took the TCP phase's connection
@@ -174,11 +177,15 @@ async def check_target(
     from regdoctor.engine import evaluate
 
     findings = evaluate(catalog(options.rule_dirs), target, state.observations)
+    # each observation of a dance says whom it concerns once there are several (the
+    # verdicts judge the beside dances' on their own: check/verdicts.py)
+    observations = [*credential_beside.tag_own(state.observations, target.credential_groups)]
+    observations.extend(beside)
     return TargetReport(
         target=target,
         endpoint=endpoint,
         phases=tuple(phases),
-        observations=tuple(state.observations),
+        observations=tuple(observations),
         findings=tuple(findings),
         duration_ms=round((clock.monotonic() - start) * 1000, 2),
         critical_path=tuple(path),

@@ -290,7 +290,21 @@ def plan(request: CheckRequest) -> RunPlan:
         insecure=request.insecure,
     )
     options = replace(options, schemes=routes)
+    if effective is not None:
+        targets = [_with_credential_groups(effective, t, routes.runtimes) for t in targets]
     return RunPlan(mirrored(targets, routes), options, preset, effective, routes)
+
+
+def _with_credential_groups(
+    effective: Effective, target: Target, runtimes: Sequence[str]
+) -> Target:
+    """An image whose runtimes in scope would not all send the same credential: the
+    others, grouped (each group's dance is observed beside the target's own)."""
+    from regdoctor.discovery.targets import credential_groups
+
+    if not target.repository:
+        return target
+    return credential_groups(effective, target, runtimes)
 
 
 def mirrored(targets: list[Target], routes: Routes) -> list[Target]:

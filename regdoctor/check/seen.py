@@ -59,6 +59,11 @@ class Seen:
     #: per runtime, the failure at a peer host only some runtimes refuse while the others
     #: go on (the token realm's certificate, trusted by another runtime's CA files)
     peer_failures: dict[str, tuple[Kind, str]] = field(default_factory=dict)
+    #: per runtime whose credential is not the target's own (its dance was made beside,
+    #: ``credential_beside``): its own outcome after TLS, None when its dance and
+    #: manifest request got through and nothing the target's own requests saw after
+    #: them applies (a runtime not here: ``post_failure`` as for every runtime)
+    post_by_runtime: dict[str, tuple[Kind, str] | None] = field(default_factory=dict)
 
 
 def addresses_of(observations: Sequence[Observation]) -> list[str]:
@@ -147,6 +152,8 @@ def seen_of(report: TargetReport) -> Seen:
                 seen.peer_failures.setdefault(
                     str(runtime), (Kind.TLS, said(o.error) or "certificate verification failed")
                 )
+    if seen.went_on is not None:
+        _beside(report, seen)
     withheld = next(
         (
             o.facts.get("credentials_withheld")
@@ -161,6 +168,38 @@ def seen_of(report: TargetReport) -> Seen:
         if seen.post_failure is not None and seen.post_failure[0] is Kind.UNAUTHORIZED:
             seen.post_failure = None
     return seen
+
+
+def _beside(report: TargetReport, seen: Seen) -> None:
+    """Each runtime of a dance made beside with its own credential: the first failure
+    of its dance or manifest request, else None (it gets through), or nothing recorded
+    when the target's own manifest was found too (a failure after it, a platform or a
+    blob, is every runtime's)."""
+    own_found = any(
+        o.kind == "image.manifest" and o.ok and not o.facts.get("credential_beside")
+        for o in report.observations
+    )
+    done: set[str] = set()
+    for o in report.observations:
+        if not o.facts.get("credential_beside") or o.kind not in ("auth.result", "image.manifest"):
+            continue
+        runtimes = o.facts.get("runtimes")
+        for runtime in runtimes if isinstance(runtimes, list) else ():
+            name = str(runtime)
+            if name in done:
+                continue
+            if not o.ok:
+                done.add(name)
+                seen.post_by_runtime[name] = (
+                    kind_of(o),
+                    said(o.error) or str(o.facts.get("outcome")),
+                )
+            elif o.kind == "image.manifest" or not report.target.is_image:
+                done.add(name)
+                if own_found:
+                    seen.post_by_runtime.pop(name, None)
+                else:
+                    seen.post_by_runtime[name] = None
 
 
 def _only_for(report: TargetReport, phase: str) -> frozenset[str] | None:
@@ -179,6 +218,11 @@ def post_kind(report: TargetReport, phase: str) -> Kind:
     )
     if failing is None:
         return Kind.SERVER_ERROR
+    return kind_of(failing)
+
+
+def kind_of(failing: Observation) -> Kind:
+    """The runtime model's kind of one failing observation after TLS."""
     status = failing.facts.get("status")
     outcome = str(failing.facts.get("outcome") or "")
     codes = " ".join(str(c) for c in failing.facts.get("error_codes") or [])

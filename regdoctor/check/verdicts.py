@@ -41,6 +41,7 @@ from regdoctor.model import (
 )
 
 if TYPE_CHECKING:
+    from regdoctor.engine.loader import Catalog
     from regdoctor.runtime import Endpoint
 
 __all__ = ["judge_runtimes"]
@@ -225,12 +226,9 @@ def _judge(
     # The rules judge the runtimes' paths too (runtime.path observations): a fix that
     # only one runtime needs comes from a rule about that runtime.
     from regdoctor.check.catalog import catalog
-    from regdoctor.engine import evaluate
 
     judged = replace(report, observations=(*report.observations, *paths))
-    findings = evaluate(
-        catalog(rule_dirs), judged.target, judged.observations, runtimes=routes.runtimes
-    )
+    findings = _evaluate_by_credential(judged, routes.runtimes, catalog(rule_dirs))
     findings = _lead_on_paths([_with_runtimes(f, judged, {**ahead, **walks}) for f in findings])
     for runtime, walk in walks.items():
         verdicts[runtime] = _verdict(runtime, walk, findings, seen)
@@ -240,6 +238,56 @@ def _judge(
             verdicts[runtime] = replace(verdict, category=lead.category)
     ordered = {r: verdicts[r] for r in routes.runtimes if r in verdicts}
     return replace(judged, findings=tuple(findings), runtimes=ordered)
+
+
+def _evaluate_by_credential(
+    report: TargetReport, runtimes: Sequence[str], rules: Catalog
+) -> list[Finding]:
+    """The rules on the target's observations; with dances made beside for other
+    credentials (``credential_beside``, :mod:`regdoctor.probes.credential_beside`), once
+    on the target's own dance and once per other credential, each time as if that
+    credential's dance were the only one (its findings cite its observations, which name
+    its runtimes): a runtime is judged on what its own credential got."""
+    from regdoctor.engine import evaluate
+
+    observations = report.observations
+    groups = sorted(
+        {
+            int(o.facts.get("credential_group") or 0)
+            for o in observations
+            if o.facts.get("credential_beside")
+        }
+    )
+
+    def view(keep: list[int]) -> list[Finding]:
+        found = evaluate(rules, report.target, [observations[i] for i in keep], runtimes=runtimes)
+        return [
+            replace(f, observations=tuple(keep[j] for j in f.observations if j < len(keep)))
+            for f in found
+        ]
+
+    if not groups:
+        return evaluate(rules, report.target, observations, runtimes=runtimes)
+    own = [i for i, o in enumerate(observations) if not o.facts.get("credential_beside")]
+    findings = view(own)
+    for group in groups:
+        mine = {
+            i
+            for i, o in enumerate(observations)
+            if o.facts.get("credential_beside") and o.facts.get("credential_group") == group
+        }
+        keep = [i for i in own if not _own_dance(observations[i])] + sorted(mine)
+        keep.sort()
+        findings.extend(replace(f, leading=False) for f in view(keep) if mine & set(f.observations))
+    findings.sort(key=lambda f: f.severity.rank)
+    return findings
+
+
+def _own_dance(observation: Observation) -> bool:
+    """Part of the target's own dance and what came after it (its auth and image
+    phases): left out where another credential's dance is judged."""
+    phase = observation.facts.get("phase") if observation.kind == "phase.failed" else None
+    return observation.phase in ("auth", "image") or phase in ("auth", "image")
 
 
 def _path_observation(

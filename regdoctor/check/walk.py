@@ -263,7 +263,12 @@ def _plain(seen: Seen, walk: Walk, runtime: str) -> tuple[Kind, str] | None:
 
 def _post(seen: Seen, walk: Walk, runtime: str) -> tuple[Kind, str] | None:
     walk.parts.add("post")
-    if seen.post_failure is not None and (seen.post_only is None or runtime in seen.post_only):
+    if runtime in seen.post_by_runtime:  # its own credential's dance, made beside
+        own = seen.post_by_runtime[runtime]
+        if own is not None:
+            walk.failed_part = "post"
+            return own
+    elif seen.post_failure is not None and (seen.post_only is None or runtime in seen.post_only):
         walk.failed_part = "post"
         return seen.post_failure
     if runtime in seen.peer_failures:

@@ -3,6 +3,7 @@ targets with the settings the configuration gives them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -328,3 +329,45 @@ def endpoint_observation(effective: Effective, target: Target) -> Observation | 
         },
         source=target.source,
     )
+
+
+def runtime_credential(effective: Effective, runtime: str, target: Target) -> CredentialRef | None:
+    """The credential ``runtime``'s pull of ``target`` sends (None: anonymous): the
+    kubelet's pull secret or CRI auth for kubernetes, else the runtime's own files
+    (:meth:`~regdoctor.discovery.effective.Effective.credential_for`: none for ctr)."""
+    if runtime == "kubernetes":
+        return kubelet_credential(effective, target)
+    return effective.credential_for(runtime, target.registry, target.repository)
+
+
+def group_credentials(
+    primary: CredentialRef | None, by_runtime: Sequence[tuple[str, CredentialRef | None]]
+) -> tuple[tuple[CredentialRef | None, tuple[str, ...]], ...]:
+    """The runtimes grouped by the credential they send: runtimes that send the same
+    one (by :attr:`~regdoctor.model.CredentialRef.identity`, or none) share one dance.
+    The group of ``primary`` (the target's own credential, which the probes' own dance
+    uses) comes first, even when no runtime sends it; the others in the order of their
+    first runtime. Empty when every runtime sends ``primary`` (one dance, as always)."""
+
+    def key(ref: CredentialRef | None) -> tuple[str | None, ...] | None:
+        return ref.identity if ref is not None else None
+
+    groups: dict[tuple[str | None, ...] | None, tuple[CredentialRef | None, list[str]]] = {
+        key(primary): (primary, [])
+    }
+    for runtime, ref in by_runtime:
+        groups.setdefault(key(ref), (ref, []))[1].append(runtime)
+    if len(groups) == 1:
+        return ()
+    return tuple((ref, tuple(runtimes)) for ref, runtimes in groups.values())
+
+
+def credential_groups(effective: Effective, target: Target, runtimes: Sequence[str]) -> Target:
+    """``target`` with the credentials of the runtimes in scope that would not send its
+    own (``Target.credential_groups``): only for an image's own registry (not a mirror,
+    nor a configuration target) with more than one runtime in scope."""
+    if target.kind != "registry" or target.mirror_of or len(runtimes) < 2:
+        return target
+    by_runtime = [(r, runtime_credential(effective, r, target)) for r in runtimes]
+    groups = group_credentials(target.credential, by_runtime)
+    return replace(target, credential_groups=groups) if groups else target

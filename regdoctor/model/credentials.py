@@ -42,6 +42,14 @@ class CredentialRef:
         where = f"{self.file}#{self.key}"
         return f"{where} (docker-credential-{self.helper})" if self.helper else where
 
+    @property
+    def identity(self) -> tuple[str | None, ...]:
+        """What tells two references apart as credentials: the same entry of the same
+        file (a helper or store is also asked for a server) is the same credential,
+        whichever runtime reads it."""
+        asked = self.server if self.origin in ("helper", "store") else None
+        return (self.origin, self.file, self.key, self.helper, asked)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "origin": self.origin,

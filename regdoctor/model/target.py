@@ -40,6 +40,12 @@ class Target:
     client_cert: str | None = None
     client_key: str | None = None
     credential: CredentialRef | None = None
+    #: with several runtimes in scope that would not all send ``credential``: the other
+    #: credentials (None: anonymous) and the runtimes that send each, in scope order
+    #: (:func:`regdoctor.discovery.targets.credential_groups`); the auth dance and the
+    #: manifest request are observed once more per entry. Not in the JSON document: each
+    #: observation says which credential it was made with.
+    credential_groups: tuple[tuple[CredentialRef | None, tuple[str, ...]], ...] = ()
     provenance: tuple[tuple[str, str], ...] = ()  # (setting, "file#key")
 
     @property

@@ -5,36 +5,33 @@ TLS observations (the realm is often another host: auth.docker.io, a Harbor core
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
 from regdoctor.net.handshake import HandshakeResult
-from regdoctor.probes import realm_early
+from regdoctor.probes import credential_beside, realm_early
+from regdoctor.probes.auth_steps import (
+    _hostport_of,
+    _response,
+    asked_up_front,
+    fetch_credentials,
+    result_facts,
+    scope_for,
+)
 from regdoctor.probes.base import ProbeContext, failure_summary, first
-from regdoctor.probes.exchange import Exchange, fetch, observe_exchange, server_words
+from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.manifest_request import send_head_beside
 from regdoctor.probes.peer_host import check_realm_host, peer_key, with_alert
 
 if TYPE_CHECKING:
-    from regdoctor.model import Credentials
+    from regdoctor.model import CredentialRef
 
 #: How the dance's requests are named on the critical path.
 _LABELS = {"auth.token": "token", "auth.ping": "GET /v2/ (authenticated)"}
-
-
-def _response(exchange: Exchange) -> auth_dance.Response:
-    if exchange.outcome != "response":
-        return auth_dance.Response(status=None, outcome=exchange.outcome, error=exchange.error)
-    return auth_dance.Response(status=exchange.status, headers=exchange.headers, body=exchange.body)
-
-
-def scope_for(target: Target) -> str | None:
-    return f"repository:{target.repository}:pull" if target.repository else None
 
 
 def _realm_alert(ctx: ProbeContext, url: str) -> HandshakeResult | None:
@@ -50,53 +47,6 @@ def _realm_alert(ctx: ProbeContext, url: str) -> HandshakeResult | None:
         return None
     record_alert(result, stream.alert)
     return result
-
-
-async def fetch_credentials(ctx: ProbeContext) -> tuple[Observation, Credentials | None]:
-    """Resolve the target's credential reference: a ``config.credential`` observation
-    (which source and key, the outcome; never the secret) and the credentials."""
-    import os
-
-    from regdoctor.discovery.credentials import resolve
-
-    ref = ctx.target.credential
-    assert ref is not None
-    start = ctx.clock.monotonic()
-    resolution = await asyncio.to_thread(
-        resolve,
-        ref,
-        # the helper obeys the run's deadline too (and is killed with its children)
-        timeout=max(0.05, min(ctx.options.helper_timeout, ctx.remaining())),
-        env=dict(os.environ),
-        redactor=ctx.options.redactor,
-        root=ctx.options.config_root,  # the file is read inside --root, as discovery did
-    )
-    ctx.trace(f"credential {ref.source}: {resolution.outcome}")
-    observation = ctx.observe(
-        "config.credential",
-        ok=resolution.ok,
-        phase="config",
-        facts={
-            **resolution.facts(),
-            "registry": ctx.target.registry,
-            # the file as the machine names it, for a fix run there (also with --root)
-            "machine_file": _machine_path(ctx, resolution.ref.file),
-        },
-        error=resolution.error,
-        source=ref.source,
-        duration_ms=(ctx.clock.monotonic() - start) * 1000,
-    )
-    return observation, resolution.credentials
-
-
-def _asked_up_front(target: Target) -> bool:
-    """podman resolves a credHelpers entry before it sends anything, and a helper error
-    other than "credentials not found" fails the pull (containers/image v5.23.1
-    docker/docker_client.go newDockerClientFromRef: GetCredentialsForRef, "getting
-    username and password"); docker ignores it (docker/cli v20.10.24
-    cli/command/registry.go ResolveAuthConfig drops GetAuthConfig's error)."""
-    ref = target.credential
-    return target.runtime == "podman" and ref is not None and ref.origin == "helper"
 
 
 class AuthProbe:
@@ -118,20 +68,30 @@ class AuthProbe:
         target, state = ctx.target, ctx.state
         credentials = ctx.options.credentials
         basic_only = False
+        used_ref: CredentialRef | None = None
         challenge_exchange = state.extra.get("v2")
         challenge = (
             _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
         )
+        if credentials is None and len(target.credential_groups) > 1:
+            # the runtimes in scope send different credentials: the others' dances go
+            # beside this one (the rules judge each runtime on its own)
+            credential_beside.start(ctx, challenge)
         if (
             credentials is None
             and target.credential is not None
-            and (challenge is None or challenge.status == 401 or _asked_up_front(target))
+            and (
+                challenge is None
+                or challenge.status == 401
+                or asked_up_front((target.runtime or "",), target.credential)
+            )
         ):
             # The configuration names a credential and the registry asks for one: only
             # now is the secret fetched (a credential helper may prompt, or be slow).
             # podman asks its helper before any request, whether the registry wants a
             # login or not: a helper that fails stops even an anonymous pull.
             observation, credentials = await fetch_credentials(ctx)
+            used_ref = target.credential
             # an identity token beside the entry's password: the password answers a
             # Basic challenge only (see regdoctor.discovery.credentials)
             basic_only = observation.facts.get("outcome") == "identity_token"
@@ -222,35 +182,9 @@ class AuthProbe:
         except StopIteration as stop:
             outcome: auth_dance.Outcome = stop.value
         _remember_realm(ctx, outcome)
-        realm_parts = urlsplit(outcome.realm) if outcome.realm and "://" in outcome.realm else None
-        facts = {
-            "outcome": outcome.outcome,
-            "auth_scheme": outcome.auth_scheme,
-            "credential_source": credentials.source if credentials else None,
-            "has_credentials": credentials is not None,
-            "realm": outcome.realm,
-            "realm_host": realm_parts.hostname if realm_parts else None,
-            "realm_hostport": _hostport_of(realm_parts) if realm_parts else None,
-            "realm_scheme": realm_parts.scheme if realm_parts else None,
-            # who answered no: the token server (bearer, a realm) or the registry (basic)
-            "refused_by": (
-                f"the token server {_hostport_of(realm_parts)}"
-                if realm_parts and outcome.auth_scheme == "bearer"
-                else target.registry
-            ),
-            "realm_same_host": bool(realm_parts and realm_parts.hostname == target.host.lower()),
-            "service": outcome.service,
-            "scope": outcome.scope,
-            "status": outcome.status,
-            "granted": outcome.granted,
-            "token_kind": outcome.token_kind,
-            "expires_in": outcome.expires_in,
-            "credentials_withheld": outcome.credentials_withheld,
-            "credentials_sent_to_realm": realm_got_credentials,
-            # the token server's own words when it did not issue a token (its error
-            # message or detail, an HTML title, the body's first line), for rules to quote
-            "realm_said": _realm_said(outcome, token_answer),
-        }
+        facts = result_facts(
+            target, outcome, credentials, used_ref, realm_got_credentials, token_answer
+        )
         yield ctx.observe(
             "auth.result",
             ok=outcome.ok,
@@ -278,33 +212,3 @@ def _remember_realm(ctx: ProbeContext, outcome: auth_dance.Outcome) -> None:
         hints.note(registry, outcome.realm if peer_key(ctx, outcome.realm) else None)
     elif outcome.outcome == "anonymous" or outcome.auth_scheme == "basic":
         hints.note(registry, None)
-
-
-def _realm_said(outcome: auth_dance.Outcome, answer: Exchange | None) -> str | None:
-    """The token server's own words when it issued no token: a refusal or an error
-    (any answer but 200), or a 200 whose body holds no token."""
-    if outcome.ok or answer is None:
-        return None
-    if answer.status != 200 or outcome.outcome == "token_bad_response":
-        return server_words(answer)
-    return None
-
-
-def _hostport_of(parts: SplitResult) -> str | None:
-    """``auth.example:443`` of a realm URL (the scheme's port when it names none)."""
-    host = parts.hostname
-    if not host:
-        return None
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = 443 if parts.scheme == "https" else 80
-    shown = f"[{host}]" if ":" in host else host
-    return f"{shown}:{port}"
-
-
-def _machine_path(ctx: ProbeContext, path: str | None) -> str | None:
-    root = str(ctx.options.config_root).rstrip("/")
-    if path and root and path.startswith(root + "/"):
-        return path[len(root) :]
-    return path

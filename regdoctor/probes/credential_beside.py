@@ -1,0 +1,248 @@
+"""The auth dance and the manifest request once more per other credential the runtimes
+in scope send (``Target.credential_groups``): docker with its login, ctr with none. The
+target's own dance (:mod:`regdoctor.probes.auth`, :mod:`regdoctor.probes.image`) is
+made with the first group's credential; each other group's is made beside it, at the
+same time, off the critical path. Its observations (``auth.result``, ``image.manifest``
+and their ``http.response``) carry ``credential_beside: true`` and ``runtimes`` (who
+sends that credential), and say which credential by ``credential_origin`` and
+``credential_source``, never the secret. The verdicts judge each runtime on its own
+group's observations (:mod:`regdoctor.check.seen`, :mod:`regdoctor.check.verdicts`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from regdoctor.model import Observation
+from regdoctor.net import auth_dance, roundtrips
+
+if TYPE_CHECKING:
+    from regdoctor.model import CredentialRef, Credentials
+    from regdoctor.probes.base import ProbeContext, TargetState
+
+#: where the tasks wait in :attr:`TargetState.extra`
+_TASKS = "credential_beside"
+#: the observations of the target's own dance that say whom they concern
+_TAGGED = frozenset({"auth.result", "image.manifest", "http.response"})
+
+
+def start(ctx: ProbeContext, challenge: auth_dance.Response | None) -> None:
+    """Start one dance per group but the first (the target's own), beside it."""
+    tasks = []
+    for group, (ref, runtimes) in enumerate(ctx.target.credential_groups):
+        if group == 0:
+            continue
+        context = contextvars.copy_context()
+        context.run(roundtrips.off_path)
+        dance = _guarded(ctx, facts_of(group, ref, runtimes), ref, runtimes, challenge)
+        tasks.append(asyncio.create_task(dance, context=context))
+    ctx.state.extra[_TASKS] = tasks
+
+
+async def collect(state: TargetState) -> list[Observation]:
+    """The observations of the dances made beside (waited for), or none."""
+    tasks = state.extra.pop(_TASKS, None) or []
+    observations: list[Observation] = []
+    for task in tasks:
+        observations.extend(await task)
+    return observations
+
+
+async def drop(state: TargetState) -> None:
+    """Cancel the dances not collected (the target's run was cut short)."""
+    for task in state.extra.pop(_TASKS, None) or []:
+        task.cancel()
+
+
+def tag_own(observations: Sequence[Observation], groups: Sequence[Any]) -> list[Observation]:
+    """The target's own dance's observations with ``runtimes`` (the first group's) and
+    ``credential_group`` 0, when there are other groups: a finding on them concerns the
+    runtimes that send that credential only."""
+    from dataclasses import replace
+
+    if len(groups) < 2:
+        return list(observations)
+    runtimes = list(groups[0][1])
+    out = []
+    for o in observations:
+        if (
+            o.kind in _TAGGED
+            and o.phase in ("auth", "image")
+            and "runtimes" not in o.facts
+            and not o.facts.get("credential_beside")
+        ):
+            o = replace(o, facts={**o.facts, "runtimes": runtimes, "credential_group": 0})
+        out.append(o)
+    return out
+
+
+def facts_of(group: int, ref: CredentialRef | None, runtimes: Sequence[str]) -> dict[str, object]:
+    return {
+        "credential_beside": True,
+        "credential_group": group,
+        "runtimes": list(runtimes),
+        "credential_origin": ref.origin if ref is not None else None,
+        "credential_source": ref.source if ref is not None else None,
+    }
+
+
+async def _guarded(
+    ctx: ProbeContext,
+    extra: dict[str, object],
+    ref: CredentialRef | None,
+    runtimes: tuple[str, ...],
+    challenge: auth_dance.Response | None,
+) -> list[Observation]:
+    out: list[Observation] = []
+    try:
+        await _dance(ctx, ref, runtimes, challenge, extra, out)
+    except Exception as exc:  # a crash is a result: the runtimes' post is not known
+        out.append(
+            ctx.observe(
+                "auth.result",
+                ok=False,
+                phase="auth",
+                facts={**extra, "outcome": "crashed", "exception": type(exc).__name__},
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
+    return out
+
+
+async def _dance(
+    ctx: ProbeContext,
+    ref: CredentialRef | None,
+    runtimes: tuple[str, ...],
+    challenge: auth_dance.Response | None,
+    extra: dict[str, object],
+    out: list[Observation],
+) -> None:
+    from regdoctor.probes.auth_steps import (
+        _response,
+        asked_up_front,
+        fetch_credentials,
+        result_facts,
+        scope_for,
+    )
+    from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
+    from regdoctor.probes.http_ping import base_url
+
+    target = ctx.target
+    credentials: Credentials | None = None
+    basic_only = False
+    if ref is not None and (
+        challenge is None or challenge.status == 401 or asked_up_front(runtimes, ref)
+    ):
+        observation, credentials = await fetch_credentials(ctx, ref, extra)
+        basic_only = observation.facts.get("outcome") == "identity_token"
+        out.append(observation)
+    generator = auth_dance.dance(
+        base_url(ctx),
+        credentials=credentials,
+        scope=scope_for(target),
+        challenge=challenge,
+        allow_plain_http_credentials=target.insecure,
+        basic_only=basic_only,
+    )
+    realm_got_credentials = False
+    token_answer: Exchange | None = None
+    try:
+        request = next(generator)
+        while True:
+            exchange = await fetch(
+                ctx, request.method, request.url, authorization=request.authorization
+            )
+            step_facts: dict[str, object] = {
+                **extra,
+                "sent_credentials": request.sends_credentials,
+            }
+            if request.step == "auth.token":
+                token_answer = exchange
+                realm_got_credentials |= request.sends_credentials and (
+                    exchange.outcome not in ("connect_error", "proxy_error")
+                )
+            out.append(
+                observe_exchange(
+                    ctx,
+                    exchange,
+                    phase="auth",
+                    step=request.step,
+                    ok=exchange.status == 200,
+                    extra=step_facts,
+                )
+            )
+            request = generator.send(_response(exchange))
+    except StopIteration as stop:
+        outcome: auth_dance.Outcome = stop.value
+    facts = {
+        **result_facts(target, outcome, credentials, ref, realm_got_credentials, token_answer),
+        **extra,
+    }
+    out.append(
+        ctx.observe(
+            "auth.result",
+            ok=outcome.ok,
+            phase="auth",
+            facts=facts,
+            error=outcome.error,
+            source=credentials.source if credentials else None,
+        )
+    )
+    if outcome.ok and target.is_image:
+        out.extend(await _manifest(ctx, outcome, extra))
+
+
+async def _manifest(
+    ctx: ProbeContext, outcome: auth_dance.Outcome, extra: dict[str, object]
+) -> list[Observation]:
+    """The manifest request with this group's token: its answer (not its body)."""
+    from regdoctor.net import wwwauth
+    from regdoctor.probes.exchange import observe_exchange
+    from regdoctor.probes.image import classify
+    from regdoctor.probes.manifest_body import manifest_kind
+    from regdoctor.probes.manifest_request import manifest_method, manifest_request, send_manifest
+
+    target = ctx.target
+    url, headers = manifest_request(ctx)
+    method = manifest_method(target)
+    answer = await send_manifest(ctx, method, url, headers, outcome.authorization)
+    step = "manifest.get" if method == "GET" else "manifest.head"
+    found = classify(answer)
+    media_type = (answer.header("content-type") or "").split(";")[0].strip() or None
+    challenge = wwwauth.first(answer.header("www-authenticate"))
+    facts = {
+        "repository": target.repository,
+        "reference": target.reference,
+        "outcome": found,
+        "status": answer.status,
+        "error_codes": answer.error_codes,
+        "digest": answer.header("docker-content-digest"),
+        "media_type": media_type,
+        "size": None,
+        "is_index": False,
+        "platforms": [],
+        "insufficient_scope": bool(challenge and challenge.error == "insufficient_scope"),
+        "manifest_kind": manifest_kind(found, media_type),
+        "body_problem": None,
+        "error_detail": answer.error_detail,
+        "tags_count": None,
+        "tags_nearest": [],
+        "tags_more": 0,
+        **extra,
+    }
+    error = None if found == "found" else answer.error_message or answer.error
+    return [
+        observe_exchange(
+            ctx, answer, phase="image", step=step, ok=answer.status == 200, extra=extra
+        ),
+        ctx.observe(
+            "image.manifest",
+            ok=found == "found",
+            phase="image",
+            facts=facts,
+            error=error or (None if found == "found" else f"HTTP {answer.status}"),
+        ),
+    ]

@@ -1,0 +1,72 @@
+"""What each runtime reads after TLS when its credential's dance was made beside the
+target's own (check/seen.py ``post_by_runtime``): one step, on hand-made reports."""
+
+from __future__ import annotations
+
+from regdoctor.check.seen import Kind, seen_of
+from regdoctor.model import Observation, PhaseResult, PhaseStatus, TargetReport
+from regdoctor.reference.targets import parse_target
+
+TARGET = parse_target("secure.test/team/app:1")
+OK, FAILED = PhaseStatus.OK, PhaseStatus.FAILED
+
+
+def _obs(kind: str, ok: bool, phase: str, **facts: object) -> Observation:
+    return Observation(kind=kind, target=TARGET.id, ok=ok, phase=phase, facts=facts)
+
+
+def _beside(kind: str, ok: bool, phase: str, runtimes: list[str], **facts: object) -> Observation:
+    return _obs(
+        kind, ok, phase, credential_beside=True, credential_group=1, runtimes=runtimes, **facts
+    )
+
+
+def _report(auth: PhaseStatus, image: PhaseStatus, *observations: Observation) -> TargetReport:
+    handshake = _obs("tls.handshake", True, "tls", outcome="ok", scheme_decision="https")
+    statuses = {"dns": OK, "tcp": OK, "tls": OK, "http": OK, "auth": auth, "image": image}
+    phases = tuple(PhaseResult(name, status) for name, status in statuses.items())
+    return TargetReport(TARGET, {}, phases, (handshake, *observations), (), 0.0)
+
+
+def test_an_anonymous_group_refused_at_the_token_server_fails_on_its_own() -> None:
+    report = _report(
+        OK,
+        OK,
+        _obs("auth.result", True, "auth", outcome="authenticated", runtimes=["docker"]),
+        _obs("image.manifest", True, "image", outcome="found", runtimes=["docker"]),
+        _beside("auth.result", False, "auth", ["containerd", "kubernetes"], status=401),
+    )
+    seen = seen_of(report)
+    assert seen.post_failure is None
+    assert set(seen.post_by_runtime) == {"containerd", "kubernetes"}
+    assert seen.post_by_runtime["containerd"][0] is Kind.UNAUTHORIZED  # type: ignore[index]
+
+
+def test_a_group_that_gets_the_manifest_pulls_when_the_targets_own_dance_failed() -> None:
+    report = _report(
+        FAILED,
+        PhaseStatus.SKIPPED,
+        _obs("auth.result", False, "auth", outcome="rejected_credentials", status=401),
+        _beside("auth.result", True, "auth", ["containerd"], outcome="anonymous"),
+        _beside("image.manifest", True, "image", ["containerd"], outcome="found"),
+    )
+    seen = seen_of(report)
+    assert seen.post_failure is not None and seen.post_failure[0] is Kind.UNAUTHORIZED
+    assert seen.post_by_runtime == {"containerd": None}
+
+
+def test_a_failure_after_the_manifest_both_found_is_every_runtimes() -> None:
+    """The platform is missing: a group whose manifest request got the manifest too
+    reads the target's own failure (it is not only the first group's)."""
+    report = _report(
+        OK,
+        FAILED,
+        _obs("auth.result", True, "auth", outcome="authenticated", runtimes=["docker"]),
+        _obs("image.manifest", True, "image", outcome="found", runtimes=["docker"]),
+        _obs("image.platform", False, "image", requested="linux/s390x"),
+        _beside("auth.result", True, "auth", ["containerd"], outcome="anonymous"),
+        _beside("image.manifest", True, "image", ["containerd"], outcome="found"),
+    )
+    seen = seen_of(report)
+    assert seen.post_by_runtime == {}
+    assert seen.post_failure is not None and seen.post_only is None
