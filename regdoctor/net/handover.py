@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from regdoctor.net import roundtrips
+from regdoctor.net.closing import close_now
 
 if TYPE_CHECKING:
     from regdoctor.net.streams import PlainStream, SpareStream
@@ -74,17 +75,6 @@ async def connect_spare(address: str, port: int, timeout: float) -> socket.socke
         sock.close()
         raise
     return sock
-
-
-def close_now(writer: asyncio.StreamWriter) -> None:
-    """Close a connection no request will use again, now. Over TLS, ``close`` alone
-    sends close_notify and then waits (up to 30 s) for the server's before it closes the
-    socket: a run that ends meanwhile leaves the socket open until the process ends
-    (and unclosed, to ``-X dev``). Aborted after it, the socket is closed at once, its
-    close_notify sent first, as Go's ``tls.Conn.Close`` does."""
-    writer.close()
-    if writer.get_extra_info("ssl_object") is not None:
-        writer.transport.abort()
 
 
 def _still_open(stream: PlainStream | _Connected) -> bool:

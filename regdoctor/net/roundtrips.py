@@ -43,6 +43,25 @@ def record_into(path: list[RoundTrip]) -> None:
     _RECORD.set(path)
 
 
+def join_waited(
+    steps: list[RoundTrip], waited_ms: float, *, host: str | None, begun: str, later: str
+) -> None:
+    """Put the ``steps`` of work made beside the critical path that it then waited for
+    (each recorded as it ended, after the wait began) on the current path: the first,
+    under way when the wait began, by how much of it was left (a round trip if more than
+    half of it), labelled ``(begun)``; the later ones in full, labelled ``(later)``."""
+    if not steps:
+        return
+    first, rest = steps[0], steps[1:]
+    left = max(0.0, waited_ms - sum(step.ms for step in rest))
+    trips = first.round_trips if left > first.ms / 2 else 0
+    record(f"{first.what} ({begun})", left, round_trips=trips, host=host or first.host)
+    for step in rest:
+        record(
+            f"{step.what} ({later})", step.ms, round_trips=step.round_trips, host=host or step.host
+        )
+
+
 @contextmanager
 def critical_path(into: list[RoundTrip] | None) -> Iterator[None]:
     """Record the waits made inside the block into ``into`` (None: record nothing, as

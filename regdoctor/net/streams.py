@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from regdoctor.net import roundtrips
-from regdoctor.net.handover import close_now
+from regdoctor.net.closing import close_now
 from regdoctor.net.lean_httpcore import httpcore
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from regdoctor.model import Observation
+from regdoctor.model import Observation, RoundTrip
 from regdoctor.net import auth_dance, roundtrips
 
 if TYPE_CHECKING:
@@ -30,30 +31,49 @@ _TAGGED = frozenset({"auth.result", "image.manifest", "http.response"})
 
 
 def start(ctx: ProbeContext, challenge: auth_dance.Response | None) -> None:
-    """Start one dance per group but the first (the target's own), beside it."""
+    """Start one dance per group but the first (the target's own), beside it. Each
+    records its waits on a list of its own: only what the check then waits for joins
+    the critical path (:func:`collect`)."""
     tasks = []
     for group, (ref, runtimes) in enumerate(ctx.target.credential_groups):
         if group == 0:
             continue
+        steps: list[RoundTrip] = []
         context = contextvars.copy_context()
-        context.run(roundtrips.off_path)
+        context.run(roundtrips.record_into, steps)
         dance = _guarded(ctx, facts_of(group, ref, runtimes), ref, runtimes, challenge)
-        tasks.append(asyncio.create_task(dance, context=context))
+        tasks.append((asyncio.create_task(dance, context=context), steps))
     ctx.state.extra[_TASKS] = tasks
 
 
 async def collect(state: TargetState) -> list[Observation]:
-    """The observations of the dances made beside (waited for), or none."""
-    tasks = state.extra.pop(_TASKS, None) or []
-    observations: list[Observation] = []
-    for task in tasks:
-        observations.extend(await task)
-    return observations
+    """The observations of the dances made beside, waited for once the target's own
+    probes are done; the part of them that outlasted the probes goes on the critical
+    path (the dance that ended last, as far as it was waited for)."""
+    tasks: list[tuple[asyncio.Task[list[Observation]], list[RoundTrip]]] = (
+        state.extra.pop(_TASKS, None) or []
+    )
+    if not tasks:
+        return []
+    done = [len(steps) for _task, steps in tasks]
+    start = time.monotonic()
+    results = await asyncio.gather(*(task for task, _steps in tasks))
+    waited = (time.monotonic() - start) * 1000
+    late = [steps[n:] for (_task, steps), n in zip(tasks, done, strict=True)]
+    longest = max(late, key=lambda steps: sum(step.ms for step in steps))
+    roundtrips.join_waited(
+        longest,
+        waited,
+        host=None,
+        begun="another credential's dance, waited for",
+        later="another credential's dance",
+    )
+    return [o for observations in results for o in observations]
 
 
 async def drop(state: TargetState) -> None:
     """Cancel the dances not collected (the target's run was cut short)."""
-    for task in state.extra.pop(_TASKS, None) or []:
+    for task, _steps in state.extra.pop(_TASKS, None) or []:
         task.cancel()
 
 

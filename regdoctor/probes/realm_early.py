@@ -184,14 +184,9 @@ def _join_path(steps: list[RoundTrip], waited_ms: float, key: str, *, used: bool
                 host=key,
             )
         return
-    first, later = steps[0], steps[1:]
-    left = max(0.0, waited_ms - sum(step.ms for step in later))
-    trips = first.round_trips if left > first.ms / 2 else 0
-    roundtrips.record(f"{first.what} (realm, begun early)", left, round_trips=trips, host=key)
-    for step in later:
-        roundtrips.record(
-            f"{step.what} (realm, early)", step.ms, round_trips=step.round_trips, host=key
-        )
+    roundtrips.join_waited(
+        steps, waited_ms, host=key, begun="realm, begun early", later="realm, early"
+    )
 
 
 async def _drop(early: Early) -> None:
