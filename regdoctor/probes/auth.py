@@ -18,12 +18,12 @@ from regdoctor.probes.auth_steps import (
     _response,
     asked_up_front,
     fetch_credentials,
+    new_dance,
     result_facts,
     scope_for,
 )
 from regdoctor.probes.base import ProbeContext, failure_summary, first
 from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
-from regdoctor.probes.http_ping import base_url
 from regdoctor.probes.manifest_request import send_head_beside
 from regdoctor.probes.peer_host import check_realm_host, peer_key, with_alert
 
@@ -96,14 +96,7 @@ class AuthProbe:
             # Basic challenge only (see regdoctor.discovery.credentials)
             basic_only = observation.facts.get("outcome") == "identity_token"
             yield observation
-        generator = auth_dance.dance(
-            base_url(ctx),
-            credentials=credentials,
-            scope=scope_for(target),
-            challenge=challenge,
-            allow_plain_http_credentials=target.insecure,
-            basic_only=basic_only,
-        )
+        generator = new_dance(ctx, credentials, challenge, basic_only=basic_only)
         seen_hosts: set[str] = set()
         realm_got_credentials = False  # the user's credentials went out to the realm
         token_answer: Exchange | None = None  # the token server's last answer

@@ -25,6 +25,28 @@ def _response(exchange: Exchange) -> auth_dance.Response:
     return auth_dance.Response(status=exchange.status, headers=exchange.headers, body=exchange.body)
 
 
+def new_dance(
+    ctx: ProbeContext,
+    credentials: Credentials | None,
+    challenge: auth_dance.Response | None,
+    *,
+    basic_only: bool,
+) -> auth_dance.Dance:
+    """The auth dance of the target (its ``/v2/``, its scope; credentials over plain
+    HTTP only for an insecure target), from the registry's first answer if known."""
+    from regdoctor.probes.http_ping import base_url
+
+    target = ctx.target
+    return auth_dance.dance(
+        base_url(ctx),
+        credentials=credentials,
+        scope=scope_for(target),
+        challenge=challenge,
+        allow_plain_http_credentials=target.insecure,
+        basic_only=basic_only,
+    )
+
+
 def scope_for(target: Target) -> str | None:
     return f"repository:{target.repository}:pull" if target.repository else None
 

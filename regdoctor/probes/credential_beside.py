@@ -144,11 +144,10 @@ async def _dance(
         _response,
         asked_up_front,
         fetch_credentials,
+        new_dance,
         result_facts,
-        scope_for,
     )
     from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
-    from regdoctor.probes.http_ping import base_url
 
     target = ctx.target
     credentials: Credentials | None = None
@@ -159,14 +158,7 @@ async def _dance(
         observation, credentials = await fetch_credentials(ctx, ref, extra)
         basic_only = observation.facts.get("outcome") == "identity_token"
         out.append(observation)
-    generator = auth_dance.dance(
-        base_url(ctx),
-        credentials=credentials,
-        scope=scope_for(target),
-        challenge=challenge,
-        allow_plain_http_credentials=target.insecure,
-        basic_only=basic_only,
-    )
+    generator = new_dance(ctx, credentials, challenge, basic_only=basic_only)
     realm_got_credentials = False
     token_answer: Exchange | None = None
     try:
