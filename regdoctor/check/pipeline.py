@@ -179,7 +179,7 @@ async def check_target(
     findings = evaluate(catalog(options.rule_dirs), target, state.observations)
     # each observation of a dance says whom it concerns once there are several (the
     # verdicts judge the beside dances' on their own: check/verdicts.py)
-    observations = [*credential_beside.tag_own(state.observations, target.credential_groups)]
+    observations = [*credential_beside.tag_own(state, target.credential_groups)]
     observations.extend(beside)
     return TargetReport(
         target=target,

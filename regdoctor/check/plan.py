@@ -290,7 +290,8 @@ def plan(request: CheckRequest) -> RunPlan:
         insecure=request.insecure,
     )
     options = replace(options, schemes=routes)
-    if effective is not None:
+    if effective is not None and not request.username:
+        # (--username: every runtime is judged with the credential given, as before)
         targets = [_with_credential_groups(effective, t, routes.runtimes) for t in targets]
     return RunPlan(mirrored(targets, routes), options, preset, effective, routes)
 

@@ -172,11 +172,15 @@ def seen_of(report: TargetReport) -> Seen:
 
 def _beside(report: TargetReport, seen: Seen) -> None:
     """Each runtime of a dance made beside with its own credential: the first failure
-    of its dance or manifest request, else None (it gets through), or nothing recorded
-    when the target's own manifest was found too (a failure after it, a platform or a
-    blob, is every runtime's)."""
+    of its dance or manifest request; else, when the target's own manifest request got a
+    200 too, the target's own failure after it (the body, the platform, a blob: every
+    runtime's), or None (it gets through)."""
+    # the target's own manifest request got through (200), whatever its body then was
+    # (a body that is no manifest fails every runtime, whichever credential asked)
     own_found = any(
-        o.kind == "image.manifest" and o.ok and not o.facts.get("credential_beside")
+        o.kind == "image.manifest"
+        and o.facts.get("status") == 200
+        and not o.facts.get("credential_beside")
         for o in report.observations
     )
     done: set[str] = set()
@@ -196,10 +200,9 @@ def _beside(report: TargetReport, seen: Seen) -> None:
                 )
             elif o.kind == "image.manifest" or not report.target.is_image:
                 done.add(name)
-                if own_found:
-                    seen.post_by_runtime.pop(name, None)
-                else:
-                    seen.post_by_runtime[name] = None
+                # its manifest request got through: what the target's own then met (the
+                # body, the platform, the blob) is every runtime's, its own included
+                seen.post_by_runtime[name] = seen.post_failure if own_found else None
 
 
 def _only_for(report: TargetReport, phase: str) -> frozenset[str] | None:

@@ -259,8 +259,8 @@ def _evaluate_by_credential(
         }
     )
 
-    def view(keep: list[int]) -> list[Finding]:
-        found = evaluate(rules, report.target, [observations[i] for i in keep], runtimes=runtimes)
+    def view(keep: list[int], scope: Sequence[str]) -> list[Finding]:
+        found = evaluate(rules, report.target, [observations[i] for i in keep], runtimes=scope)
         return [
             replace(f, observations=tuple(keep[j] for j in f.observations if j < len(keep)))
             for f in found
@@ -269,18 +269,33 @@ def _evaluate_by_credential(
     if not groups:
         return evaluate(rules, report.target, observations, runtimes=runtimes)
     own = [i for i, o in enumerate(observations) if not o.facts.get("credential_beside")]
-    findings = view(own)
+    findings = view(own, runtimes)
     for group in groups:
         mine = {
             i
             for i, o in enumerate(observations)
             if o.facts.get("credential_beside") and o.facts.get("credential_group") == group
         }
+        # its fixes are for its runtimes only (the others pull with their own credential)
+        scope = next(
+            ([str(r) for r in observations[i].facts.get("runtimes") or ()] for i in sorted(mine)),
+            list(runtimes),
+        )
         keep = [i for i in own if not _own_dance(observations[i])] + sorted(mine)
         keep.sort()
-        findings.extend(replace(f, leading=False) for f in view(keep) if mine & set(f.observations))
+        findings.extend(
+            f
+            for f in view(keep, [r for r in runtimes if r in scope] or runtimes)
+            if mine & set(f.observations)
+        )
+    # one leading finding, as evaluate chooses it: the first of the most severe (the
+    # target's own dance's first among equals), an info note never; an error of another
+    # credential's dance leads where the target's own credential pulls
     findings.sort(key=lambda f: f.severity.rank)
-    return findings
+    return [
+        replace(f, leading=index == 0 and f.severity is not Severity.INFO)
+        for index, f in enumerate(findings)
+    ]
 
 
 def _own_dance(observation: Observation) -> bool:

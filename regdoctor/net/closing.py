@@ -12,8 +12,16 @@ def close_now(writer: asyncio.StreamWriter) -> None:
     """Close a connection no request will use again, now. Over TLS, ``close`` alone
     sends close_notify and then waits (up to 30 s) for the server's before it closes the
     socket: a run that ends meanwhile leaves the socket open until the process ends
-    (and unclosed, to ``-X dev``). Aborted after it, the socket is closed at once, its
-    close_notify sent first, as Go's ``tls.Conn.Close`` does."""
-    writer.close()
-    if writer.get_extra_info("ssl_object") is not None:
-        writer.transport.abort()
+    (and unclosed, to ``-X dev``). Aborted after it, the socket is closed at once, as
+    Go's ``tls.Conn.Close`` does; its close_notify goes out if the kernel takes it at
+    once (an idle connection's socket buffer is empty), else it is dropped. Only for a
+    connection no request is using: what is still unsent is discarded."""
+    transport = writer.transport
+    try:
+        secured = transport.get_extra_info("ssl_object") is not None
+    except AttributeError:  # TLS, closed twice already: asyncio dropped its protocol
+        return
+    if not transport.is_closing():
+        writer.close()  # never twice: a second close drops a TLS transport's protocol
+    if secured:
+        transport.abort()

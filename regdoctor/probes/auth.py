@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from regdoctor.model import Observation, PhaseStatus, Target
 from regdoctor.net import auth_dance
 from regdoctor.net.handshake import HandshakeResult
+from regdoctor.net.realm_hints import KNOWN
 from regdoctor.probes import credential_beside, realm_early
 from regdoctor.probes.auth_steps import (
     _hostport_of,
@@ -202,6 +203,11 @@ def _remember_realm(ctx: ProbeContext, outcome: auth_dance.Outcome) -> None:
     hints = ctx.network.realm_hints
     registry = ctx.target.hostport
     if outcome.auth_scheme == "bearer" and outcome.realm:
-        hints.note(registry, outcome.realm if peer_key(ctx, outcome.realm) else None)
+        if peer_key(ctx, outcome.realm) or registry in KNOWN:
+            # (a known registry's realm behind a proxy is still its realm: noting none
+            # would turn the known one off for the next direct check)
+            hints.note(registry, outcome.realm)
+        else:
+            hints.note(registry, None)
     elif outcome.outcome == "anonymous" or outcome.auth_scheme == "basic":
         hints.note(registry, None)

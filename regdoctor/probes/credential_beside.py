@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: where the tasks wait in :attr:`TargetState.extra`
 _TASKS = "credential_beside"
+#: whether any dance was made beside (the target's own then concerns its group only)
+_STARTED = "credential_beside_started"
 #: the observations of the target's own dance that say whom they concern
 _TAGGED = frozenset({"auth.result", "image.manifest", "http.response"})
 
@@ -34,16 +36,40 @@ def start(ctx: ProbeContext, challenge: auth_dance.Response | None) -> None:
     """Start one dance per group but the first (the target's own), beside it. Each
     records its waits on a list of its own: only what the check then waits for joins
     the critical path (:func:`collect`)."""
+    from regdoctor.probes.auth_steps import asked_up_front
+
+    groups = []
+    for group, (ref, in_scope) in enumerate(ctx.target.credential_groups):
+        runtimes = _going_on(ctx, in_scope)
+        if group and runtimes:
+            groups.append((group, ref, runtimes))
+    if (
+        challenge is not None
+        and challenge.status != 401
+        and not any(asked_up_front(runtimes, ref) for _g, ref, runtimes in groups)
+    ):
+        # the registry asks for no credential: no runtime sends one, every dance would
+        # be the target's own (podman's helper asked up front is the exception)
+        groups = []
     tasks = []
-    for group, (ref, runtimes) in enumerate(ctx.target.credential_groups):
-        if group == 0:
-            continue
+    for group, ref, runtimes in groups:
         steps: list[RoundTrip] = []
         context = contextvars.copy_context()
         context.run(roundtrips.record_into, steps)
         dance = _guarded(ctx, facts_of(group, ref, runtimes), ref, runtimes, challenge)
         tasks.append((asyncio.create_task(dance, context=context), steps))
     ctx.state.extra[_TASKS] = tasks
+    ctx.state.extra[_STARTED] = bool(tasks)
+
+
+def _going_on(ctx: ProbeContext, runtimes: Sequence[str]) -> tuple[str, ...]:
+    """Those of ``runtimes`` that send requests where the target's own dance goes: over
+    plain HTTP only the runtimes that go on to ``http://`` there (a runtime that stops at
+    ``https://`` never sends its credential in clear, so neither does its dance)."""
+    if ctx.state.scheme != "http" or ctx.options.schemes is None:
+        return tuple(runtimes)
+    choice = ctx.options.schemes.schemes(ctx.target, ctx.state.addresses or [])
+    return tuple(r for r in runtimes if r in choice.plain_http)
 
 
 async def collect(state: TargetState) -> list[Observation]:
@@ -77,13 +103,15 @@ async def drop(state: TargetState) -> None:
         task.cancel()
 
 
-def tag_own(observations: Sequence[Observation], groups: Sequence[Any]) -> list[Observation]:
+def tag_own(state: TargetState, groups: Sequence[Any]) -> list[Observation]:
     """The target's own dance's observations with ``runtimes`` (the first group's) and
-    ``credential_group`` 0, when there are other groups: a finding on them concerns the
-    runtimes that send that credential only."""
+    ``credential_group`` 0, when dances were made beside for the other groups: a finding
+    on them concerns the runtimes that send that credential only. None made (the
+    registry asked for no credential, ``--username``...): every runtime's."""
     from dataclasses import replace
 
-    if len(groups) < 2:
+    observations = state.observations
+    if len(groups) < 2 or not state.extra.get(_STARTED):
         return list(observations)
     runtimes = list(groups[0][1])
     out = []
@@ -118,7 +146,19 @@ async def _guarded(
 ) -> list[Observation]:
     out: list[Observation] = []
     try:
-        await _dance(ctx, ref, runtimes, challenge, extra, out)
+        # under the run's deadline, as the target's own probes (a helper that hangs)
+        async with asyncio.timeout(ctx.remaining()):
+            await _dance(ctx, ref, runtimes, challenge, extra, out)
+    except TimeoutError:
+        out.append(
+            ctx.observe(
+                "auth.result",
+                ok=False,
+                phase="auth",
+                facts={**extra, "outcome": "timeout"},
+                error="the global deadline was reached before this credential's dance ended",
+            )
+        )
     except Exception as exc:  # a crash is a result: the runtimes' post is not known
         out.append(
             ctx.observe(
@@ -155,7 +195,14 @@ async def _dance(
     if ref is not None and (
         challenge is None or challenge.status == 401 or asked_up_front(runtimes, ref)
     ):
+        asked = time.monotonic()
         observation, credentials = await fetch_credentials(ctx, ref, extra)
+        # a helper's or store's wait is no round trip, but it is waited for
+        roundtrips.record(
+            "credential helper" if ref.origin in ("helper", "store") else "credential read",
+            (time.monotonic() - asked) * 1000,
+            round_trips=0,
+        )
         basic_only = observation.facts.get("outcome") == "identity_token"
         out.append(observation)
     generator = new_dance(ctx, credentials, challenge, basic_only=basic_only)

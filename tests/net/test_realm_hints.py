@@ -199,3 +199,29 @@ def test_a_null_realm_is_read_for_known_registries_only(isolate_env: object) -> 
     assert "other.test:443" not in hints._load()
     # a stale "none" is forgotten: the known realm applies again
     assert hints.recall("registry.gitlab.com:443") == "https://gitlab.com:443"
+
+
+def test_a_known_realm_behind_a_proxy_stays_known(
+    isolate_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked through a proxy, Docker Hub's 401 still names auth.docker.io; the check
+    does not reach it itself (``peer_key`` None), but the next direct check must still
+    reach it early: nothing is noted as "none" (it was, which turned KNOWN off)."""
+    from types import SimpleNamespace
+
+    from regdoctor.probes import auth
+
+    monkeypatch.setattr(auth, "peer_key", lambda _ctx, _url: None)
+    hints = RealmHints()
+
+    def remember(registry: str, realm: str) -> None:
+        ctx = SimpleNamespace(
+            network=SimpleNamespace(realm_hints=hints), target=SimpleNamespace(hostport=registry)
+        )
+        outcome = SimpleNamespace(auth_scheme="bearer", realm=realm, outcome="authenticated")
+        auth._remember_realm(ctx, outcome)  # type: ignore[arg-type]
+
+    remember(HUB, "https://auth.docker.io/token")
+    assert hints.recall(HUB) == "https://auth.docker.io:443" and not hints.learned(HUB)
+    remember("reg.test:443", "https://auth.test/token")  # unknown, not reached itself
+    assert hints.recall("reg.test:443") is None

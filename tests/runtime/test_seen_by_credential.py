@@ -62,11 +62,28 @@ def test_a_failure_after_the_manifest_both_found_is_every_runtimes() -> None:
         OK,
         FAILED,
         _obs("auth.result", True, "auth", outcome="authenticated", runtimes=["docker"]),
-        _obs("image.manifest", True, "image", outcome="found", runtimes=["docker"]),
+        _obs("image.manifest", True, "image", outcome="found", status=200, runtimes=["docker"]),
         _obs("image.platform", False, "image", requested="linux/s390x"),
         _beside("auth.result", True, "auth", ["containerd"], outcome="anonymous"),
         _beside("image.manifest", True, "image", ["containerd"], outcome="found"),
     )
     seen = seen_of(report)
-    assert seen.post_by_runtime == {}
     assert seen.post_failure is not None and seen.post_only is None
+    assert seen.post_by_runtime == {"containerd": seen.post_failure}
+
+
+def test_a_manifest_request_answered_200_with_no_manifest_fails_every_group() -> None:
+    """The target's own manifest request got a 200 whose body is a web page (the image
+    phase fails, its observation tagged with the first group): another group whose
+    request got a 200 too meets the same body (it was judged ok)."""
+    report = _report(
+        OK,
+        FAILED,
+        _obs("auth.result", True, "auth", outcome="authenticated", runtimes=["docker"]),
+        _obs("image.manifest", False, "image", outcome="invalid", status=200, runtimes=["docker"]),
+        _beside("auth.result", True, "auth", ["containerd"], outcome="anonymous"),
+        _beside("image.manifest", True, "image", ["containerd"], outcome="found"),
+    )
+    seen = seen_of(report)
+    assert seen.post_failure is not None
+    assert seen.post_by_runtime == {"containerd": seen.post_failure}
