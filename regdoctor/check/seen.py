@@ -64,6 +64,9 @@ class Seen:
     #: manifest request got through and nothing the target's own requests saw after
     #: them applies (a runtime not here: ``post_failure`` as for every runtime)
     post_by_runtime: dict[str, tuple[Kind, str] | None] = field(default_factory=dict)
+    #: runtimes whose credential's dance regdoctor did not see end (it crashed, or the
+    #: run's deadline came first): their failure is regdoctor's, not the registry's
+    unobserved_post: set[str] = field(default_factory=set)
 
 
 def addresses_of(observations: Sequence[Observation]) -> list[str]:
@@ -185,7 +188,20 @@ def _beside(report: TargetReport, seen: Seen) -> None:
     )
     done: set[str] = set()
     for o in report.observations:
-        if not o.facts.get("credential_beside") or o.kind not in ("auth.result", "image.manifest"):
+        if not o.facts.get("credential_beside"):
+            continue
+        if o.kind in ("probe.timeout", "probe.crashed"):  # regdoctor's own failure
+            for runtime in o.facts.get("runtimes") or ():
+                name = str(runtime)
+                if name not in done:
+                    done.add(name)
+                    seen.unobserved_post.add(name)
+                    seen.post_by_runtime[name] = (
+                        Kind.TIMEOUT if o.kind == "probe.timeout" else Kind.SERVER_ERROR,
+                        str(o.error or "not observed"),
+                    )
+            continue
+        if o.kind not in ("auth.result", "image.manifest"):
             continue
         runtimes = o.facts.get("runtimes")
         for runtime in runtimes if isinstance(runtimes, list) else ():
@@ -202,14 +218,20 @@ def _beside(report: TargetReport, seen: Seen) -> None:
                 done.add(name)
                 # its manifest request got through: what the target's own then met (the
                 # body, the platform, the blob) is every runtime's, its own included
-                seen.post_by_runtime[name] = seen.post_failure if own_found else None
+                failure = seen.post_failure
+                applies = seen.post_only is None or name in seen.post_only
+                seen.post_by_runtime[name] = failure if own_found and applies else None
 
 
 def _only_for(report: TargetReport, phase: str) -> frozenset[str] | None:
     """The runtimes the phase's failure applies to, when its failing observation names
     them (``runtimes``), else None (every runtime)."""
     failing = next((o for o in report.observations if o.phase == phase and not o.ok), None)
-    runtimes = failing.facts.get("runtimes") if failing is not None else None
+    if failing is None or "credential_group" in failing.facts:
+        # (the group tag of the target's own dance says whose credential asked, not who
+        # is refused: the other groups are judged on their own dances, check/seen._beside)
+        return None
+    runtimes = failing.facts.get("runtimes")
     return frozenset(str(r) for r in runtimes) if isinstance(runtimes, list) else None
 
 

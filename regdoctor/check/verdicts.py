@@ -270,6 +270,17 @@ def _evaluate_by_credential(
         return evaluate(rules, report.target, observations, runtimes=runtimes)
     own = [i for i, o in enumerate(observations) if not o.facts.get("credential_beside")]
     findings = view(own, runtimes)
+    # a finding on the target's own dance is its group's: its commands for its runtimes
+    first = next((o for o in observations if o.facts.get("credential_group") == 0), None)
+    scope0 = [str(r) for r in first.facts.get("runtimes") or ()] if first is not None else []
+    if scope0:
+        theirs = {(f.rule, f.observations): f for f in view(own, scope0)}
+        findings = [
+            theirs.get((f.rule, f.observations), f)
+            if any(_own_dance(observations[i]) for i in f.observations)
+            else f
+            for f in findings
+        ]
     for group in groups:
         mine = {
             i

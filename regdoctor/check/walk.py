@@ -265,6 +265,8 @@ def _post(seen: Seen, walk: Walk, runtime: str) -> tuple[Kind, str] | None:
     walk.parts.add("post")
     if runtime in seen.post_by_runtime:  # its own credential's dance, made beside
         own = seen.post_by_runtime[runtime]
+        if runtime in seen.unobserved_post:
+            walk.unobserved = "the requests with its own credential"
         if own is not None:
             walk.failed_part = "post"
             return own

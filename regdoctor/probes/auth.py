@@ -74,17 +74,23 @@ class AuthProbe:
         challenge = (
             _response(challenge_exchange) if isinstance(challenge_exchange, Exchange) else None
         )
+        # with several credentials in scope, this dance is the first group's
+        own: tuple[str, ...] = (target.runtime or "",)
+        sends = True  # whether a runtime of the group would send its credential here
         if credentials is None and len(target.credential_groups) > 1:
             # the runtimes in scope send different credentials: the others' dances go
             # beside this one (the rules judge each runtime on its own)
             credential_beside.start(ctx, challenge)
+            own = target.credential_groups[0][1]
+            sends = bool(credential_beside.going_on(ctx, own))
         if (
             credentials is None
             and target.credential is not None
+            and sends  # never to where none of its runtimes goes (http://, a refused CA)
             and (
                 challenge is None
                 or challenge.status == 401
-                or asked_up_front((target.runtime or "",), target.credential)
+                or asked_up_front(own, target.credential)
             )
         ):
             # The configuration names a credential and the registry asks for one: only

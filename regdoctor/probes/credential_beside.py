@@ -40,17 +40,14 @@ def start(ctx: ProbeContext, challenge: auth_dance.Response | None) -> None:
 
     groups = []
     for group, (ref, in_scope) in enumerate(ctx.target.credential_groups):
-        runtimes = _going_on(ctx, in_scope)
+        runtimes = going_on(ctx, in_scope)
         if group and runtimes:
             groups.append((group, ref, runtimes))
-    if (
-        challenge is not None
-        and challenge.status != 401
-        and not any(asked_up_front(runtimes, ref) for _g, ref, runtimes in groups)
-    ):
+    if challenge is not None and challenge.status != 401:
         # the registry asks for no credential: no runtime sends one, every dance would
-        # be the target's own (podman's helper asked up front is the exception)
-        groups = []
+        # be the target's own (podman's helper, asked before any request, is the
+        # exception: a helper that fails stops its pull)
+        groups = [g for g in groups if asked_up_front(g[2], g[1])]
     tasks = []
     for group, ref, runtimes in groups:
         steps: list[RoundTrip] = []
@@ -62,14 +59,30 @@ def start(ctx: ProbeContext, challenge: auth_dance.Response | None) -> None:
     ctx.state.extra[_STARTED] = bool(tasks)
 
 
-def _going_on(ctx: ProbeContext, runtimes: Sequence[str]) -> tuple[str, ...]:
+def going_on(ctx: ProbeContext, runtimes: Sequence[str]) -> tuple[str, ...]:
     """Those of ``runtimes`` that send requests where the target's own dance goes: over
     plain HTTP only the runtimes that go on to ``http://`` there (a runtime that stops at
-    ``https://`` never sends its credential in clear, so neither does its dance)."""
-    if ctx.state.scheme != "http" or ctx.options.schemes is None:
+    ``https://`` never sends its credential in clear, so neither does its dance); over
+    https not those that refuse the registry's certificate."""
+    if ctx.options.schemes is None:
         return tuple(runtimes)
     choice = ctx.options.schemes.schemes(ctx.target, ctx.state.addresses or [])
-    return tuple(r for r in runtimes if r in choice.plain_http)
+    if ctx.state.scheme == "http":
+        return tuple(r for r in runtimes if r in choice.plain_http)
+    # over https: not to a certificate the runtime refuses (it never sends a request)
+    verify = next(
+        (
+            o
+            for o in ctx.state.observations
+            if o.kind == "tls.verify" and o.facts.get("role", "registry") == "registry"
+        ),
+        None,
+    )
+    if verify is None or verify.facts.get("reason") in (None, "ok"):
+        return tuple(runtimes)
+    trusted = verify.facts.get("trusted_by")
+    trusted_by = trusted if isinstance(trusted, dict) else {}
+    return tuple(r for r in runtimes if r in choice.skip_verify or trusted_by.get(r))
 
 
 async def collect(state: TargetState) -> list[Observation]:
@@ -145,30 +158,44 @@ async def _guarded(
     challenge: auth_dance.Response | None,
 ) -> list[Observation]:
     out: list[Observation] = []
+    budget = ctx.remaining()
+    deadline = asyncio.timeout(budget)
     try:
         # under the run's deadline, as the target's own probes (a helper that hangs)
-        async with asyncio.timeout(ctx.remaining()):
+        async with deadline:
             await _dance(ctx, ref, runtimes, challenge, extra, out)
-    except TimeoutError:
+    except TimeoutError as exc:
+        if not deadline.expired():
+            return _crashed(ctx, extra, exc, out)
+        # what the pipeline says of a probe the deadline cut (probe-deadline's rule)
         out.append(
             ctx.observe(
-                "auth.result",
+                "probe.timeout",
                 ok=False,
                 phase="auth",
-                facts={**extra, "outcome": "timeout"},
-                error="the global deadline was reached before this credential's dance ended",
+                facts={**extra, "probe": "auth", "timeout_s": round(budget, 3), "deadline": True},
+                error="the global deadline was reached before the requests with this "
+                "credential ended",
             )
         )
     except Exception as exc:  # a crash is a result: the runtimes' post is not known
-        out.append(
-            ctx.observe(
-                "auth.result",
-                ok=False,
-                phase="auth",
-                facts={**extra, "outcome": "crashed", "exception": type(exc).__name__},
-                error=f"{type(exc).__name__}: {exc}",
-            )
+        return _crashed(ctx, extra, exc, out)
+    return out
+
+
+def _crashed(
+    ctx: ProbeContext, extra: dict[str, object], exc: BaseException, out: list[Observation]
+) -> list[Observation]:
+    """What the pipeline says of a probe that raised (probe-crashed's rule)."""
+    out.append(
+        ctx.observe(
+            "probe.crashed",
+            ok=False,
+            phase="auth",
+            facts={**extra, "probe": "auth", "exception": type(exc).__name__},
+            error=f"{type(exc).__name__}: {exc}",
         )
+    )
     return out
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "TOOLS",
     "CommandGroup",
     "command_lines",
+    "finding_scope",
     "group_commands",
     "markdown_fence",
     "markdown_remediation",
@@ -255,3 +256,11 @@ def markdown_remediation(
 def _markdown_group(group: CommandGroup, clean_command: Callable[[str], str]) -> list[str]:
     lines = command_lines(clean_command(group.command))
     return [f"{group.label}:", "", *markdown_fence(lines), ""]
+
+
+def finding_scope(scope: Sequence[str], runtimes: Sequence[str]) -> tuple[str, ...]:
+    """The runtimes whose commands a finding shows first: those of the report's scope
+    it names (a finding on one runtime's credential or CA is that runtime's to fix, as
+    the TUI shows it), else the report's scope."""
+    mine = tuple(r for r in scope if r in runtimes)
+    return mine or tuple(scope)

@@ -376,13 +376,13 @@ class _Markdown:
         runtimes first, the others in ``<details>`` unless ``--verbose``."""
         if not finding.remediation:
             return
-        from regdoctor.render.commands import markdown_remediation
+        from regdoctor.render.commands import finding_scope, markdown_remediation
 
         self.add("How to fix:", "")
         self.add(
             *markdown_remediation(
                 finding.remediation,
-                scope=self.scope,
+                scope=finding_scope(self.scope, finding.runtimes),
                 clean_prose=lambda text: self.clean(text, _PROSE_CHARS),
                 clean_command=lambda command: self.block(command, _COMMAND_CHARS),
                 fold=not self.verbose,

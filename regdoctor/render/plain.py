@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING, Any, cast
 from regdoctor.escape import MAX_LINE, clip, safe_lines, safe_text
 from regdoctor.model import PHASES, PhaseStatus, Severity
 from regdoctor.redact.secrets import Redactor, redact
-from regdoctor.render.commands import command_lines, ordered_runtimes, paste_lines, step_groups
+from regdoctor.render.commands import (
+    command_lines,
+    finding_scope,
+    ordered_runtimes,
+    paste_lines,
+    step_groups,
+)
 from regdoctor.render.plain_console import PlainConsole
 
 if TYPE_CHECKING:
@@ -469,7 +475,7 @@ class _PlainRenderer:
         for number, step in enumerate(f.remediation, start=1):
             prefix = self.Text(f"    {number}. ")
             self.hang(prefix, self.Text(self.clean(step.text, max_chars=_PROSE_CHARS)), indent=7)
-            self.commands(step, indent=prefix.cell_len)
+            self.commands(step, indent=prefix.cell_len, scope=finding_scope(self.scope, f.runtimes))
 
         for ref in f.references:
             self.reference(ref)
@@ -508,12 +514,14 @@ class _PlainRenderer:
             out.append(("evidence", evidence[: 2 * _EVIDENCE_LINES]))
         return out
 
-    def commands(self, step: RemediationStep, *, indent: int) -> None:
+    def commands(
+        self, step: RemediationStep, *, indent: int, scope: tuple[str, ...] | None = None
+    ) -> None:
         """Each group of runtimes with the same command (checks, then the fix): its
         label, then the command flush left, never wrapped by Rich (see
         :mod:`regdoctor.render.commands`); the runtimes out of the report's scope folded
         into one line unless ``-v``."""
-        shown, folded = step_groups(step, self.scope)
+        shown, folded = step_groups(step, self.scope if scope is None else scope)
         if self.verbose:
             shown, folded = shown + folded, []
         for group in shown:

@@ -15,6 +15,11 @@ def _obs(kind: str, ok: bool, phase: str, **facts: object) -> Observation:
     return Observation(kind=kind, target=TARGET.id, ok=ok, phase=phase, facts=facts)
 
 
+def _own(kind: str, ok: bool, phase: str, runtimes: list[str], **facts: object) -> Observation:
+    """An observation of the target's own dance, as ``credential_beside.tag_own`` tags it."""
+    return _obs(kind, ok, phase, credential_group=0, runtimes=runtimes, **facts)
+
+
 def _beside(kind: str, ok: bool, phase: str, runtimes: list[str], **facts: object) -> Observation:
     return _obs(
         kind, ok, phase, credential_beside=True, credential_group=1, runtimes=runtimes, **facts
@@ -80,10 +85,41 @@ def test_a_manifest_request_answered_200_with_no_manifest_fails_every_group() ->
         OK,
         FAILED,
         _obs("auth.result", True, "auth", outcome="authenticated", runtimes=["docker"]),
-        _obs("image.manifest", False, "image", outcome="invalid", status=200, runtimes=["docker"]),
+        _own("image.manifest", False, "image", ["docker"], outcome="invalid", status=200),
         _beside("auth.result", True, "auth", ["containerd"], outcome="anonymous"),
         _beside("image.manifest", True, "image", ["containerd"], outcome="found"),
     )
     seen = seen_of(report)
     assert seen.post_failure is not None
     assert seen.post_by_runtime == {"containerd": seen.post_failure}
+
+
+def test_a_blob_failure_only_some_runtimes_meet_stays_theirs() -> None:
+    """The storage host's certificate is refused by docker only (its ``image.blob``
+    names docker): containerd, whose anonymous dance got the manifest too, does not
+    inherit it (the group tag of the target's own dance is no such restriction)."""
+    report = _report(
+        OK,
+        FAILED,
+        _own("auth.result", True, "auth", ["docker"], outcome="authenticated"),
+        _own("image.manifest", True, "image", ["docker"], outcome="found", status=200),
+        _obs("image.blob", False, "image", runtimes=["docker"], outcome="untrusted"),
+        _beside("auth.result", True, "auth", ["containerd"], outcome="anonymous"),
+        _beside("image.manifest", True, "image", ["containerd"], outcome="found"),
+    )
+    seen = seen_of(report)
+    assert seen.post_only == frozenset({"docker"})
+    assert seen.post_by_runtime.get("containerd") is None
+
+
+def test_a_dance_regdoctor_did_not_see_end_is_unobserved_not_the_registrys() -> None:
+    report = _report(
+        OK,
+        OK,
+        _own("auth.result", True, "auth", ["docker"], outcome="authenticated"),
+        _own("image.manifest", True, "image", ["docker"], outcome="found", status=200),
+        _beside("probe.timeout", False, "auth", ["containerd"], probe="auth", deadline=True),
+    )
+    seen = seen_of(report)
+    assert seen.unobserved_post == {"containerd"}
+    assert seen.post_by_runtime["containerd"][0] is Kind.TIMEOUT  # type: ignore[index]

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.harness import hostile
+from tests.harness.testbed import Testbed
 
 USER, PASSWORD = "tester", "s3cret-pw"
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -30,8 +31,9 @@ class Registry:
     answers to ``good`` (or to anyone, but in ``bearer``) with a manifest, or with a
     web page (``bad_body``)."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, tls: Any = None) -> None:
         self.mode = mode
+        self.tls = tls  # an ssl.SSLContext: the registry speaks HTTPS
         self.requests: list[hostile.RawRequest] = []
         self.server = hostile.HostileServer(self.accept, raw=True).start()
 
@@ -40,7 +42,9 @@ class Registry:
         (a 400: "server gave HTTP response to HTTPS client"); a request, its answer."""
         import socket
 
-        first = conn.sock.recv(1, socket.MSG_PEEK)
+        if self.tls is not None:
+            conn = hostile.Conn(self.tls.wrap_socket(conn.sock, server_side=True), conn.stopping)
+        first = b"" if self.tls is not None else conn.sock.recv(1, socket.MSG_PEEK)
         if first == b"\x16":
             conn.respond(400, {"Content-Type": "text/plain"}, "Bad Request")
             return
@@ -68,6 +72,9 @@ class Registry:
                 hostile.registry_answer(conn, request)
             return
         if request.path.startswith("/token"):
+            if auth is not None and auth != BASIC:
+                conn.respond(401, {"Content-Type": "application/json"}, '{"details":"bad login"}')
+                return
             token = "good" if auth == BASIC else "anon"
             conn.respond(200, {"Content-Type": "application/json"}, json.dumps({"token": token}))
             return
@@ -105,6 +112,8 @@ def _root(
     docker_login: bool,
     podman_login: bool,
     podman_insecure: bool = True,
+    docker_insecure: bool = True,
+    docker_password: str = PASSWORD,
 ) -> Path:
     """docker told the registry is insecure, containerd given ``server = "http://..."``
     (both reach its plain HTTP), podman too unless not ``podman_insecure`` (it then stops
@@ -115,14 +124,17 @@ def _root(
             root / "etc/containers/registries.conf",
             f'[[registry]]\nlocation = "{hostport}"\ninsecure = true\n',
         )
-    login = {
-        "auths": {hostport: {"auth": base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}}
-    }
-    _write(root / "etc/docker/daemon.json", json.dumps({"insecure-registries": [hostport]}))
+
+    def login(password: str) -> str:
+        pair = base64.b64encode(f"{USER}:{password}".encode()).decode()
+        return json.dumps({"auths": {hostport: {"auth": pair}}})
+
+    if docker_insecure:
+        _write(root / "etc/docker/daemon.json", json.dumps({"insecure-registries": [hostport]}))
     if docker_login:
-        _write(root / "root/.docker/config.json", json.dumps(login))
+        _write(root / "root/.docker/config.json", login(docker_password))
     if podman_login:
-        _write(root / "run/containers/0/auth.json", json.dumps(login))
+        _write(root / "run/containers/0/auth.json", login(PASSWORD))
     _write(
         root / "etc/containerd/config.toml",
         'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n'
@@ -149,6 +161,17 @@ def _check(root: Path, image: str, *extra: str, stdin: str | None = None) -> dic
     doc = json.loads(proc.stdout)
     assert isinstance(doc, dict), proc.stderr
     return doc
+
+
+def _plain(root: Path, image: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY") and k != "NO_PROXY"}
+    env.update({"HOME": "/root", "REGDOCTOR_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    for name in ("DOCKER_CONFIG", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE"):
+        env.pop(name, None)
+    argv = [sys.executable, "-m", "regdoctor", "check", "--root", str(root), "--runtime", "all"]
+    argv += ["--timeout", "3", image]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+    return proc.stdout
 
 
 def _statuses(doc: dict[str, Any]) -> dict[str, str]:
@@ -241,3 +264,75 @@ def test_username_judges_every_runtime_with_the_credential_given(
     assert _statuses(doc) == dict.fromkeys(
         ("docker", "containerd", "podman", "kubernetes"), "error"
     )
+
+
+def test_no_credential_goes_to_a_certificate_its_runtime_refuses(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """An https registry whose CA nobody trusts; docker skips verification (insecure),
+    podman, with the only login, verifies and stops: its password must not be sent
+    over that TLS session (it was, by its dance made beside)."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    leaf = testbed.pki.leaves["untrusted"]
+    context.load_cert_chain(leaf.cert, leaf.key)
+    fake = Registry("basic", tls=context)
+    try:
+        root = _root(
+            tmp_path, fake.hostport, docker_login=False, podman_login=True, podman_insecure=False
+        )
+        doc = _check(root, f"{fake.hostport}/team/app:1.2")
+    finally:
+        fake.server.stop()
+    assert any("/v2/" in r.path for r in fake.requests), "the registry was reached"
+    assert BASIC not in fake.authorizations()
+    assert _statuses(doc)["podman"] == "error"
+
+
+@pytest.mark.parametrize("registry", ["basic"], indirect=True)
+def test_the_targets_own_dance_sends_no_credential_its_runtimes_would_not(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """Nothing tells docker or podman the registry is plain HTTP; containerd's hosts.toml
+    does. The target takes podman's login (the first runtime with settings for it), but
+    podman stops at https://: the check's own dance over http:// must go without it."""
+    root = _root(
+        tmp_path,
+        registry.hostport,
+        docker_login=False,
+        podman_login=True,
+        podman_insecure=False,
+        docker_insecure=False,
+    )
+    doc = _check(root, f"{registry.hostport}/team/app:1.2")
+    assert any("/v2/" in r.path for r in registry.requests), "the registry was reached"
+    assert BASIC not in registry.authorizations()
+    statuses = _statuses(doc)
+    assert statuses["containerd"] == "error" and statuses["podman"] == "error", statuses
+
+
+@pytest.mark.parametrize("registry", ["open"], indirect=True)
+def test_a_finding_on_the_targets_own_dance_gives_commands_to_its_runtimes(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """docker's saved password is wrong (the realm refuses it), anonymous tokens pull:
+    docker and podman (which reads docker's file) fail, ctr and the CRI pull. The
+    rejected-login finding names docker and podman, and the report shows their
+    commands, the others' folded (it showed the kubelet a pull secret to fix)."""
+    root = _root(
+        tmp_path, registry.hostport, docker_login=True, podman_login=False, docker_password="old"
+    )
+    doc = _check(root, f"{registry.hostport}/team/app:1.2")
+    statuses = _statuses(doc)
+    assert statuses["docker"] == "error" and statuses["containerd"] != "error", statuses
+    errors = [f for f in doc["targets"][0]["findings"] if f["severity"] == "error"]
+    assert errors, doc["targets"][0]["findings"]
+    for finding in errors:
+        assert set(finding["runtimes"]) <= {"docker", "podman"}, finding["runtimes"]
+    # the plain report shows docker's and podman's commands, the others' folded away
+    plain = _plain(root, f"{registry.hostport}/team/app:1.2")
+    fix = plain[plain.index("auth-rejected-credentials") :]
+    assert "docker login" in fix and "podman login" in fix, fix
+    assert "ctr images pull" not in fix and "kubectl" not in fix, fix
+    assert "other runtimes: containerd, kubernetes (see -v)" in fix, fix
