@@ -148,12 +148,27 @@ def _root(
     return root
 
 
-def _check(root: Path, image: str, *extra: str, stdin: str | None = None) -> dict[str, Any]:
+#: ``regdoctor`` with the dance made beside made to raise (a bug of regdoctor's own)
+CRASHING = (
+    "import sys, regdoctor.probes.credential_beside as beside\n"
+    "async def boom(*args, **kwargs):\n"
+    "    raise RuntimeError('boom')\n"
+    "beside._dance = boom\n"
+    "from regdoctor.cli.main import main\n"
+    "sys.argv[0] = 'regdoctor'\n"
+    "sys.exit(main())\n"
+)
+
+
+def _check(
+    root: Path, image: str, *extra: str, stdin: str | None = None, program: str | None = None
+) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY") and k != "NO_PROXY"}
     env.update({"HOME": "/root", "REGDOCTOR_NO_CACHE": "1"})
     for name in ("DOCKER_CONFIG", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE"):
         env.pop(name, None)
-    argv = [sys.executable, "-m", "regdoctor", "check", "--root", str(root), "--runtime", "all"]
+    start = [sys.executable, "-c", program] if program else [sys.executable, "-m", "regdoctor"]
+    argv = [*start, "check", "--root", str(root), "--runtime", "all"]
     argv += ["--format", "json", "--timeout", "3", *extra, image]
     proc = subprocess.run(
         argv, input=stdin, capture_output=True, text=True, timeout=60, env=env, check=False
@@ -336,3 +351,21 @@ def test_a_finding_on_the_targets_own_dance_gives_commands_to_its_runtimes(
     assert "docker login" in fix and "podman login" in fix, fix
     assert "ctr images pull" not in fix and "kubectl" not in fix, fix
     assert "other runtimes: containerd, kubernetes (see -v)" in fix, fix
+
+
+@pytest.mark.parametrize("registry", ["bearer"], indirect=True)
+def test_a_dance_beside_that_crashes_is_regdoctors_failure_not_the_registrys(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """ctr's anonymous dance raises inside regdoctor: containerd and kubernetes are not
+    said to meet a server error; the probe-crashed finding names them, and their
+    verdict says regdoctor did not observe their requests."""
+    root = _root(tmp_path, registry.hostport, docker_login=True, podman_login=False)
+    doc = _check(root, f"{registry.hostport}/team/app:1.2", program=CRASHING)
+    runtimes = doc["targets"][0]["runtimes"]
+    assert runtimes["docker"]["status"] != "error", runtimes
+    for name in ("containerd", "kubernetes"):
+        assert "did not observe" in runtimes[name]["reason"], runtimes[name]
+        assert runtimes[name]["category"] != "server.error", runtimes[name]
+    crashed = [f for f in doc["targets"][0]["findings"] if f["rule"] == "probe-crashed"]
+    assert crashed and set(crashed[0]["runtimes"]) == {"containerd", "kubernetes"}, crashed
