@@ -21,6 +21,7 @@ from regdoctor.probes.auth_steps import (
     fetch_credentials,
     new_dance,
     result_facts,
+    result_observation,
     scope_for,
 )
 from regdoctor.probes.base import ProbeContext, failure_summary, first
@@ -185,14 +186,7 @@ class AuthProbe:
         facts = result_facts(
             target, outcome, credentials, used_ref, realm_got_credentials, token_answer
         )
-        yield ctx.observe(
-            "auth.result",
-            ok=outcome.ok,
-            phase="auth",
-            facts=facts,
-            error=outcome.error,
-            source=credentials.source if credentials else None,
-        )
+        yield result_observation(ctx, outcome, credentials, facts)
         if outcome.ok:
             state.authorization = outcome.authorization
             state.token_scope = outcome.scope

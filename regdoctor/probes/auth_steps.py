@@ -47,6 +47,23 @@ def new_dance(
     )
 
 
+def result_observation(
+    ctx: ProbeContext,
+    outcome: auth_dance.Outcome,
+    credentials: Credentials | None,
+    facts: dict[str, object],
+) -> Observation:
+    """The ``auth.result`` of a dance (the target's own, or one made beside)."""
+    return ctx.observe(
+        "auth.result",
+        ok=outcome.ok,
+        phase="auth",
+        facts=facts,
+        error=outcome.error,
+        source=credentials.source if credentials else None,
+    )
+
+
 def scope_for(target: Target) -> str | None:
     return f"repository:{target.repository}:pull" if target.repository else None
 

@@ -213,6 +213,7 @@ async def _dance(
         fetch_credentials,
         new_dance,
         result_facts,
+        result_observation,
     )
     from regdoctor.probes.exchange import Exchange, fetch, observe_exchange
 
@@ -267,16 +268,7 @@ async def _dance(
         **result_facts(target, outcome, credentials, ref, realm_got_credentials, token_answer),
         **extra,
     }
-    out.append(
-        ctx.observe(
-            "auth.result",
-            ok=outcome.ok,
-            phase="auth",
-            facts=facts,
-            error=outcome.error,
-            source=credentials.source if credentials else None,
-        )
-    )
+    out.append(result_observation(ctx, outcome, credentials, facts))
     if outcome.ok and target.is_image:
         out.extend(await _manifest(ctx, outcome, extra))
 
