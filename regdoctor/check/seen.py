@@ -190,37 +190,27 @@ def _beside(report: TargetReport, seen: Seen) -> None:
     for o in report.observations:
         if not o.facts.get("credential_beside"):
             continue
-        if o.kind in ("probe.timeout", "probe.crashed"):  # regdoctor's own failure
-            for runtime in o.facts.get("runtimes") or ():
-                name = str(runtime)
-                if name not in done:
-                    done.add(name)
-                    seen.unobserved_post.add(name)
-                    seen.post_by_runtime[name] = (
-                        Kind.TIMEOUT if o.kind == "probe.timeout" else Kind.SERVER_ERROR,
-                        str(o.error or "not observed"),
-                    )
-            continue
-        if o.kind not in ("auth.result", "image.manifest"):
+        unobserved = o.kind in ("probe.timeout", "probe.crashed")  # regdoctor's own
+        if unobserved:
+            kind = Kind.TIMEOUT if o.kind == "probe.timeout" else Kind.SERVER_ERROR
+            failure: tuple[Kind, str] | None = (kind, str(o.error or "not observed"))
+        elif o.kind in ("auth.result", "image.manifest") and not o.ok:
+            failure = (kind_of(o), said(o.error) or str(o.facts.get("outcome")))
+        elif o.kind == "image.manifest" or (o.kind == "auth.result" and not report.target.is_image):
+            # its manifest request got through: what the target's own then met (the
+            # body, the platform, the blob) is every runtime's it applies to
+            failure = seen.post_failure if own_found else None
+        else:
             continue
         runtimes = o.facts.get("runtimes")
-        for runtime in runtimes if isinstance(runtimes, list) else ():
-            name = str(runtime)
+        for name in (str(r) for r in runtimes) if isinstance(runtimes, list) else ():
             if name in done:
                 continue
-            if not o.ok:
-                done.add(name)
-                seen.post_by_runtime[name] = (
-                    kind_of(o),
-                    said(o.error) or str(o.facts.get("outcome")),
-                )
-            elif o.kind == "image.manifest" or not report.target.is_image:
-                done.add(name)
-                # its manifest request got through: what the target's own then met (the
-                # body, the platform, the blob) is every runtime's, its own included
-                failure = seen.post_failure
-                applies = seen.post_only is None or name in seen.post_only
-                seen.post_by_runtime[name] = failure if own_found and applies else None
+            done.add(name)
+            if unobserved:
+                seen.unobserved_post.add(name)
+            applies = unobserved or not o.ok or seen.post_only is None or name in seen.post_only
+            seen.post_by_runtime[name] = failure if applies else None
 
 
 def _only_for(report: TargetReport, phase: str) -> frozenset[str] | None:

@@ -270,7 +270,9 @@ def _evaluate_by_credential(
         return evaluate(rules, report.target, observations, runtimes=runtimes)
     own = [i for i, o in enumerate(observations) if not o.facts.get("credential_beside")]
     findings = view(own, runtimes)
-    # a finding on the target's own dance is its group's: its commands for its runtimes
+    # a finding on the target's own dance is its group's: its text written for its
+    # runtimes (the rules' ``{if runtime_...}``; the renderers show the commands of the
+    # runtimes a finding names first: render/commands.finding_scope)
     first = next((o for o in observations if o.facts.get("credential_group") == 0), None)
     scope0 = [str(r) for r in first.facts.get("runtimes") or ()] if first is not None else []
     if scope0:
@@ -287,7 +289,7 @@ def _evaluate_by_credential(
             for i, o in enumerate(observations)
             if o.facts.get("credential_beside") and o.facts.get("credential_group") == group
         }
-        # its fixes are for its runtimes only (the others pull with their own credential)
+        # its text is for its runtimes only (the others pull with their own credential)
         scope = next(
             ([str(r) for r in observations[i].facts.get("runtimes") or ()] for i in sorted(mine)),
             list(runtimes),

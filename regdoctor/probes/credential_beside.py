@@ -2,11 +2,15 @@
 in scope send (``Target.credential_groups``): docker with its login, ctr with none. The
 target's own dance (:mod:`regdoctor.probes.auth`, :mod:`regdoctor.probes.image`) is
 made with the first group's credential; each other group's is made beside it, at the
-same time, off the critical path. Its observations (``auth.result``, ``image.manifest``
-and their ``http.response``) carry ``credential_beside: true`` and ``runtimes`` (who
-sends that credential), and say which credential by ``credential_origin`` and
-``credential_source``, never the secret. The verdicts judge each runtime on its own
-group's observations (:mod:`regdoctor.check.seen`, :mod:`regdoctor.check.verdicts`).
+same time, off the critical path (what the check then waits for of it joins the path).
+A group's dance goes only where one of its runtimes would send its credential
+(:func:`going_on`), and only when the registry asks for one. Its observations
+(``config.credential``, ``auth.result``, ``image.manifest`` and their ``http.response``;
+``probe.crashed`` or ``probe.timeout`` when it did not end) carry ``credential_beside:
+true`` and ``runtimes`` (who sends that credential), and say which credential by
+``credential_origin`` and ``credential_source``, never the secret. The verdicts judge
+each runtime on its own group's observations (:mod:`regdoctor.check.seen`,
+:mod:`regdoctor.check.verdicts`).
 """
 
 from __future__ import annotations
